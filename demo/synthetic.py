@@ -1,0 +1,505 @@
+"""Generators of the demo's synthetic data. Every value made here is labelled synthetic.
+
+What is not public is generated deterministically from a seed: positions of settlements GeoNames
+does not give, their populations (so that each county sums to its census population), the NGO
+registry, the 500 target neighbourhoods and county target populations. The generators follow
+the real data where it exists (places cluster where real places are; NGOs crowd into cities as
+the Behzisti review describes; needs follow the census age structure and unemployment) but
+the figures are not facts and must never be presented as such.
+
+Each county draws from its own random stream (``SeedSequence([seed, county_code])``), so a
+county's synthetic data does not change when another county's input changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.admin import largest_remainder
+from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.schema import SERVICE_TYPES
+from demo.national import allocate_population
+
+DEFAULT_SEED = 1404
+
+
+def county_rng(seed: int, county_code: str, stream: int) -> np.random.Generator:
+    """The random stream of one county for one generator (``stream``)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, stream, int(county_code)]))
+
+
+def sample_inside(
+    rng: np.random.Generator,
+    polygon: shapely.Geometry,
+    centres: np.ndarray,
+    sigma: np.ndarray | float,
+    fallback: np.ndarray | None = None,
+    max_rounds: int = 30,
+) -> np.ndarray:
+    """Draw one point per centre from a normal around it, kept only inside ``polygon``.
+
+    Points outside are redrawn up to ``max_rounds`` times; what is still outside then takes its
+    ``fallback`` (default: the centre itself, which callers guarantee is inside).
+    """
+    n = len(centres)
+    sigma = np.broadcast_to(np.asarray(sigma, dtype="float64"), (n,))
+    out = np.empty((n, 2))
+    todo = np.arange(n)
+    shapely.prepare(polygon)
+    for _ in range(max_rounds):
+        if todo.size == 0:
+            break
+        cand = centres[todo] + rng.normal(size=(todo.size, 2)) * sigma[todo, None]
+        ok = shapely.contains_xy(polygon, cand[:, 0], cand[:, 1])
+        out[todo[ok]] = cand[ok]
+        todo = todo[~ok]
+    if todo.size:
+        out[todo] = (fallback if fallback is not None else centres)[todo]
+    return out
+
+
+def _inside_point(polygon: shapely.Geometry) -> np.ndarray:
+    p = shapely.point_on_surface(polygon)
+    return np.array([p.x, p.y])
+
+
+# --------------------------------------------------------------------------------------------
+# Settlements
+# --------------------------------------------------------------------------------------------
+
+#: Synthetic population weights: log-normal medians and spreads by kind. A village's median
+#: (250) is near the 1395 average of inhabited villages; towns GeoNames does not list are small.
+POPULATION_WEIGHTS = {"city": (9000.0, 0.7), "village": (250.0, 1.1)}
+#: Persons every synthetic settlement keeps at least, when GeoNames figures must be scaled down.
+POPULATION_FLOOR = 20
+
+
+def place_settlements(
+    settlements: pd.DataFrame,
+    counties: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    matches: pd.DataFrame,
+    seed: int = DEFAULT_SEED,
+) -> gpd.GeoDataFrame:
+    """Give every official settlement a point and a population.
+
+    Parameters
+    ----------
+    settlements
+        ``official_settlements`` output.
+    counties
+        The county layer (``county_code``, ``population``, geometry).
+    places
+        GeoNames places (``geonameid``, ``name``, ``population``, geometry).
+    matches
+        ``match_places`` output: which place is which settlement.
+
+    Notes
+    -----
+    Positions: a matched settlement takes the GeoNames point. The others are drawn in their
+    county so that they cluster where real places cluster: each rural district (دهستان) gets a
+    centre drawn around a real place of the county (chosen with weight √population, spread 35%
+    of the county's radius), its villages are drawn around that centre (spread 12% of the
+    radius), and towns around a real place (spread 25%). Counties without any known place use
+    a point inside the county as the only anchor. Every point is inside its county.
+
+    Populations: GeoNames figures where matched; the rest of the county's census population is
+    spread over the other settlements by log-normal weights (``POPULATION_WEIGHTS``), so that
+    each county sums exactly to its population. Where GeoNames figures (mixed vintages) exceed
+    what the county can hold, they are scaled down (``geonames_scaled``).
+    """
+    s = settlements.merge(matches, on="settlement_code", how="left")
+    s = s.merge(
+        places[["geonameid", "name", "population"]].rename(
+            columns={"name": "name_en", "population": "gn_population"}
+        ),
+        on="geonameid",
+        how="left",
+    )
+    places_m = places.to_crs(METRIC_CRS)
+    gn_xy = pd.DataFrame(
+        {"x": places_m.geometry.x.to_numpy(), "y": places_m.geometry.y.to_numpy()},
+        index=places["geonameid"].to_numpy(),
+    )
+    counties_m = counties.to_crs(METRIC_CRS).set_index("county_code")
+    located = gpd.sjoin(places_m[["population", "geometry"]], counties_m[["geometry"]],
+                        predicate="within", how="inner")
+
+    x = np.full(len(s), np.nan)
+    y = np.full(len(s), np.nan)
+    population = np.zeros(len(s), dtype="int64")
+    pop_source = np.empty(len(s), dtype=object)
+    pos_source = np.where(s["geonameid"].notna(), "geonames", "synthetic").astype(object)
+
+    for code, idx in s.groupby("county_code").groups.items():
+        rng = county_rng(seed, code, stream=1)
+        poly = counties_m.geometry[code]
+        radius = np.sqrt(poly.area / np.pi)
+        rows = s.loc[idx]
+        here = located[located["county_code"] == code]
+        if len(here):
+            anchors = np.column_stack([here.geometry.x, here.geometry.y])
+            weights = np.sqrt(here["population"].to_numpy(dtype="float64").clip(1))
+        else:
+            anchors = _inside_point(poly)[None, :]
+            weights = np.ones(1)
+        weights = weights / weights.sum()
+
+        matched = rows["geonameid"].notna().to_numpy()
+        pos = rows.index.to_numpy()
+        if matched.any():
+            ids = rows["geonameid"][matched].astype("int64").to_numpy()
+            x[pos[matched]] = gn_xy.loc[ids, "x"].to_numpy()
+            y[pos[matched]] = gn_xy.loc[ids, "y"].to_numpy()
+
+        # Rural district centres, then villages around them.
+        free = ~matched
+        villages = free & (rows["kind"] == "village").to_numpy()
+        towns = free & (rows["kind"] == "city").to_numpy()
+        fallback_anchor = anchors[np.argmax(weights)]
+        if villages.any():
+            rd = rows["rural_district_code"][villages].to_numpy()
+            rd_codes, rd_index = np.unique(rd, return_inverse=True)
+            pick = rng.choice(len(anchors), size=len(rd_codes), p=weights)
+            centres = sample_inside(
+                rng, poly, anchors[pick], np.clip(0.35 * radius, 3_000, 30_000),
+                fallback=np.repeat(fallback_anchor[None, :], len(rd_codes), axis=0),
+            )
+            xy = sample_inside(rng, poly, centres[rd_index], np.clip(0.12 * radius, 1_500, 8_000))
+            x[pos[villages]], y[pos[villages]] = xy[:, 0], xy[:, 1]
+        if towns.any():
+            pick = rng.choice(len(anchors), size=int(towns.sum()), p=weights)
+            xy = sample_inside(
+                rng, poly, anchors[pick], np.clip(0.25 * radius, 2_000, 20_000),
+                fallback=np.repeat(fallback_anchor[None, :], int(towns.sum()), axis=0),
+            )
+            x[pos[towns]], y[pos[towns]] = xy[:, 0], xy[:, 1]
+
+        # Populations.
+        kinds = rows["kind"][free].to_numpy()
+        medians = np.array([POPULATION_WEIGHTS[k][0] for k in kinds])
+        spreads = np.array([POPULATION_WEIGHTS[k][1] for k in kinds])
+        synth_w = medians * np.exp(spreads * rng.standard_normal(len(kinds)))
+        known = rows["gn_population"][matched].fillna(0).astype("int64").to_numpy()
+        total = int(counties_m.loc[code, "population"])
+        known_pop, synth_pop, scaled = allocate_population(total, known, synth_w, POPULATION_FLOOR)
+        population[pos[matched]] = known_pop
+        population[pos[free]] = synth_pop
+        pop_source[pos[matched]] = "geonames_scaled" if scaled else "geonames"
+        pop_source[pos[free]] = "synthetic"
+
+    out = gpd.GeoDataFrame(
+        {
+            "settlement_code": s["settlement_code"],
+            "kind": s["kind"],
+            "name_fa": s["name_fa"],
+            "name_en": s["name_en"],
+            "county_code": s["county_code"],
+            "province_code": s["province_code"],
+            "rural_district_code": s["rural_district_code"],
+            "population": population,
+            "population_source": pop_source,
+            "position_source": pos_source,
+            "geonameid": s["geonameid"].astype("Int64"),
+        },
+        geometry=gpd.points_from_xy(x, y),
+        crs=METRIC_CRS,
+    ).to_crs(STORAGE_CRS)
+    return out.sort_values("settlement_code", ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# NGO registry
+# --------------------------------------------------------------------------------------------
+
+#: Settlement tiers by population (the analysis core uses the same breaks).
+TIER_BREAKS = ((1_000_000, "metropolis"), (250_000, "large_city"), (50_000, "mid_city"))
+
+#: How much more an inhabitant of each tier attracts an NGO than the national average. These
+#: multipliers produce the crowding into large and mid-size cities that the Behzisti review
+#: describes; they are assumptions of the demo, not measurements.
+TIER_PULL = {"metropolis": 1.7, "large_city": 1.9, "mid_city": 1.5, "small_town": 0.55, "village": 0.12}
+
+#: Share of each service type in the registry and the (median, spread) of its capacity.
+SERVICE_MIX = {
+    "kindergarten": (0.30, 60, 0.4),
+    "rehabilitation": (0.14, 45, 0.5),
+    "counselling": (0.14, 150, 0.6),
+    "elderly_care": (0.10, 40, 0.5),
+    "addiction_treatment": (0.11, 35, 0.5),
+    "child_care": (0.06, 25, 0.5),
+    "home_care": (0.08, 80, 0.6),
+    "employment": (0.07, 100, 0.6),
+}
+
+#: Licence statuses among registered NGOs (expired and active follow from the dates).
+STATUS_SHARES = {"pending": 0.06, "suspended": 0.04}
+
+#: Licences run five years; the registry is drawn as of this day (1404-01-01).
+LICENCE_YEARS = 5
+AS_OF = pd.Timestamp("2025-03-21")
+
+_NAME_WORDS = ("امید", "مهر", "نیک‌اندیشان", "آوای", "یاس", "همراه", "نوید", "بهار", "رویش", "سپیده")
+
+
+def settlement_tier(population: pd.Series, kind: pd.Series) -> pd.Series:
+    """Tier of each settlement: metropolis, large_city, mid_city, small_town or village."""
+    tier = pd.Series("village", index=population.index, dtype="object")
+    tier[kind == "city"] = "small_town"
+    for floor, name in reversed(TIER_BREAKS):
+        tier[(kind == "city") & (population >= floor)] = name
+    return tier
+
+
+def generate_ngos(
+    settlements: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    n: int = 25_000,
+    seed: int = DEFAULT_SEED,
+) -> gpd.GeoDataFrame:
+    """Generate a synthetic NGO registry of about ``n`` licences.
+
+    Each county gets a share of ``n`` in proportion to its settlements' population weighted by
+    ``TIER_PULL``; within the county each NGO belongs to a settlement drawn with the same
+    weights and stands near it (spread grows with the settlement's size, always inside the
+    county). Service type and capacity follow ``SERVICE_MIX``; the current licence was issued in the
+    6.5 years before ``AS_OF`` and runs ``LICENCE_YEARS``; status follows the dates (active or
+    expired), with ``STATUS_SHARES`` pending (no dates yet) or suspended.
+    """
+    s = settlements.assign(tier=settlement_tier(settlements["population"], settlements["kind"]))
+    s = s.to_crs(METRIC_CRS)
+    weight = s["population"].to_numpy(dtype="float64") * s["tier"].map(TIER_PULL).to_numpy()
+    s["weight"] = weight
+    per_county = s.groupby("county_code")["weight"].sum()
+    counts = pd.Series(largest_remainder(n, per_county.to_numpy()), index=per_county.index)
+    counties_m = counties.to_crs(METRIC_CRS).set_index("county_code").geometry
+    types = list(SERVICE_MIX)
+    type_p = np.array([SERVICE_MIX[t][0] for t in types])
+    type_p = type_p / type_p.sum()
+
+    frames = []
+    for code, k in counts.items():
+        if k == 0:
+            continue
+        rng = county_rng(seed, code, stream=2)
+        here = s[s["county_code"] == code]
+        p = here["weight"].to_numpy() / here["weight"].sum()
+        pick = rng.choice(len(here), size=k, p=p)
+        chosen = here.iloc[pick]
+        centres = np.column_stack([chosen.geometry.x, chosen.geometry.y])
+        spread = np.clip(2.5 * np.sqrt(chosen["population"].to_numpy(dtype="float64")), 200, 8_000)
+        xy = sample_inside(rng, counties_m[code], centres, spread)
+        service = np.array(types)[rng.choice(len(types), size=k, p=type_p)]
+        med = np.array([SERVICE_MIX[t][1] for t in service])
+        spr = np.array([SERVICE_MIX[t][2] for t in service])
+        capacity = np.maximum(5, np.round(med * np.exp(spr * rng.standard_normal(k)))).astype(int)
+        issued = AS_OF - pd.to_timedelta(rng.integers(0, int(6.5 * 365), size=k), unit="D")
+        expires = issued + pd.DateOffset(years=LICENCE_YEARS)
+        status = np.where(expires > AS_OF, "active", "expired").astype(object)
+        u = rng.random(k)
+        pending = u < STATUS_SHARES["pending"]
+        suspended = ~pending & (u < STATUS_SHARES["pending"] + STATUS_SHARES["suspended"])
+        status[pending] = "pending"
+        status[suspended & (status == "active")] = "suspended"
+        word = np.array(_NAME_WORDS)[rng.integers(0, len(_NAME_WORDS), size=k)]
+        names = [
+            f"{SERVICE_TYPES[t][0]} {w} {place}"
+            for t, w, place in zip(service, word, chosen["name_fa"], strict=True)
+        ]
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "name_fa": names,
+                    "service_type": service,
+                    "capacity": capacity,
+                    "status": status,
+                    "issued_on": pd.Series(issued).where(~pending).to_numpy(),
+                    "expires_on": pd.Series(expires).where(~pending).to_numpy(),
+                    "county_code": code,
+                    "province_code": chosen["province_code"].to_numpy(),
+                    "settlement_code": chosen["settlement_code"].to_numpy(),
+                    "synthetic": True,
+                },
+                geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+                crs=METRIC_CRS,
+            )
+        )
+    ngos = pd.concat(frames, ignore_index=True)
+    ngos = ngos.sort_values(["county_code", "settlement_code", "service_type"], kind="stable",
+                            ignore_index=True)
+    # Licence numbers say they are synthetic: SYN-<province>-<serial>.
+    serial = ngos.groupby("province_code").cumcount() + 1
+    ngos.insert(0, "licence_no", [f"SYN-{p}-{i:05d}" for p, i in zip(ngos["province_code"], serial, strict=True)])
+    return ngos.to_crs(STORAGE_CRS)
+
+
+# --------------------------------------------------------------------------------------------
+# Target neighbourhoods
+# --------------------------------------------------------------------------------------------
+
+#: Share of the 500 target areas that are parts of cities (the rest are clusters of villages).
+URBAN_SHARE = 0.6
+PERSONS_PER_HOUSEHOLD = 3.3
+
+
+def county_deprivation(census_unemployment: pd.DataFrame) -> pd.Series:
+    """Unemployment rate per county code from the 1395 census table (unemployed / active)."""
+    edu = [c for c in census_unemployment.columns if c not in
+           ("province_name", "province_code", "county_name", "county_code", "gender", "status")]
+    t = census_unemployment.assign(n=census_unemployment[edu].sum(axis=1))
+    t = t.pivot_table(index="county_code", columns="status", values="n", aggfunc="sum")
+    return (t["Unemployed"] / t["Active"]).rename("unemployment_rate")
+
+
+def _blob(rng: np.random.Generator, centre: np.ndarray, radius: float, vertices: int = 14) -> shapely.Polygon:
+    """An irregular star-shaped polygon around ``centre`` (metric coordinates)."""
+    angles = np.sort(rng.uniform(0, 2 * np.pi, vertices))
+    radii = radius * rng.uniform(0.6, 1.3, vertices)
+    ring = np.column_stack([centre[0] + radii * np.cos(angles), centre[1] + radii * np.sin(angles)])
+    return shapely.Polygon(ring).buffer(0)
+
+
+def generate_target_areas(
+    settlements: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    unemployment_rate: pd.Series,
+    n: int = 500,
+    seed: int = DEFAULT_SEED,
+) -> gpd.GeoDataFrame:
+    """Generate ``n`` target neighbourhoods: deprived parts of cities and clusters of villages.
+
+    Counties are chosen with weight population × unemployment rate (1395 census), so areas
+    gather where the census shows more unemployment. An urban area is an irregular polygon of
+    0.5–1.5 km radius near a city of at least 20,000 people; a rural area is the hull of a
+    village and its nearest neighbours (3 to 8 villages) widened by 1 km. Every polygon is
+    clipped to its county. Households: population covered / ``PERSONS_PER_HOUSEHOLD`` (rural),
+    or a density draw over the polygon (urban).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    s = settlements.to_crs(METRIC_CRS)
+    counties_m = counties.to_crs(METRIC_CRS).set_index("county_code")
+    rate = unemployment_rate.reindex(counties_m.index)
+    # Counties created after the census take their parent's rate.
+    parent = counties_m["parent_county_code"].dropna()
+    rate[parent.index] = unemployment_rate.reindex(parent.to_numpy()).to_numpy()
+    rate = rate.fillna(rate.median())
+    n_urban = round(n * URBAN_SHARE)
+
+    cities = s[(s["kind"] == "city") & (s["population"] >= 20_000)]
+    cw = cities["population"].to_numpy(dtype="float64") ** 0.8 * rate.reindex(cities["county_code"]).to_numpy()
+    pick = rng.choice(len(cities), size=n_urban, p=cw / cw.sum())
+    rows = []
+    for i in pick:
+        city = cities.iloc[i]
+        poly = counties_m.geometry[city["county_code"]]
+        radius = float(np.clip(8 * np.sqrt(city["population"]), 1_000, 9_000))
+        centre = sample_inside(rng, poly, np.array([[city.geometry.x, city.geometry.y]]), radius / 2)[0]
+        area = _blob(rng, centre, rng.uniform(500, 1_500)).intersection(poly)
+        density = rng.uniform(40, 120)  # persons per hectare in a dense deprived quarter
+        households = int(area.area / 10_000 * density / PERSONS_PER_HOUSEHOLD)
+        rows.append(("urban", city["county_code"], city["province_code"],
+                     f"محله هدف {city['name_fa']}", max(households, 50), area))
+
+    villages = s[s["kind"] == "village"]
+    vw = villages["population"].to_numpy(dtype="float64").clip(1) ** 0.5
+    vw = vw * rate.reindex(villages["county_code"]).to_numpy() ** 2
+    seeds = rng.choice(len(villages), size=n - n_urban, replace=False, p=vw / vw.sum())
+    for i in seeds:
+        v = villages.iloc[i]
+        same = villages[villages["county_code"] == v["county_code"]]
+        k = int(rng.integers(3, 9))
+        d = np.hypot(same.geometry.x - v.geometry.x, same.geometry.y - v.geometry.y)
+        members = same.iloc[np.argsort(d.to_numpy(), kind="stable")[:k]]
+        poly = counties_m.geometry[v["county_code"]]
+        area = shapely.MultiPoint(list(members.geometry)).convex_hull.buffer(1_000).intersection(poly)
+        households = int(members["population"].sum() / PERSONS_PER_HOUSEHOLD)
+        rows.append(("rural", v["county_code"], v["province_code"],
+                     f"خوشه روستایی {v['name_fa']}", max(households, 10), area))
+
+    out = gpd.GeoDataFrame(
+        rows, columns=["kind", "county_code", "province_code", "name_fa", "households", "geometry"],
+        geometry="geometry", crs=METRIC_CRS,
+    )
+    out.insert(0, "target_code", [f"TA-{i + 1:03d}" for i in range(len(out))])
+    out["synthetic"] = True
+    return out.to_crs(STORAGE_CRS)
+
+
+# --------------------------------------------------------------------------------------------
+# County target populations
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NeedRate:
+    """Share of a census population group that needs a service (a demo assumption)."""
+
+    service_type: str
+    group: str  # a key of ``census_groups`` output
+    rate: float
+    basis: str  # the rationale, for the README and the data
+
+
+NEED_RATES: tuple[NeedRate, ...] = (
+    NeedRate("rehabilitation", "all", 0.022, "persons with a disability needing rehabilitation"),
+    NeedRate("elderly_care", "age_65_plus", 0.100, "older people needing day or residential care"),
+    NeedRate("child_care", "age_0_19", 0.006, "children without adequate family care"),
+    NeedRate("addiction_treatment", "age_15_64", 0.022, "people with a substance use disorder"),
+    NeedRate("counselling", "age_15_plus", 0.028, "adults seeking social counselling in a year"),
+    NeedRate("home_care", "age_75_plus", 0.150, "frail elderly and disabled needing home care"),
+    NeedRate("kindergarten", "age_0_4", 0.130, "pre-school children of families eligible for support"),
+    NeedRate("employment", "unemployed", 0.280, "unemployed needing empowerment programmes"),
+)
+
+
+def census_groups(census_age_sex: pd.DataFrame, census_unemployment: pd.DataFrame) -> pd.DataFrame:
+    """Population groups per county code from the 1395 census tables."""
+    t = census_age_sex.assign(n=census_age_sex["male"] + census_age_sex["female"])
+    lower = t["age_group"].str.extract(r"(\d+)")[0].astype(int)
+    groups = {
+        "all": lower >= 0,
+        "age_0_4": lower < 5,
+        "age_0_19": lower < 20,
+        "age_15_64": (lower >= 15) & (lower < 65),
+        "age_15_plus": lower >= 15,
+        "age_65_plus": lower >= 65,
+        "age_75_plus": lower >= 75,
+    }
+    out = pd.DataFrame({g: t["n"].where(mask, 0).groupby(t["county_code"]).sum() for g, mask in groups.items()})
+    edu = [c for c in census_unemployment.columns if c not in
+           ("province_name", "province_code", "county_name", "county_code", "gender", "status")]
+    un = census_unemployment[census_unemployment["status"] == "Unemployed"]
+    out["unemployed"] = un[edu].sum(axis=1).groupby(un["county_code"]).sum().reindex(out.index).fillna(0)
+    return out
+
+
+def generate_county_needs(
+    counties: gpd.GeoDataFrame, groups: pd.DataFrame, rates: tuple[NeedRate, ...] = NEED_RATES
+) -> pd.DataFrame:
+    """Target population per county and service type from census groups and ``rates``.
+
+    Counties created after the census share their parent's figures in proportion to population
+    (the same shares as the county layer), so each family of counties sums to the parent's
+    census-based figure.
+    """
+    rows = []
+    parents = counties.set_index("county_code")["parent_county_code"].dropna()
+    pop = counties.set_index("county_code")["population"]
+    families: dict[str, list[str]] = {}
+    for child, parent in parents.items():
+        families.setdefault(parent, [parent]).append(child)
+    for rate in rates:
+        base = np.floor(groups[rate.group] * rate.rate).astype("int64")
+        need = base.reindex(pop.index)
+        for parent, members in families.items():
+            need[members] = largest_remainder(int(base[parent]), pop[members].to_numpy())
+        for code, value in need.items():
+            rows.append((code, rate.service_type, int(value)))
+    out = pd.DataFrame(rows, columns=["county_code", "service_type", "target_population"])
+    out["synthetic"] = True
+    return out.sort_values(["county_code", "service_type"], ignore_index=True)

@@ -1,0 +1,158 @@
+"""Persian place-name normalisation and matching.
+
+Official names (Statistical Centre lists) and map names (OpenStreetMap, GeoNames) spell the same
+place differently: Arabic or Persian letter forms, zero-width non-joiners, diacritics, spaces, and
+administrative prefixes. ``normalize_name`` folds those differences away; ``match_names`` pairs two
+lists of names inside matching groups (a county is only matched inside its own province).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+import pandas as pd
+
+# Arabic letter forms and their Persian equivalents.
+_LETTERS = str.maketrans(
+    {
+        "ي": "ی",  # ARABIC YEH
+        "ى": "ی",  # ALEF MAKSURA
+        "ئ": "ی",
+        "ك": "ک",  # ARABIC KAF
+        "ۀ": "ه",
+        "ة": "ه",
+        "ھ": "ه",  # HEH DOACHASHMEE
+        "ە": "ه",  # Kurdish AE
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ؤ": "و",
+        # Persian and Arabic-Indic digits to ASCII.
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+    }
+)
+
+# Zero-width characters, tatweel and bidi marks that never carry meaning in a name.
+_INVISIBLE = re.compile("[\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
+_ZWNJ = "\u200c"
+# Harakat, tanwin, shadda, sukun, superscript alef.
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+# Administrative prefixes that map names carry and official names do not. A leading «شهر» is not
+# among them: it is part of names such as شهربابک and شهرکرد.
+PREFIXES = ("شهرستان", "استان", "ویژه")
+
+#: Known aliases, as written; both sides are normalised before use.
+ALIASES: Mapping[str, str] = {
+    "چاه‌بهار": "چابهار",
+    "بینالود": "طرقبه‌شاندیز",
+}
+
+
+def _fold_keep_hamza(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name)
+    # A ZWNJ separates words like a space does («شهرستان‌آبادان»); both vanish from the key.
+    text = _INVISIBLE.sub("", text).replace(_ZWNJ, " ")
+    return _DIACRITICS.sub("", text)
+
+
+def _fold(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name).translate(_LETTERS)
+    # A ZWNJ separates words like a space does («شهرستان‌آبادان»); both vanish from the key.
+    text = _INVISIBLE.sub("", text).replace(_ZWNJ, " ")
+    return _DIACRITICS.sub("", text)
+
+
+def normalize_name(name: str | None) -> str:
+    """Return the comparison key of a Persian place name.
+
+    Folds Arabic letter forms to Persian, removes ZWNJ and other invisible marks, diacritics,
+    spaces and punctuation, strips the prefixes «شهرستان», «استان» and «ویژه», and resolves the
+    known aliases.
+
+    Parameters
+    ----------
+    name
+        A place name in Persian (or Arabic) script; ``None`` or empty gives ``""``.
+
+    Examples
+    --------
+    >>> normalize_name("شهرستان  كرمانشاه") == normalize_name("کرمانشاه")
+    True
+    """
+    if not name or not isinstance(name, str):
+        return ""
+    # In Persian no word begins with «ئ»; Kurdish spellings (ئەھواز) use it as an alef.
+    words = [w[1:] and "ا" + w[1:] if w.startswith("ئ") else w for w in _fold_keep_hamza(name).split()]
+    words = [w.translate(_LETTERS) for w in words]
+    while words and words[0] in PREFIXES:
+        words = words[1:]
+    # Only whole words are stripped: «آستانه اشرفیه» begins with the letters of «استان».
+    key = _NOT_WORD.sub("", "".join(words))
+    return _ALIAS_KEYS.get(key, key)
+
+
+def _plain_key(name: str) -> str:
+    return _NOT_WORD.sub("", "".join(_fold(name).split()))
+
+
+_ALIAS_KEYS = {_plain_key(a): _plain_key(b) for a, b in ALIASES.items()}
+
+
+def match_names(
+    left: pd.Series,
+    right: pd.Series,
+    left_group: pd.Series | None = None,
+    right_group: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Pair names of ``left`` with names of ``right`` by their normalised keys.
+
+    A pair is made only where the key is unique on both sides within the group, so an ambiguous
+    name is reported, never guessed.
+
+    Parameters
+    ----------
+    left, right
+        Names, indexed by each side's identifier.
+    left_group, right_group
+        Optional group keys aligned with ``left`` and ``right`` (for example the province code);
+        names are only compared within the same group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``left`` entry, indexed like ``left``, with columns ``key`` (normalised name),
+        ``right`` (the matched identifier of ``right`` or missing) and ``status``: ``matched``,
+        ``unmatched`` (no candidate) or ``ambiguous`` (several candidates on either side).
+    """
+    if left_group is None:
+        left_group = pd.Series(0, index=left.index)
+    if right_group is None:
+        right_group = pd.Series(0, index=right.index)
+    lk = pd.DataFrame({"group": left_group.to_numpy(), "key": left.map(normalize_name).to_numpy()})
+    lk.index = left.index
+    rk = pd.DataFrame(
+        {"group": right_group.to_numpy(), "key": right.map(normalize_name).to_numpy()},
+        index=right.index,
+    )
+    rk = rk[rk["key"] != ""]
+    right_counts = rk.groupby(["group", "key"]).size()
+    left_counts = lk.groupby(["group", "key"]).size()
+    right_first = rk.reset_index(names="right").drop_duplicates(["group", "key"])
+    right_first = right_first.set_index(["group", "key"])["right"]
+
+    pairs = list(zip(lk["group"], lk["key"], strict=True))
+    n_right = pd.Series([right_counts.get(p, 0) for p in pairs], index=lk.index)
+    n_left = pd.Series([left_counts.get(p, 0) for p in pairs], index=lk.index)
+    matched_id = pd.Series([right_first.get(p) for p in pairs], index=lk.index, dtype="object")
+
+    status = pd.Series("unmatched", index=lk.index, dtype="object")
+    status[(n_right == 1) & (n_left == 1) & (lk["key"] != "")] = "matched"
+    status[(n_right > 1) | ((n_left > 1) & (n_right > 0))] = "ambiguous"
+    matched_id[status != "matched"] = None
+    return pd.DataFrame({"key": lk["key"], "right": matched_id, "status": status})

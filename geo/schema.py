@@ -1,0 +1,250 @@
+"""The layers of Amayesh and their columns: one place that says what a county, a settlement, an NGO is.
+
+Every store, import, export and map reads its column names, types and key from here. Shapefile
+field names (at most 10 characters) are declared beside each column so that exports for desktop
+GIS are predictable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import SchemaError, UnknownLayerError
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # one of: str, int, float, bool, date, datetime
+    description: str
+    shp: str | None = None  # shapefile field name when ``name`` is longer than 10 characters
+    nullable: bool = False
+
+    @property
+    def shp_name(self) -> str:
+        return self.shp or self.name
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    title_fa: str
+    title_en: str
+    key: str
+    geometry_type: str | None  # "Point", "MultiPolygon", or None for a table
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+#: Services Behzisti licenses NGOs for: code -> (Persian label, English label).
+SERVICE_TYPES: Mapping[str, tuple[str, str]] = {
+    "rehabilitation": ("توانبخشی", "Rehabilitation"),
+    "elderly_care": ("مراقبت از سالمندان", "Elderly care"),
+    "child_care": ("نگهداری کودکان و نوجوانان", "Child and adolescent care"),
+    "addiction_treatment": ("درمان و کاهش آسیب اعتیاد", "Addiction treatment"),
+    "counselling": ("مشاوره و مددکاری", "Counselling"),
+    "home_care": ("مراقبت در منزل", "Home care"),
+    "kindergarten": ("مهدکودک", "Kindergarten"),
+    "employment": ("اشتغال و توانمندسازی", "Employment and empowerment"),
+}
+
+LICENCE_STATUSES: Mapping[str, tuple[str, str]] = {
+    "active": ("فعال", "Active"),
+    "suspended": ("تعلیق", "Suspended"),
+    "expired": ("منقضی", "Expired"),
+    "pending": ("در دست بررسی", "Pending"),
+}
+
+SETTLEMENT_KINDS: Mapping[str, tuple[str, str]] = {
+    "city": ("شهر", "City"),
+    "village": ("روستا", "Village"),
+}
+
+POSITION_SOURCES = ("geonames", "synthetic")
+POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic")
+COUNTY_POPULATION_SOURCES = ("census_1395", "census_1395_parent_share")
+
+_province_code = Column("province_code", "str", "Statistical Centre province code, 2 digits", "prov_code")
+_county_code = Column("county_code", "str", "Statistical Centre county code, 4 digits", "cnty_code")
+_synthetic = Column("synthetic", "bool", "True where the row is generated demo data, not real", "synthetic")
+
+PROVINCES = Layer(
+    "provinces", "استان‌ها", "Provinces", "province_code", "MultiPolygon",
+    (
+        _province_code,
+        Column("name_fa", "str", "Persian name"),
+        Column("name_en", "str", "English name"),
+        Column("population", "int", "1395 (2016) census population", "population"),
+    ),
+)
+
+COUNTIES = Layer(
+    "counties", "شهرستان‌ها", "Counties", "county_code", "MultiPolygon",
+    (
+        _county_code,
+        _province_code,
+        Column("name_fa", "str", "Persian name (official list)"),
+        Column("name_en", "str", "English name (OpenStreetMap)", nullable=True),
+        Column("population", "int", "1395 census population (see population_source)", "population"),
+        Column(
+            "population_source", "str",
+            "census_1395, or census_1395_parent_share for counties created after the census",
+            "pop_src",
+        ),
+        Column(
+            "parent_county_code", "str",
+            "for counties created after 1395: the county their population was counted in",
+            "parent", nullable=True,
+        ),
+        Column(
+            "boundary_source", "str",
+            "which OpenStreetMap counties make up the boundary (relation ids, '+'-joined)",
+            "bnd_src",
+        ),
+    ),
+)
+
+SETTLEMENTS = Layer(
+    "settlements", "سکونتگاه‌ها", "Settlements", "settlement_code", "Point",
+    (
+        Column("settlement_code", "str", "Statistical Centre code (10 digits city, 16 village)", "code"),
+        Column("kind", "str", "city or village", "kind"),
+        Column("name_fa", "str", "Persian name (official list)"),
+        Column("name_en", "str", "English name where GeoNames gives one", nullable=True),
+        _county_code,
+        _province_code,
+        Column("rural_district_code", "str", "rural district (دهستان) code, villages only",
+               "rd_code", nullable=True),
+        Column("population", "int", "resident population (see population_source)", "population"),
+        Column("population_source", "str", "geonames, geonames_scaled or synthetic", "pop_src"),
+        Column("position_source", "str", "geonames (real point) or synthetic", "pos_src"),
+        Column("geonameid", "int", "GeoNames id of the matched place", "geonameid", nullable=True),
+    ),
+)
+
+NGOS = Layer(
+    "ngos", "سازمان‌های مردم‌نهاد", "NGOs", "licence_no", "Point",
+    (
+        Column("licence_no", "str", "licence number", "licence_no"),
+        Column("name_fa", "str", "Persian name"),
+        Column("service_type", "str", "one of SERVICE_TYPES", "service"),
+        Column("capacity", "int", "persons the centre can serve", "capacity"),
+        Column("status", "str", "one of LICENCE_STATUSES", "status"),
+        Column("issued_on", "date", "licence issue date (Gregorian)", "issued_on", nullable=True),
+        Column("expires_on", "date", "licence expiry date (Gregorian)", "expires_on", nullable=True),
+        _county_code,
+        _province_code,
+        Column("settlement_code", "str", "settlement the centre belongs to", "settl_code", nullable=True),
+        _synthetic,
+    ),
+)
+
+TARGET_AREAS = Layer(
+    "target_areas", "محله‌های هدف", "Target neighbourhoods", "target_code", "MultiPolygon",
+    (
+        Column("target_code", "str", "target area identifier", "target_cd"),
+        Column("name_fa", "str", "Persian name"),
+        Column("kind", "str", "urban (part of a city) or rural (cluster of villages)", "kind"),
+        _county_code,
+        _province_code,
+        Column("households", "int", "households in the area", "households"),
+        _synthetic,
+    ),
+)
+
+COUNTY_NEEDS = Layer(
+    "county_needs", "جمعیت هدف شهرستان‌ها", "County target populations", "county_code,service_type", None,
+    (
+        _county_code,
+        Column("service_type", "str", "one of SERVICE_TYPES", "service"),
+        Column("target_population", "int", "persons needing this service", "target_pop"),
+        _synthetic,
+    ),
+)
+
+LAYER_INFO = Layer(
+    "layer_info", "منشأ لایه‌ها", "Layer provenance", "layer", None,
+    (
+        Column("layer", "str", "layer name"),
+        Column("title_fa", "str", "Persian title"),
+        Column("title_en", "str", "English title"),
+        Column("source", "str", "where the data comes from"),
+        Column("licence", "str", "licence of the source"),
+        Column("synthetic", "str", "none, partial or all: how much of the layer is generated"),
+        Column("built_at", "datetime", "when the layer was written (UTC)"),
+    ),
+)
+
+LAYERS: Mapping[str, Layer] = {
+    layer.name: layer
+    for layer in (PROVINCES, COUNTIES, SETTLEMENTS, NGOS, TARGET_AREAS, COUNTY_NEEDS, LAYER_INFO)
+}
+
+
+def layer(name: str) -> Layer:
+    """Return the ``Layer`` called ``name`` or raise ``UnknownLayerError``."""
+    try:
+        return LAYERS[name]
+    except KeyError:
+        known = ", ".join(LAYERS)
+        raise UnknownLayerError(f"unknown layer {name!r}; known layers: {known}") from None
+
+
+_PANDAS_DTYPES = {
+    "str": "object",
+    "int": "Int64",
+    "float": "float64",
+    "bool": "boolean",
+    "date": "datetime64[ms]",
+    "datetime": "datetime64[ms, UTC]",
+}
+
+
+def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
+    """Return ``frame`` with exactly the columns of ``spec``, in order and with their dtypes.
+
+    Raises ``SchemaError`` naming the missing columns, and for non-nullable columns with missing
+    values.
+    """
+    missing = [c for c in spec.column_names if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"{spec.name}: missing columns {', '.join(missing)}")
+    out = pd.DataFrame(index=frame.index)
+    for col in spec.columns:
+        values = frame[col.name]
+        if col.dtype == "str":
+            values = values.astype("object").where(values.notna(), None)
+        elif col.dtype == "date":
+            values = pd.to_datetime(values).astype("datetime64[ms]")
+        elif col.dtype == "datetime":
+            values = pd.to_datetime(values, utc=True).astype("datetime64[ms, UTC]")
+        else:
+            values = values.astype(_PANDAS_DTYPES[col.dtype])
+        if not col.nullable and values.isna().any():
+            bad = values[values.isna()].index[:5].tolist()
+            raise SchemaError(f"{spec.name}.{col.name} has missing values (rows {bad})")
+        out[col.name] = values
+    if spec.geometry_type is None:
+        return out
+    gdf = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs)
+    if spec.geometry_type == "MultiPolygon":
+        from shapely import MultiPolygon, Polygon
+
+        gdf["geometry"] = [
+            MultiPolygon([g]) if isinstance(g, Polygon) else g for g in gdf.geometry
+        ]
+        gdf = gdf.set_geometry("geometry", crs=frame.crs)
+    return gdf

@@ -1,0 +1,95 @@
+"""The storage interface every store implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.crs import STORAGE_CRS, require_crs
+from geo.errors import AmayeshError
+from geo.schema import Layer, conform, layer
+
+
+class StoreError(AmayeshError):
+    code = "store-error"
+
+
+Frame = gpd.GeoDataFrame | pd.DataFrame
+
+
+class Transaction(ABC):
+    """Writes that take effect together when the ``with`` block ends, or not at all."""
+
+    @abstractmethod
+    def write_layer(self, name: str, frame: Frame) -> None:
+        """Replace layer ``name`` with ``frame``."""
+
+    @abstractmethod
+    def append(self, name: str, frame: Frame) -> None:
+        """Add the rows of ``frame`` to layer ``name`` (created if absent)."""
+
+
+class Store(ABC):
+    """A set of named layers (see ``geo.schema.LAYERS``)."""
+
+    @abstractmethod
+    def list_layers(self) -> list[str]:
+        """Names of the layers present, in schema order."""
+
+    @abstractmethod
+    def count(self, name: str) -> int:
+        """Number of rows in layer ``name``."""
+
+    @abstractmethod
+    def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None) -> Frame: ...
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A transaction: every write inside lands together, or none does."""
+
+    def read_layer(self, name: str, bbox: tuple[float, float, float, float] | None = None) -> Frame:
+        """Read layer ``name`` (optionally only features intersecting ``bbox``, lon/lat)."""
+        spec = layer(name)
+        if name not in self.list_layers():
+            raise StoreError(f"layer {name!r} is not in the store; build the demo or import it first")
+        frame = self._read(spec, bbox)
+        out = conform(frame, spec)
+        return out.sort_values(spec.key.split(","), ignore_index=True)
+
+    def write_layer(self, name: str, frame: Frame) -> None:
+        with self.transaction() as tx:
+            tx.write_layer(name, frame)
+
+    def append(self, name: str, frame: Frame) -> None:
+        with self.transaction() as tx:
+            tx.append(name, frame)
+
+    def layer_counts(self) -> dict[str, int]:
+        return {name: self.count(name) for name in self.list_layers()}
+
+
+def validate_frame(name: str, frame: Frame) -> Frame:
+    """Conform ``frame`` to the schema of ``name`` and check its CRS and key; return the result."""
+    spec = layer(name)
+    if spec.geometry_type is not None:
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise StoreError(f"{name} needs a geometry column")
+        require_crs(frame, STORAGE_CRS, name=name)
+        if frame.geometry.isna().any() or frame.geometry.is_empty.any():
+            raise StoreError(f"{name}: empty or missing geometries")
+    out = conform(frame, spec)
+    check_unique_key(spec, out)
+    return out
+
+
+def check_unique_key(spec: Layer, frame: pd.DataFrame) -> None:
+    keys = spec.key.split(",")
+    dup = frame.duplicated(keys, keep=False)
+    if dup.any():
+        sample = frame.loc[dup, keys].head(3).to_dict("records")
+        raise StoreError(f"{spec.name}: duplicate {spec.key} values, e.g. {sample}")

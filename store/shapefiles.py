@@ -1,0 +1,36 @@
+"""Shapefile export for desktop GIS users.
+
+Field names are the schema's 10-character ``shp`` names; text is UTF-8 with a ``.cpg`` file so
+that Persian names survive in QGIS and ArcGIS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from geo.schema import layer
+
+
+def write_shapefile(name: str, frame: gpd.GeoDataFrame, directory: Path) -> Path:
+    """Write layer ``name`` as ``<directory>/<name>.shp`` (with .cpg, .prj, .dbf, .shx)."""
+    spec = layer(name)
+    if spec.geometry_type is None:
+        raise ValueError(f"{name} has no geometry; shapefiles need one")
+    directory.mkdir(parents=True, exist_ok=True)
+    renamed = frame.rename(columns={c.name: c.shp_name for c in spec.columns})
+    for col in spec.columns:
+        if col.dtype == "int" and renamed[col.shp_name].isna().any():
+            renamed[col.shp_name] = renamed[col.shp_name].astype("float64")
+        elif col.dtype == "bool":
+            renamed[col.shp_name] = renamed[col.shp_name].astype("int64")
+        elif col.dtype == "date":
+            renamed[col.shp_name] = renamed[col.shp_name].dt.date
+    path = directory / f"{name}.shp"
+    for old in directory.glob(f"{name}.*"):
+        old.unlink()
+    pyogrio.write_dataframe(renamed, path, driver="ESRI Shapefile", encoding="UTF-8",
+                            geometry_type=spec.geometry_type)
+    return path
