@@ -146,8 +146,12 @@ def build_counties(
     counties.loc[counties["county_code"].isin(override_codes), "name_en"] = None
 
     # Population: census, shared with children in proportion to a settlement proxy.
-    inside = gpd.sjoin(places[["population", "geometry"]], counties[["county_code", "geometry"]],
-                       predicate="within", how="inner")
+    inside = gpd.sjoin(
+        places[["population", "geometry"]],
+        counties[["county_code", "geometry"]],
+        predicate="within",
+        how="inner",
+    )
     proxy = inside.groupby("county_code")["population"].sum().reindex(counties["county_code"]).fillna(0)
     proxy = proxy + RURAL_WEIGHT_PER_VILLAGE * villages_per_county.reindex(proxy.index).fillna(0)
     population = census_population.reindex(counties["county_code"])
@@ -156,8 +160,8 @@ def build_counties(
     )
     counties["population"] = shared["population"].to_numpy()
     counties["population_source"] = shared["source"].to_numpy()
-    counties["parent_county_code"] = (
-        counties["county_code"].map(parents.set_index("county_code")["parent_county_code"])
+    counties["parent_county_code"] = counties["county_code"].map(
+        parents.set_index("county_code")["parent_county_code"]
     )
     counties = counties.sort_values("county_code", ignore_index=True)
     return CountyJoin(counties=counties, match=match, folded=folded)
@@ -232,15 +236,15 @@ def _match_large_places(
     its county whose key its own key contains, or else to the city that shares the county's name
     (the county seat, as a rule).
     """
-    cities = settlements[(settlements["kind"] == "city")
-                         & ~settlements["settlement_code"].isin(taken["settlement_code"])]
+    cities = settlements[
+        (settlements["kind"] == "city") & ~settlements["settlement_code"].isin(taken["settlement_code"])
+    ]
     cities = cities.assign(key=cities["name_fa"].map(normalize_name))
     large = remaining[remaining["population"] >= NAMESAKE_MIN_POPULATION]
     large = large.sort_values("population", ascending=False)
     out, used = [], set()
     for gid, place in large.iterrows():
-        here = cities[(cities["county_code"] == place["county_code"])
-                      & ~cities["settlement_code"].isin(used)]
+        here = cities[(cities["county_code"] == place["county_code"]) & ~cities["settlement_code"].isin(used)]
         key = normalize_name(place["name_fa"])
         inside = here[[len(k) >= 3 and k in key for k in here["key"]]]
         if len(inside) != 1:

@@ -27,9 +27,9 @@ REFERENCE_FILES = {
 }
 
 HOW_TO_GET = (
-    "The reference data is the Iran data set described in README.md (section 'Reference data') (OpenStreetMap "
-    "boundaries, GeoNames places, 1395 census). Point AMAYESH_DATA_DIR (or --data-dir) at the "
-    "folder that holds it."
+    "It is the Iran reference data set (OpenStreetMap boundaries, GeoNames places, 1395 census; "
+    "see README.md, 'Reference data', for the files and their public sources). Point "
+    "AMAYESH_DATA_DIR or --data-dir at the folder that holds it."
 )
 
 
@@ -126,7 +126,9 @@ def read_reference(data_dir: Path) -> Reference:
         places = gpd.read_file(paths["places"], layer="places", engine="pyogrio")
         country = gpd.read_file(paths["country"], engine="pyogrio")
         provinces = gpd.read_file(paths["provinces"], engine="pyogrio")
-        census_age_sex = pd.read_csv(paths["census_age_sex"], dtype={"county_code": str, "province_code": str})
+        census_age_sex = pd.read_csv(
+            paths["census_age_sex"], dtype={"county_code": str, "province_code": str}
+        )
         census_unemployment = pd.read_csv(
             paths["census_unemployment"], dtype={"county_code": str, "province_code": str}
         )

@@ -13,7 +13,6 @@ county's synthetic data does not change when another county's input changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -21,10 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from demo.national import allocate_population
 from geo.admin import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.schema import SERVICE_TYPES
-from demo.national import allocate_population
 
 DEFAULT_SEED = 1404
 
@@ -128,8 +127,9 @@ def place_settlements(
         index=places["geonameid"].to_numpy(),
     )
     counties_m = counties.to_crs(METRIC_CRS).set_index("county_code")
-    located = gpd.sjoin(places_m[["population", "geometry"]], counties_m[["geometry"]],
-                        predicate="within", how="inner")
+    located = gpd.sjoin(
+        places_m[["population", "geometry"]], counties_m[["geometry"]], predicate="within", how="inner"
+    )
 
     x = np.full(len(s), np.nan)
     y = np.full(len(s), np.nan)
@@ -168,7 +168,10 @@ def place_settlements(
             rd_codes, rd_index = np.unique(rd, return_inverse=True)
             pick = rng.choice(len(anchors), size=len(rd_codes), p=weights)
             centres = sample_inside(
-                rng, poly, anchors[pick], np.clip(0.35 * radius, 3_000, 30_000),
+                rng,
+                poly,
+                anchors[pick],
+                np.clip(0.35 * radius, 3_000, 30_000),
                 fallback=np.repeat(fallback_anchor[None, :], len(rd_codes), axis=0),
             )
             xy = sample_inside(rng, poly, centres[rd_index], np.clip(0.12 * radius, 1_500, 8_000))
@@ -176,7 +179,10 @@ def place_settlements(
         if towns.any():
             pick = rng.choice(len(anchors), size=int(towns.sum()), p=weights)
             xy = sample_inside(
-                rng, poly, anchors[pick], np.clip(0.25 * radius, 2_000, 20_000),
+                rng,
+                poly,
+                anchors[pick],
+                np.clip(0.25 * radius, 2_000, 20_000),
                 fallback=np.repeat(fallback_anchor[None, :], int(towns.sum()), axis=0),
             )
             x[pos[towns]], y[pos[towns]] = xy[:, 0], xy[:, 1]
@@ -331,11 +337,14 @@ def generate_ngos(
             )
         )
     ngos = pd.concat(frames, ignore_index=True)
-    ngos = ngos.sort_values(["county_code", "settlement_code", "service_type"], kind="stable",
-                            ignore_index=True)
+    ngos = ngos.sort_values(
+        ["county_code", "settlement_code", "service_type"], kind="stable", ignore_index=True
+    )
     # Licence numbers say they are synthetic: SYN-<province>-<serial>.
     serial = ngos.groupby("province_code").cumcount() + 1
-    ngos.insert(0, "licence_no", [f"SYN-{p}-{i:05d}" for p, i in zip(ngos["province_code"], serial, strict=True)])
+    ngos.insert(
+        0, "licence_no", [f"SYN-{p}-{i:05d}" for p, i in zip(ngos["province_code"], serial, strict=True)]
+    )
     return ngos.to_crs(STORAGE_CRS)
 
 
@@ -350,8 +359,11 @@ PERSONS_PER_HOUSEHOLD = 3.3
 
 def county_deprivation(census_unemployment: pd.DataFrame) -> pd.Series:
     """Unemployment rate per county code from the 1395 census table (unemployed / active)."""
-    edu = [c for c in census_unemployment.columns if c not in
-           ("province_name", "province_code", "county_name", "county_code", "gender", "status")]
+    edu = [
+        c
+        for c in census_unemployment.columns
+        if c not in ("province_name", "province_code", "county_name", "county_code", "gender", "status")
+    ]
     t = census_unemployment.assign(n=census_unemployment[edu].sum(axis=1))
     t = t.pivot_table(index="county_code", columns="status", values="n", aggfunc="sum")
     return (t["Unemployed"] / t["Active"]).rename("unemployment_rate")
@@ -392,7 +404,9 @@ def generate_target_areas(
     n_urban = round(n * URBAN_SHARE)
 
     cities = s[(s["kind"] == "city") & (s["population"] >= 20_000)]
-    cw = cities["population"].to_numpy(dtype="float64") ** 0.8 * rate.reindex(cities["county_code"]).to_numpy()
+    cw = (
+        cities["population"].to_numpy(dtype="float64") ** 0.8 * rate.reindex(cities["county_code"]).to_numpy()
+    )
     pick = rng.choice(len(cities), size=n_urban, p=cw / cw.sum())
     rows = []
     for i in pick:
@@ -403,8 +417,16 @@ def generate_target_areas(
         area = _blob(rng, centre, rng.uniform(500, 1_500)).intersection(poly)
         density = rng.uniform(40, 120)  # persons per hectare in a dense deprived quarter
         households = int(area.area / 10_000 * density / PERSONS_PER_HOUSEHOLD)
-        rows.append(("urban", city["county_code"], city["province_code"],
-                     f"محله هدف {city['name_fa']}", max(households, 50), area))
+        rows.append(
+            (
+                "urban",
+                city["county_code"],
+                city["province_code"],
+                f"محله هدف {city['name_fa']}",
+                max(households, 50),
+                area,
+            )
+        )
 
     villages = s[s["kind"] == "village"]
     vw = villages["population"].to_numpy(dtype="float64").clip(1) ** 0.5
@@ -419,21 +441,39 @@ def generate_target_areas(
         poly = counties_m.geometry[v["county_code"]]
         area = shapely.MultiPoint(list(members.geometry)).convex_hull.buffer(1_000).intersection(poly)
         households = int(members["population"].sum() / PERSONS_PER_HOUSEHOLD)
-        rows.append(("rural", v["county_code"], v["province_code"],
-                     f"خوشه روستایی {v['name_fa']}", max(households, 10), area))
+        rows.append(
+            (
+                "rural",
+                v["county_code"],
+                v["province_code"],
+                f"خوشه روستایی {v['name_fa']}",
+                max(households, 10),
+                area,
+            )
+        )
 
     out = gpd.GeoDataFrame(
-        rows, columns=["kind", "county_code", "province_code", "name_fa", "households", "geometry"],
-        geometry="geometry", crs=METRIC_CRS,
+        rows,
+        columns=["kind", "county_code", "province_code", "name_fa", "households", "geometry"],
+        geometry="geometry",
+        crs=METRIC_CRS,
     )
     out.insert(0, "target_code", [f"TA-{i + 1:03d}" for i in range(len(out))])
     out["synthetic"] = True
-    return out.to_crs(STORAGE_CRS)
+    out = out.to_crs(STORAGE_CRS)
+    # Straight edges in the metric CRS are not straight in lon/lat: clip again in storage CRS so
+    # that every area lies inside its county as stored.
+    county_geoms = counties.set_index("county_code").geometry
+    out["geometry"] = shapely.make_valid(
+        shapely.intersection(out.geometry.to_numpy(), county_geoms.reindex(out["county_code"]).to_numpy())
+    )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # County target populations
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NeedRate:
@@ -470,9 +510,14 @@ def census_groups(census_age_sex: pd.DataFrame, census_unemployment: pd.DataFram
         "age_65_plus": lower >= 65,
         "age_75_plus": lower >= 75,
     }
-    out = pd.DataFrame({g: t["n"].where(mask, 0).groupby(t["county_code"]).sum() for g, mask in groups.items()})
-    edu = [c for c in census_unemployment.columns if c not in
-           ("province_name", "province_code", "county_name", "county_code", "gender", "status")]
+    out = pd.DataFrame(
+        {g: t["n"].where(mask, 0).groupby(t["county_code"]).sum() for g, mask in groups.items()}
+    )
+    edu = [
+        c
+        for c in census_unemployment.columns
+        if c not in ("province_name", "province_code", "county_name", "county_code", "gender", "status")
+    ]
     un = census_unemployment[census_unemployment["status"] == "Unemployed"]
     out["unemployed"] = un[edu].sum(axis=1).groupby(un["county_code"]).sum().reindex(out.index).fillna(0)
     return out

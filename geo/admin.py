@@ -56,9 +56,7 @@ def match_counties(official: pd.DataFrame, osm: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def longest_border_neighbour(
-    pieces: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, group: str
-) -> pd.Series:
+def longest_border_neighbour(pieces: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, group: str) -> pd.Series:
     """For each of ``pieces``, the index of the target in the same ``group`` sharing the longest border.
 
     Used to fold counties that the official list does not know into the official county they
@@ -110,9 +108,7 @@ def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     return parts
 
 
-def share_parent_population(
-    population: pd.Series, parents: pd.Series, weights: pd.Series
-) -> pd.DataFrame:
+def share_parent_population(population: pd.Series, parents: pd.Series, weights: pd.Series) -> pd.DataFrame:
     """Share the census population of parent counties with the counties carved from them.
 
     Parameters

@@ -82,7 +82,11 @@ _county_code = Column("county_code", "str", "Statistical Centre county code, 4 d
 _synthetic = Column("synthetic", "bool", "True where the row is generated demo data, not real", "synthetic")
 
 PROVINCES = Layer(
-    "provinces", "استان‌ها", "Provinces", "province_code", "MultiPolygon",
+    "provinces",
+    "استان‌ها",
+    "Provinces",
+    "province_code",
+    "MultiPolygon",
     (
         _province_code,
         Column("name_fa", "str", "Persian name"),
@@ -92,7 +96,11 @@ PROVINCES = Layer(
 )
 
 COUNTIES = Layer(
-    "counties", "شهرستان‌ها", "Counties", "county_code", "MultiPolygon",
+    "counties",
+    "شهرستان‌ها",
+    "Counties",
+    "county_code",
+    "MultiPolygon",
     (
         _county_code,
         _province_code,
@@ -100,17 +108,21 @@ COUNTIES = Layer(
         Column("name_en", "str", "English name (OpenStreetMap)", nullable=True),
         Column("population", "int", "1395 census population (see population_source)", "population"),
         Column(
-            "population_source", "str",
+            "population_source",
+            "str",
             "census_1395, or census_1395_parent_share for counties created after the census",
             "pop_src",
         ),
         Column(
-            "parent_county_code", "str",
+            "parent_county_code",
+            "str",
             "for counties created after 1395: the county their population was counted in",
-            "parent", nullable=True,
+            "parent",
+            nullable=True,
         ),
         Column(
-            "boundary_source", "str",
+            "boundary_source",
+            "str",
             "which OpenStreetMap counties make up the boundary (relation ids, '+'-joined)",
             "bnd_src",
         ),
@@ -118,7 +130,11 @@ COUNTIES = Layer(
 )
 
 SETTLEMENTS = Layer(
-    "settlements", "سکونتگاه‌ها", "Settlements", "settlement_code", "Point",
+    "settlements",
+    "سکونتگاه‌ها",
+    "Settlements",
+    "settlement_code",
+    "Point",
     (
         Column("settlement_code", "str", "Statistical Centre code (10 digits city, 16 village)", "code"),
         Column("kind", "str", "city or village", "kind"),
@@ -126,8 +142,13 @@ SETTLEMENTS = Layer(
         Column("name_en", "str", "English name where GeoNames gives one", nullable=True),
         _county_code,
         _province_code,
-        Column("rural_district_code", "str", "rural district (دهستان) code, villages only",
-               "rd_code", nullable=True),
+        Column(
+            "rural_district_code",
+            "str",
+            "rural district (دهستان) code, villages only",
+            "rd_code",
+            nullable=True,
+        ),
         Column("population", "int", "resident population (see population_source)", "population"),
         Column("population_source", "str", "geonames, geonames_scaled or synthetic", "pop_src"),
         Column("position_source", "str", "geonames (real point) or synthetic", "pos_src"),
@@ -136,7 +157,11 @@ SETTLEMENTS = Layer(
 )
 
 NGOS = Layer(
-    "ngos", "سازمان‌های مردم‌نهاد", "NGOs", "licence_no", "Point",
+    "ngos",
+    "سازمان‌های مردم‌نهاد",
+    "NGOs",
+    "licence_no",
+    "Point",
     (
         Column("licence_no", "str", "licence number", "licence_no"),
         Column("name_fa", "str", "Persian name"),
@@ -153,7 +178,11 @@ NGOS = Layer(
 )
 
 TARGET_AREAS = Layer(
-    "target_areas", "محله‌های هدف", "Target neighbourhoods", "target_code", "MultiPolygon",
+    "target_areas",
+    "محله‌های هدف",
+    "Target neighbourhoods",
+    "target_code",
+    "MultiPolygon",
     (
         Column("target_code", "str", "target area identifier", "target_cd"),
         Column("name_fa", "str", "Persian name"),
@@ -166,7 +195,11 @@ TARGET_AREAS = Layer(
 )
 
 COUNTY_NEEDS = Layer(
-    "county_needs", "جمعیت هدف شهرستان‌ها", "County target populations", "county_code,service_type", None,
+    "county_needs",
+    "جمعیت هدف شهرستان‌ها",
+    "County target populations",
+    "county_code,service_type",
+    None,
     (
         _county_code,
         Column("service_type", "str", "one of SERVICE_TYPES", "service"),
@@ -176,7 +209,11 @@ COUNTY_NEEDS = Layer(
 )
 
 LAYER_INFO = Layer(
-    "layer_info", "منشأ لایه‌ها", "Layer provenance", "layer", None,
+    "layer_info",
+    "منشأ لایه‌ها",
+    "Layer provenance",
+    "layer",
+    None,
     (
         Column("layer", "str", "layer name"),
         Column("title_fa", "str", "Persian title"),
@@ -243,8 +280,6 @@ def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
     if spec.geometry_type == "MultiPolygon":
         from shapely import MultiPolygon, Polygon
 
-        gdf["geometry"] = [
-            MultiPolygon([g]) if isinstance(g, Polygon) else g for g in gdf.geometry
-        ]
+        gdf["geometry"] = [MultiPolygon([g]) if isinstance(g, Polygon) else g for g in gdf.geometry]
         gdf = gdf.set_geometry("geometry", crs=frame.crs)
     return gdf

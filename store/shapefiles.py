@@ -31,6 +31,7 @@ def write_shapefile(name: str, frame: gpd.GeoDataFrame, directory: Path) -> Path
     path = directory / f"{name}.shp"
     for old in directory.glob(f"{name}.*"):
         old.unlink()
-    pyogrio.write_dataframe(renamed, path, driver="ESRI Shapefile", encoding="UTF-8",
-                            geometry_type=spec.geometry_type)
+    pyogrio.write_dataframe(
+        renamed, path, driver="ESRI Shapefile", encoding="UTF-8", geometry_type=spec.geometry_type
+    )
     return path

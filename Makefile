@@ -1,0 +1,35 @@
+# Amayesh — the two commands a new user needs are `make demo` and `make test`.
+VENV     ?= .venv
+PYTHON   ?= python3
+DATA_DIR ?= ../shared/data/iran
+STORE    ?= var/amayesh.gpkg
+BIN      := $(VENV)/bin
+
+.PHONY: install demo build-demo serve test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+build-demo: install
+	$(BIN)/amayesh --data-dir $(DATA_DIR) --store $(STORE) build-demo
+
+serve: install
+	$(BIN)/amayesh --store $(STORE) serve
+
+demo: build-demo serve
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check geo store api demo maps tests
+	$(BIN)/ruff format --check geo store api demo maps tests
+
+clean:
+	rm -rf var data/shapefiles/*.shp data/shapefiles/*.shx data/shapefiles/*.dbf \
+	       data/shapefiles/*.prj data/shapefiles/*.cpg

@@ -1,0 +1,26 @@
+"""Settings, from the environment (prefix ``AMAYESH_``) or the command line."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMAYESH_")
+
+    #: Folder with the Iran reference data (see README, "Reference data").
+    data_dir: Path = Path("../shared/data/iran")
+    #: Where the layers live: a GeoPackage path (embedded, default) or a postgresql:// URL.
+    store: str = "var/amayesh.gpkg"
+    #: Where build-demo writes shapefiles for desktop GIS users.
+    shapefile_dir: Path = Path("data/shapefiles")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

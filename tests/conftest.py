@@ -1,0 +1,108 @@
+"""Shared fixtures: tiny hand-built frames, and one national demo built once per session.
+
+The national integration tests need the Iran reference data (``AMAYESH_DATA_DIR``, default
+``../shared/data/iran``). Where it is missing they skip; with ``AMAYESH_REQUIRE_ALL=1`` (set by
+``.ci/run``) any skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from geo.crs import STORAGE_CRS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def reference_dir() -> Path:
+    return Path(os.environ.get("AMAYESH_DATA_DIR", ROOT.parent / "shared" / "data" / "iran"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = reference_dir()
+    if not (path / "counties_osm.gpkg").is_file():
+        pytest.skip(f"Iran reference data not found at {path} (set AMAYESH_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference(data_dir):
+    from demo.sources import read_reference
+
+    return read_reference(data_dir)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory, data_dir):
+    """The national demo, built once into a GeoPackage store (with shapefiles)."""
+    from demo.build import build_demo
+    from store import open_store
+
+    root = tmp_path_factory.mktemp("demo")
+    store = open_store(str(root / "amayesh.gpkg"))
+    report = build_demo(data_dir, store, shapefile_dir=root / "shapefiles")
+    layers = {name: store.read_layer(name) for name in store.list_layers()}
+    return {"store": store, "report": report, "layers": layers, "root": root}
+
+
+@pytest.fixture
+def tiny_settlements() -> gpd.GeoDataFrame:
+    """Three settlements in two counties, small enough to check by hand."""
+    return gpd.GeoDataFrame(
+        {
+            "settlement_code": ["0001000001", "0001000002", "0002000003"],
+            "kind": ["city", "village", "village"],
+            "name_fa": ["شهر الف", "روستای ب", "روستای پ"],
+            "name_en": ["Alef", None, None],
+            "county_code": ["0001", "0001", "0002"],
+            "province_code": ["00", "00", "00"],
+            "rural_district_code": [None, "0001010001", "0002010001"],
+            "population": [12000, 340, 95],
+            "population_source": ["geonames", "synthetic", "synthetic"],
+            "position_source": ["geonames", "synthetic", "synthetic"],
+            "geonameid": [123, None, None],
+        },
+        geometry=[Point(51.0, 35.0), Point(51.1, 35.1), Point(52.0, 35.0)],
+        crs=STORAGE_CRS,
+    ).astype({"geonameid": "Int64"})
+
+
+@pytest.fixture
+def tiny_counties() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "county_code": ["0001", "0002"],
+            "province_code": ["00", "00"],
+            "name_fa": ["الف", "ب"],
+            "name_en": ["Alef County", None],
+            "population": [12340, 95],
+            "population_source": ["census_1395", "census_1395"],
+            "parent_county_code": [None, None],
+            "boundary_source": ["1", "2"],
+        },
+        geometry=[box(50.5, 34.5, 51.5, 35.5), box(51.5, 34.5, 52.5, 35.5)],
+        crs=STORAGE_CRS,
+    )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped and os.environ.get("AMAYESH_REQUIRE_ALL") == "1":
+        terminalreporter.write_line(
+            f"AMAYESH_REQUIRE_ALL=1: {len(skipped)} test(s) skipped; a required part is missing",
+            red=True,
+        )
+        config._amayesh_skipped = len(skipped)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("AMAYESH_REQUIRE_ALL") == "1":
+        skipped = session.config.pluginmanager.get_plugin("terminalreporter").stats.get("skipped", [])
+        if skipped and exitstatus == 0:
+            session.exitstatus = 1

@@ -1,0 +1,105 @@
+"""The service and the command line, run for real: a uvicorn process and the ``amayesh`` command."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_missing_reference_data_is_a_clear_error(tmp_path):
+    result = run_cli(
+        "--data-dir", str(tmp_path / "nowhere"), "--store", str(tmp_path / "s.gpkg"), "build-demo"
+    )
+    assert result.returncode == 2
+    assert "nowhere does not exist" in result.stderr
+    assert "AMAYESH_DATA_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_incomplete_reference_data_names_each_missing_file(tmp_path):
+    (tmp_path / "census1395_county_age_sex.csv").write_text("x\n")
+    result = run_cli("--data-dir", str(tmp_path), "--store", str(tmp_path / "s.gpkg"), "build-demo")
+    assert result.returncode == 2
+    for name in ("counties_osm.gpkg", "places_geonames.gpkg", "provinces_osm.geojson"):
+        assert name in result.stderr
+    assert "census1395_county_age_sex.csv" not in result.stderr.split("lacks")[1].split(".")[0]
+
+
+def test_layers_on_an_empty_store(tmp_path):
+    result = run_cli("--store", str(tmp_path / "empty.gpkg"), "layers")
+    assert result.returncode == 1
+    assert "build-demo" in result.stdout
+
+
+def test_landing_lists_layers_and_counts(demo):
+    client = TestClient(create_app(Settings(store=str(demo["store"].path))))
+    body = client.get("/").json()
+    counts = {layer["name"]: layer["count"] for layer in body["layers"]}
+    assert counts == {k: v for k, v in demo["report"].counts.items() if k != "layer_info"}
+    by_name = {layer["name"]: layer for layer in body["layers"]}
+    assert by_name["ngos"]["synthetic"] == "all"
+    assert "OpenStreetMap" in body["attribution"]
+    assert "ساختگی" in body["notice_fa"]
+
+
+def test_errors_are_problem_json(demo):
+    client = TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+@pytest.mark.realdata
+def test_serve_answers_on_loopback(demo, tmp_path):
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError((tmp_path / "serve.log").read_text()) from None
+                time.sleep(0.2)
+        assert response.status_code == 200
+        counts = {layer["name"]: layer["count"] for layer in response.json()["layers"]}
+        assert counts["settlements"] == demo["report"].counts["settlements"]
+        assert counts["counties"] == 448
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

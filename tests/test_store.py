@@ -1,0 +1,130 @@
+"""The storage interface. Parametrised over the stores available (the GeoPackage store always)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from geo.errors import CRSMismatchError, SchemaError, UnknownLayerError
+from store import StoreError, open_store
+
+
+@pytest.fixture(params=["gpkg"])
+def store(request, tmp_path):
+    return open_store(str(tmp_path / "store.gpkg"))
+
+
+def assert_same_layer(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
+    )
+    assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
+
+
+def test_empty_store_lists_no_layers(store):
+    assert store.list_layers() == []
+    with pytest.raises(StoreError, match="not in the store"):
+        store.read_layer("ngos")
+
+
+def test_round_trip_keeps_every_value(store, tiny_settlements):
+    store.write_layer("settlements", tiny_settlements)
+    back = store.read_layer("settlements")
+    assert_same_layer(back, store.read_layer("settlements"))
+    assert back["name_fa"].tolist() == ["شهر الف", "روستای ب", "روستای پ"]
+    assert back["geonameid"].tolist()[0] == 123 and pd.isna(back["geonameid"].iloc[1])
+    assert back["population"].tolist() == [12000, 340, 95]
+    assert back.crs.to_epsg() == 4326
+    assert back.geometry.geom_equals_exact(tiny_settlements.geometry, tolerance=1e-12).all()
+    assert store.count("settlements") == 3
+    assert store.list_layers() == ["settlements"]
+
+
+def test_round_trip_of_dates_and_tables(store):
+    ngos = gpd.GeoDataFrame(
+        {
+            "licence_no": ["L-1", "L-2"],
+            "name_fa": ["مهر", "امید"],
+            "service_type": ["kindergarten", "rehabilitation"],
+            "capacity": [40, 25],
+            "status": ["active", "pending"],
+            "issued_on": pd.to_datetime(["2022-03-21", None]),
+            "expires_on": pd.to_datetime(["2027-03-21", None]),
+            "county_code": ["0001", "0001"],
+            "province_code": ["00", "00"],
+            "settlement_code": ["0001000001", None],
+            "synthetic": [True, False],
+        },
+        geometry=[Point(51.0, 35.0), Point(51.2, 35.2)],
+        crs=4326,
+    )
+    store.write_layer("ngos", ngos)
+    back = store.read_layer("ngos")
+    assert back["issued_on"].iloc[0] == pd.Timestamp("2022-03-21")
+    assert pd.isna(back["issued_on"].iloc[1])
+    assert back["synthetic"].tolist() == [True, False]
+    needs = pd.DataFrame(
+        {
+            "county_code": ["0001"],
+            "service_type": ["kindergarten"],
+            "target_population": [1200],
+            "synthetic": [True],
+        }
+    )
+    store.write_layer("county_needs", needs)
+    assert store.read_layer("county_needs")["target_population"].tolist() == [1200]
+
+
+def test_append_adds_rows_and_refuses_duplicate_keys(store, tiny_settlements):
+    store.write_layer("settlements", tiny_settlements.iloc[:2])
+    store.append("settlements", tiny_settlements.iloc[2:])
+    assert store.count("settlements") == 3
+    with pytest.raises(StoreError, match="duplicate settlement_code"):
+        store.append("settlements", tiny_settlements.iloc[:1])
+    assert store.count("settlements") == 3
+
+
+def test_transaction_is_all_or_nothing(store, tiny_settlements, tiny_counties):
+    store.write_layer("settlements", tiny_settlements)
+    with pytest.raises(RuntimeError, match="half-way"), store.transaction() as tx:
+        tx.write_layer("counties", tiny_counties)
+        tx.write_layer("settlements", tiny_settlements.iloc[:1])
+        raise RuntimeError("failure half-way")
+    assert store.list_layers() == ["settlements"]
+    assert store.count("settlements") == 3
+
+
+def test_replace_overwrites_a_layer(store, tiny_settlements):
+    store.write_layer("settlements", tiny_settlements)
+    store.write_layer("settlements", tiny_settlements.iloc[1:])
+    assert store.read_layer("settlements")["settlement_code"].tolist() == ["0001000002", "0002000003"]
+
+
+def test_bbox_read(store, tiny_settlements):
+    store.write_layer("settlements", tiny_settlements)
+    got = store.read_layer("settlements", bbox=(51.5, 34.5, 52.5, 35.5))
+    assert got["settlement_code"].tolist() == ["0002000003"]
+
+
+def test_schema_and_crs_are_enforced(store, tiny_settlements):
+    with pytest.raises(SchemaError, match="missing columns population"):
+        store.write_layer("settlements", tiny_settlements.drop(columns="population"))
+    with pytest.raises(CRSMismatchError, match="expected EPSG:4326"):
+        store.write_layer("settlements", tiny_settlements.to_crs(3857))
+    with pytest.raises(UnknownLayerError, match="unknown layer 'villages'"):
+        store.write_layer("villages", tiny_settlements)
+    bad = tiny_settlements.copy()
+    bad.loc[0, "name_fa"] = None
+    with pytest.raises(SchemaError, match="name_fa has missing values"):
+        store.write_layer("settlements", bad)
+    assert store.list_layers() == []
+
+
+def test_open_store_picks_the_implementation(tmp_path):
+    assert type(open_store(str(tmp_path / "a.gpkg"))).__name__ == "GeoPackageStore"
+    assert type(open_store(f"gpkg://{tmp_path / 'b.gpkg'}")).__name__ == "GeoPackageStore"
+    with pytest.raises(StoreError):
+        open_store("")
