@@ -23,6 +23,9 @@ class Column:
     description: str
     shp: str | None = None  # shapefile field name when ``name`` is longer than 10 characters
     nullable: bool = False
+    choices: tuple[str, ...] | None = None  # the only values allowed
+    minimum: int | None = None  # the smallest value allowed
+    pattern: str | None = None  # a regular expression the whole value must match
 
     @property
     def shp_name(self) -> str:
@@ -77,8 +80,12 @@ POSITION_SOURCES = ("geonames", "synthetic")
 POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic")
 COUNTY_POPULATION_SOURCES = ("census_1395", "census_1395_parent_share")
 
-_province_code = Column("province_code", "str", "Statistical Centre province code, 2 digits", "prov_code")
-_county_code = Column("county_code", "str", "Statistical Centre county code, 4 digits", "cnty_code")
+_province_code = Column(
+    "province_code", "str", "Statistical Centre province code, 2 digits", "prov_code", pattern=r"\d{2}"
+)
+_county_code = Column(
+    "county_code", "str", "Statistical Centre county code, 4 digits", "cnty_code", pattern=r"\d{4}"
+)
 _synthetic = Column("synthetic", "bool", "True where the row is generated demo data, not real", "synthetic")
 
 PROVINCES = Layer(
@@ -91,7 +98,7 @@ PROVINCES = Layer(
         _province_code,
         Column("name_fa", "str", "Persian name"),
         Column("name_en", "str", "English name"),
-        Column("population", "int", "1395 (2016) census population", "population"),
+        Column("population", "int", "1395 (2016) census population", "population", minimum=0),
     ),
 )
 
@@ -106,12 +113,15 @@ COUNTIES = Layer(
         _province_code,
         Column("name_fa", "str", "Persian name (official list)"),
         Column("name_en", "str", "English name (OpenStreetMap)", nullable=True),
-        Column("population", "int", "1395 census population (see population_source)", "population"),
+        Column(
+            "population", "int", "1395 census population (see population_source)", "population", minimum=0
+        ),
         Column(
             "population_source",
             "str",
             "census_1395, or census_1395_parent_share for counties created after the census",
             "pop_src",
+            choices=COUNTY_POPULATION_SOURCES,
         ),
         Column(
             "parent_county_code",
@@ -137,7 +147,7 @@ SETTLEMENTS = Layer(
     "Point",
     (
         Column("settlement_code", "str", "Statistical Centre code (10 digits city, 16 village)", "code"),
-        Column("kind", "str", "city or village", "kind"),
+        Column("kind", "str", "city or village", "kind", choices=tuple(SETTLEMENT_KINDS)),
         Column("name_fa", "str", "Persian name (official list)"),
         Column("name_en", "str", "English name where GeoNames gives one", nullable=True),
         _county_code,
@@ -149,9 +159,21 @@ SETTLEMENTS = Layer(
             "rd_code",
             nullable=True,
         ),
-        Column("population", "int", "resident population (see population_source)", "population"),
-        Column("population_source", "str", "geonames, geonames_scaled or synthetic", "pop_src"),
-        Column("position_source", "str", "geonames (real point) or synthetic", "pos_src"),
+        Column("population", "int", "resident population (see population_source)", "population", minimum=0),
+        Column(
+            "population_source",
+            "str",
+            "geonames, geonames_scaled or synthetic",
+            "pop_src",
+            choices=POPULATION_SOURCES,
+        ),
+        Column(
+            "position_source",
+            "str",
+            "geonames (real point) or synthetic",
+            "pos_src",
+            choices=POSITION_SOURCES,
+        ),
         Column("geonameid", "int", "GeoNames id of the matched place", "geonameid", nullable=True),
     ),
 )
@@ -165,9 +187,9 @@ NGOS = Layer(
     (
         Column("licence_no", "str", "licence number", "licence_no"),
         Column("name_fa", "str", "Persian name"),
-        Column("service_type", "str", "one of SERVICE_TYPES", "service"),
-        Column("capacity", "int", "persons the centre can serve", "capacity"),
-        Column("status", "str", "one of LICENCE_STATUSES", "status"),
+        Column("service_type", "str", "one of SERVICE_TYPES", "service", choices=tuple(SERVICE_TYPES)),
+        Column("capacity", "int", "persons the centre can serve", "capacity", minimum=1),
+        Column("status", "str", "one of LICENCE_STATUSES", "status", choices=tuple(LICENCE_STATUSES)),
         Column("issued_on", "date", "licence issue date (Gregorian)", "issued_on", nullable=True),
         Column("expires_on", "date", "licence expiry date (Gregorian)", "expires_on", nullable=True),
         _county_code,
@@ -186,10 +208,16 @@ TARGET_AREAS = Layer(
     (
         Column("target_code", "str", "target area identifier", "target_cd"),
         Column("name_fa", "str", "Persian name"),
-        Column("kind", "str", "urban (part of a city) or rural (cluster of villages)", "kind"),
+        Column(
+            "kind",
+            "str",
+            "urban (part of a city) or rural (cluster of villages)",
+            "kind",
+            choices=("urban", "rural"),
+        ),
         _county_code,
         _province_code,
-        Column("households", "int", "households in the area", "households"),
+        Column("households", "int", "households in the area", "households", minimum=0),
         _synthetic,
     ),
 )
@@ -202,8 +230,8 @@ COUNTY_NEEDS = Layer(
     None,
     (
         _county_code,
-        Column("service_type", "str", "one of SERVICE_TYPES", "service"),
-        Column("target_population", "int", "persons needing this service", "target_pop"),
+        Column("service_type", "str", "one of SERVICE_TYPES", "service", choices=tuple(SERVICE_TYPES)),
+        Column("target_population", "int", "persons needing this service", "target_pop", minimum=0),
         _synthetic,
     ),
 )
@@ -283,3 +311,23 @@ def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
         gdf["geometry"] = [MultiPolygon([g]) if isinstance(g, Polygon) else g for g in gdf.geometry]
         gdf = gdf.set_geometry("geometry", crs=frame.crs)
     return gdf
+
+
+def check_values(frame: pd.DataFrame, spec: Layer) -> None:
+    """Raise ``SchemaError`` for values the schema forbids (choices, minimums, patterns)."""
+    for col in spec.columns:
+        values = frame[col.name].dropna()
+        bad = pd.Series(False, index=values.index)
+        rule = ""
+        if col.choices is not None:
+            bad |= ~values.isin(col.choices)
+            rule = f"one of {', '.join(col.choices)}"
+        if col.minimum is not None:
+            bad |= values < col.minimum
+            rule = f"at least {col.minimum}"
+        if col.pattern is not None:
+            bad |= ~values.astype(str).str.fullmatch(col.pattern)
+            rule = f"matching {col.pattern}"
+        if bad.any():
+            sample = values[bad].head(3).tolist()
+            raise SchemaError(f"{spec.name}.{col.name} must be {rule}; got {sample}")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from geo.crs import STORAGE_CRS, require_crs
 from geo.errors import AmayeshError
-from geo.schema import Layer, conform, layer
+from geo.schema import Layer, check_values, conform, layer
 
 
 class StoreError(AmayeshError):
@@ -83,6 +83,7 @@ def validate_frame(name: str, frame: Frame) -> Frame:
         if frame.geometry.isna().any() or frame.geometry.is_empty.any():
             raise StoreError(f"{name}: empty or missing geometries")
     out = conform(frame, spec)
+    check_values(out, spec)
     check_unique_key(spec, out)
     return out
 

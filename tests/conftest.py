@@ -51,6 +51,26 @@ def demo(tmp_path_factory, data_dir):
     return {"store": store, "report": report, "layers": layers, "root": root}
 
 
+@pytest.fixture(scope="session")
+def postgis_url() -> str:
+    url = os.environ.get("AMAYESH_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("no PostGIS server: set AMAYESH_TEST_DATABASE_URL (see .ci/start-postgis.sh)")
+    return url
+
+
+@pytest.fixture
+def postgis_store(postgis_url):
+    """The PostGIS store on an empty database (every layer table dropped before and after)."""
+    from store.postgis import PostGISStore
+
+    store = PostGISStore(postgis_url)
+    store.drop_all()
+    yield store
+    store.drop_all()
+    store.engine.dispose()
+
+
 @pytest.fixture
 def tiny_settlements() -> gpd.GeoDataFrame:
     """Three settlements in two counties, small enough to check by hand."""

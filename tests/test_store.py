@@ -11,9 +11,13 @@ from geo.errors import CRSMismatchError, SchemaError, UnknownLayerError
 from store import StoreError, open_store
 
 
-@pytest.fixture(params=["gpkg"])
+@pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
 def store(request, tmp_path):
-    return open_store(str(tmp_path / "store.gpkg"))
+    if request.param == "gpkg":
+        yield open_store(str(tmp_path / "store.gpkg"))
+        return
+    pg = request.getfixturevalue("postgis_store")
+    yield pg
 
 
 def assert_same_layer(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -123,8 +127,75 @@ def test_schema_and_crs_are_enforced(store, tiny_settlements):
     assert store.list_layers() == []
 
 
+def test_values_the_schema_forbids_are_refused(store, tiny_settlements):
+    bad = tiny_settlements.copy()
+    bad.loc[1, "kind"] = "hamlet"
+    with pytest.raises(SchemaError, match="kind must be one of city, village; got \\['hamlet'\\]"):
+        store.write_layer("settlements", bad)
+    bad = tiny_settlements.copy()
+    bad.loc[2, "population"] = -5
+    with pytest.raises(SchemaError, match="population must be at least 0"):
+        store.write_layer("settlements", bad)
+    assert store.list_layers() == []
+
+
+@pytest.mark.postgis
+def test_postgis_tables_enforce_the_schema_themselves(postgis_store, tiny_settlements):
+    """Rows written past our code (another client, plain SQL) meet the same rules."""
+    import sqlalchemy as sa
+
+    postgis_store.write_layer("settlements", tiny_settlements)
+    insert = (
+        "INSERT INTO settlements (settlement_code, kind, name_fa, county_code, province_code, population, "
+        "population_source, position_source, geometry) VALUES ('9', {kind}, 'x', {county}, '00', {pop}, "
+        "'synthetic', 'synthetic', {geom})"
+    )
+    good = {"kind": "'village'", "county": "'0001'", "pop": "1", "geom": "ST_GeomFromText('POINT(51 35)', 4326)"}
+    for field, value in [
+        ("kind", "'hamlet'"),
+        ("county", "'1'"),
+        ("pop", "-1"),
+        ("geom", "ST_GeomFromText('POINT(51 35)', 3857)"),
+        ("geom", "ST_GeomFromText('LINESTRING(51 35, 52 36)', 4326)"),
+    ]:
+        with pytest.raises(sa.exc.DBAPIError), postgis_store.engine.begin() as conn:
+            conn.execute(sa.text(insert.format(**{**good, field: value})))
+    with postgis_store.engine.begin() as conn:
+        conn.execute(sa.text(insert.format(**good)))
+        indexes = conn.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'settlements'")
+        ).scalars().all()
+        srid = conn.execute(sa.text("SELECT Find_SRID('public', 'settlements', 'geometry')")).scalar()
+    assert any("gist" in i.lower() for i in indexes)
+    assert srid == 4326
+    assert postgis_store.count("settlements") == 4
+
+
 def test_open_store_picks_the_implementation(tmp_path):
     assert type(open_store(str(tmp_path / "a.gpkg"))).__name__ == "GeoPackageStore"
     assert type(open_store(f"gpkg://{tmp_path / 'b.gpkg'}")).__name__ == "GeoPackageStore"
     with pytest.raises(StoreError):
         open_store("")
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_demo_built_into_postgis_equals_the_embedded_one(demo, postgis_store, data_dir):
+    from demo.build import build_demo
+
+    build_demo(data_dir, postgis_store)
+    assert postgis_store.list_layers() == demo["store"].list_layers()
+    for name, expected in demo["layers"].items():
+        got = postgis_store.read_layer(name)
+        assert len(got) == len(expected), name
+        if name == "layer_info":
+            expected, got = expected.drop(columns="built_at"), got.drop(columns="built_at")
+        attrs = [c for c in expected.columns if c != "geometry"]
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(got[attrs]).reset_index(drop=True),
+            pd.DataFrame(expected[attrs]).reset_index(drop=True),
+            check_dtype=False,
+            obj=name,
+        )
+        if "geometry" in expected:
+            assert got.geometry.geom_equals_exact(expected.geometry, tolerance=1e-9).all(), name

@@ -1,0 +1,191 @@
+"""The PostGIS store, for a multi-user deployment: PostgreSQL + PostGIS through SQLAlchemy and GeoAlchemy2.
+
+Each layer is a table with typed columns, a primary key on the layer's key, ``NOT NULL`` and
+``CHECK`` constraints for what the schema forbids (unknown service types, statuses or kinds,
+negative counts, invalid geometries) and a geometry column with SRID 4326 and a GiST index. A
+transaction is a database transaction: a failure or a killed process leaves the tables as they
+were.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import shapely
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.engine import Connection, make_url
+
+from geo.schema import LAYERS, Layer, layer
+from store.base import Frame, Store, StoreError, Transaction, validate_frame
+
+_TYPES = {
+    "str": sa.Text,
+    "int": sa.BigInteger,
+    "float": sa.Float,
+    "bool": sa.Boolean,
+    "date": sa.Date,
+    "datetime": lambda: sa.DateTime(timezone=True),
+}
+
+
+def _checks(spec: Layer) -> list[tuple[str, str]]:
+    """The schema's value rules (``geo.schema.check_values``) as SQL conditions."""
+    out = []
+    for col in spec.columns:
+        if col.choices is not None:
+            allowed = ", ".join(f"'{v}'" for v in col.choices)
+            out.append((f"{col.name}_known", f'"{col.name}" IN ({allowed})'))
+        if col.minimum is not None:
+            out.append((f"{col.name}_min", f'"{col.name}" >= {int(col.minimum)}'))
+        if col.pattern is not None:
+            out.append((f"{col.name}_format", f"\"{col.name}\" ~ '^{col.pattern}$'"))
+    return out
+
+
+def table_for(spec: Layer, metadata: sa.MetaData) -> sa.Table:
+    """The SQLAlchemy table of a layer."""
+    keys = spec.key.split(",")
+    columns: list[sa.Column] = [
+        sa.Column(
+            c.name, _TYPES[c.dtype](), nullable=c.nullable, primary_key=c.name in keys, comment=c.description
+        )
+        for c in spec.columns
+    ]
+    constraints = [sa.CheckConstraint(sql, name=f"{spec.name}_{name}") for name, sql in _checks(spec)]
+    if spec.geometry_type:
+        columns.append(
+            sa.Column(
+                "geometry",
+                Geometry(spec.geometry_type.upper(), srid=4326, spatial_index=True),
+                nullable=False,
+            )
+        )
+        constraints.append(sa.CheckConstraint("ST_IsValid(geometry)", name=f"{spec.name}_geometry_valid"))
+    return sa.Table(spec.name, metadata, *columns, *constraints, comment=spec.title_en)
+
+
+class _PgTransaction(Transaction):
+    def __init__(self, conn: Connection, store: PostGISStore) -> None:
+        self.conn = conn
+        self.store = store
+
+    def _ensure(self, spec: Layer) -> sa.Table:
+        table = self.store.tables[spec.name]
+        table.create(self.conn, checkfirst=True)
+        return table
+
+    def write_layer(self, name: str, frame: Frame) -> None:
+        out = validate_frame(name, frame)
+        table = self._ensure(layer(name))
+        self.conn.execute(table.delete())
+        self._copy(layer(name), out)
+
+    def append(self, name: str, frame: Frame) -> None:
+        out = validate_frame(name, frame)
+        self._ensure(layer(name))
+        self._copy(layer(name), out)
+
+    def _copy(self, spec: Layer, frame: Frame) -> None:
+        """Bulk-load rows with COPY; the table's constraints check every row."""
+        if frame.empty:
+            return
+        cols = spec.column_names + (["geometry"] if spec.geometry_type else [])
+        data = pd.DataFrame(frame[spec.column_names])
+        if spec.geometry_type:
+            data["geometry"] = shapely.to_wkb(
+                shapely.set_srid(frame.geometry.to_numpy(), 4326), hex=True, include_srid=True
+            )
+        for col in spec.columns:
+            if col.dtype == "date":
+                data[col.name] = data[col.name].dt.strftime("%Y-%m-%d")
+            elif col.dtype == "datetime":
+                data[col.name] = data[col.name].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        buffer = io.StringIO()
+        data.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        raw = self.conn.connection.driver_connection
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        try:
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY \"{spec.name}\" ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy,
+            ):
+                copy.write(buffer.getvalue())
+        except psycopg.errors.UniqueViolation as err:
+            raise StoreError(f"{spec.name}: duplicate {spec.key} values ({_first_line(err)})") from err
+        except psycopg.Error as err:  # constraint and type violations
+            raise StoreError(f"{spec.name}: the database refused the rows: {_first_line(err)}") from err
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+class PostGISStore(Store):
+    """Layers as tables in a PostgreSQL/PostGIS database given by a SQLAlchemy URL."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed
+        self.engine = sa.create_engine(parsed, pool_pre_ping=True)
+        self.metadata = sa.MetaData()
+        self.tables = {name: table_for(spec, self.metadata) for name, spec in LAYERS.items()}
+        try:
+            with self.engine.connect() as conn:
+                has_postgis = conn.execute(
+                    sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+                ).scalar()
+        except sa.exc.OperationalError as err:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {parsed.render_as_string(hide_password=True)}: "
+                f"{_first_line(err.orig or err)}"
+            ) from err
+        if not has_postgis:
+            raise StoreError("the database has no PostGIS extension; run CREATE EXTENSION postgis")
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.url.render_as_string(hide_password=True)!r})"
+
+    def list_layers(self) -> list[str]:
+        present = set(sa.inspect(self.engine).get_table_names())
+        return [name for name in LAYERS if name in present]
+
+    def count(self, name: str) -> int:
+        layer(name)
+        if name not in self.list_layers():
+            raise StoreError(f"layer {name!r} is not in the store")
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.tables[name])).scalar_one())
+
+    def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None) -> Frame:
+        table = self.tables[spec.name]
+        cols = [table.c[c] for c in spec.column_names]
+        with self.engine.connect() as conn:
+            if spec.geometry_type is None:
+                return pd.read_sql(sa.select(*cols), conn)
+            query = sa.select(*cols, sa.func.ST_AsBinary(table.c.geometry).label("geometry"))
+            if bbox is not None:
+                envelope = sa.func.ST_MakeEnvelope(*bbox, 4326)
+                query = query.where(table.c.geometry.op("&&")(envelope)).where(
+                    sa.func.ST_Intersects(table.c.geometry, envelope)
+                )
+            frame = pd.read_sql(query, conn)
+        geometry = shapely.from_wkb(frame.pop("geometry").map(bytes).to_numpy()) if len(frame) else []
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.engine.begin() as conn:
+            yield _PgTransaction(conn, self)
+
+    def drop_all(self) -> None:
+        """Drop every layer table (tests and resets)."""
+        with self.engine.begin() as conn:
+            self.metadata.drop_all(conn, checkfirst=True)
