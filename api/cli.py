@@ -53,6 +53,46 @@ def cmd_layers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from exchange.imports import ImportRejected, import_file, write_report
+    from store import open_store
+
+    store = open_store(settings.store)
+    mode = "append" if args.append else "replace"
+    report_path = args.report or args.file.with_name(args.file.stem + ".rejected.csv")
+    try:
+        outcome = import_file(store, args.layer, args.file, mode=mode, source_layer=args.source_layer)
+    except ImportRejected as err:
+        result = err.result
+        print(f"error: {err.user_message}", file=sys.stderr)
+        shown = result.rejected.head(args.show)
+        for row in shown.itertuples():
+            where = f"row {row.row}" if row.row is not None and row.row == row.row else "file"
+            print(f"  {where:>9}  {row.field:<16} {row.reason:<22} {row.message}", file=sys.stderr)
+        if len(result.rejected) > len(shown):
+            print(f"  … and {len(result.rejected) - len(shown)} more", file=sys.stderr)
+        write_report(result, report_path)
+        print(f"Every rejected row is in {report_path}", file=sys.stderr)
+        return 3
+    result = outcome.result
+    print(f"Imported {outcome.rows:,} rows into {args.layer} ({mode}).")
+    for note in result.notes:
+        print(f"  {note}")
+    if not result.repaired.empty:
+        write_report(result, report_path)
+        print(f"  {len(result.repaired)} polygons repaired (area change < 0.1%); see {report_path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from exchange.exports import export_layer
+    from store import open_store
+
+    path = export_layer(open_store(settings.store), args.layer, args.file, fmt=args.format)
+    print(f"Wrote {args.layer} to {path}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -83,6 +123,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 8000)")
     s.set_defaults(func=cmd_serve)
+
+    from geo.schema import LAYERS
+
+    editable = [name for name in LAYERS if name != "layer_info"]
+    im = sub.add_parser(
+        "import",
+        help="import a layer from a file (all rows or none)",
+        description="Import a layer from a shapefile (.shp or .zip), GeoPackage, GeoJSON, CSV or XLSX. "
+        "If any row is rejected nothing is written and every rejected row is reported.",
+    )
+    im.add_argument("layer", choices=editable)
+    im.add_argument("file", type=Path)
+    im.add_argument("--append", action="store_true", help="add to the layer instead of replacing it")
+    im.add_argument("--source-layer", help="layer of a GeoPackage holding several")
+    im.add_argument("--report", type=Path, help="CSV of rejected rows (default: <file>.rejected.csv)")
+    im.add_argument("--show", type=int, default=20, help="rejected rows to print (all are in the report)")
+    im.set_defaults(func=cmd_import)
+
+    ex = sub.add_parser("export", help="export a layer to GeoPackage, GeoJSON, CSV, XLSX or shapefile")
+    ex.add_argument("layer", choices=list(LAYERS))
+    ex.add_argument("file", type=Path)
+    ex.add_argument("--format", choices=["gpkg", "geojson", "csv", "xlsx", "shp"])
+    ex.set_defaults(func=cmd_export)
 
     ls = sub.add_parser("layers", help="list the layers in the store and their counts")
     ls.set_defaults(func=cmd_layers)

@@ -148,7 +148,7 @@ def build_demo(
         say(f"writing shapefiles to {shapefile_dir}")
         for name, frame in layers.items():
             if LAYERS[name].geometry_type:
-                write_shapefile(name, frame, shapefile_dir)
+                write_shapefile(name, frame, shapefile_dir / f"{name}.shp")
 
     tier = synthetic.settlement_tier(settlements["population"], settlements["kind"])
     big = settlements["settlement_code"][tier.isin(["metropolis", "large_city"])]

@@ -24,7 +24,7 @@ from geo.admin import (
     share_parent_population,
 )
 from geo.crs import METRIC_CRS, STORAGE_CRS
-from geo.names import match_names, normalize_name
+from geo.names import match_names, normalize_name, normalize_text
 
 #: Official counties that have no OpenStreetMap county of their own name, and the OSM counties
 #: (by Persian name, without prefix) whose area they cover. OSM tags the area of پلدختر as
@@ -67,7 +67,7 @@ def build_provinces(
     return gpd.GeoDataFrame(
         {
             "province_code": codes,
-            "name_fa": official["name"].to_numpy(),
+            "name_fa": official["name"].map(normalize_text).to_numpy(),
             "name_en": osm["name_en"].to_numpy(),
             "population": population.reindex(codes).to_numpy(),
         },
@@ -131,7 +131,7 @@ def build_counties(
         {
             "county_code": official["county_code"].to_numpy(),
             "province_code": official["province_code"].to_numpy(),
-            "name_fa": official["name"].to_numpy(),
+            "name_fa": official["name"].map(normalize_text).to_numpy(),
         },
         geometry=geometry.reindex(official["county_code"]).to_numpy(),
         crs=STORAGE_CRS,
@@ -262,7 +262,7 @@ def official_settlements(cities: pd.DataFrame, villages: pd.DataFrame) -> pd.Dat
     v = villages.assign(kind="village")
     cols = ["settlement_code", "kind", "name", "county_code", "province_code", "rural_district_code"]
     out = pd.concat([c[cols], v[cols]], ignore_index=True).rename(columns={"name": "name_fa"})
-    out["name_fa"] = out["name_fa"].str.strip()
+    out["name_fa"] = out["name_fa"].map(normalize_text)
     return out
 
 

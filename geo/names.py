@@ -156,3 +156,14 @@ def match_names(
     status[(n_right > 1) | ((n_left > 1) & (n_right > 0))] = "ambiguous"
     matched_id[status != "matched"] = None
     return pd.DataFrame({"key": lk["key"], "right": matched_id, "status": status})
+
+
+_TEXT_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+
+
+def normalize_text(text: str) -> str:
+    """Normalise Persian text for storage: Arabic yeh and kaf to Persian, NFC, trimmed.
+
+    Unlike ``normalize_name`` this keeps the text readable (spaces, ZWNJ, hamza stay).
+    """
+    return unicodedata.normalize("NFC", text).translate(_TEXT_LETTERS).strip()

@@ -76,9 +76,10 @@ SETTLEMENT_KINDS: Mapping[str, tuple[str, str]] = {
     "village": ("روستا", "Village"),
 }
 
-POSITION_SOURCES = ("geonames", "synthetic")
-POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic")
-COUNTY_POPULATION_SOURCES = ("census_1395", "census_1395_parent_share")
+#: ``imported`` marks values that came from a user's own file (see ``amayesh import``).
+POSITION_SOURCES = ("geonames", "synthetic", "imported")
+POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic", "imported")
+COUNTY_POPULATION_SOURCES = ("census_1395", "census_1395_parent_share", "imported")
 
 _province_code = Column(
     "province_code", "str", "Statistical Centre province code, 2 digits", "prov_code", pattern=r"\d{2}"

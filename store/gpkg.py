@@ -103,6 +103,9 @@ class GeoPackageStore(Store):
         lock_path = self.path.with_name(self.path.name + ".lock")
         with open(lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            # Copies left by a writer that was killed: nobody else can be using them now.
+            for stale in self.path.parent.glob(f".{self.path.stem}.*.tmp.gpkg"):
+                stale.unlink(missing_ok=True)
             fd, tmp_name = tempfile.mkstemp(
                 prefix=f".{self.path.stem}.", suffix=".tmp.gpkg", dir=self.path.parent
             )

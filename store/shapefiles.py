@@ -14,11 +14,17 @@ import pyogrio
 from geo.schema import layer
 
 
-def write_shapefile(name: str, frame: gpd.GeoDataFrame, directory: Path) -> Path:
-    """Write layer ``name`` as ``<directory>/<name>.shp`` (with .cpg, .prj, .dbf, .shx)."""
+#: The files that make up one shapefile.
+SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def write_shapefile(name: str, frame: gpd.GeoDataFrame, path: Path) -> Path:
+    """Write layer ``name`` to the shapefile ``path`` (``.shp``, with .cpg, .prj, .dbf, .shx)."""
     spec = layer(name)
     if spec.geometry_type is None:
         raise ValueError(f"{name} has no geometry; shapefiles need one")
+    path = Path(path)
+    directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
     renamed = frame.rename(columns={c.name: c.shp_name for c in spec.columns})
     for col in spec.columns:
@@ -28,9 +34,8 @@ def write_shapefile(name: str, frame: gpd.GeoDataFrame, directory: Path) -> Path
             renamed[col.shp_name] = renamed[col.shp_name].astype("int64")
         elif col.dtype == "date":
             renamed[col.shp_name] = renamed[col.shp_name].dt.date
-    path = directory / f"{name}.shp"
-    for old in directory.glob(f"{name}.*"):
-        old.unlink()
+    for ext in SIDECARS:
+        path.with_suffix(ext).unlink(missing_ok=True)
     pyogrio.write_dataframe(
         renamed, path, driver="ESRI Shapefile", encoding="UTF-8", geometry_type=spec.geometry_type
     )

@@ -150,7 +150,12 @@ def test_postgis_tables_enforce_the_schema_themselves(postgis_store, tiny_settle
         "population_source, position_source, geometry) VALUES ('9', {kind}, 'x', {county}, '00', {pop}, "
         "'synthetic', 'synthetic', {geom})"
     )
-    good = {"kind": "'village'", "county": "'0001'", "pop": "1", "geom": "ST_GeomFromText('POINT(51 35)', 4326)"}
+    good = {
+        "kind": "'village'",
+        "county": "'0001'",
+        "pop": "1",
+        "geom": "ST_GeomFromText('POINT(51 35)', 4326)",
+    }
     for field, value in [
         ("kind", "'hamlet'"),
         ("county", "'1'"),
@@ -162,9 +167,11 @@ def test_postgis_tables_enforce_the_schema_themselves(postgis_store, tiny_settle
             conn.execute(sa.text(insert.format(**{**good, field: value})))
     with postgis_store.engine.begin() as conn:
         conn.execute(sa.text(insert.format(**good)))
-        indexes = conn.execute(
-            sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'settlements'")
-        ).scalars().all()
+        indexes = (
+            conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'settlements'"))
+            .scalars()
+            .all()
+        )
         srid = conn.execute(sa.text("SELECT Find_SRID('public', 'settlements', 'geometry')")).scalar()
     assert any("gist" in i.lower() for i in indexes)
     assert srid == 4326

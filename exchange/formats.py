@@ -1,0 +1,200 @@
+"""Reading and writing the exchange formats."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.errors import AmayeshError
+
+FORMATS = ("gpkg", "geojson", "csv", "xlsx", "shp")
+_SUFFIX = {
+    ".gpkg": "gpkg",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".shp": "shp",
+    ".zip": "shp",
+}
+
+#: Text cells that a spreadsheet would run as a formula begin with one of these.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ImportFileError(AmayeshError):
+    """The file as a whole cannot be read (format, missing .prj, no such layer)."""
+
+    code = "import-file"
+
+    def __init__(self, user_message: str, reason: str) -> None:
+        super().__init__(user_message)
+        self.reason = reason
+
+
+def format_of(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in FORMATS:
+            raise ImportFileError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", "format")
+        return fmt
+    try:
+        return _SUFFIX[path.suffix.lower()]
+    except KeyError:
+        raise ImportFileError(
+            f"cannot tell the format of {path.name}; use .gpkg, .geojson, .csv, .xlsx, .shp or .zip",
+            "format",
+        ) from None
+
+
+def read_file(path: Path, *, layer: str | None = None, fmt: str | None = None) -> pd.DataFrame:
+    """Read a user's file into a (Geo)DataFrame without judging its content.
+
+    A shapefile must come with its ``.prj``: a file that does not say its CRS is refused, never
+    guessed. Tables are read as text, so that the validator sees what the user wrote.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImportFileError(f"no such file: {path}", "file")
+    kind = format_of(path, fmt)
+    try:
+        if kind == "csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").replace("", None)
+        if kind == "xlsx":
+            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+            return frame.astype(object).where(frame.notna(), None)
+        if kind == "shp":
+            source = _shapefile_source(path)
+            return pyogrio.read_dataframe(source)
+        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        if layer is None:
+            if len(layers) != 1:
+                raise ImportFileError(
+                    f"{path.name} holds several layers ({', '.join(layers)}); say which one", "layer"
+                )
+            layer = layers[0]
+        elif layer not in layers:
+            raise ImportFileError(f"{path.name} has no layer {layer!r} (it has {', '.join(layers)})", "layer")
+        return pyogrio.read_dataframe(path, layer=layer)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        ValueError,
+        zipfile.BadZipFile,
+        OSError,
+    ) as err:
+        if isinstance(err, ImportFileError):
+            raise
+        raise ImportFileError(
+            f"cannot read {path.name} as {kind}: {str(err).splitlines()[0]}", "format"
+        ) from err
+
+
+def _shapefile_source(path: Path) -> str:
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+        shps = [n for n in names if n.lower().endswith(".shp")]
+        if len(shps) != 1:
+            raise ImportFileError(f"{path.name} must hold exactly one .shp (it holds {len(shps)})", "format")
+        stem = shps[0][:-4]
+        if not any(n.lower() == (stem + ".prj").lower() for n in names):
+            raise ImportFileError(
+                f"{shps[0]} in {path.name} has no .prj: its coordinate reference system is unknown, "
+                "and Amayesh does not guess it. Add the .prj that came with the data.",
+                "crs_missing",
+            )
+        return f"/vsizip/{path}/{shps[0]}"
+    siblings = {p.name.lower() for p in path.parent.glob(path.stem + ".*")}
+    if (path.stem + ".prj").lower() not in siblings:
+        raise ImportFileError(
+            f"{path.name} has no .prj beside it: its coordinate reference system is unknown, and "
+            "Amayesh does not guess it. Add the .prj that came with the data.",
+            "crs_missing",
+        )
+    return str(path)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``…) with ``'``."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+            )
+    return out
+
+
+#: The most characters a spreadsheet cell holds.
+XLSX_CELL_LIMIT = 32_767
+
+
+def tabular(frame: pd.DataFrame, *, cell_limit: int | None = None) -> pd.DataFrame:
+    """A layer as a plain table: points as lon/lat, other geometries as WKT; formulas neutralised.
+
+    With ``cell_limit`` (spreadsheets), polygons whose WKT would not fit in a cell are given as
+    the lon/lat of a point inside them instead, for every row (a boundary cut short would be
+    worse than none); such a table re-imports only as points.
+    """
+    if isinstance(frame, gpd.GeoDataFrame):
+        geoms = frame.geometry
+        table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        wkt = None
+        if len(geoms) and not (geoms.geom_type == "Point").all():
+            wkt = shapely.to_wkt(geoms.to_numpy(), rounding_precision=9, trim=True)
+            if cell_limit and max(len(w) for w in wkt) > cell_limit:
+                wkt = None
+                geoms = geoms.representative_point()
+        if wkt is None:
+            table["lon"] = geoms.x.round(9)
+            table["lat"] = geoms.y.round(9)
+        else:
+            table["wkt"] = wkt
+    else:
+        table = pd.DataFrame(frame)
+    for col in table.columns:
+        if pd.api.types.is_datetime64_any_dtype(table[col]):
+            if getattr(table[col].dt, "tz", None) is not None:
+                table[col] = table[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            else:
+                table[col] = table[col].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_extension_array_dtype(table[col]):
+            table[col] = table[col].astype(object).where(table[col].notna(), None)
+    return neutralise_formulas(table.astype(object).where(table.notna(), None)).replace({np.nan: None})
+
+
+def write_file(frame: pd.DataFrame, path: Path, *, layer: str, fmt: str | None = None) -> Path:
+    """Write a layer to ``path`` in the format its suffix (or ``fmt``) names."""
+    path = Path(path)
+    kind = format_of(path, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "csv":
+        tabular(frame).to_csv(path, index=False, encoding="utf-8-sig")
+    elif kind == "xlsx":
+        tabular(frame, cell_limit=XLSX_CELL_LIMIT).to_excel(
+            path, index=False, sheet_name=layer[:31], engine="openpyxl"
+        )
+    elif kind == "shp":
+        from store.shapefiles import write_shapefile
+
+        write_shapefile(layer, frame, path)
+    else:
+        driver = "GPKG" if kind == "gpkg" else "GeoJSON"
+        if path.exists():
+            path.unlink()
+        out = frame.copy()
+        for col in out.columns:
+            if str(out[col].dtype) == "boolean":
+                out[col] = out[col].astype(object).where(out[col].notna(), None)
+        kwargs = {"layer": layer} if kind == "gpkg" else {}
+        if isinstance(out, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(out, path, driver=driver, **kwargs)
+        else:
+            pyogrio.write_dataframe(pd.DataFrame(out), path, driver=driver, **kwargs)
+    return path

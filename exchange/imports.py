@@ -1,0 +1,94 @@
+"""Imports of a user's layer into a store: all rows or none, with a report of every rejected row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import shapely
+
+from exchange.formats import ImportFileError, neutralise_formulas, read_file
+from geo.crs import IRAN_BOUNDS
+from geo.errors import AmayeshError
+from geo.schema import layer
+from geo.validation import ValidationResult, validate_import
+from store.base import Store
+
+
+class ImportRejected(AmayeshError):
+    """Some rows were rejected; nothing was written. ``result.rejected`` lists them all."""
+
+    code = "import-rejected"
+
+    def __init__(self, result: ValidationResult) -> None:
+        n = result.rejected["row"].nunique() if result.rejected["row"].notna().any() else 0
+        whole = result.rejected["row"].isna().any()
+        what = "the file was refused" if whole else f"{n} of {result.rows} rows were rejected"
+        super().__init__(f"Import of {result.layer} refused: {what}; nothing was written.")
+        self.result = result
+
+
+@dataclass
+class ImportOutcome:
+    layer: str
+    mode: str
+    rows: int
+    result: ValidationResult
+
+
+def iran_outline(store: Store) -> shapely.Geometry:
+    """Iran's outline from the store's provinces, or its bounding box before any are loaded."""
+    if "provinces" in store.list_layers():
+        provinces = store.read_layer("provinces")
+        return shapely.union_all(shapely.simplify(provinces.geometry.to_numpy(), 0.005))
+    return shapely.box(*IRAN_BOUNDS)
+
+
+def validate_file(
+    store: Store, layer_name: str, path: Path, *, mode: str = "replace", source_layer: str | None = None
+) -> ValidationResult:
+    """Read and check ``path`` for ``layer_name`` against the store's current contents."""
+    spec = layer(layer_name)
+    if mode not in ("replace", "append"):
+        raise AmayeshError(f"mode must be replace or append, not {mode!r}")
+    try:
+        raw = read_file(path, layer=source_layer)
+    except ImportFileError as err:
+        rejected = pd.DataFrame(
+            [(None, "file", Path(path).name, err.reason, err.user_message)],
+            columns=["row", "field", "value", "reason", "message"],
+        ).astype({"row": "Int64"})
+        empty = rejected.iloc[:0]
+        return ValidationResult(spec.name, None, rejected, empty, 0)
+    present = store.list_layers()
+    counties = None
+    if "county_code" in spec.column_names and spec.name != "counties" and "counties" in present:
+        counties = pd.DataFrame(store.read_layer("counties")[["county_code", "name_fa", "province_code"]])
+    existing = None
+    if mode == "append" and spec.name in present:
+        existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
+    iran = iran_outline(store) if spec.geometry_type else None
+    return validate_import(raw, spec.name, counties=counties, existing_keys=existing, iran=iran)
+
+
+def import_file(
+    store: Store, layer_name: str, path: Path, *, mode: str = "replace", source_layer: str | None = None
+) -> ImportOutcome:
+    """Import ``path`` into layer ``layer_name``: every row, or none and ``ImportRejected``."""
+    result = validate_file(store, layer_name, path, mode=mode, source_layer=source_layer)
+    if not result.ok:
+        raise ImportRejected(result)
+    with store.transaction() as tx:
+        if mode == "replace":
+            tx.write_layer(layer_name, result.frame)
+        else:
+            tx.append(layer_name, result.frame)
+    return ImportOutcome(layer_name, mode, len(result.frame), result)
+
+
+def write_report(result: ValidationResult, path: Path) -> Path:
+    """The rejected and repaired rows as CSV (UTF-8 with BOM, so that Excel shows Persian)."""
+    report = pd.concat([result.rejected, result.repaired], ignore_index=True)
+    neutralise_formulas(report.astype(object)).to_csv(path, index=False, encoding="utf-8-sig")
+    return Path(path)

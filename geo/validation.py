@@ -1,0 +1,558 @@
+"""Checking a user's layer before it is imported: every rejected row with its reason.
+
+``validate_import`` takes what a file held (a GeoDataFrame, or a DataFrame with ``lon``/``lat``
+or ``wkt`` columns for tables) and returns either a frame that conforms to the layer's schema or
+the full list of rejections. It never writes anything: the caller imports all or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import jdatetime
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.names import match_names, normalize_name, normalize_text
+from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS, Column, Layer, conform, layer
+
+#: Reason codes of a rejection, and what each means.
+REASONS: Mapping[str, str] = {
+    "crs_missing": "the file does not say its coordinate reference system",
+    "crs_unknown": "the coordinate reference system is not one we know",
+    "missing_column": "a required column is absent",
+    "required_missing": "a required value is empty",
+    "wrong_type": "the value is not of the column's type",
+    "value_out_of_range": "the value is below the allowed minimum",
+    "bad_format": "the value does not have the required format",
+    "unknown_service_type": "not a known service type",
+    "unknown_status": "not a known licence status",
+    "unknown_value": "not one of the allowed values",
+    "unknown_county": "no such county (by code or name)",
+    "bad_date": "not a Jalali or Gregorian date",
+    "dates_order": "the expiry date is not after the issue date",
+    "duplicate_key": "the key appears more than once in the file",
+    "key_exists": "the key is already in the store (append)",
+    "empty_geometry": "no geometry",
+    "invalid_geometry": "the geometry is not valid",
+    "geometry_type": "the geometry is not of the layer's type",
+    "unrepairable_polygon": "the polygon is invalid and repairing it would change its area by 0.1% or more",
+    "coordinates_swapped": "longitude and latitude are swapped",
+    "outside_iran": "the location is outside Iran",
+}
+
+#: A polygon is repaired only when that changes its area by less than this share.
+REPAIR_TOLERANCE = 0.001
+
+# Values a user's file may leave out, per layer, and what they become.
+_DEFAULTS: Mapping[str, Mapping[str, object]] = {
+    "counties": {"population_source": "imported", "boundary_source": "imported", "parent_county_code": None},
+    "settlements": {"population_source": "imported", "position_source": "imported"},
+    "ngos": {"synthetic": False},
+    "target_areas": {"synthetic": False},
+    "county_needs": {"synthetic": False},
+}
+
+_LABELS = {
+    "service_type": ("unknown_service_type", SERVICE_TYPES),
+    "status": ("unknown_status", LICENCE_STATUSES),
+    "kind": (
+        "unknown_value",
+        {**SETTLEMENT_KINDS, "urban": ("شهری", "Urban"), "rural": ("روستایی", "Rural")},
+    ),
+}
+_LON = ("lon", "lng", "long", "longitude", "x")
+_LAT = ("lat", "latitude", "y")
+_TRUE = {"true", "1", "yes", "y", "t", "بله", "درست"}
+_FALSE = {"false", "0", "no", "n", "f", "خیر", "نادرست"}
+_DIGITS = str.maketrans(
+    {**{chr(0x06F0 + i): str(i) for i in range(10)}, **{chr(0x0660 + i): str(i) for i in range(10)}}
+)
+_DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
+# Spreadsheet formula neutralisation written by our exports: "'=..." is read back as "=...".
+_NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
+
+
+@dataclass
+class ValidationResult:
+    """The outcome of ``validate_import``: a conforming frame, or the rows that were rejected."""
+
+    layer: str
+    frame: pd.DataFrame | None
+    rejected: pd.DataFrame
+    repaired: pd.DataFrame
+    rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected.empty
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.rejected: list[tuple] = []
+        self.repaired: list[tuple] = []
+
+    def reject(self, row: int | None, fld: str, value: object, reason: str, message: str) -> None:
+        self.rejected.append((row, fld, _show(value), reason, message))
+
+    def repair(self, row: int, fld: str, value: object, message: str) -> None:
+        self.repaired.append((row, fld, _show(value), "repaired", message))
+
+    def file_level(self) -> bool:
+        """Whether the file as a whole was refused (then rows are not checked one by one)."""
+        return any(r[0] is None for r in self.rejected)
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        cols = ["row", "field", "value", "reason", "message"]
+        rej = pd.DataFrame(self.rejected, columns=cols).astype({"row": "Int64"})
+        rep = pd.DataFrame(self.repaired, columns=cols).astype({"row": "Int64"})
+        return rej.sort_values(["row", "field"], kind="stable", ignore_index=True), rep
+
+
+def _show(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_date(value: object) -> pd.Timestamp | None:
+    """Parse a Jalali (year before 1700) or Gregorian date; ``None`` if it is neither.
+
+    Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD`` and ``YYYY.MM.DD`` with Latin or Persian digits, and
+    datetime values as spreadsheets and GDAL give them (a year before 1700 is read as Jalali
+    there too: no licence was issued in 1402 AD).
+    """
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "year"):
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return None
+        if ts.year >= 1700:
+            return ts.normalize().tz_localize(None)
+        # A reader (GDAL, a spreadsheet) took a Jalali date for a Gregorian one: 1402-01-15.
+        y, mo, d = ts.year, ts.month, ts.day
+    else:
+        m = _DATE.match(str(value).translate(_DIGITS))
+        if not m:
+            return None
+        y, mo, d = (int(g) for g in m.groups())
+    try:
+        if y < 1700:
+            g = jdatetime.date(y, mo, d).togregorian()
+            return pd.Timestamp(g.year, g.month, g.day)
+        return pd.Timestamp(y, mo, d)
+    except ValueError:
+        return None
+
+
+def _label_map(choices: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    out = {}
+    for code, (fa, en) in choices.items():
+        for label in (code, fa, en):
+            out[normalize_name(label).lower()] = code
+    return out
+
+
+def validate_import(
+    raw: pd.DataFrame,
+    layer_name: str,
+    *,
+    counties: pd.DataFrame | None = None,
+    existing_keys: pd.DataFrame | None = None,
+    iran: shapely.Geometry | None = None,
+) -> ValidationResult:
+    """Check a user's rows for layer ``layer_name`` and conform them to the schema.
+
+    Parameters
+    ----------
+    raw
+        What the file held, one row per record. Spatial layers: a GeoDataFrame with a CRS, or a
+        table with ``lon``/``lat`` (WGS 84) or ``wkt`` columns.
+    counties
+        The store's counties (``county_code``, ``name_fa``, ``province_code``): county codes are
+        checked against them, and a ``county_name`` column is matched to them by name.
+    existing_keys
+        Keys already in the store, when appending.
+    iran
+        Iran's outline (lon/lat); locations outside it (allowing a 10 km margin) are refused.
+
+    Returns
+    -------
+    ValidationResult
+        ``frame`` conforms to the schema when ``rejected`` is empty; otherwise ``frame`` is
+        ``None`` and ``rejected`` lists every row, field, value and reason (see ``REASONS``).
+    """
+    spec = layer(layer_name)
+    report = _Report()
+    data = raw.copy()
+    data.columns = [str(c).strip().lower() for c in data.columns]
+    data = data.reset_index(drop=True)
+    # Shapefiles cut field names to 10 characters: accept our own short names and GDAL's cuts.
+    renames = {}
+    for col in spec.columns:
+        if col.name not in data.columns:
+            for alias in (col.shp_name, col.name[:10]):
+                if alias in data.columns and alias not in spec.column_names:
+                    renames[alias] = col.name
+                    break
+    data = data.rename(columns=renames)
+    rows = pd.Series(np.arange(1, len(data) + 1), index=data.index)
+    notes: list[str] = []
+
+    geometry = None
+    if spec.geometry_type is not None:
+        geometry, data = _geometry_of(data, report, notes)
+
+    if not report.file_level():
+        _defaults(data, spec, counties)
+        missing = [c.name for c in spec.columns if c.name not in data.columns and not c.nullable]
+        for name in missing:
+            report.reject(None, name, "", "missing_column", f"the file has no column {name!r}")
+        for c in spec.columns:
+            if c.nullable and c.name not in data.columns:
+                data[c.name] = None
+
+    if not report.file_level():
+        for col in spec.columns:
+            data[col.name] = _parse_column(data[col.name], col, rows, report)
+        if counties is not None and "county_code" in spec.column_names:
+            _check_counties(data, rows, counties, report)
+        if spec.name == "ngos":
+            bad = (
+                data["issued_on"].notna()
+                & data["expires_on"].notna()
+                & (data["expires_on"] <= data["issued_on"])
+            )
+            for i in data.index[bad]:
+                report.reject(
+                    rows[i],
+                    "expires_on",
+                    data.at[i, "expires_on"].date(),
+                    "dates_order",
+                    f"row {rows[i]}: expires_on {data.at[i, 'expires_on'].date()} is not after "
+                    f"issued_on {data.at[i, 'issued_on'].date()}",
+                )
+        _check_keys(data, spec, rows, existing_keys, report)
+        if geometry is not None:
+            geometry = _check_geometry(geometry, spec, rows, iran, report)
+
+    rejected, repaired = report.frames()
+    if not rejected.empty:
+        return ValidationResult(spec.name, None, rejected, repaired, len(raw), notes)
+    if geometry is not None:
+        data = gpd.GeoDataFrame(data, geometry=geometry.to_numpy(), crs=STORAGE_CRS)
+    return ValidationResult(spec.name, conform(data, spec), rejected, repaired, len(raw), notes)
+
+
+def _geometry_of(
+    data: pd.DataFrame, report: _Report, notes: list[str]
+) -> tuple[gpd.GeoSeries | None, pd.DataFrame]:
+    """The geometry of the rows, and the rows without the columns it was made of."""
+    if isinstance(data, gpd.GeoDataFrame) and data.geometry.name in data.columns:
+        if data.crs is None:
+            report.reject(
+                None,
+                "geometry",
+                "",
+                "crs_missing",
+                "the file does not say its coordinate reference system (a shapefile needs its .prj)",
+            )
+            return None, data
+        try:
+            crs = CRS.from_user_input(data.crs)
+        except CRSError:
+            report.reject(None, "geometry", str(data.crs), "crs_unknown", f"unknown CRS {data.crs}")
+            return None, data
+        geoms = data.geometry
+        if not crs.equals(STORAGE_CRS):
+            notes.append(f"reprojected from {crs.to_string()} to EPSG:4326")
+            geoms = geoms.to_crs(STORAGE_CRS)
+        plain = pd.DataFrame(data.drop(columns=data.geometry.name))
+        return gpd.GeoSeries(geoms.to_numpy(), index=data.index, crs=STORAGE_CRS), plain
+    lon = next((c for c in _LON if c in data.columns), None)
+    lat = next((c for c in _LAT if c in data.columns), None)
+    if lon and lat:
+        x = pd.to_numeric(
+            data[lon].map(lambda v: str(v).translate(_DIGITS) if v is not None else v), errors="coerce"
+        )
+        y = pd.to_numeric(
+            data[lat].map(lambda v: str(v).translate(_DIGITS) if v is not None else v), errors="coerce"
+        )
+        geoms = [
+            shapely.Point(a, b) if np.isfinite(a) and np.isfinite(b) else None
+            for a, b in zip(x, y, strict=True)
+        ]
+        blank = data[lon].map(_is_missing) & data[lat].map(_is_missing)  # reported as empty_geometry
+        for i in np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)) & ~blank.to_numpy()):
+            report.reject(
+                int(i) + 1,
+                f"{lon}/{lat}",
+                f"{data[lon].iloc[i]}, {data[lat].iloc[i]}",
+                "invalid_geometry",
+                f"row {i + 1}: coordinates are not numbers",
+            )
+        return gpd.GeoSeries(geoms, index=data.index, crs=STORAGE_CRS), data.drop(columns=[lon, lat])
+    if "wkt" in data.columns:
+        geoms = []
+        for i, text in enumerate(data["wkt"]):
+            try:
+                geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
+            except shapely.errors.GEOSException:
+                geoms.append(None)
+                report.reject(i + 1, "wkt", text, "invalid_geometry", f"row {i + 1}: not well-known text")
+        return gpd.GeoSeries(geoms, index=data.index, crs=STORAGE_CRS), data.drop(columns=["wkt"])
+    report.reject(
+        None,
+        "geometry",
+        "",
+        "missing_column",
+        "the file has no geometry: give lon and lat columns (WGS 84) or a wkt column",
+    )
+    return None, data
+
+
+def _defaults(data: pd.DataFrame, spec: Layer, counties: pd.DataFrame | None) -> None:
+    for name, value in _DEFAULTS.get(spec.name, {}).items():
+        if name not in data.columns:
+            data[name] = value
+    if (
+        "county_code" in spec.column_names
+        and "county_code" not in data.columns
+        and "county_name" in data.columns
+    ):
+        data["county_code"] = None  # filled from the name in _check_counties
+    if "province_code" in spec.column_names and "province_code" not in data.columns and counties is not None:
+        data["province_code"] = None  # filled from the county in _check_counties
+
+
+def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Report) -> pd.Series:
+    out = []
+    labels = _label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
+    for i, v in values.items():
+        if _is_missing(v):
+            if not col.nullable and col.name not in ("county_code", "province_code"):
+                report.reject(
+                    rows[i], col.name, "", "required_missing", f"row {rows[i]}: {col.name} is empty"
+                )
+            out.append(None)
+            continue
+        parsed, reason = _parse_value(v, col, labels)
+        if reason:
+            what = REASONS[reason]
+            report.reject(rows[i], col.name, v, reason, f"row {rows[i]}: {col.name} = {_show(v)!r}: {what}")
+            out.append(None)
+        else:
+            out.append(parsed)
+    return pd.Series(out, index=values.index, dtype="object")
+
+
+def _is_missing(v: object) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _parse_value(v: object, col: Column, labels: dict[str, str] | None) -> tuple[object, str | None]:
+    if col.dtype == "str":
+        text = normalize_text(_NEUTRALISED.sub("", str(v)))
+        if col.pattern and re.fullmatch(r"\\d\{(\d+)\}", col.pattern) and text.isdigit():
+            text = text.zfill(int(col.pattern[3:-1]))  # spreadsheets drop leading zeros of codes
+        if labels is not None:
+            code = labels.get(normalize_name(text).lower())
+            return (code, None) if code else (None, _LABELS[col.name][0])
+        if col.choices is not None and text not in col.choices:
+            return None, "unknown_value"
+        if col.pattern and not re.fullmatch(col.pattern, text):
+            return None, "bad_format"
+        return text, None
+    if col.dtype in ("int", "float"):
+        text = str(v).translate(_DIGITS).replace(",", "").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return None, "wrong_type"
+        if not np.isfinite(number) or (col.dtype == "int" and number != int(number)):
+            return None, "wrong_type"
+        if col.minimum is not None and number < col.minimum:
+            return None, "value_out_of_range"
+        return (int(number) if col.dtype == "int" else number), None
+    if col.dtype == "bool":
+        if isinstance(v, bool | np.bool_):
+            return bool(v), None
+        text = str(v).strip().lower()
+        if text in _TRUE:
+            return True, None
+        if text in _FALSE:
+            return False, None
+        return None, "wrong_type"
+    if col.dtype in ("date", "datetime"):
+        parsed = parse_date(v)
+        return (parsed, None) if parsed is not None else (None, "bad_date")
+    raise AssertionError(col.dtype)  # pragma: no cover
+
+
+def _check_counties(data: pd.DataFrame, rows: pd.Series, counties: pd.DataFrame, report: _Report) -> None:
+    known = counties.set_index("county_code")["province_code"]
+    if "county_name" in data.columns:
+        need = data["county_code"].isna() & data["county_name"].notna()
+        if need.any():
+            names = data.loc[need, "county_name"].astype(str)
+            m = match_names(
+                names, pd.Series(counties["name_fa"].to_numpy(), index=counties["county_code"].to_numpy())
+            )
+            for i, (status, code) in m[["status", "right"]].iterrows():
+                if status == "matched":
+                    data.at[i, "county_code"] = code
+                else:
+                    report.reject(
+                        rows[i],
+                        "county_name",
+                        data.at[i, "county_name"],
+                        "unknown_county",
+                        f"row {rows[i]}: county name {data.at[i, 'county_name']!r} is {status}",
+                    )
+    for i, code in data["county_code"].items():
+        if code is None:
+            if not any(r[0] == rows[i] and r[1] in ("county_code", "county_name") for r in report.rejected):
+                report.reject(
+                    rows[i], "county_code", "", "required_missing", f"row {rows[i]}: county_code is empty"
+                )
+        elif code not in known.index:
+            report.reject(
+                rows[i], "county_code", code, "unknown_county", f"row {rows[i]}: no county with code {code}"
+            )
+        elif "province_code" in data.columns and data.at[i, "province_code"] is None:
+            data.at[i, "province_code"] = known[code]
+
+
+def _check_keys(
+    data: pd.DataFrame, spec: Layer, rows: pd.Series, existing: pd.DataFrame | None, report: _Report
+) -> None:
+    keys = spec.key.split(",")
+    key_values = data[keys].astype(str).agg("|".join, axis=1)
+    present = data[keys].notna().all(axis=1)
+    dup = key_values.duplicated(keep=False) & present
+    for value, idx in key_values[dup].groupby(key_values[dup]).groups.items():
+        where = ", ".join(str(rows[i]) for i in idx)
+        for i in idx:
+            report.reject(
+                rows[i],
+                spec.key,
+                value,
+                "duplicate_key",
+                f"row {rows[i]}: {spec.key} {value} also in rows {where}",
+            )
+    if existing is not None and len(existing):
+        stored = set(existing[keys].astype(str).agg("|".join, axis=1))
+        for i in key_values.index[key_values.isin(stored) & present]:
+            report.reject(
+                rows[i],
+                spec.key,
+                key_values[i],
+                "key_exists",
+                f"row {rows[i]}: {spec.key} {key_values[i]} is already in the store",
+            )
+
+
+def _check_geometry(
+    geoms: gpd.GeoSeries, spec: Layer, rows: pd.Series, iran: shapely.Geometry | None, report: _Report
+) -> gpd.GeoSeries:
+    out = geoms.copy()
+    if iran is not None:
+        # 10 km of margin for coastal places and boundary generalisation.
+        margin = (
+            gpd.GeoSeries([iran], crs=STORAGE_CRS).to_crs(METRIC_CRS).buffer(10_000).to_crs(STORAGE_CRS)[0]
+        )
+        shapely.prepare(margin)
+    already = {r[0] for r in report.rejected if r[1] in ("wkt",) or "/" in r[1]}
+    for i, g in geoms.items():
+        row = rows[i]
+        if row in already:
+            continue
+        if g is None or g.is_empty:
+            report.reject(row, "geometry", "", "empty_geometry", f"row {row}: no geometry")
+            continue
+        want_point = spec.geometry_type == "Point"
+        if want_point and g.geom_type == "MultiPoint" and len(g.geoms) == 1:
+            g = g.geoms[0]
+        if (want_point and g.geom_type != "Point") or (
+            not want_point and g.geom_type not in ("Polygon", "MultiPolygon")
+        ):
+            report.reject(
+                row,
+                "geometry",
+                g.geom_type,
+                "geometry_type",
+                f"row {row}: a {g.geom_type}, expected {spec.geometry_type}",
+            )
+            continue
+        if want_point:
+            if not (np.isfinite(g.x) and np.isfinite(g.y)):
+                report.reject(
+                    row, "geometry", g.wkt, "invalid_geometry", f"row {row}: coordinates are not finite"
+                )
+                continue
+        elif not g.is_valid:
+            fixed = shapely.make_valid(g)
+            polys = [
+                p for p in getattr(fixed, "geoms", [fixed]) if p.geom_type in ("Polygon", "MultiPolygon")
+            ]
+            fixed = shapely.union_all(polys) if polys else shapely.Polygon()
+            before = g.area  # the shoelace area the file describes
+            change = abs(fixed.area - before) / before if before else 1.0
+            if fixed.is_empty or change >= REPAIR_TOLERANCE:
+                report.reject(
+                    row,
+                    "geometry",
+                    shapely.is_valid_reason(g),
+                    "unrepairable_polygon",
+                    f"row {row}: invalid polygon ({shapely.is_valid_reason(g)}); repair would change "
+                    f"its area by {change:.2%}",
+                )
+                continue
+            report.repair(
+                row,
+                "geometry",
+                shapely.is_valid_reason(g),
+                f"row {row}: repaired an invalid polygon ({shapely.is_valid_reason(g)}); "
+                f"area changed by {change:.4%}",
+            )
+            g = fixed
+        if iran is not None:
+            probe = g if want_point else g.representative_point()
+            if not margin.contains(probe):
+                swapped = shapely.Point(probe.y, probe.x)
+                if margin.contains(swapped):
+                    report.reject(
+                        row,
+                        "geometry",
+                        f"{probe.x:.5f}, {probe.y:.5f}",
+                        "coordinates_swapped",
+                        f"row {row}: ({probe.x:.5f}, {probe.y:.5f}) lies outside Iran but "
+                        "(lat, lon) read the other way round lies inside: swap the columns",
+                    )
+                else:
+                    report.reject(
+                        row,
+                        "geometry",
+                        f"{probe.x:.5f}, {probe.y:.5f}",
+                        "outside_iran",
+                        f"row {row}: ({probe.x:.5f}, {probe.y:.5f}) is outside Iran",
+                    )
+                continue
+        out[i] = g
+    return out
