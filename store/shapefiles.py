@@ -13,7 +13,6 @@ import pyogrio
 
 from geo.schema import layer
 
-
 #: The files that make up one shapefile.
 SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
