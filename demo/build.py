@@ -12,6 +12,7 @@ import pandas as pd
 
 from demo import national, synthetic
 from demo.sources import read_reference
+from geo.measures import settlement_tier
 from geo.schema import LAYERS
 from store.base import Store
 from store.shapefiles import write_shapefile
@@ -150,7 +151,7 @@ def build_demo(
             if LAYERS[name].geometry_type:
                 write_shapefile(name, frame, shapefile_dir / f"{name}.shp")
 
-    tier = synthetic.settlement_tier(settlements["population"], settlements["kind"])
+    tier = settlement_tier(settlements["population"], settlements["kind"])
     big = settlements["settlement_code"][tier.isin(["metropolis", "large_city"])]
     report.urban_ngo_share = float(ngos["settlement_code"].isin(big).mean())
     report.urban_population_share = float(

@@ -205,10 +205,13 @@ def match_places(
     remaining = located
     for kind in ("city", "village"):
         cand = settlements[settlements["kind"] == kind]
+        # A place this large is a town, not a village of the same name (آباده the city is
+        # not اباده the village).
+        askers = remaining if kind == "city" else remaining[remaining["population"] < MAX_VILLAGE_POPULATION]
         m = match_names(
-            remaining["name_fa"],
+            askers["name_fa"],
             pd.Series(cand["name_fa"].to_numpy(), index=cand["settlement_code"].to_numpy()),
-            remaining["county_code"],
+            askers["county_code"],
             pd.Series(cand["county_code"].to_numpy(), index=cand["settlement_code"].to_numpy()),
         )
         hit = m[m["status"] == "matched"]
@@ -218,6 +221,9 @@ def match_places(
     pairs.append(_match_large_places(remaining, settlements, pd.concat(pairs), county_keys))
     return pd.concat(pairs, ignore_index=True)
 
+
+#: No village of the official list has more people than this; larger places are towns.
+MAX_VILLAGE_POPULATION = 20_000
 
 #: A GeoNames place this large that found no name match is taken as its county's namesake city.
 NAMESAKE_MIN_POPULATION = 50_000

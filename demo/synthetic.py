@@ -23,6 +23,7 @@ import shapely
 from demo.national import allocate_population
 from geo.admin import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.measures import settlement_tier
 from geo.schema import SERVICE_TYPES
 
 DEFAULT_SEED = 1404
@@ -224,9 +225,6 @@ def place_settlements(
 # NGO registry
 # --------------------------------------------------------------------------------------------
 
-#: Settlement tiers by population (the analysis core uses the same breaks).
-TIER_BREAKS = ((1_000_000, "metropolis"), (250_000, "large_city"), (50_000, "mid_city"))
-
 #: How much more an inhabitant of each tier attracts an NGO than the national average. These
 #: multipliers produce the crowding into large and mid-size cities that the Behzisti review
 #: describes; they are assumptions of the demo, not measurements.
@@ -252,15 +250,6 @@ LICENCE_YEARS = 5
 AS_OF = pd.Timestamp("2025-03-21")
 
 _NAME_WORDS = ("امید", "مهر", "نیک‌اندیشان", "آوای", "یاس", "همراه", "نوید", "بهار", "رویش", "سپیده")
-
-
-def settlement_tier(population: pd.Series, kind: pd.Series) -> pd.Series:
-    """Tier of each settlement: metropolis, large_city, mid_city, small_town or village."""
-    tier = pd.Series("village", index=population.index, dtype="object")
-    tier[kind == "city"] = "small_town"
-    for floor, name in reversed(TIER_BREAKS):
-        tier[(kind == "city") & (population >= floor)] = name
-    return tier
 
 
 def generate_ngos(

@@ -9,8 +9,8 @@ from demo.national import allocate_population
 from demo.synthetic import (
     generate_county_needs,
     sample_inside,
-    settlement_tier,
 )
+from geo.measures import settlement_tier
 
 
 def test_allocate_population_keeps_known_figures_that_fit():

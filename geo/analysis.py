@@ -1,0 +1,393 @@
+"""The whole analysis in one call, and the licence check that reuses it.
+
+``analyse`` recomputes every measure and flag from the layers; the result keeps the arrays and
+spatial indexes that make a licence check a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geo.access import (
+    AccessResult,
+    access_measures,
+    active_ngos,
+    demand_at_settlements,
+    gaussian_decay,
+    locate,
+)
+from geo.crs import METRIC_CRS
+from geo.decisions import (
+    AnalysisInputError,
+    LicenceCheck,
+    check_service_type,
+    fa_number,
+    underserved_flags,
+    village_priorities,
+)
+from geo.distance import Located, StraightLine, ground_distance
+from geo.measures import classify, concentration, saturation, settlement_tier
+from geo.norms import Norms
+from geo.schema import SERVICE_TYPES
+
+
+@dataclass
+class Analysis:
+    norms: Norms
+    settlements: gpd.GeoDataFrame
+    tier: pd.Series
+    demand: pd.DataFrame
+    access: AccessResult
+    in_target_area: pd.Series
+    saturation: pd.DataFrame
+    concentration: pd.DataFrame
+    concentration_by_province: pd.DataFrame
+    flags: pd.DataFrame
+    counties: gpd.GeoDataFrame
+    ngos: gpd.GeoDataFrame  # active licences
+    _places: Located
+    _place_tree: cKDTree
+    _providers: Mapping[str, tuple[Located, cKDTree, pd.DataFrame]]
+    _county_tree: shapely.STRtree
+    _flagged_positions: Mapping[str, np.ndarray]
+
+    # ---- views -------------------------------------------------------------------------------
+
+    def settlement_access(self) -> pd.DataFrame:
+        """Long table: per settlement and service type, demand, nearest, count, access, flag."""
+        s = self.settlements
+        frames = []
+        flagged = set(zip(self.flags["settlement_code"], self.flags["service_type"], strict=True))
+        for service, norm in self.norms.services.items():
+            share = self.access.access[service] / (norm.norm_per_10k / 1e4)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "settlement_code": s["settlement_code"].to_numpy(),
+                        "service_type": service,
+                        "target_population": self.demand[service].to_numpy(),
+                        "nearest_km": self.access.nearest_m[service].to_numpy() / 1000.0,
+                        "nearest_licence_no": self.access.nearest_ngo[service].to_numpy(),
+                        "ngos_in_catchment": self.access.count_within[service].to_numpy(),
+                        "access": self.access.access[service].to_numpy(),
+                        "access_share": share.to_numpy(),
+                        "flagged": [(c, service) in flagged for c in s["settlement_code"]],
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    def priorities(self, **kwargs) -> pd.DataFrame:
+        return village_priorities(
+            self.settlements,
+            self.demand,
+            self.access.nearest_m,
+            self.access.access,
+            self.in_target_area,
+            self.flags,
+            self.norms,
+            **kwargs,
+        )
+
+    # ---- licence check ----------------------------------------------------------------------
+
+    def county_at(self, lon: float, lat: float) -> str | None:
+        point = shapely.Point(lon, lat)
+        hits = self._county_tree.query(point, predicate="within")
+        return None if len(hits) == 0 else str(self.counties["county_code"].iloc[int(hits[0])])
+
+    def check_licence(self, lon: float, lat: float, service_type: str, capacity: int) -> LicenceCheck:
+        """Judge a proposed licence: a new NGO of ``service_type`` and ``capacity`` at (lon, lat).
+
+        Verdict: *welcome* when its county is underserved for the service, or when the target
+        population it would newly cover (people in its catchment who have no such centre in
+        reach) is at least its capacity; *saturated* when its county would be saturated after it
+        and it would newly cover less than a tenth of its capacity; otherwise *acceptable*.
+        """
+        check_service_type(service_type)
+        if not (np.isfinite(lon) and np.isfinite(lat)):
+            raise AnalysisInputError("longitude and latitude must be numbers")
+        if isinstance(capacity, bool) or int(capacity) != capacity or capacity <= 0:
+            raise AnalysisInputError(f"capacity must be a positive whole number, not {capacity}")
+        capacity = int(capacity)
+        county = self.county_at(lon, lat)
+        if county is None:
+            raise AnalysisInputError(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+        norm = self.norms.services[service_type]
+        catchment = 1000.0 * norm.catchment_km
+        detour = self.norms.detour_factor
+        fa_label, en_label = SERVICE_TYPES[service_type]
+        here = Located.from_lonlat(np.array([lon]), np.array([lat]))
+
+        # The county's saturation before and after.
+        before = self.saturation.loc[(county, service_type)]
+        after_capacity = int(before["capacity"]) + capacity
+        target = int(before["target_population"])
+        per_10k_after = 1e4 * after_capacity / target if target else float("nan")
+        ratio_after = per_10k_after / norm.norm_per_10k
+        class_after = classify(pd.Series([ratio_after]), self.norms).iloc[0]
+        sat_before = _saturation_dict(before)
+        sat_after = {
+            **sat_before,
+            "ngos": int(before["ngos"]) + 1,
+            "capacity": after_capacity,
+            "capacity_per_10k": per_10k_after,
+            "ratio_to_norm": ratio_after,
+            "class": class_after,
+        }
+
+        # Settlements in the new centre's catchment.
+        k = here.k[0]
+        idx = np.asarray(
+            self._place_tree.query_ball_point(here.xy[0], catchment / detour * k * 1.0001), dtype="int64"
+        )
+        cost = ground_distance(self._places, idx, here, np.zeros(len(idx), dtype="int64")) * detour
+        keep = cost <= catchment
+        idx, cost = idx[keep], cost[keep]
+        demand = self.demand[service_type].to_numpy(dtype="float64")
+        covered = self.access.covered[service_type].to_numpy()
+        newly = int(demand[idx][~covered[idx]].sum())
+
+        # Access change: E2SFCA ratios of existing centres do not change when one is added.
+        weight = gaussian_decay(catchment)(cost)
+        weighted_demand = float((demand[idx] * weight).sum())
+        ratio_new = capacity / weighted_demand if weighted_demand > 0 else 0.0
+        access_before = self.access.access[service_type].to_numpy()
+        per_person_norm = norm.norm_per_10k / 1e4
+        flagged_pos = self._flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+        hit = np.isin(idx, flagged_pos)
+        changes = []
+        codes = self.settlements["settlement_code"].to_numpy()
+        names = self.settlements["name_fa"].to_numpy()
+        for n in np.flatnonzero(hit):
+            pos = int(idx[n])
+            a0 = access_before[pos]
+            a1 = a0 + ratio_new * weight[n]
+            changes.append(
+                {
+                    "settlement_code": codes[pos],
+                    "name_fa": names[pos],
+                    "distance_km": round(float(cost[n]) / 1000.0, 2),
+                    "access_share_before": a0 / per_person_norm,
+                    "access_share_after": a1 / per_person_norm,
+                }
+            )
+        changes.sort(
+            key=lambda c: (-(c["access_share_after"] - c["access_share_before"]), c["settlement_code"])
+        )
+
+        # Same-type active centres in the catchment.
+        same = []
+        located, tree, frame = self._providers.get(service_type, (None, None, None))
+        if tree is not None:
+            near = np.asarray(
+                tree.query_ball_point(here.xy[0], catchment / detour * k * 1.0001), dtype="int64"
+            )
+            d = ground_distance(located, near, here, np.zeros(len(near), dtype="int64")) * detour
+            for n in np.argsort(d, kind="stable"):
+                if d[n] <= catchment:
+                    row = frame.iloc[int(near[n])]
+                    same.append(
+                        {
+                            "licence_no": row["licence_no"],
+                            "name_fa": row["name_fa"],
+                            "capacity": int(row["capacity"]),
+                            "distance_km": round(float(d[n]) / 1000.0, 2),
+                        }
+                    )
+
+        better = self._better_places(here, service_type, catchment, newly, county)
+
+        if sat_before["class"] == "underserved" or newly >= capacity:
+            verdict = "welcome"
+        elif class_after == "saturated" and newly < 0.1 * capacity:
+            verdict = "saturated"
+        else:
+            verdict = "acceptable"
+        en, fa = _licence_reasons(
+            verdict,
+            en_label,
+            fa_label,
+            sat_before,
+            sat_after,
+            same,
+            newly,
+            changes,
+            better,
+            norm.catchment_km,
+        )
+        return LicenceCheck(
+            verdict=verdict,
+            county_code=county,
+            province_code=county[:2],
+            service_type=service_type,
+            capacity=capacity,
+            saturation_before=sat_before,
+            saturation_after=sat_after,
+            same_type_nearby=same[:10],
+            newly_covered_target_population=newly,
+            underserved_access_changes=changes[:20],
+            better_places=better,
+            reasons_en=en,
+            reasons_fa=fa,
+        )
+
+    def _better_places(
+        self, here: Located, service_type: str, catchment: float, newly: int, county: str
+    ) -> list[dict]:
+        """Up to five flagged places nearby where the same licence would newly cover more people."""
+        pos = self._flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+        if len(pos) == 0:
+            return []
+        d = ground_distance(self._places, pos, here, np.zeros(len(pos), dtype="int64"))
+        nearest = np.argsort(d, kind="stable")[:BETTER_PLACE_CANDIDATES]
+        pos, d = pos[nearest], d[nearest]
+        detour = self.norms.detour_factor
+        demand = self.demand[service_type].to_numpy(dtype="float64")
+        uncovered = np.where(self.access.covered[service_type].to_numpy(), 0.0, demand)
+        radius = catchment / detour * float(self._places.k.max()) * 1.0001
+        lists = self._place_tree.query_ball_point(self._places.xy[pos], radius)
+        out = []
+        for p, dist, members in zip(pos, d, lists, strict=True):
+            m = np.asarray(members, dtype="int64")
+            cost = ground_distance(self._places, m, self._places, np.full(len(m), p)) * detour
+            gain = int(uncovered[m[cost <= catchment]].sum())
+            if gain > newly:
+                out.append(
+                    {
+                        "settlement_code": self.settlements["settlement_code"].iloc[p],
+                        "name_fa": self.settlements["name_fa"].iloc[p],
+                        "county_code": self.settlements["county_code"].iloc[p],
+                        "lon": float(self.settlements.geometry.iloc[p].x),
+                        "lat": float(self.settlements.geometry.iloc[p].y),
+                        "distance_km": round(float(dist) / 1000.0, 2),
+                        "newly_covered_target_population": gain,
+                    }
+                )
+        out.sort(
+            key=lambda b: (-b["newly_covered_target_population"], b["distance_km"], b["settlement_code"])
+        )
+        return out[:5]
+
+
+#: How many of the nearest flagged places the licence check compares the proposal with.
+BETTER_PLACE_CANDIDATES = 60
+
+
+def _saturation_dict(row: pd.Series) -> dict:
+    return {
+        "target_population": int(row["target_population"]),
+        "ngos": int(row["ngos"]),
+        "capacity": int(row["capacity"]),
+        "capacity_per_10k": float(row["capacity_per_10k"]),
+        "norm_per_10k": float(row["norm_per_10k"]),
+        "ratio_to_norm": float(row["ratio_to_norm"]),
+        "national_median_per_10k": float(row["national_median_per_10k"]),
+        "class": str(row["class"]),
+    }
+
+
+_CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved": "کم‌برخوردار"}
+_VERDICT_FA = {"welcome": "مطلوب", "acceptable": "قابل قبول", "saturated": "اشباع"}
+
+
+def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment_km):
+    en = [
+        f"verdict: {verdict}",
+        f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
+        f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
+        f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
+        f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
+        f"{len(same)} active {en_label.lower()} centres within {catchment_km:.0f} km",
+        f"would newly cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km",
+    ]
+    fa = [
+        f"نتیجه: {_VERDICT_FA[verdict]}",
+        f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
+        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
+        f"{fa_number(after['capacity_per_10k'])}: {_CLASS_FA[after['class']]}",
+        f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {fa_number(catchment_km)} کیلومتر",
+        f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
+    ]
+    if changes:
+        en.append(f"raises access of {len(changes)} underserved places in reach")
+        fa.append(f"افزایش دسترسی {fa_number(len(changes))} سکونتگاه کم‌برخوردار در این شعاع")
+    if better:
+        b = better[0]
+        en.append(
+            f"{len(better)} underserved places nearby would gain more, e.g. {b['name_fa']} "
+            f"({b['distance_km']:.0f} km away, {b['newly_covered_target_population']:,} persons newly covered)"
+        )
+        fa.append(
+            f"{fa_number(len(better))} سکونتگاه کم‌برخوردار نزدیک سود بیشتری می‌برند، مانند {b['name_fa']} "
+            f"({fa_number(b['distance_km'])} کیلومتر دورتر، پوشش {fa_number(b['newly_covered_target_population'])} نفر)"
+        )
+    return en, fa
+
+
+def analyse(
+    settlements: gpd.GeoDataFrame,
+    ngos: gpd.GeoDataFrame,
+    county_needs: pd.DataFrame,
+    counties: gpd.GeoDataFrame,
+    target_areas: gpd.GeoDataFrame | None,
+    norms: Norms,
+    travel: StraightLine | None = None,
+) -> Analysis:
+    """Recompute every measure and flag from the layers."""
+    settlements = settlements.reset_index(drop=True)
+    tier = settlement_tier(settlements["population"], settlements["kind"])
+    demand = demand_at_settlements(settlements, county_needs)
+    acc = access_measures(settlements, ngos, demand, norms, travel)
+    if target_areas is not None and len(target_areas):
+        tree = shapely.STRtree(target_areas.geometry.to_numpy())
+        hit, _ = tree.query(settlements.geometry.to_numpy(), predicate="within")
+        in_target = pd.Series(False, index=settlements.index)
+        in_target.iloc[np.unique(hit)] = True
+    else:
+        in_target = pd.Series(False, index=settlements.index)
+    sat = saturation(county_needs, ngos, norms)
+    conc = concentration(settlements, ngos, demand, tier=tier)
+    conc_p = concentration(settlements, ngos, demand, by_province=True, tier=tier)
+    flags = underserved_flags(settlements, tier, acc.nearest_m, acc.access, in_target, norms)
+    active = active_ngos(ngos).reset_index(drop=True)
+    providers = {}
+    for service in norms.services:
+        sub = active[active["service_type"] == service].reset_index(drop=True)
+        if len(sub):
+            loc = locate(sub)
+            providers[service] = (loc, cKDTree(loc.xy), sub)
+    places = locate(settlements)
+    flagged_positions = {
+        service: np.sort(settlements.index.get_indexer(group.index))
+        for service, group in flags.groupby("service_type")
+    }
+    return Analysis(
+        norms=norms,
+        settlements=settlements,
+        tier=tier,
+        demand=demand,
+        access=acc,
+        in_target_area=in_target,
+        saturation=sat,
+        concentration=conc,
+        concentration_by_province=conc_p,
+        flags=flags,
+        counties=counties.reset_index(drop=True),
+        ngos=active,
+        _places=places,
+        _place_tree=cKDTree(places.xy),
+        _providers=providers,
+        _county_tree=shapely.STRtree(counties.geometry.to_numpy()),
+        _flagged_positions=flagged_positions,
+    )
+
+
+__all__ = ["METRIC_CRS", "Analysis", "analyse"]

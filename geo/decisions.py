@@ -1,0 +1,291 @@
+"""Decisions: underserved flags, village priorities for a province, and the licence check.
+
+Each decision comes with its reasons in words and figures, in Persian and English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from geo.access import gaussian_decay
+from geo.distance import Located
+from geo.errors import AmayeshError
+from geo.norms import Norms
+from geo.schema import SERVICE_TYPES
+
+_FA_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
+
+
+class AnalysisInputError(AmayeshError):
+    """A request the analysis cannot answer as asked (unknown service type, bad weights, …)."""
+
+    code = "analysis-input"
+
+
+def fa_number(value: float, digits: int = 0) -> str:
+    """A number written with Persian digits (for reasons shown in Persian)."""
+    return f"{value:,.{digits}f}".replace(",", "٬").translate(_FA_DIGITS)
+
+
+def check_service_type(service_type: str) -> str:
+    if service_type not in SERVICE_TYPES:
+        known = ", ".join(SERVICE_TYPES)
+        raise AnalysisInputError(f"unknown service type {service_type!r}; known types: {known}")
+    return service_type
+
+
+# --------------------------------------------------------------------------------------------
+# Underserved flags
+# --------------------------------------------------------------------------------------------
+
+
+def underserved_flags(
+    settlements: pd.DataFrame,
+    tier: pd.Series,
+    nearest_m: pd.DataFrame,
+    access: pd.DataFrame,
+    in_target_area: pd.Series,
+    norms: Norms,
+) -> pd.DataFrame:
+    """Small towns and villages flagged per service type, with the figures behind each flag.
+
+    A small town or village is flagged for a service type when its population is at least the
+    norm's ``min_population`` and either its nearest active centre is farther than
+    ``max_distance_km`` or its E2SFCA access is below ``min_access_share`` of the norm. Inside a
+    target area both thresholds are relaxed by the norms' target-area factors.
+
+    Returns one row per flag, indexed like ``settlements`` (repeated per type): the settlement
+    code, service type, population, ``nearest_km`` and the ``max_distance_km`` it was held to,
+    ``access_share`` and ``min_access_share``, ``in_target_area``, and which rule it broke
+    (``too_far``, ``low_access``). ``flag_reasons`` writes them out in words.
+    """
+    eligible = tier.isin(["small_town", "village"]).to_numpy()
+    pop = settlements["population"].to_numpy()
+    inside = in_target_area.to_numpy(dtype=bool)
+    frames = []
+    for service, norm in norms.services.items():
+        min_pop = np.where(inside, norm.min_population * norms.target_population_factor, norm.min_population)
+        max_km = np.where(inside, norm.max_distance_km * norms.target_distance_factor, norm.max_distance_km)
+        km = nearest_m[service].to_numpy() / 1000.0
+        share = access[service].to_numpy() / (norm.norm_per_10k / 1e4)
+        too_far = km > max_km
+        low = share < norm.min_access_share
+        idx = np.flatnonzero(eligible & (pop >= min_pop) & (too_far | low))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "settlement_code": settlements["settlement_code"].to_numpy()[idx],
+                    "service_type": service,
+                    "population": pop[idx],
+                    "nearest_km": km[idx],
+                    "max_distance_km": max_km[idx],
+                    "access_share": share[idx],
+                    "min_access_share": norm.min_access_share,
+                    "in_target_area": inside[idx],
+                    "too_far": too_far[idx],
+                    "low_access": low[idx],
+                },
+                index=settlements.index[idx],
+            )
+        )
+    return pd.concat(frames).sort_values(["settlement_code", "service_type"], kind="stable")
+
+
+def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
+    """The reasons of each flag in words and figures: ``reason_en`` and ``reason_fa``.
+
+    For example "nearest rehabilitation centre 63 km (norm: within 30 km); access 0.12 of norm
+    (minimum 0.50)".
+    """
+    en_out, fa_out = [], []
+    for row in flags.itertuples():
+        fa_label, en_label = SERVICE_TYPES[row.service_type]
+        en, fa = [], []
+        if row.too_far:
+            far = "none in the country" if not np.isfinite(row.nearest_km) else f"{row.nearest_km:.0f} km"
+            en.append(f"nearest {en_label.lower()} centre {far} (norm: within {row.max_distance_km:.0f} km)")
+            fa_far = "ندارد" if not np.isfinite(row.nearest_km) else f"{fa_number(row.nearest_km)} کیلومتر"
+            fa.append(
+                f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_distance_km)} کیلومتر)"
+            )
+        if row.low_access:
+            en.append(f"access {row.access_share:.2f} of norm (minimum {row.min_access_share:.2f})")
+            fa.append(
+                f"دسترسی {fa_number(row.access_share, 2)} برابر هنجار (حداقل {fa_number(row.min_access_share, 2)})"
+            )
+        if row.in_target_area:
+            en.append("inside a target neighbourhood")
+            fa.append("در محدودهٔ محلهٔ هدف")
+        en_out.append("; ".join(en))
+        fa_out.append("؛ ".join(fa))
+    return pd.DataFrame({"reason_en": en_out, "reason_fa": fa_out}, index=flags.index)
+
+
+# --------------------------------------------------------------------------------------------
+# Village priorities
+# --------------------------------------------------------------------------------------------
+
+CRITERIA = ("need", "gap", "distance", "population", "target_area")
+
+
+def priority_weights(user: Mapping[str, float] | None, defaults: Mapping[str, float]) -> dict[str, float]:
+    """Defaults overridden by ``user``; normalised to sum to 1. Refuses unknown or negative weights."""
+    weights = {c: float(defaults.get(c, 0.0)) for c in CRITERIA}
+    for name, value in (user or {}).items():
+        if name not in CRITERIA:
+            raise AnalysisInputError(f"unknown weight {name!r}; criteria: {', '.join(CRITERIA)}")
+        if not np.isfinite(value) or value < 0:
+            raise AnalysisInputError(f"weight {name} must be a non-negative number, not {value}")
+        weights[name] = float(value)
+    total = sum(weights.values())
+    if total <= 0:
+        raise AnalysisInputError("at least one weight must be positive")
+    return {c: w / total for c, w in weights.items()}
+
+
+def village_priorities(
+    settlements: pd.DataFrame,
+    demand: pd.DataFrame,
+    nearest_m: pd.DataFrame,
+    access: pd.DataFrame,
+    in_target_area: pd.Series,
+    flags: pd.DataFrame,
+    norms: Norms,
+    *,
+    province: str | None = None,
+    service_type: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    top: int | None = 50,
+) -> pd.DataFrame:
+    """Villages ranked for a provincial director, with the breakdown of the score.
+
+    Criteria, each scaled to 0–1 within the province:
+
+    * ``need``: target population of the village (log-scaled against the province's largest);
+    * ``gap``: how far access falls short of the norm, 1 − access/norm clipped to 0–1;
+    * ``distance``: nearest active centre against the norm's maximum distance, clipped at twice it;
+    * ``population``: village population (log-scaled);
+    * ``target_area``: 1 inside a target neighbourhood.
+
+    With ``service_type`` the criteria are those of that service; without, need is summed and
+    gap and distance averaged over all services. Score = Σ weight × criterion (weights
+    normalised to sum 1). Ties go to the larger population, then the smaller code.
+
+    Returns the top ``top`` villages per province with ``rank``, ``score``, each criterion and
+    its contribution (``<criterion>_points``), ``flagged`` and the flag reasons.
+    """
+    w = priority_weights(weights, norms.priority_weights)
+    services = [check_service_type(service_type)] if service_type else list(norms.services)
+    villages = settlements["kind"] == "village"
+    if province is not None:
+        villages &= settlements["province_code"] == province
+    v = settlements[villages]
+    if v.empty:
+        return pd.DataFrame()
+    need = demand.loc[v.index, services].sum(axis=1).to_numpy(dtype="float64")
+    gaps, dists = [], []
+    for s in services:
+        norm = norms.services[s]
+        share = access.loc[v.index, s].to_numpy() / (norm.norm_per_10k / 1e4)
+        gaps.append(np.clip(1.0 - share, 0.0, 1.0))
+        km = nearest_m.loc[v.index, s].to_numpy() / 1000.0
+        dists.append(np.clip(km / norm.max_distance_km, 0.0, 2.0) / 2.0)
+    frame = pd.DataFrame(
+        {
+            "settlement_code": v["settlement_code"].to_numpy(),
+            "name_fa": v["name_fa"].to_numpy(),
+            "county_code": v["county_code"].to_numpy(),
+            "province_code": v["province_code"].to_numpy(),
+            "population": v["population"].to_numpy(),
+            "target_population": need.astype("int64"),
+            "gap": np.mean(gaps, axis=0),
+            "distance": np.mean(dists, axis=0),
+            "target_area": in_target_area.loc[v.index].to_numpy(dtype="float64"),
+        },
+        index=v.index,
+    )
+    by_prov = frame.groupby("province_code")
+    frame["need"] = np.log1p(frame["target_population"]) / np.log1p(
+        by_prov["target_population"].transform("max")
+    ).replace(0, 1)
+    frame["population_score"] = np.log1p(frame["population"]) / np.log1p(
+        by_prov["population"].transform("max")
+    ).replace(0, 1)
+    scores = {
+        "need": frame["need"],
+        "gap": frame["gap"],
+        "distance": frame["distance"],
+        "population": frame["population_score"],
+        "target_area": frame["target_area"],
+    }
+    frame["score"] = 0.0
+    for c in CRITERIA:
+        frame[f"{c}_points"] = w[c] * scores[c]
+        frame["score"] += frame[f"{c}_points"]
+    f = flags[flags["service_type"].isin(services)]
+    frame["flagged"] = frame["settlement_code"].isin(f["settlement_code"])
+    frame = frame.sort_values(
+        ["province_code", "score", "population", "settlement_code"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    frame["rank"] = frame.groupby("province_code").cumcount() + 1
+    if top is not None:
+        frame = frame[frame["rank"] <= top]
+    f = f[f["settlement_code"].isin(frame["settlement_code"])]
+    if len(services) == 1:
+        words = flag_reasons(f).assign(settlement_code=f["settlement_code"].to_numpy())
+        reason_en = words.groupby("settlement_code")["reason_en"].first()
+        reason_fa = words.groupby("settlement_code")["reason_fa"].first()
+    else:
+        n = f.groupby("settlement_code").size()
+        reason_en = n.map(lambda k: f"flagged for {k} of {len(services)} services")
+        reason_fa = n.map(lambda k: f"نیازمند توجه در {fa_number(k)} از {fa_number(len(services))} خدمت")
+    frame["reason_en"] = frame["settlement_code"].map(reason_en).fillna("")
+    frame["reason_fa"] = frame["settlement_code"].map(reason_fa).fillna("")
+    cols = [
+        "rank",
+        "settlement_code",
+        "name_fa",
+        "county_code",
+        "province_code",
+        "population",
+        "target_population",
+        "score",
+        *[f"{c}_points" for c in CRITERIA],
+        "need",
+        "gap",
+        "distance",
+        "population_score",
+        "target_area",
+        "flagged",
+        "reason_en",
+        "reason_fa",
+    ]
+    return frame[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Licence check
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LicenceCheck:
+    verdict: str  # welcome, acceptable or saturated
+    county_code: str
+    province_code: str
+    service_type: str
+    capacity: int
+    saturation_before: dict
+    saturation_after: dict
+    same_type_nearby: list[dict]
+    newly_covered_target_population: int
+    underserved_access_changes: list[dict]
+    better_places: list[dict]
+    reasons_en: list[str] = field(default_factory=list)
+    reasons_fa: list[str] = field(default_factory=list)

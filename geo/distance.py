@@ -1,0 +1,86 @@
+"""Distances in metres for Iran, and the travel-cost step of the access measures.
+
+Points are projected once into ``geo.crs.METRIC_CRS`` (a Lambert conformal conic fitted to
+Iran). A conformal projection stretches lengths by its scale factor *k*, the same in every
+direction at a point; dividing a projected distance by the mean *k* of its two ends gives the
+ground distance to better than 0.05% at the scales of a catchment (tested against geodesic
+distances on the WGS 84 ellipsoid).
+
+``StraightLine`` is the travel cost used now: ground distance × a detour factor. Anything with
+the same two methods (a road network, later) can replace it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pyproj import Proj
+from scipy.spatial import cKDTree
+
+from geo.crs import METRIC_CRS
+
+_PROJ = Proj(METRIC_CRS)
+
+
+@dataclass(frozen=True)
+class Located:
+    """Points ready for distance queries: projected coordinates and their scale factors."""
+
+    xy: np.ndarray  # (n, 2) metres in METRIC_CRS
+    k: np.ndarray  # (n,) scale factor of the projection at each point
+
+    @classmethod
+    def from_lonlat(cls, lon: np.ndarray, lat: np.ndarray) -> Located:
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        x, y = _PROJ(lon, lat)
+        k = np.asarray(_PROJ.get_factors(lon, lat).meridional_scale, dtype="float64")
+        return cls(np.column_stack([x, y]), np.atleast_1d(k))
+
+    def __len__(self) -> int:
+        return len(self.xy)
+
+
+def ground_distance(a: Located, ia: np.ndarray, b: Located, ib: np.ndarray) -> np.ndarray:
+    """Ground distances in metres between ``a[ia]`` and ``b[ib]`` (element-wise)."""
+    d = np.hypot(*(a.xy[ia] - b.xy[ib]).T)
+    return d / (0.5 * (a.k[ia] + b.k[ib]))
+
+
+@dataclass(frozen=True)
+class StraightLine:
+    """Travel cost = straight-line ground distance × ``detour`` (metres)."""
+
+    detour: float = 1.0
+
+    def pairs(
+        self, origins: Located, destinations: Located, max_cost: float, origin_tree: cKDTree | None = None
+    ):
+        """Every (origin, destination) pair with cost ≤ ``max_cost``, as arrays (i, j, cost)."""
+        if len(origins) == 0 or len(destinations) == 0:
+            empty = np.zeros(0, dtype="int64")
+            return empty, empty, np.zeros(0)
+        k_max = max(origins.k.max(), destinations.k.max())
+        # Search a little wider in projected metres, then keep exact ground costs.
+        radius = max_cost / self.detour * k_max * 1.0001
+        found = (origin_tree or cKDTree(origins.xy)).sparse_distance_matrix(
+            cKDTree(destinations.xy), radius, output_type="ndarray"
+        )
+        i, j = found["i"], found["j"]
+        cost = found["v"] / (0.5 * (origins.k[i] + destinations.k[j])) * self.detour
+        keep = cost <= max_cost
+        # The tree walk is deterministic for the same input, so the order of pairs is too.
+        return i[keep], j[keep], cost[keep]
+
+    def nearest(self, origins: Located, destinations: Located):
+        """For each origin, the nearest destination and its cost (``inf``/-1 when there is none)."""
+        n = len(origins)
+        if len(destinations) == 0:
+            return np.full(n, -1, dtype="int64"), np.full(n, np.inf)
+        # The nearest in projected metres is the nearest on the ground but for ties within the
+        # variation of k between the candidates (< 0.1% over 100 km), which changes no distance
+        # by more than that.
+        _, idx = cKDTree(destinations.xy).query(origins.xy, k=1)
+        idx = idx.astype("int64")
+        return idx, ground_distance(origins, np.arange(n), destinations, idx) * self.detour

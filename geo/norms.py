@@ -1,0 +1,68 @@
+"""Service norms: catchments, adequate capacity and the rules that flag underserved places.
+
+The norms live in a versioned TOML file an administrator edits (``config/norms.toml``); this
+module only turns its parsed content into a checked ``Norms`` value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from geo.errors import SchemaError
+from geo.schema import SERVICE_TYPES
+
+
+@dataclass(frozen=True)
+class ServiceNorm:
+    catchment_km: float
+    norm_per_10k: float
+    min_population: int
+    max_distance_km: float
+    min_access_share: float
+
+
+@dataclass(frozen=True)
+class Norms:
+    version: str
+    detour_factor: float
+    saturated_at: float
+    underserved_below: float
+    target_population_factor: float
+    target_distance_factor: float
+    priority_weights: Mapping[str, float]
+    services: Mapping[str, ServiceNorm]
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> Norms:
+        """Build and check norms from the parsed TOML; ``SchemaError`` names what is wrong."""
+        try:
+            services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
+            norms = cls(
+                version=str(raw["version"]),
+                detour_factor=float(raw.get("detour_factor", 1.0)),
+                saturated_at=float(raw["classes"]["saturated_at"]),
+                underserved_below=float(raw["classes"]["underserved_below"]),
+                target_population_factor=float(raw["target_area"]["population_factor"]),
+                target_distance_factor=float(raw["target_area"]["distance_factor"]),
+                priority_weights=dict(raw["priority_weights"]),
+                services=services,
+            )
+        except (KeyError, TypeError) as err:
+            raise SchemaError(f"norms file: missing or unexpected entry {err}") from err
+        missing = set(SERVICE_TYPES) - set(services)
+        unknown = set(services) - set(SERVICE_TYPES)
+        if missing or unknown:
+            raise SchemaError(f"norms file: services missing {sorted(missing)}, unknown {sorted(unknown)}")
+        if norms.detour_factor < 1:
+            raise SchemaError("norms file: detour_factor must be at least 1")
+        for name, s in services.items():
+            if s.catchment_km <= 0 or s.norm_per_10k <= 0 or s.max_distance_km <= 0:
+                raise SchemaError(f"norms file: {name} needs positive catchment, norm and distance")
+        if not 0 < norms.underserved_below <= 1 <= norms.saturated_at:
+            raise SchemaError("norms file: need 0 < underserved_below <= 1 <= saturated_at")
+        return norms
+
+    @property
+    def max_catchment_m(self) -> float:
+        return 1000.0 * max(s.catchment_km for s in self.services.values())
