@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-from geo.admin import largest_remainder
 from scipy.spatial import cKDTree
 
 from geo.distance import Located, StraightLine

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo.access import gaussian_decay
-from geo.distance import Located
 from geo.errors import AmayeshError
 from geo.norms import Norms
 from geo.schema import SERVICE_TYPES
