@@ -27,8 +27,8 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check geo store api demo maps exchange tests
-	$(BIN)/ruff format --check geo store api demo maps exchange tests
+	$(BIN)/ruff check geo store api demo maps exchange tests bench
+	$(BIN)/ruff format --check geo store api demo maps exchange tests bench
 
 clean:
 	rm -rf var data/shapefiles/*.shp data/shapefiles/*.shx data/shapefiles/*.dbf \

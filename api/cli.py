@@ -93,6 +93,96 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _write_table(frame, path: Path) -> None:
+    from exchange.formats import write_file
+
+    write_file(frame, path, layer=path.stem)
+    print(f"Wrote {len(frame):,} rows to {path}")
+
+
+def _analysis(settings: Settings):
+    import time
+
+    from api.analysis import analysis_from_store, load_norms
+    from store import open_store
+
+    store = open_store(settings.store)
+    norms = load_norms(settings.norms)
+    started = time.perf_counter()
+    result = analysis_from_store(store, norms)
+    _progress(f"analysis recomputed in {time.perf_counter() - started:.2f} s (norms {norms.version})")
+    return store, result
+
+
+def cmd_analyse(args: argparse.Namespace, settings: Settings) -> int:
+    _, a = _analysis(settings)
+    sat = a.saturation.reset_index()
+    print("Counties by saturation class (active licences):")
+    table = sat.pivot_table(
+        index="service_type", columns="class", values="county_code", aggfunc="count"
+    ).fillna(0)
+    print(table.astype(int).to_string())
+    print("\nUnderserved small towns and villages flagged, by service type:")
+    print(a.flags["service_type"].value_counts().to_string())
+    print("\nConcentration by settlement tier (national):")
+    conc = a.concentration[["ngos_share", "target_population_share", "lq_ngos", "lq_capacity"]]
+    print(conc.round(3).to_string())
+    if args.out:
+        out = args.out
+        out.mkdir(parents=True, exist_ok=True)
+        ext = args.format
+        _write_table(sat, out / f"saturation.{ext}")
+        from geo.decisions import flag_reasons
+
+        flags = a.flags.reset_index(drop=True)
+        _write_table(flags.join(flag_reasons(flags)), out / f"flags.{ext}")
+        _write_table(a.concentration.reset_index(), out / f"concentration.{ext}")
+        _write_table(a.concentration_by_province.reset_index(), out / f"concentration_by_province.{ext}")
+        _write_table(a.settlement_access(), out / f"settlement_access.{ext}")
+    return 0
+
+
+def cmd_check_licence(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    from dataclasses import asdict
+
+    _, a = _analysis(settings)
+    check = a.check_licence(args.lon, args.lat, args.service, args.capacity)
+    if args.json:
+        print(json.dumps(asdict(check), ensure_ascii=False, indent=2, default=float))
+        return 0
+    reasons = check.reasons_fa if args.lang == "fa" else check.reasons_en
+    print("\n".join(reasons))
+    for place in check.better_places:
+        print(
+            f"  - {place['name_fa']} ({place['settlement_code']}), {place['distance_km']:.0f} km: "
+            f"{place['newly_covered_target_population']:,} persons newly covered"
+        )
+    return 0
+
+
+def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
+    from api.analysis import province_code
+    from store import open_store
+
+    province = province_code(open_store(settings.store), args.province) if args.province else None
+    weights = {}
+    for part in filter(None, (args.weights or "").split(",")):
+        name, _, value = part.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"error: weight {part!r} is not name=number") from None
+    _, a = _analysis(settings)
+    ranked = a.priorities(province=province, service_type=args.service, weights=weights or None, top=args.top)
+    if args.out:
+        _write_table(ranked, args.out)
+    reason = "reason_fa" if args.lang == "fa" else "reason_en"
+    show = ranked[["province_code", "rank", "settlement_code", "name_fa", "population", "score", reason]]
+    print(show.head(args.show).to_string(index=False))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -110,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amayesh", description=__doc__)
     parser.add_argument("--data-dir", type=Path, help="reference data folder (AMAYESH_DATA_DIR)")
     parser.add_argument("--store", help="GeoPackage path or postgresql:// URL (AMAYESH_STORE)")
+    parser.add_argument("--norms", type=Path, help="norms file (AMAYESH_NORMS, default config/norms.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build-demo", help="build the national demo into the store")
@@ -147,6 +238,32 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=["gpkg", "geojson", "csv", "xlsx", "shp"])
     ex.set_defaults(func=cmd_export)
 
+    from geo.schema import SERVICE_TYPES
+
+    an = sub.add_parser("analyse", help="recompute saturation, access, concentration and flags")
+    an.add_argument("--out", type=Path, help="folder for the result tables")
+    an.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    an.set_defaults(func=cmd_analyse)
+
+    ck = sub.add_parser("check-licence", help="judge a proposed licence at a place")
+    ck.add_argument("--lon", type=float, required=True)
+    ck.add_argument("--lat", type=float, required=True)
+    ck.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
+    ck.add_argument("--capacity", type=int, required=True)
+    ck.add_argument("--lang", choices=["fa", "en"], default="fa")
+    ck.add_argument("--json", action="store_true", help="the whole answer as JSON")
+    ck.set_defaults(func=cmd_check_licence)
+
+    pr = sub.add_parser("priorities", help="villages to prioritise in a province, ranked and explained")
+    pr.add_argument("--province", help="2-digit code or name (default: every province)")
+    pr.add_argument("--service", choices=list(SERVICE_TYPES), help="one service type (default: all)")
+    pr.add_argument("--weights", help="e.g. need=0.4,gap=0.3,distance=0.2,population=0.1,target_area=0")
+    pr.add_argument("--top", type=int, default=50, help="villages per province")
+    pr.add_argument("--out", type=Path, help="write the ranking to .csv or .xlsx")
+    pr.add_argument("--show", type=int, default=20, help="rows to print")
+    pr.add_argument("--lang", choices=["fa", "en"], default="fa")
+    pr.set_defaults(func=cmd_priorities)
+
     ls = sub.add_parser("layers", help="list the layers in the store and their counts")
     ls.set_defaults(func=cmd_layers)
     return parser
@@ -159,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in {
             "data_dir": args.data_dir,
             "store": args.store,
+            "norms": args.norms,
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
             "shapefile_dir": getattr(args, "shapefile_dir", None),

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     store: str = "var/amayesh.gpkg"
     #: Where build-demo writes shapefiles for desktop GIS users.
     shapefile_dir: Path = Path("data/shapefiles")
+    #: The service norms (catchments, norms, flag rules, default priority weights).
+    norms: Path = Path(__file__).resolve().parents[1] / "config" / "norms.toml"
     host: str = "127.0.0.1"
     port: int = 8000
 

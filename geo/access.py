@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from geo.distance import Located, StraightLine
+from geo.kernels import e2sfca_straight_line
 from geo.norms import Norms
 
 
@@ -158,13 +159,19 @@ def access_measures(
         nearest, dist = travel.nearest(places, sub_loc)
         nearest_m[:, c] = dist
         nearest_ngo[:, c] = licence[sub][nearest]
-        # Pairs within this service's own catchment only: a 10 km kindergarten catchment needs
-        # a ninth of the pairs of a 30 km one.
         catchment = 1000.0 * norm.catchment_km
-        pi, pj, cost = travel.pairs(places, sub_loc, catchment, origin_tree=place_tree)
-        count[:, c] = np.bincount(pi, minlength=n)
         need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
-        a, r = e2sfca_from_pairs(pi, pj, gaussian_decay(catchment)(cost), need, capacity[sub])
+        if type(travel) is StraightLine:
+            # The compiled kernel: same scores, no pairs held in memory.
+            a, r, counts = e2sfca_straight_line(
+                places, sub_loc, need, capacity[sub], catchment, travel.detour
+            )
+        else:
+            # Any other travel cost: pairs within this service's own catchment.
+            pi, pj, cost = travel.pairs(places, sub_loc, catchment, origin_tree=place_tree)
+            counts = np.bincount(pi, minlength=n)
+            a, r = e2sfca_from_pairs(pi, pj, gaussian_decay(catchment)(cost), need, capacity[sub])
+        count[:, c] = counts
         access[:, c] = a
         ratio[sub] = r
     index = settlements.index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -103,3 +105,75 @@ def test_serve_answers_on_loopback(demo, tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.mark.realdata
+def test_analysis_commands_on_the_demo(demo, tmp_path):
+    store = str(demo["store"].path)
+    result = run_cli("--store", store, "analyse", "--out", str(tmp_path / "out"), "--format", "xlsx")
+    assert result.returncode == 0, result.stderr
+    assert "Concentration by settlement tier" in result.stdout
+    for name in ("saturation", "flags", "concentration", "concentration_by_province", "settlement_access"):
+        assert (tmp_path / "out" / f"{name}.xlsx").stat().st_size > 0
+    saturation = pd.read_excel(tmp_path / "out" / "saturation.xlsx")
+    assert len(saturation) == 448 * 8
+    assert set(saturation["class"]) <= {"saturated", "balanced", "underserved"}
+
+    out = tmp_path / "priorities.csv"
+    result = run_cli(
+        "--store",
+        store,
+        "priorities",
+        "--province",
+        "سیستان و بلوچستان",
+        "--service",
+        "rehabilitation",
+        "--top",
+        "10",
+        "--out",
+        str(out),
+        "--weights",
+        "need=1,gap=1",
+    )
+    assert result.returncode == 0, result.stderr
+    ranked = pd.read_csv(out, encoding="utf-8-sig", dtype={"province_code": str})
+    assert ranked["rank"].tolist() == list(range(1, 11))
+    assert (ranked["province_code"] == "11").all()
+    assert ranked["score"].is_monotonic_decreasing
+
+    result = run_cli(
+        "--store",
+        store,
+        "check-licence",
+        "--lon",
+        "57.3",
+        "--lat",
+        "27.2",
+        "--service",
+        "rehabilitation",
+        "--capacity",
+        "40",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["verdict"] in {"welcome", "acceptable", "saturated"}
+    assert answer["county_code"][:2] == answer["province_code"]
+    assert len(answer["county_code"]) == 4
+    assert len(answer["better_places"]) <= 5
+
+    result = run_cli(
+        "--store",
+        store,
+        "check-licence",
+        "--lon",
+        "10",
+        "--lat",
+        "10",
+        "--service",
+        "rehabilitation",
+        "--capacity",
+        "40",
+    )
+    assert result.returncode == 2
+    assert "outside Iran" in result.stderr and "Traceback" not in result.stderr
