@@ -52,6 +52,10 @@ class Store(ABC):
     def transaction(self) -> Iterator[Transaction]:
         """A transaction: every write inside lands together, or none does."""
 
+    @abstractmethod
+    def version(self) -> str:
+        """A token that changes whenever a transaction commits (for caches of the layers)."""
+
     def read_layer(self, name: str, bbox: tuple[float, float, float, float] | None = None) -> Frame:
         """Read layer ``name`` (optionally only features intersecting ``bbox``, lon/lat)."""
         spec = layer(name)

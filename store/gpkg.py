@@ -83,6 +83,14 @@ class GeoPackageStore(Store):
         present = {str(n) for n in pyogrio.list_layers(self.path)[:, 0]}
         return [name for name in LAYERS if name in present]
 
+    def version(self) -> str:
+        # Every commit replaces the file (a new inode), so this changes with each transaction.
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return "empty"
+        return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
     def count(self, name: str) -> int:
         layer(name)
         if name not in self.list_layers():

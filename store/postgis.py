@@ -137,6 +137,13 @@ class PostGISStore(Store):
         self.engine = sa.create_engine(parsed, pool_pre_ping=True)
         self.metadata = sa.MetaData()
         self.tables = {name: table_for(spec, self.metadata) for name, spec in LAYERS.items()}
+        self.meta = sa.Table(
+            "amayesh_meta",
+            self.metadata,
+            sa.Column("key", sa.Text, primary_key=True),
+            sa.Column("value", sa.BigInteger, nullable=False),
+            comment="bookkeeping of Amayesh: the commit counter",
+        )
         try:
             with self.engine.connect() as conn:
                 has_postgis = conn.execute(
@@ -180,10 +187,24 @@ class PostGISStore(Store):
         geometry = shapely.from_wkb(frame.pop("geometry").map(bytes).to_numpy()) if len(frame) else []
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
 
+    def version(self) -> str:
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("amayesh_meta"):
+                return "0"
+            value = conn.execute(sa.select(self.meta.c.value).where(self.meta.c.key == "commits")).scalar()
+        return str(value or 0)
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self.engine.begin() as conn:
             yield _PgTransaction(conn, self)
+            # Count commits, so that readers know when their cached layers are stale.
+            self.meta.create(conn, checkfirst=True)
+            bumped = conn.execute(
+                sa.update(self.meta).where(self.meta.c.key == "commits").values(value=self.meta.c.value + 1)
+            ).rowcount
+            if not bumped:
+                conn.execute(sa.insert(self.meta).values(key="commits", value=1))
 
     def drop_all(self) -> None:
         """Drop every layer table (tests and resets)."""

@@ -206,3 +206,17 @@ def test_demo_built_into_postgis_equals_the_embedded_one(demo, postgis_store, da
         )
         if "geometry" in expected:
             assert got.geometry.geom_equals_exact(expected.geometry, tolerance=1e-9).all(), name
+
+
+def test_version_changes_with_every_commit_and_only_then(store, tiny_settlements):
+    first = store.version()
+    assert store.version() == first
+    store.write_layer("settlements", tiny_settlements)
+    second = store.version()
+    assert second != first
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.write_layer("settlements", tiny_settlements.iloc[:1])
+        raise RuntimeError("abandoned")
+    assert store.version() == second
+    store.append("settlements", tiny_settlements.iloc[:0].pipe(lambda f: f))
+    assert store.version() != second
