@@ -1,18 +1,23 @@
-"""The HTTP service. ``create_app()`` builds it; routes are thin and call ``store`` and ``geo``."""
+"""The HTTP service. ``create_app()`` builds it; routes are thin and call the snapshot and ``geo``."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
 from api import errors
+from api.analysis import load_norms
+from api.deps import snapshot
+from api.routers import analysis, features, tiles
 from api.settings import Settings, get_settings
+from api.snapshot import Snapshot, Snapshots
 from demo.build import ATTRIBUTION
 from geo.schema import LAYERS
-from store import Store, open_store
+from store import open_store
 
 SYNTHETIC_NOTICE_FA = "داده‌های سازمان‌های مردم‌نهاد، محله‌های هدف و جمعیت هدف در این نسخهٔ نمایشی ساختگی‌اند."
 SYNTHETIC_NOTICE_EN = (
@@ -20,13 +25,11 @@ SYNTHETIC_NOTICE_EN = (
 )
 
 
-@lru_cache
-def _store_for(url: str) -> Store:
-    return open_store(url)
-
-
-def get_store(request: Request) -> Store:
-    return _store_for(request.app.state.settings.store)
+class Link(BaseModel):
+    rel: str
+    type: str
+    href: str
+    title: str | None = None
 
 
 class LayerSummary(BaseModel):
@@ -38,8 +41,10 @@ class LayerSummary(BaseModel):
     source: str | None = None
 
 
-class ServiceSummary(BaseModel):
-    service: str
+class Landing(BaseModel):
+    title: str
+    description: str
+    links: list[Link]
     layers: list[LayerSummary]
     attribution: str
     notice_fa: str
@@ -48,36 +53,66 @@ class ServiceSummary(BaseModel):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; ``settings`` default to the environment (``AMAYESH_*``)."""
+    settings = settings or get_settings()
+    store = open_store(settings.store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Amayesh",
-        summary="Spatial planning of welfare NGO licensing (Behzisti)",
+        summary="Spatial planning of welfare NGO licensing (Behzisti): layers, analysis, tiles",
+        description="OGC API – Features over the layers and analysis results, vector tiles, licence "
+        "checks and village priorities. The demo's NGO registry, target areas and target populations "
+        "are synthetic.",
         version="0.1.0",
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+        # The interactive docs load scripts from a CDN; the service serves nothing from outside.
+        docs_url=None,
+        redoc_url=None,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
+    app.state.snapshots = Snapshots(store, load_norms(settings.norms))
     errors.install(app)
+    app.include_router(features.router)
+    app.include_router(tiles.router)
+    app.include_router(analysis.router)
 
-    @app.get("/", response_model=ServiceSummary, summary="The layers in the store and their counts")
-    def landing(store: Annotated[Store, Depends(get_store)]) -> ServiceSummary:
-        present = store.list_layers()
+    @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
+    def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:
+        base = str(request.base_url).rstrip("/")
         info = {}
-        if "layer_info" in present:
-            frame = store.read_layer("layer_info")
-            info = frame.set_index("layer").to_dict("index")
+        if "layer_info" in snap.layers:
+            info = snap.layers["layer_info"].set_index("layer").to_dict("index")
         layers = [
             LayerSummary(
                 name=name,
                 title_fa=LAYERS[name].title_fa,
                 title_en=LAYERS[name].title_en,
-                count=store.count(name),
+                count=len(frame),
                 synthetic=info.get(name, {}).get("synthetic"),
                 source=info.get(name, {}).get("source"),
             )
-            for name in present
+            for name, frame in snap.layers.items()
             if name != "layer_info"
         ]
-        return ServiceSummary(
-            service="Amayesh",
+        return Landing(
+            title="Amayesh · آمایش",
+            description="Where welfare services are saturated and where they are missing, county by county "
+            "and village by village.",
+            links=[
+                Link(rel="self", type="application/json", href=f"{base}/"),
+                Link(
+                    rel="service-desc",
+                    type="application/vnd.oai.openapi+json;version=3.0",
+                    href=f"{base}/openapi.json",
+                ),
+                Link(rel="conformance", type="application/json", href=f"{base}/conformance"),
+                Link(rel="data", type="application/json", href=f"{base}/collections"),
+            ],
             layers=layers,
             attribution=ATTRIBUTION,
             notice_fa=SYNTHETIC_NOTICE_FA,

@@ -192,7 +192,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not open_store(settings.store).list_layers():
         print(f"warning: {settings.store} holds no layers; run `amayesh build-demo` first", file=sys.stderr)
     print(f"Amayesh on http://{settings.host}:{settings.port}/", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    log_level = "warning" if args.quiet else "info"
+    if args.workers > 1:
+        # Worker processes build the app from the environment.
+        import os
+
+        os.environ.update({"AMAYESH_STORE": settings.store, "AMAYESH_NORMS": str(settings.norms)})
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_level=log_level,
+        )
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
     return 0
 
 
@@ -213,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP service")
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 8000)")
+    s.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each holds the layers in memory)"
+    )
+    s.add_argument("--quiet", action="store_true", help="log warnings only, not every request")
     s.set_defaults(func=cmd_serve)
 
     from geo.schema import LAYERS

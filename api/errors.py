@@ -15,7 +15,7 @@ from store.base import StoreError
 log = logging.getLogger("amayesh")
 
 #: Domain error -> HTTP status. Anything not listed is a 400.
-STATUS = {UnknownLayerError: 404, StoreError: 409, SchemaError: 422}
+STATUS = {UnknownLayerError: 404, StoreError: 409, SchemaError: 422}  # others: 400
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:

@@ -128,6 +128,25 @@ def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 CRITERIA = ("need", "gap", "distance", "population", "target_area")
+PRIORITY_COLUMNS = [
+    "rank",
+    "settlement_code",
+    "name_fa",
+    "county_code",
+    "province_code",
+    "population",
+    "target_population",
+    "score",
+    *[f"{c}_points" for c in CRITERIA],
+    "need",
+    "gap",
+    "distance",
+    "population_score",
+    "target_area",
+    "flagged",
+    "reason_en",
+    "reason_fa",
+]
 
 
 def priority_weights(user: Mapping[str, float] | None, defaults: Mapping[str, float]) -> dict[str, float]:
@@ -183,7 +202,7 @@ def village_priorities(
         villages &= settlements["province_code"] == province
     v = settlements[villages]
     if v.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=PRIORITY_COLUMNS)
     need = demand.loc[v.index, services].sum(axis=1).to_numpy(dtype="float64")
     gaps, dists = [], []
     for s in services:
@@ -245,26 +264,7 @@ def village_priorities(
         reason_fa = n.map(lambda k: f"نیازمند توجه در {fa_number(k)} از {fa_number(len(services))} خدمت")
     frame["reason_en"] = frame["settlement_code"].map(reason_en).fillna("")
     frame["reason_fa"] = frame["settlement_code"].map(reason_fa).fillna("")
-    cols = [
-        "rank",
-        "settlement_code",
-        "name_fa",
-        "county_code",
-        "province_code",
-        "population",
-        "target_population",
-        "score",
-        *[f"{c}_points" for c in CRITERIA],
-        "need",
-        "gap",
-        "distance",
-        "population_score",
-        "target_area",
-        "flagged",
-        "reason_en",
-        "reason_fa",
-    ]
-    return frame[cols].reset_index(drop=True)
+    return frame[PRIORITY_COLUMNS].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ class Store(ABC):
         with self.transaction() as tx:
             tx.append(name, frame)
 
+    def close(self) -> None:  # noqa: B027 - a no-op unless the store holds connections
+        """Release connections; the store may not be used afterwards."""
+
     def layer_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in self.list_layers()}
 

@@ -206,6 +206,9 @@ class PostGISStore(Store):
             if not bumped:
                 conn.execute(sa.insert(self.meta).values(key="commits", value=1))
 
+    def close(self) -> None:
+        self.engine.dispose()
+
     def drop_all(self) -> None:
         """Drop every layer table (tests and resets)."""
         with self.engine.begin() as conn:

@@ -364,3 +364,10 @@ def test_compiled_kernel_equals_the_pairs_path(seed, detour, catchment_km):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-18)
     np.testing.assert_allclose(got_ratio, want_ratio, rtol=1e-12, atol=1e-18)
     assert count.tolist() == np.bincount(i, minlength=len(s)).tolist()
+
+
+def test_priorities_of_a_province_without_villages_is_an_empty_table():
+    s, n, need = hand_world()
+    a = analyse(s, n, need, world.counties(), None, NORMS)
+    empty = a.priorities(province="29")
+    assert empty.empty and "score" in empty.columns

@@ -110,16 +110,16 @@ def test_serve_answers_on_loopback(demo, tmp_path):
 @pytest.mark.realdata
 def test_analysis_commands_on_the_demo(demo, tmp_path):
     store = str(demo["store"].path)
-    result = run_cli("--store", store, "analyse", "--out", str(tmp_path / "out"), "--format", "xlsx")
+    result = run_cli("--store", store, "analyse", "--out", str(tmp_path / "out"), "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert "Concentration by settlement tier" in result.stdout
     for name in ("saturation", "flags", "concentration", "concentration_by_province", "settlement_access"):
-        assert (tmp_path / "out" / f"{name}.xlsx").stat().st_size > 0
-    saturation = pd.read_excel(tmp_path / "out" / "saturation.xlsx")
+        assert (tmp_path / "out" / f"{name}.csv").stat().st_size > 0
+    saturation = pd.read_csv(tmp_path / "out" / "saturation.csv", encoding="utf-8-sig")
     assert len(saturation) == 448 * 8
     assert set(saturation["class"]) <= {"saturated", "balanced", "underserved"}
 
-    out = tmp_path / "priorities.csv"
+    out = tmp_path / "priorities.xlsx"
     result = run_cli(
         "--store",
         store,
@@ -136,7 +136,7 @@ def test_analysis_commands_on_the_demo(demo, tmp_path):
         "need=1,gap=1",
     )
     assert result.returncode == 0, result.stderr
-    ranked = pd.read_csv(out, encoding="utf-8-sig", dtype={"province_code": str})
+    ranked = pd.read_excel(out, dtype={"province_code": str})
     assert ranked["rank"].tolist() == list(range(1, 11))
     assert (ranked["province_code"] == "11").all()
     assert ranked["score"].is_monotonic_decreasing

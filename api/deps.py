@@ -1,0 +1,140 @@
+"""Dependencies shared by the routers: the current snapshot and common query parameters."""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from fastapi import Query, Request
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+
+from api.snapshot import Snapshot
+from exchange.formats import write_file
+from geo.errors import AmayeshError
+
+MAX_LIMIT = 1000
+
+
+class BadParameter(AmayeshError):
+    code = "bad-parameter"
+
+
+async def snapshot(request: Request) -> Snapshot:
+    # Async, so that the cheap version check does not cost a trip through the thread pool.
+    return request.app.state.snapshots.current()
+
+
+def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    """``minLon,minLat,maxLon,maxLat`` in WGS 84, checked."""
+    if bbox is None:
+        return None
+    parts = bbox.split(",")
+    if len(parts) != 4:
+        raise BadParameter("bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise BadParameter(f"bbox must be numbers, not {bbox!r}") from None
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise BadParameter("bbox must be finite numbers")
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise BadParameter("bbox is out of range: longitudes -180..180, latitudes -90..90")
+    if minx > maxx or miny > maxy:
+        raise BadParameter("bbox is inverted: give minLon,minLat,maxLon,maxLat")
+    return minx, miny, maxx, maxy
+
+
+BBox = Annotated[
+    str | None, Query(description="minLon,minLat,maxLon,maxLat (WGS 84)", examples=["51,35,52,36"])
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"features per page (at most {MAX_LIMIT})")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")]
+Format = Annotated[
+    str | None,
+    Query(
+        pattern="^(json|geojson|csv|xlsx|gpkg)$",
+        description="json (GeoJSON page, default); geojson, csv, xlsx or gpkg: download every matching feature",
+    ),
+]
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-safe dicts (NaN and NaT become null, dates ISO 8601)."""
+    if frame.empty:
+        return []
+    return json.loads(
+        frame.to_json(orient="records", date_format="iso", force_ascii=False, double_precision=10)
+    )
+
+
+def feature_collection(frame: gpd.GeoDataFrame, key: str) -> list[dict]:
+    props = frame.drop(columns=frame.geometry.name)
+    records = json_records(props)
+    geoms = frame.geometry.to_numpy()
+    import shapely
+
+    geometries = [json.loads(g) if g is not None else None for g in shapely.to_geojson(geoms)]
+    return [
+        {"type": "Feature", "id": rec[key], "geometry": geom, "properties": rec}
+        for rec, geom in zip(records, geometries, strict=True)
+    ]
+
+
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+}
+
+
+def download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
+    """The frame as a file, written by the same export code the command line uses."""
+    folder = Path(tempfile.mkdtemp(prefix="amayesh-export-"))
+    path = write_file(frame, folder / f"{name}.{fmt}", layer=name.replace("-", "_"))
+
+    def cleanup() -> None:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+    return FileResponse(path, media_type=MEDIA[fmt], filename=path.name, background=BackgroundTask(cleanup))
+
+
+def filter_mask(
+    frame: pd.DataFrame,
+    filters: dict[str, tuple[str, str | None, tuple[str, ...] | None]],
+    cache: Callable[[str, Callable[[], object]], object] | None = None,
+) -> np.ndarray:
+    """The rows passing equality filters ``{param: (column, value, choices)}``; unknown values refused.
+
+    ``cache`` (a snapshot's ``cached``) keeps each column's equality mask for later requests.
+    """
+    mask = np.ones(len(frame), dtype=bool)
+    for param, (column, value, choices) in filters.items():
+        if value is None:
+            continue
+        if choices is not None and value not in choices:
+            raise BadParameter(f"unknown {param} {value!r}; one of: {', '.join(choices)}")
+
+        def equal(column=column, value=value):
+            return (frame[column] == value).to_numpy()
+
+        mask &= cache(f"mask:{id(frame)}:{column}={value}", equal) if cache else equal()
+    return mask
+
+
+def feature_strings(frame: gpd.GeoDataFrame, key: str) -> np.ndarray:
+    """Every row as a serialised GeoJSON Feature, so that a page is a join of strings."""
+    features = feature_collection(frame, key)
+    return np.array(
+        [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features], dtype=object
+    )

@@ -1,0 +1,217 @@
+"""Analysis endpoints: licence checks, village priorities, saturation, concentration, one place."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from enum import Enum
+from typing import Annotated
+
+import geopandas as gpd
+from fastapi import APIRouter, Body, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
+from api.snapshot import Snapshot
+from geo.decisions import CRITERIA, flag_reasons
+from geo.errors import UnknownLayerError
+from geo.schema import SERVICE_TYPES
+
+router = APIRouter(tags=["Analysis"])
+
+ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
+Province = Annotated[
+    str | None, Query(pattern=r"^\d{2}$", description="province code (2 digits)", examples=["11"])
+]
+
+
+class LicenceCheckRequest(BaseModel):
+    """A proposed licence: where, which service, how many persons it can serve."""
+
+    lon: float = Field(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])
+    lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])
+    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
+    capacity: int = Field(gt=0, le=100_000, description="persons the centre can serve", examples=[40])
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}]
+        }
+    }
+
+
+def json_safe(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item"):
+        return json_safe(value.item())
+    return value
+
+
+@router.post(
+    "/licence-checks", summary="Judge a proposed licence: welcome, acceptable or saturated, with reasons"
+)
+def licence_check(
+    request: Annotated[LicenceCheckRequest, Body()],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+) -> dict:
+    check = snap.analysis().check_licence(
+        request.lon, request.lat, request.service_type.value, request.capacity
+    )
+    return json_safe(asdict(check))
+
+
+def parse_weights(weights: str | None) -> dict[str, float] | None:
+    if not weights:
+        return None
+    out = {}
+    for part in weights.split(","):
+        name, sep, value = part.replace("=", ":").partition(":")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not math.isfinite(number):
+            raise BadParameter(
+                f"weights must look like need:0.4,gap:0.3 (criteria: {', '.join(CRITERIA)}); got {part!r}"
+            )
+        out[name.strip()] = number
+    return out
+
+
+@router.get(
+    "/priorities", summary="Villages ranked for a provincial director, with the breakdown of the score"
+)
+def priorities(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    province: Province = None,
+    service_type: Annotated[ServiceType | None, Query(description="one service type (default: all)")] = None,
+    weights: Annotated[
+        str | None,
+        Query(
+            description="criterion:weight pairs",
+            examples=["need:0.4,gap:0.3,distance:0.2,population:0.1,target_area:0"],
+        ),
+    ] = None,
+    top: Annotated[int, Query(ge=1, le=1000, description="villages per province")] = 50,
+    f: Format = None,
+):
+    a = snap.analysis()
+    ranked = a.priorities(
+        province=province,
+        service_type=service_type.value if service_type else None,
+        weights=parse_weights(weights),
+        top=top,
+    )
+    where = a.settlements.set_index("settlement_code").geometry
+    frame = gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
+    if f not in (None, "json"):
+        return download(frame, "priorities", f)
+    return {
+        "weights": {c: float(w) for c, w in _weights_used(a, weights).items()},
+        "numberReturned": len(frame),
+        "villages": json_records(ranked),
+        "features": feature_collection(frame, "settlement_code"),
+    }
+
+
+def _weights_used(a, weights):
+    from geo.decisions import priority_weights
+
+    return priority_weights(parse_weights(weights), a.norms.priority_weights)
+
+
+@router.get(
+    "/saturation", summary="Capacity per 10,000 target persons per county and service type, with its class"
+)
+def saturation(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    province: Province = None,
+    service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
+    f: Format = None,
+):
+    sat = snap.analysis().saturation.reset_index()
+    if province:
+        sat = sat[sat["county_code"].str[:2] == province]
+    if service_type:
+        sat = sat[sat["service_type"] == service_type.value]
+    if f not in (None, "json"):
+        return download(sat, "saturation", f)
+    return {"norms_version": snap.norms.version, "numberReturned": len(sat), "rows": json_records(sat)}
+
+
+@router.get(
+    "/concentration", summary="Share of NGOs and capacity per settlement tier against target population (LQ)"
+)
+def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
+    a = snap.analysis()
+    if province:
+        table = a.concentration_by_province
+        if province not in table.index.get_level_values("province_code"):
+            raise UnknownLayerError(f"no province with code {province}")
+        table = table.loc[province]
+    else:
+        table = a.concentration
+    return {"province_code": province, "tiers": json_records(table.reset_index())}
+
+
+@router.get("/settlements/{code}", summary="One settlement with everything known about it")
+def settlement(
+    code: Annotated[str, Path(pattern=r"^\d{10}(\d{6})?$", description="settlement code (10 or 16 digits)")],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+) -> dict:
+    a = snap.analysis()
+    s = a.settlements
+    hit = s.index[s["settlement_code"] == code]
+    if len(hit) == 0:
+        raise UnknownLayerError(f"no settlement with code {code}")
+    i = hit[0]
+    place = feature_collection(s.loc[[i]], "settlement_code")[0]
+    counties = snap.layer("counties").set_index("county_code")
+    county = s.at[i, "county_code"]
+    flags = a.flags[a.flags["settlement_code"] == code]
+    reasons = flag_reasons(flags).set_index(flags["service_type"].to_numpy()) if len(flags) else None
+    ngos = snap.layer("ngos").set_index("licence_no")
+    services = {}
+    for service, norm in a.norms.services.items():
+        nearest = a.access.nearest_ngo.at[i, service]
+        services[service] = {
+            "label_fa": SERVICE_TYPES[service][0],
+            "label_en": SERVICE_TYPES[service][1],
+            "target_population": int(a.demand.at[i, service]),
+            "nearest_km": json_safe(float(a.access.nearest_m.at[i, service]) / 1000.0),
+            "nearest_ngo": None
+            if nearest is None
+            else {
+                "licence_no": nearest,
+                "name_fa": ngos.at[nearest, "name_fa"],
+                "capacity": int(ngos.at[nearest, "capacity"]),
+            },
+            "ngos_in_catchment": int(a.access.count_within.at[i, service]),
+            "catchment_km": norm.catchment_km,
+            "access_share_of_norm": json_safe(
+                float(a.access.access.at[i, service]) / (norm.norm_per_10k / 1e4)
+            ),
+            "flagged": reasons is not None and service in reasons.index,
+            "reason_en": reasons.at[service, "reason_en"]
+            if reasons is not None and service in reasons.index
+            else None,
+            "reason_fa": reasons.at[service, "reason_fa"]
+            if reasons is not None and service in reasons.index
+            else None,
+        }
+    return {
+        "settlement": place,
+        "county": {
+            "county_code": county,
+            "name_fa": counties.at[county, "name_fa"],
+            "name_en": counties.at[county, "name_en"],
+        },
+        "tier": a.tier.at[i],
+        "in_target_area": bool(a.in_target_area.at[i]),
+        "services": services,
+    }

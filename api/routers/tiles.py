@@ -1,0 +1,89 @@
+"""Vector tiles of the dense layers: /tiles/{collection}/{z}/{x}/{y}.mvt (Web Mercator)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from threading import Lock
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+
+from api.deps import BadParameter, snapshot
+from api.snapshot import Snapshot
+from geo.errors import UnknownLayerError
+from maps.tiles import MAX_ZOOM, TileSource, valid_tile
+
+router = APIRouter(tags=["Vector tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+
+#: The layers served as tiles, the properties a map needs and what decides which points a full
+#: tile keeps.
+TILE_LAYERS = {
+    "settlements": (
+        ("settlement_code", "name_fa", "name_en", "kind", "population", "position_source"),
+        "population",
+    ),
+    "ngos": (("licence_no", "name_fa", "service_type", "capacity", "status"), "capacity"),
+    "counties": (("county_code", "province_code", "name_fa", "name_en", "population"), None),
+    "provinces": (("province_code", "name_fa", "name_en", "population"), None),
+    "target_areas": (("target_code", "name_fa", "kind", "households"), None),
+}
+
+
+class TileCache:
+    """Encoded tiles of the current snapshot (least recently used dropped past ``size``)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._tiles: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            tile = self._tiles.get(key)
+            if tile is not None:
+                self._tiles.move_to_end(key)
+            return tile
+
+    def put(self, key: tuple, tile: bytes) -> None:
+        with self._lock:
+            self._tiles[key] = tile
+            while len(self._tiles) > self.size:
+                self._tiles.popitem(last=False)
+
+
+CACHE = TileCache()
+
+
+def source(snap: Snapshot, collection: str) -> TileSource:
+    if collection not in TILE_LAYERS:
+        raise UnknownLayerError(f"no tiles for {collection!r}; tiled layers: {', '.join(TILE_LAYERS)}")
+    properties, weight = TILE_LAYERS[collection]
+    return snap.cached(
+        f"tiles:{collection}",
+        lambda: TileSource.from_layer(collection, snap.layer(collection), properties, weight),
+    )
+
+
+@router.get(
+    "/tiles/{collection}/{z}/{x}/{y}.mvt",
+    summary="A Mapbox vector tile (EPSG:3857); an empty tile is an empty 200 response",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+async def tile(
+    collection: Annotated[str, Path(description="settlements, ngos, counties, provinces or target_areas")],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+) -> Response:
+    if not valid_tile(z, x, y):
+        raise BadParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
+    key = (snap.version, collection, z, x, y)
+    body = CACHE.get(key)
+    if body is None:
+        body = source(snap, collection).tile(z, x, y)
+        CACHE.put(key, body)
+    return Response(body, media_type=MVT, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,103 @@
+"""An in-memory snapshot of the store's layers, and of the analysis computed from them.
+
+Requests read the snapshot, not the store: a page of 100 settlements is a slice of a frame in
+memory. Each request checks the store's version token (a stat of the GeoPackage, one small query
+on PostGIS); after an import or rebuild the next request loads the new layers, so answers always
+reflect the current contents.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from api.analysis import analysis_from_store
+from geo.analysis import Analysis
+from geo.norms import Norms
+from store.base import Store, StoreError
+
+
+@dataclass
+class Snapshot:
+    version: str
+    layers: dict[str, pd.DataFrame]
+    norms: Norms
+    _store: Store
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _analysis: Analysis | None = None
+    _cache: dict[str, object] = field(default_factory=dict)
+
+    def layer(self, name: str) -> pd.DataFrame:
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise StoreError(f"layer {name!r} is not in the store; build the demo or import it") from None
+
+    def analysis(self) -> Analysis:
+        with self._lock:
+            if self._analysis is None:
+                self._analysis = analysis_from_snapshot(self)
+            return self._analysis
+
+    def cached(self, key: str, build: Callable[[], object]) -> object:
+        """A value derived from this snapshot, built once."""
+        value = self._cache.get(key)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(key)
+                if value is None:
+                    value = build()
+                    self._cache[key] = value
+        return value
+
+    def tree(self, key: str, frame: gpd.GeoDataFrame) -> shapely.STRtree:
+        return self.cached(f"tree:{key}", lambda: shapely.STRtree(frame.geometry.to_numpy()))
+
+
+def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
+    from geo.analysis import analyse
+
+    needed = ("counties", "settlements", "ngos", "county_needs")
+    missing = [n for n in needed if n not in snapshot.layers]
+    if missing:
+        raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
+    return analyse(
+        snapshot.layers["settlements"],
+        snapshot.layers["ngos"],
+        snapshot.layers["county_needs"],
+        snapshot.layers["counties"],
+        snapshot.layers.get("target_areas"),
+        snapshot.norms,
+    )
+
+
+class Snapshots:
+    """The current snapshot of a store, reloaded when the store's version changes."""
+
+    def __init__(self, store: Store, norms: Norms) -> None:
+        self.store = store
+        self.norms = norms
+        self._current: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Snapshot:
+        version = self.store.version()
+        snap = self._current
+        if snap is not None and snap.version == version:
+            return snap
+        with self._lock:
+            if self._current is None or self._current.version != version:
+                self._current = self._load(version)
+            return self._current
+
+    def _load(self, version: str) -> Snapshot:
+        layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
+        return Snapshot(version=version, layers=layers, norms=self.norms, _store=self.store)
+
+
+__all__ = ["Snapshot", "Snapshots", "analysis_from_store"]

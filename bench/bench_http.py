@@ -1,0 +1,208 @@
+"""Latency and throughput of the HTTP API under concurrent load from a second process.
+
+Run:  .venv/bin/python bench/bench_http.py [--store var/amayesh.gpkg] [--connections 20]
+
+Starts the service on 127.0.0.1 (a child process, one uvicorn worker unless --workers), warms
+it, then drives each scenario from this process with N concurrent connections, a bounded number
+of requests and a time limit. Reports median, p95 and throughput per scenario and writes
+bench/results/http.json. Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+async def drive(base: str, requests: list[tuple[str, str, dict | None]], connections: int, limit_s: float):
+    """Send the requests over ``connections`` concurrent connections; latencies in seconds."""
+    queue: asyncio.Queue = asyncio.Queue()
+    for r in requests:
+        queue.put_nowait(r)
+    latencies: list[float] = []
+    errors = 0
+    bytes_in = []
+    deadline = time.perf_counter() + limit_s
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker():
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                try:
+                    method, url, body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t = time.perf_counter()
+                response = await client.request(method, url, json=body)
+                latencies.append(time.perf_counter() - t)
+                bytes_in.append(len(response.content))
+                if response.status_code != 200:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+    return latencies, errors, elapsed, bytes_in
+
+
+def summarise(name: str, latencies, errors, elapsed, bytes_in) -> dict:
+    ms = np.array(latencies) * 1000
+    return {
+        "scenario": name,
+        "requests": len(ms),
+        "errors": errors,
+        "median_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "max_ms": float(ms.max()),
+        "throughput_rps": len(ms) / elapsed,
+        "largest_response_kb": max(bytes_in) / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "--store",
+        args.store,
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--quiet",
+    ]
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(base + "/conformance", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.3)
+
+        from store import open_store
+
+        settlements = open_store(args.store).read_layer("settlements")
+        rng = random.Random(7)
+        # Warm every worker: snapshot, analysis, serialised features.
+        for _ in range(4 * args.workers):
+            httpx.get(base + "/collections/settlements/items?limit=1", timeout=300)
+            httpx.get(base + "/collections/ngos/items?limit=1", timeout=300)
+            httpx.post(
+                base + "/licence-checks",
+                json={"lon": 51.4, "lat": 35.7, "service_type": "kindergarten", "capacity": 30},
+                timeout=300,
+            )
+
+        n = args.requests
+        matched = httpx.get(base + "/collections/settlements/items?limit=1").json()["numberMatched"]
+        items = [
+            (
+                "GET",
+                f"/collections/settlements/items?limit=100&offset={rng.randrange(0, matched - 100)}",
+                None,
+            )
+            for _ in range(n // 2)
+        ]
+        provinces = sorted(settlements["province_code"].unique())
+        items += [
+            ("GET", f"/collections/ngos/items?limit=100&province={rng.choice(provinces)}&status=active", None)
+            for _ in range(n - n // 2)
+        ]
+        rng.shuffle(items)
+
+        places = settlements.sample(600, random_state=7)
+        tile_urls = [
+            "/tiles/settlements/{}/{}/{}.mvt".format(*tile_of(p.x, p.y, rng.randint(6, 12)))
+            for p in places.geometry
+        ]
+        cold = [("GET", u, None) for u in dict.fromkeys(tile_urls)]
+        warm = [("GET", rng.choice(tile_urls), None) for _ in range(n)]
+        services = [
+            "rehabilitation",
+            "elderly_care",
+            "child_care",
+            "addiction_treatment",
+            "counselling",
+            "home_care",
+            "kindergarten",
+            "employment",
+        ]
+        checks = [
+            (
+                "POST",
+                "/licence-checks",
+                {
+                    "lon": p.x,
+                    "lat": p.y,
+                    "service_type": rng.choice(services),
+                    "capacity": rng.randint(10, 100),
+                },
+            )
+            for p in settlements.sample(min(n, 1000), random_state=8).geometry
+        ]
+
+        results = []
+        for name, reqs in (
+            ("items page of 100 features", items),
+            ("settlement tiles z6-z12, first request of each tile", cold),
+            ("settlement tiles z6-z12, repeated", warm),
+            ("licence check", checks),
+        ):
+            out = asyncio.run(drive(base, reqs, args.connections, 120))
+            results.append(summarise(name, *out))
+            print(json.dumps(results[-1]))
+        summary = {"connections": args.connections, "workers": args.workers, "scenarios": results}
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "http.json").write_text(json.dumps(summary, indent=2))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Mapbox vector tiles (Web Mercator XYZ) of the dense layers, simplified and thinned per zoom.
+
+A tile holds only what a map needs: a few properties per feature, polygons simplified to a
+pixel at the tile's zoom and clipped to it (with a small buffer), and at most
+``MAX_FEATURES`` points, the largest kept, so that no tile grows past a few hundred kilobytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import pandas as pd
+import shapely
+
+EXTENT = 4096
+BUFFER = 64  # tile units of margin around a tile, so lines and labels do not break at its edge
+MAX_FEATURES = 4000
+WORLD = 20037508.342789244
+MAX_ZOOM = 22
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Web Mercator bounds of tile z/x/y."""
+    size = 2 * WORLD / (1 << z)
+    minx = -WORLD + x * size
+    maxy = WORLD - y * size
+    return minx, maxy - size, minx + size, maxy
+
+
+def valid_tile(z: int, x: int, y: int) -> bool:
+    return 0 <= z <= MAX_ZOOM and 0 <= x < (1 << z) and 0 <= y < (1 << z)
+
+
+@dataclass
+class TileSource:
+    """One layer ready for tiling: geometry in Web Mercator, the properties a map needs, and a
+    weight deciding which points are kept when a tile is full."""
+
+    name: str
+    frame: gpd.GeoDataFrame  # EPSG:3857
+    properties: Sequence[str]
+    weight: np.ndarray | None = None
+
+    @classmethod
+    def from_layer(
+        cls, name: str, frame: gpd.GeoDataFrame, properties: Sequence[str], weight: str | None = None
+    ):
+        merc = frame[[*properties, frame.geometry.name]].to_crs(3857).reset_index(drop=True)
+        w = None if weight is None else merc[weight].to_numpy(dtype="float64")
+        return cls(name, merc, list(properties), w)
+
+    def __post_init__(self) -> None:
+        geoms = self.frame.geometry
+        self.points = bool(len(geoms)) and (geoms.geom_type == "Point").all()
+        if self.points:
+            self._x = geoms.x.to_numpy()
+            self._y = geoms.y.to_numpy()
+        else:
+            self._tree = shapely.STRtree(geoms.to_numpy())
+        self._simplified: dict[int, np.ndarray] = {}
+        self._records = (
+            self.frame[list(self.properties)]
+            .astype(object)
+            .where(self.frame[list(self.properties)].notna(), None)
+        )
+
+    def _geometries_at(self, z: int) -> np.ndarray:
+        if z not in self._simplified:
+            pixel = 2 * WORLD / (1 << z) / EXTENT
+            self._simplified[z] = shapely.simplify(
+                self.frame.geometry.to_numpy(), pixel, preserve_topology=True
+            )
+        return self._simplified[z]
+
+    def tile(self, z: int, x: int, y: int) -> bytes:
+        """The MVT of tile z/x/y (an empty bytes object when nothing falls in it)."""
+        minx, miny, maxx, maxy = tile_bounds(z, x, y)
+        margin = (maxx - minx) * BUFFER / EXTENT
+        box = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+        if self.points:
+            hit = np.flatnonzero(
+                (self._x >= box[0]) & (self._x <= box[2]) & (self._y >= box[1]) & (self._y <= box[3])
+            )
+            if len(hit) > MAX_FEATURES and self.weight is not None:
+                keep = np.argsort(-self.weight[hit], kind="stable")[:MAX_FEATURES]
+                hit = np.sort(hit[keep])
+            geoms = shapely.points(self._x[hit], self._y[hit])
+        else:
+            hit = np.sort(self._tree.query(shapely.box(*box), predicate="intersects"))
+            geoms = shapely.clip_by_rect(self._geometries_at(z)[hit], *box)
+        if len(hit) == 0:
+            return b""
+        # Into tile units (y up; the encoder flips it to MVT's y down), in one vectorised step.
+        sx, sy = EXTENT / (maxx - minx), EXTENT / (maxy - miny)
+        geoms = shapely.transform(geoms, lambda xy: (xy - (minx, miny)) * (sx, sy))
+        records = self._records.iloc[hit].to_dict("records")
+        features = [
+            {"geometry": g, "properties": {k: _plain(v) for k, v in r.items() if v is not None}}
+            for g, r in zip(geoms, records, strict=True)
+            if g is not None and not g.is_empty
+        ]
+        if not features:
+            return b""
+        return mapbox_vector_tile.encode(
+            [{"name": self.name, "features": features}],
+            default_options={
+                "extents": EXTENT,
+                "y_coord_down": False,
+            },
+        )
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
