@@ -15,9 +15,11 @@ import asyncio
 import json
 import math
 import random
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,12 +89,44 @@ def summarise(name: str, latencies, errors, elapsed, bytes_in) -> dict:
     }
 
 
+def run_wrk(base: str, requests, connections: int, seconds: int) -> dict:
+    """Drive ``requests`` (cycled) with wrk for ``seconds``; its Lua script prints the summary."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        for method, url, body in requests:
+            fh.write(f"{method} {url} {json.dumps(body) if body else ''}\n")
+    threads = min(2, connections)
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(ROOT / "bench" / "wrk_requests.lua"),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"REQUESTS": fh.name, "PATH": "/usr/bin:/bin"},
+    )
+    Path(fh.name).unlink()
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator: wrk (Debian package, C) or an asyncio httpx client",
+    )
+    parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk scenario")
     args = parser.parse_args()
 
     port = free_port()
@@ -191,10 +225,18 @@ def main() -> int:
             ("settlement tiles z6-z12, repeated", warm),
             ("licence check", checks),
         ):
-            out = asyncio.run(drive(base, reqs, args.connections, 120))
-            results.append(summarise(name, *out))
+            if args.client == "wrk" and "first request" not in name:
+                results.append({"scenario": name, **run_wrk(base, reqs, args.connections, args.seconds)})
+            else:
+                out = asyncio.run(drive(base, reqs, args.connections, 120))
+                results.append(summarise(name, *out))
             print(json.dumps(results[-1]))
-        summary = {"connections": args.connections, "workers": args.workers, "scenarios": results}
+        summary = {
+            "connections": args.connections,
+            "workers": args.workers,
+            "client": args.client,
+            "scenarios": results,
+        }
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / "http.json").write_text(json.dumps(summary, indent=2))
