@@ -22,6 +22,19 @@ from maps.tiles import tile_bounds
 
 pytestmark = pytest.mark.realdata
 
+#: Every collection the service publishes, in order: the layers, then the analysis results.
+ALL_COLLECTIONS = [
+    "provinces",
+    "counties",
+    "settlements",
+    "ngos",
+    "target_areas",
+    "saturation",
+    "settlement-access",
+    "flags",
+    "priorities",
+]
+
 
 @pytest.fixture(scope="module")
 def client(demo):
@@ -38,17 +51,7 @@ def test_landing_conformance_and_collections(client):
     conf = client.get("/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
     ids = [c["id"] for c in client.get("/collections").json()["collections"]]
-    assert ids == [
-        "provinces",
-        "counties",
-        "settlements",
-        "ngos",
-        "target_areas",
-        "saturation",
-        "settlement-access",
-        "flags",
-        "priorities",
-    ]
+    assert ids == ALL_COLLECTIONS
     assert client.get("/collections/ngos").json()["synthetic"] == "all"
     assert client.get("/openapi.json").json()["paths"]["/collections/{collection_id}/items"]
 
@@ -316,17 +319,7 @@ def server(demo, tmp_path_factory):
 def test_gdal_oapif_lists_and_reads_every_collection(server):
     source = f"OAPIF:{server}"
     layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
-    assert layers == [
-        "provinces",
-        "counties",
-        "settlements",
-        "ngos",
-        "target_areas",
-        "saturation",
-        "settlement-access",
-        "flags",
-        "priorities",
-    ]
+    assert layers == ALL_COLLECTIONS
     for name in layers:
         frame = pyogrio.read_dataframe(source, layer=name, max_features=25)
         assert 0 < len(frame) <= 25, name
