@@ -33,6 +33,7 @@ from geo.decisions import (
     village_priorities,
 )
 from geo.distance import Located, StraightLine, ground_distance
+from geo.kernels import sum_within
 from geo.measures import classify, concentration, saturation, settlement_tier
 from geo.norms import Norms
 from geo.schema import SERVICE_TYPES
@@ -57,6 +58,10 @@ class Analysis:
     _providers: Mapping[str, tuple[Located, cKDTree, pd.DataFrame]]
     _county_tree: shapely.STRtree
     _flagged_positions: Mapping[str, np.ndarray]
+    #: per service type, aligned with ``_flagged_positions``: the uncovered target population a
+    #: centre at that flagged place would reach (what a licence there would newly cover)
+    _flagged_gain: Mapping[str, np.ndarray]
+    _lonlat: np.ndarray
 
     # ---- views -------------------------------------------------------------------------------
 
@@ -162,7 +167,9 @@ class Analysis:
         access_before = self.access.access[service_type].to_numpy()
         per_person_norm = norm.norm_per_10k / 1e4
         flagged_pos = self._flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
-        hit = np.isin(idx, flagged_pos)
+        is_flagged = np.zeros(len(self.settlements), dtype=bool)
+        is_flagged[flagged_pos] = True
+        hit = is_flagged[idx]
         changes = []
         codes = self.settlements["settlement_code"].to_numpy()
         names = self.settlements["name_fa"].to_numpy()
@@ -247,38 +254,31 @@ class Analysis:
         if len(pos) == 0:
             return []
         d = ground_distance(self._places, pos, here, np.zeros(len(pos), dtype="int64"))
+        gains = np.rint(self._flagged_gain[service_type]).astype("int64")
         nearest = np.argsort(d, kind="stable")[:BETTER_PLACE_CANDIDATES]
-        pos, d = pos[nearest], d[nearest]
-        detour = self.norms.detour_factor
-        demand = self.demand[service_type].to_numpy(dtype="float64")
-        uncovered = np.where(self.access.covered[service_type].to_numpy(), 0.0, demand)
-        radius = catchment / detour * float(self._places.k.max()) * 1.0001
-        lists = self._place_tree.query_ball_point(self._places.xy[pos], radius)
+        nearest = nearest[gains[nearest] > newly]
+        codes = self.settlements["settlement_code"].to_numpy()
+        # Most people newly covered first, then the nearer, then the smaller code.
+        order = np.lexsort((codes[pos[nearest]], d[nearest], -gains[nearest]))
         out = []
-        for p, dist, members in zip(pos, d, lists, strict=True):
-            m = np.asarray(members, dtype="int64")
-            cost = ground_distance(self._places, m, self._places, np.full(len(m), p)) * detour
-            gain = int(uncovered[m[cost <= catchment]].sum())
-            if gain > newly:
-                out.append(
-                    {
-                        "settlement_code": self.settlements["settlement_code"].iloc[p],
-                        "name_fa": self.settlements["name_fa"].iloc[p],
-                        "county_code": self.settlements["county_code"].iloc[p],
-                        "lon": float(self.settlements.geometry.iloc[p].x),
-                        "lat": float(self.settlements.geometry.iloc[p].y),
-                        "distance_km": round(float(dist) / 1000.0, 2),
-                        "newly_covered_target_population": gain,
-                    }
-                )
-        out.sort(
-            key=lambda b: (-b["newly_covered_target_population"], b["distance_km"], b["settlement_code"])
-        )
-        return out[:5]
+        for n in nearest[order][:5]:
+            p = int(pos[n])
+            out.append(
+                {
+                    "settlement_code": codes[p],
+                    "name_fa": self.settlements["name_fa"].iat[p],
+                    "county_code": self.settlements["county_code"].iat[p],
+                    "lon": float(self._lonlat[p, 0]),
+                    "lat": float(self._lonlat[p, 1]),
+                    "distance_km": round(float(d[n]) / 1000.0, 2),
+                    "newly_covered_target_population": int(gains[n]),
+                }
+            )
+        return out
 
 
 #: How many of the nearest flagged places the licence check compares the proposal with.
-BETTER_PLACE_CANDIDATES = 60
+BETTER_PLACE_CANDIDATES = 200
 
 
 def _saturation_dict(row: pd.Series) -> dict:
@@ -369,6 +369,12 @@ def analyse(
         service: np.sort(settlements.index.get_indexer(group.index))
         for service, group in flags.groupby("service_type")
     }
+    flagged_gain = {}
+    for service, positions in flagged_positions.items():
+        uncovered = np.where(acc.covered[service].to_numpy(), 0.0, demand[service].to_numpy(dtype="float64"))
+        queries = Located(places.xy[positions], places.k[positions])
+        catchment = 1000.0 * norms.services[service].catchment_km
+        flagged_gain[service] = sum_within(queries, places, uncovered, catchment, norms.detour_factor)
     return Analysis(
         norms=norms,
         settlements=settlements,
@@ -387,6 +393,8 @@ def analyse(
         _providers=providers,
         _county_tree=shapely.STRtree(counties.geometry.to_numpy()),
         _flagged_positions=flagged_positions,
+        _flagged_gain=flagged_gain,
+        _lonlat=np.column_stack([settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()]),
     )
 
 

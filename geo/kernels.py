@@ -151,3 +151,34 @@ def e2sfca_straight_line(
         inv2s2,
     )
     return access, ratio, count
+
+
+def sum_within(
+    queries: Located, points: Located, values: np.ndarray, radius_m: float, detour: float = 1.0
+) -> np.ndarray:
+    """For each query point, the sum of ``values`` of the points within ``radius_m`` of travel."""
+    if len(queries) == 0 or len(points) == 0:
+        return np.zeros(len(queries))
+    k_max = max(queries.k.max(), points.k.max())
+    cell = radius_m / detour * k_max * 1.0001
+    both = np.vstack([queries.xy, points.xy])
+    bounds = (*(both.min(axis=0) - cell), *(both.max(axis=0) + cell))
+    grid = Grid.build(points.xy, bounds, cell)
+    total, _ = _gather(
+        queries.xy,
+        queries.k,
+        points.xy,
+        points.k,
+        np.ascontiguousarray(values, dtype="float64"),
+        grid.order,
+        grid.starts,
+        grid.x0,
+        grid.y0,
+        grid.cell,
+        grid.nx,
+        grid.ny,
+        radius_m,
+        detour,
+        0.0,  # no decay: every point within the radius counts in full
+    )
+    return total
