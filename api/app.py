@@ -49,6 +49,7 @@ class Landing(BaseModel):
     attribution: str
     notice_fa: str
     notice_en: str
+    tiles_prepared: bool
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.snapshots = Snapshots(store, load_norms(settings.norms))
+    app.state.snapshots = Snapshots(
+        store,
+        load_norms(settings.norms),
+        on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
+    )
     errors.install(app)
     app.include_router(features.router)
     app.include_router(tiles.router)
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             attribution=ATTRIBUTION,
             notice_fa=SYNTHETIC_NOTICE_FA,
             notice_en=SYNTHETIC_NOTICE_EN,
+            tiles_prepared=snap.tiles_ready.is_set(),
         )
 
     return app

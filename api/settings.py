@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     shapefile_dir: Path = Path("data/shapefiles")
     #: The service norms (catchments, norms, flag rules, default priority weights).
     norms: Path = Path(__file__).resolve().parents[1] / "config" / "norms.toml"
+    #: Encode the low-zoom vector tiles in the background whenever the layers (re)load.
+    prepare_tiles: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -31,6 +31,8 @@ class Snapshot:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _analysis: Analysis | None = None
     _cache: dict[str, object] = field(default_factory=dict)
+    #: set once the low-zoom vector tiles of this snapshot are prepared
+    tiles_ready: threading.Event = field(default_factory=threading.Event)
 
     def layer(self, name: str) -> pd.DataFrame:
         try:
@@ -79,9 +81,10 @@ def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
 class Snapshots:
     """The current snapshot of a store, reloaded when the store's version changes."""
 
-    def __init__(self, store: Store, norms: Norms) -> None:
+    def __init__(self, store: Store, norms: Norms, on_load: Callable[[Snapshot], None] | None = None) -> None:
         self.store = store
         self.norms = norms
+        self.on_load = on_load
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -97,7 +100,10 @@ class Snapshots:
 
     def _load(self, version: str) -> Snapshot:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
-        return Snapshot(version=version, layers=layers, norms=self.norms, _store=self.store)
+        snap = Snapshot(version=version, layers=layers, norms=self.norms, _store=self.store)
+        if self.on_load is not None:
+            self.on_load(snap)
+        return snap
 
 
 __all__ = ["Snapshot", "Snapshots", "analysis_from_store"]

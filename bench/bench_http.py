@@ -170,6 +170,11 @@ def main() -> int:
                 timeout=300,
             )
 
+        # Wait until the server has prepared its low-zoom tiles (it does so after each load).
+        deadline = time.monotonic() + 300
+        while not httpx.get(base + "/", timeout=60).json()["tiles_prepared"] and time.monotonic() < deadline:
+            time.sleep(1)
+
         n = args.requests
         matched = httpx.get(base + "/collections/settlements/items?limit=1").json()["numberMatched"]
         items = [

@@ -38,7 +38,8 @@ ALL_COLLECTIONS = [
 
 @pytest.fixture(scope="module")
 def client(demo):
-    return TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
+    settings = Settings(store=str(demo["store"].path), prepare_tiles=False)
+    return TestClient(create_app(settings), raise_server_exceptions=False)
 
 
 # ---- OGC API – Features ----------------------------------------------------------------------
@@ -275,6 +276,23 @@ def test_tiles_hold_the_features_of_their_extent(client, demo, collection):
     minx, miny, maxx, maxy = tile_bounds(z, x, y)
     inside = merc[merc.geometry.within(shapely.box(minx, miny, maxx, maxy))]["settlement_code"]
     assert set(inside) <= got
+
+
+def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, client):
+    from api.routers.tiles import CACHE
+
+    prepared = TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
+    deadline = time.monotonic() + 180
+    while not prepared.get("/").json()["tiles_prepared"]:
+        assert time.monotonic() < deadline, "tiles were not prepared"
+        time.sleep(0.5)
+    snap = prepared.app.state.snapshots.current()
+    z, x, y = next(tiles_around(51.39, 35.69, [7]))
+    cached = CACHE.get((snap.version, "settlements", z, x, y))
+    assert cached is not None and len(cached) < 500_000
+    from api.routers.tiles import source
+
+    assert cached == source(snap, "settlements").tile(z, x, y)
 
 
 def test_an_empty_tile_is_an_empty_answer(client):

@@ -87,3 +87,44 @@ async def tile(
         body = source(snap, collection).tile(z, x, y)
         CACHE.put(key, body)
     return Response(body, media_type=MVT, headers={"Cache-Control": "public, max-age=300"})
+
+
+#: Zoom levels whose dense tiles are prepared ahead when a snapshot loads (at z9 and above a
+#: tile takes a few milliseconds to make on demand).
+PREPARED_ZOOMS = (5, 6, 7, 8)
+PREPARED_LAYERS = ("settlements", "ngos", "counties")
+
+
+def prepare_tiles(snap: Snapshot) -> None:
+    """Encode the low-zoom tiles over the layers' extent into the cache (run in a thread)."""
+    import math
+
+    try:
+        for collection in PREPARED_LAYERS:
+            if collection not in snap.layers:
+                continue
+            src = source(snap, collection)
+            minx, miny, maxx, maxy = snap.layers[collection].total_bounds
+            for z in PREPARED_ZOOMS:
+                n = 1 << z
+
+                def tx(lon: float, n: int = n) -> int:
+                    return min(max(int((lon + 180) / 360 * n), 0), n - 1)
+
+                def ty(lat: float, n: int = n) -> int:
+                    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+                    return min(max(int(y), 0), n - 1)
+
+                for x in range(tx(minx), tx(maxx) + 1):
+                    for y in range(ty(maxy), ty(miny) + 1):
+                        key = (snap.version, collection, z, x, y)
+                        if CACHE.get(key) is None:
+                            CACHE.put(key, src.tile(z, x, y))
+    finally:
+        snap.tiles_ready.set()
+
+
+def prepare_in_background(snap: Snapshot) -> None:
+    import threading
+
+    threading.Thread(target=prepare_tiles, args=(snap,), name="prepare-tiles", daemon=True).start()
