@@ -87,6 +87,44 @@ def _gather(qxy, qk, pxy, pk, values, order, starts, x0, y0, cell, nx, ny, catch
     return total, count
 
 
+def _cell_and_bounds(a: Located, b: Located, radius_m: float, detour: float):
+    """A cell as wide as the largest projected distance that can still be within ``radius_m``
+    of travel (so the 3×3 cells around a point hold every candidate), and bounds holding both
+    point sets with a cell to spare."""
+    cell = radius_m / detour * max(a.k.max(), b.k.max()) * 1.0001
+    both = np.vstack([a.xy, b.xy])
+    return cell, (*(both.min(axis=0) - cell), *(both.max(axis=0) + cell))
+
+
+def _weighted_sums(
+    queries: Located,
+    points: Located,
+    values: np.ndarray,
+    grid: Grid,
+    radius_m: float,
+    detour: float,
+    inv2s2: float,
+):
+    """Per query: Σ values · exp(-cost² · inv2s2) over points within ``radius_m``, and their count."""
+    return _gather(
+        queries.xy,
+        queries.k,
+        points.xy,
+        points.k,
+        np.ascontiguousarray(values, dtype="float64"),
+        grid.order,
+        grid.starts,
+        grid.x0,
+        grid.y0,
+        grid.cell,
+        grid.nx,
+        grid.ny,
+        radius_m,
+        detour,
+        inv2s2,
+    )
+
+
 def e2sfca_straight_line(
     places: Located,
     providers: Located,
@@ -103,53 +141,14 @@ def e2sfca_straight_line(
     n, m = len(places), len(providers)
     if n == 0 or m == 0:
         return np.zeros(n), np.zeros(m), np.zeros(n, dtype="int64")
-    k_max = max(places.k.max(), providers.k.max())
-    # A cell as wide as the largest projected distance that can still be within the catchment,
-    # so that the 3×3 cells around a point hold every candidate.
-    cell = catchment_m / detour * k_max * 1.0001
-    both = np.vstack([places.xy, providers.xy])
-    bounds = (*(both.min(axis=0) - cell), *(both.max(axis=0) + cell))
-    sigma = catchment_m / 2.0
-    inv2s2 = 1.0 / (2.0 * sigma * sigma)
-    demand = np.ascontiguousarray(demand, dtype="float64")
-    supply = np.ascontiguousarray(supply, dtype="float64")
-    pg = Grid.build(places.xy, bounds, cell)
-    weighted_demand, _ = _gather(
-        providers.xy,
-        providers.k,
-        places.xy,
-        places.k,
-        demand,
-        pg.order,
-        pg.starts,
-        pg.x0,
-        pg.y0,
-        pg.cell,
-        pg.nx,
-        pg.ny,
-        catchment_m,
-        detour,
-        inv2s2,
-    )
+    cell, bounds = _cell_and_bounds(places, providers, catchment_m, detour)
+    inv2s2 = 1.0 / (2.0 * (catchment_m / 2.0) ** 2)
+    place_grid = Grid.build(places.xy, bounds, cell)
+    weighted_demand, _ = _weighted_sums(providers, places, demand, place_grid, catchment_m, detour, inv2s2)
+    supply = np.asarray(supply, dtype="float64")
     ratio = np.divide(supply, weighted_demand, out=np.zeros(m), where=weighted_demand > 0)
-    qg = Grid.build(providers.xy, bounds, cell)
-    access, count = _gather(
-        places.xy,
-        places.k,
-        providers.xy,
-        providers.k,
-        ratio,
-        qg.order,
-        qg.starts,
-        qg.x0,
-        qg.y0,
-        qg.cell,
-        qg.nx,
-        qg.ny,
-        catchment_m,
-        detour,
-        inv2s2,
-    )
+    provider_grid = Grid.build(providers.xy, bounds, cell)
+    access, count = _weighted_sums(places, providers, ratio, provider_grid, catchment_m, detour, inv2s2)
     return access, ratio, count
 
 
@@ -159,26 +158,8 @@ def sum_within(
     """For each query point, the sum of ``values`` of the points within ``radius_m`` of travel."""
     if len(queries) == 0 or len(points) == 0:
         return np.zeros(len(queries))
-    k_max = max(queries.k.max(), points.k.max())
-    cell = radius_m / detour * k_max * 1.0001
-    both = np.vstack([queries.xy, points.xy])
-    bounds = (*(both.min(axis=0) - cell), *(both.max(axis=0) + cell))
+    cell, bounds = _cell_and_bounds(queries, points, radius_m, detour)
     grid = Grid.build(points.xy, bounds, cell)
-    total, _ = _gather(
-        queries.xy,
-        queries.k,
-        points.xy,
-        points.k,
-        np.ascontiguousarray(values, dtype="float64"),
-        grid.order,
-        grid.starts,
-        grid.x0,
-        grid.y0,
-        grid.cell,
-        grid.nx,
-        grid.ny,
-        radius_m,
-        detour,
-        0.0,  # no decay: every point within the radius counts in full
-    )
+    # No decay (inv2s2 = 0): every point within the radius counts in full.
+    total, _ = _weighted_sums(queries, points, values, grid, radius_m, detour, 0.0)
     return total
