@@ -25,7 +25,7 @@ def demand_at_settlements(settlements: pd.DataFrame, county_needs: pd.DataFrame)
 
     Returns a frame aligned with ``settlements`` with one integer column per service type; each
     county's column sums exactly to its ``county_needs`` figure (Hamilton's largest remainders,
-    ties to the settlement that comes first). A county whose settlements all have no people
+    ties to the smaller settlement code). A county whose settlements all have no people
     spreads its figure evenly.
     """
     needs = county_needs.pivot_table(
@@ -44,7 +44,8 @@ def demand_at_settlements(settlements: pd.DataFrame, county_needs: pd.DataFrame)
         1.0 / np.maximum(group_size[np.maximum(group, 0)], 1),
         pop / np.where(even, 1, group_pop[np.maximum(group, 0)]),
     )
-    position = np.arange(len(pop))
+    # Ties go to the smaller settlement code, so that row order changes nothing.
+    position = np.argsort(np.argsort(settlements["settlement_code"].to_numpy(), kind="stable"), kind="stable")
     out = np.zeros((len(pop), len(needs.columns)), dtype="int64")
     for c, service in enumerate(needs.columns):
         total = needs[service].to_numpy(dtype="int64")
