@@ -7,22 +7,19 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
 from api import errors
 from api.analysis import load_norms
 from api.deps import snapshot
-from api.routers import analysis, features, tiles
+from api.routers import analysis, features, pages, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
-from demo.build import ATTRIBUTION
+from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.schema import LAYERS
 from store import open_store
 
-SYNTHETIC_NOTICE_FA = "داده‌های سازمان‌های مردم‌نهاد، محله‌های هدف و جمعیت هدف در این نسخهٔ نمایشی ساختگی‌اند."
-SYNTHETIC_NOTICE_EN = (
-    "Demo: the NGO registry, target neighbourhoods and target populations are synthetic, not real."
-)
 
 
 class Link(BaseModel):
@@ -82,9 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
     )
     errors.install(app)
+    # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(analysis.router)
+    app.include_router(pages.router)
+    pages.mount_assets(app)
 
     @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
     def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:
@@ -117,6 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 Link(rel="conformance", type="application/json", href=f"{base}/conformance"),
                 Link(rel="data", type="application/json", href=f"{base}/collections"),
+                *(
+                    Link(rel="alternate", type="text/html", href=f"{base}/maps/{name}", title=title)
+                    for name, title in (
+                        ("national", "National map · نقشهٔ کشوری"),
+                        ("licence", "Licence check · بررسی مجوز"),
+                        ("priorities", "Village priorities · اولویت روستاها"),
+                    )
+                ),
             ],
             layers=layers,
             attribution=ATTRIBUTION,

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     norms: Path = Path(__file__).resolve().parents[1] / "config" / "norms.toml"
     #: Encode the low-zoom vector tiles in the background whenever the layers (re)load.
     prepare_tiles: bool = True
+    #: A raster base map for the pages, e.g. an intranet tile server's ``https://…/{z}/{x}/{y}.png``.
+    #: None by default: the country, provinces and counties are the base, and no page asks an
+    #: outside host for anything.
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
 

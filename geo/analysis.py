@@ -207,6 +207,8 @@ class Analysis:
                             "name_fa": row["name_fa"],
                             "capacity": int(row["capacity"]),
                             "distance_km": round(float(d[n]) / 1000.0, 2),
+                            "lon": float(row.geometry.x),
+                            "lat": float(row.geometry.y),
                         }
                     )
 
@@ -236,9 +238,13 @@ class Analysis:
             province_code=county[:2],
             service_type=service_type,
             capacity=capacity,
+            lon=float(lon),
+            lat=float(lat),
+            catchment_km=norm.catchment_km,
             saturation_before=sat_before,
             saturation_after=sat_after,
             same_type_nearby=same[:10],
+            same_type_in_catchment=len(same),
             newly_covered_target_population=newly,
             underserved_access_changes=changes[:20],
             better_places=better,

@@ -279,9 +279,13 @@ class LicenceCheck:
     province_code: str
     service_type: str
     capacity: int
+    lon: float
+    lat: float
+    catchment_km: float
     saturation_before: dict
     saturation_after: dict
-    same_type_nearby: list[dict]
+    same_type_nearby: list[dict]  # the ten nearest
+    same_type_in_catchment: int
     newly_covered_target_population: int
     underserved_access_changes: list[dict]
     better_places: list[dict]

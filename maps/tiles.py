@@ -51,7 +51,7 @@ class TileSource:
         cls, name: str, frame: gpd.GeoDataFrame, properties: Sequence[str], weight: str | None = None
     ):
         merc = frame[[*properties, frame.geometry.name]].to_crs(3857).reset_index(drop=True)
-        w = None if weight is None else merc[weight].to_numpy(dtype="float64")
+        w = None if weight is None else frame[weight].to_numpy(dtype="float64")
         return cls(name, merc, list(properties), w)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
+from api import mapdata
 from api.deps import BadParameter, snapshot
 from api.snapshot import Snapshot
 from geo.errors import UnknownLayerError
@@ -28,6 +29,8 @@ TILE_LAYERS = {
     "counties": (("county_code", "province_code", "name_fa", "name_en", "population"), None),
     "provinces": (("province_code", "name_fa", "name_en", "population"), None),
     "target_areas": (("target_code", "name_fa", "kind", "households"), None),
+    # The national map's settlements: access class and flag per service type (maps/layers.py).
+    "settlement-access": (("settlement_code", "kind", "population", "acc", "flg", "nflg"), "weight"),
 }
 
 
@@ -60,10 +63,12 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     if collection not in TILE_LAYERS:
         raise UnknownLayerError(f"no tiles for {collection!r}; tiled layers: {', '.join(TILE_LAYERS)}")
     properties, weight = TILE_LAYERS[collection]
-    return snap.cached(
-        f"tiles:{collection}",
-        lambda: TileSource.from_layer(collection, snap.layer(collection), properties, weight),
-    )
+
+    def build() -> TileSource:
+        frame = mapdata.settlement_access(snap) if collection == "settlement-access" else snap.layer(collection)
+        return TileSource.from_layer(collection, frame, properties, weight)
+
+    return snap.cached(f"tiles:{collection}", build)
 
 
 @router.get(
@@ -73,7 +78,9 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     responses={200: {"content": {MVT: {}}}},
 )
 async def tile(
-    collection: Annotated[str, Path(description="settlements, ngos, counties, provinces or target_areas")],
+    collection: Annotated[
+        str, Path(description="settlements, ngos, counties, provinces, target_areas or settlement-access")
+    ],
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
@@ -92,7 +99,7 @@ async def tile(
 #: Zoom levels whose dense tiles are prepared ahead when a snapshot loads (at z9 and above a
 #: tile takes a few milliseconds to make on demand).
 PREPARED_ZOOMS = (5, 6, 7, 8)
-PREPARED_LAYERS = ("settlements", "ngos", "counties")
+PREPARED_LAYERS = ("settlement-access", "settlements", "ngos", "counties")
 
 
 def prepare_tiles(snap: Snapshot) -> None:
@@ -101,10 +108,11 @@ def prepare_tiles(snap: Snapshot) -> None:
 
     try:
         for collection in PREPARED_LAYERS:
-            if collection not in snap.layers:
+            base = "settlements" if collection == "settlement-access" else collection
+            if base not in snap.layers:
                 continue
             src = source(snap, collection)
-            minx, miny, maxx, maxy = snap.layers[collection].total_bounds
+            minx, miny, maxx, maxy = snap.layers[base].total_bounds
             for z in PREPARED_ZOOMS:
                 n = 1 << z
 

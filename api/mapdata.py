@@ -1,0 +1,64 @@
+"""The map pages' data, built once per snapshot: encoded, gzipped and tagged for revalidation."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+
+import geopandas as gpd
+
+from api.snapshot import Snapshot
+from geo.schema import SERVICE_TYPES
+from maps import layers
+
+
+@dataclass(frozen=True)
+class Encoded:
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+def _encode(snap: Snapshot, name: str, value: dict) -> Encoded:
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return Encoded(body, gzip.compress(body, compresslevel=6, mtime=0), f'"{snap.version}-{name}"')
+
+
+def boundaries(snap: Snapshot) -> Encoded:
+    def build() -> Encoded:
+        a = snap.analysis()
+        value = layers.boundaries(snap.layer("provinces"), snap.layer("counties"), a.saturation, snap.norms)
+        return _encode(snap, "boundaries", value)
+
+    return snap.cached("maps:boundaries", build)
+
+
+def ngo_points(snap: Snapshot) -> Encoded:
+    return snap.cached(
+        "maps:ngos",
+        lambda: _encode(snap, "ngos", layers.ngo_points(snap.layer("ngos"), list(SERVICE_TYPES))),
+    )
+
+
+def target_areas(snap: Snapshot) -> Encoded:
+    def build() -> Encoded:
+        frame = snap.layer("target_areas")
+        shapes = gpd.GeoDataFrame(
+            frame[["target_code", "name_fa", "kind", "county_code", "province_code", "households"]],
+            geometry=layers.simplified(frame, 50.0, coverage=False),
+            crs=frame.crs,
+        )
+        return _encode(snap, "targets", json.loads(shapes.to_json(drop_id=True, na="null")))
+
+    return snap.cached("maps:targets", build)
+
+
+def settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
+    """Settlements with their access class and flags per service, for the map's vector tiles."""
+
+    def build() -> gpd.GeoDataFrame:
+        a = snap.analysis()
+        return layers.settlement_access(a.settlements, a.access.access, a.access.covered, a.flags, a.norms)
+
+    return snap.cached("maps:settlement-access", build)

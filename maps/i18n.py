@@ -1,0 +1,139 @@
+"""The words on the map pages, in Persian (the default) and English.
+
+Pages pass the chosen language's table to the browser; scripts never hold display text of their
+own. Labels of service types, statuses and settlement kinds come from ``geo.schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
+
+LANGUAGES = ("fa", "en")
+
+_STRINGS: Mapping[str, tuple[str, str]] = {
+    "app": ("آمایش", "Amayesh"),
+    "app_long": ("آمایش خدمات بهزیستی", "Amayesh · welfare services planning"),
+    "page_national": ("نقشهٔ کشوری", "National map"),
+    "page_licence": ("بررسی مجوز", "Licence check"),
+    "page_priorities": ("اولویت روستاها", "Village priorities"),
+    "switch_language": ("English", "فارسی"),
+    "demo": ("نسخهٔ نمایشی", "Demo"),
+    "service": ("نوع خدمت", "Service type"),
+    "province": ("استان", "Province"),
+    "county": ("شهرستان", "County"),
+    "whole_country": ("همهٔ کشور", "Whole country"),
+    "choose_province": ("یک استان را برگزینید", "Choose a province"),
+    "layers": ("لایه‌ها", "Layers"),
+    "layer_provinces": ("استان‌ها", "Provinces"),
+    "layer_counties": ("اشباع خدمت در شهرستان‌ها", "Saturation by county"),
+    "layer_settlements": ("سکونتگاه‌ها (دسترسی)", "Settlements (access)"),
+    "layer_ngos": ("سازمان‌های مردم‌نهاد", "NGOs"),
+    "layer_targets": ("محله‌های هدف", "Target neighbourhoods"),
+    "legend_saturation": (
+        "ظرفیت به ازای ۱۰٬۰۰۰ نفر جمعیت هدف، نسبت به هنجار",
+        "Capacity per 10,000 target persons, against the norm",
+    ),
+    "legend_access": ("دسترسی سکونتگاه به این خدمت", "Settlement access to this service"),
+    "legend_ngos": ("سازمان‌های مردم‌نهاد (نوع خدمت)", "NGOs (service type)"),
+    "no_data": ("بدون جمعیت هدف", "No target population"),
+    "class_underserved": ("کم‌برخوردار", "Underserved"),
+    "class_balanced": ("متعادل", "Balanced"),
+    "class_saturated": ("اشباع", "Saturated"),
+    "access_0": ("هیچ مرکزی در شعاع دسترسی", "No centre within reach"),
+    "access_1": ("کمتر از نیمی از هنجار", "Under half the norm"),
+    "access_2": ("نیمی از هنجار تا هنجار", "Half the norm to the norm"),
+    "access_3": ("هنجار یا بیشتر", "The norm or more"),
+    "flagged": ("نیازمند توجه (کم‌برخوردار)", "Flagged as underserved"),
+    "flagged_short": ("نیازمند توجه", "Flagged"),
+    "times_norm": ("برابر هنجار", "× norm"),
+    "or_more": ("و بیشتر", "or more"),
+    "population": ("جمعیت", "Population"),
+    "target_population": ("جمعیت هدف", "Target population"),
+    "capacity": ("ظرفیت", "Capacity"),
+    "capacity_per_10k": ("ظرفیت به ازای ۱۰٬۰۰۰ نفر", "Capacity per 10,000"),
+    "norm_per_10k": ("هنجار به ازای ۱۰٬۰۰۰ نفر", "Norm per 10,000"),
+    "ratio_to_norm": ("نسبت به هنجار", "Ratio to norm"),
+    "ngos": ("مراکز", "Centres"),
+    "class": ("وضعیت", "Class"),
+    "nearest": ("نزدیک‌ترین مرکز", "Nearest centre"),
+    "km": ("کیلومتر", "km"),
+    "in_reach": ("مراکز در شعاع دسترسی", "Centres within reach"),
+    "access_share": ("دسترسی نسبت به هنجار", "Access against the norm"),
+    "in_target_area": ("در محدودهٔ محلهٔ هدف", "Inside a target neighbourhood"),
+    "licence_no": ("شمارهٔ مجوز", "Licence no."),
+    "issued_on": ("تاریخ صدور", "Issued"),
+    "expires_on": ("تاریخ انقضا", "Expires"),
+    "status": ("وضعیت مجوز", "Licence status"),
+    "households": ("خانوار", "Households"),
+    "kind_urban": ("شهری", "Urban"),
+    "kind_rural": ("روستایی", "Rural"),
+    "centres_here": ("مرکز", "centres"),
+    "zoom_in": ("برای دیدن جزئیات بزرگ‌نمایی کنید", "Zoom in for details"),
+    "loading": ("در حال بارگذاری…", "Loading…"),
+    "error": ("خطا", "Error"),
+    "synthetic_value": ("ساختگی", "synthetic"),
+    "click_hint": (
+        "روی شهرستان، سکونتگاه یا مرکز کلیک کنید تا ارقام و دلایل را ببینید.",
+        "Click a county, settlement or centre to see its figures and reasons.",
+    ),
+    # licence check
+    "licence_intro": (
+        "جای مرکز پیشنهادی را روی نقشه کلیک کنید یا مختصات را بنویسید.",
+        "Click the proposed centre's place on the map, or type its coordinates.",
+    ),
+    "lat": ("عرض جغرافیایی", "Latitude"),
+    "lon": ("طول جغرافیایی", "Longitude"),
+    "check": ("بررسی", "Check"),
+    "verdict": ("نتیجه", "Verdict"),
+    "verdict_welcome": ("مطلوب", "Welcome"),
+    "verdict_acceptable": ("پذیرفتنی", "Acceptable"),
+    "verdict_saturated": ("اشباع", "Saturated"),
+    "reasons": ("دلایل", "Reasons"),
+    "before": ("پیش از مجوز", "Before"),
+    "after": ("پس از مجوز", "After"),
+    "same_type_nearby": ("مراکز هم‌نوع نزدیک", "Same-type centres nearby"),
+    "newly_covered": ("جمعیت هدف تازه پوشش‌یافته", "Target persons newly covered"),
+    "better_places": ("جاهای کم‌برخوردار بهتر", "Better underserved places"),
+    "catchment": ("شعاع دسترسی", "Catchment"),
+    "catchment_note": (
+        "دایره: {travel} کیلومتر مسیر، برابر {radius} کیلومتر خط مستقیم",
+        "Circle: {travel} km of travel, {radius} km in a straight line",
+    ),
+    "proposed": ("مرکز پیشنهادی", "Proposed centre"),
+    "distance": ("فاصله", "Distance"),
+    "none": ("هیچ", "none"),
+    "outside_iran": ("این نقطه در هیچ شهرستانی نیست.", "This point is not in any county."),
+    # priorities
+    "weights": ("وزن معیارها", "Criterion weights"),
+    "criterion_need": ("نیاز (جمعیت هدف)", "Need (target persons)"),
+    "criterion_gap": ("کمبود خدمت", "Service gap"),
+    "criterion_distance": ("دوری از مراکز", "Distance to centres"),
+    "criterion_population": ("جمعیت", "Population"),
+    "criterion_target_area": ("محلهٔ هدف", "Target neighbourhood"),
+    "all_services": ("همهٔ خدمات", "All services"),
+    "rank": ("رتبه", "Rank"),
+    "village": ("سکونتگاه", "Settlement"),
+    "score": ("امتیاز", "Score"),
+    "breakdown": ("سهم معیارها", "Breakdown"),
+    "why": ("چرا", "Why"),
+    "download_xlsx": ("دریافت XLSX", "Download XLSX"),
+    "download_csv": ("دریافت CSV", "Download CSV"),
+    "reset_weights": ("وزن‌های پیش‌فرض", "Default weights"),
+    "ranked_villages": ("سکونتگاه‌های رتبه‌بندی‌شده", "Ranked settlements"),
+    "weights_note": (
+        "وزن‌ها به نسبت هم به کار می‌روند؛ جمع آن‌ها لازم نیست یک باشد.",
+        "Weights are used in proportion; they need not add up to one.",
+    ),
+}
+
+
+def strings(lang: str) -> dict[str, str]:
+    """Every display string of the pages, and the labels of the schema's codes, in ``lang``."""
+    i = LANGUAGES.index(lang)
+    out = {key: pair[i] for key, pair in _STRINGS.items()}
+    for prefix, table in (("service_", SERVICE_TYPES), ("status_", LICENCE_STATUSES)):
+        out.update({prefix + code: labels[i] for code, labels in table.items()})
+    out.update({"kind_" + code: labels[i] for code, labels in SETTLEMENT_KINDS.items()})
+    return out

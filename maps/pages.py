@@ -1,0 +1,236 @@
+"""The three map pages, built with folium: national map, licence check, village priorities.
+
+folium writes the page, the Leaflet map, its layer control and the settlement vector tiles; the
+panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/amayesh.js``,
+which reads the data from the API. Every script, style sheet and font is served by the service
+itself from installed packages (``maps/web``, see ``maps.assets``): a page asks no outside host
+for anything unless a base map URL is configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import branca.element
+import folium
+import jinja2
+from folium.elements import JSCSSMixin
+from folium.plugins import VectorGridProtobuf
+from folium.template import Template
+
+from maps.i18n import LANGUAGES, strings
+
+PAGES = ("national", "licence", "priorities")
+#: Where the map opens: all of Iran.
+IRAN_CENTRE = (32.4, 53.7)
+IRAN_ZOOM = 5
+VENDOR = "/static/vendor"
+APP = "/static/app"
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class LocalMap(folium.Map):
+    """A folium map whose Leaflet comes from this service, not a CDN (and nothing else is loaded:
+    folium's default Bootstrap, jQuery and icon fonts are not used by these pages)."""
+
+    default_js = [("leaflet", f"{VENDOR}/leaflet/leaflet.js")]
+    default_css = [("leaflet_css", f"{VENDOR}/leaflet/leaflet.css")]
+
+
+class LocalVectorGrid(VectorGridProtobuf):
+    """folium's VectorGrid layer with the plugin served locally."""
+
+    default_js = [("vectorGrid", f"{VENDOR}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+
+
+class Page(branca.element.Figure):
+    """A folium figure that declares its language and writing direction."""
+
+    _template = Template(
+        "<!DOCTYPE html>\n"
+        '<html lang="{{ this.lang }}" dir="{{ this.dir }}">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        '<link rel="icon" href="data:,">\n'
+        "{% if this.title %}<title>{{ this.title }}</title>{% endif %}\n"
+        "    {{ this.header.render(**kwargs) }}\n"
+        "</head>\n"
+        '<body class="am-page am-{{ this.page }}">\n'
+        "    {{ this.html.render(**kwargs) }}\n"
+        "</body>\n"
+        "<script>\n"
+        "    {{ this.script.render(**kwargs) }}\n"
+        "</script>\n"
+        "</html>\n"
+    )
+
+    def __init__(self, page: str, lang: str, title: str) -> None:
+        super().__init__(title=title)
+        self.page = page
+        self.lang = lang
+        self.dir = "rtl" if lang == "fa" else "ltr"
+
+
+class Start(JSCSSMixin, folium.MacroElement):
+    """Loads the page's scripts (after Leaflet) and hands them the map and its folium-made layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        Amayesh.{{ this.page }}({{ this._parent.get_name() }}, {
+            {% for key, element in this.elements.items() %}
+            {{ key|tojson }}: {{ element.get_name() }},
+            {% endfor %}
+        }, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, page: str, elements: Mapping[str, folium.Element], config: dict, scripts: Sequence[str]
+    ) -> None:
+        super().__init__()
+        self._name = "AmayeshStart"
+        self.default_js = [(src.rsplit("/", 1)[-1], src) for src in scripts]
+        self.page = page
+        self.elements = dict(elements)
+        self.config = config
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a page needs to know about the data and the deployment."""
+
+    provinces: Sequence[tuple[str, str, str]]  # code, Persian name, English name
+    services: Sequence[tuple[str, str, str]]  # code, Persian label, English label
+    criteria: Sequence[str]
+    default_weights: Mapping[str, float]
+    attribution: str
+    notice: Mapping[str, str]  # language -> the synthetic-data notice
+    tile_max_zoom: int
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+def page_url(page: str, lang: str, params: Mapping[str, str]) -> str:
+    query = {"lang": lang, **{k: v for k, v in params.items() if v and k != "lang"}}
+    return f"/maps/{page}?{urlencode(query)}"
+
+
+def build_page(page: str, lang: str, ctx: Context) -> str:
+    """The HTML of one page in ``lang`` (``fa`` or ``en``)."""
+    if page not in PAGES:
+        raise ValueError(f"no page {page!r}; pages: {', '.join(PAGES)}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"no language {lang!r}; languages: {', '.join(LANGUAGES)}")
+    text = strings(lang)
+    i = LANGUAGES.index(lang)
+    other = LANGUAGES[1 - i]
+    figure = Page(page, lang, f"{text['page_' + page]} · {text['app']}")
+    for href in (
+        f"{VENDOR}/vazirmatn/400.css",
+        f"{VENDOR}/vazirmatn/700.css",
+        f"{APP}/amayesh.css",
+    ):
+        figure.header.add_child(branca.element.CssLink(href), name=href.rsplit("/", 1)[-1])
+    extra_js = [f"{APP}/amayesh.js"]
+    if page == "national":
+        extra_js.insert(0, f"{VENDOR}/supercluster/supercluster.min.js")
+
+    provinces = [{"code": c, "name": (fa, en)[i] or fa} for c, fa, en in ctx.provinces]
+    services = [{"code": c, "name": (fa, en)[i]} for c, fa, en in ctx.services]
+    province = ctx.params.get("province") or ""
+    service = ctx.params.get("service") or ctx.services[0][0]
+    panel = _templates.get_template(f"{page}.html").render(
+        t=text,
+        lang=lang,
+        provinces=provinces,
+        services=services,
+        province=province,
+        service=service,
+        criteria=ctx.criteria,
+        weights=ctx.default_weights,
+        params=ctx.params,
+    )
+    header = _templates.get_template("header.html").render(
+        t=text,
+        lang=lang,
+        page=page,
+        pages=[(p, page_url(p, lang, ctx.params)) for p in PAGES],
+        other_url=page_url(page, other, ctx.params),
+        notice=ctx.notice[lang],
+    )
+    figure.html.add_child(branca.element.Element(header + panel), name="am_panel")
+
+    m = LocalMap(
+        location=IRAN_CENTRE,
+        zoom_start=IRAN_ZOOM,
+        min_zoom=4,
+        max_zoom=16,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+        zoom_control=True,
+    )
+    figure.add_child(m)
+    if ctx.basemap_url:
+        folium.TileLayer(
+            ctx.basemap_url, attr=ctx.basemap_attribution or " ", name="basemap", control=False
+        ).add_to(m)
+
+    elements: dict[str, folium.Element] = {}
+    if page == "national":
+        grid = LocalVectorGrid(
+            "/tiles/settlement-access/{z}/{x}/{y}.mvt",
+            name=text["layer_settlements"],
+            options=(
+                "{rendererFactory: L.canvas.tile, interactive: false, pane: 'amSettlements', "
+                f"maxNativeZoom: {min(ctx.tile_max_zoom, 14)}, maxZoom: 16, "
+                "vectorTileLayerStyles: {'settlement-access': Amayesh.settlementStyle}}"
+            ),
+        )
+        # Panes first, so the grid can draw into its own (above the counties, below the NGOs).
+        m.add_child(Panes())
+        m.add_child(grid)
+        elements["settlements"] = grid
+    control = folium.LayerControl(collapsed=False, position="topleft" if lang == "fa" else "topright")
+    m.add_child(control)
+    elements["control"] = control
+    config = {
+        "page": page,
+        "lang": lang,
+        "t": text,
+        "services": services,
+        "provinces": provinces,
+        "criteria": list(ctx.criteria),
+        "weights": dict(ctx.default_weights),
+        "params": dict(ctx.params),
+        "attribution": ctx.attribution,
+        "notice": ctx.notice[lang],
+    }
+    m.add_child(Start(page, elements, config, extra_js))
+    return figure.render()
+
+
+class Panes(folium.MacroElement):
+    """Map panes in drawing order: counties, settlements, target areas, NGOs, results."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        Amayesh.makePanes({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
