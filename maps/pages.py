@@ -204,9 +204,9 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         m.add_child(Panes())
         m.add_child(grid)
         elements["settlements"] = grid
-    control = folium.LayerControl(collapsed=False, position="topleft" if lang == "fa" else "topright")
-    m.add_child(control)
-    elements["control"] = control
+        control = folium.LayerControl(collapsed=False, position="topleft" if lang == "fa" else "topright")
+        m.add_child(control)
+        elements["control"] = control
     config = {
         "page": page,
         "lang": lang,

@@ -8,6 +8,10 @@ The national integration tests need the Iran reference data (``AMAYESH_DATA_DIR`
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -49,6 +53,41 @@ def demo(tmp_path_factory, data_dir):
     report = build_demo(data_dir, store, shapefile_dir=root / "shapefiles")
     layers = {name: store.read_layer(name) for name in store.list_layers()}
     return {"store": store, "report": report, "layers": layers, "root": root}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(demo, tmp_path_factory):
+    """The service on the demo store, started as a user starts it, on a free port of 127.0.0.1."""
+    import httpx
+
+    port = free_port()
+    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(base + "/conformance", timeout=2)
+            break
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+    httpx.get(base + "/collections/flags/items?limit=1", timeout=120)  # warm the analysis
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -301,37 +298,6 @@ def test_an_empty_tile_is_an_empty_answer(client):
 
 
 # ---- a GIS client: GDAL's OAPIF driver against a running server -------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(demo, tmp_path_factory):
-    port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(base + "/conformance", timeout=2)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    httpx.get(base + "/collections/flags/items?limit=1", timeout=120)  # warm the analysis
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
 
 
 def test_gdal_oapif_lists_and_reads_every_collection(server):

@@ -250,7 +250,7 @@
     ];
     if (d.in_target_area) rows.push([t('in_target_area'), '✓']);
     const reason = s.flagged ? `<div class="am-reason">⚑ ${esc(C.lang === 'fa' ? s.reason_fa : s.reason_en)}</div>` : '';
-    const list = flaggedFor.length ? `<div class="am-hint">${esc(t('flagged_short'))}: ${flaggedFor.map(esc).join('، ')}</div>` : '';
+    const list = flaggedFor.length ? `<div class="am-hint">${esc(t('flagged_short'))}: ${flaggedFor.map(esc).join(C.lang === 'fa' ? '، ' : ', ')}</div>` : '';
     return `<div class="am-pop am-settlement" data-code="${esc(code)}"><h4>${esc(placeName(p))} `
       + `<span class="am-tag">${esc(t('kind_' + p.kind))}</span></h4><div>${esc(serviceName(st.service))}</div>`
       + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table>${reason}${list}</div>`;
@@ -350,21 +350,21 @@
             pane: 'amNgos',
             icon: L.divIcon({ className: '', html: `<div class="am-cluster" style="width:${size}px;height:${size}px">${num(n)}</div>`, iconSize: [size, size] }),
             title: `${num(n)} ${t('centres_here')}`,
+            amCount: n,
           });
           marker.on('click', () => map.setView([lat, lon], Math.min(index.getClusterExpansionZoom(c.properties.cluster_id), 16)));
           group.addLayer(marker);
         } else {
           const i = c.properties.i;
           const dot = L.circleMarker([lat, lon], {
-            pane: 'amNgos', radius: 5, weight: 1, color: '#fff', fillOpacity: 0.95,
+            pane: 'amNgos', radius: 5, weight: 1, color: '#fff', fillOpacity: 0.95, bubblingMouseEvents: false,
             fillColor: SERVICE_COLOURS[data.type[i]], opacity: data.active[i] ? 1 : 0.5,
           });
-          dot.bindPopup(() => {
-            const holder = document.createElement('div');
-            holder.textContent = t('loading');
-            ngoPopup(data.id[i]).then((html) => { holder.innerHTML = html; dot.getPopup().update(); })
-              .catch((err) => { holder.textContent = `${t('error')}: ${err.message}`; });
-            return holder;
+          // A map popup, not one bound to the dot: redrawing the clusters must not close it.
+          dot.on('click', () => {
+            const popup = L.popup({ maxWidth: 340 }).setLatLng(dot.getLatLng()).setContent(t('loading')).openOn(map);
+            ngoPopup(data.id[i]).then((html) => popup.setContent(html))
+              .catch((err) => popup.setContent(`${esc(t('error'))}: ${esc(err.message)}`));
           });
           dot.options.amNgo = data.id[i];
           group.addLayer(dot);
@@ -415,13 +415,16 @@
         const ngoGroup = ngoLayer(map, ngos, st);
         const targetGroup = L.geoJSON(targets, {
           pane: 'amTargets',
+          bubblingMouseEvents: false,
           style: { color: '#6a1b9a', weight: 2, fillColor: '#ab47bc', fillOpacity: 0.35 },
           pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 5 }),
           onEachFeature: (f, layer) => layer.bindPopup(targetPopup(f.properties)),
         });
         const targetDots = L.layerGroup(targets.features.map((f) => {
           const g = L.geoJSON(f).getBounds().getCenter();
-          return L.circleMarker(g, { pane: 'amTargets', radius: 4, color: '#6a1b9a', weight: 1.5, fillColor: '#ce93d8', fillOpacity: 0.9 })
+          return L.circleMarker(g, {
+            pane: 'amTargets', radius: 4, color: '#6a1b9a', weight: 1.5, fillColor: '#ce93d8', fillOpacity: 0.9, bubblingMouseEvents: false,
+          })
             .bindPopup(targetPopup(f.properties));
         }));
         const targetLayer = L.layerGroup([targetGroup, targetDots]);
@@ -439,6 +442,7 @@
         targetLayer.addTo(map);
         legendNgos(st.ngoTypes, () => ngoGroup.amRebuild());
         ngoGroup.amRebuild();
+        A.layers = { counties, provinces, settlements: grid, ngos: ngoGroup, targets: targetLayer };
 
         async function pick(latlng) {
           const county = map.hasLayer(counties) ? countyAt(b.counties, latlng) : null;
@@ -671,7 +675,7 @@
       tbody.innerHTML = rows.join('');
       for (const tr of tbody.querySelectorAll('tr')) tr.addEventListener('click', () => select(tr.dataset.code, true));
       setStatus(`${num(data.numberReturned)} ${t('village')} · ${t('weights')}: `
-        + Object.entries(data.weights).map(([k, w]) => `${t('criterion_' + k)} ${num(w, 2)}`).join('، '));
+        + Object.entries(data.weights).map(([k, w]) => `${t('criterion_' + k)} ${num(w, 2)}`).join(C.lang === 'fa' ? '، ' : ', '));
       document.body.dataset.ranked = data.villages.map((v) => v.settlement_code).join(',');
     }
 
