@@ -13,7 +13,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(BIN)/.installed
+# The map pages' front-end assets (Leaflet, VectorGrid, supercluster, Vazirmatn) from npm,
+# served by the service itself: no page loads anything from a CDN.
+maps/web/node_modules/.installed: maps/web/package.json maps/web/package-lock.json
+	cd maps/web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed maps/web/node_modules/.installed
 
 build-demo: install
 	$(BIN)/amayesh --data-dir $(DATA_DIR) --store $(STORE) build-demo

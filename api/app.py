@@ -21,7 +21,6 @@ from geo.schema import LAYERS
 from store import open_store
 
 
-
 class Link(BaseModel):
     rel: str
     type: str

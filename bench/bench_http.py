@@ -16,7 +16,6 @@ import json
 import math
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,11 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.server import running  # noqa: E402
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
@@ -129,33 +124,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk scenario")
     args = parser.parse_args()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "api.cli",
-        "--store",
-        args.store,
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-        "--quiet",
-    ]
-    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(base + "/conformance", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.3)
-
+    with running(args.store, args.workers) as base:
         from store import open_store
 
         settlements = open_store(args.store).read_layer("settlements")
@@ -169,11 +138,6 @@ def main() -> int:
                 json={"lon": 51.4, "lat": 35.7, "service_type": "kindergarten", "capacity": 30},
                 timeout=300,
             )
-
-        # Wait until the server has prepared its low-zoom tiles (it does so after each load).
-        deadline = time.monotonic() + 300
-        while not httpx.get(base + "/", timeout=60).json()["tiles_prepared"] and time.monotonic() < deadline:
-            time.sleep(1)
 
         n = args.requests
         matched = httpx.get(base + "/collections/settlements/items?limit=1").json()["numberMatched"]
@@ -245,9 +209,6 @@ def main() -> int:
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / "http.json").write_text(json.dumps(summary, indent=2))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
     return 0
 
 

@@ -92,8 +92,7 @@ def boundaries(
     p = provinces[["province_code", "name_fa", "name_en", "population"]].copy()
     p = gpd.GeoDataFrame(p, geometry=simplified(provinces), crs=STORAGE_CRS)
     bounds = {
-        row.province_code: [round(v, 3) for v in row.geometry.bounds]
-        for row in p.itertuples(index=False)
+        row.province_code: [round(v, 3) for v in row.geometry.bounds] for row in p.itertuples(index=False)
     }
     return {
         "provinces": _feature_collection(p),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlencode
 
 import branca.element
@@ -43,14 +44,14 @@ class LocalMap(folium.Map):
     """A folium map whose Leaflet comes from this service, not a CDN (and nothing else is loaded:
     folium's default Bootstrap, jQuery and icon fonts are not used by these pages)."""
 
-    default_js = [("leaflet", f"{VENDOR}/leaflet/leaflet.js")]
-    default_css = [("leaflet_css", f"{VENDOR}/leaflet/leaflet.css")]
+    default_js: ClassVar = [("leaflet", f"{VENDOR}/leaflet/leaflet.js")]
+    default_css: ClassVar = [("leaflet_css", f"{VENDOR}/leaflet/leaflet.css")]
 
 
 class LocalVectorGrid(VectorGridProtobuf):
     """folium's VectorGrid layer with the plugin served locally."""
 
-    default_js = [("vectorGrid", f"{VENDOR}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+    default_js: ClassVar = [("vectorGrid", f"{VENDOR}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
 
 
 class Page(branca.element.Figure):
@@ -233,4 +234,3 @@ class Panes(folium.MacroElement):
         {% endmacro %}
         """
     )
-

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import time
 
-import httpx
 import mapbox_vector_tile
 import pandas as pd
 import pyogrio
@@ -286,10 +286,13 @@ def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, 
     snap = prepared.app.state.snapshots.current()
     z, x, y = next(tiles_around(51.39, 35.69, [7]))
     cached = CACHE.get((snap.version, "settlements", z, x, y))
-    assert cached is not None and len(cached) < 500_000
+    assert cached is not None and len(cached[0]) < 500_000
     from api.routers.tiles import source
 
-    assert cached == source(snap, "settlements").tile(z, x, y)
+    assert cached[0] == source(snap, "settlements").tile(z, x, y)
+    assert gzip.decompress(cached[1]) == cached[0]
+    served = prepared.get(f"/tiles/settlements/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"})
+    assert served.headers["content-encoding"] == "gzip" and served.content == cached[0]
 
 
 def test_an_empty_tile_is_an_empty_answer(client):

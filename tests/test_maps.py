@@ -39,9 +39,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 FA_DIGITS = str.maketrans("0123456789,.", "۰۱۲۳۴۵۶۷۸۹٬٫")
-JALALI_MONTHS = (
-    "فروردین اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند"
-).split()
+JALALI_MONTHS = [
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+]
 
 
 def fa(n: int) -> str:
@@ -72,9 +83,7 @@ class Visit:
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda err: self.errors.append(str(err)))
-        self.page.on(
-            "console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None
-        )
+        self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
         self.base = base
 
@@ -160,14 +169,17 @@ def test_every_page_loads_offline_in_both_languages(visit, page, lang):
     assert font.startswith("Vazirmatn")
     assert visit.js("document.fonts.check('14px Vazirmatn', 'آمایش')")
     heading = visit.page.locator(".am-panel h1").inner_text()
-    assert heading == {
-        ("national", "fa"): "نقشهٔ کشوری",
-        ("national", "en"): "National map",
-        ("licence", "fa"): "بررسی مجوز",
-        ("licence", "en"): "Licence check",
-        ("priorities", "fa"): "اولویت روستاها",
-        ("priorities", "en"): "Village priorities",
-    }[(page, lang)]
+    assert (
+        heading
+        == {
+            ("national", "fa"): "نقشهٔ کشوری",
+            ("national", "en"): "National map",
+            ("licence", "fa"): "بررسی مجوز",
+            ("licence", "en"): "Licence check",
+            ("priorities", "fa"): "اولویت روستاها",
+            ("priorities", "en"): "Village priorities",
+        }[(page, lang)]
+    )
     # The switch leads to the same page in the other language.
     switch = visit.page.locator("#am-lang").get_attribute("href")
     assert switch.startswith(f"/maps/{page}?lang={'en' if lang == 'fa' else 'fa'}")
@@ -178,9 +190,7 @@ def test_every_page_loads_offline_in_both_languages(visit, page, lang):
 
 def ngo_total(visit) -> int:
     """NGOs the cluster layer stands for in view: cluster counts plus single markers."""
-    return visit.js(
-        "Amayesh.layers.ngos.getLayers().reduce((n, l) => n + (l.options.amCount || 1), 0)"
-    )
+    return visit.js("Amayesh.layers.ngos.getLayers().reduce((n, l) => n + (l.options.amCount || 1), 0)")
 
 
 def test_national_map_draws_every_layer_and_switches_them(visit, demo):
@@ -276,7 +286,9 @@ def test_clicking_a_county_a_settlement_and_a_centre_shows_their_figures(visit, 
     issued = jdatetime.date.fromgregorian(date=pd.Timestamp(ngo["issued_on"]).date())
     assert ngo["name_fa"] in text
     assert fa(int(ngo["capacity"])) in text
-    assert f"{fa(issued.day)} {JALALI_MONTHS[issued.month - 1]} {str(issued.year).translate(FA_DIGITS)}" in text
+    assert (
+        f"{fa(issued.day)} {JALALI_MONTHS[issued.month - 1]} {str(issued.year).translate(FA_DIGITS)}" in text
+    )
     visit.shot("national-ngo-popup")
     visit.check_clean()
 
@@ -371,9 +383,7 @@ def test_priorities_follow_the_weights_and_download(visit, server, tmp_path):
         visit.page.fill(f"#am-w-{criterion}", value)
     visit.page.fill("#am-w-population", "1")
     weights = "need:0,gap:0,distance:0,population:1,target_area:0"
-    visit.page.wait_for_function(
-        "w => new URL(location.href).searchParams.get('weights') === w", arg=weights
-    )
+    visit.page.wait_for_function("w => new URL(location.href).searchParams.get('weights') === w", arg=weights)
     visit.page.wait_for_function("old => document.body.dataset.ranked !== old", arg=",".join(shown))
     reranked = visit.page.get_attribute("body", "data-ranked").split(",")
     assert reranked == api_ranking(weights)

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import mapdata
 from api.deps import snapshot
+from api.routers.tiles import TileCache
 from api.snapshot import Snapshot
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.decisions import CRITERIA, priority_weights
@@ -35,6 +36,10 @@ VENDOR = {
     "supercluster": NODE_MODULES / "supercluster" / "dist",
     "vazirmatn": NODE_MODULES / "@fontsource" / "vazirmatn",
 }
+
+
+#: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
+PAGE_CACHE = TileCache(size=256)
 
 
 class AssetsMissing(AmayeshError):
@@ -128,4 +133,9 @@ def page(
         basemap_attribution=settings.basemap_attribution,
         params={k: v for k, v in params.items() if v},
     )
-    return HTMLResponse(build_page(page, lang, ctx))
+    key = (snap.version, page, lang, tuple(sorted(ctx.params.items())))
+    html = PAGE_CACHE.get(key)
+    if html is None:
+        html = build_page(page, lang, ctx)
+        PAGE_CACHE.put(key, html)
+    return HTMLResponse(html)

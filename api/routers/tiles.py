@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 from collections import OrderedDict
 from threading import Lock
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from api import mapdata
@@ -35,7 +36,7 @@ TILE_LAYERS = {
 
 
 class TileCache:
-    """Encoded tiles of the current snapshot (least recently used dropped past ``size``)."""
+    """Encoded tiles (or pages) of the current snapshot (least recently used dropped past ``size``)."""
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
@@ -65,7 +66,9 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     properties, weight = TILE_LAYERS[collection]
 
     def build() -> TileSource:
-        frame = mapdata.settlement_access(snap) if collection == "settlement-access" else snap.layer(collection)
+        frame = (
+            mapdata.settlement_access(snap) if collection == "settlement-access" else snap.layer(collection)
+        )
         return TileSource.from_layer(collection, frame, properties, weight)
 
     return snap.cached(f"tiles:{collection}", build)
@@ -85,15 +88,26 @@ async def tile(
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
     snap: Annotated[Snapshot, Depends(snapshot)],
+    request: Request,
 ) -> Response:
     if not valid_tile(z, x, y):
         raise BadParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
     key = (snap.version, collection, z, x, y)
-    body = CACHE.get(key)
-    if body is None:
-        body = source(snap, collection).tile(z, x, y)
-        CACHE.put(key, body)
-    return Response(body, media_type=MVT, headers={"Cache-Control": "public, max-age=300"})
+    encoded = CACHE.get(key)
+    if encoded is None:
+        encoded = encode(source(snap, collection).tile(z, x, y))
+        CACHE.put(key, encoded)
+    body, gzipped = encoded
+    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = gzipped
+    return Response(body, media_type=MVT, headers=headers)
+
+
+def encode(tile: bytes) -> tuple[bytes, bytes | None]:
+    """A tile and, if it is worth it, its gzipped form: compressed once, served many times."""
+    return tile, (gzip.compress(tile, compresslevel=6, mtime=0) if len(tile) > 512 else None)
 
 
 #: Zoom levels whose dense tiles are prepared ahead when a snapshot loads (at z9 and above a
@@ -127,7 +141,7 @@ def prepare_tiles(snap: Snapshot) -> None:
                     for y in range(ty(maxy), ty(miny) + 1):
                         key = (snap.version, collection, z, x, y)
                         if CACHE.get(key) is None:
-                            CACHE.put(key, src.tile(z, x, y))
+                            CACHE.put(key, encode(src.tile(z, x, y)))
     finally:
         snap.tiles_ready.set()
 

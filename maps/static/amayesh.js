@@ -486,6 +486,9 @@
         if (st.province) fitProvince(map, b, st.province);
         setStatus(`${num(b.counties.features.length)} ${t('county')} · ${num(ngos.id.length)} ${t('layer_ngos')}`);
         document.body.dataset.ready = 'true';
+        // When every layer of the first view is drawn (the benchmark reads this).
+        const drawn = () => { document.body.dataset.loadedMs = String(Math.round(performance.now())); };
+        if (grid.isLoading()) grid.once('load', drawn); else drawn();
       })
       .catch((err) => setStatus(`${t('error')}: ${err.message}`, true));
   };

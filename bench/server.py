@@ -1,0 +1,53 @@
+"""Start the service on a store for a benchmark, as a user starts it, on a free local port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(store: str, workers: int = 1) -> Iterator[str]:
+    """The base URL of a server on ``store``; stopped on exit."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "api.cli", "--store", store, "serve", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--quiet"]
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(base + "/conformance", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.3)
+        # Steady state: the analysis computed and the low-zoom tiles prepared (which the server
+        # does in the background after each load, holding much of the CPU meanwhile).
+        httpx.get(base + "/collections/flags/items?limit=1", timeout=300)
+        deadline = time.monotonic() + 600
+        while not httpx.get(base + "/", timeout=60).json()["tiles_prepared"]:
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not prepare its tiles")
+            time.sleep(1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
