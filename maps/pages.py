@@ -197,6 +197,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
             name=text["layer_settlements"],
             options=(
                 "{rendererFactory: L.canvas.tile, interactive: false, pane: 'amSettlements', "
+                "getFeatureId: (f) => f.properties.settlement_code, "
                 f"maxNativeZoom: {min(ctx.tile_max_zoom, 14)}, maxZoom: 16, "
                 "vectorTileLayerStyles: {'settlement-access': Amayesh.settlementStyle}}"
             ),

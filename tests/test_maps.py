@@ -236,6 +236,17 @@ def test_national_map_draws_every_layer_and_switches_them(visit, demo):
     assert ngo_total(visit) == int(in_fars.sum())
     zoom = visit.js("Amayesh.map.getZoom()")
     assert zoom >= 6
+    # The settlement tiles are drawn again for the province, and hold only its places.
+    drawn = (
+        "Object.values(Amayesh.layers.settlements._vectorTiles)"
+        ".flatMap(r => Object.values(r._layers || {}).map(l => String(l.properties.settlement_code).slice(0, 2)))"
+    )
+    visit.page.wait_for_function(f"() => {drawn}.length > 100")
+    assert set(visit.js(drawn)) == {"07"}
+    targets = demo["layers"]["target_areas"]
+    assert visit.js("Amayesh.layers.targets.getLayers()[0].getLayers().length") == int(
+        (targets["province_code"] == "07").sum()
+    )
     visit.page.wait_for_load_state("networkidle")
     visit.shot("national-fars-kindergarten")
     visit.check_clean()

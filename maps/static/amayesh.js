@@ -138,8 +138,8 @@
   const IRAN = [[25.0, 44.0], [39.8, 63.4]];
   function fitProvince(map, boundaries, code) {
     const b = code ? boundaries.province_bounds[code] : null;
-    if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10] });
-    else map.fitBounds(IRAN);
+    if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false });
+    else map.fitBounds(IRAN, { animate: false });
   }
 
   // ---------------------------------------------------------------- national map
@@ -413,21 +413,22 @@
         const counties = L.geoJSON(b.counties, { pane: 'amCounties', style, interactive: false });
         const provinces = provinceOutline(b);
         const ngoGroup = ngoLayer(map, ngos, st);
-        const targetGroup = L.geoJSON(targets, {
-          pane: 'amTargets',
-          bubblingMouseEvents: false,
-          style: { color: '#6a1b9a', weight: 2, fillColor: '#ab47bc', fillOpacity: 0.35 },
-          pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 5 }),
-          onEachFeature: (f, layer) => layer.bindPopup(targetPopup(f.properties)),
-        });
-        const targetDots = L.layerGroup(targets.features.map((f) => {
-          const g = L.geoJSON(f).getBounds().getCenter();
-          return L.circleMarker(g, {
+        const targetLayer = L.layerGroup();
+        const drawTargets = () => {
+          targetLayer.clearLayers();
+          const shown = targets.features.filter((f) => !st.province || f.properties.province_code === st.province);
+          targetLayer.addLayer(L.geoJSON({ type: 'FeatureCollection', features: shown }, {
+            pane: 'amTargets',
+            bubblingMouseEvents: false,
+            style: { color: '#6a1b9a', weight: 2, fillColor: '#ab47bc', fillOpacity: 0.35 },
+            onEachFeature: (f, layer) => layer.bindPopup(targetPopup(f.properties)),
+          }));
+          // A dot at each area's centre keeps the areas visible when zoomed out.
+          targetLayer.addLayer(L.layerGroup(shown.map((f) => L.circleMarker(L.geoJSON(f).getBounds().getCenter(), {
             pane: 'amTargets', radius: 4, color: '#6a1b9a', weight: 1.5, fillColor: '#ce93d8', fillOpacity: 0.9, bubblingMouseEvents: false,
-          })
-            .bindPopup(targetPopup(f.properties));
-        }));
-        const targetLayer = L.layerGroup([targetGroup, targetDots]);
+          }).bindPopup(targetPopup(f.properties)))));
+        };
+        drawTargets();
 
         // Layer control, in reading order.
         control.removeLayer(grid);
@@ -479,9 +480,10 @@
         });
         provinceSelect.addEventListener('change', () => {
           st.province = provinceSelect.value;
-          ngoGroup.amRebuild();
-          apply();
           fitProvince(map, b, st.province);
+          ngoGroup.amRebuild();
+          drawTargets();
+          apply();
         });
         if (st.province) fitProvince(map, b, st.province);
         setStatus(`${num(b.counties.features.length)} ${t('county')} · ${num(ngos.id.length)} ${t('layer_ngos')}`);
