@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import mapdata
 from api.deps import snapshot
-from api.routers.tiles import TileCache
+from api.routers.tiles import LRUCache
 from api.snapshot import Snapshot
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.decisions import CRITERIA, priority_weights
@@ -39,7 +39,7 @@ VENDOR = {
 
 
 #: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
-PAGE_CACHE = TileCache(size=256)
+PAGE_CACHE = LRUCache(size=256)
 
 
 class AssetsMissing(AmayeshError):

@@ -35,8 +35,8 @@ TILE_LAYERS = {
 }
 
 
-class TileCache:
-    """Encoded tiles (or pages) of the current snapshot (least recently used dropped past ``size``)."""
+class LRUCache:
+    """Encoded tiles or rendered pages, by key (least recently used dropped past ``size``)."""
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
@@ -57,7 +57,7 @@ class TileCache:
                 self._tiles.popitem(last=False)
 
 
-CACHE = TileCache()
+CACHE = LRUCache()
 
 
 def source(snap: Snapshot, collection: str) -> TileSource:
