@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api import errors
 from api.analysis import load_norms
 from api.deps import snapshot
+from api.params import reject_unknown_parameters
 from api.routers import analysis, features, pages, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The interactive docs load scripts from a CDN; the service serves nothing from outside.
         docs_url=None,
         redoc_url=None,
+        # Every route refuses query parameters it does not declare (OGC API Features Core).
+        dependencies=[Depends(reject_unknown_parameters)],
     )
     app.state.settings = settings
     app.state.snapshots = Snapshots(

@@ -36,7 +36,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in err.errors()]
-        return problem(422, "Invalid request", "some parameters are not valid", errors=errors)
+        # OGC API Features: a bad parameter value is a 400; a bad request body stays a 422.
+        in_body = any(e["loc"][:1] == ["body"] for e in errors)
+        status = 422 if in_body else 400
+        detail = "; ".join(
+            f"{e['loc'][-1] if e['loc'] else 'request'}: {e['msg']}" for e in errors[:5]
+        )
+        return problem(status, "Invalid request", detail or "some parameters are not valid", errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:
