@@ -213,7 +213,7 @@ def parse_filter(
         raise BadParameter("filter is empty")
     try:
         if lang == "cql2-json":
-            tree = parse_json(_bbox_as_polygon(json.loads(text)))
+            tree = parse_json(_normalise_json(json.loads(text)))
         else:
             tree = parse_text(text)
     except BadParameter:
@@ -224,9 +224,13 @@ def parse_filter(
     return _Converter(c, crs).condition(tree)
 
 
-def _bbox_as_polygon(node):
-    """CQL2 JSON ``{"bbox": [...]}`` as a GeoJSON polygon (pygeofilter reads bbox corners wrongly)."""
+def _normalise_json(node):
+    """CQL2 JSON 1.0 where pygeofilter expects its draft: ``{"bbox": [...]}`` as a GeoJSON polygon
+    (pygeofilter reads bbox corners wrongly) and ``between`` with three arguments."""
     if isinstance(node, dict):
+        if str(node.get("op", "")).lower() == "between" and len(node.get("args", ())) == 3:
+            prop, low, high = node["args"]
+            return {"op": "between", "args": [_normalise_json(prop), [low, high]]}
         if set(node) == {"bbox"} and isinstance(node["bbox"], list):
             b = node["bbox"]
             if len(b) == 6:
@@ -238,9 +242,9 @@ def _bbox_as_polygon(node):
                 "type": "Polygon",
                 "coordinates": [[[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]],
             }
-        return {k: _bbox_as_polygon(v) for k, v in node.items()}
+        return {k: _normalise_json(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_bbox_as_polygon(v) for v in node]
+        return [_normalise_json(v) for v in node]
     return node
 
 
@@ -277,10 +281,15 @@ class _Converter:
             return F.Between(prop, low, high, bool(node.not_))
         if isinstance(node, ast.Like):
             prop = self.prop(node.lhs)
-            if self.c.property(prop.name).type != "string" or not isinstance(node.pattern, str):
+            pattern = self.operand(node.pattern)
+            if (
+                self.c.property(prop.name).type != "string"
+                or not isinstance(pattern, F.Lit)
+                or not isinstance(pattern.value, str)
+            ):
                 raise BadParameter(f"LIKE needs a text property and a text pattern ({prop.name})")
-            prop = F.Prop(prop.name, prop.casei or bool(node.nocase))
-            return F.Like(prop, node.pattern, bool(node.not_))
+            casei = prop.casei or pattern.casei or bool(node.nocase)
+            return F.Like(F.Prop(prop.name, casei), pattern.value, bool(node.not_))
         if isinstance(node, ast.In):
             prop = self.prop(node.lhs)
             values = tuple(self.typed(self.literal(v), prop) for v in node.sub_nodes)

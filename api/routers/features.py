@@ -6,8 +6,6 @@ collection accepts: the OpenAPI document then says which filters apply where, an
 a collection does not take is a 400 (``api.params``).
 """
 
-from __future__ import annotations
-
 import html
 import inspect
 import json
