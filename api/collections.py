@@ -183,7 +183,9 @@ _ACCESS_PROPERTIES = (
         prop
         for service in SERVICE_TYPES
         for prop in (
-            _p(f"{service}_nearest_km", "number", f"km to the nearest active {service} centre", nullable=True),
+            _p(
+                f"{service}_nearest_km", "number", f"km to the nearest active {service} centre", nullable=True
+            ),
             _p(f"{service}_access_share", "number", f"E2SFCA {service} access as a share of the norm"),
         )
     ),

@@ -7,6 +7,7 @@ route or parameter needs nothing here; a 400 names the parameters the route acce
 from __future__ import annotations
 
 from fastapi import Request
+
 from api.deps import BadParameter
 
 _ALLOWED: dict[int, frozenset[str]] = {}

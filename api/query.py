@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
@@ -24,7 +23,6 @@ from shapely.geometry import shape
 from api.collections import Collection, Property
 from api.deps import BadParameter
 from geo import filtering as F
-
 
 # ---- coordinate reference systems (Part 2) ---------------------------------------------------
 
@@ -142,6 +140,13 @@ def _instant(text: str) -> date:
     return moment.astimezone(UTC).date()
 
 
+def parse_date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise BadParameter(f"{name} must be a date such as 2024-01-31, not {value!r}") from None
+
+
 def parse_datetime(value: str, temporal: tuple[str, str]) -> F.Filter | None:
     """The features whose validity (``temporal`` start, end properties) meets the instant or interval.
 
@@ -194,28 +199,25 @@ def parse_sortby(value: str | None, c: Collection) -> tuple[tuple[str, bool], ..
 
 # ---- CQL2 (Part 3) --------------------------------------------------------------------------
 
-FILTER_LANGS = ("cql2-text", "cql2-json")
+FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")
 GEOMETRY = "geometry"
 
 
-def parse_filter(
-    text: str, lang: str | None, filter_crs: str | None, c: Collection
-) -> F.Filter:
+def parse_filter(text: str, lang: str | None, filter_crs: str | None, c: Collection) -> F.Filter:
     """A CQL2 filter (text or JSON) on collection ``c`` as a checked ``geo.filtering`` tree."""
     from pygeofilter.parsers.cql2_json import parse as parse_json
     from pygeofilter.parsers.cql2_text import parse as parse_text
 
     lang = lang or "cql2-text"
+    if lang == "cql-text":  # the drafts' name, still sent by GDAL's OAPIF driver
+        lang = "cql2-text"
     if lang not in FILTER_LANGS:
         raise BadParameter(f"filter-lang {lang!r} is not supported; one of: {', '.join(FILTER_LANGS)}")
     crs = crs_uri(filter_crs, "filter-crs")
     if not text.strip():
         raise BadParameter("filter is empty")
     try:
-        if lang == "cql2-json":
-            tree = parse_json(_normalise_json(json.loads(text)))
-        else:
-            tree = parse_text(text)
+        tree = parse_json(_normalise_json(json.loads(text))) if lang == "cql2-json" else parse_text(text)
     except BadParameter:
         raise
     except Exception as err:  # lark and json errors: the message says where the text went wrong
@@ -299,7 +301,9 @@ class _Converter:
         if isinstance(node, ast.SpatialComparisonPredicate):
             return self.spatial(node)
         if isinstance(node, ast.BBox):
-            return self.spatial_parts("intersects", node.lhs, shapely.box(node.minx, node.miny, node.maxx, node.maxy))
+            return self.spatial_parts(
+                "intersects", node.lhs, shapely.box(node.minx, node.miny, node.maxx, node.maxy)
+            )
         raise self.unsupported(node)
 
     def spatial(self, node) -> F.Filter:
@@ -383,6 +387,9 @@ class _Converter:
         prop: Property = self.c.property(other.name)
         value = operand.value
         kind = prop.type
+        if kind == "date" and isinstance(value, str):
+            # A quoted ISO date, as GDAL writes date constants; CQL2 proper writes DATE('…').
+            value = parse_date(value, prop.name)
         ok = {
             "string": isinstance(value, str),
             "integer": isinstance(value, int | float) and not isinstance(value, bool),

@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Union
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-Scalar = Union[str, int, float, bool, date, datetime]
+Scalar = str | int | float | bool | date | datetime
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class Lit:
     casei: bool = False
 
 
-Operand = Union[Prop, Lit]
+Operand = Prop | Lit
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class Not:
     part: Filter
 
 
-Filter = Union[Compare, Between, Like, In, IsNull, Spatial, And, Or, Not]
+Filter = Compare | Between | Like | In | IsNull | Spatial | And | Or | Not
 
 COMPARE_OPS = ("=", "<>", "<", "<=", ">", ">=")
 

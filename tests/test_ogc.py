@@ -197,7 +197,11 @@ def test_queryables_are_a_json_schema_per_collection(client):
         assert "province_code" in props and "geometry" in props
     ngo = client.get("/collections/ngos/queryables").json()["properties"]
     assert ngo["service_type"]["enum"][0] == "rehabilitation"
-    assert ngo["issued_on"] == {"type": "string", "format": "date", "description": ngo["issued_on"]["description"]}
+    assert ngo["issued_on"] == {
+        "type": "string",
+        "format": "date",
+        "description": ngo["issued_on"]["description"],
+    }
     assert ngo["capacity"]["type"] == "integer"
     assert ngo["geometry"]["format"] == "geometry-point"
     links = client.get("/collections/ngos").json()["links"]
@@ -257,7 +261,10 @@ CASES = [
             "op": "and",
             "args": [
                 {"op": "isNull", "args": [{"property": "issued_on"}]},
-                {"op": "not", "args": [{"op": "not", "args": [{"op": "isNull", "args": [{"property": "expires_on"}]}]}]},
+                {
+                    "op": "not",
+                    "args": [{"op": "not", "args": [{"op": "isNull", "args": [{"property": "expires_on"}]}]}],
+                },
             ],
         },
         lambda f: f["issued_on"].isna() & f["expires_on"].isna(),
@@ -272,7 +279,9 @@ CASES = [
                 {"op": "<", "args": [{"property": "expires_on"}, {"date": "2028-01-01"}]},
             ],
         },
-        lambda f: (f["issued_on"] >= pd.Timestamp("2022-01-01")) & (f["expires_on"] < pd.Timestamp("2028-01-01")),
+        lambda f: (
+            (f["issued_on"] >= pd.Timestamp("2022-01-01")) & (f["expires_on"] < pd.Timestamp("2028-01-01"))
+        ),
     ),
     (
         "ngos",
@@ -280,7 +289,10 @@ CASES = [
         {
             "op": "and",
             "args": [
-                {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [51.2, 35.6, 51.5, 35.8]}]},
+                {
+                    "op": "s_intersects",
+                    "args": [{"property": "geometry"}, {"bbox": [51.2, 35.6, 51.5, 35.8]}],
+                },
                 {"op": "<>", "args": [{"property": "status"}, "active"]},
             ],
         },
@@ -302,16 +314,21 @@ CASES = [
                 {"op": "=", "args": [{"property": "kind"}, "city"]},
             ],
         },
-        lambda f: pd.Series(
-            shapely.within(f.geometry.to_numpy(), shapely.Polygon([(51, 35), (52.5, 35), (52.5, 36.5)])),
-            index=f.index,
-        )
-        & (f["kind"] == "city"),
+        lambda f: (
+            pd.Series(
+                shapely.within(f.geometry.to_numpy(), shapely.Polygon([(51, 35), (52.5, 35), (52.5, 36.5)])),
+                index=f.index,
+            )
+            & (f["kind"] == "city")
+        ),
     ),
     (
         "counties",
         "S_INTERSECTS(geometry, POINT(52.53 29.61))",
-        {"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [52.53, 29.61]}]},
+        {
+            "op": "s_intersects",
+            "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [52.53, 29.61]}],
+        },
         lambda f: _inside(f, shapely.Point(52.53, 29.61)),
     ),
     (
@@ -320,11 +337,20 @@ CASES = [
         {
             "op": "and",
             "args": [
-                {"op": "like", "args": [{"op": "casei", "args": [{"property": "name_en"}]}, {"op": "casei", "args": ["%abad"]}]},
+                {
+                    "op": "like",
+                    "args": [
+                        {"op": "casei", "args": [{"property": "name_en"}]},
+                        {"op": "casei", "args": ["%abad"]},
+                    ],
+                },
                 {"op": ">=", "args": [{"property": "population"}, 1000]},
             ],
         },
-        lambda f: f["name_en"].str.lower().str.endswith("abad").fillna(False).astype(bool) & (f["population"] >= 1000),
+        lambda f: (
+            f["name_en"].str.lower().str.endswith("abad").fillna(False).astype(bool)
+            & (f["population"] >= 1000)
+        ),
     ),
     (
         "counties",
@@ -362,7 +388,10 @@ def test_cql2_filters_select_what_pandas_selects(any_client, demo, case, lang):
 def test_cql2_on_analysis_results(client, demo):
     body = client.get(
         "/collections/saturation/items",
-        params={"filter": "class = 'underserved' AND ratio_to_norm < 0.5 AND province_code = '11'", "limit": 1000},
+        params={
+            "filter": "class = 'underserved' AND ratio_to_norm < 0.5 AND province_code = '11'",
+            "limit": 1000,
+        },
     ).json()
     assert body["numberMatched"] == len(body["features"]) > 0
     for f in body["features"]:
@@ -375,7 +404,7 @@ def test_cql2_on_analysis_results(client, demo):
     [
         ({"filter": "beauty = 1"}, "queryables"),
         ({"filter": "capacity = 'many'"}, "capacity is a integer"),
-        ({"filter": "issued_on > '2020-01-01'"}, "DATE("),
+        ({"filter": "issued_on > 'soon'"}, "must be a date"),
         ({"filter": "this is not cql"}, "not valid cql2-text"),
         ({"filter": "{not json", "filter-lang": "cql2-json"}, "not valid cql2-json"),
         ({"filter": "capacity = 1", "filter-lang": "ecql"}, "filter-lang"),
@@ -461,8 +490,101 @@ def test_bbox_and_filter_in_other_crs(any_client):
     merc = all_ids(any_client, "ngos", bbox=f"{x0},{y0},{x1},{y1}", **{"bbox-crs": f"{EPSG}3857"})
     assert lonlat and lonlat == latlon == merc
     utm = pyproj.Transformer.from_crs("OGC:CRS84", "EPSG:32639", always_xy=True)
-    ring = [utm.transform(x, y) for x, y in [(51.2, 35.6), (51.5, 35.6), (51.5, 35.8), (51.2, 35.8), (51.2, 35.6)]]
+    ring = [
+        utm.transform(x, y) for x, y in [(51.2, 35.6), (51.5, 35.6), (51.5, 35.8), (51.2, 35.8), (51.2, 35.6)]
+    ]
     wkt = "POLYGON((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"
-    in_utm = all_ids(any_client, "ngos", filter=f"S_INTERSECTS(geometry, {wkt})", **{"filter-crs": f"{EPSG}32639"})
+    in_utm = all_ids(
+        any_client, "ngos", filter=f"S_INTERSECTS(geometry, {wkt})", **{"filter-crs": f"{EPSG}32639"}
+    )
     # The UTM polygon's edges are straight in UTM, not in lon/lat: nearly the same set.
     assert len(set(in_utm) ^ set(lonlat)) <= max(2, math.ceil(0.01 * len(lonlat)))
+
+
+# ---- OGC API – Tiles ---------------------------------------------------------------------------
+
+
+def test_tiles_metadata_tilejson_and_the_same_tile(client):
+    tms = client.get("/tileMatrixSets/WebMercatorQuad").json()
+    assert tms["crs"] == f"{EPSG}3857" and len(tms["tileMatrices"]) == 23
+    z8 = tms["tileMatrices"][8]
+    assert z8["matrixWidth"] == 256 and z8["cellSize"] == pytest.approx(2 * 20037508.3427892 / 256 / 256)
+    listed = client.get("/collections/settlements/tiles").json()["tilesets"]
+    assert listed[0]["tileMatrixSetURI"].endswith("/WebMercatorQuad")
+    meta = client.get("/collections/settlements/tiles/WebMercatorQuad").json()
+    assert meta["dataType"] == "vector" and meta["layers"][0]["id"] == "settlements"
+    template = next(link["href"] for link in meta["links"] if link["rel"] == "item")
+    assert template.endswith("/{tileMatrix}/{tileRow}/{tileCol}")
+    tilejson = client.get("/collections/settlements/tiles/WebMercatorQuad/tilejson.json").json()
+    assert tilejson["tilejson"] == "3.0.0" and tilejson["vector_layers"][0]["id"] == "settlements"
+    west, south, east, north = tilejson["bounds"]
+    assert 43 < west < east < 64 and 24 < south < north < 40  # Iran
+    # Row before column in OGC API Tiles; x before y in the XYZ URL TileJSON gives: the same tile.
+    z, x, y = 8, 167, 104
+    ogc = client.get(template.replace("http://testserver", "").format(tileMatrix=z, tileRow=y, tileCol=x))
+    xyz = client.get(tilejson["tiles"][0].replace("http://testserver", "").format(z=z, x=x, y=y))
+    assert ogc.status_code == 200 and ogc.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert ogc.content == xyz.content and len(ogc.content) > 100
+    links = client.get("/collections/settlements").json()["links"]
+    assert any(link["rel"].endswith("/tilesets-vector") for link in links)
+    assert client.get("/collections/saturation/tiles").status_code == 404
+
+
+# ---- weights of /priorities ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("weights", "says"),
+    [
+        ("need:1,need:2", "given twice"),
+        ("need:nan", "finite"),
+        ("need:inf", "finite"),
+        ("need:-1", "negative"),
+        ("need:0,gap:0,distance:0,population:0,target_area:0", "positive"),
+        ("beauty:1", "criteria: need"),
+        ("need", "need:0.4"),
+    ],
+)
+def test_bad_weights_are_400_saying_why(client, weights, says):
+    assert says in problem(client.get("/priorities", params={"province": "11", "weights": weights}))
+
+
+def test_huge_weights_rank_as_their_ratio(client):
+    huge = client.get("/priorities?province=11&top=10&weights=need:1e308,gap:1e308").json()
+    plain = client.get(
+        "/priorities?province=11&top=10&weights=need:1,gap:1,distance:0,population:0,target_area:0"
+    ).json()
+    assert huge["weights"] == pytest.approx(plain["weights"]) and huge["weights"]["need"] == pytest.approx(
+        0.5
+    )
+    assert [v["settlement_code"] for v in huge["villages"]] == [
+        v["settlement_code"] for v in plain["villages"]
+    ]
+    assert max(v["score"] for v in huge["villages"]) > 0
+
+
+# ---- a QGIS-style round trip: read the queryables, build CQL2 from them, filter on the server ----
+
+
+@pytest.mark.parametrize("collection", ["ngos", "settlements", "target_areas", "counties"])
+def test_queryables_to_cql2_round_trip(any_client, demo, collection):
+    """As QGIS does: every queryable with a list of values, and every integer one, becomes a filter."""
+    schema = any_client.get(f"/collections/{collection}/queryables").json()
+    frame = demo["layers"][collection]
+    key = {"ngos": "licence_no", "settlements": "settlement_code", "counties": "county_code"}.get(
+        collection, "target_code"
+    )
+    tried = 0
+    for name, prop in schema["properties"].items():
+        if "enum" in prop:
+            value = prop["enum"][0]
+            text, want = f"{name} = '{value}'", frame[name] == value
+        elif prop.get("type") == "integer":
+            value = int(frame[name].median())
+            text, want = f"{name} >= {value}", frame[name] >= value
+        else:
+            continue
+        got = sorted(all_ids(any_client, collection, filter=text))
+        assert got == sorted(frame.loc[want.fillna(False).astype(bool), key]), text
+        tried += 1
+    assert tried >= 1

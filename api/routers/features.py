@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import shapely
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import query as Q
 from api.collections import COLLECTIONS, Collection
 from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, snapshot
+from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.snapshot import Snapshot
 from geo import filtering as F
 from geo.errors import UnknownLayerError
@@ -34,6 +34,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
@@ -45,6 +46,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    *TILES_CONFORMANCE,
 ]
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
@@ -82,6 +84,14 @@ def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
             {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{base}/collections/{c.id}/queryables"},
         ],
     }
+    if c.id in TILE_LAYERS:
+        out["links"].append(
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": "application/json",
+                "href": f"{base}/collections/{c.id}/tiles",
+            }
+        )
     if snap is not None and (c.id in snap.layers):
         minx, miny, maxx, maxy = snap.layers[c.id].total_bounds
         out["extent"] = {
@@ -139,6 +149,12 @@ def conditions(c: Collection, values: dict[str, Any]) -> tuple[F.Filter | None, 
         value = values.get(name)
         if value is not None:
             parts.append(F.Compare("=", F.Prop(flt.column), F.Lit(value)))
+    for prop in c.properties:
+        value = values.get(prop.name)
+        if value is not None and prop.name not in c.filters:
+            if prop.type == "date":
+                value = Q.parse_date(value, prop.name)
+            parts.append(F.Compare("=", F.Prop(prop.name), F.Lit(value)))
     box = Q.parse_bbox(values.get("bbox"), values.get("bbox-crs"))
     if box is not None:
         parts.append(F.Spatial("intersects", box))
@@ -243,7 +259,11 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     links = [
         {"rel": "self", "type": GEOJSON, "href": str(request.url)},
         {"rel": "alternate", "type": "text/html", "href": str(request.url.include_query_params(f="html"))},
-        {"rel": "collection", "type": "application/json", "href": str(request.url_for("collection", collection_id=c.id))},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": str(request.url_for("collection", collection_id=c.id)),
+        },
     ]
     if offset + limit < matched:
         links.append(
@@ -268,9 +288,12 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": links,
     }
-    body = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":' + features_in(
-        frame, page, c.key, crs, strings
-    ) + "}"
+    body = (
+        json.dumps(head, ensure_ascii=False)[:-1]
+        + ',"features":'
+        + features_in(frame, page, c.key, crs, strings)
+        + "}"
+    )
     return Response(body.encode("utf-8"), media_type=GEOJSON, headers=crs_header(crs))
 
 
@@ -282,9 +305,7 @@ def items_page(request: Request, c: Collection, frame, page, matched: int, offse
     head = "".join(f"<th>{esc(col)}</th>" for col in columns)
     body = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{esc('' if _missing(v) else str(v))}</td>" for v in (row[col] for col in columns)
-        )
+        + "".join(f"<td>{esc('' if _missing(v) else str(v))}</td>" for v in (row[col] for col in columns))
         + "</tr>"
         for _, row in rows.iterrows()
     )
@@ -296,15 +317,13 @@ def items_page(request: Request, c: Collection, frame, page, matched: int, offse
         href = request.url.include_query_params(offset=offset + limit, limit=limit, f="html")
         nav.append(f'<a rel="next" href="{esc(str(href))}">بعدی · next</a>')
     json_href = esc(str(request.url.include_query_params(f="json")))
-    synthetic = (
-        "<p><strong>دادهٔ ساختگی · synthetic data</strong></p>" if c.synthetic != "none" else ""
-    )
+    synthetic = "<p><strong>دادهٔ ساختگی · synthetic data</strong></p>" if c.synthetic != "none" else ""
     return (
         '<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8">'
         f"<title>{esc(c.title_fa)} · {esc(c.title_en)}</title>"
         "<style>body{font-family:Vazirmatn,Tahoma,sans-serif;margin:1em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.2em .5em}</style></head><body>"
-        f"<h1>{esc(c.title_fa)} <small lang=\"en\" dir=\"ltr\">{esc(c.title_en)}</small></h1>"
+        f'<h1>{esc(c.title_fa)} <small lang="en" dir="ltr">{esc(c.title_en)}</small></h1>'
         f"{synthetic}<p>{matched:,} عارضه · features; {offset + 1 if len(page) else 0}–{offset + len(page)}</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         f"<nav>{' '.join(nav)}</nav>"
@@ -383,7 +402,11 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             "bbox_crs",
             Annotated[
                 str | None,
-                Query(alias="bbox-crs", description="CRS of bbox (default CRS84)", json_schema_extra={"enum": list(Q.SUPPORTED_CRS)}),
+                Query(
+                    alias="bbox-crs",
+                    description="CRS of bbox (default CRS84)",
+                    json_schema_extra={"enum": list(Q.SUPPORTED_CRS)},
+                ),
             ],
         ),
     ]
@@ -420,13 +443,24 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
         ),
         param(
             "filter_lang",
-            Annotated[Literal["cql2-text", "cql2-json"] | None, Query(alias="filter-lang", description="filter encoding")],
+            Annotated[
+                Literal["cql2-text", "cql2-json", "cql-text"] | None,
+                Query(
+                    alias="filter-lang",
+                    description="filter encoding (default cql2-text; cql-text, the name of the drafts that "
+                    "GDAL's OAPIF driver sends, is read as CQL2 text)",
+                ),
+            ],
         ),
         param(
             "filter_crs",
             Annotated[
                 str | None,
-                Query(alias="filter-crs", description="CRS of the filter's geometries (default CRS84)", json_schema_extra={"enum": list(Q.SUPPORTED_CRS)}),
+                Query(
+                    alias="filter-crs",
+                    description="CRS of the filter's geometries (default CRS84)",
+                    json_schema_extra={"enum": list(Q.SUPPORTED_CRS)},
+                ),
             ],
         ),
         param(
@@ -451,6 +485,26 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             ],
         ),
     ]
+    # Part 3, queryables as query parameters: every property filters by equality under its own name.
+    for prop in c.properties:
+        if prop.name in c.filters:
+            continue
+        if prop.enum:
+            annotation = Literal[tuple(prop.enum)] | None  # type: ignore[valid-type]
+        else:
+            annotation = {"integer": int, "number": float, "boolean": bool}.get(prop.type, str) | None
+        extra = {"format": "date"} if prop.type == "date" else None
+        out.append(
+            param(
+                f"q_{prop.name}",
+                Annotated[
+                    annotation,
+                    Query(
+                        alias=prop.name, description=f"{prop.description} (equals)", json_schema_extra=extra
+                    ),
+                ],
+            )
+        )
     for name, flt in c.filters.items():
         if flt.choices is not None:
             query = Query(alias=name, description=flt.description)
