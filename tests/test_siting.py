@@ -169,7 +169,9 @@ def test_capacitated_p_median_equals_spopt(seed):
     i, j, c = pairs_from_cost_matrix(cost)
     flow = _Flow(n=25, n_existing=0, n_candidates=8, i=i, f=j, cost=c, capacity=capacity)
     ours = capacitated_siting("pmedian", w, flow, 3, cap=1e4, method="exact")
-    theirs = PMedian.from_cost_matrix(cost, w, p_facilities=3, facility_capacities=capacity).solve(SPOPT_SOLVER)
+    theirs = PMedian.from_cost_matrix(cost, w, p_facilities=3, facility_capacities=capacity).solve(
+        SPOPT_SOLVER
+    )
     assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
 
 
