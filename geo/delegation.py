@@ -3,22 +3,28 @@
 The unserved target population of the places flagged for a service is assigned to active
 centres of that service with spare capacity, within the service's outreach distance
 (``outreach_km`` in the norms), as a transportation problem: serve as many persons as the
-spare capacity allows, and among such plans the one with the fewest person-kilometres (each
+spare capacity allows, and among such plans the one with the fewest capacity-kilometres (each
 unserved person costs more than the longest trip, so serving wins over distance). Solved as a
 linear programme by HiGHS (``scipy.optimize.linprog``); with whole-number supplies and demands
 its optimal vertex is whole too (the constraint matrix is totally unimodular).
 
+Capacity counts persons a centre can serve at a time; the norm says how much of it a target
+population needs (``norm_per_10k`` per 10,000 target persons). Demand for capacity is
+therefore target persons × the norm's rate, and that is what is assigned.
+
 Rules, where the data do not say:
 
-* **Unserved persons of a flagged place**: all its target population when it is flagged
-  because its nearest centre is too far; otherwise the part its access does not cover,
-  target population × (1 − access / norm), rounded.
-* **Spare capacity of a centre**: capacity minus the persons it already serves. The registry
-  has no count of persons served, so it is estimated: each place's target population is
-  shared among the centres within its catchment in proportion to capacity × distance decay
-  (the Gaussian of the E2SFCA), and a centre's load is the sum of its shares (a Huff-type
-  allocation, as in the three-step floating catchment of Wan et al. 2012). Where an NGO frame
-  carries a ``served`` column (persons served, from the registry), that figure is used instead.
+* **Unserved target persons of a flagged place**: all its target population when it is
+  flagged because its nearest centre is too far; otherwise the part its access does not cover,
+  target population × (1 − access / norm), rounded. The capacity they need is that × the
+  norm's rate, rounded up (anyone unserved needs a place).
+* **Spare capacity of a centre**: capacity minus the capacity its catchment already uses. The
+  registry has no count of persons served, so it is estimated: each place's need for capacity
+  (target persons × the norm's rate) is shared among the centres within its catchment in
+  proportion to capacity × distance decay (the Gaussian of the E2SFCA), and a centre's load is
+  the sum of its shares (a Huff-type allocation, as in the three-step floating catchment of
+  Wan et al. 2012); spare = capacity − load where positive. Where an NGO frame carries a
+  ``served`` column (persons served, from the registry), that figure is the load instead.
 """
 
 from __future__ import annotations
@@ -102,7 +108,7 @@ class DelegationPlan:
 
 
 def unserved_target_population(analysis, service_type: str) -> pd.Series:
-    """Unserved persons of each place flagged for ``service_type`` (index: settlement positions)."""
+    """Unserved target persons of each place flagged for ``service_type`` (index: settlement positions)."""
     flags = analysis.flags[analysis.flags["service_type"] == service_type]
     demand = analysis.demand[service_type].reindex(flags.index).to_numpy(dtype="float64")
     share = np.clip(flags["access_share"].to_numpy(dtype="float64"), 0.0, 1.0)
@@ -117,7 +123,8 @@ def delegate(
     province: str | None = None,
     outreach_km: float | None = None,
 ) -> DelegationPlan:
-    """Assign the unserved target population of flagged places to centres with spare capacity.
+    """Assign the capacity the unserved target population of flagged places needs to centres
+    with spare capacity.
 
     Places and centres are those of ``province`` (or the whole country); ``outreach_km``
     overrides the norm's outreach distance.
@@ -135,9 +142,11 @@ def delegate(
     if province is not None:
         keep = (s["province_code"].to_numpy()[place_pos] == province) if len(place_pos) else np.zeros(0, bool)
         place_pos, unserved = place_pos[keep], unserved[keep]
-    need = unserved.to_numpy(dtype="float64")
+    rate = norm.norm_per_10k / 1e4
+    persons = unserved.to_numpy(dtype="float64")
+    need = np.ceil(persons * rate)
     has_need = need > 0
-    place_pos, need = place_pos[has_need], need[has_need]
+    place_pos, need, persons = place_pos[has_need], need[has_need], persons[has_need]
 
     providers = analysis._providers.get(service_type)
     if providers is None:
@@ -148,7 +157,7 @@ def delegate(
     capacity = centres_all["capacity"].to_numpy(dtype="float64")
     # Load of every centre from the demand of every settlement within its catchment.
     catchment = 1000.0 * norm.catchment_km
-    demand_all = analysis.demand[service_type].to_numpy(dtype="float64")
+    demand_all = analysis.demand[service_type].to_numpy(dtype="float64") * rate
     li, lj, lc = travel.pairs(analysis._places, located, catchment)
     load = huff_load(li, lj, gaussian_decay(catchment)(lc), demand_all, capacity)
     rule = "huff_allocation"
@@ -182,7 +191,7 @@ def delegate(
             "name_fa": names[place_pos[fi]],
             "licence_no": licence[cp],
             "centre_name_fa": centres_all["name_fa"].to_numpy()[cp],
-            "persons": fk.astype("int64"),
+            "capacity": fk.astype("int64"),
             "km": np.round(fc, 2),
             "place_lon": lonlat[place_pos[fi], 0],
             "place_lat": lonlat[place_pos[fi], 1],
@@ -199,7 +208,7 @@ def delegate(
 
     assigned_place = np.bincount(fi, weights=fk, minlength=len(place_pos))
     person_km = np.bincount(fi, weights=fk * fc, minlength=len(place_pos))
-    main = lines.sort_values(["settlement_code", "persons", "licence_no"], ascending=[True, False, True])
+    main = lines.sort_values(["settlement_code", "capacity", "licence_no"], ascending=[True, False, True])
     main = main.drop_duplicates("settlement_code").set_index("settlement_code")
     place_codes = codes[place_pos]
     places_frame = pd.DataFrame(
@@ -210,16 +219,17 @@ def delegate(
             "province_code": s["province_code"].to_numpy()[place_pos],
             "lon": lonlat[place_pos, 0],
             "lat": lonlat[place_pos, 1],
-            "unserved_before": need.astype("int64"),
+            "target_population_unserved": persons.astype("int64"),
+            "capacity_needed": need.astype("int64"),
             "assigned": assigned_place.astype("int64"),
-            "still_unserved": (need - assigned_place).astype("int64"),
+            "still_needed": (need - assigned_place).astype("int64"),
             "licence_no": main["licence_no"].reindex(place_codes).to_numpy(),
             "centres": np.bincount(fi, minlength=len(place_pos)),
             "mean_km": np.divide(
                 person_km, assigned_place, out=np.full(len(place_pos), np.nan), where=assigned_place > 0
             ),
         }
-    ).sort_values(["still_unserved", "settlement_code"], ascending=[False, True], ignore_index=True)
+    ).sort_values(["still_needed", "settlement_code"], ascending=[False, True], ignore_index=True)
 
     assigned_centre = np.bincount(fj, weights=fk, minlength=len(centre_pos))
     centre_km = np.bincount(fj, weights=fk * fc, minlength=len(centre_pos))
@@ -254,13 +264,15 @@ def delegate(
         "province_code": province,
         "outreach_km": reach / 1000.0,
         "places": len(place_pos),
-        "unserved_before": int(need.sum()),
+        "norm_per_10k": norm.norm_per_10k,
+        "target_population_unserved": int(persons.sum()),
+        "capacity_needed": int(need.sum()),
         "assigned": int(flow.sum()),
-        "still_unserved": int(need.sum() - flow.sum()),
+        "still_needed": int(need.sum() - flow.sum()),
         "centres_with_spare": len(centre_pos),
         "spare_capacity": int(spare[centre_pos].sum()),
         "centres_used": int((assigned_centre > 0).sum()),
-        "person_km": float((fk * fc).sum()),
+        "capacity_km": float((fk * fc).sum()),
         "spare_rule": rule,
         "travel": type(travel).__name__,
         "norms_version": analysis.norms.version,

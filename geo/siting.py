@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -150,40 +151,69 @@ def _lagrangian_bound(benefit: sp.csc_matrix, p: int, lower: float, iterations: 
     (Polyak's rule towards ``lower``, the greedy's value). Every L(λ) is a valid bound.
     """
     n, m = benefit.shape
-    if m == 0 or n == 0:
+    if m == 0 or n == 0 or benefit.nnz == 0:
         return 0.0
-    p = min(p, m)
-    coo = benefit.tocoo()
-    bi, bj, bv = coo.row, coo.col, coo.data
-    # Start from each place's best benefit halved: between "all open" and "nothing relaxed".
+    return float(
+        _lagrangian_kernel(
+            benefit.indptr.astype(np.int64),
+            benefit.indices.astype(np.int64),
+            benefit.data.astype(np.float64),
+            n,
+            min(p, m),
+            float(lower),
+            iterations,
+            GAP_TOLERANCE,
+        )
+    )
+
+
+@nb.njit(cache=True)
+def _lagrangian_kernel(indptr, rows, vals, n, p, lower, iterations, tolerance):  # pragma: no cover - compiled
+    m = len(indptr) - 1
     lam = np.zeros(n)
-    np.maximum.at(lam, bi, bv)
+    # Start from each place's best benefit halved: between "all open" and "nothing relaxed".
+    for j in range(m):
+        for t in range(indptr[j], indptr[j + 1]):
+            if vals[t] > lam[rows[t]]:
+                lam[rows[t]] = vals[t]
     lam *= 0.5
     best = np.inf
     theta = 1.0
     since = 0
+    column = np.zeros(m)
+    grad = np.zeros(n)
     for _ in range(iterations):
-        reduced = np.maximum(bv - lam[bi], 0.0)
-        column = np.bincount(bj, weights=reduced, minlength=m)
-        top = np.argpartition(-column, p - 1)[:p] if p < m else np.arange(m)
+        for j in range(m):
+            total = 0.0
+            for t in range(indptr[j], indptr[j + 1]):
+                r = vals[t] - lam[rows[t]]
+                if r > 0:
+                    total += r
+            column[j] = total
+        top = np.argsort(-column)[:p]
         value = lam.sum() + column[top].sum()
         if value < best - 1e-12 * max(1.0, abs(value)):
-            best, since = value, 0
+            best = value
+            since = 0
         else:
             since += 1
             if since >= 15:
-                theta, since = theta / 2, 0
-        if best - lower <= GAP_TOLERANCE * max(1.0, abs(best)) or theta < 1e-6:
+                theta /= 2
+                since = 0
+        if best - lower <= tolerance * max(1.0, abs(best)) or theta < 1e-6:
             break
-        in_top = np.zeros(m, dtype=bool)
-        in_top[top] = True
-        used = in_top[bj] & (bv > lam[bi])
-        grad = 1.0 - np.bincount(bi[used], minlength=n)
-        norm2 = float(grad @ grad)
+        grad[:] = 1.0
+        for j in top:
+            for t in range(indptr[j], indptr[j + 1]):
+                if vals[t] > lam[rows[t]]:
+                    grad[rows[t]] -= 1.0
+        norm2 = (grad * grad).sum()
         if norm2 == 0:
             break
-        lam = np.maximum(lam - theta * (value - lower) / norm2 * grad, 0.0)
-    return float(best)
+        step = theta * (value - lower) / norm2
+        for i in range(n):
+            lam[i] = max(lam[i] - step * grad[i], 0.0)
+    return best
 
 
 # --------------------------------------------------------------------------------------------
@@ -732,7 +762,8 @@ def site_centres(
     the catchment) or ``pmedian`` (least total travel to the nearest centre, capped at
     ``cap_km``, default twice the norm's maximum distance). ``capacitated`` limits what each
     centre serves to its capacity (new ones: ``capacity``, default the median of the service's
-    active centres).
+    active centres); demand is then counted in capacity (target persons × the norm's
+    ``norm_per_10k`` / 10,000) and the objective is capacity used.
     """
     check_service_type(service_type)
     if model not in MODELS:
@@ -783,6 +814,8 @@ def site_centres(
 
     pi, pj, pc = travel.pairs(places, sites, reach)
     if capacitated:
+        # Capacity serves a share of the target persons (the norm's rate): demand in capacity units.
+        need = weight * (norm.norm_per_10k / 1e4)
         ei, ej, ec = (np.zeros(0, dtype="int64"),) * 2 + (np.zeros(0),)
         if providers:
             ei, ej, ec = travel.pairs(places, providers[0], reach)
@@ -796,7 +829,7 @@ def site_centres(
             cost=np.concatenate([ec, pc]),
             capacity=np.concatenate([existing_capacity, np.full(len(cand), float(capacity))]),
         )
-        sol = capacitated_siting(model, weight, flow, k, cap=cap_m, method=method, time_limit=time_limit)
+        sol = capacitated_siting(model, need, flow, k, cap=cap_m, method=method, time_limit=time_limit)
     elif model == "mclp":
         covered = analysis.access.covered[service_type].to_numpy()[demand_idx]
         sol = mclp(weight, pi, pj, len(cand), k, covered=covered, method=method, time_limit=time_limit)

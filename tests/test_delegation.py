@@ -50,14 +50,15 @@ def test_huff_load_by_hand():
 
 
 def _world(served=None):
-    # A town with two rehabilitation centres (capacity 400 each) and villages 35-45 km away
-    # (too far: flagged); one village 90 km away, beyond the 60 km outreach.
+    # A town with two rehabilitation centres (capacity 1,000 each) and villages 35-45 km away
+    # (too far: flagged); one village 90 km away, beyond the 60 km outreach. The norm (250 per
+    # 10,000) asks for 1 place per 40 target persons.
     points = [(49.50, 34.50), (49.50, 34.82), (49.90, 34.50), (49.50, 34.10), (50.50, 34.50)]
     s = world.settlements(points, [40_000, 900, 800, 700, 600], kinds=["city"] + ["village"] * 4)
-    n = world.ngos([(49.50, 34.50), (49.51, 34.51)], ["rehabilitation"] * 2, [400, 400], ["S0000", "S0000"])
+    n = world.ngos([(49.50, 34.50), (49.51, 34.51)], ["rehabilitation"] * 2, [1000, 1000], ["S0000", "S0000"])
     if served is not None:
         n["served"] = served
-    need = world.needs({"0001": {"rehabilitation": 500}, "0002": {"rehabilitation": 60}})
+    need = world.needs({"0001": {"rehabilitation": 50_000}, "0002": {"rehabilitation": 2_000}})
     return analyse(s, n, need, world.counties(), None, world.demo_norms())
 
 
@@ -68,45 +69,49 @@ def test_delegate_assigns_unserved_villages_to_spare_capacity():
     codes = a.settlements["settlement_code"]
     flagged = set(codes.iloc[unserved.index])
     assert flagged == {"S0001", "S0002", "S0003", "S0004"}
-    # Too far: all their target population is unserved.
+    # Too far: all their target population is unserved; they need 1 place per 40 of them.
     assert unserved.tolist() == a.demand["rehabilitation"].iloc[unserved.index].tolist()
     places = plan.places.set_index("settlement_code")
+    assert places["capacity_needed"].tolist() == np.ceil(places["target_population_unserved"] / 40).tolist()
     # S0004 lies about 90 km of travel away: beyond the outreach, still unserved.
     assert places.at["S0004", "assigned"] == 0
-    assert places.at["S0004", "still_unserved"] == unserved.iloc[-1]
-    # The others are served in full (plenty of spare capacity: the town's demand is small).
-    for code in ("S0001", "S0002", "S0003"):
-        assert places.at[code, "still_unserved"] == 0
-        assert places.at[code, "assigned"] == places.at[code, "unserved_before"]
-    assert (plan.lines["km"] <= 60).all()
-    centres = plan.centres.set_index("licence_no")
-    assert (centres["assigned"] <= centres["spare"]).all()
-    assert centres["assigned"].sum() == plan.summary["assigned"] == plan.lines["persons"].sum()
+    assert places.at["S0004", "still_needed"] == places.at["S0004", "capacity_needed"] > 0
     # Spare = capacity minus the Huff load. Only the town lies within the centres' 30 km
-    # catchment, so its target persons are the whole load, shared by the two centres.
+    # catchment, so its need (target persons / 40) is the whole load, shared by the two.
+    centres = plan.centres.set_index("licence_no")
+    town = a.demand["rehabilitation"].iloc[0] / 40
     assert plan.summary["spare_rule"] == "huff_allocation"
-    town = a.demand["rehabilitation"].iloc[0]
     assert centres["load"].sum() == pytest.approx(town, abs=1)
     assert ((centres["capacity"] - centres["load"] - centres["spare"]).abs() <= 1).all()
+    # The others are served in full: the spare capacity (about 2,000 − 1,180) is plenty.
+    assert centres["spare"].sum() > places.loc[["S0001", "S0002", "S0003"], "capacity_needed"].sum()
+    for code in ("S0001", "S0002", "S0003"):
+        assert places.at[code, "still_needed"] == 0
+        assert places.at[code, "assigned"] == places.at[code, "capacity_needed"]
+    assert (plan.lines["km"] <= 60).all()
+    assert (centres["assigned"] <= centres["spare"]).all()
+    assert centres["assigned"].sum() == plan.summary["assigned"] == plan.lines["capacity"].sum()
 
 
 def test_delegate_uses_the_registry_figure_and_stops_at_capacity():
-    a = _world(served=[397, 398])  # 3 and 2 places left
+    a = _world(served=[997, 998])  # 3 and 2 places left
     plan = delegate(a, "rehabilitation")
     assert plan.summary["spare_rule"] == "registry_served"
     assert plan.summary["spare_capacity"] == 5
     assert plan.summary["assigned"] == 5
-    assert plan.summary["still_unserved"] == plan.summary["unserved_before"] - 5
-    # With only 5 persons to place, the nearest village gets them (fewest person-km).
-    first = plan.lines.sort_values("km").iloc[0]
-    assert plan.lines["persons"].sum() == 5 and first["km"] == plan.lines["km"].min()
+    assert plan.summary["still_needed"] == plan.summary["capacity_needed"] - 5
+    # With only 5 places to give, the nearest village gets them (fewest place-km).
+    assert plan.lines["capacity"].sum() == 5
+    assert plan.lines["settlement_code"].unique().tolist() == [
+        plan.lines.sort_values("km")["settlement_code"].iloc[0]
+    ]
 
 
 def test_delegate_outreach_override_and_errors():
     a = _world()
     none = delegate(a, "rehabilitation", outreach_km=5)
     assert none.summary["assigned"] == 0 and none.lines.empty
-    assert none.summary["still_unserved"] == none.summary["unserved_before"]
+    assert none.summary["still_needed"] == none.summary["capacity_needed"]
     with pytest.raises(AnalysisInputError):
         delegate(a, "unknown_service")
     with pytest.raises(AnalysisInputError, match="positive"):
