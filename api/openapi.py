@@ -167,6 +167,52 @@ def openapi_document(app: FastAPI) -> dict:
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas["OgcLink"] = LINK_SCHEMA
     schemas["Geometry"] = GEOMETRY_SCHEMA
+    schemas["Collection"] = {
+        "type": "object",
+        "required": ["id", "title", "links", "crs", "storageCrs", "itemType"],
+        "properties": {
+            "id": {"type": "string", "enum": list(COLLECTIONS)},
+            "title": {"type": "string"},
+            "title_fa": {"type": "string"},
+            "description": {"type": "string"},
+            "synthetic": {"type": "string", "enum": ["none", "partial", "all"]},
+            "itemType": {"type": "string", "enum": ["feature"]},
+            "crs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "storageCrs": {"type": "string"},
+            "filters": {"type": "object", "additionalProperties": {"type": "string"}},
+            "extent": {"type": "object"},
+            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+        },
+    }
+    one_collection = doc["paths"].get("/collections/{collection_id}", {}).get("get")
+    if one_collection is not None:
+        _content(
+            one_collection,
+            "200",
+            {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}},
+        )
+    all_collections = doc["paths"].get("/collections", {}).get("get")
+    if all_collections is not None:
+        _content(
+            all_collections,
+            "200",
+            {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["links", "collections"],
+                        "properties": {
+                            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+                            "crs": {"type": "array", "items": {"type": "string"}},
+                            "collections": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Collection"},
+                            },
+                        },
+                    }
+                }
+            },
+        )
     operation_ids: dict[str, str] = {}
     for path, item in doc["paths"].items():
         for method, op in item.items():

@@ -588,3 +588,38 @@ def test_queryables_to_cql2_round_trip(any_client, demo, collection):
         assert got == sorted(frame.loc[want.fillna(False).astype(bool), key]), text
         tried += 1
     assert tried >= 1
+
+
+# ---- the OpenAPI document ----------------------------------------------------------------------
+
+
+def test_openapi_tells_the_truth(client):
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.0")
+    assert (
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
+        in client.get("/conformance").json()["conformsTo"]
+    )
+    ngos = doc["paths"]["/collections/ngos/items"]["get"]
+    names = {p["name"] for p in ngos["parameters"]}
+    assert {"datetime", "service_type", "status", "filter", "sortby", "crs", "capacity"} <= names
+    settlements = {p["name"] for p in doc["paths"]["/collections/settlements/items"]["get"]["parameters"]}
+    assert "service_type" not in settlements and "datetime" not in settlements
+    content = ngos["responses"]["200"]["content"]
+    assert content["application/geo+json"]["schema"]["$ref"].endswith("/NgosFeatureCollection")
+    assert {"text/html", "text/csv", "application/geopackage+sqlite3"} <= set(content)
+    for status in ("400", "404", "500"):
+        assert "application/problem+json" in ngos["responses"][status]["content"]
+    assert "422" not in ngos["responses"]
+    assert "422" in doc["paths"]["/licence-checks"]["post"]["responses"]
+    props = doc["components"]["schemas"]["NgosProperties"]
+    assert props["additionalProperties"] is False and props["properties"]["capacity"]["type"] == "integer"
+    tile = doc["paths"]["/tiles/{collection}/{z}/{x}/{y}.mvt"]["get"]["responses"]["200"]["content"]
+    assert list(tile) == ["application/vnd.mapbox-vector-tile"]
+    assert "anyOf" not in json.dumps(doc) or '"type": "null"' not in json.dumps(doc)
+
+
+def test_wrong_method_is_405_with_allow(client):
+    response = client.post("/collections/ngos/items")
+    assert response.status_code == 405 and response.headers["allow"] == "GET"
+    assert response.headers["content-type"] == "application/problem+json"
