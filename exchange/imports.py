@@ -9,10 +9,10 @@ import pandas as pd
 import shapely
 
 from exchange.formats import ImportFileError, neutralise_formulas, read_file
+from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import AmayeshError
 from geo.schema import layer
-from geo.validation import ValidationResult, validate_import
 from store.base import Store
 
 
