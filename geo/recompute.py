@@ -40,6 +40,8 @@ class Analysis:
     counties: gpd.GeoDataFrame
     ngos: gpd.GeoDataFrame  # active licences
     licence_index: LicenceIndex
+    #: the travel cost every distance above was measured with (siting and delegation reuse it)
+    travel: StraightLine | None = None
 
     # ---- views -------------------------------------------------------------------------------
 
@@ -116,6 +118,7 @@ def analyse(
     travel: StraightLine | None = None,
 ) -> Analysis:
     """Recompute every measure and flag from the layers."""
+    travel = travel or StraightLine(norms.detour_factor)
     settlements = settlements.reset_index(drop=True)
     counties = counties.reset_index(drop=True)
     tier = settlement_tier(settlements["population"], settlements["kind"])
@@ -148,6 +151,7 @@ def analyse(
         counties=counties,
         ngos=active_ngos(ngos).reset_index(drop=True),
         licence_index=licence_index(settlements, counties, ngos, demand, acc, flags, norms),
+        travel=travel,
     )
 
 
