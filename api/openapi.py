@@ -276,7 +276,8 @@ def openapi_document(app: FastAPI) -> dict:
             has_body = "requestBody" in op
             op["responses"].pop("422", None)
             statuses = [400, 500]
-            if "{" in path or path.startswith("/collections/"):
+            # Unknown collections, features, provinces or settlements are 404s, also by query.
+            if path != "/conformance" and not path.startswith("/tileMatrixSets"):
                 statuses.append(404)
             if path not in ("/conformance", "/openapi.json") and not path.startswith("/tileMatrixSets"):
                 statuses.append(409)
