@@ -623,3 +623,14 @@ def test_wrong_method_is_405_with_allow(client):
     response = client.post("/collections/ngos/items")
     assert response.status_code == 405 and response.headers["allow"] == "GET"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_queryables_as_query_parameters(any_client, demo):
+    """Part 3, queryables as query parameters: ?capacity=40&status=active is an equality filter."""
+    ngos = demo["layers"]["ngos"]
+    want = ngos[(ngos["capacity"] == 40) & (ngos["status"] == "active")]["licence_no"]
+    assert all_ids(any_client, "ngos", capacity=40, status="active") == sorted(want) != []
+    on_date = ngos["issued_on"].dropna().iloc[0]
+    got = all_ids(any_client, "ngos", issued_on=on_date.strftime("%Y-%m-%d"))
+    assert got == sorted(ngos.loc[ngos["issued_on"] == on_date, "licence_no"])
+    assert "capacity" in problem(any_client.get("/collections/ngos/items?capacity=many"))
