@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api import errors
 from api.analysis import load_norms
 from api.deps import snapshot
-from api.routers import analysis, features, pages, tiles
+from api.routers import analysis, features, pages, plans, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(analysis.router)
+    app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
 

@@ -656,16 +656,19 @@ def capacitated_siting(
 
 
 def _greedy_capacitated(flow: _Flow, weight, model, p, cap, baseline) -> np.ndarray:
+    """Greedy for the capacitated models: p times, the candidate whose capacity, filled
+    nearest-first from the demand still unserved, gains most (lazily re-evaluated: gains only
+    fall as demand is served)."""
     e, m, n = flow.n_existing, flow.n_candidates, flow.n
     k = len(flow.i)
     x = baseline.x
-    # Demand the existing centres leave over, and the cost it bears now.
+    # Demand the existing centres leave over, and the saving per unit of serving it.
     if model == "mclp":
         served = np.bincount(flow.i, weights=x[m : m + k], minlength=n)
         residual = np.maximum(weight - served, 0.0)
         unit = np.ones(k)
     else:
-        residual = weight * x[m + k :]  # persons unassigned, at cost cap
+        residual = weight * x[m + k :]  # unassigned, at cost cap
         unit = cap - flow.cost
     cand = flow.f >= e
     ci, cj, cu, cc = flow.i[cand], flow.f[cand] - e, unit[cand], flow.cost[cand]
@@ -673,29 +676,36 @@ def _greedy_capacitated(flow: _Flow, weight, model, p, cap, baseline) -> np.ndar
     ci, cj, cu = ci[order], cj[order], cu[order]
     starts = np.searchsorted(cj, np.arange(m + 1))
     capacity = flow.capacity[e:]
+
+    def fill(j):
+        s, t = starts[j], starts[j + 1]
+        filled = np.minimum(np.cumsum(residual[ci[s:t]]), capacity[j])
+        take = np.diff(np.concatenate([[0.0], filled]))
+        return float((take * cu[s:t]).sum()), take
+
+    heap = [(-fill(j)[0], j) for j in range(m)]
+    heapq.heapify(heap)
     chosen: list[int] = []
-    available = np.ones(m, dtype=bool)
-    for _ in range(p):
-        best, best_gain, best_take = -1, 0.0, None
-        for j in np.flatnonzero(available):
-            s, t = starts[j], starts[j + 1]
-            if s == t:
-                continue
-            need = residual[ci[s:t]]
-            filled = np.minimum(np.cumsum(need), capacity[j])
-            take = np.diff(np.concatenate([[0.0], filled]))
-            g = float((take * cu[s:t]).sum())
-            if g > best_gain:
-                best, best_gain, best_take = j, g, take
-        if best < 0:
+    step = 0
+    fresh = np.full(m, -1)
+    while heap and len(chosen) < p:
+        neg, j = heapq.heappop(heap)
+        if fresh[j] != step:
+            gain, _ = fill(j)
+            fresh[j] = step
+            heapq.heappush(heap, (-gain, j))
+            continue
+        if -neg <= 0:
+            heapq.heappush(heap, (neg, j))
             break
-        s, t = starts[best], starts[best + 1]
-        np.subtract.at(residual, ci[s:t], best_take)
-        residual = np.maximum(residual, 0.0)
-        available[best] = False
-        chosen.append(best)
+        _, take = fill(j)
+        s, t = starts[j], starts[j + 1]
+        np.subtract.at(residual, ci[s:t], take)
+        np.maximum(residual, 0.0, out=residual)
+        chosen.append(j)
+        step += 1
     if len(chosen) < p:  # nothing left to gain: fill with the largest remaining capacities
-        rest = [j for j in np.argsort(-capacity, kind="stable") if available[j]]
+        rest = [j for j in np.argsort(-capacity, kind="stable") if j not in set(chosen)]
         chosen.extend(rest[: p - len(chosen)])
     return np.array(chosen, dtype="int64")
 
@@ -813,6 +823,12 @@ def site_centres(
     reach = catchment if model == "mclp" else cap_m
 
     pi, pj, pc = travel.pairs(places, sites, reach)
+    if (capacitated or method == "exact") and len(pi) > EXACT_MAX_PAIRS:
+        what = "the capacitated models" if capacitated else "the exact solver"
+        raise AnalysisInputError(
+            f"this instance has {len(pi):,} place–candidate pairs; {what} take at most {EXACT_MAX_PAIRS:,} "
+            "(choose a province, fewer candidates or a smaller cap_km; the greedy method has no limit)"
+        )
     if capacitated:
         # Capacity serves a share of the target persons (the norm's rate): demand in capacity units.
         need = weight * (norm.norm_per_10k / 1e4)
