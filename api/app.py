@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         ("national", "National map · نقشهٔ کشوری"),
                         ("licence", "Licence check · بررسی مجوز"),
                         ("priorities", "Village priorities · اولویت روستاها"),
+                        ("plan", "Planning · برنامه‌ریزی"),
                     )
                 ),
             ],

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.spatial import cKDTree
 
 from geo.decisions import AnalysisInputError, check_service_type
 from geo.distance import Located, StraightLine
@@ -50,6 +51,8 @@ METHODS = ("auto", "exact", "greedy")
 #: ``auto`` solves exactly when the instance has at most this many pairs and candidates.
 EXACT_MAX_PAIRS = 400_000
 EXACT_MAX_CANDIDATES = 20_000
+#: The most place–candidate pairs any model holds in memory (about 0.5 GB at the peak).
+MAX_PAIRS = 8_000_000
 #: Gaps below this (relative) count as optimal.
 GAP_TOLERANCE = 1e-9
 
@@ -749,6 +752,26 @@ def _subset(located: Located, idx: np.ndarray) -> Located:
     return Located(located.xy[idx], located.k[idx])
 
 
+def check_pair_count(origins: Located, destinations: Located, radius_m: float, what: str) -> int:
+    """Refuse an instance whose pairs within ``radius_m`` would not fit in memory.
+
+    Counts the pairs within the radius as the crow flies (a travel cost is never shorter, so
+    this bounds the pairs of any travel cost) without storing them.
+    """
+    if len(origins) == 0 or len(destinations) == 0:
+        return 0
+    k_max = max(origins.k.max(), destinations.k.max())
+    small, large = (origins, destinations) if len(origins) <= len(destinations) else (destinations, origins)
+    counts = cKDTree(large.xy).query_ball_point(small.xy, radius_m * k_max * 1.0001, return_length=True)
+    total = int(np.sum(counts))
+    if total > MAX_PAIRS:
+        raise AnalysisInputError(
+            f"{what}: about {total:,} pairs within {radius_m / 1000:g} km, more than {MAX_PAIRS:,}; "
+            "choose a province, fewer candidates or a shorter distance"
+        )
+    return total
+
+
 def site_centres(
     analysis,
     service_type: str,
@@ -822,6 +845,7 @@ def site_centres(
     cap_m = 1000.0 * (cap_km if cap_km is not None else 2.0 * norm.max_distance_km)
     reach = catchment if model == "mclp" else cap_m
 
+    check_pair_count(places, sites, reach, "siting")
     pi, pj, pc = travel.pairs(places, sites, reach)
     if (capacitated or method == "exact") and len(pi) > EXACT_MAX_PAIRS:
         what = "the capacitated models" if capacitated else "the exact solver"

@@ -54,7 +54,7 @@ class SitingRequest(BaseModel):
     )
     capacitated: bool = Field(False, description="respect centre capacities")
     capacity: int | None = Field(None, gt=0, le=100_000, description="capacity of each new centre")
-    cap_km: float | None = Field(None, gt=0, le=1000, description="p-median: distances beyond count as this")
+    cap_km: float | None = Field(None, gt=0, le=300, description="p-median: distances beyond count as this")
     time_limit: float = Field(30.0, ge=1, le=120, description="seconds the exact solver may take")
 
     model_config = {
@@ -68,7 +68,7 @@ class DelegationRequest(BaseModel):
     service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
     province: ProvinceCode = None
     outreach_km: float | None = Field(
-        None, gt=0, le=500, description="farthest outreach (default: the norm's)"
+        None, gt=0, le=300, description="farthest outreach (default: the norm's)"
     )
 
 
