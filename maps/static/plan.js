@@ -24,6 +24,7 @@
     const result = $('am-result');
     const comparison = $('am-comparison');
     const planLayer = L.featureGroup([], { pane: 'amResults' }).addTo(map);
+    A.planLayer = planLayer; // what the plan draws (lines are on the canvas)
     let countiesLayer = null;
     let boundaries = null;
     let names = {};
