@@ -108,7 +108,7 @@ def _write_table(frame, path: Path) -> None:
 def _analysis(settings: Settings):
     import time
 
-    from api.analysis import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms
     from store import open_store
 
     store = open_store(settings.store)
@@ -167,7 +167,7 @@ def cmd_check_licence(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
-    from api.analysis import province_code
+    from api.loading import province_code
     from store import open_store
 
     province = province_code(open_store(settings.store), args.province) if args.province else None
@@ -189,7 +189,7 @@ def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _province(settings: Settings, value: str | None) -> str | None:
-    from api.analysis import province_code
+    from api.loading import province_code
     from store import open_store
 
     return province_code(open_store(settings.store), value) if value else None
@@ -349,7 +349,7 @@ def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
         nat = result.equity[result.equity["scope"] == "national"]
         print(nat[["service_type", "gini_a", "gini_b", "theil_a", "theil_b"]].round(4).to_string(index=False))
         if args.out:
-            from demo.build import SYNTHETIC_NOTICE_EN
+            from maps.notices import SYNTHETIC_NOTICE_EN
 
             path = plans.comparison_workbook(
                 result, rec_a, rec_b, layers["counties"], args.out, SYNTHETIC_NOTICE_EN

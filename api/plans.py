@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.analysis import Analysis, analyse
+from geo.recompute import Analysis, analyse
 from geo.decisions import AnalysisInputError
 from geo.scenarios import Comparison, apply_changes, check_changes, compare
 from geo.schema import SERVICE_TYPES

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api import plans  # noqa: E402
-from api.analysis import analysis_from_store, load_norms  # noqa: E402
+from api.loading import analysis_from_store, load_norms  # noqa: E402
 from geo.delegation import delegate  # noqa: E402
 from geo.scenarios import compare  # noqa: E402
 from geo.siting import site_centres, travel_of  # noqa: E402
@@ -59,8 +59,8 @@ def reduced_instance(a, province: str):
     cand = np.sort(s.index.get_indexer(flagged.index))
     cand = cand[np.isin(cand, scope)]
     weight = np.where(a.access.covered[SERVICE].to_numpy()[scope], 0.0, a.demand[SERVICE].to_numpy()[scope])
-    places = Located(a._places.xy[scope], a._places.k[scope])
-    sites = Located(a._places.xy[cand], a._places.k[cand])
+    places = Located(a.licence_index.places.xy[scope], a.licence_index.places.k[scope])
+    sites = Located(a.licence_index.places.xy[cand], a.licence_index.places.k[cand])
     radius = 1000.0 * a.norms.services[SERVICE].catchment_km
     i, j, c = travel_of(a).pairs(places, sites, radius)
     rows = np.unique(i[weight[i] > 0])

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import plans
-from api.analysis import load_norms
+from api.loading import load_norms
 from api.app import create_app
 from api.cli import main
 from api.settings import Settings
-from geo.analysis import analyse
+from geo.recompute import analyse
 from geo.delegation import delegate
 from geo.scenarios import compare
 from geo.siting import site_centres

@@ -19,9 +19,9 @@ from starlette.responses import FileResponse
 
 from api import plans
 from api.deps import MEDIA, feature_collection, json_records, snapshot
-from api.routers.analysis import ServiceType, json_safe
+from api.routers.assessments import ServiceType, json_safe
 from api.snapshot import Snapshot
-from demo.build import SYNTHETIC_NOTICE_EN
+from maps.notices import SYNTHETIC_NOTICE_EN
 from geo.delegation import delegate
 from geo.siting import site_centres
 
