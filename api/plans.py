@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.recompute import Analysis, analyse
 from geo.decisions import AnalysisInputError
+from geo.recompute import Analysis, analyse
 from geo.scenarios import Comparison, apply_changes, check_changes, compare
 from geo.schema import SERVICE_TYPES
 from store.base import Store

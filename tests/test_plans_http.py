@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import plans
-from api.loading import load_norms
 from api.app import create_app
 from api.cli import main
+from api.loading import load_norms
 from api.settings import Settings
-from geo.recompute import analyse
 from geo.delegation import delegate
+from geo.recompute import analyse
 from geo.scenarios import compare
 from geo.siting import site_centres
 

@@ -21,9 +21,9 @@ from api import plans
 from api.deps import MEDIA, feature_collection, json_records, snapshot
 from api.routers.assessments import ServiceType, json_safe
 from api.snapshot import Snapshot
-from maps.notices import SYNTHETIC_NOTICE_EN
 from geo.delegation import delegate
 from geo.siting import site_centres
+from maps.notices import SYNTHETIC_NOTICE_EN
 
 router = APIRouter(tags=["Planning"])
 
