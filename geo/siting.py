@@ -14,8 +14,9 @@ Three ways to solve, reported in the result:
 * ``greedy``: the classic greedy for these submodular objectives (lazy evaluation), with an
   upper bound from a Lagrangian relaxation (subgradient) for the uncapacitated models or from
   the LP relaxation (HiGHS) for the capacitated ones; the gap to that bound is reported;
-* ``auto``: greedy and its bound first; if they do not already prove optimality and the
-  instance is small enough, the exact programme.
+* ``auto``: the exact programme on small instances (≤ ``EXACT_MAX_PAIRS`` pairs), keeping the
+  better of its answer and the greedy's if the time limit stops it; greedy and its bound on
+  larger ones.
 
 Models (weights ``w``, pairs ``(i, j)`` within reach, ``p`` new sites):
 
@@ -51,8 +52,8 @@ METHODS = ("auto", "exact", "greedy")
 #: ``auto`` solves exactly when the instance has at most this many pairs and candidates.
 EXACT_MAX_PAIRS = 400_000
 EXACT_MAX_CANDIDATES = 20_000
-#: The most place–candidate pairs any model holds in memory (about 0.5 GB at the peak).
-MAX_PAIRS = 8_000_000
+#: The most place–candidate pairs a model takes (about 150 MB at the peak; a few seconds).
+MAX_PAIRS = 2_500_000
 #: Gaps below this (relative) count as optimal.
 GAP_TOLERANCE = 1e-9
 
@@ -147,7 +148,7 @@ def _greedy_max_benefit(benefit: sp.csc_matrix, p: int):
     return np.array(chosen, dtype="int64"), np.array(gained), float(current.sum())
 
 
-def _lagrangian_bound(benefit: sp.csc_matrix, p: int, lower: float, iterations: int = 300) -> float:
+def _lagrangian_bound(benefit: sp.csc_matrix, p: int, lower: float, iterations: int = 200) -> float:
     """Upper bound on max Σ_i max_{j∈S} b_ij, |S| ≤ p, by relaxing Σ_j x_ij ≤ 1 (λ_i ≥ 0).
 
     L(λ) = Σ_i λ_i + the p largest of Σ_i max(0, b_ij − λ_i); minimised by subgradient steps
@@ -203,7 +204,7 @@ def _lagrangian_kernel(indptr, rows, vals, n, p, lower, iterations, tolerance): 
             if since >= 15:
                 theta /= 2
                 since = 0
-        if best - lower <= tolerance * max(1.0, abs(best)) or theta < 1e-6:
+        if best - lower <= tolerance * max(1.0, abs(best)) or theta < 1e-4:
             break
         grad[:] = 1.0
         for j in top:
@@ -295,28 +296,29 @@ def _assign_best(benefit: sp.csc_matrix, chosen: np.ndarray) -> np.ndarray:
 
 
 def _solve_max_benefit(benefit, p, method, time_limit, exact):
-    """Greedy + Lagrangian bound, then ``exact`` (a callable returning chosen, objective, bound,
-    optimal) if asked or needed."""
+    """Exact (``exact``: a callable returning chosen, objective, bound) for ``exact``, and for
+    ``auto`` on small instances; otherwise, or when the solver stops at its time limit, the
+    greedy too, with the Lagrangian bound where the solver gave none."""
     m = benefit.shape[1]
     p = min(p, m)
-    chosen, gains, value = _greedy_max_benefit(benefit, p)
-    bound = value
-    if method in ("greedy", "auto"):
-        bound = _lagrangian_bound(benefit, p, value) if len(chosen) else 0.0
-        bound = max(bound, value)
-    used = "greedy"
     small = benefit.nnz <= EXACT_MAX_PAIRS and m <= EXACT_MAX_CANDIDATES
-    if method == "exact" or (method == "auto" and small and _relative_gap(value, bound) > GAP_TOLERANCE):
+    if method == "exact" or (method == "auto" and small):
         got = exact()
         if got is not None:
             ex_chosen, ex_value, ex_bound = got
-            if ex_value >= value - 1e-9 * max(1.0, abs(value)):
+            ex_bound = max(ex_bound, ex_value)
+            if _relative_gap(ex_value, ex_bound) <= GAP_TOLERANCE:
                 chosen, gains = _order_by_gain(benefit, ex_chosen)
-                value = ex_value
-                used = "exact"
-            bound = min(bound, ex_bound) if method != "exact" else ex_bound
-            bound = max(bound, value)
-    return chosen, gains, value, bound, used
+                return chosen, gains, ex_value, ex_bound, "exact"
+            # Stopped by the time limit: the better of its incumbent and the greedy.
+            chosen, gains, value = _greedy_max_benefit(benefit, p)
+            if ex_value >= value:
+                chosen, gains = _order_by_gain(benefit, ex_chosen)
+                return chosen, gains, ex_value, ex_bound, "exact"
+            return chosen, gains, value, max(ex_bound, value), "greedy"
+    chosen, gains, value = _greedy_max_benefit(benefit, p)
+    bound = max(_lagrangian_bound(benefit, p, value), value) if len(chosen) else 0.0
+    return chosen, gains, value, bound, "greedy"
 
 
 def mclp(

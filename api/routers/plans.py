@@ -55,7 +55,9 @@ class SitingRequest(BaseModel):
     capacitated: bool = Field(False, description="respect centre capacities")
     capacity: int | None = Field(None, gt=0, le=100_000, description="capacity of each new centre")
     cap_km: float | None = Field(None, gt=0, le=300, description="p-median: distances beyond count as this")
-    time_limit: float = Field(30.0, ge=1, le=120, description="seconds the exact solver may take")
+    time_limit: float = Field(
+        5.0, ge=1, le=5, description="seconds the exact solver may take (the command line allows more)"
+    )
 
     model_config = {
         "json_schema_extra": {"examples": [{"service_type": "rehabilitation", "province": "11", "k": 10}]}

@@ -59,7 +59,7 @@
         k: Math.max(1, Math.min(200, Number($('am-k').value) || 1)),
         model: $('am-model').value,
         capacitated: $('am-capacitated').checked,
-        time_limit: 20,
+        time_limit: 5,
       };
       busy(true);
       setStatus(t('loading'));
