@@ -16,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api import mapdata
 from api.deps import snapshot
+from api.guard import page_response
 from api.routers.tiles import LRUCache
+from api.settings import get_settings
 from api.snapshot import Snapshot
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.decisions import CRITERIA, priority_weights
@@ -39,7 +41,7 @@ VENDOR = {
 
 
 #: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
-PAGE_CACHE = LRUCache(size=256)
+PAGE_CACHE = LRUCache(size=256, max_bytes=get_settings().page_cache_mb * 2**20)
 
 
 class AssetsMissing(AmayeshError):
@@ -138,4 +140,5 @@ def page(
     if html is None:
         html = build_page(page, lang, ctx)
         PAGE_CACHE.put(key, html)
-    return HTMLResponse(html)
+    # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
+    return page_response(html, settings.basemap_url)
