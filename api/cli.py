@@ -108,7 +108,7 @@ def _write_table(frame, path: Path) -> None:
 def _analysis(settings: Settings):
     import time
 
-    from api.analysis import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms
     from store import open_store
 
     store = open_store(settings.store)
@@ -167,7 +167,7 @@ def cmd_check_licence(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
-    from api.analysis import province_code
+    from api.loading import province_code
     from store import open_store
 
     province = province_code(open_store(settings.store), args.province) if args.province else None
