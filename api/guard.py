@@ -35,7 +35,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Paths whose every request is heavy (recomputation, page builds, whole-layer data).
 HEAVY_PATHS = ("/priorities", "/saturation", "/concentration", "/licence-checks")
-HEAVY_PREFIXES = ("/settlements/", "/maps/")
+HEAVY_PREFIXES = ("/settlements/", "/maps/", "/plans/")
 
 _SCRIPT = re.compile(r"<script(?=[\s>])", re.IGNORECASE)
 
@@ -165,6 +165,8 @@ class BodyLimit:
 def is_heavy(scope: Scope) -> bool:
     path = scope.get("path", "")
     if path in HEAVY_PATHS or path.startswith(HEAVY_PREFIXES):
+        return True
+    if path.startswith("/scenarios/") and "/compare/" in path:
         return True
     if path.startswith("/collections/") and path.endswith("/items"):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

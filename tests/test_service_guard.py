@@ -87,6 +87,8 @@ def test_what_counts_as_heavy():
         return {"path": path, "query_string": query}
 
     assert is_heavy(scope("/priorities")) and is_heavy(scope("/maps/licence"))
+    assert is_heavy(scope("/plans/siting")) and is_heavy(scope("/scenarios/3/compare/today"))
+    assert not is_heavy(scope("/scenarios"))
     assert is_heavy(scope("/collections/ngos/items", b"f=xlsx&province=07"))
     assert not is_heavy(scope("/collections/ngos/items", b"limit=10"))
     assert not is_heavy(scope("/collections/ngos/items", b"f=json"))
