@@ -329,8 +329,9 @@ def test_schemathesis_all_checks_all_phases(server, tmp_path):
     content types, response schemas, headers, negative data rejected, 405 with Allow, ...) in every
     phase (examples, coverage, fuzzing, and stateful through the OpenAPI links), 0 failures.
 
-    The planning routes are left out (see the option below). tests/schemathesis.toml says which statuses a schema-valid request may get (a filter string
-    that is not CQL2 is a 400); the response time limit allows for a loaded CI machine.
+    The planning routes are left out (see the option below). tests/schemathesis.toml says which
+    statuses a schema-valid request may get (a filter string that is not CQL2 is a 400); the
+    response time limit allows for a loaded CI machine.
     """
     import subprocess
     import sys
