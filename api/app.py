@@ -10,11 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
-<<<<<<< HEAD
-from api import errors, openapi
-=======
-from api import errors, exporter, guard
->>>>>>> main
+from api import errors, exporter, guard, openapi
 from api.deps import snapshot
 from api.loading import load_norms
 from api.params import reject_unknown_parameters

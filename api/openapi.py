@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.collections import COLLECTIONS, Collection
+from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
 
 GEOJSON = "application/geo+json"
 PROBLEM = "application/problem+json"
@@ -43,6 +44,9 @@ STATUS_TEXT = {
     404: "No such collection, feature or resource",
     405: "The method is not allowed on this resource (see the Allow header)",
     409: "The store is not ready for this request (e.g. a layer is missing)",
+    413: "The request body or the asked-for export is too large",
+    429: "Too many heavy requests from this client at once (see Retry-After)",
+    503: "The service is busy with heavy requests (see Retry-After)",
     422: "The request body is not valid",
     500: "The service failed; the error is logged",
 }
@@ -283,6 +287,11 @@ def openapi_document(app: FastAPI) -> dict:
                 statuses.append(409)
             if has_body:
                 statuses.append(422)
+            heavy = path in HEAVY_PATHS or path.startswith(HEAVY_PREFIXES) or path.endswith("/items")
+            if heavy or "/compare/" in path:
+                statuses += [429, 503]
+            if has_body or path.endswith("/items") or path in ("/priorities", "/saturation"):
+                statuses.append(413)
             _problem_responses(op, statuses)
             if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
                 _content(op, "200", {MVT: {"schema": {"type": "string", "format": "binary"}}})

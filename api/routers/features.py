@@ -139,7 +139,6 @@ def collection(
     return describe(request, collection_of(collection_id), snap)
 
 
-<<<<<<< HEAD
 # ---- the query of an items request -----------------------------------------------------------
 
 
@@ -157,53 +156,6 @@ def conditions(c: Collection, values: dict[str, Any]) -> tuple[F.Filter | None, 
                 value = Q.parse_date(value, prop.name)
             parts.append(F.Compare("=", F.Prop(prop.name), F.Lit(value)))
     box = Q.parse_bbox(values.get("bbox"), values.get("bbox-crs"))
-=======
-@router.get(
-    "/collections/{collection_id}/items",
-    summary="Features of a collection, filtered and paged (GeoJSON), or downloaded (f=csv|xlsx|gpkg|geojson)",
-    response_class=JSONResponse,
-)
-def items(
-    collection_id: CollectionId,
-    request: Request,
-    snap: Annotated[Snapshot, Depends(snapshot)],
-    bbox: BBox = None,
-    limit: Limit = 10,
-    offset: Offset = 0,
-    province: Annotated[str | None, Query(description="province code (2 digits)", examples=["07"])] = None,
-    county: Annotated[str | None, Query(description="county code (4 digits)", examples=["0707"])] = None,
-    service_type: Annotated[
-        str | None, Query(description="service type", examples=["rehabilitation"])
-    ] = None,
-    status: Annotated[str | None, Query(description="licence status (ngos)", examples=["active"])] = None,
-    kind: Annotated[str | None, Query(description="city/village, or urban/rural")] = None,
-    class_: Annotated[str | None, Query(alias="class", description="saturation class")] = None,
-    f: Format = None,
-):
-    c = collection_of(collection_id)
-    values = {
-        "province": province,
-        "county": county,
-        "service_type": service_type,
-        "status": status,
-        "kind": kind,
-        "class": class_,
-    }
-    for name, value in values.items():
-        if value is not None and name not in c.filters:
-            from api.deps import BadParameter
-
-            raise BadParameter(
-                f"collection {c.id} cannot be filtered by {name}; filters: {', '.join(c.filters) or 'none'}"
-            )
-    frame = c.frame(snap)
-    mask = filter_mask(
-        frame,
-        {name: (flt.column, values[name], flt.choices) for name, flt in c.filters.items()},
-        snap.small.get_or_build,
-    )
-    box = parse_bbox(bbox)
->>>>>>> main
     if box is not None:
         parts.append(F.Spatial("intersects", box))
     if values.get("datetime") is not None and c.temporal is not None:
@@ -217,7 +169,6 @@ def items(
     where = None if not parts else parts[0] if len(parts) == 1 else F.And(tuple(parts))
     return where, Q.parse_sortby(values.get("sortby"), c)
 
-<<<<<<< HEAD
 
 def matching_positions(request: Request, c: Collection, snap: Snapshot, where, sortby) -> np.ndarray:
     """Positions (in the snapshot's frame) of the matching features, in the order asked for.
@@ -237,7 +188,7 @@ def matching_positions(request: Request, c: Collection, snap: Snapshot, where, s
     else:
         key = f"mask:{c.id}:{where!r}"
         if len(key) < 300:  # the plain filters of map pages and GIS clients repeat: keep their masks
-            mask = snap.cached(key, lambda: F.mask_from_filter(frame, where))
+            mask = snap.small.get_or_build(key, lambda: F.mask_from_filter(frame, where))
         else:
             mask = F.mask_from_filter(frame, where)
         positions = np.flatnonzero(mask)
@@ -290,7 +241,7 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
         out = frame.iloc[positions]
         if crs != Q.CRS84:
             out = out.to_crs(Q.SUPPORTED_CRS[crs])
-        response = download(out, c.id, f)
+        response = download(out, c.id, f, request.app.state.settings)
         response.headers.update(crs_header(crs))
         return response
     if f == "geojson":
@@ -301,14 +252,6 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
             headers={"Content-Disposition": f'attachment; filename="{c.id}.geojson"', **crs_header(crs)},
         )
     limit, offset = values["limit"], values["offset"]
-=======
-        inside = np.zeros(len(frame), dtype=bool)
-        inside[snap.tree(c.id, frame).query(shapely.box(*box), predicate="intersects")] = True
-        mask &= inside
-    positions = np.flatnonzero(mask)
-    if f not in (None, "json"):
-        return download(frame.iloc[positions], c.id, f, request.app.state.settings)
->>>>>>> main
     matched = len(positions)
     page = positions[offset : offset + limit]
     if wants_html(request, f):
@@ -354,7 +297,6 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     return Response(body.encode("utf-8"), media_type=GEOJSON, headers=crs_header(crs))
 
 
-<<<<<<< HEAD
 def items_page(request: Request, c: Collection, frame, page, matched: int, offset: int, limit: int) -> str:
     """A plain right-to-left HTML page of the features (OGC API Features, HTML encoding)."""
     rows = frame.iloc[page]
@@ -467,25 +409,6 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
                 ),
             ],
         ),
-=======
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-def item(
-    collection_id: CollectionId,
-    feature_id: Annotated[str, Path(description="feature id (the collection's key)")],
-    request: Request,
-    snap: Annotated[Snapshot, Depends(snapshot)],
-):
-    c = collection_of(collection_id)
-    frame = c.frame(snap)
-    index = snap.cached(f"index:{c.id}", lambda: {k: i for i, k in enumerate(frame[c.key].astype(str))})
-    if feature_id not in index:
-        raise UnknownLayerError(f"no feature {feature_id!r} in {c.id}")
-    feature = feature_collection(frame.iloc[[index[feature_id]]], c.key)[0]
-    base = str(request.base_url).rstrip("/")
-    feature["links"] = [
-        {"rel": "self", "type": GEOJSON, "href": str(request.url)},
-        {"rel": "collection", "type": "application/json", "href": f"{base}/collections/{c.id}"},
->>>>>>> main
     ]
     if c.temporal is not None:
         out.append(
@@ -617,7 +540,7 @@ def _base_parameters() -> list[inspect.Parameter]:
 
 
 def _items_endpoint(c: Collection):
-    async def endpoint(**kwargs):
+    def endpoint(**kwargs):  # in a worker thread: filtering a large layer takes time
         return items_response(kwargs["request"], c, kwargs["snap"], _values(kwargs))
 
     endpoint.__signature__ = inspect.Signature([*_base_parameters(), *_common_parameters(c)])
@@ -626,7 +549,7 @@ def _items_endpoint(c: Collection):
 
 
 def _item_endpoint(c: Collection):
-    async def endpoint(
+    def endpoint(
         feature_id: Annotated[str, Path(description=f"feature id ({c.key})")],
         request: Request,
         snap: Annotated[Snapshot, Depends(snapshot)],
