@@ -19,13 +19,9 @@ from starlette.responses import FileResponse
 
 from api.snapshot import Snapshot
 from exchange.formats import write_file
-from geo.errors import AmayeshError
+from geo.errors import BadParameter as BadParameter
 
 MAX_LIMIT = 1000
-
-
-class BadParameter(AmayeshError):
-    code = "bad-parameter"
 
 
 async def snapshot(request: Request) -> Snapshot:

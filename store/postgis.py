@@ -23,13 +23,12 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
+from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
 from geo.schema import LAYERS, Layer, layer
 from store.base import (
     SCENARIO_FIELDS,
     Frame,
-    ScenarioNotFound,
     Store,
-    StoreError,
     Transaction,
     validate_frame,
 )
@@ -249,7 +248,7 @@ class PostGISStore(Store):
             try:
                 conn.execute(sa.insert(self.scenarios).values(**values))
             except sa.exc.IntegrityError as err:
-                raise StoreError(f"a scenario with id {scenario.get('id')!r} exists already") from err
+                raise AlreadyExists(f"a scenario with id {scenario.get('id')!r} exists already") from err
 
     def _has_scenarios(self, conn) -> bool:
         return sa.inspect(conn).has_table("scenarios")

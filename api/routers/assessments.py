@@ -5,41 +5,24 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from enum import Enum
 from typing import Annotated
 
 import geopandas as gpd
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
+from api.schemas import LicenceCheckRequest, ServiceType
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
-from geo.errors import UnknownLayerError
+from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
 
 router = APIRouter(tags=["Analysis"])
 
-ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
 Province = Annotated[
     str | None, Query(pattern=r"^\d{2}$", description="province code (2 digits)", examples=["11"])
 ]
-
-
-class LicenceCheckRequest(BaseModel):
-    """A proposed licence: where, which service, how many persons it can serve."""
-
-    lon: float = Field(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])
-    lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])
-    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
-    capacity: int = Field(gt=0, le=100_000, description="persons the centre can serve", examples=[40])
-
-    model_config = {
-        "json_schema_extra": {
-            "examples": [{"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}]
-        }
-    }
 
 
 def json_safe(value):
@@ -157,7 +140,7 @@ def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Provin
     if province:
         table = a.concentration_by_province
         if province not in table.index.get_level_values("province_code"):
-            raise UnknownLayerError(f"no province with code {province}")
+            raise UnknownProvinceError(f"no province with code {province}")
         table = table.loc[province]
     else:
         table = a.concentration
@@ -173,7 +156,7 @@ def settlement(
     s = a.settlements
     hit = s.index[s["settlement_code"] == code]
     if len(hit) == 0:
-        raise UnknownLayerError(f"no settlement with code {code}")
+        raise UnknownSettlementError(f"no settlement with code {code}")
     i = hit[0]
     place = feature_collection(s.loc[[i]], "settlement_code")[0]
     counties = snap.layer("counties").set_index("county_code")
