@@ -686,10 +686,11 @@ def _greedy_capacitated(flow: _Flow, weight, model, p, cap, baseline) -> np.ndar
             take = np.diff(np.concatenate([[0.0], filled]))
             g = float((take * cu[s:t]).sum())
             if g > best_gain:
-                best, best_gain, best_take = j, g, take
+                best, best_gain, best_take = int(j), g, take
         if best < 0:
             break
         s, t = starts[best], starts[best + 1]
+        assert best_take is not None  # set with best
         np.subtract.at(residual, ci[s:t], best_take)
         residual = np.maximum(residual, 0.0)
         available[best] = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeAlias
 
 import geopandas as gpd
 import pandas as pd
@@ -16,7 +17,7 @@ from geo.errors import ScenarioNotFound as ScenarioNotFound
 from geo.errors import StoreError as StoreError
 from geo.schema import Layer, check_values, conform, layer
 
-Frame = gpd.GeoDataFrame | pd.DataFrame
+Frame: TypeAlias = gpd.GeoDataFrame | pd.DataFrame
 
 #: A saved scenario: ``id``, ``name``, ``owner`` (a user name; sign-in will tie it to users),
 #: ``created_at`` (ISO 8601, UTC), ``description``, ``copied_from`` (an id or None) and

@@ -202,7 +202,7 @@ class GeoPackageStore(Store):
     def _scenario_db(self, write: bool) -> Iterator[sqlite3.Connection]:
         if not self.path.exists():
             if not write:
-                yield None
+                yield None  # type: ignore[misc]  # readers check for None: no file, no scenarios
                 return
             raise StoreError(f"{self.path} holds no layers; build the demo or import them first")
         lock_path = self.path.with_name(self.path.name + ".lock")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import geopandas as gpd
@@ -33,7 +33,7 @@ from store.base import (
     validate_frame,
 )
 
-_TYPES = {
+_TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
     "str": sa.Text,
     "int": sa.BigInteger,
     "float": sa.Float,
@@ -118,6 +118,7 @@ class _PgTransaction(Transaction):
         buffer = io.StringIO()
         data.to_csv(buffer, index=False, header=False, na_rep="\\N")
         raw = self.conn.connection.driver_connection
+        assert raw is not None  # an open psycopg connection
         quoted = ", ".join(f'"{c}"' for c in cols)
         try:
             with (
@@ -242,7 +243,9 @@ class PostGISStore(Store):
 
     def save_scenario(self, scenario: dict) -> None:
         values = {f: scenario.get(f) for f in SCENARIO_FIELDS}
-        values["created_at"] = datetime.datetime.fromisoformat(values["created_at"].replace("Z", "+00:00"))
+        values["created_at"] = datetime.datetime.fromisoformat(
+            str(values["created_at"]).replace("Z", "+00:00")
+        )
         with self.engine.begin() as conn:
             self.scenarios.create(conn, checkfirst=True)
             try:
