@@ -62,9 +62,11 @@ def province_code(store: Store, province: str) -> str:
     if provinces is None:
         raise InputError("give the province as its 2-digit code: the store has no provinces layer")
     for column in ("name_fa", "name_en"):
-        m = match_names(
-            pd.Series([province]), pd.Series(provinces[column].to_numpy(), index=provinces["province_code"])
-        )
+        names = provinces[column].astype(str)
+        asked = province
+        if column == "name_en":  # "Fars", "fars" and "FARS" are one province
+            names, asked = names.str.lower(), province.lower()
+        m = match_names(pd.Series([asked]), pd.Series(names.to_numpy(), index=provinces["province_code"]))
         if m["status"].iloc[0] == "matched":
             return str(m["right"].iloc[0])
     raise UnknownProvinceError(f"no province called {province!r}")

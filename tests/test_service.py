@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.loading import analysis_from_store, load_norms
 from api.settings import Settings
+from geo.errors import UnknownProvinceError
 from maps.tiles import BUFFER, EXTENT, tile_bounds
 from tests import small_world
 
@@ -225,3 +226,30 @@ def test_low_zoom_tiles_are_prepared_into_this_apps_cache(small_store):
     cached = app.state.caches.tiles.get((snap.version, "settlements", z, x, y))
     assert cached is not None and cached[0] == source(snap, "settlements").tile(z, x, y)
     assert other.state.caches.tiles.get((snap.version, "settlements", z, x, y)) is None  # per app
+
+
+@pytest.mark.parametrize("route", ["/priorities", "/saturation", "/concentration"])
+def test_an_unknown_province_is_a_404_that_lists_the_codes(small_client, route):
+    response = small_client.get(f"{route}?province=99")
+    assert response.status_code == 404 and response.json()["code"] == "unknown-province"
+    assert "00 Test province" in response.json()["detail"]
+
+
+def test_answers_about_synthetic_data_say_so(small_client):
+    check = small_client.post(
+        "/licence-checks", json={"lon": 49.7, "lat": 34.1, "service_type": "kindergarten", "capacity": 30}
+    ).json()
+    ranked = small_client.get("/priorities?province=00&top=3").json()
+    place = small_client.get("/settlements/0001000001").json()
+    for answer in (check, ranked, place):
+        assert "ساختگی" in answer["notice"]["fa"] and "synthetic" in answer["notice"]["en"]
+        assert "ngos" in answer["notice"]["synthetic_layers"]
+
+
+def test_the_command_line_takes_a_province_by_code_or_name(small_store):
+    from api.loading import province_code
+
+    for asked in ("00", "0", "استان آزمون", "Test province", "test PROVINCE"):
+        assert province_code(small_store, asked) == "00", asked
+    with pytest.raises(UnknownProvinceError, match="no province"):
+        province_code(small_store, "Atlantis")
