@@ -55,7 +55,7 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
 )
-async def tile(
+def tile(
     collection: Annotated[
         str, Path(description="settlements, ngos, counties, provinces, target_areas or settlement-access")
     ],
