@@ -23,7 +23,7 @@ from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, s
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.snapshot import Snapshot
 from geo import filtering as F
-from geo.errors import UnknownLayerError
+from geo.errors import UnknownFeatureError, UnknownLayerError
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -560,7 +560,7 @@ def _item_endpoint(c: Collection):
         frame = c.frame(snap)
         index = _key_index(c, snap)
         if feature_id not in index:
-            raise UnknownLayerError(f"no feature {feature_id!r} in {c.id}")
+            raise UnknownFeatureError(f"no feature {feature_id!r} in {c.id}")
         position = np.array([index[feature_id]])
         if wants_html(request, f):
             return HTMLResponse(items_page(request, c, frame, position, 1, 0, 1))
