@@ -10,15 +10,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
-from api import errors
+from api import errors, security
 from api.analysis import load_norms
 from api.deps import snapshot
-from api.routers import analysis, features, pages, tiles
+from api.routers import analysis, auth, features, pages, public, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.schema import LAYERS
 from store import open_store
+from store.accounts import Accounts
 
 
 class Link(BaseModel):
@@ -52,11 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; ``settings`` default to the environment (``AMAYESH_*``)."""
     settings = settings or get_settings()
     store = open_store(settings.store)
+    accounts = Accounts(settings.store)
+    accounts.ensure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         store.close()
+        accounts.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -70,6 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The interactive docs load scripts from a CDN; the service serves nothing from outside.
         docs_url=None,
         redoc_url=None,
+        # Deny by default: every route's requirement is checked here (api.security.POLICY).
+        dependencies=[Depends(security.authorize)],
+    )
+    app.state.accounts = accounts
+    app.state.sessions = security.Sessions(
+        accounts, hours=settings.session_hours, secure=settings.cookie_secure
     )
     app.state.settings = settings
     app.state.snapshots = Snapshots(
@@ -78,11 +88,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
     )
     errors.install(app)
+    security.install(app)
+    security.publish_requirements(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(analysis.router)
+    app.include_router(auth.router)
+    app.include_router(public.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
 

@@ -37,6 +37,148 @@ def cmd_build_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"(their share of population: {report.urban_population_share:.1%})"
     )
     print("  NGOs, target areas and county needs are SYNTHETIC demo data.")
+    if not args.no_demo_accounts:
+        made = create_demo_accounts(settings.store)
+        if made:
+            print("  DEMO accounts (documented passwords, demo only, never on a real deployment):")
+            for username, role, provinces, password in made:
+                where = f" provinces {','.join(provinces)}" if provinces else ""
+                print(f"    {username:<20} {role:<20} password {password}{where}")
+    return 0
+
+
+#: The demo's accounts: one per role (README, "Users and roles"). Demo only.
+DEMO_ACCOUNTS = (
+    ("demo_admin", "admin", ()),
+    ("demo_planner", "planner", ()),
+    ("demo_officer", "licensing_officer", ("11",)),
+    ("demo_director", "provincial_director", ("11",)),
+)
+
+
+def create_demo_accounts(store_url: str) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """One documented account per role, for the demo only; existing ones are left alone."""
+    from store.accounts import Accounts, demo_password
+
+    accounts = Accounts(store_url)
+    made = []
+    try:
+        for username, role, provinces in DEMO_ACCOUNTS:
+            if accounts.get(username) is None:
+                accounts.add(
+                    username,
+                    demo_password(role),
+                    role,
+                    provinces,
+                    display_name=f"DEMO {role}",
+                    actor="build-demo",
+                )
+            made.append((username, role, provinces, demo_password(role)))
+    finally:
+        accounts.close()
+    return made
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("error: the passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from store.accounts import Accounts
+
+    accounts = Accounts(settings.store)
+    actor = f"cli:{args.actor}" if args.actor else "cli"
+    provinces = [p for p in (getattr(args, "provinces", None) or "").split(",") if p]
+    try:
+        if args.action == "add":
+            user = accounts.add(
+                args.username,
+                _read_password(args),
+                args.role,
+                provinces,
+                display_name=args.name or "",
+                actor=actor,
+            )
+            print(
+                f"Added {user.username} ({user.role}{', provinces ' + ','.join(user.provinces) if user.provinces else ''})"
+            )
+        elif args.action == "set-role":
+            user = accounts.set_role(args.username, args.role, actor=actor)
+            print(f"{user.username} is now {user.role}; their sessions are signed out")
+        elif args.action == "set-provinces":
+            user = accounts.set_provinces(args.username, provinces, actor=actor)
+            print(f"{user.username}: provinces {','.join(user.provinces) or 'none (national role)'}")
+        elif args.action == "reset-password":
+            accounts.reset_password(args.username, _read_password(args), actor=actor)
+            print(f"New password set for {args.username}; their sessions are signed out")
+        elif args.action in ("disable", "enable"):
+            accounts.set_disabled(args.username, args.action == "disable", actor=actor)
+            print(f"{args.username} {args.action}d")
+        elif args.action == "token":
+            token_id, token = accounts.issue_token(
+                args.username, label=args.label or "", days=args.days, actor=actor
+            )
+            print(f"Token {token_id} for {args.username} (shown once; only its hash is kept):")
+            print(token)
+        elif args.action == "revoke-token":
+            accounts.revoke_token(args.token_id, actor=actor)
+            print(f"Token {args.token_id} revoked")
+        elif args.action == "list":
+            users = accounts.list()
+            if not users:
+                print("no users; add the first admin with: amayesh users add NAME --role admin")
+            for u in users:
+                where = ",".join(u.provinces) or "national"
+                state = " (disabled)" if u.disabled else ""
+                tokens = [t["token_id"] for t in accounts.tokens_of(u.username) if t["revoked_at"] is None]
+                print(f"{u.username:<20} {u.role:<20} {where:<12} tokens: {', '.join(tokens) or '-'}{state}")
+    finally:
+        accounts.close()
+    return 0
+
+
+def cmd_setup_roles(args: argparse.Namespace, settings: Settings) -> int:
+    from store.roles import setup_roles
+
+    if not settings.store.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        print(
+            "error: setup-roles is for a PostGIS store (--store postgresql://owner@host/db)", file=sys.stderr
+        )
+        return 2
+    password = _read_password(args)
+    if len(password) < 16:
+        print("error: the service role's password needs at least 16 characters", file=sys.stderr)
+        return 2
+    for line in setup_roles(settings.store, args.role, password):
+        print(line)
+    print(f"Point the service at it: AMAYESH_STORE=postgresql://{args.role}:…@host:port/database")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from store.backup import backup
+
+    info = backup(settings.store, args.folder)
+    for name, t in info["tables"].items():
+        print(f"  {name:<15} {t['rows']:>8,} rows  sha256 {t['sha256'][:16]}…")
+    print(f"Backed up {settings.store} to {args.folder}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from store.backup import restore
+
+    tables = restore(args.folder, settings.store, force=args.force)
+    for name, t in tables.items():
+        print(f"  {name:<15} {t['rows']:>8,} rows  checksum as in the backup")
+    print(f"Restored {args.folder} into {settings.store}; every layer and the audit trail verified")
     return 0
 
 
@@ -223,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ngos", type=int, default=25_000, help="number of synthetic NGOs")
     b.add_argument("--no-shapefiles", action="store_true", help="skip data/shapefiles/")
     b.add_argument("--shapefile-dir", type=Path, help="where to write shapefiles")
+    b.add_argument(
+        "--no-demo-accounts", action="store_true", help="do not create the documented demo accounts"
+    )
     b.set_defaults(func=cmd_build_demo)
 
     s = sub.add_parser("serve", help="run the HTTP service")
@@ -282,6 +427,56 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", type=int, default=20, help="rows to print")
     pr.add_argument("--lang", choices=["fa", "en"], default="fa")
     pr.set_defaults(func=cmd_priorities)
+
+    from store.accounts import ROLES
+
+    us = sub.add_parser("users", help="users, roles, provinces, passwords and API tokens")
+    us.add_argument("--actor", help="who is making the change (recorded in the audit trail)")
+    usub = us.add_subparsers(dest="action", required=True)
+    u = usub.add_parser("add", help="add a user (the password is asked for, or read from stdin)")
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=ROLES)
+    u.add_argument("--provinces", help="province codes, e.g. 11,07 (licensing_officer, provincial_director)")
+    u.add_argument("--name", help="display name")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    u = usub.add_parser("set-role", help="change a user's role (signs out their sessions)")
+    u.add_argument("username")
+    u.add_argument("role", choices=ROLES)
+    u = usub.add_parser("set-provinces", help="set a user's provinces")
+    u.add_argument("username")
+    u.add_argument("provinces", help="province codes, e.g. 11,07")
+    u = usub.add_parser("reset-password", help="set a new password (signs out their sessions)")
+    u.add_argument("username")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    for action in ("disable", "enable"):
+        u = usub.add_parser(action, help=f"{action} a user")
+        u.add_argument("username")
+    u = usub.add_parser("token", help="issue an API token for a program (printed once)")
+    u.add_argument("username")
+    u.add_argument("--label", help="what the token is for")
+    u.add_argument("--days", type=int, default=365, help="days until it expires")
+    u = usub.add_parser("revoke-token", help="revoke an API token")
+    u.add_argument("token_id")
+    usub.add_parser("list", help="list the users, their roles, provinces and live tokens")
+    us.set_defaults(func=cmd_users)
+
+    db = sub.add_parser("db", help="database administration (PostGIS)")
+    dsub = db.add_subparsers(dest="action", required=True)
+    sr = dsub.add_parser(
+        "setup-roles",
+        help="create the service's database role (not owner, not superuser) with row-level security",
+    )
+    sr.add_argument("--role", default="amayesh_service", help="role name (default amayesh_service)")
+    sr.add_argument("--password-stdin", action="store_true", help="read its password from stdin")
+    sr.set_defaults(func=cmd_setup_roles)
+
+    bk = sub.add_parser("backup", help="back up the layers, accounts and audit trail to a new folder")
+    bk.add_argument("folder", type=Path)
+    bk.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="restore a backup folder into the store and verify it")
+    rs.add_argument("folder", type=Path)
+    rs.add_argument("--force", action="store_true", help="restore over a store that holds layers")
+    rs.set_defaults(func=cmd_restore)
 
     ls = sub.add_parser("layers", help="list the layers in the store and their counts")
     ls.set_defaults(func=cmd_layers)

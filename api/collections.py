@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
+from api.scope import restrict
 from api.snapshot import Snapshot
 from geo.decisions import flag_reasons
 from geo.schema import LAYERS, LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
@@ -40,7 +41,12 @@ class Collection:
     synthetic: str  # none, partial or all
 
     def frame(self, snapshot: Snapshot) -> gpd.GeoDataFrame:
-        return snapshot.cached(f"collection:{self.id}", lambda: self.build(snapshot))
+        def build() -> gpd.GeoDataFrame:
+            out = self.build(snapshot)
+            scope = getattr(snapshot, "scope", None)  # a restricted view (api.scope)
+            return out if scope is None else restrict(out, scope).reset_index(drop=True)
+
+        return snapshot.cached(f"collection:{self.id}", build)
 
 
 def _layer(name: str) -> Callable[[Snapshot], gpd.GeoDataFrame]:

@@ -29,7 +29,27 @@ class BadParameter(AmayeshError):
 
 
 async def snapshot(request: Request) -> Snapshot:
+    """The current snapshot as the caller may see it: their provinces, NGO positions generalised
+    unless their role has the exact-location right (``api.scope``)."""
     # Async, so that the cheap version check does not cost a trip through the thread pool.
+    from api.scope import scope_of, view
+    from api.security import current_user
+
+    return view(request.app.state.snapshots.current(), scope_of(current_user(request)))
+
+
+def require_export(request: Request) -> None:
+    """Downloads (csv, xlsx, gpkg, geojson) need the export right."""
+    from api.security import RIGHTS, Forbidden, current_user, has_right
+
+    user = current_user(request)
+    if not has_right(user, "export"):
+        role = user.role if user else "public"
+        raise Forbidden(f"the role {role} may not download exports (needs: {', '.join(RIGHTS['export'])})")
+
+
+def national_snapshot(request: Request) -> Snapshot:
+    """The whole snapshot: only for answers that are aggregates by design (the public view)."""
     return request.app.state.snapshots.current()
 
 

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     #: outside host for anything.
     basemap_url: str | None = None
     basemap_attribution: str = ""
+    #: How long a session cookie lasts (hours); a sign-in after that.
+    session_hours: float = 8.0
+    #: Session cookies are ``Secure`` (sent over HTTPS only; browsers treat http://127.0.0.1 and
+    #: localhost as secure). Turn off only behind a TLS-terminating proxy on another host name.
+    cookie_secure: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -59,8 +59,8 @@ def test_layers_on_an_empty_store(tmp_path):
     assert "build-demo" in result.stdout
 
 
-def test_landing_lists_layers_and_counts(demo):
-    client = TestClient(create_app(Settings(store=str(demo["store"].path))))
+def test_landing_lists_layers_and_counts(demo, admin_headers):
+    client = TestClient(create_app(Settings(store=str(demo["store"].path))), headers=admin_headers)
     body = client.get("/").json()
     counts = {layer["name"]: layer["count"] for layer in body["layers"]}
     assert counts == {k: v for k, v in demo["report"].counts.items() if k != "layer_info"}
@@ -79,7 +79,7 @@ def test_errors_are_problem_json(demo):
 
 
 @pytest.mark.realdata
-def test_serve_answers_on_loopback(demo, tmp_path):
+def test_serve_answers_on_loopback(demo, tmp_path, admin_headers):
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -91,7 +91,7 @@ def test_serve_answers_on_loopback(demo, tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2, headers=admin_headers)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:

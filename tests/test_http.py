@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from maps.tiles import tile_bounds
+from tests.conftest import bearer, make_users
 
 pytestmark = pytest.mark.realdata
 
@@ -34,9 +35,9 @@ ALL_COLLECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def client(demo):
+def client(demo, admin_headers):
     settings = Settings(store=str(demo["store"].path), prepare_tiles=False)
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), raise_server_exceptions=False, headers=admin_headers)
 
 
 # ---- OGC API – Features ----------------------------------------------------------------------
@@ -208,7 +209,11 @@ def test_results_follow_the_store_after_an_import(demo, tmp_path):
 
     path = tmp_path / "copy.gpkg"
     shutil.copyfile(demo["store"].path, path)
-    client = TestClient(create_app(Settings(store=str(path))), raise_server_exceptions=False)
+    client = TestClient(
+        create_app(Settings(store=str(path))),
+        raise_server_exceptions=False,
+        headers=bearer(make_users(str(path))["admin"]),
+    )
     before = client.get("/collections/ngos/items?county=1123&limit=1").json()["numberMatched"]
     sat_before = client.get("/saturation?service_type=rehabilitation").json()["rows"]
     cap_before = next(r for r in sat_before if r["county_code"] == "1123")["capacity"]
@@ -275,10 +280,14 @@ def test_tiles_hold_the_features_of_their_extent(client, demo, collection):
     assert set(inside) <= got
 
 
-def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, client):
+def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, client, admin_headers):
     from api.routers.tiles import CACHE
 
-    prepared = TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
+    prepared = TestClient(
+        create_app(Settings(store=str(demo["store"].path))),
+        raise_server_exceptions=False,
+        headers=admin_headers,
+    )
     deadline = time.monotonic() + 180
     while not prepared.get("/").json()["tiles_prepared"]:
         assert time.monotonic() < deadline, "tiles were not prepared"
@@ -303,7 +312,9 @@ def test_an_empty_tile_is_an_empty_answer(client):
 # ---- a GIS client: GDAL's OAPIF driver against a running server -------------------------------
 
 
-def test_gdal_oapif_lists_and_reads_every_collection(server):
+def test_gdal_oapif_lists_and_reads_every_collection(server, admin_headers):
+    # GDAL sends the API token as a program would.
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": f"Authorization: {admin_headers['Authorization']}"})
     source = f"OAPIF:{server}"
     layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
     assert layers == ALL_COLLECTIONS
@@ -317,12 +328,13 @@ def test_gdal_oapif_lists_and_reads_every_collection(server):
     assert len(provinces) == 31 and "تهران" in set(provinces["name_fa"])
     target = pyogrio.read_dataframe(source, layer="target_areas")
     assert len(target) == 500
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": None})
 
 
 # ---- the contract: schemathesis against our OpenAPI document ----------------------------------
 
 
-def test_schemathesis_finds_no_server_error(demo):
+def test_schemathesis_finds_no_server_error(demo, admin_headers):
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
@@ -334,7 +346,7 @@ def test_schemathesis_finds_no_server_error(demo):
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=strategy)
         def run(case):
-            response = case.call()
+            response = case.call(headers=admin_headers)
             if response.status_code >= 500:
                 failures.append(
                     (label, case.path, case.query, case.body, response.status_code, response.content[:300])
@@ -344,7 +356,8 @@ def test_schemathesis_finds_no_server_error(demo):
         return run
 
     operations = [operation.ok() for operation in schema.get_all_operations()]
-    assert len(operations) == 16  # every operation of the service, map pages and their data included
+    # every operation of the service: map pages and their data, sign-in and the public view included
+    assert len(operations) == 22
     for op in operations:
         probe(op.label, op.as_strategy())()
     assert failures == []
@@ -355,7 +368,10 @@ def test_the_api_answers_the_same_on_postgis(demo, postgis_store, postgis_url, c
     with postgis_store.transaction() as tx:
         for name, frame in demo["layers"].items():
             tx.write_layer(name, frame)
-    with TestClient(create_app(Settings(store=postgis_url)), raise_server_exceptions=False) as pg:
+    headers = bearer(make_users(postgis_url)["admin"])
+    with TestClient(
+        create_app(Settings(store=postgis_url)), raise_server_exceptions=False, headers=headers
+    ) as pg:
         compare_stores(pg, client)
 
 

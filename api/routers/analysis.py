@@ -9,11 +9,22 @@ from enum import Enum
 from typing import Annotated
 
 import geopandas as gpd
-from fastapi import APIRouter, Body, Depends, Path, Query
+import pandas as pd
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
+from api.deps import (
+    BadParameter,
+    Format,
+    download,
+    feature_collection,
+    json_records,
+    require_export,
+    snapshot,
+)
+from api.scope import restrict
+from api.security import Forbidden
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons
 from geo.errors import UnknownLayerError
@@ -68,8 +79,40 @@ async def licence_check(
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
-    body = json.dumps(json_safe(asdict(check)), ensure_ascii=False, allow_nan=False)
+    body = json.dumps(json_safe(scope_check(asdict(check), snap)), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
+
+
+def scope_check(check: dict, snap: Snapshot) -> dict:
+    """A licence check as the caller may see it: only a place in their provinces, only centres and
+    places in their provinces, and generalised centre positions without the exact-location right."""
+    scope = getattr(snap, "scope", None)
+    if scope is None:
+        return check
+    if not scope.allows(check["province_code"]):
+        raise Forbidden("the proposed place is outside your provinces")
+    provinces_of = snap.layer("ngos").set_index("licence_no")
+    nearby = []
+    for centre in check["same_type_nearby"]:
+        if centre["licence_no"] not in provinces_of.index:
+            continue  # another province's centre
+        if not scope.exact:
+            where = provinces_of.geometry.loc[centre["licence_no"]]  # generalised in the view
+            centre = {**centre, "lon": float(where.x), "lat": float(where.y)}
+            centre["distance_km"] = float(round(centre["distance_km"] / 5.0) * 5.0)
+        nearby.append(centre)
+    check["same_type_nearby"] = nearby
+    check["better_places"] = [p for p in check["better_places"] if scope.allows(p["county_code"])]
+    check["underserved_access_changes"] = [
+        c for c in check["underserved_access_changes"] if scope.allows(str(c.get("settlement_code", ""))[:2])
+    ]
+    return check
+
+
+def allowed_province(snap: Snapshot, province: str | None) -> None:
+    scope = getattr(snap, "scope", None)
+    if province is not None and scope is not None and not scope.allows(province):
+        raise Forbidden(f"province {province} is not one of your provinces")
 
 
 def parse_weights(weights: str | None) -> dict[str, float] | None:
@@ -94,6 +137,7 @@ def parse_weights(weights: str | None) -> dict[str, float] | None:
     "/priorities", summary="Villages ranked for a provincial director, with the breakdown of the score"
 )
 def priorities(
+    request: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="one service type (default: all)")] = None,
@@ -107,13 +151,27 @@ def priorities(
     top: Annotated[int, Query(ge=1, le=1000, description="villages per province")] = 50,
     f: Format = None,
 ):
+    allowed_province(snap, province)
+    if f not in (None, "json"):
+        require_export(request)
     a = snap.analysis()
-    ranked = a.priorities(
-        province=province,
-        service_type=service_type.value if service_type else None,
-        weights=parse_weights(weights),
-        top=top,
+    scope = getattr(snap, "scope", None)
+    # A scoped caller without a province gets their provinces' rankings (computed for those only).
+    wanted = [province] if province or scope is None or scope.provinces is None else sorted(scope.provinces)
+    ranked = pd.concat(
+        [
+            a.priorities(
+                province=q,
+                service_type=service_type.value if service_type else None,
+                weights=parse_weights(weights),
+                top=top,
+            )
+            for q in wanted
+        ],
+        ignore_index=True,
     )
+    if scope is not None:
+        ranked = restrict(ranked, scope)
     where = a.settlements.set_index("settlement_code").geometry
     frame = gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
     if f not in (None, "json"):
@@ -136,12 +194,19 @@ def _weights_used(a, weights):
     "/saturation", summary="Capacity per 10,000 target persons per county and service type, with its class"
 )
 def saturation(
+    request: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
     f: Format = None,
 ):
+    allowed_province(snap, province)
+    if f not in (None, "json"):
+        require_export(request)
     sat = snap.analysis().saturation.reset_index()
+    scope = getattr(snap, "scope", None)
+    if scope is not None:
+        sat = restrict(sat, scope)
     if province:
         sat = sat[sat["county_code"].str[:2] == province]
     if service_type:
@@ -155,6 +220,10 @@ def saturation(
     "/concentration", summary="Share of NGOs and capacity per settlement tier against target population (LQ)"
 )
 def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
+    allowed_province(snap, province)
+    scope = getattr(snap, "scope", None)
+    if province is None and scope is not None and scope.provinces is not None:
+        raise Forbidden("choose one of your provinces (province=…): national figures are not in your scope")
     a = snap.analysis()
     if province:
         table = a.concentration_by_province
@@ -174,7 +243,8 @@ def settlement(
     a = snap.analysis()
     s = a.settlements
     hit = s.index[s["settlement_code"] == code]
-    if len(hit) == 0:
+    scope = getattr(snap, "scope", None)
+    if len(hit) == 0 or (scope is not None and not scope.allows(s.at[hit[0], "province_code"])):
         raise UnknownLayerError(f"no settlement with code {code}")
     i = hit[0]
     place = feature_collection(s.loc[[i]], "settlement_code")[0]
@@ -182,7 +252,7 @@ def settlement(
     county = s.at[i, "county_code"]
     flags = a.flags[a.flags["settlement_code"] == code]
     reasons = flag_reasons(flags).set_index(flags["service_type"].to_numpy()) if len(flags) else None
-    ngos = snap.layer("ngos").set_index("licence_no")
+    ngos = snap.layer("ngos").set_index("licence_no")  # the caller's provinces only
     services = {}
     for service, norm in a.norms.services.items():
         nearest = a.access.nearest_ngo.at[i, service]
@@ -192,7 +262,7 @@ def settlement(
             "target_population": int(a.demand.at[i, service]),
             "nearest_km": json_safe(float(a.access.nearest_m.at[i, service]) / 1000.0),
             "nearest_ngo": None
-            if nearest is None
+            if nearest is None or nearest not in ngos.index
             else {
                 "licence_no": nearest,
                 "name_fa": ngos.at[nearest, "name_fa"],

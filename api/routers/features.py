@@ -21,6 +21,7 @@ from api.deps import (
     feature_strings,
     filter_mask,
     parse_bbox,
+    require_export,
     snapshot,
 )
 from api.snapshot import Snapshot
@@ -152,6 +153,7 @@ async def items(
         mask &= inside
     positions = np.flatnonzero(mask)
     if f not in (None, "json"):
+        require_export(request)
         return download(frame.iloc[positions], c.id, f)
     matched = len(positions)
     page = positions[offset : offset + limit]

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.routers.tiles import LRUCache
+from api.security import personalise
 from api.snapshot import Snapshot
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.decisions import CRITERIA, priority_weights
@@ -138,4 +139,4 @@ def page(
     if html is None:
         html = build_page(page, lang, ctx)
         PAGE_CACHE.put(key, html)
-    return HTMLResponse(html)
+    return HTMLResponse(personalise(html, request, lang), headers={"Cache-Control": "no-store"})

@@ -49,8 +49,16 @@
   const serviceName = (code) => t('service_' + code);
   const synTag = () => `<span class="am-tag am-syn">${esc(t('synthetic_value'))}</span>`;
 
+  /** Requests that change something carry the session's CSRF token (api/security.py). */
+  function withCsrf(options) {
+    if (!options || !options.method || options.method === 'GET') return options;
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    const headers = Object.assign({}, options.headers || {}, meta ? { 'X-CSRF-Token': meta.content } : {});
+    return Object.assign({}, options, { headers, credentials: 'same-origin' });
+  }
+
   async function getJSON(url, options) {
-    const response = await fetch(url, options);
+    const response = await fetch(url, withCsrf(options));
     let body = null;
     try { body = await response.json(); } catch (err) { body = null; }
     if (!response.ok) {
