@@ -79,12 +79,14 @@ def create_demo_accounts(store_url: str) -> list[tuple[str, str, tuple[str, ...]
     return made
 
 
-def _read_password(args: argparse.Namespace) -> str:
+def _read_password(args: argparse.Namespace, confirm: bool = True) -> str:
     import getpass
 
     if getattr(args, "password_stdin", False):
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("password: ")
+    if not confirm:
+        return first
     if getpass.getpass("again: ") != first:
         raise SystemExit("error: the passwords differ")
     return first
@@ -195,17 +197,65 @@ def cmd_layers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _admin(args: argparse.Namespace, settings: Settings) -> str:
+    """The admin named by --user, after their password (replacing a layer needs one)."""
+    from store.accounts import Accounts
+
+    if not args.user:
+        raise SystemExit("error: replacing a layer needs an admin: --replace --user NAME (password asked)")
+    accounts = Accounts(settings.store)
+    try:
+        user = accounts.authenticate(args.user, _read_password(args, confirm=False))
+    finally:
+        accounts.close()
+    if user is None or user.role != "admin":
+        raise SystemExit(f"error: {args.user} is not an admin, or the password is wrong")
+    return user.username
+
+
+def _previous_version(store, layer_name: str, settings: Settings) -> Path | None:
+    """Save the layer as it is before an import (``amayesh import LAYER <file> --replace`` restores it)."""
+    from datetime import UTC, datetime
+
+    from exchange.exports import export_layer
+
+    if layer_name not in store.list_layers():
+        return None
+    folder = settings.versions_dir or (
+        Path(settings.store).parent / "versions"
+        if not settings.store.startswith("postgres")
+        else Path("var/versions")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return export_layer(store, layer_name, folder / f"{layer_name}-{stamp}.gpkg")
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from exchange.imports import ImportRejected, import_file, write_report
+    import getpass
+    import os
+
+    import pandas as pd
+
+    from exchange.imports import ImportRejected, validate_file, write_report
+    from geo.schema import layer as layer_spec
     from store import open_store
+    from store.accounts import Accounts
+    from store.backup import frame_checksum
 
     store = open_store(settings.store)
-    mode = "append" if args.append else "replace"
+    mode = "replace" if args.replace else "append" if args.append else "update"
+    actor = _admin(args, settings) if mode == "replace" else (args.user or f"os:{getpass.getuser()}")
     report_path = args.report or args.file.with_name(args.file.stem + ".rejected.csv")
-    try:
-        outcome = import_file(store, args.layer, args.file, mode=mode, source_layer=args.source_layer)
-    except ImportRejected as err:
-        result = err.result
+    result = validate_file(
+        store,
+        args.layer,
+        args.file,
+        mode="append" if mode == "append" else "replace",
+        source_layer=args.source_layer,
+    )
+    if not result.ok:
+        err = ImportRejected(result)
         print(f"error: {err.user_message}", file=sys.stderr)
         shown = result.rejected.head(args.show)
         for row in shown.itertuples():
@@ -215,9 +265,60 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  … and {len(result.rejected) - len(shown)} more", file=sys.stderr)
         write_report(result, report_path)
         print(f"Every rejected row is in {report_path}", file=sys.stderr)
+        Accounts(settings.store).record(
+            None,
+            actor,
+            f"import.{mode}.rejected",
+            f"layer:{args.layer}",
+            None,
+            {"file": str(args.file), "rejected_rows": len(result.rejected)},
+        )
         return 3
-    result = outcome.result
-    print(f"Imported {outcome.rows:,} rows into {args.layer} ({mode}).")
+    present = args.layer in store.list_layers()
+    before = store.read_layer(args.layer) if present else None
+    saved = _previous_version(store, args.layer, settings)
+    frame, added, updated = result.frame, len(result.frame), 0
+    keys = layer_spec(args.layer).key.split(",")
+    if mode == "update" and before is not None and len(before):
+        incoming = pd.MultiIndex.from_frame(frame[keys].astype(str))
+        stored = pd.MultiIndex.from_frame(before[keys].astype(str))
+        updated = int(incoming.isin(stored).sum())
+        added = len(frame) - updated
+        kept = before[~stored.isin(incoming)]
+        frame = pd.concat([kept, frame], ignore_index=True)
+    with store.transaction() as tx:
+        if mode == "append":
+            tx.append(args.layer, frame)
+        else:
+            tx.write_layer(args.layer, frame)
+    after = store.read_layer(args.layer)
+    Accounts(settings.store).record(
+        None,
+        actor,
+        f"import.{mode}",
+        f"layer:{args.layer}",
+        None
+        if before is None
+        else {"rows": len(before), "sha256": frame_checksum(before), "saved_as": str(saved)},
+        {
+            "rows": len(after),
+            "sha256": frame_checksum(after),
+            "file": str(args.file),
+            "added": added,
+            "updated": updated,
+            "by": os.environ.get("SUDO_USER") or getpass.getuser(),
+        },
+    )
+    what = {
+        "replace": "replaced",
+        "append": "appended",
+        "update": f"{added:,} added, {updated:,} updated by key",
+    }[mode]
+    print(f"Imported {len(result.frame):,} rows into {args.layer} ({what}); it now holds {len(after):,}.")
+    if saved is not None:
+        print(
+            f"  The previous version is in {saved} (restore: amayesh import {args.layer} {saved} --replace --user …)"
+        )
     for note in result.notes:
         print(f"  {note}")
     if not result.repaired.empty:
@@ -386,11 +487,19 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="import a layer from a file (all rows or none)",
         description="Import a layer from a shapefile (.shp or .zip), GeoPackage, GeoJSON, CSV or XLSX. "
-        "If any row is rejected nothing is written and every rejected row is reported.",
+        "By default rows are added or updated by the layer's key; --replace replaces the layer (admin). "
+        "If any row is rejected nothing is written and every rejected row is reported. Every import is "
+        "audited and the previous version of the layer is saved (var/versions or AMAYESH_VERSIONS_DIR).",
     )
     im.add_argument("layer", choices=editable)
     im.add_argument("file", type=Path)
-    im.add_argument("--append", action="store_true", help="add to the layer instead of replacing it")
+    how = im.add_mutually_exclusive_group()
+    how.add_argument("--append", action="store_true", help="only add rows (a key already stored is refused)")
+    how.add_argument(
+        "--replace", action="store_true", help="replace the whole layer (needs an admin: --user NAME)"
+    )
+    im.add_argument("--user", help="who imports (an admin for --replace; the password is asked)")
+    im.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     im.add_argument("--source-layer", help="layer of a GeoPackage holding several")
     im.add_argument("--report", type=Path, help="CSV of rejected rows (default: <file>.rejected.csv)")
     im.add_argument("--show", type=int, default=20, help="rejected rows to print (all are in the report)")

@@ -26,7 +26,7 @@ from store.accounts import User
 
 GRID_DEG = 0.125
 CLEARANCE_M = 1500.0
-EARTH_M_PER_DEG = 111_195.0
+EARTH_R_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,15 @@ def scope_of(user: User | None) -> Scope:
     return Scope(provinces, has_right(user, "exact_location"))
 
 
-def _xy_m(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Metres on a plate carrée scaled at 32.5° N (Iran's middle): good to ~15 % for clearance."""
-    k = np.cos(np.radians(32.5))
-    return np.column_stack([np.asarray(lon) * EARTH_M_PER_DEG * k, np.asarray(lat) * EARTH_M_PER_DEG])
+def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on a sphere of the Earth's mean radius: chord length = ground distance at these scales."""
+    lon, lat = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]) * EARTH_R_M
 
 
 def generalised_positions(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each true position, the nearest grid node at least ``CLEARANCE_M`` from every true position."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if len(lon) == 0:
         return np.zeros(0), np.zeros(0)
     lo0 = np.floor(lon.min() / GRID_DEG) * GRID_DEG - 4 * GRID_DEG
@@ -73,14 +74,10 @@ def generalised_positions(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray,
     ny = int(np.ceil((lat.max() - la0) / GRID_DEG)) + 5
     gx, gy = np.meshgrid(lo0 + GRID_DEG * np.arange(nx), la0 + GRID_DEG * np.arange(ny))
     gx, gy = np.round(gx.ravel(), 6), np.round(gy.ravel(), 6)
-    # The scaled plate carrée understates east-west distance north of 32.5° by < 10 %; the
-    # clearance is counted with the cosine of the node's own latitude, which is exact enough.
-    true = np.column_stack([lon * np.cos(np.radians(lat)), lat]) * EARTH_M_PER_DEG
-    nodes = np.column_stack([gx * np.cos(np.radians(gy)), gy]) * EARTH_M_PER_DEG
+    true, nodes = _unit(lon, lat), _unit(gx, gy)
     near, _ = cKDTree(true).query(nodes, k=1)
     free = near >= CLEARANCE_M
-    free_nodes = nodes[free]
-    _, nearest = cKDTree(free_nodes).query(true, k=1)
+    _, nearest = cKDTree(nodes[free]).query(true, k=1)
     return gx[free][nearest], gy[free][nearest]
 
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     #: outside host for anything.
     basemap_url: str | None = None
     basemap_attribution: str = ""
+    #: Where an import saves the previous version of a layer (default: ``versions/`` beside a
+    #: GeoPackage store, ``var/versions`` for PostGIS).
+    versions_dir: Path | None = None
     #: How long a session cookie lasts (hours); a sign-in after that.
     session_hours: float = 8.0
     #: Session cookies are ``Secure`` (sent over HTTPS only; browsers treat http://127.0.0.1 and

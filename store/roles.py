@@ -97,6 +97,11 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             else:
                 done.append(f"{name}: SELECT")
         conn.exec_driver_sql(f"GRANT SELECT ON amayesh_meta, spatial_ref_sys TO {role}")
+        scenarios = getattr(store, "scenarios", None)  # saved planning scenarios, if this version has them
+        if scenarios is not None:
+            scenarios.create(conn, checkfirst=True)
+            conn.exec_driver_sql(f'GRANT SELECT, INSERT, DELETE ON "{scenarios.name}" TO {role}')
+            done.append(f"{scenarios.name}: SELECT, INSERT, DELETE")
         conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE ON amayesh_users, amayesh_tokens TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON amayesh_secrets TO {role}")
         conn.exec_driver_sql(f"REVOKE ALL ON amayesh_audit FROM {role}, PUBLIC")

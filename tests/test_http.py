@@ -328,7 +328,7 @@ def test_gdal_oapif_lists_and_reads_every_collection(server, admin_headers):
     assert len(provinces) == 31 and "تهران" in set(provinces["name_fa"])
     target = pyogrio.read_dataframe(source, layer="target_areas")
     assert len(target) == 500
-    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": None})
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
 
 
 # ---- the contract: schemathesis against our OpenAPI document ----------------------------------

@@ -97,7 +97,8 @@ class Visit:
 
     def sign_in(self, username: str, password: str) -> None:
         """Sign in through the sign-in page, as a person does."""
-        self.page.goto(self.base + "/sign-in")
+        # Land on /me, not a map page whose data requests the next visit would cut short.
+        self.page.goto(self.base + "/sign-in?next=%2Fme")
         self.page.fill("#am-username", username)
         self.page.fill("#am-password", password)
         with self.page.expect_navigation():

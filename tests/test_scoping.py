@@ -192,7 +192,8 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
         (
             "/maps/{page}",
             "GET",
-            f"/maps/{rng.choice(('national', 'licence', 'priorities'))}?province={p}&lang={rng.choice(('fa', 'en'))}",
+            # Each new address renders a page (folium, ~0.1-1 s): a few addresses per user.
+            rng.choice(("/maps/national", "/maps/licence?lang=en", f"/maps/priorities?province={p}")),
             None,
         ),
         ("/maps", "GET", "/maps", None),
@@ -266,6 +267,8 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
         template, method, url, body = rng.choice(requests_for(world, p, rng))
         response = clients[name].request(method, url, json=body, follow_redirects=False)
         stats["requests"] += 1
+        if stats["requests"] % 500 == 0:
+            print(f"  {stats['requests']} requests, {time.perf_counter() - started:.0f} s", flush=True)
         stats[f"status {response.status_code}"] += 1
         routes_seen.add((method, template))
         assert response.status_code < 500, (name, url, response.text[:300])
