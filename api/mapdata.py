@@ -60,7 +60,7 @@ def settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
 
     def build() -> gpd.GeoDataFrame:
         a = snap.analysis()
-        out = layers.settlement_access(a.settlements, a.access.access, a.access.covered, a.flags, a.norms)
+        out = layers.settlement_access(a.settlements, a.access_share, a.access.covered, a.flags, a.norms)
         scope = getattr(snap, "scope", None)  # a restricted view (api.scope)
         return out if scope is None else restrict(out, scope).reset_index(drop=True)
 

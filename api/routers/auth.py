@@ -17,7 +17,7 @@ from api.security import (
     safe_next,
     set_session_cookie,
 )
-from demo.build import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 router = APIRouter(tags=["Sign-in"])
 

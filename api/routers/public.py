@@ -18,10 +18,10 @@ from fastapi.responses import HTMLResponse, Response
 from api import mapdata
 from api.deps import national_snapshot
 from api.snapshot import Snapshot
-from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.crs import STORAGE_CRS
 from geo.schema import SERVICE_TYPES
 from maps import layers
+from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 router = APIRouter(tags=["Public view"])
 
