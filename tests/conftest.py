@@ -128,7 +128,7 @@ def server(demo, demo_tokens, tmp_path_factory):
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
     httpx.get(  # warm the analysis
-        base + "/collections/flags/items?limit=1", timeout=120, headers=bearer(demo_tokens["admin"])
+        base + "/collections/flags/items?limit=1", timeout=600, headers=bearer(demo_tokens["admin"])
     )
     yield base
     proc.terminate()

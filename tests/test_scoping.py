@@ -215,7 +215,11 @@ def codes_in(response, world: World) -> list[tuple[str, str]]:
         elif isinstance(value, list):
             for v in value:
                 walk(v, key)
-        elif key in CODE_KEYS and value is not None:
+        elif (
+            key in CODE_KEYS
+            and value is not None
+            and (key != "province" or re.fullmatch(r"\d{2}", str(value)))
+        ):
             found.append((key, str(value)))
 
     if "json" in kind:
