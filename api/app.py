@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api import errors, security
 from api.deps import snapshot
 from api.loading import load_norms
-from api.routers import assessments, auth, features, pages, public, tiles
+from api.routers import assessments, auth, features, pages, plans, public, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessments.router)
     app.include_router(auth.router)
     app.include_router(public.router)
+    app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
 
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         ("national", "National map · نقشهٔ کشوری"),
                         ("licence", "Licence check · بررسی مجوز"),
                         ("priorities", "Village priorities · اولویت روستاها"),
+                        ("plan", "Planning · برنامه‌ریزی"),
                     )
                 ),
             ],

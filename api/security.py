@@ -71,6 +71,8 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     "licence_check": ("admin", "planner", "licensing_officer"),
     "licence_decide": ("admin", "licensing_officer"),
     "exact_location": ("admin", "planner", "licensing_officer"),
+    # siting, delegation and saved scenarios work on the whole country: national roles only
+    "plan": ("admin", "planner"),
     "admin": ("admin",),
 }
 
@@ -137,13 +139,22 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/maps/data/boundaries.json"): requires("read"),
     ("GET", "/maps/data/ngos.json"): requires("read"),
     ("GET", "/maps/data/target-areas.json"): requires("read"),
+    # planning: siting, delegation, scenarios
+    ("POST", "/plans/siting"): requires("plan"),
+    ("POST", "/plans/delegation"): requires("plan"),
+    ("GET", "/scenarios"): requires("plan"),
+    ("POST", "/scenarios"): requires("plan"),
+    ("GET", "/scenarios/{scenario_id}"): requires("plan"),
+    ("DELETE", "/scenarios/{scenario_id}"): requires("plan"),
+    ("POST", "/scenarios/{scenario_id}/copy"): requires("plan"),
+    ("GET", "/scenarios/{a}/compare/{b}"): requires("plan"),
 }
 
 #: Signing in again over a live session: checked for same origin in the route instead.
 CSRF_EXEMPT = {("POST", "/sign-in")}
 
 #: Page-specific rights on ``/maps/{page}``.
-PAGE_RIGHTS = {"national": "read", "licence": "licence_check", "priorities": "priorities"}
+PAGE_RIGHTS = {"national": "read", "licence": "licence_check", "priorities": "priorities", "plan": "plan"}
 
 #: Routes outside FastAPI's dependency system (plain Starlette routes and mounts): each named
 #: here on purpose. Static assets (scripts, styles, fonts) and the OpenAPI document hold no data.

@@ -75,7 +75,7 @@ def maps_home() -> RedirectResponse:
 @router.get("/maps/{page}", response_class=HTMLResponse, summary="A map page (Persian by default)")
 def page(
     request: Request,
-    page: Annotated[Literal["national", "licence", "priorities"], Path(description=", ".join(PAGES))],
+    page: Annotated[Literal["national", "licence", "priorities", "plan"], Path(description=", ".join(PAGES))],
     snap: Annotated[Snapshot, Depends(snapshot)],
     lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
@@ -93,7 +93,7 @@ def page(
     if service is not None and service not in SERVICE_TYPES:
         service = None
     provinces = snap.layer("provinces").sort_values("province_code")
-    if province is None and page == "priorities":
+    if province is None and page in ("priorities", "plan"):
         province = str(provinces["province_code"].iloc[0])
     settings = request.app.state.settings
     params = {
