@@ -136,6 +136,10 @@ def test_wrong_role_is_403(app, demo_tokens):
     assert director.get("/priorities?province=11&top=3").status_code == 200
     assert officer.post("/licence-checks", json=BODY).status_code == 200
     assert planner.get("/priorities?province=07&top=3").status_code == 200
+    plan = {"service_type": "rehabilitation", "province": "11", "k": 2, "method": "greedy"}
+    assert officer.post("/plans/siting", json=plan).status_code == 403
+    assert director.get("/scenarios").status_code == 403
+    assert director.get("/maps/plan").status_code == 403
     forbidden = officer.get("/priorities?province=11")
     assert forbidden.json()["status"] == 403 and "licensing_officer" in forbidden.json()["detail"]
 
