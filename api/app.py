@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
-from api import errors, security
+from api import errors, exporter, guard, security
 from api.deps import snapshot
 from api.loading import load_norms
 from api.routers import assessments, auth, features, pages, plans, public, tiles
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        exporter.shutdown()
         store.close()
         accounts.close()
 
@@ -82,16 +83,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts, hours=settings.session_hours, secure=settings.cookie_secure
     )
     app.state.settings = settings
+    exporter.configure(settings.heavy_workers)
     app.state.snapshots = Snapshots(
         store,
         load_norms(settings.norms),
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
+        small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     errors.install(app)
     security.install(app)
     security.publish_requirements(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
+    guard.install(app, settings)
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
@@ -100,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
+
+    @app.get("/health", summary="Liveness: answers at once, whatever the workers are doing")
+    async def health() -> dict:
+        return {"status": "ok"}
 
     @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
     def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:

@@ -118,6 +118,7 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("POST", "/sign-out"): PUBLIC_PAGE,
     ("GET", "/me"): requires("read"),
     ("GET", "/conformance"): PUBLIC,
+    ("GET", "/health"): PUBLIC,
     ("GET", "/maps/public"): PUBLIC_PAGE,
     ("GET", "/maps/data/public.json"): PUBLIC,
     # landing and OGC API – Features

@@ -356,8 +356,8 @@ def test_schemathesis_finds_no_server_error(demo, admin_headers):
         return run
 
     operations = [operation.ok() for operation in schema.get_all_operations()]
-    # every operation of the service: map pages and their data, plans, sign-in and the public view
-    assert len(operations) == 30
+    # every operation of the service: map pages and their data, plans, /health, sign-in and the public view
+    assert len(operations) == 31
     for op in operations:
         probe(op.label, op.as_strategy())()
     assert failures == []

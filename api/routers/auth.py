@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.guard import page_response
 from api.security import (
     SESSION_COOKIE,
     Forbidden,
@@ -104,6 +105,14 @@ def sign_in_page(lang: str, next_url: str, error: str | None = None, username: s
 """
 
 
+def _page(html_text: str, status: int) -> Response:
+    """A page under the pages' Content-Security-Policy (api.guard), with a status."""
+    response = page_response(html_text)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 Lang = Annotated[Literal["fa", "en"], Query(description="page language")]
 
 
@@ -111,7 +120,9 @@ Lang = Annotated[Literal["fa", "en"], Query(description="page language")]
 def sign_in_form(
     lang: Lang = "fa", next: Annotated[str | None, Query(max_length=2000)] = None
 ) -> HTMLResponse:
-    return HTMLResponse(sign_in_page(lang, safe_next(next)), headers={"Cache-Control": "no-store"})
+    response = page_response(sign_in_page(lang, safe_next(next)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/sign-in", response_class=HTMLResponse, summary="Sign in: sets the session cookie")
@@ -128,12 +139,12 @@ def sign_in(
     target = safe_next(next)
     if sessions.locked(username):
         sessions.accounts.record(None, username, "sign_in.locked", f"user:{username}")
-        return HTMLResponse(sign_in_page(lang, target, "locked", username), status_code=429)
+        return _page(sign_in_page(lang, target, "locked", username), 429)
     user = sessions.accounts.authenticate(username, password)
     if user is None:
         sessions.failed(username)
         sessions.accounts.record(None, username, "sign_in.failed", f"user:{username}")
-        return HTMLResponse(sign_in_page(lang, target, "wrong", username), status_code=401)
+        return _page(sign_in_page(lang, target, "wrong", username), 401)
     sessions.succeeded(username)
     sessions.accounts.record(None, username, "sign_in", f"user:{username}")
     response = RedirectResponse(target, status_code=303)

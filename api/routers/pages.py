@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 
 from api import mapdata
 from api.deps import snapshot
+from api.guard import page_response
 from api.routers.tiles import LRUCache
 from api.security import personalise
+from api.settings import get_settings
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AmayeshError
@@ -29,7 +31,7 @@ from maps.tiles import MAX_ZOOM
 router = APIRouter(tags=["Map pages"])
 
 #: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
-PAGE_CACHE = LRUCache(size=256)
+PAGE_CACHE = LRUCache(size=256, max_bytes=get_settings().page_cache_mb * 2**20)
 
 
 class AssetsMissing(AmayeshError):
@@ -124,4 +126,5 @@ def page(
     if html is None:
         html = build_page(page, lang, ctx)
         PAGE_CACHE.put(key, html)
-    return HTMLResponse(personalise(html, request, lang), headers={"Cache-Control": "no-store"})
+    # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
+    return page_response(personalise(html, request, lang), settings.basemap_url)

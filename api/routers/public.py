@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import mapdata
 from api.deps import national_snapshot
+from api.guard import page_response
 from api.snapshot import Snapshot
 from geo.crs import STORAGE_CRS
 from geo.schema import SERVICE_TYPES
@@ -190,4 +191,4 @@ def public_page(
 </body>
 </html>
 """
-    return HTMLResponse(page)
+    return page_response(page)
