@@ -24,7 +24,7 @@ from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from tests.conftest import TEST_PASSWORD, TEST_USERS
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("AMAYESH_CHROMIUM", "/usr/bin/chromium")
