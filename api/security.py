@@ -35,30 +35,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
-from geo.errors import AmayeshError
+from geo.errors import Forbidden, SignInRequired, Unauthenticated
 from store.accounts import ROLES, Accounts, User
 
 SESSION_COOKIE = "amayesh_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class Unauthenticated(AmayeshError):
-    """No, invalid or expired credentials (401)."""
-
-    code = "unauthenticated"
-
-
-class Forbidden(AmayeshError):
-    """Signed in, but the role or provinces do not allow it (403)."""
-
-    code = "forbidden"
-
-
-class SignInRequired(Unauthenticated):
-    """A page asked for without a session: redirect to the sign-in page."""
-
-    code = "sign-in-required"
 
 
 # ---- roles and rights ------------------------------------------------------------------------

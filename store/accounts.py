@@ -13,6 +13,7 @@ databases (and in PostGIS the service's role has no UPDATE/DELETE privilege on i
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from geo.errors import AmayeshError
+from geo.errors import AccountError
 
 ROLES = ("admin", "planner", "licensing_officer", "provincial_director")
 #: Roles whose provinces must be assigned: they see nothing outside them.
@@ -34,10 +35,6 @@ SCOPED_ROLES = ("licensing_officer", "provincial_director")
 TOKEN_PREFIX = "amy_"
 
 _hasher = PasswordHasher()
-
-
-class AccountError(AmayeshError):
-    code = "account-error"
 
 
 @dataclass(frozen=True)
@@ -359,7 +356,7 @@ class Accounts:
             row = conn.execute(sa.select(users).where(users.c.username == username)).first()
         stored = row.password_hash if row is not None else _DUMMY_HASH
         try:
-            ok = _hasher.verify(stored, password)
+            ok: bool = _hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if not ok or row is None or row.disabled:
@@ -409,7 +406,7 @@ class Accounts:
             conn.execute(sa.update(tokens).where(tokens.c.token_id == token_id).values(revoked_at=_now()))
             self.record(conn, actor, "token.revoke", f"user:{row.username}", {"token_id": token_id}, None)
 
-    def tokens_of(self, username: str) -> list[dict]:
+    def tokens_of(self, username: str) -> builtins.list[dict]:
         self.ensure()
         with self.engine.connect() as conn:
             rows = conn.execute(

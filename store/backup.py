@@ -27,13 +27,9 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from geo.errors import AmayeshError
+from geo.errors import BackupError
 from store.accounts import Accounts, accounts_url
 from store.factory import open_store
-
-
-class BackupError(AmayeshError):
-    code = "backup-error"
 
 
 def _is_postgis(url: str) -> bool:
