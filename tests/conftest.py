@@ -74,7 +74,8 @@ def small_client(small_store):
     from api.settings import Settings
 
     app = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    admin = bearer(make_users(str(small_store.path))["admin"])  # every data route needs sign-in
+    with TestClient(app, raise_server_exceptions=False, headers=admin) as client:
         yield client
 
 

@@ -83,9 +83,12 @@ def test_old_import_places_still_name_the_same_classes():
 
 
 def test_a_store_without_the_layers_is_a_server_fault_not_a_client_error(tmp_path):
+    from tests.conftest import bearer, make_users
+
     client = TestClient(
         create_app(Settings(store=str(tmp_path / "empty.gpkg"), prepare_tiles=False)),
         raise_server_exceptions=False,
+        headers=bearer(make_users(str(tmp_path / "empty.gpkg"))["admin"]),
     )
     for url in ("/settlements/0101010001", "/collections/settlements/items", "/priorities"):
         response = client.get(url)
