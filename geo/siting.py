@@ -803,6 +803,8 @@ def site_centres(
     ``norm_per_10k`` / 10,000) and the objective is capacity used.
     """
     check_service_type(service_type)
+    if capacitated and province is None:
+        raise AnalysisInputError("the capacitated models run for one province: choose a province")
     if model not in MODELS:
         raise AnalysisInputError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
     if method not in METHODS:
