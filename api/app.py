@@ -8,44 +8,18 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import BaseModel
 
-from api import errors
+from api import errors, exporter, guard
+from api.caches import Caches
 from api.deps import snapshot
 from api.loading import load_norms
 from api.routers import assessments, features, pages, plans, tiles
+from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from store import open_store
-
-
-class Link(BaseModel):
-    rel: str
-    type: str
-    href: str
-    title: str | None = None
-
-
-class LayerSummary(BaseModel):
-    name: str
-    title_fa: str
-    title_en: str
-    count: int
-    synthetic: str | None = None
-    source: str | None = None
-
-
-class Landing(BaseModel):
-    title: str
-    description: str
-    links: list[Link]
-    layers: list[LayerSummary]
-    attribution: str
-    notice_fa: str
-    notice_en: str
-    tiles_prepared: bool
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        exporter.shutdown()
         store.close()
 
     app = FastAPI(
@@ -72,20 +47,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    exporter.configure(settings.heavy_workers)
+    app.state.caches = caches = Caches.from_settings(settings)
+
+    def prepare_tiles(snap: Snapshot) -> None:
+        tiles.prepare_in_background(snap, caches.tiles)
+
     app.state.snapshots = Snapshots(
         store,
         load_norms(settings.norms),
-        on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
+        on_load=prepare_tiles if settings.prepare_tiles else None,
+        small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     errors.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
+    guard.install(app, settings)
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
     app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
+
+    @app.get("/health", summary="Liveness: answers at once, whatever the workers are doing")
+    async def health() -> dict:
+        return {"status": "ok"}
 
     @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
     def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:

@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from api.caches import ByteLRU
 from api.loading import analysis_from_layers, analysis_from_store
 from geo.norms import Norms
 from geo.recompute import Analysis
@@ -33,6 +34,8 @@ class Snapshot:
     _cache: dict[str, object] = field(default_factory=dict)
     #: set once the low-zoom vector tiles of this snapshot are prepared
     tiles_ready: threading.Event = field(default_factory=threading.Event)
+    #: values derived per request parameter (filter masks): bounded in bytes, least recently used out
+    small: ByteLRU = field(default_factory=lambda: ByteLRU(64 * 2**20))
 
     def layer(self, name: str) -> pd.DataFrame:
         try:
@@ -68,12 +71,27 @@ def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
 class Snapshots:
     """The current snapshot of a store, reloaded when the store's version changes."""
 
-    def __init__(self, store: Store, norms: Norms, on_load: Callable[[Snapshot], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        norms: Norms,
+        on_load: Callable[[Snapshot], None] | None = None,
+        small_cache_bytes: int = 64 * 2**20,
+    ) -> None:
         self.store = store
         self.norms = norms
         self.on_load = on_load
+        self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
+
+    def fresh(self) -> Snapshot | None:
+        """The current snapshot if it is known to be fresh without blocking (a GeoPackage's stat);
+        otherwise None, and the caller calls ``current`` in a thread."""
+        snap = self._current
+        if snap is None or not getattr(self.store, "version_is_cheap", False):
+            return None
+        return snap if snap.version == self.store.version() else None
 
     def current(self) -> Snapshot:
         version = self.store.version()
@@ -87,7 +105,13 @@ class Snapshots:
 
     def _load(self, version: str) -> Snapshot:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
-        snap = Snapshot(version=version, layers=layers, norms=self.norms, _store=self.store)
+        snap = Snapshot(
+            version=version,
+            layers=layers,
+            norms=self.norms,
+            _store=self.store,
+            small=ByteLRU(self.small_cache_bytes),
+        )
         if self.on_load is not None:
             self.on_load(snap)
         return snap

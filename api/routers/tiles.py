@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gzip
-from collections import OrderedDict
-from threading import Lock
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from api import mapdata
+from api.caches import LRUCache
 from api.deps import BadParameter, snapshot
 from api.snapshot import Snapshot
 from geo.errors import UnknownLayerError
@@ -35,31 +35,6 @@ TILE_LAYERS = {
 }
 
 
-class LRUCache:
-    """Encoded tiles or rendered pages, by key (least recently used dropped past ``size``)."""
-
-    def __init__(self, size: int = 8192) -> None:
-        self.size = size
-        self._tiles: OrderedDict[tuple, bytes] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            tile = self._tiles.get(key)
-            if tile is not None:
-                self._tiles.move_to_end(key)
-            return tile
-
-    def put(self, key: tuple, tile: bytes) -> None:
-        with self._lock:
-            self._tiles[key] = tile
-            while len(self._tiles) > self.size:
-                self._tiles.popitem(last=False)
-
-
-CACHE = LRUCache()
-
-
 def source(snap: Snapshot, collection: str) -> TileSource:
     if collection not in TILE_LAYERS:
         raise UnknownLayerError(f"no tiles for {collection!r}; tiled layers: {', '.join(TILE_LAYERS)}")
@@ -80,7 +55,7 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
 )
-async def tile(
+def tile(
     collection: Annotated[
         str, Path(description="settlements, ngos, counties, provinces, target_areas or settlement-access")
     ],
@@ -92,11 +67,12 @@ async def tile(
 ) -> Response:
     if not valid_tile(z, x, y):
         raise BadParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
+    cache = request.app.state.caches.tiles
     key = (snap.version, collection, z, x, y)
-    encoded = CACHE.get(key)
+    encoded = cache.get(key)
     if encoded is None:
         encoded = encode(source(snap, collection).tile(z, x, y))
-        CACHE.put(key, encoded)
+        cache.put(key, encoded)
     body, gzipped = encoded
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
@@ -116,8 +92,8 @@ PREPARED_ZOOMS = (5, 6, 7, 8)
 PREPARED_LAYERS = ("settlement-access", "settlements", "ngos", "counties")
 
 
-def prepare_tiles(snap: Snapshot) -> None:
-    """Encode the low-zoom tiles over the layers' extent into the cache (run in a thread)."""
+def prepare_tiles(snap: Snapshot, cache: LRUCache) -> None:
+    """Encode the low-zoom tiles over the layers' extent into ``cache`` (run in a thread)."""
     try:
         for collection in PREPARED_LAYERS:
             base = "settlements" if collection == "settlement-access" else collection
@@ -130,13 +106,11 @@ def prepare_tiles(snap: Snapshot) -> None:
                 for x in xs:
                     for y in ys:
                         key = (snap.version, collection, z, x, y)
-                        if CACHE.get(key) is None:
-                            CACHE.put(key, encode(src.tile(z, x, y)))
+                        if cache.get(key) is None:
+                            cache.put(key, encode(src.tile(z, x, y)))
     finally:
         snap.tiles_ready.set()
 
 
-def prepare_in_background(snap: Snapshot) -> None:
-    import threading
-
-    threading.Thread(target=prepare_tiles, args=(snap,), name="prepare-tiles", daemon=True).start()
+def prepare_in_background(snap: Snapshot, cache: LRUCache) -> None:
+    threading.Thread(target=prepare_tiles, args=(snap, cache), name="prepare-tiles", daemon=True).start()
