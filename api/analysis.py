@@ -27,8 +27,24 @@ def load_norms(path: Path) -> Norms:
     return Norms.from_dict(raw)
 
 
-def analysis_from_store(store: Store, norms: Norms) -> Analysis:
-    """Recompute the analysis from the store's current layers."""
+def travel_for(settings, norms: Norms):
+    """The travel cost the norms choose: None for the straight line, else the road network of
+    the settings' roads file (``AMAYESH_ROADS``), on Dask if ``AMAYESH_DASK_SCHEDULER`` is set."""
+    if norms.travel != "roads":
+        return None
+    from exchange.roads import road_network, roads_path
+
+    return road_network(
+        roads_path(settings.data_dir, settings.roads),
+        norms,
+        class_column=settings.roads_class_column,
+        layer=settings.roads_layer,
+        dask_scheduler=settings.dask_scheduler,
+    )
+
+
+def analysis_from_store(store: Store, norms: Norms, travel=None) -> Analysis:
+    """Recompute the analysis from the store's current layers (``travel``: see ``travel_for``)."""
     present = store.list_layers()
     missing = [name for name in REQUIRED if name not in present]
     if missing:
@@ -41,6 +57,7 @@ def analysis_from_store(store: Store, norms: Norms) -> Analysis:
         store.read_layer("counties"),
         target_areas,
         norms,
+        travel,
     )
 
 

@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
 from api import errors
-from api.analysis import load_norms
+from api.analysis import load_norms, travel_for
 from api.deps import snapshot
 from api.routers import analysis, features, pages, tiles
 from api.settings import Settings, get_settings
@@ -72,10 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    norms = load_norms(settings.norms)
     app.state.snapshots = Snapshots(
         store,
-        load_norms(settings.norms),
+        norms,
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
+        travel=travel_for(settings, norms),
     )
     errors.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.

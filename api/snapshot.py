@@ -28,6 +28,8 @@ class Snapshot:
     layers: dict[str, pd.DataFrame]
     norms: Norms
     _store: Store
+    #: the travel cost of the analysis (None: the norms' straight line)
+    travel: object | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _analysis: Analysis | None = None
     _cache: dict[str, object] = field(default_factory=dict)
@@ -75,15 +77,23 @@ def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
         snapshot.layers["counties"],
         snapshot.layers.get("target_areas"),
         snapshot.norms,
+        snapshot.travel,
     )
 
 
 class Snapshots:
     """The current snapshot of a store, reloaded when the store's version changes."""
 
-    def __init__(self, store: Store, norms: Norms, on_load: Callable[[Snapshot], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        norms: Norms,
+        on_load: Callable[[Snapshot], None] | None = None,
+        travel: object | None = None,
+    ) -> None:
         self.store = store
         self.norms = norms
+        self.travel = travel
         self.on_load = on_load
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
@@ -100,7 +110,9 @@ class Snapshots:
 
     def _load(self, version: str) -> Snapshot:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
-        snap = Snapshot(version=version, layers=layers, norms=self.norms, _store=self.store)
+        snap = Snapshot(
+            version=version, layers=layers, norms=self.norms, _store=self.store, travel=self.travel
+        )
         if self.on_load is not None:
             self.on_load(snap)
         return snap

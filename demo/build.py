@@ -19,7 +19,8 @@ from store.shapefiles import write_shapefile
 
 ATTRIBUTION = (
     "Boundaries © OpenStreetMap contributors (ODbL). Places: GeoNames (CC BY 4.0). "
-    "Census: Statistical Centre of Iran, 1395. Outline: Natural Earth."
+    "Census: Statistical Centre of Iran, 1395. Outline: Natural Earth. "
+    "Roads: VMap0 / Digital Chart of the World (NGA), via DIVA-GIS."
 )
 #: Shown wherever the demo's made-up figures appear (API landing page, every map page).
 SYNTHETIC_NOTICE_FA = (

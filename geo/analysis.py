@@ -19,9 +19,11 @@ from geo.access import (
     AccessResult,
     access_measures,
     active_ngos,
+    default_travel,
     demand_at_settlements,
     gaussian_decay,
     locate,
+    norms_for,
 )
 from geo.crs import METRIC_CRS
 from geo.decisions import (
@@ -33,7 +35,6 @@ from geo.decisions import (
     village_priorities,
 )
 from geo.distance import Located, StraightLine, ground_distance
-from geo.kernels import sum_within
 from geo.measures import classify, concentration, saturation, settlement_tier
 from geo.norms import Norms
 from geo.schema import SERVICE_TYPES
@@ -62,6 +63,17 @@ class Analysis:
     #: centre at that flagged place would reach (what a licence there would newly cover)
     _flagged_gain: Mapping[str, np.ndarray]
     _lonlat: np.ndarray
+    #: the travel cost every measure used (``StraightLine`` or ``geo.roads.RoadNetwork``); its
+    #: ``unit`` is that of the norms' catchments it was given (``norms.unit``)
+    travel: StraightLine | object = None
+
+    @property
+    def unit(self) -> str:
+        return self.norms.unit
+
+    def catchment(self, service_type: str) -> float:
+        """The catchment of a service in the travel cost's unit (metres or minutes)."""
+        return self.norms.services[service_type].catchment(self.unit)
 
     # ---- views -------------------------------------------------------------------------------
 
@@ -79,6 +91,16 @@ class Analysis:
                         "service_type": service,
                         "target_population": self.demand[service].to_numpy(),
                         "nearest_km": self.access.nearest_m[service].to_numpy() / 1000.0,
+                        "nearest_min": (
+                            self.access.nearest_min[service].to_numpy()
+                            if self.access.nearest_min is not None
+                            else np.nan
+                        ),
+                        "road_fallback": (
+                            self.access.fallback[service].to_numpy()
+                            if self.access.fallback is not None
+                            else False
+                        ),
                         "nearest_licence_no": self.access.nearest_ngo[service].to_numpy(),
                         "ngos_in_catchment": self.access.count_within[service].to_numpy(),
                         "access": self.access.access[service].to_numpy(),
@@ -98,6 +120,7 @@ class Analysis:
             self.in_target_area,
             self.flags,
             self.norms,
+            nearest_min=self.access.nearest_min,
             **kwargs,
         )
 
@@ -126,8 +149,7 @@ class Analysis:
         if county is None:
             raise AnalysisInputError(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
         norm = self.norms.services[service_type]
-        catchment = 1000.0 * norm.catchment_km
-        detour = self.norms.detour_factor
+        catchment = norm.catchment(self.unit)
         fa_label, en_label = SERVICE_TYPES[service_type]
         here = Located.from_lonlat(np.array([lon]), np.array([lat]))
 
@@ -148,14 +170,10 @@ class Analysis:
             "class": class_after,
         }
 
-        # Settlements in the new centre's catchment.
-        k = here.k[0]
-        idx = np.asarray(
-            self._place_tree.query_ball_point(here.xy[0], catchment / detour * k * 1.0001), dtype="int64"
-        )
-        cost = ground_distance(self._places, idx, here, np.zeros(len(idx), dtype="int64")) * detour
-        keep = cost <= catchment
-        idx, cost = idx[keep], cost[keep]
+        # Settlements in the new centre's catchment (by the travel cost; symmetric).
+        idx, cost = self.travel.within(here, self._places, catchment, tree=self._place_tree)
+        order = np.argsort(idx, kind="stable")
+        idx, cost = idx[order], cost[order]
         demand = self.demand[service_type].to_numpy(dtype="float64")
         covered = self.access.covered[service_type].to_numpy()
         newly = int(demand[idx][~covered[idx]].sum())
@@ -181,7 +199,7 @@ class Analysis:
                 {
                     "settlement_code": codes[pos],
                     "name_fa": names[pos],
-                    "distance_km": round(float(cost[n]) / 1000.0, 2),
+                    **self._cost_fields(cost[n], pos, here),
                     "access_share_before": a0 / per_person_norm,
                     "access_share_after": a1 / per_person_norm,
                 }
@@ -194,23 +212,19 @@ class Analysis:
         same = []
         located, tree, frame = self._providers.get(service_type, (None, None, None))
         if tree is not None:
-            near = np.asarray(
-                tree.query_ball_point(here.xy[0], catchment / detour * k * 1.0001), dtype="int64"
-            )
-            d = ground_distance(located, near, here, np.zeros(len(near), dtype="int64")) * detour
-            for n in np.argsort(d, kind="stable"):
-                if d[n] <= catchment:
-                    row = frame.iloc[int(near[n])]
-                    same.append(
-                        {
-                            "licence_no": row["licence_no"],
-                            "name_fa": row["name_fa"],
-                            "capacity": int(row["capacity"]),
-                            "distance_km": round(float(d[n]) / 1000.0, 2),
-                            "lon": float(row.geometry.x),
-                            "lat": float(row.geometry.y),
-                        }
-                    )
+            near, d = self.travel.within(here, located, catchment, tree=tree)
+            for n, cost_n in zip(near, d, strict=True):
+                row = frame.iloc[int(n)]
+                same.append(
+                    {
+                        "licence_no": row["licence_no"],
+                        "name_fa": row["name_fa"],
+                        "capacity": int(row["capacity"]),
+                        **self._cost_fields(cost_n, None, here, located, int(n)),
+                        "lon": float(row.geometry.x),
+                        "lat": float(row.geometry.y),
+                    }
+                )
 
         better = self._better_places(here, service_type, catchment, newly, county)
 
@@ -230,7 +244,7 @@ class Analysis:
             newly,
             changes,
             better,
-            norm.catchment_km,
+            self._catchment_words(norm),
         )
         return LicenceCheck(
             verdict=verdict,
@@ -250,7 +264,23 @@ class Analysis:
             better_places=better,
             reasons_en=en,
             reasons_fa=fa,
+            travel=self.norms.travel,
+            catchment_min=norm.catchment_min if self.unit == "min" else None,
+            road_fallback=bool(self.unit == "min" and self.travel.snap(here).fallback[0]),
         )
+
+    def _catchment_words(self, norm) -> tuple[str, str]:
+        if self.unit == "min":
+            return f"{norm.catchment_min:.0f} min by road", f"{fa_number(norm.catchment_min)} دقیقه راه"
+        return f"{norm.catchment_km:.0f} km", f"{fa_number(norm.catchment_km)} کیلومتر"
+
+    def _cost_fields(self, cost, pos, here, located=None, n=None) -> dict:
+        """A trip's cost for an answer: km (along the road or straight × detour) and minutes on roads."""
+        if self.unit != "min":
+            return {"distance_km": round(float(cost) / 1000.0, 2)}
+        where, i = (self._places, pos) if located is None else (located, n)
+        ground = float(ground_distance(where, np.array([i]), here, np.zeros(1, dtype="int64"))[0])
+        return {"distance_km": round(ground / 1000.0, 2), "travel_min": round(float(cost), 1)}
 
     def _better_places(
         self, here: Located, service_type: str, catchment: float, newly: int, county: str
@@ -304,22 +334,23 @@ _CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved
 _VERDICT_FA = {"welcome": "مطلوب", "acceptable": "قابل قبول", "saturated": "اشباع"}
 
 
-def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment_km):
+def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment):
+    within_en, within_fa = catchment
     en = [
         f"verdict: {verdict}",
         f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
         f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
         f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
         f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
-        f"{len(same)} active {en_label.lower()} centres within {catchment_km:.0f} km",
-        f"would newly cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km",
+        f"{len(same)} active {en_label.lower()} centres within {within_en}",
+        f"would newly cover {newly:,} target persons who have no such centre within {within_en}",
     ]
     fa = [
         f"نتیجه: {_VERDICT_FA[verdict]}",
         f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
         f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
         f"{fa_number(after['capacity_per_10k'])}: {_CLASS_FA[after['class']]}",
-        f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {fa_number(catchment_km)} کیلومتر",
+        f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {within_fa}",
         f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
     ]
     if changes:
@@ -345,13 +376,21 @@ def analyse(
     counties: gpd.GeoDataFrame,
     target_areas: gpd.GeoDataFrame | None,
     norms: Norms,
-    travel: StraightLine | None = None,
+    travel=None,
 ) -> Analysis:
-    """Recompute every measure and flag from the layers."""
+    """Recompute every measure and flag from the layers.
+
+    ``travel`` is the cost every measure uses: by default the norms' straight line; with the
+    norms' ``travel = "roads"`` pass the ``geo.roads.RoadNetwork`` (its unit, minutes, then
+    decides the catchments and flag rules used).
+    """
+    travel = travel or default_travel(norms)
+    norms = norms_for(norms, travel)
     settlements = settlements.reset_index(drop=True)
     tier = settlement_tier(settlements["population"], settlements["kind"])
     demand = demand_at_settlements(settlements, county_needs)
-    acc = access_measures(settlements, ngos, demand, norms, travel)
+    places = locate(settlements)
+    acc = access_measures(settlements, ngos, demand, norms, travel, places)
     if target_areas is not None and len(target_areas):
         tree = shapely.STRtree(target_areas.geometry.to_numpy())
         hit, _ = tree.query(settlements.geometry.to_numpy(), predicate="within")
@@ -362,7 +401,16 @@ def analyse(
     sat = saturation(county_needs, ngos, norms)
     conc = concentration(settlements, ngos, demand, tier=tier)
     conc_p = concentration(settlements, ngos, demand, by_province=True, tier=tier)
-    flags = underserved_flags(settlements, tier, acc.nearest_m, acc.access, in_target, norms)
+    flags = underserved_flags(
+        settlements,
+        tier,
+        acc.nearest_m,
+        acc.access,
+        in_target,
+        norms,
+        nearest_min=acc.nearest_min,
+        fallback=acc.fallback,
+    )
     active = active_ngos(ngos).reset_index(drop=True)
     providers = {}
     for service in norms.services:
@@ -370,7 +418,6 @@ def analyse(
         if len(sub):
             loc = locate(sub)
             providers[service] = (loc, cKDTree(loc.xy), sub)
-    places = locate(settlements)
     flagged_positions = {
         service: np.sort(settlements.index.get_indexer(group.index))
         for service, group in flags.groupby("service_type")
@@ -378,9 +425,9 @@ def analyse(
     flagged_gain = {}
     for service, positions in flagged_positions.items():
         uncovered = np.where(acc.covered[service].to_numpy(), 0.0, demand[service].to_numpy(dtype="float64"))
-        queries = Located(places.xy[positions], places.k[positions])
-        catchment = 1000.0 * norms.services[service].catchment_km
-        flagged_gain[service] = sum_within(queries, places, uncovered, catchment, norms.detour_factor)
+        queries = places.take(positions)
+        catchment = norms.services[service].catchment(norms.unit)
+        flagged_gain[service] = travel.sum_within(queries, places, uncovered, catchment)
     return Analysis(
         norms=norms,
         settlements=settlements,
@@ -401,6 +448,7 @@ def analyse(
         _flagged_positions=flagged_positions,
         _flagged_gain=flagged_gain,
         _lonlat=np.column_stack([settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()]),
+        travel=travel,
     )
 
 

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.analysis import load_norms
+from api.analysis import load_norms, travel_for
+from api.settings import Settings
 from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.analysis import analyse
 
@@ -145,13 +146,15 @@ def visit(browser, server):
 @pytest.fixture(scope="module")
 def analysis(demo):
     layers = demo["layers"]
+    norms = load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml")
     return analyse(
         layers["settlements"],
         layers["ngos"],
         layers["county_needs"],
         layers["counties"],
         layers["target_areas"],
-        load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml"),
+        norms,
+        travel_for(Settings(), norms),
     )
 
 
