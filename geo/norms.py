@@ -26,6 +26,21 @@ class ServiceNorm:
     #: the same catchment and maximum travel as times on roads (minutes); needed for roads
     catchment_min: float | None = None
     max_travel_min: float | None = None
+    #: farthest a centre reaches out to a village it is delegated (km of travel); None: twice
+    #: the catchment
+    outreach_km: float | None = None
+    #: the same on roads (minutes); None: twice the catchment in minutes
+    outreach_min: float | None = None
+
+    @property
+    def outreach_m(self) -> float:
+        return 1000.0 * (self.outreach_km if self.outreach_km is not None else 2.0 * self.catchment_km)
+
+    def outreach(self, unit: str) -> float:
+        """The delegation outreach in a travel cost's unit (metres or minutes)."""
+        if unit == "min":
+            return float(self.outreach_min if self.outreach_min is not None else 2.0 * self.catchment_min)
+        return self.outreach_m
 
     def catchment(self, unit: str) -> float:
         """The catchment in a travel cost's unit: metres (``"m"``) or minutes (``"min"``)."""
