@@ -191,7 +191,9 @@ class Analysis:
         changes = []
         codes = self.settlements["settlement_code"].to_numpy()
         names = self.settlements["name_fa"].to_numpy()
-        for n in np.flatnonzero(hit):
+        hit_n = np.flatnonzero(hit)
+        hit_fields = self._cost_fields(cost[hit_n], idx[hit_n], here)
+        for f, n in enumerate(hit_n):
             pos = int(idx[n])
             a0 = access_before[pos]
             a1 = a0 + ratio_new * weight[n]
@@ -199,7 +201,7 @@ class Analysis:
                 {
                     "settlement_code": codes[pos],
                     "name_fa": names[pos],
-                    **self._cost_fields(cost[n], pos, here),
+                    **hit_fields[f],
                     "access_share_before": a0 / per_person_norm,
                     "access_share_after": a1 / per_person_norm,
                 }
@@ -210,17 +212,22 @@ class Analysis:
 
         # Same-type active centres in the catchment.
         same = []
+        n_same = 0
         located, tree, frame = self._providers.get(service_type, (None, None, None))
         if tree is not None:
             near, d = self.travel.within(here, located, catchment, tree=tree)
-            for n, cost_n in zip(near, d, strict=True):
+            n_same = len(near)
+            # Only the ten nearest are listed.
+            near, d = near[:10], d[:10]
+            fields = self._cost_fields(d, near, here, located)
+            for f, n in enumerate(near):
                 row = frame.iloc[int(n)]
                 same.append(
                     {
                         "licence_no": row["licence_no"],
                         "name_fa": row["name_fa"],
                         "capacity": int(row["capacity"]),
-                        **self._cost_fields(cost_n, None, here, located, int(n)),
+                        **fields[f],
                         "lon": float(row.geometry.x),
                         "lat": float(row.geometry.y),
                     }
@@ -240,7 +247,7 @@ class Analysis:
             fa_label,
             sat_before,
             sat_after,
-            same,
+            n_same,
             newly,
             changes,
             better,
@@ -257,8 +264,8 @@ class Analysis:
             catchment_km=norm.catchment_km,
             saturation_before=sat_before,
             saturation_after=sat_after,
-            same_type_nearby=same[:10],
-            same_type_in_catchment=len(same),
+            same_type_nearby=same,
+            same_type_in_catchment=n_same,
             newly_covered_target_population=newly,
             underserved_access_changes=changes[:20],
             better_places=better,
@@ -269,18 +276,41 @@ class Analysis:
             road_fallback=bool(self.unit == "min" and self.travel.snap(here).fallback[0]),
         )
 
+    def catchment_area(self, lon: float, lat: float, service_type: str):
+        """The catchment of a centre at (lon, lat) as an area (lon/lat): on roads the travel-time
+        area (``geo.roads.isochrone``), in a straight line the circle of the catchment."""
+        check_service_type(service_type)
+        here = Located.from_lonlat(np.array([lon]), np.array([lat]))
+        catchment = self.catchment(service_type)
+        if self.unit == "min":
+            from geo.roads import isochrone
+
+            return isochrone(self.travel, here, catchment)
+        from geo.roads import _to_lonlat
+
+        radius = catchment / self.norms.detour_factor * here.k[0]
+        circle = shapely.buffer(shapely.points(here.xy[0]), radius, quad_segs=16)
+        to_lonlat = _to_lonlat()
+        return shapely.transform(circle, lambda c: np.column_stack(to_lonlat.transform(c[:, 0], c[:, 1])))
+
     def _catchment_words(self, norm) -> tuple[str, str]:
         if self.unit == "min":
             return f"{norm.catchment_min:.0f} min by road", f"{fa_number(norm.catchment_min)} دقیقه راه"
         return f"{norm.catchment_km:.0f} km", f"{fa_number(norm.catchment_km)} کیلومتر"
 
-    def _cost_fields(self, cost, pos, here, located=None, n=None) -> dict:
-        """A trip's cost for an answer: km (along the road or straight × detour) and minutes on roads."""
+    def _cost_fields(self, cost, pos, here, located=None) -> list[dict]:
+        """Trips' costs for an answer: ``distance_km`` (in a straight line: the travel distance,
+        × detour; on roads: the ground distance) and, on roads, ``travel_min``."""
+        cost = np.asarray(cost, dtype="float64")
         if self.unit != "min":
-            return {"distance_km": round(float(cost) / 1000.0, 2)}
-        where, i = (self._places, pos) if located is None else (located, n)
-        ground = float(ground_distance(where, np.array([i]), here, np.zeros(1, dtype="int64"))[0])
-        return {"distance_km": round(ground / 1000.0, 2), "travel_min": round(float(cost), 1)}
+            return [{"distance_km": round(float(c) / 1000.0, 2)} for c in cost]
+        where = self._places if located is None else located
+        pos = np.asarray(pos, dtype="int64")
+        ground = ground_distance(where, pos, here, np.zeros(len(pos), dtype="int64"))
+        return [
+            {"distance_km": round(float(g) / 1000.0, 2), "travel_min": round(float(c), 1)}
+            for g, c in zip(ground, cost, strict=True)
+        ]
 
     def _better_places(
         self, here: Located, service_type: str, catchment: float, newly: int, county: str
@@ -335,6 +365,7 @@ _VERDICT_FA = {"welcome": "مطلوب", "acceptable": "قابل قبول", "satu
 
 
 def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment):
+    """``same``: how many same-type centres are in the catchment."""
     within_en, within_fa = catchment
     en = [
         f"verdict: {verdict}",
@@ -342,7 +373,7 @@ def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, ch
         f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
         f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
         f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
-        f"{len(same)} active {en_label.lower()} centres within {within_en}",
+        f"{same} active {en_label.lower()} centres within {within_en}",
         f"would newly cover {newly:,} target persons who have no such centre within {within_en}",
     ]
     fa = [
@@ -350,7 +381,7 @@ def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, ch
         f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
         f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
         f"{fa_number(after['capacity_per_10k'])}: {_CLASS_FA[after['class']]}",
-        f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {within_fa}",
+        f"{fa_number(same)} مرکز فعال {fa_label} در شعاع {within_fa}",
         f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
     ]
     if changes:

@@ -27,6 +27,7 @@ Those searches can run on a Dask cluster (``RoadNetwork.with_client``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -533,6 +534,10 @@ class RoadNetwork:
         self._snaps[key] = snapped
         return snapped
 
+    def snap_point(self, lon: float, lat: float) -> bool:
+        """Whether a place at (lon, lat) falls back to the straight line."""
+        return bool(self.snap(Located.from_lonlat(np.array([lon]), np.array([lat]))).fallback[0])
+
     def straight_minutes(self, metres: np.ndarray) -> np.ndarray:
         """The fallback: ground metres × detour at ``fallback_kmh``, in minutes."""
         return np.asarray(metres) * self.detour / 1000.0 / self.fallback_kmh * 60.0
@@ -761,6 +766,62 @@ class RoadNetwork:
             return np.zeros(0, dtype="int64"), np.zeros(0)
         _, v, d = run_balls(self._arrays, np.array([s.node[0]]), np.zeros(1), budget)
         return v, d + s.access_min[0]
+
+
+@functools.cache
+def _to_lonlat():
+    from pyproj import Transformer
+
+    from geo.crs import METRIC_CRS
+
+    return Transformer.from_crs(METRIC_CRS, 4326, always_xy=True)
+
+
+def isochrone(network: RoadNetwork, here: Located, max_cost: float, width_m: float = 2000.0):
+    """The area within ``max_cost`` minutes of one place, as a (multi)polygon in lon/lat.
+
+    The ends of the reachable parts of the road edges (an edge reached from one end only as far
+    as the time left allows; from both ends, the two parts) and the place itself, wrapped in a
+    concave hull and widened by ``width_m``. From a fallback place, the straight-line circle of
+    the fallback.
+    """
+    to_lonlat = _to_lonlat()
+    h = network.snap(here)
+    centre = here.xy[0]
+    if h.fallback[0]:
+        radius = max_cost / 60.0 * network.fallback_kmh * 1000.0 / network.detour * here.k[0]
+        area = shapely.buffer(shapely.points(centre), radius, quad_segs=16)
+    else:
+        g = network.graph
+        nodes, minutes = network.reach(here, max_cost)
+        dist = np.full(g.n_nodes, np.inf)
+        dist[nodes] = minutes
+        counts = g.indptr[nodes + 1] - g.indptr[nodes]
+        u = np.repeat(nodes, counts)
+        e = np.repeat(g.indptr[nodes] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        v, t = g.indices[e], g.minutes[e]
+        # Each edge once: from its smaller reached end, or from the only reached one.
+        once = (u < v) | ~np.isfinite(dist[v])
+        u, v, t = u[once], v[once], t[once]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fu = np.clip((max_cost - dist[u]) / t, 0.0, 1.0)
+            fv = np.where(np.isfinite(dist[v]), np.clip((max_cost - dist[v]) / t, 0.0, 1.0), 0.0)
+        whole = (fu + fv >= 1.0) | (t == 0)
+        xy = g.nodes.xy
+        starts = [xy[u], xy[v[~whole]]]
+        ends = [
+            np.where(whole[:, None], xy[v], xy[u] + fu[:, None] * (xy[v] - xy[u])),
+            xy[v[~whole]] + fv[~whole, None] * (xy[u[~whole]] - xy[v[~whole]]),
+        ]
+        a, b = np.vstack(starts), np.vstack(ends)
+        a = np.vstack([a, centre[None, :]])
+        b = np.vstack([b, xy[h.node[0]][None, :]])
+        # A concave hull of every reachable point (ratio: how tightly it follows the roads),
+        # widened by ``width_m``: a tenth of the time of buffering the roads themselves.
+        points = shapely.multipoints(np.unique(np.vstack([a, b]), axis=0))
+        area = shapely.buffer(shapely.concave_hull(points, ratio=0.15), width_m, quad_segs=4)
+    area = shapely.simplify(area, width_m / 10.0)
+    return shapely.transform(area, lambda c: np.column_stack(to_lonlat.transform(c[:, 0], c[:, 1])))
 
 
 def _subset(where: Located, idx: np.ndarray) -> Located:

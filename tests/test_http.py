@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.geometry
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -379,3 +380,26 @@ def compare_stores(pg, client):
         pg.get("/tiles/settlements/8/167/104.mvt").content
         == client.get("/tiles/settlements/8/167/104.mvt").content
     )
+
+
+def test_travel_on_roads_in_the_answers(client):
+    """The shipped norms travel on roads: minutes beside kilometres, and the catchment area."""
+    body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
+    check = client.post("/licence-checks", json=body).json()
+    assert check["travel"] == "roads" and check["catchment_min"] == 45
+    assert all(n["travel_min"] <= 45 for n in check["same_type_nearby"])
+    area = client.get("/catchment-areas", params={"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation"})
+    assert area.status_code == 200 and area.headers["content-type"].startswith("application/geo+json")
+    feature = area.json()
+    shape = shapely.geometry.shape(feature["geometry"])
+    assert shape.is_valid and shape.contains(shapely.Point(57.3, 27.2))
+    assert feature["properties"]["catchment_min"] == 45
+    outside = client.get("/catchment-areas", params={"lon": 10, "lat": 10, "service_type": "rehabilitation"})
+    assert outside.status_code == 400 and outside.headers["content-type"] == "application/problem+json"
+    items = client.get("/collections/settlement-access/items", params={"limit": 5}).json()
+    props = items["features"][0]["properties"]
+    assert "rehabilitation_nearest_min" in props and "rehabilitation_road_fallback" in props
+    code = props["settlement_code"]
+    one = client.get(f"/settlements/{code}").json()["services"]["rehabilitation"]
+    assert one["nearest_min"] == pytest.approx(props["rehabilitation_nearest_min"], abs=0.051)
+    assert one["catchment_min"] == 45

@@ -6,6 +6,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -366,3 +367,55 @@ def test_dask_gives_the_single_process_answer(vmap0):
         assert np.array_equal(a, b)
     for a, b in zip(want_pairs, got_pairs, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.realdata
+def test_the_national_analysis_on_roads(demo, data_dir):
+    from api.analysis import load_norms
+    from exchange.roads import road_network
+    from geo.analysis import analyse
+    from tests.analysis_world import ROOT
+
+    norms = load_norms(ROOT / "config" / "norms.toml")
+    assert norms.travel == "roads"
+    network = road_network(data_dir / "roads_vmap0.gpkg", norms)
+    layers = demo["layers"]
+    names = ("settlements", "ngos", "county_needs", "counties", "target_areas")
+    a = analyse(*(layers[n] for n in names), norms, network)
+    assert a.unit == "min" and a.access.unit == "min"
+    # Flags: too far means beyond the norm's minutes (relaxed in target areas).
+    f = a.flags
+    limit = np.where(
+        f["in_target_area"],
+        f["max_travel_min"],
+        f["service_type"].map(lambda s: norms.services[s].max_travel_min),
+    )
+    assert (f["too_far"] == (f["nearest_min"] > limit)).all()
+    assert f["road_fallback"].any() and not f["road_fallback"].all()
+    # The analysis' E2SFCA equals the pure path through the pairs, on the real network.
+    from geo.access import active_ngos, locate
+
+    sub = active_ngos(a.ngos)
+    sub = sub[sub["service_type"] == "rehabilitation"]
+    i, j, cost = network.pairs(a._places, locate(sub), 45.0)
+    want, _ = e2sfca_from_pairs(
+        i,
+        j,
+        gaussian_decay(45.0)(cost),
+        a.demand["rehabilitation"].to_numpy(float),
+        sub["capacity"].to_numpy(float),
+    )
+    np.testing.assert_allclose(a.access.access["rehabilitation"].to_numpy(), want, rtol=1e-12, atol=1e-300)
+    assert (
+        a.access.count_within["rehabilitation"].to_numpy() == np.bincount(i, minlength=len(a.settlements))
+    ).all()
+    # A licence check counts the settlements within 45 minutes as the pairs do.
+    check = a.check_licence(57.3, 27.2, "rehabilitation", 40)
+    here = Located.from_lonlat(np.array([57.3]), np.array([27.2]))
+    _, pj, _ = network.pairs(here, a._places, 45.0)
+    uncovered = ~a.access.covered["rehabilitation"].to_numpy()
+    demand = a.demand["rehabilitation"].to_numpy()
+    assert check.newly_covered_target_population == int(demand[pj][uncovered[pj]].sum())
+    assert check.travel == "roads" and check.catchment_min == 45
+    area = a.catchment_area(57.3, 27.2, "rehabilitation")
+    assert area.is_valid and area.contains(shapely.Point(57.3, 27.2))

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Annotated
 
 import geopandas as gpd
+import shapely.geometry
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -70,6 +71,37 @@ async def licence_check(
     )
     body = json.dumps(json_safe(asdict(check)), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
+
+
+@router.get(
+    "/catchment-areas",
+    summary="The catchment of a centre at a place: the travel-time area on roads, else the circle",
+    response_class=JSONResponse,
+)
+def catchment_area(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])],
+    service_type: Annotated[ServiceType, Query(description="service type")],
+) -> Response:
+    a = snap.analysis()
+    if a.county_at(lon, lat) is None:
+        raise BadParameter(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+    service = service_type.value
+    norm = a.norms.services[service]
+    area = a.catchment_area(lon, lat, service)
+    feature = {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(area),
+        "properties": {
+            "service_type": service,
+            "travel": a.norms.travel,
+            "catchment_km": norm.catchment_km,
+            "catchment_min": norm.catchment_min if a.unit == "min" else None,
+            "road_fallback": bool(a.unit == "min" and a.travel.snap_point(lon, lat)),
+        },
+    }
+    return Response(json.dumps(json_safe(feature)).encode(), media_type="application/geo+json")
 
 
 def parse_weights(weights: str | None) -> dict[str, float] | None:
@@ -191,6 +223,12 @@ def settlement(
             "label_en": SERVICE_TYPES[service][1],
             "target_population": int(a.demand.at[i, service]),
             "nearest_km": json_safe(float(a.access.nearest_m.at[i, service]) / 1000.0),
+            "nearest_min": None
+            if a.access.nearest_min is None
+            else json_safe(round(float(a.access.nearest_min.at[i, service]), 1)),
+            "road_fallback": bool(a.access.fallback.at[i, service])
+            if a.access.fallback is not None
+            else False,
             "nearest_ngo": None
             if nearest is None
             else {
@@ -200,6 +238,7 @@ def settlement(
             },
             "ngos_in_catchment": int(a.access.count_within.at[i, service]),
             "catchment_km": norm.catchment_km,
+            "catchment_min": norm.catchment_min if a.unit == "min" else None,
             "access_share_of_norm": json_safe(
                 float(a.access.access.at[i, service]) / (norm.norm_per_10k / 1e4)
             ),
