@@ -108,7 +108,7 @@ def _write_table(frame, path: Path) -> None:
 def _analysis(settings: Settings):
     import time
 
-    from api.analysis import analysis_from_store, load_norms, travel_for
+    from api.loading import analysis_from_store, load_norms, travel_for
     from store import open_store
 
     store = open_store(settings.store)
@@ -171,7 +171,7 @@ def cmd_check_licence(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
-    from api.analysis import province_code
+    from api.loading import province_code
     from store import open_store
 
     province = province_code(open_store(settings.store), args.province) if args.province else None
@@ -197,7 +197,7 @@ def cmd_compare_travel(args: argparse.Namespace, settings: Settings) -> int:
     import dataclasses
     import time
 
-    from api.analysis import analysis_from_store, load_norms, travel_for
+    from api.loading import analysis_from_store, load_norms, travel_for
     from geo.decisions import flag_changes
     from store import open_store
 

@@ -16,9 +16,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from api.analysis import analysis_from_store
-from geo.analysis import Analysis
+from api.loading import analysis_from_layers, analysis_from_store
 from geo.norms import Norms
+from geo.recompute import Analysis
 from store.base import Store, StoreError
 
 
@@ -64,21 +64,7 @@ class Snapshot:
 
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
-    from geo.analysis import analyse
-
-    needed = ("counties", "settlements", "ngos", "county_needs")
-    missing = [n for n in needed if n not in snapshot.layers]
-    if missing:
-        raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    return analyse(
-        snapshot.layers["settlements"],
-        snapshot.layers["ngos"],
-        snapshot.layers["county_needs"],
-        snapshot.layers["counties"],
-        snapshot.layers.get("target_areas"),
-        snapshot.norms,
-        snapshot.travel,
-    )
+    return analysis_from_layers(snapshot.layers, snapshot.norms, snapshot.travel)
 
 
 class Snapshots:

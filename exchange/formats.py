@@ -10,6 +10,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from exchange.shapefiles import write_shapefile
 from geo.errors import AmayeshError
 
 FORMATS = ("gpkg", "geojson", "csv", "xlsx", "shp")
@@ -112,8 +113,6 @@ def write_file(frame: pd.DataFrame, path: Path, *, layer: str, fmt: str | None =
             path, index=False, sheet_name=layer[:31], engine="openpyxl"
         )
     elif kind == "shp":
-        from store.shapefiles import write_shapefile
-
         write_shapefile(layer, frame, path)
     else:
         driver = "GPKG" if kind == "gpkg" else "GeoJSON"

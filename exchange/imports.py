@@ -11,11 +11,11 @@ import shapely
 from exchange.boundary import read_untrusted
 from exchange.formats import ImportFileError, neutralise_formulas
 from exchange.limits import Limits, get_limits
+from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import AmayeshError
 from geo.schema import layer
 from geo.shapes import GeometryLimits
-from geo.validation import ValidationResult, validate_import
 from store.base import Store
 
 

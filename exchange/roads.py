@@ -19,7 +19,7 @@ from geo.errors import ReferenceDataError, SchemaError
 from geo.norms import Norms
 from geo.roads import RoadGraph, RoadNetwork, build_road_graph
 
-#: Credited with the other sources (``demo.build.ATTRIBUTION``: README, landing page, maps).
+#: Credited with the other sources (``maps.notices.ATTRIBUTION``: README, landing page, maps).
 ROADS_ATTRIBUTION = "Roads: VMap0 / Digital Chart of the World (NGA), via DIVA-GIS"
 DEFAULT_ROADS_FILE = "roads_vmap0.gpkg"
 

@@ -1,12 +1,12 @@
-"""Decisions: underserved flags, village priorities for a province, and the licence check.
+"""Decisions about places: underserved flags and village priorities for a province.
 
-Each decision comes with its reasons in words and figures, in Persian and English.
+Each decision comes with its reasons in words and figures, in Persian and English. The licence
+check, a decision about one proposed centre, is ``geo.licence``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ def underserved_flags(
     settlements: pd.DataFrame,
     tier: pd.Series,
     nearest_m: pd.DataFrame,
-    access: pd.DataFrame,
+    access_share: pd.DataFrame,
     in_target_area: pd.Series,
     norms: Norms,
     nearest_min: pd.DataFrame | None = None,
@@ -56,7 +56,8 @@ def underserved_flags(
     A small town or village is flagged for a service type when its population is at least the
     norm's ``min_population`` and either its nearest active centre is farther than
     ``max_distance_km`` (with ``travel = "roads"``: ``max_travel_min`` minutes, from
-    ``nearest_min``) or its E2SFCA access is below ``min_access_share`` of the norm. Inside a
+    ``nearest_min``) or its E2SFCA access is below ``min_access_share`` of the norm
+    (``access_share``, from ``Norms.access_share``). Inside a
     target area both thresholds are relaxed by the norms' target-area factors.
 
     Returns one row per flag, indexed like ``settlements`` (repeated per type): the settlement
@@ -77,7 +78,7 @@ def underserved_flags(
         min_pop = np.where(inside, norm.min_population * norms.target_population_factor, norm.min_population)
         max_km = np.where(inside, norm.max_distance_km * norms.target_distance_factor, norm.max_distance_km)
         km = nearest_m[service].to_numpy() / 1000.0
-        share = access[service].to_numpy() / (norm.norm_per_10k / 1e4)
+        share = access_share[service].to_numpy()
         if roads:
             minutes = nearest_min[service].to_numpy()
             max_min = np.where(
@@ -203,7 +204,7 @@ def village_priorities(
     settlements: pd.DataFrame,
     demand: pd.DataFrame,
     nearest_m: pd.DataFrame,
-    access: pd.DataFrame,
+    access_share: pd.DataFrame,
     in_target_area: pd.Series,
     flags: pd.DataFrame,
     norms: Norms,
@@ -244,7 +245,7 @@ def village_priorities(
     gaps, dists = [], []
     for s in services:
         norm = norms.services[s]
-        share = access.loc[v.index, s].to_numpy() / (norm.norm_per_10k / 1e4)
+        share = access_share.loc[v.index, s].to_numpy()
         gaps.append(np.clip(1.0 - share, 0.0, 1.0))
         if norms.unit == "min":
             if nearest_min is None:
@@ -307,37 +308,6 @@ def village_priorities(
     frame["reason_en"] = frame["settlement_code"].map(reason_en).fillna("")
     frame["reason_fa"] = frame["settlement_code"].map(reason_fa).fillna("")
     return frame[PRIORITY_COLUMNS].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Licence check
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LicenceCheck:
-    verdict: str  # welcome, acceptable or saturated
-    county_code: str
-    province_code: str
-    service_type: str
-    capacity: int
-    lon: float
-    lat: float
-    catchment_km: float
-    saturation_before: dict
-    saturation_after: dict
-    same_type_nearby: list[dict]  # the ten nearest
-    same_type_in_catchment: int
-    newly_covered_target_population: int
-    underserved_access_changes: list[dict]
-    better_places: list[dict]
-    reasons_en: list[str] = field(default_factory=list)
-    reasons_fa: list[str] = field(default_factory=list)
-    #: "straight" (catchment in km) or "roads" (catchment in minutes, ``catchment_min``)
-    travel: str = "straight"
-    catchment_min: float | None = None
-    #: on roads: the proposed place is far from any road, so its trips are straight lines
-    road_fallback: bool = False
 
 
 # --------------------------------------------------------------------------------------------

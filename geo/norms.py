@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
 from geo.errors import SchemaError
 from geo.schema import SERVICE_TYPES
 
@@ -49,6 +51,11 @@ class ServiceNorm:
     def max_cost(self, unit: str) -> float:
         """The flag rule's farthest nearest centre, in metres or minutes."""
         return float(self.max_travel_min) if unit == "min" else 1000.0 * self.max_distance_km
+
+    @property
+    def per_person(self) -> float:
+        """The norm as capacity per target person: what an E2SFCA access score is measured against."""
+        return self.norm_per_10k / 1e4
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,14 @@ class Norms:
         """The largest catchment, in ``unit`` (default: the chosen travel's)."""
         unit = unit or self.unit
         return max(s.catchment(unit) for s in self.services.values())
+
+    def access_share(self, access: pd.DataFrame) -> pd.DataFrame:
+        """E2SFCA access (capacity per target person, one column per service type) as a share of
+        each service's norm: 1.0 is exactly the norm. Aligned with ``access``."""
+        return pd.DataFrame(
+            {service: access[service] / self.services[service].per_person for service in access.columns},
+            index=access.index,
+        )
 
     @property
     def max_catchment_m(self) -> float:

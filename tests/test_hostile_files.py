@@ -29,8 +29,8 @@ from shapely.geometry import Point, box
 from exchange.boundary import FILE_REASONS
 from exchange.imports import validate_file
 from exchange.limits import get_limits
+from exchange.validation import REASONS
 from geo.crs import STORAGE_CRS
-from geo.validation import REASONS
 from tests.hostile_corpus import CASES, INSIDE, Context, _ngos_xlsx, _point_geojson, _shapefile, ngo_row
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

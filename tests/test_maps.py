@@ -22,10 +22,10 @@ import pytest
 import shapely
 import shapely.geometry
 
-from api.analysis import load_norms, travel_for
+from api.loading import load_norms, travel_for
 from api.settings import Settings
-from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-from geo.analysis import analyse
+from geo.recompute import analyse
+from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 pytestmark = pytest.mark.realdata
 

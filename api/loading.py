@@ -1,16 +1,18 @@
-"""Glue between the store and the analysis core, shared by the command line and the HTTP API."""
+"""Loading what the analysis needs, for the command line and the HTTP API: the norms file, the
+layers (from a store, or a snapshot in memory) and a province given by its code or name."""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from geo.analysis import Analysis, analyse
 from geo.errors import SchemaError
 from geo.names import match_names
 from geo.norms import Norms
+from geo.recompute import Analysis, analyse
 from store.base import Store, StoreError
 
 REQUIRED = ("counties", "settlements", "ngos", "county_needs")
@@ -43,22 +45,28 @@ def travel_for(settings, norms: Norms):
     )
 
 
-def analysis_from_store(store: Store, norms: Norms, travel=None) -> Analysis:
-    """Recompute the analysis from the store's current layers (``travel``: see ``travel_for``)."""
-    present = store.list_layers()
-    missing = [name for name in REQUIRED if name not in present]
+def analysis_from_layers(layers: Mapping[str, pd.DataFrame], norms: Norms, travel=None) -> Analysis:
+    """Recompute the analysis from layers by name (``target_areas`` is optional; ``travel``:
+    see ``travel_for``)."""
+    missing = [name for name in REQUIRED if name not in layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    target_areas = store.read_layer("target_areas") if "target_areas" in present else None
     return analyse(
-        store.read_layer("settlements"),
-        store.read_layer("ngos"),
-        store.read_layer("county_needs"),
-        store.read_layer("counties"),
-        target_areas,
+        layers["settlements"],
+        layers["ngos"],
+        layers["county_needs"],
+        layers["counties"],
+        layers.get("target_areas"),
         norms,
         travel,
     )
+
+
+def analysis_from_store(store: Store, norms: Norms, travel=None) -> Analysis:
+    """Recompute the analysis from the current layers of ``store``."""
+    present = store.list_layers()
+    wanted = [name for name in (*REQUIRED, "target_areas") if name in present]
+    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel)
 
 
 def province_code(store: Store, province: str) -> str:

@@ -1,0 +1,383 @@
+"""The licence check: judge a proposed NGO (point, service type, capacity) against the analysis.
+
+It reuses what ``geo.recompute.analyse`` computed (saturation, demand, access, flags) and the
+spatial indexes of a ``LicenceIndex`` built once with it, so a check takes a few milliseconds.
+Its verdict comes with reasons in words and figures, in Persian and English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geo.access import AccessResult, active_ngos, gaussian_decay, locate
+from geo.decisions import AnalysisInputError, check_service_type, fa_number
+from geo.distance import Located, ground_distance
+from geo.measures import classify
+from geo.norms import Norms
+from geo.schema import SERVICE_TYPES
+
+if TYPE_CHECKING:
+    from geo.recompute import Analysis
+
+#: How many of the nearest flagged places the licence check compares the proposal with.
+BETTER_PLACE_CANDIDATES = 200
+
+
+@dataclass
+class LicenceCheck:
+    verdict: str  # welcome, acceptable or saturated
+    county_code: str
+    province_code: str
+    service_type: str
+    capacity: int
+    lon: float
+    lat: float
+    catchment_km: float
+    saturation_before: dict
+    saturation_after: dict
+    same_type_nearby: list[dict]  # the ten nearest
+    same_type_in_catchment: int
+    newly_covered_target_population: int
+    underserved_access_changes: list[dict]
+    better_places: list[dict]
+    reasons_en: list[str] = field(default_factory=list)
+    reasons_fa: list[str] = field(default_factory=list)
+    #: "straight" (catchment in km) or "roads" (catchment in minutes, ``catchment_min``)
+    travel: str = "straight"
+    catchment_min: float | None = None
+    #: on roads: the proposed place is far from any road, so its trips are straight lines
+    road_fallback: bool = False
+
+
+@dataclass(frozen=True)
+class LicenceIndex:
+    """The spatial indexes a licence check needs, built once per analysis."""
+
+    places: Located  # the settlements, ready for distances
+    place_tree: cKDTree
+    #: per service type: its active centres located, their tree and their rows
+    providers: Mapping[str, tuple[Located, cKDTree, pd.DataFrame]]
+    county_tree: shapely.STRtree
+    county_codes: np.ndarray
+    #: per service type: positions of the settlements flagged for it, sorted
+    flagged_positions: Mapping[str, np.ndarray]
+    #: per service type, aligned with ``flagged_positions``: the uncovered target population a
+    #: centre at that flagged place would reach (what a licence there would newly cover)
+    flagged_gain: Mapping[str, np.ndarray]
+    lonlat: np.ndarray
+
+
+def licence_index(
+    settlements: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    ngos: gpd.GeoDataFrame,
+    demand: pd.DataFrame,
+    access: AccessResult,
+    flags: pd.DataFrame,
+    norms: Norms,
+    travel=None,
+    places: Located | None = None,
+) -> LicenceIndex:
+    """Build the indexes of the licence check; ``settlements`` has a 0..n-1 index. ``travel``
+    is the analysis' cost (default: the norms' straight line), ``places`` the settlements as
+    located for it."""
+    from geo.access import default_travel
+
+    travel = travel or default_travel(norms)
+    active = active_ngos(ngos).reset_index(drop=True)
+    providers = {}
+    for service in norms.services:
+        sub = active[active["service_type"] == service].reset_index(drop=True)
+        if len(sub):
+            loc = locate(sub)
+            providers[service] = (loc, cKDTree(loc.xy), sub)
+    places = places if places is not None else locate(settlements)
+    flagged_positions = {
+        service: np.sort(settlements.index.get_indexer(group.index))
+        for service, group in flags.groupby("service_type")
+    }
+    flagged_gain = {}
+    for service, positions in flagged_positions.items():
+        uncovered = np.where(
+            access.covered[service].to_numpy(), 0.0, demand[service].to_numpy(dtype="float64")
+        )
+        catchment = norms.services[service].catchment(travel.unit)
+        flagged_gain[service] = travel.sum_within(places.take(positions), places, uncovered, catchment)
+    return LicenceIndex(
+        places=places,
+        place_tree=cKDTree(places.xy),
+        providers=providers,
+        county_tree=shapely.STRtree(counties.geometry.to_numpy()),
+        county_codes=counties["county_code"].to_numpy(),
+        flagged_positions=flagged_positions,
+        flagged_gain=flagged_gain,
+        lonlat=np.column_stack([settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()]),
+    )
+
+
+def county_at(index: LicenceIndex, lon: float, lat: float) -> str | None:
+    """The code of the county holding (lon, lat), or None outside every county."""
+    hits = index.county_tree.query(shapely.Point(lon, lat), predicate="within")
+    return None if len(hits) == 0 else str(index.county_codes[int(hits[0])])
+
+
+def check_licence(
+    analysis: Analysis, lon: float, lat: float, service_type: str, capacity: int
+) -> LicenceCheck:
+    """Judge a proposed licence: a new NGO of ``service_type`` and ``capacity`` at (lon, lat).
+
+    Verdict: *welcome* when its county is underserved for the service, or when the target
+    population it would newly cover (people in its catchment who have no such centre in
+    reach) is at least its capacity; *saturated* when its county would be saturated after it
+    and it would newly cover less than a tenth of its capacity; otherwise *acceptable*.
+    """
+    check_service_type(service_type)
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        raise AnalysisInputError("longitude and latitude must be numbers")
+    if isinstance(capacity, bool) or int(capacity) != capacity or capacity <= 0:
+        raise AnalysisInputError(f"capacity must be a positive whole number, not {capacity}")
+    capacity = int(capacity)
+    ix = analysis.licence_index
+    county = county_at(ix, lon, lat)
+    if county is None:
+        raise AnalysisInputError(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+    norm = analysis.norms.services[service_type]
+    unit = analysis.norms.unit
+    catchment = norm.catchment(unit)
+    travel = analysis.travel
+    fa_label, en_label = SERVICE_TYPES[service_type]
+    here = Located.from_lonlat(np.array([lon]), np.array([lat]))
+
+    # The county's saturation before and after.
+    before = analysis.saturation.loc[(county, service_type)]
+    after_capacity = int(before["capacity"]) + capacity
+    target = int(before["target_population"])
+    per_10k_after = 1e4 * after_capacity / target if target else float("nan")
+    ratio_after = per_10k_after / norm.norm_per_10k
+    class_after = classify(pd.Series([ratio_after]), analysis.norms).iloc[0]
+    sat_before = _saturation_dict(before)
+    sat_after = {
+        **sat_before,
+        "ngos": int(before["ngos"]) + 1,
+        "capacity": after_capacity,
+        "capacity_per_10k": per_10k_after,
+        "ratio_to_norm": ratio_after,
+        "class": class_after,
+    }
+
+    # Settlements in the new centre's catchment (by the travel cost; trips are symmetric).
+    idx, cost = travel.within(here, ix.places, catchment, tree=ix.place_tree)
+    order = np.argsort(idx, kind="stable")
+    idx, cost = idx[order], cost[order]
+    demand = analysis.demand[service_type].to_numpy(dtype="float64")
+    covered = analysis.access.covered[service_type].to_numpy()
+    newly = int(demand[idx][~covered[idx]].sum())
+
+    # Access change: E2SFCA ratios of existing centres do not change when one is added.
+    weight = gaussian_decay(catchment)(cost)
+    weighted_demand = float((demand[idx] * weight).sum())
+    ratio_new = capacity / weighted_demand if weighted_demand > 0 else 0.0
+    access_before = analysis.access.access[service_type].to_numpy()
+    per_person_norm = norm.per_person
+    flagged_pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+    is_flagged = np.zeros(len(analysis.settlements), dtype=bool)
+    is_flagged[flagged_pos] = True
+    hit = is_flagged[idx]
+    changes = []
+    codes = analysis.settlements["settlement_code"].to_numpy()
+    names = analysis.settlements["name_fa"].to_numpy()
+    hit_n = np.flatnonzero(hit)
+    hit_fields = _cost_fields(analysis, cost[hit_n], idx[hit_n], here, ix.places)
+    for f, n in enumerate(hit_n):
+        pos = int(idx[n])
+        a0 = access_before[pos]
+        a1 = a0 + ratio_new * weight[n]
+        changes.append(
+            {
+                "settlement_code": codes[pos],
+                "name_fa": names[pos],
+                **hit_fields[f],
+                "access_share_before": a0 / per_person_norm,
+                "access_share_after": a1 / per_person_norm,
+            }
+        )
+    changes.sort(key=lambda c: (-(c["access_share_after"] - c["access_share_before"]), c["settlement_code"]))
+
+    # Same-type active centres in the catchment.
+    same = []
+    n_same = 0
+    located, tree, frame = ix.providers.get(service_type, (None, None, None))
+    if tree is not None:
+        near, d = travel.within(here, located, catchment, tree=tree)
+        n_same = len(near)
+        # Only the ten nearest are listed.
+        near, d = near[:10], d[:10]
+        fields = _cost_fields(analysis, d, near, here, located)
+        for f, n in enumerate(near):
+            row = frame.iloc[int(n)]
+            same.append(
+                {
+                    "licence_no": row["licence_no"],
+                    "name_fa": row["name_fa"],
+                    "capacity": int(row["capacity"]),
+                    **fields[f],
+                    "lon": float(row.geometry.x),
+                    "lat": float(row.geometry.y),
+                }
+            )
+
+    better = _better_places(analysis, here, service_type, catchment, newly, county)
+
+    if sat_before["class"] == "underserved" or newly >= capacity:
+        verdict = "welcome"
+    elif class_after == "saturated" and newly < 0.1 * capacity:
+        verdict = "saturated"
+    else:
+        verdict = "acceptable"
+    en, fa = _licence_reasons(
+        verdict,
+        en_label,
+        fa_label,
+        sat_before,
+        sat_after,
+        n_same,
+        newly,
+        changes,
+        better,
+        _catchment_words(norm, unit),
+    )
+    return LicenceCheck(
+        verdict=verdict,
+        county_code=county,
+        province_code=county[:2],
+        service_type=service_type,
+        capacity=capacity,
+        lon=float(lon),
+        lat=float(lat),
+        catchment_km=norm.catchment_km,
+        saturation_before=sat_before,
+        saturation_after=sat_after,
+        same_type_nearby=same,
+        same_type_in_catchment=n_same,
+        newly_covered_target_population=newly,
+        underserved_access_changes=changes[:20],
+        better_places=better,
+        reasons_en=en,
+        reasons_fa=fa,
+        travel=analysis.norms.travel,
+        catchment_min=norm.catchment_min if unit == "min" else None,
+        road_fallback=bool(unit == "min" and travel.snap(here).fallback[0]),
+    )
+
+
+def _catchment_words(norm, unit: str) -> tuple[str, str]:
+    if unit == "min":
+        return f"{norm.catchment_min:.0f} min by road", f"{fa_number(norm.catchment_min)} دقیقه راه"
+    return f"{norm.catchment_km:.0f} km", f"{fa_number(norm.catchment_km)} کیلومتر"
+
+
+def _cost_fields(analysis: Analysis, cost, pos, here: Located, where: Located) -> list[dict]:
+    """Trips' costs for an answer: ``distance_km`` (in a straight line: the travel distance,
+    × detour; on roads: the ground distance) and, on roads, ``travel_min``."""
+    cost = np.asarray(cost, dtype="float64")
+    if analysis.norms.unit != "min":
+        return [{"distance_km": round(float(c) / 1000.0, 2)} for c in cost]
+    pos = np.asarray(pos, dtype="int64")
+    ground = ground_distance(where, pos, here, np.zeros(len(pos), dtype="int64"))
+    return [
+        {"distance_km": round(float(g) / 1000.0, 2), "travel_min": round(float(c), 1)}
+        for g, c in zip(ground, cost, strict=True)
+    ]
+
+
+def _better_places(
+    analysis: Analysis, here: Located, service_type: str, catchment: float, newly: int, county: str
+) -> list[dict]:
+    """Up to five flagged places nearby where the same licence would newly cover more people."""
+    ix = analysis.licence_index
+    pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+    if len(pos) == 0:
+        return []
+    d = ground_distance(ix.places, pos, here, np.zeros(len(pos), dtype="int64"))
+    gains = np.rint(ix.flagged_gain[service_type]).astype("int64")
+    nearest = np.argsort(d, kind="stable")[:BETTER_PLACE_CANDIDATES]
+    nearest = nearest[gains[nearest] > newly]
+    codes = analysis.settlements["settlement_code"].to_numpy()
+    # Most people newly covered first, then the nearer, then the smaller code.
+    order = np.lexsort((codes[pos[nearest]], d[nearest], -gains[nearest]))
+    out = []
+    for n in nearest[order][:5]:
+        p = int(pos[n])
+        out.append(
+            {
+                "settlement_code": codes[p],
+                "name_fa": analysis.settlements["name_fa"].iat[p],
+                "county_code": analysis.settlements["county_code"].iat[p],
+                "lon": float(ix.lonlat[p, 0]),
+                "lat": float(ix.lonlat[p, 1]),
+                "distance_km": round(float(d[n]) / 1000.0, 2),
+                "newly_covered_target_population": int(gains[n]),
+            }
+        )
+    return out
+
+
+def _saturation_dict(row: pd.Series) -> dict:
+    return {
+        "target_population": int(row["target_population"]),
+        "ngos": int(row["ngos"]),
+        "capacity": int(row["capacity"]),
+        "capacity_per_10k": float(row["capacity_per_10k"]),
+        "norm_per_10k": float(row["norm_per_10k"]),
+        "ratio_to_norm": float(row["ratio_to_norm"]),
+        "national_median_per_10k": float(row["national_median_per_10k"]),
+        "class": str(row["class"]),
+    }
+
+
+_CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved": "کم‌برخوردار"}
+_VERDICT_FA = {"welcome": "مطلوب", "acceptable": "قابل قبول", "saturated": "اشباع"}
+
+
+def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment):
+    """``same``: how many same-type centres are in the catchment; ``catchment`` in words (en, fa)."""
+    within_en, within_fa = catchment
+    en = [
+        f"verdict: {verdict}",
+        f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
+        f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
+        f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
+        f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
+        f"{same} active {en_label.lower()} centres within {within_en}",
+        f"would newly cover {newly:,} target persons who have no such centre within {within_en}",
+    ]
+    fa = [
+        f"نتیجه: {_VERDICT_FA[verdict]}",
+        f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
+        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
+        f"{fa_number(after['capacity_per_10k'])}: {_CLASS_FA[after['class']]}",
+        f"{fa_number(same)} مرکز فعال {fa_label} در شعاع {within_fa}",
+        f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
+    ]
+    if changes:
+        en.append(f"raises access of {len(changes)} underserved places in reach")
+        fa.append(f"افزایش دسترسی {fa_number(len(changes))} سکونتگاه کم‌برخوردار در این شعاع")
+    if better:
+        b = better[0]
+        en.append(
+            f"{len(better)} underserved places nearby would gain more, e.g. {b['name_fa']} "
+            f"({b['distance_km']:.0f} km away, {b['newly_covered_target_population']:,} persons newly covered)"
+        )
+        fa.append(
+            f"{fa_number(len(better))} سکونتگاه کم‌برخوردار نزدیک سود بیشتری می‌برند، مانند {b['name_fa']} "
+            f"({fa_number(b['distance_km'])} کیلومتر دورتر، پوشش {fa_number(b['newly_covered_target_population'])} نفر)"
+        )
+    return en, fa
