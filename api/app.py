@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store,
         norms,
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
-        travel=travel_for(settings, norms),
+        # Built on the first analysis, not at start: reading the roads takes a few seconds.
+        travel=lambda: travel_for(settings, norms),
     )
     errors.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.

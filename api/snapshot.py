@@ -28,7 +28,7 @@ class Snapshot:
     layers: dict[str, pd.DataFrame]
     norms: Norms
     _store: Store
-    #: the travel cost of the analysis (None: the norms' straight line)
+    #: the travel cost of the analysis (None: the norms' straight line), or a function making it
     travel: object | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _analysis: Analysis | None = None
@@ -64,7 +64,8 @@ class Snapshot:
 
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
-    return analysis_from_layers(snapshot.layers, snapshot.norms, snapshot.travel)
+    travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
+    return analysis_from_layers(snapshot.layers, snapshot.norms, travel)
 
 
 class Snapshots:

@@ -397,7 +397,7 @@ def test_the_national_analysis_on_roads(demo, data_dir):
 
     sub = active_ngos(a.ngos)
     sub = sub[sub["service_type"] == "rehabilitation"]
-    i, j, cost = network.pairs(a._places, locate(sub), 45.0)
+    i, j, cost = network.pairs(a.licence_index.places, locate(sub), 45.0)
     want, _ = e2sfca_from_pairs(
         i,
         j,
@@ -412,7 +412,7 @@ def test_the_national_analysis_on_roads(demo, data_dir):
     # A licence check counts the settlements within 45 minutes as the pairs do.
     check = a.check_licence(57.3, 27.2, "rehabilitation", 40)
     here = Located.from_lonlat(np.array([57.3]), np.array([27.2]))
-    _, pj, _ = network.pairs(here, a._places, 45.0)
+    _, pj, _ = network.pairs(here, a.licence_index.places, 45.0)
     uncovered = ~a.access.covered["rehabilitation"].to_numpy()
     demand = a.demand["rehabilitation"].to_numpy()
     assert check.newly_covered_target_population == int(demand[pj][uncovered[pj]].sum())
