@@ -10,10 +10,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
-from api import errors
+from api import errors, exporter, guard
 from api.deps import snapshot
 from api.loading import load_norms, travel_for
-from api.routers import assessments, features, pages, tiles
+from api.routers import assessments, features, pages, plans, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        exporter.shutdown()
         store.close()
 
     app = FastAPI(
@@ -73,21 +74,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     norms = load_norms(settings.norms)
+    exporter.configure(settings.heavy_workers)
     app.state.snapshots = Snapshots(
         store,
         norms,
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
         # Built on the first analysis, not at start: reading the roads takes a few seconds.
         travel=lambda: travel_for(settings, norms),
+        small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     errors.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
+    guard.install(app, settings)
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
+    app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
+
+    @app.get("/health", summary="Liveness: answers at once, whatever the workers are doing")
+    async def health() -> dict:
+        return {"status": "ok"}
 
     @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
     def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:
@@ -126,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         ("national", "National map · نقشهٔ کشوری"),
                         ("licence", "Licence check · بررسی مجوز"),
                         ("priorities", "Village priorities · اولویت روستاها"),
+                        ("plan", "Planning · برنامه‌ریزی"),
                     )
                 ),
             ],

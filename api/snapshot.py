@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from api.caches import ByteLRU
 from api.loading import analysis_from_layers, analysis_from_store
 from geo.norms import Norms
 from geo.recompute import Analysis
@@ -35,6 +36,8 @@ class Snapshot:
     _cache: dict[str, object] = field(default_factory=dict)
     #: set once the low-zoom vector tiles of this snapshot are prepared
     tiles_ready: threading.Event = field(default_factory=threading.Event)
+    #: values derived per request parameter (filter masks): bounded in bytes, least recently used out
+    small: ByteLRU = field(default_factory=lambda: ByteLRU(64 * 2**20))
 
     def layer(self, name: str) -> pd.DataFrame:
         try:
@@ -77,13 +80,23 @@ class Snapshots:
         norms: Norms,
         on_load: Callable[[Snapshot], None] | None = None,
         travel: object | None = None,
+        small_cache_bytes: int = 64 * 2**20,
     ) -> None:
         self.store = store
         self.norms = norms
         self.travel = travel
         self.on_load = on_load
+        self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
+
+    def fresh(self) -> Snapshot | None:
+        """The current snapshot if it is known to be fresh without blocking (a GeoPackage's stat);
+        otherwise None, and the caller calls ``current`` in a thread."""
+        snap = self._current
+        if snap is None or not getattr(self.store, "version_is_cheap", False):
+            return None
+        return snap if snap.version == self.store.version() else None
 
     def current(self) -> Snapshot:
         version = self.store.version()
@@ -98,7 +111,12 @@ class Snapshots:
     def _load(self, version: str) -> Snapshot:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
         snap = Snapshot(
-            version=version, layers=layers, norms=self.norms, _store=self.store, travel=self.travel
+            version=version,
+            layers=layers,
+            norms=self.norms,
+            _store=self.store,
+            small=ByteLRU(self.small_cache_bytes),
+            travel=self.travel,
         )
         if self.on_load is not None:
             self.on_load(snap)

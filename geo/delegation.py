@@ -41,7 +41,7 @@ from scipy.optimize import linprog
 from geo.access import gaussian_decay
 from geo.decisions import AnalysisInputError, check_service_type
 from geo.distance import Located, ground_distance
-from geo.siting import travel_of
+from geo.siting import check_pair_count, travel_of
 
 
 def huff_load(
@@ -182,6 +182,7 @@ def delegate(
 
     places = analysis.licence_index.places.take(place_pos)
     centres = Located(located.xy[centre_pos], located.k[centre_pos])
+    check_pair_count(places, centres, travel.reach_m(reach) if unit == "min" else reach, "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
     flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
     flow = np.rint(flow)

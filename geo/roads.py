@@ -538,6 +538,13 @@ class RoadNetwork:
         """Whether a place at (lon, lat) falls back to the straight line."""
         return bool(self.snap(Located.from_lonlat(np.array([lon]), np.array([lat]))).fallback[0])
 
+    def reach_m(self, minutes: float) -> float:
+        """The farthest ground distance (m) any trip of ``minutes`` can cover: a bound for
+        straight-line searches (the fastest road, the off-road leg, or the fallback)."""
+        fastest = max(float(np.max(self.graph.metres / self.graph.minutes, initial=0.0)) * 60 / 1000, 0.0)
+        kmh = max(fastest, self.off_road_kmh, self.fallback_kmh / self.detour)
+        return minutes / 60.0 * kmh * 1000.0
+
     def straight_minutes(self, metres: np.ndarray) -> np.ndarray:
         """The fallback: ground metres × detour at ``fallback_kmh``, in minutes."""
         return np.asarray(metres) * self.detour / 1000.0 / self.fallback_kmh * 60.0

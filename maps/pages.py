@@ -1,4 +1,4 @@
-"""The three map pages, built with folium: national map, licence check, village priorities.
+"""The map pages, built with folium: national map, licence check, village priorities, planning.
 
 folium writes the page, the Leaflet map, its layer control and the settlement vector tiles; the
 panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/amayesh.js``,
@@ -26,7 +26,7 @@ from maps.assets import APP_URL as APP
 from maps.assets import VENDOR_URL as VENDOR
 from maps.i18n import LANGUAGES, strings
 
-PAGES = ("national", "licence", "priorities")
+PAGES = ("national", "licence", "priorities", "plan")
 #: Where the map opens: all of Iran.
 IRAN_CENTRE = (32.4, 53.7)
 IRAN_ZOOM = 5
@@ -148,6 +148,8 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
     extra_js = [f"{APP}/amayesh.js"]
     if page == "national":
         extra_js.insert(0, f"{VENDOR}/supercluster/supercluster.min.js")
+    if page == "plan":
+        extra_js.append(f"{APP}/plan.js")
 
     provinces = [{"code": c, "name": (fa, en)[i] or fa} for c, fa, en in ctx.provinces]
     services = [{"code": c, "name": (fa, en)[i]} for c, fa, en in ctx.services]

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import geopandas as gpd
 import shapely.geometry
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -60,12 +60,12 @@ def json_safe(value):
     summary="Judge a proposed licence: welcome, acceptable or saturated, with reasons",
     response_class=JSONResponse,
 )
-async def licence_check(
+def licence_check(
     request: Annotated[LicenceCheckRequest, Body()],
     snap: Annotated[Snapshot, Depends(snapshot)],
 ) -> Response:
-    # A few milliseconds of NumPy: run it on the event loop and serialise it ourselves, which
-    # is cheaper than a trip through the thread pool and FastAPI's generic encoder.
+    # A few milliseconds of NumPy once the analysis is ready (seconds before): in the thread
+    # pool, never on the event loop; serialised here, cheaper than FastAPI's generic encoder.
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
@@ -126,6 +126,7 @@ def parse_weights(weights: str | None) -> dict[str, float] | None:
     "/priorities", summary="Villages ranked for a provincial director, with the breakdown of the score"
 )
 def priorities(
+    http: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="one service type (default: all)")] = None,
@@ -149,7 +150,7 @@ def priorities(
     where = a.settlements.set_index("settlement_code").geometry
     frame = gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
     if f not in (None, "json"):
-        return download(frame, "priorities", f)
+        return download(frame, "priorities", f, http.app.state.settings)
     return {
         "weights": {c: float(w) for c, w in _weights_used(a, weights).items()},
         "numberReturned": len(frame),
@@ -166,6 +167,7 @@ def _weights_used(a, weights):
     "/saturation", summary="Capacity per 10,000 target persons per county and service type, with its class"
 )
 def saturation(
+    http: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
@@ -177,7 +179,7 @@ def saturation(
     if service_type:
         sat = sat[sat["service_type"] == service_type.value]
     if f not in (None, "json"):
-        return download(sat, "saturation", f)
+        return download(sat, "saturation", f, http.app.state.settings)
     return {"norms_version": snap.norms.version, "numberReturned": len(sat), "rows": json_records(sat)}
 
 

@@ -15,7 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api import mapdata
 from api.deps import snapshot
+from api.guard import page_response
 from api.routers.tiles import LRUCache
+from api.settings import get_settings
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AmayeshError
@@ -28,7 +30,7 @@ from maps.tiles import MAX_ZOOM
 router = APIRouter(tags=["Map pages"])
 
 #: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
-PAGE_CACHE = LRUCache(size=256)
+PAGE_CACHE = LRUCache(size=256, max_bytes=get_settings().page_cache_mb * 2**20)
 
 
 class AssetsMissing(AmayeshError):
@@ -74,7 +76,7 @@ def maps_home() -> RedirectResponse:
 @router.get("/maps/{page}", response_class=HTMLResponse, summary="A map page (Persian by default)")
 def page(
     request: Request,
-    page: Annotated[Literal["national", "licence", "priorities"], Path(description=", ".join(PAGES))],
+    page: Annotated[Literal["national", "licence", "priorities", "plan"], Path(description=", ".join(PAGES))],
     snap: Annotated[Snapshot, Depends(snapshot)],
     lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
@@ -92,7 +94,7 @@ def page(
     if service is not None and service not in SERVICE_TYPES:
         service = None
     provinces = snap.layer("provinces").sort_values("province_code")
-    if province is None and page == "priorities":
+    if province is None and page in ("priorities", "plan"):
         province = str(provinces["province_code"].iloc[0])
     settings = request.app.state.settings
     params = {
@@ -123,4 +125,5 @@ def page(
     if html is None:
         html = build_page(page, lang, ctx)
         PAGE_CACHE.put(key, html)
-    return HTMLResponse(html)
+    # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
+    return page_response(html, settings.basemap_url)

@@ -142,6 +142,12 @@
     else map.fitBounds(IRAN, { animate: false });
   }
 
+  // Helpers for the other page scripts (plan.js).
+  A.util = {
+    t, num, esc, jalali, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries,
+    provinceOutline, countyNames, fitProvince, synTag, serviceName, SATURATION_COLOURS,
+  };
+
   // ---------------------------------------------------------------- national map
 
   A._state = null;
