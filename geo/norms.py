@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geo.errors import SchemaError
+from geo.errors import ConfigurationError
 from geo.schema import SERVICE_TYPES
 
 #: The travel costs a norms file may choose.
@@ -89,7 +89,7 @@ class Norms:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> Norms:
-        """Build and check norms from the parsed TOML; ``SchemaError`` names what is wrong."""
+        """Build and check norms from the parsed TOML; ``ConfigurationError`` names what is wrong."""
         try:
             services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
             norms = cls(
@@ -105,32 +105,38 @@ class Norms:
                 roads=_road_norms(raw.get("roads")),
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise SchemaError(f"norms file: missing or unexpected entry {err}") from err
+            raise ConfigurationError(f"norms file: missing or unexpected entry {err}") from err
         missing = set(SERVICE_TYPES) - set(services)
         unknown = set(services) - set(SERVICE_TYPES)
         if missing or unknown:
-            raise SchemaError(f"norms file: services missing {sorted(missing)}, unknown {sorted(unknown)}")
+            raise ConfigurationError(
+                f"norms file: services missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
         if norms.detour_factor < 1:
-            raise SchemaError("norms file: detour_factor must be at least 1")
+            raise ConfigurationError("norms file: detour_factor must be at least 1")
         for name, s in services.items():
             if s.catchment_km <= 0 or s.norm_per_10k <= 0 or s.max_distance_km <= 0:
-                raise SchemaError(f"norms file: {name} needs positive catchment, norm and distance")
+                raise ConfigurationError(f"norms file: {name} needs positive catchment, norm and distance")
         if not 0 < norms.underserved_below <= 1 <= norms.saturated_at:
-            raise SchemaError("norms file: need 0 < underserved_below <= 1 <= saturated_at")
+            raise ConfigurationError("norms file: need 0 < underserved_below <= 1 <= saturated_at")
         if norms.travel not in TRAVEL:
-            raise SchemaError(f"norms file: travel must be one of {', '.join(TRAVEL)}, not {norms.travel!r}")
+            raise ConfigurationError(
+                f"norms file: travel must be one of {', '.join(TRAVEL)}, not {norms.travel!r}"
+            )
         if norms.travel == "roads":
             if norms.roads is None:
-                raise SchemaError('norms file: travel = "roads" needs a [roads] table with speeds_kmh')
+                raise ConfigurationError('norms file: travel = "roads" needs a [roads] table with speeds_kmh')
             for name, s in services.items():
                 if not (
                     s.catchment_min and s.catchment_min > 0 and s.max_travel_min and s.max_travel_min > 0
                 ):
-                    raise SchemaError(f"norms file: {name} needs positive catchment_min and max_travel_min")
+                    raise ConfigurationError(
+                        f"norms file: {name} needs positive catchment_min and max_travel_min"
+                    )
         if norms.roads is not None:
             r = norms.roads
             if min(r.off_road_kmh, r.max_off_road_km, r.fallback_kmh, *r.speeds_kmh.values()) <= 0:
-                raise SchemaError("norms file: road speeds and distances must be positive")
+                raise ConfigurationError("norms file: road speeds and distances must be positive")
         return norms
 
     def max_catchment(self, unit: str | None = None) -> float:

@@ -266,7 +266,9 @@ def test_norms_for_roads_need_speeds_and_minutes():
     norms = demo_norms(travel="roads")
     assert norms.unit == "min" and norms.services["rehabilitation"].catchment("min") == 45
     assert norms.services["rehabilitation"].catchment("m") == 30_000
-    with pytest.raises(SchemaError, match="travel must be"):
+    from geo.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="travel must be"):
         demo_norms(travel="boat")
     import tomllib
 
@@ -274,11 +276,11 @@ def test_norms_for_roads_need_speeds_and_minutes():
 
     raw = tomllib.loads((ROOT / "config" / "norms.toml").read_text(encoding="utf-8"))
     del raw["roads"]
-    with pytest.raises(SchemaError, match=r"\[roads\]"):
+    with pytest.raises(ConfigurationError, match=r"\[roads\]"):
         demo_norms.__globals__["Norms"].from_dict(raw)
     raw = tomllib.loads((ROOT / "config" / "norms.toml").read_text(encoding="utf-8"))
     del raw["services"]["kindergarten"]["catchment_min"]
-    with pytest.raises(SchemaError, match="catchment_min"):
+    with pytest.raises(ConfigurationError, match="catchment_min"):
         demo_norms.__globals__["Norms"].from_dict(raw)
 
 

@@ -5,42 +5,31 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from enum import Enum
 from typing import Annotated
 
 import geopandas as gpd
 import shapely.geometry
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
+from api.schemas import LicenceCheckRequest, ServiceType
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
-from geo.errors import UnknownLayerError
+from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
+from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 router = APIRouter(tags=["Analysis"])
 
-ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
 Province = Annotated[
-    str | None, Query(pattern=r"^\d{2}$", description="province code (2 digits)", examples=["11"])
+    str | None,
+    Query(
+        pattern=r"^\d{2}$",
+        description="province code, 2 digits (the codes: GET /collections/provinces/items)",
+        examples=["11"],
+    ),
 ]
-
-
-class LicenceCheckRequest(BaseModel):
-    """A proposed licence: where, which service, how many persons it can serve."""
-
-    lon: float = Field(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])
-    lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])
-    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
-    capacity: int = Field(gt=0, le=100_000, description="persons the centre can serve", examples=[40])
-
-    model_config = {
-        "json_schema_extra": {
-            "examples": [{"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}]
-        }
-    }
 
 
 def json_safe(value):
@@ -69,8 +58,33 @@ def licence_check(
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
-    body = json.dumps(json_safe(asdict(check)), ensure_ascii=False, allow_nan=False)
+    answer = {**asdict(check), "notice": notice(snap)}
+    body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
+
+
+def known_province(snap: Snapshot, province: str | None) -> str | None:
+    """``province`` if the store has it; otherwise a 404 that lists the codes there are."""
+    if province is None:
+        return None
+    provinces = snap.layer("provinces").sort_values("province_code")
+    if province not in set(provinces["province_code"]):
+        codes = ", ".join(
+            f"{c} {n}" for c, n in zip(provinces["province_code"], provinces["name_en"], strict=True)
+        )
+        raise UnknownProvinceError(f"no province with code {province}; the codes are: {codes}")
+    return province
+
+
+def notice(snap: Snapshot) -> dict[str, object] | None:
+    """The synthetic-data notice of an answer, when any layer it rests on is synthetic."""
+    if "layer_info" not in snap.layers:
+        return None
+    info = snap.layers["layer_info"].set_index("layer")["synthetic"]
+    synthetic = [name for name, how in info.items() if how != "none"]
+    if not synthetic:
+        return None
+    return {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN, "synthetic_layers": synthetic}
 
 
 @router.get(
@@ -142,7 +156,7 @@ def priorities(
 ):
     a = snap.analysis()
     ranked = a.priorities(
-        province=province,
+        province=known_province(snap, province),
         service_type=service_type.value if service_type else None,
         weights=parse_weights(weights),
         top=top,
@@ -156,6 +170,7 @@ def priorities(
         "numberReturned": len(frame),
         "villages": json_records(ranked),
         "features": feature_collection(frame, "settlement_code"),
+        "notice": notice(snap),
     }
 
 
@@ -174,13 +189,18 @@ def saturation(
     f: Format = None,
 ):
     sat = snap.analysis().saturation.reset_index()
-    if province:
+    if known_province(snap, province):
         sat = sat[sat["county_code"].str[:2] == province]
     if service_type:
         sat = sat[sat["service_type"] == service_type.value]
     if f not in (None, "json"):
         return download(sat, "saturation", f, http.app.state.settings)
-    return {"norms_version": snap.norms.version, "numberReturned": len(sat), "rows": json_records(sat)}
+    return {
+        "norms_version": snap.norms.version,
+        "numberReturned": len(sat),
+        "rows": json_records(sat),
+        "notice": notice(snap),
+    }
 
 
 @router.get(
@@ -188,14 +208,14 @@ def saturation(
 )
 def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
     a = snap.analysis()
-    if province:
+    if known_province(snap, province):
         table = a.concentration_by_province
         if province not in table.index.get_level_values("province_code"):
-            raise UnknownLayerError(f"no province with code {province}")
+            raise UnknownProvinceError(f"no province with code {province}")
         table = table.loc[province]
     else:
         table = a.concentration
-    return {"province_code": province, "tiers": json_records(table.reset_index())}
+    return {"province_code": province, "tiers": json_records(table.reset_index()), "notice": notice(snap)}
 
 
 @router.get("/settlements/{code}", summary="One settlement with everything known about it")
@@ -207,7 +227,7 @@ def settlement(
     s = a.settlements
     hit = s.index[s["settlement_code"] == code]
     if len(hit) == 0:
-        raise UnknownLayerError(f"no settlement with code {code}")
+        raise UnknownSettlementError(f"no settlement with code {code}")
     i = hit[0]
     place = feature_collection(s.loc[[i]], "settlement_code")[0]
     counties = snap.layer("counties").set_index("county_code")
@@ -252,4 +272,5 @@ def settlement(
         "tier": a.tier.at[i],
         "in_target_area": bool(a.in_target_area.at[i]),
         "services": services,
+        "notice": notice(snap),
     }
