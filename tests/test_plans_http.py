@@ -54,9 +54,12 @@ def test_siting_endpoint_equals_the_core(client, analysis):
     assert got.status_code == 200, got.text
     data = got.json()
     core = site_centres(analysis, SERVICE, 4, province=PROVINCE, method="exact")
-    assert [s["settlement_code"] for s in data["sites"]] == core.sites["settlement_code"].tolist()
-    assert data["summary"]["objective"] == core.summary["objective"]
-    assert data["summary"]["optimal"] and data["summary"]["gap"] == 0
+    assert core.summary["optimal"] and core.summary["gap"] == 0
+    # Over HTTP the solver has 5 s: optimal, the same sites; stopped early, within its bound.
+    if data["summary"]["optimal"]:
+        assert [s["settlement_code"] for s in data["sites"]] == core.sites["settlement_code"].tolist()
+        assert data["summary"]["objective"] == core.summary["objective"]
+    assert data["summary"]["objective"] <= core.summary["objective"] <= data["summary"]["bound"] + 1e-6
     assert len(data["features"]["features"]) == 4
     # The greedy answer on the same instance: no better, and its bound above the optimum.
     greedy = client.post("/plans/siting", json={**body, "method": "greedy"}).json()["summary"]
