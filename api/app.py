@@ -12,7 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from api import errors, exporter, guard, security
 from api.caches import Caches
 from api.deps import snapshot
-from api.loading import load_norms
+from api.loading import load_norms, travel_for
 from api.routers import assessments, auth, features, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts, hours=settings.session_hours, secure=settings.cookie_secure
     )
     app.state.settings = settings
+    norms = load_norms(settings.norms)
     exporter.configure(settings.heavy_workers)
     app.state.caches = caches = Caches.from_settings(settings)
 
@@ -65,8 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.snapshots = Snapshots(
         store,
-        load_norms(settings.norms),
+        norms,
         on_load=prepare_tiles if settings.prepare_tiles else None,
+        # Built on the first analysis, not at start: reading the roads takes a few seconds.
+        travel=lambda: travel_for(settings, norms),
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     errors.install(app)

@@ -349,14 +349,18 @@ def _write_table(frame, path: Path) -> None:
 def _analysis(settings: Settings):
     import time
 
-    from api.loading import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms, travel_for
     from store import open_store
 
     store = open_store(settings.store)
     norms = load_norms(settings.norms)
+    travel = travel_for(settings, norms)
     started = time.perf_counter()
-    result = analysis_from_store(store, norms)
-    _progress(f"analysis recomputed in {time.perf_counter() - started:.2f} s (norms {norms.version})")
+    result = analysis_from_store(store, norms, travel)
+    _progress(
+        f"analysis recomputed in {time.perf_counter() - started:.2f} s "
+        f"(norms {norms.version}, travel {norms.travel})"
+    )
     return store, result
 
 
@@ -516,7 +520,7 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{s['places']:,} flagged places need {s['capacity_needed']:,} places of {args.service} "
         f"({s['target_population_unserved']:,} unserved target persons); {s['centres_with_spare']:,} centres "
-        f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km']:.0f} km "
+        f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km'] if s['outreach_km'] is not None else s['outreach_min']:.0f} {'km' if s['outreach_km'] is not None else 'min'} "
         f"{s['assigned']:,} assigned by {s['centres_used']:,} centres, {s['still_needed']:,} still needed"
     )
     used = plan.centres[plan.centres["assigned"] > 0]
@@ -599,6 +603,54 @@ def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_compare_travel(args: argparse.Namespace, settings: Settings) -> int:
+    """Flags in a straight line against flags on roads, by province."""
+    import dataclasses
+    import time
+
+    from api.loading import analysis_from_store, load_norms, travel_for
+    from geo.decisions import flag_changes
+    from store import open_store
+
+    store = open_store(settings.store)
+    norms = load_norms(settings.norms)
+    straight_norms = dataclasses.replace(norms, travel="straight")
+    roads_norms = dataclasses.replace(norms, travel="roads")
+    started = time.perf_counter()
+    straight = analysis_from_store(store, straight_norms)
+    roads = analysis_from_store(store, roads_norms, travel_for(settings, roads_norms))
+    _progress(f"both analyses in {time.perf_counter() - started:.1f} s")
+    table = flag_changes(straight.flags, roads.flags, straight.settlements)
+    if "provinces" in store.list_layers():
+        names = store.read_layer("provinces").set_index("province_code")["name_en"]
+        table.insert(0, "province", table.index.map(lambda c: names.get(c, "all" if c == "all" else "")))
+    print("Underserved flags (settlement × service type), straight line × detour → roads:")
+    print(table.to_string())
+    by_service = pd_by_service(straight.flags, roads.flags)
+    print("\nBy service type:")
+    print(by_service.to_string())
+    fallback = roads.access.fallback.any(axis=1).sum()
+    print(f"\nsettlements reaching some nearest centre by the straight-line fallback: {int(fallback):,}")
+    if args.out:
+        _write_table(table.reset_index(), args.out)
+    return 0
+
+
+def pd_by_service(before, after):
+    import pandas as pd
+
+    return (
+        pd.DataFrame(
+            {
+                "flags_before": before["service_type"].value_counts(),
+                "flags_after": after["service_type"].value_counts(),
+            }
+        )
+        .fillna(0)
+        .astype("int64")
+    )
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -614,6 +666,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         import os
 
         os.environ.update({"AMAYESH_STORE": settings.store, "AMAYESH_NORMS": str(settings.norms)})
+        if settings.roads:
+            os.environ["AMAYESH_ROADS"] = str(settings.roads)
         uvicorn.run(
             "api.app:create_app",
             factory=True,
@@ -632,6 +686,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="reference data folder (AMAYESH_DATA_DIR)")
     parser.add_argument("--store", help="GeoPackage path or postgresql:// URL (AMAYESH_STORE)")
     parser.add_argument("--norms", type=Path, help="norms file (AMAYESH_NORMS, default config/norms.toml)")
+    parser.add_argument(
+        "--roads", type=Path, help="roads file (AMAYESH_ROADS, default <data dir>/roads_vmap0.gpkg)"
+    )
+    parser.add_argument(
+        "--dask-scheduler", help='run road searches on Dask: "local" or an address (AMAYESH_DASK_SCHEDULER)'
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build-demo", help="build the national demo into the store")
@@ -813,6 +873,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, help="write the comparison to an .xlsx workbook")
     sc.set_defaults(func=cmd_scenario)
 
+    ct = sub.add_parser(
+        "compare-travel",
+        help="how the flags change from straight-line distance to travel on roads, by province",
+    )
+    ct.add_argument("--out", type=Path, help="write the table to .csv or .xlsx")
+    ct.set_defaults(func=cmd_compare_travel)
+
     ls = sub.add_parser("layers", help="list the layers in the store and their counts")
     ls.set_defaults(func=cmd_layers)
     return parser
@@ -826,6 +893,8 @@ def main(argv: list[str] | None = None) -> int:
             "data_dir": args.data_dir,
             "store": args.store,
             "norms": args.norms,
+            "roads": args.roads,
+            "dask_scheduler": args.dask_scheduler,
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
             "shapefile_dir": getattr(args, "shapefile_dir", None),

@@ -70,6 +70,10 @@ def _settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     ].copy()
     for service in a.norms.services:
         out[f"{service}_nearest_km"] = (a.access.nearest_m[service] / 1000.0).round(3)
+        if a.access.nearest_min is not None:
+            # The travel-time layer: minutes by road to the nearest active centre.
+            out[f"{service}_nearest_min"] = a.access.nearest_min[service].round(1)
+            out[f"{service}_road_fallback"] = a.access.fallback[service].to_numpy()
         out[f"{service}_access_share"] = a.access_share[service].round(4)
     flagged = a.flags.groupby("settlement_code").size()
     out["flagged_services"] = out["settlement_code"].map(flagged).fillna(0).astype("int64")

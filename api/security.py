@@ -116,6 +116,8 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/saturation"): requires("read"),
     ("GET", "/concentration"): requires("read"),
     ("GET", "/settlements/{code}"): requires("read"),
+    # reach of a place on the roads (roads helper): a licence-check tool; not yet province-scoped
+    ("GET", "/catchment-areas"): requires("licence_check"),
     # map pages and their data
     ("GET", "/maps"): requires("read", page=True),
     ("GET", "/maps/{page}"): requires("read", page=True),

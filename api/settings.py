@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     shapefile_dir: Path = Path("data/shapefiles")
     #: The service norms (catchments, norms, flag rules, default priority weights).
     norms: Path = Path(__file__).resolve().parents[1] / "config" / "norms.toml"
+    #: The roads file for travel on roads (default: the reference folder's roads_vmap0.gpkg), e.g.
+    #: an OpenStreetMap extract; its class column, and its layer if it holds several.
+    roads: Path | None = None
+    roads_class_column: str = "road_class"
+    roads_layer: str | None = None
+    #: Run the road searches on Dask: "local" (a local cluster) or a scheduler address; unset: in process.
+    dask_scheduler: str | None = None
     #: Encode the low-zoom vector tiles in the background whenever the layers (re)load.
     prepare_tiles: bool = True
     #: A raster base map for the pages, e.g. an intranet tile server's ``https://…/{z}/{x}/{y}.png``.

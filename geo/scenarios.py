@@ -42,6 +42,9 @@ NORM_FIELDS = (
     "max_distance_km",
     "min_access_share",
     "outreach_km",
+    "catchment_min",
+    "max_travel_min",
+    "outreach_min",
 )
 #: licence numbers of the centres a scenario adds, and of delegated outreach points
 ADDED_PREFIX = "PLAN-"

@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.geometry
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -166,9 +167,10 @@ def test_analysis_results_export_too(client, tmp_path):
 def test_licence_check_endpoint_equals_the_core(client, demo):
     body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
     answer = client.post("/licence-checks", json=body).json()
-    from api.loading import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms, travel_for
 
-    direct = analysis_from_store(demo["store"], load_norms(Settings().norms)).check_licence(
+    norms = load_norms(Settings().norms)
+    direct = analysis_from_store(demo["store"], norms, travel_for(Settings(), norms)).check_licence(
         57.3, 27.2, "rehabilitation", 40
     )
     assert answer["verdict"] == direct.verdict
@@ -354,8 +356,8 @@ def test_schemathesis_finds_no_server_error(demo, admin_headers):
         return run
 
     operations = [operation.ok() for operation in schema.get_all_operations()]
-    # every operation of the service: map pages and their data, plans, /health, sign-in and the public view
-    assert len(operations) == 31
+    # every operation: map pages and their data, plans, /health, catchment areas, sign-in, public view
+    assert len(operations) == 32
     for op in operations:
         probe(op.label, op.as_strategy())()
     assert failures == []
@@ -392,3 +394,26 @@ def compare_stores(pg, client):
         pg.get("/tiles/settlements/8/167/104.mvt").content
         == client.get("/tiles/settlements/8/167/104.mvt").content
     )
+
+
+def test_travel_on_roads_in_the_answers(client):
+    """The shipped norms travel on roads: minutes beside kilometres, and the catchment area."""
+    body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
+    check = client.post("/licence-checks", json=body).json()
+    assert check["travel"] == "roads" and check["catchment_min"] == 45
+    assert all(n["travel_min"] <= 45 for n in check["same_type_nearby"])
+    area = client.get("/catchment-areas", params={"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation"})
+    assert area.status_code == 200 and area.headers["content-type"].startswith("application/geo+json")
+    feature = area.json()
+    shape = shapely.geometry.shape(feature["geometry"])
+    assert shape.is_valid and shape.contains(shapely.Point(57.3, 27.2))
+    assert feature["properties"]["catchment_min"] == 45
+    outside = client.get("/catchment-areas", params={"lon": 10, "lat": 10, "service_type": "rehabilitation"})
+    assert outside.status_code == 400 and outside.headers["content-type"] == "application/problem+json"
+    items = client.get("/collections/settlement-access/items", params={"limit": 5}).json()
+    props = items["features"][0]["properties"]
+    assert "rehabilitation_nearest_min" in props and "rehabilitation_road_fallback" in props
+    code = props["settlement_code"]
+    one = client.get(f"/settlements/{code}").json()["services"]["rehabilitation"]
+    assert one["nearest_min"] == pytest.approx(props["rehabilitation_nearest_min"], abs=0.051)
+    assert one["catchment_min"] == 45

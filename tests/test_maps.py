@@ -18,8 +18,11 @@ import jdatetime
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.geometry
 
-from api.loading import load_norms
+from api.loading import load_norms, travel_for
+from api.settings import Settings
 from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from tests.conftest import TEST_PASSWORD, TEST_USERS
@@ -155,13 +158,15 @@ def visit(browser, server, demo_tokens):
 @pytest.fixture(scope="module")
 def analysis(demo):
     layers = demo["layers"]
+    norms = load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml")
     return analyse(
         layers["settlements"],
         layers["ngos"],
         layers["county_needs"],
         layers["counties"],
         layers["target_areas"],
-        load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml"),
+        norms,
+        travel_for(Settings(), norms),
     )
 
 
@@ -350,23 +355,44 @@ def test_licence_check_page_draws_the_answer_of_the_api(visit, api):
     reasons = visit.page.locator(".am-reasons li").all_inner_texts()
     assert reasons == expected["reasons_fa"]
     assert visit.page.locator(".am-near li").count() == max(1, len(expected["same_type_nearby"]))
+    roads = expected["travel"] == "roads"
+    if roads:
+        visit.page.wait_for_function("document.body.dataset.catchment === 'drawn'")
     drawn = visit.js(
-        "(() => { const out = {circles: 0, dots: 0, numbered: 0};"
+        "(() => { const out = {circles: 0, dots: 0, numbered: 0, areas: 0};"
         " Amayesh.map.eachLayer(l => { if (l instanceof L.Circle) out.circles++;"
+        " else if (l instanceof L.Polygon && l.options.amCatchment) out.areas++;"
         " else if (l instanceof L.CircleMarker && l.options.pane === 'amResults') out.dots++;"
         " else if (l instanceof L.Marker && l.options.pane === 'amResults') out.numbered++; });"
         " return out; })()"
     )
     assert drawn == {
-        "circles": 1,
+        "circles": 0 if roads else 1,
+        "areas": 1 if roads else 0,
         "dots": len(expected["same_type_nearby"]),
         "numbered": len(expected["better_places"]),
     }
-    radius = visit.js(
-        "(() => { let r = null; Amayesh.map.eachLayer(l => { if (l instanceof L.Circle) r = l.getRadius(); });"
-        " return r; })()"
-    )
-    assert radius == pytest.approx(expected["catchment_km"] / 1.3 * 1000)
+    if roads:
+        # The travel-time area of the API, drawn as it is, holding the proposed place.
+        area = httpx.get(
+            server + "/catchment-areas",
+            params={"lon": 51.4, "lat": 35.7, "service_type": "elderly_care"},
+            timeout=30,
+        ).json()
+        drawn_area = visit.js(
+            "(() => { let g = null; Amayesh.map.eachLayer(l => { if (l instanceof L.Polygon && l.options.amCatchment)"
+            " g = l.toGeoJSON(); }); return g; })()"
+        )
+        assert shapely.geometry.shape(drawn_area["geometry"]).equals_exact(
+            shapely.geometry.shape(area["geometry"]), 1e-5
+        )
+        assert shapely.geometry.shape(area["geometry"]).contains(shapely.Point(51.4, 35.7))
+    else:
+        radius = visit.js(
+            "(() => { let r = null; Amayesh.map.eachLayer(l => { if (l instanceof L.Circle) r = l.getRadius(); });"
+            " return r; })()"
+        )
+        assert radius == pytest.approx(expected["catchment_km"] / 1.3 * 1000)
     visit.page.wait_for_load_state("networkidle")
     visit.shot("licence-check-fa")
 

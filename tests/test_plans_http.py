@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api import plans
 from api.app import create_app
 from api.cli import main
-from api.loading import load_norms
+from api.loading import load_norms, travel_for
 from api.settings import Settings
 from geo.delegation import delegate
 from geo.recompute import analyse
@@ -36,13 +36,15 @@ def client(demo, admin_headers):
 @pytest.fixture(scope="module")
 def analysis(demo):
     layers = demo["layers"]
+    norms = load_norms(ROOT / "config" / "norms.toml")
     return analyse(
         layers["settlements"],
         layers["ngos"],
         layers["county_needs"],
         layers["counties"],
         layers["target_areas"],
-        load_norms(ROOT / "config" / "norms.toml"),
+        norms,
+        travel_for(Settings(), norms),
     )
 
 
@@ -70,7 +72,11 @@ def test_delegation_endpoint_equals_the_core(client, analysis):
     for key in ("capacity_needed", "assigned", "still_needed", "spare_capacity", "centres_used"):
         assert data["summary"][key] == core.summary[key], key
     assert sum(f["properties"]["capacity"] for f in data["lines"]["features"]) == core.summary["assigned"]
-    assert all(f["properties"]["km"] <= core.summary["outreach_km"] for f in data["lines"]["features"])
+    if core.summary["outreach_min"] is not None:  # on roads: within the outreach in minutes
+        limit = core.summary["outreach_min"] + 0.05  # the lines' minutes are rounded to 0.1
+        assert all(f["properties"]["minutes"] <= limit for f in data["lines"]["features"])
+    else:
+        assert all(f["properties"]["km"] <= core.summary["outreach_km"] for f in data["lines"]["features"])
 
 
 def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis, demo):

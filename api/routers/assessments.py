@@ -9,6 +9,7 @@ from typing import Annotated
 
 import geopandas as gpd
 import pandas as pd
+import shapely.geometry
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -127,6 +128,37 @@ def notice(snap: Snapshot) -> dict[str, object] | None:
     if not synthetic:
         return None
     return {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN, "synthetic_layers": synthetic}
+
+
+@router.get(
+    "/catchment-areas",
+    summary="The catchment of a centre at a place: the travel-time area on roads, else the circle",
+    response_class=JSONResponse,
+)
+def catchment_area(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])],
+    service_type: Annotated[ServiceType, Query(description="service type")],
+) -> Response:
+    a = snap.analysis()
+    if a.county_at(lon, lat) is None:
+        raise BadParameter(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+    service = service_type.value
+    norm = a.norms.services[service]
+    area = a.catchment_area(lon, lat, service)
+    feature = {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(area),
+        "properties": {
+            "service_type": service,
+            "travel": a.norms.travel,
+            "catchment_km": norm.catchment_km,
+            "catchment_min": norm.catchment_min if a.unit == "min" else None,
+            "road_fallback": bool(a.unit == "min" and a.travel.snap_point(lon, lat)),
+        },
+    }
+    return Response(json.dumps(json_safe(feature)).encode(), media_type="application/geo+json")
 
 
 def parse_weights(weights: str | None) -> dict[str, float] | None:
@@ -281,6 +313,8 @@ def settlement(
             "label_en": SERVICE_TYPES[service][1],
             "target_population": int(row.target_population),
             "nearest_km": json_safe(float(row.nearest_km)),
+            "nearest_min": json_safe(round(float(row.nearest_min), 1)) if a.unit == "min" else None,
+            "road_fallback": bool(row.road_fallback),
             "nearest_ngo": None
             if nearest is None or nearest not in ngos.index
             else {
@@ -290,6 +324,7 @@ def settlement(
             },
             "ngos_in_catchment": int(row.ngos_in_catchment),
             "catchment_km": a.norms.services[service].catchment_km,
+            "catchment_min": a.norms.services[service].catchment_min if a.unit == "min" else None,
             "access_share_of_norm": json_safe(float(row.access_share)),
             "flagged": bool(row.flagged),
             "reason_en": reasons.at[service, "reason_en"] if flagged else None,
