@@ -29,8 +29,25 @@ def load_norms(path: Path) -> Norms:
     return Norms.from_dict(raw)
 
 
-def analysis_from_layers(layers: Mapping[str, pd.DataFrame], norms: Norms) -> Analysis:
-    """Recompute the analysis from layers by name (``target_areas`` is optional)."""
+def travel_for(settings, norms: Norms):
+    """The travel cost the norms choose: None for the straight line, else the road network of
+    the settings' roads file (``AMAYESH_ROADS``), on Dask if ``AMAYESH_DASK_SCHEDULER`` is set."""
+    if norms.travel != "roads":
+        return None
+    from exchange.roads import road_network, roads_path
+
+    return road_network(
+        roads_path(settings.data_dir, settings.roads),
+        norms,
+        class_column=settings.roads_class_column,
+        layer=settings.roads_layer,
+        dask_scheduler=settings.dask_scheduler,
+    )
+
+
+def analysis_from_layers(layers: Mapping[str, pd.DataFrame], norms: Norms, travel=None) -> Analysis:
+    """Recompute the analysis from layers by name (``target_areas`` is optional; ``travel``:
+    see ``travel_for``)."""
     missing = [name for name in REQUIRED if name not in layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
@@ -41,14 +58,15 @@ def analysis_from_layers(layers: Mapping[str, pd.DataFrame], norms: Norms) -> An
         layers["counties"],
         layers.get("target_areas"),
         norms,
+        travel,
     )
 
 
-def analysis_from_store(store: Store, norms: Norms) -> Analysis:
+def analysis_from_store(store: Store, norms: Norms, travel=None) -> Analysis:
     """Recompute the analysis from the current layers of ``store``."""
     present = store.list_layers()
     wanted = [name for name in (*REQUIRED, "target_areas") if name in present]
-    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms)
+    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel)
 
 
 def province_code(store: Store, province: str) -> str:

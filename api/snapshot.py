@@ -29,6 +29,8 @@ class Snapshot:
     layers: dict[str, pd.DataFrame]
     norms: Norms
     _store: Store
+    #: the travel cost of the analysis (None: the norms' straight line), or a function making it
+    travel: object | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _analysis: Analysis | None = None
     _cache: dict[str, object] = field(default_factory=dict)
@@ -65,7 +67,8 @@ class Snapshot:
 
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
-    return analysis_from_layers(snapshot.layers, snapshot.norms)
+    travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
+    return analysis_from_layers(snapshot.layers, snapshot.norms, travel)
 
 
 class Snapshots:
@@ -76,10 +79,12 @@ class Snapshots:
         store: Store,
         norms: Norms,
         on_load: Callable[[Snapshot], None] | None = None,
+        travel: object | None = None,
         small_cache_bytes: int = 64 * 2**20,
     ) -> None:
         self.store = store
         self.norms = norms
+        self.travel = travel
         self.on_load = on_load
         self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
@@ -111,6 +116,7 @@ class Snapshots:
             norms=self.norms,
             _store=self.store,
             small=ByteLRU(self.small_cache_bytes),
+            travel=self.travel,
         )
         if self.on_load is not None:
             self.on_load(snap)

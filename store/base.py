@@ -77,8 +77,11 @@ class Store(ABC):
         with self.transaction() as tx:
             tx.append(name, frame)
 
-    def select_keys(self, name: str, where, sortby: tuple[tuple[str, bool], ...] = ()) -> list | None:
-        """The keys of the rows of ``name`` passing ``where`` (a ``geo.filtering`` tree), sorted.
+    def select_keys(
+        self, name: str, where, sortby: tuple[tuple[str, bool], ...] = (), provinces=None
+    ) -> list | None:
+        """The keys of the rows of ``name`` passing ``where`` (a ``geo.filtering`` tree), sorted,
+        among the rows of ``provinces`` (None: all).
 
         ``None`` where the store cannot evaluate filters itself: the caller then filters its
         in-memory copy (``geo.filtering.mask_from_filter``), with the same result.

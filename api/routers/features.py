@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import query as Q
 from api.collections import COLLECTIONS, Collection
-from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, snapshot
+from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, require_export, snapshot
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.snapshot import Snapshot
 from geo import filtering as F
@@ -178,8 +178,13 @@ def matching_positions(request: Request, c: Collection, snap: Snapshot, where, s
     """
     frame = c.frame(snap)
     store = request.app.state.snapshots.store
-    if c.is_layer and (where is not None or sortby):
-        keys = store.select_keys(c.id, where, sortby)
+    # A caller who may not see the true NGO positions is never filtered on them: the store holds
+    # the true points, so the filter runs on the generalised frame in memory instead.
+    exact = getattr(getattr(snap, "scope", None), "exact", True)
+    if c.is_layer and (where is not None or sortby) and (exact or c.id != "ngos"):
+        scope = getattr(snap, "scope", None)
+        provinces = None if scope is None or scope.provinces is None else sorted(scope.provinces)
+        keys = store.select_keys(c.id, where, sortby, provinces)
         if keys is not None:
             index = _key_index(c, snap)
             return np.array([index[k] for k in keys if k in index], dtype=np.int64)
@@ -237,6 +242,8 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     frame = c.frame(snap)
     positions = matching_positions(request, c, snap, where, sortby)
     strings = lambda: snap.cached(f"features:{c.id}", lambda: feature_strings(frame, c.key))  # noqa: E731
+    if f in ("csv", "xlsx", "gpkg", "geojson"):
+        require_export(request)
     if f in ("csv", "xlsx", "gpkg"):
         out = frame.iloc[positions]
         if crs != Q.CRS84:

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
+from api.security import personalise
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing
@@ -118,4 +119,4 @@ def page(
         html = build_page(page, lang, ctx)
         cache.put(key, html)
     # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
-    return page_response(html, settings.basemap_url)
+    return page_response(personalise(html, request, lang), settings.basemap_url)

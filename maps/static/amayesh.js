@@ -49,8 +49,16 @@
   const serviceName = (code) => t('service_' + code);
   const synTag = () => `<span class="am-tag am-syn">${esc(t('synthetic_value'))}</span>`;
 
+  /** Requests that change something carry the session's CSRF token (api/security.py). */
+  function withCsrf(options) {
+    if (!options || !options.method || options.method === 'GET') return options;
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    const headers = Object.assign({}, options.headers || {}, meta ? { 'X-CSRF-Token': meta.content } : {});
+    return Object.assign({}, options, { headers, credentials: 'same-origin' });
+  }
+
   async function getJSON(url, options) {
-    const response = await fetch(url, options);
+    const response = await fetch(url, withCsrf(options));
     let body = null;
     try { body = await response.json(); } catch (err) { body = null; }
     if (!response.ok) {
@@ -240,6 +248,12 @@
       + `<details><summary>${esc(t('ratio_to_norm'))}: ${esc(t('service'))}</summary><table>${others}</table></details></div>`;
   }
 
+  // Travel time on roads ("12 min · "), or nothing in a straight line.
+  function minutes(value, fallback) {
+    if (value == null) return '';
+    return `${num(value)} ${esc(t('min'))}${fallback ? ' (' + esc(t('by_straight_line')) + ')' : ''} · `;
+  }
+
   async function settlementPopup(code, st) {
     const d = await getJSON(`/settlements/${encodeURIComponent(code)}`);
     const p = d.settlement.properties;
@@ -250,8 +264,8 @@
       [t('population'), num(p.population) + popSyn],
       [t('county'), esc(placeName(d.county))],
       [t('target_population'), num(s.target_population) + ' ' + synTag()],
-      [t('nearest'), s.nearest_ngo ? `${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
-      [t('in_reach'), `${num(s.ngos_in_catchment)} (${num(s.catchment_km)} ${esc(t('km'))})`],
+      [t('nearest'), s.nearest_ngo ? `${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
+      [t('in_reach'), `${num(s.ngos_in_catchment)} (${s.catchment_min != null ? num(s.catchment_min) + ' ' + esc(t('min')) : num(s.catchment_km) + ' ' + esc(t('km'))})`],
       [t('access_share'), s.access_share_of_norm === null ? '–' : num(s.access_share_of_norm, 2) + ' ' + t('times_norm')],
     ];
     if (d.in_target_area) rows.push([t('in_target_area'), '✓']);
@@ -571,10 +585,23 @@
       const names = boundaries ? countyNames(boundaries) : {};
       const detour = boundaries && boundaries.detour_factor ? boundaries.detour_factor : 1;
       const radiusKm = c.catchment_km / detour;
-      L.circle([c.lat, c.lon], { pane: 'amResults', radius: radiusKm * 1000, color: '#0b6e6e', weight: 2, fillOpacity: 0.06, interactive: false }).addTo(results);
+      const areaStyle = { pane: 'amResults', color: '#0b6e6e', weight: 2, fillOpacity: 0.06, interactive: false };
+      if (c.travel === 'roads') {
+        // The travel-time area of the catchment, instead of a circle.
+        const mine = results.amCheck = (results.amCheck || 0) + 1;
+        getJSON(`/catchment-areas?lon=${c.lon}&lat=${c.lat}&service_type=${encodeURIComponent(c.service_type)}`)
+          .then((area) => {
+            if (results.amCheck !== mine) return; // a newer check replaced this one
+            L.geoJSON(area, { ...areaStyle, amCatchment: true }).addTo(results);
+            document.body.dataset.catchment = 'drawn';
+          })
+          .catch(() => {});
+      } else {
+        L.circle([c.lat, c.lon], { ...areaStyle, radius: radiusKm * 1000 }).addTo(results);
+      }
       for (const n of c.same_type_nearby) {
         L.circleMarker([n.lat, n.lon], { pane: 'amResults', radius: 5, color: '#fff', weight: 1, fillColor: '#1f4e9c', fillOpacity: 0.95 })
-          .bindTooltip(`${esc(n.name_fa)} · ${num(n.capacity)} · ${num(n.distance_km, 1)} ${esc(t('km'))}`)
+          .bindTooltip(`${esc(n.name_fa)} · ${num(n.capacity)} · ${minutes(n.travel_min)}${num(n.distance_km, 1)} ${esc(t('km'))}`)
           .addTo(results);
       }
       c.better_places.forEach((p, k) => {
@@ -592,7 +619,10 @@
 
       const reasons = C.lang === 'fa' ? c.reasons_fa : c.reasons_en;
       const sat = (s) => `<td>${num(s.capacity_per_10k, 0)}</td><td>${num(s.ratio_to_norm, 2)}</td><td>${esc(t('class_' + s['class']))}</td><td>${num(s.ngos)}</td>`;
-      const near = c.same_type_nearby.map((n) => `<li>${esc(n.name_fa)} · ${num(n.capacity)} · ${num(n.distance_km, 1)} ${esc(t('km'))}</li>`).join('');
+      const near = c.same_type_nearby.map((n) => `<li>${esc(n.name_fa)} · ${num(n.capacity)} · ${minutes(n.travel_min)}${num(n.distance_km, 1)} ${esc(t('km'))}</li>`).join('');
+      const note = c.travel === 'roads'
+        ? t('catchment_note_roads').replace('{minutes}', num(c.catchment_min))
+        : t('catchment_note').replace('{travel}', num(c.catchment_km)).replace('{radius}', num(radiusKm, 1));
       const better = c.better_places.map((p) => `<li data-code="${esc(p.settlement_code)}">${esc(p.name_fa)} (${esc(names[p.county_code] || p.county_code)}) · `
         + `${num(p.distance_km, 1)} ${esc(t('km'))} · ${esc(t('newly_covered'))} ${num(p.newly_covered_target_population)}</li>`).join('');
       result.innerHTML = `<div class="am-verdict am-verdict-${esc(c.verdict)}" data-verdict="${esc(c.verdict)}">`
@@ -602,7 +632,7 @@
         + `<table><tr><th></th><th>${esc(t('capacity_per_10k'))}</th><th>${esc(t('ratio_to_norm'))}</th><th>${esc(t('class'))}</th><th>${esc(t('ngos'))}</th></tr>`
         + `<tr><th>${esc(t('before'))}</th>${sat(c.saturation_before)}</tr><tr><th>${esc(t('after'))}</th>${sat(c.saturation_after)}</tr></table>`
         + `<p>${esc(t('newly_covered'))}: <strong>${num(c.newly_covered_target_population)}</strong></p>`
-        + `<p class="am-hint">${esc(t('catchment_note').replace('{travel}', num(c.catchment_km)).replace('{radius}', num(radiusKm, 1)))}</p>`
+        + `<p class="am-hint">${esc(note)}</p>`
         + `<h3>${esc(t('same_type_nearby'))} (${num(c.same_type_in_catchment)})</h3><ul class="am-near">${near || `<li>${esc(t('none'))}</li>`}</ul>`
         + `<h3>${esc(t('better_places'))}</h3><ol class="am-better">${better || `<li>${esc(t('none'))}</li>`}</ol>`
         + `<p class="am-hint">${synTag()} ${esc(C.notice)}</p>`;
