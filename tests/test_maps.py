@@ -374,8 +374,8 @@ def test_licence_check_page_draws_the_answer_of_the_api(visit, api):
     }
     if roads:
         # The travel-time area of the API, drawn as it is, holding the proposed place.
-        area = httpx.get(
-            server + "/catchment-areas",
+        area = api.get(
+            "/catchment-areas",
             params={"lon": 51.4, "lat": 35.7, "service_type": "elderly_care"},
             timeout=30,
         ).json()
