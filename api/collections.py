@@ -38,6 +38,8 @@ class Property:
     description: str
     enum: tuple[str, ...] | None = None
     nullable: bool = False
+    #: present only when the norms choose travel on roads
+    roads_only: bool = False
 
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "date"}
@@ -196,6 +198,19 @@ _ACCESS_PROPERTIES = (
             _p(
                 f"{service}_nearest_km", "number", f"km to the nearest active {service} centre", nullable=True
             ),
+            _p(
+                f"{service}_nearest_min",
+                "number",
+                f"minutes by road to the nearest active {service} centre",
+                nullable=True,
+                roads_only=True,
+            ),
+            _p(
+                f"{service}_road_fallback",
+                "boolean",
+                f"the {service} trip is a straight-line fallback (far from any road)",
+                roads_only=True,
+            ),
             _p(f"{service}_access_share", "number", f"E2SFCA {service} access as a share of the norm"),
         )
     ),
@@ -211,6 +226,21 @@ _FLAG_PROPERTIES = (
     _p("population", "integer", "resident population"),
     _p("nearest_km", "number", "km to the nearest active centre", nullable=True),
     _p("max_distance_km", "number", "the distance above which a place is too far"),
+    _p(
+        "nearest_min",
+        "number",
+        "minutes by road to the nearest active centre",
+        nullable=True,
+        roads_only=True,
+    ),
+    _p(
+        "max_travel_min",
+        "number",
+        "the travel time above which a place is too far",
+        nullable=True,
+        roads_only=True,
+    ),
+    _p("road_fallback", "boolean", "the trip is a straight-line fallback", roads_only=True),
     _p("access_share", "number", "access as a share of the norm"),
     _p("min_access_share", "number", "the share below which access is low"),
     _p("in_target_area", "boolean", "inside a target neighbourhood"),

@@ -105,7 +105,7 @@ def properties_schema(c: Collection) -> dict:
         props[p.name] = schema
     return {
         "type": "object",
-        "required": [p.name for p in c.properties],
+        "required": [p.name for p in c.properties if not p.roads_only],
         "properties": props,
         "additionalProperties": False,
     }

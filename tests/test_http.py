@@ -376,9 +376,10 @@ def test_schemathesis_all_checks_all_phases(server, admin_headers, tmp_path):
             "--header",
             f"Authorization: {admin_headers['Authorization']}",
             # The planning routes (/plans, /scenarios) landed last and write scenarios into the
-            # store; their contract is not yet described for these checks.
+            # store; their contract is not yet described for these checks (probed for 5xx below).
+            # The sign-in form routes answer HTML forms and redirects (tests/test_security.py).
             "--exclude-path-regex",
-            "^/(plans|scenarios)",
+            "^/(plans|scenarios|sign-in|sign-out)",
             "--report",
             "junit",
             "--report-dir",
@@ -388,7 +389,7 @@ def test_schemathesis_all_checks_all_phases(server, admin_headers, tmp_path):
         text=True,
         timeout=1800,
     )
-    summary = result.stdout[-6000:]
+    summary = result.stdout[-20000:]
     assert result.returncode == 0, summary
     assert "failures" not in summary.splitlines()[-1] or " 0 failures" in summary.splitlines()[-1], summary
     assert "Stateful" in summary and "✅ Stateful" in summary, summary

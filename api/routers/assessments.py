@@ -134,6 +134,7 @@ def notice(snap: Snapshot) -> dict[str, object] | None:
     "/catchment-areas",
     summary="The catchment of a centre at a place: the travel-time area on roads, else the circle",
     response_class=JSONResponse,
+    responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}},
 )
 def catchment_area(
     snap: Annotated[Snapshot, Depends(snapshot)],
