@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 
 from geo.analysis import Analysis, analyse
 from geo.errors import SchemaError
+from geo.licences import status_at
 from geo.names import match_names
 from geo.norms import Norms
 from store.base import Store, StoreError
@@ -27,21 +29,56 @@ def load_norms(path: Path) -> Norms:
     return Norms.from_dict(raw)
 
 
-def analysis_from_store(store: Store, norms: Norms) -> Analysis:
-    """Recompute the analysis from the store's current layers."""
+def registry_as_of(layer_info: pd.DataFrame | None) -> dt.date | None:
+    """The licence registry's as-of date recorded in ``layer_info`` (the ``ngos`` row), if any."""
+    if layer_info is None or "as_of" not in layer_info.columns:
+        return None
+    rows = layer_info.loc[layer_info["layer"] == "ngos", "as_of"].dropna()
+    return pd.Timestamp(rows.iloc[0]).date() if len(rows) else None
+
+
+def resolve_as_of(setting: dt.date | None, layer_info: pd.DataFrame | None) -> tuple[dt.date, str]:
+    """The day licence statuses are read at, and where it came from.
+
+    The setting (``AMAYESH_AS_OF``) wins; otherwise the registry's own as-of date from
+    ``layer_info`` (statuses then match the registry as drawn); otherwise today.
+    Returns ``(day, source)`` with source ``setting``, ``registry`` or ``today``.
+    """
+    if setting is not None:
+        return setting, "setting"
+    registry = registry_as_of(layer_info)
+    if registry is not None:
+        return registry, "registry"
+    return dt.date.today(), "today"
+
+
+def ngos_as_of(ngos: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """``ngos`` with each licence's ``status`` as the dates make it on ``as_of``."""
+    out = ngos.copy()
+    out["status"] = status_at(ngos, as_of)
+    return out
+
+
+def analysis_from_store(store: Store, norms: Norms, as_of: dt.date | None = None) -> Analysis:
+    """Recompute the analysis from the store's current layers, licence statuses at ``as_of``
+    (by default the registry's as-of date, or today; see ``resolve_as_of``)."""
     present = store.list_layers()
     missing = [name for name in REQUIRED if name not in present]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
     target_areas = store.read_layer("target_areas") if "target_areas" in present else None
-    return analyse(
+    info = store.read_layer("layer_info") if "layer_info" in present else None
+    day, _ = resolve_as_of(as_of, info)
+    result = analyse(
         store.read_layer("settlements"),
-        store.read_layer("ngos"),
+        ngos_as_of(store.read_layer("ngos"), day),
         store.read_layer("county_needs"),
         store.read_layer("counties"),
         target_areas,
         norms,
     )
+    result.as_of = day
+    return result
 
 
 def province_code(store: Store, province: str) -> str:

@@ -46,6 +46,9 @@ class Landing(BaseModel):
     notice_fa: str
     notice_en: str
     tiles_prepared: bool
+    #: the day licence statuses are read at (ISO date), and where it came from
+    as_of: str
+    as_of_source: str
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store,
         load_norms(settings.norms),
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
+        as_of=settings.as_of,
     )
     errors.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
@@ -131,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notice_fa=SYNTHETIC_NOTICE_FA,
             notice_en=SYNTHETIC_NOTICE_EN,
             tiles_prepared=snap.tiles_ready.is_set(),
+            as_of=snap.as_of.isoformat(),
+            as_of_source=snap.as_of_source,
         )
 
     return app

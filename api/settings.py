@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     #: outside host for anything.
     basemap_url: str | None = None
     basemap_attribution: str = ""
+    #: The day licence statuses are read at (active only if issued on or before it and expiring
+    #: after it). Default: the registry's own as-of date recorded in layer_info, else today.
+    as_of: dt.date | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 

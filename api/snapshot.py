@@ -8,6 +8,7 @@ reflect the current contents.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from api.analysis import analysis_from_store
+from api.analysis import analysis_from_store, ngos_as_of, resolve_as_of
 from geo.analysis import Analysis
 from geo.norms import Norms
 from store.base import Store, StoreError
@@ -28,6 +29,11 @@ class Snapshot:
     layers: dict[str, pd.DataFrame]
     norms: Norms
     _store: Store
+    #: the day licence statuses are read at, and where it came from (setting, registry, today)
+    as_of: dt.date = field(default_factory=dt.date.today)
+    as_of_source: str = "today"
+    #: the store's version token (``version`` adds the as-of day, for caches and ETags)
+    store_version: str = ""
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _analysis: Analysis | None = None
     _cache: dict[str, object] = field(default_factory=dict)
@@ -68,7 +74,7 @@ def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
     missing = [n for n in needed if n not in snapshot.layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    return analyse(
+    result = analyse(
         snapshot.layers["settlements"],
         snapshot.layers["ngos"],
         snapshot.layers["county_needs"],
@@ -76,31 +82,57 @@ def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
         snapshot.layers.get("target_areas"),
         snapshot.norms,
     )
+    result.as_of = snapshot.as_of
+    return result
 
 
 class Snapshots:
     """The current snapshot of a store, reloaded when the store's version changes."""
 
-    def __init__(self, store: Store, norms: Norms, on_load: Callable[[Snapshot], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        norms: Norms,
+        on_load: Callable[[Snapshot], None] | None = None,
+        as_of: dt.date | None = None,
+    ) -> None:
         self.store = store
         self.norms = norms
         self.on_load = on_load
+        self.as_of = as_of
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
 
     def current(self) -> Snapshot:
         version = self.store.version()
         snap = self._current
-        if snap is not None and snap.version == version:
+        if snap is not None and snap.store_version == version and not self._stale(snap):
             return snap
         with self._lock:
-            if self._current is None or self._current.version != version:
+            current = self._current
+            if current is None or current.store_version != version or self._stale(current):
                 self._current = self._load(version)
             return self._current
 
+    @staticmethod
+    def _stale(snap: Snapshot) -> bool:
+        # Statuses read "as of today" are read again on the next day.
+        return snap.as_of_source == "today" and snap.as_of != dt.date.today()
+
     def _load(self, version: str) -> Snapshot:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
-        snap = Snapshot(version=version, layers=layers, norms=self.norms, _store=self.store)
+        as_of, source = resolve_as_of(self.as_of, layers.get("layer_info"))
+        if "ngos" in layers:
+            layers["ngos"] = ngos_as_of(layers["ngos"], as_of)
+        snap = Snapshot(
+            version=f"{version}@{as_of.isoformat()}",
+            layers=layers,
+            norms=self.norms,
+            _store=self.store,
+            store_version=version,
+            as_of=as_of,
+            as_of_source=source,
+        )
         if self.on_load is not None:
             self.on_load(snap)
         return snap

@@ -6,6 +6,7 @@ spatial indexes that make a licence check a few milliseconds.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -62,6 +63,8 @@ class Analysis:
     #: centre at that flagged place would reach (what a licence there would newly cover)
     _flagged_gain: Mapping[str, np.ndarray]
     _lonlat: np.ndarray
+    #: the day the licence statuses were read at, when the caller stated one
+    as_of: dt.date | None = None
 
     # ---- views -------------------------------------------------------------------------------
 
@@ -362,7 +365,7 @@ def analyse(
     sat = saturation(county_needs, ngos, norms)
     conc = concentration(settlements, ngos, demand, tier=tier)
     conc_p = concentration(settlements, ngos, demand, by_province=True, tier=tier)
-    flags = underserved_flags(settlements, tier, acc.nearest_m, acc.access, in_target, norms)
+    flags = underserved_flags(settlements, tier, acc.nearest_m, acc.access, in_target, norms, demand)
     active = active_ngos(ngos).reset_index(drop=True)
     providers = {}
     for service in norms.services:

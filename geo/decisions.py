@@ -48,13 +48,16 @@ def underserved_flags(
     access: pd.DataFrame,
     in_target_area: pd.Series,
     norms: Norms,
+    demand: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Small towns and villages flagged per service type, with the figures behind each flag.
 
     A small town or village is flagged for a service type when its population is at least the
     norm's ``min_population`` and either its nearest active centre is farther than
     ``max_distance_km`` or its E2SFCA access is below ``min_access_share`` of the norm. Inside a
-    target area both thresholds are relaxed by the norms' target-area factors.
+    target area both thresholds are relaxed by the norms' target-area factors. Given ``demand``
+    (target persons per settlement and service type), a place whose target population is below
+    the norms' ``min_target_population`` is not flagged for that service.
 
     Returns one row per flag, indexed like ``settlements`` (repeated per type): the settlement
     code, service type, population, ``nearest_km`` and the ``max_distance_km`` it was held to,
@@ -72,13 +75,20 @@ def underserved_flags(
         share = access[service].to_numpy() / (norm.norm_per_10k / 1e4)
         too_far = km > max_km
         low = share < norm.min_access_share
-        idx = np.flatnonzero(eligible & (pop >= min_pop) & (too_far | low))
+        if demand is not None:
+            target = demand[service].to_numpy(dtype="float64")
+            enough = target >= norms.min_target_population
+        else:
+            target = np.full(len(pop), np.nan)
+            enough = np.ones(len(pop), dtype=bool)
+        idx = np.flatnonzero(eligible & enough & (pop >= min_pop) & (too_far | low))
         frames.append(
             pd.DataFrame(
                 {
                     "settlement_code": settlements["settlement_code"].to_numpy()[idx],
                     "service_type": service,
                     "population": pop[idx],
+                    "target_population": target[idx],
                     "nearest_km": km[idx],
                     "max_distance_km": max_km[idx],
                     "access_share": share[idx],
@@ -91,6 +101,14 @@ def underserved_flags(
             )
         )
     return pd.concat(frames).sort_values(["settlement_code", "service_type"], kind="stable")
+
+
+def below_digits(value: float, limit: float, digits: int = 2, most: int = 4) -> int:
+    """Decimals enough to show that ``value`` is below ``limit``: 0.4967 against 0.50 is written
+    0.497, not 0.50 (which reads as meeting the minimum)."""
+    while digits < most and np.isfinite(value) and value < limit and round(value, digits) >= limit:
+        digits += 1
+    return digits
 
 
 def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
@@ -111,9 +129,10 @@ def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
                 f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_distance_km)} کیلومتر)"
             )
         if row.low_access:
-            en.append(f"access {row.access_share:.2f} of norm (minimum {row.min_access_share:.2f})")
+            d = below_digits(row.access_share, row.min_access_share)
+            en.append(f"access {row.access_share:.{d}f} of norm (minimum {row.min_access_share:.2f})")
             fa.append(
-                f"دسترسی {fa_number(row.access_share, 2)} برابر هنجار (حداقل {fa_number(row.min_access_share, 2)})"
+                f"دسترسی {fa_number(row.access_share, d)} برابر هنجار (حداقل {fa_number(row.min_access_share, 2)})"
             )
         if row.in_target_area:
             en.append("inside a target neighbourhood")

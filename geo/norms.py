@@ -32,6 +32,9 @@ class Norms:
     target_distance_factor: float
     priority_weights: Mapping[str, float]
     services: Mapping[str, ServiceNorm]
+    #: a place whose target population for a service is below this is never flagged for it
+    #: (an estimate of one or two persons is no ground for a flag)
+    min_target_population: float = 0.0
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> Norms:
@@ -47,6 +50,7 @@ class Norms:
                 target_distance_factor=float(raw["target_area"]["distance_factor"]),
                 priority_weights=dict(raw["priority_weights"]),
                 services=services,
+                min_target_population=float(raw.get("min_target_population", 0.0)),
             )
         except (KeyError, TypeError) as err:
             raise SchemaError(f"norms file: missing or unexpected entry {err}") from err

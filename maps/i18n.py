@@ -6,7 +6,10 @@ own. Labels of service types, statuses and settlement kinds come from ``geo.sche
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+
+import jdatetime
 
 from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
 
@@ -19,6 +22,10 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "page_licence": ("بررسی مجوز", "Licence check"),
     "page_priorities": ("اولویت روستاها", "Village priorities"),
     "switch_language": ("English", "فارسی"),
+    "as_of": ("وضعیت مجوزها به تاریخ {date}", "Licence statuses as of {date}"),
+    "as_of_registry": ("تاریخ ثبت دفتر مجوزها", "the registry's own date"),
+    "as_of_today": ("امروز", "today"),
+    "as_of_setting": ("تاریخ تعیین‌شده", "the configured date"),
     "demo": ("نسخهٔ نمایشی", "Demo"),
     "service": ("نوع خدمت", "Service type"),
     "province": ("استان", "Province"),
@@ -127,6 +134,26 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
         "Weights are used in proportion; they need not add up to one.",
     ),
 }
+
+
+JALALI_MONTHS_FA = (
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+)  # fmt: skip
+JALALI_MONTHS_EN = (
+    "Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
+    "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand",
+)  # fmt: skip
+_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def jalali_date(day: dt.date, lang: str) -> str:
+    """``day`` in the Jalali calendar as the page writes it: "۱ فروردین ۱۴۰۴" in Persian,
+    "1 Farvardin 1404 (2025-03-21)" in English."""
+    j = jdatetime.date.fromgregorian(date=day)
+    if lang == "fa":
+        return f"{j.day} {JALALI_MONTHS_FA[j.month - 1]} {j.year}".translate(_FA_DIGITS)
+    return f"{j.day} {JALALI_MONTHS_EN[j.month - 1]} {j.year} ({day.isoformat()})"
 
 
 def strings(lang: str) -> dict[str, str]:

@@ -1,14 +1,15 @@
 """The three map pages, built with folium: national map, licence check, village priorities.
 
 folium writes the page, the Leaflet map, its layer control and the settlement vector tiles; the
-panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/amayesh.js``,
-which reads the data from the API. Every script, style sheet and font is served by the service
+panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/common.js``
+with one script per page (``maps/static/<page>.js``), which read the data from the API. Every script, style sheet and font is served by the service
 itself from installed packages (``maps/web``, see ``maps.assets``): a page asks no outside host
 for anything unless a base map URL is configured.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from folium.elements import JSCSSMixin
 from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 
-from maps.i18n import LANGUAGES, strings
+from maps.i18n import LANGUAGES, jalali_date, strings
 
 PAGES = ("national", "licence", "priorities")
 #: Where the map opens: all of Iran.
@@ -119,6 +120,9 @@ class Context:
     attribution: str
     notice: Mapping[str, str]  # language -> the synthetic-data notice
     tile_max_zoom: int
+    #: the day licence statuses are read at, and where it came from (setting, registry, today)
+    as_of: dt.date = field(default_factory=dt.date.today)
+    as_of_source: str = "today"
     basemap_url: str | None = None
     basemap_attribution: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
@@ -145,7 +149,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         f"{APP}/amayesh.css",
     ):
         figure.header.add_child(branca.element.CssLink(href), name=href.rsplit("/", 1)[-1])
-    extra_js = [f"{APP}/amayesh.js"]
+    extra_js = [f"{APP}/common.js", f"{APP}/{page}.js"]
     if page == "national":
         extra_js.insert(0, f"{VENDOR}/supercluster/supercluster.min.js")
 
@@ -171,6 +175,9 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         pages=[(p, page_url(p, lang, ctx.params)) for p in PAGES],
         other_url=page_url(page, other, ctx.params),
         notice=ctx.notice[lang],
+        as_of=text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
+        as_of_iso=ctx.as_of.isoformat(),
+        as_of_source=text["as_of_" + ctx.as_of_source],
     )
     figure.html.add_child(branca.element.Element(header + panel), name="am_panel")
 
@@ -220,6 +227,8 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         "params": dict(ctx.params),
         "attribution": ctx.attribution,
         "notice": ctx.notice[lang],
+        "as_of": ctx.as_of.isoformat(),
+        "as_of_text": text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
     }
     m.add_child(Start(page, elements, config, extra_js))
     return figure.render()

@@ -68,7 +68,8 @@ async def licence_check(
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
-    body = json.dumps(json_safe(asdict(check)), ensure_ascii=False, allow_nan=False)
+    answer = {**asdict(check), "as_of": snap.as_of.isoformat()}
+    body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
 
 
@@ -119,6 +120,7 @@ def priorities(
     if f not in (None, "json"):
         return download(frame, "priorities", f)
     return {
+        "as_of": snap.as_of.isoformat(),
         "weights": {c: float(w) for c, w in _weights_used(a, weights).items()},
         "numberReturned": len(frame),
         "villages": json_records(ranked),
@@ -148,7 +150,12 @@ def saturation(
         sat = sat[sat["service_type"] == service_type.value]
     if f not in (None, "json"):
         return download(sat, "saturation", f)
-    return {"norms_version": snap.norms.version, "numberReturned": len(sat), "rows": json_records(sat)}
+    return {
+        "as_of": snap.as_of.isoformat(),
+        "norms_version": snap.norms.version,
+        "numberReturned": len(sat),
+        "rows": json_records(sat),
+    }
 
 
 @router.get(
@@ -163,7 +170,11 @@ def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Provin
         table = table.loc[province]
     else:
         table = a.concentration
-    return {"province_code": province, "tiers": json_records(table.reset_index())}
+    return {
+        "as_of": snap.as_of.isoformat(),
+        "province_code": province,
+        "tiers": json_records(table.reset_index()),
+    }
 
 
 @router.get("/settlements/{code}", summary="One settlement with everything known about it")
@@ -212,6 +223,7 @@ def settlement(
             else None,
         }
     return {
+        "as_of": snap.as_of.isoformat(),
         "settlement": place,
         "county": {
             "county_code": county,

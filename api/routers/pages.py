@@ -23,6 +23,7 @@ from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AmayeshError
 from geo.schema import SERVICE_TYPES
 from maps.pages import PAGES, Context, build_page
+from maps.search import search_index, search_places
 from maps.tiles import MAX_ZOOM
 
 router = APIRouter(tags=["Map pages"])
@@ -81,6 +82,39 @@ def target_areas(request: Request, snap: Annotated[Snapshot, Depends(snapshot)])
     return _encoded(request, mapdata.target_areas(snap))
 
 
+@router.get("/maps/data/search", summary="Places by name or code (Persian or English, any digits)")
+def search(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    q: Annotated[str, Query(min_length=1, max_length=80, description="a name or the start of a code")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict:
+    provinces = snap.layer("provinces")
+    counties = snap.layer("counties")
+    settlements = snap.layer("settlements")
+    index = snap.cached("maps:search", lambda: search_index(provinces, counties, settlements))
+    hits = search_places(q, index, limit=limit)
+    frames = {
+        "province": provinces.set_index("province_code"),
+        "county": counties.set_index("county_code"),
+        "settlement": settlements.set_index("settlement_code"),
+    }
+    county_names = counties.set_index("county_code")[["name_fa", "name_en"]]
+    for hit in hits:
+        geom = frames[hit["kind"]].geometry.loc[hit["code"]]
+        if hit["kind"] == "settlement":
+            hit["lon"], hit["lat"] = round(geom.x, 5), round(geom.y, 5)
+        else:
+            c = geom.representative_point()
+            hit["lon"], hit["lat"] = round(c.x, 5), round(c.y, 5)
+            hit["bbox"] = [round(v, 4) for v in geom.bounds]
+        if hit["kind"] == "county":
+            hit["county_code"] = hit["code"]
+        if hit["county_code"] in county_names.index:
+            name = county_names.loc[hit["county_code"]]
+            hit["county_fa"], hit["county_en"] = name["name_fa"], name["name_en"]
+    return {"query": q, "numberReturned": len(hits), "places": hits}
+
+
 @router.get("/maps", include_in_schema=False)
 def maps_home() -> RedirectResponse:
     return RedirectResponse("/maps/national", status_code=307)
@@ -129,6 +163,8 @@ def page(
         attribution=ATTRIBUTION,
         notice={"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN},
         tile_max_zoom=MAX_ZOOM,
+        as_of=snap.as_of,
+        as_of_source=snap.as_of_source,
         basemap_url=settings.basemap_url,
         basemap_attribution=settings.basemap_attribution,
         params={k: v for k, v in params.items() if v},

@@ -1,0 +1,147 @@
+/* Amayesh map pages: what every page shares (formatting, data, the map's set-up).
+ *
+ * folium writes the page and the Leaflet map and calls Amayesh.<page>(map, layers, config); each
+ * page's behaviour is in its own file (national.js, licence.js, priorities.js, settlement.js).
+ * Every display string comes from config.t (Persian or English); numbers are written with the
+ * page language's digits and dates in the Jalali calendar. Data comes from this service only.
+ */
+(function () {
+  'use strict';
+
+  const A = {};
+  window.Amayesh = A;
+  A.C = { lang: 'fa', t: {}, services: [] };
+
+  // ---------------------------------------------------------------- formatting
+
+  const t = (key) => (key in A.C.t ? A.C.t[key] : key);
+  const locale = () => (A.C.lang === 'fa' ? 'fa-IR' : 'en-US');
+
+  function num(x, digits) {
+    if (x === null || x === undefined || Number.isNaN(x)) return '–';
+    return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits || 0 }).format(x);
+  }
+
+  /** A stored Gregorian date (YYYY-MM-DD) written in the Jalali calendar. */
+  function jalali(iso) {
+    if (!iso) return '–';
+    const day = new Date(String(iso).slice(0, 10) + 'T12:00:00Z');
+    const cal = A.C.lang === 'fa' ? 'fa-IR-u-ca-persian-nu-arabext' : 'en-US-u-ca-persian';
+    const text = new Intl.DateTimeFormat(cal, {
+      year: 'numeric', month: 'long', day: 'numeric', timeZone: 'Asia/Tehran',
+    }).format(day);
+    return A.C.lang === 'fa' ? text : `${text} (${String(iso).slice(0, 10)})`;
+  }
+
+  /** Decimals enough to show that ``value`` is below ``limit`` (0.4967 against 0.5 is 0.497). */
+  function belowDigits(value, limit, digits) {
+    let d = digits || 2;
+    while (d < 4 && Number.isFinite(value) && value < limit && Math.round(value * 10 ** d) / 10 ** d >= limit) d += 1;
+    return d;
+  }
+
+  function esc(value) {
+    return String(value === null || value === undefined ? '' : value)
+      .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  }
+
+  const placeName = (p) => (A.C.lang === 'en' && p.name_en ? p.name_en : p.name_fa);
+  const serviceName = (code) => t('service_' + code);
+  const synTag = () => `<span class="am-tag am-syn">${esc(t('synthetic_value'))}</span>`;
+
+  async function getJSON(url, options) {
+    const response = await fetch(url, options);
+    let body = null;
+    try { body = await response.json(); } catch (err) { body = null; }
+    if (!response.ok) {
+      const message = body && (body.detail || body.title) ? (body.detail || body.title) : response.statusText;
+      throw new Error(message);
+    }
+    return body;
+  }
+
+  function setStatus(text, isError) {
+    const el = document.getElementById('am-status');
+    if (!el) return;
+    el.textContent = text;
+    el.classList.toggle('am-error', Boolean(isError));
+  }
+
+  /** Keep the page's state in its address, the language switch and the page links. */
+  function syncUrls(params) {
+    const url = new URL(window.location.href);
+    for (const [key, value] of Object.entries(params)) {
+      if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
+    }
+    window.history.replaceState(null, '', url);
+    const lang = document.getElementById('am-lang');
+    if (lang) {
+      const other = new URL(lang.href, window.location.href);
+      for (const [key, value] of url.searchParams) if (key !== 'lang') other.searchParams.set(key, value);
+      for (const [key] of other.searchParams) if (key !== 'lang' && !url.searchParams.has(key)) other.searchParams.delete(key);
+      lang.href = other.pathname + other.search;
+    }
+    for (const a of document.querySelectorAll('.am-nav a')) {
+      const link = new URL(a.href, window.location.href);
+      for (const key of ['province', 'service']) {
+        if (url.searchParams.get(key)) link.searchParams.set(key, url.searchParams.get(key));
+        else link.searchParams.delete(key);
+      }
+      a.href = link.pathname + link.search;
+    }
+  }
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  }
+
+  // ---------------------------------------------------------------- shared map set-up
+
+  A.makePanes = function (map) {
+    const panes = [['amCounties', 380], ['amProvinces', 390], ['amSettlements', 410],
+      ['amTargets', 420], ['amNgos', 450], ['amResults', 460]];
+    for (const [name, z] of panes) {
+      if (!map.getPane(name)) map.createPane(name).style.zIndex = z;
+    }
+    map.getPane('amProvinces').style.pointerEvents = 'none';
+    map.getPane('amSettlements').style.pointerEvents = 'none';
+  };
+
+  function setup(map, config) {
+    A.C = config;
+    A.makePanes(map);
+    map.fitBounds(IRAN);
+    map.attributionControl.addAttribution(esc(A.C.attribution));
+    A.map = map;
+  }
+
+  let boundariesPromise = null;
+  function loadBoundaries() {
+    if (!boundariesPromise) boundariesPromise = getJSON('/maps/data/boundaries.json');
+    return boundariesPromise;
+  }
+
+  function provinceOutline(boundaries) {
+    return L.geoJSON(boundaries.provinces, {
+      pane: 'amProvinces', interactive: false,
+      style: { color: '#37414b', weight: 1.6, fill: false, opacity: 0.9 },
+    });
+  }
+
+  function countyNames(boundaries) {
+    const names = {};
+    for (const f of boundaries.counties.features) names[f.properties.county_code] = placeName(f.properties);
+    return names;
+  }
+
+  const IRAN = [[25.0, 44.0], [39.8, 63.4]];
+  function fitProvince(map, boundaries, code) {
+    const b = code ? boundaries.province_bounds[code] : null;
+    if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false });
+    else map.fitBounds(IRAN, { animate: false });
+  }
+
+
+  A.u = { belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+}());
