@@ -223,13 +223,16 @@ def village_priorities(
     if v.empty:
         return pd.DataFrame(columns=PRIORITY_COLUMNS)
     need = demand.loc[v.index, services].sum(axis=1).to_numpy(dtype="float64")
-    gaps, dists = [], []
+    gaps, dists, shares, kms, limits = [], [], [], [], []
     for s in services:
         norm = norms.services[s]
         share = access.loc[v.index, s].to_numpy() / (norm.norm_per_10k / 1e4)
         gaps.append(np.clip(1.0 - share, 0.0, 1.0))
         km = nearest_m.loc[v.index, s].to_numpy() / 1000.0
         dists.append(np.clip(km / norm.max_distance_km, 0.0, 2.0) / 2.0)
+        shares.append(np.clip(share, 0.0, None))
+        kms.append(km)
+        limits.append(norm.max_distance_km)
     frame = pd.DataFrame(
         {
             "settlement_code": v["settlement_code"].to_numpy(),
@@ -275,15 +278,63 @@ def village_priorities(
     f = f[f["settlement_code"].isin(frame["settlement_code"])]
     if len(services) == 1:
         words = flag_reasons(f).assign(settlement_code=f["settlement_code"].to_numpy())
-        reason_en = words.groupby("settlement_code")["reason_en"].first()
-        reason_fa = words.groupby("settlement_code")["reason_fa"].first()
+        flag_en = words.groupby("settlement_code")["reason_en"].first()
+        flag_fa = words.groupby("settlement_code")["reason_fa"].first()
     else:
         n = f.groupby("settlement_code").size()
-        reason_en = n.map(lambda k: f"flagged for {k} of {len(services)} services")
-        reason_fa = n.map(lambda k: f"نیازمند توجه در {fa_number(k)} از {fa_number(len(services))} خدمت")
-    frame["reason_en"] = frame["settlement_code"].map(reason_en).fillna("")
-    frame["reason_fa"] = frame["settlement_code"].map(reason_fa).fillna("")
+        flag_en = n.map(lambda k: f"flagged for {k} of {len(services)} services")
+        flag_fa = n.map(lambda k: f"نیازمند توجه در {fa_number(k)} از {fa_number(len(services))} خدمت")
+    positions = v.index.get_indexer(frame.index)
+    with np.errstate(invalid="ignore"):
+        figures = pd.DataFrame(
+            {
+                "share": np.mean(shares, axis=0)[positions],
+                "km": np.nanmean(np.where(np.isfinite(kms), kms, np.nan), axis=0)[positions],
+            },
+            index=frame.index,
+        )
+    limit_km = float(np.mean(limits))
+    reasons = [
+        _priority_reason(
+            row, figures.loc[i], limit_km, flag_en.get(row.settlement_code), flag_fa.get(row.settlement_code)
+        )
+        for i, row in zip(frame.index, frame.itertuples(index=False), strict=True)
+    ]
+    frame["reason_en"] = [r[0] for r in reasons]
+    frame["reason_fa"] = [r[1] for r in reasons]
     return frame[PRIORITY_COLUMNS].reset_index(drop=True)
+
+
+def _priority_reason(row, figures: pd.Series, limit_km: float, flag_en: str | None, flag_fa: str | None):
+    """Why a village ranks where it does: its two largest contributions in figures, then its flags."""
+    parts = {
+        "need": (
+            f"{row.target_population:,} target persons",
+            f"{fa_number(row.target_population)} نفر جمعیت هدف",
+        ),
+        "gap": (
+            f"access {figures['share']:.2f} of the norm",
+            f"دسترسی {fa_number(figures['share'], 2)} برابر هنجار",
+        ),
+        "distance": (
+            f"nearest centre {figures['km']:.0f} km (norm: within {limit_km:.0f} km)"
+            if np.isfinite(figures["km"])
+            else "no centre in the country",
+            f"نزدیک‌ترین مرکز {fa_number(figures['km'])} کیلومتر (هنجار: تا {fa_number(limit_km)} کیلومتر)"
+            if np.isfinite(figures["km"])
+            else "هیچ مرکزی در کشور نیست",
+        ),
+        "population": (f"{row.population:,} residents", f"{fa_number(row.population)} نفر جمعیت"),
+        "target_area": ("inside a target neighbourhood", "در محلهٔ هدف"),
+    }
+    points = sorted(((getattr(row, f"{c}_points"), c) for c in CRITERIA), reverse=True)
+    chosen = [c for p, c in points[:2] if p > 0]
+    en = [parts[c][0] for c in chosen]
+    fa = [parts[c][1] for c in chosen]
+    if flag_en:
+        en.append(flag_en)
+        fa.append(flag_fa)
+    return "; ".join(en), "؛ ".join(fa)
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import asdict
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
+from api.exports import localised, table_download, with_place_names
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons
 from geo.errors import UnknownLayerError
@@ -21,7 +22,20 @@ from geo.schema import SERVICE_TYPES
 
 router = APIRouter(tags=["Analysis"])
 
+CLASS_LABELS = {
+    "underserved": ("کم‌برخوردار", "underserved"),
+    "balanced": ("متعادل", "balanced"),
+    "saturated": ("اشباع", "saturated"),
+}
+
 ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
+Lang = Annotated[
+    Literal["fa", "en"] | None,
+    Query(
+        description="with a CSV or XLSX: headers, place names and labels in this language, and a record "
+        "of how the table was made (the map pages ask for their own language)"
+    ),
+]
 Province = Annotated[
     str | None, Query(pattern=r"^\d{2}$", description="province code (2 digits)", examples=["11"])
 ]
@@ -107,6 +121,7 @@ def priorities(
     ] = None,
     top: Annotated[int, Query(ge=1, le=1000, description="villages per province")] = 50,
     f: Format = None,
+    lang: Lang = None,
 ):
     a = snap.analysis()
     ranked = a.priorities(
@@ -117,15 +132,35 @@ def priorities(
     )
     where = a.settlements.set_index("settlement_code").geometry
     frame = gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
+    used = {c: float(w) for c, w in _weights_used(a, weights).items()}
+    if lang and f in ("csv", "xlsx"):
+        table = with_place_names(ranked, snap.layer("counties"), snap.layer("provinces"), lang)
+        about = [
+            ("weights", ", ".join(f"{c}={w:.3f}" for c, w in used.items())),
+            ("service_type", service_type.value if service_type else "all"),
+            ("province", province or "all"),
+            *_record(snap, lang),
+        ]
+        return table_download(localised(table, lang), "priorities", f, about)
     if f not in (None, "json"):
         return download(frame, "priorities", f)
     return {
         "as_of": snap.as_of.isoformat(),
-        "weights": {c: float(w) for c, w in _weights_used(a, weights).items()},
+        "weights": used,
         "numberReturned": len(frame),
         "villages": json_records(ranked),
         "features": feature_collection(frame, "settlement_code"),
     }
+
+
+def _record(snap: Snapshot, lang: str) -> list[tuple[str, str]]:
+    from demo.build import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+
+    return [
+        ("as_of", snap.as_of.isoformat()),
+        ("norms_version", snap.norms.version),
+        ("synthetic", SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN),
+    ]
 
 
 def _weights_used(a, weights):
@@ -142,12 +177,25 @@ def saturation(
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
     f: Format = None,
+    lang: Lang = None,
 ):
     sat = snap.analysis().saturation.reset_index()
     if province:
         sat = sat[sat["county_code"].str[:2] == province]
     if service_type:
         sat = sat[sat["service_type"] == service_type.value]
+    if lang and f in ("csv", "xlsx"):
+        table = with_place_names(sat, snap.layer("counties"), snap.layer("provinces"), lang)
+        i = 0 if lang == "fa" else 1
+        labels = {
+            "service_type": {k: v[i] for k, v in SERVICE_TYPES.items()},
+            "class": {k: v[i] for k, v in CLASS_LABELS.items()},
+        }
+        about = [
+            ("service_type", service_type.value if service_type else "all"),
+            ("province", province or "all"),
+        ]
+        return table_download(localised(table, lang, labels), "saturation", f, about + _record(snap, lang))
     if f not in (None, "json"):
         return download(sat, "saturation", f)
     return {

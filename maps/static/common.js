@@ -100,12 +100,13 @@
 
   A.makePanes = function (map) {
     const panes = [['amCounties', 380], ['amProvinces', 390], ['amSettlements', 410],
-      ['amTargets', 420], ['amNgos', 450], ['amResults', 460]];
+      ['amTargets', 420], ['amNgos', 450], ['amLabels', 455], ['amResults', 460]];
     for (const [name, z] of panes) {
       if (!map.getPane(name)) map.createPane(name).style.zIndex = z;
     }
     map.getPane('amProvinces').style.pointerEvents = 'none';
     map.getPane('amSettlements').style.pointerEvents = 'none';
+    map.getPane('amLabels').style.pointerEvents = 'none';
   };
 
   function setup(map, config) {

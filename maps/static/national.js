@@ -4,12 +4,17 @@
 
   const A = window.Amayesh;
   const { belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
-  // Saturation classes, from far under the norm to far over it (RdBu).
-  const SATURATION_COLOURS = ['#b2182b', '#ef8a62', '#fddbc7', '#f4f4ee', '#92c5de', '#2166ac'];
-  const NO_DATA = '#bdbdbd';
-  // Settlement access classes 0-3 (see maps/layers.py access_class).
-  const ACCESS_COLOURS = ['#d7301f', '#fc8d59', '#fee08b', '#1a9850'];
-  const SERVICE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+  // Each layer has its own visual channel, so no colour means two things:
+  // - counties: saturation as a muted diverging brown-to-teal fill (under the norm brown, over it teal);
+  // - settlements: access as grey-to-black dots (darker = worse), flagged ones larger and ringed;
+  // - NGOs: small squares in vivid hues outside both ramps, one per service type;
+  // - target neighbourhoods: dashed outlines, no fill.
+  const SATURATION_COLOURS = ['#8c510a', '#d8b365', '#f6e8c3', '#f5f5f5', '#c7eae5', '#5ab4ac'];
+  const NO_DATA = '#ffffff';
+  // Settlement access classes 0-3 (see maps/layers.py access_class): no centre in reach is black.
+  const ACCESS_COLOURS = ['#000000', '#4d4d4d', '#999999', '#e0e0e0'];
+  const SERVICE_COLOURS = ['#2050e0', '#d0198f', '#2e9e3e', '#7b3fbf', '#e53935', '#ffc400', '#ff7a00', '#00a5c8'];
+  const TARGET_COLOUR = '#222222';
 
   // ---------------------------------------------------------------- national map
 
@@ -22,14 +27,16 @@
     if (st.province && String(p.settlement_code).slice(0, 2) !== st.province) return [];
     const cls = Number(String(p.acc).charAt(st.serviceIndex));
     const flagged = String(p.flg).charAt(st.serviceIndex) === '1';
-    let radius = zoom <= 5 ? 1 : zoom <= 7 ? 1.8 : zoom <= 9 ? 3 : 4.5;
-    if (p.kind === 'city') radius += zoom <= 6 ? 0.8 : 1.5;
-    // Flagged places get a dark ring once they are far enough apart to tell from each other.
+    // At national zoom only the flagged places are drawn: thousands of dots would hide the counties.
+    if (zoom <= 6 && !flagged) return [];
+    let radius = zoom <= 5 ? 1 : zoom <= 7 ? 1.6 : zoom <= 9 ? 2.6 : 4;
+    if (p.kind === 'city') radius += zoom <= 6 ? 0.6 : 1.2;
+    // Flagged places are larger, with a white ring that keeps them apart from their neighbours.
+    if (flagged) radius += zoom <= 6 ? 0.6 : 1.6;
     const ring = flagged && zoom >= 7;
-    if (ring) radius += 1.2;
     return {
-      radius, fill: true, fillColor: ACCESS_COLOURS[cls] || NO_DATA, fillOpacity: zoom <= 6 ? 0.75 : 0.9,
-      stroke: ring, color: '#111', weight: ring ? 1.1 : 0,
+      radius, fill: true, fillColor: ACCESS_COLOURS[cls] || '#999999', fillOpacity: zoom <= 6 ? 0.7 : 0.9,
+      stroke: zoom >= 8 || ring, color: ring ? '#ffffff' : '#666666', weight: ring ? 1.5 : 0.4,
     };
   };
 
@@ -60,13 +67,15 @@
     const el = document.getElementById('am-legend-access');
     const rows = ACCESS_COLOURS.map((c, i) => `<li><span class="am-dot" style="background:${c}"></span>${esc(t('access_' + i))}</li>`);
     rows.push(`<li><span class="am-dot am-flagged" style="background:${ACCESS_COLOURS[0]}"></span>${esc(t('flagged'))}</li>`);
-    el.innerHTML = `<h3>${esc(t('legend_access'))}</h3><ul>${rows.join('')}</ul>`;
+    rows.push(`<li><span class="am-swatch am-target-swatch"></span>${esc(t('layer_targets'))}</li>`);
+    el.innerHTML = `<h3>${esc(t('legend_access'))}</h3><ul>${rows.join('')}</ul>`
+      + `<p class="am-hint" id="am-zoom-note">${esc(t('national_zoom_note'))}</p>`;
   }
 
   function legendNgos(shown, onChange) {
     const el = document.getElementById('am-legend-ngos');
     const rows = A.C.services.map((s, i) => `<li><label><input type="checkbox" data-type="${i}"${shown.has(i) ? ' checked' : ''}> `
-      + `<span class="am-dot" style="background:${SERVICE_COLOURS[i]};display:inline-block"></span> ${esc(s.name)}</label></li>`);
+      + `<span class="am-square" style="background:${SERVICE_COLOURS[i]}"></span> ${esc(s.name)}</label></li>`);
     el.innerHTML = `<h3>${esc(t('legend_ngos'))} ${synTag()}</h3><ul>${rows.join('')}</ul>`;
     for (const box of el.querySelectorAll('input')) {
       box.addEventListener('change', () => {
@@ -75,6 +84,16 @@
         onChange();
       });
     }
+  }
+
+  /** One sentence when a county's average hides its villages: saturated (or balanced) as a
+   *  whole while most of its villages have no centre within reach. */
+  function explainCounty(s, st) {
+    if (!s || !s[6] || s[7] / s[6] <= 0.5 || s[5] === 'underserved') return '';
+    return t('explain_saturated_villages')
+      .replace('{class}', t('class_' + s[5]))
+      .replace('{out}', num(s[7])).replace('{villages}', num(s[6]))
+      .replace('{km}', num(st.norms[st.service].catchment_km));
   }
 
   function countyPopup(p, st, breaks) {
@@ -96,10 +115,16 @@
       return `<tr><td><span class="am-swatch" style="display:inline-block;background:${colour}"></span> ${esc(svc.name)}</td>`
         + `<td>${v && v[0] !== null ? num(v[0], 2) : '–'}</td><td>${v ? esc(t('class_' + v[5])) : ''}</td></tr>`;
     }).join('');
+    if (s) {
+      rows.push([t('villages_out_of_reach'), `${num(s[7])} / ${num(s[6])}`]);
+      rows.push([t('flagged_places'), num(s[8])]);
+    }
     const title = A.C.lang === 'fa' ? `${t('county')} ${placeName(p)}` : placeName(p);
+    const why = explainCounty(s, st);
     return `<div class="am-pop am-county"><h4>${esc(title)}</h4>`
       + `<div>${esc(serviceName(st.service))}</div>`
       + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table>`
+      + (why ? `<p class="am-explain">${esc(why)}</p>` : '')
       + `<details><summary>${esc(t('ratio_to_norm'))}: ${esc(t('service'))}</summary><table>${others}</table></details></div>`;
   }
 
@@ -202,7 +227,7 @@
         if (st.province && data.province[i] !== st.province) continue;
         features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [data.lon[i], data.lat[i]] }, properties: { i } });
       }
-      index = new Supercluster({ radius: 56, maxZoom: 13, minPoints: 3 });
+      index = new Supercluster({ radius: 80, maxZoom: 13, minPoints: 3 });
       index.load(features);
       draw();
     };
@@ -226,9 +251,9 @@
           group.addLayer(marker);
         } else {
           const i = c.properties.i;
-          const dot = L.circleMarker([lat, lon], {
-            pane: 'amNgos', radius: 5, weight: 1, color: '#fff', fillOpacity: 0.95, bubblingMouseEvents: false,
-            fillColor: SERVICE_COLOURS[data.type[i]], opacity: data.active[i] ? 1 : 0.5,
+          const dot = L.marker([lat, lon], {
+            pane: 'amNgos', bubblingMouseEvents: false, keyboard: false,
+            icon: L.divIcon({ className: '', iconSize: [10, 10], html: `<span class="am-ngo-mark" style="background:${SERVICE_COLOURS[data.type[i]]};opacity:${data.active[i] ? 1 : 0.45}"></span>` }),
           });
           // A map popup, not one bound to the dot: redrawing the clusters must not close it.
           dot.on('click', () => {
@@ -245,6 +270,159 @@
     group.on('add', draw);
     group.amRebuild = rebuild;
     return group;
+  }
+
+  /** Place names from our own data: provinces at national zoom, counties closer in, large
+   *  cities by size. Redrawn on every zoom; only names inside the chosen province. */
+  function labelLayer(map, b, st) {
+    const group = L.layerGroup([], { pane: 'amLabels' });
+    const label = (lat, lon, text, cls) => L.marker([lat, lon], {
+      pane: 'amLabels', interactive: false, keyboard: false,
+      icon: L.divIcon({ className: `am-label ${cls}`, html: `<span>${esc(text)}</span>`, iconSize: null }),
+    });
+    const draw = () => {
+      group.clearLayers();
+      if (!map.hasLayer(group)) return;
+      const z = map.getZoom();
+      // Names are placed in order of importance; one that would overlap a placed name is left out.
+      const placed = [];
+      const fits = (lat, lon, text) => {
+        const p = map.latLngToContainerPoint([lat, lon]);
+        const w = 3.6 * text.length + 8;
+        const box = [p.x - w, p.y - 9, p.x + w, p.y + 9];
+        if (placed.some((q) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) return false;
+        placed.push(box);
+        return true;
+      };
+      const add = (lat, lon, text, cls) => { if (fits(lat, lon, text)) group.addLayer(label(lat, lon, text, cls)); };
+      const view = map.getBounds().pad(0.1);
+      const inside = (code) => !st.province || String(code).slice(0, 2) === st.province;
+      if (z < 8 && !st.province) {
+        for (const f of b.provinces.features) {
+          const [lon, lat] = f.properties.label;
+          add(lat, lon, placeName(f.properties), 'am-label-province');
+        }
+      }
+      // Cities: a million or more at national zoom, then smaller ones as the map comes closer.
+      const least = z <= 5 ? 1e6 : z <= 6 ? 5e5 : z <= 7 ? 2.5e5 : 1e5;
+      const c = b.cities;
+      for (let k = 0; k < c.code.length; k += 1) {
+        if (c.population[k] < least || !inside(c.code[k])) continue;
+        if (!view.contains([c.lat[k], c.lon[k]])) continue;
+        const name = A.C.lang === 'en' && c.name_en[k] ? c.name_en[k] : c.name_fa[k];
+        add(c.lat[k], c.lon[k], name, 'am-label-city');
+      }
+      if (z >= 7 || st.province) {
+        for (const f of b.counties.features) {
+          const p = f.properties;
+          if (!inside(p.county_code)) continue;
+          const [lon, lat] = p.label;
+          if (view.contains([lat, lon])) add(lat, lon, placeName(p).replace(/ County$/, ''), 'am-label-county');
+        }
+      }
+    };
+    map.on('zoomend moveend', draw);
+    group.on('add', draw);
+    group.amRedraw = draw;
+    return group;
+  }
+
+  /** "448 counties" / "1 county" in English; Persian nouns do not change after a number. */
+  function count(n, one, many) {
+    if (A.C.lang === 'fa') return `${num(n)} ${t(one)}`;
+    return `${num(n)} ${t(n === 1 ? one : many)}`;
+  }
+
+  /** The counties of the chosen service and province, as a sortable table. */
+  function countyTable(b, st, onPick) {
+    const table = document.getElementById('am-county-table');
+    const tbody = table.querySelector('tbody');
+    const columns = [
+      ['name', (p) => placeName(p)],
+      ['target', (p) => (p.sat[st.service] || [])[4]],
+      ['capacity', (p) => (p.sat[st.service] || [])[2]],
+      ['ratio', (p) => (p.sat[st.service] || [])[0]],
+      ['out', (p) => { const v = p.sat[st.service]; return v && v[6] ? v[7] / v[6] : null; }],
+      ['flagged', (p) => (p.sat[st.service] || [])[8]],
+    ];
+    let sortBy = 'ratio';
+    let ascending = true;
+    const draw = () => {
+      const key = columns.find((c) => c[0] === sortBy)[1];
+      const rows = b.counties.features.map((f) => f.properties)
+        .filter((p) => !st.province || p.province_code === st.province);
+      rows.sort((x, y) => {
+        const a = key(x); const c = key(y);
+        if (a === null || a === undefined) return 1;
+        if (c === null || c === undefined) return -1;
+        const d = typeof a === 'string' ? a.localeCompare(c, A.C.lang) : a - c;
+        return ascending ? d : -d;
+      });
+      tbody.innerHTML = rows.map((p) => {
+        const v = p.sat[st.service];
+        const k = v ? saturationClass(v[0], b.breaks) : -1;
+        const why = explainCounty(v, st);
+        return `<tr data-code="${esc(p.county_code)}"${why ? ` title="${esc(why)}"` : ''}>`
+          + `<td><span class="am-swatch" style="display:inline-block;background:${k < 0 ? NO_DATA : SATURATION_COLOURS[k]}"></span> ${esc(placeName(p))}${why ? ' <span class="am-note-mark" aria-label="' + esc(why) + '">*</span>' : ''}</td>`
+          + `<td>${v ? num(v[4]) : '–'}</td><td>${v ? num(v[2]) : '–'}</td>`
+          + `<td>${v && v[0] !== null ? num(v[0], 2) : '–'}</td>`
+          + `<td>${v && v[6] ? num(Math.round((100 * v[7]) / v[6])) + '٪'.replace('٪', A.C.lang === 'fa' ? '٪' : '%') : '–'}</td>`
+          + `<td>${v ? num(v[8]) : '–'}</td></tr>`;
+      }).join('');
+      for (const th of table.querySelectorAll('th[data-sort]')) {
+        th.setAttribute('aria-sort', th.dataset.sort === sortBy ? (ascending ? 'ascending' : 'descending') : 'none');
+      }
+      for (const tr of tbody.querySelectorAll('tr')) tr.addEventListener('click', () => onPick(tr.dataset.code));
+      const q = new URLSearchParams({ service_type: st.service });
+      if (st.province) q.set('province', st.province);
+      q.set('lang', A.C.lang);
+      document.getElementById('am-sat-csv').href = `/saturation?${q}&f=csv`;
+      document.getElementById('am-sat-xlsx').href = `/saturation?${q}&f=xlsx`;
+      table.dataset.rows = String(rows.length);
+    };
+    for (const th of table.querySelectorAll('th[data-sort]')) {
+      th.addEventListener('click', () => {
+        if (sortBy === th.dataset.sort) ascending = !ascending; else { sortBy = th.dataset.sort; ascending = th.dataset.sort === 'name' || th.dataset.sort === 'ratio'; }
+        draw();
+      });
+    }
+    return draw;
+  }
+
+  /** Place search: names in Persian or English, codes in any digits. */
+  function placeSearch(onChoose) {
+    const input = document.getElementById('am-search');
+    const list = document.getElementById('am-search-results');
+    let seq = 0;
+    let hits = [];
+    const show = () => {
+      list.innerHTML = hits.map((h, k) => {
+        const where = h.kind === 'settlement' && h.county_code ? ` · ${esc(A.C.lang === 'en' && h.county_en ? h.county_en : h.county_fa)}` : '';
+        return `<li role="option" data-k="${k}" tabindex="-1"><strong>${esc(placeName(h))}</strong> `
+          + `<span class="am-tag">${esc(t('place_' + h.kind))}</span>${where}</li>`;
+      }).join('');
+      list.hidden = hits.length === 0;
+      for (const li of list.querySelectorAll('li')) {
+        li.addEventListener('click', () => { list.hidden = true; onChoose(hits[Number(li.dataset.k)]); });
+      }
+    };
+    const run = debounce(async () => {
+      const q = input.value.trim();
+      const mine = ++seq;
+      if (!q) { hits = []; show(); return; }
+      try {
+        const d = await getJSON(`/maps/data/search?${new URLSearchParams({ q, limit: '8' })}`);
+        if (mine !== seq) return;
+        hits = d.places;
+        show();
+        list.dataset.query = q;
+      } catch (err) { hits = []; show(); }
+    }, 150);
+    input.addEventListener('input', run);
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && hits.length) { e.preventDefault(); list.hidden = true; onChoose(hits[0]); }
+      if (e.key === 'Escape') list.hidden = true;
+    });
   }
 
   A.national = function (map, els, config) {
@@ -274,8 +452,8 @@
           const s = p.sat[st.service];
           const k = s ? saturationClass(s[0], b.breaks) : -1;
           return {
-            color: '#6b7781', weight: inside ? 0.6 : 0.3, opacity: inside ? 0.9 : 0.35,
-            fillColor: k < 0 ? NO_DATA : SATURATION_COLOURS[k], fillOpacity: inside ? 0.78 : 0.12,
+            color: '#8a8a8a', weight: inside ? 0.5 : 0.3, opacity: inside ? 0.9 : 0.35,
+            fillColor: k < 0 ? NO_DATA : SATURATION_COLOURS[k], fillOpacity: inside ? 0.85 : 0.15,
           };
         };
         // Clicks are answered by pick() on the map: the settlement under the pointer if the
@@ -283,6 +461,7 @@
         const counties = L.geoJSON(b.counties, { pane: 'amCounties', style, interactive: false });
         const provinces = provinceOutline(b);
         const ngoGroup = ngoLayer(map, ngos, st);
+        const labels = labelLayer(map, b, st);
         const targetLayer = L.layerGroup();
         const drawTargets = () => {
           targetLayer.clearLayers();
@@ -290,12 +469,13 @@
           targetLayer.addLayer(L.geoJSON({ type: 'FeatureCollection', features: shown }, {
             pane: 'amTargets',
             bubblingMouseEvents: false,
-            style: { color: '#6a1b9a', weight: 2, fillColor: '#ab47bc', fillOpacity: 0.35 },
+            style: { color: TARGET_COLOUR, weight: 1.6, dashArray: '4 3', fill: true, fillOpacity: 0 },
             onEachFeature: (f, layer) => layer.bindPopup(targetPopup(f.properties)),
           }));
-          // A dot at each area's centre keeps the areas visible when zoomed out.
-          targetLayer.addLayer(L.layerGroup(shown.map((f) => L.circleMarker(L.geoJSON(f).getBounds().getCenter(), {
-            pane: 'amTargets', radius: 4, color: '#6a1b9a', weight: 1.5, fillColor: '#ce93d8', fillOpacity: 0.9, bubblingMouseEvents: false,
+          // A small open diamond at each area's centre keeps the areas visible when zoomed out.
+          targetLayer.addLayer(L.layerGroup(shown.map((f) => L.marker(L.geoJSON(f).getBounds().getCenter(), {
+            pane: 'amTargets', bubblingMouseEvents: false, keyboard: false,
+            icon: L.divIcon({ className: '', iconSize: [9, 9], html: '<span class="am-target-mark"></span>' }),
           }).bindPopup(targetPopup(f.properties)))));
         };
         drawTargets();
@@ -307,13 +487,54 @@
         control.addOverlay(grid, t('layer_settlements'));
         control.addOverlay(ngoGroup, t('layer_ngos'));
         control.addOverlay(targetLayer, t('layer_targets'));
+        control.addOverlay(labels, t('layer_labels'));
         counties.addTo(map);
         provinces.addTo(map);
         ngoGroup.addTo(map);
         targetLayer.addTo(map);
-        legendNgos(st.ngoTypes, () => ngoGroup.amRebuild());
+        labels.addTo(map);
+        legendNgos(st.ngoTypes, () => { ngoGroup.amRebuild(); describe(); });
         ngoGroup.amRebuild();
-        A.layers = { counties, provinces, settlements: grid, ngos: ngoGroup, targets: targetLayer };
+        A.layers = { counties, provinces, settlements: grid, ngos: ngoGroup, targets: targetLayer, labels };
+
+        const countyFeature = {};
+        for (const f of b.counties.features) countyFeature[f.properties.county_code] = f;
+
+        /** The map's state in words: where, which service, what the colours count. */
+        function describe() {
+          const rows = b.counties.features.map((f) => f.properties)
+            .filter((p) => !st.province || p.province_code === st.province);
+          const classes = { underserved: 0, balanced: 0, saturated: 0 };
+          let flagged = 0;
+          for (const p of rows) {
+            const v = p.sat[st.service];
+            if (v && v[5] in classes) classes[v[5]] += 1;
+            if (v) flagged += v[8];
+          }
+          let centres = 0;
+          for (let i = 0; i < ngos.id.length; i += 1) {
+            if (st.ngoTypes.has(ngos.type[i]) && ngos.active[i] && (!st.province || ngos.province[i] === st.province)) centres += 1;
+          }
+          const where = st.province
+            ? (A.C.provinces.find((p) => p.code === st.province) || {}).name
+            : t('whole_country');
+          const sep = A.C.lang === 'fa' ? '، ' : ', ';
+          const text = `${where} · ${serviceName(st.service)}: ${count(rows.length, 'county_one', 'county_many')} `
+            + `(${count(classes.underserved, 'n_underserved', 'n_underserved')}${sep}${count(classes.balanced, 'n_balanced', 'n_balanced')}`
+            + `${sep}${count(classes.saturated, 'n_saturated', 'n_saturated')}) · `
+            + `${count(flagged, 'flagged_place_one', 'flagged_place_many')} · `
+            + `${count(centres, 'active_centre_one', 'active_centre_many')} · ${A.C.as_of_text}`;
+          setStatus(text);
+        }
+
+        async function openCounty(code, fit) {
+          const f = countyFeature[code];
+          if (!f) return;
+          const [lon, lat] = f.properties.label;
+          if (fit) map.fitBounds(L.geoJSON(f).getBounds(), { animate: false, maxZoom: 10 });
+          L.popup({ maxWidth: 340 }).setLatLng([lat, lon]).setContent(countyPopup(f.properties, st, b.breaks)).openOn(map);
+        }
+        const drawTable = countyTable(b, st, (code) => openCounty(code, true));
 
         async function pick(latlng) {
           const county = map.hasLayer(counties) ? countyAt(b.counties, latlng) : null;
@@ -333,30 +554,47 @@
           }
         }
         map.on('click', (e) => pick(e.latlng));
+        const zoomNote = () => { document.getElementById('am-zoom-note').hidden = map.getZoom() > 6; };
+        map.on('zoomend', zoomNote);
+        zoomNote();
 
         const apply = () => {
           st.serviceIndex = indexOf(st.service);
           counties.setStyle(style);
           grid.redraw();
+          labels.amRedraw();
+          drawTable();
+          describe();
           syncUrls({ service: st.service, province: st.province });
+          try { window.localStorage.setItem('amayesh.province', st.province || ''); } catch (err) { /* private mode */ }
         };
         serviceSelect.addEventListener('change', () => {
           st.service = serviceSelect.value;
           st.ngoTypes.clear();
           st.ngoTypes.add(indexOf(st.service));
-          legendNgos(st.ngoTypes, () => ngoGroup.amRebuild());
+          legendNgos(st.ngoTypes, () => { ngoGroup.amRebuild(); describe(); });
           ngoGroup.amRebuild();
           apply();
         });
-        provinceSelect.addEventListener('change', () => {
-          st.province = provinceSelect.value;
+        const chooseProvince = (code) => {
+          st.province = code;
+          provinceSelect.value = code;
           fitProvince(map, b, st.province);
           ngoGroup.amRebuild();
           drawTargets();
           apply();
+        };
+        provinceSelect.addEventListener('change', () => chooseProvince(provinceSelect.value));
+        placeSearch(async (hit) => {
+          if (hit.kind === 'province') { chooseProvince(hit.code); return; }
+          if (hit.kind === 'county') { openCounty(hit.code, true); return; }
+          map.setView([hit.lat, hit.lon], Math.max(map.getZoom(), 12), { animate: false });
+          const popup = L.popup({ maxWidth: 340 }).setLatLng([hit.lat, hit.lon]).setContent(t('loading')).openOn(map);
+          try { popup.setContent(await settlementPopup(hit.code, st)); } catch (err) { popup.setContent(`${t('error')}: ${esc(err.message)}`); }
         });
         if (st.province) fitProvince(map, b, st.province);
-        setStatus(`${num(b.counties.features.length)} ${t('county')} · ${num(ngos.id.length)} ${t('layer_ngos')}`);
+        drawTable();
+        describe();
         document.body.dataset.ready = 'true';
         // When every layer of the first view is drawn (the benchmark reads this).
         const drawn = () => { document.body.dataset.loadedMs = String(Math.round(performance.now())); };
@@ -364,5 +602,4 @@
       })
       .catch((err) => setStatus(`${t('error')}: ${err.message}`, true));
   };
-
 }());
