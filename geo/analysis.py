@@ -223,6 +223,9 @@ class Analysis:
             verdict = "saturated"
         else:
             verdict = "acceptable"
+        summary_en, summary_fa = _licence_summary(
+            verdict, en_label, fa_label, sat_before, class_after, newly, capacity, norm.catchment_km
+        )
         en, fa = _licence_reasons(
             verdict,
             en_label,
@@ -251,6 +254,8 @@ class Analysis:
             newly_covered_target_population=newly,
             underserved_access_changes=changes[:20],
             better_places=better,
+            summary_en=summary_en,
+            summary_fa=summary_fa,
             reasons_en=en,
             reasons_fa=fa,
         )
@@ -258,8 +263,14 @@ class Analysis:
     def _better_places(
         self, here: Located, service_type: str, catchment: float, newly: int, county: str
     ) -> list[dict]:
-        """Up to five flagged places nearby where the same licence would newly cover more people."""
+        """Up to five flagged places nearby where the same licence would newly cover more people.
+
+        Only places in the same province (the same licensing office), and none within half a
+        catchment radius of a better one already chosen, so the five serve different people.
+        """
         pos = self._flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+        province = county[:2]
+        pos = pos[self.settlements["province_code"].to_numpy()[pos] == province] if len(pos) else pos
         if len(pos) == 0:
             return []
         d = ground_distance(self._places, pos, here, np.zeros(len(pos), dtype="int64"))
@@ -270,8 +281,18 @@ class Analysis:
         # Most people newly covered first, then the nearer, then the smaller code.
         order = np.lexsort((codes[pos[nearest]], d[nearest], -gains[nearest]))
         out = []
-        for n in nearest[order][:5]:
+        chosen: list[int] = []
+        apart = catchment / self.norms.detour_factor / 2
+        for n in nearest[order]:
+            if len(out) == 5:
+                break
             p = int(pos[n])
+            if chosen:
+                others = np.asarray(chosen, dtype="int64")
+                gaps = ground_distance(self._places, others, self._places, np.full(len(others), p))
+                if (gaps < apart).any():
+                    continue
+            chosen.append(p)
             out.append(
                 {
                     "settlement_code": codes[p],
@@ -304,12 +325,47 @@ def _saturation_dict(row: pd.Series) -> dict:
 
 
 _CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved": "کم‌برخوردار"}
-_VERDICT_FA = {"welcome": "مطلوب", "acceptable": "قابل قبول", "saturated": "اشباع"}
+
+
+_CLASS_EN = {"underserved": "underserved", "balanced": "balanced", "saturated": "saturated"}
+
+
+def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, capacity, catchment_km):
+    """One sentence that says why the verdict is what it is, in the terms of the table beside it
+    (so a "welcome" above a county that stays saturated does not read as a contradiction)."""
+    ratio = before["ratio_to_norm"]
+    if verdict == "welcome" and before["class"] == "underserved":
+        return (
+            f"Welcome: the county has {ratio:.2f} of the norm for {en_label.lower()}, so it is underserved.",
+            f"مطلوب: ظرفیت {fa_label} شهرستان {fa_number(ratio, 2)} برابر هنجار است؛ شهرستان کم‌برخوردار است.",
+        )
+    if verdict == "welcome":
+        return (
+            f"Welcome although the county is {_CLASS_EN[before['class']]} as a whole: the centre would newly "
+            f"cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km, at least "
+            f"its capacity of {capacity:,}.",
+            f"مطلوب، هرچند شهرستان روی هم رفته {_CLASS_FA[before['class']]} است: این مرکز {fa_number(newly)} "
+            f"نفر از جمعیت هدف را که تا {fa_number(catchment_km)} کیلومتر مرکزی ندارند تازه پوشش می‌دهد، "
+            f"دست‌کم به اندازهٔ ظرفیتش ({fa_number(capacity)}).",
+        )
+    if verdict == "saturated":
+        return (
+            f"Saturated: the county would be saturated after this licence and the centre would newly cover "
+            f"only {newly:,} target persons, under a tenth of its capacity of {capacity:,}.",
+            f"اشباع: شهرستان پس از این مجوز اشباع می‌شود و این مرکز فقط {fa_number(newly)} نفر از جمعیت "
+            f"هدف را تازه پوشش می‌دهد، کمتر از یک‌دهم ظرفیتش ({fa_number(capacity)}).",
+        )
+    return (
+        f"Acceptable: the county would be {_CLASS_EN[class_after]} after this licence, and the centre would "
+        f"newly cover {newly:,} target persons, fewer than its capacity of {capacity:,} but more than a "
+        f"tenth of it.",
+        f"پذیرفتنی: شهرستان پس از این مجوز {_CLASS_FA[class_after]} است و این مرکز {fa_number(newly)} نفر "
+        f"از جمعیت هدف را تازه پوشش می‌دهد، کمتر از ظرفیتش ({fa_number(capacity)}) ولی بیش از یک‌دهم آن.",
+    )
 
 
 def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment_km):
     en = [
-        f"verdict: {verdict}",
         f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
         f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
         f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
@@ -318,10 +374,11 @@ def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, ch
         f"would newly cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km",
     ]
     fa = [
-        f"نتیجه: {_VERDICT_FA[verdict]}",
         f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
-        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
-        f"{fa_number(after['capacity_per_10k'])}: {_CLASS_FA[after['class']]}",
+        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار {fa_number(before['norm_per_10k'])}؛ میانهٔ کشوری "
+        f"{fa_number(before['national_median_per_10k'])}): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
+        f"{fa_number(after['capacity_per_10k'])} ({fa_number(after['ratio_to_norm'], 2)} برابر هنجار): "
+        f"{_CLASS_FA[after['class']]}",
         f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {fa_number(catchment_km)} کیلومتر",
         f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
     ]

@@ -359,5 +359,8 @@ class LicenceCheck:
     newly_covered_target_population: int
     underserved_access_changes: list[dict]
     better_places: list[dict]
+    #: one sentence saying why the verdict is what it is
+    summary_en: str = ""
+    summary_fa: str = ""
     reasons_en: list[str] = field(default_factory=list)
     reasons_fa: list[str] = field(default_factory=list)

@@ -57,7 +57,10 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
         "{villages} villages have no centre within {km} km.",
     ),
     "search": ("جست‌وجوی مکان", "Find a place"),
-    "search_placeholder": ("نام روستا، شهر، شهرستان یا استان، یا کد", "Village, city, county or province name, or a code"),
+    "search_placeholder": (
+        "نام روستا، شهر، شهرستان یا استان، یا کد",
+        "Village, city, county or province name, or a code",
+    ),
     "place_province": ("استان", "province"),
     "place_county": ("شهرستان", "county"),
     "place_settlement": ("سکونتگاه", "settlement"),
@@ -144,6 +147,45 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "distance": ("فاصله", "Distance"),
     "none": ("هیچ", "none"),
     "outside_iran": ("این نقطه در هیچ شهرستانی نیست.", "This point is not in any county."),
+    "err_lat_missing": ("عرض جغرافیایی را بنویسید (مثلاً ۳۵٫۷).", "Type the latitude (e.g. 35.7)."),
+    "err_lon_missing": ("طول جغرافیایی را بنویسید (مثلاً ۵۱٫۴).", "Type the longitude (e.g. 51.4)."),
+    "err_lat_number": (
+        "عرض جغرافیایی باید عددی میان ۹۰- و ۹۰ باشد.",
+        "The latitude must be a number from -90 to 90.",
+    ),
+    "err_lon_number": (
+        "طول جغرافیایی باید عددی میان ۱۸۰- و ۱۸۰ باشد.",
+        "The longitude must be a number from -180 to 180.",
+    ),
+    "err_capacity": (
+        "ظرفیت باید عددی درست از ۱ تا ۱۰۰٬۰۰۰ باشد.",
+        "The capacity must be a whole number from 1 to 100,000.",
+    ),
+    "err_swapped": (
+        "این نقطه بیرون از ایران است؛ شاید عرض و طول جابه‌جا نوشته شده‌اند. منظورتان عرض {lat} و طول {lon} است؟ (برای جابه‌جایی کلیک کنید)",
+        "This point is outside Iran; the latitude and longitude may be swapped. Did you mean latitude {lat}, longitude {lon}? (click to swap)",
+    ),
+    "err_outside_iran": (
+        "نقطهٔ عرض {lat} و طول {lon} بیرون از ایران است.",
+        "The point at latitude {lat}, longitude {lon} is outside Iran.",
+    ),
+    "err_outside_counties": (
+        "نقطهٔ عرض {lat} و طول {lon} در هیچ شهرستانی از ایران نیست (شاید در دریا یا آن سوی مرز).",
+        "The point at latitude {lat}, longitude {lon} is in none of Iran's counties (at sea or across a border?).",
+    ),
+    "err_server": ("پاسخی از سرویس نیامد؛ دوباره بکوشید.", "The service gave no answer; try again."),
+    "print_record": ("چاپ یا PDF", "Print or PDF"),
+    "record_title": ("سابقهٔ بررسی مجوز", "Licence check record"),
+    "printed_on": ("تاریخ و ساعت", "Date and time"),
+    "as_of_label": ("وضعیت مجوزها به تاریخ", "Licence statuses as of"),
+    "norm_and_median": (
+        "هنجار: {norm} به ازای ۱۰٬۰۰۰ نفر جمعیت هدف؛ میانهٔ کشوری: {median}.",
+        "Norm: {norm} per 10,000 target persons; national median: {median}.",
+    ),
+    "better_places_note": (
+        "سکونتگاه‌های نیازمند توجه در همین استان که همین مجوز در آن‌ها جمعیت بیشتری را پوشش می‌دهد.",
+        "Flagged places in the same province where the same licence would newly cover more people.",
+    ),
     # priorities
     "weights": ("وزن معیارها", "Criterion weights"),
     "criterion_need": ("نیاز (جمعیت هدف)", "Need (target persons)"),

@@ -198,7 +198,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         ).add_to(m)
 
     elements: dict[str, folium.Element] = {}
-    if page == "national":
+    if page in ("national", "licence"):
         grid = LocalVectorGrid(
             "/tiles/settlement-access/{z}/{x}/{y}.mvt",
             name=text["layer_settlements"],
@@ -213,6 +213,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         m.add_child(Panes())
         m.add_child(grid)
         elements["settlements"] = grid
+    if page == "national":
         control = folium.LayerControl(collapsed=False, position="topleft" if lang == "fa" else "topright")
         m.add_child(control)
         elements["control"] = control

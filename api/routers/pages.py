@@ -7,6 +7,7 @@ Leaflet, Leaflet.VectorGrid, supercluster and the Vazirmatn font from the npm pa
 
 from __future__ import annotations
 
+import math
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
@@ -23,7 +24,7 @@ from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AmayeshError
 from geo.schema import SERVICE_TYPES
 from maps.pages import PAGES, Context, build_page
-from maps.search import search_index, search_places
+from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
 
 router = APIRouter(tags=["Map pages"])
@@ -82,6 +83,16 @@ def target_areas(request: Request, snap: Annotated[Snapshot, Depends(snapshot)])
     return _encoded(request, mapdata.target_areas(snap))
 
 
+def _number(text: str | None, low: float, high: float) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(latin_digits(text.strip()).replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and low <= value <= high else None
+
+
 @router.get("/maps/data/search", summary="Places by name or code (Persian or English, any digits)")
 def search(
     snap: Annotated[Snapshot, Depends(snapshot)],
@@ -126,12 +137,14 @@ def page(
     page: Annotated[Literal["national", "licence", "priorities"], Path(description=", ".join(PAGES))],
     snap: Annotated[Snapshot, Depends(snapshot)],
     lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
-    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    province: Annotated[str | None, Query(pattern=r"^[0-9۰-۹٠-٩]{2}$")] = None,
     service: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    capacity: Annotated[int | None, Query(gt=0, le=100_000)] = None,
-    weights: Annotated[str | None, Query(pattern=r"^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$")] = None,
+    lat: Annotated[str | None, Query(max_length=40, description="latitude (any digits)")] = None,
+    lon: Annotated[str | None, Query(max_length=40, description="longitude (any digits)")] = None,
+    capacity: Annotated[str | None, Query(max_length=20, description="persons (any digits)")] = None,
+    weights: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[a-z_]+:[0-9۰-۹٠-٩.٫]+(,[a-z_]+:[0-9۰-۹٠-٩.٫]+)*$")
+    ] = None,
 ) -> HTMLResponse:
     missing = missing_assets()
     if missing:
@@ -141,16 +154,20 @@ def page(
     if service is not None and service not in SERVICE_TYPES:
         service = None
     provinces = snap.layer("provinces").sort_values("province_code")
-    if province is None and page == "priorities":
-        province = str(provinces["province_code"].iloc[0])
+    # A page address may carry Persian digits (typed, pasted or shared): read them as numbers. A
+    # value that is no number is left out of the form, where the page asks for it again.
+    province = latin_digits(province) if province else None
+    lat_value = _number(lat, -90, 90)
+    lon_value = _number(lon, -180, 180)
+    cap_value = _number(capacity, 1, 100_000)
     settings = request.app.state.settings
     params = {
         "province": province,
         "service": service,
-        "lat": None if lat is None else f"{lat:.5f}",
-        "lon": None if lon is None else f"{lon:.5f}",
-        "capacity": None if capacity is None else str(capacity),
-        "weights": weights,
+        "lat": None if lat_value is None else f"{lat_value:.5f}",
+        "lon": None if lon_value is None else f"{lon_value:.5f}",
+        "capacity": None if cap_value is None or cap_value != int(cap_value) else str(int(cap_value)),
+        "weights": latin_digits(weights) if weights else None,
     }
     ctx = Context(
         provinces=sorted(

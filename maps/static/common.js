@@ -11,6 +11,34 @@
   const A = {};
   window.Amayesh = A;
   A.C = { lang: 'fa', t: {}, services: [] };
+  A._state = null;
+
+  // Settlement access classes 0-3 (see maps/layers.py access_class): darker is worse, so the
+  // dots never share a colour with the counties' fill or the NGOs' hues.
+  const ACCESS_COLOURS = ['#000000', '#4d4d4d', '#999999', '#e0e0e0'];
+  // NGOs by service type: vivid hues outside the county ramp and the grey settlements.
+  const SERVICE_COLOURS = ['#2050e0', '#d0198f', '#2e9e3e', '#7b3fbf', '#e53935', '#ffc400', '#ff7a00', '#00a5c8'];
+
+  /** VectorGrid style of one settlement for the chosen service (see maps/layers.py). */
+  A.settlementStyle = function (p, zoom) {
+    const st = A._state;
+    if (!st) return [];
+    if (st.province && String(p.settlement_code).slice(0, 2) !== st.province) return [];
+    const cls = Number(String(p.acc).charAt(st.serviceIndex));
+    const flagged = String(p.flg).charAt(st.serviceIndex) === '1';
+    // At national zoom only the flagged places are drawn: thousands of dots would hide the counties.
+    if (zoom <= 6 && !flagged) return [];
+    let radius = zoom <= 5 ? 1 : zoom <= 7 ? 1.6 : zoom <= 9 ? 2.6 : 4;
+    if (p.kind === 'city') radius += zoom <= 6 ? 0.6 : 1.2;
+    // Flagged places are larger, with a white ring that keeps them apart from their neighbours.
+    if (flagged) radius += zoom <= 6 ? 0.6 : 1.6;
+    const ring = flagged && zoom >= 7;
+    return {
+      radius, fill: true, fillColor: ACCESS_COLOURS[cls] || '#999999', fillOpacity: zoom <= 6 ? 0.7 : 0.9,
+      stroke: zoom >= 8 || ring, color: ring ? '#ffffff' : '#666666', weight: ring ? 1.5 : 0.4,
+    };
+  };
+
 
   // ---------------------------------------------------------------- formatting
 
@@ -20,6 +48,20 @@
   function num(x, digits) {
     if (x === null || x === undefined || Number.isNaN(x)) return '–';
     return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits || 0 }).format(x);
+  }
+
+  /** Persian and Arabic-Indic digits (and the Persian decimal separator) as ASCII. */
+  function latinDigits(text) {
+    return String(text).replace(/[۰-۹]/g, (d) => String('۰۱۲۳۴۵۶۷۸۹'.indexOf(d)))
+      .replace(/[٠-٩]/g, (d) => String('٠١٢٣٤٥٦٧٨٩'.indexOf(d))).replace(/٫/g, '.').replace(/٬/g, '');
+  }
+
+  /** Now, in the Jalali calendar with the time (Tehran), as the page's language writes it. */
+  function nowJalali() {
+    const cal = A.C.lang === 'fa' ? 'fa-IR-u-ca-persian-nu-arabext' : 'en-US-u-ca-persian';
+    return new Intl.DateTimeFormat(cal, {
+      year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Tehran', timeZoneName: 'short',
+    }).format(new Date());
   }
 
   /** A stored Gregorian date (YYYY-MM-DD) written in the Jalali calendar. */
@@ -71,7 +113,7 @@
   function syncUrls(params) {
     const url = new URL(window.location.href);
     for (const [key, value] of Object.entries(params)) {
-      if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
+      if (value) url.searchParams.set(key, latinDigits(value)); else url.searchParams.delete(key);
     }
     window.history.replaceState(null, '', url);
     const lang = document.getElementById('am-lang');
@@ -144,5 +186,5 @@
   }
 
 
-  A.u = { belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
 }());

@@ -11,34 +11,11 @@
   // - target neighbourhoods: dashed outlines, no fill.
   const SATURATION_COLOURS = ['#8c510a', '#d8b365', '#f6e8c3', '#f5f5f5', '#c7eae5', '#5ab4ac'];
   const NO_DATA = '#ffffff';
-  // Settlement access classes 0-3 (see maps/layers.py access_class): no centre in reach is black.
-  const ACCESS_COLOURS = ['#000000', '#4d4d4d', '#999999', '#e0e0e0'];
-  const SERVICE_COLOURS = ['#2050e0', '#d0198f', '#2e9e3e', '#7b3fbf', '#e53935', '#ffc400', '#ff7a00', '#00a5c8'];
+  const { ACCESS_COLOURS, SERVICE_COLOURS } = A.u;
   const TARGET_COLOUR = '#222222';
 
   // ---------------------------------------------------------------- national map
 
-  A._state = null;
-
-  /** VectorGrid style of one settlement for the chosen service (see maps/layers.py). */
-  A.settlementStyle = function (p, zoom) {
-    const st = A._state;
-    if (!st) return [];
-    if (st.province && String(p.settlement_code).slice(0, 2) !== st.province) return [];
-    const cls = Number(String(p.acc).charAt(st.serviceIndex));
-    const flagged = String(p.flg).charAt(st.serviceIndex) === '1';
-    // At national zoom only the flagged places are drawn: thousands of dots would hide the counties.
-    if (zoom <= 6 && !flagged) return [];
-    let radius = zoom <= 5 ? 1 : zoom <= 7 ? 1.6 : zoom <= 9 ? 2.6 : 4;
-    if (p.kind === 'city') radius += zoom <= 6 ? 0.6 : 1.2;
-    // Flagged places are larger, with a white ring that keeps them apart from their neighbours.
-    if (flagged) radius += zoom <= 6 ? 0.6 : 1.6;
-    const ring = flagged && zoom >= 7;
-    return {
-      radius, fill: true, fillColor: ACCESS_COLOURS[cls] || '#999999', fillOpacity: zoom <= 6 ? 0.7 : 0.9,
-      stroke: zoom >= 8 || ring, color: ring ? '#ffffff' : '#666666', weight: ring ? 1.5 : 0.4,
-    };
-  };
 
   function saturationClass(ratio, breaks) {
     if (ratio === null || ratio === undefined) return -1;
