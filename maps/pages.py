@@ -26,6 +26,8 @@ from folium.template import Template
 from maps.i18n import LANGUAGES, jalali_date, strings
 
 PAGES = ("national", "licence", "priorities")
+#: Pages reached from the others (not in the top bar): a settlement's profile.
+PROFILE_PAGES = ("settlement",)
 #: Where the map opens: all of Iran.
 IRAN_CENTRE = (32.4, 53.7)
 IRAN_ZOOM = 5
@@ -129,14 +131,23 @@ class Context:
 
 
 def page_url(page: str, lang: str, params: Mapping[str, str]) -> str:
-    query = {"lang": lang, **{k: v for k, v in params.items() if v and k != "lang"}}
+    query = {"lang": lang, **{k: v for k, v in params.items() if v and k not in ("lang", "code")}}
     return f"/maps/{page}?{urlencode(query)}"
+
+
+def _profile_url(lang: str, params: Mapping[str, str]) -> str:
+    return f"/maps/settlements/{params.get('code', '')}?{urlencode({'lang': lang})}"
+
+
+def _shared(params: Mapping[str, str]) -> dict[str, str]:
+    """What a page passes on to the others through the top bar."""
+    return {k: v for k, v in params.items() if k in ("province", "service")}
 
 
 def build_page(page: str, lang: str, ctx: Context) -> str:
     """The HTML of one page in ``lang`` (``fa`` or ``en``)."""
-    if page not in PAGES:
-        raise ValueError(f"no page {page!r}; pages: {', '.join(PAGES)}")
+    if page not in PAGES + PROFILE_PAGES:
+        raise ValueError(f"no page {page!r}; pages: {', '.join(PAGES + PROFILE_PAGES)}")
     if lang not in LANGUAGES:
         raise ValueError(f"no language {lang!r}; languages: {', '.join(LANGUAGES)}")
     text = strings(lang)
@@ -172,8 +183,8 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         t=text,
         lang=lang,
         page=page,
-        pages=[(p, page_url(p, lang, ctx.params)) for p in PAGES],
-        other_url=page_url(page, other, ctx.params),
+        pages=[(p, page_url(p, lang, _shared(ctx.params))) for p in PAGES],
+        other_url=page_url(page, other, ctx.params) if page in PAGES else _profile_url(other, ctx.params),
         notice=ctx.notice[lang],
         as_of=text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
         as_of_iso=ctx.as_of.isoformat(),

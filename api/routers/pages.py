@@ -131,6 +131,20 @@ def maps_home() -> RedirectResponse:
     return RedirectResponse("/maps/national", status_code=307)
 
 
+@router.get(
+    "/maps/settlements/{code}",
+    response_class=HTMLResponse,
+    summary="A settlement's profile page: everything about one village or town (Persian by default)",
+)
+def settlement_page(
+    request: Request,
+    code: Annotated[str, Path(pattern=r"^[0-9۰-۹]{10}([0-9۰-۹]{6})?$", description="settlement code")],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
+) -> HTMLResponse:
+    return _render(request, snap, "settlement", lang, {"code": latin_digits(code)})
+
+
 @router.get("/maps/{page}", response_class=HTMLResponse, summary="A map page (Persian by default)")
 def page(
     request: Request,
@@ -146,21 +160,14 @@ def page(
         str | None, Query(max_length=200, pattern=r"^[a-z_]+:[0-9۰-۹٠-٩.٫]+(,[a-z_]+:[0-9۰-۹٠-٩.٫]+)*$")
     ] = None,
 ) -> HTMLResponse:
-    missing = missing_assets()
-    if missing:
-        raise AssetsMissing(
-            f"the map pages' front-end packages are not installed ({', '.join(missing)}); run `make install`"
-        )
     if service is not None and service not in SERVICE_TYPES:
         service = None
-    provinces = snap.layer("provinces").sort_values("province_code")
     # A page address may carry Persian digits (typed, pasted or shared): read them as numbers. A
     # value that is no number is left out of the form, where the page asks for it again.
     province = latin_digits(province) if province else None
     lat_value = _number(lat, -90, 90)
     lon_value = _number(lon, -180, 180)
     cap_value = _number(capacity, 1, 100_000)
-    settings = request.app.state.settings
     params = {
         "province": province,
         "service": service,
@@ -169,6 +176,17 @@ def page(
         "capacity": None if cap_value is None or cap_value != int(cap_value) else str(int(cap_value)),
         "weights": latin_digits(weights) if weights else None,
     }
+    return _render(request, snap, page, lang, {k: v for k, v in params.items() if v})
+
+
+def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict[str, str]) -> HTMLResponse:
+    missing = missing_assets()
+    if missing:
+        raise AssetsMissing(
+            f"the map pages' front-end packages are not installed ({', '.join(missing)}); run `make install`"
+        )
+    provinces = snap.layer("provinces").sort_values("province_code")
+    settings = request.app.state.settings
     ctx = Context(
         provinces=sorted(
             zip(provinces["province_code"], provinces["name_fa"], provinces["name_en"], strict=True),
@@ -184,7 +202,7 @@ def page(
         as_of_source=snap.as_of_source,
         basemap_url=settings.basemap_url,
         basemap_attribution=settings.basemap_attribution,
-        params={k: v for k, v in params.items() if v},
+        params=params,
     )
     key = (snap.version, page, lang, tuple(sorted(ctx.params.items())))
     html = PAGE_CACHE.get(key)

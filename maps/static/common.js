@@ -151,8 +151,29 @@
     map.getPane('amLabels').style.pointerEvents = 'none';
   };
 
+  /** On a phone the panel is a bottom sheet: a handle folds it down and up (CSS decides when). */
+  function sheet(map) {
+    const panel = document.getElementById('am-panel');
+    if (!panel || panel.querySelector('.am-sheet-toggle')) return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'am-sheet-toggle';
+    const label = () => { button.textContent = document.body.classList.contains('am-sheet-collapsed') ? t('sheet_open') : t('sheet_close'); };
+    button.setAttribute('aria-controls', 'am-panel');
+    button.addEventListener('click', () => {
+      document.body.classList.toggle('am-sheet-collapsed');
+      button.setAttribute('aria-expanded', String(!document.body.classList.contains('am-sheet-collapsed')));
+      label();
+      map.invalidateSize({ animate: false });
+    });
+    panel.prepend(button);
+    label();
+    window.addEventListener('resize', () => map.invalidateSize({ animate: false }));
+  }
+
   function setup(map, config) {
     A.C = config;
+    sheet(map);
     A.makePanes(map);
     map.fitBounds(IRAN);
     map.attributionControl.addAttribution(esc(A.C.attribution));
@@ -180,6 +201,9 @@
 
   const IRAN = [[25.0, 44.0], [39.8, 63.4]];
   function fitProvince(map, boundaries, code) {
+    // A map with no size (a hidden or collapsed container) has no view to fit: leave it.
+    const size = map.getSize();
+    if (!(size.x > 0 && size.y > 0)) return;
     const b = code ? boundaries.province_bounds[code] : null;
     if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false });
     else map.fitBounds(IRAN, { animate: false });

@@ -125,7 +125,8 @@
     const list = flaggedFor.length ? `<div class="am-hint">${esc(t('flagged_short'))}: ${flaggedFor.map(esc).join(A.C.lang === 'fa' ? '، ' : ', ')}</div>` : '';
     return `<div class="am-pop am-settlement" data-code="${esc(code)}"><h4>${esc(placeName(p))} `
       + `<span class="am-tag">${esc(t('kind_' + p.kind))}</span></h4><div>${esc(serviceName(st.service))}</div>`
-      + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table>${reason}${list}</div>`;
+      + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table>${reason}${list}`
+      + `<p><a class="am-profile-link" href="/maps/settlements/${encodeURIComponent(code)}?lang=${A.C.lang}">${esc(t('open_profile'))}</a></p></div>`;
   }
 
   async function ngoPopup(id) {
@@ -465,6 +466,12 @@
         control.addOverlay(ngoGroup, t('layer_ngos'));
         control.addOverlay(targetLayer, t('layer_targets'));
         control.addOverlay(labels, t('layer_labels'));
+        if (window.matchMedia('(max-width: 700px)').matches) {
+          // On a phone the layer list folds into its button.
+          control.remove();
+          control.options.collapsed = true;
+          control.addTo(map);
+        }
         counties.addTo(map);
         provinces.addTo(map);
         ngoGroup.addTo(map);
