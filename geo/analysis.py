@@ -63,6 +63,8 @@ class Analysis:
     #: centre at that flagged place would reach (what a licence there would newly cover)
     _flagged_gain: Mapping[str, np.ndarray]
     _lonlat: np.ndarray
+    #: the travel cost every distance above was measured with (siting and delegation reuse it)
+    travel: StraightLine | None = None
     #: the day the licence statuses were read at, when the caller stated one
     as_of: dt.date | None = None
 
@@ -408,6 +410,7 @@ def analyse(
     travel: StraightLine | None = None,
 ) -> Analysis:
     """Recompute every measure and flag from the layers."""
+    travel = travel or StraightLine(norms.detour_factor)
     settlements = settlements.reset_index(drop=True)
     tier = settlement_tier(settlements["population"], settlements["kind"])
     demand = demand_at_settlements(settlements, county_needs)
@@ -461,6 +464,7 @@ def analyse(
         _flagged_positions=flagged_positions,
         _flagged_gain=flagged_gain,
         _lonlat=np.column_stack([settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()]),
+        travel=travel,
     )
 
 

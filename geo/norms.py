@@ -20,6 +20,13 @@ class ServiceNorm:
     min_population: int
     max_distance_km: float
     min_access_share: float
+    #: farthest a centre reaches out to a village it is delegated (km of travel); None: twice
+    #: the catchment
+    outreach_km: float | None = None
+
+    @property
+    def outreach_m(self) -> float:
+        return 1000.0 * (self.outreach_km if self.outreach_km is not None else 2.0 * self.catchment_km)
 
 
 @dataclass(frozen=True)

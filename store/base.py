@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.crs import STORAGE_CRS, require_crs
-from geo.errors import AmayeshError
+from geo.errors import AmayeshError, UnknownLayerError
 from geo.schema import Layer, check_values, conform, layer
 
 
@@ -18,7 +18,16 @@ class StoreError(AmayeshError):
     code = "store-error"
 
 
+class ScenarioNotFound(UnknownLayerError):
+    code = "scenario-not-found"
+
+
 Frame = gpd.GeoDataFrame | pd.DataFrame
+
+#: A saved scenario: ``id``, ``name``, ``owner`` (a user name; sign-in will tie it to users),
+#: ``created_at`` (ISO 8601, UTC), ``description``, ``copied_from`` (an id or None) and
+#: ``payload`` (the changes, a JSON object; see ``geo.scenarios``).
+SCENARIO_FIELDS = ("id", "name", "owner", "created_at", "description", "copied_from", "payload")
 
 
 class Transaction(ABC):
@@ -75,6 +84,26 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - a no-op unless the store holds connections
         """Release connections; the store may not be used afterwards."""
+
+    # ---- scenarios: named sets of changes, kept beside the layers -----------------------------
+    # Saving or deleting a scenario is not a layer commit: ``version()`` does not change, so
+    # readers' cached layers and analyses stay valid.
+
+    @abstractmethod
+    def save_scenario(self, scenario: dict) -> None:
+        """Store a new scenario (``SCENARIO_FIELDS``); an existing id is refused."""
+
+    @abstractmethod
+    def scenario(self, scenario_id: str) -> dict:
+        """The scenario with this id; ``ScenarioNotFound`` if there is none."""
+
+    @abstractmethod
+    def list_scenarios(self, owner: str | None = None) -> list[dict]:
+        """Scenarios (newest first), optionally only one owner's."""
+
+    @abstractmethod
+    def delete_scenario(self, scenario_id: str) -> None:
+        """Delete a scenario; ``ScenarioNotFound`` if there is none."""
 
     def layer_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in self.list_layers()}

@@ -8,8 +8,10 @@ half-way leaves the file as it was. Writers take an exclusive lock on ``<file>.l
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,43 @@ import pandas as pd
 import pyogrio
 
 from geo.schema import LAYERS, Layer, layer
-from store.base import Frame, Store, StoreError, Transaction, check_unique_key, validate_frame
+from store.base import (
+    SCENARIO_FIELDS,
+    Frame,
+    ScenarioNotFound,
+    Store,
+    StoreError,
+    Transaction,
+    check_unique_key,
+    validate_frame,
+)
+
+#: Bookkeeping tables, registered in ``gpkg_contents`` as attribute tables.
+_META_SQL = "CREATE TABLE IF NOT EXISTS amayesh_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+_SCENARIOS_SQL = (
+    "CREATE TABLE IF NOT EXISTS scenarios (id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, "
+    "created_at TEXT NOT NULL, description TEXT, copied_from TEXT, payload TEXT NOT NULL)"
+)
+
+
+def _register(conn: sqlite3.Connection, table: str, description: str) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+        "VALUES (?, 'attributes', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        (table, table, description),
+    )
+
+
+def _bump_commits(path: Path) -> None:
+    """Count layer commits inside the file, so that ``version()`` can tell them from scenario writes."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(_META_SQL)
+        _register(conn, "amayesh_meta", "bookkeeping of Amayesh: the commit counter")
+        conn.execute(
+            "INSERT INTO amayesh_meta (key, value) VALUES ('commits', 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+    conn.close()
 
 
 class _GpkgTransaction(Transaction):
@@ -73,6 +111,7 @@ class GeoPackageStore(Store):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._version: tuple[tuple[int, int, int], str] | None = None
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -84,12 +123,29 @@ class GeoPackageStore(Store):
         return [name for name in LAYERS if name in present]
 
     def version(self) -> str:
-        # Every commit replaces the file (a new inode), so this changes with each transaction.
+        # Every commit replaces the file (a new inode) and bumps a counter inside it; a scenario
+        # written in place changes the file's time but neither of those, so it is no new version.
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return "empty"
-        return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._version
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        commits = None
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as conn:
+                row = conn.execute("SELECT value FROM amayesh_meta WHERE key = 'commits'").fetchone()
+            conn.close()
+            commits = None if row is None else int(row[0])
+        except sqlite3.Error:
+            pass
+        version = (
+            f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}" if commits is None else f"{st.st_ino}-c{commits}"
+        )
+        self._version = (key, version)
+        return version
 
     def count(self, name: str) -> int:
         layer(name)
@@ -126,9 +182,93 @@ class GeoPackageStore(Store):
                     tmp.unlink()
                 yield _GpkgTransaction(tmp)
                 if tmp.exists():
+                    _bump_commits(tmp)
                     with open(tmp, "rb+") as fh:
                         os.fsync(fh.fileno())
                     os.replace(tmp, self.path)
             finally:
                 tmp.unlink(missing_ok=True)
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # ---- scenarios ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _scenario_db(self, write: bool) -> Iterator[sqlite3.Connection]:
+        if not self.path.exists():
+            if not write:
+                yield None
+                return
+            raise StoreError(f"{self.path} holds no layers; build the demo or import them first")
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a+") as lock:
+            # Writers take the layers' lock: a layer transaction copies the file, and a scenario
+            # written into the original meanwhile would be lost when the copy replaces it.
+            if write:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            conn = sqlite3.connect(self.path, timeout=30)
+            try:
+                if write:
+                    with conn:
+                        conn.execute(_SCENARIOS_SQL)
+                        _register(conn, "scenarios", "saved planning scenarios (changes as JSON)")
+                yield conn
+                conn.commit()
+            finally:
+                conn.close()
+                if write:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _row(row) -> dict:
+        out = dict(zip(SCENARIO_FIELDS, row, strict=True))
+        out["payload"] = json.loads(out["payload"])
+        return out
+
+    def save_scenario(self, scenario: dict) -> None:
+        values = [scenario.get(f) for f in SCENARIO_FIELDS]
+        values[-1] = json.dumps(scenario["payload"], ensure_ascii=False)
+        with self._scenario_db(write=True) as conn:
+            try:
+                conn.execute(
+                    f"INSERT INTO scenarios ({', '.join(SCENARIO_FIELDS)}) VALUES (?,?,?,?,?,?,?)", values
+                )
+            except sqlite3.IntegrityError as err:
+                raise StoreError(f"a scenario with id {scenario.get('id')!r} exists already") from err
+
+    def _has_scenarios(self, conn) -> bool:
+        return (
+            conn is not None
+            and conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scenarios'"
+            ).fetchone()
+            is not None
+        )
+
+    def scenario(self, scenario_id: str) -> dict:
+        with self._scenario_db(write=False) as conn:
+            row = None
+            if self._has_scenarios(conn):
+                row = conn.execute(
+                    f"SELECT {', '.join(SCENARIO_FIELDS)} FROM scenarios WHERE id = ?", (scenario_id,)
+                ).fetchone()
+        if row is None:
+            raise ScenarioNotFound(f"no scenario {scenario_id!r}")
+        return self._row(row)
+
+    def list_scenarios(self, owner: str | None = None) -> list[dict]:
+        with self._scenario_db(write=False) as conn:
+            if not self._has_scenarios(conn):
+                return []
+            sql = f"SELECT {', '.join(SCENARIO_FIELDS)} FROM scenarios"
+            args: tuple = ()
+            if owner is not None:
+                sql += " WHERE owner = ?"
+                args = (owner,)
+            rows = conn.execute(sql + " ORDER BY created_at DESC, id", args).fetchall()
+        return [self._row(r) for r in rows]
+
+    def delete_scenario(self, scenario_id: str) -> None:
+        with self._scenario_db(write=True) as conn:
+            gone = conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,)).rowcount
+        if not gone:
+            raise ScenarioNotFound(f"no scenario {scenario_id!r}")

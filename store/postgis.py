@@ -9,6 +9,7 @@ were.
 
 from __future__ import annotations
 
+import datetime
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,19 @@ import psycopg
 import shapely
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
 from geo.schema import LAYERS, Layer, layer
-from store.base import Frame, Store, StoreError, Transaction, validate_frame
+from store.base import (
+    SCENARIO_FIELDS,
+    Frame,
+    ScenarioNotFound,
+    Store,
+    StoreError,
+    Transaction,
+    validate_frame,
+)
 
 _TYPES = {
     "str": sa.Text,
@@ -144,6 +154,19 @@ class PostGISStore(Store):
             sa.Column("value", sa.BigInteger, nullable=False),
             comment="bookkeeping of Amayesh: the commit counter",
         )
+        self.scenarios = sa.Table(
+            "scenarios",
+            self.metadata,
+            sa.Column("id", sa.Text, primary_key=True),
+            sa.Column("name", sa.Text, nullable=False),
+            sa.Column("owner", sa.Text, nullable=False, comment="user name; sign-in will tie it to users"),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("description", sa.Text),
+            sa.Column("copied_from", sa.Text),
+            sa.Column("payload", JSONB, nullable=False, comment="the changes (see geo.scenarios)"),
+            sa.CheckConstraint("name <> ''", name="scenarios_name_given"),
+            comment="saved planning scenarios",
+        )
         try:
             with self.engine.connect() as conn:
                 has_postgis = conn.execute(
@@ -208,6 +231,60 @@ class PostGISStore(Store):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # ---- scenarios (outside ``transaction()``: saving one is not a layer commit) ---------------
+
+    @staticmethod
+    def _scenario_dict(row) -> dict:
+        out = dict(row._mapping)
+        created = out["created_at"]
+        out["created_at"] = created.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return {f: out.get(f) for f in SCENARIO_FIELDS}
+
+    def save_scenario(self, scenario: dict) -> None:
+        values = {f: scenario.get(f) for f in SCENARIO_FIELDS}
+        values["created_at"] = datetime.datetime.fromisoformat(values["created_at"].replace("Z", "+00:00"))
+        with self.engine.begin() as conn:
+            self.scenarios.create(conn, checkfirst=True)
+            try:
+                conn.execute(sa.insert(self.scenarios).values(**values))
+            except sa.exc.IntegrityError as err:
+                raise StoreError(f"a scenario with id {scenario.get('id')!r} exists already") from err
+
+    def _has_scenarios(self, conn) -> bool:
+        return sa.inspect(conn).has_table("scenarios")
+
+    def scenario(self, scenario_id: str) -> dict:
+        with self.engine.connect() as conn:
+            row = None
+            if self._has_scenarios(conn):
+                row = conn.execute(
+                    sa.select(self.scenarios).where(self.scenarios.c.id == scenario_id)
+                ).first()
+        if row is None:
+            raise ScenarioNotFound(f"no scenario {scenario_id!r}")
+        return self._scenario_dict(row)
+
+    def list_scenarios(self, owner: str | None = None) -> list[dict]:
+        with self.engine.connect() as conn:
+            if not self._has_scenarios(conn):
+                return []
+            query = sa.select(self.scenarios).order_by(
+                self.scenarios.c.created_at.desc(), self.scenarios.c.id
+            )
+            if owner is not None:
+                query = query.where(self.scenarios.c.owner == owner)
+            return [self._scenario_dict(r) for r in conn.execute(query)]
+
+    def delete_scenario(self, scenario_id: str) -> None:
+        with self.engine.begin() as conn:
+            gone = 0
+            if self._has_scenarios(conn):
+                gone = conn.execute(
+                    sa.delete(self.scenarios).where(self.scenarios.c.id == scenario_id)
+                ).rowcount
+        if not gone:
+            raise ScenarioNotFound(f"no scenario {scenario_id!r}")
 
     def drop_all(self) -> None:
         """Drop every layer table (tests and resets)."""

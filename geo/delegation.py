@@ -1,0 +1,281 @@
+"""Delegation: which existing centres should serve which underserved villages, by outreach or a branch.
+
+The unserved target population of the places flagged for a service is assigned to active
+centres of that service with spare capacity, within the service's outreach distance
+(``outreach_km`` in the norms), as a transportation problem: serve as many persons as the
+spare capacity allows, and among such plans the one with the fewest capacity-kilometres (each
+unserved person costs more than the longest trip, so serving wins over distance). Solved as a
+linear programme by HiGHS (``scipy.optimize.linprog``); with whole-number supplies and demands
+its optimal vertex is whole too (the constraint matrix is totally unimodular).
+
+Capacity counts persons a centre can serve at a time; the norm says how much of it a target
+population needs (``norm_per_10k`` per 10,000 target persons). Demand for capacity is
+therefore target persons × the norm's rate, and that is what is assigned.
+
+Rules, where the data do not say:
+
+* **Unserved target persons of a flagged place**: all its target population when it is
+  flagged because its nearest centre is too far; otherwise the part its access does not cover,
+  target population × (1 − access / norm), rounded. The capacity they need is that × the
+  norm's rate, rounded up (anyone unserved needs a place).
+* **Spare capacity of a centre**: capacity minus the capacity its catchment already uses. The
+  registry has no count of persons served, so it is estimated: each place's need for capacity
+  (target persons × the norm's rate) is shared among the centres within its catchment in
+  proportion to capacity × distance decay (the Gaussian of the E2SFCA), and a centre's load is
+  the sum of its shares (a Huff-type allocation, as in the three-step floating catchment of
+  Wan et al. 2012); spare = capacity − load where positive. Where an NGO frame carries a
+  ``served`` column (persons served, from the registry), that figure is the load instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from geo.access import gaussian_decay
+from geo.decisions import AnalysisInputError, check_service_type
+from geo.distance import Located
+from geo.siting import travel_of
+
+
+def huff_load(
+    pairs_i: np.ndarray,
+    pairs_j: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    capacity: np.ndarray,
+) -> np.ndarray:
+    """Persons each centre serves when every place's demand is shared among the centres in reach
+    in proportion to capacity × decay weight. ``weight`` is the decay of each pair."""
+    attraction = capacity[pairs_j] * weight
+    per_place = np.bincount(pairs_i, weights=attraction, minlength=len(demand))
+    share = np.divide(
+        attraction, per_place[pairs_i], out=np.zeros(len(attraction)), where=per_place[pairs_i] > 0
+    )
+    return np.bincount(pairs_j, weights=demand[pairs_i] * share, minlength=len(capacity))
+
+
+def transport(
+    supply: np.ndarray,
+    demand: np.ndarray,
+    pairs_i: np.ndarray,
+    pairs_j: np.ndarray,
+    cost: np.ndarray,
+    unserved_cost: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Min-cost assignment of ``demand`` (per place i) to ``supply`` (per centre j) over the pairs.
+
+    Minimises Σ cost·flow + ``unserved_cost`` · Σ unserved, with unserved_cost above every
+    pair's cost so that the most persons possible are served. Returns (flow per pair,
+    unserved per place).
+    """
+    n, m, k = len(demand), len(supply), len(pairs_i)
+    if k == 0:
+        return np.zeros(0), np.asarray(demand, dtype="float64").copy()
+    if unserved_cost is None:
+        unserved_cost = 10.0 * (float(cost.max()) + 1.0)
+    c = np.concatenate([cost, np.full(n, unserved_cost)])
+    rows = np.arange(k)
+    a_eq = sp.hstack(
+        [sp.csr_matrix((np.ones(k), (pairs_i, rows)), shape=(n, k)), sp.identity(n, format="csr")],
+        format="csr",
+    )
+    a_ub = sp.hstack(
+        [sp.csr_matrix((np.ones(k), (pairs_j, rows)), shape=(m, k)), sp.csr_matrix((m, n))], format="csr"
+    )
+    res = linprog(c, A_ub=a_ub, b_ub=supply, A_eq=a_eq, b_eq=demand, bounds=(0, None), method="highs")
+    if res.status != 0:  # pragma: no cover - the programme is always feasible (unserved absorbs all)
+        raise AnalysisInputError(f"the assignment could not be solved: {res.message}")
+    x = res.x
+    return x[:k], x[k:]
+
+
+@dataclass
+class DelegationPlan:
+    """Per centre (which places, how many persons, how far), per place (which centre, or still
+    unserved), and the place–centre lines for the map."""
+
+    centres: pd.DataFrame
+    places: pd.DataFrame
+    lines: gpd.GeoDataFrame
+    summary: dict
+
+
+def unserved_target_population(analysis, service_type: str) -> pd.Series:
+    """Unserved target persons of each place flagged for ``service_type`` (index: settlement positions)."""
+    flags = analysis.flags[analysis.flags["service_type"] == service_type]
+    demand = analysis.demand[service_type].reindex(flags.index).to_numpy(dtype="float64")
+    share = np.clip(flags["access_share"].to_numpy(dtype="float64"), 0.0, 1.0)
+    unserved = np.where(flags["too_far"].to_numpy(dtype=bool), demand, np.rint(demand * (1.0 - share)))
+    return pd.Series(unserved.astype("int64"), index=flags.index)
+
+
+def delegate(
+    analysis,
+    service_type: str,
+    *,
+    province: str | None = None,
+    outreach_km: float | None = None,
+) -> DelegationPlan:
+    """Assign the capacity the unserved target population of flagged places needs to centres
+    with spare capacity.
+
+    Places and centres are those of ``province`` (or the whole country); ``outreach_km``
+    overrides the norm's outreach distance.
+    """
+    started = time.perf_counter()
+    check_service_type(service_type)
+    norm = analysis.norms.services[service_type]
+    reach = 1000.0 * outreach_km if outreach_km is not None else norm.outreach_m
+    if reach <= 0:
+        raise AnalysisInputError(f"the outreach distance must be positive, not {reach / 1000:g} km")
+    travel = travel_of(analysis)
+    s = analysis.settlements
+    unserved = unserved_target_population(analysis, service_type)
+    place_pos = s.index.get_indexer(unserved.index)
+    if province is not None:
+        keep = (s["province_code"].to_numpy()[place_pos] == province) if len(place_pos) else np.zeros(0, bool)
+        place_pos, unserved = place_pos[keep], unserved[keep]
+    rate = norm.norm_per_10k / 1e4
+    persons = unserved.to_numpy(dtype="float64")
+    need = np.ceil(persons * rate)
+    has_need = need > 0
+    place_pos, need, persons = place_pos[has_need], need[has_need], persons[has_need]
+
+    providers = analysis._providers.get(service_type)
+    if providers is None:
+        centres_all = pd.DataFrame(columns=["licence_no", "name_fa", "capacity", "province_code"])
+        located = Located(np.zeros((0, 2)), np.zeros(0))
+    else:
+        located, _, centres_all = providers
+    capacity = centres_all["capacity"].to_numpy(dtype="float64")
+    # Load of every centre from the demand of every settlement within its catchment.
+    catchment = 1000.0 * norm.catchment_km
+    demand_all = analysis.demand[service_type].to_numpy(dtype="float64") * rate
+    li, lj, lc = travel.pairs(analysis._places, located, catchment)
+    load = huff_load(li, lj, gaussian_decay(catchment)(lc), demand_all, capacity)
+    rule = "huff_allocation"
+    if "served" in centres_all.columns:
+        known = centres_all["served"].notna().to_numpy()
+        load[known] = centres_all["served"].to_numpy(dtype="float64")[known]
+        rule = "registry_served" if known.all() else "registry_served_else_huff_allocation"
+    spare = np.floor(np.maximum(capacity - load, 0.0))
+    centre_pos = np.flatnonzero(spare > 0)
+    if province is not None:
+        centre_pos = centre_pos[centres_all["province_code"].to_numpy()[centre_pos] == province]
+
+    places = Located(analysis._places.xy[place_pos], analysis._places.k[place_pos])
+    centres = Located(located.xy[centre_pos], located.k[centre_pos])
+    pi, pj, pc = travel.pairs(places, centres, reach)
+    flow, _ = transport(spare[centre_pos], need, pi, pj, pc / 1000.0)
+    flow = np.rint(flow)
+    used = flow > 0
+    fi, fj, fk, fc = pi[used], pj[used], flow[used], pc[used] / 1000.0
+
+    codes = s["settlement_code"].to_numpy()
+    names = s["name_fa"].to_numpy()
+    lonlat = analysis._lonlat
+    licence = centres_all["licence_no"].to_numpy()
+    centre_lon = centres_all.geometry.x.to_numpy() if len(centres_all) else np.zeros(0)
+    centre_lat = centres_all.geometry.y.to_numpy() if len(centres_all) else np.zeros(0)
+    cp = centre_pos[fj]
+    lines = gpd.GeoDataFrame(
+        {
+            "settlement_code": codes[place_pos[fi]],
+            "name_fa": names[place_pos[fi]],
+            "licence_no": licence[cp],
+            "centre_name_fa": centres_all["name_fa"].to_numpy()[cp],
+            "capacity": fk.astype("int64"),
+            "km": np.round(fc, 2),
+            "place_lon": lonlat[place_pos[fi], 0],
+            "place_lat": lonlat[place_pos[fi], 1],
+            "centre_lon": centre_lon[cp],
+            "centre_lat": centre_lat[cp],
+        },
+        geometry=gpd.GeoSeries.from_xy(lonlat[place_pos[fi], 0], lonlat[place_pos[fi], 1]).shortest_line(
+            gpd.GeoSeries.from_xy(centre_lon[cp], centre_lat[cp])
+        )
+        if len(fi)
+        else gpd.GeoSeries([], dtype="geometry"),
+        crs=4326,
+    )
+
+    assigned_place = np.bincount(fi, weights=fk, minlength=len(place_pos))
+    person_km = np.bincount(fi, weights=fk * fc, minlength=len(place_pos))
+    main = lines.sort_values(["settlement_code", "capacity", "licence_no"], ascending=[True, False, True])
+    main = main.drop_duplicates("settlement_code").set_index("settlement_code")
+    place_codes = codes[place_pos]
+    places_frame = pd.DataFrame(
+        {
+            "settlement_code": place_codes,
+            "name_fa": names[place_pos],
+            "county_code": s["county_code"].to_numpy()[place_pos],
+            "province_code": s["province_code"].to_numpy()[place_pos],
+            "lon": lonlat[place_pos, 0],
+            "lat": lonlat[place_pos, 1],
+            "target_population_unserved": persons.astype("int64"),
+            "capacity_needed": need.astype("int64"),
+            "assigned": assigned_place.astype("int64"),
+            "still_needed": (need - assigned_place).astype("int64"),
+            "licence_no": main["licence_no"].reindex(place_codes).to_numpy(),
+            "centres": np.bincount(fi, minlength=len(place_pos)),
+            "mean_km": np.divide(
+                person_km, assigned_place, out=np.full(len(place_pos), np.nan), where=assigned_place > 0
+            ),
+        }
+    ).sort_values(["still_needed", "settlement_code"], ascending=[False, True], ignore_index=True)
+
+    assigned_centre = np.bincount(fj, weights=fk, minlength=len(centre_pos))
+    centre_km = np.bincount(fj, weights=fk * fc, minlength=len(centre_pos))
+    centre_places = lines.groupby("licence_no")["settlement_code"].agg(list)
+    centres_frame = pd.DataFrame(
+        {
+            "licence_no": licence[centre_pos],
+            "name_fa": centres_all["name_fa"].to_numpy()[centre_pos],
+            "county_code": centres_all["county_code"].to_numpy()[centre_pos],
+            "province_code": centres_all["province_code"].to_numpy()[centre_pos],
+            "lon": centre_lon[centre_pos],
+            "lat": centre_lat[centre_pos],
+            "capacity": capacity[centre_pos].astype("int64"),
+            "load": np.rint(load[centre_pos]).astype("int64"),
+            "spare": spare[centre_pos].astype("int64"),
+            "assigned": assigned_centre.astype("int64"),
+            "spare_after": (spare[centre_pos] - assigned_centre).astype("int64"),
+            "places": np.bincount(fj, minlength=len(centre_pos)),
+            "mean_km": np.divide(
+                centre_km, assigned_centre, out=np.full(len(centre_pos), np.nan), where=assigned_centre > 0
+            ),
+        }
+    )
+    centres_frame["settlement_codes"] = (
+        centres_frame["licence_no"].map(centre_places).apply(lambda v: v if isinstance(v, list) else [])
+    )
+    centres_frame = centres_frame.sort_values(
+        ["assigned", "licence_no"], ascending=[False, True], ignore_index=True
+    )
+    summary = {
+        "service_type": service_type,
+        "province_code": province,
+        "outreach_km": reach / 1000.0,
+        "places": len(place_pos),
+        "norm_per_10k": norm.norm_per_10k,
+        "target_population_unserved": int(persons.sum()),
+        "capacity_needed": int(need.sum()),
+        "assigned": int(flow.sum()),
+        "still_needed": int(need.sum() - flow.sum()),
+        "centres_with_spare": len(centre_pos),
+        "spare_capacity": int(spare[centre_pos].sum()),
+        "centres_used": int((assigned_centre > 0).sum()),
+        "capacity_km": float((fk * fc).sum()),
+        "spare_rule": rule,
+        "travel": type(travel).__name__,
+        "norms_version": analysis.norms.version,
+        "seconds": time.perf_counter() - started,
+    }
+    return DelegationPlan(centres=centres_frame, places=places_frame, lines=lines, summary=summary)

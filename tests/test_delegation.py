@@ -1,0 +1,118 @@
+"""Delegation: the transportation programme and the spare-capacity rule on cases checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geo.analysis import analyse
+from geo.decisions import AnalysisInputError
+from geo.delegation import delegate, huff_load, transport, unserved_target_population
+from tests import analysis_world as world
+
+
+def test_transport_by_hand():
+    # Centre 0 (10 spare) reaches places 0 (cost 1) and 1 (cost 2); centre 1 (5 spare) reaches
+    # places 1 (cost 1) and 2 (cost 3). Demands 8, 6, 4: at most 15 can be served, which needs
+    # centre 0 full (8 + 2); centre 1 then sends 4 to place 1 and 1 to place 2: cost 12 + 7.
+    flow, left = transport(
+        np.array([10.0, 5.0]),
+        np.array([8.0, 6.0, 4.0]),
+        np.array([0, 1, 1, 2]),
+        np.array([0, 0, 1, 1]),
+        np.array([1.0, 2.0, 1.0, 3.0]),
+    )
+    assert flow.tolist() == pytest.approx([8, 2, 4, 1])
+    assert left.tolist() == pytest.approx([0, 0, 3])
+
+
+def test_transport_prefers_serving_to_distance():
+    # One centre of 5 spare; a near place needing 3 and a far one needing 5: serve 5 in all,
+    # the near place fully first.
+    flow, left = transport(
+        np.array([5.0]), np.array([3.0, 5.0]), np.array([0, 1]), np.array([0, 0]), np.array([1.0, 50.0])
+    )
+    assert flow.tolist() == pytest.approx([3, 2])
+    assert left.tolist() == pytest.approx([0, 3])
+
+
+def test_huff_load_by_hand():
+    # Place 0 (100 persons) reaches both centres (capacities 10 and 30, same decay): 25 and 75.
+    # Place 1 (20 persons) reaches only centre 0: all 20 to it.
+    load = huff_load(
+        np.array([0, 0, 1]),
+        np.array([0, 1, 0]),
+        np.array([1.0, 1.0, 0.5]),
+        np.array([100.0, 20.0]),
+        np.array([10.0, 30.0]),
+    )
+    assert load.tolist() == pytest.approx([45, 75])
+
+
+def _world(served=None):
+    # A town with two rehabilitation centres (capacity 1,000 each) and villages 35-45 km away
+    # (too far: flagged); one village 90 km away, beyond the 60 km outreach. The norm (250 per
+    # 10,000) asks for 1 place per 40 target persons.
+    points = [(49.50, 34.50), (49.50, 34.82), (49.90, 34.50), (49.50, 34.10), (50.50, 34.50)]
+    s = world.settlements(points, [40_000, 900, 800, 700, 600], kinds=["city"] + ["village"] * 4)
+    n = world.ngos([(49.50, 34.50), (49.51, 34.51)], ["rehabilitation"] * 2, [1000, 1000], ["S0000", "S0000"])
+    if served is not None:
+        n["served"] = served
+    need = world.needs({"0001": {"rehabilitation": 50_000}, "0002": {"rehabilitation": 2_000}})
+    return analyse(s, n, need, world.counties(), None, world.demo_norms())
+
+
+def test_delegate_assigns_unserved_villages_to_spare_capacity():
+    a = _world()
+    plan = delegate(a, "rehabilitation")
+    unserved = unserved_target_population(a, "rehabilitation")
+    codes = a.settlements["settlement_code"]
+    flagged = set(codes.iloc[unserved.index])
+    assert flagged == {"S0001", "S0002", "S0003", "S0004"}
+    # Too far: all their target population is unserved; they need 1 place per 40 of them.
+    assert unserved.tolist() == a.demand["rehabilitation"].iloc[unserved.index].tolist()
+    places = plan.places.set_index("settlement_code")
+    assert places["capacity_needed"].tolist() == np.ceil(places["target_population_unserved"] / 40).tolist()
+    # S0004 lies about 90 km of travel away: beyond the outreach, still unserved.
+    assert places.at["S0004", "assigned"] == 0
+    assert places.at["S0004", "still_needed"] == places.at["S0004", "capacity_needed"] > 0
+    # Spare = capacity minus the Huff load. Only the town lies within the centres' 30 km
+    # catchment, so its need (target persons / 40) is the whole load, shared by the two.
+    centres = plan.centres.set_index("licence_no")
+    town = a.demand["rehabilitation"].iloc[0] / 40
+    assert plan.summary["spare_rule"] == "huff_allocation"
+    assert centres["load"].sum() == pytest.approx(town, abs=1)
+    assert ((centres["capacity"] - centres["load"] - centres["spare"]).abs() <= 1).all()
+    # The others are served in full: the spare capacity (about 2,000 − 1,180) is plenty.
+    assert centres["spare"].sum() > places.loc[["S0001", "S0002", "S0003"], "capacity_needed"].sum()
+    for code in ("S0001", "S0002", "S0003"):
+        assert places.at[code, "still_needed"] == 0
+        assert places.at[code, "assigned"] == places.at[code, "capacity_needed"]
+    assert (plan.lines["km"] <= 60).all()
+    assert (centres["assigned"] <= centres["spare"]).all()
+    assert centres["assigned"].sum() == plan.summary["assigned"] == plan.lines["capacity"].sum()
+
+
+def test_delegate_uses_the_registry_figure_and_stops_at_capacity():
+    a = _world(served=[997, 998])  # 3 and 2 places left
+    plan = delegate(a, "rehabilitation")
+    assert plan.summary["spare_rule"] == "registry_served"
+    assert plan.summary["spare_capacity"] == 5
+    assert plan.summary["assigned"] == 5
+    assert plan.summary["still_needed"] == plan.summary["capacity_needed"] - 5
+    # With only 5 places to give, the nearest village gets them (fewest place-km).
+    assert plan.lines["capacity"].sum() == 5
+    assert plan.lines["settlement_code"].unique().tolist() == [
+        plan.lines.sort_values("km")["settlement_code"].iloc[0]
+    ]
+
+
+def test_delegate_outreach_override_and_errors():
+    a = _world()
+    none = delegate(a, "rehabilitation", outreach_km=5)
+    assert none.summary["assigned"] == 0 and none.lines.empty
+    assert none.summary["still_needed"] == none.summary["capacity_needed"]
+    with pytest.raises(AnalysisInputError):
+        delegate(a, "unknown_service")
+    with pytest.raises(AnalysisInputError, match="positive"):
+        delegate(a, "rehabilitation", outreach_km=0)

@@ -1,0 +1,237 @@
+"""Siting (MCLP, p-median, capacitated variants): cases checked on paper, and spopt on the same matrices."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pulp
+import pytest
+from pyproj import Geod
+from spopt.locate import MCLP, PMedian
+
+from geo.analysis import analyse
+from geo.decisions import AnalysisInputError
+from geo.distance import StraightLine
+from geo.siting import _Flow, capacitated_siting, mclp, p_median, pairs_from_cost_matrix, site_centres
+from tests import analysis_world as world
+
+# spopt builds its own PuLP model; HiGHS through PuLP solves it (PuLP's bundled SPOPT_SOLVER is deprecated).
+SPOPT_SOLVER = pulp.HiGHS(msg=False)
+
+
+def _pairs(cover: dict[int, list[int]]):
+    i = [p for c, places in cover.items() for p in places]
+    j = [c for c, places in cover.items() for _ in places]
+    return np.array(i), np.array(j)
+
+
+# ---- by hand -----------------------------------------------------------------------------
+
+
+def test_mclp_by_hand():
+    w = np.array([10, 20, 30, 40, 5])
+    i, j = _pairs({0: [0, 1], 1: [1, 2], 2: [3], 3: [2, 4]})
+    for method in ("exact", "greedy", "auto"):
+        sol = mclp(w, i, j, 4, 2, method=method)
+        assert sorted(sol.chosen.tolist()) == [1, 2]  # 20 + 30 + 40
+        assert sol.objective == 90
+    # Place 2 is covered by an existing centre: candidate 1 now adds only 20, so 0 and 2 win.
+    sol = mclp(w, i, j, 4, 2, covered=np.array([0, 0, 1, 0, 0], dtype=bool))
+    assert sorted(sol.chosen.tolist()) == [0, 2]
+    assert sol.objective == 70
+    assert sol.details["covered_before"] == 30 and sol.details["covered_after"] == 100
+    # The first pick is the one that adds most; assignment points to the site that covers a place.
+    assert sol.chosen.tolist() == [2, 0] and sol.gain.tolist() == [40, 30]
+    assert sol.assigned.tolist() == [0, 0, -1, 2, -1]
+
+
+def test_greedy_is_not_always_optimal_and_the_gap_says_so():
+    # The middle set is the largest alone (7), but the two side sets together cover 12.
+    w = np.array([3, 3, 3, 3, 1])
+    i, j = _pairs({0: [0, 1], 1: [2, 3], 2: [1, 2, 4]})
+    greedy = mclp(w, i, j, 3, 2, method="greedy")
+    assert greedy.objective == 10
+    assert greedy.bound >= 12 - 1e-9  # a valid upper bound
+    assert greedy.gap > 0 and not greedy.optimal
+    exact = mclp(w, i, j, 3, 2, method="exact")
+    assert exact.objective == 12 and exact.optimal and exact.gap == 0
+    auto = mclp(w, i, j, 3, 2, method="auto")  # small: the exact programme closes the gap
+    assert auto.objective == 12 and auto.method == "exact"
+
+
+def test_p_median_by_hand_with_an_existing_centre():
+    x = np.array([0.0, 1.0, 2.0, 10.0, 11.0])
+    cost = np.abs(x[:, None] - x[None, :])
+    w = np.ones(5)
+    i, j, c = pairs_from_cost_matrix(cost)
+    two = p_median(w, i, j, c, 5, 2, method="exact")
+    assert two.objective == pytest.approx(3.0)  # medians at 1 and at 10 or 11
+    assert 1 in two.chosen
+    # A centre already at 11: one new site, at 1, leaves costs 1, 0, 1, 1, 0.
+    one = p_median(w, i, j, c, 5, 1, base_cost=cost[:, 4], method="exact")
+    assert one.chosen.tolist() == [1]
+    assert one.objective == pytest.approx(3.0)
+    assert one.details["cost_before"] == pytest.approx(11 + 10 + 9 + 1 + 0)
+    # The cap: a place farther than it from every centre counts at the cap.
+    capped = p_median(w, i, j, c, 5, 1, base_cost=np.full(5, np.inf), cap=5.0, method="exact")
+    assert capped.objective == pytest.approx(1 + 0 + 1 + 5 + 5)
+
+
+def test_capacitated_mclp_by_hand():
+    # Place 0 (100 persons) has an existing centre of 30 in reach; candidate 0 (60) reaches
+    # place 0, candidate 1 (40) reaches place 1 (50 persons).
+    flow = _Flow(
+        n=2,
+        n_existing=1,
+        n_candidates=2,
+        i=np.array([0, 0, 1]),
+        f=np.array([0, 1, 2]),
+        cost=np.array([1.0, 1.0, 1.0]),
+        capacity=np.array([30.0, 60.0, 40.0]),
+    )
+    w = np.array([100.0, 50.0])
+    for method in ("exact", "greedy"):
+        sol = capacitated_siting("mclp", w, flow, 1, method=method)
+        assert sol.chosen.tolist() == [0]
+        assert sol.objective == pytest.approx(90)
+        assert sol.details["baseline"] == pytest.approx(30)
+    both = capacitated_siting("mclp", w, flow, 2, method="exact")
+    assert both.objective == pytest.approx(130)
+
+
+def test_lagrangian_bound_is_valid_on_random_instances():
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        cost = rng.uniform(0, 10, (50, 15))
+        w = rng.integers(1, 50, 50).astype(float)
+        i, j, _ = pairs_from_cost_matrix(cost, 3.5)
+        exact = mclp(w, i, j, 15, 4, method="exact")
+        greedy = mclp(w, i, j, 15, 4, method="greedy")
+        assert greedy.objective <= exact.objective + 1e-9 <= greedy.bound + 1e-6
+        i, j, c = pairs_from_cost_matrix(cost)
+        exact = p_median(w, i, j, c, 15, 4, method="exact")
+        greedy = p_median(w, i, j, c, 15, 4, method="greedy")
+        assert greedy.bound - 1e-6 <= exact.objective <= greedy.objective + 1e-9
+
+
+# ---- the same objective as spopt on the same cost matrix ----------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mclp_equals_spopt(seed):
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(0, 10, (40, 12))
+    w = rng.integers(1, 50, 40).astype(float)
+    i, j, _ = pairs_from_cost_matrix(cost, 4.0)
+    ours = mclp(w, i, j, 12, 3, method="exact")
+    theirs = MCLP.from_cost_matrix(cost, w, service_radius=4.0, p_facilities=3).solve(SPOPT_SOLVER)
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), abs=1e-9)
+    # Existing centres: spopt's predefined facilities (counted in its p) are our fixed ones.
+    fixed = np.zeros(12, dtype=bool)
+    fixed[[0, 5]] = True
+    covered = (cost[:, fixed] <= 4.0).any(axis=1)
+    free = np.flatnonzero(~fixed)
+    fi, fj, _ = pairs_from_cost_matrix(cost[:, free], 4.0)
+    ours = mclp(w, fi, fj, len(free), 3, covered=covered, method="exact")
+    theirs = MCLP.from_cost_matrix(
+        cost, w, service_radius=4.0, p_facilities=5, predefined_facilities_arr=fixed.astype(int)
+    ).solve(SPOPT_SOLVER)
+    assert ours.details["covered_after"] == pytest.approx(pulp.value(theirs.problem.objective), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_p_median_equals_spopt(seed):
+    rng = np.random.default_rng(100 + seed)
+    cost = rng.uniform(0, 10, (30, 10))
+    w = rng.integers(1, 50, 30).astype(float)
+    i, j, c = pairs_from_cost_matrix(cost)
+    ours = p_median(w, i, j, c, 10, 3, method="exact")
+    theirs = PMedian.from_cost_matrix(cost, w, p_facilities=3).solve(SPOPT_SOLVER)
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
+    fixed = np.zeros(10, dtype=bool)
+    fixed[[2, 7]] = True
+    free = np.flatnonzero(~fixed)
+    fi, fj, fc = pairs_from_cost_matrix(cost[:, free])
+    ours = p_median(w, fi, fj, fc, len(free), 2, base_cost=cost[:, fixed].min(axis=1), method="exact")
+    theirs = PMedian.from_cost_matrix(
+        cost, w, p_facilities=4, predefined_facilities_arr=fixed.astype(int)
+    ).solve(SPOPT_SOLVER)
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_capacitated_p_median_equals_spopt(seed):
+    rng = np.random.default_rng(200 + seed)
+    cost = rng.uniform(0, 10, (25, 8))
+    w = rng.integers(1, 50, 25).astype(float)
+    capacity = np.full(8, w.sum() / 2.5)
+    i, j, c = pairs_from_cost_matrix(cost)
+    flow = _Flow(n=25, n_existing=0, n_candidates=8, i=i, f=j, cost=c, capacity=capacity)
+    ours = capacitated_siting("pmedian", w, flow, 3, cap=1e4, method="exact")
+    theirs = PMedian.from_cost_matrix(cost, w, p_facilities=3, facility_capacities=capacity).solve(
+        SPOPT_SOLVER
+    )
+    assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
+
+
+# ---- on an analysis: flagged candidates, the analysis's travel cost ------------------------
+
+
+def _world_analysis(travel=None, seed=3):
+    s, n, need = world.random_world(seed, n_places=80, n_ngos=6)
+    return analyse(s, n, need, world.counties(), None, world.demo_norms(), travel=travel)
+
+
+def test_site_centres_picks_flagged_places_and_matches_brute_force():
+    a = _world_analysis()
+    service = "rehabilitation"
+    plan = site_centres(a, service, 2, model="mclp", method="exact")
+    flagged = set(a.flags.loc[a.flags["service_type"] == service, "settlement_code"])
+    assert set(plan.sites["settlement_code"]) <= flagged
+    assert plan.summary["optimal"] and plan.summary["travel"] == "StraightLine"
+    # Brute force over every pair of flagged places with geodesic distances × the detour.
+    geod = Geod(ellps="WGS84")
+    s = a.settlements
+    lon, lat = s.geometry.x.to_numpy(), s.geometry.y.to_numpy()
+    uncovered = np.where(a.access.covered[service], 0, a.demand[service]).astype(float)
+    reach = 1000 * a.norms.services[service].catchment_km
+    cand = np.flatnonzero(s["settlement_code"].isin(flagged))
+    covers = {}
+    for c in cand:
+        d = geod.inv(np.full(len(s), lon[c]), np.full(len(s), lat[c]), lon, lat)[2] * a.norms.detour_factor
+        covers[c] = d <= reach
+    best = max(uncovered[covers[x] | covers[y]].sum() for x, y in itertools.combinations(cand, 2))
+    assert plan.summary["objective"] == pytest.approx(best)
+    assert plan.sites["gain"].sum() == pytest.approx(best)
+    # Greedy on the same instance: never better, and its bound is above the optimum.
+    greedy = site_centres(a, service, 2, model="mclp", method="greedy")
+    assert greedy.summary["objective"] <= best + 1e-9 <= greedy.summary["bound"] + 1e-6
+
+
+def test_site_centres_uses_the_analysis_travel_cost():
+    near = _world_analysis()
+    far = _world_analysis(travel=StraightLine(3.0))
+    a = site_centres(near, "rehabilitation", 2, model="pmedian", method="exact")
+    b = site_centres(far, "rehabilitation", 2, model="pmedian", method="exact")
+    assert b.summary["pairs"] < a.summary["pairs"]
+    # Costs are the analysis's: with three times the detour every newly served trip is longer.
+    assert b.summary["cost_after"] > a.summary["cost_after"]
+
+
+def test_site_centres_capacitated_and_given_candidates():
+    a = _world_analysis()
+    codes = a.settlements["settlement_code"].iloc[:10].tolist()
+    plan = site_centres(
+        a, "rehabilitation", 3, candidates=codes, capacitated=True, capacity=40, method="exact"
+    )
+    assert set(plan.sites["settlement_code"]) <= set(codes)
+    assert plan.summary["model"] == "capacitated_mclp"
+    # New sites add at most their capacity each to the persons served.
+    assert plan.summary["objective"] - plan.summary["baseline"] <= 3 * 40 + 1e-6
+    with pytest.raises(AnalysisInputError, match="unknown settlement codes"):
+        site_centres(a, "rehabilitation", 1, candidates=["nope"])
+    with pytest.raises(AnalysisInputError, match="positive whole number"):
+        site_centres(a, "rehabilitation", 0)
+    with pytest.raises(AnalysisInputError, match="unknown model"):
+        site_centres(a, "rehabilitation", 1, model="lscp")
