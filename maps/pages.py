@@ -241,6 +241,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         "notice": ctx.notice[lang],
         "as_of": ctx.as_of.isoformat(),
         "as_of_text": text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
+        "as_of_date": jalali_date(ctx.as_of, lang),
     }
     m.add_child(Start(page, elements, config, extra_js))
     return figure.render()

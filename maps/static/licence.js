@@ -222,7 +222,7 @@
     function writeRecord(c) {
       const rows = [
         [t('printed_on'), nowJalali()],
-        [t('as_of_label'), jalali(c.as_of)],
+        [t('as_of_label'), A.C.as_of_date],
         [t('lat'), num(c.lat, 5)],
         [t('lon'), num(c.lon, 5)],
         [t('service'), serviceName(c.service_type)],

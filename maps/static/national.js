@@ -68,7 +68,7 @@
   function explainCounty(s, st) {
     if (!s || !s[6] || s[7] / s[6] <= 0.5 || s[5] === 'underserved') return '';
     return t('explain_saturated_villages')
-      .replace('{class}', t('class_' + s[5]))
+      .replace('{class}', t('n_' + s[5]))
       .replace('{out}', num(s[7])).replace('{villages}', num(s[6]))
       .replace('{km}', num(st.norms[st.service].catchment_km));
   }

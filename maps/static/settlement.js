@@ -21,7 +21,7 @@
     let here = null;
 
     function writeRecord(d) {
-      const rows = [[t('printed_on'), nowJalali()], [t('as_of_label'), jalali(d.as_of)], [t('code'), d.settlement.id]];
+      const rows = [[t('printed_on'), nowJalali()], [t('as_of_label'), A.C.as_of_date], [t('code'), d.settlement.id]];
       record.innerHTML = `<h2>${esc(t('profile_of'))}</h2><table>`
         + rows.map((r) => `<tr><th>${esc(r[0])}</th><td>${esc(r[1])}</td></tr>`).join('') + '</table>';
       record.hidden = false;
@@ -43,7 +43,7 @@
         [t('tier'), esc(t('tier_' + d.tier))],
         [t('population'), num(p.population) + popSyn],
         [t('in_target_area'), esc(d.in_target_area ? t('yes') : t('no'))],
-        [t('as_of_label'), esc(jalali(d.as_of))],
+        [t('as_of_label'), esc(A.C.as_of_date)],
       ];
       document.getElementById('am-facts').innerHTML = facts.map((r) => `<tr><th>${esc(r[0])}</th><td>${r[1]}</td></tr>`).join('');
       const fa = A.C.lang === 'fa';
