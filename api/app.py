@@ -11,13 +11,13 @@ from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
 from api import errors
-from api.analysis import load_norms
 from api.deps import snapshot
-from api.routers import analysis, features, pages, tiles
+from api.loading import load_norms
+from api.routers import assessments, features, pages, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
-from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.schema import LAYERS
+from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from store import open_store
 
 
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(features.router)
     app.include_router(tiles.router)
-    app.include_router(analysis.router)
+    app.include_router(assessments.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
 

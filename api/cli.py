@@ -55,6 +55,8 @@ def cmd_layers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    import pandas as pd
+
     from exchange.imports import ImportRejected, import_file, write_report
     from store import open_store
 
@@ -64,17 +66,20 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         outcome = import_file(store, args.layer, args.file, mode=mode, source_layer=args.source_layer)
     except ImportRejected as err:
+        store.close()
         result = err.result
         print(f"error: {err.user_message}", file=sys.stderr)
         shown = result.rejected.head(args.show)
+        # The report first: whatever happens while printing, the user gets it.
+        write_report(result, report_path)
         for row in shown.itertuples():
-            where = f"row {row.row}" if row.row is not None and row.row == row.row else "file"
-            print(f"  {where:>9}  {row.field:<16} {row.reason:<22} {row.message}", file=sys.stderr)
+            where = "file" if pd.isna(row.row) else f"row {int(row.row)}"
+            print(f"  {where:>9}  {row.field!s:<16} {row.reason!s:<22} {row.message}", file=sys.stderr)
         if len(result.rejected) > len(shown):
             print(f"  … and {len(result.rejected) - len(shown)} more", file=sys.stderr)
-        write_report(result, report_path)
         print(f"Every rejected row is in {report_path}", file=sys.stderr)
         return 3
+    store.close()
     result = outcome.result
     print(f"Imported {outcome.rows:,} rows into {args.layer} ({mode}).")
     for note in result.notes:
@@ -104,7 +109,7 @@ def _write_table(frame, path: Path) -> None:
 def _analysis(settings: Settings):
     import time
 
-    from api.analysis import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms
     from store import open_store
 
     store = open_store(settings.store)
@@ -166,7 +171,7 @@ def cmd_check_licence(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
-    from api.analysis import province_code
+    from api.loading import province_code
     from store import open_store
 
     province = province_code(open_store(settings.store), args.province) if args.province else None

@@ -62,9 +62,9 @@ def _settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     out = s[
         ["settlement_code", "name_fa", "name_en", "kind", "county_code", "province_code", "population"]
     ].copy()
-    for service, norm in a.norms.services.items():
+    for service in a.norms.services:
         out[f"{service}_nearest_km"] = (a.access.nearest_m[service] / 1000.0).round(3)
-        out[f"{service}_access_share"] = (a.access.access[service] / (norm.norm_per_10k / 1e4)).round(4)
+        out[f"{service}_access_share"] = a.access_share[service].round(4)
     flagged = a.flags.groupby("settlement_code").size()
     out["flagged_services"] = out["settlement_code"].map(flagged).fillna(0).astype("int64")
     out["in_target_area"] = a.in_target_area.to_numpy()

@@ -69,6 +69,6 @@ def settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
 
     def build() -> gpd.GeoDataFrame:
         a = snap.analysis()
-        return layers.settlement_access(a.settlements, a.access.access, a.access.covered, a.flags, a.norms)
+        return layers.settlement_access(a.settlements, a.access_share, a.access.covered, a.flags, a.norms)
 
     return snap.cached("maps:settlement-access", build)

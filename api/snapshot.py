@@ -17,9 +17,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from api.analysis import analysis_from_store, ngos_as_of, resolve_as_of
-from geo.analysis import Analysis
+from api.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from geo.norms import Norms
+from geo.recompute import Analysis
 from store.base import Store, StoreError
 
 
@@ -68,22 +68,9 @@ class Snapshot:
 
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
-    from geo.analysis import analyse
-
-    needed = ("counties", "settlements", "ngos", "county_needs")
-    missing = [n for n in needed if n not in snapshot.layers]
-    if missing:
-        raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    result = analyse(
-        snapshot.layers["settlements"],
-        snapshot.layers["ngos"],
-        snapshot.layers["county_needs"],
-        snapshot.layers["counties"],
-        snapshot.layers.get("target_areas"),
-        snapshot.norms,
-    )
-    result.as_of = snapshot.as_of
-    return result
+    # The snapshot's NGOs already carry their status at the snapshot's day; reading them again
+    # at the same day changes nothing, and keeps one way of loading.
+    return analysis_from_layers(snapshot.layers, snapshot.norms, snapshot.as_of)
 
 
 class Snapshots:

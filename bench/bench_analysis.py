@@ -4,7 +4,7 @@ Run:  .venv/bin/python bench/bench_analysis.py [--store var/amayesh.gpkg] [--ref
 
 Prints medians (and p95 where it matters) and writes them to bench/results/analysis.json.
 Measured:
-* full recomputation of every measure and flag (``geo.analysis.analyse``), warm, median of 7;
+* full recomputation of every measure and flag (``geo.recompute.analyse``), warm, median of 7;
 * one licence check, median and p95 over 300 random places;
 * peak resident memory of a process that reads the layers and runs the analysis;
 * E2SFCA on 100,000 settlements × 25,000 providers at a 30 km catchment: ours (the compiled
@@ -30,7 +30,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.analysis import analysis_from_store, load_norms  # noqa: E402
+from api.loading import analysis_from_store, load_norms  # noqa: E402
 from geo.access import demand_at_settlements, e2sfca_from_pairs, gaussian_decay, locate  # noqa: E402
 from geo.distance import StraightLine  # noqa: E402
 from geo.kernels import e2sfca_straight_line  # noqa: E402
@@ -50,7 +50,7 @@ def peak_memory(store_url: str) -> float:
     """Peak RSS (MB) of a fresh process that loads the layers and analyses them."""
     code = (
         "import resource, sys; sys.path.insert(0, {!r});"
-        "from api.analysis import analysis_from_store, load_norms; from store import open_store;"
+        "from api.loading import analysis_from_store, load_norms; from store import open_store;"
         "analysis_from_store(open_store({!r}), load_norms({!r}));"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     ).format(str(ROOT), store_url, str(ROOT / "config" / "norms.toml"))
@@ -73,7 +73,7 @@ def main() -> int:
     layers = {
         n: store.read_layer(n) for n in ("settlements", "ngos", "county_needs", "counties", "target_areas")
     }
-    from geo.analysis import analyse
+    from geo.recompute import analyse
 
     runs = timed(
         lambda: analyse(

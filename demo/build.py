@@ -12,22 +12,10 @@ import pandas as pd
 
 from demo import national, synthetic
 from demo.sources import read_reference
+from exchange.shapefiles import write_shapefile
 from geo.measures import settlement_tier
 from geo.schema import LAYERS
 from store.base import Store
-from store.shapefiles import write_shapefile
-
-ATTRIBUTION = (
-    "Boundaries © OpenStreetMap contributors (ODbL). Places: GeoNames (CC BY 4.0). "
-    "Census: Statistical Centre of Iran, 1395. Outline: Natural Earth."
-)
-#: Shown wherever the demo's made-up figures appear (API landing page, every map page).
-SYNTHETIC_NOTICE_FA = (
-    "داده‌های سازمان‌های مردم‌نهاد، محله‌های هدف و جمعیت هدف در این نسخهٔ نمایشی ساختگی‌اند، نه واقعی."
-)
-SYNTHETIC_NOTICE_EN = (
-    "Demo: the NGO registry, target neighbourhoods and target populations are synthetic, not real."
-)
 
 PROVENANCE = {
     "provinces": (

@@ -17,12 +17,12 @@ import shapely.ops
 
 from geo.admin import (
     dissolve_by,
-    largest_remainder,
     longest_border_neighbour,
     match_counties,
     province_code_from_iso,
     share_parent_population,
 )
+from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.names import match_names, normalize_name, normalize_text
 

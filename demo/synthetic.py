@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from demo.national import allocate_population
-from geo.admin import largest_remainder
+from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.measures import settlement_tier
 from geo.schema import SERVICE_TYPES

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +10,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from exchange.shapefiles import write_shapefile
 from geo.errors import AmayeshError
 
 FORMATS = ("gpkg", "geojson", "csv", "xlsx", "shp")
@@ -50,74 +50,6 @@ def format_of(path: Path, fmt: str | None = None) -> str:
             f"cannot tell the format of {path.name}; use .gpkg, .geojson, .csv, .xlsx, .shp or .zip",
             "format",
         ) from None
-
-
-def read_file(path: Path, *, layer: str | None = None, fmt: str | None = None) -> pd.DataFrame:
-    """Read a user's file into a (Geo)DataFrame without judging its content.
-
-    A shapefile must come with its ``.prj``: a file that does not say its CRS is refused, never
-    guessed. Tables are read as text, so that the validator sees what the user wrote.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ImportFileError(f"no such file: {path}", "file")
-    kind = format_of(path, fmt)
-    try:
-        if kind == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").replace("", None)
-        if kind == "xlsx":
-            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-            return frame.astype(object).where(frame.notna(), None)
-        if kind == "shp":
-            source = _shapefile_source(path)
-            return pyogrio.read_dataframe(source)
-        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-        if layer is None:
-            if len(layers) != 1:
-                raise ImportFileError(
-                    f"{path.name} holds several layers ({', '.join(layers)}); say which one", "layer"
-                )
-            layer = layers[0]
-        elif layer not in layers:
-            raise ImportFileError(f"{path.name} has no layer {layer!r} (it has {', '.join(layers)})", "layer")
-        return pyogrio.read_dataframe(path, layer=layer)
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        ValueError,
-        zipfile.BadZipFile,
-        OSError,
-    ) as err:
-        if isinstance(err, ImportFileError):
-            raise
-        raise ImportFileError(
-            f"cannot read {path.name} as {kind}: {str(err).splitlines()[0]}", "format"
-        ) from err
-
-
-def _shapefile_source(path: Path) -> str:
-    if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-        shps = [n for n in names if n.lower().endswith(".shp")]
-        if len(shps) != 1:
-            raise ImportFileError(f"{path.name} must hold exactly one .shp (it holds {len(shps)})", "format")
-        stem = shps[0][:-4]
-        if not any(n.lower() == (stem + ".prj").lower() for n in names):
-            raise ImportFileError(
-                f"{shps[0]} in {path.name} has no .prj: its coordinate reference system is unknown, "
-                "and Amayesh does not guess it. Add the .prj that came with the data.",
-                "crs_missing",
-            )
-        return f"/vsizip/{path}/{shps[0]}"
-    siblings = {p.name.lower() for p in path.parent.glob(path.stem + ".*")}
-    if (path.stem + ".prj").lower() not in siblings:
-        raise ImportFileError(
-            f"{path.name} has no .prj beside it: its coordinate reference system is unknown, and "
-            "Amayesh does not guess it. Add the .prj that came with the data.",
-            "crs_missing",
-        )
-    return str(path)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -181,8 +113,6 @@ def write_file(frame: pd.DataFrame, path: Path, *, layer: str, fmt: str | None =
             path, index=False, sheet_name=layer[:31], engine="openpyxl"
         )
     elif kind == "shp":
-        from store.shapefiles import write_shapefile
-
         write_shapefile(layer, frame, path)
     else:
         driver = "GPKG" if kind == "gpkg" else "GeoJSON"

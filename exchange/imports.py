@@ -8,11 +8,14 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
-from exchange.formats import ImportFileError, neutralise_formulas, read_file
+from exchange.boundary import read_untrusted
+from exchange.formats import ImportFileError, neutralise_formulas
+from exchange.limits import Limits, get_limits
+from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import AmayeshError
 from geo.schema import layer
-from geo.validation import ValidationResult, validate_import
+from geo.shapes import GeometryLimits
 from store.base import Store
 
 
@@ -23,8 +26,12 @@ class ImportRejected(AmayeshError):
 
     def __init__(self, result: ValidationResult) -> None:
         n = result.rejected["row"].nunique() if result.rejected["row"].notna().any() else 0
-        whole = result.rejected["row"].isna().any()
-        what = "the file was refused" if whole else f"{n} of {result.rows} rows were rejected"
+        whole = bool(result.rejected["row"].isna().any())
+        if whole:
+            first = result.rejected[result.rejected["row"].isna()].iloc[0]
+            what = f"the file was refused ({first['reason']})"
+        else:
+            what = f"{n} of {result.rows} rows were rejected"
         super().__init__(f"Import of {result.layer} refused: {what}; nothing was written.")
         self.result = result
 
@@ -45,15 +52,32 @@ def iran_outline(store: Store) -> shapely.Geometry:
     return shapely.box(*IRAN_BOUNDS)
 
 
+def geometry_limits(limits: Limits) -> GeometryLimits:
+    return GeometryLimits(
+        max_vertices=limits.max_vertices_per_feature,
+        max_depth=limits.max_geometry_depth,
+        county_tolerance_m=limits.county_tolerance_m,
+        area_km2=dict(limits.area_km2),
+    )
+
+
 def validate_file(
-    store: Store, layer_name: str, path: Path, *, mode: str = "replace", source_layer: str | None = None
+    store: Store,
+    layer_name: str,
+    path: Path,
+    *,
+    mode: str = "replace",
+    source_layer: str | None = None,
+    limits: Limits | None = None,
 ) -> ValidationResult:
-    """Read and check ``path`` for ``layer_name`` against the store's current contents."""
+    """Read ``path`` through the import boundary and check it for ``layer_name`` against the
+    store's current contents."""
+    limits = limits or get_limits()
     spec = layer(layer_name)
     if mode not in ("replace", "append"):
         raise AmayeshError(f"mode must be replace or append, not {mode!r}")
     try:
-        raw = read_file(path, layer=source_layer)
+        raw = read_untrusted(path, layer=source_layer, limits=limits)
     except ImportFileError as err:
         rejected = pd.DataFrame(
             [(None, "file", Path(path).name, err.reason, err.user_message)],
@@ -62,21 +86,38 @@ def validate_file(
         empty = rejected.iloc[:0]
         return ValidationResult(spec.name, None, rejected, empty, 0)
     present = store.list_layers()
-    counties = None
+    counties = county_shapes = None
     if "county_code" in spec.column_names and spec.name != "counties" and "counties" in present:
-        counties = pd.DataFrame(store.read_layer("counties")[["county_code", "name_fa", "province_code"]])
+        stored = store.read_layer("counties")
+        counties = pd.DataFrame(stored[["county_code", "name_fa", "province_code"]])
+        if spec.geometry_type not in (None, "Point"):
+            county_shapes = stored.set_index("county_code").geometry
     existing = None
     if mode == "append" and spec.name in present:
         existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
     iran = iran_outline(store) if spec.geometry_type else None
-    return validate_import(raw, spec.name, counties=counties, existing_keys=existing, iran=iran)
+    return validate_import(
+        raw,
+        spec.name,
+        counties=counties,
+        existing_keys=existing,
+        iran=iran,
+        county_shapes=county_shapes,
+        limits=geometry_limits(limits),
+    )
 
 
 def import_file(
-    store: Store, layer_name: str, path: Path, *, mode: str = "replace", source_layer: str | None = None
+    store: Store,
+    layer_name: str,
+    path: Path,
+    *,
+    mode: str = "replace",
+    source_layer: str | None = None,
+    limits: Limits | None = None,
 ) -> ImportOutcome:
     """Import ``path`` into layer ``layer_name``: every row, or none and ``ImportRejected``."""
-    result = validate_file(store, layer_name, path, mode=mode, source_layer=source_layer)
+    result = validate_file(store, layer_name, path, mode=mode, source_layer=source_layer, limits=limits)
     if not result.ok:
         raise ImportRejected(result)
     with store.transaction() as tx:

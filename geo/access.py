@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from geo.apportion import largest_remainder_by_group
 from geo.distance import Located, StraightLine
 from geo.kernels import e2sfca_straight_line
 from geo.norms import Norms
@@ -31,35 +32,13 @@ def demand_at_settlements(settlements: pd.DataFrame, county_needs: pd.DataFrame)
     needs = county_needs.pivot_table(
         index="county_code", columns="service_type", values="target_population", aggfunc="sum"
     ).fillna(0)
-    county = pd.Categorical(settlements["county_code"], categories=needs.index)
-    group = county.codes.astype("int64")  # -1: a county without needs
-    known = group >= 0
+    group = pd.Categorical(settlements["county_code"], categories=needs.index).codes.astype("int64")
     pop = settlements["population"].to_numpy(dtype="float64")
-    n_groups = len(needs.index)
-    group_pop = np.bincount(group[known], weights=pop[known], minlength=n_groups)
-    group_size = np.bincount(group[known], minlength=n_groups)
-    even = group_pop[np.maximum(group, 0)] == 0
-    share = np.where(
-        even,
-        1.0 / np.maximum(group_size[np.maximum(group, 0)], 1),
-        pop / np.where(even, 1, group_pop[np.maximum(group, 0)]),
-    )
     # Ties go to the smaller settlement code, so that row order changes nothing.
     position = np.argsort(np.argsort(settlements["settlement_code"].to_numpy(), kind="stable"), kind="stable")
     out = np.zeros((len(pop), len(needs.columns)), dtype="int64")
     for c, service in enumerate(needs.columns):
-        total = needs[service].to_numpy(dtype="int64")
-        quota = np.where(known, total[np.maximum(group, 0)] * share, 0.0)
-        parts = np.floor(quota).astype("int64")
-        short = total - np.bincount(group[known], weights=parts[known], minlength=n_groups).astype("int64")
-        # Rank settlements within their county by fractional part (largest first, then order).
-        order = np.lexsort((position, -(quota - parts), group))
-        ranked_group = group[order]
-        starts = np.searchsorted(ranked_group, ranked_group, side="left")
-        rank = np.arange(len(order)) - starts
-        give = known[order] & (rank < short[np.maximum(ranked_group, 0)])
-        parts[order[give]] += 1
-        out[:, c] = parts
+        out[:, c] = largest_remainder_by_group(needs[service].to_numpy(dtype="int64"), pop, group, position)
     return pd.DataFrame(out, index=settlements.index, columns=list(needs.columns))
 
 

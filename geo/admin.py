@@ -9,10 +9,10 @@ after the census.
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
+from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS
 from geo.names import match_names
 
@@ -79,33 +79,6 @@ def longest_border_neighbour(pieces: gpd.GeoDataFrame, targets: gpd.GeoDataFrame
         else:
             out[idx] = candidates.geometry.distance(piece.geometry).idxmin()
     return pd.Series(out, dtype=targets.index.dtype)
-
-
-def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
-    """Split the integer ``total`` in proportion to ``weights`` so that the parts sum to ``total``.
-
-    Hamilton's method: floor the exact quotas, then hand the remaining units to the largest
-    fractional parts (ties to the earlier position, so the result is deterministic). Zero
-    weights get zero unless every weight is zero, in which case the split is even.
-    """
-    weights = np.asarray(weights, dtype="float64")
-    if total < 0:
-        raise ValueError("total must be non-negative")
-    if len(weights) == 0:
-        if total:
-            raise ValueError("cannot split a positive total over no parts")
-        return np.zeros(0, dtype="int64")
-    if (weights < 0).any() or not np.isfinite(weights).all():
-        raise ValueError("weights must be finite and non-negative")
-    if weights.sum() == 0:
-        weights = np.ones_like(weights)
-    quotas = total * weights / weights.sum()
-    parts = np.floor(quotas).astype("int64")
-    short = int(total - parts.sum())
-    if short:
-        order = np.lexsort((np.arange(len(quotas)), -(quotas - parts)))
-        parts[order[:short]] += 1
-    return parts
 
 
 def share_parent_population(population: pd.Series, parents: pd.Series, weights: pd.Series) -> pd.DataFrame:

@@ -1,12 +1,12 @@
-"""Decisions: underserved flags, village priorities for a province, and the licence check.
+"""Decisions about places: underserved flags and village priorities for a province.
 
-Each decision comes with its reasons in words and figures, in Persian and English.
+Each decision comes with its reasons in words and figures, in Persian and English. The licence
+check, a decision about one proposed centre, is ``geo.licence``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ def underserved_flags(
     settlements: pd.DataFrame,
     tier: pd.Series,
     nearest_m: pd.DataFrame,
-    access: pd.DataFrame,
+    access_share: pd.DataFrame,
     in_target_area: pd.Series,
     norms: Norms,
     demand: pd.DataFrame | None = None,
@@ -54,10 +54,11 @@ def underserved_flags(
 
     A small town or village is flagged for a service type when its population is at least the
     norm's ``min_population`` and either its nearest active centre is farther than
-    ``max_distance_km`` or its E2SFCA access is below ``min_access_share`` of the norm. Inside a
-    target area both thresholds are relaxed by the norms' target-area factors. Given ``demand``
-    (target persons per settlement and service type), a place whose target population is below
-    the norms' ``min_target_population`` is not flagged for that service.
+    ``max_distance_km`` or its E2SFCA access is below ``min_access_share`` of the norm
+    (``access_share``, from ``Norms.access_share``). Inside a target area both thresholds are
+    relaxed by the norms' target-area factors. Given ``demand`` (target persons per settlement
+    and service type), a place whose target population is below the norms'
+    ``min_target_population`` is not flagged for that service.
 
     Returns one row per flag, indexed like ``settlements`` (repeated per type): the settlement
     code, service type, population, ``nearest_km`` and the ``max_distance_km`` it was held to,
@@ -72,7 +73,7 @@ def underserved_flags(
         min_pop = np.where(inside, norm.min_population * norms.target_population_factor, norm.min_population)
         max_km = np.where(inside, norm.max_distance_km * norms.target_distance_factor, norm.max_distance_km)
         km = nearest_m[service].to_numpy() / 1000.0
-        share = access[service].to_numpy() / (norm.norm_per_10k / 1e4)
+        share = access_share[service].to_numpy()
         too_far = km > max_km
         low = share < norm.min_access_share
         if demand is not None:
@@ -187,7 +188,7 @@ def village_priorities(
     settlements: pd.DataFrame,
     demand: pd.DataFrame,
     nearest_m: pd.DataFrame,
-    access: pd.DataFrame,
+    access_share: pd.DataFrame,
     in_target_area: pd.Series,
     flags: pd.DataFrame,
     norms: Norms,
@@ -226,7 +227,7 @@ def village_priorities(
     gaps, dists, shares, kms, limits = [], [], [], [], []
     for s in services:
         norm = norms.services[s]
-        share = access.loc[v.index, s].to_numpy() / (norm.norm_per_10k / 1e4)
+        share = access_share.loc[v.index, s].to_numpy()
         gaps.append(np.clip(1.0 - share, 0.0, 1.0))
         km = nearest_m.loc[v.index, s].to_numpy() / 1000.0
         dists.append(np.clip(km / norm.max_distance_km, 0.0, 2.0) / 2.0)
@@ -335,32 +336,3 @@ def _priority_reason(row, figures: pd.Series, limit_km: float, flag_en: str | No
         en.append(flag_en)
         fa.append(flag_fa)
     return "; ".join(en), "؛ ".join(fa)
-
-
-# --------------------------------------------------------------------------------------------
-# Licence check
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LicenceCheck:
-    verdict: str  # welcome, acceptable or saturated
-    county_code: str
-    province_code: str
-    service_type: str
-    capacity: int
-    lon: float
-    lat: float
-    catchment_km: float
-    saturation_before: dict
-    saturation_after: dict
-    same_type_nearby: list[dict]  # the ten nearest
-    same_type_in_catchment: int
-    newly_covered_target_population: int
-    underserved_access_changes: list[dict]
-    better_places: list[dict]
-    #: one sentence saying why the verdict is what it is
-    summary_en: str = ""
-    summary_fa: str = ""
-    reasons_en: list[str] = field(default_factory=list)
-    reasons_fa: list[str] = field(default_factory=list)

@@ -142,13 +142,13 @@ def delegate(
     if province is not None:
         keep = (s["province_code"].to_numpy()[place_pos] == province) if len(place_pos) else np.zeros(0, bool)
         place_pos, unserved = place_pos[keep], unserved[keep]
-    rate = norm.norm_per_10k / 1e4
+    rate = norm.per_person
     persons = unserved.to_numpy(dtype="float64")
     need = np.ceil(persons * rate)
     has_need = need > 0
     place_pos, need, persons = place_pos[has_need], need[has_need], persons[has_need]
 
-    providers = analysis._providers.get(service_type)
+    providers = analysis.licence_index.providers.get(service_type)
     if providers is None:
         centres_all = pd.DataFrame(columns=["licence_no", "name_fa", "capacity", "province_code"])
         located = Located(np.zeros((0, 2)), np.zeros(0))
@@ -158,7 +158,7 @@ def delegate(
     # Load of every centre from the demand of every settlement within its catchment.
     catchment = 1000.0 * norm.catchment_km
     demand_all = analysis.demand[service_type].to_numpy(dtype="float64") * rate
-    li, lj, lc = travel.pairs(analysis._places, located, catchment)
+    li, lj, lc = travel.pairs(analysis.licence_index.places, located, catchment)
     load = huff_load(li, lj, gaussian_decay(catchment)(lc), demand_all, capacity)
     rule = "huff_allocation"
     if "served" in centres_all.columns:
@@ -170,7 +170,7 @@ def delegate(
     if province is not None:
         centre_pos = centre_pos[centres_all["province_code"].to_numpy()[centre_pos] == province]
 
-    places = Located(analysis._places.xy[place_pos], analysis._places.k[place_pos])
+    places = Located(analysis.licence_index.places.xy[place_pos], analysis.licence_index.places.k[place_pos])
     centres = Located(located.xy[centre_pos], located.k[centre_pos])
     pi, pj, pc = travel.pairs(places, centres, reach)
     flow, _ = transport(spare[centre_pos], need, pi, pj, pc / 1000.0)
@@ -180,7 +180,7 @@ def delegate(
 
     codes = s["settlement_code"].to_numpy()
     names = s["name_fa"].to_numpy()
-    lonlat = analysis._lonlat
+    lonlat = analysis.licence_index.lonlat
     licence = centres_all["licence_no"].to_numpy()
     centre_lon = centres_all.geometry.x.to_numpy() if len(centres_all) else np.zeros(0)
     centre_lat = centres_all.geometry.y.to_numpy() if len(centres_all) else np.zeros(0)

@@ -48,6 +48,16 @@ def ground_distance(a: Located, ia: np.ndarray, b: Located, ib: np.ndarray) -> n
     return d / (0.5 * (a.k[ia] + b.k[ib]))
 
 
+def search_radius(max_cost_m: float, detour: float, k_max: float) -> float:
+    """The projected radius that holds every point within ``max_cost_m`` of travel.
+
+    Travel cost is ground distance × ``detour``, and a projected distance is the ground distance
+    times the scale factor (at most ``k_max`` over the points involved); the radius is widened
+    by 1e-4 so that rounding never drops a point at the edge. Callers then keep exact costs.
+    """
+    return max_cost_m / detour * k_max * 1.0001
+
+
 @dataclass(frozen=True)
 class StraightLine:
     """Travel cost = straight-line ground distance × ``detour`` (metres)."""
@@ -63,7 +73,7 @@ class StraightLine:
             return empty, empty, np.zeros(0)
         k_max = max(origins.k.max(), destinations.k.max())
         # Search a little wider in projected metres, then keep exact ground costs.
-        radius = max_cost / self.detour * k_max * 1.0001
+        radius = search_radius(max_cost, self.detour, k_max)
         found = (origin_tree or cKDTree(origins.xy)).sparse_distance_matrix(
             cKDTree(destinations.xy), radius, output_type="ndarray"
         )

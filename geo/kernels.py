@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from geo.distance import Located
+from geo.distance import Located, search_radius
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _cell_and_bounds(a: Located, b: Located, radius_m: float, detour: float):
     """A cell as wide as the largest projected distance that can still be within ``radius_m``
     of travel (so the 3×3 cells around a point hold every candidate), and bounds holding both
     point sets with a cell to spare."""
-    cell = radius_m / detour * max(a.k.max(), b.k.max()) * 1.0001
+    cell = search_radius(radius_m, detour, max(a.k.max(), b.k.max()))
     both = np.vstack([a.xy, b.xy])
     return cell, (*(both.min(axis=0) - cell), *(both.max(axis=0) + cell))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
 from geo.errors import SchemaError
 from geo.schema import SERVICE_TYPES
 
@@ -27,6 +29,11 @@ class ServiceNorm:
     @property
     def outreach_m(self) -> float:
         return 1000.0 * (self.outreach_km if self.outreach_km is not None else 2.0 * self.catchment_km)
+
+    @property
+    def per_person(self) -> float:
+        """The norm as capacity per target person: what an E2SFCA access score is measured against."""
+        return self.norm_per_10k / 1e4
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,14 @@ class Norms:
         if not 0 < norms.underserved_below <= 1 <= norms.saturated_at:
             raise SchemaError("norms file: need 0 < underserved_below <= 1 <= saturated_at")
         return norms
+
+    def access_share(self, access: pd.DataFrame) -> pd.DataFrame:
+        """E2SFCA access (capacity per target person, one column per service type) as a share of
+        each service's norm: 1.0 is exactly the norm. Aligned with ``access``."""
+        return pd.DataFrame(
+            {service: access[service] / self.services[service].per_person for service in access.columns},
+            index=access.index,
+        )
 
     @property
     def max_catchment_m(self) -> float:

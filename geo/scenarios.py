@@ -290,7 +290,7 @@ def equity(analysis, services: list[str] | None = None) -> pd.DataFrame:
     for service in services or list(analysis.norms.services):
         x = analysis.access.access[service].to_numpy(dtype="float64")
         w = analysis.demand[service].to_numpy(dtype="float64")
-        norm = analysis.norms.services[service].norm_per_10k / 1e4
+        norm = analysis.norms.services[service].per_person
         t, between, within = theil_split(x, w, province)
         total_w = w.sum()
         rows.append(
@@ -387,8 +387,8 @@ def compare(a, b, services: list[str] | None = None) -> Comparison:
         out[f"class_{tag}"] = sat.loc[idx, "class"]
     out["class_changed"] = out["class_a"] != out["class_b"]
     per = per.reindex(idx).fillna(0.0)
-    norm = pd.Series({s: a.norms.services[s].norm_per_10k / 1e4 for s in services})
-    norm_b = pd.Series({s: b.norms.services[s].norm_per_10k / 1e4 for s in services})
+    norm = pd.Series({s: a.norms.services[s].per_person for s in services})
+    norm_b = pd.Series({s: b.norms.services[s].per_person for s in services})
     service_level = idx.get_level_values("service_type")
     dem = per["demand"].replace(0, np.nan)
     out["covered_share_a"] = per["covered_a"] / dem

@@ -800,9 +800,9 @@ def site_centres(
         raise AnalysisInputError(f"no candidate places for {service_type} in this area")
     demand_idx = np.flatnonzero(in_scope)
     weight = analysis.demand[service_type].to_numpy(dtype="float64")[demand_idx]
-    places = _subset(analysis._places, demand_idx)
-    sites = _subset(analysis._places, cand)
-    providers = analysis._providers.get(service_type)
+    places = _subset(analysis.licence_index.places, demand_idx)
+    sites = _subset(analysis.licence_index.places, cand)
+    providers = analysis.licence_index.providers.get(service_type)
     existing_capacity = providers[2]["capacity"].to_numpy(dtype="float64") if providers else np.zeros(0)
     if capacity is None:
         capacity = int(np.median(existing_capacity)) if len(existing_capacity) else 50
@@ -815,7 +815,7 @@ def site_centres(
     pi, pj, pc = travel.pairs(places, sites, reach)
     if capacitated:
         # Capacity serves a share of the target persons (the norm's rate): demand in capacity units.
-        need = weight * (norm.norm_per_10k / 1e4)
+        need = weight * norm.per_person
         ei, ej, ec = (np.zeros(0, dtype="int64"),) * 2 + (np.zeros(0),)
         if providers:
             ei, ej, ec = travel.pairs(places, providers[0], reach)
@@ -840,7 +840,7 @@ def site_centres(
         )
 
     chosen = cand[sol.chosen]
-    lonlat = analysis._lonlat
+    lonlat = analysis.licence_index.lonlat
     reached = _reached(pi, pj, weight, sol.chosen, len(cand))
     frame = pd.DataFrame(
         {

@@ -190,7 +190,7 @@ def ngo_points(ngos: gpd.GeoDataFrame, service_types: list[str]) -> dict:
 
 def settlement_access(
     settlements: gpd.GeoDataFrame,
-    access: pd.DataFrame,
+    access_share: pd.DataFrame,
     reachable: pd.DataFrame,
     flags: pd.DataFrame,
     norms: Norms,
@@ -199,14 +199,14 @@ def settlement_access(
 
     ``acc``: the access class (``access_class``) per service, in the order of ``norms.services``;
     ``flg``: ``1`` where the settlement is flagged as underserved for that service. A tile then
-    styles any chosen service without a round trip. ``access`` is E2SFCA access per person and
-    ``reachable`` whether a centre is within the catchment, both settlements × service types.
+    styles any chosen service without a round trip. ``access_share`` is E2SFCA access as a share
+    of the norm (``Norms.access_share``) and ``reachable`` whether a centre is within the
+    catchment, both settlements × service types.
     """
     services = list(norms.services)
     columns = []
     for name in services:
-        share = access[name].to_numpy() / (norms.services[name].norm_per_10k / 1e4)
-        columns.append(access_class(share, reachable[name].to_numpy()).astype(str))
+        columns.append(access_class(access_share[name].to_numpy(), reachable[name].to_numpy()).astype(str))
     acc = functools.reduce(np.char.add, columns)
     flagged = set(zip(flags["settlement_code"], flags["service_type"], strict=True))
     codes = settlements["settlement_code"].to_numpy()

@@ -23,6 +23,8 @@ from folium.elements import JSCSSMixin
 from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 
+from maps.assets import APP_URL as APP
+from maps.assets import VENDOR_URL as VENDOR
 from maps.i18n import LANGUAGES, jalali_date, strings
 
 PAGES = ("national", "licence", "priorities")
@@ -31,8 +33,6 @@ PROFILE_PAGES = ("settlement",)
 #: Where the map opens: all of Iran.
 IRAN_CENTRE = (32.4, 53.7)
 IRAN_ZOOM = 5
-VENDOR = "/static/vendor"
-APP = "/static/app"
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

@@ -32,6 +32,21 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return minx, maxy - size, minx + size, maxy
 
 
+def tiles_covering(bounds: Sequence[float], z: int) -> tuple[range, range]:
+    """The x and y ranges of the zoom-``z`` tiles that cover ``bounds`` (minLon, minLat, maxLon, maxLat)."""
+    minx, miny, maxx, maxy = bounds
+    n = 1 << z
+
+    def tx(lon: float) -> int:
+        return min(max(int((lon + 180) / 360 * n), 0), n - 1)
+
+    def ty(lat: float) -> int:
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+        return min(max(int(y), 0), n - 1)
+
+    return range(tx(minx), tx(maxx) + 1), range(ty(maxy), ty(miny) + 1)
+
+
 def valid_tile(z: int, x: int, y: int) -> bool:
     return 0 <= z <= MAX_ZOOM and 0 <= x < (1 << z) and 0 <= y < (1 << z)
 

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -178,11 +179,17 @@ class GeoPackageStore(Store):
             try:
                 if self.path.exists():
                     shutil.copyfile(self.path, tmp)
+                    mode = stat.S_IMODE(self.path.stat().st_mode)
                 else:
                     tmp.unlink()
+                    umask = os.umask(0)
+                    os.umask(umask)
+                    mode = 0o666 & ~umask
                 yield _GpkgTransaction(tmp)
                 if tmp.exists():
                     _bump_commits(tmp)
+                    # The copy is made private (mkstemp); the store keeps the mode it had.
+                    os.chmod(tmp, mode)
                     with open(tmp, "rb+") as fh:
                         os.fsync(fh.fileno())
                     os.replace(tmp, self.path)

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from geo.admin import dissolve_by, largest_remainder, longest_border_neighbour, share_parent_population
+from geo.admin import dissolve_by, longest_border_neighbour, share_parent_population
+from geo.apportion import largest_remainder
 from geo.crs import STORAGE_CRS
 
 

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo.access import access_measures, demand_at_settlements, e2sfca_from_pairs, gaussian_decay, locate
-from geo.analysis import analyse
 from geo.decisions import AnalysisInputError, flag_reasons, priority_weights
 from geo.distance import Located, StraightLine, ground_distance
 from geo.measures import concentration, saturation, settlement_tier
+from geo.recompute import analyse
 from tests import analysis_world as world
 
 NORMS = world.demo_norms()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo.analysis import analyse
 from geo.decisions import AnalysisInputError
 from geo.delegation import delegate, huff_load, transport, unserved_target_population
+from geo.recompute import analyse
 from tests import analysis_world as world
 
 

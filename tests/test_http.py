@@ -165,7 +165,7 @@ def test_analysis_results_export_too(client, tmp_path):
 def test_licence_check_endpoint_equals_the_core(client, demo):
     body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
     answer = client.post("/licence-checks", json=body).json()
-    from api.analysis import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms
 
     direct = analysis_from_store(demo["store"], load_norms(Settings().norms)).check_licence(
         57.3, 27.2, "rehabilitation", 40

@@ -14,7 +14,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from exchange.exports import export_layer
 from exchange.imports import ImportRejected, import_file, validate_file, write_report
-from geo.validation import REASONS, parse_date
+from exchange.validation import REASONS, parse_date
 
 pytestmark = pytest.mark.realdata
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from api.analysis import ngos_as_of, registry_as_of, resolve_as_of
-from geo.analysis import analyse
+from api.loading import ngos_as_of, registry_as_of, resolve_as_of
+from geo.recompute import analyse
 from geo.decisions import below_digits, flag_reasons
 from geo.licences import status_at
 from tests import analysis_world as world

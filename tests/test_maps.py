@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.analysis import load_norms
-from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-from geo.analysis import analyse
+from api.loading import load_norms
+from geo.recompute import analyse
+from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 pytestmark = pytest.mark.realdata
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from inequality.gini import Gini
 from inequality.theil import Theil, TheilD
 
-from geo.analysis import analyse
 from geo.decisions import AnalysisInputError
+from geo.recompute import analyse
 from geo.scenarios import (
     ADDED_PREFIX,
     OUTREACH_PREFIX,

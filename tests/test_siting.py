@@ -10,9 +10,9 @@ import pytest
 from pyproj import Geod
 from spopt.locate import MCLP, PMedian
 
-from geo.analysis import analyse
 from geo.decisions import AnalysisInputError
 from geo.distance import StraightLine
+from geo.recompute import analyse
 from geo.siting import _Flow, capacitated_siting, mclp, p_median, pairs_from_cost_matrix, site_centres
 from tests import analysis_world as world
 

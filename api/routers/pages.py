@@ -8,7 +8,6 @@ Leaflet, Leaflet.VectorGrid, supercluster and the Vazirmatn font from the npm pa
 from __future__ import annotations
 
 import math
-from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -19,26 +18,16 @@ from api import mapdata
 from api.deps import snapshot
 from api.routers.tiles import LRUCache
 from api.snapshot import Snapshot
-from demo.build import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AmayeshError
 from geo.schema import SERVICE_TYPES
+from maps.assets import APP_URL, STATIC, VENDOR, VENDOR_URL, missing_assets
+from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, Context, build_page
 from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
 
 router = APIRouter(tags=["Map pages"])
-
-MAPS = FilePath(__file__).resolve().parents[2] / "maps"
-NODE_MODULES = MAPS / "web" / "node_modules"
-#: URL folder under /static/vendor -> folder of an installed npm package.
-VENDOR = {
-    "leaflet": NODE_MODULES / "leaflet" / "dist",
-    "vectorgrid": NODE_MODULES / "leaflet.vectorgrid" / "dist",
-    "supercluster": NODE_MODULES / "supercluster" / "dist",
-    "vazirmatn": NODE_MODULES / "@fontsource" / "vazirmatn",
-}
-
 
 #: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
 PAGE_CACHE = LRUCache(size=256)
@@ -49,13 +38,9 @@ class AssetsMissing(AmayeshError):
 
 
 def mount_assets(app: FastAPI) -> None:
-    app.mount("/static/app", StaticFiles(directory=MAPS / "static", check_dir=False), name="app-assets")
+    app.mount(APP_URL, StaticFiles(directory=STATIC, check_dir=False), name="app-assets")
     for name, folder in VENDOR.items():
-        app.mount(f"/static/vendor/{name}", StaticFiles(directory=folder, check_dir=False), name=name)
-
-
-def missing_assets() -> list[str]:
-    return [name for name, folder in VENDOR.items() if not folder.is_dir()]
+        app.mount(f"{VENDOR_URL}/{name}", StaticFiles(directory=folder, check_dir=False), name=name)
 
 
 def _encoded(request: Request, data: mapdata.Encoded) -> Response:

@@ -14,7 +14,7 @@ from api import mapdata
 from api.deps import BadParameter, snapshot
 from api.snapshot import Snapshot
 from geo.errors import UnknownLayerError
-from maps.tiles import MAX_ZOOM, TileSource, valid_tile
+from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
 
 router = APIRouter(tags=["Vector tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -118,27 +118,17 @@ PREPARED_LAYERS = ("settlement-access", "settlements", "ngos", "counties")
 
 def prepare_tiles(snap: Snapshot) -> None:
     """Encode the low-zoom tiles over the layers' extent into the cache (run in a thread)."""
-    import math
-
     try:
         for collection in PREPARED_LAYERS:
             base = "settlements" if collection == "settlement-access" else collection
             if base not in snap.layers:
                 continue
             src = source(snap, collection)
-            minx, miny, maxx, maxy = snap.layers[base].total_bounds
+            bounds = snap.layers[base].total_bounds
             for z in PREPARED_ZOOMS:
-                n = 1 << z
-
-                def tx(lon: float, n: int = n) -> int:
-                    return min(max(int((lon + 180) / 360 * n), 0), n - 1)
-
-                def ty(lat: float, n: int = n) -> int:
-                    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-                    return min(max(int(y), 0), n - 1)
-
-                for x in range(tx(minx), tx(maxx) + 1):
-                    for y in range(ty(maxy), ty(miny) + 1):
+                xs, ys = tiles_covering(bounds, z)
+                for x in xs:
+                    for y in ys:
                         key = (snap.version, collection, z, x, y)
                         if CACHE.get(key) is None:
                             CACHE.put(key, encode(src.tile(z, x, y)))

@@ -8,6 +8,7 @@ the full list of rejections. It never writes anything: the caller imports all or
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from pyproj.exceptions import CRSError
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.names import match_names, normalize_name, normalize_text
 from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS, Column, Layer, conform, layer
+from geo.shapes import GeometryLimits, area_km2, non_finite, outside_county, wkt_problem
 
 #: Reason codes of a rejection, and what each means.
 REASONS: Mapping[str, str] = {
@@ -46,6 +48,11 @@ REASONS: Mapping[str, str] = {
     "unrepairable_polygon": "the polygon is invalid and repairing it would change its area by 0.1% or more",
     "coordinates_swapped": "longitude and latitude are swapped",
     "outside_iran": "the location is outside Iran",
+    "non_finite_coordinates": "a coordinate is NaN or infinite",
+    "too_many_vertices": "the geometry has more vertices than the limit per feature",
+    "geometry_too_deep": "the geometry nests collections deeper than the limit",
+    "outside_county": "the polygon reaches beyond its county (more than the tolerance)",
+    "implausible_area": "the polygon is far smaller or larger than such an area can be",
 }
 
 #: A polygon is repaired only when that changes its area by less than this share.
@@ -169,6 +176,8 @@ def validate_import(
     counties: pd.DataFrame | None = None,
     existing_keys: pd.DataFrame | None = None,
     iran: shapely.Geometry | None = None,
+    county_shapes: gpd.GeoSeries | None = None,
+    limits: GeometryLimits | None = None,
 ) -> ValidationResult:
     """Check a user's rows for layer ``layer_name`` and conform them to the schema.
 
@@ -184,6 +193,11 @@ def validate_import(
         Keys already in the store, when appending.
     iran
         Iran's outline (lon/lat); locations outside it (allowing a 10 km margin) are refused.
+    county_shapes
+        The store's county boundaries (lon/lat, indexed by county code): a polygon must lie
+        within the county it names, up to ``limits.county_tolerance_m``.
+    limits
+        Vertices and nesting per feature, the county tolerance and plausible areas per layer.
 
     Returns
     -------
@@ -192,6 +206,7 @@ def validate_import(
         ``None`` and ``rejected`` lists every row, field, value and reason (see ``REASONS``).
     """
     spec = layer(layer_name)
+    limits = limits or GeometryLimits()
     report = _Report()
     data = raw.copy()
     data.columns = [str(c).strip().lower() for c in data.columns]
@@ -210,7 +225,7 @@ def validate_import(
 
     geometry = None
     if spec.geometry_type is not None:
-        geometry, data = _geometry_of(data, report, notes)
+        geometry, data = _geometry_of(data, report, notes, limits)
 
     if not report.file_level():
         _defaults(data, spec, counties)
@@ -243,7 +258,8 @@ def validate_import(
                 )
         _check_keys(data, spec, rows, existing_keys, report)
         if geometry is not None:
-            geometry = _check_geometry(geometry, spec, rows, iran, report)
+            geometry = _check_geometry(geometry, spec, rows, iran, report, limits)
+            _check_extent(data, geometry, spec, rows, county_shapes, limits, report)
 
     rejected, repaired = report.frames()
     if not rejected.empty:
@@ -254,7 +270,7 @@ def validate_import(
 
 
 def _geometry_of(
-    data: pd.DataFrame, report: _Report, notes: list[str]
+    data: pd.DataFrame, report: _Report, notes: list[str], limits: GeometryLimits
 ) -> tuple[gpd.GeoSeries | None, pd.DataFrame]:
     """The geometry of the rows, and the rows without the columns it was made of."""
     if isinstance(data, gpd.GeoDataFrame) and data.geometry.name in data.columns:
@@ -304,8 +320,17 @@ def _geometry_of(
     if "wkt" in data.columns:
         geoms = []
         for i, text in enumerate(data["wkt"]):
+            if isinstance(text, str) and text.strip():
+                # Look at the text before GEOS parses it: deep nesting crashes its reader.
+                problem = wkt_problem(text, limits.max_depth, limits.max_vertices)
+                if problem is not None:
+                    geoms.append(None)
+                    report.reject(i + 1, "wkt", text, problem[0], f"row {i + 1}: {problem[1]}")
+                    continue
             try:
-                geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # NaN coordinates: reported below
+                    geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
             except shapely.errors.GEOSException:
                 geoms.append(None)
                 report.reject(i + 1, "wkt", text, "invalid_geometry", f"row {i + 1}: not well-known text")
@@ -469,7 +494,12 @@ def _check_keys(
 
 
 def _check_geometry(
-    geoms: gpd.GeoSeries, spec: Layer, rows: pd.Series, iran: shapely.Geometry | None, report: _Report
+    geoms: gpd.GeoSeries,
+    spec: Layer,
+    rows: pd.Series,
+    iran: shapely.Geometry | None,
+    report: _Report,
+    limits: GeometryLimits,
 ) -> gpd.GeoSeries:
     out = geoms.copy()
     if iran is not None:
@@ -500,13 +530,26 @@ def _check_geometry(
                 f"row {row}: a {g.geom_type}, expected {spec.geometry_type}",
             )
             continue
-        if want_point:
-            if not (np.isfinite(g.x) and np.isfinite(g.y)):
-                report.reject(
-                    row, "geometry", g.wkt, "invalid_geometry", f"row {row}: coordinates are not finite"
-                )
-                continue
-        elif not g.is_valid:
+        if non_finite(np.array([g]))[0]:
+            report.reject(
+                row,
+                "geometry",
+                shapely.to_wkt(g, rounding_precision=6)[:80],
+                "non_finite_coordinates",
+                f"row {row}: a coordinate is NaN or infinite",
+            )
+            continue
+        if not want_point and shapely.get_num_coordinates(g) > limits.max_vertices:
+            report.reject(
+                row,
+                "geometry",
+                g.geom_type,
+                "too_many_vertices",
+                f"row {row}: {shapely.get_num_coordinates(g):,} vertices; at most "
+                f"{limits.max_vertices:,} per feature are accepted",
+            )
+            continue
+        if not want_point and not g.is_valid:
             fixed = shapely.make_valid(g)
             polys = [
                 p for p in getattr(fixed, "geoms", [fixed]) if p.geom_type in ("Polygon", "MultiPolygon")
@@ -556,3 +599,55 @@ def _check_geometry(
                 continue
         out[i] = g
     return out
+
+
+def _check_extent(
+    data: pd.DataFrame,
+    geoms: gpd.GeoSeries,
+    spec: Layer,
+    rows: pd.Series,
+    county_shapes: gpd.GeoSeries | None,
+    limits: GeometryLimits,
+    report: _Report,
+) -> None:
+    """Polygons: a plausible area for the layer, and within the county they name."""
+    if spec.geometry_type == "Point":
+        return
+    # Rows whose geometry is unusable are skipped; a polygon only placed outside Iran is measured.
+    placed = ("outside_iran", "coordinates_swapped")
+    rejected = {
+        r[0] for r in report.rejected if (r[1] in ("geometry", "wkt") or "/" in r[1]) and r[3] not in placed
+    }
+    ok = np.array(
+        [rows[i] not in rejected and g is not None and not g.is_empty for i, g in geoms.items()], dtype=bool
+    )
+    if not ok.any():
+        return
+    index = geoms.index[ok]
+    shapes = geoms[ok].to_numpy()
+    bounds = limits.area_km2.get(spec.name)
+    if bounds is not None:
+        low, high = bounds
+        areas = area_km2(shapes)
+        for i, a in zip(index, areas, strict=True):
+            if not (low <= a <= high):
+                report.reject(
+                    rows[i],
+                    "geometry",
+                    f"{a:,.4f} km²",
+                    "implausible_area",
+                    f"row {rows[i]}: an area of {a:,.4f} km² is not plausible for {spec.name} "
+                    f"(between {low:,} and {high:,} km²)",
+                )
+    if county_shapes is not None and "county_code" in data.columns and spec.name != "counties":
+        codes = data.loc[index, "county_code"].to_numpy()
+        beyond = outside_county(shapes, codes, county_shapes, limits.county_tolerance_m)
+        for i, code in zip(index[beyond], codes[beyond], strict=True):
+            report.reject(
+                rows[i],
+                "geometry",
+                code,
+                "outside_county",
+                f"row {rows[i]}: the polygon reaches more than {limits.county_tolerance_m:,.0f} m outside "
+                f"county {code}",
+            )

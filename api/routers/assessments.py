@@ -1,4 +1,4 @@
-"""Analysis endpoints: licence checks, village priorities, saturation, concentration, one place."""
+"""Assessments: licence checks, village priorities, saturation, concentration, one settlement."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
 from api.exports import localised, table_download, with_place_names
 from api.snapshot import Snapshot
-from geo.decisions import CRITERIA, flag_reasons
+from geo.decisions import CRITERIA, flag_reasons, priority_weights
 from geo.errors import UnknownLayerError
 from geo.schema import SERVICE_TYPES
 
@@ -164,8 +164,6 @@ def _record(snap: Snapshot, lang: str) -> list[tuple[str, str]]:
 
 
 def _weights_used(a, weights):
-    from geo.decisions import priority_weights
-
     return priority_weights(parse_weights(weights), a.norms.priority_weights)
 
 
@@ -240,16 +238,18 @@ def settlement(
     counties = snap.layer("counties").set_index("county_code")
     county = s.at[i, "county_code"]
     flags = a.flags[a.flags["settlement_code"] == code]
-    reasons = flag_reasons(flags).set_index(flags["service_type"].to_numpy()) if len(flags) else None
+    reasons = flag_reasons(flags).set_index(flags["service_type"].to_numpy())
     ngos = snap.layer("ngos").set_index("licence_no")
     services = {}
-    for service, norm in a.norms.services.items():
-        nearest = a.access.nearest_ngo.at[i, service]
+    for row in a.settlement_access([code]).itertuples(index=False):
+        service = row.service_type
+        nearest = row.nearest_licence_no
+        flagged = service in reasons.index
         services[service] = {
             "label_fa": SERVICE_TYPES[service][0],
             "label_en": SERVICE_TYPES[service][1],
-            "target_population": int(a.demand.at[i, service]),
-            "nearest_km": json_safe(float(a.access.nearest_m.at[i, service]) / 1000.0),
+            "target_population": int(row.target_population),
+            "nearest_km": json_safe(float(row.nearest_km)),
             "nearest_ngo": None
             if nearest is None
             else {
@@ -257,18 +257,12 @@ def settlement(
                 "name_fa": ngos.at[nearest, "name_fa"],
                 "capacity": int(ngos.at[nearest, "capacity"]),
             },
-            "ngos_in_catchment": int(a.access.count_within.at[i, service]),
-            "catchment_km": norm.catchment_km,
-            "access_share_of_norm": json_safe(
-                float(a.access.access.at[i, service]) / (norm.norm_per_10k / 1e4)
-            ),
-            "flagged": reasons is not None and service in reasons.index,
-            "reason_en": reasons.at[service, "reason_en"]
-            if reasons is not None and service in reasons.index
-            else None,
-            "reason_fa": reasons.at[service, "reason_fa"]
-            if reasons is not None and service in reasons.index
-            else None,
+            "ngos_in_catchment": int(row.ngos_in_catchment),
+            "catchment_km": a.norms.services[service].catchment_km,
+            "access_share_of_norm": json_safe(float(row.access_share)),
+            "flagged": bool(row.flagged),
+            "reason_en": reasons.at[service, "reason_en"] if flagged else None,
+            "reason_fa": reasons.at[service, "reason_fa"] if flagged else None,
         }
     return {
         "as_of": snap.as_of.isoformat(),

@@ -1,18 +1,20 @@
-"""Glue between the store and the analysis core, shared by the command line and the HTTP API."""
+"""Loading what the analysis needs, for the command line and the HTTP API: the norms file, the
+layers (from a store, or a snapshot in memory) and a province given by its code or name."""
 
 from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from geo.analysis import Analysis, analyse
 from geo.errors import SchemaError
 from geo.licences import status_at
 from geo.names import match_names
 from geo.norms import Norms
+from geo.recompute import Analysis, analyse
 from store.base import Store, StoreError
 
 REQUIRED = ("counties", "settlements", "ngos", "county_needs")
@@ -59,26 +61,33 @@ def ngos_as_of(ngos: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return out
 
 
-def analysis_from_store(store: Store, norms: Norms, as_of: dt.date | None = None) -> Analysis:
-    """Recompute the analysis from the store's current layers, licence statuses at ``as_of``
-    (by default the registry's as-of date, or today; see ``resolve_as_of``)."""
-    present = store.list_layers()
-    missing = [name for name in REQUIRED if name not in present]
+def analysis_from_layers(
+    layers: Mapping[str, pd.DataFrame], norms: Norms, as_of: dt.date | None = None
+) -> Analysis:
+    """Recompute the analysis from layers by name (``target_areas`` is optional), licence
+    statuses at ``as_of`` (by default the registry's as-of date in ``layer_info``, or today; see
+    ``resolve_as_of``)."""
+    missing = [name for name in REQUIRED if name not in layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    target_areas = store.read_layer("target_areas") if "target_areas" in present else None
-    info = store.read_layer("layer_info") if "layer_info" in present else None
-    day, _ = resolve_as_of(as_of, info)
+    day, _ = resolve_as_of(as_of, layers.get("layer_info"))
     result = analyse(
-        store.read_layer("settlements"),
-        ngos_as_of(store.read_layer("ngos"), day),
-        store.read_layer("county_needs"),
-        store.read_layer("counties"),
-        target_areas,
+        layers["settlements"],
+        ngos_as_of(layers["ngos"], day),
+        layers["county_needs"],
+        layers["counties"],
+        layers.get("target_areas"),
         norms,
     )
     result.as_of = day
     return result
+
+
+def analysis_from_store(store: Store, norms: Norms, as_of: dt.date | None = None) -> Analysis:
+    """Recompute the analysis from the current layers of ``store`` (statuses at ``as_of``)."""
+    present = store.list_layers()
+    wanted = [name for name in (*REQUIRED, "target_areas", "layer_info") if name in present]
+    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, as_of)
 
 
 def province_code(store: Store, province: str) -> str:

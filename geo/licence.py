@@ -1,0 +1,407 @@
+"""The licence check: judge a proposed NGO (point, service type, capacity) against the analysis.
+
+It reuses what ``geo.recompute.analyse`` computed (saturation, demand, access, flags) and the
+spatial indexes of a ``LicenceIndex`` built once with it, so a check takes a few milliseconds.
+Its verdict comes with reasons in words and figures, in Persian and English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geo.access import AccessResult, active_ngos, gaussian_decay, locate
+from geo.decisions import AnalysisInputError, check_service_type, fa_number
+from geo.distance import Located, ground_distance, search_radius
+from geo.kernels import sum_within
+from geo.measures import classify
+from geo.norms import Norms
+from geo.schema import SERVICE_TYPES
+
+if TYPE_CHECKING:
+    from geo.recompute import Analysis
+
+#: How many of the nearest flagged places the licence check compares the proposal with.
+BETTER_PLACE_CANDIDATES = 200
+
+
+@dataclass
+class LicenceCheck:
+    verdict: str  # welcome, acceptable or saturated
+    county_code: str
+    province_code: str
+    service_type: str
+    capacity: int
+    lon: float
+    lat: float
+    catchment_km: float
+    saturation_before: dict
+    saturation_after: dict
+    same_type_nearby: list[dict]  # the ten nearest
+    same_type_in_catchment: int
+    newly_covered_target_population: int
+    underserved_access_changes: list[dict]
+    better_places: list[dict]
+    #: one sentence saying why the verdict is what it is
+    summary_en: str = ""
+    summary_fa: str = ""
+    reasons_en: list[str] = field(default_factory=list)
+    reasons_fa: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LicenceIndex:
+    """The spatial indexes a licence check needs, built once per analysis."""
+
+    places: Located  # the settlements, ready for distances
+    place_tree: cKDTree
+    #: per service type: its active centres located, their tree and their rows
+    providers: Mapping[str, tuple[Located, cKDTree, pd.DataFrame]]
+    county_tree: shapely.STRtree
+    county_codes: np.ndarray
+    #: per service type: positions of the settlements flagged for it, sorted
+    flagged_positions: Mapping[str, np.ndarray]
+    #: per service type, aligned with ``flagged_positions``: the uncovered target population a
+    #: centre at that flagged place would reach (what a licence there would newly cover)
+    flagged_gain: Mapping[str, np.ndarray]
+    lonlat: np.ndarray
+
+
+def licence_index(
+    settlements: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    ngos: gpd.GeoDataFrame,
+    demand: pd.DataFrame,
+    access: AccessResult,
+    flags: pd.DataFrame,
+    norms: Norms,
+) -> LicenceIndex:
+    """Build the indexes of the licence check; ``settlements`` has a 0..n-1 index."""
+    active = active_ngos(ngos).reset_index(drop=True)
+    providers = {}
+    for service in norms.services:
+        sub = active[active["service_type"] == service].reset_index(drop=True)
+        if len(sub):
+            loc = locate(sub)
+            providers[service] = (loc, cKDTree(loc.xy), sub)
+    places = locate(settlements)
+    flagged_positions = {
+        service: np.sort(settlements.index.get_indexer(group.index))
+        for service, group in flags.groupby("service_type")
+    }
+    flagged_gain = {}
+    for service, positions in flagged_positions.items():
+        uncovered = np.where(
+            access.covered[service].to_numpy(), 0.0, demand[service].to_numpy(dtype="float64")
+        )
+        queries = Located(places.xy[positions], places.k[positions])
+        catchment = 1000.0 * norms.services[service].catchment_km
+        flagged_gain[service] = sum_within(queries, places, uncovered, catchment, norms.detour_factor)
+    return LicenceIndex(
+        places=places,
+        place_tree=cKDTree(places.xy),
+        providers=providers,
+        county_tree=shapely.STRtree(counties.geometry.to_numpy()),
+        county_codes=counties["county_code"].to_numpy(),
+        flagged_positions=flagged_positions,
+        flagged_gain=flagged_gain,
+        lonlat=np.column_stack([settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()]),
+    )
+
+
+def county_at(index: LicenceIndex, lon: float, lat: float) -> str | None:
+    """The code of the county holding (lon, lat), or None outside every county."""
+    hits = index.county_tree.query(shapely.Point(lon, lat), predicate="within")
+    return None if len(hits) == 0 else str(index.county_codes[int(hits[0])])
+
+
+def check_licence(
+    analysis: Analysis, lon: float, lat: float, service_type: str, capacity: int
+) -> LicenceCheck:
+    """Judge a proposed licence: a new NGO of ``service_type`` and ``capacity`` at (lon, lat).
+
+    Verdict: *welcome* when its county is underserved for the service, or when the target
+    population it would newly cover (people in its catchment who have no such centre in
+    reach) is at least its capacity; *saturated* when its county would be saturated after it
+    and it would newly cover less than a tenth of its capacity; otherwise *acceptable*.
+    """
+    check_service_type(service_type)
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        raise AnalysisInputError("longitude and latitude must be numbers")
+    if isinstance(capacity, bool) or int(capacity) != capacity or capacity <= 0:
+        raise AnalysisInputError(f"capacity must be a positive whole number, not {capacity}")
+    capacity = int(capacity)
+    ix = analysis.licence_index
+    county = county_at(ix, lon, lat)
+    if county is None:
+        raise AnalysisInputError(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+    norm = analysis.norms.services[service_type]
+    catchment = 1000.0 * norm.catchment_km
+    detour = analysis.norms.detour_factor
+    fa_label, en_label = SERVICE_TYPES[service_type]
+    here = Located.from_lonlat(np.array([lon]), np.array([lat]))
+
+    # The county's saturation before and after.
+    before = analysis.saturation.loc[(county, service_type)]
+    after_capacity = int(before["capacity"]) + capacity
+    target = int(before["target_population"])
+    per_10k_after = 1e4 * after_capacity / target if target else float("nan")
+    ratio_after = per_10k_after / norm.norm_per_10k
+    class_after = classify(pd.Series([ratio_after]), analysis.norms).iloc[0]
+    sat_before = _saturation_dict(before)
+    sat_after = {
+        **sat_before,
+        "ngos": int(before["ngos"]) + 1,
+        "capacity": after_capacity,
+        "capacity_per_10k": per_10k_after,
+        "ratio_to_norm": ratio_after,
+        "class": class_after,
+    }
+
+    # Settlements in the new centre's catchment.
+    k = here.k[0]
+    idx = np.asarray(
+        ix.place_tree.query_ball_point(here.xy[0], search_radius(catchment, detour, k)),
+        dtype="int64",
+    )
+    cost = ground_distance(ix.places, idx, here, np.zeros(len(idx), dtype="int64")) * detour
+    keep = cost <= catchment
+    idx, cost = idx[keep], cost[keep]
+    demand = analysis.demand[service_type].to_numpy(dtype="float64")
+    covered = analysis.access.covered[service_type].to_numpy()
+    newly = int(demand[idx][~covered[idx]].sum())
+
+    # Access change: E2SFCA ratios of existing centres do not change when one is added.
+    weight = gaussian_decay(catchment)(cost)
+    weighted_demand = float((demand[idx] * weight).sum())
+    ratio_new = capacity / weighted_demand if weighted_demand > 0 else 0.0
+    access_before = analysis.access.access[service_type].to_numpy()
+    per_person_norm = norm.per_person
+    flagged_pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+    is_flagged = np.zeros(len(analysis.settlements), dtype=bool)
+    is_flagged[flagged_pos] = True
+    hit = is_flagged[idx]
+    changes = []
+    codes = analysis.settlements["settlement_code"].to_numpy()
+    names = analysis.settlements["name_fa"].to_numpy()
+    for n in np.flatnonzero(hit):
+        pos = int(idx[n])
+        a0 = access_before[pos]
+        a1 = a0 + ratio_new * weight[n]
+        changes.append(
+            {
+                "settlement_code": codes[pos],
+                "name_fa": names[pos],
+                "distance_km": round(float(cost[n]) / 1000.0, 2),
+                "access_share_before": a0 / per_person_norm,
+                "access_share_after": a1 / per_person_norm,
+            }
+        )
+    changes.sort(key=lambda c: (-(c["access_share_after"] - c["access_share_before"]), c["settlement_code"]))
+
+    # Same-type active centres in the catchment.
+    same = []
+    located, tree, frame = ix.providers.get(service_type, (None, None, None))
+    if tree is not None:
+        near = np.asarray(
+            tree.query_ball_point(here.xy[0], search_radius(catchment, detour, k)), dtype="int64"
+        )
+        d = ground_distance(located, near, here, np.zeros(len(near), dtype="int64")) * detour
+        for n in np.argsort(d, kind="stable"):
+            if d[n] <= catchment:
+                row = frame.iloc[int(near[n])]
+                same.append(
+                    {
+                        "licence_no": row["licence_no"],
+                        "name_fa": row["name_fa"],
+                        "capacity": int(row["capacity"]),
+                        "distance_km": round(float(d[n]) / 1000.0, 2),
+                        "lon": float(row.geometry.x),
+                        "lat": float(row.geometry.y),
+                    }
+                )
+
+    better = _better_places(analysis, here, service_type, catchment, newly, county)
+
+    if sat_before["class"] == "underserved" or newly >= capacity:
+        verdict = "welcome"
+    elif class_after == "saturated" and newly < 0.1 * capacity:
+        verdict = "saturated"
+    else:
+        verdict = "acceptable"
+    summary_en, summary_fa = _licence_summary(
+        verdict, en_label, fa_label, sat_before, class_after, newly, capacity, norm.catchment_km
+    )
+    en, fa = _licence_reasons(
+        verdict,
+        en_label,
+        fa_label,
+        sat_before,
+        sat_after,
+        same,
+        newly,
+        changes,
+        better,
+        norm.catchment_km,
+    )
+    return LicenceCheck(
+        verdict=verdict,
+        county_code=county,
+        province_code=county[:2],
+        service_type=service_type,
+        capacity=capacity,
+        lon=float(lon),
+        lat=float(lat),
+        catchment_km=norm.catchment_km,
+        saturation_before=sat_before,
+        saturation_after=sat_after,
+        same_type_nearby=same[:10],
+        same_type_in_catchment=len(same),
+        newly_covered_target_population=newly,
+        underserved_access_changes=changes[:20],
+        better_places=better,
+        summary_en=summary_en,
+        summary_fa=summary_fa,
+        reasons_en=en,
+        reasons_fa=fa,
+    )
+
+
+def _better_places(
+    analysis: Analysis, here: Located, service_type: str, catchment: float, newly: int, county: str
+) -> list[dict]:
+    """Up to five flagged places nearby where the same licence would newly cover more people.
+
+    Only places in the same province (the same licensing office), and none within half a
+    catchment radius of a better one already chosen, so the five serve different people.
+    """
+    ix = analysis.licence_index
+    pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+    if len(pos):
+        pos = pos[analysis.settlements["province_code"].to_numpy()[pos] == county[:2]]
+    if len(pos) == 0:
+        return []
+    d = ground_distance(ix.places, pos, here, np.zeros(len(pos), dtype="int64"))
+    gains = np.rint(ix.flagged_gain[service_type]).astype("int64")
+    nearest = np.argsort(d, kind="stable")[:BETTER_PLACE_CANDIDATES]
+    nearest = nearest[gains[nearest] > newly]
+    codes = analysis.settlements["settlement_code"].to_numpy()
+    # Most people newly covered first, then the nearer, then the smaller code.
+    order = np.lexsort((codes[pos[nearest]], d[nearest], -gains[nearest]))
+    out = []
+    chosen: list[int] = []
+    detour = analysis.norms.detour_factor
+    for n in nearest[order]:
+        if len(out) == 5:
+            break
+        p = int(pos[n])
+        if chosen:
+            others = np.asarray(chosen, dtype="int64")
+            gaps = ground_distance(ix.places, others, ix.places, np.full(len(others), p))
+            if (gaps < catchment / detour / 2).any():
+                continue
+        chosen.append(p)
+        out.append(
+            {
+                "settlement_code": codes[p],
+                "name_fa": analysis.settlements["name_fa"].iat[p],
+                "county_code": analysis.settlements["county_code"].iat[p],
+                "lon": float(ix.lonlat[p, 0]),
+                "lat": float(ix.lonlat[p, 1]),
+                "distance_km": round(float(d[n]) / 1000.0, 2),
+                "newly_covered_target_population": int(gains[n]),
+            }
+        )
+    return out
+
+
+def _saturation_dict(row: pd.Series) -> dict:
+    return {
+        "target_population": int(row["target_population"]),
+        "ngos": int(row["ngos"]),
+        "capacity": int(row["capacity"]),
+        "capacity_per_10k": float(row["capacity_per_10k"]),
+        "norm_per_10k": float(row["norm_per_10k"]),
+        "ratio_to_norm": float(row["ratio_to_norm"]),
+        "national_median_per_10k": float(row["national_median_per_10k"]),
+        "class": str(row["class"]),
+    }
+
+
+_CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved": "کم‌برخوردار"}
+_CLASS_EN = {"underserved": "underserved", "balanced": "balanced", "saturated": "saturated"}
+
+
+def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, capacity, catchment_km):
+    """One sentence that says why the verdict is what it is, in the terms of the table beside it
+    (so a "welcome" above a county that stays saturated does not read as a contradiction)."""
+    ratio = before["ratio_to_norm"]
+    if verdict == "welcome" and before["class"] == "underserved":
+        return (
+            f"Welcome: the county has {ratio:.2f} of the norm for {en_label.lower()}, so it is underserved.",
+            f"مطلوب: ظرفیت {fa_label} شهرستان {fa_number(ratio, 2)} برابر هنجار است؛ شهرستان کم‌برخوردار است.",
+        )
+    if verdict == "welcome":
+        return (
+            f"Welcome although the county is {_CLASS_EN[before['class']]} as a whole: the centre would newly "
+            f"cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km, at least "
+            f"its capacity of {capacity:,}.",
+            f"مطلوب، هرچند شهرستان روی هم رفته {_CLASS_FA[before['class']]} است: این مرکز {fa_number(newly)} "
+            f"نفر از جمعیت هدف را که تا {fa_number(catchment_km)} کیلومتر مرکزی ندارند تازه پوشش می‌دهد، "
+            f"دست‌کم به اندازهٔ ظرفیتش ({fa_number(capacity)}).",
+        )
+    if verdict == "saturated":
+        return (
+            f"Saturated: the county would be saturated after this licence and the centre would newly cover "
+            f"only {newly:,} target persons, under a tenth of its capacity of {capacity:,}.",
+            f"اشباع: شهرستان پس از این مجوز اشباع می‌شود و این مرکز فقط {fa_number(newly)} نفر از جمعیت "
+            f"هدف را تازه پوشش می‌دهد، کمتر از یک‌دهم ظرفیتش ({fa_number(capacity)}).",
+        )
+    return (
+        f"Acceptable: the county would be {_CLASS_EN[class_after]} after this licence, and the centre would "
+        f"newly cover {newly:,} target persons, fewer than its capacity of {capacity:,} but more than a "
+        f"tenth of it.",
+        f"پذیرفتنی: شهرستان پس از این مجوز {_CLASS_FA[class_after]} است و این مرکز {fa_number(newly)} نفر "
+        f"از جمعیت هدف را تازه پوشش می‌دهد، کمتر از ظرفیتش ({fa_number(capacity)}) ولی بیش از یک‌دهم آن.",
+    )
+
+
+def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment_km):
+    en = [
+        f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
+        f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
+        f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
+        f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
+        f"{len(same)} active {en_label.lower()} centres within {catchment_km:.0f} km",
+        f"would newly cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km",
+    ]
+    fa = [
+        f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
+        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار {fa_number(before['norm_per_10k'])}؛ میانهٔ کشوری "
+        f"{fa_number(before['national_median_per_10k'])}): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
+        f"{fa_number(after['capacity_per_10k'])} ({fa_number(after['ratio_to_norm'], 2)} برابر هنجار): "
+        f"{_CLASS_FA[after['class']]}",
+        f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {fa_number(catchment_km)} کیلومتر",
+        f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
+    ]
+    if changes:
+        en.append(f"raises access of {len(changes)} underserved places in reach")
+        fa.append(f"افزایش دسترسی {fa_number(len(changes))} سکونتگاه کم‌برخوردار در این شعاع")
+    if better:
+        b = better[0]
+        en.append(
+            f"{len(better)} underserved places nearby would gain more, e.g. {b['name_fa']} "
+            f"({b['distance_km']:.0f} km away, {b['newly_covered_target_population']:,} persons newly covered)"
+        )
+        fa.append(
+            f"{fa_number(len(better))} سکونتگاه کم‌برخوردار نزدیک سود بیشتری می‌برند، مانند {b['name_fa']} "
+            f"({fa_number(b['distance_km'])} کیلومتر دورتر، پوشش {fa_number(b['newly_covered_target_population'])} نفر)"
+        )
+    return en, fa

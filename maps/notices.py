@@ -1,0 +1,14 @@
+"""What every page and answer shows beside the data: the sources' attribution and the notice
+that the demo's registry, target areas and target populations are synthetic."""
+
+ATTRIBUTION = (
+    "Boundaries © OpenStreetMap contributors (ODbL). Places: GeoNames (CC BY 4.0). "
+    "Census: Statistical Centre of Iran, 1395. Outline: Natural Earth."
+)
+#: Shown wherever the demo's made-up figures appear (API landing page, every map page).
+SYNTHETIC_NOTICE_FA = (
+    "داده‌های سازمان‌های مردم‌نهاد، محله‌های هدف و جمعیت هدف در این نسخهٔ نمایشی ساختگی‌اند، نه واقعی."
+)
+SYNTHETIC_NOTICE_EN = (
+    "Demo: the NGO registry, target neighbourhoods and target populations are synthetic, not real."
+)
