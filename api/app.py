@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api import errors
 from api.deps import snapshot
 from api.loading import load_norms
-from api.routers import assessments, features, pages, tiles
+from api.routers import assessments, features, pages, plans, tiles
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
+    app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
 
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         ("national", "National map · نقشهٔ کشوری"),
                         ("licence", "Licence check · بررسی مجوز"),
                         ("priorities", "Village priorities · اولویت روستاها"),
+                        ("plan", "Planning · برنامه‌ریزی"),
                     )
                 ),
             ],

@@ -192,6 +192,176 @@ def cmd_priorities(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _province(settings: Settings, value: str | None) -> str | None:
+    from api.loading import province_code
+    from store import open_store
+
+    return province_code(open_store(settings.store), value) if value else None
+
+
+def _sites_as_changes(sites, service: str) -> dict:
+    return {
+        "licences_added": [
+            {
+                "service_type": service,
+                "capacity": int(row.capacity),
+                "lon": float(row.lon),
+                "lat": float(row.lat),
+                "settlement_code": row.settlement_code,
+                "name_fa": f"مرکز پیشنهادی {row.name_fa}",
+            }
+            for row in sites.itertuples()
+        ]
+    }
+
+
+def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
+    from api import plans
+    from geo.siting import site_centres
+
+    province = _province(settings, args.province)
+    candidates = None
+    if args.candidates:
+        text = (
+            Path(args.candidates).read_text(encoding="utf-8")
+            if Path(args.candidates).is_file()
+            else args.candidates
+        )
+        candidates = [c.strip() for c in text.replace("\n", ",").split(",") if c.strip()]
+    store, a = _analysis(settings)
+    plan = site_centres(
+        a,
+        args.service,
+        args.k,
+        model=args.model,
+        province=province,
+        candidates=candidates,
+        capacity=args.capacity,
+        capacitated=args.capacitated,
+        cap_km=args.cap_km,
+        method=args.method,
+        time_limit=args.time_limit,
+    )
+    s = plan.summary
+    what = (
+        "capacity used"
+        if s["model"].startswith("capacitated")
+        else ("target persons newly covered" if s["model"] == "mclp" else "target person-metres of travel")
+    )
+    print(
+        f"{s['new_sites']} new {args.service} sites ({s['model']}, {s['method']}) among {s['candidates']:,} "
+        f"{s['candidate_source']} candidates, in {s['seconds']:.2f} s"
+    )
+    print(f"  objective ({what}): {s['objective']:,.0f}; bound {s['bound']:,.0f}; gap {s['gap']:.2%}")
+    if s["model"] == "mclp":
+        print(f"  target persons covered: {s['covered_before']:,.0f} before, {s['covered_after']:,.0f} after")
+    show = plan.sites[["rank", "settlement_code", "name_fa", "county_code", "population", "gain"]]
+    print(show.head(args.show).to_string(index=False))
+    if args.out:
+        _write_table(plan.sites, args.out)
+    if args.save_scenario:
+        record = plans.create_scenario(
+            store, args.save_scenario, _sites_as_changes(plan.sites, args.service), owner=args.owner,
+            description=f"siting: {s['model']} k={s['new_sites']} province={province or 'all'}",
+        )  # fmt: skip
+        print(f"Saved as scenario {record['id']} ({record['name']})")
+    return 0
+
+
+def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
+    from api import plans
+    from geo.delegation import delegate
+
+    province = _province(settings, args.province)
+    store, a = _analysis(settings)
+    plan = delegate(a, args.service, province=province, outreach_km=args.outreach_km)
+    s = plan.summary
+    print(
+        f"{s['places']:,} flagged places need {s['capacity_needed']:,} places of {args.service} "
+        f"({s['target_population_unserved']:,} unserved target persons); {s['centres_with_spare']:,} centres "
+        f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km']:.0f} km "
+        f"{s['assigned']:,} assigned by {s['centres_used']:,} centres, {s['still_needed']:,} still needed"
+    )
+    used = plan.centres[plan.centres["assigned"] > 0]
+    print(
+        used[["licence_no", "name_fa", "spare", "assigned", "places", "mean_km"]]
+        .head(args.show)
+        .to_string(index=False)
+    )
+    if args.out:
+        out = args.out
+        out.mkdir(parents=True, exist_ok=True)
+        _write_table(plan.centres.drop(columns="settlement_codes"), out / f"delegation_centres.{args.format}")
+        _write_table(plan.places, out / f"delegation_places.{args.format}")
+    if args.save_scenario:
+        changes = {
+            "delegations": [
+                {"licence_no": r.licence_no, "settlement_code": r.settlement_code, "persons": int(r.capacity)}
+                for r in plan.lines.itertuples()
+            ]
+        }
+        record = plans.create_scenario(store, args.save_scenario, changes, owner=args.owner)
+        print(f"Saved as scenario {record['id']} ({record['name']})")
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from api import plans
+    from store import open_store
+
+    store = open_store(settings.store)
+    if args.action == "create":
+        changes = json.loads(Path(args.changes).read_text(encoding="utf-8"))
+        record = plans.create_scenario(
+            store, args.name, changes, owner=args.owner, description=args.description
+        )
+        print(f"Created scenario {record['id']} ({record['name']})")
+    elif args.action == "list":
+        rows = store.list_scenarios(args.owner)
+        if not rows:
+            print("no scenarios")
+        for r in rows:
+            counts = ", ".join(f"{k} {len(v)}" for k, v in r["payload"].items() if v)
+            print(
+                f"{r['id']}  {r['created_at'][:19]}Z  {r['owner']:<12} {r['name']}  [{counts or 'no changes'}]"
+            )
+    elif args.action == "copy":
+        record = plans.copy_scenario(store, args.id, name=args.name, owner=args.owner)
+        print(f"Copied {args.id} to {record['id']} ({record['name']})")
+    elif args.action == "delete":
+        store.delete_scenario(args.id)
+        print(f"Deleted scenario {args.id}")
+    elif args.action == "compare":
+        province = _province(settings, args.province)
+        _, today = _analysis(settings)
+        layers = {name: store.read_layer(name) for name in store.list_layers()}
+        rec_a, rec_b, result = plans.compare_refs(
+            store, layers, today, args.a, args.b, service_type=args.service, province=province
+        )
+        s = result.summary
+        print(f"{rec_b['name']} against {rec_a['name']}:")
+        print(
+            f"  target persons newly covered: {s['newly_covered']:,}; no longer covered: {s['no_longer_covered']:,}"
+        )
+        print(
+            f"  capacity {s['capacity_a']:,} → {s['capacity_b']:,}; counties changing class: {s['counties_changing_class']}"
+        )
+        for change, n in s["class_changes"].items():
+            print(f"    {change}: {n}")
+        nat = result.equity[result.equity["scope"] == "national"]
+        print(nat[["service_type", "gini_a", "gini_b", "theil_a", "theil_b"]].round(4).to_string(index=False))
+        if args.out:
+            from maps.notices import SYNTHETIC_NOTICE_EN
+
+            path = plans.comparison_workbook(
+                result, rec_a, rec_b, layers["counties"], args.out, SYNTHETIC_NOTICE_EN
+            )
+            print(f"Wrote {path}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -306,6 +476,59 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", type=int, default=20, help="rows to print")
     pr.add_argument("--lang", choices=["fa", "en"], default="fa")
     pr.set_defaults(func=cmd_priorities)
+
+    si = sub.add_parser("site", help="propose where to license next (MCLP or p-median)")
+    si.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
+    si.add_argument("--province", help="2-digit code or name (default: the whole country)")
+    si.add_argument("--k", type=int, required=True, help="new sites to propose")
+    si.add_argument("--model", choices=["mclp", "pmedian"], default="mclp")
+    si.add_argument("--method", choices=["auto", "exact", "greedy"], default="auto")
+    si.add_argument(
+        "--candidates", help="settlement codes (comma-separated, or a file); default: flagged places"
+    )
+    si.add_argument("--capacitated", action="store_true", help="respect centre capacities")
+    si.add_argument("--capacity", type=int, help="capacity of each new centre (default: the median)")
+    si.add_argument("--cap-km", type=float, help="p-median: distances beyond count as this")
+    si.add_argument("--time-limit", type=float, default=60.0, help="seconds the exact solver may take")
+    si.add_argument("--out", type=Path, help="write the sites to .csv, .xlsx, .gpkg or .geojson")
+    si.add_argument("--save-scenario", metavar="NAME", help="save the sites as a scenario of new licences")
+    si.add_argument("--owner", help="owner of the saved scenario")
+    si.add_argument("--show", type=int, default=20)
+    si.set_defaults(func=cmd_site)
+
+    de = sub.add_parser("delegate", help="assign unserved villages to centres with spare capacity")
+    de.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
+    de.add_argument("--province", help="2-digit code or name (default: the whole country)")
+    de.add_argument("--outreach-km", type=float, help="farthest outreach (default: the norm's outreach_km)")
+    de.add_argument("--out", type=Path, help="folder for delegation_centres and delegation_places")
+    de.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    de.add_argument("--save-scenario", metavar="NAME", help="save the assignments as a scenario")
+    de.add_argument("--owner", help="owner of the saved scenario")
+    de.add_argument("--show", type=int, default=20)
+    de.set_defaults(func=cmd_delegate)
+
+    sc = sub.add_parser("scenario", help="saved scenarios: create, list, copy, delete, compare")
+    scs = sc.add_subparsers(dest="action", required=True)
+    c = scs.add_parser("create", help="save a scenario from a JSON file of changes")
+    c.add_argument("name")
+    c.add_argument("--changes", required=True, type=Path, help="JSON: licences_added, licences_closed, …")
+    c.add_argument("--owner")
+    c.add_argument("--description")
+    c = scs.add_parser("list", help="saved scenarios, newest first")
+    c.add_argument("--owner")
+    c = scs.add_parser("copy", help="copy a scenario")
+    c.add_argument("id")
+    c.add_argument("--name")
+    c.add_argument("--owner")
+    c = scs.add_parser("delete", help="delete a scenario")
+    c.add_argument("id")
+    c = scs.add_parser("compare", help="compare scenario B with A (either may be `today`)")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.add_argument("--service", choices=list(SERVICE_TYPES))
+    c.add_argument("--province")
+    c.add_argument("--out", type=Path, help="write the comparison to an .xlsx workbook")
+    sc.set_defaults(func=cmd_scenario)
 
     ls = sub.add_parser("layers", help="list the layers in the store and their counts")
     ls.set_defaults(func=cmd_layers)

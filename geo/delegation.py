@@ -41,7 +41,7 @@ from scipy.optimize import linprog
 from geo.access import gaussian_decay
 from geo.decisions import AnalysisInputError, check_service_type
 from geo.distance import Located
-from geo.siting import travel_of
+from geo.siting import check_pair_count, travel_of
 
 
 def huff_load(
@@ -172,6 +172,7 @@ def delegate(
 
     places = Located(analysis.licence_index.places.xy[place_pos], analysis.licence_index.places.k[place_pos])
     centres = Located(located.xy[centre_pos], located.k[centre_pos])
+    check_pair_count(places, centres, reach, "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
     flow, _ = transport(spare[centre_pos], need, pi, pj, pc / 1000.0)
     flow = np.rint(flow)

@@ -7,7 +7,6 @@ here) and the indexes that make a licence check (``geo.licence``) take a few mil
 from __future__ import annotations
 
 import datetime as dt
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 

@@ -48,12 +48,33 @@ ADDED_PREFIX = "PLAN-"
 OUTREACH_PREFIX = "OUTREACH-"
 
 
-def _number(value, what: str, *, positive: bool = True) -> float:
+#: Largest capacity, persons or norm figure a scenario may state.
+LARGEST = 1_000_000
+
+
+def _number(
+    value, what: str, *, positive: bool = True, low: float = -LARGEST, high: float = LARGEST
+) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
         raise AnalysisInputError(f"{what} must be a number, not {value!r}")
     if positive and value <= 0:
         raise AnalysisInputError(f"{what} must be positive, not {value!r}")
+    if not low <= value <= high:
+        raise AnalysisInputError(f"{what} must be between {low:g} and {high:g}, not {value!r}")
     return float(value)
+
+
+def _items(changes: Mapping, kind: str) -> list:
+    value = changes.get(kind) or []
+    if not isinstance(value, list):
+        raise AnalysisInputError(f"{kind} must be a list")
+    return value
+
+
+def _text(value, what: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > 200):
+        raise AnalysisInputError(f"{what} must be text of at most 200 characters")
+    return value
 
 
 def check_changes(changes: Mapping) -> dict:
@@ -67,7 +88,7 @@ def check_changes(changes: Mapping) -> dict:
         )
     out: dict = {kind: [] for kind in CHANGE_KINDS if kind != "norms"}
     out["norms"] = {}
-    for n, add in enumerate(changes.get("licences_added") or []):
+    for n, add in enumerate(_items(changes, "licences_added")):
         where = f"licences_added[{n}]"
         if not isinstance(add, Mapping):
             raise AnalysisInputError(f"{where} must be an object")
@@ -75,29 +96,29 @@ def check_changes(changes: Mapping) -> dict:
         capacity = _number(add.get("capacity"), f"{where}.capacity")
         if capacity != int(capacity):
             raise AnalysisInputError(f"{where}.capacity must be a whole number")
-        lon = _number(add.get("lon"), f"{where}.lon", positive=False)
-        lat = _number(add.get("lat"), f"{where}.lat", positive=False)
+        lon = _number(add.get("lon"), f"{where}.lon", positive=False, low=-180, high=180)
+        lat = _number(add.get("lat"), f"{where}.lat", positive=False, low=-90, high=90)
         out["licences_added"].append(
             {
                 "service_type": add["service_type"],
                 "capacity": int(capacity),
                 "lon": lon,
                 "lat": lat,
-                "settlement_code": add.get("settlement_code"),
-                "name_fa": add.get("name_fa"),
+                "settlement_code": _text(add.get("settlement_code"), f"{where}.settlement_code"),
+                "name_fa": _text(add.get("name_fa"), f"{where}.name_fa"),
             }
         )
-    for n, licence in enumerate(changes.get("licences_closed") or []):
+    for n, licence in enumerate(_items(changes, "licences_closed")):
         if not isinstance(licence, str) or not licence:
             raise AnalysisInputError(f"licences_closed[{n}] must be a licence number")
         out["licences_closed"].append(licence)
-    for n, resize in enumerate(changes.get("licences_resized") or []):
+    for n, resize in enumerate(_items(changes, "licences_resized")):
         where = f"licences_resized[{n}]"
         if not isinstance(resize, Mapping) or not isinstance(resize.get("licence_no"), str):
             raise AnalysisInputError(f"{where} needs a licence_no")
         capacity = _number(resize.get("capacity"), f"{where}.capacity")
         out["licences_resized"].append({"licence_no": resize["licence_no"], "capacity": int(capacity)})
-    for n, d in enumerate(changes.get("delegations") or []):
+    for n, d in enumerate(_items(changes, "delegations")):
         where = f"delegations[{n}]"
         if not isinstance(d, Mapping) or not isinstance(d.get("licence_no"), str):
             raise AnalysisInputError(f"{where} needs a licence_no")
@@ -119,10 +140,12 @@ def check_changes(changes: Mapping) -> dict:
                 if not isinstance(fields, Mapping) or set(fields) - set(NORM_FIELDS):
                     raise AnalysisInputError(f"norms.services.{service}: fields are {', '.join(NORM_FIELDS)}")
                 for name, v in fields.items():
-                    _number(v, f"norms.services.{service}.{name}", positive=name != "min_access_share")
+                    _number(v, f"norms.services.{service}.{name}", positive=name != "min_access_share", low=0)
                 out["norms"].setdefault("services", {})[service] = dict(fields)
-        elif key in ("saturated_at", "underserved_below", "detour_factor"):
-            out["norms"][key] = _number(value, f"norms.{key}")
+        elif key in ("saturated_at", "detour_factor"):
+            out["norms"][key] = _number(value, f"norms.{key}", low=1, high=10)
+        elif key == "underserved_below":
+            out["norms"][key] = _number(value, f"norms.{key}", high=1)
         else:
             raise AnalysisInputError(f"norms.{key} cannot be changed by a scenario")
     return out

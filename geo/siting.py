@@ -14,8 +14,9 @@ Three ways to solve, reported in the result:
 * ``greedy``: the classic greedy for these submodular objectives (lazy evaluation), with an
   upper bound from a Lagrangian relaxation (subgradient) for the uncapacitated models or from
   the LP relaxation (HiGHS) for the capacitated ones; the gap to that bound is reported;
-* ``auto``: greedy and its bound first; if they do not already prove optimality and the
-  instance is small enough, the exact programme.
+* ``auto``: the exact programme on small instances (≤ ``EXACT_MAX_PAIRS`` pairs), keeping the
+  better of its answer and the greedy's if the time limit stops it; greedy and its bound on
+  larger ones.
 
 Models (weights ``w``, pairs ``(i, j)`` within reach, ``p`` new sites):
 
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.spatial import cKDTree
 
 from geo.decisions import AnalysisInputError, check_service_type
 from geo.distance import Located, StraightLine
@@ -50,6 +52,8 @@ METHODS = ("auto", "exact", "greedy")
 #: ``auto`` solves exactly when the instance has at most this many pairs and candidates.
 EXACT_MAX_PAIRS = 400_000
 EXACT_MAX_CANDIDATES = 20_000
+#: The most place–candidate pairs a model takes (about 150 MB at the peak; a few seconds).
+MAX_PAIRS = 2_500_000
 #: Gaps below this (relative) count as optimal.
 GAP_TOLERANCE = 1e-9
 
@@ -144,7 +148,7 @@ def _greedy_max_benefit(benefit: sp.csc_matrix, p: int):
     return np.array(chosen, dtype="int64"), np.array(gained), float(current.sum())
 
 
-def _lagrangian_bound(benefit: sp.csc_matrix, p: int, lower: float, iterations: int = 300) -> float:
+def _lagrangian_bound(benefit: sp.csc_matrix, p: int, lower: float, iterations: int = 200) -> float:
     """Upper bound on max Σ_i max_{j∈S} b_ij, |S| ≤ p, by relaxing Σ_j x_ij ≤ 1 (λ_i ≥ 0).
 
     L(λ) = Σ_i λ_i + the p largest of Σ_i max(0, b_ij − λ_i); minimised by subgradient steps
@@ -200,7 +204,7 @@ def _lagrangian_kernel(indptr, rows, vals, n, p, lower, iterations, tolerance): 
             if since >= 15:
                 theta /= 2
                 since = 0
-        if best - lower <= tolerance * max(1.0, abs(best)) or theta < 1e-6:
+        if best - lower <= tolerance * max(1.0, abs(best)) or theta < 1e-4:
             break
         grad[:] = 1.0
         for j in top:
@@ -292,28 +296,29 @@ def _assign_best(benefit: sp.csc_matrix, chosen: np.ndarray) -> np.ndarray:
 
 
 def _solve_max_benefit(benefit, p, method, time_limit, exact):
-    """Greedy + Lagrangian bound, then ``exact`` (a callable returning chosen, objective, bound,
-    optimal) if asked or needed."""
+    """Exact (``exact``: a callable returning chosen, objective, bound) for ``exact``, and for
+    ``auto`` on small instances; otherwise, or when the solver stops at its time limit, the
+    greedy too, with the Lagrangian bound where the solver gave none."""
     m = benefit.shape[1]
     p = min(p, m)
-    chosen, gains, value = _greedy_max_benefit(benefit, p)
-    bound = value
-    if method in ("greedy", "auto"):
-        bound = _lagrangian_bound(benefit, p, value) if len(chosen) else 0.0
-        bound = max(bound, value)
-    used = "greedy"
     small = benefit.nnz <= EXACT_MAX_PAIRS and m <= EXACT_MAX_CANDIDATES
-    if method == "exact" or (method == "auto" and small and _relative_gap(value, bound) > GAP_TOLERANCE):
+    if method == "exact" or (method == "auto" and small):
         got = exact()
         if got is not None:
             ex_chosen, ex_value, ex_bound = got
-            if ex_value >= value - 1e-9 * max(1.0, abs(value)):
+            ex_bound = max(ex_bound, ex_value)
+            if _relative_gap(ex_value, ex_bound) <= GAP_TOLERANCE:
                 chosen, gains = _order_by_gain(benefit, ex_chosen)
-                value = ex_value
-                used = "exact"
-            bound = min(bound, ex_bound) if method != "exact" else ex_bound
-            bound = max(bound, value)
-    return chosen, gains, value, bound, used
+                return chosen, gains, ex_value, ex_bound, "exact"
+            # Stopped by the time limit: the better of its incumbent and the greedy.
+            chosen, gains, value = _greedy_max_benefit(benefit, p)
+            if ex_value >= value:
+                chosen, gains = _order_by_gain(benefit, ex_chosen)
+                return chosen, gains, ex_value, ex_bound, "exact"
+            return chosen, gains, value, max(ex_bound, value), "greedy"
+    chosen, gains, value = _greedy_max_benefit(benefit, p)
+    bound = max(_lagrangian_bound(benefit, p, value), value) if len(chosen) else 0.0
+    return chosen, gains, value, bound, "greedy"
 
 
 def mclp(
@@ -656,16 +661,19 @@ def capacitated_siting(
 
 
 def _greedy_capacitated(flow: _Flow, weight, model, p, cap, baseline) -> np.ndarray:
+    """Greedy for the capacitated models: p times, the candidate whose capacity, filled
+    nearest-first from the demand still unserved, gains most (lazily re-evaluated: gains only
+    fall as demand is served)."""
     e, m, n = flow.n_existing, flow.n_candidates, flow.n
     k = len(flow.i)
     x = baseline.x
-    # Demand the existing centres leave over, and the cost it bears now.
+    # Demand the existing centres leave over, and the saving per unit of serving it.
     if model == "mclp":
         served = np.bincount(flow.i, weights=x[m : m + k], minlength=n)
         residual = np.maximum(weight - served, 0.0)
         unit = np.ones(k)
     else:
-        residual = weight * x[m + k :]  # persons unassigned, at cost cap
+        residual = weight * x[m + k :]  # unassigned, at cost cap
         unit = cap - flow.cost
     cand = flow.f >= e
     ci, cj, cu, cc = flow.i[cand], flow.f[cand] - e, unit[cand], flow.cost[cand]
@@ -673,29 +681,36 @@ def _greedy_capacitated(flow: _Flow, weight, model, p, cap, baseline) -> np.ndar
     ci, cj, cu = ci[order], cj[order], cu[order]
     starts = np.searchsorted(cj, np.arange(m + 1))
     capacity = flow.capacity[e:]
+
+    def fill(j):
+        s, t = starts[j], starts[j + 1]
+        filled = np.minimum(np.cumsum(residual[ci[s:t]]), capacity[j])
+        take = np.diff(np.concatenate([[0.0], filled]))
+        return float((take * cu[s:t]).sum()), take
+
+    heap = [(-fill(j)[0], j) for j in range(m)]
+    heapq.heapify(heap)
     chosen: list[int] = []
-    available = np.ones(m, dtype=bool)
-    for _ in range(p):
-        best, best_gain, best_take = -1, 0.0, None
-        for j in np.flatnonzero(available):
-            s, t = starts[j], starts[j + 1]
-            if s == t:
-                continue
-            need = residual[ci[s:t]]
-            filled = np.minimum(np.cumsum(need), capacity[j])
-            take = np.diff(np.concatenate([[0.0], filled]))
-            g = float((take * cu[s:t]).sum())
-            if g > best_gain:
-                best, best_gain, best_take = j, g, take
-        if best < 0:
+    step = 0
+    fresh = np.full(m, -1)
+    while heap and len(chosen) < p:
+        neg, j = heapq.heappop(heap)
+        if fresh[j] != step:
+            gain, _ = fill(j)
+            fresh[j] = step
+            heapq.heappush(heap, (-gain, j))
+            continue
+        if -neg <= 0:
+            heapq.heappush(heap, (neg, j))
             break
-        s, t = starts[best], starts[best + 1]
-        np.subtract.at(residual, ci[s:t], best_take)
-        residual = np.maximum(residual, 0.0)
-        available[best] = False
-        chosen.append(best)
+        _, take = fill(j)
+        s, t = starts[j], starts[j + 1]
+        np.subtract.at(residual, ci[s:t], take)
+        np.maximum(residual, 0.0, out=residual)
+        chosen.append(j)
+        step += 1
     if len(chosen) < p:  # nothing left to gain: fill with the largest remaining capacities
-        rest = [j for j in np.argsort(-capacity, kind="stable") if available[j]]
+        rest = [j for j in np.argsort(-capacity, kind="stable") if j not in set(chosen)]
         chosen.extend(rest[: p - len(chosen)])
     return np.array(chosen, dtype="int64")
 
@@ -737,6 +752,26 @@ def travel_of(analysis) -> StraightLine:
 
 def _subset(located: Located, idx: np.ndarray) -> Located:
     return Located(located.xy[idx], located.k[idx])
+
+
+def check_pair_count(origins: Located, destinations: Located, radius_m: float, what: str) -> int:
+    """Refuse an instance whose pairs within ``radius_m`` would not fit in memory.
+
+    Counts the pairs within the radius as the crow flies (a travel cost is never shorter, so
+    this bounds the pairs of any travel cost) without storing them.
+    """
+    if len(origins) == 0 or len(destinations) == 0:
+        return 0
+    k_max = max(origins.k.max(), destinations.k.max())
+    small, large = (origins, destinations) if len(origins) <= len(destinations) else (destinations, origins)
+    counts = cKDTree(large.xy).query_ball_point(small.xy, radius_m * k_max * 1.0001, return_length=True)
+    total = int(np.sum(counts))
+    if total > MAX_PAIRS:
+        raise AnalysisInputError(
+            f"{what}: about {total:,} pairs within {radius_m / 1000:g} km, more than {MAX_PAIRS:,}; "
+            "choose a province, fewer candidates or a shorter distance"
+        )
+    return total
 
 
 def site_centres(
@@ -812,7 +847,14 @@ def site_centres(
     cap_m = 1000.0 * (cap_km if cap_km is not None else 2.0 * norm.max_distance_km)
     reach = catchment if model == "mclp" else cap_m
 
+    check_pair_count(places, sites, reach, "siting")
     pi, pj, pc = travel.pairs(places, sites, reach)
+    if (capacitated or method == "exact") and len(pi) > EXACT_MAX_PAIRS:
+        what = "the capacitated models" if capacitated else "the exact solver"
+        raise AnalysisInputError(
+            f"this instance has {len(pi):,} place–candidate pairs; {what} take at most {EXACT_MAX_PAIRS:,} "
+            "(choose a province, fewer candidates or a smaller cap_km; the greedy method has no limit)"
+        )
     if capacitated:
         # Capacity serves a share of the target persons (the norm's rate): demand in capacity units.
         need = weight * norm.per_person

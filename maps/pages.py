@@ -1,9 +1,9 @@
-"""The three map pages, built with folium: national map, licence check, village priorities.
+"""The map pages, built with folium: national map, licence check, village priorities, planning.
 
 folium writes the page, the Leaflet map, its layer control and the settlement vector tiles; the
 panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/common.js``
-with one script per page (``maps/static/<page>.js``), which read the data from the API. Every script, style sheet and font is served by the service
-itself from installed packages (``maps/web``, see ``maps.assets``): a page asks no outside host
+with one script per page (``maps/static/<page>.js``), which read the data from the API. Every
+script, style sheet and font is served by the service itself from installed packages (``maps/web``, see ``maps.assets``): a page asks no outside host
 for anything unless a base map URL is configured.
 """
 
@@ -27,7 +27,7 @@ from maps.assets import APP_URL as APP
 from maps.assets import VENDOR_URL as VENDOR
 from maps.i18n import LANGUAGES, jalali_date, strings
 
-PAGES = ("national", "licence", "priorities")
+PAGES = ("national", "licence", "priorities", "plan")
 #: Pages reached from the others (not in the top bar): a settlement's profile.
 PROFILE_PAGES = ("settlement",)
 #: Where the map opens: all of Iran.

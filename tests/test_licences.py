@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from api.loading import ngos_as_of, registry_as_of, resolve_as_of
-from geo.recompute import analyse
 from geo.decisions import below_digits, flag_reasons
 from geo.licences import status_at
+from geo.recompute import analyse
 from tests import analysis_world as world
 
 

@@ -231,3 +231,26 @@ def test_a_store_without_scenarios_lists_none(tmp_path):
     assert store.list_scenarios() == []
     with pytest.raises(ScenarioNotFound):
         store.scenario("x")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"licences_added": 5},
+        {"licences_closed": "L0001"},
+        {"licences_added": [{"service_type": "rehabilitation", "capacity": 10**12, "lon": 50, "lat": 34}]},
+        {"licences_added": [{"service_type": "rehabilitation", "capacity": 3, "lon": 500, "lat": 34}]},
+        {
+            "licences_added": [
+                {"service_type": "rehabilitation", "capacity": 3, "lon": 50, "lat": 34, "name_fa": 7}
+            ]
+        },
+        {"delegations": [{"licence_no": "L0001", "settlement_code": "S0001", "persons": True}]},
+        {"norms": {"saturated_at": 0.5}},
+        {"norms": {"services": "rehabilitation"}},
+        [],
+    ],
+)
+def test_malformed_changes_are_refused_with_a_message(changes):
+    with pytest.raises(AnalysisInputError):
+        check_changes(changes)

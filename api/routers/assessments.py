@@ -154,7 +154,7 @@ def priorities(
 
 
 def _record(snap: Snapshot, lang: str) -> list[tuple[str, str]]:
-    from demo.build import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+    from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
     return [
         ("as_of", snap.as_of.isoformat()),

@@ -133,7 +133,7 @@ def settlement_page(
 @router.get("/maps/{page}", response_class=HTMLResponse, summary="A map page (Persian by default)")
 def page(
     request: Request,
-    page: Annotated[Literal["national", "licence", "priorities"], Path(description=", ".join(PAGES))],
+    page: Annotated[Literal["national", "licence", "priorities", "plan"], Path(description=", ".join(PAGES))],
     snap: Annotated[Snapshot, Depends(snapshot)],
     lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
     province: Annotated[str | None, Query(pattern=r"^[0-9۰-۹٠-٩]{2}$")] = None,
@@ -171,6 +171,9 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
             f"the map pages' front-end packages are not installed ({', '.join(missing)}); run `make install`"
         )
     provinces = snap.layer("provinces").sort_values("province_code")
+    if page == "plan" and not params.get("province"):
+        # The plan page works on one province; the priorities page asks (or remembers) instead.
+        params = {**params, "province": str(provinces["province_code"].iloc[0])}
     settings = request.app.state.settings
     ctx = Context(
         provinces=sorted(

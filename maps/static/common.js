@@ -13,6 +13,8 @@
   A.C = { lang: 'fa', t: {}, services: [] };
   A._state = null;
 
+  // Saturation classes, from far under the norm to far over it: a muted brown-to-teal ramp.
+  const SATURATION_COLOURS = ['#8c510a', '#d8b365', '#f6e8c3', '#f5f5f5', '#c7eae5', '#5ab4ac'];
   // Settlement access classes 0-3 (see maps/layers.py access_class): darker is worse, so the
   // dots never share a colour with the counties' fill or the NGOs' hues.
   const ACCESS_COLOURS = ['#000000', '#4d4d4d', '#999999', '#e0e0e0'];
@@ -210,5 +212,7 @@
   }
 
 
-  A.u = { latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { SATURATION_COLOURS, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  // The helpers under the name the planning page (plan.js) uses.
+  A.util = A.u;
 }());

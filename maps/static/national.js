@@ -9,9 +9,8 @@
   // - settlements: access as grey-to-black dots (darker = worse), flagged ones larger and ringed;
   // - NGOs: small squares in vivid hues outside both ramps, one per service type;
   // - target neighbourhoods: dashed outlines, no fill.
-  const SATURATION_COLOURS = ['#8c510a', '#d8b365', '#f6e8c3', '#f5f5f5', '#c7eae5', '#5ab4ac'];
   const NO_DATA = '#ffffff';
-  const { ACCESS_COLOURS, SERVICE_COLOURS } = A.u;
+  const { ACCESS_COLOURS, SERVICE_COLOURS, SATURATION_COLOURS } = A.u;
   const TARGET_COLOUR = '#222222';
 
   // ---------------------------------------------------------------- national map

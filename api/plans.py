@@ -1,0 +1,227 @@
+"""Planning glue shared by the command line and the HTTP API: scenarios in the store, their
+analyses, comparisons and the comparison workbook.
+
+A scenario is referred to by its id; ``today`` is the current data without changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from geo.decisions import AnalysisInputError
+from geo.recompute import Analysis, analyse
+from geo.scenarios import Comparison, apply_changes, check_changes, compare
+from geo.schema import SERVICE_TYPES
+from store.base import Store
+
+TODAY = "today"
+#: Who owns a scenario until sign-in says who the user is.
+DEFAULT_OWNER = "anonymous"
+REQUIRED = ("counties", "settlements", "ngos", "county_needs")
+
+
+def now_utc() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise AnalysisInputError("a scenario needs a name of 1 to 200 characters")
+    return name
+
+
+def create_scenario(
+    store: Store,
+    name: str,
+    changes: Mapping,
+    *,
+    owner: str | None = None,
+    description: str | None = None,
+    copied_from: str | None = None,
+) -> dict:
+    """Check the changes and save a new scenario; returns it."""
+    record = {
+        "id": "s-" + secrets.token_hex(6),
+        "name": _check_name(name),
+        "owner": (owner or DEFAULT_OWNER).strip() or DEFAULT_OWNER,
+        "created_at": now_utc(),
+        "description": description,
+        "copied_from": copied_from,
+        "payload": check_changes(changes),
+    }
+    store.save_scenario(record)
+    return record
+
+
+def copy_scenario(
+    store: Store, scenario_id: str, *, name: str | None = None, owner: str | None = None
+) -> dict:
+    """A new scenario with the same changes (a starting point to adjust)."""
+    original = store.scenario(scenario_id)
+    return create_scenario(
+        store,
+        name or f"{original['name']} (copy)",
+        original["payload"],
+        owner=owner or original["owner"],
+        description=original.get("description"),
+        copied_from=scenario_id,
+    )
+
+
+def payload_key(payload: Mapping) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def scenario_analysis(layers: Mapping[str, pd.DataFrame], today: Analysis, payload: Mapping) -> Analysis:
+    """The analysis recomputed on the layers as the scenario changes them."""
+    missing = [n for n in REQUIRED if n not in layers]
+    if missing:
+        raise AnalysisInputError(f"the analysis needs the layers {', '.join(missing)}")
+    ngos, norms = apply_changes(
+        layers["ngos"], layers["settlements"], layers["counties"], today.norms, payload
+    )
+    return analyse(
+        layers["settlements"],
+        ngos,
+        layers["county_needs"],
+        layers["counties"],
+        layers.get("target_areas"),
+        norms,
+        travel=today.travel,
+    )
+
+
+class AnalysisCache:
+    """The last few scenario analyses (each holds tens of MB for the whole country)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Analysis] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, build: Callable[[], Analysis]) -> Analysis:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def resolve(
+    store: Store,
+    layers: Mapping[str, pd.DataFrame],
+    today: Analysis,
+    ref: str,
+    cache: AnalysisCache | None = None,
+) -> tuple[dict, Analysis]:
+    """The scenario named by ``ref`` (an id or ``today``) and its analysis."""
+    if ref == TODAY:
+        return {"id": TODAY, "name": "today", "owner": None, "payload": {}}, today
+    record = store.scenario(ref)
+    payload = record["payload"]
+
+    def build() -> Analysis:
+        return scenario_analysis(layers, today, payload)
+
+    analysis = cache.get(payload_key(payload), build) if cache else build()
+    return record, analysis
+
+
+def compare_refs(
+    store: Store,
+    layers: Mapping[str, pd.DataFrame],
+    today: Analysis,
+    a: str,
+    b: str,
+    *,
+    service_type: str | None = None,
+    province: str | None = None,
+    cache: AnalysisCache | None = None,
+) -> tuple[dict, dict, Comparison]:
+    """Compare scenario ``b`` with ``a`` (either may be ``today``)."""
+    services = None
+    if service_type is not None:
+        if service_type not in SERVICE_TYPES:
+            raise AnalysisInputError(f"unknown service type {service_type!r}")
+        services = [service_type]
+    rec_a, an_a = resolve(store, layers, today, a, cache)
+    rec_b, an_b = resolve(store, layers, today, b, cache)
+    result = compare(an_a, an_b, services)
+    if province is not None:
+        counties = result.counties[result.counties["province_code"] == province]
+        eq = result.equity[
+            (result.equity["scope"] == "national") | (result.equity["province_code"] == province)
+        ]
+        result = Comparison(
+            counties=counties.reset_index(drop=True), equity=eq.reset_index(drop=True), summary=result.summary
+        )
+        result.summary = {**result.summary, **_totals(counties), "province_code": province}
+    return _public(rec_a), _public(rec_b), result
+
+
+def _totals(counties: pd.DataFrame) -> dict:
+    changed = counties[counties["class_changed"]]
+    return {
+        "counties_changing_class": len(changed),
+        "class_changes": {
+            f"{x}→{y}": int(n) for (x, y), n in changed.groupby(["class_a", "class_b"]).size().items()
+        },
+        "newly_covered": int(counties["newly_covered"].sum()),
+        "no_longer_covered": int(counties["no_longer_covered"].sum()),
+        "capacity_a": int(counties["capacity_a"].sum()),
+        "capacity_b": int(counties["capacity_b"].sum()),
+    }
+
+
+def _public(record: dict) -> dict:
+    return {k: record.get(k) for k in ("id", "name", "owner", "created_at")}
+
+
+def comparison_workbook(
+    result: Comparison,
+    a: dict,
+    b: dict,
+    counties: pd.DataFrame,
+    path: Path,
+    notice: str = "",
+) -> Path:
+    """The comparison as an XLSX workbook: summary, counties, equity (names in Persian and English)."""
+    from exchange.formats import tabular
+
+    names = counties[["county_code", "name_fa", "name_en"]].rename(
+        columns={"name_fa": "county_name_fa", "name_en": "county_name_en"}
+    )
+    table = result.counties.merge(names, on="county_code", how="left")
+    first = ["county_code", "county_name_fa", "county_name_en", "province_code", "service_type"]
+    table = table[first + [c for c in table.columns if c not in first]]
+    summary = pd.DataFrame(
+        [
+            ("a", f"{a['name']} ({a['id']})"),
+            ("b", f"{b['name']} ({b['id']})"),
+            *(
+                (k, json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v)
+                for k, v in result.summary.items()
+            ),
+            ("notice", notice),
+        ],
+        columns=["item", "value"],
+    )
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for sheet, frame in (("summary", summary), ("counties", table), ("equity", result.equity)):
+            tabular(frame).to_excel(xl, sheet_name=sheet, index=False)
+    return path

@@ -1,0 +1,278 @@
+"""Planning endpoints: siting, delegation, and saved scenarios with their comparison.
+
+Plain JSON endpoints: a plan is computed on the current snapshot's analysis; scenarios live in
+the store (``GET/POST /scenarios``, ``/scenarios/{id}``, ``/scenarios/{id}/copy``) and
+``/scenarios/{a}/compare/{b}`` sets two of them (or ``today``) side by side, as JSON or XLSX.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+
+from api import plans
+from api.deps import MEDIA, feature_collection, json_records, snapshot
+from api.routers.assessments import ServiceType, json_safe
+from api.snapshot import Snapshot
+from geo.delegation import delegate
+from geo.siting import site_centres
+from maps.notices import SYNTHETIC_NOTICE_EN
+
+router = APIRouter(tags=["Planning"])
+
+ScenarioRef = Annotated[
+    str, Path(pattern=r"^(today|s-[0-9a-f]{12})$", description="a scenario id, or `today` (no changes)")
+]
+ScenarioId = Annotated[str, Path(pattern=r"^s-[0-9a-f]{12}$", description="a scenario id")]
+ProvinceCode = Annotated[
+    str | None, Field(pattern=r"^\d{2}$", description="province code (2 digits); none: whole country")
+]
+
+
+class SitingRequest(BaseModel):
+    """Where ``k`` new centres of a service would serve its target population best."""
+
+    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
+    province: ProvinceCode = None
+    k: int = Field(ge=1, le=1000, description="new sites to propose", examples=[10])
+    model: Literal["mclp", "pmedian"] = Field(
+        "mclp", description="mclp: cover the most target persons; pmedian: least travel to the nearest centre"
+    )
+    method: Literal["auto", "exact", "greedy"] = Field(
+        "auto",
+        description="exact (HiGHS MILP), greedy (with a bound and the gap), auto (greedy, then exact if small)",
+    )
+    candidates: list[Annotated[str, Field(pattern=r"^\d{10}(\d{6})?$")]] | None = Field(
+        None, max_length=20_000, description="settlement codes to choose from (default: the flagged places)"
+    )
+    capacitated: bool = Field(False, description="respect centre capacities")
+    capacity: int | None = Field(None, gt=0, le=100_000, description="capacity of each new centre")
+    cap_km: float | None = Field(None, gt=0, le=300, description="p-median: distances beyond count as this")
+    time_limit: float = Field(
+        5.0, ge=1, le=5, description="seconds the exact solver may take (the command line allows more)"
+    )
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"service_type": "rehabilitation", "province": "11", "k": 10}]}
+    }
+
+
+class DelegationRequest(BaseModel):
+    """Which centres with spare capacity should serve which underserved villages."""
+
+    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
+    province: ProvinceCode = None
+    outreach_km: float | None = Field(
+        None, gt=0, le=300, description="farthest outreach (default: the norm's)"
+    )
+
+
+class ScenarioCreate(BaseModel):
+    """A named set of changes: licences added/closed/resized, norm changes, delegations."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["Five new rehabilitation centres in Sistan"])
+    owner: str | None = Field(None, max_length=200, description="user name (until sign-in: free text)")
+    description: str | None = Field(None, max_length=4000)
+    changes: dict = Field(
+        description="licences_added, licences_closed, licences_resized, norms, delegations (see README)",
+        examples=[
+            {
+                "licences_added": [
+                    {"service_type": "rehabilitation", "capacity": 40, "lon": 60.86, "lat": 29.5}
+                ],
+                "licences_closed": [],
+            }
+        ],
+    )
+
+
+class ScenarioCopy(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    owner: str | None = Field(None, max_length=200)
+
+
+class ScenarioPublic(BaseModel):
+    id: str
+    name: str
+    owner: str
+    created_at: str = Field(description="ISO 8601, UTC")
+    description: str | None = None
+    copied_from: str | None = None
+    changes: dict
+
+
+def _public(record: dict) -> ScenarioPublic:
+    return ScenarioPublic(**{k: v for k, v in record.items() if k != "payload"}, changes=record["payload"])
+
+
+def _store(request: Request):
+    return request.app.state.snapshots.store
+
+
+def _json(body: dict) -> Response:
+    import json
+
+    return Response(
+        json.dumps(json_safe(body), ensure_ascii=False, allow_nan=False), media_type="application/json"
+    )
+
+
+@router.post(
+    "/plans/siting", summary="Propose where to license next (MCLP or p-median), with the gap to the bound"
+)
+def siting(
+    request: Annotated[SitingRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
+) -> Response:
+    plan = site_centres(
+        snap.analysis(),
+        request.service_type.value,
+        request.k,
+        model=request.model,
+        province=request.province,
+        candidates=request.candidates,
+        capacity=request.capacity,
+        capacitated=request.capacitated,
+        cap_km=request.cap_km,
+        method=request.method,
+        time_limit=request.time_limit,
+    )
+    sites = plan.sites
+    return _json(
+        {
+            "summary": plan.summary,
+            "sites": json_records(sites.drop(columns="geometry")),
+            "features": {
+                "type": "FeatureCollection",
+                "features": feature_collection(sites, "settlement_code"),
+            },
+            "assignments": len(plan.assignments),
+        }
+    )
+
+
+@router.post(
+    "/plans/delegation", summary="Assign unserved villages to centres with spare capacity (outreach)"
+)
+def delegation(
+    request: Annotated[DelegationRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
+) -> Response:
+    plan = delegate(
+        snap.analysis(),
+        request.service_type.value,
+        province=request.province,
+        outreach_km=request.outreach_km,
+    )
+    lines = plan.lines
+    return _json(
+        {
+            "summary": plan.summary,
+            "centres": json_records(plan.centres),
+            "places": json_records(plan.places),
+            "lines": {
+                "type": "FeatureCollection",
+                "features": feature_collection(lines.assign(id=range(len(lines))), "id")
+                if len(lines)
+                else [],
+            },
+        }
+    )
+
+
+@router.get("/scenarios", summary="Saved scenarios, newest first")
+def list_scenarios(
+    request: Request,
+    owner: Annotated[str | None, Query(max_length=200, description="only this owner's")] = None,
+) -> dict:
+    return {"scenarios": [_public(r).model_dump() for r in _store(request).list_scenarios(owner)]}
+
+
+@router.post("/scenarios", status_code=201, summary="Save a scenario", response_model=ScenarioPublic)
+def create_scenario(request: Request, body: Annotated[ScenarioCreate, Body()]) -> ScenarioPublic:
+    record = plans.create_scenario(
+        _store(request), body.name, body.changes, owner=body.owner, description=body.description
+    )
+    return _public(record)
+
+
+@router.get("/scenarios/{scenario_id}", summary="One scenario", response_model=ScenarioPublic)
+def get_scenario(request: Request, scenario_id: ScenarioId) -> ScenarioPublic:
+    return _public(_store(request).scenario(scenario_id))
+
+
+@router.delete("/scenarios/{scenario_id}", status_code=204, summary="Delete a scenario")
+def delete_scenario(request: Request, scenario_id: ScenarioId) -> Response:
+    _store(request).delete_scenario(scenario_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/scenarios/{scenario_id}/copy", status_code=201, summary="Copy a scenario", response_model=ScenarioPublic
+)
+def copy_scenario(
+    request: Request, scenario_id: ScenarioId, body: Annotated[ScenarioCopy | None, Body()] = None
+) -> ScenarioPublic:
+    body = body or ScenarioCopy()
+    return _public(plans.copy_scenario(_store(request), scenario_id, name=body.name, owner=body.owner))
+
+
+@router.get(
+    "/scenarios/{a}/compare/{b}",
+    summary="Compare scenario b with a (or today): saturation classes, people newly covered, access, equity",
+)
+def compare_scenarios(
+    request: Request,
+    a: ScenarioRef,
+    b: ScenarioRef,
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    service_type: Annotated[ServiceType | None, Query(description="one service type (default: all)")] = None,
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$", description="province code")] = None,
+    f: Annotated[
+        Literal["json", "xlsx"], Query(description="json, or xlsx: a workbook to download")
+    ] = "json",
+) -> Response:
+    cache = snap.cached("plan-analyses", plans.AnalysisCache)
+    rec_a, rec_b, result = plans.compare_refs(
+        _store(request),
+        snap.layers,
+        snap.analysis(),
+        a,
+        b,
+        service_type=service_type.value if service_type else None,
+        province=province,
+        cache=cache,
+    )
+    if f == "xlsx":
+        folder = FilePath(tempfile.mkdtemp(prefix="amayesh-compare-"))
+        path = plans.comparison_workbook(
+            result,
+            rec_a,
+            rec_b,
+            snap.layer("counties"),
+            folder / f"comparison-{a}-{b}.xlsx",
+            SYNTHETIC_NOTICE_EN,
+        )
+
+        def cleanup() -> None:
+            path.unlink(missing_ok=True)
+            folder.rmdir()
+
+        return FileResponse(
+            path, media_type=MEDIA["xlsx"], filename=path.name, background=BackgroundTask(cleanup)
+        )
+    return _json(
+        {
+            "a": rec_a,
+            "b": rec_b,
+            "summary": result.summary,
+            "counties": json_records(result.counties),
+            "equity": json_records(result.equity),
+            "notice": SYNTHETIC_NOTICE_EN,
+        }
+    )

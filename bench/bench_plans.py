@@ -1,0 +1,197 @@
+"""Benchmarks of the planning workbench on the national demo, against spopt where it can run.
+
+Run:  .venv/bin/python bench/bench_plans.py [--store var/amayesh.gpkg] [--runs 5] [--spopt-timeout 600]
+
+Prints medians and writes them to bench/results/plans.json. Measured, for rehabilitation:
+* MCLP, 50 new sites in the province with the most flagged places: greedy with its Lagrangian
+  bound, and the exact MILP (HiGHS); spopt's MCLP (PuLP + HiGHS) on the same reduced instance
+  (the same places, candidates and coverage), its time including building its model;
+* MCLP, 200 new sites over the whole country (greedy + bound; spopt's dense model of this
+  instance does not fit);
+* p-median, 50 sites in the province (greedy + bound);
+* delegation for the whole country;
+* a national scenario comparison (every service, every county, equity): the comparison of two
+  analyses, and the whole request cold (apply the changes, recompute, compare).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from api import plans  # noqa: E402
+from api.loading import analysis_from_store, load_norms  # noqa: E402
+from geo.delegation import delegate  # noqa: E402
+from geo.scenarios import compare  # noqa: E402
+from geo.siting import site_centres, travel_of  # noqa: E402
+from store import open_store  # noqa: E402
+
+SERVICE = "rehabilitation"
+
+
+def timed(fn, runs: int):
+    out, value = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        value = fn()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out), value
+
+
+def reduced_instance(a, province: str):
+    """The province's MCLP instance as spopt takes it: a dense cost matrix of the places that
+    have uncovered demand and some candidate in reach, against the flagged candidates."""
+    from geo.distance import Located
+
+    s = a.settlements
+    scope = np.flatnonzero((s["province_code"] == province).to_numpy())
+    flagged = a.flags[a.flags["service_type"] == SERVICE]
+    cand = np.sort(s.index.get_indexer(flagged.index))
+    cand = cand[np.isin(cand, scope)]
+    weight = np.where(a.access.covered[SERVICE].to_numpy()[scope], 0.0, a.demand[SERVICE].to_numpy()[scope])
+    places = Located(a.licence_index.places.xy[scope], a.licence_index.places.k[scope])
+    sites = Located(a.licence_index.places.xy[cand], a.licence_index.places.k[cand])
+    radius = 1000.0 * a.norms.services[SERVICE].catchment_km
+    i, j, c = travel_of(a).pairs(places, sites, radius)
+    rows = np.unique(i[weight[i] > 0])
+    position = np.full(len(scope), -1)
+    position[rows] = np.arange(len(rows))
+    keep = position[i] >= 0
+    cost = np.full((len(rows), len(cand)), radius * 10.0)
+    cost[position[i[keep]], j[keep]] = c[keep]
+    return cost, weight[rows], radius
+
+
+def _spopt_run(cost, weight, radius, p, queue):
+    import warnings
+
+    import pulp
+    from spopt.locate import MCLP
+
+    warnings.simplefilter("ignore")
+    t = time.perf_counter()
+    model = MCLP.from_cost_matrix(cost, weight, service_radius=radius, p_facilities=p)
+    model = model.solve(pulp.HiGHS(msg=False))
+    queue.put((time.perf_counter() - t, float(pulp.value(model.problem.objective))))
+
+
+def spopt_mclp(cost, weight, radius, p, timeout):
+    queue = mp.Queue()
+    proc = mp.Process(target=_spopt_run, args=(cost, weight, radius, p, queue))
+    proc.start()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None, None
+    return queue.get() if not queue.empty() else (None, None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--spopt-timeout", type=float, default=600)
+    args = parser.parse_args()
+    store = open_store(args.store)
+    a = analysis_from_store(store, load_norms(ROOT / "config" / "norms.toml"))
+    layers = {name: store.read_layer(name) for name in store.list_layers()}
+    flagged = a.flags[a.flags["service_type"] == SERVICE]
+    province = a.settlements.loc[flagged.index, "province_code"].value_counts().index[0]
+    site_centres(a, SERVICE, 2, province=province, method="greedy")  # compile the kernels once
+    out: dict = {"service_type": SERVICE, "province": province, "runs": args.runs}
+
+    t, plan = timed(lambda: site_centres(a, SERVICE, 50, province=province, method="greedy"), args.runs)
+    out["province_mclp_50_greedy"] = {
+        "seconds": t,
+        **{k: plan.summary[k] for k in ("objective", "bound", "gap", "candidates", "pairs")},
+    }
+    t, plan = timed(lambda: site_centres(a, SERVICE, 50, province=province, method="exact"), args.runs)
+    out["province_mclp_50_exact"] = {
+        "seconds": t,
+        **{k: plan.summary[k] for k in ("objective", "bound", "gap", "optimal")},
+    }
+    t, plan = timed(lambda: site_centres(a, SERVICE, 50, province=province, method="auto"), args.runs)
+    out["province_mclp_50_auto"] = {
+        "seconds": t,
+        "method": plan.summary["method"],
+        "gap": plan.summary["gap"],
+    }
+
+    cost, weight, radius = reduced_instance(a, province)
+    spopt_t, spopt_obj = spopt_mclp(cost, weight, radius, 50, args.spopt_timeout)
+    exact_obj = out["province_mclp_50_exact"]["objective"]
+    out["province_mclp_50_spopt"] = {
+        "seconds": spopt_t,
+        "objective": spopt_obj,
+        "matrix": list(cost.shape),
+        "objective_equal": None if spopt_obj is None else abs(spopt_obj - exact_obj) < 1e-6,
+        "ratio_to_exact": None if spopt_t is None else spopt_t / out["province_mclp_50_exact"]["seconds"],
+        "ratio_to_greedy": None if spopt_t is None else spopt_t / out["province_mclp_50_greedy"]["seconds"],
+    }
+
+    t, plan = timed(lambda: site_centres(a, SERVICE, 200, method="greedy"), args.runs)
+    out["national_mclp_200_greedy"] = {
+        "seconds": t,
+        **{
+            k: plan.summary[k]
+            for k in (
+                "objective",
+                "bound",
+                "gap",
+                "candidates",
+                "pairs",
+                "covered_before",
+                "covered_after",
+                "demand_total",
+            )
+        },
+    }
+    national_sites = plan.sites
+    t, plan = timed(
+        lambda: site_centres(a, SERVICE, 50, province=province, model="pmedian", method="greedy"), args.runs
+    )
+    out["province_pmedian_50_greedy"] = {
+        "seconds": t,
+        **{k: plan.summary[k] for k in ("objective", "bound", "gap", "pairs")},
+    }
+    t, plan = timed(lambda: delegate(a, SERVICE), args.runs)
+    out["national_delegation"] = {
+        "seconds": t,
+        **{k: plan.summary[k] for k in ("places", "capacity_needed", "assigned", "centres_used")},
+    }
+
+    changes = {
+        "licences_added": [
+            {"service_type": SERVICE, "capacity": int(r.capacity), "lon": float(r.lon), "lat": float(r.lat)}
+            for r in national_sites.itertuples()
+        ]
+    }
+    t_cold, after = timed(lambda: plans.scenario_analysis(layers, a, changes), max(1, args.runs // 2))
+    t_cmp, result = timed(lambda: compare(a, after), args.runs)
+    out["national_comparison"] = {
+        "compare_seconds": t_cmp,
+        "apply_and_recompute_seconds": t_cold,
+        "cold_total_seconds": t_cold + t_cmp,
+        "rows": len(result.counties),
+        "newly_covered": result.summary["newly_covered"],
+    }
+    print(json.dumps(out, indent=2, ensure_ascii=False, default=float))
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "plans.json").write_text(
+        json.dumps(out, indent=2, ensure_ascii=False, default=float)
+    )
+
+
+if __name__ == "__main__":
+    main()

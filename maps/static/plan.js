@@ -1,0 +1,299 @@
+/* Amayesh planning page: siting, delegation, saving scenarios and comparing them.
+ *
+ * Uses the helpers of common.js (Amayesh.util). Plans come from POST /plans/siting and
+ * /plans/delegation, scenarios from /scenarios; every string comes from the page's language table.
+ */
+(function () {
+  'use strict';
+
+  const A = window.Amayesh;
+  const U = A.util;
+  const t = (k) => U.t(k);
+  const { num, esc, getJSON, setStatus } = U;
+  const SITE_COLOUR = '#b2182b';
+  const LINE_COLOUR = '#0b6e6e';
+  const A_COLOUR = '#2166ac';
+  const B_COLOUR = '#b2182b';
+
+  A.plan = function (map, els, config) {
+    U.setup(map, config);
+    const C = config;
+    const $ = (id) => document.getElementById(id);
+    const provinceSelect = $('am-province');
+    const serviceSelect = $('am-service');
+    const result = $('am-result');
+    const comparison = $('am-comparison');
+    const planLayer = L.featureGroup([], { pane: 'amResults' }).addTo(map);
+    A.planLayer = planLayer; // what the plan draws (lines are on the canvas)
+    let countiesLayer = null;
+    let boundaries = null;
+    let names = {};
+    let lastPlan = null; // {kind, service, province, changes}
+    const ownerInput = $('am-owner');
+    ownerInput.value = window.localStorage.getItem('amayesh-owner') || '';
+
+    const scenarioLabel = (s) => `${s.name} · ${s.owner}`;
+    const params = () => ({ service_type: serviceSelect.value, province: provinceSelect.value });
+
+    function showProvince() {
+      if (countiesLayer) map.removeLayer(countiesLayer);
+      if (!boundaries) return;
+      const code = provinceSelect.value;
+      countiesLayer = L.geoJSON(boundaries.counties, {
+        pane: 'amCounties', interactive: false,
+        filter: (f) => f.properties.province_code === code,
+        style: { color: '#6b7781', weight: 0.8, fillColor: '#eef1ec', fillOpacity: 0.7 },
+      }).addTo(map);
+      U.fitProvince(map, boundaries, code);
+      U.syncUrls({ province: code, service: serviceSelect.value });
+    }
+
+    function busy(on) {
+      for (const id of ['am-run-siting', 'am-run-delegation', 'am-save', 'am-compare']) $(id).disabled = on;
+    }
+
+    // ------------------------------------------------------------ siting
+    async function runSiting() {
+      const body = {
+        ...params(),
+        k: Math.max(1, Math.min(200, Number($('am-k').value) || 1)),
+        model: $('am-model').value,
+        capacitated: $('am-capacitated').checked,
+        time_limit: 5,
+      };
+      busy(true);
+      setStatus(t('loading'));
+      try {
+        const data = await getJSON('/plans/siting', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        });
+        showSiting(data, body);
+      } catch (err) {
+        setStatus(`${t('error')}: ${err.message}`, true);
+      } finally {
+        busy(false);
+      }
+    }
+
+    function showSiting(data, body) {
+      planLayer.clearLayers();
+      const s = data.summary;
+      const rows = data.sites.map((site) => {
+        L.marker([site.lat, site.lon], {
+          pane: 'amResults',
+          icon: L.divIcon({ className: '', html: `<div class="am-num-icon" style="width:24px;height:24px;background:${SITE_COLOUR}">${num(site.rank)}</div>`, iconSize: [24, 24] }),
+          title: site.name_fa,
+        }).bindPopup(`<div class="am-pop"><h4>${num(site.rank)}. ${esc(site.name_fa)}</h4>${esc(t('gain'))}: ${num(site.gain)} ${U.synTag()}</div>`)
+          .addTo(planLayer);
+        return `<tr data-code="${esc(site.settlement_code)}"><td>${num(site.rank)}</td><td>${esc(site.name_fa)}</td>`
+          + `<td>${esc(names[site.county_code] || site.county_code)}</td><td>${num(site.gain)}</td><td>${num(site.target_population_reached)}</td></tr>`;
+      });
+      const method = t('method_' + s.method);
+      const gap = s.optimal ? t('optimal') : `${num(s.gap * 100, 2)}%`;
+      let lines = `<p class="am-summary">${esc(t('model_' + body.model))} · ${esc(method)} · ${esc(t('gap'))}: <b>${esc(gap)}</b><br>`
+        + `${esc(t('objective'))}: ${num(s.objective)} · ${esc(t('bound'))}: ${num(s.bound)}`;
+      if (s.covered_before !== undefined && s.covered_before !== null) {
+        lines += `<br>${esc(t('covered_before'))}: ${num(s.covered_before)} → ${esc(t('covered_after'))}: <b>${num(s.covered_after)}</b> ${U.synTag()}`;
+      }
+      lines += '</p>';
+      result.innerHTML = lines + `<div class="am-table-wrap"><table class="am-table" id="am-sites"><thead><tr><th>${esc(t('rank'))}</th>`
+        + `<th>${esc(t('site'))}</th><th>${esc(t('county'))}</th><th>${esc(t('gain'))}</th><th>${esc(t('target_population'))}</th></tr></thead>`
+        + `<tbody>${rows.join('')}</tbody></table></div>`;
+      if (data.sites.length) map.fitBounds(planLayer.getBounds(), { padding: [30, 30], maxZoom: 9 });
+      lastPlan = {
+        kind: 'siting',
+        changes: {
+          licences_added: data.sites.map((site) => ({
+            service_type: body.service_type, capacity: site.capacity, lon: site.lon, lat: site.lat,
+            settlement_code: site.settlement_code, name_fa: `مرکز پیشنهادی ${site.name_fa}`,
+          })),
+        },
+      };
+      $('am-scenario-name').value = `${t('siting')} · ${U.serviceName(body.service_type)} · ${provinceSelect.selectedOptions[0].textContent.trim()} · ${num(data.sites.length)}`;
+      setStatus(`${num(data.sites.length)} ${t('new_sites')} · ${num(s.seconds, 2)} ${t('seconds')}`);
+      document.body.dataset.planned = data.sites.map((x) => x.settlement_code).join(',');
+    }
+
+    // ------------------------------------------------------------ delegation
+    async function runDelegation() {
+      const body = { ...params() };
+      const km = Number($('am-outreach').value);
+      if (km > 0) body.outreach_km = km;
+      busy(true);
+      setStatus(t('loading'));
+      try {
+        const data = await getJSON('/plans/delegation', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        });
+        showDelegation(data, body);
+      } catch (err) {
+        setStatus(`${t('error')}: ${err.message}`, true);
+      } finally {
+        busy(false);
+      }
+    }
+
+    function showDelegation(data, body) {
+      planLayer.clearLayers();
+      const s = data.summary;
+      for (const f of data.lines.features) {
+        const p = f.properties;
+        L.polyline([[p.place_lat, p.place_lon], [p.centre_lat, p.centre_lon]], {
+          pane: 'amResults', color: LINE_COLOUR, weight: 1 + Math.min(5, Math.sqrt(p.capacity)), opacity: 0.75,
+        }).bindPopup(`<div class="am-pop"><h4>${esc(p.centre_name_fa)} → ${esc(p.name_fa)}</h4>${esc(t('assigned'))}: ${num(p.capacity)} · ${num(p.km, 1)} ${esc(t('km'))} ${U.synTag()}</div>`)
+          .addTo(planLayer);
+        L.circleMarker([p.place_lat, p.place_lon], { pane: 'amResults', radius: 4, color: '#111', weight: 1, fillColor: SITE_COLOUR, fillOpacity: 0.9 }).addTo(planLayer);
+      }
+      const used = data.centres.filter((c) => c.assigned > 0);
+      for (const c of used) {
+        L.circleMarker([c.lat, c.lon], { pane: 'amResults', radius: 7, color: '#fff', weight: 2, fillColor: LINE_COLOUR, fillOpacity: 1 })
+          .bindPopup(`<div class="am-pop"><h4>${esc(c.name_fa)}</h4>${esc(t('spare'))}: ${num(c.spare)} · ${esc(t('assigned'))}: ${num(c.assigned)} ${U.synTag()}</div>`)
+          .addTo(planLayer);
+      }
+      const rows = used.map((c) => `<tr><td>${esc(c.licence_no)}</td><td>${esc(c.name_fa)}</td><td>${num(c.spare)}</td>`
+        + `<td>${num(c.assigned)}</td><td>${num(c.places)}</td><td>${num(c.mean_km, 1)}</td></tr>`);
+      result.innerHTML = `<p class="am-summary">${esc(t('capacity_needed'))}: ${num(s.capacity_needed)} · ${esc(t('spare'))}: ${num(s.spare_capacity)}`
+        + `<br>${esc(t('assigned'))}: <b>${num(s.assigned)}</b> · ${esc(t('still_needed'))}: ${num(s.still_needed)} · ${esc(t('outreach_km'))}: ${num(s.outreach_km)} ${U.synTag()}</p>`
+        + `<div class="am-table-wrap"><table class="am-table" id="am-centres"><thead><tr><th>${esc(t('licence_no'))}</th><th>${esc(t('centre'))}</th>`
+        + `<th>${esc(t('spare'))}</th><th>${esc(t('assigned'))}</th><th>${esc(t('places'))}</th><th>${esc(t('km'))}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+      if (data.lines.features.length) map.fitBounds(planLayer.getBounds(), { padding: [30, 30], maxZoom: 9 });
+      lastPlan = {
+        kind: 'delegation',
+        changes: {
+          delegations: data.lines.features.map((f) => ({
+            licence_no: f.properties.licence_no, settlement_code: f.properties.settlement_code, persons: f.properties.capacity,
+          })),
+        },
+      };
+      $('am-scenario-name').value = `${t('delegation')} · ${U.serviceName(body.service_type)} · ${provinceSelect.selectedOptions[0].textContent.trim()}`;
+      setStatus(`${num(s.assigned)} ${t('assigned')} · ${num(s.seconds, 2)} ${t('seconds')}`);
+      document.body.dataset.planned = data.lines.features.map((f) => f.properties.settlement_code).join(',');
+    }
+
+    // ------------------------------------------------------------ scenarios
+    async function loadScenarios(select) {
+      const data = await getJSON('/scenarios');
+      const options = [`<option value="today">${esc(t('today'))}</option>`]
+        .concat(data.scenarios.map((s) => `<option value="${esc(s.id)}">${esc(scenarioLabel(s))}</option>`));
+      for (const id of ['am-a', 'am-b']) {
+        const el = $(id);
+        const keep = el.value;
+        el.innerHTML = options.join('');
+        if (keep) el.value = keep;
+      }
+      if (select) $('am-b').value = select;
+      return data.scenarios;
+    }
+
+    async function save() {
+      if (!lastPlan) { setStatus(t('no_plan'), true); return; }
+      const owner = ownerInput.value.trim();
+      if (owner) window.localStorage.setItem('amayesh-owner', owner);
+      busy(true);
+      try {
+        const saved = await getJSON('/scenarios', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ name: $('am-scenario-name').value || lastPlan.kind, owner: owner || null, changes: lastPlan.changes }),
+        });
+        await loadScenarios(saved.id);
+        setStatus(`${t('saved')}: ${saved.name}`);
+        document.body.dataset.saved = saved.id;
+      } catch (err) {
+        setStatus(`${t('error')}: ${err.message}`, true);
+      } finally {
+        busy(false);
+      }
+    }
+
+    function changeMarkers(changes, colour) {
+      for (const add of (changes && changes.licences_added) || []) {
+        L.circleMarker([add.lat, add.lon], { pane: 'amResults', radius: 7, color: '#fff', weight: 2, fillColor: colour, fillOpacity: 1 })
+          .bindPopup(`<div class="am-pop">${esc(add.name_fa || '')} · ${esc(t('capacity'))} ${num(add.capacity)}</div>`).addTo(planLayer);
+      }
+    }
+
+    async function runCompare() {
+      const a = $('am-a').value;
+      const b = $('am-b').value;
+      const q = new URLSearchParams(params());
+      busy(true);
+      setStatus(t('loading'));
+      try {
+        const data = await getJSON(`/scenarios/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}?${q}`);
+        const [sa, sb] = await Promise.all([a, b].map((id) => (id === 'today' ? null : getJSON(`/scenarios/${id}`))));
+        showComparison(data, sa, sb);
+        const xlsx = $('am-compare-xlsx');
+        q.set('f', 'xlsx');
+        xlsx.href = `/scenarios/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}?${q}`;
+        xlsx.hidden = false;
+        document.body.dataset.compared = `${a}:${b}`;
+        setStatus(`${t('compare')}: ${data.a.name} · ${data.b.name}`);
+      } catch (err) {
+        setStatus(`${t('error')}: ${err.message}`, true);
+      } finally {
+        busy(false);
+      }
+    }
+
+    function showComparison(data, sa, sb) {
+      planLayer.clearLayers();
+      const change = {};
+      for (const r of data.counties) change[r.county_code] = r;
+      if (countiesLayer) map.removeLayer(countiesLayer);
+      countiesLayer = L.geoJSON(boundaries.counties, {
+        pane: 'amCounties',
+        filter: (f) => f.properties.province_code === provinceSelect.value,
+        style: (f) => {
+          const r = change[f.properties.county_code];
+          const d = r ? r.access_change : 0;
+          const colour = !r || Math.abs(d) < 1e-9 ? '#eef1ec' : d > 0 ? '#1a9850' : '#d7301f';
+          return { color: r && r.class_changed ? '#111' : '#6b7781', weight: r && r.class_changed ? 2 : 0.8, fillColor: colour, fillOpacity: 0.55 };
+        },
+        onEachFeature: (f, layer) => {
+          const r = change[f.properties.county_code];
+          if (!r) return;
+          layer.bindPopup(`<div class="am-pop"><h4>${esc(names[r.county_code] || r.county_code)}</h4>`
+            + `${esc(t('class_' + r.class_a))} → ${esc(t('class_' + r.class_b))}<br>${esc(t('newly_covered_short'))}: ${num(r.newly_covered)}<br>`
+            + `${esc(t('access_share'))}: ${num(r.access_share_a, 2)} → ${num(r.access_share_b, 2)} ${U.synTag()}</div>`);
+        },
+      }).addTo(map);
+      changeMarkers(sa && sa.changes, A_COLOUR);
+      changeMarkers(sb && sb.changes, B_COLOUR);
+      const rows = data.counties
+        .filter((r) => r.class_changed || r.newly_covered > 0 || Math.abs(r.access_change) > 1e-9)
+        .sort((x, y) => y.newly_covered - x.newly_covered)
+        .map((r) => {
+          const d = r.access_change;
+          return `<tr data-county="${esc(r.county_code)}"><td>${esc(names[r.county_code] || r.county_code)}</td>`
+            + `<td>${esc(t('class_' + r.class_a))} → ${esc(t('class_' + r.class_b))}</td><td>${num(r.newly_covered)}</td>`
+            + `<td class="${d > 0 ? 'am-up' : d < 0 ? 'am-down' : ''}">${num(r.access_share_a, 2)} → ${num(r.access_share_b, 2)}</td></tr>`;
+        });
+      const eq = data.equity.filter((e) => e.scope === 'national' || e.province_code === provinceSelect.value);
+      const eqRows = eq.map((e) => `<tr><td>${esc(e.scope === 'national' ? t('national') : provinceSelect.selectedOptions[0].textContent.trim())}</td>`
+        + `<td>${num(e.gini_a, 3)} → ${num(e.gini_b, 3)}</td><td>${num(e.theil_a, 3)} → ${num(e.theil_b, 3)}</td>`
+        + `<td>${e.theil_between_provinces_a === null ? '–' : `${num(e.theil_between_provinces_a, 3)} → ${num(e.theil_between_provinces_b, 3)}`}</td></tr>`);
+      const s = data.summary;
+      comparison.innerHTML = `<p class="am-summary">${esc(t('newly_covered_short'))}: <b>${num(s.newly_covered)}</b> · `
+        + `${esc(t('capacity'))}: ${num(s.capacity_a)} → ${num(s.capacity_b)} · ${esc(t('counties_changing'))}: ${num(s.counties_changing_class)} ${U.synTag()}</p>`
+        + `<div class="am-table-wrap"><table class="am-table" id="am-compare-table"><thead><tr><th>${esc(t('county'))}</th><th>${esc(t('class_change'))}</th>`
+        + `<th>${esc(t('newly_covered_short'))}</th><th>${esc(t('access_share'))}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+        + `<h3>${esc(t('equity'))}</h3><table class="am-table" id="am-equity"><thead><tr><th></th><th>${esc(t('gini'))}</th><th>${esc(t('theil'))}</th>`
+        + `<th>${esc(t('theil_between'))}</th></tr></thead><tbody>${eqRows.join('')}</tbody></table>`;
+    }
+
+    $('am-run-siting').addEventListener('click', runSiting);
+    $('am-run-delegation').addEventListener('click', runDelegation);
+    $('am-save').addEventListener('click', save);
+    $('am-compare').addEventListener('click', runCompare);
+    provinceSelect.addEventListener('change', () => { planLayer.clearLayers(); showProvince(); });
+    serviceSelect.addEventListener('change', () => U.syncUrls({ province: provinceSelect.value, service: serviceSelect.value }));
+
+    Promise.all([U.loadBoundaries(), loadScenarios()]).then(([b]) => {
+      boundaries = b;
+      names = U.countyNames(b);
+      U.provinceOutline(b).addTo(map);
+      showProvince();
+      document.body.dataset.ready = 'true';
+    }).catch((err) => setStatus(`${t('error')}: ${err.message}`, true));
+  };
+}());

@@ -1,0 +1,122 @@
+"""The planning page in Debian's Chromium: run a plan, save it, compare two scenarios, download XLSX.
+
+Same harness as the other map pages (``tests/test_maps.py``): offline (anything but 127.0.0.1 is
+aborted and fails the test), both languages, figures checked against the API.
+"""
+
+from __future__ import annotations
+
+import httpx
+import openpyxl
+import pytest
+
+from tests.test_maps import FA_DIGITS, Visit, browser  # noqa: F401 - the browser fixture
+
+pytestmark = pytest.mark.realdata
+
+PROVINCE = "11"
+SERVICE = "rehabilitation"
+
+
+@pytest.fixture
+def visit(browser, server):  # noqa: F811
+    v = Visit(browser, server)
+    yield v
+    v.close()
+
+
+def fa(n: int) -> str:
+    return f"{n:,}".translate(FA_DIGITS)
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_plan_page_loads_offline_in_both_languages(visit, lang):
+    visit.open(f"/maps/plan?lang={lang}&province={PROVINCE}&service={SERVICE}")
+    html = visit.page.locator("html")
+    assert html.get_attribute("dir") == ("rtl" if lang == "fa" else "ltr")
+    assert visit.page.locator(".am-panel h1").inner_text() == {"fa": "برنامه‌ریزی", "en": "Planning"}[lang]
+    assert visit.page.locator("#am-province").input_value() == PROVINCE
+    assert visit.page.locator("#am-a option").first.get_attribute("value") == "today"
+    visit.page.wait_for_load_state("networkidle")
+    visit.shot(f"plan-{lang}")
+    visit.check_clean()
+
+
+def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
+    visit.open(f"/maps/plan?province={PROVINCE}&service={SERVICE}")
+    # Siting: three new rehabilitation centres in the province.
+    visit.page.fill("#am-k", "3")
+    with visit.page.expect_response("**/plans/siting", timeout=180_000) as response:
+        visit.page.click("#am-run-siting")
+    answer = response.value.json()
+    visit.page.wait_for_selector("body[data-planned]", timeout=30_000)
+    planned = visit.js("document.body.dataset.planned").split(",")
+    assert planned == [s["settlement_code"] for s in answer["sites"]]
+    assert visit.page.locator("#am-sites tbody tr").count() == 3
+    assert visit.js("Amayesh.map.getPane('amResults').querySelectorAll('.am-num-icon').length") == 3
+    summary = visit.page.locator("#am-result .am-summary").inner_text()
+    assert fa(int(answer["summary"]["covered_after"])) in summary
+    # The API asked the same question agrees within the bounds each proves.
+    api = httpx.post(
+        f"{server}/plans/siting",
+        json={"service_type": SERVICE, "province": PROVINCE, "k": 3, "model": "mclp", "capacitated": False},
+        timeout=300,
+    ).json()["summary"]
+    assert api["objective"] <= answer["summary"]["bound"] + 1e-6
+    assert answer["summary"]["objective"] <= api["bound"] + 1e-6
+    visit.shot("plan-siting")
+    visit.page.fill("#am-scenario-name", "سه مرکز توانبخشی")
+    visit.page.fill("#am-owner", "آزمون")
+    visit.page.click("#am-save")
+    visit.page.wait_for_selector("body[data-saved]", timeout=60_000)
+    first = visit.js("document.body.dataset.saved")
+    saved = httpx.get(f"{server}/scenarios/{first}").json()
+    assert saved["name"] == "سه مرکز توانبخشی" and saved["owner"] == "آزمون"
+    assert [a["settlement_code"] for a in saved["changes"]["licences_added"]] == planned
+
+    # Delegation: lines from centres with spare capacity to flagged villages, saved as a second scenario.
+    visit.page.click("#am-run-delegation")
+    visit.page.wait_for_selector("#am-centres", timeout=180_000)
+    api = httpx.post(
+        f"{server}/plans/delegation", json={"service_type": SERVICE, "province": PROVINCE}, timeout=300
+    ).json()
+    lines = visit.js("Amayesh.planLayer.getLayers().filter((l) => l instanceof L.Polyline).length")
+    assert lines == len(api["lines"]["features"]) > 0
+    visit.shot("plan-delegation")
+    visit.page.fill("#am-scenario-name", "برون‌رسانی")
+    visit.page.click("#am-save")
+    visit.page.wait_for_function(f"document.body.dataset.saved !== '{first}'", timeout=60_000)
+    second = visit.js("document.body.dataset.saved")
+    assert len(httpx.get(f"{server}/scenarios/{second}").json()["changes"]["delegations"]) == len(
+        api["lines"]["features"]
+    )
+
+    # Compare the two: the map colours the counties, the table and equity follow the API.
+    visit.page.select_option("#am-a", first)
+    visit.page.select_option("#am-b", second)
+    visit.page.click("#am-compare")
+    visit.page.wait_for_selector("body[data-compared]", timeout=300_000)
+    want = httpx.get(
+        f"{server}/scenarios/{first}/compare/{second}",
+        params={"service_type": SERVICE, "province": PROVINCE},
+        timeout=300,
+    ).json()
+    text = visit.page.locator("#am-comparison .am-summary").inner_text()
+    assert fa(want["summary"]["newly_covered"]) in text
+    changed = [
+        r
+        for r in want["counties"]
+        if r["class_changed"] or r["newly_covered"] > 0 or abs(r["access_change"]) > 1e-9
+    ]
+    assert visit.page.locator("#am-compare-table tbody tr").count() == len(changed)
+    assert visit.page.locator("#am-equity tbody tr").count() == 2  # national and the province
+    visit.shot("plan-compare")
+    with visit.page.expect_download() as download:
+        visit.page.click("#am-compare-xlsx")
+    path = tmp_path / "comparison.xlsx"
+    download.value.save_as(path)
+    rows = list(openpyxl.load_workbook(path, read_only=True)["counties"].iter_rows(values_only=True))
+    assert len(rows) - 1 == len(want["counties"])
+    visit.check_clean()
+    for sid in (first, second):
+        httpx.delete(f"{server}/scenarios/{sid}")

@@ -1,0 +1,245 @@
+"""Planning end to end on the national demo: the HTTP API and the command line, on both stores."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from api import plans
+from api.app import create_app
+from api.cli import main
+from api.loading import load_norms
+from api.settings import Settings
+from geo.delegation import delegate
+from geo.recompute import analyse
+from geo.scenarios import compare
+from geo.siting import site_centres
+
+pytestmark = pytest.mark.realdata
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVINCE = "11"  # Sistan and Baluchestan: the most flagged places for rehabilitation
+SERVICE = "rehabilitation"
+
+
+@pytest.fixture(scope="module")
+def client(demo):
+    settings = Settings(store=str(demo["store"].path), prepare_tiles=False)
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def analysis(demo):
+    layers = demo["layers"]
+    return analyse(
+        layers["settlements"],
+        layers["ngos"],
+        layers["county_needs"],
+        layers["counties"],
+        layers["target_areas"],
+        load_norms(ROOT / "config" / "norms.toml"),
+    )
+
+
+def test_siting_endpoint_equals_the_core(client, analysis):
+    body = {"service_type": SERVICE, "province": PROVINCE, "k": 4, "method": "exact"}
+    got = client.post("/plans/siting", json=body)
+    assert got.status_code == 200, got.text
+    data = got.json()
+    core = site_centres(analysis, SERVICE, 4, province=PROVINCE, method="exact")
+    assert [s["settlement_code"] for s in data["sites"]] == core.sites["settlement_code"].tolist()
+    assert data["summary"]["objective"] == core.summary["objective"]
+    assert data["summary"]["optimal"] and data["summary"]["gap"] == 0
+    assert len(data["features"]["features"]) == 4
+    # The greedy answer on the same instance: no better, and its bound above the optimum.
+    greedy = client.post("/plans/siting", json={**body, "method": "greedy"}).json()["summary"]
+    assert greedy["objective"] <= core.summary["objective"] <= greedy["bound"] + 1e-6
+
+
+def test_delegation_endpoint_equals_the_core(client, analysis):
+    data = client.post("/plans/delegation", json={"service_type": SERVICE, "province": PROVINCE}).json()
+    core = delegate(analysis, SERVICE, province=PROVINCE)
+    for key in ("capacity_needed", "assigned", "still_needed", "spare_capacity", "centres_used"):
+        assert data["summary"][key] == core.summary[key], key
+    assert sum(f["properties"]["capacity"] for f in data["lines"]["features"]) == core.summary["assigned"]
+    assert all(f["properties"]["km"] <= core.summary["outreach_km"] for f in data["lines"]["features"])
+
+
+def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis, demo):
+    sites = client.post("/plans/siting", json={"service_type": SERVICE, "province": PROVINCE, "k": 3}).json()[
+        "sites"
+    ]
+    changes = {
+        "licences_added": [
+            {"service_type": SERVICE, "capacity": s["capacity"], "lon": s["lon"], "lat": s["lat"],
+             "settlement_code": s["settlement_code"]}
+            for s in sites
+        ]
+    }  # fmt: skip
+    made = client.post("/scenarios", json={"name": "سه مرکز تازه", "owner": "tester", "changes": changes})
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert made.json()["created_at"].endswith("Z")
+    assert (
+        client.get(f"/scenarios/{sid}").json()["changes"]["licences_added"][0]["settlement_code"]
+        == sites[0]["settlement_code"]
+    )
+    assert sid in [s["id"] for s in client.get("/scenarios", params={"owner": "tester"}).json()["scenarios"]]
+    copy = client.post(f"/scenarios/{sid}/copy", json={"name": "نسخهٔ دوم"})
+    assert copy.status_code == 201 and copy.json()["copied_from"] == sid
+
+    got = client.get(f"/scenarios/today/compare/{sid}", params={"service_type": SERVICE})
+    assert got.status_code == 200, got.text
+    data = got.json()
+    # The same comparison computed here from the layers.
+    layers = demo["layers"]
+    after = plans.scenario_analysis(layers, analysis, changes)
+    core = compare(analysis, after, [SERVICE])
+    assert data["summary"]["newly_covered"] == core.summary["newly_covered"] > 0
+    assert len(data["counties"]) == len(core.counties)
+    nat = next(e for e in data["equity"] if e["scope"] == "national")
+    ref = core.equity[core.equity["scope"] == "national"].iloc[0]
+    assert nat["gini_b"] == pytest.approx(ref["gini_b"], abs=1e-9)  # JSON keeps 10 digits
+    # Newly covered is what the new sites reach among people no centre reached.
+    covered_a = analysis.access.covered[SERVICE].to_numpy()
+    covered_b = after.access.covered[SERVICE].to_numpy()
+    assert data["summary"]["newly_covered"] == int(
+        analysis.demand[SERVICE].to_numpy()[covered_b & ~covered_a].sum()
+    )
+    # A scenario against its copy: nothing changes.
+    same = client.get(
+        f"/scenarios/{sid}/compare/{copy.json()['id']}", params={"service_type": SERVICE}
+    ).json()
+    assert same["summary"]["newly_covered"] == 0 and same["summary"]["counties_changing_class"] == 0
+
+    xlsx = client.get(f"/scenarios/today/compare/{sid}", params={"service_type": SERVICE, "f": "xlsx"})
+    assert xlsx.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    assert book.sheetnames == ["summary", "counties", "equity"]
+    rows = list(book["counties"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("county_code", "county_name_fa", "county_name_en")
+    assert len(rows) - 1 == len(data["counties"])
+
+    assert client.delete(f"/scenarios/{sid}").status_code == 204
+    gone = client.get(f"/scenarios/{sid}")
+    assert gone.status_code == 404 and gone.headers["content-type"] == "application/problem+json"
+    client.delete(f"/scenarios/{copy.json()['id']}")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "words"),
+    [
+        ("post", "/scenarios", {"name": "x", "changes": {"licences_moved": []}}, 400, "unknown kinds"),
+        ("post", "/scenarios", {"name": "x", "changes": {"licences_closed": ["NOPE"]}}, 201, None),
+        ("get", "/scenarios/today/compare/s-000000000000", None, 404, "no scenario"),
+        ("post", "/plans/siting", {"service_type": SERVICE, "k": 10, "method": "exact"}, 400, "pairs"),
+        ("post", "/plans/siting", {"service_type": SERVICE, "province": "99", "k": 1}, 400, "no settlements"),
+        ("post", "/plans/siting", {"service_type": SERVICE, "k": 0}, 422, None),
+    ],
+)
+def test_planning_errors_are_problem_json(client, method, url, body, status, words):
+    got = getattr(client, method)(url, **({"json": body} if body is not None else {}))
+    assert got.status_code == status, got.text
+    if status >= 400:
+        assert got.headers["content-type"] == "application/problem+json"
+        assert b"Traceback" not in got.content
+        if words:
+            assert words in got.json()["detail"]
+    else:
+        # A licence that does not exist is refused when the scenario is applied, not stored blindly.
+        sid = got.json()["id"]
+        bad = client.get(f"/scenarios/today/compare/{sid}")
+        assert bad.status_code == 400 and "no licence NOPE" in bad.json()["detail"]
+        client.delete(f"/scenarios/{sid}")
+
+
+def test_command_line_site_delegate_and_scenarios(demo, tmp_path, capsys):
+    store = ["--store", str(demo["store"].path)]
+    assert main([*store, "site", "--service", SERVICE, "--province", PROVINCE, "--k", "3", "--method", "greedy",
+                 "--out", str(tmp_path / "sites.csv"), "--save-scenario", "CLI plan", "--owner", "cli"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "3 new rehabilitation sites" in out and "gap" in out
+    sid = out.strip().splitlines()[-1].split()[3]
+    assert (tmp_path / "sites.csv").read_text(encoding="utf-8-sig").count("\n") == 4
+    assert (
+        main([*store, "delegate", "--service", SERVICE, "--province", PROVINCE, "--out", str(tmp_path)]) == 0
+    )
+    assert "still needed" in capsys.readouterr().out
+    assert (tmp_path / "delegation_places.csv").exists()
+    assert main([*store, "scenario", "list", "--owner", "cli"]) == 0
+    assert sid in capsys.readouterr().out
+    assert main([*store, "scenario", "copy", sid, "--name", "copy"]) == 0
+    copy = capsys.readouterr().out.split()[3]
+    assert (
+        main(
+            [
+                *store,
+                "scenario",
+                "compare",
+                "today",
+                sid,
+                "--service",
+                SERVICE,
+                "--out",
+                str(tmp_path / "c.xlsx"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "newly covered" in out
+    assert openpyxl.load_workbook(tmp_path / "c.xlsx", read_only=True).sheetnames == [
+        "summary",
+        "counties",
+        "equity",
+    ]
+    for s in (sid, copy):
+        assert main([*store, "scenario", "delete", s]) == 0
+    assert main([*store, "scenario", "delete", sid]) == 2  # gone: a clear error, no traceback
+    assert "no scenario" in capsys.readouterr().err
+
+
+@pytest.mark.postgis
+def test_planning_on_postgis_answers_as_on_the_geopackage(demo, postgis_store, postgis_url, client):
+    with postgis_store.transaction() as tx:
+        for name, frame in demo["layers"].items():
+            tx.write_layer(name, frame)
+    version = postgis_store.version()
+    body = {"service_type": SERVICE, "province": PROVINCE, "k": 3, "method": "greedy"}
+    with TestClient(
+        create_app(Settings(store=postgis_url, prepare_tiles=False)), raise_server_exceptions=False
+    ) as pg:
+        a, b = pg.post("/plans/siting", json=body).json(), client.post("/plans/siting", json=body).json()
+        assert a["sites"] == b["sites"]
+        d = {"service_type": SERVICE, "province": PROVINCE}
+        assert (
+            pg.post("/plans/delegation", json=d).json()["summary"]["assigned"]
+            == (client.post("/plans/delegation", json=d).json()["summary"]["assigned"])
+        )
+        changes = {
+            "licences_added": [
+                {"service_type": SERVICE, "capacity": 40, "lon": s["lon"], "lat": s["lat"]}
+                for s in a["sites"]
+            ]
+        }
+        ids = []
+        for c in (pg, client):
+            made = c.post("/scenarios", json={"name": "both stores", "owner": "tester", "changes": changes})
+            assert made.status_code == 201, made.text
+            ids.append(made.json()["id"])
+        assert postgis_store.version() == version  # saving a scenario is not a layer commit
+        got = [
+            c.get(f"/scenarios/today/compare/{i}", params={"service_type": SERVICE}).json()
+            for c, i in zip((pg, client), ids, strict=True)
+        ]
+        assert got[0]["summary"] == got[1]["summary"]
+        assert got[0]["counties"] == got[1]["counties"]
+        assert pg.get("/scenarios").json()["scenarios"][0]["owner"] == "tester"
+        for c, i in zip((pg, client), ids, strict=True):
+            assert c.delete(f"/scenarios/{i}").status_code == 204
+    assert np.isfinite(got[0]["summary"]["newly_covered"])
