@@ -10,7 +10,7 @@ import httpx
 import openpyxl
 import pytest
 
-from tests.test_maps import FA_DIGITS, Visit, browser  # noqa: F401 - the browser fixture
+from tests.test_maps import FA_DIGITS, Visit  # the browser fixture is in conftest.py
 
 pytestmark = pytest.mark.realdata
 
