@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 
-from api import errors
+from api import errors, exporter, guard
 from api.deps import snapshot
 from api.loading import load_norms
 from api.routers import assessments, features, pages, plans, tiles
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        exporter.shutdown()
         store.close()
 
     app = FastAPI(
@@ -75,21 +76,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    exporter.configure(settings.heavy_workers)
     app.state.snapshots = Snapshots(
         store,
         load_norms(settings.norms),
         on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
         as_of=settings.as_of,
+        small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     errors.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
+    guard.install(app, settings)
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
     app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
+
+    @app.get("/health", summary="Liveness: answers at once, whatever the workers are doing")
+    async def health() -> dict:
+        return {"status": "ok"}
 
     @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
     def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:

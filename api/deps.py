@@ -12,13 +12,14 @@ from typing import Annotated
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from fastapi import Query, Request
+from fastapi import HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
+from api import exporter
 from api.snapshot import Snapshot
-from exchange.formats import write_file
 from geo.errors import AmayeshError
 
 MAX_LIMIT = 1000
@@ -29,8 +30,14 @@ class BadParameter(AmayeshError):
 
 
 async def snapshot(request: Request) -> Snapshot:
-    # Async, so that the cheap version check does not cost a trip through the thread pool.
-    return request.app.state.snapshots.current()
+    # Async, so that the cheap version check (a GeoPackage's stat) does not cost a trip through
+    # the thread pool; loading the layers (and PostGIS's version query) runs in a thread, never
+    # on the event loop.
+    snaps = request.app.state.snapshots
+    snap = snaps.fresh()
+    if snap is None:
+        snap = await run_in_threadpool(snaps.current)
+    return snap
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
@@ -97,10 +104,34 @@ MEDIA = {
 }
 
 
-def download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
+def check_export_size(frame: pd.DataFrame, settings) -> None:
+    """Refuse (413) an export beyond the rows or vertices one request may ask for."""
+    rows = len(frame)
+    if rows > settings.max_export_rows:
+        raise HTTPException(
+            413,
+            f"the export would hold {rows:,} rows; at most {settings.max_export_rows:,} per request "
+            "(AMAYESH_MAX_EXPORT_ROWS): filter it by province or county",
+        )
+    if isinstance(frame, gpd.GeoDataFrame) and rows:
+        import shapely
+
+        vertices = int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())
+        if vertices > settings.max_export_vertices:
+            raise HTTPException(
+                413,
+                f"the export would hold {vertices:,} vertices; at most {settings.max_export_vertices:,} "
+                "per request (AMAYESH_MAX_EXPORT_VERTICES): filter it by province or county",
+            )
+
+
+def download(frame: pd.DataFrame, name: str, fmt: str, settings=None) -> Response:
     """The frame as a file, written by the same export code the command line uses."""
+    if settings is not None:
+        check_export_size(frame, settings)
     folder = Path(tempfile.mkdtemp(prefix="amayesh-export-"))
-    path = write_file(frame, folder / f"{name}.{fmt}", layer=name.replace("-", "_"))
+    # Written in a worker process: the C code of the writers would hold the event loop's lock.
+    path = exporter.write(frame, folder / f"{name}.{fmt}", layer=name.replace("-", "_"))
 
     def cleanup() -> None:
         path.unlink(missing_ok=True)
@@ -116,7 +147,8 @@ def filter_mask(
 ) -> np.ndarray:
     """The rows passing equality filters ``{param: (column, value, choices)}``; unknown values refused.
 
-    ``cache`` (a snapshot's ``cached``) keeps each column's equality mask for later requests.
+    ``cache`` (a snapshot's ``small.get_or_build``, bounded in bytes) keeps each column's
+    equality mask for later requests.
     """
     mask = np.ones(len(frame), dtype=bool)
     for param, (column, value, choices) in filters.items():

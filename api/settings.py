@@ -30,6 +30,23 @@ class Settings(BaseSettings):
     #: The day licence statuses are read at (active only if issued on or before it and expiring
     #: after it). Default: the registry's own as-of date recorded in layer_info, else today.
     as_of: dt.date | None = None
+    #: Heavy requests (analysis, exports, map pages and their data): how many run at once, how
+    #: many may wait, how many one client may have in progress; the rest get 503/429 with
+    #: Retry-After (seconds).
+    heavy_workers: int = 2
+    heavy_queue: int = 30
+    heavy_per_client: int = 24
+    retry_after_seconds: int = 5
+    #: The largest request body accepted (413 beyond).
+    max_body_bytes: int = 1_048_576
+    #: The most rows and vertices one export (a download) may hold (413 beyond: filter it).
+    max_export_rows: int = 250_000
+    max_export_vertices: int = 5_000_000
+    #: Bytes of the caches: per-request derived values of a snapshot (filter masks), encoded
+    #: tiles, rendered pages.
+    cache_small_mb: int = 64
+    tile_cache_mb: int = 256
+    page_cache_mb: int = 64
     host: str = "127.0.0.1"
     port: int = 8000
 

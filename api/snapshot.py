@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from api.caches import ByteLRU
 from api.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from geo.norms import Norms
 from geo.recompute import Analysis
@@ -39,6 +40,8 @@ class Snapshot:
     _cache: dict[str, object] = field(default_factory=dict)
     #: set once the low-zoom vector tiles of this snapshot are prepared
     tiles_ready: threading.Event = field(default_factory=threading.Event)
+    #: values derived per request parameter (filter masks): bounded in bytes, least recently used out
+    small: ByteLRU = field(default_factory=lambda: ByteLRU(64 * 2**20))
 
     def layer(self, name: str) -> pd.DataFrame:
         try:
@@ -82,13 +85,23 @@ class Snapshots:
         norms: Norms,
         on_load: Callable[[Snapshot], None] | None = None,
         as_of: dt.date | None = None,
+        small_cache_bytes: int = 64 * 2**20,
     ) -> None:
         self.store = store
         self.norms = norms
         self.on_load = on_load
         self.as_of = as_of
+        self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
+
+    def fresh(self) -> Snapshot | None:
+        """The current snapshot if it is known to be fresh without blocking (a GeoPackage's stat);
+        otherwise None, and the caller calls ``current`` in a thread."""
+        snap = self._current
+        if snap is None or not getattr(self.store, "version_is_cheap", False):
+            return None
+        return snap if snap.version == self.store.version() else None
 
     def current(self) -> Snapshot:
         version = self.store.version()
@@ -119,6 +132,7 @@ class Snapshots:
             store_version=version,
             as_of=as_of,
             as_of_source=source,
+            small=ByteLRU(self.small_cache_bytes),
         )
         if self.on_load is not None:
             self.on_load(snap)

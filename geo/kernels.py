@@ -39,7 +39,7 @@ class Grid:
         return cls(x0, y0, cell, nx, ny, order, starts)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _bucket(xy, x0, y0, cell, nx, ny):
     n = xy.shape[0]
     keys = np.empty(n, np.int64)
@@ -56,7 +56,7 @@ def _bucket(xy, x0, y0, cell, nx, ny):
     return order, starts
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _gather(qxy, qk, pxy, pk, values, order, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2):
     """For each query point q: Σ values[p] · W(cost(q, p)) over points p within the catchment,
     and how many such p there are."""

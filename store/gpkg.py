@@ -110,6 +110,9 @@ def _write(path: Path, spec: Layer, frame: Frame, *, append: bool) -> None:
 class GeoPackageStore(Store):
     """Layers in one GeoPackage file at ``path``."""
 
+    #: ``version()`` is a stat: cheap enough to call on the event loop.
+    version_is_cheap = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._version: tuple[tuple[int, int, int], str] | None = None
@@ -157,10 +160,28 @@ class GeoPackageStore(Store):
     def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None) -> Frame:
         if spec.geometry_type is None:
             return pyogrio.read_dataframe(self.path, layer=spec.name, read_geometry=False)
-        frame = pyogrio.read_dataframe(self.path, layer=spec.name, bbox=bbox)
+        if bbox is None:
+            frame = self._read_chunked(spec.name)
+        else:
+            frame = pyogrio.read_dataframe(self.path, layer=spec.name, bbox=bbox)
         if not isinstance(frame, gpd.GeoDataFrame):  # pragma: no cover - defensive
             raise StoreError(f"{spec.name} has no geometry in {self.path}")
         return frame
+
+    #: Features read per call: GDAL holds Python's lock while it reads, so a service thread
+    #: reloading 100,000 settlements would stall the event loop for seconds in one call; in
+    #: chunks it lets go between them (a few hundred milliseconds at most).
+    READ_CHUNK = 5000
+
+    def _read_chunked(self, name: str) -> gpd.GeoDataFrame:
+        n = int(pyogrio.read_info(self.path, layer=name)["features"])
+        if n <= self.READ_CHUNK:
+            return pyogrio.read_dataframe(self.path, layer=name)
+        parts = [
+            pyogrio.read_dataframe(self.path, layer=name, skip_features=start, max_features=self.READ_CHUNK)
+            for start in range(0, n, self.READ_CHUNK)
+        ]
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -344,7 +344,7 @@ def test_schemathesis_finds_no_server_error(demo):
         return run
 
     operations = [operation.ok() for operation in schema.get_all_operations()]
-    assert len(operations) == 26  # every operation of the service, map pages and their data included
+    assert len(operations) == 27  # every operation of the service, map pages, their data and /health
     for op in operations:
         probe(op.label, op.as_strategy())()
     assert failures == []

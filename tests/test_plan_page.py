@@ -19,7 +19,7 @@ SERVICE = "rehabilitation"
 
 
 @pytest.fixture
-def visit(browser, server):  # noqa: F811
+def visit(browser, server):
     v = Visit(browser, server)
     yield v
     v.close()

@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Annotated, Literal
 
 import geopandas as gpd
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -73,12 +73,12 @@ def json_safe(value):
     summary="Judge a proposed licence: welcome, acceptable or saturated, with reasons",
     response_class=JSONResponse,
 )
-async def licence_check(
+def licence_check(
     request: Annotated[LicenceCheckRequest, Body()],
     snap: Annotated[Snapshot, Depends(snapshot)],
 ) -> Response:
-    # A few milliseconds of NumPy: run it on the event loop and serialise it ourselves, which
-    # is cheaper than a trip through the thread pool and FastAPI's generic encoder.
+    # A few milliseconds of NumPy once the analysis is ready (seconds before): in the thread
+    # pool, never on the event loop; serialised here, cheaper than FastAPI's generic encoder.
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
@@ -109,6 +109,7 @@ def parse_weights(weights: str | None) -> dict[str, float] | None:
     "/priorities", summary="Villages ranked for a provincial director, with the breakdown of the score"
 )
 def priorities(
+    http: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="one service type (default: all)")] = None,
@@ -143,7 +144,7 @@ def priorities(
         ]
         return table_download(localised(table, lang), "priorities", f, about)
     if f not in (None, "json"):
-        return download(frame, "priorities", f)
+        return download(frame, "priorities", f, http.app.state.settings)
     return {
         "as_of": snap.as_of.isoformat(),
         "weights": used,
@@ -171,6 +172,7 @@ def _weights_used(a, weights):
     "/saturation", summary="Capacity per 10,000 target persons per county and service type, with its class"
 )
 def saturation(
+    http: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
@@ -195,7 +197,7 @@ def saturation(
         ]
         return table_download(localised(table, lang, labels), "saturation", f, about + _record(snap, lang))
     if f not in (None, "json"):
-        return download(sat, "saturation", f)
+        return download(sat, "saturation", f, http.app.state.settings)
     return {
         "as_of": snap.as_of.isoformat(),
         "norms_version": snap.norms.version,

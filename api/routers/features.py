@@ -106,7 +106,7 @@ def collection(
     summary="Features of a collection, filtered and paged (GeoJSON), or downloaded (f=csv|xlsx|gpkg|geojson)",
     response_class=JSONResponse,
 )
-async def items(
+def items(
     collection_id: CollectionId,
     request: Request,
     snap: Annotated[Snapshot, Depends(snapshot)],
@@ -141,7 +141,9 @@ async def items(
             )
     frame = c.frame(snap)
     mask = filter_mask(
-        frame, {name: (flt.column, values[name], flt.choices) for name, flt in c.filters.items()}, snap.cached
+        frame,
+        {name: (flt.column, values[name], flt.choices) for name, flt in c.filters.items()},
+        snap.small.get_or_build,
     )
     box = parse_bbox(bbox)
     if box is not None:
@@ -152,7 +154,7 @@ async def items(
         mask &= inside
     positions = np.flatnonzero(mask)
     if f not in (None, "json"):
-        return download(frame.iloc[positions], c.id, f)
+        return download(frame.iloc[positions], c.id, f, request.app.state.settings)
     matched = len(positions)
     page = positions[offset : offset + limit]
     # Features are serialised once per snapshot; a page is a join of strings.
@@ -186,7 +188,7 @@ async def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-async def item(
+def item(
     collection_id: CollectionId,
     feature_id: Annotated[str, Path(description="feature id (the collection's key)")],
     request: Request,

@@ -16,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api import mapdata
 from api.deps import snapshot
+from api.guard import page_response
 from api.routers.tiles import LRUCache
+from api.settings import get_settings
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AmayeshError
@@ -30,7 +32,7 @@ from maps.tiles import MAX_ZOOM
 router = APIRouter(tags=["Map pages"])
 
 #: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
-PAGE_CACHE = LRUCache(size=256)
+PAGE_CACHE = LRUCache(size=256, max_bytes=get_settings().page_cache_mb * 2**20)
 
 
 class AssetsMissing(AmayeshError):
@@ -197,4 +199,5 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
     if html is None:
         html = build_page(page, lang, ctx)
         PAGE_CACHE.put(key, html)
-    return HTMLResponse(html)
+    # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
+    return page_response(html, settings.basemap_url)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import gzip
-from collections import OrderedDict
-from threading import Lock
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from api import mapdata
+from api.caches import ByteLRU
 from api.deps import BadParameter, snapshot
+from api.settings import get_settings
 from api.snapshot import Snapshot
 from geo.errors import UnknownLayerError
 from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
@@ -35,29 +35,16 @@ TILE_LAYERS = {
 }
 
 
-class LRUCache:
-    """Encoded tiles or rendered pages, by key (least recently used dropped past ``size``)."""
+class LRUCache(ByteLRU):
+    """Encoded tiles or rendered pages, by key: least recently used dropped past ``max_bytes``
+    (or ``size`` entries)."""
 
-    def __init__(self, size: int = 8192) -> None:
+    def __init__(self, size: int = 8192, max_bytes: int = 256 * 2**20) -> None:
+        super().__init__(max_bytes=max_bytes, max_entries=size)
         self.size = size
-        self._tiles: OrderedDict[tuple, bytes] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            tile = self._tiles.get(key)
-            if tile is not None:
-                self._tiles.move_to_end(key)
-            return tile
-
-    def put(self, key: tuple, tile: bytes) -> None:
-        with self._lock:
-            self._tiles[key] = tile
-            while len(self._tiles) > self.size:
-                self._tiles.popitem(last=False)
 
 
-CACHE = LRUCache()
+CACHE = LRUCache(size=65_536, max_bytes=get_settings().tile_cache_mb * 2**20)
 
 
 def source(snap: Snapshot, collection: str) -> TileSource:
@@ -80,7 +67,7 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
 )
-async def tile(
+def tile(
     collection: Annotated[
         str, Path(description="settlements, ngos, counties, provinces, target_areas or settlement-access")
     ],

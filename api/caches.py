@@ -1,0 +1,68 @@
+"""A least-recently-used cache bounded by the bytes it holds (and, optionally, by entries)."""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from threading import Lock
+
+import numpy as np
+import pandas as pd
+
+
+def size_of(value: object) -> int:
+    """Bytes a cached value holds, near enough: arrays and frames by their buffers."""
+    if isinstance(value, bytes | bytearray | str):
+        return len(value) + 64
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return int(sum(size_of(v) for v in value.ravel()[:1000]) * max(value.size / 1000, 1)) + 128
+        return value.nbytes + 128
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return int(value.memory_usage(deep=False).sum()) if isinstance(value, pd.DataFrame) else value.nbytes
+    if isinstance(value, tuple | list):
+        return sum(size_of(v) for v in value) + 64
+    return sys.getsizeof(value)
+
+
+class ByteLRU:
+    """Values by key; past ``max_bytes`` (or ``max_entries``) the least recently used go first."""
+
+    def __init__(self, max_bytes: int, max_entries: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.bytes = 0
+        self._items: OrderedDict[object, tuple[object, int]] = OrderedDict()
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: object) -> object | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: object, value: object) -> None:
+        n = size_of(value)
+        if n > self.max_bytes:
+            return  # larger than the whole cache: not kept
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._items[key] = (value, n)
+            self.bytes += n
+            while self.bytes > self.max_bytes or (self.max_entries and len(self._items) > self.max_entries):
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
+
+    def get_or_build(self, key: object, build) -> object:
+        value = self.get(key)
+        if value is None:
+            value = build()
+            self.put(key, value)
+        return value

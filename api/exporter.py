@@ -1,0 +1,45 @@
+"""Exports written in worker processes, so that writing a large XLSX or GeoPackage (seconds of
+work that holds Python's lock, in openpyxl's and GDAL's C code) never stalls the service."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_workers = 2
+
+
+def configure(workers: int) -> None:
+    global _workers
+    _workers = max(1, workers)
+
+
+def _get() -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["exchange.formats"])
+            _pool = ProcessPoolExecutor(max_workers=_workers, mp_context=ctx)
+        return _pool
+
+
+def write(frame: pd.DataFrame, path: Path, *, layer: str, fmt: str | None = None) -> Path:
+    """``exchange.formats.write_file`` in a worker process (the calling thread waits)."""
+    from exchange.formats import write_file
+
+    return _get().submit(write_file, frame, path, layer=layer, fmt=fmt).result()
+
+
+def shutdown() -> None:
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = None
