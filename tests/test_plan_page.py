@@ -85,7 +85,7 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     visit.shot("plan-delegation")
     visit.page.fill("#am-scenario-name", "برون‌رسانی")
     visit.page.click("#am-save")
-    visit.page.wait_for_function(f"document.body.dataset.saved !== '{first}'", timeout=60_000)
+    visit.page.wait_for_function(f"() => document.body.dataset.saved !== '{first}'", timeout=60_000)
     second = visit.js("document.body.dataset.saved")
     assert len(httpx.get(f"{server}/scenarios/{second}").json()["changes"]["delegations"]) == len(
         api["lines"]["features"]
