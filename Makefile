@@ -5,7 +5,7 @@ DATA_DIR ?= ../shared/data/iran
 STORE    ?= var/amayesh.gpkg
 BIN      := $(VENV)/bin
 
-.PHONY: install demo build-demo serve test lint clean
+.PHONY: install demo build-demo serve test test-fast lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,20 @@ serve: install
 
 demo: build-demo serve
 
+# Everything: the national demo (reference data), PostGIS (AMAYESH_TEST_DATABASE_URL) and the
+# browser tests (Debian's chromium); the slowest tests are listed at the end.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
+
+# The fast set: no national demo, no browser, no slow fuzzing (the small hand-built store instead); about
+# a minute and a half of CPU. PostGIS tests run when AMAYESH_TEST_DATABASE_URL is set.
+test-fast: install
+	$(BIN)/python -m pytest -m "not realdata and not browser and not slow" --durations=15
 
 lint: install
 	$(BIN)/ruff check geo store api demo maps exchange tests bench
 	$(BIN)/ruff format --check geo store api demo maps exchange tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf var data/shapefiles/*.shp data/shapefiles/*.shx data/shapefiles/*.dbf \

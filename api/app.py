@@ -8,47 +8,18 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import BaseModel
 
 from api import errors, exporter, guard
+from api.caches import Caches
 from api.deps import snapshot
 from api.loading import load_norms
 from api.routers import assessments, features, pages, plans, tiles
+from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from store import open_store
-
-
-class Link(BaseModel):
-    rel: str
-    type: str
-    href: str
-    title: str | None = None
-
-
-class LayerSummary(BaseModel):
-    name: str
-    title_fa: str
-    title_en: str
-    count: int
-    synthetic: str | None = None
-    source: str | None = None
-
-
-class Landing(BaseModel):
-    title: str
-    description: str
-    links: list[Link]
-    layers: list[LayerSummary]
-    attribution: str
-    notice_fa: str
-    notice_en: str
-    tiles_prepared: bool
-    #: the day licence statuses are read at (ISO date), and where it came from
-    as_of: str
-    as_of_source: str
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,10 +48,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     exporter.configure(settings.heavy_workers)
+    app.state.caches = caches = Caches.from_settings(settings)
+
+    def prepare_tiles(snap: Snapshot) -> None:
+        tiles.prepare_in_background(snap, caches.tiles)
+
     app.state.snapshots = Snapshots(
         store,
         load_norms(settings.norms),
-        on_load=tiles.prepare_in_background if settings.prepare_tiles else None,
+        on_load=prepare_tiles if settings.prepare_tiles else None,
         as_of=settings.as_of,
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )

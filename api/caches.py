@@ -1,13 +1,17 @@
-"""A least-recently-used cache bounded by the bytes it holds (and, optionally, by entries)."""
+"""Least-recently-used caches bounded by the bytes they hold (and, optionally, by entries), and
+the set of them each app keeps (``app.state.caches``)."""
 
 from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from threading import Lock
 
 import numpy as np
 import pandas as pd
+
+from api.settings import Settings
 
 
 def size_of(value: object) -> int:
@@ -66,3 +70,32 @@ class ByteLRU:
             value = build()
             self.put(key, value)
         return value
+
+
+class LRUCache(ByteLRU):
+    """Encoded tiles or rendered pages, by key: least recently used dropped past ``max_bytes``
+    (or ``size`` entries)."""
+
+    def __init__(self, size: int = 8192, max_bytes: int = 256 * 2**20) -> None:
+        super().__init__(max_bytes=max_bytes, max_entries=size)
+        self.size = size
+
+
+@dataclass
+class Caches:
+    """The caches of one app (``app.state.caches``): two apps in a process keep their own.
+
+    Entries are keyed by the snapshot version, so a reload never serves an old tile or page.
+    """
+
+    #: encoded vector tiles (and their gzipped form), by (version, layer, z, x, y)
+    tiles: LRUCache = field(default_factory=lambda: LRUCache(size=65_536))
+    #: rendered map pages (folium takes some 100 ms to write one), by version, page, language, parameters
+    pages: LRUCache = field(default_factory=lambda: LRUCache(size=256))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Caches:
+        return cls(
+            tiles=LRUCache(size=65_536, max_bytes=settings.tile_cache_mb * 2**20),
+            pages=LRUCache(size=256, max_bytes=settings.page_cache_mb * 2**20),
+        )

@@ -20,13 +20,9 @@ from starlette.responses import FileResponse
 
 from api import exporter
 from api.snapshot import Snapshot
-from geo.errors import AmayeshError
+from geo.errors import BadParameter as BadParameter
 
 MAX_LIMIT = 1000
-
-
-class BadParameter(AmayeshError):
-    code = "bad-parameter"
 
 
 async def snapshot(request: Request) -> Snapshot:

@@ -1,4 +1,9 @@
-"""Errors as RFC 9457 problem+json: a message a user can act on, never a stack trace."""
+"""Errors as RFC 9457 problem+json: a message a user can act on, never a stack trace.
+
+``STATUS`` is the one table from domain errors (``geo.errors``) to HTTP status. An error takes
+the status of the most specific class of its family listed here; a test checks that every
+domain error resolves through it.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,46 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import AmayeshError, SchemaError, UnknownLayerError
-from store.base import StoreError
+from geo import errors as e
 
 log = logging.getLogger("amayesh")
 
-#: Domain error -> HTTP status. Anything not listed is a 400.
-STATUS = {UnknownLayerError: 404, StoreError: 409, SchemaError: 422}  # others: 400
+#: Domain error -> HTTP status (the most specific class in an error's MRO wins).
+STATUS: dict[type[e.AmayeshError], int] = {
+    # what a user asked or sent
+    e.InputError: 400,
+    e.BadParameter: 400,
+    e.AnalysisInputError: 400,
+    e.CRSMismatchError: 400,
+    e.ImportFileError: 400,
+    e.ImportRejected: 422,
+    e.SchemaError: 422,
+    # what a user asked for does not exist
+    e.NotFoundError: 404,
+    e.UnknownLayerError: 404,
+    e.UnknownFeatureError: 404,
+    e.UnknownSettlementError: 404,
+    e.UnknownProvinceError: 404,
+    e.ScenarioNotFound: 404,
+    # a conflict with what is stored
+    e.AlreadyExists: 409,
+    # the service cannot answer: its store, configuration or installed files are at fault
+    e.ServerFault: 503,
+    e.StoreError: 503,
+    e.ConfigurationError: 503,
+    e.ReferenceDataError: 503,
+    e.AssetsMissing: 503,
+    # a domain error outside the four kinds is a fault of ours
+    e.AmayeshError: 500,
+}
+
+TITLES = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Unprocessable content"}
+TITLES |= {500: "Internal error", 503: "Service unavailable"}
+
+
+def status_of(err: e.AmayeshError) -> int:
+    """The HTTP status of a domain error: that of the nearest class of its family in ``STATUS``."""
+    return next(STATUS[cls] for cls in type(err).__mro__ if cls in STATUS)
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -24,10 +62,12 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(AmayeshError)
-    async def domain_error(request: Request, err: AmayeshError) -> JSONResponse:
-        status = next((s for cls, s in STATUS.items() if isinstance(err, cls)), 400)
-        return problem(status, type(err).__name__, err.user_message, code=err.code)
+    @app.exception_handler(e.AmayeshError)
+    async def domain_error(request: Request, err: e.AmayeshError) -> JSONResponse:
+        status = status_of(err)
+        if status >= 500:
+            log.error("%s on %s: %s", type(err).__name__, request.url.path, err)
+        return problem(status, TITLES[status], err.user_message, code=err.code)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -35,7 +75,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in err.errors()]
+        errors = [{"loc": list(x.get("loc", ())), "msg": x.get("msg", "")} for x in err.errors()]
         return problem(422, "Invalid request", "some parameters are not valid", errors=errors)
 
     @app.exception_handler(Exception)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import SchemaError
+from geo.errors import ConfigurationError, InputError, UnknownProvinceError
 from geo.licences import status_at
 from geo.names import match_names
 from geo.norms import Norms
@@ -21,13 +21,13 @@ REQUIRED = ("counties", "settlements", "ngos", "county_needs")
 
 
 def load_norms(path: Path) -> Norms:
-    """Read the norms file (TOML); a missing or malformed file is a clear ``SchemaError``."""
+    """Read the norms file (TOML); a missing or malformed file is a clear ``ConfigurationError``."""
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SchemaError(f"norms file {path} not found (set AMAYESH_NORMS)") from None
+        raise ConfigurationError(f"norms file {path} not found (set AMAYESH_NORMS)") from None
     except tomllib.TOMLDecodeError as err:
-        raise SchemaError(f"norms file {path} is not valid TOML: {err}") from err
+        raise ConfigurationError(f"norms file {path} is not valid TOML: {err}") from err
     return Norms.from_dict(raw)
 
 
@@ -96,14 +96,16 @@ def province_code(store: Store, province: str) -> str:
     if province.isdigit():
         code = province.zfill(2)
         if provinces is not None and code not in set(provinces["province_code"]):
-            raise SchemaError(f"no province with code {code}")
+            raise UnknownProvinceError(f"no province with code {code}")
         return code
     if provinces is None:
-        raise SchemaError("give the province as its 2-digit code: the store has no provinces layer")
+        raise InputError("give the province as its 2-digit code: the store has no provinces layer")
     for column in ("name_fa", "name_en"):
-        m = match_names(
-            pd.Series([province]), pd.Series(provinces[column].to_numpy(), index=provinces["province_code"])
-        )
+        names = provinces[column].astype(str)
+        asked = province
+        if column == "name_en":  # "Fars", "fars" and "FARS" are one province
+            names, asked = names.str.lower(), province.lower()
+        m = match_names(pd.Series([asked]), pd.Series(names.to_numpy(), index=provinces["province_code"]))
         if m["status"].iloc[0] == "matched":
             return str(m["right"].iloc[0])
-    raise SchemaError(f"no province called {province!r}")
+    raise UnknownProvinceError(f"no province called {province!r}")

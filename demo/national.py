@@ -24,7 +24,7 @@ from geo.admin import (
 )
 from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
-from geo.names import match_names, normalize_name, normalize_text
+from geo.names import initials_agree, match_names, normalize_name, normalize_text
 
 #: Official counties that have no OpenStreetMap county of their own name, and the OSM counties
 #: (by Persian name, without prefix) whose area they cover. OSM tags the area of پلدختر as
@@ -186,8 +186,9 @@ def match_places(
     pandas.DataFrame
         One row per matched place: ``geonameid``, ``settlement_code``.
     """
+    columns = ["geonameid", "name_fa", "population", "geometry"] + (["name"] if "name" in places else [])
     located = gpd.sjoin(
-        places[["geonameid", "name_fa", "population", "geometry"]],
+        places[columns],
         counties[["county_code", "geometry"]],
         predicate="within",
         how="inner",
@@ -215,6 +216,13 @@ def match_places(
             pd.Series(cand["county_code"].to_numpy(), index=cand["settlement_code"].to_numpy()),
         )
         hit = m[m["status"] == "matched"]
+        if kind == "village" and "name" in askers:
+            # A place of a town's size is not taken as a village on the strength of its Persian
+            # name alone: its GeoNames (Latin) name must agree (Jālq is not the village خوشاب).
+            big = askers.loc[hit.index, "population"] >= LARGE_PLACE_VILLAGE_CHECK
+            names = askers.loc[hit.index, ["name_fa", "name"]].itertuples(index=False)
+            agree = [initials_agree(fa, latin) for fa, latin in names]
+            hit = hit[~big.to_numpy() | np.asarray(agree, dtype=bool)]
         pairs.append(pd.DataFrame({"geonameid": hit.index, "settlement_code": hit["right"].to_numpy()}))
         remaining = remaining.drop(index=hit.index)
     county_keys = counties.set_index("county_code")["name_fa"].map(normalize_name)
@@ -224,6 +232,10 @@ def match_places(
 
 #: No village of the official list has more people than this; larger places are towns.
 MAX_VILLAGE_POPULATION = 20_000
+
+#: A place this large is matched to a village only if its GeoNames Latin name agrees with the
+#: village's Persian name (``geo.names.initials_agree``); a name match alone is not enough.
+LARGE_PLACE_VILLAGE_CHECK = 10_000
 
 #: A GeoNames place this large that found no name match is taken as its county's namesake city.
 NAMESAKE_MIN_POPULATION = 50_000

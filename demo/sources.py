@@ -118,6 +118,17 @@ def read_official() -> Official:
     )
 
 
+#: GeoNames places known to be wrong, by geonameid, with the reason (see the reference README).
+FAULTY_PLACES = {
+    124878: "a bogus second «مراغه» at 35.83 N, 59.63 E (near Mashhad) with the real Maragheh's population",
+}
+
+
+def drop_faulty_places(places: pd.DataFrame) -> pd.DataFrame:
+    """The places without those listed in ``FAULTY_PLACES``."""
+    return places[~places["geonameid"].isin(list(FAULTY_PLACES))]
+
+
 def read_reference(data_dir: Path) -> Reference:
     """Read every reference file from ``data_dir`` (see ``REFERENCE_FILES``)."""
     paths = check_reference_dir(data_dir)
@@ -139,7 +150,7 @@ def read_reference(data_dir: Path) -> Reference:
         country=country,
         provinces=provinces,
         counties=counties,
-        places=places,
+        places=drop_faulty_places(places).reset_index(drop=True),
         census_age_sex=census_age_sex,
         census_unemployment=census_unemployment,
         official=read_official(),

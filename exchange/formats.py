@@ -11,7 +11,7 @@ import pyogrio
 import shapely
 
 from exchange.shapefiles import write_shapefile
-from geo.errors import AmayeshError
+from geo.errors import ImportFileError as ImportFileError
 
 FORMATS = ("gpkg", "geojson", "csv", "xlsx", "shp")
 _SUFFIX = {
@@ -26,16 +26,6 @@ _SUFFIX = {
 
 #: Text cells that a spreadsheet would run as a formula begin with one of these.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ImportFileError(AmayeshError):
-    """The file as a whole cannot be read (format, missing .prj, no such layer)."""
-
-    code = "import-file"
-
-    def __init__(self, user_message: str, reason: str) -> None:
-        super().__init__(user_message)
-        self.reason = reason
 
 
 def format_of(path: Path, fmt: str | None = None) -> str:

@@ -13,27 +13,11 @@ from exchange.formats import ImportFileError, neutralise_formulas
 from exchange.limits import Limits, get_limits
 from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
-from geo.errors import AmayeshError
+from geo.errors import ImportRejected as ImportRejected
+from geo.errors import InputError
 from geo.schema import layer
 from geo.shapes import GeometryLimits
 from store.base import Store
-
-
-class ImportRejected(AmayeshError):
-    """Some rows were rejected; nothing was written. ``result.rejected`` lists them all."""
-
-    code = "import-rejected"
-
-    def __init__(self, result: ValidationResult) -> None:
-        n = result.rejected["row"].nunique() if result.rejected["row"].notna().any() else 0
-        whole = bool(result.rejected["row"].isna().any())
-        if whole:
-            first = result.rejected[result.rejected["row"].isna()].iloc[0]
-            what = f"the file was refused ({first['reason']})"
-        else:
-            what = f"{n} of {result.rows} rows were rejected"
-        super().__init__(f"Import of {result.layer} refused: {what}; nothing was written.")
-        self.result = result
 
 
 @dataclass
@@ -75,7 +59,7 @@ def validate_file(
     limits = limits or get_limits()
     spec = layer(layer_name)
     if mode not in ("replace", "append"):
-        raise AmayeshError(f"mode must be replace or append, not {mode!r}")
+        raise InputError(f"mode must be replace or append, not {mode!r}")
     try:
         raw = read_untrusted(path, layer=source_layer, limits=limits)
     except ImportFileError as err:

@@ -11,17 +11,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from geo.errors import AmayeshError
+from geo.errors import AnalysisInputError as AnalysisInputError
 from geo.norms import Norms
 from geo.schema import SERVICE_TYPES
 
 _FA_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
-
-
-class AnalysisInputError(AmayeshError):
-    """A request the analysis cannot answer as asked (unknown service type, bad weights, …)."""
-
-    code = "analysis-input"
 
 
 def fa_number(value: float, digits: int = 0) -> str:

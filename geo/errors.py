@@ -1,6 +1,22 @@
-"""Domain errors. Each carries a message that is safe to show to a user."""
+"""Domain errors, one family. Each carries a message that is safe to show to a user.
+
+Every error of Amayesh is an ``AmayeshError`` and belongs to one of four kinds, which decide how
+it is answered (the HTTP status table is ``api.errors.STATUS``; the command line prints the
+message and exits with status 1 or 2):
+
+* ``InputError``: what a user asked or sent cannot be answered as given (400, or 422 for an
+  import whose rows are refused);
+* ``NotFoundError``: what a user asked for does not exist (404);
+* ``ServerFault``: the service cannot answer, through no fault of the request: its store,
+  norms file, reference data or front-end assets are missing or broken (503);
+* ``SchemaError``: a frame does not conform to its layer's schema (422).
+
+A ``StoreError`` that is ``AlreadyExists`` is a conflict with what is stored (409).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class AmayeshError(ValueError):
@@ -17,17 +33,160 @@ class AmayeshError(ValueError):
         self.user_message = user_message
 
 
-class CRSMismatchError(AmayeshError):
-    code = "crs-mismatch"
+# ---- the four kinds ----------------------------------------------------------------------------
+
+
+class InputError(AmayeshError):
+    """A request or a file that cannot be answered or read as given."""
+
+    code = "bad-input"
+
+
+class NotFoundError(AmayeshError):
+    """Something asked for by name or code that does not exist."""
+
+    code = "not-found"
+
+
+class ServerFault(AmayeshError):
+    """The service cannot answer: its store, configuration or installed files are at fault."""
+
+    code = "server-fault"
 
 
 class SchemaError(AmayeshError):
+    """A frame does not conform to its layer's schema (columns, types, values)."""
+
     code = "schema-error"
 
 
-class UnknownLayerError(AmayeshError):
+# ---- input -------------------------------------------------------------------------------------
+
+
+class BadParameter(InputError):
+    """A query or path parameter the service cannot use (bbox, weights, tile numbers, …)."""
+
+    code = "bad-parameter"
+
+
+class AnalysisInputError(InputError):
+    """A request the analysis cannot answer as asked (unknown service type, bad weights, …)."""
+
+    code = "analysis-input"
+
+
+class CRSMismatchError(InputError):
+    code = "crs-mismatch"
+
+
+class ImportFileError(InputError):
+    """The file as a whole cannot be read (format, missing .prj, no such layer)."""
+
+    code = "import-file"
+
+    def __init__(self, user_message: str, reason: str) -> None:
+        super().__init__(user_message)
+        self.reason = reason
+
+
+class ImportRejected(InputError):
+    """Some rows were rejected; nothing was written. ``result.rejected`` lists them all.
+
+    ``result`` is an ``exchange.validation.ValidationResult``.
+    """
+
+    code = "import-rejected"
+
+    def __init__(self, result: Any) -> None:
+        n = result.rejected["row"].nunique() if result.rejected["row"].notna().any() else 0
+        whole = bool(result.rejected["row"].isna().any())
+        if whole:
+            first = result.rejected[result.rejected["row"].isna()].iloc[0]
+            what = f"the file was refused ({first['reason']})"
+        else:
+            what = f"{n} of {result.rows} rows were rejected"
+        super().__init__(f"Import of {result.layer} refused: {what}; nothing was written.")
+        self.result = result
+
+
+# ---- not found ---------------------------------------------------------------------------------
+
+
+class UnknownLayerError(NotFoundError):
+    """No such layer, collection or tiled layer."""
+
     code = "unknown-layer"
 
 
-class ReferenceDataError(AmayeshError):
+class UnknownFeatureError(NotFoundError):
+    """No feature with this id in a collection."""
+
+    code = "unknown-feature"
+
+
+class UnknownSettlementError(NotFoundError):
+    code = "unknown-settlement"
+
+
+class UnknownProvinceError(NotFoundError):
+    code = "unknown-province"
+
+
+class ScenarioNotFound(NotFoundError):
+    code = "scenario-not-found"
+
+
+# ---- server faults -----------------------------------------------------------------------------
+
+
+class StoreError(ServerFault):
+    """The store is unreachable, lacks a layer the answer needs, or refused a write."""
+
+    code = "store-error"
+
+
+class AlreadyExists(StoreError):
+    """A write that would replace something with the same key (a scenario id, a licence number)."""
+
+    code = "already-exists"
+
+
+class ConfigurationError(ServerFault):
+    """A setting or the norms file is missing or malformed."""
+
+    code = "configuration"
+
+
+class ReferenceDataError(ServerFault):
     code = "reference-data"
+
+
+class AssetsMissing(ServerFault):
+    """The map pages' front-end packages are not installed."""
+
+    code = "assets-missing"
+
+
+#: Every concrete domain error, for the status table's test and the documentation.
+__all__ = [
+    "AlreadyExists",
+    "AmayeshError",
+    "AnalysisInputError",
+    "AssetsMissing",
+    "BadParameter",
+    "CRSMismatchError",
+    "ConfigurationError",
+    "ImportFileError",
+    "ImportRejected",
+    "InputError",
+    "NotFoundError",
+    "ReferenceDataError",
+    "ScenarioNotFound",
+    "SchemaError",
+    "ServerFault",
+    "StoreError",
+    "UnknownFeatureError",
+    "UnknownLayerError",
+    "UnknownProvinceError",
+    "UnknownSettlementError",
+]

@@ -208,8 +208,8 @@ def check_licence(
 
     # Same-type active centres in the catchment.
     same = []
-    located, tree, frame = ix.providers.get(service_type, (None, None, None))
-    if tree is not None:
+    if service_type in ix.providers:
+        located, tree, frame = ix.providers[service_type]
         near = np.asarray(
             tree.query_ball_point(here.xy[0], search_radius(catchment, detour, k)), dtype="int64"
         )

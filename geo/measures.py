@@ -129,9 +129,8 @@ def concentration(
     out["ngos"] = supply["ngos"].reindex(full).fillna(0).astype("int64")
     out["capacity"] = supply["capacity"].reindex(full).fillna(0).astype("int64")
     out["target_population"] = need.reindex(full).fillna(0).astype("int64")
-    group = out.groupby(level="province_code") if by_province else None
     for col in ("ngos", "capacity", "target_population"):
-        total = group[col].transform("sum") if by_province else out[col].sum()
+        total = out.groupby(level="province_code")[col].transform("sum") if by_province else out[col].sum()
         out[f"{col}_share"] = out[col] / total
     with np.errstate(divide="ignore", invalid="ignore"):
         out["lq_ngos"] = out["ngos_share"] / out["target_population_share"]

@@ -167,3 +167,58 @@ def normalize_text(text: str) -> str:
     Unlike ``normalize_name`` this keeps the text readable (spaces, ZWNJ, hamza stay).
     """
     return unicodedata.normalize("NFC", text).translate(_TEXT_LETTERS).strip()
+
+
+#: How the first letter of a Persian name may begin its Latin transliteration (GeoNames style).
+_INITIALS = {
+    "ا": "aāeēiīoōuū'‘’",
+    "آ": "aā",
+    "ع": "aāeēiīoōuū'‘’",
+    "ب": "b",
+    "پ": "p",
+    "ت": "t",
+    "ط": "tţ",
+    "ث": "sş",
+    "س": "sş",
+    "ص": "sş",
+    "ج": "j",
+    "چ": "c",
+    "ح": "hḩ",
+    "ه": "h",
+    "خ": "k",
+    "د": "d",
+    "ذ": "zẕ",
+    "ز": "zẕ",
+    "ض": "zẕ",
+    "ظ": "zẓ",
+    "ر": "r",
+    "ژ": "z",
+    "ش": "s",
+    "غ": "gq",
+    "ق": "qg",
+    "ف": "f",
+    "ک": "kc",
+    "گ": "g",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+    "و": "vwouū",
+    "ی": "yieī",
+}
+
+
+def initials_agree(name_fa: str | None, name_latin: str | None) -> bool:
+    """Whether a Latin name can be a transliteration of a Persian one, judged by the first letter.
+
+    A weak second witness for a name match: «اورین» and "Ovrīn" agree, «خوشاب» and "Jālq" do not
+    (GeoNames gives some places another place's Persian name). True when either name is missing
+    or the Persian letter is not in the table.
+    """
+    if not name_fa or not name_latin:
+        return True
+    fa = normalize_text(str(name_fa)).strip()
+    latin = str(name_latin).strip().lower()
+    if not fa or not latin:
+        return True
+    allowed = _INITIALS.get(fa[0])
+    return allowed is None or latin[0] in allowed

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geo.errors import SchemaError
+from geo.errors import ConfigurationError
 from geo.schema import SERVICE_TYPES
 
 
@@ -52,7 +52,7 @@ class Norms:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> Norms:
-        """Build and check norms from the parsed TOML; ``SchemaError`` names what is wrong."""
+        """Build and check norms from the parsed TOML; ``ConfigurationError`` names what is wrong."""
         try:
             services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
             norms = cls(
@@ -67,18 +67,20 @@ class Norms:
                 min_target_population=float(raw.get("min_target_population", 0.0)),
             )
         except (KeyError, TypeError) as err:
-            raise SchemaError(f"norms file: missing or unexpected entry {err}") from err
+            raise ConfigurationError(f"norms file: missing or unexpected entry {err}") from err
         missing = set(SERVICE_TYPES) - set(services)
         unknown = set(services) - set(SERVICE_TYPES)
         if missing or unknown:
-            raise SchemaError(f"norms file: services missing {sorted(missing)}, unknown {sorted(unknown)}")
+            raise ConfigurationError(
+                f"norms file: services missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
         if norms.detour_factor < 1:
-            raise SchemaError("norms file: detour_factor must be at least 1")
+            raise ConfigurationError("norms file: detour_factor must be at least 1")
         for name, s in services.items():
             if s.catchment_km <= 0 or s.norm_per_10k <= 0 or s.max_distance_km <= 0:
-                raise SchemaError(f"norms file: {name} needs positive catchment, norm and distance")
+                raise ConfigurationError(f"norms file: {name} needs positive catchment, norm and distance")
         if not 0 < norms.underserved_below <= 1 <= norms.saturated_at:
-            raise SchemaError("norms file: need 0 < underserved_below <= 1 <= saturated_at")
+            raise ConfigurationError("norms file: need 0 < underserved_below <= 1 <= saturated_at")
         return norms
 
     def access_share(self, access: pd.DataFrame) -> pd.DataFrame:

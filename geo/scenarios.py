@@ -92,7 +92,7 @@ def check_changes(changes: Mapping) -> dict:
         where = f"licences_added[{n}]"
         if not isinstance(add, Mapping):
             raise AnalysisInputError(f"{where} must be an object")
-        check_service_type(add.get("service_type"))
+        check_service_type(str(add.get("service_type")))
         capacity = _number(add.get("capacity"), f"{where}.capacity")
         if capacity != int(capacity):
             raise AnalysisInputError(f"{where}.capacity must be a whole number")

@@ -5,24 +5,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeAlias
 
 import geopandas as gpd
 import pandas as pd
 
 from geo.crs import STORAGE_CRS, require_crs
-from geo.errors import AmayeshError, UnknownLayerError
+
+# The store's errors are in the one family of geo.errors; named here too for the store's users.
+from geo.errors import ScenarioNotFound as ScenarioNotFound
+from geo.errors import StoreError as StoreError
 from geo.schema import Layer, check_values, conform, layer
 
-
-class StoreError(AmayeshError):
-    code = "store-error"
-
-
-class ScenarioNotFound(UnknownLayerError):
-    code = "scenario-not-found"
-
-
-Frame = gpd.GeoDataFrame | pd.DataFrame
+Frame: TypeAlias = gpd.GeoDataFrame | pd.DataFrame
 
 #: A saved scenario: ``id``, ``name``, ``owner`` (a user name; sign-in will tie it to users),
 #: ``created_at`` (ISO 8601, UTC), ``description``, ``copied_from`` (an id or None) and

@@ -22,13 +22,12 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
 from geo.schema import LAYERS, Layer, layer
 from store.base import (
     SCENARIO_FIELDS,
     Frame,
-    ScenarioNotFound,
     Store,
-    StoreError,
     Transaction,
     check_unique_key,
     validate_frame,
@@ -224,7 +223,7 @@ class GeoPackageStore(Store):
     def _scenario_db(self, write: bool) -> Iterator[sqlite3.Connection]:
         if not self.path.exists():
             if not write:
-                yield None
+                yield None  # type: ignore[misc]  # readers check for None: no file, no scenarios
                 return
             raise StoreError(f"{self.path} holds no layers; build the demo or import them first")
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -261,7 +260,7 @@ class GeoPackageStore(Store):
                     f"INSERT INTO scenarios ({', '.join(SCENARIO_FIELDS)}) VALUES (?,?,?,?,?,?,?)", values
                 )
             except sqlite3.IntegrityError as err:
-                raise StoreError(f"a scenario with id {scenario.get('id')!r} exists already") from err
+                raise AlreadyExists(f"a scenario with id {scenario.get('id')!r} exists already") from err
 
     def _has_scenarios(self, conn) -> bool:
         return (

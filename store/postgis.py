@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import geopandas as gpd
@@ -23,18 +23,17 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
+from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
 from geo.schema import LAYERS, Layer, layer
 from store.base import (
     SCENARIO_FIELDS,
     Frame,
-    ScenarioNotFound,
     Store,
-    StoreError,
     Transaction,
     validate_frame,
 )
 
-_TYPES = {
+_TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
     "str": sa.Text,
     "int": sa.BigInteger,
     "float": sa.Float,
@@ -119,6 +118,7 @@ class _PgTransaction(Transaction):
         buffer = io.StringIO()
         data.to_csv(buffer, index=False, header=False, na_rep="\\N")
         raw = self.conn.connection.driver_connection
+        assert raw is not None  # an open psycopg connection
         quoted = ", ".join(f'"{c}"' for c in cols)
         try:
             with (
@@ -243,13 +243,15 @@ class PostGISStore(Store):
 
     def save_scenario(self, scenario: dict) -> None:
         values = {f: scenario.get(f) for f in SCENARIO_FIELDS}
-        values["created_at"] = datetime.datetime.fromisoformat(values["created_at"].replace("Z", "+00:00"))
+        values["created_at"] = datetime.datetime.fromisoformat(
+            str(values["created_at"]).replace("Z", "+00:00")
+        )
         with self.engine.begin() as conn:
             self.scenarios.create(conn, checkfirst=True)
             try:
                 conn.execute(sa.insert(self.scenarios).values(**values))
             except sa.exc.IntegrityError as err:
-                raise StoreError(f"a scenario with id {scenario.get('id')!r} exists already") from err
+                raise AlreadyExists(f"a scenario with id {scenario.get('id')!r} exists already") from err
 
     def _has_scenarios(self, conn) -> bool:
         return sa.inspect(conn).has_table("scenarios")

@@ -1,4 +1,7 @@
-"""Shared fixtures: tiny hand-built frames, and one national demo built once per session.
+"""Shared fixtures: tiny hand-built frames, a small hand-built store, and one national demo.
+
+The small store (``tests/small_world.py``) is written in well under a second; the service,
+exports and imports are tested on it. Only tests marked ``realdata`` build the national demo.
 
 The national integration tests need the Iran reference data (``AMAYESH_DATA_DIR``, default
 ``../shared/data/iran``). Where it is missing they skip; with ``AMAYESH_REQUIRE_ALL=1`` (set by
@@ -40,6 +43,39 @@ def reference(data_dir):
     from demo.sources import read_reference
 
     return read_reference(data_dir)
+
+
+@pytest.fixture(scope="session")
+def small_layers() -> dict:
+    """The layers of the small hand-built world (``tests/small_world.py``)."""
+    from tests import small_world
+
+    return small_world.layers()
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory, small_layers):
+    """The small world in a GeoPackage store, written once per session (well under a second)."""
+    from store import open_store
+
+    store = open_store(str(tmp_path_factory.mktemp("small") / "small.gpkg"))
+    with store.transaction() as tx:
+        for name, frame in small_layers.items():
+            tx.write_layer(name, frame)
+    return store
+
+
+@pytest.fixture(scope="session")
+def small_client(small_store):
+    """The service on the small store, in-process."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    app = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -165,6 +201,17 @@ def tiny_counties() -> gpd.GeoDataFrame:
         geometry=[box(50.5, 34.5, 51.5, 35.5), box(51.5, 34.5, 52.5, 35.5)],
         crs=STORAGE_CRS,
     )
+
+
+#: Fixtures that need the Iran reference data: a test that uses one is marked ``realdata``.
+REAL_DATA_FIXTURES = {"data_dir", "reference", "demo", "server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what truly needs real data by what it uses, so ``-m "not realdata"`` never builds the demo."""
+    for item in items:
+        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.realdata)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

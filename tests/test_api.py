@@ -59,19 +59,20 @@ def test_layers_on_an_empty_store(tmp_path):
     assert "build-demo" in result.stdout
 
 
-def test_landing_lists_layers_and_counts(demo):
-    client = TestClient(create_app(Settings(store=str(demo["store"].path))))
+def test_landing_lists_layers_and_counts(small_store, small_layers):
+    client = TestClient(create_app(Settings(store=str(small_store.path), prepare_tiles=False)))
     body = client.get("/").json()
     counts = {layer["name"]: layer["count"] for layer in body["layers"]}
-    assert counts == {k: v for k, v in demo["report"].counts.items() if k != "layer_info"}
+    assert counts == {k: len(v) for k, v in small_layers.items() if k != "layer_info"}
     by_name = {layer["name"]: layer for layer in body["layers"]}
     assert by_name["ngos"]["synthetic"] == "all"
     assert "OpenStreetMap" in body["attribution"]
     assert "ساختگی" in body["notice_fa"]
 
 
-def test_errors_are_problem_json(demo):
-    client = TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
+def test_errors_are_problem_json(small_store):
+    settings = Settings(store=str(small_store.path), prepare_tiles=False)
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"

@@ -276,8 +276,6 @@ def test_tiles_hold_the_features_of_their_extent(client, demo, collection):
 
 
 def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, client):
-    from api.routers.tiles import CACHE
-
     prepared = TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
     deadline = time.monotonic() + 180
     while not prepared.get("/").json()["tiles_prepared"]:
@@ -285,7 +283,7 @@ def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, 
         time.sleep(0.5)
     snap = prepared.app.state.snapshots.current()
     z, x, y = next(tiles_around(51.39, 35.69, [7]))
-    cached = CACHE.get((snap.version, "settlements", z, x, y))
+    cached = prepared.app.state.caches.tiles.get((snap.version, "settlements", z, x, y))
     assert cached is not None and len(cached[0]) < 500_000
     from api.routers.tiles import source
 

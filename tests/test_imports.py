@@ -16,14 +16,12 @@ from exchange.exports import export_layer
 from exchange.imports import ImportRejected, import_file, validate_file, write_report
 from exchange.validation import REASONS, parse_date
 
-pytestmark = pytest.mark.realdata
-
-ARAK = (49.69, 34.09)  # inside county 0001 (Arak)
+ARAK = (49.69, 34.09)  # inside county 0001 (Arak; of the small world too)
 
 
 @pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
-def base_store(request, demo, tmp_path):
-    """A store holding the real provinces and counties (and a few NGOs), nothing else."""
+def base_store(request, small_layers, tmp_path):
+    """A store holding the small world's province and counties (and its NGOs), nothing else."""
     if request.param == "gpkg":
         from store import open_store
 
@@ -31,9 +29,9 @@ def base_store(request, demo, tmp_path):
     else:
         store = request.getfixturevalue("postgis_store")
     with store.transaction() as tx:
-        tx.write_layer("provinces", demo["layers"]["provinces"])
-        tx.write_layer("counties", demo["layers"]["counties"])
-        tx.write_layer("ngos", demo["layers"]["ngos"].iloc[:50])
+        tx.write_layer("provinces", small_layers["provinces"])
+        tx.write_layer("counties", small_layers["counties"])
+        tx.write_layer("ngos", small_layers["ngos"])
     return store
 
 
@@ -124,7 +122,7 @@ def test_every_rejection_reason_is_reported_and_nothing_is_written(base_store, t
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_a_clean_file_imports_and_is_normalised(base_store, tmp_path, suffix):
+def test_a_clean_file_imports_and_is_normalised(base_store, small_layers, tmp_path, suffix):
     rows, _ = ngo_rows()
     path = write_points(rows[:1], tmp_path / f"ngos{suffix}")
     outcome = import_file(base_store, "ngos", path, mode="append")
@@ -136,7 +134,7 @@ def test_a_clean_file_imports_and_is_normalised(base_store, tmp_path, suffix):
     assert got["issued_on"] == pd.Timestamp("2023-04-04")  # 1402/01/15
     assert got["county_code"] == "0001" and got["province_code"] == "00"
     assert not got["synthetic"]
-    assert base_store.count("ngos") == 51
+    assert base_store.count("ngos") == 1 + len(small_layers["ngos"])
 
 
 def test_shapefile_without_prj_is_refused_not_guessed(base_store, tmp_path):
@@ -285,8 +283,8 @@ ROUND_TRIPS = [
 
 
 @pytest.mark.parametrize(("name", "suffix"), ROUND_TRIPS)
-def test_export_then_import_gives_the_same_layer(base_store, demo, tmp_path, suffix, name):
-    layer = demo["layers"][name].iloc[:300]
+def test_export_then_import_gives_the_same_layer(base_store, small_layers, tmp_path, suffix, name):
+    layer = small_layers[name]
     with base_store.transaction() as tx:
         tx.write_layer(name, layer)
     original = base_store.read_layer(name)
@@ -320,10 +318,16 @@ def test_exports_neutralise_formulas_and_reimport_them_intact(base_store, tmp_pa
         assert set(base_store.read_layer("ngos")["name_fa"]) == {'=HYPERLINK("http://x")', "@SUM(A1)"}
 
 
-def test_exports_open_in_gdal_with_the_same_row_count(base_store, demo, tmp_path):
+def test_exports_open_in_gdal_with_the_same_row_count(base_store, small_layers, tmp_path):
     for suffix in (".gpkg", ".geojson", ".csv", ".xlsx", ".shp"):
         path = export_layer(base_store, "counties", tmp_path / f"counties{suffix}")
-        assert pyogrio.read_info(path)["features"] == 448, suffix
+        assert pyogrio.read_info(path)["features"] == len(small_layers["counties"]), suffix
+
+
+@pytest.mark.realdata
+def test_real_boundaries_export_to_xlsx_as_a_point_inside(demo, tmp_path):
+    path = export_layer(demo["store"], "counties", tmp_path / "counties.xlsx")
+    assert pyogrio.read_info(path)["features"] == 448
     # Boundaries do not fit in a spreadsheet cell: the XLSX gives a point inside each county.
     table = pd.read_excel(tmp_path / "counties.xlsx")
     assert {"lon", "lat"} <= set(table.columns) and "wkt" not in table.columns

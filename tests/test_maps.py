@@ -23,7 +23,7 @@ from api.loading import load_norms
 from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("AMAYESH_CHROMIUM", "/usr/bin/chromium")

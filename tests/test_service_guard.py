@@ -188,7 +188,8 @@ def test_service_headers_health_and_body_limit_on_the_app(tmp_path):
 @pytest.mark.slow
 def test_health_answers_while_an_export_an_import_and_20_heavy_requests_run(demo):
     """The figures of ``bench/bench_health_under_load.py`` on the national demo, with a generous
-    bound (this 2-core machine is shared); the bench itself aims at 500 ms."""
+    bound on the worst answer (this 2-core machine is shared by many processes); 95 % of the
+    answers must come within the 500 ms the service aims at."""
     from bench.bench_health_under_load import run
 
     figures = run(str(demo["store"].path), 20)
@@ -196,5 +197,5 @@ def test_health_answers_while_an_export_an_import_and_20_heavy_requests_run(demo
     assert figures["export_status"] == 200
     assert set(figures["statuses"]) <= {"200", "429", "503"}
     assert figures["health_requests"] > 20
-    assert figures["health_ms_p95"] < 1500, figures
-    assert figures["health_ms_max"] < 5000, figures
+    assert figures["health_ms_p95"] < 500, figures
+    assert figures["health_ms_max"] < 10_000, figures

@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from enum import Enum
 from typing import Annotated, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
 from api.exports import localised, table_download, with_place_names
+from api.schemas import LicenceCheckRequest, ServiceType
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
-from geo.errors import UnknownLayerError
+from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
+from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 router = APIRouter(tags=["Analysis"])
 
@@ -28,7 +28,6 @@ CLASS_LABELS = {
     "saturated": ("اشباع", "saturated"),
 }
 
-ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
 Lang = Annotated[
     Literal["fa", "en"] | None,
     Query(
@@ -37,23 +36,13 @@ Lang = Annotated[
     ),
 ]
 Province = Annotated[
-    str | None, Query(pattern=r"^\d{2}$", description="province code (2 digits)", examples=["11"])
+    str | None,
+    Query(
+        pattern=r"^\d{2}$",
+        description="province code, 2 digits (the codes: GET /collections/provinces/items)",
+        examples=["11"],
+    ),
 ]
-
-
-class LicenceCheckRequest(BaseModel):
-    """A proposed licence: where, which service, how many persons it can serve."""
-
-    lon: float = Field(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])
-    lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])
-    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
-    capacity: int = Field(gt=0, le=100_000, description="persons the centre can serve", examples=[40])
-
-    model_config = {
-        "json_schema_extra": {
-            "examples": [{"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}]
-        }
-    }
 
 
 def json_safe(value):
@@ -82,9 +71,33 @@ def licence_check(
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
-    answer = {**asdict(check), "as_of": snap.as_of.isoformat()}
+    answer = {**asdict(check), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
     body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
+
+
+def known_province(snap: Snapshot, province: str | None) -> str | None:
+    """``province`` if the store has it; otherwise a 404 that lists the codes there are."""
+    if province is None:
+        return None
+    provinces = snap.layer("provinces").sort_values("province_code")
+    if province not in set(provinces["province_code"]):
+        codes = ", ".join(
+            f"{c} {n}" for c, n in zip(provinces["province_code"], provinces["name_en"], strict=True)
+        )
+        raise UnknownProvinceError(f"no province with code {province}; the codes are: {codes}")
+    return province
+
+
+def notice(snap: Snapshot) -> dict[str, object] | None:
+    """The synthetic-data notice of an answer, when any layer it rests on is synthetic."""
+    if "layer_info" not in snap.layers:
+        return None
+    info = snap.layers["layer_info"].set_index("layer")["synthetic"]
+    synthetic = [name for name, how in info.items() if how != "none"]
+    if not synthetic:
+        return None
+    return {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN, "synthetic_layers": synthetic}
 
 
 def parse_weights(weights: str | None) -> dict[str, float] | None:
@@ -126,7 +139,7 @@ def priorities(
 ):
     a = snap.analysis()
     ranked = a.priorities(
-        province=province,
+        province=known_province(snap, province),
         service_type=service_type.value if service_type else None,
         weights=parse_weights(weights),
         top=top,
@@ -151,6 +164,7 @@ def priorities(
         "numberReturned": len(frame),
         "villages": json_records(ranked),
         "features": feature_collection(frame, "settlement_code"),
+        "notice": notice(snap),
     }
 
 
@@ -180,7 +194,7 @@ def saturation(
     lang: Lang = None,
 ):
     sat = snap.analysis().saturation.reset_index()
-    if province:
+    if known_province(snap, province):
         sat = sat[sat["county_code"].str[:2] == province]
     if service_type:
         sat = sat[sat["service_type"] == service_type.value]
@@ -203,6 +217,7 @@ def saturation(
         "norms_version": snap.norms.version,
         "numberReturned": len(sat),
         "rows": json_records(sat),
+        "notice": notice(snap),
     }
 
 
@@ -211,10 +226,10 @@ def saturation(
 )
 def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
     a = snap.analysis()
-    if province:
+    if known_province(snap, province):
         table = a.concentration_by_province
         if province not in table.index.get_level_values("province_code"):
-            raise UnknownLayerError(f"no province with code {province}")
+            raise UnknownProvinceError(f"no province with code {province}")
         table = table.loc[province]
     else:
         table = a.concentration
@@ -222,6 +237,7 @@ def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Provin
         "as_of": snap.as_of.isoformat(),
         "province_code": province,
         "tiers": json_records(table.reset_index()),
+        "notice": notice(snap),
     }
 
 
@@ -234,7 +250,7 @@ def settlement(
     s = a.settlements
     hit = s.index[s["settlement_code"] == code]
     if len(hit) == 0:
-        raise UnknownLayerError(f"no settlement with code {code}")
+        raise UnknownSettlementError(f"no settlement with code {code}")
     i = hit[0]
     place = feature_collection(s.loc[[i]], "settlement_code")[0]
     counties = snap.layer("counties").set_index("county_code")
@@ -277,4 +293,5 @@ def settlement(
         "tier": a.tier.at[i],
         "in_target_area": bool(a.in_target_area.at[i]),
         "services": services,
+        "notice": notice(snap),
     }

@@ -24,7 +24,7 @@ from api.deps import (
     snapshot,
 )
 from api.snapshot import Snapshot
-from geo.errors import UnknownLayerError
+from geo.errors import UnknownFeatureError, UnknownLayerError
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -198,7 +198,7 @@ def item(
     frame = c.frame(snap)
     index = snap.cached(f"index:{c.id}", lambda: {k: i for i, k in enumerate(frame[c.key].astype(str))})
     if feature_id not in index:
-        raise UnknownLayerError(f"no feature {feature_id!r} in {c.id}")
+        raise UnknownFeatureError(f"no feature {feature_id!r} in {c.id}")
     feature = feature_collection(frame.iloc[[index[feature_id]]], c.key)[0]
     base = str(request.base_url).rstrip("/")
     feature["links"] = [

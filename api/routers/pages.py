@@ -17,11 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
-from api.routers.tiles import LRUCache
-from api.settings import get_settings
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
-from geo.errors import AmayeshError
+from geo.errors import AssetsMissing
 from geo.schema import SERVICE_TYPES
 from maps.assets import APP_URL, STATIC, VENDOR, VENDOR_URL, missing_assets
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -30,13 +28,6 @@ from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
 
 router = APIRouter(tags=["Map pages"])
-
-#: Rendered pages (folium takes some 100 ms to write one), per snapshot, language and parameters.
-PAGE_CACHE = LRUCache(size=256, max_bytes=get_settings().page_cache_mb * 2**20)
-
-
-class AssetsMissing(AmayeshError):
-    code = "assets-missing"
 
 
 def mount_assets(app: FastAPI) -> None:
@@ -195,9 +186,10 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
         params=params,
     )
     key = (snap.version, page, lang, tuple(sorted(ctx.params.items())))
-    html = PAGE_CACHE.get(key)
+    cache = request.app.state.caches.pages
+    html = cache.get(key)
     if html is None:
         html = build_page(page, lang, ctx)
-        PAGE_CACHE.put(key, html)
+        cache.put(key, html)
     # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
     return page_response(html, settings.basemap_url)

@@ -13,13 +13,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from api import plans
 from api.deps import MEDIA, feature_collection, json_records, snapshot
-from api.routers.assessments import ServiceType, json_safe
+from api.routers.assessments import json_safe
+from api.schemas import (
+    DelegationRequest,
+    ScenarioCopy,
+    ScenarioCreate,
+    ScenarioPublic,
+    ServiceType,
+    SitingRequest,
+)
 from api.snapshot import Snapshot
 from geo.delegation import delegate
 from geo.siting import site_centres
@@ -31,81 +38,6 @@ ScenarioRef = Annotated[
     str, Path(pattern=r"^(today|s-[0-9a-f]{12})$", description="a scenario id, or `today` (no changes)")
 ]
 ScenarioId = Annotated[str, Path(pattern=r"^s-[0-9a-f]{12}$", description="a scenario id")]
-ProvinceCode = Annotated[
-    str | None, Field(pattern=r"^\d{2}$", description="province code (2 digits); none: whole country")
-]
-
-
-class SitingRequest(BaseModel):
-    """Where ``k`` new centres of a service would serve its target population best."""
-
-    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
-    province: ProvinceCode = None
-    k: int = Field(ge=1, le=1000, description="new sites to propose", examples=[10])
-    model: Literal["mclp", "pmedian"] = Field(
-        "mclp", description="mclp: cover the most target persons; pmedian: least travel to the nearest centre"
-    )
-    method: Literal["auto", "exact", "greedy"] = Field(
-        "auto",
-        description="exact (HiGHS MILP), greedy (with a bound and the gap), auto (greedy, then exact if small)",
-    )
-    candidates: list[Annotated[str, Field(pattern=r"^\d{10}(\d{6})?$")]] | None = Field(
-        None, max_length=20_000, description="settlement codes to choose from (default: the flagged places)"
-    )
-    capacitated: bool = Field(False, description="respect centre capacities")
-    capacity: int | None = Field(None, gt=0, le=100_000, description="capacity of each new centre")
-    cap_km: float | None = Field(None, gt=0, le=300, description="p-median: distances beyond count as this")
-    time_limit: float = Field(
-        5.0, ge=1, le=5, description="seconds the exact solver may take (the command line allows more)"
-    )
-
-    model_config = {
-        "json_schema_extra": {"examples": [{"service_type": "rehabilitation", "province": "11", "k": 10}]}
-    }
-
-
-class DelegationRequest(BaseModel):
-    """Which centres with spare capacity should serve which underserved villages."""
-
-    service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
-    province: ProvinceCode = None
-    outreach_km: float | None = Field(
-        None, gt=0, le=300, description="farthest outreach (default: the norm's)"
-    )
-
-
-class ScenarioCreate(BaseModel):
-    """A named set of changes: licences added/closed/resized, norm changes, delegations."""
-
-    name: str = Field(min_length=1, max_length=200, examples=["Five new rehabilitation centres in Sistan"])
-    owner: str | None = Field(None, max_length=200, description="user name (until sign-in: free text)")
-    description: str | None = Field(None, max_length=4000)
-    changes: dict = Field(
-        description="licences_added, licences_closed, licences_resized, norms, delegations (see README)",
-        examples=[
-            {
-                "licences_added": [
-                    {"service_type": "rehabilitation", "capacity": 40, "lon": 60.86, "lat": 29.5}
-                ],
-                "licences_closed": [],
-            }
-        ],
-    )
-
-
-class ScenarioCopy(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    owner: str | None = Field(None, max_length=200)
-
-
-class ScenarioPublic(BaseModel):
-    id: str
-    name: str
-    owner: str
-    created_at: str = Field(description="ISO 8601, UTC")
-    description: str | None = None
-    copied_from: str | None = None
-    changes: dict
 
 
 def _public(record: dict) -> ScenarioPublic:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from api import mapdata
-from api.caches import ByteLRU
+from api.caches import LRUCache
 from api.deps import BadParameter, snapshot
-from api.settings import get_settings
 from api.snapshot import Snapshot
 from geo.errors import UnknownLayerError
 from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
@@ -33,18 +33,6 @@ TILE_LAYERS = {
     # The national map's settlements: access class and flag per service type (maps/layers.py).
     "settlement-access": (("settlement_code", "kind", "population", "acc", "flg", "nflg"), "weight"),
 }
-
-
-class LRUCache(ByteLRU):
-    """Encoded tiles or rendered pages, by key: least recently used dropped past ``max_bytes``
-    (or ``size`` entries)."""
-
-    def __init__(self, size: int = 8192, max_bytes: int = 256 * 2**20) -> None:
-        super().__init__(max_bytes=max_bytes, max_entries=size)
-        self.size = size
-
-
-CACHE = LRUCache(size=65_536, max_bytes=get_settings().tile_cache_mb * 2**20)
 
 
 def source(snap: Snapshot, collection: str) -> TileSource:
@@ -79,11 +67,12 @@ def tile(
 ) -> Response:
     if not valid_tile(z, x, y):
         raise BadParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
+    cache = request.app.state.caches.tiles
     key = (snap.version, collection, z, x, y)
-    encoded = CACHE.get(key)
+    encoded = cache.get(key)
     if encoded is None:
         encoded = encode(source(snap, collection).tile(z, x, y))
-        CACHE.put(key, encoded)
+        cache.put(key, encoded)
     body, gzipped = encoded
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
@@ -103,8 +92,8 @@ PREPARED_ZOOMS = (5, 6, 7, 8)
 PREPARED_LAYERS = ("settlement-access", "settlements", "ngos", "counties")
 
 
-def prepare_tiles(snap: Snapshot) -> None:
-    """Encode the low-zoom tiles over the layers' extent into the cache (run in a thread)."""
+def prepare_tiles(snap: Snapshot, cache: LRUCache) -> None:
+    """Encode the low-zoom tiles over the layers' extent into ``cache`` (run in a thread)."""
     try:
         for collection in PREPARED_LAYERS:
             base = "settlements" if collection == "settlement-access" else collection
@@ -117,13 +106,11 @@ def prepare_tiles(snap: Snapshot) -> None:
                 for x in xs:
                     for y in ys:
                         key = (snap.version, collection, z, x, y)
-                        if CACHE.get(key) is None:
-                            CACHE.put(key, encode(src.tile(z, x, y)))
+                        if cache.get(key) is None:
+                            cache.put(key, encode(src.tile(z, x, y)))
     finally:
         snap.tiles_ready.set()
 
 
-def prepare_in_background(snap: Snapshot) -> None:
-    import threading
-
-    threading.Thread(target=prepare_tiles, args=(snap,), name="prepare-tiles", daemon=True).start()
+def prepare_in_background(snap: Snapshot, cache: LRUCache) -> None:
+    threading.Thread(target=prepare_tiles, args=(snap, cache), name="prepare-tiles", daemon=True).start()

@@ -1,0 +1,197 @@
+"""A small store built by hand from the analysis world: one province, two counties, 14 settlements.
+
+The national demo takes 15 s to build and needs the reference data; this world is written to a
+GeoPackage in well under a second, so the service, the exports and the imports are tested on a
+real store in seconds. The places sit where ``tests/analysis_world.py`` puts them (near Arak,
+49–51 °E, 34–35 °N); codes follow the official formats so every route accepts them.
+Figures are made up and marked synthetic where the schema has a column for it.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Point, box
+
+from geo.schema import LAYERS, SERVICE_TYPES
+from tests import analysis_world as world
+
+PROVINCE = "00"
+#: county code -> (Persian name, English name, boundary)
+COUNTIES = {
+    "0001": ("اراک", "Arak", box(49.0, 34.0, 50.0, 35.0)),
+    "0002": ("خمین", "Khomein", box(50.0, 34.0, 51.0, 35.0)),
+}
+#: (code, kind, Persian name, lon, lat, population); cities have 10-digit codes, villages 16
+SETTLEMENTS = [
+    ("0001000001", "city", "اراک", 49.69, 34.09, 520_000),
+    ("0002000001", "city", "خمین", 50.07, 34.14, 60_000),
+    ("0001000002", "city", "کمیجان", 49.32, 34.72, 16_000),
+    *[
+        (f"00010101{i:08d}", "village", f"ده غربی {i}", 49.1 + 0.09 * i, 34.3 + 0.05 * (i % 3), 180 + 90 * i)
+        for i in range(1, 7)
+    ],
+    *[
+        (f"00020101{i:08d}", "village", f"ده شرقی {i}", 50.2 + 0.12 * i, 34.6 + 0.04 * (i % 4), 150 + 110 * i)
+        for i in range(1, 6)
+    ],
+]
+
+
+def _multi(polygon) -> MultiPolygon:
+    return MultiPolygon([polygon])
+
+
+def layers() -> dict[str, pd.DataFrame]:
+    """Every layer of the store, conforming to ``geo.schema``."""
+    s = pd.DataFrame(SETTLEMENTS, columns=["settlement_code", "kind", "name_fa", "lon", "lat", "population"])
+    s["county_code"] = s["settlement_code"].str[:4]
+    settlements = gpd.GeoDataFrame(
+        {
+            "settlement_code": s["settlement_code"],
+            "kind": s["kind"],
+            "name_fa": s["name_fa"],
+            "name_en": ["Arak", "Khomein", "Komijan"] + [None] * (len(s) - 3),
+            "county_code": s["county_code"],
+            "province_code": PROVINCE,
+            "rural_district_code": [
+                None if k == "city" else c[:10] for k, c in zip(s["kind"], s["settlement_code"], strict=True)
+            ],
+            "population": s["population"],
+            "population_source": ["geonames"] * 3 + ["synthetic"] * (len(s) - 3),
+            "position_source": ["geonames"] * 3 + ["synthetic"] * (len(s) - 3),
+            "geonameid": pd.array([143083, 133037, 128226] + [None] * (len(s) - 3), dtype="Int64"),
+        },
+        geometry=[Point(x, y) for x, y in zip(s["lon"], s["lat"], strict=True)],
+        crs=4326,
+    )
+    pop = settlements.groupby("county_code")["population"].sum()
+    counties = gpd.GeoDataFrame(
+        {
+            "county_code": list(COUNTIES),
+            "province_code": PROVINCE,
+            "name_fa": [v[0] for v in COUNTIES.values()],
+            "name_en": [v[1] for v in COUNTIES.values()],
+            "population": [int(pop[c]) for c in COUNTIES],
+            "population_source": "census_1395",
+            "parent_county_code": None,
+            "boundary_source": ["1", "2"],
+        },
+        geometry=[_multi(v[2]) for v in COUNTIES.values()],
+        crs=4326,
+    )
+    provinces = gpd.GeoDataFrame(
+        {
+            "province_code": [PROVINCE],
+            "name_fa": ["استان آزمون"],
+            "name_en": ["Test province"],
+            "population": [int(pop.sum())],
+        },
+        geometry=[_multi(shapely.union_all([v[2] for v in COUNTIES.values()]))],
+        crs=4326,
+    )
+    # Centres: crowded in the cities, none in the villages of the east; one expired, one pending.
+    where = [0, 0, 0, 0, 1, 1, 2, 3, 0, 1]
+    services = [
+        "rehabilitation",
+        "kindergarten",
+        "elderly_care",
+        "counselling",
+        "rehabilitation",
+        "kindergarten",
+        "rehabilitation",
+        "home_care",
+        "rehabilitation",
+        "employment",
+    ]
+    statuses = ["active"] * 8 + ["expired", "pending"]
+    base = world.ngos(
+        [
+            (settlements.geometry.iloc[k].x + 0.003 * n, settlements.geometry.iloc[k].y)
+            for n, k in enumerate(where)
+        ],
+        services,
+        [40, 60, 25, 30, 20, 45, 15, 10, 35, 50],
+        settlements["settlement_code"].iloc[where].tolist(),
+        statuses,
+    )
+    issued = pd.to_datetime(["2021-03-21"] * 8 + ["2017-05-01", None])
+    ngos = gpd.GeoDataFrame(
+        {
+            "licence_no": [f"SYN-{i:05d}" for i in range(len(base))],
+            "name_fa": base["name_fa"],
+            "service_type": base["service_type"],
+            "capacity": base["capacity"],
+            "status": base["status"],
+            "issued_on": issued,
+            "expires_on": issued + pd.DateOffset(years=5),
+            "county_code": settlements["county_code"].iloc[where].to_numpy(),
+            "province_code": PROVINCE,
+            "settlement_code": base["settlement_code"],
+            "synthetic": True,
+        },
+        geometry=base.geometry,
+        crs=4326,
+    )
+    target_areas = gpd.GeoDataFrame(
+        {
+            "target_code": ["T-001", "T-002"],
+            "name_fa": ["محلهٔ هدف اراک", "روستاهای هدف خمین"],
+            "kind": ["urban", "rural"],
+            "county_code": ["0001", "0002"],
+            "province_code": PROVINCE,
+            "households": [1200, 300],
+            "synthetic": True,
+        },
+        geometry=[_multi(box(49.67, 34.07, 49.71, 34.11)), _multi(box(50.3, 34.55, 50.65, 34.8))],
+        crs=4326,
+    )
+    # Target population: a small share of the people per service, ten times more in the east.
+    rate = {"0001": 0.0004, "0002": 0.004}
+    county_needs = pd.DataFrame(
+        [
+            (c, service, round(pop[c] * rate[c] * (1 + k / 10)), True)
+            for c in COUNTIES
+            for k, service in enumerate(SERVICE_TYPES)
+        ],
+        columns=["county_code", "service_type", "target_population", "synthetic"],
+    )
+    built_at = pd.Timestamp("2026-01-01T00:00:00Z")
+    synthetic = {"provinces": "none", "counties": "none", "settlements": "partial"}
+    out: dict[str, pd.DataFrame] = {
+        "provinces": provinces,
+        "counties": counties,
+        "settlements": settlements,
+        "ngos": ngos,
+        "target_areas": target_areas,
+        "county_needs": county_needs,
+    }
+    out["layer_info"] = pd.DataFrame(
+        [
+            (
+                name,
+                LAYERS[name].title_fa,
+                LAYERS[name].title_en,
+                "tests/small_world.py",
+                "GPL-3.0",
+                synthetic.get(name, "all"),
+                built_at,
+            )
+            for name in out
+        ],
+        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at"],
+    )
+    return out
+
+
+def write(store) -> dict[str, pd.DataFrame]:
+    """Write the small world into ``store`` (one transaction); returns the layers written."""
+    frames = layers()
+    with store.transaction() as tx:
+        for name, frame in frames.items():
+            tx.write_layer(name, frame)
+    return frames
+
+
+__all__ = ["COUNTIES", "PROVINCE", "layers", "write"]

@@ -1,0 +1,255 @@
+"""The HTTP service on the small hand-built store: every route family, in a few seconds.
+
+The same checks on the national demo are in ``test_http.py`` (marked ``realdata``); here the
+answers are compared with the analysis computed directly from the same small store.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import mapbox_vector_tile
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.loading import analysis_from_store, load_norms
+from api.settings import Settings
+from geo.errors import UnknownProvinceError
+from maps.tiles import BUFFER, EXTENT, tile_bounds
+from tests import small_world
+
+
+@pytest.fixture(scope="module")
+def analysis(small_store):
+    return analysis_from_store(small_store, load_norms(Settings().norms))
+
+
+def test_landing_counts_the_small_world(small_client, small_layers):
+    body = small_client.get("/").json()
+    counts = {layer["name"]: layer["count"] for layer in body["layers"]}
+    assert counts == {name: len(f) for name, f in small_layers.items() if name != "layer_info"}
+    assert "ساختگی" in body["notice_fa"] and "OpenStreetMap" in body["attribution"]
+    ids = [c["id"] for c in small_client.get("/collections").json()["collections"]]
+    assert {"settlements", "ngos", "saturation", "flags", "priorities"} <= set(ids)
+
+
+def test_paging_walks_every_feature_once(small_client, small_layers):
+    url = "/collections/settlements/items?county=0001&limit=3"
+    seen = []
+    while url:
+        body = small_client.get(url).json()
+        seen += [f["id"] for f in body["features"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        url = nxt[0].replace("http://testserver", "") if nxt else None
+    s = small_layers["settlements"]
+    expected = set(s.loc[s["county_code"] == "0001", "settlement_code"])
+    assert len(seen) == len(set(seen)) == len(expected) == body["numberMatched"]
+    assert set(seen) == expected
+
+
+def test_bbox_and_filters(small_client, small_layers):
+    body = small_client.get("/collections/ngos/items?bbox=49.6,34.0,49.8,34.2&status=active").json()
+    ngos = small_layers["ngos"].cx[49.6:49.8, 34.0:34.2]
+    assert body["numberMatched"] == (ngos["status"] == "active").sum() == 4  # Arak city's active centres
+    for f in body["features"]:
+        x, y = f["geometry"]["coordinates"]
+        assert 49.6 <= x <= 49.8 and 34.0 <= y <= 34.2 and f["properties"]["status"] == "active"
+
+
+def test_one_feature_and_its_absence(small_client):
+    f = small_client.get("/collections/counties/items/0002").json()
+    assert f["properties"]["name_fa"] == "خمین" and f["geometry"]["type"] == "MultiPolygon"
+    missing = small_client.get("/collections/counties/items/9999")
+    assert missing.status_code == 404 and missing.json()["code"] == "unknown-feature"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/collections/nowhere/items", 404),
+        ("/collections/ngos/items?bbox=1,2,3", 400),
+        ("/collections/ngos/items?bbox=52,36,51,35", 400),
+        ("/collections/ngos/items?service_type=juggling", 400),
+        ("/collections/ngos/items?limit=0", 422),
+        ("/tiles/settlements/3/9/9.mvt", 400),
+        ("/tiles/rivers/3/1/1.mvt", 404),
+        ("/priorities?weights=beauty:1", 400),
+        ("/settlements/12", 422),
+        ("/settlements/0000000000", 404),
+        ("/concentration?province=99", 404),
+    ],
+)
+def test_bad_requests_get_problem_json(small_client, url, status):
+    response = small_client.get(url)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status and "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv", "xlsx", "gpkg"])
+def test_exports_open_in_gdal_with_the_same_row_count(small_client, tmp_path, fmt):
+    response = small_client.get(f"/collections/ngos/items?county=0001&f={fmt}")
+    assert response.status_code == 200
+    path = tmp_path / f"ngos.{fmt}"
+    path.write_bytes(response.content)
+    matched = small_client.get("/collections/ngos/items?county=0001&limit=1").json()["numberMatched"]
+    assert pyogrio.read_info(path)["features"] == matched > 0
+
+
+def test_licence_check_endpoint_equals_the_core(small_client, analysis):
+    body = {"lon": 50.5, "lat": 34.7, "service_type": "rehabilitation", "capacity": 20}
+    answer = small_client.post("/licence-checks", json=body).json()
+    direct = analysis.check_licence(50.5, 34.7, "rehabilitation", 20)
+    assert answer["verdict"] == direct.verdict
+    assert answer["county_code"] == "0002"
+    assert answer["newly_covered_target_population"] == direct.newly_covered_target_population
+    assert answer["same_type_in_catchment"] == direct.same_type_in_catchment
+    outside = small_client.post("/licence-checks", json={**body, "lon": 10.0, "lat": 10.0})
+    assert outside.status_code == 400 and "outside Iran" in outside.json()["detail"]
+
+
+def test_priorities_follow_the_core_and_export(small_client, analysis, tmp_path):
+    answer = small_client.get("/priorities?province=00&service_type=rehabilitation&top=5").json()
+    direct = analysis.priorities(province="00", service_type="rehabilitation", top=5)
+    assert [v["settlement_code"] for v in answer["villages"]] == direct["settlement_code"].tolist()
+    assert [v["rank"] for v in answer["villages"]] == [1, 2, 3, 4, 5]
+    response = small_client.get("/priorities?province=00&top=4&f=xlsx")
+    path = tmp_path / "p.xlsx"
+    path.write_bytes(response.content)
+    assert pd.read_excel(path)["rank"].tolist() == [1, 2, 3, 4]
+
+
+def test_one_settlement_is_its_row_of_the_settlement_access_table(small_client, analysis):
+    flagged = analysis.flags[analysis.flags["service_type"] == "rehabilitation"]
+    code = flagged["settlement_code"].iloc[0]
+    place = small_client.get(f"/settlements/{code}").json()
+    assert place["settlement"]["id"] == code and place["county"]["county_code"] == code[:4]
+    table = analysis.settlement_access([code]).set_index("service_type")
+    assert set(place["services"]) == set(table.index)
+    for service, row in table.iterrows():
+        got = place["services"][service]
+        assert got["target_population"] == row["target_population"]
+        assert got["ngos_in_catchment"] == row["ngos_in_catchment"]
+        assert got["flagged"] == row["flagged"]
+        assert got["access_share_of_norm"] == pytest.approx(row["access_share"])
+        if math.isfinite(row["nearest_km"]):
+            assert got["nearest_km"] == pytest.approx(row["nearest_km"])
+            assert got["nearest_ngo"]["licence_no"] == row["nearest_licence_no"]
+    assert place["services"]["rehabilitation"]["flagged"] is True
+    assert "km" in place["services"]["rehabilitation"]["reason_en"]
+
+
+def test_saturation_and_concentration(small_client, analysis):
+    sat = small_client.get("/saturation?service_type=kindergarten").json()
+    assert sat["numberReturned"] == 2
+    want = analysis.saturation.xs("kindergarten", level="service_type")["class"]
+    assert {r["county_code"]: r["class"] for r in sat["rows"]} == want.to_dict()
+    tiers = small_client.get("/concentration?province=00").json()["tiers"]
+    assert {t["tier"] for t in tiers} <= {"metropolis", "large_city", "mid_city", "small_town", "village"}
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def test_tiles_hold_the_settlements_of_their_extent(small_client, small_layers):
+    merc = small_layers["settlements"].to_crs(3857)
+    for z in (6, 9):
+        z, x, y = tile_of(49.69, 34.09, z)
+        response = small_client.get(f"/tiles/settlements/{z}/{x}/{y}.mvt")
+        assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+        got = {
+            f["properties"]["settlement_code"]
+            for f in mapbox_vector_tile.decode(response.content)["settlements"]["features"]
+        }
+        minx, miny, maxx, maxy = tile_bounds(z, x, y)
+        inside = merc[merc.geometry.within(shapely.box(minx, miny, maxx, maxy))]["settlement_code"]
+        pad = (maxx - minx) * BUFFER / EXTENT  # a tile carries a margin of 64 of its 4096 units
+        near = merc[merc.geometry.within(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad))]
+        assert set(inside) <= got <= set(near["settlement_code"]) and inside.size
+    assert small_client.get("/tiles/settlements/8/0/0.mvt").content == b""
+
+
+def test_results_follow_the_store_after_an_import(small_store, tmp_path):
+    from exchange.imports import import_file
+    from store import open_store
+
+    path = tmp_path / "copy.gpkg"
+    shutil.copyfile(small_store.path, path)
+    client = TestClient(create_app(Settings(store=str(path), prepare_tiles=False)))
+    before = client.get("/collections/ngos/items?county=0002&limit=1").json()["numberMatched"]
+    rows = client.get("/saturation?service_type=rehabilitation").json()["rows"]
+    cap_before = next(r for r in rows if r["county_code"] == "0002")["capacity"]
+    csv = tmp_path / "new.csv"
+    row = {"licence_no": "NEW-1", "name_fa": "مرکز تازه", "service_type": "rehabilitation", "capacity": 77}
+    row |= {"status": "active", "issued_on": "1403/01/01", "expires_on": "1408/01/01"}
+    row |= {"county_code": "0002", "lon": 50.6, "lat": 34.7}
+    pd.DataFrame([row]).to_csv(csv, index=False)
+    import_file(open_store(str(path)), "ngos", csv, mode="append")
+    assert client.get("/collections/ngos/items?county=0002&limit=1").json()["numberMatched"] == before + 1
+    rows = client.get("/saturation?service_type=rehabilitation").json()["rows"]
+    assert next(r for r in rows if r["county_code"] == "0002")["capacity"] == cap_before + 77
+
+
+def test_the_small_world_is_written_quickly(tmp_path):
+    import time
+
+    from store import open_store
+
+    started = time.perf_counter()
+    small_world.write(open_store(str(tmp_path / "s.gpkg")))
+    assert time.perf_counter() - started < 5  # well under a second on an idle machine
+
+
+def test_low_zoom_tiles_are_prepared_into_this_apps_cache(small_store):
+    import time
+
+    from api.routers.tiles import source
+
+    app = create_app(Settings(store=str(small_store.path)))
+    other = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
+    client = TestClient(app)
+    deadline = time.monotonic() + 60
+    while not client.get("/").json()["tiles_prepared"]:
+        assert time.monotonic() < deadline, "tiles were not prepared"
+        time.sleep(0.1)
+    snap = app.state.snapshots.current()
+    z, x, y = tile_of(49.69, 34.09, 7)
+    cached = app.state.caches.tiles.get((snap.version, "settlements", z, x, y))
+    assert cached is not None and cached[0] == source(snap, "settlements").tile(z, x, y)
+    assert other.state.caches.tiles.get((snap.version, "settlements", z, x, y)) is None  # per app
+
+
+@pytest.mark.parametrize("route", ["/priorities", "/saturation", "/concentration"])
+def test_an_unknown_province_is_a_404_that_lists_the_codes(small_client, route):
+    response = small_client.get(f"{route}?province=99")
+    assert response.status_code == 404 and response.json()["code"] == "unknown-province"
+    assert "00 Test province" in response.json()["detail"]
+
+
+def test_answers_about_synthetic_data_say_so(small_client):
+    check = small_client.post(
+        "/licence-checks", json={"lon": 49.7, "lat": 34.1, "service_type": "kindergarten", "capacity": 30}
+    ).json()
+    ranked = small_client.get("/priorities?province=00&top=3").json()
+    place = small_client.get("/settlements/0001000001").json()
+    for answer in (check, ranked, place):
+        assert "ساختگی" in answer["notice"]["fa"] and "synthetic" in answer["notice"]["en"]
+        assert "ngos" in answer["notice"]["synthetic_layers"]
+
+
+def test_the_command_line_takes_a_province_by_code_or_name(small_store):
+    from api.loading import province_code
+
+    for asked in ("00", "0", "استان آزمون", "Test province", "test PROVINCE"):
+        assert province_code(small_store, asked) == "00", asked
+    with pytest.raises(UnknownProvinceError, match="no province"):
+        province_code(small_store, "Atlantis")
