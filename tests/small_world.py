@@ -177,10 +177,11 @@ def layers() -> dict[str, pd.DataFrame]:
                 "GPL-3.0",
                 synthetic.get(name, "all"),
                 built_at,
+                pd.NaT,  # no registry date: statuses are read as of today
             )
             for name in out
         ],
-        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at"],
+        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at", "as_of"],
     )
     return out
 
