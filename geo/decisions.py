@@ -328,5 +328,5 @@ def _priority_reason(row, figures: pd.Series, limit_km: float, flag_en: str | No
     fa = [parts[c][1] for c in chosen]
     if flag_en:
         en.append(flag_en)
-        fa.append(flag_fa)
+        fa.append(flag_fa or "")
     return "; ".join(en), "؛ ".join(fa)

@@ -295,7 +295,7 @@ def _better_places(
     codes = analysis.settlements["settlement_code"].to_numpy()
     # Most people newly covered first, then the nearer, then the smaller code.
     order = np.lexsort((codes[pos[nearest]], d[nearest], -gains[nearest]))
-    out = []
+    out: list[dict] = []
     chosen: list[int] = []
     detour = analysis.norms.detour_factor
     for n in nearest[order]:

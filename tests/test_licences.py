@@ -103,7 +103,12 @@ def test_places_with_almost_no_target_population_are_not_flagged():
         plenty.flags.loc[plenty.flags["service_type"] == "rehabilitation", "settlement_code"]
     )
     few = analyse(
-        s, n, world.needs({"0001": {"rehabilitation": 4}}), world.counties(), None, world.demo_norms()
+        s,
+        n,
+        world.needs({"0001": {"rehabilitation": 4}}),
+        world.counties(),
+        None,
+        world.demo_norms(min_target_population=5),
     )
     target = few.demand.loc[few.settlements["settlement_code"] == "S0000", "rehabilitation"].iloc[0]
     assert target < few.norms.min_target_population
