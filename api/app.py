@@ -9,29 +9,33 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import errors, exporter, guard
+from api import errors, exporter, guard, security
 from api.caches import Caches
 from api.deps import snapshot
-from api.loading import load_norms
-from api.routers import assessments, features, pages, plans, tiles
+from api.loading import load_norms, travel_for
+from api.routers import assessments, auth, features, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from store import open_store
+from store.accounts import Accounts
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; ``settings`` default to the environment (``AMAYESH_*``)."""
     settings = settings or get_settings()
     store = open_store(settings.store)
+    accounts = Accounts(settings.store)
+    accounts.ensure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         exporter.shutdown()
         store.close()
+        accounts.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -45,8 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The interactive docs load scripts from a CDN; the service serves nothing from outside.
         docs_url=None,
         redoc_url=None,
+        # Deny by default: every route's requirement is checked here (api.security.POLICY).
+        dependencies=[Depends(security.authorize)],
+    )
+    app.state.accounts = accounts
+    app.state.sessions = security.Sessions(
+        accounts, hours=settings.session_hours, secure=settings.cookie_secure
     )
     app.state.settings = settings
+    norms = load_norms(settings.norms)
     exporter.configure(settings.heavy_workers)
     app.state.caches = caches = Caches.from_settings(settings)
 
@@ -55,12 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.snapshots = Snapshots(
         store,
-        load_norms(settings.norms),
+        norms,
         on_load=prepare_tiles if settings.prepare_tiles else None,
         as_of=settings.as_of,
+        # Built on the first analysis, not at start: reading the roads takes a few seconds.
+        travel=lambda: travel_for(settings, norms),
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     errors.install(app)
+    security.install(app)
+    security.publish_requirements(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
@@ -68,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
+    app.include_router(auth.router)
+    app.include_router(public.router)
     app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)

@@ -38,6 +38,150 @@ def cmd_build_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"(their share of population: {report.urban_population_share:.1%})"
     )
     print("  NGOs, target areas and county needs are SYNTHETIC demo data.")
+    if not args.no_demo_accounts:
+        made = create_demo_accounts(settings.store)
+        if made:
+            print("  DEMO accounts (documented passwords, demo only, never on a real deployment):")
+            for username, role, provinces, password in made:
+                where = f" provinces {','.join(provinces)}" if provinces else ""
+                print(f"    {username:<20} {role:<20} password {password}{where}")
+    return 0
+
+
+#: The demo's accounts: one per role (README, "Users and roles"). Demo only.
+DEMO_ACCOUNTS = (
+    ("demo_admin", "admin", ()),
+    ("demo_planner", "planner", ()),
+    ("demo_officer", "licensing_officer", ("11",)),
+    ("demo_director", "provincial_director", ("11",)),
+)
+
+
+def create_demo_accounts(store_url: str) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """One documented account per role, for the demo only; existing ones are left alone."""
+    from store.accounts import Accounts, demo_password
+
+    accounts = Accounts(store_url)
+    made = []
+    try:
+        for username, role, provinces in DEMO_ACCOUNTS:
+            if accounts.get(username) is None:
+                accounts.add(
+                    username,
+                    demo_password(role),
+                    role,
+                    provinces,
+                    display_name=f"DEMO {role}",
+                    actor="build-demo",
+                )
+            made.append((username, role, provinces, demo_password(role)))
+    finally:
+        accounts.close()
+    return made
+
+
+def _read_password(args: argparse.Namespace, confirm: bool = True) -> str:
+    import getpass
+
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if not confirm:
+        return first
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("error: the passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from store.accounts import Accounts
+
+    accounts = Accounts(settings.store)
+    actor = f"cli:{args.actor}" if args.actor else "cli"
+    provinces = [p for p in (getattr(args, "provinces", None) or "").split(",") if p]
+    try:
+        if args.action == "add":
+            user = accounts.add(
+                args.username,
+                _read_password(args),
+                args.role,
+                provinces,
+                display_name=args.name or "",
+                actor=actor,
+            )
+            print(
+                f"Added {user.username} ({user.role}{', provinces ' + ','.join(user.provinces) if user.provinces else ''})"
+            )
+        elif args.action == "set-role":
+            user = accounts.set_role(args.username, args.role, actor=actor)
+            print(f"{user.username} is now {user.role}; their sessions are signed out")
+        elif args.action == "set-provinces":
+            user = accounts.set_provinces(args.username, provinces, actor=actor)
+            print(f"{user.username}: provinces {','.join(user.provinces) or 'none (national role)'}")
+        elif args.action == "reset-password":
+            accounts.reset_password(args.username, _read_password(args), actor=actor)
+            print(f"New password set for {args.username}; their sessions are signed out")
+        elif args.action in ("disable", "enable"):
+            accounts.set_disabled(args.username, args.action == "disable", actor=actor)
+            print(f"{args.username} {args.action}d")
+        elif args.action == "token":
+            token_id, token = accounts.issue_token(
+                args.username, label=args.label or "", days=args.days, actor=actor
+            )
+            print(f"Token {token_id} for {args.username} (shown once; only its hash is kept):")
+            print(token)
+        elif args.action == "revoke-token":
+            accounts.revoke_token(args.token_id, actor=actor)
+            print(f"Token {args.token_id} revoked")
+        elif args.action == "list":
+            users = accounts.list()
+            if not users:
+                print("no users; add the first admin with: amayesh users add NAME --role admin")
+            for u in users:
+                where = ",".join(u.provinces) or "national"
+                state = " (disabled)" if u.disabled else ""
+                tokens = [t["token_id"] for t in accounts.tokens_of(u.username) if t["revoked_at"] is None]
+                print(f"{u.username:<20} {u.role:<20} {where:<12} tokens: {', '.join(tokens) or '-'}{state}")
+    finally:
+        accounts.close()
+    return 0
+
+
+def cmd_setup_roles(args: argparse.Namespace, settings: Settings) -> int:
+    from store.roles import setup_roles
+
+    if not settings.store.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        print(
+            "error: setup-roles is for a PostGIS store (--store postgresql://owner@host/db)", file=sys.stderr
+        )
+        return 2
+    password = _read_password(args)
+    if len(password) < 16:
+        print("error: the service role's password needs at least 16 characters", file=sys.stderr)
+        return 2
+    for line in setup_roles(settings.store, args.role, password):
+        print(line)
+    print(f"Point the service at it: AMAYESH_STORE=postgresql://{args.role}:…@host:port/database")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from store.backup import backup
+
+    info = backup(settings.store, args.folder)
+    for name, t in info["tables"].items():
+        print(f"  {name:<15} {t['rows']:>8,} rows  sha256 {t['sha256'][:16]}…")
+    print(f"Backed up {settings.store} to {args.folder}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from store.backup import restore
+
+    tables = restore(args.folder, settings.store, force=args.force)
+    for name, t in tables.items():
+        print(f"  {name:<15} {t['rows']:>8,} rows  checksum as in the backup")
+    print(f"Restored {args.folder} into {settings.store}; every layer and the audit trail verified")
     return 0
 
 
@@ -54,20 +198,66 @@ def cmd_layers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _admin(args: argparse.Namespace, settings: Settings) -> str:
+    """The admin named by --user, after their password (replacing a layer needs one)."""
+    from store.accounts import Accounts
+
+    if not args.user:
+        raise SystemExit("error: replacing a layer needs an admin: --replace --user NAME (password asked)")
+    accounts = Accounts(settings.store)
+    try:
+        user = accounts.authenticate(args.user, _read_password(args, confirm=False))
+    finally:
+        accounts.close()
+    if user is None or user.role != "admin":
+        raise SystemExit(f"error: {args.user} is not an admin, or the password is wrong")
+    return user.username
+
+
+def _previous_version(store, layer_name: str, settings: Settings) -> Path | None:
+    """Save the layer as it is before an import (``amayesh import LAYER <file> --replace`` restores it)."""
+    from datetime import UTC, datetime
+
+    from exchange.exports import export_layer
+
+    if layer_name not in store.list_layers():
+        return None
+    folder = settings.versions_dir or (
+        Path(settings.store).parent / "versions"
+        if not settings.store.startswith("postgres")
+        else Path("var/versions")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return export_layer(store, layer_name, folder / f"{layer_name}-{stamp}.gpkg")
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+    import os
+
     import pandas as pd
 
-    from exchange.imports import ImportRejected, import_file, write_report
+    from exchange.imports import ImportRejected, validate_file, write_report
+    from geo.schema import layer as layer_spec
     from store import open_store
+    from store.accounts import Accounts
+    from store.backup import frame_checksum
 
     store = open_store(settings.store)
-    mode = "append" if args.append else "replace"
+    mode = "replace" if args.replace else "append" if args.append else "update"
+    actor = _admin(args, settings) if mode == "replace" else (args.user or f"os:{getpass.getuser()}")
     report_path = args.report or args.file.with_name(args.file.stem + ".rejected.csv")
-    try:
-        outcome = import_file(store, args.layer, args.file, mode=mode, source_layer=args.source_layer)
-    except ImportRejected as err:
+    result = validate_file(
+        store,
+        args.layer,
+        args.file,
+        mode="append" if mode == "append" else "replace",
+        source_layer=args.source_layer,
+    )
+    if not result.ok:
+        err = ImportRejected(result)
         store.close()
-        result = err.result
         print(f"error: {err.user_message}", file=sys.stderr)
         shown = result.rejected.head(args.show)
         # The report first: whatever happens while printing, the user gets it.
@@ -78,10 +268,61 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if len(result.rejected) > len(shown):
             print(f"  … and {len(result.rejected) - len(shown)} more", file=sys.stderr)
         print(f"Every rejected row is in {report_path}", file=sys.stderr)
+        Accounts(settings.store).record(
+            None,
+            actor,
+            f"import.{mode}.rejected",
+            f"layer:{args.layer}",
+            None,
+            {"file": str(args.file), "rejected_rows": len(result.rejected)},
+        )
         return 3
+    present = args.layer in store.list_layers()
+    before = store.read_layer(args.layer) if present else None
+    saved = _previous_version(store, args.layer, settings)
+    frame, added, updated = result.frame, len(result.frame), 0
+    keys = layer_spec(args.layer).key.split(",")
+    if mode == "update" and before is not None and len(before):
+        incoming = pd.MultiIndex.from_frame(frame[keys].astype(str))
+        stored = pd.MultiIndex.from_frame(before[keys].astype(str))
+        updated = int(incoming.isin(stored).sum())
+        added = len(frame) - updated
+        kept = before[~stored.isin(incoming)]
+        frame = pd.concat([kept, frame], ignore_index=True)
+    with store.transaction() as tx:
+        if mode == "append":
+            tx.append(args.layer, frame)
+        else:
+            tx.write_layer(args.layer, frame)
+    after = store.read_layer(args.layer)
     store.close()
-    result = outcome.result
-    print(f"Imported {outcome.rows:,} rows into {args.layer} ({mode}).")
+    Accounts(settings.store).record(
+        None,
+        actor,
+        f"import.{mode}",
+        f"layer:{args.layer}",
+        None
+        if before is None
+        else {"rows": len(before), "sha256": frame_checksum(before), "saved_as": str(saved)},
+        {
+            "rows": len(after),
+            "sha256": frame_checksum(after),
+            "file": str(args.file),
+            "added": added,
+            "updated": updated,
+            "by": os.environ.get("SUDO_USER") or getpass.getuser(),
+        },
+    )
+    what = {
+        "replace": "replaced",
+        "append": "appended",
+        "update": f"{added:,} added, {updated:,} updated by key",
+    }[mode]
+    print(f"Imported {len(result.frame):,} rows into {args.layer} ({what}); it now holds {len(after):,}.")
+    if saved is not None:
+        print(
+            f"  The previous version is in {saved} (restore: amayesh import {args.layer} {saved} --replace --user …)"
+        )
     for note in result.notes:
         print(f"  {note}")
     if not result.repaired.empty:
@@ -109,16 +350,17 @@ def _write_table(frame, path: Path) -> None:
 def _analysis(settings: Settings):
     import time
 
-    from api.loading import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms, travel_for
     from store import open_store
 
     store = open_store(settings.store)
     norms = load_norms(settings.norms)
+    travel = travel_for(settings, norms)
     started = time.perf_counter()
-    result = analysis_from_store(store, norms, settings.as_of)
+    result = analysis_from_store(store, norms, travel, settings.as_of)
     _progress(
         f"analysis recomputed in {time.perf_counter() - started:.2f} s (norms {norms.version}; "
-        f"licence statuses as of {result.as_of})"
+        f"travel {norms.travel}; licence statuses as of {result.as_of})"
     )
     return store, result
 
@@ -279,7 +521,7 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{s['places']:,} flagged places need {s['capacity_needed']:,} places of {args.service} "
         f"({s['target_population_unserved']:,} unserved target persons); {s['centres_with_spare']:,} centres "
-        f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km']:.0f} km "
+        f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km'] if s['outreach_km'] is not None else s['outreach_min']:.0f} {'km' if s['outreach_km'] is not None else 'min'} "
         f"{s['assigned']:,} assigned by {s['centres_used']:,} centres, {s['still_needed']:,} still needed"
     )
     used = plan.centres[plan.centres["assigned"] > 0]
@@ -362,6 +604,54 @@ def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_compare_travel(args: argparse.Namespace, settings: Settings) -> int:
+    """Flags in a straight line against flags on roads, by province."""
+    import dataclasses
+    import time
+
+    from api.loading import analysis_from_store, load_norms, travel_for
+    from geo.decisions import flag_changes
+    from store import open_store
+
+    store = open_store(settings.store)
+    norms = load_norms(settings.norms)
+    straight_norms = dataclasses.replace(norms, travel="straight")
+    roads_norms = dataclasses.replace(norms, travel="roads")
+    started = time.perf_counter()
+    straight = analysis_from_store(store, straight_norms)
+    roads = analysis_from_store(store, roads_norms, travel_for(settings, roads_norms))
+    _progress(f"both analyses in {time.perf_counter() - started:.1f} s")
+    table = flag_changes(straight.flags, roads.flags, straight.settlements)
+    if "provinces" in store.list_layers():
+        names = store.read_layer("provinces").set_index("province_code")["name_en"]
+        table.insert(0, "province", table.index.map(lambda c: names.get(c, "all" if c == "all" else "")))
+    print("Underserved flags (settlement × service type), straight line × detour → roads:")
+    print(table.to_string())
+    by_service = pd_by_service(straight.flags, roads.flags)
+    print("\nBy service type:")
+    print(by_service.to_string())
+    fallback = roads.access.fallback.any(axis=1).sum()
+    print(f"\nsettlements reaching some nearest centre by the straight-line fallback: {int(fallback):,}")
+    if args.out:
+        _write_table(table.reset_index(), args.out)
+    return 0
+
+
+def pd_by_service(before, after):
+    import pandas as pd
+
+    return (
+        pd.DataFrame(
+            {
+                "flags_before": before["service_type"].value_counts(),
+                "flags_after": after["service_type"].value_counts(),
+            }
+        )
+        .fillna(0)
+        .astype("int64")
+    )
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -379,6 +669,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ.update({"AMAYESH_STORE": settings.store, "AMAYESH_NORMS": str(settings.norms)})
         if settings.as_of:
             os.environ["AMAYESH_AS_OF"] = settings.as_of.isoformat()
+        if settings.roads:
+            os.environ["AMAYESH_ROADS"] = str(settings.roads)
         uvicorn.run(
             "api.app:create_app",
             factory=True,
@@ -410,6 +702,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="read licence statuses at this day, YYYY-MM-DD (AMAYESH_AS_OF; default: the registry's "
         "as-of date, else today)",
     )
+    parser.add_argument(
+        "--roads", type=Path, help="roads file (AMAYESH_ROADS, default <data dir>/roads_vmap0.gpkg)"
+    )
+    parser.add_argument(
+        "--dask-scheduler", help='run road searches on Dask: "local" or an address (AMAYESH_DASK_SCHEDULER)'
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build-demo", help="build the national demo into the store")
@@ -417,6 +715,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ngos", type=int, default=25_000, help="number of synthetic NGOs")
     b.add_argument("--no-shapefiles", action="store_true", help="skip data/shapefiles/")
     b.add_argument("--shapefile-dir", type=Path, help="where to write shapefiles")
+    b.add_argument(
+        "--no-demo-accounts", action="store_true", help="do not create the documented demo accounts"
+    )
     b.set_defaults(func=cmd_build_demo)
 
     s = sub.add_parser("serve", help="run the HTTP service")
@@ -435,11 +736,19 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="import a layer from a file (all rows or none)",
         description="Import a layer from a shapefile (.shp or .zip), GeoPackage, GeoJSON, CSV or XLSX. "
-        "If any row is rejected nothing is written and every rejected row is reported.",
+        "By default rows are added or updated by the layer's key; --replace replaces the layer (admin). "
+        "If any row is rejected nothing is written and every rejected row is reported. Every import is "
+        "audited and the previous version of the layer is saved (var/versions or AMAYESH_VERSIONS_DIR).",
     )
     im.add_argument("layer", choices=editable)
     im.add_argument("file", type=Path)
-    im.add_argument("--append", action="store_true", help="add to the layer instead of replacing it")
+    how = im.add_mutually_exclusive_group()
+    how.add_argument("--append", action="store_true", help="only add rows (a key already stored is refused)")
+    how.add_argument(
+        "--replace", action="store_true", help="replace the whole layer (needs an admin: --user NAME)"
+    )
+    im.add_argument("--user", help="who imports (an admin for --replace; the password is asked)")
+    im.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     im.add_argument("--source-layer", help="layer of a GeoPackage holding several")
     im.add_argument("--report", type=Path, help="CSV of rejected rows (default: <file>.rejected.csv)")
     im.add_argument("--show", type=int, default=20, help="rejected rows to print (all are in the report)")
@@ -476,6 +785,56 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", type=int, default=20, help="rows to print")
     pr.add_argument("--lang", choices=["fa", "en"], default="fa")
     pr.set_defaults(func=cmd_priorities)
+
+    from store.accounts import ROLES
+
+    us = sub.add_parser("users", help="users, roles, provinces, passwords and API tokens")
+    us.add_argument("--actor", help="who is making the change (recorded in the audit trail)")
+    usub = us.add_subparsers(dest="action", required=True)
+    u = usub.add_parser("add", help="add a user (the password is asked for, or read from stdin)")
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=ROLES)
+    u.add_argument("--provinces", help="province codes, e.g. 11,07 (licensing_officer, provincial_director)")
+    u.add_argument("--name", help="display name")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    u = usub.add_parser("set-role", help="change a user's role (signs out their sessions)")
+    u.add_argument("username")
+    u.add_argument("role", choices=ROLES)
+    u = usub.add_parser("set-provinces", help="set a user's provinces")
+    u.add_argument("username")
+    u.add_argument("provinces", help="province codes, e.g. 11,07")
+    u = usub.add_parser("reset-password", help="set a new password (signs out their sessions)")
+    u.add_argument("username")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    for action in ("disable", "enable"):
+        u = usub.add_parser(action, help=f"{action} a user")
+        u.add_argument("username")
+    u = usub.add_parser("token", help="issue an API token for a program (printed once)")
+    u.add_argument("username")
+    u.add_argument("--label", help="what the token is for")
+    u.add_argument("--days", type=int, default=365, help="days until it expires")
+    u = usub.add_parser("revoke-token", help="revoke an API token")
+    u.add_argument("token_id")
+    usub.add_parser("list", help="list the users, their roles, provinces and live tokens")
+    us.set_defaults(func=cmd_users)
+
+    db = sub.add_parser("db", help="database administration (PostGIS)")
+    dsub = db.add_subparsers(dest="action", required=True)
+    sr = dsub.add_parser(
+        "setup-roles",
+        help="create the service's database role (not owner, not superuser) with row-level security",
+    )
+    sr.add_argument("--role", default="amayesh_service", help="role name (default amayesh_service)")
+    sr.add_argument("--password-stdin", action="store_true", help="read its password from stdin")
+    sr.set_defaults(func=cmd_setup_roles)
+
+    bk = sub.add_parser("backup", help="back up the layers, accounts and audit trail to a new folder")
+    bk.add_argument("folder", type=Path)
+    bk.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="restore a backup folder into the store and verify it")
+    rs.add_argument("folder", type=Path)
+    rs.add_argument("--force", action="store_true", help="restore over a store that holds layers")
+    rs.set_defaults(func=cmd_restore)
 
     si = sub.add_parser("site", help="propose where to license next (MCLP or p-median)")
     si.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
@@ -530,6 +889,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, help="write the comparison to an .xlsx workbook")
     sc.set_defaults(func=cmd_scenario)
 
+    ct = sub.add_parser(
+        "compare-travel",
+        help="how the flags change from straight-line distance to travel on roads, by province",
+    )
+    ct.add_argument("--out", type=Path, help="write the table to .csv or .xlsx")
+    ct.set_defaults(func=cmd_compare_travel)
+
     ls = sub.add_parser("layers", help="list the layers in the store and their counts")
     ls.set_defaults(func=cmd_layers)
     return parser
@@ -544,6 +910,8 @@ def main(argv: list[str] | None = None) -> int:
             "store": args.store,
             "norms": args.norms,
             "as_of": args.as_of,
+            "roads": args.roads,
+            "dask_scheduler": args.dask_scheduler,
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
             "shapefile_dir": getattr(args, "shapefile_dir", None),

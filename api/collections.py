@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
+from api.scope import restrict
 from api.snapshot import Snapshot
 from geo.decisions import flag_reasons
 from geo.schema import LAYERS, LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
@@ -40,7 +41,12 @@ class Collection:
     synthetic: str  # none, partial or all
 
     def frame(self, snapshot: Snapshot) -> gpd.GeoDataFrame:
-        return snapshot.cached(f"collection:{self.id}", lambda: self.build(snapshot))
+        def build() -> gpd.GeoDataFrame:
+            out = self.build(snapshot)
+            scope = getattr(snapshot, "scope", None)  # a restricted view (api.scope)
+            return out if scope is None else restrict(out, scope).reset_index(drop=True)
+
+        return snapshot.cached(f"collection:{self.id}", build)
 
 
 def _layer(name: str) -> Callable[[Snapshot], gpd.GeoDataFrame]:
@@ -64,6 +70,10 @@ def _settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     ].copy()
     for service in a.norms.services:
         out[f"{service}_nearest_km"] = (a.access.nearest_m[service] / 1000.0).round(3)
+        if a.access.nearest_min is not None:
+            # The travel-time layer: minutes by road to the nearest active centre.
+            out[f"{service}_nearest_min"] = a.access.nearest_min[service].round(1)
+            out[f"{service}_road_fallback"] = a.access.fallback[service].to_numpy()
         out[f"{service}_access_share"] = a.access_share[service].round(4)
     flagged = a.flags.groupby("settlement_code").size()
     out["flagged_services"] = out["settlement_code"].map(flagged).fillna(0).astype("int64")

@@ -26,6 +26,26 @@ MAX_LIMIT = 1000
 
 
 async def snapshot(request: Request) -> Snapshot:
+    """The current snapshot as the caller may see it: their provinces, NGO positions generalised
+    unless their role has the exact-location right (``api.scope``)."""
+    from api.scope import scope_of, view
+    from api.security import current_user
+
+    return view(await national_snapshot(request), scope_of(current_user(request)))
+
+
+def require_export(request: Request) -> None:
+    """Downloads (csv, xlsx, gpkg, geojson) need the export right."""
+    from api.security import RIGHTS, Forbidden, current_user, has_right
+
+    user = current_user(request)
+    if not has_right(user, "export"):
+        role = user.role if user else "public"
+        raise Forbidden(f"the role {role} may not download exports (needs: {', '.join(RIGHTS['export'])})")
+
+
+async def national_snapshot(request: Request) -> Snapshot:
+    """The whole snapshot: only for answers that are aggregates by design (the public view)."""
     # Async, so that the cheap version check (a GeoPackage's stat) does not cost a trip through
     # the thread pool; loading the layers (and PostGIS's version query) runs in a thread, never
     # on the event loop.

@@ -22,6 +22,9 @@ log = logging.getLogger("amayesh")
 STATUS: dict[type[e.AmayeshError], int] = {
     # what a user asked or sent
     e.InputError: 400,
+    # who is asking (api.security)
+    e.Unauthenticated: 401,
+    e.Forbidden: 403,
     e.BadParameter: 400,
     e.AnalysisInputError: 400,
     e.CRSMismatchError: 400,

@@ -61,12 +61,28 @@ def ngos_as_of(ngos: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return out
 
 
+def travel_for(settings, norms: Norms):
+    """The travel cost the norms choose: None for the straight line, else the road network of
+    the settings' roads file (``AMAYESH_ROADS``), on Dask if ``AMAYESH_DASK_SCHEDULER`` is set."""
+    if norms.travel != "roads":
+        return None
+    from exchange.roads import road_network, roads_path
+
+    return road_network(
+        roads_path(settings.data_dir, settings.roads),
+        norms,
+        class_column=settings.roads_class_column,
+        layer=settings.roads_layer,
+        dask_scheduler=settings.dask_scheduler,
+    )
+
+
 def analysis_from_layers(
-    layers: Mapping[str, pd.DataFrame], norms: Norms, as_of: dt.date | None = None
+    layers: Mapping[str, pd.DataFrame], norms: Norms, travel=None, as_of: dt.date | None = None
 ) -> Analysis:
-    """Recompute the analysis from layers by name (``target_areas`` is optional), licence
-    statuses at ``as_of`` (by default the registry's as-of date in ``layer_info``, or today; see
-    ``resolve_as_of``)."""
+    """Recompute the analysis from layers by name (``target_areas`` is optional; ``travel``:
+    see ``travel_for``), licence statuses at ``as_of`` (by default the registry's as-of date in
+    ``layer_info``, or today; see ``resolve_as_of``)."""
     missing = [name for name in REQUIRED if name not in layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
@@ -78,16 +94,18 @@ def analysis_from_layers(
         layers["counties"],
         layers.get("target_areas"),
         norms,
+        travel,
     )
     result.as_of = day
     return result
 
 
-def analysis_from_store(store: Store, norms: Norms, as_of: dt.date | None = None) -> Analysis:
-    """Recompute the analysis from the current layers of ``store`` (statuses at ``as_of``)."""
+def analysis_from_store(store: Store, norms: Norms, travel=None, as_of: dt.date | None = None) -> Analysis:
+    """Recompute the analysis from the current layers of ``store`` (``travel``: see
+    ``travel_for``; statuses at ``as_of``)."""
     present = store.list_layers()
     wanted = [name for name in (*REQUIRED, "target_areas", "layer_info") if name in present]
-    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, as_of)
+    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel, as_of)
 
 
 def province_code(store: Store, province: str) -> str:

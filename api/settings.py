@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     shapefile_dir: Path = Path("data/shapefiles")
     #: The service norms (catchments, norms, flag rules, default priority weights).
     norms: Path = Path(__file__).resolve().parents[1] / "config" / "norms.toml"
+    #: The roads file for travel on roads (default: the reference folder's roads_vmap0.gpkg), e.g.
+    #: an OpenStreetMap extract; its class column, and its layer if it holds several.
+    roads: Path | None = None
+    roads_class_column: str = "road_class"
+    roads_layer: str | None = None
+    #: Run the road searches on Dask: "local" (a local cluster) or a scheduler address; unset: in process.
+    dask_scheduler: str | None = None
     #: Encode the low-zoom vector tiles in the background whenever the layers (re)load.
     prepare_tiles: bool = True
     #: A raster base map for the pages, e.g. an intranet tile server's ``https://…/{z}/{x}/{y}.png``.
@@ -30,6 +37,14 @@ class Settings(BaseSettings):
     #: The day licence statuses are read at (active only if issued on or before it and expiring
     #: after it). Default: the registry's own as-of date recorded in layer_info, else today.
     as_of: dt.date | None = None
+    #: Where an import saves the previous version of a layer (default: ``versions/`` beside a
+    #: GeoPackage store, ``var/versions`` for PostGIS).
+    versions_dir: Path | None = None
+    #: How long a session cookie lasts (hours); a sign-in after that.
+    session_hours: float = 8.0
+    #: Session cookies are ``Secure`` (sent over HTTPS only; browsers treat http://127.0.0.1 and
+    #: localhost as secure). Turn off only behind a TLS-terminating proxy on another host name.
+    cookie_secure: bool = True
     #: Heavy requests (analysis, exports, map pages and their data): how many run at once, how
     #: many may wait, how many one client may have in progress; the rest get 503/429 with
     #: Retry-After (seconds).

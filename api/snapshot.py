@@ -35,6 +35,8 @@ class Snapshot:
     as_of_source: str = "today"
     #: the store's version token (``version`` adds the as-of day, for caches and ETags)
     store_version: str = ""
+    #: the travel cost of the analysis (None: the norms' straight line), or a function making it
+    travel: object | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _analysis: Analysis | None = None
     _cache: dict[str, object] = field(default_factory=dict)
@@ -71,9 +73,8 @@ class Snapshot:
 
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
-    # The snapshot's NGOs already carry their status at the snapshot's day; reading them again
-    # at the same day changes nothing, and keeps one way of loading.
-    return analysis_from_layers(snapshot.layers, snapshot.norms, snapshot.as_of)
+    travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
+    return analysis_from_layers(snapshot.layers, snapshot.norms, travel, snapshot.as_of)
 
 
 class Snapshots:
@@ -85,10 +86,12 @@ class Snapshots:
         norms: Norms,
         on_load: Callable[[Snapshot], None] | None = None,
         as_of: dt.date | None = None,
+        travel: object | None = None,
         small_cache_bytes: int = 64 * 2**20,
     ) -> None:
         self.store = store
         self.norms = norms
+        self.travel = travel
         self.on_load = on_load
         self.as_of = as_of
         self.small_cache_bytes = small_cache_bytes
@@ -101,7 +104,8 @@ class Snapshots:
         snap = self._current
         if snap is None or not getattr(self.store, "version_is_cheap", False):
             return None
-        return snap if snap.version == self.store.version() else None
+        fresh = snap.store_version == self.store.version() and not self._stale(snap)
+        return snap if fresh else None
 
     def current(self) -> Snapshot:
         version = self.store.version()
@@ -133,6 +137,7 @@ class Snapshots:
             as_of=as_of,
             as_of_source=source,
             small=ByteLRU(self.small_cache_bytes),
+            travel=self.travel,
         )
         if self.on_load is not None:
             self.on_load(snap)

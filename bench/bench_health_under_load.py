@@ -57,7 +57,9 @@ def heavy_requests(store: str, n: int) -> list[str]:
     return out
 
 
-async def measure(base: str, store: str, heavy: list[str], interval: float = 0.05) -> dict:
+async def measure(
+    base: str, store: str, heavy: list[str], interval: float = 0.05, headers: dict | None = None
+) -> dict:
     health: list[float] = []
     statuses: dict[str, int] = {}
     done = asyncio.Event()
@@ -88,7 +90,9 @@ async def measure(base: str, store: str, heavy: list[str], interval: float = 0.0
                 capture_output=True,
             )
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-            async with httpx.AsyncClient(base_url=base, timeout=600, limits=limits) as client:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=600, limits=limits, headers=headers or {}
+            ) as client:
                 started = time.perf_counter()
                 importer = await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -143,8 +147,24 @@ def run(store: str, n_heavy: int = 20, prepare_tiles: bool = True) -> dict:
         copy = Path(tmp) / "load.gpkg"
         shutil.copyfile(store, copy)
         heavy = heavy_requests(str(copy), n_heavy)
+        headers = {"Authorization": f"Bearer {bench_token(str(copy))}"}
         with running(str(copy)) as base:
-            return asyncio.run(measure(base, str(copy), heavy))
+            return asyncio.run(measure(base, str(copy), heavy, headers=headers))
+
+
+def bench_token(store: str) -> str:
+    """An admin's API token on the (copied) store: every heavy route needs sign-in."""
+    import secrets
+
+    from store.accounts import Accounts
+
+    accounts = Accounts(store)
+    try:
+        if accounts.get("bench_admin") is None:
+            accounts.add("bench_admin", secrets.token_urlsafe(24), "admin", actor="bench")
+        return accounts.issue_token("bench_admin", label="bench", days=1, actor="bench")[1]
+    finally:
+        accounts.close()
 
 
 def main() -> None:

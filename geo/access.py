@@ -8,7 +8,7 @@ largest catchment are found once and reused for every service type.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 
 from geo.apportion import largest_remainder_by_group
 from geo.distance import Located, StraightLine
-from geo.kernels import e2sfca_straight_line
+from geo.errors import SchemaError
 from geo.norms import Norms
 
 
@@ -85,7 +85,11 @@ def e2sfca_from_pairs(
 
 @dataclass
 class AccessResult:
-    """Per settlement and service type: nearest distance, count in catchment, E2SFCA access."""
+    """Per settlement and service type: nearest centre, count in catchment, E2SFCA access.
+
+    ``nearest_cost`` is in the travel cost's ``unit`` (metres in a straight line, minutes on
+    roads); ``nearest_m`` is always metres (the straight line × detour, or along the route).
+    """
 
     nearest_m: pd.DataFrame  # settlements × service types
     nearest_ngo: pd.DataFrame  # licence number of the nearest active NGO
@@ -93,6 +97,15 @@ class AccessResult:
     access: pd.DataFrame  # capacity per target person
     covered: pd.DataFrame  # bool: inside at least one catchment
     ratio: pd.Series  # R_j per NGO (licence_no index)
+    nearest_cost: pd.DataFrame | None = None
+    unit: str = "m"
+    #: bool: the nearest centre was reached by the straight-line fallback (far from a road)
+    fallback: pd.DataFrame | None = None
+
+    @property
+    def nearest_min(self) -> pd.DataFrame | None:
+        """Minutes to the nearest centre (roads), or None in a straight line."""
+        return self.nearest_cost if self.unit == "min" else None
 
 
 def active_ngos(ngos: pd.DataFrame) -> pd.DataFrame:
@@ -103,22 +116,44 @@ def locate(frame: gpd.GeoDataFrame) -> Located:
     return Located.from_lonlat(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
 
 
+def default_travel(norms: Norms):
+    """The straight-line cost of the norms; roads need the network, which the caller reads."""
+    if norms.travel == "roads":
+        raise SchemaError(
+            'the norms choose travel = "roads": pass the road network (geo.roads.RoadNetwork) as travel'
+        )
+    return StraightLine(norms.detour_factor)
+
+
+def norms_for(norms: Norms, travel) -> Norms:
+    """The norms with ``travel`` set to the cost actually used (its unit decides the catchments)."""
+    kind = "roads" if travel.unit == "min" else "straight"
+    if norms.travel == kind:
+        return norms
+    if kind == "roads" and any(s.catchment_min is None for s in norms.services.values()):
+        raise SchemaError("a road network needs catchment_min and max_travel_min in the norms")
+    return replace(norms, travel=kind)
+
+
 def access_measures(
     settlements: gpd.GeoDataFrame,
     ngos: gpd.GeoDataFrame,
     demand: pd.DataFrame,
     norms: Norms,
-    travel: StraightLine | None = None,
+    travel=None,
+    places: Located | None = None,
 ) -> AccessResult:
     """Nearest active NGO, NGOs within the catchment and E2SFCA access, per service type.
 
-    Distances are ground metres × the norms' detour factor (``travel``). Only active licences
+    Costs come from ``travel``: ground metres × the norms' detour factor (``StraightLine``, the
+    default when the norms say ``travel = "straight"``) or minutes on roads
+    (``geo.roads.RoadNetwork``); catchments are the norms' in that unit. Only active licences
     count. ``demand`` comes from ``demand_at_settlements``.
     """
-    travel = travel or StraightLine(norms.detour_factor)
+    travel = travel or default_travel(norms)
+    unit = travel.unit
     providers = active_ngos(ngos)
-    places = locate(settlements)
-    place_tree = cKDTree(places.xy)
+    places = places if places is not None else locate(settlements)
     where = locate(providers) if len(providers) else Located(np.zeros((0, 2)), np.zeros(0))
     service_of = providers["service_type"].to_numpy()
     capacity = providers["capacity"].to_numpy(dtype="float64")
@@ -127,6 +162,8 @@ def access_measures(
 
     cols = list(norms.services)
     nearest_m = np.full((n, len(cols)), np.inf)
+    nearest_cost = np.full((n, len(cols)), np.inf)
+    fallback = np.zeros((n, len(cols)), dtype=bool)
     nearest_ngo = np.full((n, len(cols)), None, dtype=object)
     count = np.zeros((n, len(cols)), dtype="int64")
     access = np.zeros((n, len(cols)))
@@ -136,19 +173,19 @@ def access_measures(
         if sub.size == 0:
             continue
         sub_loc = Located(where.xy[sub], where.k[sub])
-        nearest, dist = travel.nearest(places, sub_loc)
-        nearest_m[:, c] = dist
-        nearest_ngo[:, c] = licence[sub][nearest]
-        catchment = 1000.0 * norm.catchment_km
+        nearest, cost, metres, fb = travel.nearest_route(places, sub_loc)
+        nearest_cost[:, c] = cost
+        nearest_m[:, c] = metres
+        fallback[:, c] = fb
+        nearest_ngo[:, c] = np.where(nearest >= 0, licence[sub][np.maximum(nearest, 0)], None)
+        catchment = norm.catchment(unit)
         need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
-        if type(travel) is StraightLine:
-            # The compiled kernel: same scores, no pairs held in memory.
-            a, r, counts = e2sfca_straight_line(
-                places, sub_loc, need, capacity[sub], catchment, travel.detour
-            )
+        if hasattr(travel, "e2sfca"):
+            # Fused: same scores as through the pairs, without holding them.
+            a, r, counts = travel.e2sfca(places, sub_loc, need, capacity[sub], catchment)
         else:
             # Any other travel cost: pairs within this service's own catchment.
-            pi, pj, cost = travel.pairs(places, sub_loc, catchment, origin_tree=place_tree)
+            pi, pj, cost = travel.pairs(places, sub_loc, catchment, origin_tree=cKDTree(places.xy))
             counts = np.bincount(pi, minlength=n)
             a, r = e2sfca_from_pairs(pi, pj, gaussian_decay(catchment)(cost), need, capacity[sub])
         count[:, c] = counts
@@ -163,4 +200,7 @@ def access_measures(
         access=pd.DataFrame(access, index=index, columns=cols),
         covered=count_frame > 0,
         ratio=pd.Series(ratio, index=licence),
+        nearest_cost=pd.DataFrame(nearest_cost, index=index, columns=cols),
+        unit=unit,
+        fallback=pd.DataFrame(fallback, index=index, columns=cols),
     )

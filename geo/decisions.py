@@ -43,12 +43,15 @@ def underserved_flags(
     in_target_area: pd.Series,
     norms: Norms,
     demand: pd.DataFrame | None = None,
+    nearest_min: pd.DataFrame | None = None,
+    fallback: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Small towns and villages flagged per service type, with the figures behind each flag.
 
     A small town or village is flagged for a service type when its population is at least the
     norm's ``min_population`` and either its nearest active centre is farther than
-    ``max_distance_km`` or its E2SFCA access is below ``min_access_share`` of the norm
+    ``max_distance_km`` (with ``travel = "roads"``: ``max_travel_min`` minutes, from
+    ``nearest_min``) or its E2SFCA access is below ``min_access_share`` of the norm
     (``access_share``, from ``Norms.access_share``). Inside a target area both thresholds are
     relaxed by the norms' target-area factors. Given ``demand`` (target persons per settlement
     and service type), a place whose target population is below the norms'
@@ -56,9 +59,14 @@ def underserved_flags(
 
     Returns one row per flag, indexed like ``settlements`` (repeated per type): the settlement
     code, service type, population, ``nearest_km`` and the ``max_distance_km`` it was held to,
-    ``access_share`` and ``min_access_share``, ``in_target_area``, and which rule it broke
-    (``too_far``, ``low_access``). ``flag_reasons`` writes them out in words.
+    ``nearest_min`` and ``max_travel_min`` (NaN in a straight line), ``road_fallback`` (its
+    nearest centre was reached by the straight-line fallback), ``access_share`` and
+    ``min_access_share``, ``in_target_area``, and which rule it broke (``too_far``,
+    ``low_access``). ``flag_reasons`` writes them out in words.
     """
+    roads = norms.unit == "min"
+    if roads and nearest_min is None:
+        raise AnalysisInputError("flags on roads need the minutes to the nearest centre (nearest_min)")
     eligible = tier.isin(["small_town", "village"]).to_numpy()
     pop = settlements["population"].to_numpy()
     inside = in_target_area.to_numpy(dtype=bool)
@@ -68,7 +76,18 @@ def underserved_flags(
         max_km = np.where(inside, norm.max_distance_km * norms.target_distance_factor, norm.max_distance_km)
         km = nearest_m[service].to_numpy() / 1000.0
         share = access_share[service].to_numpy()
-        too_far = km > max_km
+        if roads:
+            minutes = nearest_min[service].to_numpy()
+            max_min = np.where(
+                inside, norm.max_travel_min * norms.target_distance_factor, norm.max_travel_min
+            ).astype("float64")
+            too_far = minutes > max_min
+        else:
+            minutes = max_min = np.full(len(km), np.nan)
+            too_far = km > max_km
+        fell_back = (
+            fallback[service].to_numpy(dtype=bool) if fallback is not None else np.zeros(len(km), dtype=bool)
+        )
         low = share < norm.min_access_share
         if demand is not None:
             target = demand[service].to_numpy(dtype="float64")
@@ -86,6 +105,9 @@ def underserved_flags(
                     "target_population": target[idx],
                     "nearest_km": km[idx],
                     "max_distance_km": max_km[idx],
+                    "nearest_min": minutes[idx],
+                    "max_travel_min": max_min[idx],
+                    "road_fallback": fell_back[idx],
                     "access_share": share[idx],
                     "min_access_share": norm.min_access_share,
                     "in_target_area": inside[idx],
@@ -116,7 +138,20 @@ def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
     for row in flags.itertuples():
         fa_label, en_label = SERVICE_TYPES[row.service_type]
         en, fa = [], []
-        if row.too_far:
+        by_road = np.isfinite(getattr(row, "max_travel_min", np.nan))
+        if row.too_far and by_road:
+            if not np.isfinite(row.nearest_min):
+                far, fa_far = "none in the country", "ندارد"
+            else:
+                how = "in a straight line" if row.road_fallback else "by road"
+                fa_how = "به خط مستقیم" if row.road_fallback else "از راه"
+                far = f"{row.nearest_min:.0f} min {how} ({row.nearest_km:.0f} km)"
+                fa_far = f"{fa_number(row.nearest_min)} دقیقه {fa_how} ({fa_number(row.nearest_km)} کیلومتر)"
+            en.append(f"nearest {en_label.lower()} centre {far} (norm: within {row.max_travel_min:.0f} min)")
+            fa.append(
+                f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_travel_min)} دقیقه)"
+            )
+        elif row.too_far:
             far = "none in the country" if not np.isfinite(row.nearest_km) else f"{row.nearest_km:.0f} km"
             en.append(f"nearest {en_label.lower()} centre {far} (norm: within {row.max_distance_km:.0f} km)")
             fa_far = "ندارد" if not np.isfinite(row.nearest_km) else f"{fa_number(row.nearest_km)} کیلومتر"
@@ -187,6 +222,7 @@ def village_priorities(
     flags: pd.DataFrame,
     norms: Norms,
     *,
+    nearest_min: pd.DataFrame | None = None,
     province: str | None = None,
     service_type: str | None = None,
     weights: Mapping[str, float] | None = None,
@@ -198,7 +234,8 @@ def village_priorities(
 
     * ``need``: target population of the village (log-scaled against the province's largest);
     * ``gap``: how far access falls short of the norm, 1 − access/norm clipped to 0–1;
-    * ``distance``: nearest active centre against the norm's maximum distance, clipped at twice it;
+    * ``distance``: nearest active centre against the norm's maximum distance (on roads: minutes
+      from ``nearest_min`` against ``max_travel_min``), clipped at twice it;
     * ``population``: village population (log-scaled);
     * ``target_area``: 1 inside a target neighbourhood.
 
@@ -223,11 +260,18 @@ def village_priorities(
         norm = norms.services[s]
         share = access_share.loc[v.index, s].to_numpy()
         gaps.append(np.clip(1.0 - share, 0.0, 1.0))
-        km = nearest_m.loc[v.index, s].to_numpy() / 1000.0
-        dists.append(np.clip(km / norm.max_distance_km, 0.0, 2.0) / 2.0)
+        if norms.unit == "min":
+            if nearest_min is None:
+                raise AnalysisInputError("priorities on roads need the minutes to the nearest centre")
+            cost = nearest_min.loc[v.index, s].to_numpy(dtype="float64")
+            limit = norm.max_travel_min
+        else:
+            cost = nearest_m.loc[v.index, s].to_numpy() / 1000.0
+            limit = norm.max_distance_km
+        dists.append(np.clip(cost / limit, 0.0, 2.0) / 2.0)
         shares.append(np.clip(share, 0.0, None))
-        kms.append(km)
-        limits.append(norm.max_distance_km)
+        kms.append(cost)
+        limits.append(limit)
     frame = pd.DataFrame(
         {
             "settlement_code": v["settlement_code"].to_numpy(),
@@ -288,10 +332,15 @@ def village_priorities(
             },
             index=frame.index,
         )
-    limit_km = float(np.mean(limits))
+    limit_km = float(np.mean(np.asarray(limits, dtype="float64")))
     reasons = [
         _priority_reason(
-            row, figures.loc[i], limit_km, flag_en.get(row.settlement_code), flag_fa.get(row.settlement_code)
+            row,
+            figures.loc[i],
+            limit_km,
+            flag_en.get(row.settlement_code),
+            flag_fa.get(row.settlement_code),
+            norms.unit,
         )
         for i, row in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
@@ -300,8 +349,12 @@ def village_priorities(
     return frame[PRIORITY_COLUMNS].reset_index(drop=True)
 
 
-def _priority_reason(row, figures: pd.Series, limit_km: float, flag_en: str | None, flag_fa: str | None):
-    """Why a village ranks where it does: its two largest contributions in figures, then its flags."""
+def _priority_reason(
+    row, figures: pd.Series, limit_km: float, flag_en: str | None, flag_fa: str | None, unit: str = "m"
+):
+    """Why a village ranks where it does: its two largest contributions in figures, then its flags.
+    ``figures["km"]`` and ``limit_km`` are minutes when ``unit`` is ``"min"`` (travel on roads)."""
+    en_unit, fa_unit = ("min", "دقیقه") if unit == "min" else ("km", "کیلومتر")
     parts = {
         "need": (
             f"{row.target_population:,} target persons",
@@ -312,10 +365,10 @@ def _priority_reason(row, figures: pd.Series, limit_km: float, flag_en: str | No
             f"دسترسی {fa_number(figures['share'], 2)} برابر هنجار",
         ),
         "distance": (
-            f"nearest centre {figures['km']:.0f} km (norm: within {limit_km:.0f} km)"
+            f"nearest centre {figures['km']:.0f} {en_unit} (norm: within {limit_km:.0f} {en_unit})"
             if np.isfinite(figures["km"])
             else "no centre in the country",
-            f"نزدیک‌ترین مرکز {fa_number(figures['km'])} کیلومتر (هنجار: تا {fa_number(limit_km)} کیلومتر)"
+            f"نزدیک‌ترین مرکز {fa_number(figures['km'])} {fa_unit} (هنجار: تا {fa_number(limit_km)} {fa_unit})"
             if np.isfinite(figures["km"])
             else "هیچ مرکزی در کشور نیست",
         ),
@@ -330,3 +383,42 @@ def _priority_reason(row, figures: pd.Series, limit_km: float, flag_en: str | No
         en.append(flag_en)
         fa.append(flag_fa or "")
     return "; ".join(en), "؛ ".join(fa)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing two sets of flags (e.g. straight line against roads)
+# --------------------------------------------------------------------------------------------
+
+
+def flag_changes(before: pd.DataFrame, after: pd.DataFrame, settlements: pd.DataFrame) -> pd.DataFrame:
+    """How flags change between two analyses, per province: flags (settlement × service type)
+    before and after, newly flagged, no longer flagged, and the same for places flagged for at
+    least one service. A last row ``all`` sums the country."""
+    province = settlements.set_index("settlement_code")["province_code"]
+
+    def keyed(flags):
+        return set(zip(flags["settlement_code"], flags["service_type"], strict=True))
+
+    b, a = keyed(before), keyed(after)
+    rows = []
+    for name, keys in (
+        ("flags_before", b),
+        ("flags_after", a),
+        ("newly_flagged", a - b),
+        ("unflagged", b - a),
+    ):
+        codes = pd.Series([c for c, _ in keys], dtype="object")
+        rows.append(codes.map(province).value_counts().rename(name))
+    places_b = {c for c, _ in b}
+    places_a = {c for c, _ in a}
+    for name, codes in (
+        ("places_before", places_b),
+        ("places_after", places_a),
+        ("places_newly_flagged", places_a - places_b),
+        ("places_unflagged", places_b - places_a),
+    ):
+        rows.append(pd.Series(sorted(codes), dtype="object").map(province).value_counts().rename(name))
+    out = pd.concat(rows, axis=1).fillna(0).astype("int64").sort_index()
+    out.index.name = "province_code"
+    out.loc["all"] = out.sum()
+    return out

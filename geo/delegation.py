@@ -40,7 +40,7 @@ from scipy.optimize import linprog
 
 from geo.access import gaussian_decay
 from geo.decisions import AnalysisInputError, check_service_type
-from geo.distance import Located
+from geo.distance import Located, ground_distance
 from geo.siting import check_pair_count, travel_of
 
 
@@ -122,20 +122,30 @@ def delegate(
     *,
     province: str | None = None,
     outreach_km: float | None = None,
+    outreach_min: float | None = None,
 ) -> DelegationPlan:
     """Assign the capacity the unserved target population of flagged places needs to centres
     with spare capacity.
 
     Places and centres are those of ``province`` (or the whole country); ``outreach_km``
-    overrides the norm's outreach distance.
+    overrides the norm's outreach distance (``outreach_min``, minutes, when the analysis
+    travels on roads). Trips are costed with the analysis' travel cost; ``km`` columns are
+    kilometres of travel (straight line × detour), ``minutes`` the time on roads.
     """
     started = time.perf_counter()
     check_service_type(service_type)
     norm = analysis.norms.services[service_type]
-    reach = 1000.0 * outreach_km if outreach_km is not None else norm.outreach_m
-    if reach <= 0:
-        raise AnalysisInputError(f"the outreach distance must be positive, not {reach / 1000:g} km")
     travel = travel_of(analysis)
+    unit = travel.unit
+    if unit == "min":
+        if outreach_km is not None:
+            raise AnalysisInputError("on roads the outreach is a travel time: give outreach_min")
+        reach = float(outreach_min) if outreach_min is not None else norm.outreach("min")
+    else:
+        reach = 1000.0 * outreach_km if outreach_km is not None else norm.outreach_m
+    if reach <= 0:
+        raise AnalysisInputError("the outreach must be positive")
+    per_unit = 1000.0 if unit == "m" else 1.0  # transport costs: km or minutes
     s = analysis.settlements
     unserved = unserved_target_population(analysis, service_type)
     place_pos = s.index.get_indexer(unserved.index)
@@ -156,7 +166,7 @@ def delegate(
         located, _, centres_all = providers
     capacity = centres_all["capacity"].to_numpy(dtype="float64")
     # Load of every centre from the demand of every settlement within its catchment.
-    catchment = 1000.0 * norm.catchment_km
+    catchment = norm.catchment(unit)
     demand_all = analysis.demand[service_type].to_numpy(dtype="float64") * rate
     li, lj, lc = travel.pairs(analysis.licence_index.places, located, catchment)
     load = huff_load(li, lj, gaussian_decay(catchment)(lc), demand_all, capacity)
@@ -170,14 +180,17 @@ def delegate(
     if province is not None:
         centre_pos = centre_pos[centres_all["province_code"].to_numpy()[centre_pos] == province]
 
-    places = Located(analysis.licence_index.places.xy[place_pos], analysis.licence_index.places.k[place_pos])
+    places = analysis.licence_index.places.take(place_pos)
     centres = Located(located.xy[centre_pos], located.k[centre_pos])
-    check_pair_count(places, centres, reach, "delegation")
+    check_pair_count(places, centres, travel.reach_m(reach) if unit == "min" else reach, "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
-    flow, _ = transport(spare[centre_pos], need, pi, pj, pc / 1000.0)
+    flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
     flow = np.rint(flow)
     used = flow > 0
-    fi, fj, fk, fc = pi[used], pj[used], flow[used], pc[used] / 1000.0
+    fi, fj, fk = pi[used], pj[used], flow[used]
+    # Kilometres of travel: the straight line × detour (on roads, beside the minutes).
+    fc = ground_distance(places, fi, centres, fj) * analysis.norms.detour_factor / 1000.0
+    fm = pc[used] if unit == "min" else np.full(len(fi), np.nan)
 
     codes = s["settlement_code"].to_numpy()
     names = s["name_fa"].to_numpy()
@@ -194,6 +207,7 @@ def delegate(
             "centre_name_fa": centres_all["name_fa"].to_numpy()[cp],
             "capacity": fk.astype("int64"),
             "km": np.round(fc, 2),
+            "minutes": np.round(fm, 1),
             "place_lon": lonlat[place_pos[fi], 0],
             "place_lat": lonlat[place_pos[fi], 1],
             "centre_lon": centre_lon[cp],
@@ -263,7 +277,8 @@ def delegate(
     summary = {
         "service_type": service_type,
         "province_code": province,
-        "outreach_km": reach / 1000.0,
+        "outreach_km": reach / 1000.0 if unit == "m" else None,
+        "outreach_min": reach if unit == "min" else None,
         "places": len(place_pos),
         "norm_per_10k": norm.norm_per_10k,
         "target_population_unserved": int(persons.sum()),

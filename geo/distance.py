@@ -6,13 +6,15 @@ direction at a point; dividing a projected distance by the mean *k* of its two e
 ground distance to better than 0.05% at the scales of a catchment (tested against geodesic
 distances on the WGS 84 ellipsoid).
 
-``StraightLine`` is the travel cost used now: ground distance × a detour factor. Anything with
-the same two methods (a road network, later) can replace it.
+``StraightLine`` is one travel cost: ground distance × a detour factor, in metres.
+``geo.roads.RoadNetwork`` is the other, travel time on roads in minutes. Both answer the same
+questions (``pairs``, ``nearest``, ``nearest_route``, ``within``, ``e2sfca``, ``sum_within``) in
+their own ``unit`` (``"m"`` or ``"min"``); the norms give catchments in both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pyproj import Proj
@@ -29,6 +31,14 @@ class Located:
 
     xy: np.ndarray  # (n, 2) metres in METRIC_CRS
     k: np.ndarray  # (n,) scale factor of the projection at each point
+    #: for a subset made by ``take``: the full set and the positions taken (lets a road network
+    #: reuse what it worked out for the full set)
+    parent: Located | None = field(default=None, compare=False, repr=False)
+    index: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def take(self, idx: np.ndarray) -> Located:
+        idx = np.asarray(idx, dtype="int64")
+        return Located(self.xy[idx], self.k[idx], parent=self, index=idx)
 
     @classmethod
     def from_lonlat(cls, lon: np.ndarray, lat: np.ndarray) -> Located:
@@ -63,6 +73,7 @@ class StraightLine:
     """Travel cost = straight-line ground distance × ``detour`` (metres)."""
 
     detour: float = 1.0
+    unit = "m"
 
     def pairs(
         self, origins: Located, destinations: Located, max_cost: float, origin_tree: cKDTree | None = None
@@ -94,3 +105,36 @@ class StraightLine:
         _, idx = cKDTree(destinations.xy).query(origins.xy, k=1)
         idx = idx.astype("int64")
         return idx, ground_distance(origins, np.arange(n), destinations, idx) * self.detour
+
+    def nearest_route(self, origins: Located, destinations: Located):
+        """Nearest destination, cost, metres of travel and fallback flags (never, here)."""
+        idx, cost = self.nearest(origins, destinations)
+        return idx, cost, cost, np.zeros(len(origins), dtype=bool)
+
+    def within(self, here: Located, targets: Located, max_cost: float, tree: cKDTree | None = None):
+        """The targets within ``max_cost`` of the single place ``here``: (indices, costs), nearest first."""
+        tree = tree or cKDTree(targets.xy)
+        idx = np.asarray(
+            tree.query_ball_point(
+                here.xy[0], search_radius(max_cost, self.detour, max(here.k[0], targets.k.max()))
+            ),
+            dtype="int64",
+        )
+        idx.sort()
+        cost = ground_distance(targets, idx, here, np.zeros(len(idx), dtype="int64")) * self.detour
+        keep = cost <= max_cost
+        idx, cost = idx[keep], cost[keep]
+        order = np.argsort(cost, kind="stable")
+        return idx[order], cost[order]
+
+    def e2sfca(self, places: Located, providers: Located, demand, supply, catchment: float):
+        """E2SFCA (Gaussian decay, σ = catchment / 2) in the compiled kernel: (access, ratio, count)."""
+        from geo.kernels import e2sfca_straight_line
+
+        return e2sfca_straight_line(places, providers, demand, supply, catchment, self.detour)
+
+    def sum_within(self, queries: Located, points: Located, values, max_cost: float) -> np.ndarray:
+        """For each query place, the sum of ``values`` of the points within ``max_cost``."""
+        from geo.kernels import sum_within
+
+        return sum_within(queries, points, values, max_cost, self.detour)

@@ -167,15 +167,48 @@ class AssetsMissing(ServerFault):
     code = "assets-missing"
 
 
+class Unauthenticated(AmayeshError):
+    """No, invalid or expired credentials (401)."""
+
+    code = "unauthenticated"
+
+
+class SignInRequired(Unauthenticated):
+    """A page asked for without a session: the answer redirects to the sign-in page."""
+
+    code = "sign-in-required"
+
+
+class Forbidden(AmayeshError):
+    """Signed in, but the role or the provinces do not allow it (403)."""
+
+    code = "forbidden"
+
+
+class AccountError(InputError):
+    """A user, password, role or token the account rules refuse."""
+
+    code = "account-error"
+
+
+class BackupError(ServerFault):
+    """A backup or restore that could not be made or did not verify."""
+
+    code = "backup-error"
+
+
 #: Every concrete domain error, for the status table's test and the documentation.
 __all__ = [
+    "AccountError",
     "AlreadyExists",
     "AmayeshError",
     "AnalysisInputError",
     "AssetsMissing",
+    "BackupError",
     "BadParameter",
     "CRSMismatchError",
     "ConfigurationError",
+    "Forbidden",
     "ImportFileError",
     "ImportRejected",
     "InputError",
@@ -184,7 +217,9 @@ __all__ = [
     "ScenarioNotFound",
     "SchemaError",
     "ServerFault",
+    "SignInRequired",
     "StoreError",
+    "Unauthenticated",
     "UnknownFeatureError",
     "UnknownLayerError",
     "UnknownProvinceError",

@@ -19,8 +19,7 @@ from scipy.spatial import cKDTree
 
 from geo.access import AccessResult, active_ngos, gaussian_decay, locate
 from geo.decisions import AnalysisInputError, check_service_type, fa_number
-from geo.distance import Located, ground_distance, search_radius
-from geo.kernels import sum_within
+from geo.distance import Located, ground_distance
 from geo.measures import classify
 from geo.norms import Norms
 from geo.schema import SERVICE_TYPES
@@ -54,6 +53,11 @@ class LicenceCheck:
     summary_fa: str = ""
     reasons_en: list[str] = field(default_factory=list)
     reasons_fa: list[str] = field(default_factory=list)
+    #: "straight" (catchment in km) or "roads" (catchment in minutes, ``catchment_min``)
+    travel: str = "straight"
+    catchment_min: float | None = None
+    #: on roads: the proposed place is far from any road, so its trips are straight lines
+    road_fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,15 @@ def licence_index(
     access: AccessResult,
     flags: pd.DataFrame,
     norms: Norms,
+    travel=None,
+    places: Located | None = None,
 ) -> LicenceIndex:
-    """Build the indexes of the licence check; ``settlements`` has a 0..n-1 index."""
+    """Build the indexes of the licence check; ``settlements`` has a 0..n-1 index. ``travel``
+    is the analysis' cost (default: the norms' straight line), ``places`` the settlements as
+    located for it."""
+    from geo.access import default_travel
+
+    travel = travel or default_travel(norms)
     active = active_ngos(ngos).reset_index(drop=True)
     providers = {}
     for service in norms.services:
@@ -91,7 +102,7 @@ def licence_index(
         if len(sub):
             loc = locate(sub)
             providers[service] = (loc, cKDTree(loc.xy), sub)
-    places = locate(settlements)
+    places = places if places is not None else locate(settlements)
     flagged_positions = {
         service: np.sort(settlements.index.get_indexer(group.index))
         for service, group in flags.groupby("service_type")
@@ -101,9 +112,8 @@ def licence_index(
         uncovered = np.where(
             access.covered[service].to_numpy(), 0.0, demand[service].to_numpy(dtype="float64")
         )
-        queries = Located(places.xy[positions], places.k[positions])
-        catchment = 1000.0 * norms.services[service].catchment_km
-        flagged_gain[service] = sum_within(queries, places, uncovered, catchment, norms.detour_factor)
+        catchment = norms.services[service].catchment(travel.unit)
+        flagged_gain[service] = travel.sum_within(places.take(positions), places, uncovered, catchment)
     return LicenceIndex(
         places=places,
         place_tree=cKDTree(places.xy),
@@ -143,8 +153,9 @@ def check_licence(
     if county is None:
         raise AnalysisInputError(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
     norm = analysis.norms.services[service_type]
-    catchment = 1000.0 * norm.catchment_km
-    detour = analysis.norms.detour_factor
+    unit = analysis.norms.unit
+    catchment = norm.catchment(unit)
+    travel = analysis.travel
     fa_label, en_label = SERVICE_TYPES[service_type]
     here = Located.from_lonlat(np.array([lon]), np.array([lat]))
 
@@ -165,15 +176,10 @@ def check_licence(
         "class": class_after,
     }
 
-    # Settlements in the new centre's catchment.
-    k = here.k[0]
-    idx = np.asarray(
-        ix.place_tree.query_ball_point(here.xy[0], search_radius(catchment, detour, k)),
-        dtype="int64",
-    )
-    cost = ground_distance(ix.places, idx, here, np.zeros(len(idx), dtype="int64")) * detour
-    keep = cost <= catchment
-    idx, cost = idx[keep], cost[keep]
+    # Settlements in the new centre's catchment (by the travel cost; trips are symmetric).
+    idx, cost = travel.within(here, ix.places, catchment, tree=ix.place_tree)
+    order = np.argsort(idx, kind="stable")
+    idx, cost = idx[order], cost[order]
     demand = analysis.demand[service_type].to_numpy(dtype="float64")
     covered = analysis.access.covered[service_type].to_numpy()
     newly = int(demand[idx][~covered[idx]].sum())
@@ -191,7 +197,9 @@ def check_licence(
     changes = []
     codes = analysis.settlements["settlement_code"].to_numpy()
     names = analysis.settlements["name_fa"].to_numpy()
-    for n in np.flatnonzero(hit):
+    hit_n = np.flatnonzero(hit)
+    hit_fields = _cost_fields(analysis, cost[hit_n], idx[hit_n], here, ix.places)
+    for f, n in enumerate(hit_n):
         pos = int(idx[n])
         a0 = access_before[pos]
         a1 = a0 + ratio_new * weight[n]
@@ -199,7 +207,7 @@ def check_licence(
             {
                 "settlement_code": codes[pos],
                 "name_fa": names[pos],
-                "distance_km": round(float(cost[n]) / 1000.0, 2),
+                **hit_fields[f],
                 "access_share_before": a0 / per_person_norm,
                 "access_share_after": a1 / per_person_norm,
             }
@@ -208,25 +216,26 @@ def check_licence(
 
     # Same-type active centres in the catchment.
     same = []
-    if service_type in ix.providers:
-        located, tree, frame = ix.providers[service_type]
-        near = np.asarray(
-            tree.query_ball_point(here.xy[0], search_radius(catchment, detour, k)), dtype="int64"
-        )
-        d = ground_distance(located, near, here, np.zeros(len(near), dtype="int64")) * detour
-        for n in np.argsort(d, kind="stable"):
-            if d[n] <= catchment:
-                row = frame.iloc[int(near[n])]
-                same.append(
-                    {
-                        "licence_no": row["licence_no"],
-                        "name_fa": row["name_fa"],
-                        "capacity": int(row["capacity"]),
-                        "distance_km": round(float(d[n]) / 1000.0, 2),
-                        "lon": float(row.geometry.x),
-                        "lat": float(row.geometry.y),
-                    }
-                )
+    n_same = 0
+    located, tree, frame = ix.providers.get(service_type, (None, None, None))
+    if tree is not None:
+        near, d = travel.within(here, located, catchment, tree=tree)
+        n_same = len(near)
+        # Only the ten nearest are listed.
+        near, d = near[:10], d[:10]
+        fields = _cost_fields(analysis, d, near, here, located)
+        for f, n in enumerate(near):
+            row = frame.iloc[int(n)]
+            same.append(
+                {
+                    "licence_no": row["licence_no"],
+                    "name_fa": row["name_fa"],
+                    "capacity": int(row["capacity"]),
+                    **fields[f],
+                    "lon": float(row.geometry.x),
+                    "lat": float(row.geometry.y),
+                }
+            )
 
     better = _better_places(analysis, here, service_type, catchment, newly, county)
 
@@ -237,7 +246,7 @@ def check_licence(
     else:
         verdict = "acceptable"
     summary_en, summary_fa = _licence_summary(
-        verdict, en_label, fa_label, sat_before, class_after, newly, capacity, norm.catchment_km
+        verdict, en_label, fa_label, sat_before, class_after, newly, capacity, _catchment_words(norm, unit)
     )
     en, fa = _licence_reasons(
         verdict,
@@ -245,11 +254,11 @@ def check_licence(
         fa_label,
         sat_before,
         sat_after,
-        same,
+        n_same,
         newly,
         changes,
         better,
-        norm.catchment_km,
+        _catchment_words(norm, unit),
     )
     return LicenceCheck(
         verdict=verdict,
@@ -262,8 +271,8 @@ def check_licence(
         catchment_km=norm.catchment_km,
         saturation_before=sat_before,
         saturation_after=sat_after,
-        same_type_nearby=same[:10],
-        same_type_in_catchment=len(same),
+        same_type_nearby=same,
+        same_type_in_catchment=n_same,
         newly_covered_target_population=newly,
         underserved_access_changes=changes[:20],
         better_places=better,
@@ -271,7 +280,30 @@ def check_licence(
         summary_fa=summary_fa,
         reasons_en=en,
         reasons_fa=fa,
+        travel=analysis.norms.travel,
+        catchment_min=norm.catchment_min if unit == "min" else None,
+        road_fallback=bool(unit == "min" and travel.snap(here).fallback[0]),
     )
+
+
+def _catchment_words(norm, unit: str) -> tuple[str, str]:
+    if unit == "min":
+        return f"{norm.catchment_min:.0f} min by road", f"{fa_number(norm.catchment_min)} دقیقه راه"
+    return f"{norm.catchment_km:.0f} km", f"{fa_number(norm.catchment_km)} کیلومتر"
+
+
+def _cost_fields(analysis: Analysis, cost, pos, here: Located, where: Located) -> list[dict]:
+    """Trips' costs for an answer: ``distance_km`` (in a straight line: the travel distance,
+    × detour; on roads: the ground distance) and, on roads, ``travel_min``."""
+    cost = np.asarray(cost, dtype="float64")
+    if analysis.norms.unit != "min":
+        return [{"distance_km": round(float(c) / 1000.0, 2)} for c in cost]
+    pos = np.asarray(pos, dtype="int64")
+    ground = ground_distance(where, pos, here, np.zeros(len(pos), dtype="int64"))
+    return [
+        {"distance_km": round(float(g) / 1000.0, 2), "travel_min": round(float(c), 1)}
+        for g, c in zip(ground, cost, strict=True)
+    ]
 
 
 def _better_places(
@@ -339,10 +371,11 @@ _CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved
 _CLASS_EN = {"underserved": "underserved", "balanced": "balanced", "saturated": "saturated"}
 
 
-def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, capacity, catchment_km):
+def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, capacity, catchment):
     """One sentence that says why the verdict is what it is, in the terms of the table beside it
     (so a "welcome" above a county that stays saturated does not read as a contradiction)."""
     ratio = before["ratio_to_norm"]
+    within_en, within_fa = catchment
     if verdict == "welcome" and before["class"] == "underserved":
         return (
             f"Welcome: the county has {ratio:.2f} of the norm for {en_label.lower()}, so it is underserved.",
@@ -351,10 +384,10 @@ def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, ca
     if verdict == "welcome":
         return (
             f"Welcome although the county is {_CLASS_EN[before['class']]} as a whole: the centre would newly "
-            f"cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km, at least "
+            f"cover {newly:,} target persons who have no such centre within {within_en}, at least "
             f"its capacity of {capacity:,}.",
             f"مطلوب، هرچند شهرستان روی هم رفته {_CLASS_FA[before['class']]} است: این مرکز {fa_number(newly)} "
-            f"نفر از جمعیت هدف را که تا {fa_number(catchment_km)} کیلومتر مرکزی ندارند تازه پوشش می‌دهد، "
+            f"نفر از جمعیت هدف را که تا {within_fa} مرکزی ندارند تازه پوشش می‌دهد، "
             f"دست‌کم به اندازهٔ ظرفیتش ({fa_number(capacity)}).",
         )
     if verdict == "saturated":
@@ -373,14 +406,16 @@ def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, ca
     )
 
 
-def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment_km):
+def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment):
+    """``same``: how many same-type centres are in the catchment; ``catchment`` in words (en, fa)."""
+    within_en, within_fa = catchment
     en = [
         f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
         f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
         f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
         f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
-        f"{len(same)} active {en_label.lower()} centres within {catchment_km:.0f} km",
-        f"would newly cover {newly:,} target persons who have no such centre within {catchment_km:.0f} km",
+        f"{same} active {en_label.lower()} centres within {within_en}",
+        f"would newly cover {newly:,} target persons who have no such centre within {within_en}",
     ]
     fa = [
         f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
@@ -388,7 +423,7 @@ def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, ch
         f"{fa_number(before['national_median_per_10k'])}): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
         f"{fa_number(after['capacity_per_10k'])} ({fa_number(after['ratio_to_norm'], 2)} برابر هنجار): "
         f"{_CLASS_FA[after['class']]}",
-        f"{fa_number(len(same))} مرکز فعال {fa_label} در شعاع {fa_number(catchment_km)} کیلومتر",
+        f"{fa_number(same)} مرکز فعال {fa_label} در شعاع {within_fa}",
         f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
     ]
     if changes:

@@ -15,10 +15,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.access import AccessResult, access_measures, active_ngos, demand_at_settlements
+from geo.access import (
+    AccessResult,
+    access_measures,
+    active_ngos,
+    default_travel,
+    demand_at_settlements,
+    locate,
+    norms_for,
+)
 from geo.crs import METRIC_CRS
-from geo.decisions import underserved_flags, village_priorities
-from geo.distance import StraightLine
+from geo.decisions import check_service_type, underserved_flags, village_priorities
+from geo.distance import Located, StraightLine
 from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, licence_index
 from geo.measures import concentration, saturation, settlement_tier
 from geo.norms import Norms
@@ -41,10 +49,35 @@ class Analysis:
     counties: gpd.GeoDataFrame
     ngos: gpd.GeoDataFrame  # active licences
     licence_index: LicenceIndex
-    #: the travel cost every distance above was measured with (siting and delegation reuse it)
-    travel: StraightLine | None = None
     #: the day the licence statuses were read at, when the caller stated one
     as_of: dt.date | None = None
+    #: the travel cost every measure used (``StraightLine``, or ``geo.roads.RoadNetwork`` in
+    #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
+    travel: StraightLine | object = None
+
+    @property
+    def unit(self) -> str:
+        """``"m"`` (straight line) or ``"min"`` (roads): the unit of every cost and catchment."""
+        return self.norms.unit
+
+    def catchment(self, service_type: str) -> float:
+        """The catchment of a service in the travel cost's unit (metres or minutes)."""
+        return self.norms.services[service_type].catchment(self.unit)
+
+    def catchment_area(self, lon: float, lat: float, service_type: str):
+        """The catchment of a centre at (lon, lat) as an area (lon/lat): on roads the travel-time
+        area (``geo.roads.isochrone``), in a straight line the circle of the catchment."""
+        from geo.roads import _to_lonlat, isochrone
+
+        check_service_type(service_type)
+        here = Located.from_lonlat(np.array([lon]), np.array([lat]))
+        catchment = self.catchment(service_type)
+        if self.unit == "min":
+            return isochrone(self.travel, here, catchment)
+        radius = catchment / self.norms.detour_factor * here.k[0]
+        circle = shapely.buffer(shapely.points(here.xy[0]), radius, quad_segs=16)
+        to_lonlat = _to_lonlat()
+        return shapely.transform(circle, lambda c: np.column_stack(to_lonlat.transform(c[:, 0], c[:, 1])))
 
     # ---- views -------------------------------------------------------------------------------
 
@@ -68,6 +101,16 @@ class Analysis:
                         "service_type": service,
                         "target_population": self.demand[service].to_numpy()[rows],
                         "nearest_km": self.access.nearest_m[service].to_numpy()[rows] / 1000.0,
+                        "nearest_min": (
+                            self.access.nearest_min[service].to_numpy()[rows]
+                            if self.access.nearest_min is not None
+                            else np.nan
+                        ),
+                        "road_fallback": (
+                            self.access.fallback[service].to_numpy()[rows]
+                            if self.access.fallback is not None
+                            else False
+                        ),
                         "nearest_licence_no": self.access.nearest_ngo[service].to_numpy()[rows],
                         "ngos_in_catchment": self.access.count_within[service].to_numpy()[rows],
                         "access": self.access.access[service].to_numpy()[rows],
@@ -95,6 +138,7 @@ class Analysis:
             self.in_target_area,
             self.flags,
             self.norms,
+            nearest_min=self.access.nearest_min,
             province=province,
             service_type=service_type,
             weights=weights,
@@ -118,15 +162,22 @@ def analyse(
     counties: gpd.GeoDataFrame,
     target_areas: gpd.GeoDataFrame | None,
     norms: Norms,
-    travel: StraightLine | None = None,
+    travel=None,
 ) -> Analysis:
-    """Recompute every measure and flag from the layers."""
-    travel = travel or StraightLine(norms.detour_factor)
+    """Recompute every measure and flag from the layers.
+
+    ``travel`` is the cost every measure uses: by default the norms' straight line; with the
+    norms' ``travel = "roads"`` pass the ``geo.roads.RoadNetwork`` (its unit, minutes, then
+    decides the catchments and flag rules used).
+    """
+    travel = travel or default_travel(norms)
+    norms = norms_for(norms, travel)
     settlements = settlements.reset_index(drop=True)
     counties = counties.reset_index(drop=True)
     tier = settlement_tier(settlements["population"], settlements["kind"])
     demand = demand_at_settlements(settlements, county_needs)
-    acc = access_measures(settlements, ngos, demand, norms, travel)
+    places = locate(settlements)
+    acc = access_measures(settlements, ngos, demand, norms, travel, places)
     share = norms.access_share(acc.access)
     if target_areas is not None and len(target_areas):
         tree = shapely.STRtree(target_areas.geometry.to_numpy())
@@ -138,7 +189,17 @@ def analyse(
     sat = saturation(county_needs, ngos, norms)
     conc = concentration(settlements, ngos, demand, tier=tier)
     conc_p = concentration(settlements, ngos, demand, by_province=True, tier=tier)
-    flags = underserved_flags(settlements, tier, acc.nearest_m, share, in_target, norms, demand)
+    flags = underserved_flags(
+        settlements,
+        tier,
+        acc.nearest_m,
+        share,
+        in_target,
+        norms,
+        demand=demand,
+        nearest_min=acc.nearest_min,
+        fallback=acc.fallback,
+    )
     return Analysis(
         norms=norms,
         settlements=settlements,
@@ -153,7 +214,7 @@ def analyse(
         flags=flags,
         counties=counties,
         ngos=active_ngos(ngos).reset_index(drop=True),
-        licence_index=licence_index(settlements, counties, ngos, demand, acc, flags, norms),
+        licence_index=licence_index(settlements, counties, ngos, demand, acc, flags, norms, travel, places),
         travel=travel,
     )
 

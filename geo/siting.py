@@ -45,7 +45,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.spatial import cKDTree
 
 from geo.decisions import AnalysisInputError, check_service_type
-from geo.distance import Located, StraightLine
+from geo.distance import Located, StraightLine, ground_distance
 
 MODELS = ("mclp", "pmedian")
 METHODS = ("auto", "exact", "greedy")
@@ -157,6 +157,8 @@ def _lagrangian_bound(benefit: sp.csc_matrix, p: int, lower: float, iterations: 
     n, m = benefit.shape
     if m == 0 or n == 0 or benefit.nnz == 0:
         return 0.0
+    # Large instances get fewer steps (about 10⁸ pair visits in all): a weaker, still valid bound.
+    iterations = int(np.clip(1e8 / benefit.nnz, 40, iterations))
     return float(
         _lagrangian_kernel(
             benefit.indptr.astype(np.int64),
@@ -746,12 +748,12 @@ class SitingPlan:
 
 
 def travel_of(analysis) -> StraightLine:
-    """The travel cost the analysis used (a road network, once there is one)."""
+    """The travel cost the analysis used (``StraightLine``, or ``geo.roads.RoadNetwork`` in minutes)."""
     return getattr(analysis, "travel", None) or StraightLine(analysis.norms.detour_factor)
 
 
 def _subset(located: Located, idx: np.ndarray) -> Located:
-    return Located(located.xy[idx], located.k[idx])
+    return located.take(idx)
 
 
 def check_pair_count(origins: Located, destinations: Located, radius_m: float, what: str) -> int:
@@ -785,6 +787,7 @@ def site_centres(
     capacity: int | None = None,
     capacitated: bool = False,
     cap_km: float | None = None,
+    cap_min: float | None = None,
     method: str = "auto",
     time_limit: float = 60.0,
 ) -> SitingPlan:
@@ -795,12 +798,17 @@ def site_centres(
     service at every settlement of the province (or country); the active centres of the
     service stay where they are. ``model`` is ``mclp`` (cover the most target persons within
     the catchment) or ``pmedian`` (least total travel to the nearest centre, capped at
-    ``cap_km``, default twice the norm's maximum distance). ``capacitated`` limits what each
+    ``cap_km``, default twice the norm's maximum distance; on roads ``cap_min``, default twice
+    the norm's ``max_travel_min``). Travel is the analysis' cost (minutes on roads); the
+    assignments give kilometres of travel (straight line × detour) and, on roads, minutes.
+    ``capacitated`` limits what each
     centre serves to its capacity (new ones: ``capacity``, default the median of the service's
     active centres); demand is then counted in capacity (target persons × the norm's
     ``norm_per_10k`` / 10,000) and the objective is capacity used.
     """
     check_service_type(service_type)
+    if capacitated and province is None:
+        raise AnalysisInputError("the capacitated models run for one province: choose a province")
     if model not in MODELS:
         raise AnalysisInputError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
     if method not in METHODS:
@@ -843,11 +851,17 @@ def site_centres(
         capacity = int(np.median(existing_capacity)) if len(existing_capacity) else 50
     if capacity <= 0:
         raise AnalysisInputError(f"capacity must be positive, not {capacity}")
-    catchment = 1000.0 * norm.catchment_km
-    cap_m = 1000.0 * (cap_km if cap_km is not None else 2.0 * norm.max_distance_km)
+    unit = travel.unit
+    catchment = norm.catchment(unit)
+    if unit == "min":
+        if cap_km is not None:
+            raise AnalysisInputError("on roads the p-median cap is a travel time: give cap_min")
+        cap_m = float(cap_min) if cap_min is not None else 2.0 * norm.max_cost("min")
+    else:
+        cap_m = 1000.0 * (cap_km if cap_km is not None else 2.0 * norm.max_distance_km)
     reach = catchment if model == "mclp" else cap_m
 
-    check_pair_count(places, sites, reach, "siting")
+    check_pair_count(places, sites, travel.reach_m(reach) if unit == "min" else reach, "siting")
     pi, pj, pc = travel.pairs(places, sites, reach)
     if (capacitated or method == "exact") and len(pi) > EXACT_MAX_PAIRS:
         what = "the capacitated models" if capacitated else "the exact solver"
@@ -876,7 +890,8 @@ def site_centres(
         covered = analysis.access.covered[service_type].to_numpy()[demand_idx]
         sol = mclp(weight, pi, pj, len(cand), k, covered=covered, method=method, time_limit=time_limit)
     else:
-        base = analysis.access.nearest_m[service_type].to_numpy()[demand_idx]
+        nearest = analysis.access.nearest_cost if unit == "min" else analysis.access.nearest_m
+        base = nearest[service_type].to_numpy()[demand_idx]
         sol = p_median(
             weight, pi, pj, pc, len(cand), k, base_cost=base, cap=cap_m, method=method, time_limit=time_limit
         )
@@ -903,15 +918,22 @@ def site_centres(
     sites_frame = gpd.GeoDataFrame(frame, geometry=s.geometry.to_numpy()[chosen], crs=s.crs)
     hit = sol.assigned >= 0
     # Distance from each newly served place to its site, for the map's lines.
-    pair_cost = pd.Series(pc, index=pd.MultiIndex.from_arrays([pi, pj]))
     a_i = np.flatnonzero(hit)
     a_j = sol.assigned[hit]
-    km = pair_cost.reindex(pd.MultiIndex.from_arrays([a_i, a_j])).to_numpy() / 1000.0
+    # Each (place, site) pair once: the sparse matrix of costs answers the lookups.
+    pair_cost = sp.csr_matrix((pc + 1e-9, (pi, pj)), shape=(len(demand_idx), len(cand)))
+    cost = np.asarray(pair_cost[a_i, a_j]).ravel() - 1e-9
+    if unit == "min":
+        km = ground_distance(places, a_i, sites, a_j) * analysis.norms.detour_factor / 1000.0
+        minutes = cost
+    else:
+        km, minutes = (cost + 1e-9) / 1000.0, np.full(len(a_i), np.nan)
     assignments = pd.DataFrame(
         {
             "settlement_code": codes[demand_idx[a_i]],
             "site_code": codes[cand[a_j]],
             "km": km,
+            "minutes": minutes,
             "target_population": weight[a_i],
         }
     )
@@ -928,7 +950,9 @@ def site_centres(
         "existing_centres": len(existing_capacity),
         "capacity_per_new_site": int(capacity),
         "catchment_km": norm.catchment_km,
-        "cap_km": cap_m / 1000.0 if model == "pmedian" else None,
+        "cap_km": cap_m / 1000.0 if model == "pmedian" and unit == "m" else None,
+        "catchment_min": norm.catchment_min if unit == "min" else None,
+        "cap_min": cap_m if model == "pmedian" and unit == "min" else None,
         "objective": sol.objective,
         "bound": sol.bound,
         "gap": sol.gap,

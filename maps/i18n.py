@@ -100,6 +100,8 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "class": ("وضعیت", "Class"),
     "nearest": ("نزدیک‌ترین مرکز", "Nearest centre"),
     "km": ("کیلومتر", "km"),
+    "min": ("دقیقه", "min"),
+    "by_straight_line": ("به خط مستقیم", "in a straight line"),
     "in_reach": ("مراکز در شعاع دسترسی", "Centres within reach"),
     "access_share": ("دسترسی نسبت به هنجار", "Access against the norm"),
     "in_target_area": ("در محدودهٔ محلهٔ هدف", "Inside a target neighbourhood"),
@@ -145,6 +147,10 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "catchment_note": (
         "دایره: {travel} کیلومتر مسیر، برابر {radius} کیلومتر خط مستقیم",
         "Circle: {travel} km of travel, {radius} km in a straight line",
+    ),
+    "catchment_note_roads": (
+        "محدوده: جاهایی که در {minutes} دقیقه از راه‌ها به آن می‌رسند",
+        "Area: places within {minutes} min by road",
     ),
     "proposed": ("مرکز پیشنهادی", "Proposed centre"),
     "distance": ("فاصله", "Distance"),

@@ -3,7 +3,8 @@ that the demo's registry, target areas and target populations are synthetic."""
 
 ATTRIBUTION = (
     "Boundaries © OpenStreetMap contributors (ODbL). Places: GeoNames (CC BY 4.0). "
-    "Census: Statistical Centre of Iran, 1395. Outline: Natural Earth."
+    "Census: Statistical Centre of Iran, 1395. Outline: Natural Earth. "
+    "Roads: VMap0 / Digital Chart of the World (NGA), via DIVA-GIS."
 )
 #: Shown wherever the demo's made-up figures appear (API landing page, every map page).
 SYNTHETIC_NOTICE_FA = (

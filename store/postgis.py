@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
 from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
-from geo.schema import LAYERS, Layer, layer
+from geo.schema import LAYERS, Layer, conform, layer
 from store.base import (
     SCENARIO_FIELDS,
     Frame,
@@ -32,6 +32,7 @@ from store.base import (
     Transaction,
     validate_frame,
 )
+from store.roles import PROVINCE_OF, policy_sql, provinces_setting
 
 _TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
     "str": sa.Text,
@@ -86,7 +87,11 @@ class _PgTransaction(Transaction):
 
     def _ensure(self, spec: Layer) -> sa.Table:
         table = self.store.tables[spec.name]
-        table.create(self.conn, checkfirst=True)
+        if not sa.inspect(self.conn).has_table(spec.name):
+            table.create(self.conn)
+            if spec.name in PROVINCE_OF:  # row-level security from the start (store/roles.py)
+                for sql in policy_sql(spec.name):
+                    self.conn.exec_driver_sql(sql)
         return table
 
     def write_layer(self, name: str, frame: Frame) -> None:
@@ -130,6 +135,11 @@ class _PgTransaction(Transaction):
             raise StoreError(f"{spec.name}: duplicate {spec.key} values ({_first_line(err)})") from err
         except psycopg.Error as err:  # constraint and type violations
             raise StoreError(f"{spec.name}: the database refused the rows: {_first_line(err)}") from err
+
+
+def _see(conn: Connection, provinces) -> None:
+    """The provinces this transaction may see (``amayesh.provinces``; None: all)."""
+    conn.exec_driver_sql("SELECT set_config('amayesh.provinces', %s, true)", (provinces_setting(provinces),))
 
 
 def _first_line(err: Exception) -> str:
@@ -192,12 +202,22 @@ class PostGISStore(Store):
         if name not in self.list_layers():
             raise StoreError(f"layer {name!r} is not in the store")
         with self.engine.connect() as conn:
+            _see(conn, None)
             return int(conn.execute(sa.select(sa.func.count()).select_from(self.tables[name])).scalar_one())
 
-    def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None) -> Frame:
+    def read_layer_in_provinces(self, name: str, provinces) -> Frame:
+        """Layer ``name`` as the database shows a user of ``provinces`` (row-level security)."""
+        spec = layer(name)
+        if name not in self.list_layers():
+            raise StoreError(f"layer {name!r} is not in the store")
+        out = conform(self._read(spec, None, provinces=provinces), spec)
+        return out.sort_values(spec.key.split(","), ignore_index=True)
+
+    def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None, provinces=None) -> Frame:
         table = self.tables[spec.name]
         cols = [table.c[c] for c in spec.column_names]
         with self.engine.connect() as conn:
+            _see(conn, provinces)
             if spec.geometry_type is None:
                 return pd.read_sql(sa.select(*cols), conn)
             query = sa.select(*cols, sa.func.ST_AsBinary(table.c.geometry).label("geometry"))
@@ -220,6 +240,7 @@ class PostGISStore(Store):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self.engine.begin() as conn:
+            _see(conn, None)  # a writer works on every province (row-level security)
             yield _PgTransaction(conn, self)
             # Count commits, so that readers know when their cached layers are stale.
             self.meta.create(conn, checkfirst=True)

@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def demo_norms(**changes) -> Norms:
+    """The shipped norms; the hand-built worlds have no roads, so travel is the straight line
+    unless a test says otherwise."""
     raw = tomllib.loads((ROOT / "config" / "norms.toml").read_text(encoding="utf-8"))
+    raw["travel"] = "straight"
     raw.update(changes)
     return Norms.from_dict(raw)
 

@@ -74,7 +74,8 @@ def small_client(small_store):
     from api.settings import Settings
 
     app = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    admin = bearer(make_users(str(small_store.path))["admin"])  # every data route needs sign-in
+    with TestClient(app, raise_server_exceptions=False, headers=admin) as client:
         yield client
 
 
@@ -91,6 +92,47 @@ def demo(tmp_path_factory, data_dir):
     return {"store": store, "report": report, "layers": layers, "root": root}
 
 
+#: The test users: one per role; the scoped roles hold Sistan and Baluchestan (11) only.
+TEST_USERS = {
+    "admin": ("t_admin", ()),
+    "planner": ("t_planner", ()),
+    "licensing_officer": ("t_officer", ("11",)),
+    "provincial_director": ("t_director", ("11",)),
+}
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def make_users(store_url: str) -> dict[str, str]:
+    """The test users in a store's accounts (kept if present), and a fresh API token per role."""
+    from store.accounts import Accounts
+
+    accounts = Accounts(store_url)
+    tokens = {}
+    try:
+        for role, (username, provinces) in TEST_USERS.items():
+            if accounts.get(username) is None:
+                accounts.add(username, TEST_PASSWORD, role, provinces, actor="tests")
+            tokens[role] = accounts.issue_token(username, label="tests", days=1, actor="tests")[1]
+    finally:
+        accounts.close()
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def demo_tokens(demo) -> dict[str, str]:
+    """An API token per role on the national demo store (see ``TEST_USERS``)."""
+    return make_users(str(demo["store"].path))
+
+
+@pytest.fixture(scope="session")
+def admin_headers(demo_tokens) -> dict[str, str]:
+    return bearer(demo_tokens["admin"])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,8 +140,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(demo, tmp_path_factory):
-    """The service on the demo store, started as a user starts it, on a free port of 127.0.0.1."""
+def server(demo, demo_tokens, tmp_path_factory):
+    """The service on the demo store, started as a user starts it, on a free port of 127.0.0.1.
+
+    Every route but the sign-in page and the public view needs credentials: use ``api`` (an
+    httpx client with the admin's token) or sign in."""
     import httpx
 
     port = free_port()
@@ -119,7 +164,9 @@ def server(demo, tmp_path_factory):
         except httpx.TransportError:
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
-    httpx.get(base + "/collections/flags/items?limit=1", timeout=120)  # warm the analysis
+    httpx.get(  # warm the analysis
+        base + "/collections/flags/items?limit=1", timeout=600, headers=bearer(demo_tokens["admin"])
+    )
     yield base
     proc.terminate()
     proc.wait(timeout=10)
@@ -143,6 +190,14 @@ def browser():
         b.close()
 
 
+def api(server, admin_headers):
+    """An HTTP client of the running service, signed in as an admin (API token)."""
+    import httpx
+
+    with httpx.Client(base_url=server, headers=admin_headers, timeout=60) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def postgis_url() -> str:
     url = os.environ.get("AMAYESH_TEST_DATABASE_URL")
@@ -161,6 +216,32 @@ def postgis_store(postgis_url):
     yield store
     store.drop_all()
     store.engine.dispose()
+
+
+SERVICE_ROLE = "amayesh_auth_service"
+SERVICE_PASSWORD = "service role password for tests"
+
+
+def service_role_url(owner_url: str) -> str:
+    """Set up the service's database role (``amayesh db setup-roles``) and return its URL.
+
+    Call it after the layer tables exist: it grants on the tables present."""
+    from sqlalchemy.engine import make_url
+
+    from store.roles import setup_roles
+
+    setup_roles(owner_url, SERVICE_ROLE, SERVICE_PASSWORD)
+    url = make_url(owner_url).set(username=SERVICE_ROLE, password=SERVICE_PASSWORD)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgis_demo(demo, postgis_store, postgis_url):
+    """The national demo in PostGIS; the URL of the service's own role (not owner, not superuser)."""
+    with postgis_store.transaction() as tx:
+        for name, frame in demo["layers"].items():
+            tx.write_layer(name, frame)
+    return service_role_url(postgis_url)
 
 
 @pytest.fixture

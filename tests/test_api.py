@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.conftest import bearer, make_users
 
 
 def free_port() -> int:
@@ -60,7 +61,10 @@ def test_layers_on_an_empty_store(tmp_path):
 
 
 def test_landing_lists_layers_and_counts(small_store, small_layers):
-    client = TestClient(create_app(Settings(store=str(small_store.path), prepare_tiles=False)))
+    client = TestClient(
+        create_app(Settings(store=str(small_store.path), prepare_tiles=False)),
+        headers=bearer(make_users(str(small_store.path))["admin"]),
+    )
     body = client.get("/").json()
     counts = {layer["name"]: layer["count"] for layer in body["layers"]}
     assert counts == {k: len(v) for k, v in small_layers.items() if k != "layer_info"}
@@ -80,7 +84,7 @@ def test_errors_are_problem_json(small_store):
 
 
 @pytest.mark.realdata
-def test_serve_answers_on_loopback(demo, tmp_path):
+def test_serve_answers_on_loopback(demo, tmp_path, admin_headers):
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -89,10 +93,10 @@ def test_serve_answers_on_loopback(demo, tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine imports slowly
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2, headers=admin_headers)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:

@@ -39,7 +39,7 @@ def test_every_domain_error_is_defined_in_geo_errors_and_has_a_status():
     for cls in errors:
         assert cls.__module__ == "geo.errors", f"{cls.__qualname__} is defined in {cls.__module__}"
         status = next(STATUS[c] for c in cls.__mro__ if c in STATUS)
-        assert status in (400, 404, 409, 422, 503), f"{cls.__name__} falls through to {status}"
+        assert status in (400, 401, 403, 404, 409, 422, 503), f"{cls.__name__} falls through to {status}"
         assert cls.code != e.AmayeshError.code or cls in (e.AmayeshError,)
 
 
@@ -83,9 +83,12 @@ def test_old_import_places_still_name_the_same_classes():
 
 
 def test_a_store_without_the_layers_is_a_server_fault_not_a_client_error(tmp_path):
+    from tests.conftest import bearer, make_users
+
     client = TestClient(
         create_app(Settings(store=str(tmp_path / "empty.gpkg"), prepare_tiles=False)),
         raise_server_exceptions=False,
+        headers=bearer(make_users(str(tmp_path / "empty.gpkg"))["admin"]),
     )
     for url in ("/settlements/0101010001", "/collections/settlements/items", "/priorities"):
         response = client.get(url)

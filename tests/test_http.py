@@ -11,11 +11,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.geometry
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
 from maps.tiles import tile_bounds
+from tests.conftest import bearer, make_users
 
 pytestmark = pytest.mark.realdata
 
@@ -34,9 +36,9 @@ ALL_COLLECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def client(demo):
+def client(demo, admin_headers):
     settings = Settings(store=str(demo["store"].path), prepare_tiles=False)
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), raise_server_exceptions=False, headers=admin_headers)
 
 
 # ---- OGC API – Features ----------------------------------------------------------------------
@@ -165,9 +167,10 @@ def test_analysis_results_export_too(client, tmp_path):
 def test_licence_check_endpoint_equals_the_core(client, demo):
     body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
     answer = client.post("/licence-checks", json=body).json()
-    from api.loading import analysis_from_store, load_norms
+    from api.loading import analysis_from_store, load_norms, travel_for
 
-    direct = analysis_from_store(demo["store"], load_norms(Settings().norms)).check_licence(
+    norms = load_norms(Settings().norms)
+    direct = analysis_from_store(demo["store"], norms, travel_for(Settings(), norms)).check_licence(
         57.3, 27.2, "rehabilitation", 40
     )
     assert answer["verdict"] == direct.verdict
@@ -208,7 +211,11 @@ def test_results_follow_the_store_after_an_import(demo, tmp_path):
 
     path = tmp_path / "copy.gpkg"
     shutil.copyfile(demo["store"].path, path)
-    client = TestClient(create_app(Settings(store=str(path))), raise_server_exceptions=False)
+    client = TestClient(
+        create_app(Settings(store=str(path))),
+        raise_server_exceptions=False,
+        headers=bearer(make_users(str(path))["admin"]),
+    )
     before = client.get("/collections/ngos/items?county=1123&limit=1").json()["numberMatched"]
     sat_before = client.get("/saturation?service_type=rehabilitation").json()["rows"]
     cap_before = next(r for r in sat_before if r["county_code"] == "1123")["capacity"]
@@ -275,8 +282,12 @@ def test_tiles_hold_the_features_of_their_extent(client, demo, collection):
     assert set(inside) <= got
 
 
-def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, client):
-    prepared = TestClient(create_app(Settings(store=str(demo["store"].path))), raise_server_exceptions=False)
+def test_low_zoom_tiles_are_prepared_ahead_and_equal_tiles_made_on_demand(demo, client, admin_headers):
+    prepared = TestClient(
+        create_app(Settings(store=str(demo["store"].path))),
+        raise_server_exceptions=False,
+        headers=dict(admin_headers),
+    )
     deadline = time.monotonic() + 180
     while not prepared.get("/").json()["tiles_prepared"]:
         assert time.monotonic() < deadline, "tiles were not prepared"
@@ -301,7 +312,9 @@ def test_an_empty_tile_is_an_empty_answer(client):
 # ---- a GIS client: GDAL's OAPIF driver against a running server -------------------------------
 
 
-def test_gdal_oapif_lists_and_reads_every_collection(server):
+def test_gdal_oapif_lists_and_reads_every_collection(server, admin_headers):
+    # GDAL sends the API token as a program would.
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": f"Authorization: {admin_headers['Authorization']}"})
     source = f"OAPIF:{server}"
     layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
     assert layers == ALL_COLLECTIONS
@@ -315,12 +328,13 @@ def test_gdal_oapif_lists_and_reads_every_collection(server):
     assert len(provinces) == 31 and "تهران" in set(provinces["name_fa"])
     target = pyogrio.read_dataframe(source, layer="target_areas")
     assert len(target) == 500
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
 
 
 # ---- the contract: schemathesis against our OpenAPI document ----------------------------------
 
 
-def test_schemathesis_finds_no_server_error(demo):
+def test_schemathesis_finds_no_server_error(demo, admin_headers):
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
@@ -332,7 +346,7 @@ def test_schemathesis_finds_no_server_error(demo):
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=strategy)
         def run(case):
-            response = case.call()
+            response = case.call(headers=admin_headers)
             if response.status_code >= 500:
                 failures.append(
                     (label, case.path, case.query, case.body, response.status_code, response.content[:300])
@@ -342,7 +356,9 @@ def test_schemathesis_finds_no_server_error(demo):
         return run
 
     operations = [operation.ok() for operation in schema.get_all_operations()]
-    assert len(operations) == 27  # every operation of the service, map pages, their data and /health
+    # every operation: map pages and their data (search, settlement profile), plans, /health,
+    # catchment areas, sign-in, public view
+    assert len(operations) == 34
     for op in operations:
         probe(op.label, op.as_strategy())()
     assert failures == []
@@ -353,7 +369,10 @@ def test_the_api_answers_the_same_on_postgis(demo, postgis_store, postgis_url, c
     with postgis_store.transaction() as tx:
         for name, frame in demo["layers"].items():
             tx.write_layer(name, frame)
-    with TestClient(create_app(Settings(store=postgis_url)), raise_server_exceptions=False) as pg:
+    headers = bearer(make_users(postgis_url)["admin"])
+    with TestClient(
+        create_app(Settings(store=postgis_url)), raise_server_exceptions=False, headers=headers
+    ) as pg:
         compare_stores(pg, client)
 
 
@@ -376,3 +395,26 @@ def compare_stores(pg, client):
         pg.get("/tiles/settlements/8/167/104.mvt").content
         == client.get("/tiles/settlements/8/167/104.mvt").content
     )
+
+
+def test_travel_on_roads_in_the_answers(client):
+    """The shipped norms travel on roads: minutes beside kilometres, and the catchment area."""
+    body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
+    check = client.post("/licence-checks", json=body).json()
+    assert check["travel"] == "roads" and check["catchment_min"] == 45
+    assert all(n["travel_min"] <= 45 for n in check["same_type_nearby"])
+    area = client.get("/catchment-areas", params={"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation"})
+    assert area.status_code == 200 and area.headers["content-type"].startswith("application/geo+json")
+    feature = area.json()
+    shape = shapely.geometry.shape(feature["geometry"])
+    assert shape.is_valid and shape.contains(shapely.Point(57.3, 27.2))
+    assert feature["properties"]["catchment_min"] == 45
+    outside = client.get("/catchment-areas", params={"lon": 10, "lat": 10, "service_type": "rehabilitation"})
+    assert outside.status_code == 400 and outside.headers["content-type"] == "application/problem+json"
+    items = client.get("/collections/settlement-access/items", params={"limit": 5}).json()
+    props = items["features"][0]["properties"]
+    assert "rehabilitation_nearest_min" in props and "rehabilitation_road_fallback" in props
+    code = props["settlement_code"]
+    one = client.get(f"/settlements/{code}").json()["services"]["rehabilitation"]
+    assert one["nearest_min"] == pytest.approx(props["rehabilitation_nearest_min"], abs=0.051)
+    assert one["catchment_min"] == 45

@@ -13,15 +13,18 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import jdatetime
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.geometry
 
-from api.loading import load_norms
+from api.loading import load_norms, travel_for
+from api.settings import Settings
 from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from tests.conftest import TEST_PASSWORD, TEST_USERS
 
 pytestmark = [pytest.mark.realdata, pytest.mark.browser]
 
@@ -83,6 +86,15 @@ class Visit:
             self.outside.append(route.request.url)
             route.abort("internetdisconnected")
 
+    def sign_in(self, username: str, password: str) -> None:
+        """Sign in through the sign-in page, as a person does."""
+        # Land on /me, not a map page whose data requests the next visit would cut short.
+        self.page.goto(self.base + "/sign-in?next=%2Fme")
+        self.page.fill("#am-username", username)
+        self.page.fill("#am-password", password)
+        with self.page.expect_navigation():
+            self.page.click("#am-sign-in-submit")
+
     def open(self, path: str) -> None:
         self.page.goto(self.base + path)
         self.page.wait_for_selector("body[data-ready=true]", timeout=30_000)
@@ -125,8 +137,9 @@ class Visit:
 
 
 @pytest.fixture
-def visit(browser, server):
+def visit(browser, server, demo_tokens):
     v = Visit(browser, server)
+    v.sign_in(TEST_USERS["admin"][0], TEST_PASSWORD)
     yield v
     v.close()
 
@@ -134,13 +147,15 @@ def visit(browser, server):
 @pytest.fixture(scope="module")
 def analysis(demo):
     layers = demo["layers"]
+    norms = load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml")
     return analyse(
         layers["settlements"],
         layers["ngos"],
         layers["county_needs"],
         layers["counties"],
         layers["target_areas"],
-        load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml"),
+        norms,
+        travel_for(Settings(), norms),
     )
 
 
@@ -309,7 +324,7 @@ def test_english_popups_use_english_words_and_digits(visit, demo, analysis):
     visit.check_clean()
 
 
-def test_licence_check_page_draws_the_answer_of_the_api(visit, server):
+def test_licence_check_page_draws_the_answer_of_the_api(visit, api):
     visit.open("/maps/licence")
     # Picking a point on the map fills in its coordinates.
     visit.click_at(29.6, 52.5)
@@ -324,28 +339,49 @@ def test_licence_check_page_draws_the_answer_of_the_api(visit, server):
     visit.page.click("#am-check")
     visit.page.wait_for_selector(".am-verdict")
     body = {"lat": 35.7, "lon": 51.4, "service_type": "elderly_care", "capacity": 60}
-    expected = httpx.post(server + "/licence-checks", json=body, timeout=30).json()
+    expected = api.post("/licence-checks", json=body, timeout=30).json()
     assert visit.page.get_attribute(".am-verdict", "data-verdict") == expected["verdict"]
     reasons = visit.page.locator(".am-reasons li").all_inner_texts()
     assert reasons == expected["reasons_fa"]
     assert visit.page.locator(".am-near li").count() == max(1, len(expected["same_type_nearby"]))
+    roads = expected["travel"] == "roads"
+    if roads:
+        visit.page.wait_for_function("document.body.dataset.catchment === 'drawn'")
     drawn = visit.js(
-        "(() => { const out = {circles: 0, dots: 0, numbered: 0};"
+        "(() => { const out = {circles: 0, dots: 0, numbered: 0, areas: 0};"
         " Amayesh.map.eachLayer(l => { if (l instanceof L.Circle) out.circles++;"
+        " else if (l instanceof L.Polygon && l.options.amCatchment) out.areas++;"
         " else if (l instanceof L.CircleMarker && l.options.pane === 'amResults') out.dots++;"
         " else if (l instanceof L.Marker && l.options.pane === 'amResults') out.numbered++; });"
         " return out; })()"
     )
     assert drawn == {
-        "circles": 1,
+        "circles": 0 if roads else 1,
+        "areas": 1 if roads else 0,
         "dots": len(expected["same_type_nearby"]),
         "numbered": len(expected["better_places"]),
     }
-    radius = visit.js(
-        "(() => { let r = null; Amayesh.map.eachLayer(l => { if (l instanceof L.Circle) r = l.getRadius(); });"
-        " return r; })()"
-    )
-    assert radius == pytest.approx(expected["catchment_km"] / 1.3 * 1000)
+    if roads:
+        # The travel-time area of the API, drawn as it is, holding the proposed place.
+        area = api.get(
+            "/catchment-areas",
+            params={"lon": 51.4, "lat": 35.7, "service_type": "elderly_care"},
+            timeout=30,
+        ).json()
+        drawn_area = visit.js(
+            "(() => { let g = null; Amayesh.map.eachLayer(l => { if (l instanceof L.Polygon && l.options.amCatchment)"
+            " g = l.toGeoJSON(); }); return g; })()"
+        )
+        assert shapely.geometry.shape(drawn_area["geometry"]).equals_exact(
+            shapely.geometry.shape(area["geometry"]), 1e-5
+        )
+        assert shapely.geometry.shape(area["geometry"]).contains(shapely.Point(51.4, 35.7))
+    else:
+        radius = visit.js(
+            "(() => { let r = null; Amayesh.map.eachLayer(l => { if (l instanceof L.Circle) r = l.getRadius(); });"
+            " return r; })()"
+        )
+        assert radius == pytest.approx(expected["catchment_km"] / 1.3 * 1000)
     visit.page.wait_for_load_state("networkidle")
     visit.shot("licence-check-fa")
 
@@ -360,14 +396,14 @@ def test_licence_check_page_draws_the_answer_of_the_api(visit, server):
     visit.check_clean()
 
 
-def test_priorities_follow_the_weights_and_download(visit, server, tmp_path, demo):
+def test_priorities_follow_the_weights_and_download(visit, api, tmp_path, demo):
     visit.open("/maps/priorities?province=07")
 
     def api_ranking(weights: str | None) -> list[str]:
         params = {"province": "07", "top": 50}
         if weights:
             params["weights"] = weights
-        rows = httpx.get(server + "/priorities", params=params, timeout=60).json()["villages"]
+        rows = api.get("/priorities", params=params, timeout=60).json()["villages"]
         return [r["settlement_code"] for r in rows]
 
     shown = visit.page.get_attribute("body", "data-ranked").split(",")
@@ -408,7 +444,7 @@ def test_priorities_follow_the_weights_and_download(visit, server, tmp_path, dem
     assert about["weights"] == "need=0.000, gap=0.000, distance=0.000, population=1.000, target_area=0.000"
     assert about["as_of"] == "2025-03-21"
     assert about["synthetic"] == SYNTHETIC_NOTICE_FA
-    csv = httpx.get(server + visit.page.get_attribute("#am-csv", "href"), timeout=60)
+    csv = api.get(visit.page.get_attribute("#am-csv", "href"), timeout=60)
     rows = pd.read_csv(io.BytesIO(csv.content), dtype={"کد سکونتگاه": str}, encoding="utf-8-sig", comment="#")
     assert rows["کد سکونتگاه"].head(50).tolist() == reranked
     assert csv.content.decode("utf-8-sig").startswith("# weights: need=0.000")
@@ -420,19 +456,19 @@ def test_priorities_follow_the_weights_and_download(visit, server, tmp_path, dem
     visit.check_clean()
 
 
-def test_pages_refuse_bad_parameters_with_problem_json(server):
+def test_pages_refuse_bad_parameters_with_problem_json(api):
     for url in ("/maps/nowhere", "/maps/national?lang=de", "/maps/priorities?province=7"):
-        r = httpx.get(server + url, timeout=30)
+        r = api.get(url, timeout=30)
         assert r.status_code in (404, 422)
         assert r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_map_data_is_gzipped_and_revalidated(server, demo):
-    r = httpx.get(server + "/maps/data/boundaries.json", timeout=60)
+def test_map_data_is_gzipped_and_revalidated(api, demo):
+    r = api.get("/maps/data/boundaries.json", timeout=60)
     assert r.headers["content-encoding"] == "gzip"
     assert len(r.json()["counties"]["features"]) == len(demo["layers"]["counties"])
-    again = httpx.get(server + "/maps/data/boundaries.json", headers={"If-None-Match": r.headers["etag"]})
+    again = api.get("/maps/data/boundaries.json", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304
-    ngos = httpx.get(server + "/maps/data/ngos.json", timeout=60).json()
+    ngos = api.get("/maps/data/ngos.json", timeout=60).json()
     assert len(ngos["id"]) == len(demo["layers"]["ngos"])
     assert ngos["synthetic"] is True

@@ -16,13 +16,13 @@ import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import jdatetime
 import pandas as pd
 import pytest
 
 from geo.decisions import flag_reasons
 from maps.i18n import JALALI_MONTHS_EN
+from tests.conftest import TEST_PASSWORD, TEST_USERS
 from tests.test_maps import ARTIFACTS, Visit, analysis, fa  # noqa: F401
 
 pytestmark = pytest.mark.realdata
@@ -32,38 +32,38 @@ AS_OF = dt.date(2025, 3, 21)  # the demo registry's own date (demo/synthetic.py 
 
 
 @pytest.fixture
-def visit(browser, server):
+def visit(browser, server, demo_tokens):
     v = Visit(browser, server)
+    v.sign_in(TEST_USERS["admin"][0], TEST_PASSWORD)
     yield v
     v.close()
 
 
 @pytest.fixture
-def phone(browser, server):
+def phone(browser, server, demo_tokens):
     v = Visit(browser, server, viewport=(390, 844))
+    v.sign_in(TEST_USERS["admin"][0], TEST_PASSWORD)
     yield v
     v.close()
 
 
 @pytest.fixture(scope="module")
-def boundaries(server):
-    return httpx.get(server + "/maps/data/boundaries.json", timeout=120).json()
+def boundaries(api):
+    return api.get("/maps/data/boundaries.json", timeout=120).json()
 
 
-def test_the_as_of_date_is_stated_in_api_answers(server):
-    landing = httpx.get(server + "/", timeout=60).json()
+def test_the_as_of_date_is_stated_in_api_answers(api):
+    landing = api.get("/", timeout=60).json()
     assert (landing["as_of"], landing["as_of_source"]) == (AS_OF.isoformat(), "registry")
     body = {"lat": 35.7, "lon": 51.4, "service_type": "elderly_care", "capacity": 60}
-    check = httpx.post(server + "/licence-checks", json=body, timeout=60).json()
+    check = api.post("/licence-checks", json=body, timeout=60).json()
     assert check["as_of"] == AS_OF.isoformat()
-    assert (
-        httpx.get(server + "/priorities?province=07&top=1", timeout=60).json()["as_of"] == AS_OF.isoformat()
-    )
+    assert api.get("/priorities?province=07&top=1", timeout=60).json()["as_of"] == AS_OF.isoformat()
 
 
-def test_place_search_reads_persian_english_and_persian_digits(server, demo):
+def test_place_search_reads_persian_english_and_persian_digits(api):
     def first(q):
-        return httpx.get(server + "/maps/data/search", params={"q": q}, timeout=60).json()["places"][0]
+        return api.get("/maps/data/search", params={"q": q}, timeout=60).json()["places"][0]
 
     assert (first("۰۷۰۱")["kind"], first("۰۷۰۱")["code"]) == ("county", "0701")
     assert first("فارس")["kind"] == "province" and first("فارس")["code"] == "07"
@@ -76,7 +76,7 @@ def test_place_search_reads_persian_english_and_persian_digits(server, demo):
     assert first("كرمانشاه")["name_fa"] == "کرمانشاه"
 
 
-def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(visit, server, demo, boundaries):
+def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(visit, api, demo, boundaries):
     visit.open("/maps/national")
     header = visit.page.locator("#am-asof").inner_text()
     assert header == "وضعیت مجوزها به تاریخ ۱ فروردین ۱۴۰۴"
@@ -128,7 +128,7 @@ def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(vis
         "f": ["csv"],
     }
     rows = pd.read_csv(
-        io.BytesIO(httpx.get(server + href, timeout=60).content),
+        io.BytesIO(api.get(href, timeout=60).content),
         comment="#",
         encoding="utf-8-sig",
         dtype={"کد شهرستان": str},
@@ -162,7 +162,7 @@ def test_a_saturated_county_whose_villages_lack_reach_is_explained(visit, bounda
     visit.check_clean()
 
 
-def test_english_status_line_search_and_plurals(visit, server, boundaries):
+def test_english_status_line_search_and_plurals(visit, boundaries):
     visit.open("/maps/national?lang=en&province=07")
     n = sum(f["properties"]["province_code"] == "07" for f in boundaries["counties"]["features"])
     status = visit.page.locator("#am-status").inner_text()
@@ -182,16 +182,16 @@ def test_english_status_line_search_and_plurals(visit, server, boundaries):
     visit.check_clean()
 
 
-def test_licence_check_from_an_address_with_persian_digits(visit, server):
+def test_licence_check_from_an_address_with_persian_digits(visit, api):
     # A shared address typed with Persian digits loads the page (not a JSON 422) and runs the check.
-    r = httpx.get(server + "/maps/licence?lat=۳۵٫۷&lon=۵۱٫۴&service=elderly_care&capacity=۴۰", timeout=60)
+    r = api.get("/maps/licence?lat=۳۵٫۷&lon=۵۱٫۴&service=elderly_care&capacity=۴۰", timeout=60)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     visit.open("/maps/licence?lat=۳۵٫۷&lon=۵۱٫۴&service=elderly_care&capacity=۴۰")
     visit.page.wait_for_selector(".am-verdict")
     query = parse_qs(urlparse(visit.page.url).query)
     assert query["lat"] == ["35.7"] and query["lon"] == ["51.4"] and query["capacity"] == ["40"]
     body = {"lat": 35.7, "lon": 51.4, "service_type": "elderly_care", "capacity": 40}
-    expected = httpx.post(server + "/licence-checks", json=body, timeout=60).json()
+    expected = api.post("/licence-checks", json=body, timeout=60).json()
     # One sentence says why; the reasons do not repeat the verdict; the Persian reasons carry
     # the norm and the national median as the English do.
     assert visit.page.locator("#am-summary").inner_text() == expected["summary_fa"]
@@ -255,7 +255,7 @@ def pdftotext():
         pytest.skip("no pdftotext (Debian package poppler-utils)")
 
 
-def test_licence_check_prints_as_a_dated_record(visit, server, tmp_path, pdftotext):
+def test_licence_check_prints_as_a_dated_record(visit, api, tmp_path, pdftotext):
     visit.open("/maps/licence?lang=en&lat=35.7&lon=51.4&service=elderly_care&capacity=40")
     visit.page.wait_for_selector(".am-verdict")
     visit.page.wait_for_function("() => Amayesh.layers.around.getLayers().length > 0")
@@ -268,7 +268,7 @@ def test_licence_check_prints_as_a_dated_record(visit, server, tmp_path, pdftote
     shutil.copy(path, SHOTS / "licence-check-en.pdf") if SHOTS.is_dir() else None
     text = " ".join(pdf_text(path).split())
     body = {"lat": 35.7, "lon": 51.4, "service_type": "elderly_care", "capacity": 40}
-    expected = httpx.post(server + "/licence-checks", json=body, timeout=60).json()
+    expected = api.post("/licence-checks", json=body, timeout=60).json()
     today = jdatetime.date.fromgregorian(date=dt.datetime.now(dt.UTC).date())
     assert "Licence check record" in text
     assert f"{JALALI_MONTHS_EN[today.month - 1]} {today.day}, {today.year}" in text  # printed on (Jalali)

@@ -10,6 +10,7 @@ import httpx
 import openpyxl
 import pytest
 
+from tests.conftest import TEST_PASSWORD, TEST_USERS, bearer
 from tests.test_maps import FA_DIGITS, Visit  # the browser fixture is in conftest.py
 
 pytestmark = pytest.mark.realdata
@@ -19,8 +20,9 @@ SERVICE = "rehabilitation"
 
 
 @pytest.fixture
-def visit(browser, server):
+def visit(browser, server, demo_tokens):
     v = Visit(browser, server)
+    v.sign_in(TEST_USERS["planner"][0], TEST_PASSWORD)
     yield v
     v.close()
 
@@ -42,7 +44,8 @@ def test_plan_page_loads_offline_in_both_languages(visit, lang):
     visit.check_clean()
 
 
-def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
+def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, demo_tokens):
+    AUTH = bearer(demo_tokens["planner"])
     visit.open(f"/maps/plan?province={PROVINCE}&service={SERVICE}")
     # Siting: three new rehabilitation centres in the province.
     visit.page.fill("#am-k", "3")
@@ -58,7 +61,8 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     assert fa(int(answer["summary"]["covered_after"])) in summary
     # The API asked the same question agrees within the bounds each proves.
     api = httpx.post(
-        f"{server}/plans/siting",
+        headers=AUTH,
+        url=f"{server}/plans/siting",
         json={"service_type": SERVICE, "province": PROVINCE, "k": 3, "model": "mclp", "capacitated": False},
         timeout=300,
     ).json()["summary"]
@@ -70,7 +74,7 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     visit.page.click("#am-save")
     visit.page.wait_for_selector("body[data-saved]", timeout=60_000)
     first = visit.js("document.body.dataset.saved")
-    saved = httpx.get(f"{server}/scenarios/{first}").json()
+    saved = httpx.get(headers=AUTH, url=f"{server}/scenarios/{first}").json()
     assert saved["name"] == "سه مرکز توانبخشی" and saved["owner"] == "آزمون"
     assert [a["settlement_code"] for a in saved["changes"]["licences_added"]] == planned
 
@@ -78,7 +82,10 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     visit.page.click("#am-run-delegation")
     visit.page.wait_for_selector("#am-centres", timeout=180_000)
     api = httpx.post(
-        f"{server}/plans/delegation", json={"service_type": SERVICE, "province": PROVINCE}, timeout=300
+        headers=AUTH,
+        url=f"{server}/plans/delegation",
+        json={"service_type": SERVICE, "province": PROVINCE},
+        timeout=300,
     ).json()
     lines = visit.js("Amayesh.planLayer.getLayers().filter((l) => l instanceof L.Polyline).length")
     assert lines == len(api["lines"]["features"]) > 0
@@ -87,9 +94,9 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     visit.page.click("#am-save")
     visit.page.wait_for_function(f"() => document.body.dataset.saved !== '{first}'", timeout=60_000)
     second = visit.js("document.body.dataset.saved")
-    assert len(httpx.get(f"{server}/scenarios/{second}").json()["changes"]["delegations"]) == len(
-        api["lines"]["features"]
-    )
+    assert len(
+        httpx.get(headers=AUTH, url=f"{server}/scenarios/{second}").json()["changes"]["delegations"]
+    ) == len(api["lines"]["features"])
 
     # Compare the two: the map colours the counties, the table and equity follow the API.
     visit.page.select_option("#am-a", first)
@@ -97,7 +104,8 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     visit.page.click("#am-compare")
     visit.page.wait_for_selector("body[data-compared]", timeout=300_000)
     want = httpx.get(
-        f"{server}/scenarios/{first}/compare/{second}",
+        headers=AUTH,
+        url=f"{server}/scenarios/{first}/compare/{second}",
         params={"service_type": SERVICE, "province": PROVINCE},
         timeout=300,
     ).json()
@@ -119,4 +127,4 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path):
     assert len(rows) - 1 == len(want["counties"])
     visit.check_clean()
     for sid in (first, second):
-        httpx.delete(f"{server}/scenarios/{sid}")
+        httpx.delete(headers=AUTH, url=f"{server}/scenarios/{sid}")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api import plans
 from api.app import create_app
 from api.cli import main
-from api.loading import load_norms
+from api.loading import load_norms, travel_for
 from api.settings import Settings
 from geo.delegation import delegate
 from geo.recompute import analyse
@@ -28,21 +28,23 @@ SERVICE = "rehabilitation"
 
 
 @pytest.fixture(scope="module")
-def client(demo):
+def client(demo, admin_headers):
     settings = Settings(store=str(demo["store"].path), prepare_tiles=False)
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), raise_server_exceptions=False, headers=dict(admin_headers))
 
 
 @pytest.fixture(scope="module")
 def analysis(demo):
     layers = demo["layers"]
+    norms = load_norms(ROOT / "config" / "norms.toml")
     return analyse(
         layers["settlements"],
         layers["ngos"],
         layers["county_needs"],
         layers["counties"],
         layers["target_areas"],
-        load_norms(ROOT / "config" / "norms.toml"),
+        norms,
+        travel_for(Settings(), norms),
     )
 
 
@@ -52,9 +54,12 @@ def test_siting_endpoint_equals_the_core(client, analysis):
     assert got.status_code == 200, got.text
     data = got.json()
     core = site_centres(analysis, SERVICE, 4, province=PROVINCE, method="exact")
-    assert [s["settlement_code"] for s in data["sites"]] == core.sites["settlement_code"].tolist()
-    assert data["summary"]["objective"] == core.summary["objective"]
-    assert data["summary"]["optimal"] and data["summary"]["gap"] == 0
+    assert core.summary["optimal"] and core.summary["gap"] == 0
+    # Over HTTP the solver has 5 s: optimal, the same sites; stopped early, within its bound.
+    if data["summary"]["optimal"]:
+        assert [s["settlement_code"] for s in data["sites"]] == core.sites["settlement_code"].tolist()
+        assert data["summary"]["objective"] == core.summary["objective"]
+    assert data["summary"]["objective"] <= core.summary["objective"] <= data["summary"]["bound"] + 1e-6
     assert len(data["features"]["features"]) == 4
     # The greedy answer on the same instance: no better, and its bound above the optimum.
     greedy = client.post("/plans/siting", json={**body, "method": "greedy"}).json()["summary"]
@@ -67,7 +72,11 @@ def test_delegation_endpoint_equals_the_core(client, analysis):
     for key in ("capacity_needed", "assigned", "still_needed", "spare_capacity", "centres_used"):
         assert data["summary"][key] == core.summary[key], key
     assert sum(f["properties"]["capacity"] for f in data["lines"]["features"]) == core.summary["assigned"]
-    assert all(f["properties"]["km"] <= core.summary["outreach_km"] for f in data["lines"]["features"])
+    if core.summary["outreach_min"] is not None:  # on roads: within the outreach in minutes
+        limit = core.summary["outreach_min"] + 0.05  # the lines' minutes are rounded to 0.1
+        assert all(f["properties"]["minutes"] <= limit for f in data["lines"]["features"])
+    else:
+        assert all(f["properties"]["km"] <= core.summary["outreach_km"] for f in data["lines"]["features"])
 
 
 def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis, demo):
@@ -211,8 +220,12 @@ def test_planning_on_postgis_answers_as_on_the_geopackage(demo, postgis_store, p
             tx.write_layer(name, frame)
     version = postgis_store.version()
     body = {"service_type": SERVICE, "province": PROVINCE, "k": 3, "method": "greedy"}
+    from tests.conftest import bearer, make_users
+
     with TestClient(
-        create_app(Settings(store=postgis_url, prepare_tiles=False)), raise_server_exceptions=False
+        create_app(Settings(store=postgis_url, prepare_tiles=False)),
+        raise_server_exceptions=False,
+        headers=bearer(make_users(postgis_url)["admin"]),
     ) as pg:
         a, b = pg.post("/plans/siting", json=body).json(), client.post("/plans/siting", json=body).json()
         assert a["sites"] == b["sites"]

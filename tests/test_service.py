@@ -22,6 +22,7 @@ from api.settings import Settings
 from geo.errors import UnknownProvinceError
 from maps.tiles import BUFFER, EXTENT, tile_bounds
 from tests import small_world
+from tests.conftest import bearer, make_users
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +185,10 @@ def test_results_follow_the_store_after_an_import(small_store, tmp_path):
 
     path = tmp_path / "copy.gpkg"
     shutil.copyfile(small_store.path, path)
-    client = TestClient(create_app(Settings(store=str(path), prepare_tiles=False)))
+    client = TestClient(
+        create_app(Settings(store=str(path), prepare_tiles=False)),
+        headers=bearer(make_users(str(path))["admin"]),
+    )
     before = client.get("/collections/ngos/items?county=0002&limit=1").json()["numberMatched"]
     rows = client.get("/saturation?service_type=rehabilitation").json()["rows"]
     cap_before = next(r for r in rows if r["county_code"] == "0002")["capacity"]
@@ -216,7 +220,7 @@ def test_low_zoom_tiles_are_prepared_into_this_apps_cache(small_store):
 
     app = create_app(Settings(store=str(small_store.path)))
     other = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
-    client = TestClient(app)
+    client = TestClient(app, headers=bearer(make_users(str(small_store.path))["admin"]))
     deadline = time.monotonic() + 60
     while not client.get("/").json()["tiles_prepared"]:
         assert time.monotonic() < deadline, "tiles were not prepared"

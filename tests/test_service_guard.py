@@ -163,8 +163,10 @@ def test_service_headers_health_and_body_limit_on_the_app(tmp_path):
     with store.transaction() as tx:
         for name, frame in tiny_world().items():
             tx.write_layer(name, frame)
+    from tests.conftest import bearer, make_users
+
     app = create_app(Settings(store=str(tmp_path / "w.gpkg"), prepare_tiles=False, max_body_bytes=2048))
-    with TestClient(app) as client:
+    with TestClient(app, headers=bearer(make_users(str(tmp_path / "w.gpkg"))["admin"])) as client:
         r = client.get("/health")
         assert r.status_code == 200 and r.json() == {"status": "ok"}
         for path in ("/health", "/collections", "/collections/ngos/items?limit=1", "/no/such/thing"):

@@ -223,7 +223,7 @@ def test_site_centres_capacitated_and_given_candidates():
     a = _world_analysis()
     codes = a.settlements["settlement_code"].iloc[:10].tolist()
     plan = site_centres(
-        a, "rehabilitation", 3, candidates=codes, capacitated=True, capacity=40, method="exact"
+        a, "rehabilitation", 3, province="00", candidates=codes, capacitated=True, capacity=40, method="exact"
     )
     assert set(plan.sites["settlement_code"]) <= set(codes)
     assert plan.summary["model"] == "capacitated_mclp"
@@ -233,5 +233,7 @@ def test_site_centres_capacitated_and_given_candidates():
         site_centres(a, "rehabilitation", 1, candidates=["nope"])
     with pytest.raises(AnalysisInputError, match="positive whole number"):
         site_centres(a, "rehabilitation", 0)
+    with pytest.raises(AnalysisInputError, match="one province"):
+        site_centres(a, "rehabilitation", 1, capacitated=True)
     with pytest.raises(AnalysisInputError, match="unknown model"):
         site_centres(a, "rehabilitation", 1, model="lscp")

@@ -8,12 +8,24 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 import geopandas as gpd
+import pandas as pd
+import shapely.geometry
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import BadParameter, Format, download, feature_collection, json_records, snapshot
+from api.deps import (
+    BadParameter,
+    Format,
+    download,
+    feature_collection,
+    json_records,
+    require_export,
+    snapshot,
+)
 from api.exports import localised, table_download, with_place_names
 from api.schemas import LicenceCheckRequest, ServiceType
+from api.scope import restrict
+from api.security import Forbidden
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
 from geo.errors import UnknownProvinceError, UnknownSettlementError
@@ -71,9 +83,41 @@ def licence_check(
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
-    answer = {**asdict(check), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
+    answer = {**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
     body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
+
+
+def scope_check(check: dict, snap: Snapshot) -> dict:
+    """A licence check as the caller may see it: only a place in their provinces, only centres and
+    places in their provinces, and generalised centre positions without the exact-location right."""
+    scope = getattr(snap, "scope", None)
+    if scope is None:
+        return check
+    if not scope.allows(check["province_code"]):
+        raise Forbidden("the proposed place is outside your provinces")
+    provinces_of = snap.layer("ngos").set_index("licence_no")
+    nearby = []
+    for centre in check["same_type_nearby"]:
+        if centre["licence_no"] not in provinces_of.index:
+            continue  # another province's centre
+        if not scope.exact:
+            where = provinces_of.geometry.loc[centre["licence_no"]]  # generalised in the view
+            centre = {**centre, "lon": float(where.x), "lat": float(where.y)}
+            centre["distance_km"] = float(round(centre["distance_km"] / 5.0) * 5.0)
+        nearby.append(centre)
+    check["same_type_nearby"] = nearby
+    check["better_places"] = [p for p in check["better_places"] if scope.allows(p["county_code"])]
+    check["underserved_access_changes"] = [
+        c for c in check["underserved_access_changes"] if scope.allows(str(c.get("settlement_code", ""))[:2])
+    ]
+    return check
+
+
+def allowed_province(snap: Snapshot, province: str | None) -> None:
+    scope = getattr(snap, "scope", None)
+    if province is not None and scope is not None and not scope.allows(province):
+        raise Forbidden(f"province {province} is not one of your provinces")
 
 
 def known_province(snap: Snapshot, province: str | None) -> str | None:
@@ -98,6 +142,37 @@ def notice(snap: Snapshot) -> dict[str, object] | None:
     if not synthetic:
         return None
     return {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN, "synthetic_layers": synthetic}
+
+
+@router.get(
+    "/catchment-areas",
+    summary="The catchment of a centre at a place: the travel-time area on roads, else the circle",
+    response_class=JSONResponse,
+)
+def catchment_area(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])],
+    service_type: Annotated[ServiceType, Query(description="service type")],
+) -> Response:
+    a = snap.analysis()
+    if a.county_at(lon, lat) is None:
+        raise BadParameter(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+    service = service_type.value
+    norm = a.norms.services[service]
+    area = a.catchment_area(lon, lat, service)
+    feature = {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(area),
+        "properties": {
+            "service_type": service,
+            "travel": a.norms.travel,
+            "catchment_km": norm.catchment_km,
+            "catchment_min": norm.catchment_min if a.unit == "min" else None,
+            "road_fallback": bool(a.unit == "min" and a.travel.snap_point(lon, lat)),
+        },
+    }
+    return Response(json.dumps(json_safe(feature)).encode(), media_type="application/geo+json")
 
 
 def parse_weights(weights: str | None) -> dict[str, float] | None:
@@ -137,13 +212,27 @@ def priorities(
     f: Format = None,
     lang: Lang = None,
 ):
+    allowed_province(snap, province)
+    if f not in (None, "json"):
+        require_export(http)
     a = snap.analysis()
-    ranked = a.priorities(
-        province=known_province(snap, province),
-        service_type=service_type.value if service_type else None,
-        weights=parse_weights(weights),
-        top=top,
+    scope = getattr(snap, "scope", None)
+    # A scoped caller without a province gets their provinces' rankings (computed for those only).
+    wanted = [province] if province or scope is None or scope.provinces is None else sorted(scope.provinces)
+    ranked = pd.concat(
+        [
+            a.priorities(
+                province=known_province(snap, q),
+                service_type=service_type.value if service_type else None,
+                weights=parse_weights(weights),
+                top=top,
+            )
+            for q in wanted
+        ],
+        ignore_index=True,
     )
+    if scope is not None:
+        ranked = restrict(ranked, scope)
     where = a.settlements.set_index("settlement_code").geometry
     frame = gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
     used = {c: float(w) for c, w in _weights_used(a, weights).items()}
@@ -193,7 +282,13 @@ def saturation(
     f: Format = None,
     lang: Lang = None,
 ):
+    allowed_province(snap, province)
+    if f not in (None, "json"):
+        require_export(http)
     sat = snap.analysis().saturation.reset_index()
+    scope = getattr(snap, "scope", None)
+    if scope is not None:
+        sat = restrict(sat, scope)
     if known_province(snap, province):
         sat = sat[sat["county_code"].str[:2] == province]
     if service_type:
@@ -225,6 +320,10 @@ def saturation(
     "/concentration", summary="Share of NGOs and capacity per settlement tier against target population (LQ)"
 )
 def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
+    allowed_province(snap, province)
+    scope = getattr(snap, "scope", None)
+    if province is None and scope is not None and scope.provinces is not None:
+        raise Forbidden("choose one of your provinces (province=…): national figures are not in your scope")
     a = snap.analysis()
     if known_province(snap, province):
         table = a.concentration_by_province
@@ -249,7 +348,8 @@ def settlement(
     a = snap.analysis()
     s = a.settlements
     hit = s.index[s["settlement_code"] == code]
-    if len(hit) == 0:
+    scope = getattr(snap, "scope", None)
+    if len(hit) == 0 or (scope is not None and not scope.allows(s.at[hit[0], "province_code"])):
         raise UnknownSettlementError(f"no settlement with code {code}")
     i = hit[0]
     place = feature_collection(s.loc[[i]], "settlement_code")[0]
@@ -257,7 +357,7 @@ def settlement(
     county = s.at[i, "county_code"]
     flags = a.flags[a.flags["settlement_code"] == code]
     reasons = flag_reasons(flags).set_index(flags["service_type"].to_numpy())
-    ngos = snap.layer("ngos").set_index("licence_no")
+    ngos = snap.layer("ngos").set_index("licence_no")  # the caller's provinces only
     services = {}
     for row in a.settlement_access([code]).itertuples(index=False):
         service = row.service_type
@@ -268,8 +368,10 @@ def settlement(
             "label_en": SERVICE_TYPES[service][1],
             "target_population": int(row.target_population),
             "nearest_km": json_safe(float(row.nearest_km)),
+            "nearest_min": json_safe(round(float(row.nearest_min), 1)) if a.unit == "min" else None,
+            "road_fallback": bool(row.road_fallback),
             "nearest_ngo": None
-            if nearest is None
+            if nearest is None or nearest not in ngos.index
             else {
                 "licence_no": nearest,
                 "name_fa": ngos.at[nearest, "name_fa"],
@@ -277,6 +379,7 @@ def settlement(
             },
             "ngos_in_catchment": int(row.ngos_in_catchment),
             "catchment_km": a.norms.services[service].catchment_km,
+            "catchment_min": a.norms.services[service].catchment_min if a.unit == "min" else None,
             "access_share_of_norm": json_safe(float(row.access_share)),
             "flagged": bool(row.flagged),
             "reason_en": reasons.at[service, "reason_en"] if flagged else None,

@@ -21,6 +21,7 @@ from api.deps import (
     feature_strings,
     filter_mask,
     parse_bbox,
+    require_export,
     snapshot,
 )
 from api.snapshot import Snapshot
@@ -154,6 +155,7 @@ def items(
         mask &= inside
     positions = np.flatnonzero(mask)
     if f not in (None, "json"):
+        require_export(request)
         return download(frame.iloc[positions], c.id, f, request.app.state.settings)
     matched = len(positions)
     page = positions[offset : offset + limit]

@@ -17,9 +17,10 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
+from api.security import personalise
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
-from geo.errors import AssetsMissing
+from geo.errors import AssetsMissing, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
 from maps.assets import APP_URL, STATIC, VENDOR, VENDOR_URL, missing_assets
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -120,7 +121,11 @@ def settlement_page(
     snap: Annotated[Snapshot, Depends(snapshot)],
     lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
 ) -> HTMLResponse:
-    return _render(request, snap, "settlement", lang, {"code": latin_digits(code)})
+    code = latin_digits(code)
+    # The view holds the caller's provinces only: a settlement outside them is not found.
+    if not (snap.layer("settlements")["settlement_code"] == code).any():
+        raise UnknownSettlementError(f"no settlement with code {code}")
+    return _render(request, snap, "settlement", lang, {"code": code})
 
 
 @router.get("/maps/{page}", response_class=HTMLResponse, summary="A map page (Persian by default)")
@@ -192,4 +197,4 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
         html = build_page(page, lang, ctx)
         cache.put(key, html)
     # Each answer gets its own nonce for the page's inline scripts (Content-Security-Policy).
-    return page_response(html, settings.basemap_url)
+    return page_response(personalise(html, request, lang), settings.basemap_url)

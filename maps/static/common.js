@@ -93,8 +93,22 @@
   const serviceName = (code) => t('service_' + code);
   const synTag = () => `<span class="am-tag am-syn">${esc(t('synthetic_value'))}</span>`;
 
+  /** Requests that change something carry the session's CSRF token (api/security.py). */
+  function withCsrf(options) {
+    if (!options || !options.method || options.method === 'GET') return options;
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    const headers = Object.assign({}, options.headers || {}, meta ? { 'X-CSRF-Token': meta.content } : {});
+    return Object.assign({}, options, { headers, credentials: 'same-origin' });
+  }
+
+  // Travel time on roads ("12 min · "), or nothing in a straight line.
+  function minutes(value, fallback) {
+    if (value == null) return '';
+    return `${num(value)} ${esc(t('min'))}${fallback ? ' (' + esc(t('by_straight_line')) + ')' : ''} · `;
+  }
+
   async function getJSON(url, options) {
-    const response = await fetch(url, options);
+    const response = await fetch(url, withCsrf(options));
     let body = null;
     try { body = await response.json(); } catch (err) { body = null; }
     if (!response.ok) {
@@ -212,7 +226,7 @@
   }
 
 
-  A.u = { SATURATION_COLOURS, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
   // The helpers under the name the planning page (plan.js) uses.
   A.util = A.u;
 }());

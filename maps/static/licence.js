@@ -10,7 +10,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { SERVICE_COLOURS, t, num, esc, serviceName, synTag, getJSON, syncUrls, setup, loadBoundaries, provinceOutline, countyNames, latinDigits, nowJalali, jalali } = A.u;
+  const { SERVICE_COLOURS, minutes, t, num, esc, serviceName, synTag, getJSON, syncUrls, setup, loadBoundaries, provinceOutline, countyNames, latinDigits, nowJalali, jalali } = A.u;
 
   // Iran's extent, for telling a mistyped point from a point abroad.
   const LAT = [24.5, 40.0];
@@ -166,11 +166,24 @@
       const names = boundaries ? countyNames(boundaries) : {};
       const detour = boundaries && boundaries.detour_factor ? boundaries.detour_factor : 1;
       const radiusKm = c.catchment_km / detour;
-      L.circle([c.lat, c.lon], { pane: 'amResults', renderer: svg, radius: radiusKm * 1000, color: '#0b6e6e', weight: 2, fillOpacity: 0.04, interactive: false }).addTo(results);
+      const areaStyle = { pane: 'amResults', renderer: svg, color: '#0b6e6e', weight: 2, fillOpacity: 0.04, interactive: false };
+      if (c.travel === 'roads') {
+        // The travel-time area of the catchment (GET /catchment-areas), instead of a circle.
+        const mine = results.amCheck = (results.amCheck || 0) + 1;
+        getJSON(`/catchment-areas?lon=${c.lon}&lat=${c.lat}&service_type=${encodeURIComponent(c.service_type)}`)
+          .then((area) => {
+            if (results.amCheck !== mine) return; // a newer check replaced this one
+            L.geoJSON(area, { ...areaStyle, amCatchment: true }).addTo(results);
+            document.body.dataset.catchment = 'drawn';
+          })
+          .catch(() => {});
+      } else {
+        L.circle([c.lat, c.lon], { ...areaStyle, radius: radiusKm * 1000 }).addTo(results);
+      }
       const i = A.C.services.findIndex((s) => s.code === c.service_type);
       for (const n of c.same_type_nearby) {
         L.circleMarker([n.lat, n.lon], { pane: 'amResults', renderer: svg, radius: 6, color: '#111', weight: 1.5, fillColor: SERVICE_COLOURS[i], fillOpacity: 1 })
-          .bindTooltip(`${esc(n.name_fa)} · ${num(n.capacity)} · ${num(n.distance_km, 1)} ${esc(t('km'))}`)
+          .bindTooltip(`${esc(n.name_fa)} · ${num(n.capacity)} · ${minutes(n.travel_min)}${num(n.distance_km, 1)} ${esc(t('km'))}`)
           .addTo(results);
       }
       c.better_places.forEach((p, k) => {
@@ -191,7 +204,10 @@
       const reasons = fa ? c.reasons_fa : c.reasons_en;
       const summary = fa ? c.summary_fa : c.summary_en;
       const sat = (s) => `<td>${num(s.capacity_per_10k, 0)}</td><td>${num(s.ratio_to_norm, 2)}</td><td>${esc(t('class_' + s['class']))}</td><td>${num(s.ngos)}</td>`;
-      const near = c.same_type_nearby.map((n) => `<li>${esc(n.name_fa)} · ${num(n.capacity)} · ${num(n.distance_km, 1)} ${esc(t('km'))}</li>`).join('');
+      const near = c.same_type_nearby.map((n) => `<li>${esc(n.name_fa)} · ${num(n.capacity)} · ${minutes(n.travel_min)}${num(n.distance_km, 1)} ${esc(t('km'))}</li>`).join('');
+      const note = c.travel === 'roads'
+        ? t('catchment_note_roads').replace('{minutes}', num(c.catchment_min))
+        : t('catchment_note').replace('{travel}', num(c.catchment_km)).replace('{radius}', num(radiusKm, 1));
       const better = c.better_places.map((p) => `<li data-code="${esc(p.settlement_code)}">${esc(p.name_fa)} (${esc(names[p.county_code] || p.county_code)}) · `
         + `${num(p.distance_km, 1)} ${esc(t('km'))} · ${esc(t('newly_covered'))} ${num(p.newly_covered_target_population)}</li>`).join('');
       result.innerHTML = `<div class="am-verdict am-verdict-${esc(c.verdict)}" data-verdict="${esc(c.verdict)}">`
@@ -203,7 +219,7 @@
         + `<tr><th>${esc(t('before'))}</th>${sat(c.saturation_before)}</tr><tr><th>${esc(t('after'))}</th>${sat(c.saturation_after)}</tr></table>`
         + `<p class="am-hint">${esc(t('norm_and_median').replace('{norm}', num(c.saturation_before.norm_per_10k)).replace('{median}', num(c.saturation_before.national_median_per_10k)))}</p>`
         + `<p>${esc(t('newly_covered'))}: <strong>${num(c.newly_covered_target_population)}</strong></p>`
-        + `<p class="am-hint">${esc(t('catchment_note').replace('{travel}', num(c.catchment_km)).replace('{radius}', num(radiusKm, 1)))}</p>`
+        + `<p class="am-hint">${esc(note)}</p>`
         + `<h3>${esc(t('same_type_nearby'))} (${num(c.same_type_in_catchment)})</h3><ul class="am-near">${near || `<li>${esc(t('none'))}</li>`}</ul>`
         + `<h3>${esc(t('better_places'))}</h3><p class="am-hint">${esc(t('better_places_note'))}</p><ol class="am-better">${better || `<li>${esc(t('none'))}</li>`}</ol>`
         + `<p class="am-hint">${synTag()} ${esc(A.C.notice)}</p>`;

@@ -3,7 +3,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
+  const { belowDigits, minutes, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
   // Each layer has its own visual channel, so no colour means two things:
   // - counties: saturation as a muted diverging brown-to-teal fill (under the norm brown, over it teal);
   // - settlements: access as grey-to-black dots (darker = worse), flagged ones larger and ringed;
@@ -114,8 +114,8 @@
       [t('population'), num(p.population) + popSyn],
       [t('county'), esc(placeName(d.county))],
       [t('target_population'), num(s.target_population) + ' ' + synTag()],
-      [t('nearest'), s.nearest_ngo ? `${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
-      [t('in_reach'), `${num(s.ngos_in_catchment)} (${num(s.catchment_km)} ${esc(t('km'))})`],
+      [t('nearest'), s.nearest_ngo ? `${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
+      [t('in_reach'), `${num(s.ngos_in_catchment)} (${s.catchment_min != null ? num(s.catchment_min) + ' ' + esc(t('min')) : num(s.catchment_km) + ' ' + esc(t('km'))})`],
       [t('access_share'), s.access_share_of_norm === null ? '–'
         : num(s.access_share_of_norm, belowDigits(s.access_share_of_norm, st.norms[st.service].min_access_share)) + ' ' + t('times_norm')],
     ];

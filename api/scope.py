@@ -1,0 +1,161 @@
+"""What a signed-in user sees: their provinces only, and NGO positions generalised without the right.
+
+``view(snapshot, user)`` is the snapshot as the user may see it: every layer with a
+``province_code`` cut to the user's provinces (national roles see all), and, for roles without the
+exact-location right, every NGO point replaced by its *generalised position* before anything is
+serialised. Routes take the view from the ``snapshot`` dependency, so items, exports, tiles, map
+data and pages all read the same restricted frames. The analysis itself stays national (a
+village's nearest centre may be across a border); routes cut its answers with ``restrict``.
+
+Generalised position: the nearest node of a fixed 0.125° grid (about 12-14 km apart) that is at
+least ``CLEARANCE_M`` from every true NGO position of the snapshot. It depends only on the data,
+so it is the same every time, and no generalised point lies within 1 km of any real centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from api.snapshot import Snapshot
+from geo.licences import status_at
+from store.accounts import User
+
+GRID_DEG = 0.125
+CLEARANCE_M = 1500.0
+EARTH_R_M = 6_371_008.8
+
+
+@dataclass(frozen=True)
+class Scope:
+    provinces: frozenset[str] | None  # None: national
+    exact: bool  # may see the true NGO positions
+
+    @property
+    def key(self) -> str:
+        where = "all" if self.provinces is None else ",".join(sorted(self.provinces))
+        return f"{where}|{'exact' if self.exact else 'generalised'}"
+
+    def allows(self, province_code: str | None) -> bool:
+        return self.provinces is None or (
+            province_code is not None and str(province_code)[:2] in self.provinces
+        )
+
+
+NATIONAL = Scope(None, True)
+
+
+def scope_of(user: User | None) -> Scope:
+    from api.security import has_right
+
+    if user is None:
+        return Scope(frozenset(), False)
+    provinces = None if user.national else frozenset(user.provinces)
+    return Scope(provinces, has_right(user, "exact_location"))
+
+
+def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on a sphere of the Earth's mean radius: chord length = ground distance at these scales."""
+    lon, lat = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]) * EARTH_R_M
+
+
+def generalised_positions(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each true position, the nearest grid node at least ``CLEARANCE_M`` from every true position."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if len(lon) == 0:
+        return np.zeros(0), np.zeros(0)
+    lo0 = np.floor(lon.min() / GRID_DEG) * GRID_DEG - 4 * GRID_DEG
+    la0 = np.floor(lat.min() / GRID_DEG) * GRID_DEG - 4 * GRID_DEG
+    nx = int(np.ceil((lon.max() - lo0) / GRID_DEG)) + 5
+    ny = int(np.ceil((lat.max() - la0) / GRID_DEG)) + 5
+    gx, gy = np.meshgrid(lo0 + GRID_DEG * np.arange(nx), la0 + GRID_DEG * np.arange(ny))
+    gx, gy = np.round(gx.ravel(), 6), np.round(gy.ravel(), 6)
+    true, nodes = _unit(lon, lat), _unit(gx, gy)
+    near, _ = cKDTree(true).query(nodes, k=1)
+    free = near >= CLEARANCE_M
+    _, nearest = cKDTree(nodes[free]).query(true, k=1)
+    return gx[free][nearest], gy[free][nearest]
+
+
+def generalise_ngos(frame: gpd.GeoDataFrame, true: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` (rows of ``true``) with generalised points, computed against every true position."""
+    lon, lat = true.geometry.x.to_numpy(), true.geometry.y.to_numpy()
+    glon, glat = generalised_positions(lon, lat)
+    where = pd.DataFrame({"lon": glon, "lat": glat}, index=true["licence_no"].to_numpy())
+    rows = where.loc[frame["licence_no"].to_numpy()]
+    out = frame.copy()
+    out["position_generalised"] = True
+    return out.set_geometry(gpd.points_from_xy(rows["lon"], rows["lat"], crs=frame.crs))
+
+
+@dataclass
+class View(Snapshot):
+    """A snapshot restricted to a scope (see the module's docstring)."""
+
+    base: Snapshot | None = None
+    scope: Scope = field(default=NATIONAL)
+
+    def analysis(self):
+        return self.base.analysis()
+
+
+def restrict(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """Rows of ``frame`` in the scope's provinces (by ``province_code``, else ``county_code``)."""
+    if scope.provinces is None:
+        return frame
+    if "province_code" in frame.columns:
+        codes = frame["province_code"].astype(str)
+    elif "county_code" in frame.columns:
+        codes = frame["county_code"].astype(str).str[:2]
+    elif "settlement_code" in frame.columns:
+        codes = frame["settlement_code"].astype(str).str[:2]
+    else:
+        return frame.iloc[0:0]
+    return frame[codes.isin(sorted(scope.provinces)).to_numpy()]
+
+
+def view(snap: Snapshot, scope: Scope) -> Snapshot:
+    """``snap`` as the scope may see it (built once per snapshot and scope)."""
+    if scope == NATIONAL:
+        return snap
+
+    # PostGIS enforces the provinces a second time: the restricted layers are read from the
+    # database under row-level security with the user's provinces, then cut here as well.
+    from_db = getattr(snap._store, "read_layer_in_provinces", None)
+
+    def build() -> View:
+        layers = {}
+        for name, frame in snap.layers.items():
+            if name == "layer_info":
+                out = frame
+            elif from_db is not None and scope.provinces is not None:
+                out = restrict(from_db(name, scope.provinces), scope)
+            else:
+                out = restrict(frame, scope)
+            if name == "ngos" and out is not frame and "status" in frame.columns:
+                # Read from the database: statuses as of the snapshot's day, like the snapshot's own.
+                out = out.assign(status=status_at(out, snap.as_of)) if from_db is not None else out
+            if name == "ngos" and not scope.exact:
+                out = generalise_ngos(out, frame)
+            layers[name] = out.reset_index(drop=True) if out is not frame else out
+
+        v = View(
+            version=f"{snap.version}~{scope.key}",
+            layers=layers,
+            norms=snap.norms,
+            _store=snap._store,
+            as_of=snap.as_of,
+            as_of_source=snap.as_of_source,
+            store_version=snap.store_version,
+            base=snap,
+            scope=scope,
+        )
+        v.tiles_ready = snap.tiles_ready
+        return v
+
+    return snap.cached(f"view:{scope.key}", build)

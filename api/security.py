@@ -1,0 +1,419 @@
+"""Who may call what: sign-in, sessions, API tokens, roles, CSRF, and the route policy.
+
+Deny by default. Every route of the service has an entry in ``POLICY`` (method and path template
+-> ``Requirement``); one app-wide dependency, ``authorize``, finds the matched route's entry and
+refuses the request if there is none (403, "no declared requirement"). ``tests/test_security.py``
+walks ``app.routes`` and the OpenAPI document and fails if a route has no entry, so a new route
+cannot ship without a decision about who may call it. The requirement of each operation is also
+published in the OpenAPI document (``x-amayesh-requires``).
+
+Credentials:
+
+* people sign in at ``/sign-in`` and get a session cookie (``amayesh_session``: HttpOnly, Secure,
+  SameSite=Strict, HMAC-signed, expiring after ``session_hours``; a password reset, role change
+  or disabling the user voids every earlier cookie);
+* programs send ``Authorization: Bearer amy_…`` with an API token (``amayesh users token``).
+
+No or expired credentials: 401 (pages redirect to the sign-in page); wrong role: 403. A POST,
+PUT, PATCH or DELETE that carries a session cookie must also carry the session's CSRF token in
+``X-CSRF-Token`` (the pages read it from ``<meta name="csrf-token">``) and, when the browser
+sends one, a same-origin ``Origin``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+
+from geo.errors import Forbidden, SignInRequired, Unauthenticated
+from store.accounts import ROLES, Accounts, User
+
+SESSION_COOKIE = "amayesh_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+# ---- roles and rights ------------------------------------------------------------------------
+
+#: What each right means, and the roles that hold it.
+RIGHTS: dict[str, tuple[str, ...]] = {
+    "read": ("admin", "planner", "licensing_officer", "provincial_director"),
+    "export": ("admin", "planner", "provincial_director"),
+    "priorities": ("admin", "planner", "provincial_director"),
+    "licence_check": ("admin", "planner", "licensing_officer"),
+    "licence_decide": ("admin", "licensing_officer"),
+    "exact_location": ("admin", "planner", "licensing_officer"),
+    # siting, delegation and saved scenarios work on the whole country: national roles only
+    "plan": ("admin", "planner"),
+    "admin": ("admin",),
+}
+
+
+def has_right(user: User | None, right: str) -> bool:
+    return user is not None and user.role in RIGHTS[right]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a route needs: nothing (``public``) or a signed-in user holding ``right``."""
+
+    right: str | None  # None: public
+    page: bool = False  # an HTML page: 401 becomes a redirect to the sign-in page
+
+    @property
+    def public(self) -> bool:
+        return self.right is None
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return () if self.right is None else RIGHTS[self.right]
+
+    def describe(self) -> str:
+        return "public" if self.public else f"{self.right}: {', '.join(self.roles)}"
+
+
+PUBLIC = Requirement(None)
+PUBLIC_PAGE = Requirement(None, page=True)
+
+
+def requires(right: str, *, page: bool = False) -> Requirement:
+    if right not in RIGHTS:
+        raise ValueError(f"unknown right {right!r}")
+    return Requirement(right, page=page)
+
+
+#: Every route: (method, path template) -> requirement. A route missing here is refused.
+POLICY: dict[tuple[str, str], Requirement] = {
+    # sign-in and the public view
+    ("GET", "/sign-in"): PUBLIC_PAGE,
+    ("POST", "/sign-in"): PUBLIC_PAGE,
+    ("POST", "/sign-out"): PUBLIC_PAGE,
+    ("GET", "/me"): requires("read"),
+    ("GET", "/conformance"): PUBLIC,
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/maps/public"): PUBLIC_PAGE,
+    ("GET", "/maps/data/public.json"): PUBLIC,
+    # landing and OGC API – Features
+    ("GET", "/"): requires("read"),
+    ("GET", "/collections"): requires("read"),
+    ("GET", "/collections/{collection_id}"): requires("read"),
+    ("GET", "/collections/{collection_id}/items"): requires("read"),
+    ("GET", "/collections/{collection_id}/items/{feature_id}"): requires("read"),
+    # tiles, analysis
+    ("GET", "/tiles/{collection}/{z}/{x}/{y}.mvt"): requires("read"),
+    ("POST", "/licence-checks"): requires("licence_check"),
+    ("GET", "/priorities"): requires("priorities"),
+    ("GET", "/saturation"): requires("read"),
+    ("GET", "/concentration"): requires("read"),
+    ("GET", "/settlements/{code}"): requires("read"),
+    # reach of a place on the roads (roads helper): a licence-check tool; not yet province-scoped
+    ("GET", "/catchment-areas"): requires("licence_check"),
+    # map pages and their data
+    ("GET", "/maps"): requires("read", page=True),
+    ("GET", "/maps/{page}"): requires("read", page=True),
+    ("GET", "/maps/data/boundaries.json"): requires("read"),
+    ("GET", "/maps/data/ngos.json"): requires("read"),
+    ("GET", "/maps/data/target-areas.json"): requires("read"),
+    # place search and a settlement's profile page (pages helper): the caller's provinces only,
+    # through the ``snapshot`` dependency's view
+    ("GET", "/maps/data/search"): requires("read"),
+    ("GET", "/maps/settlements/{code}"): requires("read", page=True),
+    # planning: siting, delegation, scenarios
+    ("POST", "/plans/siting"): requires("plan"),
+    ("POST", "/plans/delegation"): requires("plan"),
+    ("GET", "/scenarios"): requires("plan"),
+    ("POST", "/scenarios"): requires("plan"),
+    ("GET", "/scenarios/{scenario_id}"): requires("plan"),
+    ("DELETE", "/scenarios/{scenario_id}"): requires("plan"),
+    ("POST", "/scenarios/{scenario_id}/copy"): requires("plan"),
+    ("GET", "/scenarios/{a}/compare/{b}"): requires("plan"),
+}
+
+#: Signing in again over a live session: checked for same origin in the route instead.
+CSRF_EXEMPT = {("POST", "/sign-in")}
+
+#: Page-specific rights on ``/maps/{page}``.
+PAGE_RIGHTS = {"national": "read", "licence": "licence_check", "priorities": "priorities", "plan": "plan"}
+
+#: Routes outside FastAPI's dependency system (plain Starlette routes and mounts): each named
+#: here on purpose. Static assets (scripts, styles, fonts) and the OpenAPI document hold no data.
+PLAIN_ROUTES = {"/openapi.json", "/static/app", "/static/vendor/"}
+
+
+def requirement_of(method: str, path: str) -> Requirement | None:
+    return POLICY.get((method, path))
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Sessions:
+    """Signed session cookies over the store's accounts."""
+
+    def __init__(self, accounts: Accounts, *, hours: float = 8.0, secure: bool = True) -> None:
+        self.accounts = accounts
+        self.lifetime = int(hours * 3600)
+        self.secure = secure
+        self._key: bytes | None = None
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = self.accounts.secret("session")
+        return self._key
+
+    def _sign(self, payload: bytes) -> str:
+        return _b64(hmac.new(self.key, payload, hashlib.sha256).digest())
+
+    def issue(self, user: User, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        payload = json.dumps(
+            {
+                "u": user.username,
+                "e": user.session_epoch,
+                "x": int(now) + self.lifetime,
+                "n": secrets.token_hex(8),
+            },
+            separators=(",", ":"),
+        ).encode()
+        return f"{_b64(payload)}.{self._sign(payload)}"
+
+    def read(self, cookie: str, now: float | None = None) -> tuple[User, str] | None:
+        """The user and the session nonce of a valid cookie; None if forged, expired or voided."""
+        try:
+            body, sig = cookie.split(".", 1)
+            payload = _unb64(body)
+        except (ValueError, TypeError):
+            return None
+        if not hmac.compare_digest(sig, self._sign(payload)):
+            return None
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return None
+        if int(data.get("x", 0)) <= (time.time() if now is None else now):
+            return None
+        user = self.accounts.get(str(data.get("u")))
+        if user is None or user.disabled or user.session_epoch != data.get("e"):
+            return None
+        return user, str(data.get("n"))
+
+    def csrf_token(self, nonce: str) -> str:
+        return _b64(hmac.new(self.key, b"csrf:" + nonce.encode(), hashlib.sha256).digest())
+
+    # Repeated failed sign-ins: five within 15 minutes lock the name for the rest of that window.
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            recent = [t for t in self._failures.get(username, []) if t > time.time() - 900]
+            self._failures[username] = recent
+            return len(recent) >= 5
+
+    def failed(self, username: str) -> None:
+        with self._lock:
+            self._failures.setdefault(username, []).append(time.time())
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
+
+
+def set_session_cookie(response, sessions: Sessions, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=sessions.lifetime,
+        path="/",
+        secure=sessions.secure,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+# ---- who is calling --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User | None
+    via: str  # "token", "session" or "anonymous"
+    csrf: str | None = None  # the session's CSRF token
+
+
+ANONYMOUS = Caller(None, "anonymous")
+
+
+def identify(request: Request) -> Caller:
+    cached = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    sessions: Sessions = request.app.state.sessions
+    caller = ANONYMOUS
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = sessions.accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthenticated("the API token is not valid (unknown, revoked or expired)")
+        caller = Caller(user, "token")
+    elif SESSION_COOKIE in request.cookies:
+        found = sessions.read(request.cookies[SESSION_COOKIE])
+        if found is not None:
+            user, nonce = found
+            caller = Caller(user, "session", sessions.csrf_token(nonce))
+    request.state.caller = caller
+    return caller
+
+
+def current_user(request: Request) -> User | None:
+    return identify(request).user
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser, or a browser that sends no Origin on same-origin requests
+        return True
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+async def authorize(request: Request) -> None:
+    """The app-wide dependency: find the route's requirement and enforce it (deny by default)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    need = requirement_of(request.method, path) if path else None
+    if need is None:
+        raise Forbidden(f"{request.method} {path} has no declared requirement: denied by default")
+    caller = identify(request)
+    if (
+        request.method in UNSAFE_METHODS
+        and caller.via == "session"
+        and (request.method, path) not in CSRF_EXEMPT
+    ):
+        sent = request.headers.get(CSRF_HEADER.lower(), "")
+        if not sent and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            sent = str((await request.form()).get("csrf_token", ""))
+        if not (caller.csrf and hmac.compare_digest(sent, caller.csrf)) or not _same_origin(request):
+            raise Forbidden("missing or wrong CSRF token (send the page's csrf-token in X-CSRF-Token)")
+    if need.public:
+        return
+    if caller.user is None:
+        if need.page:
+            raise SignInRequired("sign in to see this page")
+        raise Unauthenticated("sign in or send an API token (Authorization: Bearer …)")
+    right = need.right
+    if path == "/maps/{page}":
+        right = PAGE_RIGHTS.get(request.path_params.get("page", ""), "admin")
+    if not has_right(caller.user, right):
+        raise Forbidden(f"the role {caller.user.role} may not do this (needs: {', '.join(RIGHTS[right])})")
+
+
+def sign_in_location(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    lang = "en" if request.query_params.get("lang") == "en" else "fa"
+    return f"/sign-in?lang={lang}&next={quote(target, safe='')}"
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this service (no scheme, no host, no //): no open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/maps/national"
+    return value
+
+
+def publish_requirements(app: FastAPI) -> None:
+    """Put each operation's requirement into the OpenAPI document (``x-amayesh-requires``)."""
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["token"] = {"type": "http", "scheme": "bearer", "description": "amayesh users token"}
+        schemes["session"] = {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}
+        for path, operations in schema.get("paths", {}).items():
+            for method, op in operations.items():
+                need = requirement_of(method.upper(), path)
+                if need is None:
+                    continue
+                op["x-amayesh-requires"] = {"right": need.right or "public", "roles": list(need.roles)}
+                if not need.public:
+                    op["security"] = [{"token": []}, {"session": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
+def personalise(page: str, request: Request, lang: str = "fa") -> str:
+    """A cached page made the caller's: their CSRF token for the page's scripts, who is signed in
+    and a sign-out button."""
+    import html as _html
+
+    caller = identify(request)
+    if caller.user is None:
+        return page
+    token = _html.escape(caller.csrf or "")
+    who = _html.escape(f"{caller.user.display_name or caller.user.username} · {caller.user.role}")
+    label = "خروج" if lang == "fa" else "Sign out"
+    bar = (
+        f'<form class="am-user" method="post" action="/sign-out" style="position:fixed;z-index:1100;'
+        f"inset-block-end:8px;inset-inline-end:8px;background:#fff;padding:4px 8px;border:1px solid #ccd;"
+        f'border-radius:4px;font-size:12.5px;margin:0"><span id="am-user">{who}</span> '
+        f'<input type="hidden" name="csrf_token" value="{token}">'
+        f'<button type="submit" id="am-sign-out">{label}</button></form>'
+    )
+    page = page.replace("<head>", f'<head>\n<meta name="csrf-token" content="{token}">', 1)
+    at = page.find("<body")
+    end = page.find(">", at) + 1 if at >= 0 else 0
+    return page[:end] + bar + page[end:] if at >= 0 else page
+
+
+def install(app: FastAPI) -> None:
+    """Answers for refused requests: 401 (with WWW-Authenticate), a redirect for pages, 403."""
+    from fastapi.responses import RedirectResponse
+
+    from api.errors import problem
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, err: SignInRequired):
+        return RedirectResponse(sign_in_location(request), status_code=303)
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, err: Unauthenticated):
+        response = problem(401, "Unauthenticated", err.user_message, code=err.code)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="amayesh"'
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, err: Forbidden):
+        return problem(403, "Forbidden", err.user_message, code=err.code)
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    return [r for r in app.routes if isinstance(r, APIRoute)]
+
+
+__all__ = ["POLICY", "ROLES", "Requirement", "Sessions", "authorize", "current_user", "identify"]

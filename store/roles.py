@@ -1,0 +1,113 @@
+"""The database role the service connects as, and row-level security on the layer tables (PostGIS).
+
+``amayesh db setup-roles --role amayesh_service`` (run once by the database owner, and again after
+new layer tables are created) makes a login role that is neither superuser nor owner of anything
+and cannot bypass row-level security, and grants it:
+
+* ``SELECT`` on the layer tables and the commit counter (the service never writes layers; imports
+  run from the command line as the owner);
+* ``SELECT, INSERT, UPDATE`` on the users and tokens, ``SELECT`` on the secrets;
+* ``SELECT, INSERT`` on the audit table, and explicitly **not** ``UPDATE``, ``DELETE`` or
+  ``TRUNCATE`` (a trigger refuses those to everybody, owner included).
+
+Every layer table with a province (all but ``layer_info``) has row-level security enabled and
+*forced* (the owner is held to it too; only a superuser is not): a row is visible only when its
+province is in the transaction's ``amayesh.provinces`` setting (a comma-separated list of codes,
+or ``*`` for all), set with ``set_config(…, true)`` so that it lasts one transaction. Unset, no
+row is visible.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from geo.schema import LAYERS
+
+#: The expression naming a row's province, per layer table with one.
+PROVINCE_OF = {
+    name: ("province_code" if "province_code" in spec.column_names else "left(county_code, 2)")
+    for name, spec in LAYERS.items()
+    if "province_code" in spec.column_names or "county_code" in spec.column_names
+}
+SETTING = "amayesh.provinces"
+
+
+def policy_sql(table: str) -> list[str]:
+    """Statements that enable, force and (re)create the province policy of ``table``."""
+    expr = PROVINCE_OF[table]
+    visible = (
+        f"coalesce(current_setting('{SETTING}', true), '') = '*' "
+        f"OR {expr} = ANY (string_to_array(current_setting('{SETTING}', true), ','))"
+    )
+    return [
+        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+        f'DROP POLICY IF EXISTS amayesh_provinces ON "{table}"',
+        f'CREATE POLICY amayesh_provinces ON "{table}" USING ({visible}) WITH CHECK ({visible})',
+    ]
+
+
+def provinces_setting(provinces) -> str:
+    """The value of ``amayesh.provinces`` for a set of province codes (None: all)."""
+    if provinces is None:
+        return "*"
+    codes = sorted(str(p) for p in provinces)
+    if not all(re.fullmatch(r"\d{2}", c) for c in codes):
+        raise ValueError(f"province codes are two digits: {codes}")
+    return ",".join(codes)
+
+
+def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
+    """Create or update the service's role and its grants; return what was done."""
+    from store.accounts import Accounts
+    from store.postgis import PostGISStore
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ValueError("a role name is lower-case letters, digits and '_'")
+    store = PostGISStore(owner_url)
+    accounts = Accounts(owner_url)
+    accounts.ensure()
+    accounts.secret("session")  # made now: the service may read it but not write it
+    done = []
+    with store.engine.begin() as conn:
+        store.meta.create(conn, checkfirst=True)
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
+        quoted = conn.exec_driver_sql("SELECT quote_literal(%s)", (password,)).scalar()
+        verb = "ALTER" if exists else "CREATE"
+        conn.exec_driver_sql(
+            f"{verb} ROLE {role} LOGIN PASSWORD {quoted} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            "NOBYPASSRLS NOINHERIT"
+        )
+        done.append(f"{verb.lower()}d role {role} (login, not superuser, cannot bypass row-level security)")
+        database = conn.execute(sa.text("SELECT current_database()")).scalar()
+        conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        present = set(sa.inspect(conn).get_table_names())
+        for name in LAYERS:
+            if name not in present:
+                continue
+            conn.exec_driver_sql(f'REVOKE ALL ON "{name}" FROM {role}')
+            conn.exec_driver_sql(f'GRANT SELECT ON "{name}" TO {role}')
+            if name in PROVINCE_OF:
+                for sql in policy_sql(name):
+                    conn.exec_driver_sql(sql)
+                done.append(f"{name}: SELECT; row-level security forced, by province")
+            else:
+                done.append(f"{name}: SELECT")
+        conn.exec_driver_sql(f"GRANT SELECT ON amayesh_meta, spatial_ref_sys TO {role}")
+        scenarios = getattr(store, "scenarios", None)  # saved planning scenarios, if this version has them
+        if scenarios is not None:
+            scenarios.create(conn, checkfirst=True)
+            conn.exec_driver_sql(f'GRANT SELECT, INSERT, DELETE ON "{scenarios.name}" TO {role}')
+            done.append(f"{scenarios.name}: SELECT, INSERT, DELETE")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE ON amayesh_users, amayesh_tokens TO {role}")
+        conn.exec_driver_sql(f"GRANT SELECT ON amayesh_secrets TO {role}")
+        conn.exec_driver_sql(f"REVOKE ALL ON amayesh_audit FROM {role}, PUBLIC")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT ON amayesh_audit TO {role}")
+        conn.exec_driver_sql(f"GRANT USAGE ON SEQUENCE amayesh_audit_audit_id_seq TO {role}")
+        done.append("amayesh_audit: SELECT, INSERT only (UPDATE, DELETE, TRUNCATE refused)")
+    store.close()
+    accounts.close()
+    return done
