@@ -700,12 +700,14 @@ class RoadNetwork:
         p, c = self.snap(places), self.snap(providers)
         fi, fj, fc = self._fallback_pairs(p, c, catchment)
         fw = np.exp(-fc * fc * inv2s2)
-        weighted = np.bincount(fj, weights=demand[fi] * fw, minlength=m)
+        weighted = np.bincount(fj, weights=demand[fi] * fw, minlength=m).astype(
+            "float64"
+        )  # empty: bincount gives int64
         net = self._network_pairs(c, p, catchment)
         if net is not None:
             weighted += _gather(*net, demand, float(catchment), inv2s2, True, m)[0]
         ratio = np.divide(supply, weighted, out=np.zeros(m), where=weighted > 0)
-        access = np.bincount(fi, weights=ratio[fj] * fw, minlength=n)
+        access = np.bincount(fi, weights=ratio[fj] * fw, minlength=n).astype("float64")
         count = np.bincount(fi, minlength=n).astype("int64")
         if net is not None:
             a, k = _gather(*net, ratio, float(catchment), inv2s2, False, n)
@@ -727,7 +729,7 @@ class RoadNetwork:
             points, values = _subset(points, keep), values[keep]
         q, p = self.snap(queries), self.snap(points)
         fi, fj, _ = self._fallback_pairs(q, p, max_cost)
-        total = np.bincount(fi, weights=values[fj], minlength=n)
+        total = np.bincount(fi, weights=values[fj], minlength=n).astype("float64")
         if len(q.grouped()[0]) <= len(p.grouped()[0]):
             net = self._network_pairs(q, p, max_cost)
             if net is not None:

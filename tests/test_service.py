@@ -17,7 +17,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.loading import analysis_from_store, load_norms
+from api.loading import analysis_from_store, load_norms, travel_for
 from api.settings import Settings
 from geo.errors import UnknownProvinceError
 from maps.tiles import BUFFER, EXTENT, tile_bounds
@@ -27,7 +27,8 @@ from tests.conftest import bearer, make_users
 
 @pytest.fixture(scope="module")
 def analysis(small_store):
-    return analysis_from_store(small_store, load_norms(Settings().norms))
+    norms = load_norms(Settings().norms)
+    return analysis_from_store(small_store, norms, travel_for(Settings(), norms))
 
 
 def test_landing_counts_the_small_world(small_client, small_layers):
