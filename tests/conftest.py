@@ -190,6 +190,7 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="session")
 def api(server, admin_headers):
     """An HTTP client of the running service, signed in as an admin (API token)."""
     import httpx
