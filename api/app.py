@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import errors, exporter, guard, security
+from api import errors, exporter, guard, openapi, security
 from api.caches import Caches
 from api.deps import snapshot
 from api.loading import load_norms, travel_for
+from api.params import reject_unknown_parameters
 from api.routers import assessments, auth, features, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
@@ -49,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The interactive docs load scripts from a CDN; the service serves nothing from outside.
         docs_url=None,
         redoc_url=None,
-        # Deny by default: every route's requirement is checked here (api.security.POLICY).
-        dependencies=[Depends(security.authorize)],
+        # Deny by default: every route's requirement is checked here (api.security.POLICY); then
+        # every route refuses query parameters it does not declare (OGC API Features Core).
+        dependencies=[Depends(security.authorize), Depends(reject_unknown_parameters)],
     )
     app.state.accounts = accounts
     app.state.sessions = security.Sessions(
@@ -75,7 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     security.install(app)
-    security.publish_requirements(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans.router)
     app.include_router(pages.router)
     pages.mount_assets(app)
+    openapi.install(app)
+    # after the OGC document is built: each operation's requirement goes into it
+    security.publish_requirements(app)
 
     @app.get("/health", summary="Liveness: answers at once, whatever the workers are doing")
     async def health() -> dict:

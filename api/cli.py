@@ -232,6 +232,17 @@ def _previous_version(store, layer_name: str, settings: Settings) -> Path | None
     return export_layer(store, layer_name, folder / f"{layer_name}-{stamp}.gpkg")
 
 
+def _audit(settings: Settings, *record) -> None:
+    """One audit row, on a connection opened and closed for it."""
+    from store.accounts import Accounts
+
+    accounts = Accounts(settings.store)
+    try:
+        accounts.record(*record)
+    finally:
+        accounts.close()
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     import os
@@ -241,7 +252,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from exchange.imports import ImportRejected, validate_file, write_report
     from geo.schema import layer as layer_spec
     from store import open_store
-    from store.accounts import Accounts
     from store.backup import frame_checksum
 
     store = open_store(settings.store)
@@ -268,7 +278,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if len(result.rejected) > len(shown):
             print(f"  … and {len(result.rejected) - len(shown)} more", file=sys.stderr)
         print(f"Every rejected row is in {report_path}", file=sys.stderr)
-        Accounts(settings.store).record(
+        _audit(
+            settings,
             None,
             actor,
             f"import.{mode}.rejected",
@@ -296,7 +307,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             tx.write_layer(args.layer, frame)
     after = store.read_layer(args.layer)
     store.close()
-    Accounts(settings.store).record(
+    _audit(
+        settings,
         None,
         actor,
         f"import.{mode}",

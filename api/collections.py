@@ -30,6 +30,38 @@ SERVICE = Filter("service_type", "service type", tuple(SERVICE_TYPES))
 
 
 @dataclass(frozen=True)
+class Property:
+    """A property of a collection's features, as queryables and the OpenAPI document describe it."""
+
+    name: str
+    type: str  # string, integer, number, boolean, date
+    description: str
+    enum: tuple[str, ...] | None = None
+    nullable: bool = False
+
+
+_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "date"}
+
+
+def _layer_properties(name: str) -> tuple[Property, ...]:
+    return tuple(
+        Property(c.name, _JSON_TYPES.get(c.dtype, "string"), c.description, c.choices, c.nullable)
+        for c in LAYERS[name].columns
+    )
+
+
+def _p(name: str, type_: str, description: str, **kw) -> Property:
+    return Property(name, type_, description, **kw)
+
+
+_CODES = (
+    _p("county_code", "string", "Statistical Centre county code, 4 digits"),
+    _p("province_code", "string", "Statistical Centre province code, 2 digits"),
+)
+_SERVICE = _p("service_type", "string", "service type", enum=tuple(SERVICE_TYPES))
+
+
+@dataclass(frozen=True)
 class Collection:
     id: str
     title_fa: str
@@ -39,6 +71,17 @@ class Collection:
     build: Callable[[Snapshot], gpd.GeoDataFrame]
     filters: Mapping[str, Filter]
     synthetic: str  # none, partial or all
+    properties: tuple[Property, ...] = ()
+    #: (start, end) properties giving each feature's time interval, for ``datetime``
+    temporal: tuple[str, str] | None = None
+
+    @property
+    def is_layer(self) -> bool:
+        """A stored layer (a table in PostGIS), not a result computed from the layers."""
+        return self.id in LAYERS
+
+    def property(self, name: str) -> Property | None:
+        return next((p for p in self.properties if p.name == name), None)
 
     def frame(self, snapshot: Snapshot) -> gpd.GeoDataFrame:
         def build() -> gpd.GeoDataFrame:
@@ -102,12 +145,103 @@ def _priorities(snap: Snapshot) -> gpd.GeoDataFrame:
 
 
 def _layer_collection(
-    name: str, filters: Mapping[str, Filter], description: str, synthetic: str
+    name: str,
+    filters: Mapping[str, Filter],
+    description: str,
+    synthetic: str,
+    temporal: tuple[str, str] | None = None,
 ) -> Collection:
     spec = LAYERS[name]
     return Collection(
-        name, spec.title_fa, spec.title_en, description, spec.key, _layer(name), filters, synthetic
+        name,
+        spec.title_fa,
+        spec.title_en,
+        description,
+        spec.key,
+        _layer(name),
+        filters,
+        synthetic,
+        _layer_properties(name),
+        temporal,
     )
+
+
+_SATURATION_PROPERTIES = (
+    _p("id", "string", "<county_code>-<service_type>"),
+    *_CODES,
+    _p("name_fa", "string", "county name, Persian"),
+    _p("name_en", "string", "county name, English", nullable=True),
+    _SERVICE,
+    _p("target_population", "integer", "persons needing the service in the county"),
+    _p("ngos", "integer", "active NGOs of the service in the county"),
+    _p("capacity", "integer", "their capacity (persons)"),
+    _p("capacity_per_10k", "number", "capacity per 10,000 target persons", nullable=True),
+    _p("norm_per_10k", "number", "the norm per 10,000 target persons"),
+    _p("ratio_to_norm", "number", "capacity_per_10k / norm_per_10k", nullable=True),
+    _p("national_median_per_10k", "number", "national median of capacity_per_10k"),
+    _p("class", "string", "saturation class", enum=("saturated", "balanced", "underserved")),
+)
+
+_ACCESS_PROPERTIES = (
+    _p("settlement_code", "string", "Statistical Centre code (10 digits city, 16 village)"),
+    _p("name_fa", "string", "Persian name"),
+    _p("name_en", "string", "English name", nullable=True),
+    _p("kind", "string", "city or village", enum=tuple(SETTLEMENT_KINDS)),
+    *_CODES,
+    _p("population", "integer", "resident population"),
+    *(
+        prop
+        for service in SERVICE_TYPES
+        for prop in (
+            _p(
+                f"{service}_nearest_km", "number", f"km to the nearest active {service} centre", nullable=True
+            ),
+            _p(f"{service}_access_share", "number", f"E2SFCA {service} access as a share of the norm"),
+        )
+    ),
+    _p("flagged_services", "integer", "services for which the settlement is flagged underserved"),
+    _p("in_target_area", "boolean", "inside a target neighbourhood"),
+)
+
+_FLAG_PROPERTIES = (
+    _p("id", "string", "<settlement_code>-<service_type>"),
+    _p("settlement_code", "string", "Statistical Centre settlement code"),
+    _p("name_fa", "string", "Persian name"),
+    _SERVICE,
+    _p("population", "integer", "resident population"),
+    _p("nearest_km", "number", "km to the nearest active centre", nullable=True),
+    _p("max_distance_km", "number", "the distance above which a place is too far"),
+    _p("access_share", "number", "access as a share of the norm"),
+    _p("min_access_share", "number", "the share below which access is low"),
+    _p("in_target_area", "boolean", "inside a target neighbourhood"),
+    _p("too_far", "boolean", "flagged for distance"),
+    _p("low_access", "boolean", "flagged for low access"),
+    _p("reason_en", "string", "why, in English"),
+    _p("reason_fa", "string", "why, in Persian"),
+    *_CODES,
+)
+
+_PRIORITY_PROPERTIES = (
+    _p("rank", "integer", "rank within the province"),
+    _p("settlement_code", "string", "Statistical Centre settlement code"),
+    _p("name_fa", "string", "Persian name"),
+    *_CODES,
+    _p("population", "integer", "resident population"),
+    _p("target_population", "integer", "persons needing a service"),
+    _p("score", "number", "priority score, 0-100"),
+    *(
+        _p(f"{c}_points", "number", f"points from {c}")
+        for c in ("need", "gap", "distance", "population", "target_area")
+    ),
+    _p("need", "number", "need criterion, 0-1"),
+    _p("gap", "number", "gap criterion, 0-1"),
+    _p("distance", "number", "distance criterion, 0-1"),
+    _p("population_score", "number", "population criterion, 0-1"),
+    _p("target_area", "number", "target area criterion, 0-1"),
+    _p("flagged", "boolean", "flagged underserved for some service"),
+    _p("reason_en", "string", "why, in English"),
+    _p("reason_fa", "string", "why, in Persian"),
+)
 
 
 COLLECTIONS: Mapping[str, Collection] = {
@@ -141,8 +275,10 @@ COLLECTIONS: Mapping[str, Collection] = {
                 "service_type": SERVICE,
                 "status": Filter("status", "licence status", tuple(LICENCE_STATUSES)),
             },
-            "The NGO registry. In the demo it is SYNTHETIC.",
+            "The NGO registry. In the demo it is SYNTHETIC. Each licence is valid from issued_on to "
+            "expires_on (datetime selects the licences valid at an instant or during an interval).",
             "all",
+            temporal=("issued_on", "expires_on"),
         ),
         _layer_collection(
             "target_areas",
@@ -169,6 +305,7 @@ COLLECTIONS: Mapping[str, Collection] = {
                 "class": Filter("class", "saturation class", ("saturated", "balanced", "underserved")),
             },
             "all",
+            _SATURATION_PROPERTIES,
         ),
         Collection(
             "settlement-access",
@@ -184,6 +321,7 @@ COLLECTIONS: Mapping[str, Collection] = {
                 "kind": Filter("kind", "city or village", tuple(SETTLEMENT_KINDS)),
             },
             "all",
+            _ACCESS_PROPERTIES,
         ),
         Collection(
             "flags",
@@ -195,6 +333,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             _flags,
             {"province": PROVINCE, "county": COUNTY, "service_type": SERVICE},
             "all",
+            _FLAG_PROPERTIES,
         ),
         Collection(
             "priorities",
@@ -206,6 +345,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             _priorities,
             {"province": PROVINCE, "county": COUNTY},
             "all",
+            _PRIORITY_PROPERTIES,
         ),
     )
 }

@@ -59,9 +59,11 @@ def status_of(err: e.AmayeshError) -> int:
     return next(STATUS[cls] for cls in type(err).__mro__ if cls in STATUS)
 
 
-def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: object
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -74,12 +76,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        return problem(err.status_code, "HTTP error", str(err.detail))
+        # Keep the headers Starlette gives, e.g. Allow on a 405.
+        return problem(err.status_code, "HTTP error", str(err.detail), headers=getattr(err, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(x.get("loc", ())), "msg": x.get("msg", "")} for x in err.errors()]
-        return problem(422, "Invalid request", "some parameters are not valid", errors=errors)
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in err.errors()]
+        # OGC API Features: a bad parameter value is a 400; a bad request body stays a 422.
+        in_body = any(e["loc"][:1] == ["body"] for e in errors)
+        status = 422 if in_body else 400
+        detail = "; ".join(f"{e['loc'][-1] if e['loc'] else 'request'}: {e['msg']}" for e in errors[:5])
+        return problem(status, "Invalid request", detail or "some parameters are not valid", errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:

@@ -35,6 +35,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
+from api.collections import COLLECTIONS
 from geo.errors import Forbidden, SignInRequired, Unauthenticated
 from store.accounts import ROLES, Accounts, User
 
@@ -138,6 +139,19 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("POST", "/scenarios/{scenario_id}/copy"): requires("plan"),
     ("GET", "/scenarios/{a}/compare/{b}"): requires("plan"),
 }
+
+# OGC API – Features: one items, item and queryables path per collection (their filters differ).
+for _collection in COLLECTIONS:
+    for _path in ("/items", "/items/{feature_id}", "/queryables"):
+        POLICY[("GET", f"/collections/{_collection}{_path}")] = requires("read")
+# OGC API – Tiles: the tiling scheme holds no data; tilesets and tiles are the layers'.
+POLICY[("GET", "/tileMatrixSets")] = PUBLIC
+POLICY[("GET", "/tileMatrixSets/WebMercatorQuad")] = PUBLIC
+for _path in ("", "/WebMercatorQuad", "/WebMercatorQuad/tilejson.json"):
+    POLICY[("GET", f"/collections/{{collection_id}}/tiles{_path}")] = requires("read")
+POLICY[("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{tile_matrix}/{tile_row}/{tile_col}")] = (
+    requires("read")
+)
 
 #: Signing in again over a live session: checked for same origin in the route instead.
 CSRF_EXEMPT = {("POST", "/sign-in")}

@@ -207,9 +207,12 @@ def priority_weights(user: Mapping[str, float] | None, defaults: Mapping[str, fl
         if not np.isfinite(value) or value < 0:
             raise AnalysisInputError(f"weight {name} must be a non-negative number, not {value}")
         weights[name] = float(value)
-    total = sum(weights.values())
-    if total <= 0:
+    largest = max(weights.values())
+    if largest <= 0:
         raise AnalysisInputError("at least one weight must be positive")
+    # Scaled by the largest first, so that huge weights (1e308) do not overflow the sum.
+    weights = {c: w / largest for c, w in weights.items()}
+    total = sum(weights.values())
     return {c: w / total for c, w in weights.items()}
 
 

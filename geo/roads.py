@@ -700,9 +700,8 @@ class RoadNetwork:
         p, c = self.snap(places), self.snap(providers)
         fi, fj, fc = self._fallback_pairs(p, c, catchment)
         fw = np.exp(-fc * fc * inv2s2)
-        weighted = np.bincount(fj, weights=demand[fi] * fw, minlength=m).astype(
-            "float64"
-        )  # empty: bincount gives int64
+        # float even when there is no fallback pair (bincount of nothing is integer)
+        weighted = np.bincount(fj, weights=demand[fi] * fw, minlength=m).astype("float64")
         net = self._network_pairs(c, p, catchment)
         if net is not None:
             weighted += _gather(*net, demand, float(catchment), inv2s2, True, m)[0]

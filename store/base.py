@@ -77,6 +77,17 @@ class Store(ABC):
         with self.transaction() as tx:
             tx.append(name, frame)
 
+    def select_keys(
+        self, name: str, where, sortby: tuple[tuple[str, bool], ...] = (), provinces=None
+    ) -> list | None:
+        """The keys of the rows of ``name`` passing ``where`` (a ``geo.filtering`` tree), sorted,
+        among the rows of ``provinces`` (None: all).
+
+        ``None`` where the store cannot evaluate filters itself: the caller then filters its
+        in-memory copy (``geo.filtering.mask_from_filter``), with the same result.
+        """
+        return None
+
     def close(self) -> None:  # noqa: B027 - a no-op unless the store holds connections
         """Release connections; the store may not be used afterwards."""
 

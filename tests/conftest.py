@@ -140,7 +140,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(demo, demo_tokens, tmp_path_factory):
+def server_log(tmp_path_factory) -> Path:
+    """The log of the ``server`` fixture's service (uvicorn's access log: every request line)."""
+    return tmp_path_factory.mktemp("server") / "serve.log"
+
+
+@pytest.fixture(scope="session")
+def server(demo, demo_tokens, server_log):
     """The service on the demo store, started as a user starts it, on a free port of 127.0.0.1.
 
     Every route but the sign-in page and the public view needs credentials: use ``api`` (an
@@ -148,7 +154,7 @@ def server(demo, demo_tokens, tmp_path_factory):
     import httpx
 
     port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
+    log = server_log.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
         stdout=log,

@@ -9,6 +9,7 @@ import time
 import mapbox_vector_tile
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import shapely
 import shapely.geometry
@@ -53,7 +54,8 @@ def test_landing_conformance_and_collections(client):
     ids = [c["id"] for c in client.get("/collections").json()["collections"]]
     assert ids == ALL_COLLECTIONS
     assert client.get("/collections/ngos").json()["synthetic"] == "all"
-    assert client.get("/openapi.json").json()["paths"]["/collections/{collection_id}/items"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert all(f"/collections/{name}/items" in paths for name in ALL_COLLECTIONS)
 
 
 def test_paging_walks_every_feature_once(client, demo):
@@ -106,18 +108,18 @@ def test_one_feature_and_its_absence(client):
         ("/collections/ngos/items?bbox=52,36,51,35", 400),  # inverted
         ("/collections/ngos/items?bbox=0,0,200,10", 400),  # out of range
         ("/collections/ngos/items?bbox=a,b,c,d", 400),
-        ("/collections/ngos/items?limit=100000", 422),
-        ("/collections/ngos/items?limit=0", 422),
-        ("/collections/ngos/items?offset=-1", 422),
+        ("/collections/ngos/items?limit=100000", 400),
+        ("/collections/ngos/items?limit=0", 400),
+        ("/collections/ngos/items?offset=-1", 400),
         ("/collections/ngos/items?service_type=juggling", 400),
         ("/collections/counties/items?status=active", 400),
-        ("/collections/ngos/items?f=pdf", 422),
+        ("/collections/ngos/items?f=pdf", 400),
         ("/tiles/settlements/3/9/9.mvt", 400),
         ("/tiles/rivers/3/1/1.mvt", 404),
         ("/priorities?weights=need", 400),
         ("/priorities?weights=beauty:1", 400),
-        ("/priorities?province=7x", 422),
-        ("/settlements/12", 422),
+        ("/priorities?province=7x", 400),
+        ("/settlements/12", 400),
         ("/settlements/0000000000", 404),
     ],
 )
@@ -321,7 +323,7 @@ def test_gdal_oapif_lists_and_reads_every_collection(server, admin_headers):
     for name in layers:
         frame = pyogrio.read_dataframe(source, layer=name, max_features=25)
         assert 0 < len(frame) <= 25, name
-        assert frame.crs.to_epsg() == 4326
+        assert frame.crs == pyproj.CRS("OGC:CRS84")  # the storageCrs each collection declares
         assert frame.geometry.notna().all()
     # A whole collection through GDAL's paging.
     provinces = pyogrio.read_dataframe(source, layer="provinces")
@@ -334,7 +336,66 @@ def test_gdal_oapif_lists_and_reads_every_collection(server, admin_headers):
 # ---- the contract: schemathesis against our OpenAPI document ----------------------------------
 
 
-def test_schemathesis_finds_no_server_error(demo, admin_headers):
+def test_schemathesis_all_checks_all_phases(server, admin_headers, tmp_path):
+    """Schemathesis, as a user runs it, against the running service: every check (status codes,
+    content types, response schemas, headers, negative data rejected, 405 with Allow, ...) in every
+    phase (examples, coverage, fuzzing, and stateful through the OpenAPI links), 0 failures.
+
+    The planning routes are left out (see the option below). tests/schemathesis.toml says which
+    statuses a schema-valid request may get (a filter string that is not CQL2 is a 400); the
+    response time limit allows for a loaded CI machine.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    st = Path(sys.executable).with_name("st")
+    config = Path(__file__).with_name("schemathesis.toml")
+    result = subprocess.run(
+        [
+            str(st),
+            "--config-file",
+            str(config),
+            "run",
+            f"{server}/openapi.json",
+            "--checks",
+            "all",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            "5",
+            "--workers",
+            "1",
+            "--request-timeout",
+            "120",
+            "--max-response-time",
+            "120",
+            "--seed",
+            "1",
+            # signed in as an admin (API token): every route needs credentials
+            "--header",
+            f"Authorization: {admin_headers['Authorization']}",
+            # The planning routes (/plans, /scenarios) landed last and write scenarios into the
+            # store; their contract is not yet described for these checks.
+            "--exclude-path-regex",
+            "^/(plans|scenarios)",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    summary = result.stdout[-6000:]
+    assert result.returncode == 0, summary
+    assert "failures" not in summary.splitlines()[-1] or " 0 failures" in summary.splitlines()[-1], summary
+    assert "Stateful" in summary and "✅ Stateful" in summary, summary
+
+
+def test_schemathesis_planning_routes_no_server_error(demo, admin_headers):
+    """The planning routes, left out of the run above, probed in process: never a 5xx or a trace."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
@@ -343,7 +404,7 @@ def test_schemathesis_finds_no_server_error(demo, admin_headers):
     failures = []
 
     def probe(label, strategy):
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=strategy)
         def run(case):
             response = case.call(headers=admin_headers)
@@ -355,10 +416,10 @@ def test_schemathesis_finds_no_server_error(demo, admin_headers):
 
         return run
 
-    operations = [operation.ok() for operation in schema.get_all_operations()]
-    # every operation: map pages and their data (search, settlement profile), plans, /health,
-    # catchment areas, sign-in, public view
-    assert len(operations) == 34
+    operations = [
+        op.ok() for op in schema.get_all_operations() if op.ok().path.startswith(("/plans", "/scenarios"))
+    ]
+    assert len(operations) == 8  # siting, delegation, and the six scenario operations
     for op in operations:
         probe(op.label, op.as_strategy())()
     assert failures == []

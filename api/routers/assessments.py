@@ -176,20 +176,30 @@ def catchment_area(
 
 
 def parse_weights(weights: str | None) -> dict[str, float] | None:
+    """``need:0.4,gap:0.3`` as a mapping, checked: known criteria, each once, finite, non-negative."""
     if not weights:
         return None
-    out = {}
+    out: dict[str, float] = {}
     for part in weights.split(","):
         name, sep, value = part.replace("=", ":").partition(":")
+        name = name.strip()
         try:
             number = float(value)
         except ValueError:
             number = float("nan")
-        if not sep or not math.isfinite(number):
+        if not sep or not name:
             raise BadParameter(
                 f"weights must look like need:0.4,gap:0.3 (criteria: {', '.join(CRITERIA)}); got {part!r}"
             )
-        out[name.strip()] = number
+        if name not in CRITERIA:
+            raise BadParameter(f"unknown weight {name!r}; criteria: {', '.join(CRITERIA)}")
+        if name in out:
+            raise BadParameter(f"weight {name} is given twice; give each criterion once")
+        if not math.isfinite(number):
+            raise BadParameter(f"weight {name} must be a finite number, not {value.strip()!r}")
+        if number < 0:
+            raise BadParameter(f"weight {name} must not be negative ({number:g})")
+        out[name] = number
     return out
 
 

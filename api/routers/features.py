@@ -1,30 +1,28 @@
-"""OGC API – Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) over layers and analysis results."""
+"""OGC API – Features over the layers and analysis results: Part 1 (Core, GeoJSON, HTML, OpenAPI
+3.0), Part 2 (CRS by reference) and Part 3 (queryables, CQL2 text and JSON filters), with sortby.
 
-from __future__ import annotations
+Each collection has its own items, item and queryables paths, declared with the parameters that
+collection accepts: the OpenAPI document then says which filters apply where, and a parameter
+a collection does not take is a 400 (``api.params``).
+"""
 
+import html
+import inspect
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from api import query as Q
 from api.collections import COLLECTIONS, Collection
-from api.deps import (
-    BBox,
-    Format,
-    Limit,
-    Offset,
-    download,
-    feature_collection,
-    feature_strings,
-    filter_mask,
-    parse_bbox,
-    require_export,
-    snapshot,
-)
+from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, require_export, snapshot
+from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.snapshot import Snapshot
+from geo import filtering as F
 from geo.errors import UnknownFeatureError, UnknownLayerError
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -32,9 +30,27 @@ router = APIRouter(tags=["OGC API – Features"])
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    *TILES_CONFORMANCE,
 ]
 GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 
 def collection_of(collection_id: str) -> Collection:
@@ -58,22 +74,46 @@ def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
         "title_fa": c.title_fa,
         "synthetic": c.synthetic,
         "itemType": "feature",
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "crs": list(Q.SUPPORTED_CRS),
+        "storageCrs": Q.CRS84,
         "filters": {name: f.description for name, f in c.filters.items()},
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{base}/collections/{c.id}"},
             {"rel": "items", "type": GEOJSON, "href": f"{base}/collections/{c.id}/items"},
+            {"rel": "items", "type": "text/html", "href": f"{base}/collections/{c.id}/items?f=html"},
+            {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{base}/collections/{c.id}/queryables"},
         ],
     }
+    if c.id in TILE_LAYERS:
+        out["links"].append(
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": "application/json",
+                "href": f"{base}/collections/{c.id}/tiles",
+            }
+        )
     if snap is not None and (c.id in snap.layers):
         minx, miny, maxx, maxy = snap.layers[c.id].total_bounds
         out["extent"] = {
             "spatial": {
                 "bbox": [[float(minx), float(miny), float(maxx), float(maxy)]],
-                "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+                "crs": Q.CRS84,
             }
         }
+        if c.temporal is not None:
+            frame = snap.layers[c.id]
+            start, end = frame[c.temporal[0]].min(), frame[c.temporal[1]].max()
+            out["extent"]["temporal"] = {
+                "interval": [[_iso(start), _iso(end)]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            }
     return out
+
+
+def _iso(value) -> str | None:
+    import pandas as pd
+
+    return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%dT00:00:00Z")
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -84,13 +124,10 @@ def conformance() -> dict:
 @router.get("/collections", summary="Every collection: layers and analysis results")
 def collections(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> dict:
     base = str(request.base_url).rstrip("/")
-    available = [
-        c
-        for c in COLLECTIONS.values()
-        if c.id in snap.layers or c.id not in ("provinces", "counties", "settlements", "ngos", "target_areas")
-    ]
+    available = [c for c in COLLECTIONS.values() if c.id in snap.layers or not c.is_layer]
     return {
         "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
+        "crs": list(Q.SUPPORTED_CRS),
         "collections": [describe(request, c, snap) for c in available],
     }
 
@@ -102,66 +139,139 @@ def collection(
     return describe(request, collection_of(collection_id), snap)
 
 
-@router.get(
-    "/collections/{collection_id}/items",
-    summary="Features of a collection, filtered and paged (GeoJSON), or downloaded (f=csv|xlsx|gpkg|geojson)",
-    response_class=JSONResponse,
-)
-def items(
-    collection_id: CollectionId,
-    request: Request,
-    snap: Annotated[Snapshot, Depends(snapshot)],
-    bbox: BBox = None,
-    limit: Limit = 10,
-    offset: Offset = 0,
-    province: Annotated[str | None, Query(description="province code (2 digits)", examples=["07"])] = None,
-    county: Annotated[str | None, Query(description="county code (4 digits)", examples=["0707"])] = None,
-    service_type: Annotated[
-        str | None, Query(description="service type", examples=["rehabilitation"])
-    ] = None,
-    status: Annotated[str | None, Query(description="licence status (ngos)", examples=["active"])] = None,
-    kind: Annotated[str | None, Query(description="city/village, or urban/rural")] = None,
-    class_: Annotated[str | None, Query(alias="class", description="saturation class")] = None,
-    f: Format = None,
-):
-    c = collection_of(collection_id)
-    values = {
-        "province": province,
-        "county": county,
-        "service_type": service_type,
-        "status": status,
-        "kind": kind,
-        "class": class_,
-    }
-    for name, value in values.items():
-        if value is not None and name not in c.filters:
-            from api.deps import BadParameter
+# ---- the query of an items request -----------------------------------------------------------
 
-            raise BadParameter(
-                f"collection {c.id} cannot be filtered by {name}; filters: {', '.join(c.filters) or 'none'}"
-            )
-    frame = c.frame(snap)
-    mask = filter_mask(
-        frame,
-        {name: (flt.column, values[name], flt.choices) for name, flt in c.filters.items()},
-        snap.small.get_or_build,
-    )
-    box = parse_bbox(bbox)
+
+def conditions(c: Collection, values: dict[str, Any]) -> tuple[F.Filter | None, tuple]:
+    """The filter and sort order an items request asks for (all its parameters checked)."""
+    parts: list[F.Filter] = []
+    for name, flt in c.filters.items():
+        value = values.get(name)
+        if value is not None:
+            parts.append(F.Compare("=", F.Prop(flt.column), F.Lit(value)))
+    for prop in c.properties:
+        value = values.get(prop.name)
+        if value is not None and prop.name not in c.filters:
+            if prop.type == "date":
+                value = Q.parse_date(value, prop.name)
+            parts.append(F.Compare("=", F.Prop(prop.name), F.Lit(value)))
+    box = Q.parse_bbox(values.get("bbox"), values.get("bbox-crs"))
     if box is not None:
-        import shapely
+        parts.append(F.Spatial("intersects", box))
+    if values.get("datetime") is not None and c.temporal is not None:
+        when = Q.parse_datetime(values["datetime"], c.temporal)
+        if when is not None:
+            parts.append(when)
+    if values.get("filter") is not None:
+        parts.append(Q.parse_filter(values["filter"], values.get("filter-lang"), values.get("filter-crs"), c))
+    elif values.get("filter-lang") is not None or values.get("filter-crs") is not None:
+        raise Q.BadParameter("filter-lang and filter-crs need a filter")
+    where = None if not parts else parts[0] if len(parts) == 1 else F.And(tuple(parts))
+    return where, Q.parse_sortby(values.get("sortby"), c)
 
-        inside = np.zeros(len(frame), dtype=bool)
-        inside[snap.tree(c.id, frame).query(shapely.box(*box), predicate="intersects")] = True
-        mask &= inside
-    positions = np.flatnonzero(mask)
-    if f not in (None, "json"):
+
+def matching_positions(request: Request, c: Collection, snap: Snapshot, where, sortby) -> np.ndarray:
+    """Positions (in the snapshot's frame) of the matching features, in the order asked for.
+
+    A store that evaluates filters itself (PostGIS: SQL with bound parameters) does so for the
+    stored layers; otherwise the snapshot is filtered in memory. Both give the same answer.
+    """
+    frame = c.frame(snap)
+    store = request.app.state.snapshots.store
+    # A caller who may not see the true NGO positions is never filtered on them: the store holds
+    # the true points, so the filter runs on the generalised frame in memory instead.
+    exact = getattr(getattr(snap, "scope", None), "exact", True)
+    if c.is_layer and (where is not None or sortby) and (exact or c.id != "ngos"):
+        scope = getattr(snap, "scope", None)
+        provinces = None if scope is None or scope.provinces is None else sorted(scope.provinces)
+        keys = store.select_keys(c.id, where, sortby, provinces)
+        if keys is not None:
+            index = _key_index(c, snap)
+            return np.array([index[k] for k in keys if k in index], dtype=np.int64)
+    if where is None:
+        positions = np.arange(len(frame))
+    else:
+        key = f"mask:{c.id}:{where!r}"
+        if len(key) < 300:  # the plain filters of map pages and GIS clients repeat: keep their masks
+            mask = snap.small.get_or_build(key, lambda: F.mask_from_filter(frame, where))
+        else:
+            mask = F.mask_from_filter(frame, where)
+        positions = np.flatnonzero(mask)
+    if sortby and len(positions):
+        names = [name for name, _ in sortby]
+        sub = frame.iloc[positions][names].reset_index(drop=True)
+        order = sub.sort_values(
+            names, ascending=[asc for _, asc in sortby], na_position="last", kind="stable"
+        ).index.to_numpy()
+        positions = positions[order]
+    return positions
+
+
+def _key_index(c: Collection, snap: Snapshot) -> dict:
+    frame = c.frame(snap)
+    return snap.cached(f"index:{c.id}", lambda: {k: i for i, k in enumerate(frame[c.key].astype(str))})
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+def wants_html(request: Request, f: str | None) -> bool:
+    if f is not None:
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "json" not in accept
+
+
+def crs_header(crs: str) -> dict[str, str]:
+    return {"Content-Crs": f"<{crs}>"}
+
+
+def features_in(frame, positions, key: str, crs: str, strings: Callable[[], np.ndarray]) -> str:
+    """The features at ``positions`` as a JSON array text (cached strings in CRS84)."""
+    if crs == Q.CRS84:
+        return "[" + ",".join(strings()[positions]) + "]"
+    sub = frame.iloc[positions].copy()
+    sub = sub.set_geometry(Q.transform_array(sub.geometry.to_numpy(), crs), crs=None)
+    return json.dumps(feature_collection(sub, key), ensure_ascii=False, separators=(",", ":"))
+
+
+def items_response(request: Request, c: Collection, snap: Snapshot, values: dict[str, Any]) -> Response:
+    f = values.get("f")
+    crs = Q.crs_uri(values.get("crs"), "crs")
+    where, sortby = conditions(c, values)
+    frame = c.frame(snap)
+    positions = matching_positions(request, c, snap, where, sortby)
+    strings = lambda: snap.cached(f"features:{c.id}", lambda: feature_strings(frame, c.key))  # noqa: E731
+    if f in ("csv", "xlsx", "gpkg", "geojson"):
         require_export(request)
-        return download(frame.iloc[positions], c.id, f, request.app.state.settings)
+    if f in ("csv", "xlsx", "gpkg"):
+        out = frame.iloc[positions]
+        if crs != Q.CRS84:
+            out = out.to_crs(Q.SUPPORTED_CRS[crs])
+        response = download(out, c.id, f, request.app.state.settings)
+        response.headers.update(crs_header(crs))
+        return response
+    if f == "geojson":
+        body = '{"type":"FeatureCollection","features":' + features_in(frame, positions, c.key, crs, strings)
+        return Response(
+            (body + "}").encode("utf-8"),
+            media_type=GEOJSON,
+            headers={"Content-Disposition": f'attachment; filename="{c.id}.geojson"', **crs_header(crs)},
+        )
+    limit, offset = values["limit"], values["offset"]
     matched = len(positions)
     page = positions[offset : offset + limit]
-    # Features are serialised once per snapshot; a page is a join of strings.
-    strings = snap.cached(f"features:{c.id}", lambda: feature_strings(frame, c.key))
-    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if wants_html(request, f):
+        return HTMLResponse(items_page(request, c, frame, page, matched, offset, limit))
+    links = [
+        {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+        {"rel": "alternate", "type": "text/html", "href": str(request.url.include_query_params(f="html"))},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": str(request.url_for("collection", collection_id=c.id)),
+        },
+    ]
     if offset + limit < matched:
         links.append(
             {
@@ -185,26 +295,327 @@ def items(
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": links,
     }
-    body = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(strings[page]) + "]}"
-    return Response(body.encode("utf-8"), media_type=GEOJSON)
+    body = (
+        json.dumps(head, ensure_ascii=False)[:-1]
+        + ',"features":'
+        + features_in(frame, page, c.key, crs, strings)
+        + "}"
+    )
+    return Response(body.encode("utf-8"), media_type=GEOJSON, headers=crs_header(crs))
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-def item(
-    collection_id: CollectionId,
-    feature_id: Annotated[str, Path(description="feature id (the collection's key)")],
-    request: Request,
-    snap: Annotated[Snapshot, Depends(snapshot)],
-):
-    c = collection_of(collection_id)
-    frame = c.frame(snap)
-    index = snap.cached(f"index:{c.id}", lambda: {k: i for i, k in enumerate(frame[c.key].astype(str))})
-    if feature_id not in index:
-        raise UnknownFeatureError(f"no feature {feature_id!r} in {c.id}")
-    feature = feature_collection(frame.iloc[[index[feature_id]]], c.key)[0]
-    base = str(request.base_url).rstrip("/")
-    feature["links"] = [
-        {"rel": "self", "type": GEOJSON, "href": str(request.url)},
-        {"rel": "collection", "type": "application/json", "href": f"{base}/collections/{c.id}"},
+def items_page(request: Request, c: Collection, frame, page, matched: int, offset: int, limit: int) -> str:
+    """A plain right-to-left HTML page of the features (OGC API Features, HTML encoding)."""
+    rows = frame.iloc[page]
+    columns = [p.name for p in c.properties][:8]
+    esc = html.escape
+    head = "".join(f"<th>{esc(col)}</th>" for col in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{esc('' if _missing(v) else str(v))}</td>" for v in (row[col] for col in columns))
+        + "</tr>"
+        for _, row in rows.iterrows()
+    )
+    nav = []
+    if offset > 0:
+        href = request.url.include_query_params(offset=max(offset - limit, 0), limit=limit, f="html")
+        nav.append(f'<a rel="prev" href="{esc(str(href))}">قبلی · previous</a>')
+    if offset + limit < matched:
+        href = request.url.include_query_params(offset=offset + limit, limit=limit, f="html")
+        nav.append(f'<a rel="next" href="{esc(str(href))}">بعدی · next</a>')
+    json_href = esc(str(request.url.include_query_params(f="json")))
+    synthetic = "<p><strong>دادهٔ ساختگی · synthetic data</strong></p>" if c.synthetic != "none" else ""
+    return (
+        '<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8">'
+        f"<title>{esc(c.title_fa)} · {esc(c.title_en)}</title>"
+        "<style>body{font-family:Vazirmatn,Tahoma,sans-serif;margin:1em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.2em .5em}</style></head><body>"
+        f'<h1>{esc(c.title_fa)} <small lang="en" dir="ltr">{esc(c.title_en)}</small></h1>'
+        f"{synthetic}<p>{matched:,} عارضه · features; {offset + 1 if len(page) else 0}–{offset + len(page)}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<nav>{' '.join(nav)}</nav>"
+        f'<p><a rel="alternate" type="{GEOJSON}" href="{json_href}">GeoJSON</a></p></body></html>'
+    )
+
+
+def _missing(value) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def queryables(request: Request, c: Collection) -> dict:
+    """The collection's queryables as a JSON Schema (Part 3)."""
+    geometry_type = _geometry_type(c)
+    props: dict[str, dict] = {}
+    for p in c.properties:
+        schema: dict[str, Any] = (
+            {"type": "string", "format": "date"} if p.type == "date" else {"type": p.type}
+        )
+        schema["description"] = p.description
+        if p.enum:
+            schema["enum"] = list(p.enum)
+        props[p.name] = schema
+    props[Q.GEOMETRY] = {"format": f"geometry-{geometry_type.lower()}" if geometry_type else "geometry-any"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": str(request.url_for(f"queryables_{c.id}")),
+        "type": "object",
+        "title": c.title_en,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def _geometry_type(c: Collection) -> str | None:
+    from geo.schema import LAYERS
+
+    if c.id in LAYERS:
+        return LAYERS[c.id].geometry_type
+    return "MultiPolygon" if c.id == "saturation" else "Point"
+
+
+# ---- one set of paths per collection ---------------------------------------------------------
+
+Format = Literal["json", "html", "geojson", "csv", "xlsx", "gpkg"]
+CrsParam = Annotated[
+    str | None,
+    Query(
+        description="CRS of the answer's coordinates (URI; default CRS84 lon/lat; EPSG:4326 is lat/lon)",
+        json_schema_extra={"enum": list(Q.SUPPORTED_CRS)},
+    ),
+]
+
+
+def _common_parameters(c: Collection) -> list[inspect.Parameter]:
+    def param(name: str, annotation, default=None) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+    out = [
+        param(
+            "bbox",
+            Annotated[
+                str | None,
+                Query(
+                    description="minLon,minLat,maxLon,maxLat (or 6 numbers with heights), in bbox-crs",
+                    examples=["51,35,52,36"],
+                ),
+            ],
+        ),
+        param(
+            "bbox_crs",
+            Annotated[
+                str | None,
+                Query(
+                    alias="bbox-crs",
+                    description="CRS of bbox (default CRS84)",
+                    json_schema_extra={"enum": list(Q.SUPPORTED_CRS)},
+                ),
+            ],
+        ),
     ]
-    return JSONResponse(feature, media_type=GEOJSON)
+    if c.temporal is not None:
+        out.append(
+            param(
+                "datetime",
+                Annotated[
+                    str | None,
+                    Query(
+                        description="features valid at an instant or during an interval (RFC 3339; open ends '..'), "
+                        f"by {c.temporal[0]} and {c.temporal[1]}",
+                        examples=["2024-01-01T00:00:00Z/.."],
+                    ),
+                ],
+            )
+        )
+    out += [
+        param(
+            "limit",
+            Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"features per page (at most {MAX_LIMIT})")],
+            10,
+        ),
+        param("offset", Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")], 0),
+        param(
+            "filter",
+            Annotated[
+                str | None,
+                Query(
+                    description="CQL2 filter on the queryables (see /queryables)",
+                    examples=["province_code = '07'"],
+                ),
+            ],
+        ),
+        param(
+            "filter_lang",
+            Annotated[
+                Literal["cql2-text", "cql2-json", "cql-text"] | None,
+                Query(
+                    alias="filter-lang",
+                    description="filter encoding (default cql2-text; cql-text, the name of the drafts that "
+                    "GDAL's OAPIF driver sends, is read as CQL2 text)",
+                ),
+            ],
+        ),
+        param(
+            "filter_crs",
+            Annotated[
+                str | None,
+                Query(
+                    alias="filter-crs",
+                    description="CRS of the filter's geometries (default CRS84)",
+                    json_schema_extra={"enum": list(Q.SUPPORTED_CRS)},
+                ),
+            ],
+        ),
+        param(
+            "sortby",
+            Annotated[
+                str | None,
+                Query(
+                    description="properties to sort by, '-' for descending: e.g. -population,name_fa",
+                    pattern=r"^\s*[+-]?\w+(\s*,\s*[+-]?\w+)*\s*$",
+                ),
+            ],
+        ),
+        param("crs", CrsParam),
+        param(
+            "f",
+            Annotated[
+                Format | None,
+                Query(
+                    description="json (GeoJSON page, default), html, or geojson, csv, xlsx, gpkg: download "
+                    "every matching feature"
+                ),
+            ],
+        ),
+    ]
+    # Part 3, queryables as query parameters: every property filters by equality under its own name.
+    for prop in c.properties:
+        if prop.name in c.filters:
+            continue
+        if prop.enum:
+            annotation = Literal[tuple(prop.enum)] | None  # type: ignore[valid-type]
+        else:
+            annotation = {"integer": int, "number": float, "boolean": bool}.get(prop.type, str) | None
+        extra = {"format": "date"} if prop.type == "date" else None
+        out.append(
+            param(
+                f"q_{prop.name}",
+                Annotated[
+                    annotation,
+                    Query(
+                        alias=prop.name, description=f"{prop.description} (equals)", json_schema_extra=extra
+                    ),
+                ],
+            )
+        )
+    for name, flt in c.filters.items():
+        if flt.choices is not None:
+            query = Query(alias=name, description=flt.description)
+            annotation = Literal[tuple(flt.choices)] | None  # type: ignore[valid-type]
+        else:
+            pattern = {"province_code": r"^\d{2}$", "county_code": r"^\d{4}$"}.get(flt.column)
+            query = Query(alias=name, description=flt.description, pattern=pattern)
+            annotation = str | None
+        out.append(param(f"q_{name}", Annotated[annotation, query]))
+    return out
+
+
+_ALIASES = {"bbox_crs": "bbox-crs", "filter_lang": "filter-lang", "filter_crs": "filter-crs"}
+
+
+def _values(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, value in kwargs.items():
+        if name in ("request", "snap"):
+            continue
+        key = _ALIASES.get(name, name[2:] if name.startswith("q_") else name)
+        out[key] = value
+    return out
+
+
+def _base_parameters() -> list[inspect.Parameter]:
+    return [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter(
+            "snap", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Snapshot, Depends(snapshot)]
+        ),
+    ]
+
+
+def _items_endpoint(c: Collection):
+    def endpoint(**kwargs):  # in a worker thread: filtering a large layer takes time
+        return items_response(kwargs["request"], c, kwargs["snap"], _values(kwargs))
+
+    endpoint.__signature__ = inspect.Signature([*_base_parameters(), *_common_parameters(c)])
+    endpoint.__name__ = f"items_{c.id.replace('-', '_')}"
+    return endpoint
+
+
+def _item_endpoint(c: Collection):
+    def endpoint(
+        feature_id: Annotated[str, Path(description=f"feature id ({c.key})")],
+        request: Request,
+        snap: Annotated[Snapshot, Depends(snapshot)],
+        crs: CrsParam = None,
+        f: Annotated[Literal["json", "html"] | None, Query(description="json (default) or html")] = None,
+    ):
+        out_crs = Q.crs_uri(crs, "crs")
+        frame = c.frame(snap)
+        index = _key_index(c, snap)
+        if feature_id not in index:
+            raise UnknownFeatureError(f"no feature {feature_id!r} in {c.id}")
+        position = np.array([index[feature_id]])
+        if wants_html(request, f):
+            return HTMLResponse(items_page(request, c, frame, position, 1, 0, 1))
+        sub = frame.iloc[position]
+        if out_crs != Q.CRS84:
+            sub = sub.set_geometry(Q.transform_array(sub.geometry.to_numpy(), out_crs), crs=None)
+        feature = feature_collection(sub, c.key)[0]
+        base = str(request.base_url).rstrip("/")
+        feature["links"] = [
+            {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+            {"rel": "collection", "type": "application/json", "href": f"{base}/collections/{c.id}"},
+        ]
+        return JSONResponse(feature, media_type=GEOJSON, headers=crs_header(out_crs))
+
+    endpoint.__name__ = f"item_{c.id.replace('-', '_')}"
+    return endpoint
+
+
+def _queryables_endpoint(c: Collection):
+    async def endpoint(request: Request):
+        return JSONResponse(queryables(request, c), media_type=SCHEMA_JSON)
+
+    endpoint.__name__ = f"queryables_{c.id}"
+    return endpoint
+
+
+for _c in COLLECTIONS.values():
+    router.add_api_route(
+        f"/collections/{_c.id}/items",
+        _items_endpoint(_c),
+        methods=["GET"],
+        name=f"items_{_c.id}",
+        summary=f"{_c.title_en}: features, filtered, sorted and paged (GeoJSON, HTML) or downloaded",
+        response_class=Response,
+    )
+    router.add_api_route(
+        f"/collections/{_c.id}/items/{{feature_id}}",
+        _item_endpoint(_c),
+        methods=["GET"],
+        name=f"item_{_c.id}",
+        summary=f"{_c.title_en}: one feature",
+        response_class=Response,
+    )
+    router.add_api_route(
+        f"/collections/{_c.id}/queryables",
+        _queryables_endpoint(_c),
+        methods=["GET"],
+        name=f"queryables_{_c.id}",
+        summary=f"{_c.title_en}: the properties a filter may use (JSON Schema)",
+        response_class=Response,
+    )

@@ -1,4 +1,9 @@
-"""Vector tiles of the dense layers: /tiles/{collection}/{z}/{x}/{y}.mvt (Web Mercator)."""
+"""Vector tiles of the dense layers: /tiles/{collection}/{z}/{x}/{y}.mvt (Web Mercator).
+
+The same tiles as OGC API – Tiles: the WebMercatorQuad tile matrix set, each tiled collection's
+tileset list and tileset metadata, tiles at ``/collections/{id}/tiles/WebMercatorQuad/{z}/{row}/{col}``,
+and a TileJSON document for web map libraries.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,18 @@ from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
 
 router = APIRouter(tags=["Vector tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+TILES_CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+]
 
 #: The layers served as tiles, the properties a map needs and what decides which points a full
 #: tile keeps.
@@ -49,6 +66,25 @@ def source(snap: Snapshot, collection: str) -> TileSource:
     return snap.cached(f"tiles:{collection}", build)
 
 
+def _tile_response(snap: Snapshot, collection: str, z: int, x: int, y: int, request: Request) -> Response:
+    if collection not in TILE_LAYERS:
+        raise UnknownLayerError(f"no tiles for {collection!r}; tiled layers: {', '.join(TILE_LAYERS)}")
+    if not valid_tile(z, x, y):
+        raise BadParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
+    cache = request.app.state.caches.tiles
+    key = (snap.version, collection, z, x, y)
+    encoded = cache.get(key)
+    if encoded is None:
+        encoded = encode(source(snap, collection).tile(z, x, y))
+        cache.put(key, encoded)
+    body, gzipped = encoded
+    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = gzipped
+    return Response(body, media_type=MVT, headers=headers)
+
+
 @router.get(
     "/tiles/{collection}/{z}/{x}/{y}.mvt",
     summary="A Mapbox vector tile (EPSG:3857); an empty tile is an empty 200 response",
@@ -65,20 +101,196 @@ def tile(
     snap: Annotated[Snapshot, Depends(snapshot)],
     request: Request,
 ) -> Response:
-    if not valid_tile(z, x, y):
-        raise BadParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
-    cache = request.app.state.caches.tiles
-    key = (snap.version, collection, z, x, y)
-    encoded = cache.get(key)
-    if encoded is None:
-        encoded = encode(source(snap, collection).tile(z, x, y))
-        cache.put(key, encoded)
-    body, gzipped = encoded
-    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
-    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        body = gzipped
-    return Response(body, media_type=MVT, headers=headers)
+    return _tile_response(snap, collection, z, x, y, request)
+
+
+# ---- OGC API – Tiles -------------------------------------------------------------------------
+
+#: Scale denominator and cell size (m) of zoom 0 of WebMercatorQuad (256-pixel tiles, 0.28 mm pixels).
+_SCALE0 = 559082264.0287178
+_CELL0 = 156543.03392804097
+_ORIGIN = 20037508.3427892
+
+
+def tile_matrix_set() -> dict:
+    """WebMercatorQuad as OGC Two Dimensional Tile Matrix Set 2.0 JSON."""
+    return {
+        "id": TMS_ID,
+        "title": "Google Maps Compatible for the World",
+        "uri": TMS_URI,
+        "crs": WEB_MERCATOR,
+        "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": [
+            {
+                "id": str(z),
+                "scaleDenominator": _SCALE0 / (1 << z),
+                "cellSize": _CELL0 / (1 << z),
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": [-_ORIGIN, _ORIGIN],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": 1 << z,
+                "matrixHeight": 1 << z,
+            }
+            for z in range(MAX_ZOOM + 1)
+        ],
+    }
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _tiled(collection: str) -> str:
+    if collection not in TILE_LAYERS:
+        raise UnknownLayerError(f"no tiles for {collection!r}; tiled layers: {', '.join(TILE_LAYERS)}")
+    return collection
+
+
+def tileset(request: Request, snap: Snapshot, collection: str) -> dict:
+    base = _base(request)
+    here = f"{base}/collections/{collection}/tiles/{TMS_ID}"
+    properties, _ = TILE_LAYERS[collection]
+    layer = "settlements" if collection == "settlement-access" else collection
+    out = {
+        "title": f"{collection} (vector tiles)",
+        "dataType": "vector",
+        "crs": WEB_MERCATOR,
+        "tileMatrixSetURI": TMS_URI,
+        "links": [
+            {"rel": "self", "type": "application/json", "href": here},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                "type": "application/json",
+                "href": f"{base}/tileMatrixSets/{TMS_ID}",
+            },
+            {
+                "rel": "item",
+                "type": MVT,
+                "href": here + "/{tileMatrix}/{tileRow}/{tileCol}",
+                "templated": True,
+            },
+            {
+                "rel": "alternate",
+                "type": "application/json",
+                "title": "TileJSON",
+                "href": here + "/tilejson.json",
+            },
+        ],
+        "layers": [
+            {
+                "id": collection,
+                "dataType": "vector",
+                "geometryType": "points" if layer in ("settlements", "ngos") else "polygons",
+                "propertiesSchema": {
+                    "type": "object",
+                    "properties": {name: {"title": name} for name in properties},
+                },
+            }
+        ],
+    }
+    if layer in snap.layers:
+        minx, miny, maxx, maxy = (float(v) for v in snap.layers[layer].total_bounds)
+        out["boundingBox"] = {
+            "lowerLeft": [minx, miny],
+            "upperRight": [maxx, maxy],
+            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        }
+    return out
+
+
+@router.get("/tileMatrixSets", summary="The tile matrix sets of the tiles (WebMercatorQuad)")
+def tile_matrix_sets(request: Request) -> dict:
+    href = f"{_base(request)}/tileMatrixSets/{TMS_ID}"
+    return {
+        "tileMatrixSets": [
+            {
+                "id": TMS_ID,
+                "title": "Google Maps Compatible for the World",
+                "uri": TMS_URI,
+                "links": [{"rel": "self", "type": "application/json", "href": href}],
+            }
+        ]
+    }
+
+
+@router.get(f"/tileMatrixSets/{TMS_ID}", summary="WebMercatorQuad (OGC Tile Matrix Set 2.0)")
+def web_mercator_quad() -> dict:
+    return tile_matrix_set()
+
+
+TiledCollection = Annotated[
+    str, Path(description="a tiled collection", json_schema_extra={"enum": list(TILE_LAYERS)})
+]
+
+
+@router.get("/collections/{collection_id}/tiles", summary="The vector tilesets of a collection")
+def collection_tilesets(
+    collection_id: TiledCollection, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
+) -> dict:
+    ts = tileset(request, snap, _tiled(collection_id))
+    return {
+        "links": [{"rel": "self", "type": "application/json", "href": str(request.url)}],
+        "tilesets": [
+            {
+                "title": ts["title"],
+                "dataType": "vector",
+                "crs": WEB_MERCATOR,
+                "tileMatrixSetURI": TMS_URI,
+                "links": [link for link in ts["links"] if link["rel"] != "alternate"],
+            }
+        ],
+    }
+
+
+@router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}", summary="Tileset metadata")
+def collection_tileset(
+    collection_id: TiledCollection, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
+) -> dict:
+    return tileset(request, snap, _tiled(collection_id))
+
+
+@router.get(
+    f"/collections/{{collection_id}}/tiles/{TMS_ID}/tilejson.json", summary="TileJSON 3.0 of the tiles"
+)
+def tilejson(
+    collection_id: TiledCollection, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
+) -> dict:
+    collection = _tiled(collection_id)
+    ts = tileset(request, snap, collection)
+    properties, _ = TILE_LAYERS[collection]
+    out = {
+        "tilejson": "3.0.0",
+        "name": collection,
+        "scheme": "xyz",
+        "tiles": [f"{_base(request)}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "vector_layers": [
+            {"id": collection, "fields": {name: "" for name in properties}, "minzoom": 0, "maxzoom": MAX_ZOOM}
+        ],
+    }
+    if "boundingBox" in ts:
+        out["bounds"] = [*ts["boundingBox"]["lowerLeft"], *ts["boundingBox"]["upperRight"]]
+    return out
+
+
+@router.get(
+    f"/collections/{{collection_id}}/tiles/{TMS_ID}/{{tile_matrix}}/{{tile_row}}/{{tile_col}}",
+    summary="A vector tile (OGC API – Tiles: zoom, row, column)",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+async def ogc_tile(
+    collection_id: TiledCollection,
+    tile_matrix: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="zoom level")],
+    tile_row: Annotated[int, Path(ge=0, description="row (y), from the top")],
+    tile_col: Annotated[int, Path(ge=0, description="column (x), from the left")],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    request: Request,
+) -> Response:
+    return _tile_response(snap, collection_id, tile_matrix, tile_col, tile_row, request)
 
 
 def encode(tile: bytes) -> tuple[bytes, bytes | None]:

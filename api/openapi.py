@@ -1,0 +1,401 @@
+"""The OpenAPI document, made to tell the truth: OpenAPI 3.0 (as the ``oas30`` conformance class
+says), the media types each operation really answers with, every error status with its
+problem+json schema, and a schema per collection for its features and feature collections.
+
+FastAPI writes OpenAPI 3.1 from the routes; ``openapi_document`` adds what the routes cannot say
+and converts the result to 3.0 (``nullable`` for null types, one ``example``, boolean
+``exclusiveMinimum``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.collections import COLLECTIONS, Collection
+from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
+
+GEOJSON = "application/geo+json"
+PROBLEM = "application/problem+json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+GPKG = "application/geopackage+sqlite3"
+MVT = "application/vnd.mapbox-vector-tile"
+SCHEMA_JSON = "application/schema+json"
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details: a message a person can act on",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+STATUS_TEXT = {
+    400: "A parameter is unknown or has a value the service cannot use",
+    404: "No such collection, feature or resource",
+    405: "The method is not allowed on this resource (see the Allow header)",
+    409: "The store is not ready for this request (e.g. a layer is missing)",
+    413: "The request body or the asked-for export is too large",
+    429: "Too many heavy requests from this client at once (see Retry-After)",
+    503: "The service is busy with heavy requests (see Retry-After)",
+    422: "The request body is not valid",
+    500: "The service failed; the error is logged",
+}
+
+LINK_SCHEMA = {
+    "type": "object",
+    "required": ["rel", "href"],
+    "properties": {
+        "rel": {"type": "string"},
+        "type": {"type": "string"},
+        "href": {"type": "string"},
+        "title": {"type": "string"},
+        "templated": {"type": "boolean"},
+    },
+}
+
+GEOMETRY_SCHEMA = {
+    "type": "object",
+    "description": "A GeoJSON geometry (CRS84 unless the crs parameter asks for another CRS)",
+    "required": ["type", "coordinates"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "enum": ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"],
+        },
+        "coordinates": {"type": "array"},
+    },
+}
+
+_TYPES = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "description": "date, ISO 8601"},
+}
+
+
+def _name(c: Collection) -> str:
+    return "".join(part.capitalize() for part in c.id.replace("_", "-").split("-"))
+
+
+def properties_schema(c: Collection) -> dict:
+    """The ``properties`` of a feature of ``c``: every property, its type, null where it may be."""
+    props = {}
+    for p in c.properties:
+        schema = dict(_TYPES[p.type])
+        schema["description"] = p.description + (
+            " (" + schema["description"] + ")" if "description" in _TYPES[p.type] else ""
+        )
+        if p.enum:
+            schema["enum"] = list(p.enum)
+        # Numbers can be missing (no centre in reach, no target population): null.
+        if p.nullable or p.type in ("number", "date"):
+            schema["nullable"] = True
+        props[p.name] = schema
+    return {
+        "type": "object",
+        "required": [p.name for p in c.properties],
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def feature_schema(c: Collection) -> dict:
+    name = _name(c)
+    return {
+        "type": "object",
+        "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string", "description": f"the feature id ({c.key})"},
+            "geometry": {"$ref": "#/components/schemas/Geometry"},
+            "properties": {"$ref": f"#/components/schemas/{name}Properties"},
+            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+        },
+    }
+
+
+def feature_collection_schema(c: Collection) -> dict:
+    name = _name(c)
+    return {
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "timeStamp": {"type": "string"},
+            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+            "features": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}Feature"}},
+        },
+    }
+
+
+def _problem_responses(op: dict, statuses: list[int]) -> None:
+    responses = op.setdefault("responses", {})
+    for status in statuses:
+        responses[str(status)] = {
+            "description": STATUS_TEXT[status],
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+
+
+def _content(op: dict, status: str, content: dict) -> None:
+    op["responses"].setdefault(status, {"description": "OK"})["content"] = content
+
+
+def openapi_document(app: FastAPI) -> dict:
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        license_info=app.license_info,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    # FastAPI's own validation error schemas: replaced by Problem.
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["OgcLink"] = LINK_SCHEMA
+    schemas["Geometry"] = GEOMETRY_SCHEMA
+    schemas["Collection"] = {
+        "type": "object",
+        "required": ["id", "title", "links", "crs", "storageCrs", "itemType"],
+        "properties": {
+            "id": {"type": "string", "enum": list(COLLECTIONS)},
+            "title": {"type": "string"},
+            "title_fa": {"type": "string"},
+            "description": {"type": "string"},
+            "synthetic": {"type": "string", "enum": ["none", "partial", "all"]},
+            "itemType": {"type": "string", "enum": ["feature"]},
+            "crs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "storageCrs": {"type": "string"},
+            "filters": {"type": "object", "additionalProperties": {"type": "string"}},
+            "extent": {"type": "object"},
+            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+        },
+    }
+    one_collection = doc["paths"].get("/collections/{collection_id}", {}).get("get")
+    if one_collection is not None:
+        _content(
+            one_collection,
+            "200",
+            {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}},
+        )
+    all_collections = doc["paths"].get("/collections", {}).get("get")
+    if all_collections is not None:
+        _content(
+            all_collections,
+            "200",
+            {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["links", "collections"],
+                        "properties": {
+                            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+                            "crs": {"type": "array", "items": {"type": "string"}},
+                            "collections": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Collection"},
+                            },
+                        },
+                    }
+                }
+            },
+        )
+    operation_ids: dict[str, str] = {}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            operation_ids[f"{method} {path}"] = op.get("operationId", "")
+    for c in COLLECTIONS.values():
+        name = _name(c)
+        schemas[f"{name}Properties"] = properties_schema(c)
+        schemas[f"{name}Feature"] = feature_schema(c)
+        schemas[f"{name}FeatureCollection"] = feature_collection_schema(c)
+        items = doc["paths"].get(f"/collections/{c.id}/items", {}).get("get")
+        if items is not None:
+            _content(
+                items,
+                "200",
+                {
+                    GEOJSON: {"schema": {"$ref": f"#/components/schemas/{name}FeatureCollection"}},
+                    "text/html": {"schema": {"type": "string"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                    GPKG: {"schema": {"type": "string", "format": "binary"}},
+                },
+            )
+            item_id = operation_ids.get(f"get /collections/{c.id}/items/{{feature_id}}")
+            if item_id:
+                items["responses"]["200"]["links"] = {
+                    "FirstFeature": {
+                        "operationId": item_id,
+                        "parameters": {"feature_id": "$response.body#/features/0/id"},
+                        "description": "the first feature of the page",
+                    }
+                }
+        one = doc["paths"].get(f"/collections/{c.id}/items/{{feature_id}}", {}).get("get")
+        if one is not None:
+            _content(
+                one,
+                "200",
+                {
+                    GEOJSON: {"schema": {"$ref": f"#/components/schemas/{name}Feature"}},
+                    "text/html": {"schema": {"type": "string"}},
+                },
+            )
+        queryables = doc["paths"].get(f"/collections/{c.id}/queryables", {}).get("get")
+        if queryables is not None:
+            _content(queryables, "200", {SCHEMA_JSON: {"schema": {"type": "object"}}})
+    for path in ("/priorities", "/saturation"):
+        op = doc["paths"].get(path, {}).get("get")
+        if op is not None:  # a JSON answer, or a download with f=
+            _content(
+                op,
+                "200",
+                {
+                    "application/json": {"schema": {"type": "object"}},
+                    GEOJSON: {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                    GPKG: {"schema": {"type": "string", "format": "binary"}},
+                },
+            )
+    for path, item in doc["paths"].items():
+        for op in item.values():
+            has_body = "requestBody" in op
+            op["responses"].pop("422", None)
+            statuses = [400, 500]
+            # Unknown collections, features, provinces or settlements are 404s, also by query.
+            if path != "/conformance" and not path.startswith("/tileMatrixSets"):
+                statuses.append(404)
+            if path not in ("/conformance", "/openapi.json") and not path.startswith("/tileMatrixSets"):
+                statuses.append(409)
+            if has_body:
+                statuses.append(422)
+            heavy = path in HEAVY_PATHS or path.startswith(HEAVY_PREFIXES) or path.endswith("/items")
+            if heavy or "/compare/" in path:
+                statuses += [429, 503]
+            if has_body or path.endswith("/items") or path in ("/priorities", "/saturation"):
+                statuses.append(413)
+            _problem_responses(op, statuses)
+            if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
+                _content(op, "200", {MVT: {"schema": {"type": "string", "format": "binary"}}})
+            crs_header = path.startswith("/collections/") and "/items" in path
+            if crs_header:
+                op["responses"]["200"]["headers"] = {
+                    "Content-Crs": {
+                        "description": "the CRS of the coordinates, as <URI>",
+                        "schema": {"type": "string"},
+                    }
+                }
+    return to_openapi30(doc)
+
+
+def to_openapi30(doc: dict) -> dict:
+    """An OpenAPI 3.1 document (as FastAPI writes it) as OpenAPI 3.0.3."""
+    out = copy.deepcopy(doc)
+    out["openapi"] = "3.0.3"
+    info = out.get("info", {})
+    summary = info.pop("summary", None)
+    if summary and "description" in info:
+        info["description"] = f"{summary}. {info['description']}"
+    licence = info.get("license")
+    if licence and "identifier" in licence:
+        licence.pop("identifier")
+        licence["url"] = "https://www.gnu.org/licenses/gpl-3.0.html"
+    for item in out.get("paths", {}).values():
+        for op in item.values():
+            for param in op.get("parameters", []):
+                if "schema" in param:
+                    # An optional parameter is absent, never null: no "nullable" on parameters.
+                    param["schema"] = _schema30(param["schema"])
+                    param["schema"].pop("nullable", None)
+                # 3.0 parameter examples are a map of Example objects: keep a single example.
+                examples = param.pop("examples", None)
+                if isinstance(examples, list) and examples:
+                    param["example"] = examples[0]
+                elif isinstance(examples, dict) and examples:
+                    param["examples"] = examples
+            body = op.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                if "schema" in media:
+                    media["schema"] = _schema30(media["schema"])
+            for response in op.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    if "schema" in media:
+                        media["schema"] = _schema30(media["schema"])
+                for header in response.get("headers", {}).values():
+                    if "schema" in header:
+                        header["schema"] = _schema30(header["schema"])
+    schemas = out.get("components", {}).get("schemas", {})
+    for key, schema in list(schemas.items()):
+        schemas[key] = _schema30(schema)
+    return out
+
+
+def _schema30(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_schema30(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    s = {
+        k: _schema30(v) if k not in ("enum", "default", "example", "const") else v for k, v in schema.items()
+    }
+    for key in ("anyOf", "oneOf"):
+        options = s.get(key)
+        if isinstance(options, list) and any(o == {"type": "null"} for o in options):
+            rest = [o for o in options if o != {"type": "null"}]
+            s.pop(key)
+            if len(rest) == 1:
+                only = rest[0]
+                if "$ref" in only:
+                    s["allOf"] = [only]
+                else:
+                    s.update({k: v for k, v in only.items() if k not in s})
+            else:
+                s[key] = rest
+            s["nullable"] = True
+    if isinstance(s.get("type"), list):
+        types = [t for t in s["type"] if t != "null"]
+        if len(types) < len(s["type"]):
+            s["nullable"] = True
+        s["type"] = types[0] if len(types) == 1 else types
+    if "const" in s:
+        s["enum"] = [s.pop("const")]
+    if "examples" in s:
+        examples = s.pop("examples")
+        if isinstance(examples, list) and examples:
+            s["example"] = examples[0]
+    for bound in ("exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(s.get(bound), int | float) and not isinstance(s.get(bound), bool):
+            s["minimum" if bound == "exclusiveMinimum" else "maximum"] = s[bound]
+            s[bound] = True
+    s.pop("contentMediaType", None)
+    s.pop("$schema", None)
+    return s
+
+
+def install(app: FastAPI) -> None:
+    """Serve ``openapi_document`` at /openapi.json (built once)."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
