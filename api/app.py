@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store,
         norms,
         on_load=prepare_tiles if settings.prepare_tiles else None,
+        as_of=settings.as_of,
         # Built on the first analysis, not at start: reading the roads takes a few seconds.
         travel=lambda: travel_for(settings, norms),
         small_cache_bytes=settings.cache_small_mb * 2**20,
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notice_fa=SYNTHETIC_NOTICE_FA,
             notice_en=SYNTHETIC_NOTICE_EN,
             tiles_prepared=snap.tiles_ready.is_set(),
+            as_of=snap.as_of.isoformat(),
+            as_of_source=snap.as_of_source,
         )
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -368,10 +369,10 @@ def _analysis(settings: Settings):
     norms = load_norms(settings.norms)
     travel = travel_for(settings, norms)
     started = time.perf_counter()
-    result = analysis_from_store(store, norms, travel)
+    result = analysis_from_store(store, norms, travel, settings.as_of)
     _progress(
-        f"analysis recomputed in {time.perf_counter() - started:.2f} s "
-        f"(norms {norms.version}, travel {norms.travel})"
+        f"analysis recomputed in {time.perf_counter() - started:.2f} s (norms {norms.version}; "
+        f"travel {norms.travel}; licence statuses as of {result.as_of})"
     )
     return store, result
 
@@ -678,6 +679,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         import os
 
         os.environ.update({"AMAYESH_STORE": settings.store, "AMAYESH_NORMS": str(settings.norms)})
+        if settings.as_of:
+            os.environ["AMAYESH_AS_OF"] = settings.as_of.isoformat()
         if settings.roads:
             os.environ["AMAYESH_ROADS"] = str(settings.roads)
         uvicorn.run(
@@ -693,11 +696,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amayesh", description=__doc__)
     parser.add_argument("--data-dir", type=Path, help="reference data folder (AMAYESH_DATA_DIR)")
     parser.add_argument("--store", help="GeoPackage path or postgresql:// URL (AMAYESH_STORE)")
     parser.add_argument("--norms", type=Path, help="norms file (AMAYESH_NORMS, default config/norms.toml)")
+    parser.add_argument(
+        "--as-of",
+        type=date_arg,
+        help="read licence statuses at this day, YYYY-MM-DD (AMAYESH_AS_OF; default: the registry's "
+        "as-of date, else today)",
+    )
     parser.add_argument(
         "--roads", type=Path, help="roads file (AMAYESH_ROADS, default <data dir>/roads_vmap0.gpkg)"
     )
@@ -905,6 +921,7 @@ def main(argv: list[str] | None = None) -> int:
             "data_dir": args.data_dir,
             "store": args.store,
             "norms": args.norms,
+            "as_of": args.as_of,
             "roads": args.roads,
             "dask_scheduler": args.dask_scheduler,
             "host": getattr(args, "host", None),

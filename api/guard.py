@@ -3,7 +3,7 @@
 Three ASGI middlewares, installed by ``install``:
 
 * ``SecurityHeaders``: on every response ``X-Content-Type-Options: nosniff``,
-  ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``, ``Cross-Origin-Opener-Policy`` and a
+  ``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin`` (no referrer leaves the service; Chromium sends ``Origin: null`` on a same-origin form post under ``no-referrer``, which the sign-in refuses), ``Cross-Origin-Opener-Policy`` and a
   Content-Security-Policy: ``default-src 'none'; frame-ancestors 'none'`` for data, and for the map
   pages (``page_response``) scripts only from the service or with the response's own nonce.
 * ``BodyLimit``: a request body over ``max_body_bytes`` is refused with 413 (by its
@@ -87,7 +87,7 @@ class SecurityHeaders:
     HEADERS = (
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"),
+        (b"referrer-policy", b"same-origin"),
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     )

@@ -3,6 +3,7 @@ layers (from a store, or a snapshot in memory) and a province given by its code 
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import ConfigurationError, InputError, UnknownProvinceError
+from geo.licences import status_at
 from geo.names import match_names
 from geo.norms import Norms
 from geo.recompute import Analysis, analyse
@@ -29,6 +31,36 @@ def load_norms(path: Path) -> Norms:
     return Norms.from_dict(raw)
 
 
+def registry_as_of(layer_info: pd.DataFrame | None) -> dt.date | None:
+    """The licence registry's as-of date recorded in ``layer_info`` (the ``ngos`` row), if any."""
+    if layer_info is None or "as_of" not in layer_info.columns:
+        return None
+    rows = layer_info.loc[layer_info["layer"] == "ngos", "as_of"].dropna()
+    return pd.Timestamp(rows.iloc[0]).date() if len(rows) else None
+
+
+def resolve_as_of(setting: dt.date | None, layer_info: pd.DataFrame | None) -> tuple[dt.date, str]:
+    """The day licence statuses are read at, and where it came from.
+
+    The setting (``AMAYESH_AS_OF``) wins; otherwise the registry's own as-of date from
+    ``layer_info`` (statuses then match the registry as drawn); otherwise today.
+    Returns ``(day, source)`` with source ``setting``, ``registry`` or ``today``.
+    """
+    if setting is not None:
+        return setting, "setting"
+    registry = registry_as_of(layer_info)
+    if registry is not None:
+        return registry, "registry"
+    return dt.date.today(), "today"
+
+
+def ngos_as_of(ngos: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """``ngos`` with each licence's ``status`` as the dates make it on ``as_of``."""
+    out = ngos.copy()
+    out["status"] = status_at(ngos, as_of)
+    return out
+
+
 def travel_for(settings, norms: Norms):
     """The travel cost the norms choose: None for the straight line, else the road network of
     the settings' roads file (``AMAYESH_ROADS``), on Dask if ``AMAYESH_DASK_SCHEDULER`` is set."""
@@ -45,28 +77,35 @@ def travel_for(settings, norms: Norms):
     )
 
 
-def analysis_from_layers(layers: Mapping[str, pd.DataFrame], norms: Norms, travel=None) -> Analysis:
+def analysis_from_layers(
+    layers: Mapping[str, pd.DataFrame], norms: Norms, travel=None, as_of: dt.date | None = None
+) -> Analysis:
     """Recompute the analysis from layers by name (``target_areas`` is optional; ``travel``:
-    see ``travel_for``)."""
+    see ``travel_for``), licence statuses at ``as_of`` (by default the registry's as-of date in
+    ``layer_info``, or today; see ``resolve_as_of``)."""
     missing = [name for name in REQUIRED if name not in layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    return analyse(
+    day, _ = resolve_as_of(as_of, layers.get("layer_info"))
+    result = analyse(
         layers["settlements"],
-        layers["ngos"],
+        ngos_as_of(layers["ngos"], day),
         layers["county_needs"],
         layers["counties"],
         layers.get("target_areas"),
         norms,
         travel,
     )
+    result.as_of = day
+    return result
 
 
-def analysis_from_store(store: Store, norms: Norms, travel=None) -> Analysis:
-    """Recompute the analysis from the current layers of ``store``."""
+def analysis_from_store(store: Store, norms: Norms, travel=None, as_of: dt.date | None = None) -> Analysis:
+    """Recompute the analysis from the current layers of ``store`` (``travel``: see
+    ``travel_for``; statuses at ``as_of``)."""
     present = store.list_layers()
-    wanted = [name for name in (*REQUIRED, "target_areas") if name in present]
-    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel)
+    wanted = [name for name in (*REQUIRED, "target_areas", "layer_info") if name in present]
+    return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel, as_of)
 
 
 def province_code(store: Store, province: str) -> str:

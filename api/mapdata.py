@@ -29,7 +29,17 @@ def _encode(snap: Snapshot, name: str, value: dict) -> Encoded:
 def boundaries(snap: Snapshot) -> Encoded:
     def build() -> Encoded:
         a = snap.analysis()
-        value = layers.boundaries(snap.layer("provinces"), snap.layer("counties"), a.saturation, snap.norms)
+        reach = layers.village_reach(
+            a.settlements,
+            a.access.covered,
+            a.flags.assign(county_code=a.settlements["county_code"].reindex(a.flags.index).to_numpy()),
+            list(a.norms.services),
+        )
+        value = layers.boundaries(
+            snap.layer("provinces"), snap.layer("counties"), a.saturation, snap.norms, reach
+        )
+        value["cities"] = layers.city_labels(a.settlements)
+        value["as_of"] = snap.as_of.isoformat()
         return _encode(snap, "boundaries", value)
 
     return snap.cached("maps:boundaries", build)

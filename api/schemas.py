@@ -40,6 +40,9 @@ class Landing(BaseModel):
     notice_fa: str
     notice_en: str
     tiles_prepared: bool
+    #: the day licence statuses are read at (ISO date), and where it came from
+    as_of: str
+    as_of_source: str
 
 
 class LicenceCheckRequest(BaseModel):

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from api.snapshot import Snapshot
+from geo.licences import status_at
 from store.accounts import User
 
 GRID_DEG = 0.125
@@ -136,6 +137,9 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
                 out = restrict(from_db(name, scope.provinces), scope)
             else:
                 out = restrict(frame, scope)
+            if name == "ngos" and out is not frame and "status" in frame.columns:
+                # Read from the database: statuses as of the snapshot's day, like the snapshot's own.
+                out = out.assign(status=status_at(out, snap.as_of)) if from_db is not None else out
             if name == "ngos" and not scope.exact:
                 out = generalise_ngos(out, frame)
             layers[name] = out.reset_index(drop=True) if out is not frame else out
@@ -145,6 +149,9 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
             layers=layers,
             norms=snap.norms,
             _store=snap._store,
+            as_of=snap.as_of,
+            as_of_source=snap.as_of_source,
+            store_version=snap.store_version,
             base=snap,
             scope=scope,
         )

@@ -125,6 +125,10 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/maps/data/boundaries.json"): requires("read"),
     ("GET", "/maps/data/ngos.json"): requires("read"),
     ("GET", "/maps/data/target-areas.json"): requires("read"),
+    # place search and a settlement's profile page (pages helper): the caller's provinces only,
+    # through the ``snapshot`` dependency's view
+    ("GET", "/maps/data/search"): requires("read"),
+    ("GET", "/maps/settlements/{code}"): requires("read", page=True),
     # planning: siting, delegation, scenarios
     ("POST", "/plans/siting"): requires("plan"),
     ("POST", "/plans/delegation"): requires("plan"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     #: outside host for anything.
     basemap_url: str | None = None
     basemap_attribution: str = ""
+    #: The day licence statuses are read at (active only if issued on or before it and expiring
+    #: after it). Default: the registry's own as-of date recorded in layer_info, else today.
+    as_of: dt.date | None = None
     #: Where an import saves the previous version of a layer (default: ``versions/`` beside a
     #: GeoPackage store, ``var/versions`` for PostGIS).
     versions_dir: Path | None = None

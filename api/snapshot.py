@@ -8,6 +8,7 @@ reflect the current contents.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import pandas as pd
 import shapely
 
 from api.caches import ByteLRU
-from api.loading import analysis_from_layers, analysis_from_store
+from api.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from geo.norms import Norms
 from geo.recompute import Analysis
 from store.base import Store, StoreError
@@ -29,6 +30,11 @@ class Snapshot:
     layers: dict[str, pd.DataFrame]
     norms: Norms
     _store: Store
+    #: the day licence statuses are read at, and where it came from (setting, registry, today)
+    as_of: dt.date = field(default_factory=dt.date.today)
+    as_of_source: str = "today"
+    #: the store's version token (``version`` adds the as-of day, for caches and ETags)
+    store_version: str = ""
     #: the travel cost of the analysis (None: the norms' straight line), or a function making it
     travel: object | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -68,7 +74,7 @@ class Snapshot:
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
     travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
-    return analysis_from_layers(snapshot.layers, snapshot.norms, travel)
+    return analysis_from_layers(snapshot.layers, snapshot.norms, travel, snapshot.as_of)
 
 
 class Snapshots:
@@ -79,6 +85,7 @@ class Snapshots:
         store: Store,
         norms: Norms,
         on_load: Callable[[Snapshot], None] | None = None,
+        as_of: dt.date | None = None,
         travel: object | None = None,
         small_cache_bytes: int = 64 * 2**20,
     ) -> None:
@@ -86,6 +93,7 @@ class Snapshots:
         self.norms = norms
         self.travel = travel
         self.on_load = on_load
+        self.as_of = as_of
         self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
@@ -96,25 +104,38 @@ class Snapshots:
         snap = self._current
         if snap is None or not getattr(self.store, "version_is_cheap", False):
             return None
-        return snap if snap.version == self.store.version() else None
+        fresh = snap.store_version == self.store.version() and not self._stale(snap)
+        return snap if fresh else None
 
     def current(self) -> Snapshot:
         version = self.store.version()
         snap = self._current
-        if snap is not None and snap.version == version:
+        if snap is not None and snap.store_version == version and not self._stale(snap):
             return snap
         with self._lock:
-            if self._current is None or self._current.version != version:
+            current = self._current
+            if current is None or current.store_version != version or self._stale(current):
                 self._current = self._load(version)
             return self._current
 
+    @staticmethod
+    def _stale(snap: Snapshot) -> bool:
+        # Statuses read "as of today" are read again on the next day.
+        return snap.as_of_source == "today" and snap.as_of != dt.date.today()
+
     def _load(self, version: str) -> Snapshot:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
+        as_of, source = resolve_as_of(self.as_of, layers.get("layer_info"))
+        if "ngos" in layers:
+            layers["ngos"] = ngos_as_of(layers["ngos"], as_of)
         snap = Snapshot(
-            version=version,
+            version=f"{version}@{as_of.isoformat()}",
             layers=layers,
             norms=self.norms,
             _store=self.store,
+            store_version=version,
+            as_of=as_of,
+            as_of_source=source,
             small=ByteLRU(self.small_cache_bytes),
             travel=self.travel,
         )

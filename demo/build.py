@@ -127,10 +127,17 @@ def build_demo(
     built_at = pd.Timestamp.now(tz="UTC").floor("s")
     info = pd.DataFrame(
         [
-            (name, LAYERS[name].title_fa, LAYERS[name].title_en, *PROVENANCE[name], built_at)
+            (
+                name,
+                LAYERS[name].title_fa,
+                LAYERS[name].title_en,
+                *PROVENANCE[name],
+                built_at,
+                synthetic.AS_OF if name == "ngos" else pd.NaT,
+            )
             for name in layers
         ],
-        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at"],
+        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at", "as_of"],
     )
     layers["layer_info"] = info
 

@@ -42,6 +42,7 @@ def underserved_flags(
     access_share: pd.DataFrame,
     in_target_area: pd.Series,
     norms: Norms,
+    demand: pd.DataFrame | None = None,
     nearest_min: pd.DataFrame | None = None,
     fallback: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -51,8 +52,10 @@ def underserved_flags(
     norm's ``min_population`` and either its nearest active centre is farther than
     ``max_distance_km`` (with ``travel = "roads"``: ``max_travel_min`` minutes, from
     ``nearest_min``) or its E2SFCA access is below ``min_access_share`` of the norm
-    (``access_share``, from ``Norms.access_share``). Inside a
-    target area both thresholds are relaxed by the norms' target-area factors.
+    (``access_share``, from ``Norms.access_share``). Inside a target area both thresholds are
+    relaxed by the norms' target-area factors. Given ``demand`` (target persons per settlement
+    and service type), a place whose target population is below the norms'
+    ``min_target_population`` is not flagged for that service.
 
     Returns one row per flag, indexed like ``settlements`` (repeated per type): the settlement
     code, service type, population, ``nearest_km`` and the ``max_distance_km`` it was held to,
@@ -86,13 +89,20 @@ def underserved_flags(
             fallback[service].to_numpy(dtype=bool) if fallback is not None else np.zeros(len(km), dtype=bool)
         )
         low = share < norm.min_access_share
-        idx = np.flatnonzero(eligible & (pop >= min_pop) & (too_far | low))
+        if demand is not None:
+            target = demand[service].to_numpy(dtype="float64")
+            enough = target >= norms.min_target_population
+        else:
+            target = np.full(len(pop), np.nan)
+            enough = np.ones(len(pop), dtype=bool)
+        idx = np.flatnonzero(eligible & enough & (pop >= min_pop) & (too_far | low))
         frames.append(
             pd.DataFrame(
                 {
                     "settlement_code": settlements["settlement_code"].to_numpy()[idx],
                     "service_type": service,
                     "population": pop[idx],
+                    "target_population": target[idx],
                     "nearest_km": km[idx],
                     "max_distance_km": max_km[idx],
                     "nearest_min": minutes[idx],
@@ -108,6 +118,14 @@ def underserved_flags(
             )
         )
     return pd.concat(frames).sort_values(["settlement_code", "service_type"], kind="stable")
+
+
+def below_digits(value: float, limit: float, digits: int = 2, most: int = 4) -> int:
+    """Decimals enough to show that ``value`` is below ``limit``: 0.4967 against 0.50 is written
+    0.497, not 0.50 (which reads as meeting the minimum)."""
+    while digits < most and np.isfinite(value) and value < limit and round(value, digits) >= limit:
+        digits += 1
+    return digits
 
 
 def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
@@ -141,9 +159,10 @@ def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
                 f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_distance_km)} کیلومتر)"
             )
         if row.low_access:
-            en.append(f"access {row.access_share:.2f} of norm (minimum {row.min_access_share:.2f})")
+            d = below_digits(row.access_share, row.min_access_share)
+            en.append(f"access {row.access_share:.{d}f} of norm (minimum {row.min_access_share:.2f})")
             fa.append(
-                f"دسترسی {fa_number(row.access_share, 2)} برابر هنجار (حداقل {fa_number(row.min_access_share, 2)})"
+                f"دسترسی {fa_number(row.access_share, d)} برابر هنجار (حداقل {fa_number(row.min_access_share, 2)})"
             )
         if row.in_target_area:
             en.append("inside a target neighbourhood")
@@ -239,7 +258,7 @@ def village_priorities(
     if v.empty:
         return pd.DataFrame(columns=PRIORITY_COLUMNS)
     need = demand.loc[v.index, services].sum(axis=1).to_numpy(dtype="float64")
-    gaps, dists = [], []
+    gaps, dists, shares, kms, limits = [], [], [], [], []
     for s in services:
         norm = norms.services[s]
         share = access_share.loc[v.index, s].to_numpy()
@@ -247,10 +266,15 @@ def village_priorities(
         if norms.unit == "min":
             if nearest_min is None:
                 raise AnalysisInputError("priorities on roads need the minutes to the nearest centre")
-            far = nearest_min.loc[v.index, s].to_numpy() / norm.max_travel_min
+            cost = nearest_min.loc[v.index, s].to_numpy(dtype="float64")
+            limit = norm.max_travel_min
         else:
-            far = nearest_m.loc[v.index, s].to_numpy() / 1000.0 / norm.max_distance_km
-        dists.append(np.clip(far, 0.0, 2.0) / 2.0)
+            cost = nearest_m.loc[v.index, s].to_numpy() / 1000.0
+            limit = norm.max_distance_km
+        dists.append(np.clip(cost / limit, 0.0, 2.0) / 2.0)
+        shares.append(np.clip(share, 0.0, None))
+        kms.append(cost)
+        limits.append(limit)
     frame = pd.DataFrame(
         {
             "settlement_code": v["settlement_code"].to_numpy(),
@@ -296,15 +320,72 @@ def village_priorities(
     f = f[f["settlement_code"].isin(frame["settlement_code"])]
     if len(services) == 1:
         words = flag_reasons(f).assign(settlement_code=f["settlement_code"].to_numpy())
-        reason_en = words.groupby("settlement_code")["reason_en"].first()
-        reason_fa = words.groupby("settlement_code")["reason_fa"].first()
+        flag_en = words.groupby("settlement_code")["reason_en"].first()
+        flag_fa = words.groupby("settlement_code")["reason_fa"].first()
     else:
         n = f.groupby("settlement_code").size()
-        reason_en = n.map(lambda k: f"flagged for {k} of {len(services)} services")
-        reason_fa = n.map(lambda k: f"نیازمند توجه در {fa_number(k)} از {fa_number(len(services))} خدمت")
-    frame["reason_en"] = frame["settlement_code"].map(reason_en).fillna("")
-    frame["reason_fa"] = frame["settlement_code"].map(reason_fa).fillna("")
+        flag_en = n.map(lambda k: f"flagged for {k} of {len(services)} services")
+        flag_fa = n.map(lambda k: f"نیازمند توجه در {fa_number(k)} از {fa_number(len(services))} خدمت")
+    positions = v.index.get_indexer(frame.index)
+    with np.errstate(invalid="ignore"):
+        figures = pd.DataFrame(
+            {
+                "share": np.mean(shares, axis=0)[positions],
+                "km": np.nanmean(np.where(np.isfinite(kms), kms, np.nan), axis=0)[positions],
+            },
+            index=frame.index,
+        )
+    limit_km = float(np.mean(np.asarray(limits, dtype="float64")))
+    reasons = [
+        _priority_reason(
+            row,
+            figures.loc[i],
+            limit_km,
+            flag_en.get(row.settlement_code),
+            flag_fa.get(row.settlement_code),
+            norms.unit,
+        )
+        for i, row in zip(frame.index, frame.itertuples(index=False), strict=True)
+    ]
+    frame["reason_en"] = [r[0] for r in reasons]
+    frame["reason_fa"] = [r[1] for r in reasons]
     return frame[PRIORITY_COLUMNS].reset_index(drop=True)
+
+
+def _priority_reason(
+    row, figures: pd.Series, limit_km: float, flag_en: str | None, flag_fa: str | None, unit: str = "m"
+):
+    """Why a village ranks where it does: its two largest contributions in figures, then its flags.
+    ``figures["km"]`` and ``limit_km`` are minutes when ``unit`` is ``"min"`` (travel on roads)."""
+    en_unit, fa_unit = ("min", "دقیقه") if unit == "min" else ("km", "کیلومتر")
+    parts = {
+        "need": (
+            f"{row.target_population:,} target persons",
+            f"{fa_number(row.target_population)} نفر جمعیت هدف",
+        ),
+        "gap": (
+            f"access {figures['share']:.2f} of the norm",
+            f"دسترسی {fa_number(figures['share'], 2)} برابر هنجار",
+        ),
+        "distance": (
+            f"nearest centre {figures['km']:.0f} {en_unit} (norm: within {limit_km:.0f} {en_unit})"
+            if np.isfinite(figures["km"])
+            else "no centre in the country",
+            f"نزدیک‌ترین مرکز {fa_number(figures['km'])} {fa_unit} (هنجار: تا {fa_number(limit_km)} {fa_unit})"
+            if np.isfinite(figures["km"])
+            else "هیچ مرکزی در کشور نیست",
+        ),
+        "population": (f"{row.population:,} residents", f"{fa_number(row.population)} نفر جمعیت"),
+        "target_area": ("inside a target neighbourhood", "در محلهٔ هدف"),
+    }
+    points = sorted(((getattr(row, f"{c}_points"), c) for c in CRITERIA), reverse=True)
+    chosen = [c for p, c in points[:2] if p > 0]
+    en = [parts[c][0] for c in chosen]
+    fa = [parts[c][1] for c in chosen]
+    if flag_en:
+        en.append(flag_en)
+        fa.append(flag_fa or "")
+    return "; ".join(en), "؛ ".join(fa)
 
 
 # --------------------------------------------------------------------------------------------

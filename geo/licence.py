@@ -48,6 +48,9 @@ class LicenceCheck:
     newly_covered_target_population: int
     underserved_access_changes: list[dict]
     better_places: list[dict]
+    #: one sentence saying why the verdict is what it is
+    summary_en: str = ""
+    summary_fa: str = ""
     reasons_en: list[str] = field(default_factory=list)
     reasons_fa: list[str] = field(default_factory=list)
     #: "straight" (catchment in km) or "roads" (catchment in minutes, ``catchment_min``)
@@ -242,6 +245,9 @@ def check_licence(
         verdict = "saturated"
     else:
         verdict = "acceptable"
+    summary_en, summary_fa = _licence_summary(
+        verdict, en_label, fa_label, sat_before, class_after, newly, capacity, _catchment_words(norm, unit)
+    )
     en, fa = _licence_reasons(
         verdict,
         en_label,
@@ -270,6 +276,8 @@ def check_licence(
         newly_covered_target_population=newly,
         underserved_access_changes=changes[:20],
         better_places=better,
+        summary_en=summary_en,
+        summary_fa=summary_fa,
         reasons_en=en,
         reasons_fa=fa,
         travel=analysis.norms.travel,
@@ -301,9 +309,15 @@ def _cost_fields(analysis: Analysis, cost, pos, here: Located, where: Located) -
 def _better_places(
     analysis: Analysis, here: Located, service_type: str, catchment: float, newly: int, county: str
 ) -> list[dict]:
-    """Up to five flagged places nearby where the same licence would newly cover more people."""
+    """Up to five flagged places nearby where the same licence would newly cover more people.
+
+    Only places in the same province (the same licensing office), and none within half a
+    catchment radius of a better one already chosen, so the five serve different people.
+    """
     ix = analysis.licence_index
     pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+    if len(pos):
+        pos = pos[analysis.settlements["province_code"].to_numpy()[pos] == county[:2]]
     if len(pos) == 0:
         return []
     d = ground_distance(ix.places, pos, here, np.zeros(len(pos), dtype="int64"))
@@ -313,9 +327,19 @@ def _better_places(
     codes = analysis.settlements["settlement_code"].to_numpy()
     # Most people newly covered first, then the nearer, then the smaller code.
     order = np.lexsort((codes[pos[nearest]], d[nearest], -gains[nearest]))
-    out = []
-    for n in nearest[order][:5]:
+    out: list[dict] = []
+    chosen: list[int] = []
+    detour = analysis.norms.detour_factor
+    for n in nearest[order]:
+        if len(out) == 5:
+            break
         p = int(pos[n])
+        if chosen:
+            others = np.asarray(chosen, dtype="int64")
+            gaps = ground_distance(ix.places, others, ix.places, np.full(len(others), p))
+            if (gaps < catchment / detour / 2).any():
+                continue
+        chosen.append(p)
         out.append(
             {
                 "settlement_code": codes[p],
@@ -344,14 +368,48 @@ def _saturation_dict(row: pd.Series) -> dict:
 
 
 _CLASS_FA = {"saturated": "اشباع", "balanced": "متعادل", "underserved": "کم‌برخوردار"}
-_VERDICT_FA = {"welcome": "مطلوب", "acceptable": "قابل قبول", "saturated": "اشباع"}
+_CLASS_EN = {"underserved": "underserved", "balanced": "balanced", "saturated": "saturated"}
+
+
+def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, capacity, catchment):
+    """One sentence that says why the verdict is what it is, in the terms of the table beside it
+    (so a "welcome" above a county that stays saturated does not read as a contradiction)."""
+    ratio = before["ratio_to_norm"]
+    within_en, within_fa = catchment
+    if verdict == "welcome" and before["class"] == "underserved":
+        return (
+            f"Welcome: the county has {ratio:.2f} of the norm for {en_label.lower()}, so it is underserved.",
+            f"مطلوب: ظرفیت {fa_label} شهرستان {fa_number(ratio, 2)} برابر هنجار است؛ شهرستان کم‌برخوردار است.",
+        )
+    if verdict == "welcome":
+        return (
+            f"Welcome although the county is {_CLASS_EN[before['class']]} as a whole: the centre would newly "
+            f"cover {newly:,} target persons who have no such centre within {within_en}, at least "
+            f"its capacity of {capacity:,}.",
+            f"مطلوب، هرچند شهرستان روی هم رفته {_CLASS_FA[before['class']]} است: این مرکز {fa_number(newly)} "
+            f"نفر از جمعیت هدف را که تا {within_fa} مرکزی ندارند تازه پوشش می‌دهد، "
+            f"دست‌کم به اندازهٔ ظرفیتش ({fa_number(capacity)}).",
+        )
+    if verdict == "saturated":
+        return (
+            f"Saturated: the county would be saturated after this licence and the centre would newly cover "
+            f"only {newly:,} target persons, under a tenth of its capacity of {capacity:,}.",
+            f"اشباع: شهرستان پس از این مجوز اشباع می‌شود و این مرکز فقط {fa_number(newly)} نفر از جمعیت "
+            f"هدف را تازه پوشش می‌دهد، کمتر از یک‌دهم ظرفیتش ({fa_number(capacity)}).",
+        )
+    return (
+        f"Acceptable: the county would be {_CLASS_EN[class_after]} after this licence, and the centre would "
+        f"newly cover {newly:,} target persons, fewer than its capacity of {capacity:,} but more than a "
+        f"tenth of it.",
+        f"پذیرفتنی: شهرستان پس از این مجوز {_CLASS_FA[class_after]} است و این مرکز {fa_number(newly)} نفر "
+        f"از جمعیت هدف را تازه پوشش می‌دهد، کمتر از ظرفیتش ({fa_number(capacity)}) ولی بیش از یک‌دهم آن.",
+    )
 
 
 def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment):
     """``same``: how many same-type centres are in the catchment; ``catchment`` in words (en, fa)."""
     within_en, within_fa = catchment
     en = [
-        f"verdict: {verdict}",
         f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
         f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
         f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
@@ -360,10 +418,11 @@ def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, ch
         f"would newly cover {newly:,} target persons who have no such centre within {within_en}",
     ]
     fa = [
-        f"نتیجه: {_VERDICT_FA[verdict]}",
         f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
-        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
-        f"{fa_number(after['capacity_per_10k'])}: {_CLASS_FA[after['class']]}",
+        f"({fa_number(before['ratio_to_norm'], 2)} برابر هنجار {fa_number(before['norm_per_10k'])}؛ میانهٔ کشوری "
+        f"{fa_number(before['national_median_per_10k'])}): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
+        f"{fa_number(after['capacity_per_10k'])} ({fa_number(after['ratio_to_norm'], 2)} برابر هنجار): "
+        f"{_CLASS_FA[after['class']]}",
         f"{fa_number(same)} مرکز فعال {fa_label} در شعاع {within_fa}",
         f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
     ]

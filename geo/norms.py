@@ -78,6 +78,9 @@ class Norms:
     target_distance_factor: float
     priority_weights: Mapping[str, float]
     services: Mapping[str, ServiceNorm]
+    #: a place whose target population for a service is below this is never flagged for it
+    #: (an estimate of one or two persons is no ground for a flag)
+    min_target_population: float = 0.0
     #: which travel cost every measure uses: "straight" (km) or "roads" (minutes)
     travel: str = "straight"
     roads: RoadNorms | None = None
@@ -101,6 +104,7 @@ class Norms:
                 target_distance_factor=float(raw["target_area"]["distance_factor"]),
                 priority_weights=dict(raw["priority_weights"]),
                 services=services,
+                min_target_population=float(raw.get("min_target_population", 0.0)),
                 travel=str(raw.get("travel", "straight")),
                 roads=_road_norms(raw.get("roads")),
             )

@@ -6,6 +6,7 @@ here) and the indexes that make a licence check (``geo.licence``) take a few mil
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ class Analysis:
     counties: gpd.GeoDataFrame
     ngos: gpd.GeoDataFrame  # active licences
     licence_index: LicenceIndex
+    #: the day the licence statuses were read at, when the caller stated one
+    as_of: dt.date | None = None
     #: the travel cost every measure used (``StraightLine``, or ``geo.roads.RoadNetwork`` in
     #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
     travel: StraightLine | object = None
@@ -193,6 +196,7 @@ def analyse(
         share,
         in_target,
         norms,
+        demand=demand,
         nearest_min=acc.nearest_min,
         fallback=acc.fallback,
     )

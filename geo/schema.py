@@ -251,6 +251,12 @@ LAYER_INFO = Layer(
         Column("licence", "str", "licence of the source"),
         Column("synthetic", "str", "none, partial or all: how much of the layer is generated"),
         Column("built_at", "datetime", "when the layer was written (UTC)"),
+        Column(
+            "as_of",
+            "date",
+            "the day the layer's contents describe (the licence registry's as-of date)",
+            nullable=True,
+        ),
     ),
 )
 

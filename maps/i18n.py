@@ -6,7 +6,10 @@ own. Labels of service types, statuses and settlement kinds come from ``geo.sche
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+
+import jdatetime
 
 from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
 
@@ -20,6 +23,12 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "page_priorities": ("اولویت روستاها", "Village priorities"),
     "page_plan": ("برنامه‌ریزی", "Planning"),
     "switch_language": ("English", "فارسی"),
+    "sheet_open": ("▲ نمایش پنل", "▲ Show panel"),
+    "sheet_close": ("▼ نقشهٔ بزرگ‌تر", "▼ Larger map"),
+    "as_of": ("وضعیت مجوزها به تاریخ {date}", "Licence statuses as of {date}"),
+    "as_of_registry": ("تاریخ ثبت دفتر مجوزها", "the registry's own date"),
+    "as_of_today": ("امروز", "today"),
+    "as_of_setting": ("تاریخ تعیین‌شده", "the configured date"),
     "demo": ("نسخهٔ نمایشی", "Demo"),
     "service": ("نوع خدمت", "Service type"),
     "province": ("استان", "Province"),
@@ -32,6 +41,37 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "layer_settlements": ("سکونتگاه‌ها (دسترسی)", "Settlements (access)"),
     "layer_ngos": ("سازمان‌های مردم‌نهاد", "NGOs"),
     "layer_targets": ("محله‌های هدف", "Target neighbourhoods"),
+    "layer_labels": ("نام‌ها", "Names"),
+    "county_one": ("شهرستان", "county"),
+    "county_many": ("شهرستان", "counties"),
+    "n_underserved": ("کم‌برخوردار", "underserved"),
+    "n_balanced": ("متعادل", "balanced"),
+    "n_saturated": ("اشباع", "saturated"),
+    "flagged_place_one": ("سکونتگاه نیازمند توجه", "flagged place"),
+    "flagged_place_many": ("سکونتگاه نیازمند توجه", "flagged places"),
+    "active_centre_one": ("مرکز فعال", "active centre"),
+    "active_centre_many": ("مرکز فعال", "active centres"),
+    "villages_out_of_reach": ("روستاهای بی‌مرکز در شعاع دسترسی", "Villages with no centre in reach"),
+    "flagged_places": ("سکونتگاه‌های نیازمند توجه", "Flagged places"),
+    "explain_saturated_villages": (
+        "این شهرستان روی هم رفته «{class}» است، چون ظرفیتش در شهرهاست؛ ولی {out} روستا از {villages} "
+        "روستای آن هیچ مرکزی در شعاع {km} کیلومتری ندارند.",
+        "This county is {class} on average because its capacity sits in its towns, yet {out} of its "
+        "{villages} villages have no centre within {km} km.",
+    ),
+    "search": ("جست‌وجوی مکان", "Find a place"),
+    "search_placeholder": (
+        "نام روستا، شهر، شهرستان یا استان، یا کد",
+        "Village, city, county or province name, or a code",
+    ),
+    "place_province": ("استان", "province"),
+    "place_county": ("شهرستان", "county"),
+    "place_settlement": ("سکونتگاه", "settlement"),
+    "county_table": ("شهرستان‌ها برای این خدمت", "Counties for this service"),
+    "col_ratio": ("نسبت به هنجار", "× norm"),
+    "col_out_of_reach": ("روستای بی‌دسترسی", "Villages out of reach"),
+    "col_flagged": ("نیازمند توجه", "Flagged"),
+    "sort_hint": ("برای مرتب‌سازی روی سرستون کلیک کنید.", "Click a column heading to sort."),
     "legend_saturation": (
         "ظرفیت به ازای ۱۰٬۰۰۰ نفر جمعیت هدف، نسبت به هنجار",
         "Capacity per 10,000 target persons, against the norm",
@@ -74,6 +114,10 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "kind_rural": ("روستایی", "Rural"),
     "centres_here": ("مرکز", "centres"),
     "zoom_in": ("برای دیدن جزئیات بزرگ‌نمایی کنید", "Zoom in for details"),
+    "national_zoom_note": (
+        "در نمای کشوری فقط سکونتگاه‌های نیازمند توجه نشان داده می‌شوند؛ برای دیدن همه بزرگ‌نمایی کنید.",
+        "At national zoom only flagged places are drawn; zoom in to see every settlement.",
+    ),
     "loading": ("در حال بارگذاری…", "Loading…"),
     "error": ("خطا", "Error"),
     "synthetic_value": ("ساختگی", "synthetic"),
@@ -112,6 +156,67 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "distance": ("فاصله", "Distance"),
     "none": ("هیچ", "none"),
     "outside_iran": ("این نقطه در هیچ شهرستانی نیست.", "This point is not in any county."),
+    "err_lat_missing": ("عرض جغرافیایی را بنویسید (مثلاً ۳۵٫۷).", "Type the latitude (e.g. 35.7)."),
+    "err_lon_missing": ("طول جغرافیایی را بنویسید (مثلاً ۵۱٫۴).", "Type the longitude (e.g. 51.4)."),
+    "err_lat_number": (
+        "عرض جغرافیایی باید عددی میان ۹۰- و ۹۰ باشد.",
+        "The latitude must be a number from -90 to 90.",
+    ),
+    "err_lon_number": (
+        "طول جغرافیایی باید عددی میان ۱۸۰- و ۱۸۰ باشد.",
+        "The longitude must be a number from -180 to 180.",
+    ),
+    "err_capacity": (
+        "ظرفیت باید عددی درست از ۱ تا ۱۰۰٬۰۰۰ باشد.",
+        "The capacity must be a whole number from 1 to 100,000.",
+    ),
+    "err_swapped": (
+        "این نقطه بیرون از ایران است؛ شاید عرض و طول جابه‌جا نوشته شده‌اند. منظورتان عرض {lat} و طول {lon} است؟ (برای جابه‌جایی کلیک کنید)",
+        "This point is outside Iran; the latitude and longitude may be swapped. Did you mean latitude {lat}, longitude {lon}? (click to swap)",
+    ),
+    "err_outside_iran": (
+        "نقطهٔ عرض {lat} و طول {lon} بیرون از ایران است.",
+        "The point at latitude {lat}, longitude {lon} is outside Iran.",
+    ),
+    "err_outside_counties": (
+        "نقطهٔ عرض {lat} و طول {lon} در هیچ شهرستانی از ایران نیست (شاید در دریا یا آن سوی مرز).",
+        "The point at latitude {lat}, longitude {lon} is in none of Iran's counties (at sea or across a border?).",
+    ),
+    "err_server": ("پاسخی از سرویس نیامد؛ دوباره بکوشید.", "The service gave no answer; try again."),
+    "print_record": ("چاپ یا PDF", "Print or PDF"),
+    "record_title": ("سابقهٔ بررسی مجوز", "Licence check record"),
+    "printed_on": ("تاریخ و ساعت", "Date and time"),
+    "as_of_label": ("وضعیت مجوزها به تاریخ", "Licence statuses as of"),
+    "norm_and_median": (
+        "هنجار: {norm} به ازای ۱۰٬۰۰۰ نفر جمعیت هدف؛ میانهٔ کشوری: {median}.",
+        "Norm: {norm} per 10,000 target persons; national median: {median}.",
+    ),
+    "better_places_note": (
+        "سکونتگاه‌های نیازمند توجه در همین استان که همین مجوز در آن‌ها جمعیت بیشتری را پوشش می‌دهد.",
+        "Flagged places in the same province where the same licence would newly cover more people.",
+    ),
+    # village profile
+    "page_settlement": ("شناسنامهٔ سکونتگاه", "Settlement profile"),
+    "profile_of": ("شناسنامهٔ خدمات بهزیستی", "Welfare services profile"),
+    "code": ("کد", "Code"),
+    "tier": ("رده", "Tier"),
+    "tier_metropolis": ("کلان‌شهر", "Metropolis"),
+    "tier_large_city": ("شهر بزرگ", "Large city"),
+    "tier_mid_city": ("شهر میانه", "Mid-sized city"),
+    "tier_small_town": ("شهر کوچک", "Small town"),
+    "tier_village": ("روستا", "Village"),
+    "population_source": ("منبع جمعیت", "Population source"),
+    "per_service": ("خدمت به خدمت", "Service by service"),
+    "flag": ("نیازمند توجه؟", "Flagged?"),
+    "yes": ("بله", "yes"),
+    "no": ("نه", "no"),
+    "no_centre": ("هیچ مرکزی نیست", "no centre"),
+    "open_profile": ("شناسنامهٔ کامل", "Full profile"),
+    "not_found": ("سکونتگاهی با این کد نیست.", "No settlement has this code."),
+    "profile_intro": (
+        "همهٔ آنچه دربارهٔ این سکونتگاه می‌دانیم: جمعیت، جمعیت هدف هر خدمت، نزدیک‌ترین مرکز، دسترسی و دلیل نیازمندی.",
+        "Everything known about this place: population, target population per service, nearest centre, access and why it is flagged.",
+    ),
     # priorities
     "weights": ("وزن معیارها", "Criterion weights"),
     "criterion_need": ("نیاز (جمعیت هدف)", "Need (target persons)"),
@@ -128,10 +233,16 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "download_xlsx": ("دریافت XLSX", "Download XLSX"),
     "download_csv": ("دریافت CSV", "Download CSV"),
     "reset_weights": ("وزن‌های پیش‌فرض", "Default weights"),
+    "village_one": ("روستا", "village"),
+    "village_many": ("روستا", "villages"),
+    "all_counties": ("همهٔ شهرستان‌ها", "All counties"),
+    "filter_villages": ("جست‌وجو در فهرست", "Find in the list"),
+    "filter_placeholder": ("نام یا کد روستا", "Village name or code"),
+    "breakdown_legend": ("سهم هر معیار در امتیاز:", "Points from each criterion:"),
     "ranked_villages": ("سکونتگاه‌های رتبه‌بندی‌شده", "Ranked settlements"),
     "weights_note": (
-        "وزن‌ها به نسبت هم به کار می‌روند؛ جمع آن‌ها لازم نیست یک باشد.",
-        "Weights are used in proportion; they need not add up to one.",
+        "وزن‌ها به نسبت هم به کار می‌روند: درصد کنار هر کدام سهمی است که در امتیاز دارد.",
+        "Weights are used in proportion: the percentage beside each is its share of the score.",
     ),
     # planning workbench
     "siting": ("مکان‌یابی مراکز تازه", "Siting new centres"),
@@ -189,6 +300,26 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "legend_access_up": ("دسترسی بیشتر", "Access up"),
     "legend_access_down": ("دسترسی کمتر", "Access down"),
 }
+
+
+JALALI_MONTHS_FA = (
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+)  # fmt: skip
+JALALI_MONTHS_EN = (
+    "Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
+    "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand",
+)  # fmt: skip
+_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def jalali_date(day: dt.date, lang: str) -> str:
+    """``day`` in the Jalali calendar as the page writes it: "۱ فروردین ۱۴۰۴" in Persian,
+    "1 Farvardin 1404 (2025-03-21)" in English."""
+    j = jdatetime.date.fromgregorian(date=day)
+    if lang == "fa":
+        return f"{j.day} {JALALI_MONTHS_FA[j.month - 1]} {j.year}".translate(_FA_DIGITS)
+    return f"{j.day} {JALALI_MONTHS_EN[j.month - 1]} {j.year} ({day.isoformat()})"
 
 
 def strings(lang: str) -> dict[str, str]:

@@ -62,22 +62,53 @@ def _feature_collection(frame: gpd.GeoDataFrame) -> dict:
     return json.loads(frame.to_json(drop_id=True, na="null"))
 
 
+def village_reach(
+    settlements: pd.DataFrame, reachable: pd.DataFrame, flags: pd.DataFrame, services: list[str]
+) -> pd.DataFrame:
+    """Per county and service type: villages, villages with no centre within reach, flagged places.
+
+    Indexed by (county_code, service_type), columns ``villages``, ``villages_out_of_reach`` and
+    ``flagged``. A county can have capacity to spare on average (saturated) while most of its
+    villages have no centre within reach: the capacity sits in its towns.
+    """
+    village = (settlements["kind"] == "village").to_numpy()
+    county = settlements["county_code"].to_numpy()
+    frames = []
+    for service in services:
+        out = ~reachable[service].to_numpy(dtype=bool) & village
+        frames.append(pd.DataFrame({"county_code": county, "service_type": service, "v": village, "o": out}))
+    long = pd.concat(frames, ignore_index=True)
+    table = long.groupby(["county_code", "service_type"]).agg(
+        villages=("v", "sum"), villages_out_of_reach=("o", "sum")
+    )
+    flagged = (
+        flags.groupby(["county_code", "service_type"]).size() if len(flags) else pd.Series(dtype="int64")
+    )
+    table["flagged"] = flagged.reindex(table.index).fillna(0).astype("int64")
+    return table.astype("int64")
+
+
 def boundaries(
     provinces: gpd.GeoDataFrame,
     counties: gpd.GeoDataFrame,
     saturation: pd.DataFrame,
     norms: Norms,
+    reach: pd.DataFrame | None = None,
 ) -> dict:
     """Provinces and counties for the choropleth, each county with its saturation per service.
 
     ``saturation`` is the analysis table indexed by (county_code, service_type). A county
     property ``sat`` maps service type to [ratio to norm, capacity per 10k, capacity, NGOs,
-    target population, class]; ``None`` ratios mean no target population.
+    target population, class, villages, villages out of reach, flagged places]; ``None`` ratios
+    mean no target population. ``reach`` is ``village_reach`` (zeros without it). Every county
+    and province carries ``label``: [lon, lat] of a point inside it, where its name is written.
     """
     sat = saturation.reset_index().rename(columns={"class": "klass"})
     per_county: dict[str, dict] = {}
     for row in sat.itertuples(index=False):
         ratio = float(row.ratio_to_norm)
+        key = (row.county_code, row.service_type)
+        r = reach.loc[key].tolist() if reach is not None and key in reach.index else [0, 0, 0]
         per_county.setdefault(row.county_code, {})[row.service_type] = [
             round(ratio, 3) if math.isfinite(ratio) else None,
             round(float(row.capacity_per_10k), 1) if math.isfinite(row.capacity_per_10k) else None,
@@ -85,11 +116,14 @@ def boundaries(
             int(row.ngos),
             int(row.target_population),
             row.klass,
+            *(int(v) for v in r),
         ]
     c = counties[["county_code", "province_code", "name_fa", "name_en", "population"]].copy()
     c["sat"] = c["county_code"].map(lambda code: per_county.get(code, {}))
+    c["label"] = label_points(counties)
     c = gpd.GeoDataFrame(c, geometry=simplified(counties), crs=STORAGE_CRS)
     p = provinces[["province_code", "name_fa", "name_en", "population"]].copy()
+    p["label"] = label_points(provinces)
     p = gpd.GeoDataFrame(p, geometry=simplified(provinces), crs=STORAGE_CRS)
     bounds = {
         row.province_code: [round(v, 3) for v in row.geometry.bounds] for row in p.itertuples(index=False)
@@ -102,9 +136,36 @@ def boundaries(
         "norms_version": norms.version,
         "detour_factor": norms.detour_factor,
         "norms": {
-            name: {"norm_per_10k": n.norm_per_10k, "catchment_km": n.catchment_km}
+            name: {
+                "norm_per_10k": n.norm_per_10k,
+                "catchment_km": n.catchment_km,
+                "min_access_share": n.min_access_share,
+            }
             for name, n in norms.services.items()
         },
+    }
+
+
+def label_points(frame: gpd.GeoDataFrame) -> list[list[float]]:
+    """Where to write each polygon's name: the centre of its largest inscribed circle (the
+    most room for the words), as [lon, lat] rounded like the outlines."""
+    metric = frame.geometry.to_crs(METRIC_CRS)
+    xy = np.array([shapely.maximum_inscribed_circle(g, 500.0).coords[0] for g in metric])
+    lonlat = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=METRIC_CRS).to_crs(STORAGE_CRS)
+    return [[round(pt.x, 3), round(pt.y, 3)] for pt in lonlat]
+
+
+def city_labels(settlements: pd.DataFrame, min_population: int = 100_000) -> dict:
+    """The cities whose names the map writes, largest first, as columns."""
+    big = settlements[(settlements["kind"] == "city") & (settlements["population"] >= min_population)]
+    big = big.sort_values("population", ascending=False)
+    return {
+        "code": big["settlement_code"].tolist(),
+        "name_fa": big["name_fa"].tolist(),
+        "name_en": [n if isinstance(n, str) and n else None for n in big["name_en"]],
+        "population": big["population"].astype("int64").tolist(),
+        "lon": np.round(big.geometry.x.to_numpy(), 4).tolist(),
+        "lat": np.round(big.geometry.y.to_numpy(), 4).tolist(),
     }
 
 

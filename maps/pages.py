@@ -1,14 +1,15 @@
 """The map pages, built with folium: national map, licence check, village priorities, planning.
 
 folium writes the page, the Leaflet map, its layer control and the settlement vector tiles; the
-panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/amayesh.js``,
-which reads the data from the API. Every script, style sheet and font is served by the service
-itself from installed packages (``maps/web``, see ``maps.assets``): a page asks no outside host
+panels are Jinja templates (``maps/templates``) and the behaviour is ``maps/static/common.js``
+with one script per page (``maps/static/<page>.js``), which read the data from the API. Every
+script, style sheet and font is served by the service itself from installed packages (``maps/web``, see ``maps.assets``): a page asks no outside host
 for anything unless a base map URL is configured.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,11 @@ from folium.template import Template
 
 from maps.assets import APP_URL as APP
 from maps.assets import VENDOR_URL as VENDOR
-from maps.i18n import LANGUAGES, strings
+from maps.i18n import LANGUAGES, jalali_date, strings
 
 PAGES = ("national", "licence", "priorities", "plan")
+#: Pages reached from the others (not in the top bar): a settlement's profile.
+PROFILE_PAGES = ("settlement",)
 #: Where the map opens: all of Iran.
 IRAN_CENTRE = (32.4, 53.7)
 IRAN_ZOOM = 5
@@ -119,20 +122,32 @@ class Context:
     attribution: str
     notice: Mapping[str, str]  # language -> the synthetic-data notice
     tile_max_zoom: int
+    #: the day licence statuses are read at, and where it came from (setting, registry, today)
+    as_of: dt.date = field(default_factory=dt.date.today)
+    as_of_source: str = "today"
     basemap_url: str | None = None
     basemap_attribution: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
 
 
 def page_url(page: str, lang: str, params: Mapping[str, str]) -> str:
-    query = {"lang": lang, **{k: v for k, v in params.items() if v and k != "lang"}}
+    query = {"lang": lang, **{k: v for k, v in params.items() if v and k not in ("lang", "code")}}
     return f"/maps/{page}?{urlencode(query)}"
+
+
+def _profile_url(lang: str, params: Mapping[str, str]) -> str:
+    return f"/maps/settlements/{params.get('code', '')}?{urlencode({'lang': lang})}"
+
+
+def _shared(params: Mapping[str, str]) -> dict[str, str]:
+    """What a page passes on to the others through the top bar."""
+    return {k: v for k, v in params.items() if k in ("province", "service")}
 
 
 def build_page(page: str, lang: str, ctx: Context) -> str:
     """The HTML of one page in ``lang`` (``fa`` or ``en``)."""
-    if page not in PAGES:
-        raise ValueError(f"no page {page!r}; pages: {', '.join(PAGES)}")
+    if page not in PAGES + PROFILE_PAGES:
+        raise ValueError(f"no page {page!r}; pages: {', '.join(PAGES + PROFILE_PAGES)}")
     if lang not in LANGUAGES:
         raise ValueError(f"no language {lang!r}; languages: {', '.join(LANGUAGES)}")
     text = strings(lang)
@@ -145,11 +160,9 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         f"{APP}/amayesh.css",
     ):
         figure.header.add_child(branca.element.CssLink(href), name=href.rsplit("/", 1)[-1])
-    extra_js = [f"{APP}/amayesh.js"]
+    extra_js = [f"{APP}/common.js", f"{APP}/{page}.js"]
     if page == "national":
         extra_js.insert(0, f"{VENDOR}/supercluster/supercluster.min.js")
-    if page == "plan":
-        extra_js.append(f"{APP}/plan.js")
 
     provinces = [{"code": c, "name": (fa, en)[i] or fa} for c, fa, en in ctx.provinces]
     services = [{"code": c, "name": (fa, en)[i]} for c, fa, en in ctx.services]
@@ -170,9 +183,12 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         t=text,
         lang=lang,
         page=page,
-        pages=[(p, page_url(p, lang, ctx.params)) for p in PAGES],
-        other_url=page_url(page, other, ctx.params),
+        pages=[(p, page_url(p, lang, _shared(ctx.params))) for p in PAGES],
+        other_url=page_url(page, other, ctx.params) if page in PAGES else _profile_url(other, ctx.params),
         notice=ctx.notice[lang],
+        as_of=text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
+        as_of_iso=ctx.as_of.isoformat(),
+        as_of_source=text["as_of_" + ctx.as_of_source],
     )
     figure.html.add_child(branca.element.Element(header + panel), name="am_panel")
 
@@ -193,7 +209,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         ).add_to(m)
 
     elements: dict[str, folium.Element] = {}
-    if page == "national":
+    if page in ("national", "licence"):
         grid = LocalVectorGrid(
             "/tiles/settlement-access/{z}/{x}/{y}.mvt",
             name=text["layer_settlements"],
@@ -208,6 +224,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         m.add_child(Panes())
         m.add_child(grid)
         elements["settlements"] = grid
+    if page == "national":
         control = folium.LayerControl(collapsed=False, position="topleft" if lang == "fa" else "topright")
         m.add_child(control)
         elements["control"] = control
@@ -222,6 +239,9 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         "params": dict(ctx.params),
         "attribution": ctx.attribution,
         "notice": ctx.notice[lang],
+        "as_of": ctx.as_of.isoformat(),
+        "as_of_text": text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
+        "as_of_date": jalali_date(ctx.as_of, lang),
     }
     m.add_child(Start(page, elements, config, extra_js))
     return figure.render()

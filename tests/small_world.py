@@ -177,10 +177,12 @@ def layers() -> dict[str, pd.DataFrame]:
                 "GPL-3.0",
                 synthetic.get(name, "all"),
                 built_at,
+                # the registry's own date: its statuses are read as recorded
+                pd.Timestamp("2025-03-21") if name == "ngos" else pd.NaT,
             )
             for name in out
         ],
-        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at"],
+        columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at", "as_of"],
     )
     return out
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -63,23 +62,12 @@ def fa(n: int) -> str:
     return f"{n:,}".translate(FA_DIGITS)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 class Visit:
     """One browser page with a record of what it asked for and what went wrong."""
 
-    def __init__(self, browser, base: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 850}, accept_downloads=True)
+    def __init__(self, browser, base: str, viewport: tuple[int, int] = (1400, 850)) -> None:
+        width, height = viewport
+        self.context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         self.outside: list[str] = []
         self.errors: list[str] = []
         self.failed: list[str] = []
@@ -134,9 +122,10 @@ class Visit:
         )
         return popup.inner_text()
 
-    def shot(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=ARTIFACTS / f"{name}.png")
+    def shot(self, name: str, folder: Path | None = None) -> None:
+        folder = folder or ARTIFACTS
+        folder.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=folder / f"{name}.png")
 
     def check_clean(self) -> None:
         assert self.outside == [], f"requests left the machine: {self.outside}"
@@ -407,7 +396,7 @@ def test_licence_check_page_draws_the_answer_of_the_api(visit, api):
     visit.check_clean()
 
 
-def test_priorities_follow_the_weights_and_download(visit, api, tmp_path):
+def test_priorities_follow_the_weights_and_download(visit, api, tmp_path, demo):
     visit.open("/maps/priorities?province=07")
 
     def api_ranking(weights: str | None) -> list[str]:
@@ -443,11 +432,22 @@ def test_priorities_follow_the_weights_and_download(visit, api, tmp_path):
         visit.page.click("#am-xlsx")
     path = tmp_path / "priorities.xlsx"
     info.value.save_as(path)
-    table = pd.read_excel(path, dtype={"settlement_code": str})
-    assert table["settlement_code"].head(50).tolist() == reranked
+    # From the Persian page: Persian headers, county names beside their codes, and a sheet that
+    # records the weights, the as-of date and that the data is synthetic.
+    table = pd.read_excel(path, sheet_name=None, dtype={"کد سکونتگاه": str})
+    ranking = table["priorities"]
+    assert ranking["کد سکونتگاه"].head(50).tolist() == reranked
+    counties = demo["layers"]["counties"].set_index("county_code")["name_fa"]
+    first = ranking.iloc[0]
+    assert first["شهرستان"] == counties[str(first["کد شهرستان"]).zfill(4)]
+    about = dict(zip(table["about"]["item"], table["about"]["value"], strict=True))
+    assert about["weights"] == "need=0.000, gap=0.000, distance=0.000, population=1.000, target_area=0.000"
+    assert about["as_of"] == "2025-03-21"
+    assert about["synthetic"] == SYNTHETIC_NOTICE_FA
     csv = api.get(visit.page.get_attribute("#am-csv", "href"), timeout=60)
-    rows = pd.read_csv(io.BytesIO(csv.content), dtype={"settlement_code": str}, encoding="utf-8-sig")
-    assert rows["settlement_code"].head(50).tolist() == reranked
+    rows = pd.read_csv(io.BytesIO(csv.content), dtype={"کد سکونتگاه": str}, encoding="utf-8-sig", comment="#")
+    assert rows["کد سکونتگاه"].head(50).tolist() == reranked
+    assert csv.content.decode("utf-8-sig").startswith("# weights: need=0.000")
 
     # Reset brings the default ranking back.
     visit.page.click("#am-reset")

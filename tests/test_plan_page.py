@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from tests.conftest import TEST_PASSWORD, TEST_USERS, bearer
-from tests.test_maps import FA_DIGITS, Visit, browser  # noqa: F401 - the browser fixture
+from tests.test_maps import FA_DIGITS, Visit  # the browser fixture is in conftest.py
 
 pytestmark = pytest.mark.realdata
 
@@ -20,7 +20,7 @@ SERVICE = "rehabilitation"
 
 
 @pytest.fixture
-def visit(browser, server, demo_tokens):  # noqa: F811
+def visit(browser, server, demo_tokens):
     v = Visit(browser, server)
     v.sign_in(TEST_USERS["planner"][0], TEST_PASSWORD)
     yield v
@@ -92,7 +92,7 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     visit.shot("plan-delegation")
     visit.page.fill("#am-scenario-name", "برون‌رسانی")
     visit.page.click("#am-save")
-    visit.page.wait_for_function(f"document.body.dataset.saved !== '{first}'", timeout=60_000)
+    visit.page.wait_for_function(f"() => document.body.dataset.saved !== '{first}'", timeout=60_000)
     second = visit.js("document.body.dataset.saved")
     assert len(
         httpx.get(headers=AUTH, url=f"{server}/scenarios/{second}").json()["changes"]["delegations"]

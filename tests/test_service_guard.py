@@ -127,7 +127,7 @@ def test_every_response_carries_the_security_headers_and_pages_a_fresh_nonce():
     out = asyncio.run(scenario())
     assert out["headers"]["x-content-type-options"] == "nosniff"
     assert out["headers"]["x-frame-options"] == "DENY"
-    assert out["headers"]["referrer-policy"] == "no-referrer"
+    assert out["headers"]["referrer-policy"] == "same-origin"
     assert out["headers"]["content-security-policy"] == API_CSP
     html = "<html><script>var a = 1;</script><script src='/static/app/amayesh.js'></script></html>"
     one, two = page_response(html), page_response(html)

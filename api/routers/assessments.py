@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -22,6 +22,7 @@ from api.deps import (
     require_export,
     snapshot,
 )
+from api.exports import localised, table_download, with_place_names
 from api.schemas import LicenceCheckRequest, ServiceType
 from api.scope import restrict
 from api.security import Forbidden
@@ -33,6 +34,19 @@ from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 router = APIRouter(tags=["Analysis"])
 
+CLASS_LABELS = {
+    "underserved": ("کم‌برخوردار", "underserved"),
+    "balanced": ("متعادل", "balanced"),
+    "saturated": ("اشباع", "saturated"),
+}
+
+Lang = Annotated[
+    Literal["fa", "en"] | None,
+    Query(
+        description="with a CSV or XLSX: headers, place names and labels in this language, and a record "
+        "of how the table was made (the map pages ask for their own language)"
+    ),
+]
 Province = Annotated[
     str | None,
     Query(
@@ -69,7 +83,7 @@ def licence_check(
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type.value, request.capacity
     )
-    answer = {**scope_check(asdict(check), snap), "notice": notice(snap)}
+    answer = {**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
     body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
     return Response(body.encode("utf-8"), media_type="application/json")
 
@@ -207,6 +221,7 @@ def priorities(
     ] = None,
     top: Annotated[int, Query(ge=1, le=1000, description="villages per province")] = 50,
     f: Format = None,
+    lang: Lang = None,
 ):
     allowed_province(snap, province)
     if f not in (None, "json"):
@@ -231,15 +246,36 @@ def priorities(
         ranked = restrict(ranked, scope)
     where = a.settlements.set_index("settlement_code").geometry
     frame = gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
+    used = {c: float(w) for c, w in _weights_used(a, weights).items()}
+    if lang and f in ("csv", "xlsx"):
+        table = with_place_names(ranked, snap.layer("counties"), snap.layer("provinces"), lang)
+        about = [
+            ("weights", ", ".join(f"{c}={w:.3f}" for c, w in used.items())),
+            ("service_type", service_type.value if service_type else "all"),
+            ("province", province or "all"),
+            *_record(snap, lang),
+        ]
+        return table_download(localised(table, lang), "priorities", f, about)
     if f not in (None, "json"):
         return download(frame, "priorities", f, http.app.state.settings)
     return {
-        "weights": {c: float(w) for c, w in _weights_used(a, weights).items()},
+        "as_of": snap.as_of.isoformat(),
+        "weights": used,
         "numberReturned": len(frame),
         "villages": json_records(ranked),
         "features": feature_collection(frame, "settlement_code"),
         "notice": notice(snap),
     }
+
+
+def _record(snap: Snapshot, lang: str) -> list[tuple[str, str]]:
+    from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+
+    return [
+        ("as_of", snap.as_of.isoformat()),
+        ("norms_version", snap.norms.version),
+        ("synthetic", SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN),
+    ]
 
 
 def _weights_used(a, weights):
@@ -255,6 +291,7 @@ def saturation(
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
     f: Format = None,
+    lang: Lang = None,
 ):
     allowed_province(snap, province)
     if f not in (None, "json"):
@@ -267,9 +304,22 @@ def saturation(
         sat = sat[sat["county_code"].str[:2] == province]
     if service_type:
         sat = sat[sat["service_type"] == service_type.value]
+    if lang and f in ("csv", "xlsx"):
+        table = with_place_names(sat, snap.layer("counties"), snap.layer("provinces"), lang)
+        i = 0 if lang == "fa" else 1
+        labels = {
+            "service_type": {k: v[i] for k, v in SERVICE_TYPES.items()},
+            "class": {k: v[i] for k, v in CLASS_LABELS.items()},
+        }
+        about = [
+            ("service_type", service_type.value if service_type else "all"),
+            ("province", province or "all"),
+        ]
+        return table_download(localised(table, lang, labels), "saturation", f, about + _record(snap, lang))
     if f not in (None, "json"):
         return download(sat, "saturation", f, http.app.state.settings)
     return {
+        "as_of": snap.as_of.isoformat(),
         "norms_version": snap.norms.version,
         "numberReturned": len(sat),
         "rows": json_records(sat),
@@ -293,7 +343,12 @@ def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Provin
         table = table.loc[province]
     else:
         table = a.concentration
-    return {"province_code": province, "tiers": json_records(table.reset_index()), "notice": notice(snap)}
+    return {
+        "as_of": snap.as_of.isoformat(),
+        "province_code": province,
+        "tiers": json_records(table.reset_index()),
+        "notice": notice(snap),
+    }
 
 
 @router.get("/settlements/{code}", summary="One settlement with everything known about it")
@@ -342,6 +397,7 @@ def settlement(
             "reason_fa": reasons.at[service, "reason_fa"] if flagged else None,
         }
     return {
+        "as_of": snap.as_of.isoformat(),
         "settlement": place,
         "county": {
             "county_code": county,

@@ -7,6 +7,7 @@ Leaflet, Leaflet.VectorGrid, supercluster and the Vazirmatn font from the npm pa
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -19,11 +20,12 @@ from api.guard import page_response
 from api.security import personalise
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
-from geo.errors import AssetsMissing
+from geo.errors import AssetsMissing, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
 from maps.assets import APP_URL, STATIC, VENDOR, VENDOR_URL, missing_assets
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, Context, build_page
+from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
 
 router = APIRouter(tags=["Map pages"])
@@ -60,9 +62,70 @@ def target_areas(request: Request, snap: Annotated[Snapshot, Depends(snapshot)])
     return _encoded(request, mapdata.target_areas(snap))
 
 
+def _number(text: str | None, low: float, high: float) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(latin_digits(text.strip()).replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and low <= value <= high else None
+
+
+@router.get("/maps/data/search", summary="Places by name or code (Persian or English, any digits)")
+def search(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    q: Annotated[str, Query(min_length=1, max_length=80, description="a name or the start of a code")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict:
+    provinces = snap.layer("provinces")
+    counties = snap.layer("counties")
+    settlements = snap.layer("settlements")
+    index = snap.cached("maps:search", lambda: search_index(provinces, counties, settlements))
+    hits = search_places(q, index, limit=limit)
+    frames = {
+        "province": provinces.set_index("province_code"),
+        "county": counties.set_index("county_code"),
+        "settlement": settlements.set_index("settlement_code"),
+    }
+    county_names = counties.set_index("county_code")[["name_fa", "name_en"]]
+    for hit in hits:
+        geom = frames[hit["kind"]].geometry.loc[hit["code"]]
+        if hit["kind"] == "settlement":
+            hit["lon"], hit["lat"] = round(geom.x, 5), round(geom.y, 5)
+        else:
+            c = geom.representative_point()
+            hit["lon"], hit["lat"] = round(c.x, 5), round(c.y, 5)
+            hit["bbox"] = [round(v, 4) for v in geom.bounds]
+        if hit["kind"] == "county":
+            hit["county_code"] = hit["code"]
+        if hit["county_code"] in county_names.index:
+            name = county_names.loc[hit["county_code"]]
+            hit["county_fa"], hit["county_en"] = name["name_fa"], name["name_en"]
+    return {"query": q, "numberReturned": len(hits), "places": hits}
+
+
 @router.get("/maps", include_in_schema=False)
 def maps_home() -> RedirectResponse:
     return RedirectResponse("/maps/national", status_code=307)
+
+
+@router.get(
+    "/maps/settlements/{code}",
+    response_class=HTMLResponse,
+    summary="A settlement's profile page: everything about one village or town (Persian by default)",
+)
+def settlement_page(
+    request: Request,
+    code: Annotated[str, Path(pattern=r"^[0-9۰-۹]{10}([0-9۰-۹]{6})?$", description="settlement code")],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
+) -> HTMLResponse:
+    code = latin_digits(code)
+    # The view holds the caller's provinces only: a settlement outside them is not found.
+    if not (snap.layer("settlements")["settlement_code"] == code).any():
+        raise UnknownSettlementError(f"no settlement with code {code}")
+    return _render(request, snap, "settlement", lang, {"code": code})
 
 
 @router.get("/maps/{page}", response_class=HTMLResponse, summary="A map page (Persian by default)")
@@ -71,32 +134,45 @@ def page(
     page: Annotated[Literal["national", "licence", "priorities", "plan"], Path(description=", ".join(PAGES))],
     snap: Annotated[Snapshot, Depends(snapshot)],
     lang: Annotated[Literal["fa", "en"], Query(description="page language")] = "fa",
-    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    province: Annotated[str | None, Query(pattern=r"^[0-9۰-۹٠-٩]{2}$")] = None,
     service: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    capacity: Annotated[int | None, Query(gt=0, le=100_000)] = None,
-    weights: Annotated[str | None, Query(pattern=r"^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$")] = None,
+    lat: Annotated[str | None, Query(max_length=40, description="latitude (any digits)")] = None,
+    lon: Annotated[str | None, Query(max_length=40, description="longitude (any digits)")] = None,
+    capacity: Annotated[str | None, Query(max_length=20, description="persons (any digits)")] = None,
+    weights: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[a-z_]+:[0-9۰-۹٠-٩.٫]+(,[a-z_]+:[0-9۰-۹٠-٩.٫]+)*$")
+    ] = None,
 ) -> HTMLResponse:
+    if service is not None and service not in SERVICE_TYPES:
+        service = None
+    # A page address may carry Persian digits (typed, pasted or shared): read them as numbers. A
+    # value that is no number is left out of the form, where the page asks for it again.
+    province = latin_digits(province) if province else None
+    lat_value = _number(lat, -90, 90)
+    lon_value = _number(lon, -180, 180)
+    cap_value = _number(capacity, 1, 100_000)
+    params = {
+        "province": province,
+        "service": service,
+        "lat": None if lat_value is None else f"{lat_value:.5f}",
+        "lon": None if lon_value is None else f"{lon_value:.5f}",
+        "capacity": None if cap_value is None or cap_value != int(cap_value) else str(int(cap_value)),
+        "weights": latin_digits(weights) if weights else None,
+    }
+    return _render(request, snap, page, lang, {k: v for k, v in params.items() if v})
+
+
+def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict[str, str]) -> HTMLResponse:
     missing = missing_assets()
     if missing:
         raise AssetsMissing(
             f"the map pages' front-end packages are not installed ({', '.join(missing)}); run `make install`"
         )
-    if service is not None and service not in SERVICE_TYPES:
-        service = None
     provinces = snap.layer("provinces").sort_values("province_code")
-    if province is None and page in ("priorities", "plan"):
-        province = str(provinces["province_code"].iloc[0])
+    if page == "plan" and not params.get("province"):
+        # The plan page works on one province; the priorities page asks (or remembers) instead.
+        params = {**params, "province": str(provinces["province_code"].iloc[0])}
     settings = request.app.state.settings
-    params = {
-        "province": province,
-        "service": service,
-        "lat": None if lat is None else f"{lat:.5f}",
-        "lon": None if lon is None else f"{lon:.5f}",
-        "capacity": None if capacity is None else str(capacity),
-        "weights": weights,
-    }
     ctx = Context(
         provinces=sorted(
             zip(provinces["province_code"], provinces["name_fa"], provinces["name_en"], strict=True),
@@ -108,9 +184,11 @@ def page(
         attribution=ATTRIBUTION,
         notice={"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN},
         tile_max_zoom=MAX_ZOOM,
+        as_of=snap.as_of,
+        as_of_source=snap.as_of_source,
         basemap_url=settings.basemap_url,
         basemap_attribution=settings.basemap_attribution,
-        params={k: v for k, v in params.items() if v},
+        params=params,
     )
     key = (snap.version, page, lang, tuple(sorted(ctx.params.items())))
     cache = request.app.state.caches.pages

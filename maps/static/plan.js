@@ -1,6 +1,6 @@
 /* Amayesh planning page: siting, delegation, saving scenarios and comparing them.
  *
- * Uses the helpers of amayesh.js (Amayesh.util). Plans come from POST /plans/siting and
+ * Uses the helpers of common.js (Amayesh.util). Plans come from POST /plans/siting and
  * /plans/delegation, scenarios from /scenarios; every string comes from the page's language table.
  */
 (function () {

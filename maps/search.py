@@ -1,0 +1,97 @@
+"""Place search for the map pages: settlements, counties and provinces by name or code.
+
+Names match in Persian or English, whatever the keyboard: Arabic yeh and kaf are read as the
+Persian letters, the zero-width non-joiner and diacritics are ignored, and codes may be typed in
+Persian or Arabic-Indic digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا", "ۀ": "ه"})
+_IGNORED = re.compile("[\u200c\u200d\u064b-\u065f\u0670\u0640]")
+
+
+def latin_digits(text: str) -> str:
+    """``text`` with Persian and Arabic-Indic digits as 0-9 (the Persian decimal and thousands
+    separators as ``.`` and nothing)."""
+    return text.translate(_DIGITS).replace("٫", ".").replace("٬", "")
+
+
+def search_key(text: object) -> str:
+    """A name folded for matching: lower case, Persian letters, no ZWNJ, diacritics or spaces."""
+    if not isinstance(text, str):
+        return ""
+    text = unicodedata.normalize("NFKD", latin_digits(text).translate(_LETTERS).casefold())
+    folded = _IGNORED.sub("", "".join(ch for ch in text if not unicodedata.combining(ch)))
+    return re.sub(r"[\s\-‌]+", "", folded)
+
+
+KINDS = (("province", "province_code"), ("county", "county_code"), ("settlement", "settlement_code"))
+
+
+def search_index(provinces: pd.DataFrame, counties: pd.DataFrame, settlements: pd.DataFrame) -> dict:
+    """The places with their names folded once (``search_key``), for ``search_places``."""
+    out = {}
+    for (kind, code_col), frame in zip(KINDS, (provinces, counties, settlements), strict=True):
+        en = frame["name_en"] if "name_en" in frame else pd.Series(None, index=frame.index)
+        out[kind] = pd.DataFrame(
+            {
+                "code": frame[code_col].astype(str).to_numpy(),
+                "name_fa": frame["name_fa"].to_numpy(),
+                "name_en": en.to_numpy(),
+                "county_code": frame["county_code"].to_numpy() if "county_code" in frame else None,
+                "population": frame["population"].astype("int64").to_numpy(),
+                "key_fa": frame["name_fa"].map(search_key).to_numpy(),
+                "key_en": en.map(search_key).to_numpy(),
+            }
+        )
+    return out
+
+
+def search_places(query: str, index: dict, limit: int = 10) -> list[dict]:
+    """Places whose name starts with or contains ``query``, or whose code starts with it.
+
+    Exact names first, then names that start with the query, then those that only contain it;
+    provinces before counties before settlements; larger populations first. Each hit has
+    ``kind``, ``code``, ``name_fa``, ``name_en``, ``province_code``, ``county_code`` and
+    ``population``. ``index`` is ``search_index``.
+    """
+    key = search_key(query)
+    if not key:
+        return []
+    hits = []
+    for kind, _ in KINDS:
+        frame = index[kind]
+        if key.isdigit():
+            score = np.where(frame["code"].str.startswith(key), 2, 0)
+        else:
+            fa, en = frame["key_fa"], frame["key_en"]
+            exact = (fa == key) | (en == key)
+            start = fa.str.startswith(key) | en.str.startswith(key)
+            inside = fa.str.contains(key, regex=False) | en.str.contains(key, regex=False)
+            score = np.where(exact, 3, np.where(start, 2, np.where(inside, 1, 0)))
+        found = frame[score > 0].assign(match=score[score > 0])
+        found = found.sort_values(["match", "population"], ascending=[False, False]).head(limit)
+        for row in found.itertuples(index=False):
+            hits.append(
+                {
+                    "kind": kind,
+                    "code": row.code,
+                    "name_fa": row.name_fa,
+                    "name_en": row.name_en if isinstance(row.name_en, str) and row.name_en else None,
+                    "province_code": row.code[:2],
+                    "county_code": row.county_code if isinstance(row.county_code, str) else None,
+                    "population": int(row.population),
+                    "match": int(row.match),
+                }
+            )
+    order = {kind: i for i, (kind, _) in enumerate(KINDS)}
+    hits.sort(key=lambda h: (-h["match"], order[h["kind"]], -h["population"]))
+    return hits[:limit]
