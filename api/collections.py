@@ -224,6 +224,7 @@ _FLAG_PROPERTIES = (
     _p("name_fa", "string", "Persian name"),
     _SERVICE,
     _p("population", "integer", "resident population"),
+    _p("target_population", "number", "the place's target population for the service"),
     _p("nearest_km", "number", "km to the nearest active centre", nullable=True),
     _p("max_distance_km", "number", "the distance above which a place is too far"),
     _p(
