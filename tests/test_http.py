@@ -316,7 +316,8 @@ def test_an_empty_tile_is_an_empty_answer(client):
 
 def test_gdal_oapif_lists_and_reads_every_collection(server, admin_headers):
     # GDAL sends the API token as a program would.
-    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADERS": f"Authorization: {admin_headers['Authorization']}"})
+    token = admin_headers["Authorization"].removeprefix("Bearer ")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token})
     source = f"OAPIF:{server}"
     layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
     assert layers == ALL_COLLECTIONS
