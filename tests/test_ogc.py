@@ -19,15 +19,18 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.conftest import bearer, make_users
 
 pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
 def client(demo):
+    admin = bearer(make_users(str(demo["store"].path))["admin"])  # every data route needs sign-in
     return TestClient(
         create_app(Settings(store=str(demo["store"].path), prepare_tiles=False)),
         raise_server_exceptions=False,
+        headers=admin,
     )
 
 
@@ -42,8 +45,11 @@ def pg_client(demo, postgis_url):
         for name, frame in demo["layers"].items():
             tx.write_layer(name, frame)
     store.close()
+    admin = bearer(make_users(postgis_url)["admin"])
     with TestClient(
-        create_app(Settings(store=postgis_url, prepare_tiles=False)), raise_server_exceptions=False
+        create_app(Settings(store=postgis_url, prepare_tiles=False)),
+        raise_server_exceptions=False,
+        headers=admin,
     ) as pg:
         yield pg
     store = PostGISStore(postgis_url)
