@@ -108,8 +108,6 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/"): requires("read"),
     ("GET", "/collections"): requires("read"),
     ("GET", "/collections/{collection_id}"): requires("read"),
-    ("GET", "/collections/{collection_id}/items"): requires("read"),
-    ("GET", "/collections/{collection_id}/items/{feature_id}"): requires("read"),
     # tiles, analysis
     ("GET", "/tiles/{collection}/{z}/{x}/{y}.mvt"): requires("read"),
     ("POST", "/licence-checks"): requires("licence_check"),

@@ -147,24 +147,8 @@ def run(store: str, n_heavy: int = 20, prepare_tiles: bool = True) -> dict:
         copy = Path(tmp) / "load.gpkg"
         shutil.copyfile(store, copy)
         heavy = heavy_requests(str(copy), n_heavy)
-        headers = {"Authorization": f"Bearer {bench_token(str(copy))}"}
-        with running(str(copy)) as base:
+        with running(str(copy)) as (base, headers):
             return asyncio.run(measure(base, str(copy), heavy, headers=headers))
-
-
-def bench_token(store: str) -> str:
-    """An admin's API token on the (copied) store: every heavy route needs sign-in."""
-    import secrets
-
-    from store.accounts import Accounts
-
-    accounts = Accounts(store)
-    try:
-        if accounts.get("bench_admin") is None:
-            accounts.add("bench_admin", secrets.token_urlsafe(24), "admin", actor="bench")
-        return accounts.issue_token("bench_admin", label="bench", days=1, actor="bench")[1]
-    finally:
-        accounts.close()
 
 
 def main() -> None:

@@ -38,7 +38,13 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     return z, x, y
 
 
-async def drive(base: str, requests: list[tuple[str, str, dict | None]], connections: int, limit_s: float):
+async def drive(
+    base: str,
+    requests: list[tuple[str, str, dict | None]],
+    connections: int,
+    limit_s: float,
+    headers: dict[str, str],
+):
     """Send the requests over ``connections`` concurrent connections; latencies in seconds."""
     queue: asyncio.Queue = asyncio.Queue()
     for r in requests:
@@ -48,7 +54,7 @@ async def drive(base: str, requests: list[tuple[str, str, dict | None]], connect
     bytes_in = []
     deadline = time.perf_counter() + limit_s
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, headers=headers) as client:
 
         async def worker():
             nonlocal errors
@@ -84,7 +90,7 @@ def summarise(name: str, latencies, errors, elapsed, bytes_in) -> dict:
     }
 
 
-def run_wrk(base: str, requests, connections: int, seconds: int) -> dict:
+def run_wrk(base: str, requests, connections: int, seconds: int, headers: dict[str, str]) -> dict:
     """Drive ``requests`` (cycled) with wrk for ``seconds``; its Lua script prints the summary."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         for method, url, body in requests:
@@ -103,7 +109,7 @@ def run_wrk(base: str, requests, connections: int, seconds: int) -> dict:
         capture_output=True,
         text=True,
         check=True,
-        env={"REQUESTS": fh.name, "PATH": "/usr/bin:/bin"},
+        env={"REQUESTS": fh.name, "AUTHORIZATION": headers["Authorization"], "PATH": "/usr/bin:/bin"},
     )
     Path(fh.name).unlink()
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,23 +130,26 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk scenario")
     args = parser.parse_args()
 
-    with running(args.store, args.workers) as base:
+    with running(args.store, args.workers) as (base, headers):
         from store import open_store
 
         settlements = open_store(args.store).read_layer("settlements")
         rng = random.Random(7)
         # Warm every worker: snapshot, analysis, serialised features.
         for _ in range(4 * args.workers):
-            httpx.get(base + "/collections/settlements/items?limit=1", timeout=300)
-            httpx.get(base + "/collections/ngos/items?limit=1", timeout=300)
+            httpx.get(base + "/collections/settlements/items?limit=1", headers=headers, timeout=300)
+            httpx.get(base + "/collections/ngos/items?limit=1", headers=headers, timeout=300)
             httpx.post(
                 base + "/licence-checks",
                 json={"lon": 51.4, "lat": 35.7, "service_type": "kindergarten", "capacity": 30},
+                headers=headers,
                 timeout=300,
             )
 
         n = args.requests
-        matched = httpx.get(base + "/collections/settlements/items?limit=1").json()["numberMatched"]
+        matched = httpx.get(base + "/collections/settlements/items?limit=1", headers=headers).json()[
+            "numberMatched"
+        ]
         items = [
             (
                 "GET",
@@ -195,9 +204,11 @@ def main() -> int:
             ("licence check", checks),
         ):
             if args.client == "wrk" and "first request" not in name:
-                results.append({"scenario": name, **run_wrk(base, reqs, args.connections, args.seconds)})
+                results.append(
+                    {"scenario": name, **run_wrk(base, reqs, args.connections, args.seconds, headers)}
+                )
             else:
-                out = asyncio.run(drive(base, reqs, args.connections, 120))
+                out = asyncio.run(drive(base, reqs, args.connections, 120, headers))
                 results.append(summarise(name, *out))
             print(json.dumps(results[-1]))
         summary = {

@@ -26,8 +26,8 @@ from bench.server import ROOT, running
 from tests.test_maps import CHROMIUM, CHROMIUM_ARGS
 
 
-def measure(browser, url: str, ready: str) -> dict:
-    context = browser.new_context(viewport={"width": 1400, "height": 850})
+def measure(browser, url: str, ready: str, headers: dict[str, str]) -> dict:
+    context = browser.new_context(viewport={"width": 1400, "height": 850}, extra_http_headers=headers)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -60,13 +60,13 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    with running(args.store) as base, sync_playwright() as p:
+    with running(args.store) as (base, headers), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         national = f"{base}/maps/national"
-        measure(browser, national, "body[data-loaded-ms]")  # warm the server's caches
-        runs = [measure(browser, national, "body[data-loaded-ms]") for _ in range(args.runs)]
+        measure(browser, national, "body[data-loaded-ms]", headers)  # warm the server's caches
+        runs = [measure(browser, national, "body[data-loaded-ms]", headers) for _ in range(args.runs)]
         others = {
-            name: measure(browser, f"{base}/maps/{name}?province=07", "body[data-ready=true]")
+            name: measure(browser, f"{base}/maps/{name}?province=07", "body[data-ready=true]", headers)
             for name in ("licence", "priorities")
         }
         browser.close()

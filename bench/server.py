@@ -21,9 +21,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def admin_headers(store: str) -> dict[str, str]:
+    """An admin's API token on ``store`` (a bench copy or demo store) as a request header:
+    every data route needs sign-in. The account ``bench_admin`` is made on first use."""
+    import secrets
+
+    from store.accounts import Accounts
+
+    accounts = Accounts(store)
+    try:
+        if accounts.get("bench_admin") is None:
+            accounts.add("bench_admin", secrets.token_urlsafe(24), "admin", actor="bench")
+        token = accounts.issue_token("bench_admin", label="bench", days=1, actor="bench")[1]
+    finally:
+        accounts.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @contextmanager
-def running(store: str, workers: int = 1) -> Iterator[str]:
-    """The base URL of a server on ``store``; stopped on exit."""
+def running(store: str, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
+    """The base URL of a server on ``store`` and an admin's headers for it; stopped on exit."""
+    headers = admin_headers(store)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "api.cli", "--store", store, "serve", "--port", str(port)]
@@ -41,13 +59,13 @@ def running(store: str, workers: int = 1) -> Iterator[str]:
                 time.sleep(0.3)
         # Steady state: the analysis computed and the low-zoom tiles prepared (which the server
         # does in the background after each load, holding much of the CPU meanwhile).
-        httpx.get(base + "/collections/flags/items?limit=1", timeout=300)
+        httpx.get(base + "/collections/flags/items?limit=1", headers=headers, timeout=300)
         deadline = time.monotonic() + 600
-        while not httpx.get(base + "/", timeout=60).json()["tiles_prepared"]:
+        while not httpx.get(base + "/", headers=headers, timeout=60).json()["tiles_prepared"]:
             if time.monotonic() > deadline:
                 raise SystemExit("the server did not prepare its tiles")
             time.sleep(1)
-        yield base
+        yield base, headers
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,5 +1,6 @@
 -- wrk script: cycle through requests listed in the file named by $REQUESTS, one per line:
 --   GET <path>            or            POST <path> <json body>
+-- with the Authorization header in $AUTHORIZATION (an API token: every data route needs sign-in),
 -- and print a JSON summary (median, p95, throughput, non-2xx answers) when done.
 local lines = {}
 for line in io.lines(os.getenv("REQUESTS")) do
@@ -10,11 +11,12 @@ local requests = {}
 local counter = 0
 init = function(args)
   -- wrk.format needs the Host header, known only once the thread starts.
+  local auth = os.getenv("AUTHORIZATION")
   for i, r in ipairs(lines) do
     if r[1] == "POST" then
-      requests[i] = wrk.format("POST", r[2], {["Content-Type"] = "application/json"}, r[3])
+      requests[i] = wrk.format("POST", r[2], {["Content-Type"] = "application/json", ["Authorization"] = auth}, r[3])
     else
-      requests[i] = wrk.format("GET", r[2])
+      requests[i] = wrk.format("GET", r[2], {["Authorization"] = auth})
     end
   end
 end

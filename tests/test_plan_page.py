@@ -123,7 +123,7 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
         visit.page.click("#am-compare-xlsx")
     path = tmp_path / "comparison.xlsx"
     download.value.save_as(path)
-    rows = list(openpyxl.load_workbook(path, read_only=True)["counties"].iter_rows(values_only=True))
+    rows = list(openpyxl.load_workbook(path)["counties"].iter_rows(values_only=True))
     assert len(rows) - 1 == len(want["counties"])
     visit.check_clean()
     for sid in (first, second):

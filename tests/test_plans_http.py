@@ -128,7 +128,7 @@ def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis
 
     xlsx = client.get(f"/scenarios/today/compare/{sid}", params={"service_type": SERVICE, "f": "xlsx"})
     assert xlsx.status_code == 200
-    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert book.sheetnames == ["summary", "counties", "equity"]
     rows = list(book["counties"].iter_rows(values_only=True))
     assert rows[0][:3] == ("county_code", "county_name_fa", "county_name_en")
@@ -202,7 +202,7 @@ def test_command_line_site_delegate_and_scenarios(demo, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "newly covered" in out
-    assert openpyxl.load_workbook(tmp_path / "c.xlsx", read_only=True).sheetnames == [
+    assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == [
         "summary",
         "counties",
         "equity",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -23,6 +24,13 @@ async def slow_app(scope, receive, send):
     await scope["release"].wait()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"done"})
+
+
+def run_async(coro):
+    """``asyncio.run`` in a thread of its own: the session's Playwright browser keeps an event
+    loop running in the main thread, where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def call(app, path: str, client: str = "10.0.0.1", body: bytes = b"", release=None, headers=()):
@@ -79,7 +87,7 @@ def test_heavy_requests_are_admitted_up_to_the_queue_then_503_or_429_with_retry_
         assert [o["status"] for o in (out_a, out_b, out_d, out_f)] == [200, 200, 200, 200]
         assert guard.admitted == 0 and not guard.clients
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_what_counts_as_heavy():
@@ -111,7 +119,7 @@ def test_a_large_body_is_refused_with_413_before_a_handler_reads_it():
         await run
         assert out["status"] == 200
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_every_response_carries_the_security_headers_and_pages_a_fresh_nonce():
@@ -124,7 +132,7 @@ def test_every_response_carries_the_security_headers_and_pages_a_fresh_nonce():
         await run
         return out
 
-    out = asyncio.run(scenario())
+    out = run_async(scenario())
     assert out["headers"]["x-content-type-options"] == "nosniff"
     assert out["headers"]["x-frame-options"] == "DENY"
     assert out["headers"]["referrer-policy"] == "same-origin"
@@ -194,7 +202,8 @@ def test_health_answers_while_an_export_an_import_and_20_heavy_requests_run(demo
     answers must come within the 500 ms the service aims at."""
     from bench.bench_health_under_load import run
 
-    figures = run(str(demo["store"].path), 20)
+    with ThreadPoolExecutor(1) as pool:  # its asyncio.run needs a thread without a running loop
+        figures = pool.submit(run, str(demo["store"].path), 20).result()
     assert figures["import_exit"] == 0
     assert figures["export_status"] == 200
     assert set(figures["statuses"]) <= {"200", "429", "503"}
