@@ -14,7 +14,7 @@ from api.caches import Caches
 from api.deps import snapshot
 from api.loading import load_norms, travel_for
 from api.params import reject_unknown_parameters
-from api.routers import assessments, auth, features, pages, plans, public, tiles
+from api.routers import applications, assessments, auth, features, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(assessments.router)
+    app.include_router(applications.router)
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)

@@ -38,6 +38,11 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.UnknownSettlementError: 404,
     e.UnknownProvinceError: 404,
     e.ScenarioNotFound: 404,
+    e.ApplicationNotFound: 404,
+    # licence applications: edits need the version they were based on (ETag / If-Match)
+    e.InvalidTransition: 409,
+    e.PreconditionFailed: 412,
+    e.PreconditionRequired: 428,
     # a conflict with what is stored
     e.AlreadyExists: 409,
     # the service cannot answer: its store, configuration or installed files are at fault
@@ -51,6 +56,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
 }
 
 TITLES = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Unprocessable content"}
+TITLES |= {412: "Precondition failed", 428: "Precondition required"}
 TITLES |= {500: "Internal error", 503: "Service unavailable"}
 
 

@@ -44,10 +44,12 @@ STATUS_TEXT = {
     404: "No such collection, feature or resource",
     405: "The method is not allowed on this resource (see the Allow header)",
     409: "The store is not ready for this request (e.g. a layer is missing)",
+    412: "The application was changed since its ETag was read (If-Match is stale): reload it",
     413: "The request body or the asked-for export is too large",
     429: "Too many heavy requests from this client at once (see Retry-After)",
     503: "The service is busy with heavy requests (see Retry-After)",
     422: "The request body is not valid",
+    428: "An edit of an application needs If-Match with its ETag",
     500: "The service failed; the error is logged",
 }
 
@@ -261,7 +263,7 @@ def openapi_document(app: FastAPI) -> dict:
         queryables = doc["paths"].get(f"/collections/{c.id}/queryables", {}).get("get")
         if queryables is not None:
             _content(queryables, "200", {SCHEMA_JSON: {"schema": {"type": "object"}}})
-    for path in ("/priorities", "/saturation"):
+    for path in ("/priorities", "/saturation", "/licence-monitoring"):
         op = doc["paths"].get(path, {}).get("get")
         if op is not None:  # a JSON answer, or a download with f=
             _content(
@@ -292,6 +294,10 @@ def openapi_document(app: FastAPI) -> dict:
                 statuses += [429, 503]
             if has_body or path.endswith("/items") or path in ("/priorities", "/saturation"):
                 statuses.append(413)
+            if path.startswith("/licence-applications/{application_id}") and "if-match" in {
+                str(p.get("name", "")).lower() for p in op.get("parameters", [])
+            }:
+                statuses += [412, 428]
             _problem_responses(op, statuses)
             if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
                 _content(op, "200", {MVT: {"schema": {"type": "string", "format": "binary"}}})

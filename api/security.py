@@ -111,6 +111,16 @@ POLICY: dict[tuple[str, str], Requirement] = {
     # tiles, analysis
     ("GET", "/tiles/{collection}/{z}/{x}/{y}.mvt"): requires("read"),
     ("POST", "/licence-checks"): requires("licence_check"),
+    # the licence register (api/routers/applications.py): officers of the province decide
+    ("GET", "/licence-applications"): requires("licence_check"),
+    ("POST", "/licence-applications"): requires("licence_decide"),
+    ("GET", "/licence-applications/{application_id}"): requires("licence_check"),
+    ("PATCH", "/licence-applications/{application_id}"): requires("licence_decide"),
+    ("POST", "/licence-applications/{application_id}/check"): requires("licence_decide"),
+    ("POST", "/licence-applications/{application_id}/decision"): requires("licence_decide"),
+    ("GET", "/licence-monitoring"): requires("read"),
+    ("GET", "/maps/register"): requires("licence_check", page=True),
+    ("GET", "/maps/monitoring"): requires("read", page=True),
     ("GET", "/priorities"): requires("priorities"),
     ("GET", "/saturation"): requires("read"),
     ("GET", "/concentration"): requires("read"),

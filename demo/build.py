@@ -147,6 +147,12 @@ def build_demo(
             tx.write_layer(name, frame)
     report.counts = {name: len(frame) for name, frame in layers.items()}
 
+    # The licence register: synthetic applications (kept if this store has them already).
+    applications = synthetic.generate_applications(settlements, seed=seed)
+    have = {a["application_id"] for a in store.list_applications()}
+    store.add_applications([a for a in applications if a["application_id"] not in have])
+    report.counts["licence_applications"] = len(applications)
+
     if shapefile_dir:
         say(f"writing shapefiles to {shapefile_dir}")
         for name, frame in layers.items():

@@ -537,3 +537,79 @@ def generate_county_needs(
     out = pd.DataFrame(rows, columns=["county_code", "service_type", "target_population"])
     out["synthetic"] = True
     return out.sort_values(["county_code", "service_type"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Licence applications
+# --------------------------------------------------------------------------------------------
+
+#: Share of applications decided within the legal deadline by Jalali year of receipt: what the
+#: organisation reports for 1402 (36–37 %) and 1403 (98 %). The demo draws its synthetic
+#: applications to match; the figures of a deployment come from its own register.
+IN_TIME_SHARE = {1402: 0.365, 1403: 0.98}
+#: Of the decided applications: approved, refused, withdrawn.
+DECISION_SHARES = (0.7, 0.25, 0.05)
+
+
+def generate_applications(
+    settlements: gpd.GeoDataFrame,
+    per_province: int = 24,
+    seed: int = DEFAULT_SEED,
+    deadline_days: int = 30,
+) -> list[dict]:
+    """Synthetic licence applications received from the start of 1402 to ``AS_OF``.
+
+    ``per_province`` in each province, at villages and small towns of it (as the review wants
+    them); decided within ``deadline_days`` with the shares of ``IN_TIME_SHARE`` (the rest
+    1–90 days late); those received in the last six weeks may still be open. Every one is marked
+    synthetic, with an applicant name that says so.
+    """
+    import jdatetime
+
+    start = pd.Timestamp(jdatetime.date(1402, 1, 1).togregorian())
+    span_days = (AS_OF - start).days
+    services = list(SERVICE_TYPES)
+    rows: list[dict] = []
+    for province, here in settlements.groupby("province_code", sort=True):
+        rng = county_rng(seed, str(province), stream=5)  # stream 5: applications
+        if (here["kind"] == "village").any():
+            here = here[here["kind"] == "village"]
+        pick = rng.choice(len(here), size=per_province, replace=len(here) < per_province)
+        received = start + pd.to_timedelta(np.sort(rng.integers(0, span_days, per_province)), unit="D")
+        received += pd.to_timedelta(rng.integers(8 * 3600, 14 * 3600, per_province), unit="s")
+        for i, (where, at) in enumerate(zip(here.iloc[pick].itertuples(), received, strict=True)):
+            year = jdatetime.date.fromgregorian(date=at.date()).year
+            in_time = rng.random() < IN_TIME_SHARE.get(year, IN_TIME_SHARE[1403])
+            delay = int(
+                rng.integers(2, deadline_days + 1) if in_time else deadline_days + rng.integers(1, 91)
+            )
+            decided = at + pd.Timedelta(days=delay, hours=int(rng.integers(0, 5)))
+            status = str(rng.choice(["approved", "refused", "withdrawn"], p=DECISION_SHARES))
+            if decided > AS_OF:  # not decided yet on the demo's day
+                status, decided = str(rng.choice(["received", "checked"])), None
+            rows.append(
+                {
+                    "application_id": f"SYN-A-{province}-{i + 1:04d}",
+                    "applicant": f"متقاضی نمونه (ساختگی) {i + 1}",
+                    "service_type": services[int(rng.integers(0, len(services)))],
+                    "capacity": int(rng.integers(2, 9) * 5),
+                    "lon": round(float(where.geometry.x) + float(rng.normal(0, 0.004)), 6),
+                    "lat": round(float(where.geometry.y) + float(rng.normal(0, 0.004)), 6),
+                    "county_code": where.county_code,
+                    "province_code": province,
+                    "received_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "decided_at": None if decided is None else decided.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "status": status,
+                    "check_verdict": None,
+                    "check_result": None,
+                    "decision_reason": None
+                    if decided is None
+                    else "تصمیم ساختگی نمونه (synthetic demo decision)",
+                    "decided_by": None if decided is None else "synthetic",
+                    "created_by": "synthetic",
+                    "licence_no": None,
+                    "synthetic": True,
+                    "version": 1,
+                }
+            )
+    return rows

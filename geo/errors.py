@@ -139,6 +139,30 @@ class ScenarioNotFound(NotFoundError):
 # ---- server faults -----------------------------------------------------------------------------
 
 
+class ApplicationNotFound(NotFoundError):
+    """No licence application with that id (or none the caller may see)."""
+
+    code = "application-not-found"
+
+
+class InvalidTransition(InputError):
+    """A licence application cannot go from its status to the one asked (409)."""
+
+    code = "invalid-transition"
+
+
+class PreconditionRequired(InputError):
+    """An edit of a licence application sent without ``If-Match`` (428)."""
+
+    code = "precondition-required"
+
+
+class PreconditionFailed(InputError):
+    """An edit based on a stale version of a licence application (412): somebody changed it since."""
+
+    code = "precondition-failed"
+
+
 class StoreError(ServerFault):
     """The store is unreachable, lacks a layer the answer needs, or refused a write."""
 
@@ -203,6 +227,7 @@ __all__ = [
     "AlreadyExists",
     "AmayeshError",
     "AnalysisInputError",
+    "ApplicationNotFound",
     "AssetsMissing",
     "BackupError",
     "BadParameter",
@@ -212,7 +237,10 @@ __all__ = [
     "ImportFileError",
     "ImportRejected",
     "InputError",
+    "InvalidTransition",
     "NotFoundError",
+    "PreconditionFailed",
+    "PreconditionRequired",
     "ReferenceDataError",
     "ScenarioNotFound",
     "SchemaError",

@@ -184,6 +184,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     ),
     "err_server": ("پاسخی از سرویس نیامد؛ دوباره بکوشید.", "The service gave no answer; try again."),
     "print_record": ("چاپ یا PDF", "Print or PDF"),
+    "register_application": ("ثبت به‌عنوان درخواست مجوز", "Register as a licence application"),
     "record_title": ("سابقهٔ بررسی مجوز", "Licence check record"),
     "printed_on": ("تاریخ و ساعت", "Date and time"),
     "as_of_label": ("وضعیت مجوزها به تاریخ", "Licence statuses as of"),

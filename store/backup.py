@@ -6,7 +6,7 @@ A backup is a folder:
   API (a consistent copy even while the service reads);
 * PostGIS store: ``database.dump``, ``pg_dump --format=custom`` of the whole database (layers,
   accounts, audit, row-level security policies), restored with ``pg_restore``;
-* ``manifest.json``: per layer and for the audit table, the row count and a SHA-256 of its rows
+* ``manifest.json``: per layer, for the licence applications and for the audit table, the row count and a SHA-256 of its rows
   in key order (attributes and WKB geometry). ``restore`` recomputes them on the restored store
   and fails if any differs.
 """
@@ -60,6 +60,13 @@ def manifest(store_url: str) -> dict:
         for name in store.list_layers():
             frame = store.read_layer(name)
             out[name] = {"rows": len(frame), "sha256": frame_checksum(frame)}
+        applications = pd.DataFrame(store.list_applications())
+        if len(applications):
+            applications["check_result"] = applications["check_result"].map(
+                lambda c: None if c is None else json.dumps(c, sort_keys=True, ensure_ascii=False)
+            )
+            applications = applications.sort_values("application_id", ignore_index=True)
+        out["licence_applications"] = {"rows": len(applications), "sha256": frame_checksum(applications)}
     finally:
         store.close()
     accounts = Accounts(store_url)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
 
+from geo.applications import FIELDS as APPLICATION_FIELDS
 from geo.crs import STORAGE_CRS, require_crs
 
 # The store's errors are in the one family of geo.errors; named here too for the store's users.
@@ -111,8 +113,63 @@ class Store(ABC):
     def delete_scenario(self, scenario_id: str) -> None:
         """Delete a scenario; ``ScenarioNotFound`` if there is none."""
 
+    # ---- licence applications: the officers' register, beside the layers ----------------------
+    # Like scenarios, an application's edits are no layer commit; only an approval, which adds
+    # the licence to ``ngos`` in the same transaction, is. Every edit names the version it was
+    # based on and is refused (``PreconditionFailed``) if the stored one has moved on.
+    # ``provinces`` (None: all) limits what a call may see or change, as row-level security does
+    # in PostGIS.
+
+    @abstractmethod
+    def add_applications(self, rows: list[dict]) -> None:
+        """Store new applications (``geo.applications.FIELDS``); an existing id is refused."""
+
+    @abstractmethod
+    def list_applications(self, provinces=None) -> list[dict]:
+        """Applications, newest received first."""
+
+    @abstractmethod
+    def application(self, application_id: str, provinces=None) -> dict:
+        """One application; ``ApplicationNotFound`` if there is none the caller may see."""
+
+    @abstractmethod
+    def update_application(
+        self,
+        application_id: str,
+        version: int,
+        changes: dict,
+        provinces=None,
+        licence: gpd.GeoDataFrame | None = None,
+    ) -> dict:
+        """Apply ``changes`` to the application if it is still at ``version``; the new row.
+
+        With ``licence`` (one ``ngos`` row), the licence joins the registry in the same
+        transaction (a layer commit), or neither happens."""
+
     def layer_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in self.list_layers()}
+
+
+def encode_application(row: dict) -> dict:
+    """An application as stored: every field, the check as JSON text."""
+    out = {f: row.get(f) for f in APPLICATION_FIELDS}
+    if out["check_result"] is not None and not isinstance(out["check_result"], str):
+        out["check_result"] = json.dumps(out["check_result"], ensure_ascii=False, allow_nan=False)
+    out["synthetic"] = bool(out["synthetic"])
+    out["version"] = int(out["version"] or 1)
+    return out
+
+
+def decode_application(row: dict) -> dict:
+    out: dict[str, Any] = {f: row.get(f) for f in APPLICATION_FIELDS}
+    if isinstance(out["check_result"], str):
+        out["check_result"] = json.loads(out["check_result"])
+    out["synthetic"] = bool(out["synthetic"])
+    out["capacity"] = int(out["capacity"])
+    out["version"] = int(out["version"])
+    for f in ("lon", "lat"):
+        out[f] = float(out[f])
+    return out
 
 
 def validate_frame(name: str, frame: Frame) -> Frame:

@@ -22,14 +22,17 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
+from geo.errors import AlreadyExists, ApplicationNotFound, PreconditionFailed, ScenarioNotFound, StoreError
 from geo.schema import LAYERS, Layer, layer
 from store.base import (
+    APPLICATION_FIELDS,
     SCENARIO_FIELDS,
     Frame,
     Store,
     Transaction,
     check_unique_key,
+    decode_application,
+    encode_application,
     validate_frame,
 )
 
@@ -38,6 +41,17 @@ _META_SQL = "CREATE TABLE IF NOT EXISTS amayesh_meta (key TEXT PRIMARY KEY, valu
 _SCENARIOS_SQL = (
     "CREATE TABLE IF NOT EXISTS scenarios (id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, "
     "created_at TEXT NOT NULL, description TEXT, copied_from TEXT, payload TEXT NOT NULL)"
+)
+
+
+_APPLICATIONS_SQL = (
+    "CREATE TABLE IF NOT EXISTS licence_applications ("
+    "application_id TEXT PRIMARY KEY, applicant TEXT NOT NULL, service_type TEXT NOT NULL, "
+    "capacity INTEGER NOT NULL CHECK (capacity > 0), lon REAL NOT NULL, lat REAL NOT NULL, "
+    "county_code TEXT NOT NULL, province_code TEXT NOT NULL, received_at TEXT NOT NULL, "
+    "decided_at TEXT, status TEXT NOT NULL, check_verdict TEXT, check_result TEXT, "
+    "decision_reason TEXT, decided_by TEXT, created_by TEXT NOT NULL, licence_no TEXT, "
+    "synthetic INTEGER NOT NULL, version INTEGER NOT NULL)"
 )
 
 
@@ -299,3 +313,95 @@ class GeoPackageStore(Store):
             gone = conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,)).rowcount
         if not gone:
             raise ScenarioNotFound(f"no scenario {scenario_id!r}")
+
+    # ---- licence applications ----------------------------------------------------------------
+
+    @staticmethod
+    def _ensure_applications(conn: sqlite3.Connection) -> None:
+        conn.execute(_APPLICATIONS_SQL)
+        _register(conn, "licence_applications", "licence applications and their decisions")
+
+    def add_applications(self, rows: list[dict]) -> None:
+        values = [tuple(encode_application(r).values()) for r in rows]
+        marks = ",".join("?" * len(APPLICATION_FIELDS))
+        with self._scenario_db(write=True) as conn:
+            self._ensure_applications(conn)
+            try:
+                conn.executemany(
+                    f"INSERT INTO licence_applications ({', '.join(APPLICATION_FIELDS)}) VALUES ({marks})",
+                    values,
+                )
+            except sqlite3.IntegrityError as err:
+                conn.rollback()
+                raise AlreadyExists(f"an application with one of these ids exists already: {err}") from err
+
+    @staticmethod
+    def _select(conn, where: str = "", args: tuple = (), provinces=None) -> list[dict]:
+        if (
+            conn is None
+            or not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'licence_applications'"
+            ).fetchone()
+        ):
+            return []
+        sql = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM licence_applications WHERE 1 = 1"
+        if where:
+            sql += f" AND {where}"
+        if provinces is not None:
+            codes = sorted(provinces)
+            sql += f" AND province_code IN ({','.join('?' * len(codes))})"
+            args = (*args, *codes)
+        rows = conn.execute(sql + " ORDER BY received_at DESC, application_id", args).fetchall()
+        return [decode_application(dict(zip(APPLICATION_FIELDS, r, strict=True))) for r in rows]
+
+    def list_applications(self, provinces=None) -> list[dict]:
+        with self._scenario_db(write=False) as conn:
+            return self._select(conn, provinces=provinces)
+
+    def application(self, application_id: str, provinces=None) -> dict:
+        with self._scenario_db(write=False) as conn:
+            rows = self._select(conn, "application_id = ?", (application_id,), provinces)
+        if not rows:
+            raise ApplicationNotFound(f"no licence application {application_id!r}")
+        return rows[0]
+
+    def update_application(
+        self,
+        application_id: str,
+        version: int,
+        changes: dict,
+        provinces=None,
+        licence: gpd.GeoDataFrame | None = None,
+    ) -> dict:
+        if licence is None:
+            with self._scenario_db(write=True) as conn:
+                return self._compare_and_set(conn, application_id, version, changes, provinces)
+        # An approval: the licence and the decision land in one commit of the file, or neither.
+        with self.transaction() as tx:
+            assert isinstance(tx, _GpkgTransaction)
+            tx.append("ngos", licence)
+            conn = sqlite3.connect(tx.path, timeout=30)
+            try:
+                with conn:
+                    row = self._compare_and_set(conn, application_id, version, changes, provinces)
+            finally:
+                conn.close()
+        return row
+
+    def _compare_and_set(self, conn, application_id: str, version: int, changes: dict, provinces) -> dict:
+        current = self._select(conn, "application_id = ?", (application_id,), provinces)
+        if not current:
+            raise ApplicationNotFound(f"no licence application {application_id!r}")
+        new = encode_application({**current[0], **changes, "version": version + 1})
+        sets = ", ".join(f"{f} = ?" for f in APPLICATION_FIELDS if f != "application_id")
+        values = [new[f] for f in APPLICATION_FIELDS if f != "application_id"]
+        done = conn.execute(
+            f"UPDATE licence_applications SET {sets} WHERE application_id = ? AND version = ?",
+            (*values, application_id, version),
+        ).rowcount
+        if not done:
+            raise PreconditionFailed(
+                f"application {application_id} was changed by somebody else (it is at version "
+                f"{current[0]['version']}, the edit was based on {version}); reload it and decide again"
+            )
+        return decode_application(new)

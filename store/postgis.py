@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -24,13 +25,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
 from geo import filtering as F
-from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
+from geo.errors import AlreadyExists, ApplicationNotFound, PreconditionFailed, ScenarioNotFound, StoreError
 from geo.schema import LAYERS, Layer, conform, layer
 from store.base import (
     SCENARIO_FIELDS,
     Frame,
     Store,
     Transaction,
+    decode_application,
+    encode_application,
     validate_frame,
 )
 from store.roles import PROVINCE_OF, policy_sql, provinces_setting
@@ -178,6 +181,34 @@ class PostGISStore(Store):
             sa.CheckConstraint("name <> ''", name="scenarios_name_given"),
             comment="saved planning scenarios",
         )
+        self.applications = sa.Table(
+            "licence_applications",
+            self.metadata,
+            sa.Column("application_id", sa.Text, primary_key=True),
+            sa.Column("applicant", sa.Text, nullable=False),
+            sa.Column("service_type", sa.Text, nullable=False),
+            sa.Column("capacity", sa.BigInteger, sa.CheckConstraint("capacity > 0"), nullable=False),
+            sa.Column("lon", sa.Float, nullable=False),
+            sa.Column("lat", sa.Float, nullable=False),
+            sa.Column("county_code", sa.Text, nullable=False),
+            sa.Column("province_code", sa.Text, nullable=False, index=True),
+            sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("decided_at", sa.DateTime(timezone=True)),
+            sa.Column("status", sa.Text, nullable=False),
+            sa.Column("check_verdict", sa.Text),
+            sa.Column("check_result", JSONB),
+            sa.Column("decision_reason", sa.Text),
+            sa.Column("decided_by", sa.Text),
+            sa.Column("created_by", sa.Text, nullable=False),
+            sa.Column("licence_no", sa.Text),
+            sa.Column("synthetic", sa.Boolean, nullable=False),
+            sa.Column("version", sa.BigInteger, nullable=False),
+            sa.CheckConstraint(
+                "status IN ('received', 'checked', 'approved', 'refused', 'withdrawn')",
+                name="licence_applications_status_known",
+            ),
+            comment="licence applications and their decisions (row-level security by province)",
+        )
         try:
             with self.engine.connect() as conn:
                 has_postgis = conn.execute(
@@ -271,12 +302,7 @@ class PostGISStore(Store):
             _see(conn, None)  # a writer works on every province (row-level security)
             yield _PgTransaction(conn, self)
             # Count commits, so that readers know when their cached layers are stale.
-            self.meta.create(conn, checkfirst=True)
-            bumped = conn.execute(
-                sa.update(self.meta).where(self.meta.c.key == "commits").values(value=self.meta.c.value + 1)
-            ).rowcount
-            if not bumped:
-                conn.execute(sa.insert(self.meta).values(key="commits", value=1))
+            self._bump(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -336,6 +362,128 @@ class PostGISStore(Store):
                 ).rowcount
         if not gone:
             raise ScenarioNotFound(f"no scenario {scenario_id!r}")
+
+    # ---- licence applications (row-level security by province, as the layers) ----------------
+
+    def _ensure_applications(self, conn: Connection) -> None:
+        if not sa.inspect(conn).has_table("licence_applications"):
+            self.applications.create(conn)
+            for sql in policy_sql("licence_applications"):
+                conn.exec_driver_sql(sql)
+
+    @staticmethod
+    def _to_row(values: dict) -> dict:
+        out = encode_application(values)
+        out["check_result"] = None if out["check_result"] is None else json.loads(out["check_result"])
+        for f in ("received_at", "decided_at"):
+            if out[f] is not None:
+                out[f] = datetime.datetime.fromisoformat(str(out[f]).replace("Z", "+00:00"))
+        return out
+
+    @staticmethod
+    def _from_row(row) -> dict:
+        out = dict(row._mapping)
+        for f in ("received_at", "decided_at"):
+            if out[f] is not None:
+                out[f] = out[f].astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return decode_application(out)
+
+    def add_applications(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            self._ensure_applications(conn)
+            _see(conn, None)
+            try:
+                conn.execute(sa.insert(self.applications), [self._to_row(r) for r in rows])
+            except sa.exc.IntegrityError as err:
+                raise AlreadyExists(
+                    f"an application with one of these ids exists already ({_first_line(err.orig or err)})"
+                ) from err
+
+    def _select_applications(self, conn: Connection, provinces, application_id: str | None = None):
+        if not sa.inspect(conn).has_table("licence_applications"):
+            return []
+        _see(conn, provinces)  # row-level security: only the caller's provinces
+        t = self.applications
+        query = sa.select(t).order_by(t.c.received_at.desc(), t.c.application_id)
+        if application_id is not None:
+            query = query.where(t.c.application_id == application_id)
+        return [self._from_row(r) for r in conn.execute(query)]
+
+    def list_applications(self, provinces=None) -> list[dict]:
+        with self.engine.begin() as conn:
+            return self._select_applications(conn, provinces)
+
+    def application(self, application_id: str, provinces=None) -> dict:
+        with self.engine.begin() as conn:
+            rows = self._select_applications(conn, provinces, application_id)
+        if not rows:
+            raise ApplicationNotFound(f"no licence application {application_id!r}")
+        return rows[0]
+
+    def update_application(
+        self,
+        application_id: str,
+        version: int,
+        changes: dict,
+        provinces=None,
+        licence: gpd.GeoDataFrame | None = None,
+    ) -> dict:
+        t = self.applications
+        with self.engine.begin() as conn:
+            rows = self._select_applications(conn, provinces, application_id)
+            if not rows:
+                raise ApplicationNotFound(f"no licence application {application_id!r}")
+            new = {**rows[0], **changes, "version": version + 1}
+            values = {k: v for k, v in self._to_row(new).items() if k != "application_id"}
+            done = conn.execute(
+                sa.update(t)
+                .where(t.c.application_id == application_id, t.c.version == version)
+                .values(**values)
+            ).rowcount
+            if not done:
+                raise PreconditionFailed(
+                    f"application {application_id} was changed by somebody else (it is at version "
+                    f"{rows[0]['version']}, the edit was based on {version}); reload it and decide again"
+                )
+            if licence is not None:
+                self._insert_rows(conn, "ngos", licence)
+                self._bump(conn)
+        return decode_application({**new, "check_result": new["check_result"]})
+
+    def _insert_rows(self, conn: Connection, name: str, frame: gpd.GeoDataFrame) -> None:
+        """A few rows by INSERT (COPY is refused on tables under row-level security)."""
+        from geoalchemy2.shape import from_shape
+
+        spec = layer(name)
+        out = validate_frame(name, frame)
+        rows = []
+        for i in range(len(out)):
+            row = {}
+            for col in spec.columns:
+                value = out[col.name].iloc[i]
+                if pd.isna(value):
+                    value = None
+                elif col.dtype == "date":
+                    value = pd.Timestamp(value).date()
+                elif hasattr(value, "item"):
+                    value = value.item()
+                row[col.name] = value
+            row["geometry"] = from_shape(out.geometry.iloc[i], srid=4326)
+            rows.append(row)
+        try:
+            conn.execute(sa.insert(self.tables[name]), rows)
+        except sa.exc.IntegrityError as err:
+            raise AlreadyExists(f"{name}: {_first_line(err.orig or err)}") from err
+
+    def _bump(self, conn: Connection) -> None:
+        self.meta.create(conn, checkfirst=True)
+        bumped = conn.execute(
+            sa.update(self.meta).where(self.meta.c.key == "commits").values(value=self.meta.c.value + 1)
+        ).rowcount
+        if not bumped:
+            conn.execute(sa.insert(self.meta).values(key="commits", value=1))
 
     def drop_all(self) -> None:
         """Drop every layer table (tests and resets)."""

@@ -4,8 +4,10 @@
 new layer tables are created) makes a login role that is neither superuser nor owner of anything
 and cannot bypass row-level security, and grants it:
 
-* ``SELECT`` on the layer tables and the commit counter (the service never writes layers; imports
-  run from the command line as the owner);
+* ``SELECT`` on the layer tables and the commit counter; imports run from the command line as
+  the owner. The one layer write of the service is an approved licence application: ``INSERT``
+  on ``ngos`` (held by row-level security to the officer's provinces) and a commit counted;
+* ``SELECT, INSERT, UPDATE`` on ``licence_applications`` (row-level security by province);
 * ``SELECT, INSERT, UPDATE`` on the users and tokens, ``SELECT`` on the secrets;
 * ``SELECT, INSERT`` on the audit table, and explicitly **not** ``UPDATE``, ``DELETE`` or
   ``TRUNCATE`` (a trigger refuses those to everybody, owner included).
@@ -30,7 +32,7 @@ PROVINCE_OF = {
     name: ("province_code" if "province_code" in spec.column_names else "left(county_code, 2)")
     for name, spec in LAYERS.items()
     if "province_code" in spec.column_names or "county_code" in spec.column_names
-}
+} | {"licence_applications": "province_code"}
 SETTING = "amayesh.provinces"
 
 
@@ -97,6 +99,19 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             else:
                 done.append(f"{name}: SELECT")
         conn.exec_driver_sql(f"GRANT SELECT ON amayesh_meta, spatial_ref_sys TO {role}")
+        # An approval adds the licence to ``ngos`` and counts a commit, in the officer's provinces
+        # only (the policy's WITH CHECK); nothing else of the layers is written by the service.
+        if "ngos" in present:
+            conn.exec_driver_sql(f'GRANT INSERT ON "ngos" TO {role}')
+            done.append("ngos: INSERT (approved licences, within the officer's provinces)")
+        conn.exec_driver_sql(f"GRANT INSERT, UPDATE ON amayesh_meta TO {role}")
+        applications = store.applications
+        store._ensure_applications(conn)
+        conn.exec_driver_sql(f'REVOKE ALL ON "{applications.name}" FROM {role}')
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE ON "{applications.name}" TO {role}')
+        for sql in policy_sql(applications.name):
+            conn.exec_driver_sql(sql)
+        done.append(f"{applications.name}: SELECT, INSERT, UPDATE; row-level security forced, by province")
         scenarios = getattr(store, "scenarios", None)  # saved planning scenarios, if this version has them
         if scenarios is not None:
             scenarios.create(conn, checkfirst=True)

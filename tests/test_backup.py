@@ -25,8 +25,9 @@ def test_geopackage_backup_restores_into_a_fresh_store(demo, demo_tokens, tmp_pa
     done = cli("--store", source, "backup", str(tmp_path / "backup"))
     assert done.returncode == 0, done.stderr
     saved = json.loads((tmp_path / "backup" / "manifest.json").read_text())["tables"]
-    assert set(saved) == {*demo["layers"], "amayesh_audit"}
+    assert set(saved) == {*demo["layers"], "amayesh_audit", "licence_applications"}
     assert saved["amayesh_audit"]["rows"] > 0  # the test users' creation, at least
+    assert saved["licence_applications"]["rows"] == len(demo["store"].list_applications()) > 0
     target = str(tmp_path / "restored" / "amayesh.gpkg")
     restored = cli("--store", target, "restore", str(tmp_path / "backup"))
     assert restored.returncode == 0, restored.stderr
@@ -59,6 +60,7 @@ def test_postgis_backup_restores_into_a_fresh_database(demo, postgis_store, post
     with postgis_store.transaction() as tx:
         for name, frame in demo["layers"].items():
             tx.write_layer(name, frame)
+    postgis_store.add_applications(demo["store"].list_applications())
     make_users(postgis_url)
     done = cli("--store", postgis_url, "backup", str(tmp_path / "pg"))
     assert done.returncode == 0, done.stderr
@@ -80,6 +82,7 @@ def test_postgis_backup_restores_into_a_fresh_database(demo, postgis_store, post
         again = manifest(fresh)
         assert again == saved
         assert again["ngos"]["rows"] == len(demo["layers"]["ngos"]) and again["amayesh_audit"]["rows"] > 0
+        assert again["licence_applications"]["rows"] == len(demo["store"].list_applications())
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text("DROP DATABASE IF EXISTS amayesh_auth_restore WITH (FORCE)"))

@@ -44,7 +44,15 @@ USERS = {
     "m_director_11": ("provincial_director", ("11",)),
     "m_director_09": ("provincial_director", ("09",)),
 }
-CODE_KEYS = ("province_code", "county_code", "settlement_code", "licence_no", "target_code", "province")
+CODE_KEYS = (
+    "province_code",
+    "county_code",
+    "settlement_code",
+    "licence_no",
+    "target_code",
+    "province",
+    "application_id",
+)
 TILED = ("settlements", "ngos", "counties", "provinces", "target_areas", "settlement-access")
 
 
@@ -101,6 +109,8 @@ class World:
             return value[:2]
         if key in ("county_code", "settlement_code"):
             return value[:2]
+        if key == "application_id":  # SYN-A-<province>-<serial> or A-<day>-<province>-<hex>
+            return value.split("-")[2]
         return self.province_of.get(value)
 
 
@@ -127,6 +137,7 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
     items = "/collections/{collection_id}/items"
     one = "/collections/{collection_id}/items/{feature_id}"
     fmt = rng.choice(("csv", "xlsx", "gpkg", "geojson"))
+    application = f"SYN-A-{p}-{rng.randint(1, 24):04d}"  # the demo's synthetic applications
     bbox = ",".join(str(v) for v in s["bbox"])
     coll = rng.choice(
         (
@@ -224,6 +235,37 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             None,
         ),
         ("/maps", "GET", "/maps", None),
+        ("/maps/register", "GET", f"/maps/register?lang={rng.choice(('fa', 'en'))}", None),
+        ("/maps/monitoring", "GET", "/maps/monitoring", None),
+        ("/licence-applications", "GET", f"/licence-applications?province={p}&limit=20", None),
+        ("/licence-applications", "GET", "/licence-applications?limit=30", None),
+        (
+            "/licence-applications",
+            "POST",
+            "/licence-applications",
+            {"applicant": "matrix", "service_type": "counselling", "capacity": 10, "lon": lon, "lat": lat},
+        ),
+        ("/licence-applications/{application_id}", "GET", f"/licence-applications/{application}", None),
+        # Edits without If-Match: 428 in the officer's provinces, 404 elsewhere (never a change).
+        (
+            "/licence-applications/{application_id}",
+            "PATCH",
+            f"/licence-applications/{application}",
+            {"capacity": 5},
+        ),
+        (
+            "/licence-applications/{application_id}/check",
+            "POST",
+            f"/licence-applications/{application}/check",
+            None,
+        ),
+        (
+            "/licence-applications/{application_id}/decision",
+            "POST",
+            f"/licence-applications/{application}/decision",
+            {"decision": "refused", "reason": "matrix"},
+        ),
+        ("/licence-monitoring", "GET", f"/licence-monitoring?f={rng.choice(('json', 'csv'))}", None),
         ("/maps/public", "GET", f"/maps/public?lang={rng.choice(('fa', 'en'))}", None),
     ]
 
@@ -258,7 +300,10 @@ def codes_in(response, world: World) -> list[tuple[str, str]]:
         walk(mapbox_vector_tile.decode(response.content))
     elif kind.startswith("text/csv") or "spreadsheetml" in kind or "geopackage" in kind:
         if kind.startswith("text/csv"):
-            frame = pd.read_csv(io.BytesIO(response.content), dtype=str, encoding="utf-8-sig")
+            lines = response.content.decode("utf-8-sig").splitlines(keepends=True)
+            while lines and lines[0].startswith("#"):  # the record of how the table was made
+                lines.pop(0)
+            frame = pd.read_csv(io.StringIO("".join(lines)), dtype=str)
         elif "spreadsheetml" in kind:
             frame = pd.read_excel(io.BytesIO(response.content), dtype=str)
         else:

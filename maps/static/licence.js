@@ -231,6 +231,13 @@
       }
       writeRecord(c);
       printButton.disabled = false;
+      // Register the checked place as a licence application (officers: the register page).
+      const toRegister = document.getElementById('am-to-register');
+      if (toRegister) {
+        const q = new URLSearchParams({ lang: A.C.lang, lat: c.lat, lon: c.lon, service_type: c.service_type, capacity: c.capacity });
+        toRegister.href = `/maps/register?${q}`;
+        toRegister.hidden = false;
+      }
       document.body.dataset.checked = c.verdict;
     }
 

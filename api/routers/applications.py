@@ -1,0 +1,511 @@
+"""The licence register: applications, their checks and decisions, and licence monitoring.
+
+An officer registers an application (applicant, service, capacity, proposed point), runs the
+licence check on it (stored with it) and records a decision; an approval adds the licence to the
+registry in the same transaction. Every edit carries ``If-Match`` with the ETag the officer read:
+a missing one is refused with 428, a stale one with 412, so two officers editing one application
+never overwrite each other. Every change is audited. Officers see and change only the
+applications of their provinces (row-level security again in PostGIS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import secrets
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.deps import national_snapshot, snapshot
+from api.guard import page_response
+from api.routers.assessments import json_safe, scope_check
+from api.schemas import ServiceType
+from api.scope import restrict, scope_of
+from api.security import current_user
+from api.snapshot import Snapshot
+from geo import applications as A
+from geo.errors import (
+    AnalysisInputError,
+    Forbidden,
+    InvalidTransition,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+
+router = APIRouter(tags=["Licence register"])
+
+ApplicationId = Annotated[
+    str,
+    Path(pattern=r"^[A-Za-z0-9-]{1,40}$", description="the application's id", examples=["A-1405-11-3F9C2A"]),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(description="the ETag of the application as last read (required: 428 without, 412 if stale)"),
+]
+#: Years a licence runs from its issue.
+LICENCE_TERM_YEARS = 5
+
+
+class ApplicationCreate(BaseModel):
+    """A new application: who asks, for which service and capacity, at which point."""
+
+    applicant: str = Field(min_length=1, max_length=200, description="applicant (the NGO's name)")
+    service_type: ServiceType
+    capacity: int = Field(gt=0, le=100_000, description="persons the centre would serve")
+    lon: float = Field(ge=-180, le=180, description="longitude (WGS 84)")
+    lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)")
+
+
+class ApplicationEdit(BaseModel):
+    """Corrections to an open application (its check must then be run again)."""
+
+    applicant: str | None = Field(None, min_length=1, max_length=200)
+    service_type: ServiceType | None = None
+    capacity: int | None = Field(None, gt=0, le=100_000)
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+
+
+class Decision(BaseModel):
+    decision: Literal["approved", "refused", "withdrawn"]
+    reason: str = Field(min_length=3, max_length=2000, description="why, as the applicant will read it")
+
+
+def _store(request: Request):
+    return request.app.state.snapshots.store
+
+
+def _provinces(request: Request):
+    scope = scope_of(current_user(request))
+    return None if scope.provinces is None else sorted(scope.provinces)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def etag(row: dict) -> str:
+    return f'"{row["application_id"]}.v{row["version"]}"'
+
+
+def _answer(row: dict, status: int = 200) -> JSONResponse:
+    body = {**row, "status_fa": A.STATUSES[row["status"]][0]}
+    if row["synthetic"]:
+        body["notice"] = {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN}
+    headers = {"ETag": etag(row), "Cache-Control": "no-store"}
+    return JSONResponse(json_safe(body), status_code=status, headers=headers)
+
+
+def _expected_version(row: dict, if_match: str | None) -> int:
+    """The version an edit is based on, from ``If-Match`` (428 without, 412 if not current)."""
+    if not if_match:
+        raise PreconditionRequired(
+            "send If-Match with the ETag of the application as you last read it (GET it first)"
+        )
+    sent = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    if etag(row) not in sent:
+        raise PreconditionFailed(
+            f"the application was changed since you read it (it is now {etag(row)}); reload it"
+        )
+    return int(row["version"])
+
+
+def _locate(snap: Snapshot, lon: float, lat: float) -> tuple[str, str]:
+    """The county and province of a point (the national boundaries)."""
+    counties = snap.layer("counties")
+    point = shapely.Point(lon, lat)
+    hits = counties.sindex.query(point, predicate="intersects")
+    if len(hits) == 0:
+        raise AnalysisInputError("the proposed point is not inside any county of Iran")
+    row = counties.iloc[sorted(hits)[0]]
+    return str(row["county_code"]), str(row["county_code"])[:2]
+
+
+def _audit(request: Request, action: str, row: dict, old: dict | None = None) -> None:
+    user = current_user(request)
+    keep = ("status", "applicant", "service_type", "capacity", "lon", "lat", "check_verdict")
+    keep += ("decision_reason", "licence_no", "version")
+    request.app.state.accounts.record(
+        None,
+        user.username if user else "?",
+        action,
+        f"licence_application:{row['application_id']}",
+        None if old is None else {k: old.get(k) for k in keep},
+        {k: row.get(k) for k in keep},
+    )
+
+
+@router.get("/licence-applications", summary="Licence applications of your provinces, newest first")
+def list_applications(
+    request: Request,
+    status: Annotated[
+        Literal["received", "checked", "approved", "refused", "withdrawn"] | None, Query()
+    ] = None,
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict:
+    provinces = _provinces(request)
+    if province is not None:
+        if provinces is not None and province not in provinces:
+            raise Forbidden(f"province {province} is not one of your provinces")
+        provinces = [province]
+    rows = _store(request).list_applications(provinces)
+    if status is not None:
+        rows = [r for r in rows if r["status"] == status]
+    page = rows[offset : offset + limit]
+    for r in page:
+        r["status_fa"] = A.STATUSES[r["status"]][0]
+        r.pop("check_result", None)  # the list is a summary; GET one application for its check
+    return json_safe(
+        {
+            "numberMatched": len(rows),
+            "numberReturned": len(page),
+            "applications": page,
+            "synthetic": any(r["synthetic"] for r in page),
+        }
+    )
+
+
+@router.post(
+    "/licence-applications",
+    status_code=201,
+    summary="Register a licence application (received); its id and ETag come back",
+    response_class=JSONResponse,
+)
+def create_application(
+    request: Request,
+    body: Annotated[ApplicationCreate, Body()],
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+) -> JSONResponse:
+    county, province = _locate(national, body.lon, body.lat)
+    provinces = _provinces(request)
+    if provinces is not None and province not in provinces:
+        raise Forbidden("the proposed point is outside your provinces")
+    user = current_user(request)
+    now = dt.datetime.now(dt.UTC)
+    row = {
+        "application_id": f"A-{now:%Y%m%d}-{province}-{secrets.token_hex(3).upper()}",
+        **body.model_dump(mode="json"),
+        "county_code": county,
+        "province_code": province,
+        "received_at": _now(),
+        "decided_at": None,
+        "status": "received",
+        "check_verdict": None,
+        "check_result": None,
+        "decision_reason": None,
+        "decided_by": None,
+        "created_by": user.username if user else "?",
+        "licence_no": None,
+        "synthetic": False,
+        "version": 1,
+    }
+    _store(request).add_applications([row])
+    _audit(request, "application.create", row)
+    response = _answer(row, status=201)
+    response.headers["Location"] = f"/licence-applications/{row['application_id']}"
+    return response
+
+
+@router.get(
+    "/licence-applications/{application_id}",
+    summary="One application with its stored check; its ETag for edits",
+    response_class=JSONResponse,
+)
+def get_application(request: Request, application_id: ApplicationId) -> JSONResponse:
+    return _answer(_store(request).application(application_id, _provinces(request)))
+
+
+@router.patch(
+    "/licence-applications/{application_id}",
+    summary="Correct an open application (If-Match required); its check is to be run again",
+    response_class=JSONResponse,
+)
+def edit_application(
+    request: Request,
+    application_id: ApplicationId,
+    body: Annotated[ApplicationEdit, Body()],
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    store, provinces = _store(request), _provinces(request)
+    old = store.application(application_id, provinces)
+    version = _expected_version(old, if_match)
+    if old["status"] not in A.OPEN:
+        raise InvalidTransition(f"the application was {old['status']} already; a decision is final")
+    changes = body.model_dump(mode="json", exclude_none=True)
+    if "lon" in changes or "lat" in changes:
+        county, province = _locate(national, changes.get("lon", old["lon"]), changes.get("lat", old["lat"]))
+        if provinces is not None and province not in provinces:
+            raise Forbidden("the proposed point is outside your provinces")
+        changes |= {"county_code": county, "province_code": province}
+    changes |= {"status": "received", "check_verdict": None, "check_result": None}
+    row = store.update_application(application_id, version, changes, provinces)
+    _audit(request, "application.edit", row, old)
+    return _answer(row)
+
+
+@router.post(
+    "/licence-applications/{application_id}/check",
+    summary="Run the licence check on an application and store it with it (If-Match required)",
+    response_class=JSONResponse,
+)
+def check_application(
+    request: Request,
+    application_id: ApplicationId,
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    store, provinces = _store(request), _provinces(request)
+    old = store.application(application_id, provinces)
+    version = _expected_version(old, if_match)
+    A.require_transition(old["status"], "checked")
+    check = snap.analysis().check_licence(old["lon"], old["lat"], old["service_type"], old["capacity"])
+    result = json_safe({**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat()})
+    changes = {"status": "checked", "check_verdict": result["verdict"], "check_result": result}
+    row = store.update_application(application_id, version, changes, provinces)
+    _audit(request, "application.check", row, old)
+    return _answer(row)
+
+
+@router.post(
+    "/licence-applications/{application_id}/decision",
+    summary="Approve, refuse or record the withdrawal of an application (If-Match required)",
+    response_class=JSONResponse,
+)
+def decide_application(
+    request: Request,
+    application_id: ApplicationId,
+    body: Annotated[Decision, Body()],
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    store, provinces = _store(request), _provinces(request)
+    old = store.application(application_id, provinces)
+    version = _expected_version(old, if_match)
+    A.require_transition(old["status"], body.decision)
+    user = current_user(request)
+    changes = {
+        "status": body.decision,
+        "decided_at": _now(),
+        "decided_by": user.username if user else "?",
+        "decision_reason": body.reason,
+    }
+    licence = None
+    if body.decision == "approved":
+        changes["licence_no"] = f"LIC-{application_id}"
+        licence = licence_row(old, changes["licence_no"], dt.date.today())
+    row = store.update_application(application_id, version, changes, provinces, licence=licence)
+    _audit(request, f"application.{body.decision}", row, old)
+    return _answer(row)
+
+
+def licence_row(application: dict, licence_no: str, issued: dt.date) -> gpd.GeoDataFrame:
+    """The registry row of an approved application: active from ``issued`` for the licence term."""
+    expires = pd.Timestamp(issued) + pd.DateOffset(years=LICENCE_TERM_YEARS)
+    return gpd.GeoDataFrame(
+        {
+            "licence_no": [licence_no],
+            "name_fa": [application["applicant"]],
+            "service_type": [application["service_type"]],
+            "capacity": [int(application["capacity"])],
+            "status": ["active"],
+            "issued_on": [pd.Timestamp(issued)],
+            "expires_on": [expires],
+            "county_code": [application["county_code"]],
+            "province_code": [application["province_code"]],
+            "settlement_code": [None],
+            "synthetic": [bool(application["synthetic"])],
+        },
+        geometry=[shapely.Point(application["lon"], application["lat"])],
+        crs=4326,
+    )
+
+
+# ---- monitoring ---------------------------------------------------------------------------------
+
+MONITORING_TABLES = ("timeliness", "expiring", "expired_active")
+
+
+def monitoring_report(request: Request, national: Snapshot, within_days: int, deadline_days: int) -> dict:
+    """The monitoring tables for the caller's provinces, on the service's as-of day.
+
+    The licences are read as recorded in the store (the snapshot's statuses are those the dates
+    give on the as-of day, so they would never show an expired licence still marked active)."""
+    scope = scope_of(current_user(request))
+    store = _store(request)
+    recorded = national.cached("ngos:recorded", lambda: store.read_layer("ngos"))
+    ngos = restrict(recorded, scope)
+    apps = pd.DataFrame(store.list_applications(_provinces(request)), columns=list(A.FIELDS))
+    today = national.as_of
+    tables = A.monitoring(ngos, apps, today, within_days=within_days, deadline_days=deadline_days)
+    t = tables["timeliness"]
+    years = t.assign(year=t["jalali_month"].str[:4])
+    decided_in_time = years.groupby("year")["decided_in_time"].sum()
+    judged = years.groupby("year")[["decided", "open_overdue"]].sum().sum(axis=1)
+    by_year = [
+        {
+            "jalali_year": y,
+            "share_in_time": round(float(decided_in_time[y] / judged[y]), 4) if judged[y] else None,
+        }
+        for y in sorted(judged.index)
+    ]
+    return {"today": today, "tables": tables, "by_year": by_year, "synthetic": bool(apps["synthetic"].any())}
+
+
+@router.get(
+    "/licence-monitoring",
+    summary="Licences expiring soon, expired ones still active, and decisions within the deadline",
+)
+def licence_monitoring(
+    request: Request,
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+    within_days: Annotated[int, Query(ge=0, le=3650, description="expiring within this many days")] = 90,
+    deadline_days: Annotated[
+        int, Query(ge=1, le=365, description="the legal deadline for a decision, in days")
+    ] = A.DEFAULT_DEADLINE_DAYS,
+    f: Annotated[Literal["json", "csv", "xlsx"], Query(description="answer format")] = "json",
+    table: Annotated[
+        Literal["timeliness", "expiring", "expired_active"], Query(description="the table of a CSV")
+    ] = "timeliness",
+) -> Response:
+    report = monitoring_report(request, national, within_days, deadline_days)
+    tables = report["tables"]
+    about = [
+        ("made", _now()),
+        ("within_days", str(within_days)),
+        ("deadline_days", str(deadline_days)),
+        ("synthetic", SYNTHETIC_NOTICE_EN if report["synthetic"] else "no"),
+    ]
+    if f == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            for name in MONITORING_TABLES:
+                tables[name].to_excel(writer, sheet_name=name, index=False)
+            pd.DataFrame(about, columns=["item", "value"]).to_excel(writer, sheet_name="about", index=False)
+        return Response(
+            buffer.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": 'attachment; filename="licence-monitoring.xlsx"'},
+        )
+    if f == "csv":
+        lines = "".join(f"# {k}: {v}\n" for k, v in about)
+        return Response(
+            ("\ufeff" + lines + tables[table].to_csv(index=False)).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="licence-monitoring-{table}.csv"'},
+        )
+    body = {
+        "today": report["today"].isoformat(),
+        "within_days": within_days,
+        "deadline_days": deadline_days,
+        "by_year": report["by_year"],
+        **{
+            name: json.loads(tables[name].to_json(orient="records", date_format="iso"))
+            for name in MONITORING_TABLES
+        },
+        "synthetic": report["synthetic"],
+        "notice": {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN} if report["synthetic"] else None,
+    }
+    return JSONResponse(json_safe(body))
+
+
+# ---- pages --------------------------------------------------------------------------------------
+
+PageLang = Annotated[Literal["fa", "en"], Query(description="page language")]
+
+
+def _names(snap: Snapshot, layer: str, key: str, lang: str) -> dict[str, str]:
+    frame = snap.layer(layer)
+    names = frame["name_fa"] if lang == "fa" or "name_en" not in frame else frame["name_en"]
+    return dict(zip(frame[key].astype(str), names.fillna(frame["name_fa"]).astype(str), strict=True))
+
+
+@router.get(
+    "/maps/register",
+    response_class=HTMLResponse,
+    tags=["Map pages"],
+    summary="The register page: applications of your provinces, their checks and decisions",
+)
+def register_page(
+    request: Request,
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+    lang: PageLang = "fa",
+    id: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z0-9-]{1,40}$", description="the application opened")
+    ] = None,
+    status: Annotated[
+        Literal["received", "checked", "approved", "refused", "withdrawn"] | None, Query()
+    ] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    service_type: ServiceType | None = None,
+    capacity: Annotated[int | None, Query(gt=0, le=100_000)] = None,
+) -> HTMLResponse:
+    from api.security import has_right, personalise
+    from maps.office import register_page as render
+
+    provinces = _provinces(request)
+    rows = _store(request).list_applications(provinces)
+    if status is not None:
+        rows = [r for r in rows if r["status"] == status]
+    selected = _store(request).application(id, provinces) if id else None
+    prefill = {
+        "lat": "" if lat is None else str(lat),
+        "lon": "" if lon is None else str(lon),
+        "service_type": "" if service_type is None else service_type.value,
+        "capacity": "" if capacity is None else str(capacity),
+    }
+    page = render(
+        lang,
+        rows,
+        selected,
+        _names(national, "counties", "county_code", lang),
+        as_of=national.as_of,
+        can_decide=has_right(current_user(request), "licence_decide"),
+        status=status,
+        prefill=prefill,
+        etag=etag(selected) if selected else None,
+    )
+    return page_response(personalise(page, request, lang))
+
+
+@router.get(
+    "/maps/monitoring",
+    response_class=HTMLResponse,
+    tags=["Map pages"],
+    summary="The licence monitoring page (tables, CSV and XLSX) of your provinces",
+)
+def monitoring_page(
+    request: Request,
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+    lang: PageLang = "fa",
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
+    deadline_days: Annotated[int, Query(ge=1, le=365)] = A.DEFAULT_DEADLINE_DAYS,
+) -> HTMLResponse:
+    from api.security import personalise
+    from maps.office import monitoring_page as render
+
+    report = monitoring_report(request, national, within_days, deadline_days)
+    page = render(
+        lang,
+        report["tables"],
+        report["by_year"],
+        _names(national, "counties", "county_code", lang),
+        _names(national, "provinces", "province_code", lang),
+        as_of=national.as_of,
+        synthetic=report["synthetic"]
+        or bool(report["tables"]["expiring"].get("synthetic", pd.Series()).any()),
+        within_days=within_days,
+        deadline_days=deadline_days,
+    )
+    return page_response(personalise(page, request, lang))

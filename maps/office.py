@@ -1,0 +1,313 @@
+"""The licensing office's pages: the register of applications and licence monitoring.
+
+Plain server-rendered tables (no map): Persian first, Jalali dates, the synthetic notice whenever
+a synthetic row is shown. The register's actions (register, run the check, decide) are
+``maps/static/register.js``, which sends the application's ETag in ``If-Match``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from geo.applications import STATUSES
+from geo.schema import SERVICE_TYPES
+from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date
+from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_FA_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
+
+#: key -> (Persian, English)
+_TEXT = {
+    "app": ("آمایش", "Amayesh"),
+    "switch_language": ("English", "فارسی"),
+    "register_title": ("دفتر درخواست‌های مجوز", "Licence applications"),
+    "register_lead": (
+        "درخواست‌ها را ثبت کنید، بررسی مجوز را روی هر درخواست اجرا کنید و تصمیم را ثبت کنید. "
+        "با موافقت، مجوز در همان تراکنش به فهرست مجوزها افزوده می‌شود.",
+        "Register applications, run the licence check on each and record the decision; an approval "
+        "adds the licence to the registry in the same transaction.",
+    ),
+    "monitoring_title": ("پایش مجوزها", "Licence monitoring"),
+    "monitoring_lead": (
+        "مجوزهایی که به‌زودی منقضی می‌شوند، مجوزهای منقضی که هنوز فعال ثبت شده‌اند، و سهم درخواست‌هایی "
+        "که در مهلت قانونی تصمیم گرفته شده‌اند، به تفکیک استان و ماه.",
+        "Licences expiring soon, expired licences still recorded as active, and the share of "
+        "applications decided within the legal deadline, by province and month.",
+    ),
+    "nav_national": ("نقشهٔ کشوری", "National map"),
+    "nav_licence": ("بررسی مجوز", "Licence check"),
+    "nav_register": ("درخواست‌ها", "Applications"),
+    "nav_monitoring": ("پایش مجوزها", "Monitoring"),
+    "list": ("درخواست‌ها", "Applications"),
+    "status": ("وضعیت", "Status"),
+    "all": ("همه", "all"),
+    "show": ("نمایش", "Show"),
+    "id": ("شناسه", "Id"),
+    "applicant": ("متقاضی", "Applicant"),
+    "service": ("خدمت", "Service"),
+    "county": ("شهرستان", "County"),
+    "province": ("استان", "Province"),
+    "received": ("دریافت", "Received"),
+    "decided": ("تصمیم", "Decided"),
+    "verdict": ("نتیجهٔ بررسی", "Check"),
+    "synthetic": ("ساختگی", "synthetic"),
+    "more": ("فقط ۲۰۰ درخواست نخست نشان داده شده است.", "Only the first 200 applications are shown."),
+    "more_rows": (
+        "فقط ۲۰۰ ردیف نخست نشان داده شده است؛ همه در XLSX.",
+        "Only the first 200 rows; all are in the XLSX.",
+    ),
+    "application": ("درخواست", "Application"),
+    "capacity": ("ظرفیت", "Capacity"),
+    "place": ("محل", "Place"),
+    "reason": ("دلیل", "Reason"),
+    "licence_no": ("شمارهٔ مجوز", "Licence no."),
+    "check": ("بررسی مجوز", "Licence check"),
+    "run_check": ("اجرای بررسی مجوز", "Run the licence check"),
+    "on_map": ("دیدن روی نقشه", "See on the map"),
+    "decision": ("تصمیم", "Decision"),
+    "record_decision": ("ثبت تصمیم", "Record the decision"),
+    "new": ("ثبت درخواست تازه", "Register a new application"),
+    "lat": ("عرض جغرافیایی", "Latitude"),
+    "lon": ("طول جغرافیایی", "Longitude"),
+    "register": ("ثبت درخواست", "Register"),
+    "within_days": ("انقضا تا (روز)", "Expiring within (days)"),
+    "deadline_days": ("مهلت قانونی تصمیم (روز)", "Legal deadline (days)"),
+    "by_year": ("سهم تصمیم در مهلت، به تفکیک سال", "Decided within the deadline, by year"),
+    "year": ("سال", "Year"),
+    "share": ("سهم در مهلت", "Share in time"),
+    "timeliness": (
+        "تصمیم در مهلت، به تفکیک استان و ماه",
+        "Decisions within the deadline by province and month",
+    ),
+    "month": ("ماه", "Month"),
+    "in_time": ("در مهلت", "In time"),
+    "overdue": ("باز و دیرکرد", "Open, overdue"),
+    "expiring": ("مجوزهای رو به انقضا", "Licences expiring soon"),
+    "expired_active": ("مجوزهای منقضی که هنوز فعال‌اند", "Expired licences still marked active"),
+    "name": ("نام", "Name"),
+    "expires": ("انقضا", "Expires"),
+    "days_left": ("روز مانده", "Days left"),
+    "days_overdue": ("روز گذشته", "Days overdue"),
+    "as_of": ("وضعیت در", "As of"),
+    "welcome": ("مطلوب", "welcome"),
+    "acceptable": ("قابل‌قبول", "acceptable"),
+    "saturated": ("اشباع", "saturated"),
+}
+ROWS = 200
+
+
+def _t(lang: str) -> dict[str, str]:
+    i = 0 if lang == "fa" else 1
+    return {k: v[i] for k, v in _TEXT.items()}
+
+
+def _digits(text: object, lang: str) -> str:
+    out = "" if text is None else str(text)
+    return out.translate(_FA_DIGITS) if lang == "fa" else out
+
+
+def _when(iso: str | None, lang: str) -> str:
+    """An ISO timestamp (UTC) as its Jalali day in Tehran."""
+    if not iso:
+        return ""
+    day = pd.Timestamp(iso).tz_convert("Asia/Tehran").date()
+    return jalali_date(day, lang)
+
+
+def _month(code: str, lang: str) -> str:
+    year, month = (int(x) for x in code.split("-"))
+    names = JALALI_MONTHS_FA if lang == "fa" else JALALI_MONTHS_EN
+    return _digits(f"{names[month - 1]} {year}", lang)
+
+
+def _share(value, lang: str) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return _digits(f"{100 * float(value):.1f}", lang) + (" ٪" if lang == "fa" else " %")
+
+
+def _common(page: str, lang: str, title: str, as_of: dt.date, synthetic: bool, other_url: str) -> dict:
+    t = _t(lang)
+    nav = [
+        ("national", f"/maps/national?lang={lang}", t["nav_national"]),
+        ("licence", f"/maps/licence?lang={lang}", t["nav_licence"]),
+        ("register", f"/maps/register?lang={lang}", t["nav_register"]),
+        ("monitoring", f"/maps/monitoring?lang={lang}", t["nav_monitoring"]),
+    ]
+    return {
+        "page": page,
+        "lang": lang,
+        "dir": "rtl" if lang == "fa" else "ltr",
+        "t": t,
+        "title": title,
+        "nav": nav,
+        "synthetic": synthetic,
+        "notice": SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN,
+        "as_of": f"{t['as_of']} {jalali_date(as_of, lang)}",
+        "other_url": other_url,
+        "attribution": ATTRIBUTION,
+    }
+
+
+def register_page(
+    lang: str,
+    rows: Sequence[Mapping],
+    selected: Mapping | None,
+    county_names: Mapping[str, str],
+    *,
+    as_of: dt.date,
+    can_decide: bool,
+    status: str | None,
+    prefill: Mapping[str, str],
+    etag: str | None,
+) -> str:
+    """The register: the applications of the caller's provinces, one opened, the forms."""
+    t = _t(lang)
+    i = 0 if lang == "fa" else 1
+    status_labels = {code: pair[i] for code, pair in STATUSES.items()}
+    services = [(code, pair[i]) for code, pair in SERVICE_TYPES.items()]
+
+    def row(r: Mapping) -> dict:
+        return {
+            **r,
+            "service": SERVICE_TYPES[r["service_type"]][i],
+            "county": county_names.get(r["county_code"], r["county_code"]),
+            "received": _when(r["received_at"], lang),
+            "decided": _when(r.get("decided_at"), lang),
+            "status_label": status_labels[r["status"]],
+            "verdict": t.get(r.get("check_verdict") or "", ""),
+            "capacity": _digits(r["capacity"], lang),
+        }
+
+    opened = None
+    if selected is not None:
+        opened = row(selected) | {"etag": etag, "open": selected["status"] in ("received", "checked")}
+        check = selected.get("check_result")
+        if check:
+            reasons = check.get("reasons_fa" if lang == "fa" else "reasons_en") or check.get("reasons") or []
+            opened["check"] = {
+                "verdict": check["verdict"],
+                "verdict_label": t.get(check["verdict"], check["verdict"]),
+                "reasons": [str(x) for x in reasons][:12],
+            }
+        else:
+            opened["check"] = None
+    shown = [row(r) for r in rows[:ROWS]]
+    synthetic = any(r["synthetic"] for r in rows[:ROWS]) or bool(selected and selected["synthetic"])
+    query = f"&id={selected['application_id']}" if selected else ""
+    context = _common(
+        "register",
+        lang,
+        t["register_title"],
+        as_of,
+        synthetic,
+        f"/maps/register?lang={'en' if lang == 'fa' else 'fa'}{query}",
+    )
+    s = t | {"lead": t["register_lead"]}
+    config = {
+        "lang": lang,
+        "messages": {
+            "stale": (
+                "این درخواست را کس دیگری تغییر داده است؛ صفحه را دوباره بارگذاری کنید."
+                if lang == "fa"
+                else "Somebody else changed this application; reload the page."
+            ),
+            "saved": "ذخیره شد." if lang == "fa" else "Saved.",
+            "working": "در حال انجام…" if lang == "fa" else "Working…",
+        },
+    }
+    return _templates.get_template("register.html").render(
+        **context,
+        s=s,
+        rows=shown,
+        more=len(rows) > ROWS,
+        selected=opened,
+        statuses=list(status_labels.items()),
+        status_labels=status_labels,
+        status=status or "",
+        services=services,
+        can_decide=can_decide,
+        prefill={"service_type": "", "capacity": "", "lat": "", "lon": ""} | dict(prefill),
+        config=config,
+    )
+
+
+def monitoring_page(
+    lang: str,
+    tables: Mapping[str, pd.DataFrame],
+    by_year: Sequence[Mapping],
+    county_names: Mapping[str, str],
+    province_names: Mapping[str, str],
+    *,
+    as_of: dt.date,
+    synthetic: bool,
+    within_days: int,
+    deadline_days: int,
+) -> str:
+    t = _t(lang)
+    i = 0 if lang == "fa" else 1
+
+    def licences(frame: pd.DataFrame, days: str) -> list[dict]:
+        return [
+            {
+                "licence_no": r["licence_no"],
+                "name": r["name_fa"],
+                "service": SERVICE_TYPES[r["service_type"]][i],
+                "county": county_names.get(r["county_code"], r["county_code"]),
+                "expires": ""
+                if pd.isna(r["expires_on"])
+                else jalali_date(pd.Timestamp(r["expires_on"]).date(), lang),
+                "days": _digits(r[days], lang),
+            }
+            for r in frame.head(ROWS).to_dict("records")
+        ]
+
+    timeliness = [
+        {
+            "province": province_names.get(r["province_code"], r["province_code"]),
+            "month": _month(r["jalali_month"], lang),
+            "received": _digits(r["received"], lang),
+            "decided": _digits(r["decided"], lang),
+            "in_time": _digits(r["decided_in_time"], lang),
+            "overdue": _digits(r["open_overdue"], lang),
+            "share": _share(r["share_in_time"], lang),
+        }
+        for r in tables["timeliness"].to_dict("records")
+    ]
+    other = "en" if lang == "fa" else "fa"
+    context = _common(
+        "monitoring",
+        lang,
+        t["monitoring_title"],
+        as_of,
+        synthetic,
+        f"/maps/monitoring?lang={other}&within_days={within_days}&deadline_days={deadline_days}",
+    )
+    return _templates.get_template("monitoring.html").render(
+        **context,
+        s=t | {"lead": t["monitoring_lead"]},
+        within_days=within_days,
+        deadline_days=deadline_days,
+        by_year=[
+            {"year": _digits(y["jalali_year"], lang), "share": _share(y["share_in_time"], lang)}
+            for y in by_year
+        ],
+        timeliness=timeliness,
+        expiring=licences(tables["expiring"], "days_left"),
+        expired=licences(tables["expired_active"], "days_overdue"),
+        expiring_count=_digits(len(tables["expiring"]), lang),
+        expired_count=_digits(len(tables["expired_active"]), lang),
+        more=len(tables["expiring"]) > ROWS or len(tables["expired_active"]) > ROWS,
+    )
