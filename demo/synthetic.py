@@ -549,6 +549,8 @@ def generate_county_needs(
 IN_TIME_SHARE = {1402: 0.365, 1403: 0.98}
 #: Of the decided applications: approved, refused, withdrawn.
 DECISION_SHARES = (0.7, 0.25, 0.05)
+#: Applications per province still open (received, not decided) on the demo's day.
+OPEN_PER_PROVINCE = 3
 
 
 def generate_applications(
@@ -562,7 +564,8 @@ def generate_applications(
     ``per_province`` in each province, at villages and small towns of it (as the review wants
     them); decided within ``deadline_days`` with the shares of ``IN_TIME_SHARE`` (the rest
     1–90 days late); those received in the last six weeks may still be open. Every one is marked
-    synthetic, with an applicant name that says so.
+    synthetic, with an applicant name that says so. The last ``OPEN_PER_PROVINCE`` of each province
+    arrive in the final fortnight and are still open.
     """
     import jdatetime
 
@@ -576,6 +579,9 @@ def generate_applications(
             here = here[here["kind"] == "village"]
         pick = rng.choice(len(here), size=per_province, replace=len(here) < per_province)
         received = start + pd.to_timedelta(np.sort(rng.integers(0, span_days, per_province)), unit="D")
+        # The last few arrive in the demo's final fortnight and wait for an officer's decision.
+        fresh = AS_OF - pd.to_timedelta(np.sort(rng.integers(1, 15, OPEN_PER_PROVINCE))[::-1], unit="D")
+        received = received[: per_province - OPEN_PER_PROVINCE].append(pd.DatetimeIndex(fresh))
         received += pd.to_timedelta(rng.integers(8 * 3600, 14 * 3600, per_province), unit="s")
         for i, (where, at) in enumerate(zip(here.iloc[pick].itertuples(), received, strict=True)):
             year = jdatetime.date.fromgregorian(date=at.date()).year
@@ -585,8 +591,8 @@ def generate_applications(
             )
             decided = at + pd.Timedelta(days=delay, hours=int(rng.integers(0, 5)))
             status = str(rng.choice(["approved", "refused", "withdrawn"], p=DECISION_SHARES))
-            if decided > AS_OF:  # not decided yet on the demo's day
-                status, decided = str(rng.choice(["received", "checked"])), None
+            if decided > AS_OF or i >= per_province - OPEN_PER_PROVINCE:  # open on the demo's day
+                status, decided = "received", None
             rows.append(
                 {
                     "application_id": f"SYN-A-{province}-{i + 1:04d}",

@@ -232,6 +232,7 @@ def register_page(
         **context,
         s=s,
         rows=shown,
+        count=_digits(len(rows), lang),
         more=len(rows) > ROWS,
         selected=opened,
         statuses=list(status_labels.items()),

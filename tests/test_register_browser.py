@@ -93,11 +93,12 @@ def test_an_officer_registers_checks_and_decides_an_application(officer):
     officer.check_clean()
 
 
-def test_the_monitoring_page_shows_the_officers_province(officer):
+def test_the_monitoring_page_shows_the_officers_province(officer, demo):
     page = officer.page
     page.goto(officer.base + "/maps/monitoring")
     provinces = set(page.locator("#am-timeliness tbody td:first-child").all_inner_texts())
-    assert provinces == {"سیستان و بلوچستان"}
+    names = demo["layers"]["provinces"].set_index("province_code")["name_fa"]
+    assert provinces == {names["11"]}
     years = page.locator("#am-by-year tbody tr").all_inner_texts()
     assert any(y.startswith("۱۴۰۲") for y in years) and any(y.startswith("۱۴۰۳") for y in years)
     assert page.locator(".am-demo").is_visible()
