@@ -60,20 +60,27 @@ def test_an_officer_registers_checks_and_decides_an_application(officer):
     # with a clear message, not written over theirs.
     etag = page.locator("#am-application").get_attribute("data-etag")
     assert etag and etag.endswith('.v2"')
-    page.evaluate(
+    status = page.evaluate(
         """async ([id, etag]) => {
             const csrf = document.querySelector('meta[name="csrf-token"]').content;
-            await fetch(`/licence-applications/${id}`, {method: 'PATCH', credentials: 'same-origin',
+            const r = await fetch(`/licence-applications/${id}`, {method: 'PATCH', credentials: 'same-origin',
               headers: {'Content-Type': 'application/json', 'If-Match': etag, 'X-CSRF-Token': csrf},
               body: JSON.stringify({capacity: 45})});
+            await r.text();
+            return r.status;
         }""",
         [app_id, etag],
     )
+    assert status == 200
     page.select_option("#am-decision", "refused")
     page.fill("#am-reason", "ظرفیت کافی در شهرستان وجود دارد")
     page.click("#am-decide")
-    page.wait_for_function("document.getElementById('am-message').textContent.includes('دوباره')")
+    page.wait_for_function("() => document.getElementById('am-message').textContent.includes('دوباره')")
     assert "کس دیگری" in page.locator("#am-message").inner_text()
+    assert officer.errors == [
+        "Failed to load resource: the server responded with a status of 412 (Precondition Failed)"
+    ]
+    officer.errors.clear()  # that refusal was the point
 
     # Reloaded, the officer checks again and records the decision.
     officer.open(f"/maps/register?id={app_id}")
