@@ -77,10 +77,10 @@ def underserved_flags(
         km = nearest_m[service].to_numpy() / 1000.0
         share = access_share[service].to_numpy()
         if roads:
+            assert nearest_min is not None  # checked above
             minutes = nearest_min[service].to_numpy()
-            max_min = np.where(
-                inside, norm.max_travel_min * norms.target_distance_factor, norm.max_travel_min
-            ).astype("float64")
+            limit = norm.max_cost("min")
+            max_min = np.where(inside, limit * norms.target_distance_factor, limit).astype("float64")
             too_far = minutes > max_min
         else:
             minutes = max_min = np.full(len(km), np.nan)

@@ -15,6 +15,7 @@ their own ``unit`` (``"m"`` or ``"min"``); the norms give catchments in both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from pyproj import Proj
@@ -68,12 +69,55 @@ def search_radius(max_cost_m: float, detour: float, k_max: float) -> float:
     return max_cost_m / detour * k_max * 1.0001
 
 
+class TravelCost(Protocol):
+    """What the measures ask of a travel cost: ``StraightLine`` (metres) or
+    ``geo.roads.RoadNetwork`` (minutes). Costs and ``max_cost`` are in ``unit``."""
+
+    @property
+    def unit(self) -> str: ...
+
+    def pairs(
+        self, origins: Located, destinations: Located, max_cost: float, origin_tree: cKDTree | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def nearest(self, origins: Located, destinations: Located) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def nearest_route(
+        self, origins: Located, destinations: Located
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def within(
+        self, here: Located, targets: Located, max_cost: float, tree: cKDTree | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def e2sfca(
+        self, places: Located, providers: Located, demand, supply, catchment: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def sum_within(self, queries: Located, points: Located, values, max_cost: float) -> np.ndarray: ...
+
+    def reach_m(self, cost: float) -> float:
+        """The farthest ground distance (metres) a trip of ``cost`` can cover."""
+        ...
+
+    def fallback(self, here: Located) -> np.ndarray:
+        """Whether each place is too far from the network and is reached in a straight line."""
+        ...
+
+
 @dataclass(frozen=True)
 class StraightLine:
     """Travel cost = straight-line ground distance × ``detour`` (metres)."""
 
     detour: float = 1.0
     unit = "m"
+
+    def reach_m(self, cost: float) -> float:
+        """A straight line of ``cost`` metres of travel covers ``cost / detour`` on the ground."""
+        return cost / self.detour
+
+    def fallback(self, here: Located) -> np.ndarray:
+        return np.zeros(len(here), dtype=bool)
 
     def pairs(
         self, origins: Located, destinations: Located, max_cost: float, origin_tree: cKDTree | None = None

@@ -217,8 +217,8 @@ def check_licence(
     # Same-type active centres in the catchment.
     same = []
     n_same = 0
-    located, tree, frame = ix.providers.get(service_type, (None, None, None))
-    if tree is not None:
+    if service_type in ix.providers:
+        located, tree, frame = ix.providers[service_type]
         near, d = travel.within(here, located, catchment, tree=tree)
         n_same = len(near)
         # Only the ten nearest are listed.
@@ -282,7 +282,7 @@ def check_licence(
         reasons_fa=fa,
         travel=analysis.norms.travel,
         catchment_min=norm.catchment_min if unit == "min" else None,
-        road_fallback=bool(unit == "min" and travel.snap(here).fallback[0]),
+        road_fallback=bool(travel.fallback(here)[0]),
     )
 
 

@@ -41,16 +41,18 @@ class ServiceNorm:
     def outreach(self, unit: str) -> float:
         """The delegation outreach in a travel cost's unit (metres or minutes)."""
         if unit == "min":
-            return float(self.outreach_min if self.outreach_min is not None else 2.0 * self.catchment_min)
+            return self.outreach_min if self.outreach_min is not None else 2.0 * self.catchment(unit)
         return self.outreach_m
 
     def catchment(self, unit: str) -> float:
         """The catchment in a travel cost's unit: metres (``"m"``) or minutes (``"min"``)."""
-        return float(self.catchment_min) if unit == "min" else 1000.0 * self.catchment_km
+        return _minutes(self.catchment_min, "catchment_min") if unit == "min" else 1000.0 * self.catchment_km
 
     def max_cost(self, unit: str) -> float:
         """The flag rule's farthest nearest centre, in metres or minutes."""
-        return float(self.max_travel_min) if unit == "min" else 1000.0 * self.max_distance_km
+        if unit == "min":
+            return _minutes(self.max_travel_min, "max_travel_min")
+        return 1000.0 * self.max_distance_km
 
     @property
     def per_person(self) -> float:
@@ -159,6 +161,13 @@ class Norms:
     @property
     def max_catchment_m(self) -> float:
         return 1000.0 * max(s.catchment_km for s in self.services.values())
+
+
+def _minutes(value: float | None, name: str) -> float:
+    """A norm in minutes that travel on roads needs; a clear error when the norms lack it."""
+    if value is None:
+        raise ConfigurationError(f"travel on roads needs {name} for every service in the norms file")
+    return float(value)
 
 
 def _road_norms(raw: Mapping | None) -> RoadNorms | None:

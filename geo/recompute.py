@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +26,7 @@ from geo.access import (
 )
 from geo.crs import METRIC_CRS
 from geo.decisions import check_service_type, underserved_flags, village_priorities
-from geo.distance import Located, StraightLine
+from geo.distance import Located, StraightLine, TravelCost
 from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, licence_index
 from geo.measures import concentration, saturation, settlement_tier
 from geo.norms import Norms
@@ -53,7 +53,7 @@ class Analysis:
     as_of: dt.date | None = None
     #: the travel cost every measure used (``StraightLine``, or ``geo.roads.RoadNetwork`` in
     #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
-    travel: StraightLine | object = None
+    travel: TravelCost = field(default_factory=StraightLine)
 
     @property
     def unit(self) -> str:
@@ -67,12 +67,12 @@ class Analysis:
     def catchment_area(self, lon: float, lat: float, service_type: str):
         """The catchment of a centre at (lon, lat) as an area (lon/lat): on roads the travel-time
         area (``geo.roads.isochrone``), in a straight line the circle of the catchment."""
-        from geo.roads import _to_lonlat, isochrone
+        from geo.roads import RoadNetwork, _to_lonlat, isochrone
 
         check_service_type(service_type)
         here = Located.from_lonlat(np.array([lon]), np.array([lat]))
         catchment = self.catchment(service_type)
-        if self.unit == "min":
+        if isinstance(self.travel, RoadNetwork):
             return isochrone(self.travel, here, catchment)
         radius = catchment / self.norms.detour_factor * here.k[0]
         circle = shapely.buffer(shapely.points(here.xy[0]), radius, quad_segs=16)

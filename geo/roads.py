@@ -31,6 +31,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numba as nb
@@ -474,7 +475,7 @@ class RoadNetwork:
     fallback_kmh: float = 30.0
     detour: float = 1.3
     #: a dask.distributed Client for the bounded searches (None: in this process)
-    client: object | None = None
+    client: Any = None  # a dask.distributed Client (optional dependency), or None
     chunk_sources: int = 256
     unit: str = field(default="min", init=False)
     _snaps: dict = field(default_factory=dict, init=False, repr=False)
@@ -537,6 +538,10 @@ class RoadNetwork:
     def snap_point(self, lon: float, lat: float) -> bool:
         """Whether a place at (lon, lat) falls back to the straight line."""
         return bool(self.snap(Located.from_lonlat(np.array([lon]), np.array([lat]))).fallback[0])
+
+    def fallback(self, here: Located) -> np.ndarray:
+        """Whether each place is too far from a road and is reached in a straight line."""
+        return self.snap(here).fallback
 
     def reach_m(self, minutes: float) -> float:
         """The farthest ground distance (m) any trip of ``minutes`` can cover: a bound for
