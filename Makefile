@@ -37,7 +37,7 @@ test: install
 # The fast set: no national demo, no browser, no slow fuzzing (the small hand-built store instead); about
 # a minute and a half of CPU. PostGIS tests run when AMAYESH_TEST_DATABASE_URL is set.
 test-fast: install
-	$(BIN)/python -m pytest -m "not realdata and not browser and not slow" --durations=15
+	$(BIN)/python -m pytest -m "not realdata and not browser and not slow" -n 2 --durations=15
 
 lint: install
 	$(BIN)/ruff check geo store api demo maps exchange tests bench

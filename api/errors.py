@@ -72,6 +72,23 @@ def problem(
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def allowed_methods(app, scope) -> list[str]:
+    """The methods some route of the app answers on this request's path."""
+    from starlette.routing import Match
+
+    def walk(routes):
+        for route in routes:  # included routers are listed as containers of their routes
+            inner = getattr(getattr(route, "original_router", None), "routes", None)
+            yield from walk(inner) if inner else (route,)
+
+    methods: set[str] = set()
+    for route in walk(app.router.routes):
+        # FULL or PARTIAL: the path is this route's, whatever the method
+        if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.AmayeshError)
     async def domain_error(request: Request, err: e.AmayeshError) -> JSONResponse:
@@ -82,8 +99,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        # Keep the headers Starlette gives, e.g. Allow on a 405.
-        return problem(err.status_code, "HTTP error", str(err.detail), headers=getattr(err, "headers", None))
+        # Keep the headers Starlette gives; on a 405 ``Allow`` lists the methods of every route of
+        # the path (Starlette names only those of the first route that matched it).
+        headers = dict(getattr(err, "headers", None) or {})
+        if err.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+        return problem(err.status_code, "HTTP error", str(err.detail), headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:

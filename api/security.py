@@ -126,7 +126,8 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/concentration"): requires("read"),
     ("GET", "/settlements/{code}"): requires("read"),
     # reach of a place on the roads (roads helper): a licence-check tool; not yet province-scoped
-    ("GET", "/catchment-areas"): requires("licence_check"),
+    # a travel-time area from the public road network: nothing of any centre or province in it
+    ("GET", "/catchment-areas"): requires("read"),
     # map pages and their data
     ("GET", "/maps"): requires("read", page=True),
     ("GET", "/maps/{page}"): requires("read", page=True),

@@ -210,7 +210,34 @@ def postgis_url() -> str:
     url = os.environ.get("AMAYESH_TEST_DATABASE_URL")
     if not url:
         pytest.skip("no PostGIS server: set AMAYESH_TEST_DATABASE_URL (see .ci/start-postgis.sh)")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return worker_database(url, worker) if worker else url
+
+
+def worker_database(url: str, worker: str) -> str:
+    """A database of its own for one pytest-xdist worker (``make test-fast`` runs two), made on
+    the same server with PostGIS if missing: the PostGIS tests empty their database."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url).set(drivername="postgresql+psycopg")
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar():
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    mine = sa.create_engine(base.set(database=name))
+    try:
+        with mine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    finally:
+        mine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -225,7 +252,10 @@ def postgis_store(postgis_url):
     store.engine.dispose()
 
 
-SERVICE_ROLE = "amayesh_auth_service"
+#: the service's database role in the tests (one per pytest-xdist worker: roles are server-wide)
+SERVICE_ROLE = "amayesh_auth_service" + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 SERVICE_PASSWORD = "service role password for tests"
 
 

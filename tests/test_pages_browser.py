@@ -292,6 +292,9 @@ def test_settlement_profile_page_and_its_pdf(visit, analysis, tmp_path, pdftotex
     place = analysis.settlements.set_index("settlement_code").loc[code]
     visit.open(f"/maps/settlements/{code}")
     visit.page.wait_for_selector(f"body[data-profile='{code}']")
+    # On roads the widest catchment is drawn as its travel-time area, not a circle.
+    catchment = visit.page.locator("body").get_attribute("data-catchment")
+    assert catchment == ("area" if analysis.unit == "min" else "circle")
     assert visit.page.locator("#am-profile-name").inner_text().startswith(place["name_fa"])
     facts = visit.page.locator("#am-facts").inner_text()
     county = analysis.counties.set_index("county_code").loc[place["county_code"], "name_fa"]

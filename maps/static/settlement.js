@@ -70,8 +70,27 @@
         .bindTooltip(esc(placeName(p))).addTo(results);
       const bounds = L.latLngBounds([here]);
       const km = Math.max(...Object.values(d.services).map((s) => s.catchment_km)) / (b.detour_factor || 1);
-      L.circle(here, { pane: 'amResults', renderer: svg, radius: km * 1000, color: '#0b6e6e', weight: 1.5, fill: false, dashArray: '5 4', interactive: false }).addTo(results);
-      bounds.extend(L.latLng(here).toBounds(km * 2000));
+      const ring = { pane: 'amResults', renderer: svg, color: '#0b6e6e', weight: 1.5, fill: false, dashArray: '5 4', interactive: false };
+      // On roads the widest catchment is a travel-time area (GET /catchment-areas); in a straight
+      // line, or for a role that may not ask for it, the circle of the catchment.
+      const widest = Object.entries(d.services)
+        .filter(([, s]) => s.catchment_min != null)
+        .sort((x, y) => y[1].catchment_min - x[1].catchment_min)[0];
+      let drawn = false;
+      if (widest) {
+        try {
+          const area = await getJSON(`/catchment-areas?lon=${lon}&lat=${lat}&service_type=${encodeURIComponent(widest[0])}`);
+          const layer = L.geoJSON(area, ring).addTo(results);
+          bounds.extend(layer.getBounds());
+          document.body.dataset.catchment = 'area';
+          drawn = true;
+        } catch (err) { /* falls back to the circle */ }
+      }
+      if (!drawn) {
+        L.circle(here, { ...ring, radius: km * 1000 }).addTo(results);
+        bounds.extend(L.latLng(here).toBounds(km * 2000));
+        document.body.dataset.catchment = 'circle';
+      }
       // The nearest centre of each service, drawn in its colour.
       await Promise.all(nearest.map(async ([svcCode, i, id]) => {
         try {
