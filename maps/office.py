@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-import jinja2
 import pandas as pd
 
 from geo.applications import STATUSES
+from geo.decisions import _FA_DIGITS
 from geo.schema import SERVICE_TYPES
 from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_FA_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
+from maps.pages import _templates
 
 #: key -> (Persian, English)
 _TEXT = {

@@ -234,7 +234,9 @@ class GeoPackageStore(Store):
     # ---- scenarios ---------------------------------------------------------------------------
 
     @contextmanager
-    def _scenario_db(self, write: bool) -> Iterator[sqlite3.Connection]:
+    def _in_place(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """A connection to the file itself for the tables beside the layers (scenarios, licence
+        applications): written in place under the layers' lock, no layer commit."""
         if not self.path.exists():
             if not write:
                 yield None  # type: ignore[misc]  # readers check for None: no file, no scenarios
@@ -268,7 +270,7 @@ class GeoPackageStore(Store):
     def save_scenario(self, scenario: dict) -> None:
         values = [scenario.get(f) for f in SCENARIO_FIELDS]
         values[-1] = json.dumps(scenario["payload"], ensure_ascii=False)
-        with self._scenario_db(write=True) as conn:
+        with self._in_place(write=True) as conn:
             try:
                 conn.execute(
                     f"INSERT INTO scenarios ({', '.join(SCENARIO_FIELDS)}) VALUES (?,?,?,?,?,?,?)", values
@@ -286,7 +288,7 @@ class GeoPackageStore(Store):
         )
 
     def scenario(self, scenario_id: str) -> dict:
-        with self._scenario_db(write=False) as conn:
+        with self._in_place(write=False) as conn:
             row = None
             if self._has_scenarios(conn):
                 row = conn.execute(
@@ -297,7 +299,7 @@ class GeoPackageStore(Store):
         return self._row(row)
 
     def list_scenarios(self, owner: str | None = None) -> list[dict]:
-        with self._scenario_db(write=False) as conn:
+        with self._in_place(write=False) as conn:
             if not self._has_scenarios(conn):
                 return []
             sql = f"SELECT {', '.join(SCENARIO_FIELDS)} FROM scenarios"
@@ -309,7 +311,7 @@ class GeoPackageStore(Store):
         return [self._row(r) for r in rows]
 
     def delete_scenario(self, scenario_id: str) -> None:
-        with self._scenario_db(write=True) as conn:
+        with self._in_place(write=True) as conn:
             gone = conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,)).rowcount
         if not gone:
             raise ScenarioNotFound(f"no scenario {scenario_id!r}")
@@ -324,7 +326,7 @@ class GeoPackageStore(Store):
     def add_applications(self, rows: list[dict]) -> None:
         values = [tuple(encode_application(r).values()) for r in rows]
         marks = ",".join("?" * len(APPLICATION_FIELDS))
-        with self._scenario_db(write=True) as conn:
+        with self._in_place(write=True) as conn:
             self._ensure_applications(conn)
             try:
                 conn.executemany(
@@ -355,11 +357,11 @@ class GeoPackageStore(Store):
         return [decode_application(dict(zip(APPLICATION_FIELDS, r, strict=True))) for r in rows]
 
     def list_applications(self, provinces=None) -> list[dict]:
-        with self._scenario_db(write=False) as conn:
+        with self._in_place(write=False) as conn:
             return self._select(conn, provinces=provinces)
 
     def application(self, application_id: str, provinces=None) -> dict:
-        with self._scenario_db(write=False) as conn:
+        with self._in_place(write=False) as conn:
             rows = self._select(conn, "application_id = ?", (application_id,), provinces)
         if not rows:
             raise ApplicationNotFound(f"no licence application {application_id!r}")
@@ -374,7 +376,7 @@ class GeoPackageStore(Store):
         licence: gpd.GeoDataFrame | None = None,
     ) -> dict:
         if licence is None:
-            with self._scenario_db(write=True) as conn:
+            with self._in_place(write=True) as conn:
                 return self._compare_and_set(conn, application_id, version, changes, provinces)
         # An approval: the licence and the decision land in one commit of the file, or neither.
         with self.transaction() as tx:

@@ -51,6 +51,8 @@ IfMatch = Annotated[
     str | None,
     Header(description="the ETag of the application as last read (required: 428 without, 412 if stale)"),
 ]
+WithinDays = Annotated[int, Query(ge=0, le=3650, description="expiring within this many days")]
+DeadlineDays = Annotated[int, Query(ge=1, le=365, description="the legal deadline for a decision, in days")]
 #: Years a licence runs from its issue.
 LICENCE_TERM_YEARS = 5
 
@@ -359,7 +361,8 @@ def monitoring_report(request: Request, national: Snapshot, within_days: int, de
         }
         for y in sorted(judged.index)
     ]
-    return {"today": today, "tables": tables, "by_year": by_year, "synthetic": bool(apps["synthetic"].any())}
+    synthetic = bool(apps["synthetic"].any() or ngos["synthetic"].any())
+    return {"today": today, "tables": tables, "by_year": by_year, "synthetic": synthetic}
 
 
 @router.get(
@@ -369,10 +372,8 @@ def monitoring_report(request: Request, national: Snapshot, within_days: int, de
 def licence_monitoring(
     request: Request,
     national: Annotated[Snapshot, Depends(national_snapshot)],
-    within_days: Annotated[int, Query(ge=0, le=3650, description="expiring within this many days")] = 90,
-    deadline_days: Annotated[
-        int, Query(ge=1, le=365, description="the legal deadline for a decision, in days")
-    ] = A.DEFAULT_DEADLINE_DAYS,
+    within_days: WithinDays = 90,
+    deadline_days: DeadlineDays = A.DEFAULT_DEADLINE_DAYS,
     f: Annotated[Literal["json", "csv", "xlsx"], Query(description="answer format")] = "json",
     table: Annotated[
         Literal["timeliness", "expiring", "expired_active"], Query(description="the table of a CSV")
@@ -489,8 +490,8 @@ def monitoring_page(
     request: Request,
     national: Annotated[Snapshot, Depends(national_snapshot)],
     lang: PageLang = "fa",
-    within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
-    deadline_days: Annotated[int, Query(ge=1, le=365)] = A.DEFAULT_DEADLINE_DAYS,
+    within_days: WithinDays = 90,
+    deadline_days: DeadlineDays = A.DEFAULT_DEADLINE_DAYS,
 ) -> HTMLResponse:
     from api.security import personalise
     from maps.office import monitoring_page as render
@@ -503,8 +504,7 @@ def monitoring_page(
         _names(national, "counties", "county_code", lang),
         _names(national, "provinces", "province_code", lang),
         as_of=national.as_of,
-        synthetic=report["synthetic"]
-        or bool(report["tables"]["expiring"].get("synthetic", pd.Series()).any()),
+        synthetic=report["synthetic"],
         within_days=within_days,
         deadline_days=deadline_days,
     )
