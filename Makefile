@@ -34,8 +34,8 @@ demo: build-demo serve
 test: install
 	$(BIN)/python -m pytest --durations=15
 
-# The fast set: no national demo, no browser, no slow fuzzing (the small hand-built store instead); about
-# a minute and a half of CPU. PostGIS tests run when AMAYESH_TEST_DATABASE_URL is set.
+# The fast set: no national demo, no browser, no slow fuzzing (the small hand-built store instead); under
+# a minute on two cores (about 80 s of CPU). PostGIS tests run when AMAYESH_TEST_DATABASE_URL is set.
 test-fast: install
 	$(BIN)/python -m pytest -m "not realdata and not browser and not slow" -n 2 --durations=15
 

@@ -2,7 +2,7 @@
 
 ``read_untrusted`` refuses names that are URLs or GDAL virtual paths, anything that is not a
 regular file, and files over the size limit; it then runs ``exchange.reader`` in a child
-process (its own network namespace where the system allows, GDAL with only the allowed drivers
+process (forked from a warm parent, ``exchange.sandbox``; its own network namespace where the system allows, GDAL with only the allowed drivers
 and no network, limits on address space, CPU time and file writes, a wall-clock timeout) and
 rebuilds a (Geo)DataFrame from the child's JSON answer. A crash, a hang or an exhausted limit
 in the child is a refusal with a reason (``ImportFileError``), never a dead or stuck server.
@@ -11,23 +11,20 @@ in the child is a refusal with a reason (``ImportFileError``), never a dead or s
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from exchange import sandbox
 from exchange.formats import ImportFileError
 from exchange.limits import Limits, get_limits
-
-ROOT = Path(__file__).resolve().parents[1]
+from exchange.reader import gdal_environment
 
 #: Reasons a file is refused as a whole (the row-level ones are ``validation.REASONS``).
 FILE_REASONS = {
@@ -112,55 +109,31 @@ def read_untrusted(
         "limits": limits.model_dump(),
         "drivers": _drivers(),
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GDAL_", "CPL_", "OGR_", "PYTHON"))}
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); from exchange.reader import main; sys.exit(main())",
-            str(ROOT),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd="/",
-        start_new_session=True,
-    )
     try:
-        out, err = proc.communicate(
-            json.dumps(request).encode("utf-8"), timeout=limits.reader_timeout_seconds
+        done = sandbox.run(
+            json.dumps(request).encode("utf-8"),
+            limits.reader_timeout_seconds,
+            gdal_environment(request["drivers"]),
         )
-    except subprocess.TimeoutExpired:
-        _kill(proc)
+    except sandbox.ReaderTimeout:
         LAST.seconds, LAST.returncode = time.monotonic() - started, None
         raise ImportFileError(
             f"reading {p.name} took longer than {limits.reader_timeout_seconds:,.0f} s; it was stopped "
             "(AMAYESH_READER_TIMEOUT_SECONDS)",
             "read_timeout",
         ) from None
-    finally:
-        if proc.poll() is None:  # pragma: no cover - interrupted
-            _kill(proc)
-    LAST.seconds, LAST.returncode = time.monotonic() - started, proc.returncode
-    if proc.returncode != 0 or not out:
-        raise _died(p, proc.returncode, err, limits)
+    LAST.seconds, LAST.returncode = time.monotonic() - started, done.returncode
+    if done.returncode != 0 or not done.out:
+        raise _died(p, done.returncode, done.err, limits)
     try:
-        reply = json.loads(out.decode("utf-8"), object_hook=_decode_special)
+        reply = json.loads(done.out.decode("utf-8"), object_hook=_decode_special)
     except (ValueError, UnicodeDecodeError):
         raise ImportFileError(f"the reader of {p.name} gave no readable answer", "read_failed") from None
     LAST.isolated = reply.get("isolated")
     if "refused" in reply:
         raise ImportFileError(str(reply.get("message")), str(reply["refused"]))
     return _frame(reply)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def _died(p: Path, code: int | None, err: bytes, limits: Limits) -> ImportFileError:

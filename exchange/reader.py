@@ -1,6 +1,7 @@
 """The reading process: opens one user file, in a child process, and answers in plain JSON.
 
-Run as ``python -m exchange.reader`` by ``exchange.boundary`` (never imported by the server).
+Run in a child process forked by the zygote (``serve``, started by ``exchange.sandbox``), or as
+``python -m exchange.reader``; the server imports only its configuration, never runs ``main``.
 Before it touches the file it leaves the network (a network namespace of its own where the
 system allows it, and GDAL's network options off either way), limits its own memory, CPU time
 and file writes, and registers only the allowed GDAL drivers. It then sniffs what the file
@@ -527,6 +528,89 @@ def main() -> int:
     json.dump(reply, out, ensure_ascii=False, allow_nan=True)
     out.flush()
     return 0
+
+
+# --- the zygote ------------------------------------------------------------------------------
+
+#: What every reading child needs, imported once by the zygote (GDAL loads here, after the
+#: zygote's environment has put the drivers that are not allowed in GDAL_SKIP).
+WARM_MODULES = ("numpy", "pandas", "pyogrio", "shapely", "openpyxl", "geo.shapes")
+
+
+def serve(control_fd: int) -> int:
+    """Fork one reading child per request from ``exchange.sandbox`` until the socket closes.
+
+    A request is ``{"run": n}`` with the child's stdin, stdout and stderr as passed descriptors,
+    or ``{"kill": n}``; the zygote answers ``{"id": n, "ended": exit code}`` (negative: the
+    signal) when child ``n`` ends. The zygote itself never opens a user's file.
+    """
+    import importlib
+    import select
+    import signal
+    import socket
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    import pyogrio
+
+    pyogrio.list_drivers()  # registers the allowed drivers now, once
+    control = socket.socket(fileno=control_fd)
+    children: dict[int, tuple[int, int]] = {}  # pidfd -> (request number, pid)
+    by_number: dict[int, int] = {}  # request number -> pidfd
+    while True:
+        ready, _, _ = select.select([control, *children], [], [])
+        for ready_fd in ready:
+            if ready_fd is control:
+                data, fds, _, _ = socket.recv_fds(control, 4096, 3)
+                if not data:  # the server is gone: so are its reads
+                    for pidfd in children:
+                        with contextlib.suppress(OSError):
+                            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                    return 0
+                msg = json.loads(data)
+                if "run" in msg and len(fds) == 3:
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(control, fds, list(children))
+                    for fd in fds:
+                        os.close(fd)
+                    pidfd = os.pidfd_open(pid)
+                    children[pidfd] = (msg["run"], pid)
+                    by_number[msg["run"]] = pidfd
+                else:
+                    for fd in fds:
+                        os.close(fd)
+                    if msg.get("kill") in by_number:
+                        with contextlib.suppress(OSError):
+                            signal.pidfd_send_signal(by_number[msg["kill"]], signal.SIGKILL)
+            else:
+                number, pid = children.pop(ready_fd)
+                by_number.pop(number, None)
+                _, status = os.waitpid(pid, 0)
+                os.close(ready_fd)
+                control.send(json.dumps({"id": number, "ended": os.waitstatus_to_exitcode(status)}).encode())
+
+
+def _child(control, fds: list[int], siblings: list[int]) -> None:
+    """In the forked child: take the passed pipes as stdin/stdout/stderr, read, exit."""
+    code = 1
+    try:
+        control.close()
+        for pidfd in siblings:
+            os.close(pidfd)
+        os.setsid()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        code = main()
+    except BaseException:  # whatever happens, this process must end here
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":
