@@ -41,7 +41,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from geo.distance import Located, StraightLine, ground_distance
+from geo.distance import Located, StraightLine, ground_distance, search_radius
 from geo.errors import SchemaError
 
 #: Vertices closer than this (degrees, about 1 cm) are the same node.
@@ -600,7 +600,7 @@ class RoadNetwork:
         if ta is None or tb is None:
             return None
         max_m = max_minutes / 60.0 * self.fallback_kmh * 1000.0
-        radius = max_m / self.detour * max(pa.k.max(), pb.k.max()) * 1.0001
+        radius = search_radius(max_m, self.detour, max(pa.k.max(), pb.k.max()))
         found = ta.sparse_distance_matrix(tb, radius, output_type="ndarray")
         i, j = found["i"], found["j"]
         minutes = self.straight_minutes(found["v"] / (0.5 * (pa.k[i] + pb.k[j])))

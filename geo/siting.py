@@ -45,7 +45,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.spatial import cKDTree
 
 from geo.decisions import AnalysisInputError, check_service_type
-from geo.distance import Located, StraightLine, ground_distance
+from geo.distance import Located, StraightLine, ground_distance, search_radius
 
 MODELS = ("mclp", "pmedian")
 METHODS = ("auto", "exact", "greedy")
@@ -766,7 +766,9 @@ def check_pair_count(origins: Located, destinations: Located, radius_m: float, w
         return 0
     k_max = max(origins.k.max(), destinations.k.max())
     small, large = (origins, destinations) if len(origins) <= len(destinations) else (destinations, origins)
-    counts = cKDTree(large.xy).query_ball_point(small.xy, radius_m * k_max * 1.0001, return_length=True)
+    counts = cKDTree(large.xy).query_ball_point(
+        small.xy, search_radius(radius_m, 1.0, k_max), return_length=True
+    )
     total = int(np.sum(counts))
     if total > MAX_PAIRS:
         raise AnalysisInputError(
