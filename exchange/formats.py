@@ -10,19 +10,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from exchange.kinds import FORMATS, SUFFIX_FORMAT
 from exchange.shapefiles import write_shapefile
 from geo.errors import ImportFileError as ImportFileError
-
-FORMATS = ("gpkg", "geojson", "csv", "xlsx", "shp")
-_SUFFIX = {
-    ".gpkg": "gpkg",
-    ".geojson": "geojson",
-    ".json": "geojson",
-    ".csv": "csv",
-    ".xlsx": "xlsx",
-    ".shp": "shp",
-    ".zip": "shp",
-}
 
 #: Text cells that a spreadsheet would run as a formula begin with one of these.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -34,7 +24,7 @@ def format_of(path: Path, fmt: str | None = None) -> str:
             raise ImportFileError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", "format")
         return fmt
     try:
-        return _SUFFIX[path.suffix.lower()]
+        return SUFFIX_FORMAT[path.suffix.lower()]
     except KeyError:
         raise ImportFileError(
             f"cannot tell the format of {path.name}; use .gpkg, .geojson, .csv, .xlsx, .shp or .zip",

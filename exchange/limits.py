@@ -12,12 +12,6 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The only formats a user's file may be in (content sniffed, not trusted from the extension).
-ALLOWED_FORMATS = ("shp", "gpkg", "geojson", "csv", "xlsx")
-
-#: The only GDAL drivers the reading process registers; every other one is skipped.
-ALLOWED_GDAL_DRIVERS = ("ESRI Shapefile", "GPKG", "GeoJSON")
-
 
 class Limits(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMAYESH_", extra="ignore")

@@ -28,8 +28,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-#: Drivers the reader registers; all others are put in GDAL_SKIP before GDAL loads.
-ALLOWED_GDAL_DRIVERS = ("ESRI Shapefile", "GPKG", "GeoJSON")
+from exchange.kinds import ALLOWED_GDAL_DRIVERS, SUFFIX_FORMAT
 
 #: GDAL's configuration while reading: no network, no side files.
 GDAL_ENV = {
@@ -45,15 +44,6 @@ GDAL_ENV = {
     "OGR_GEOJSON_MAX_OBJ_SIZE": "0",
 }
 
-_SUFFIX = {
-    ".gpkg": "gpkg",
-    ".geojson": "geojson",
-    ".json": "geojson",
-    ".csv": "csv",
-    ".xlsx": "xlsx",
-    ".shp": "shp",
-    ".zip": "shp",
-}
 _NAMES = {
     "gpkg": "a GeoPackage",
     "geojson": "GeoJSON",
@@ -185,7 +175,7 @@ def check_zip(name: str, infos: list[zipfile.ZipInfo], packed: int, limits: dict
 
 def resolve_kind(path: Path, sniffed: str, fmt: str | None) -> str:
     """The sniffed kind, provided the name (or the format asked for) says the same."""
-    claimed = fmt or _SUFFIX.get(path.suffix.lower())
+    claimed = fmt or SUFFIX_FORMAT.get(path.suffix.lower())
     if claimed is None:
         raise Refused(
             "format",
