@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from api.scope import restrict
+from api.scope import coarse, cost_step, restrict
 from api.snapshot import Snapshot
 from geo.decisions import flag_reasons
 from geo.schema import LAYERS, LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
@@ -123,14 +123,14 @@ def _settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     flagged = a.flags.groupby("settlement_code").size()
     out["flagged_services"] = out["settlement_code"].map(flagged).fillna(0).astype("int64")
     out["in_target_area"] = a.in_target_area.to_numpy()
-    return gpd.GeoDataFrame(out, geometry=s.geometry, crs=4326)
+    return gpd.GeoDataFrame(coarse(out, snap), geometry=s.geometry, crs=4326)
 
 
 def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
-    flags = a.flags.reset_index(drop=True)
+    flags = coarse(a.flags.reset_index(drop=True), snap)
     where = a.settlements.set_index("settlement_code")
-    out = flags.join(flag_reasons(flags))
+    out = flags.join(flag_reasons(flags, approximate=cost_step(snap) is not None))
     out.insert(0, "id", out["settlement_code"] + "-" + out["service_type"])
     out.insert(2, "name_fa", where["name_fa"].reindex(out["settlement_code"]).to_numpy())
     out["county_code"] = where["county_code"].reindex(out["settlement_code"]).to_numpy()
@@ -141,7 +141,7 @@ def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
 
 def _priorities(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
-    ranked = a.priorities(top=50)
+    ranked = a.priorities(top=50, cost_step=cost_step(snap))
     where = a.settlements.set_index("settlement_code").geometry
     return gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
 

@@ -7,6 +7,10 @@ serialised. Routes take the view from the ``snapshot`` dependency, so items, exp
 data and pages all read the same restricted frames. The analysis itself stays national (a
 village's nearest centre may be across a border); routes cut its answers with ``restrict``.
 
+Distances to centres are rounded to ``DISTANCE_STEP`` (km, or minutes on roads) for the same
+roles (``coarse``, ``Scope.cost_step``): exact distances from a few villages of known position
+would give a centre's position away, generalised or not.
+
 Generalised position: the nearest node of a fixed 0.125° grid (about 12-14 km apart) that is at
 least ``CLEARANCE_M`` from every true NGO position of the snapshot. It depends only on the data,
 so it is the same every time, and no generalised point lies within 1 km of any real centre.
@@ -22,12 +26,15 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from api.snapshot import Snapshot
+from geo.decisions import coarsen_distances
 from geo.licences import status_at
 from store.accounts import User
 
 GRID_DEG = 0.125
 CLEARANCE_M = 1500.0
 EARTH_R_M = 6_371_008.8
+#: Distances to centres shown to roles without the exact-location right: multiples of 5 (km or min).
+DISTANCE_STEP = 5.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,11 @@ class Scope:
     def key(self) -> str:
         where = "all" if self.provinces is None else ",".join(sorted(self.provinces))
         return f"{where}|{'exact' if self.exact else 'generalised'}"
+
+    @property
+    def cost_step(self) -> float | None:
+        """The step distances to centres are rounded to for this scope (None: exact)."""
+        return None if self.exact else DISTANCE_STEP
 
     def allows(self, province_code: str | None) -> bool:
         return self.provinces is None or (
@@ -102,6 +114,18 @@ class View(Snapshot):
 
     def analysis(self):
         return self.base.analysis()
+
+
+def cost_step(snap: Snapshot) -> float | None:
+    """The rounding of distances to centres for the caller of ``snap`` (None: exact)."""
+    scope = getattr(snap, "scope", None)
+    return None if scope is None else scope.cost_step
+
+
+def coarse(frame: pd.DataFrame, snap: Snapshot) -> pd.DataFrame:
+    """``frame`` with its distances to centres rounded as the caller of ``snap`` may see them."""
+    step = cost_step(snap)
+    return frame if step is None else coarsen_distances(frame, step)
 
 
 def restrict(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:

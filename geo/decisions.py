@@ -128,12 +128,27 @@ def below_digits(value: float, limit: float, digits: int = 2, most: int = 4) -> 
     return digits
 
 
-def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
+def coarsen_distances(frame: pd.DataFrame, step: float) -> pd.DataFrame:
+    """``frame`` with every distance to a centre (the columns ending in ``nearest_km`` or
+    ``nearest_min``) rounded to a multiple of ``step`` (km or minutes).
+
+    This is what a role without the exact-location right sees: exact distances from a few
+    places of known position would give away a centre's position.
+    """
+    columns = [c for c in frame.columns if str(c).endswith(("nearest_km", "nearest_min"))]
+    if not columns:
+        return frame
+    return frame.assign(**{c: np.round(frame[c].to_numpy(dtype="float64") / step) * step for c in columns})
+
+
+def flag_reasons(flags: pd.DataFrame, *, approximate: bool = False) -> pd.DataFrame:
     """The reasons of each flag in words and figures: ``reason_en`` and ``reason_fa``.
 
     For example "nearest rehabilitation centre 63 km (norm: within 30 km); access 0.12 of norm
-    (minimum 0.50)".
+    (minimum 0.50)". With ``approximate`` (distances rounded by ``coarsen_distances``) the
+    figures of distance read "about 65 km".
     """
+    about_en, about_fa = ("about ", "حدود ") if approximate else ("", "")
     en_out, fa_out = [], []
     for row in flags.itertuples():
         fa_label, en_label = SERVICE_TYPES[row.service_type]
@@ -145,16 +160,24 @@ def flag_reasons(flags: pd.DataFrame) -> pd.DataFrame:
             else:
                 how = "in a straight line" if row.road_fallback else "by road"
                 fa_how = "به خط مستقیم" if row.road_fallback else "از راه"
-                far = f"{row.nearest_min:.0f} min {how} ({row.nearest_km:.0f} km)"
-                fa_far = f"{fa_number(row.nearest_min)} دقیقه {fa_how} ({fa_number(row.nearest_km)} کیلومتر)"
+                far = f"{about_en}{row.nearest_min:.0f} min {how} ({row.nearest_km:.0f} km)"
+                fa_far = f"{about_fa}{fa_number(row.nearest_min)} دقیقه {fa_how} ({fa_number(row.nearest_km)} کیلومتر)"
             en.append(f"nearest {en_label.lower()} centre {far} (norm: within {row.max_travel_min:.0f} min)")
             fa.append(
                 f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_travel_min)} دقیقه)"
             )
         elif row.too_far:
-            far = "none in the country" if not np.isfinite(row.nearest_km) else f"{row.nearest_km:.0f} km"
+            far = (
+                "none in the country"
+                if not np.isfinite(row.nearest_km)
+                else f"{about_en}{row.nearest_km:.0f} km"
+            )
             en.append(f"nearest {en_label.lower()} centre {far} (norm: within {row.max_distance_km:.0f} km)")
-            fa_far = "ندارد" if not np.isfinite(row.nearest_km) else f"{fa_number(row.nearest_km)} کیلومتر"
+            fa_far = (
+                "ندارد"
+                if not np.isfinite(row.nearest_km)
+                else f"{about_fa}{fa_number(row.nearest_km)} کیلومتر"
+            )
             fa.append(
                 f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_distance_km)} کیلومتر)"
             )
@@ -230,6 +253,7 @@ def village_priorities(
     service_type: str | None = None,
     weights: Mapping[str, float] | None = None,
     top: int | None = 50,
+    cost_step: float | None = None,
 ) -> pd.DataFrame:
     """Villages ranked for a provincial director, with the breakdown of the score.
 
@@ -248,6 +272,9 @@ def village_priorities(
 
     Returns the top ``top`` villages per province with ``rank``, ``score``, each criterion and
     its contribution (``<criterion>_points``), ``flagged`` and the flag reasons.
+
+    With ``cost_step`` every distance (km, or minutes on roads) is first rounded to a multiple
+    of it (``coarsen_distances``), so that neither the figures nor the scores reveal an exact one.
     """
     w = priority_weights(weights, norms.priority_weights)
     services = [check_service_type(service_type)] if service_type else list(norms.services)
@@ -271,6 +298,8 @@ def village_priorities(
         else:
             cost = nearest_m.loc[v.index, s].to_numpy() / 1000.0
             limit = norm.max_distance_km
+        if cost_step is not None:
+            cost = np.round(cost / cost_step) * cost_step
         dists.append(np.clip(cost / limit, 0.0, 2.0) / 2.0)
         shares.append(np.clip(share, 0.0, None))
         kms.append(cost)
@@ -318,8 +347,12 @@ def village_priorities(
     if top is not None:
         frame = frame[frame["rank"] <= top]
     f = f[f["settlement_code"].isin(frame["settlement_code"])]
+    if cost_step is not None:
+        f = coarsen_distances(f, cost_step)
     if len(services) == 1:
-        words = flag_reasons(f).assign(settlement_code=f["settlement_code"].to_numpy())
+        words = flag_reasons(f, approximate=cost_step is not None).assign(
+            settlement_code=f["settlement_code"].to_numpy()
+        )
         flag_en = words.groupby("settlement_code")["reason_en"].first()
         flag_fa = words.groupby("settlement_code")["reason_fa"].first()
     else:
@@ -344,6 +377,7 @@ def village_priorities(
             flag_en.get(row.settlement_code),
             flag_fa.get(row.settlement_code),
             norms.unit,
+            approximate=cost_step is not None,
         )
         for i, row in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
@@ -353,11 +387,19 @@ def village_priorities(
 
 
 def _priority_reason(
-    row, figures: pd.Series, limit_km: float, flag_en: str | None, flag_fa: str | None, unit: str = "m"
+    row,
+    figures: pd.Series,
+    limit_km: float,
+    flag_en: str | None,
+    flag_fa: str | None,
+    unit: str = "m",
+    *,
+    approximate: bool = False,
 ):
     """Why a village ranks where it does: its two largest contributions in figures, then its flags.
     ``figures["km"]`` and ``limit_km`` are minutes when ``unit`` is ``"min"`` (travel on roads)."""
     en_unit, fa_unit = ("min", "دقیقه") if unit == "min" else ("km", "کیلومتر")
+    about_en, about_fa = ("about ", "حدود ") if approximate else ("", "")
     parts = {
         "need": (
             f"{row.target_population:,} target persons",
@@ -368,10 +410,10 @@ def _priority_reason(
             f"دسترسی {fa_number(figures['share'], 2)} برابر هنجار",
         ),
         "distance": (
-            f"nearest centre {figures['km']:.0f} {en_unit} (norm: within {limit_km:.0f} {en_unit})"
+            f"nearest centre {about_en}{figures['km']:.0f} {en_unit} (norm: within {limit_km:.0f} {en_unit})"
             if np.isfinite(figures["km"])
             else "no centre in the country",
-            f"نزدیک‌ترین مرکز {fa_number(figures['km'])} {fa_unit} (هنجار: تا {fa_number(limit_km)} {fa_unit})"
+            f"نزدیک‌ترین مرکز {about_fa}{fa_number(figures['km'])} {fa_unit} (هنجار: تا {fa_number(limit_km)} {fa_unit})"
             if np.isfinite(figures["km"])
             else "هیچ مرکزی در کشور نیست",
         ),

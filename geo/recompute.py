@@ -128,8 +128,10 @@ class Analysis:
         service_type: str | None = None,
         weights: Mapping[str, float] | None = None,
         top: int | None = 50,
+        cost_step: float | None = None,
     ) -> pd.DataFrame:
-        """Villages ranked per province (``geo.decisions.village_priorities`` on this analysis)."""
+        """Villages ranked per province (``geo.decisions.village_priorities`` on this analysis);
+        ``cost_step`` rounds the distances first (for roles without the exact-location right)."""
         return village_priorities(
             self.settlements,
             self.demand,
@@ -143,6 +145,7 @@ class Analysis:
             service_type=service_type,
             weights=weights,
             top=top,
+            cost_step=cost_step,
         )
 
     # ---- licence check ----------------------------------------------------------------------

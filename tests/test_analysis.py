@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo.access import access_measures, demand_at_settlements, e2sfca_from_pairs, gaussian_decay, locate
-from geo.decisions import AnalysisInputError, flag_reasons, priority_weights
+from geo.decisions import AnalysisInputError, coarsen_distances, flag_reasons, priority_weights
 from geo.distance import Located, StraightLine, ground_distance
 from geo.measures import concentration, saturation, settlement_tier
 from geo.recompute import analyse
@@ -371,3 +371,35 @@ def test_priorities_of_a_province_without_villages_is_an_empty_table():
     a = analyse(s, n, need, world.counties(), None, NORMS)
     empty = a.priorities(province="29")
     assert empty.empty and "score" in empty.columns
+
+
+def test_distances_are_coarsened_to_the_step_and_the_reasons_say_about():
+    frame = pd.DataFrame(
+        {
+            "nearest_km": [0.0, 2.4, 2.6, 7.5, 12.49, np.inf, np.nan],
+            "rehabilitation_nearest_min": [1.0, 3.0, 17.6, 22.4, 0.0, np.inf, 4.0],
+            "access_share": [0.123] * 7,
+        }
+    )
+    out = coarsen_distances(frame, 5.0)
+    assert out["nearest_km"].tolist()[:5] == [0.0, 0.0, 5.0, 10.0, 10.0]  # 7.5 / 5 = 1.5 → 2 (to even)
+    assert np.isinf(out["nearest_km"].iloc[5]) and np.isnan(out["nearest_km"].iloc[6])
+    assert out["rehabilitation_nearest_min"].tolist()[:5] == [0.0, 5.0, 20.0, 20.0, 0.0]
+    assert out["access_share"].tolist() == frame["access_share"].tolist()  # not a distance
+    flag = pd.DataFrame(
+        {
+            "service_type": ["rehabilitation"],
+            "too_far": [True],
+            "low_access": [False],
+            "in_target_area": [False],
+            "nearest_km": [63.2],
+            "max_distance_km": [30.0],
+            "access_share": [0.9],
+            "min_access_share": [0.5],
+        }
+    )
+    exact = flag_reasons(flag)
+    rough = flag_reasons(coarsen_distances(flag, 5.0), approximate=True)
+    assert "centre 63 km" in exact["reason_en"].iloc[0]
+    assert "centre about 65 km" in rough["reason_en"].iloc[0]
+    assert "حدود ۶۵ کیلومتر" in rough["reason_fa"].iloc[0]

@@ -260,3 +260,65 @@ def test_the_command_line_takes_a_province_by_code_or_name(small_store):
         assert province_code(small_store, asked) == "00", asked
     with pytest.raises(UnknownProvinceError, match="no province"):
         province_code(small_store, "Atlantis")
+
+
+@pytest.fixture(scope="module")
+def director_00(small_store) -> dict[str, str]:
+    """A provincial director of the small world's province (00): no exact-location right."""
+    from store.accounts import Accounts
+
+    accounts = Accounts(str(small_store.path))
+    try:
+        if accounts.get("t_director_00") is None:
+            accounts.add(
+                "t_director_00", "correct horse battery staple", "provincial_director", ("00",), actor="tests"
+            )
+        return bearer(accounts.issue_token("t_director_00", label="tests", days=1, actor="tests")[1])
+    finally:
+        accounts.close()
+
+
+def on_step(value: float | None, step: float = 5.0) -> bool:
+    return value is None or not math.isfinite(value) or value % step == 0
+
+
+def test_a_director_sees_distances_to_centres_rounded_to_5(small_client, director_00, analysis):
+    """Exact distances from a few villages would give a centre's position away: a role without
+    the exact-location right gets them in multiples of 5 (km and minutes), everywhere."""
+    flagged = analysis.flags[analysis.flags["service_type"] == "rehabilitation"]
+    code = flagged["settlement_code"].iloc[0]
+    exact = small_client.get(f"/settlements/{code}").json()["services"]
+    rough = small_client.get(f"/settlements/{code}", headers=director_00).json()["services"]
+    moved = 0
+    for service, e in exact.items():
+        r = rough[service]
+        for key in ("nearest_km", "nearest_min"):
+            if e[key] is None or not math.isfinite(e[key]):
+                continue
+            assert on_step(r[key]) and abs(r[key] - e[key]) <= 2.5, (service, key, e[key], r[key])
+            moved += r[key] != e[key]
+        assert r["access_share_of_norm"] == e["access_share_of_norm"]  # only distances change
+    assert moved > 0  # the exact figures are not all multiples of 5 already
+    assert "about" in rough["rehabilitation"]["reason_en"]
+    assert "about" not in exact["rehabilitation"]["reason_en"]
+
+    def items(path: str, headers=None) -> list[dict]:
+        body = small_client.get(path, headers=headers).json()
+        return [f["properties"] for f in body["features"]]
+
+    flags_exact = items("/collections/flags/items?limit=1000")
+    flags_rough = items("/collections/flags/items?limit=1000", director_00)
+    assert len(flags_rough) == len(flags_exact) > 0
+    assert all(on_step(f["nearest_km"]) and on_step(f["nearest_min"]) for f in flags_rough)
+    assert not all(on_step(f["nearest_km"]) for f in flags_exact)
+    access = items("/collections/settlement-access/items?limit=1000", director_00)
+    assert all(on_step(p["rehabilitation_nearest_km"]) for p in access)
+    assert all(on_step(p.get("rehabilitation_nearest_min")) for p in access)
+
+    url = "/priorities?province=00&service_type=rehabilitation&top=10"
+    ranked = small_client.get(url, headers=director_00).json()["villages"]
+    direct = analysis.priorities(province="00", service_type="rehabilitation", top=10, cost_step=5.0)
+    assert [v["settlement_code"] for v in ranked] == direct["settlement_code"].tolist()
+    assert [v["distance"] for v in ranked] == pytest.approx(direct["distance"].tolist())
+    limit = analysis.norms.services["rehabilitation"].max_travel_min
+    assert all(on_step(round(v["distance"] * 2 * limit, 6)) for v in ranked if v["distance"] < 1)

@@ -24,7 +24,7 @@ from api.deps import (
 )
 from api.exports import localised, table_download, with_place_names
 from api.schemas import LicenceCheckRequest, ServiceType
-from api.scope import restrict
+from api.scope import DISTANCE_STEP, coarse, cost_step, restrict
 from api.security import Forbidden
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
@@ -104,7 +104,7 @@ def scope_check(check: dict, snap: Snapshot) -> dict:
         if not scope.exact:
             where = provinces_of.geometry.loc[centre["licence_no"]]  # generalised in the view
             centre = {**centre, "lon": float(where.x), "lat": float(where.y)}
-            centre["distance_km"] = float(round(centre["distance_km"] / 5.0) * 5.0)
+            centre["distance_km"] = float(round(centre["distance_km"] / DISTANCE_STEP) * DISTANCE_STEP)
         nearby.append(centre)
     check["same_type_nearby"] = nearby
     check["better_places"] = [p for p in check["better_places"] if scope.allows(p["county_code"])]
@@ -237,6 +237,7 @@ def priorities(
                 service_type=service_type.value if service_type else None,
                 weights=parse_weights(weights),
                 top=top,
+                cost_step=cost_step(snap),
             )
             for q in wanted
         ],
@@ -366,11 +367,13 @@ def settlement(
     place = feature_collection(s.loc[[i]], "settlement_code")[0]
     counties = snap.layer("counties").set_index("county_code")
     county = s.at[i, "county_code"]
-    flags = a.flags[a.flags["settlement_code"] == code]
-    reasons = flag_reasons(flags).set_index(flags["service_type"].to_numpy())
+    flags = coarse(a.flags[a.flags["settlement_code"] == code], snap)
+    reasons = flag_reasons(flags, approximate=cost_step(snap) is not None).set_index(
+        flags["service_type"].to_numpy()
+    )
     ngos = snap.layer("ngos").set_index("licence_no")  # the caller's provinces only
     services = {}
-    for row in a.settlement_access([code]).itertuples(index=False):
+    for row in coarse(a.settlement_access([code]), snap).itertuples(index=False):
         service = row.service_type
         nearest = row.nearest_licence_no
         flagged = service in reasons.index
