@@ -100,6 +100,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "class": ("وضعیت", "Class"),
     "nearest": ("نزدیک‌ترین مرکز", "Nearest centre"),
     "km": ("کیلومتر", "km"),
+    "about": ("حدود", "about"),
     "min": ("دقیقه", "min"),
     "by_straight_line": ("به خط مستقیم", "in a straight line"),
     "in_reach": ("مراکز در شعاع دسترسی", "Centres within reach"),

@@ -299,6 +299,8 @@ def test_a_director_sees_distances_to_centres_rounded_to_5(small_client, directo
             moved += r[key] != e[key]
         assert r["access_share_of_norm"] == e["access_share_of_norm"]  # only distances change
     assert moved > 0  # the exact figures are not all multiples of 5 already
+    assert small_client.get(f"/settlements/{code}", headers=director_00).json()["distance_step"] == 5.0
+    assert small_client.get(f"/settlements/{code}").json()["distance_step"] is None
     assert "about" in rough["rehabilitation"]["reason_en"]
     assert "about" not in exact["rehabilitation"]["reason_en"]
 

@@ -409,6 +409,9 @@ def settlement(
         },
         "tier": a.tier.at[i],
         "in_target_area": bool(a.in_target_area.at[i]),
+        # Distances to centres are multiples of this (km, minutes) for roles without the
+        # exact-location right (api.scope.DISTANCE_STEP); null: exact.
+        "distance_step": cost_step(snap),
         "services": services,
         "notice": notice(snap),
     }

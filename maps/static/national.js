@@ -114,7 +114,7 @@
       [t('population'), num(p.population) + popSyn],
       [t('county'), esc(placeName(d.county))],
       [t('target_population'), num(s.target_population) + ' ' + synTag()],
-      [t('nearest'), s.nearest_ngo ? `${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
+      [t('nearest'), s.nearest_ngo ? `${d.distance_step ? esc(t('about')) + ' ' : ''}${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
       [t('in_reach'), `${num(s.ngos_in_catchment)} (${s.catchment_min != null ? num(s.catchment_min) + ' ' + esc(t('min')) : num(s.catchment_km) + ' ' + esc(t('km'))})`],
       [t('access_share'), s.access_share_of_norm === null ? '–'
         : num(s.access_share_of_norm, belowDigits(s.access_share_of_norm, st.norms[st.service].min_access_share)) + ' ' + t('times_norm')],

@@ -58,7 +58,7 @@
         rows.push(`<tr data-service="${esc(svc.code)}" class="${s.flagged ? 'am-flag-row' : ''}">`
           + `<td><span class="am-square" style="background:${SERVICE_COLOURS[i]}"></span> ${esc(svc.name)}</td>`
           + `<td>${num(s.target_population)}</td>`
-          + `<td>${s.nearest_ngo ? `${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : esc(t('no_centre'))}</td>`
+          + `<td>${s.nearest_ngo ? `${d.distance_step ? esc(t('about')) + ' ' : ''}${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : esc(t('no_centre'))}</td>`
           + `<td>${num(s.ngos_in_catchment)} (${s.catchment_min != null ? num(s.catchment_min) + ' ' + esc(t('min')) : num(s.catchment_km) + ' ' + esc(t('km'))})</td>`
           + `<td>${share === null ? '–' : num(share, belowDigits(share, min)) + ' ' + esc(t('times_norm'))}</td>`
           + `<td>${s.flagged ? `<strong>⚑ ${esc(t('yes'))}</strong><div class="am-reason">${esc(fa ? s.reason_fa : s.reason_en)}</div>` : esc(t('no'))}</td></tr>`);
