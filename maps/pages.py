@@ -128,6 +128,8 @@ class Context:
     basemap_url: str | None = None
     basemap_attribution: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
+    #: the pages the top bar links to: those the caller may open
+    pages: Sequence[str] = PAGES
 
 
 def page_url(page: str, lang: str, params: Mapping[str, str]) -> str:
@@ -183,7 +185,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         t=text,
         lang=lang,
         page=page,
-        pages=[(p, page_url(p, lang, _shared(ctx.params))) for p in PAGES],
+        pages=[(p, page_url(p, lang, _shared(ctx.params))) for p in PAGES if p in ctx.pages],
         other_url=page_url(page, other, ctx.params) if page in PAGES else _profile_url(other, ctx.params),
         notice=ctx.notice[lang],
         as_of=text["as_of"].format(date=jalali_date(ctx.as_of, lang)),

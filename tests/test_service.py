@@ -324,3 +324,15 @@ def test_a_director_sees_distances_to_centres_rounded_to_5(small_client, directo
     assert [v["distance"] for v in ranked] == pytest.approx(direct["distance"].tolist())
     limit = analysis.norms.services["rehabilitation"].max_travel_min
     assert all(on_step(round(v["distance"] * 2 * limit, 6)) for v in ranked if v["distance"] < 1)
+
+
+def test_the_top_bar_links_only_the_pages_the_caller_may_open(small_client, director_00):
+    def linked(headers=None) -> set[str]:
+        html = small_client.get("/maps/priorities?province=00", headers=headers).text
+        return {p for p in ("national", "licence", "priorities", "plan") if f'data-page="{p}"' in html}
+
+    assert linked() == {"national", "licence", "priorities", "plan"}  # admin
+    assert linked(director_00) == {"national", "priorities"}
+    # and the pages left out are indeed refused
+    assert small_client.get("/maps/plan", headers=director_00).status_code == 403
+    assert small_client.get("/maps/licence", headers=director_00).status_code == 403

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
-from api.security import personalise
+from api.security import PAGE_RIGHTS, current_user, has_right, personalise
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing, UnknownSettlementError
@@ -189,8 +189,9 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
         basemap_url=settings.basemap_url,
         basemap_attribution=settings.basemap_attribution,
         params=params,
+        pages=tuple(p for p in PAGES if has_right(current_user(request), PAGE_RIGHTS[p])),
     )
-    key = (snap.version, page, lang, tuple(sorted(ctx.params.items())))
+    key = (snap.version, page, lang, tuple(sorted(ctx.params.items())), ctx.pages)
     cache = request.app.state.caches.pages
     html = cache.get(key)
     if html is None:
