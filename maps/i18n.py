@@ -283,6 +283,8 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "compare": ("مقایسه", "Compare"),
     "compare_a": ("پایه", "Base"),
     "compare_b": ("سناریو", "Scenario"),
+    "side_by_side": ("دو نقشه کنار هم", "Side by side"),
+    "difference_map": ("نقشهٔ تفاوت", "Difference map"),
     "newly_covered_short": ("تازه در پوشش", "Newly covered"),
     "class_change": ("تغییر وضعیت", "Class change"),
     "access_change": ("تغییر دسترسی", "Access change"),

@@ -119,6 +119,39 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     assert visit.page.locator("#am-compare-table tbody tr").count() == len(changed)
     assert visit.page.locator("#am-equity tbody tr").count() == 2  # national and the province
     visit.shot("plan-compare")
+
+    # Side by side: the base and the scenario on two maps, counties filled by class, moving together.
+    visit.page.click("#am-split")
+    visit.page.wait_for_selector("body[data-split]", timeout=30_000)
+    assert visit.page.locator("#am-map-b").is_visible()
+    colours = {"underserved": "#8c510a", "balanced": "#f5f5f5", "saturated": "#5ab4ac"}
+    fills = (
+        "(m) => { const out = {}; Amayesh[m].eachLayer((l) => { if (l.feature && l.feature.properties.county_code"
+        " && l.options.fillColor) out[l.feature.properties.county_code] = l.options.fillColor; }); return out; }"
+    )
+    on_a = visit.page.evaluate(fills, "map")
+    on_b = visit.page.evaluate(fills, "mapB")
+    assert set(on_a) == set(on_b) == {r["county_code"] for r in want["counties"]}
+    for r in want["counties"]:
+        assert on_a[r["county_code"]] == colours[r["class_a"]]
+        assert on_b[r["county_code"]] == colours[r["class_b"]]
+    visit.js("Amayesh.map.setZoom(Amayesh.map.getZoom() + 1, {animate: false})")
+    visit.js("Amayesh.map.panBy([90, -60], {animate: false})")
+    a_view, b_view = (
+        visit.js(
+            f"(() => {{ const c = Amayesh.{m}.getCenter(); return [c.lat, c.lng, Amayesh.{m}.getZoom()]; }})()"
+        )
+        for m in ("map", "mapB")
+    )
+    assert b_view == pytest.approx(a_view, abs=1e-6)
+    box_a = visit.page.locator(".folium-map").bounding_box()
+    box_b = visit.page.locator("#am-map-b").bounding_box()
+    assert box_b["x"] + box_b["width"] <= box_a["x"] + 1  # right to left: the scenario is to the left
+    assert box_a["width"] == pytest.approx(box_b["width"], abs=3)
+    visit.shot("plan-compare-side-by-side")
+    visit.page.click("#am-split")  # back to one map of the differences
+    visit.page.wait_for_selector("#am-map-b", state="detached")
+    assert visit.js("document.body.dataset.split === undefined")
     with visit.page.expect_download() as download:
         visit.page.click("#am-compare-xlsx")
     path = tmp_path / "comparison.xlsx"

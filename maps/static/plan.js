@@ -14,6 +14,12 @@
   const LINE_COLOUR = '#0b6e6e';
   const A_COLOUR = '#2166ac';
   const B_COLOUR = '#b2182b';
+  // The side-by-side maps fill counties by class with the national map's saturation ramp.
+  const CLASS_COLOURS = {
+    underserved: A.u.SATURATION_COLOURS[0],
+    balanced: A.u.SATURATION_COLOURS[3],
+    saturated: A.u.SATURATION_COLOURS[5],
+  };
 
   A.plan = function (map, els, config) {
     U.setup(map, config);
@@ -29,6 +35,9 @@
     let boundaries = null;
     let names = {};
     let lastPlan = null; // {kind, service, province, changes}
+    let compared = null; // {data, sa, sb}: the last comparison
+    let mapB = null; // the second map of the side-by-side view
+    let unfollow = []; // what stops the two maps following each other
     const ownerInput = $('am-owner');
     ownerInput.value = window.localStorage.getItem('amayesh-owner') || '';
 
@@ -221,7 +230,9 @@
       try {
         const data = await getJSON(`/scenarios/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}?${q}`);
         const [sa, sb] = await Promise.all([a, b].map((id) => (id === 'today' ? null : getJSON(`/scenarios/${id}`))));
+        compared = { data, sa, sb };
         showComparison(data, sa, sb);
+        $('am-split').hidden = false;
         const xlsx = $('am-compare-xlsx');
         q.set('f', 'xlsx');
         xlsx.href = `/scenarios/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}?${q}`;
@@ -236,6 +247,7 @@
     }
 
     function showComparison(data, sa, sb) {
+      if (mapB) split(false);
       planLayer.clearLayers();
       const change = {};
       for (const r of data.counties) change[r.county_code] = r;
@@ -281,11 +293,109 @@
         + `<th>${esc(t('theil_between'))}</th></tr></thead><tbody>${eqRows.join('')}</tbody></table>`;
     }
 
+    // ------------------------------------------------------------ side by side
+    /** Counties of the province filled by their class in scenario ``side`` ('a' or 'b'). */
+    function classLayer(data, side) {
+      const rows = {};
+      for (const r of data.counties) rows[r.county_code] = r;
+      return L.geoJSON(boundaries.counties, {
+        pane: 'amCounties',
+        filter: (f) => f.properties.province_code === provinceSelect.value,
+        style: (f) => {
+          const r = rows[f.properties.county_code];
+          const cls = r ? r[`class_${side}`] : null;
+          const changed = r && r.class_changed;
+          return { color: changed ? '#111' : '#6b7781', weight: changed ? 2 : 0.8, fillColor: CLASS_COLOURS[cls] || '#ffffff', fillOpacity: 0.75 };
+        },
+        onEachFeature: (f, layer) => {
+          const r = rows[f.properties.county_code];
+          if (!r) return;
+          layer.bindPopup(`<div class="am-pop"><h4>${esc(names[r.county_code] || r.county_code)}</h4>`
+            + `${esc(t('class_' + r[`class_${side}`]))}<br>${esc(t('access_share'))}: ${num(r[`access_share_${side}`], 2)} ${U.synTag()}</div>`);
+        },
+      });
+    }
+
+    function caption(target, label, colour) {
+      const box = L.control({ position: 'topright' });
+      box.onAdd = () => {
+        const div = L.DomUtil.create('div', 'am-split-caption');
+        div.innerHTML = `<span class="am-square" style="background:${colour}"></span> ${esc(label)}`;
+        return div;
+      };
+      return box.addTo(target);
+    }
+
+    /** Two maps side by side, the base (A) and the scenario (B), moving together; or back to one. */
+    function split(on) {
+      if (!on) {
+        for (const off of unfollow) off();
+        unfollow = [];
+        if (mapB) { mapB.remove(); mapB = null; }
+        const el = $('am-map-b');
+        if (el) el.remove();
+        if (A.splitCaption) { A.splitCaption.remove(); A.splitCaption = null; }
+        document.body.classList.remove('am-split');
+        delete document.body.dataset.split;
+        $('am-split').textContent = t('side_by_side');
+        map.invalidateSize();
+        return;
+      }
+      const { data, sa, sb } = compared;
+      showComparison(data, sa, sb); // the table and equity stay; the map is redrawn below
+      document.body.classList.add('am-split');
+      map.invalidateSize();
+      if (countiesLayer) map.removeLayer(countiesLayer);
+      countiesLayer = classLayer(data, 'a').addTo(map);
+      planLayer.clearLayers();
+      changeMarkers(sa && sa.changes, A_COLOUR);
+      const el = document.createElement('div');
+      el.id = 'am-map-b';
+      el.setAttribute('role', 'region');
+      el.setAttribute('aria-label', `${t('compare_b')}: ${data.b.name}`);
+      document.body.appendChild(el);
+      mapB = L.map(el, { zoomControl: false, attributionControl: true, minZoom: 4, maxZoom: 16 });
+      A.makePanes(mapB);
+      mapB.attributionControl.setPrefix(false).addAttribution(esc(A.C.attribution));
+      U.provinceOutline(boundaries).addTo(mapB);
+      classLayer(data, 'b').addTo(mapB);
+      const layerB = L.featureGroup([], { pane: 'amResults' }).addTo(mapB);
+      for (const add of (sb && sb.changes && sb.changes.licences_added) || []) {
+        L.circleMarker([add.lat, add.lon], { pane: 'amResults', radius: 7, color: '#fff', weight: 2, fillColor: B_COLOUR, fillOpacity: 1 })
+          .bindPopup(`<div class="am-pop">${esc(add.name_fa || '')} · ${esc(t('capacity'))} ${num(add.capacity)}</div>`).addTo(layerB);
+      }
+      A.splitCaption = caption(map, `${t('compare_a')}: ${data.a.name}`, A_COLOUR);
+      caption(mapB, `${t('compare_b')}: ${data.b.name}`, B_COLOUR);
+      mapB.setView(map.getCenter(), map.getZoom(), { animate: false });
+      // Either map leads; the other follows without echoing back.
+      let following = false;
+      const follow = (from, to) => {
+        const handler = () => {
+          if (following) return;
+          following = true;
+          to.setView(from.getCenter(), from.getZoom(), { animate: false });
+          following = false;
+        };
+        from.on('move', handler);
+        return () => from.off('move', handler);
+      };
+      unfollow = [follow(map, mapB), follow(mapB, map)];
+      A.mapB = mapB;
+      $('am-split').textContent = t('difference_map');
+      document.body.dataset.split = 'true';
+    }
+
+    $('am-split').addEventListener('click', () => (mapB ? showComparison(compared.data, compared.sa, compared.sb) : split(true)));
     $('am-run-siting').addEventListener('click', runSiting);
     $('am-run-delegation').addEventListener('click', runDelegation);
     $('am-save').addEventListener('click', save);
     $('am-compare').addEventListener('click', runCompare);
-    provinceSelect.addEventListener('change', () => { planLayer.clearLayers(); showProvince(); });
+    provinceSelect.addEventListener('change', () => {
+      if (mapB) split(false);
+      $('am-split').hidden = true;
+      planLayer.clearLayers();
+      showProvince();
+    });
     serviceSelect.addEventListener('change', () => U.syncUrls({ province: provinceSelect.value, service: serviceSelect.value }));
 
     Promise.all([U.loadBoundaries(), loadScenarios()]).then(([b]) => {
