@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from api.scope import coarse, cost_step, restrict
+from api.scope import coarse, coarsening, restrict
 from api.snapshot import Snapshot
 from geo.decisions import flag_reasons
 from geo.schema import LAYERS, LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
@@ -130,7 +130,7 @@ def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
     flags = coarse(a.flags.reset_index(drop=True), snap)
     where = a.settlements.set_index("settlement_code")
-    out = flags.join(flag_reasons(flags, approximate=cost_step(snap) is not None))
+    out = flags.join(flag_reasons(flags, approximate=coarsening(snap) is not None))
     out.insert(0, "id", out["settlement_code"] + "-" + out["service_type"])
     out.insert(2, "name_fa", where["name_fa"].reindex(out["settlement_code"]).to_numpy())
     out["county_code"] = where["county_code"].reindex(out["settlement_code"]).to_numpy()
@@ -141,7 +141,7 @@ def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
 
 def _priorities(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
-    ranked = a.priorities(top=50, cost_step=cost_step(snap))
+    ranked = a.priorities(top=50, coarsening=coarsening(snap))
     where = a.settlements.set_index("settlement_code").geometry
     return gpd.GeoDataFrame(ranked, geometry=where.reindex(ranked["settlement_code"]).to_numpy(), crs=4326)
 

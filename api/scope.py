@@ -7,9 +7,10 @@ serialised. Routes take the view from the ``snapshot`` dependency, so items, exp
 data and pages all read the same restricted frames. The analysis itself stays national (a
 village's nearest centre may be across a border); routes cut its answers with ``restrict``.
 
-Distances to centres are rounded to ``DISTANCE_STEP`` (km, or minutes on roads) for the same
-roles (``coarse``, ``Scope.cost_step``): exact distances from a few villages of known position
-would give a centre's position away, generalised or not.
+The same roles see distances to centres and access shares rounded (``COARSENING``: 5 km or
+5 min, 0.05 of the norm; ``coarse``, ``Scope.coarsening``): exact figures from a few villages of
+known position would give a centre's position away, generalised or not. NGO records lose the
+code of the settlement they stand in.
 
 Generalised position: the nearest node of a fixed 0.125° grid (about 12-14 km apart) that is at
 least ``CLEARANCE_M`` from every true NGO position of the snapshot. It depends only on the data,
@@ -26,15 +27,15 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from api.snapshot import Snapshot
-from geo.decisions import coarsen_distances
+from geo.decisions import Coarsening, coarsen
 from geo.licences import status_at
 from store.accounts import User
 
 GRID_DEG = 0.125
 CLEARANCE_M = 1500.0
 EARTH_R_M = 6_371_008.8
-#: Distances to centres shown to roles without the exact-location right: multiples of 5 (km or min).
-DISTANCE_STEP = 5.0
+#: How roles without the exact-location right see distances to centres and access shares.
+COARSENING = Coarsening(distance=5.0, share=0.05)
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,9 @@ class Scope:
         return f"{where}|{'exact' if self.exact else 'generalised'}"
 
     @property
-    def cost_step(self) -> float | None:
-        """The step distances to centres are rounded to for this scope (None: exact)."""
-        return None if self.exact else DISTANCE_STEP
+    def coarsening(self) -> Coarsening | None:
+        """How this scope sees figures that depend on centres' positions (None: exactly)."""
+        return None if self.exact else COARSENING
 
     def allows(self, province_code: str | None) -> bool:
         return self.provinces is None or (
@@ -102,6 +103,8 @@ def generalise_ngos(frame: gpd.GeoDataFrame, true: gpd.GeoDataFrame) -> gpd.GeoD
     rows = where.loc[frame["licence_no"].to_numpy()]
     out = frame.copy()
     out["position_generalised"] = True
+    if "settlement_code" in out.columns:  # the place a centre stands in is its position
+        out["settlement_code"] = None
     return out.set_geometry(gpd.points_from_xy(rows["lon"], rows["lat"], crs=frame.crs))
 
 
@@ -116,16 +119,16 @@ class View(Snapshot):
         return self.base.analysis()
 
 
-def cost_step(snap: Snapshot) -> float | None:
-    """The rounding of distances to centres for the caller of ``snap`` (None: exact)."""
+def coarsening(snap: Snapshot) -> Coarsening | None:
+    """How the caller of ``snap`` sees distances to centres and access (None: exactly)."""
     scope = getattr(snap, "scope", None)
-    return None if scope is None else scope.cost_step
+    return None if scope is None else scope.coarsening
 
 
 def coarse(frame: pd.DataFrame, snap: Snapshot) -> pd.DataFrame:
-    """``frame`` with its distances to centres rounded as the caller of ``snap`` may see them."""
-    step = cost_step(snap)
-    return frame if step is None else coarsen_distances(frame, step)
+    """``frame`` with distances to centres and access shares as the caller of ``snap`` may see them."""
+    c = coarsening(snap)
+    return frame if c is None else coarsen(frame, c)
 
 
 def restrict(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:

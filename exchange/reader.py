@@ -531,8 +531,9 @@ def serve(control_fd: int) -> int:
     """Fork one reading child per request from ``exchange.sandbox`` until the socket closes.
 
     A request is ``{"run": n}`` with the child's stdin, stdout and stderr as passed descriptors,
-    or ``{"kill": n}``; the zygote answers ``{"id": n, "ended": exit code}`` (negative: the
-    signal) when child ``n`` ends. The zygote itself never opens a user's file.
+    or ``{"kill": n}``; the zygote answers every run with ``{"id": n, "ended": exit code}``
+    (negative: the signal; null: it could not start the child) when child ``n`` ends. The
+    zygote itself never opens a user's file.
     """
     import importlib
     import select
@@ -545,12 +546,18 @@ def serve(control_fd: int) -> int:
 
     pyogrio.list_drivers()  # registers the allowed drivers now, once
     control = socket.socket(fileno=control_fd)
+    me = os.getpid()
     children: dict[int, tuple[int, int]] = {}  # pidfd -> (request number, pid)
     by_number: dict[int, int] = {}  # request number -> pidfd
+    poll = select.poll()
+    poll.register(control, select.POLLIN)
+
+    def ended(number: int, code: int | None) -> None:
+        control.send(json.dumps({"id": number, "ended": code}).encode())
+
     while True:
-        ready, _, _ = select.select([control, *children], [], [])
-        for ready_fd in ready:
-            if ready_fd is control:
+        for ready_fd, _ in poll.poll():
+            if ready_fd == control.fileno():
                 data, fds, _, _ = socket.recv_fds(control, 4096, 3)
                 if not data:  # the server is gone: so are its reads
                     for pidfd in children:
@@ -558,15 +565,18 @@ def serve(control_fd: int) -> int:
                             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
                     return 0
                 msg = json.loads(data)
-                if "run" in msg and len(fds) == 3:
-                    pid = os.fork()
-                    if pid == 0:
-                        _child(control, fds, list(children))
+                if "run" in msg:
+                    number = msg["run"]
+                    started = len(fds) == 3 and _fork_child(control, fds, list(children), me)
                     for fd in fds:
                         os.close(fd)
-                    pidfd = os.pidfd_open(pid)
-                    children[pidfd] = (msg["run"], pid)
-                    by_number[msg["run"]] = pidfd
+                    if not started:
+                        ended(number, None)
+                        continue
+                    pidfd, pid = started
+                    children[pidfd] = (number, pid)
+                    by_number[number] = pidfd
+                    poll.register(pidfd, select.POLLIN)
                 else:
                     for fd in fds:
                         os.close(fd)
@@ -576,15 +586,42 @@ def serve(control_fd: int) -> int:
             else:
                 number, pid = children.pop(ready_fd)
                 by_number.pop(number, None)
+                poll.unregister(ready_fd)
                 _, status = os.waitpid(pid, 0)
                 os.close(ready_fd)
-                control.send(json.dumps({"id": number, "ended": os.waitstatus_to_exitcode(status)}).encode())
+                ended(number, os.waitstatus_to_exitcode(status))
 
 
-def _child(control, fds: list[int], siblings: list[int]) -> None:
+def _fork_child(control, fds: list[int], siblings: list[int], zygote: int) -> tuple[int, int] | None:
+    """Fork the reading child; (its pidfd, its pid), or None if the system refused."""
+    import signal
+
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:
+        _child(control, fds, siblings, zygote)
+    try:
+        return os.pidfd_open(pid), pid
+    except OSError:  # no pidfd: the child cannot be watched, so it may not run
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return None
+
+
+def _child(control, fds: list[int], siblings: list[int], zygote: int) -> None:
     """In the forked child: take the passed pipes as stdin/stdout/stderr, read, exit."""
+    import signal
+
     code = 1
     try:
+        # End with the zygote: a child nobody waits for must not outlive it.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != zygote:
+            os._exit(1)
         control.close()
         for pidfd in siblings:
             os.close(pidfd)

@@ -65,9 +65,11 @@ def run(request: bytes, timeout: float, gdal_env: dict[str, str]) -> Finished:
         if zygote is None:
             break
         try:
-            return zygote.run(request, timeout)
+            done = zygote.run(request, timeout)
         except _Gone:
             continue
+        _healthy()
+        return done
     return _run_cold(request, timeout)
 
 
@@ -110,6 +112,14 @@ class _Pending:
     status: int | None = None
 
 
+#: A zygote forks at most this many children, and none after a child crashed, before a new
+#: one takes over: every child shares its parent's address-space layout, stack canary and hash
+#: secret, so one crash must not become a repeatable probe of them.
+FORKS_PER_ZYGOTE = 256
+#: Signals that end a child without saying anything about its memory (our kill, its CPU limit).
+EXPECTED_SIGNALS = {signal.SIGKILL, signal.SIGXCPU}
+
+
 class Zygote:
     """The server's handle on one zygote process (thread-safe)."""
 
@@ -133,6 +143,8 @@ class Zygote:
         self._numbers = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
         self._gone = threading.Event()
+        #: set once the zygote should take no new reads (it ends when its last one is done)
+        self.retired = False
         threading.Thread(target=self._listen, name="amayesh-zygote", daemon=True).start()
 
     @property
@@ -156,7 +168,7 @@ class Zygote:
                 pending.ended.set()
             with contextlib.suppress(OSError):
                 self.sock.close()
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
 
     def _message(self, msg: dict, fds: list[int] | None = None) -> None:
@@ -169,32 +181,48 @@ class Zygote:
 
     def run(self, request: bytes, timeout: float) -> Finished:
         number = next(self._numbers)
+        if number >= FORKS_PER_ZYGOTE:
+            self.retired = True
         pending = self._pending[number] = _Pending()
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = os.pipe()
+        deadline = time.monotonic() + timeout
+        ours: list[int] = []  # the server's pipe ends, closed whatever happens
+        theirs: list[int] = []  # the child's ends, closed once passed
+        started = False
         try:
+            for _ in range(3):
+                r, w = os.pipe()
+                ours.append(r if len(ours) else w)  # stdin: we write; stdout, stderr: we read
+                theirs.append(w if len(theirs) else r)
+            stdin_w, stdout_r, stderr_r = ours
             try:
-                self._message({"run": number}, [stdin_r, stdout_w, stderr_w])
+                self._message({"run": number}, theirs)
             except OSError:
                 self._gone.set()
-                for fd in (stdin_w, stdout_r, stderr_r):
-                    os.close(fd)
                 raise _Gone from None
             finally:
-                for fd in (stdin_r, stdout_w, stderr_w):
+                for fd in theirs:
                     os.close(fd)
-            out, err, overran = _exchange(stdin_w, stdout_r, stderr_r, request, time.monotonic() + timeout)
-            if overran:
+                theirs.clear()
+            started = True
+            ours.clear()  # _exchange closes them
+            out, err, overran = _exchange(stdin_w, stdout_r, stderr_r, request, deadline)
+            # Both pipes are closed: the child has exited, or is about to.
+            if overran or not pending.ended.wait(max(0.0, deadline - time.monotonic()) + 2.0):
+                raise ReaderTimeout
+            status = pending.status
+            if status is not None and status < 0 and signal.Signals(-status) not in EXPECTED_SIGNALS:
+                self.retired = True  # a crash: the next reads get a fresh layout
+            return Finished(pending.status, out, err)
+        finally:
+            for fd in ours + theirs:
+                os.close(fd)
+            if started and not pending.ended.is_set():
                 with contextlib.suppress(OSError):
                     self._message({"kill": number})
                 pending.ended.wait(10)
-                raise ReaderTimeout
-            # Both pipes are closed: the child has exited (or closed them and is about to).
-            pending.ended.wait(max(5.0, timeout))
-            return Finished(pending.status, out, err)
-        finally:
             self._pending.pop(number, None)
+            if self.retired and not self._pending:
+                self.close()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -204,19 +232,17 @@ class Zygote:
 
 
 def _exchange(stdin_w: int, stdout_r: int, stderr_r: int, request: bytes, deadline: float):
-    """Write the request, read both answers to their end or until ``deadline``."""
+    """Write the request, read both answers to their end or until ``deadline``; closes all three."""
     chunks: dict[int, list[bytes]] = {stdout_r: [], stderr_r: []}
+    open_fds = {stdin_w, stdout_r, stderr_r}
     to_send = memoryview(request)
-    os.set_blocking(stdin_w, False)
-    with selectors.DefaultSelector() as sel:
-        sel.register(stdout_r, selectors.EVENT_READ)
-        sel.register(stderr_r, selectors.EVENT_READ)
-        if to_send:
+    overran = False
+    try:
+        with selectors.DefaultSelector() as sel:
+            os.set_blocking(stdin_w, False)
+            sel.register(stdout_r, selectors.EVENT_READ)
+            sel.register(stderr_r, selectors.EVENT_READ)
             sel.register(stdin_w, selectors.EVENT_WRITE)
-        else:
-            os.close(stdin_w)
-        overran = False
-        try:
             while sel.get_map():
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -233,36 +259,57 @@ def _exchange(stdin_w: int, stdout_r: int, stderr_r: int, request: bytes, deadli
                         if not to_send:
                             sel.unregister(fd)
                             os.close(fd)
+                            open_fds.discard(fd)
                         continue
                     data = os.read(fd, 65536)
                     if data:
                         chunks[fd].append(data)
                     else:
                         sel.unregister(fd)
-        finally:
-            for key in list(sel.get_map().values()):
-                sel.unregister(key.fd)
-                if key.fd == stdin_w:
-                    os.close(stdin_w)
-            os.close(stdout_r)
-            os.close(stderr_r)
+    finally:
+        for fd in open_fds:
+            os.close(fd)
     return b"".join(chunks[stdout_r]), b"".join(chunks[stderr_r]), overran
 
 
 _lock = threading.Lock()
 _zygotes: dict[str, Zygote] = {}
-#: Read every file in a cold process (where the system lacks pidfds or descriptor passing).
-COLD = not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds")
+#: Zygotes that died (not retired); after a few the system is taken not to allow them.
+_deaths = 0
+MAX_DEATHS = 3
+
+
+def _can_fork_warm() -> bool:
+    """Whether this system lets the zygote work: pidfds (Linux 5.3, and allowed by any seccomp
+    profile) and descriptor passing."""
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
+
+
+#: Read every file in a cold process (where the system cannot run the zygote).
+COLD = not _can_fork_warm()
 
 
 def _zygote(gdal_env: dict[str, str]) -> Zygote | None:
-    """The zygote for this GDAL configuration (started on first use, restarted if it died)."""
+    """The zygote for this GDAL configuration (started on first use, replaced when it died or
+    retired); None where reads must be cold."""
+    global COLD, _deaths
     if COLD:
         return None
     key = json.dumps(gdal_env, sort_keys=True)
     with _lock:
         zygote = _zygotes.get(key)
-        if zygote is None or not zygote.alive:
+        if zygote is not None and not zygote.alive and not zygote.retired:
+            _deaths += 1
+            if _deaths >= MAX_DEATHS:
+                COLD = True
+                return None
+        if zygote is None or not zygote.alive or zygote.retired:
             zygote = _zygotes[key] = Zygote(gdal_env)
         return zygote
 
@@ -273,3 +320,19 @@ def shutdown() -> None:
         for zygote in _zygotes.values():
             zygote.close()
         _zygotes.clear()
+
+
+def _healthy() -> None:
+    """A read went through a zygote: earlier deaths say nothing about this system."""
+    global _deaths
+    _deaths = 0
+
+
+def _forget_after_fork() -> None:
+    """A process forked from the server starts its own zygote instead of sharing the parent's."""
+    global _lock
+    _lock = threading.Lock()
+    _zygotes.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

@@ -7,6 +7,7 @@ check, a decision about one proposed centre, is ``geo.licence``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -128,25 +129,44 @@ def below_digits(value: float, limit: float, digits: int = 2, most: int = 4) -> 
     return digits
 
 
-def coarsen_distances(frame: pd.DataFrame, step: float) -> pd.DataFrame:
-    """``frame`` with every distance to a centre (the columns ending in ``nearest_km`` or
-    ``nearest_min``) rounded to a multiple of ``step`` (km or minutes).
+@dataclass(frozen=True)
+class Coarsening:
+    """How finely a role without the exact-location right sees the figures that depend on where
+    centres are: distances to them, and access (E2SFCA falls off with distance, so exact
+    shares from a few villages of known position would give a centre's position away too)."""
 
-    This is what a role without the exact-location right sees: exact distances from a few
-    places of known position would give away a centre's position.
-    """
-    columns = [c for c in frame.columns if str(c).endswith(("nearest_km", "nearest_min"))]
-    if not columns:
+    #: distances to centres: km in a straight line, minutes on roads
+    distance: float = 5.0
+    #: access as a share of the norm
+    share: float = 0.05
+
+
+def _round_to(values, step: float) -> np.ndarray:
+    return np.round(np.asarray(values, dtype="float64") / step) * step
+
+
+def coarsen(frame: pd.DataFrame, coarsening: Coarsening) -> pd.DataFrame:
+    """``frame`` with every distance to a centre (columns ending in ``nearest_km`` or
+    ``nearest_min``) rounded to a multiple of ``coarsening.distance`` and every access share
+    (columns ending in ``access_share`` or ``access_share_of_norm``) to ``coarsening.share``."""
+    steps = {}
+    for c in frame.columns:
+        name = str(c)
+        if name.endswith(("nearest_km", "nearest_min")):
+            steps[name] = coarsening.distance
+        elif name.endswith(("access_share", "access_share_of_norm")) and not name.startswith("min_"):
+            steps[name] = coarsening.share
+    if not steps:
         return frame
-    return frame.assign(**{c: np.round(frame[c].to_numpy(dtype="float64") / step) * step for c in columns})
+    return frame.assign(**{c: _round_to(frame[c].to_numpy(), step) for c, step in steps.items()})
 
 
 def flag_reasons(flags: pd.DataFrame, *, approximate: bool = False) -> pd.DataFrame:
     """The reasons of each flag in words and figures: ``reason_en`` and ``reason_fa``.
 
     For example "nearest rehabilitation centre 63 km (norm: within 30 km); access 0.12 of norm
-    (minimum 0.50)". With ``approximate`` (distances rounded by ``coarsen_distances``) the
-    figures of distance read "about 65 km".
+    (minimum 0.50)". With ``approximate`` (figures rounded by ``coarsen``) they read "about 65
+    km" and "access about 0.10 of norm".
     """
     about_en, about_fa = ("about ", "حدود ") if approximate else ("", "")
     en_out, fa_out = [], []
@@ -182,10 +202,13 @@ def flag_reasons(flags: pd.DataFrame, *, approximate: bool = False) -> pd.DataFr
                 f"نزدیک‌ترین مرکز {fa_label}: {fa_far} (هنجار: تا {fa_number(row.max_distance_km)} کیلومتر)"
             )
         if row.low_access:
-            d = below_digits(row.access_share, row.min_access_share)
-            en.append(f"access {row.access_share:.{d}f} of norm (minimum {row.min_access_share:.2f})")
+            d = 2 if approximate else below_digits(row.access_share, row.min_access_share)
+            en.append(
+                f"access {about_en}{row.access_share:.{d}f} of norm (minimum {row.min_access_share:.2f})"
+            )
             fa.append(
-                f"دسترسی {fa_number(row.access_share, d)} برابر هنجار (حداقل {fa_number(row.min_access_share, 2)})"
+                f"دسترسی {about_fa}{fa_number(row.access_share, d)} برابر هنجار "
+                f"(حداقل {fa_number(row.min_access_share, 2)})"
             )
         if row.in_target_area:
             en.append("inside a target neighbourhood")
@@ -253,7 +276,7 @@ def village_priorities(
     service_type: str | None = None,
     weights: Mapping[str, float] | None = None,
     top: int | None = 50,
-    cost_step: float | None = None,
+    coarsening: Coarsening | None = None,
 ) -> pd.DataFrame:
     """Villages ranked for a provincial director, with the breakdown of the score.
 
@@ -273,8 +296,8 @@ def village_priorities(
     Returns the top ``top`` villages per province with ``rank``, ``score``, each criterion and
     its contribution (``<criterion>_points``), ``flagged`` and the flag reasons.
 
-    With ``cost_step`` every distance (km, or minutes on roads) is first rounded to a multiple
-    of it (``coarsen_distances``), so that neither the figures nor the scores reveal an exact one.
+    With ``coarsening`` every distance and access share is first rounded (``coarsen``), so that
+    neither the figures nor the scores reveal an exact one.
     """
     w = priority_weights(weights, norms.priority_weights)
     services = [check_service_type(service_type)] if service_type else list(norms.services)
@@ -289,6 +312,8 @@ def village_priorities(
     for s in services:
         norm = norms.services[s]
         share = access_share.loc[v.index, s].to_numpy()
+        if coarsening is not None:
+            share = _round_to(share, coarsening.share)
         gaps.append(np.clip(1.0 - share, 0.0, 1.0))
         if norms.unit == "min":
             if nearest_min is None:
@@ -298,8 +323,8 @@ def village_priorities(
         else:
             cost = nearest_m.loc[v.index, s].to_numpy() / 1000.0
             limit = norm.max_distance_km
-        if cost_step is not None:
-            cost = np.round(cost / cost_step) * cost_step
+        if coarsening is not None:
+            cost = _round_to(cost, coarsening.distance)
         dists.append(np.clip(cost / limit, 0.0, 2.0) / 2.0)
         shares.append(np.clip(share, 0.0, None))
         kms.append(cost)
@@ -347,10 +372,10 @@ def village_priorities(
     if top is not None:
         frame = frame[frame["rank"] <= top]
     f = f[f["settlement_code"].isin(frame["settlement_code"])]
-    if cost_step is not None:
-        f = coarsen_distances(f, cost_step)
+    if coarsening is not None:
+        f = coarsen(f, coarsening)
     if len(services) == 1:
-        words = flag_reasons(f, approximate=cost_step is not None).assign(
+        words = flag_reasons(f, approximate=coarsening is not None).assign(
             settlement_code=f["settlement_code"].to_numpy()
         )
         flag_en = words.groupby("settlement_code")["reason_en"].first()
@@ -377,7 +402,7 @@ def village_priorities(
             flag_en.get(row.settlement_code),
             flag_fa.get(row.settlement_code),
             norms.unit,
-            approximate=cost_step is not None,
+            approximate=coarsening is not None,
         )
         for i, row in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
@@ -406,8 +431,8 @@ def _priority_reason(
             f"{fa_number(row.target_population)} نفر جمعیت هدف",
         ),
         "gap": (
-            f"access {figures['share']:.2f} of the norm",
-            f"دسترسی {fa_number(figures['share'], 2)} برابر هنجار",
+            f"access {about_en}{figures['share']:.2f} of the norm",
+            f"دسترسی {about_fa}{fa_number(figures['share'], 2)} برابر هنجار",
         ),
         "distance": (
             f"nearest centre {about_en}{figures['km']:.0f} {en_unit} (norm: within {limit_km:.0f} {en_unit})"

@@ -25,7 +25,7 @@ from geo.access import (
     norms_for,
 )
 from geo.crs import METRIC_CRS
-from geo.decisions import check_service_type, underserved_flags, village_priorities
+from geo.decisions import Coarsening, check_service_type, underserved_flags, village_priorities
 from geo.distance import Located, StraightLine, TravelCost
 from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, licence_index
 from geo.measures import concentration, saturation, settlement_tier
@@ -128,10 +128,10 @@ class Analysis:
         service_type: str | None = None,
         weights: Mapping[str, float] | None = None,
         top: int | None = 50,
-        cost_step: float | None = None,
+        coarsening: Coarsening | None = None,
     ) -> pd.DataFrame:
         """Villages ranked per province (``geo.decisions.village_priorities`` on this analysis);
-        ``cost_step`` rounds the distances first (for roles without the exact-location right)."""
+        ``coarsening`` rounds distances and access first (roles without the exact-location right)."""
         return village_priorities(
             self.settlements,
             self.demand,
@@ -145,7 +145,7 @@ class Analysis:
             service_type=service_type,
             weights=weights,
             top=top,
-            cost_step=cost_step,
+            coarsening=coarsening,
         )
 
     # ---- licence check ----------------------------------------------------------------------

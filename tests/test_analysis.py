@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo.access import access_measures, demand_at_settlements, e2sfca_from_pairs, gaussian_decay, locate
-from geo.decisions import AnalysisInputError, coarsen_distances, flag_reasons, priority_weights
+from geo.decisions import AnalysisInputError, Coarsening, coarsen, flag_reasons, priority_weights
 from geo.distance import Located, StraightLine, ground_distance
 from geo.measures import concentration, saturation, settlement_tier
 from geo.recompute import analyse
@@ -373,33 +373,40 @@ def test_priorities_of_a_province_without_villages_is_an_empty_table():
     assert empty.empty and "score" in empty.columns
 
 
-def test_distances_are_coarsened_to_the_step_and_the_reasons_say_about():
+def test_distances_and_shares_are_coarsened_to_their_steps_and_the_reasons_say_about():
     frame = pd.DataFrame(
         {
             "nearest_km": [0.0, 2.4, 2.6, 7.5, 12.49, np.inf, np.nan],
             "rehabilitation_nearest_min": [1.0, 3.0, 17.6, 22.4, 0.0, np.inf, 4.0],
-            "access_share": [0.123] * 7,
+            "access_share": [0.123, 0.126, 0.0, 1.974, 0.024, 0.5, np.nan],
+            "min_access_share": [0.42] * 7,  # a norm, not a measure
+            "population": [7] * 7,
         }
     )
-    out = coarsen_distances(frame, 5.0)
+    out = coarsen(frame, Coarsening(distance=5.0, share=0.05))
     assert out["nearest_km"].tolist()[:5] == [0.0, 0.0, 5.0, 10.0, 10.0]  # 7.5 / 5 = 1.5 → 2 (to even)
     assert np.isinf(out["nearest_km"].iloc[5]) and np.isnan(out["nearest_km"].iloc[6])
     assert out["rehabilitation_nearest_min"].tolist()[:5] == [0.0, 5.0, 20.0, 20.0, 0.0]
-    assert out["access_share"].tolist() == frame["access_share"].tolist()  # not a distance
+    assert out["access_share"].tolist()[:6] == pytest.approx([0.10, 0.15, 0.0, 1.95, 0.0, 0.5])
+    assert out["min_access_share"].tolist() == [0.42] * 7
+    assert out["population"].tolist() == [7] * 7
     flag = pd.DataFrame(
         {
             "service_type": ["rehabilitation"],
             "too_far": [True],
-            "low_access": [False],
+            "low_access": [True],
             "in_target_area": [False],
             "nearest_km": [63.2],
             "max_distance_km": [30.0],
-            "access_share": [0.9],
+            "access_share": [0.123],
             "min_access_share": [0.5],
         }
     )
     exact = flag_reasons(flag)
-    rough = flag_reasons(coarsen_distances(flag, 5.0), approximate=True)
-    assert "centre 63 km" in exact["reason_en"].iloc[0]
+    rough = flag_reasons(coarsen(flag, Coarsening()), approximate=True)
+    assert (
+        "centre 63 km" in exact["reason_en"].iloc[0] and "access 0.12 of norm" in exact["reason_en"].iloc[0]
+    )
     assert "centre about 65 km" in rough["reason_en"].iloc[0]
+    assert "access about 0.10 of norm" in rough["reason_en"].iloc[0]
     assert "حدود ۶۵ کیلومتر" in rough["reason_fa"].iloc[0]

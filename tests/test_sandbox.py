@@ -4,6 +4,7 @@ apart, and no process left behind when the server ends."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -21,9 +22,10 @@ import pytest
 from shapely.geometry import Point
 
 from exchange import sandbox
-from exchange.boundary import LAST, read_untrusted
+from exchange.boundary import LAST, _drivers, read_untrusted
 from exchange.formats import ImportFileError
 from exchange.limits import Limits
+from exchange.reader import gdal_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,10 +59,12 @@ def endless_gpkg(path: Path) -> Path:
     return path
 
 
-def current_zygote() -> sandbox.Zygote:
-    zygotes = [z for z in sandbox._zygotes.values() if z.alive]
-    assert len(zygotes) == 1
-    return zygotes[0]
+def current_zygote(*, alive: bool = True) -> sandbox.Zygote:
+    """The zygote the import boundary reads through (the one for its GDAL configuration)."""
+    key = json.dumps(gdal_environment(_drivers()), sort_keys=True)
+    zygote = sandbox._zygotes[key]
+    assert zygote.alive or not alive
+    return zygote
 
 
 def alive(pid: int) -> bool:
@@ -178,3 +182,67 @@ def test_the_zygote_and_its_children_end_with_the_server(tmp_path):
     finally:
         server.kill()
         server.stdout.close()
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def hanging_read(gpkg: Path) -> tuple[ThreadPoolExecutor, object, int]:
+    """A read that hangs, started in a thread; (pool, its future, the reading child's pid)."""
+    zygote = current_zygote()
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(read_untrusted, gpkg, layer="loop", limits=Limits(reader_timeout_seconds=60))
+    deadline = time.monotonic() + 20
+    while not children_of(zygote.proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (child,) = children_of(zygote.proc.pid)
+    return pool, future, child
+
+
+@pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+def test_a_crashed_child_retires_its_zygote(tmp_path):
+    """Children share their zygote's memory layout: after a crash the next reads get a new one."""
+    good = points_gpkg(tmp_path / "ngos.gpkg")
+    read_untrusted(good)
+    first = current_zygote()
+    pool, future, child = hanging_read(endless_gpkg(tmp_path / "loop.gpkg"))
+    os.kill(child, signal.SIGSEGV)
+    with pytest.raises(ImportFileError) as info:
+        future.result(timeout=30)
+    pool.shutdown()
+    assert info.value.reason == "read_crashed"
+    assert first.retired
+    first.proc.wait(10)  # it had no other read: it ended
+    assert len(read_untrusted(good)) == 3
+    assert current_zygote() is not first
+
+
+@pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+def test_a_zygote_is_replaced_after_its_share_of_forks(tmp_path, monkeypatch):
+    good = points_gpkg(tmp_path / "ngos.gpkg")
+    read_untrusted(good)
+    monkeypatch.setattr(sandbox, "FORKS_PER_ZYGOTE", 3)
+    zygote = current_zygote()
+    seen = {zygote.proc.pid}
+    for _ in range(6):
+        assert len(read_untrusted(good)) == 3
+        seen.add(current_zygote(alive=False).proc.pid)  # the last read may have retired it
+    assert len(seen) >= 2
+    zygote.proc.wait(10)
+
+
+@pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+def test_a_child_does_not_outlive_its_zygote(tmp_path):
+    read_untrusted(points_gpkg(tmp_path / "ngos.gpkg"))
+    zygote = current_zygote()
+    pool, future, child = hanging_read(endless_gpkg(tmp_path / "loop.gpkg"))
+    zygote.proc.kill()
+    with pytest.raises(ImportFileError) as info:
+        future.result(timeout=30)
+    pool.shutdown()
+    assert info.value.reason == "read_failed"
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.loading import analysis_from_store, load_norms, travel_for
+from api.scope import COARSENING
 from api.settings import Settings
 from geo.errors import UnknownProvinceError
 from maps.tiles import BUFFER, EXTENT, tile_bounds
@@ -279,12 +280,15 @@ def director_00(small_store) -> dict[str, str]:
 
 
 def on_step(value: float | None, step: float = 5.0) -> bool:
-    return value is None or not math.isfinite(value) or value % step == 0
+    if value is None or not math.isfinite(value):
+        return True
+    return abs(value / step - round(value / step)) < 1e-6
 
 
-def test_a_director_sees_distances_to_centres_rounded_to_5(small_client, director_00, analysis):
-    """Exact distances from a few villages would give a centre's position away: a role without
-    the exact-location right gets them in multiples of 5 (km and minutes), everywhere."""
+def test_a_director_sees_distances_and_access_rounded(small_client, director_00, analysis):
+    """Exact distances or access shares from a few villages would give a centre's position away:
+    a role without the exact-location right gets distances in multiples of 5 (km and minutes)
+    and access shares in multiples of 0.05, everywhere."""
     flagged = analysis.flags[analysis.flags["service_type"] == "rehabilitation"]
     code = flagged["settlement_code"].iloc[0]
     exact = small_client.get(f"/settlements/{code}").json()["services"]
@@ -297,9 +301,13 @@ def test_a_director_sees_distances_to_centres_rounded_to_5(small_client, directo
                 continue
             assert on_step(r[key]) and abs(r[key] - e[key]) <= 2.5, (service, key, e[key], r[key])
             moved += r[key] != e[key]
-        assert r["access_share_of_norm"] == e["access_share_of_norm"]  # only distances change
+        share, exact_share = r["access_share_of_norm"], e["access_share_of_norm"]
+        if exact_share is not None:
+            assert on_step(share, 0.05) and abs(share - exact_share) <= 0.025 + 1e-9
+        assert r["target_population"] == e["target_population"]  # nothing else changes
     assert moved > 0  # the exact figures are not all multiples of 5 already
-    assert small_client.get(f"/settlements/{code}", headers=director_00).json()["distance_step"] == 5.0
+    steps = small_client.get(f"/settlements/{code}", headers=director_00).json()
+    assert (steps["distance_step"], steps["share_step"]) == (5.0, 0.05)
     assert small_client.get(f"/settlements/{code}").json()["distance_step"] is None
     assert "about" in rough["rehabilitation"]["reason_en"]
     assert "about" not in exact["rehabilitation"]["reason_en"]
@@ -312,18 +320,35 @@ def test_a_director_sees_distances_to_centres_rounded_to_5(small_client, directo
     flags_rough = items("/collections/flags/items?limit=1000", director_00)
     assert len(flags_rough) == len(flags_exact) > 0
     assert all(on_step(f["nearest_km"]) and on_step(f["nearest_min"]) for f in flags_rough)
+    assert all(on_step(f["access_share"], 0.05) for f in flags_rough)
     assert not all(on_step(f["nearest_km"]) for f in flags_exact)
+    assert not all(on_step(f["access_share"], 0.05) for f in flags_exact)
     access = items("/collections/settlement-access/items?limit=1000", director_00)
     assert all(on_step(p["rehabilitation_nearest_km"]) for p in access)
     assert all(on_step(p.get("rehabilitation_nearest_min")) for p in access)
+    assert all(on_step(p["rehabilitation_access_share"], 0.05) for p in access)
 
     url = "/priorities?province=00&service_type=rehabilitation&top=10"
     ranked = small_client.get(url, headers=director_00).json()["villages"]
-    direct = analysis.priorities(province="00", service_type="rehabilitation", top=10, cost_step=5.0)
+    direct = analysis.priorities(province="00", service_type="rehabilitation", top=10, coarsening=COARSENING)
     assert [v["settlement_code"] for v in ranked] == direct["settlement_code"].tolist()
     assert [v["distance"] for v in ranked] == pytest.approx(direct["distance"].tolist())
+    assert [v["gap"] for v in ranked] == pytest.approx(direct["gap"].tolist())
+    assert all(on_step(1 - v["gap"], 0.05) for v in ranked if v["gap"] > 0)
     limit = analysis.norms.services["rehabilitation"].max_travel_min
     assert all(on_step(round(v["distance"] * 2 * limit, 6)) for v in ranked if v["distance"] < 1)
+
+    # Tiles differ per role: no shared cache may keep one for the next caller.
+    tile = small_client.get("/tiles/ngos/5/20/12.mvt", headers=director_00)
+    assert tile.status_code == 200
+    assert tile.headers["cache-control"].startswith("private")
+    assert "Authorization" in tile.headers["vary"] and "Cookie" in tile.headers["vary"]
+
+    # NGO records do not say which settlement a centre stands in; exact roles still see it.
+    ngos_rough = items("/collections/ngos/items?limit=1000", director_00)
+    ngos_exact = items("/collections/ngos/items?limit=1000")
+    assert ngos_rough and all(p["settlement_code"] is None for p in ngos_rough)
+    assert any(p["settlement_code"] for p in ngos_exact)
 
 
 def test_the_top_bar_links_only_the_pages_the_caller_may_open(small_client, director_00):

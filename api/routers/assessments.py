@@ -24,7 +24,7 @@ from api.deps import (
 )
 from api.exports import localised, table_download, with_place_names
 from api.schemas import LicenceCheckRequest, ServiceType
-from api.scope import DISTANCE_STEP, coarse, cost_step, restrict
+from api.scope import COARSENING, coarse, coarsening, restrict
 from api.security import Forbidden
 from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
@@ -104,7 +104,10 @@ def scope_check(check: dict, snap: Snapshot) -> dict:
         if not scope.exact:
             where = provinces_of.geometry.loc[centre["licence_no"]]  # generalised in the view
             centre = {**centre, "lon": float(where.x), "lat": float(where.y)}
-            centre["distance_km"] = float(round(centre["distance_km"] / DISTANCE_STEP) * DISTANCE_STEP)
+            step = COARSENING.distance
+            centre["distance_km"] = float(round(centre["distance_km"] / step) * step)
+            if centre.get("travel_min") is not None:
+                centre["travel_min"] = float(round(centre["travel_min"] / step) * step)
         nearby.append(centre)
     check["same_type_nearby"] = nearby
     check["better_places"] = [p for p in check["better_places"] if scope.allows(p["county_code"])]
@@ -237,7 +240,7 @@ def priorities(
                 service_type=service_type.value if service_type else None,
                 weights=parse_weights(weights),
                 top=top,
-                cost_step=cost_step(snap),
+                coarsening=coarsening(snap),
             )
             for q in wanted
         ],
@@ -368,9 +371,8 @@ def settlement(
     counties = snap.layer("counties").set_index("county_code")
     county = s.at[i, "county_code"]
     flags = coarse(a.flags[a.flags["settlement_code"] == code], snap)
-    reasons = flag_reasons(flags, approximate=cost_step(snap) is not None).set_index(
-        flags["service_type"].to_numpy()
-    )
+    rounded = coarsening(snap)
+    reasons = flag_reasons(flags, approximate=rounded is not None).set_index(flags["service_type"].to_numpy())
     ngos = snap.layer("ngos").set_index("licence_no")  # the caller's provinces only
     services = {}
     for row in coarse(a.settlement_access([code]), snap).itertuples(index=False):
@@ -409,9 +411,10 @@ def settlement(
         },
         "tier": a.tier.at[i],
         "in_target_area": bool(a.in_target_area.at[i]),
-        # Distances to centres are multiples of this (km, minutes) for roles without the
-        # exact-location right (api.scope.DISTANCE_STEP); null: exact.
-        "distance_step": cost_step(snap),
+        # For roles without the exact-location right distances to centres are multiples of
+        # distance_step (km, minutes) and access shares of share_step (api.scope); null: exact.
+        "distance_step": rounded.distance if rounded else None,
+        "share_step": rounded.share if rounded else None,
         "services": services,
         "notice": notice(snap),
     }

@@ -38,7 +38,11 @@ def mount_assets(app: FastAPI) -> None:
 
 
 def _encoded(request: Request, data: mapdata.Encoded) -> Response:
-    headers = {"ETag": data.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    headers = {
+        "ETag": data.etag,
+        "Cache-Control": "private, no-cache",
+        "Vary": "Accept-Encoding, Authorization, Cookie",
+    }
     if request.headers.get("if-none-match") == data.etag:
         return Response(status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):

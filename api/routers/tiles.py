@@ -78,7 +78,8 @@ def _tile_response(snap: Snapshot, collection: str, z: int, x: int, y: int, requ
         encoded = encode(source(snap, collection).tile(z, x, y))
         cache.put(key, encoded)
     body, gzipped = encoded
-    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    # The same address answers differently per role and province: no shared cache may keep it.
+    headers = {"Cache-Control": "private, max-age=300", "Vary": "Accept-Encoding, Authorization, Cookie"}
     if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         body = gzipped
