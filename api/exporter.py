@@ -4,7 +4,9 @@ work that holds Python's lock, in openpyxl's and GDAL's C code) never stalls the
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,13 +22,32 @@ def configure(workers: int) -> None:
     _workers = max(1, workers)
 
 
+def _watch(server: int) -> None:
+    """In a worker: end when the server is gone, even if it was killed outright (a worker's
+    parent is the fork server, so the system would not tell it)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(server, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # pragma: no cover - the pid was reused by another user
+                os._exit(0)
+
+    threading.Thread(target=watch, name="amayesh-export-watch", daemon=True).start()
+
+
 def _get() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["exchange.formats"])
-            _pool = ProcessPoolExecutor(max_workers=_workers, mp_context=ctx)
+            _pool = ProcessPoolExecutor(
+                max_workers=_workers, mp_context=ctx, initializer=_watch, initargs=(os.getpid(),)
+            )
         return _pool
 
 
