@@ -133,6 +133,17 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         elif args.action == "revoke-token":
             accounts.revoke_token(args.token_id, actor=actor)
             print(f"Token {args.token_id} revoked")
+        elif args.action == "sessions":
+            live = accounts.sessions_of(args.username)
+            if not live:
+                print(f"{args.username} has no live sessions")
+            for row in live:
+                print(
+                    f"{row['session']}  since {row['created_at']}  until {row['expires_at']}  {row['client']}"
+                )
+        elif args.action == "revoke-sessions":
+            ended = accounts.revoke_sessions(args.username, actor=actor)
+            print(f"{ended} session(s) of {args.username} ended; they must sign in again")
         elif args.action == "list":
             users = accounts.list()
             if not users:
@@ -827,6 +838,10 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--days", type=int, default=365, help="days until it expires")
     u = usub.add_parser("revoke-token", help="revoke an API token")
     u.add_argument("token_id")
+    u = usub.add_parser("sessions", help="list a user's live sign-in sessions")
+    u.add_argument("username")
+    u = usub.add_parser("revoke-sessions", help="end every sign-in session of a user")
+    u.add_argument("username")
     usub.add_parser("list", help="list the users, their roles, provinces and live tokens")
     us.set_defaults(func=cmd_users)
 

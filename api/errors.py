@@ -38,6 +38,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.UnknownSettlementError: 404,
     e.UnknownProvinceError: 404,
     e.ScenarioNotFound: 404,
+    e.UnknownUserError: 404,
     e.ApplicationNotFound: 404,
     # licence applications: edits need the version they were based on (ETag / If-Match)
     e.InvalidTransition: 409,

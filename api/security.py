@@ -10,8 +10,9 @@ published in the OpenAPI document (``x-amayesh-requires``).
 Credentials:
 
 * people sign in at ``/sign-in`` and get a session cookie (``amayesh_session``: HttpOnly, Secure,
-  SameSite=Strict, HMAC-signed, expiring after ``session_hours``; a password reset, role change
-  or disabling the user voids every earlier cookie);
+  SameSite=Strict, HMAC-signed, expiring after ``session_hours``) naming a session kept on the
+  server (``Sessions``): signing out, an administrator (``/users/{username}/sessions``), a password
+  reset, a role change or disabling the user ends it, and every copy of the cookie with it;
 * programs send ``Authorization: Bearer amy_…`` with an API token (``amayesh users token``).
 
 No or expired credentials: 401 (pages redirect to the sign-in page); wrong role: 403. A POST,
@@ -26,10 +27,11 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -100,6 +102,9 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("POST", "/sign-in"): PUBLIC_PAGE,
     ("POST", "/sign-out"): PUBLIC_PAGE,
     ("GET", "/me"): requires("read"),
+    # accounts (administrators): a user's sign-in sessions, and ending them
+    ("GET", "/users/{username}/sessions"): requires("admin"),
+    ("DELETE", "/users/{username}/sessions"): requires("admin"),
     ("GET", "/conformance"): PUBLIC,
     ("GET", "/health"): PUBLIC,
     ("GET", "/maps/public"): PUBLIC_PAGE,
@@ -189,15 +194,20 @@ def _unb64(text: str) -> bytes:
 
 
 class Sessions:
-    """Signed session cookies over the store's accounts."""
+    """Sign-in sessions: a signed cookie naming a session kept in the store's accounts.
+
+    The cookie holds the user, the user's session epoch, its expiry and the session's random id,
+    signed with HMAC; the accounts hold a row per session (the id's SHA-256). A cookie counts
+    only while its row is live: signing out, ``users revoke-sessions``, a password reset, a role
+    change or disabling the user ends the row, and a copy of the cookie is refused from then on.
+    """
 
     def __init__(self, accounts: Accounts, *, hours: float = 8.0, secure: bool = True) -> None:
         self.accounts = accounts
         self.lifetime = int(hours * 3600)
         self.secure = secure
         self._key: bytes | None = None
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+        self.throttle = SignInThrottle()
 
     @property
     def key(self) -> bytes:
@@ -208,21 +218,20 @@ class Sessions:
     def _sign(self, payload: bytes) -> str:
         return _b64(hmac.new(self.key, payload, hashlib.sha256).digest())
 
-    def issue(self, user: User, now: float | None = None) -> str:
+    def issue(self, user: User, now: float | None = None, *, client: str = "") -> str:
+        """A new session of ``user`` (a row in the accounts) and its cookie."""
         now = time.time() if now is None else now
+        expires = int(now) + self.lifetime
+        session_id = self.accounts.open_session(
+            user.username, datetime.fromtimestamp(expires, UTC), client=client
+        )
         payload = json.dumps(
-            {
-                "u": user.username,
-                "e": user.session_epoch,
-                "x": int(now) + self.lifetime,
-                "n": secrets.token_hex(8),
-            },
+            {"u": user.username, "e": user.session_epoch, "x": expires, "n": session_id},
             separators=(",", ":"),
         ).encode()
         return f"{_b64(payload)}.{self._sign(payload)}"
 
-    def read(self, cookie: str, now: float | None = None) -> tuple[User, str] | None:
-        """The user and the session nonce of a valid cookie; None if forged, expired or voided."""
+    def _payload(self, cookie: str) -> dict | None:
         try:
             body, sig = cookie.split(".", 1)
             payload = _unb64(body)
@@ -234,30 +243,108 @@ class Sessions:
             data = json.loads(payload)
         except ValueError:
             return None
-        if int(data.get("x", 0)) <= (time.time() if now is None else now):
+        return data if isinstance(data, dict) else None
+
+    def read(self, cookie: str, now: float | None = None) -> tuple[User, str] | None:
+        """The user and the session id of a live session's cookie; None if forged, expired or ended."""
+        data = self._payload(cookie)
+        if data is None or int(data.get("x", 0)) <= (time.time() if now is None else now):
             return None
-        user = self.accounts.get(str(data.get("u")))
-        if user is None or user.disabled or user.session_epoch != data.get("e"):
+        session_id = str(data.get("n"))
+        user = self.accounts.session_user(session_id)
+        if user is None or user.username != data.get("u") or user.session_epoch != data.get("e"):
             return None
-        return user, str(data.get("n"))
+        return user, session_id
+
+    def end(self, cookie: str) -> bool:
+        """Sign out: end the cookie's session on the server (False if it was not live)."""
+        data = self._payload(cookie)
+        return data is not None and self.accounts.end_session(str(data.get("n")), actor=str(data.get("u")))
 
     def csrf_token(self, nonce: str) -> str:
         return _b64(hmac.new(self.key, b"csrf:" + nonce.encode(), hashlib.sha256).digest())
 
-    # Repeated failed sign-ins: five within 15 minutes lock the name for the rest of that window.
+    # Repeated failed sign-ins: see ``SignInThrottle``.
     def locked(self, username: str) -> bool:
+        return self.throttle.name_locked(username)
+
+    def failed(self, username: str, client: str = "") -> None:
+        self.throttle.failed(username, client)
+
+    def succeeded(self, username: str) -> None:
+        self.throttle.succeeded(username)
+
+
+class SignInThrottle:
+    """Failed sign-ins, in bounded memory.
+
+    * Per name: five failures within 15 minutes lock the name for the rest of that window.
+    * Per client address: one password tried across many names never meets the lock of a name,
+      so each address gets ``free`` failures per window, then must wait before its next try:
+      1 s, 2 s, 4 s … up to 15 minutes (``wait``). A success does not clear an address (one
+      known password must not buy more guesses at other names).
+
+    Both tables keep at most ``most`` entries (the oldest forgotten first), so a flood of made-up
+    names or addresses cannot grow the process.
+    """
+
+    WINDOW = 900.0
+
+    def __init__(self, *, free: int = 10, most: int = 10_000, clock=time.monotonic) -> None:
+        self.free = free
+        self.most = most
+        self.clock = clock
+        self._names: OrderedDict[str, list[float]] = OrderedDict()
+        self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()  # failures, last
+        self._lock = threading.Lock()
+
+    def _remember(self, table: OrderedDict, key: str, value) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self.most:
+            table.popitem(last=False)
+
+    def name_locked(self, username: str) -> bool:
         with self._lock:
-            recent = [t for t in self._failures.get(username, []) if t > time.time() - 900]
-            self._failures[username] = recent
+            recent = [t for t in self._names.get(username, []) if t > self.clock() - self.WINDOW]
+            if recent:
+                self._names[username] = recent
+            else:
+                self._names.pop(username, None)
             return len(recent) >= 5
 
-    def failed(self, username: str) -> None:
+    def _client_failures(self, client: str, now: float) -> tuple[int, float]:
+        count, last = self._clients.get(client, (0, now))
+        if now - last > self.WINDOW:  # a quiet window forgives
+            return 0, now
+        return count, last
+
+    def wait(self, client: str) -> float:
+        """Seconds ``client`` must wait before its next sign-in (0: may try now)."""
+        if not client:
+            return 0.0
         with self._lock:
-            self._failures.setdefault(username, []).append(time.time())
+            now = self.clock()
+            count, last = self._client_failures(client, now)
+            if count < self.free:
+                return 0.0
+            delay = min(2.0 ** (count - self.free), self.WINDOW)
+            return max(0.0, last + delay - now)
+
+    def failed(self, username: str, client: str = "") -> None:
+        with self._lock:
+            now = self.clock()
+            self._remember(self._names, username, [*self._names.get(username, []), now])
+            if client:
+                count, _ = self._client_failures(client, now)
+                self._remember(self._clients, client, (count + 1, now))
 
     def succeeded(self, username: str) -> None:
         with self._lock:
-            self._failures.pop(username, None)
+            self._names.pop(username, None)
+
+    def __len__(self) -> int:
+        return len(self._names) + len(self._clients)
 
 
 def set_session_cookie(response, sessions: Sessions, value: str) -> None:

@@ -136,6 +136,12 @@ class ScenarioNotFound(NotFoundError):
     code = "scenario-not-found"
 
 
+class UnknownUserError(NotFoundError):
+    """No user of that name (administrators' account routes)."""
+
+    code = "unknown-user"
+
+
 # ---- server faults -----------------------------------------------------------------------------
 
 
@@ -252,4 +258,5 @@ __all__ = [
     "UnknownLayerError",
     "UnknownProvinceError",
     "UnknownSettlementError",
+    "UnknownUserError",
 ]

@@ -1,19 +1,22 @@
 """Users, API tokens and the audit trail, beside the layers of either store.
 
-* PostGIS: the tables ``amayesh_users``, ``amayesh_tokens``, ``amayesh_audit`` and
-  ``amayesh_secrets`` in the same database.
+* PostGIS: the tables ``amayesh_users``, ``amayesh_tokens``, ``amayesh_sessions``,
+  ``amayesh_audit`` and ``amayesh_secrets`` in the same database.
 * GeoPackage: the same tables in ``<store>.accounts.sqlite`` next to the GeoPackage (mode 0600).
   The GeoPackage is rewritten whole on every import; accounts change far more often (a password
   reset, a revoked token) and must not invalidate the in-memory layers, so they live apart.
 
 Passwords are argon2id hashes (argon2-cffi); API tokens are random 256-bit strings of which only
-the SHA-256 is stored. The audit table is insert-only: triggers refuse UPDATE and DELETE in both
+the SHA-256 is stored. Sign-in sessions are rows too (the SHA-256 of the cookie's random session
+id): signing out, an administrator, a password reset, a role change or disabling the user ends
+them on the server, so a copied cookie stops working at once. The audit table is insert-only: triggers refuse UPDATE and DELETE in both
 databases (and in PostGIS the service's role has no UPDATE/DELETE privilege on it).
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import json
 import os
@@ -81,6 +84,18 @@ tokens = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     comment="API tokens for programs (SHA-256 of the token, never the token)",
 )
+sessions = sa.Table(
+    "amayesh_sessions",
+    metadata,
+    sa.Column("session_hash", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, sa.ForeignKey("amayesh_users.username"), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("ended_by", sa.Text, nullable=True),
+    sa.Column("client", sa.Text, nullable=False, server_default=""),
+    comment="sign-in sessions (SHA-256 of the cookie's session id, never the id)",
+)
 audit = sa.Table(
     "amayesh_audit",
     metadata,
@@ -142,11 +157,57 @@ def _check_provinces(provinces: Iterable[str]) -> tuple[str, ...]:
     return out
 
 
+#: Runs a person types instead of a password: digits and the rows of the keyboard.
+_RUNS = ("01234567890123456789", "98765432109876543210", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The commonest passwords (``store/common_passwords.txt``, shipped with the package)."""
+    text = (Path(__file__).with_name("common_passwords.txt")).read_text(encoding="utf-8")
+    return frozenset(
+        _squeeze(line) for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.casefold().split())
+
+
 def check_password_strength(password: str, username: str) -> None:
-    if len(password) < 12:
-        raise AccountError("a password needs at least 12 characters")
-    if username.lower() in password.lower():
-        raise AccountError("a password must not contain the user name")
+    """Refuse a password that is blank, short, the user's name or one of the commonest.
+
+    Common means: in ``common_passwords`` as it is, or once digits and symbols at either end are
+    taken off ("Password1234!", "1234qwerty"), or a run of the keyboard or of digits, or made of
+    fewer than five different characters. Messages are in Persian and English.
+    """
+    if not password.strip():
+        raise AccountError(
+            "گذرواژه نمی‌تواند خالی یا فقط فاصله باشد · a password cannot be blank or only spaces"
+        )
+    if len(password.strip()) < 12:
+        raise AccountError(
+            "گذرواژه دست‌کم ۱۲ نویسه می‌خواهد · a password needs at least 12 characters "
+            "(spaces at either end do not count)"
+        )
+    squeezed = _squeeze(password)
+    if username.casefold() in squeezed:
+        raise AccountError(
+            "گذرواژه نباید نام کاربری را در خود داشته باشد · a password must not contain the user name"
+        )
+    core = squeezed.strip("0123456789!@#$%^&*()_+-=.,;:?/\\|~`'\"[]{}<>")
+    common = common_passwords()
+    if (
+        squeezed in common
+        or core in common
+        or any(squeezed in run for run in _RUNS)
+        or len(set(squeezed)) < 5
+    ):
+        raise AccountError(
+            "این گذرواژه از رایج‌ترین گذرواژه‌هاست و به آسانی حدس زده می‌شود؛ چند واژهٔ نامربوط را کنار هم بگذارید "
+            "· this is one of the commonest passwords and easily guessed; choose another, e.g. a few "
+            "unrelated words"
+        )
 
 
 class Accounts:
@@ -294,7 +355,9 @@ class Accounts:
             self.record(conn, actor, "user.add", f"user:{username}", None, self._public(user))
         return user
 
-    def _change(self, username: str, actor: str, action: str, **values) -> User:
+    def _change(
+        self, username: str, actor: str, action: str, *, end_sessions: bool = False, **values
+    ) -> User:
         self.ensure()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(users).where(users.c.username == username)).first()
@@ -302,6 +365,8 @@ class Accounts:
                 raise AccountError(f"no user {username!r}")
             old = self._user(row)
             conn.execute(sa.update(users).where(users.c.username == username).values(**values))
+            if end_sessions:
+                self._end_sessions(conn, username, actor, action)
             new = self._user(conn.execute(sa.select(users).where(users.c.username == username)).first())
             self.record(conn, actor, action, f"user:{username}", self._public(old), self._public(new))
         return new
@@ -315,7 +380,12 @@ class Accounts:
         if role in SCOPED_ROLES and not user.provinces:
             raise AccountError(f"a {role} needs provinces: set them first (users set-provinces)")
         return self._change(
-            username, actor, "user.set_role", role=role, session_epoch=users.c.session_epoch + 1
+            username,
+            actor,
+            "user.set_role",
+            end_sessions=True,
+            role=role,
+            session_epoch=users.c.session_epoch + 1,
         )
 
     def set_provinces(self, username: str, provinces: Iterable[str], *, actor: str = "cli") -> User:
@@ -336,6 +406,7 @@ class Accounts:
             username,
             actor,
             "user.reset_password",
+            end_sessions=True,
             password_hash=_hasher.hash(password),
             session_epoch=users.c.session_epoch + 1,
         )
@@ -345,6 +416,7 @@ class Accounts:
             username,
             actor,
             "user.disable" if disabled else "user.enable",
+            end_sessions=disabled,
             disabled=disabled,
             session_epoch=users.c.session_epoch + 1,
         )
@@ -369,6 +441,105 @@ class Accounts:
                     .values(password_hash=_hasher.hash(password))
                 )
         return self._user(row)
+
+    # ---- sign-in sessions -------------------------------------------------------------------
+
+    def open_session(self, username: str, expires: datetime, *, client: str = "") -> str:
+        """A new session of ``username`` until ``expires``: its id (kept in the cookie only)."""
+        self.ensure()
+        session_id = secrets.token_urlsafe(24)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(sessions).values(
+                    session_hash=_token_hash(session_id),
+                    username=username,
+                    created_at=_now(),
+                    expires_at=expires,
+                    client=client[:200],
+                )
+            )
+        return session_id
+
+    def session_user(self, session_id: str, now: datetime | None = None) -> User | None:
+        """The user of a live session (not ended, not expired, user enabled), else None."""
+        self.ensure()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sessions.c.expires_at, sessions.c.ended_at, users)
+                .join(users, users.c.username == sessions.c.username)
+                .where(sessions.c.session_hash == _token_hash(session_id))
+            ).first()
+        if row is None or row.ended_at is not None or row.disabled:
+            return None
+        if _aware(row.expires_at) <= (now or _now()):
+            return None
+        return self._user(row)
+
+    def end_session(self, session_id: str, *, actor: str = "sign_out") -> bool:
+        """End one session (signing out); False if it was not live."""
+        self.ensure()
+        with self.engine.begin() as conn:
+            ended = conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.session_hash == _token_hash(session_id), sessions.c.ended_at.is_(None))
+                .values(ended_at=_now(), ended_by=actor)
+                .returning(sessions.c.username)
+            ).first()
+            if ended is not None:
+                self.record(conn, actor, "session.end", f"user:{ended.username}")
+        return ended is not None
+
+    def _end_sessions(self, conn: sa.Connection, username: str, actor: str, why: str) -> int:
+        n = conn.execute(
+            sa.update(sessions)
+            .where(
+                sessions.c.username == username,
+                sessions.c.ended_at.is_(None),
+                sessions.c.expires_at > _now(),
+            )
+            .values(ended_at=_now(), ended_by=f"{actor} ({why})")
+        ).rowcount
+        if n:
+            self.record(conn, actor, "session.revoke", f"user:{username}", None, {"sessions": n, "why": why})
+        return int(n or 0)
+
+    def revoke_sessions(self, username: str, *, actor: str = "cli") -> int:
+        """End every live session of ``username``; how many were ended."""
+        self.ensure()
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(users.c.username).where(users.c.username == username)).first() is None:
+                raise AccountError(f"no user {username!r}")
+            return self._end_sessions(conn, username, actor, "sessions revoked")
+
+    def sessions_of(self, username: str, *, live_only: bool = True) -> builtins.list[dict]:
+        """The sessions of ``username``, newest first: a short id, when it began and ends, the
+        client it began from, and whether it is live."""
+        self.ensure()
+        if self.get(username) is None:
+            raise AccountError(f"no user {username!r}")
+        now = _now()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(sessions)
+                .where(sessions.c.username == username)
+                .order_by(sessions.c.created_at.desc())
+            ).all()
+        out = []
+        for r in rows:
+            live = r.ended_at is None and _aware(r.expires_at) > now
+            if live_only and not live:
+                continue
+            out.append(
+                {
+                    "session": r.session_hash[:12],
+                    "created_at": _aware(r.created_at).isoformat(),
+                    "expires_at": _aware(r.expires_at).isoformat(),
+                    "ended_at": None if r.ended_at is None else _aware(r.ended_at).isoformat(),
+                    "client": r.client,
+                    "live": live,
+                }
+            )
+        return out
 
     # ---- tokens -----------------------------------------------------------------------------
 
@@ -428,14 +599,15 @@ class Accounts:
             ).first()
         if row is None or row.revoked_at is not None or row.disabled:
             return None
-        expires = row.expires_at
-        if expires is not None:
-            if expires.tzinfo is None:  # SQLite gives naive UTC
-                expires = expires.replace(tzinfo=UTC)
-            if expires <= _now():
-                return None
+        if row.expires_at is not None and _aware(row.expires_at) <= _now():
+            return None
         user = self._user(row)
         return User(**{**user.__dict__, "token_id": row.token_id})
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives naive UTC back: make it aware."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _token_hash(token: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+import math
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.guard import page_response
@@ -18,6 +19,7 @@ from api.security import (
     safe_next,
     set_session_cookie,
 )
+from geo.errors import UnknownUserError
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 
 router = APIRouter(tags=["Sign-in"])
@@ -32,6 +34,7 @@ TEXT = {
         "submit": "ورود",
         "wrong": "نام کاربری یا گذرواژه درست نیست.",
         "locked": "ورودهای نادرست بسیار بوده است؛ پانزده دقیقهٔ دیگر دوباره بکوشید.",
+        "slow": "از این نشانی ورودهای نادرست بسیار بوده است؛ چند لحظه صبر کنید و دوباره بکوشید.",
         "public": "نقشهٔ عمومی نیازها (بدون ورود)",
         "switch": "English",
         "dir": "rtl",
@@ -45,6 +48,7 @@ TEXT = {
         "submit": "Sign in",
         "wrong": "The user name or the password is wrong.",
         "locked": "Too many failed attempts; try again in fifteen minutes.",
+        "slow": "Too many failed sign-ins from this address; wait a moment and try again.",
         "public": "Public needs map (no sign-in)",
         "switch": "فارسی",
         "dir": "ltr",
@@ -137,23 +141,34 @@ def sign_in(
         raise Forbidden("sign-in from another site is refused")
     sessions: Sessions = request.app.state.sessions
     target = safe_next(next)
+    client = request.client.host if request.client else ""
+    wait = sessions.throttle.wait(client)
+    if wait > 0:
+        sessions.accounts.record(None, username, "sign_in.throttled", f"client:{client}")
+        response = _page(sign_in_page(lang, target, "slow", username), 429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     if sessions.locked(username):
         sessions.accounts.record(None, username, "sign_in.locked", f"user:{username}")
         return _page(sign_in_page(lang, target, "locked", username), 429)
     user = sessions.accounts.authenticate(username, password)
     if user is None:
-        sessions.failed(username)
+        sessions.failed(username, client)
         sessions.accounts.record(None, username, "sign_in.failed", f"user:{username}")
         return _page(sign_in_page(lang, target, "wrong", username), 401)
     sessions.succeeded(username)
     sessions.accounts.record(None, username, "sign_in", f"user:{username}")
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, sessions, sessions.issue(user))
+    agent = request.headers.get("user-agent", "")[:120]
+    set_session_cookie(response, sessions, sessions.issue(user, client=f"{client} {agent}".strip()))
     return response
 
 
-@router.post("/sign-out", summary="Sign out: clears the session cookie")
+@router.post("/sign-out", summary="Sign out: ends the session on the server and clears its cookie")
 def sign_out(request: Request) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        request.app.state.sessions.end(cookie)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
@@ -172,3 +187,21 @@ def me(request: Request) -> dict:
         "rights": [name for name, roles in RIGHTS.items() if user.role in roles],
         "via": caller.via,
     }
+
+
+@router.get("/users/{username}/sessions", summary="A user's live sign-in sessions (administrators)")
+def user_sessions(username: Annotated[str, Path(max_length=200)], request: Request) -> dict:
+    accounts = request.app.state.accounts
+    if accounts.get(username) is None:
+        raise UnknownUserError(f"no user {username!r}")
+    return {"username": username, "sessions": accounts.sessions_of(username)}
+
+
+@router.delete("/users/{username}/sessions", summary="End every sign-in session of a user (administrators)")
+def revoke_user_sessions(username: Annotated[str, Path(max_length=200)], request: Request) -> dict:
+    accounts = request.app.state.accounts
+    if accounts.get(username) is None:
+        raise UnknownUserError(f"no user {username!r}")
+    actor = identify(request).user
+    ended = accounts.revoke_sessions(username, actor=actor.username if actor else "api")
+    return {"username": username, "ended": ended}
