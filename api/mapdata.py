@@ -38,7 +38,10 @@ def boundaries(snap: Snapshot) -> Encoded:
         value = layers.boundaries(
             snap.layer("provinces"), snap.layer("counties"), a.saturation, snap.norms, reach
         )
-        value["cities"] = layers.city_labels(a.settlements)
+        scope = getattr(snap, "scope", None)  # a restricted view (api.scope): its provinces' cities
+        value["cities"] = layers.city_labels(
+            a.settlements if scope is None else restrict(a.settlements, scope)
+        )
         value["as_of"] = snap.as_of.isoformat()
         return _encode(snap, "boundaries", value)
 

@@ -7,10 +7,15 @@ serialised. Routes take the view from the ``snapshot`` dependency, so items, exp
 data and pages all read the same restricted frames. The analysis itself stays national (a
 village's nearest centre may be across a border); routes cut its answers with ``restrict``.
 
-The same roles see distances to centres and access shares rounded (``COARSENING``: 5 km or
-5 min, 0.05 of the norm; ``coarse``, ``Scope.coarsening``): exact figures from a few villages of
-known position would give a centre's position away, generalised or not. NGO records lose the
-code of the settlement they stand in.
+Every figure such a role sees that rests on where centres are (distances to the nearest centre
+and which centre that is, centres in reach, access shares, flags, village priorities, the
+licence check's neighbours) comes from ``generalised_analysis``: the same analysis run with
+every centre at its generalised position. So those figures say nothing about a centre that its
+generalised position does not already say: least squares on a director's village distances
+finds the grid node, not the centre (``tests/test_triangulation.py``). On top of that they are
+rounded (``COARSENING``: 5 km or 5 min, 0.05 of the norm; ``coarse``, ``Scope.coarsening``). NGO
+records lose the code of the settlement they stand in. Saturation and concentration count
+centres by their recorded county and settlement, which the generalisation does not move.
 
 Generalised position: the nearest node of a fixed 0.125° grid (about 12-14 km apart) that is at
 least ``CLEARANCE_M`` from every true NGO position of the snapshot. It depends only on the data,
@@ -108,6 +113,26 @@ def generalise_ngos(frame: gpd.GeoDataFrame, true: gpd.GeoDataFrame) -> gpd.GeoD
     return out.set_geometry(gpd.points_from_xy(rows["lon"], rows["lat"], crs=frame.crs))
 
 
+def generalised_ngos(ngos: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every centre of ``ngos`` at its generalised position, all else as recorded."""
+    lon, lat = generalised_positions(ngos.geometry.x.to_numpy(), ngos.geometry.y.to_numpy())
+    return ngos.set_geometry(gpd.points_from_xy(lon, lat, crs=ngos.crs))
+
+
+def generalised_analysis(snap: Snapshot):
+    """The analysis of ``snap`` with every centre at its generalised position (built once per
+    snapshot, on the same travel cost): what roles without the exact-location right are answered
+    from, so no figure they see is finer than the generalised positions themselves."""
+    from api.loading import analysis_from_layers
+
+    def build():
+        base = snap.analysis()
+        layers = {**snap.layers, "ngos": generalised_ngos(snap.layer("ngos"))}
+        return analysis_from_layers(layers, snap.norms, base.travel, snap.as_of)
+
+    return snap.cached("analysis:generalised", build)
+
+
 @dataclass
 class View(Snapshot):
     """A snapshot restricted to a scope (see the module's docstring)."""
@@ -116,7 +141,7 @@ class View(Snapshot):
     scope: Scope = field(default=NATIONAL)
 
     def analysis(self):
-        return self.base.analysis()
+        return self.base.analysis() if self.scope.exact else generalised_analysis(self.base)
 
 
 def coarsening(snap: Snapshot) -> Coarsening | None:

@@ -130,8 +130,8 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/saturation"): requires("read"),
     ("GET", "/concentration"): requires("read"),
     ("GET", "/settlements/{code}"): requires("read"),
-    # reach of a place on the roads (roads helper): a licence-check tool; not yet province-scoped
-    # a travel-time area from the public road network: nothing of any centre or province in it
+    # the travel-time area of a place on the public road network: a licence-check tool, for
+    # places in the caller's provinces only (elsewhere 403)
     ("GET", "/catchment-areas"): requires("read"),
     # map pages and their data
     ("GET", "/maps"): requires("read", page=True),

@@ -1,9 +1,12 @@
-"""A small store built by hand from the analysis world: one province, two counties, 14 settlements.
+"""A small store built by hand from the analysis world: two provinces, three counties, 19 settlements.
 
 The national demo takes 15 s to build and needs the reference data; this world is written to a
 GeoPackage in well under a second, so the service, the exports and the imports are tested on a
 real store in seconds. The places sit where ``tests/analysis_world.py`` puts them (near Arak,
-49–51 °E, 34–35 °N); codes follow the official formats so every route accepts them.
+49–51 °E, 34–35 °N); a second province (01, one county east of them, 51–52 °E) has a city, four
+villages and two centres of its own, so that province scoping is proven in the fast tests: a
+user of province 00 must never see anything of 01. Codes follow the official formats so every
+route accepts them.
 Figures are made up and marked synthetic where the schema has a column for it.
 """
 
@@ -18,10 +21,17 @@ from geo.schema import LAYERS, SERVICE_TYPES
 from tests import analysis_world as world
 
 PROVINCE = "00"
+#: the second province: a user of PROVINCE must see nothing of it
+OTHER_PROVINCE = "01"
+PROVINCES = {
+    PROVINCE: ("استان آزمون", "Test province"),
+    OTHER_PROVINCE: ("استان همسایه", "Neighbour province"),
+}
 #: county code -> (Persian name, English name, boundary)
 COUNTIES = {
     "0001": ("اراک", "Arak", box(49.0, 34.0, 50.0, 35.0)),
     "0002": ("خمین", "Khomein", box(50.0, 34.0, 51.0, 35.0)),
+    "0101": ("همسایه", "Hamsayeh", box(51.0, 34.0, 52.0, 35.0)),
 }
 #: (code, kind, Persian name, lon, lat, population); cities have 10-digit codes, villages 16
 SETTLEMENTS = [
@@ -35,6 +45,19 @@ SETTLEMENTS = [
     *[
         (f"00020101{i:08d}", "village", f"ده شرقی {i}", 50.2 + 0.12 * i, 34.6 + 0.04 * (i % 4), 150 + 110 * i)
         for i in range(1, 6)
+    ],
+    # the other province: a city large enough for the map's city names, and four villages
+    ("0101000001", "city", "شهر همسایه", 51.45, 34.45, 150_000),
+    *[
+        (
+            f"01010101{i:08d}",
+            "village",
+            f"ده همسایه {i}",
+            51.2 + 0.14 * i,
+            34.3 + 0.08 * (i % 3),
+            400 + 60 * i,
+        )
+        for i in range(1, 5)
     ],
 ]
 
@@ -54,7 +77,7 @@ def layers() -> dict[str, pd.DataFrame]:
             "name_fa": s["name_fa"],
             "name_en": ["Arak", "Khomein", "Komijan"] + [None] * (len(s) - 3),
             "county_code": s["county_code"],
-            "province_code": PROVINCE,
+            "province_code": s["settlement_code"].str[:2],
             "rural_district_code": [
                 None if k == "city" else c[:10] for k, c in zip(s["kind"], s["settlement_code"], strict=True)
             ],
@@ -70,29 +93,32 @@ def layers() -> dict[str, pd.DataFrame]:
     counties = gpd.GeoDataFrame(
         {
             "county_code": list(COUNTIES),
-            "province_code": PROVINCE,
+            "province_code": [c[:2] for c in COUNTIES],
             "name_fa": [v[0] for v in COUNTIES.values()],
             "name_en": [v[1] for v in COUNTIES.values()],
             "population": [int(pop[c]) for c in COUNTIES],
             "population_source": "census_1395",
             "parent_county_code": None,
-            "boundary_source": ["1", "2"],
+            "boundary_source": ["1", "2", "3"],
         },
         geometry=[_multi(v[2]) for v in COUNTIES.values()],
         crs=4326,
     )
     provinces = gpd.GeoDataFrame(
         {
-            "province_code": [PROVINCE],
-            "name_fa": ["استان آزمون"],
-            "name_en": ["Test province"],
-            "population": [int(pop.sum())],
+            "province_code": list(PROVINCES),
+            "name_fa": [v[0] for v in PROVINCES.values()],
+            "name_en": [v[1] for v in PROVINCES.values()],
+            "population": [int(pop[[c for c in COUNTIES if c[:2] == p]].sum()) for p in PROVINCES],
         },
-        geometry=[_multi(shapely.union_all([v[2] for v in COUNTIES.values()]))],
+        geometry=[
+            _multi(shapely.union_all([v[2] for c, v in COUNTIES.items() if c[:2] == p])) for p in PROVINCES
+        ],
         crs=4326,
     )
-    # Centres: crowded in the cities, none in the villages of the east; one expired, one pending.
-    where = [0, 0, 0, 0, 1, 1, 2, 3, 0, 1]
+    # Centres: crowded in the cities, none in the villages of the east; one expired, one pending;
+    # two in the other province.
+    where = [0, 0, 0, 0, 1, 1, 2, 3, 0, 1, 14, 16]
     services = [
         "rehabilitation",
         "kindergarten",
@@ -104,19 +130,21 @@ def layers() -> dict[str, pd.DataFrame]:
         "home_care",
         "rehabilitation",
         "employment",
+        "rehabilitation",
+        "kindergarten",
     ]
-    statuses = ["active"] * 8 + ["expired", "pending"]
+    statuses = ["active"] * 8 + ["expired", "pending", "active", "active"]
     base = world.ngos(
         [
             (settlements.geometry.iloc[k].x + 0.003 * n, settlements.geometry.iloc[k].y)
             for n, k in enumerate(where)
         ],
         services,
-        [40, 60, 25, 30, 20, 45, 15, 10, 35, 50],
+        [40, 60, 25, 30, 20, 45, 15, 10, 35, 50, 30, 20],
         settlements["settlement_code"].iloc[where].tolist(),
         statuses,
     )
-    issued = pd.to_datetime(["2021-03-21"] * 8 + ["2017-05-01", None])
+    issued = pd.to_datetime(["2021-03-21"] * 8 + ["2017-05-01", None] + ["2021-03-21"] * 2)
     ngos = gpd.GeoDataFrame(
         {
             "licence_no": [f"SYN-{i:05d}" for i in range(len(base))],
@@ -127,7 +155,7 @@ def layers() -> dict[str, pd.DataFrame]:
             "issued_on": issued,
             "expires_on": issued + pd.DateOffset(years=5),
             "county_code": settlements["county_code"].iloc[where].to_numpy(),
-            "province_code": PROVINCE,
+            "province_code": settlements["province_code"].iloc[where].to_numpy(),
             "settlement_code": base["settlement_code"],
             "synthetic": True,
         },
@@ -136,19 +164,23 @@ def layers() -> dict[str, pd.DataFrame]:
     )
     target_areas = gpd.GeoDataFrame(
         {
-            "target_code": ["T-001", "T-002"],
-            "name_fa": ["محلهٔ هدف اراک", "روستاهای هدف خمین"],
-            "kind": ["urban", "rural"],
-            "county_code": ["0001", "0002"],
-            "province_code": PROVINCE,
-            "households": [1200, 300],
+            "target_code": ["T-001", "T-002", "T-003"],
+            "name_fa": ["محلهٔ هدف اراک", "روستاهای هدف خمین", "روستاهای هدف همسایه"],
+            "kind": ["urban", "rural", "rural"],
+            "county_code": ["0001", "0002", "0101"],
+            "province_code": [PROVINCE, PROVINCE, OTHER_PROVINCE],
+            "households": [1200, 300, 250],
             "synthetic": True,
         },
-        geometry=[_multi(box(49.67, 34.07, 49.71, 34.11)), _multi(box(50.3, 34.55, 50.65, 34.8))],
+        geometry=[
+            _multi(box(49.67, 34.07, 49.71, 34.11)),
+            _multi(box(50.3, 34.55, 50.65, 34.8)),
+            _multi(box(51.3, 34.25, 51.6, 34.5)),
+        ],
         crs=4326,
     )
     # Target population: a small share of the people per service, ten times more in the east.
-    rate = {"0001": 0.0004, "0002": 0.004}
+    rate = {"0001": 0.0004, "0002": 0.004, "0101": 0.002}
     county_needs = pd.DataFrame(
         [
             (c, service, round(pop[c] * rate[c] * (1 + k / 10)), True)
@@ -196,4 +228,4 @@ def write(store) -> dict[str, pd.DataFrame]:
     return frames
 
 
-__all__ = ["COUNTIES", "PROVINCE", "layers", "write"]
+__all__ = ["COUNTIES", "OTHER_PROVINCE", "PROVINCE", "PROVINCES", "layers", "write"]

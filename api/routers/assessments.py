@@ -160,8 +160,12 @@ def catchment_area(
     service_type: Annotated[ServiceType, Query(description="service type")],
 ) -> Response:
     a = snap.analysis()
-    if a.county_at(lon, lat) is None:
+    county = a.county_at(lon, lat)
+    if county is None:
         raise BadParameter(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+    scope = getattr(snap, "scope", None)
+    if scope is not None and not scope.allows(county[:2]):
+        raise Forbidden(f"the point ({lon:.5f}, {lat:.5f}) is outside your provinces")
     service = service_type.value
     norm = a.norms.services[service]
     area = a.catchment_area(lon, lat, service)
