@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from api.loading import analysis_from_layers
 from api.snapshot import Snapshot
 from geo.decisions import Coarsening, coarsen
 from geo.licences import status_at
@@ -123,7 +124,6 @@ def generalised_analysis(snap: Snapshot):
     """The analysis of ``snap`` with every centre at its generalised position (built once per
     snapshot, on the same travel cost): what roles without the exact-location right are answered
     from, so no figure they see is finer than the generalised positions themselves."""
-    from api.loading import analysis_from_layers
 
     def build():
         base = snap.analysis()

@@ -251,3 +251,24 @@ def test_sign_in_slows_a_client_failing_across_names(store_url):
         follow_redirects=False,
     )
     assert ok.status_code == 303
+
+
+@pytest.mark.postgis
+def test_the_services_database_role_keeps_sessions(postgis_url):
+    """On PostGIS the service connects as its own role (``amayesh db setup-roles``): it may open,
+    end and revoke sessions."""
+    from tests.conftest import service_role_url
+
+    owner = Accounts(postgis_url)
+    name = f"r_{secrets.token_hex(4)}"
+    owner.add(name, TEST_PASSWORD, "planner", actor="tests")
+    owner.close()
+    service = Accounts(service_role_url(postgis_url))
+    try:
+        session = service.open_session(name, _later(), client="203.0.113.1")
+        assert service.session_user(session).username == name
+        assert service.end_session(session) is True and service.session_user(session) is None
+        service.open_session(name, _later())
+        assert service.revoke_sessions(name, actor="admin") == 1
+    finally:
+        service.close()
