@@ -36,6 +36,8 @@ ROLES = ("admin", "planner", "licensing_officer", "provincial_director")
 #: Roles whose provinces must be assigned: they see nothing outside them.
 SCOPED_ROLES = ("licensing_officer", "provincial_director")
 TOKEN_PREFIX = "amy_"
+#: How long an ended or expired session is kept (``users sessions`` lists live ones only).
+SESSION_HISTORY = timedelta(days=30)
 
 _hasher = PasswordHasher()
 
@@ -449,6 +451,8 @@ class Accounts:
         self.ensure()
         session_id = secrets.token_urlsafe(24)
         with self.engine.begin() as conn:
+            # Sessions over a month past their end are history (the audit trail keeps sign-ins).
+            conn.execute(sa.delete(sessions).where(sessions.c.expires_at < _now() - SESSION_HISTORY))
             conn.execute(
                 sa.insert(sessions).values(
                     session_hash=_token_hash(session_id),

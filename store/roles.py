@@ -117,9 +117,9 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             scenarios.create(conn, checkfirst=True)
             conn.exec_driver_sql(f'GRANT SELECT, INSERT, DELETE ON "{scenarios.name}" TO {role}')
             done.append(f"{scenarios.name}: SELECT, INSERT, DELETE")
-        conn.exec_driver_sql(
-            f"GRANT SELECT, INSERT, UPDATE ON amayesh_users, amayesh_tokens, amayesh_sessions TO {role}"
-        )
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE ON amayesh_users, amayesh_tokens TO {role}")
+        # sessions: DELETE only prunes those ended over a month ago (store.accounts.SESSION_HISTORY)
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON amayesh_sessions TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON amayesh_secrets TO {role}")
         conn.exec_driver_sql(f"REVOKE ALL ON amayesh_audit FROM {role}, PUBLIC")
         conn.exec_driver_sql(f"GRANT SELECT, INSERT ON amayesh_audit TO {role}")

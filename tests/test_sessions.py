@@ -61,6 +61,11 @@ def test_sessions_live_until_ended_on_both_stores(accounts):
     assert accounts.session_user(s) is None
     accounts.set_disabled(name, False, actor="tests")
     assert accounts.session_user(s) is None  # enabling again does not bring an ended session back
+    # Sessions a month past their end are pruned when the next one opens.
+    accounts.open_session(name, datetime.now(UTC) - timedelta(days=31))
+    before = len(accounts.sessions_of(name, live_only=False))
+    accounts.open_session(name, _later())
+    assert len(accounts.sessions_of(name, live_only=False)) == before
     actions = [r["action"] for r in accounts.audit_rows() if r["target"] == f"user:{name}"]
     assert actions.count("session.revoke") == 3 and "session.end" in actions
     with pytest.raises(AccountError, match="no user"):
