@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.errors import STATUS, status_of
-from api.settings import Settings
 from geo import errors as e
+from services.settings import Settings
 
 PACKAGES = ("geo", "store", "exchange", "api", "maps", "demo")
 

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from api.snapshot import Snapshot
 from geo.decisions import Coarsening, coarsen
 from geo.licences import status_at
+from services.rights import has_right
+from services.snapshot import Snapshot
 from store.accounts import User
 
 GRID_DEG = 0.125
@@ -63,8 +64,6 @@ NATIONAL = Scope(None, True)
 
 
 def scope_of(user: User | None) -> Scope:
-    from api.security import has_right
-
     if user is None:
         return Scope(frozenset(), False)
     provinces = None if user.national else frozenset(user.provinces)
