@@ -128,7 +128,7 @@ def cmd_compare_travel(args: argparse.Namespace, settings: Settings) -> int:
     by_service = pd_by_service(straight.flags, roads.flags)
     print("\nBy service type:")
     print(by_service.to_string())
-    fallback = roads.access.fallback.any(axis=1).sum()
+    fallback = roads.access.fallback.any(axis=1).sum()  # type: ignore[union-attr]  # set on roads
     print(f"\nsettlements reaching some nearest centre by the straight-line fallback: {int(fallback):,}")
     if args.out:
         write_table(table.reset_index(), args.out)

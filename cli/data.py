@@ -134,7 +134,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         "append": "appended",
         "update": f"{done.added:,} added, {done.updated:,} updated by key",
     }[mode]
-    print(f"Imported {len(result.frame):,} rows into {args.layer} ({what}); it now holds {done.rows:,}.")
+    print(f"Imported {len(result.frame):,} rows into {args.layer} ({what}); it now holds {done.rows:,}.")  # type: ignore[arg-type]
     if done.saved is not None:
         print(
             f"  The previous version is in {done.saved} (restore: amayesh import {args.layer} {done.saved} --replace --user …)"

@@ -23,7 +23,7 @@ def create_demo_accounts(store_url: str) -> list[tuple[str, str, tuple[str, ...]
     from store.accounts import Accounts, demo_password
 
     accounts = Accounts(store_url)
-    made = []
+    made: list[tuple[str, str, tuple[str, ...], str]] = []
     try:
         for username, role, provinces in DEMO_ACCOUNTS:
             if accounts.get(username) is None:

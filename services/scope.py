@@ -20,6 +20,7 @@ so it is the same every time, and no generalised point lies within 1 km of any r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -115,6 +116,7 @@ class View(Snapshot):
     scope: Scope = field(default=NATIONAL)
 
     def analysis(self):
+        assert self.base is not None, "a view is made from a snapshot"
         return self.base.analysis()
 
 
@@ -184,4 +186,4 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
         v.tiles_ready = snap.tiles_ready
         return v
 
-    return snap.cached(f"view:{scope.key}", build)
+    return cast(Snapshot, snap.cached(f"view:{scope.key}", build))

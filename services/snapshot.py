@@ -115,8 +115,8 @@ class Snapshots:
         with self._lock:
             current = self._current
             if current is None or current.store_version != version or self._stale(current):
-                self._current = self._load(version)
-            return self._current
+                current = self._current = self._load(version)
+            return current
 
     @staticmethod
     def _stale(snap: Snapshot) -> bool:
