@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.cli import main
 from api.security import SESSION_COOKIE
-from api.settings import Settings
+from cli.main import main
+from services.settings import Settings
 from store import open_store
 from store.accounts import AccountError, Accounts
 from tests import small_world

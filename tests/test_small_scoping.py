@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from api.scope import CLEARANCE_M, Scope, generalised_positions, view
 from geo.errors import Forbidden
+from services.scope import CLEARANCE_M, Scope, generalised_positions, view
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.small_world import OTHER_PROVINCE, PROVINCE
 from tests.test_locations import coordinates, xyz

@@ -5,7 +5,7 @@ to the nearest centre (rounded to 5 km) and which centre that is (the settlement
 it). Least squares on those distances places each named centre at the point whose distances fit
 best. Before the fix these figures were computed from the true positions and the fit found the
 centres a median 1.6 km from the truth (the independent check of issue 26, on the national
-demo). Now they come from the generalised positions (``api.scope.generalised_analysis``), so the
+demo). Now they come from the generalised positions (``services.scope.generalised_analysis``), so the
 fit finds the grid node, no closer to the centre than the grid itself: median ≥ 5 km.
 
 Each test also runs the same attack on the figures as they used to be (exact analysis, then
@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import least_squares
 
-from api.scope import Scope, coarse, generalised_positions, restrict, scope_of, view
-from api.snapshot import Snapshot
+from services.scope import Scope, coarse, generalised_positions, restrict, scope_of, view
+from services.snapshot import Snapshot
 from tests import analysis_world as world
 
 R = 6_371_008.8
@@ -142,7 +142,7 @@ def test_triangulation_on_the_national_demo_one_province(demo, demo_tokens):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.settings import Settings
+    from services.settings import Settings
     from store.accounts import User
     from tests.conftest import bearer
 

@@ -1,4 +1,4 @@
-"""Settings, from the environment (prefix ``AMAYESH_``) or the command line."""
+"""Settings of both doors, from the environment (prefix ``AMAYESH_``) or the command line."""
 
 from __future__ import annotations
 
