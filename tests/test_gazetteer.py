@@ -371,5 +371,5 @@ def test_a_bad_corrections_file_is_refused_with_its_lines(tmp_path, body):
 
     path = tmp_path / "c.csv"
     path.write_text(body, encoding="utf-8")
-    with pytest.raises(ReferenceDataError, match="c.csv"):
+    with pytest.raises(ReferenceDataError, match=r"c\.csv"):
         read_corrections(path)
