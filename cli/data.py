@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cli.common import progress, read_password
 from cli.users import create_demo_accounts
@@ -13,6 +14,7 @@ from services.settings import Settings
 
 def cmd_build_demo(args: argparse.Namespace, settings: Settings) -> int:
     from demo.build import build_demo
+    from services.settlements import summary_lines, write_match_report
     from store import open_store
 
     shapefiles = None if args.no_shapefiles else settings.shapefile_dir
@@ -22,13 +24,18 @@ def cmd_build_demo(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         n_ngos=args.ngos,
         shapefile_dir=shapefiles,
+        corrections=settings.settlement_corrections,
         progress=progress,
     )
     print(f"Built the demo into {settings.store} in {report.seconds:.1f} s:")
     for name, n in report.counts.items():
         print(f"  {name:<13} {n:>8,}")
     print(f"  counties the name matcher could not match: {', '.join(report.unmatched_counties) or 'none'}")
-    print(f"  GeoNames places matched to official settlements: {report.matched_places:,}")
+    for line in summary_lines(report.match_report, report.unofficial_places, report.geonames_agreement):
+        print(f"  {line}")
+    out = args.match_report or _beside_store(settings.store, "settlement-match.csv")
+    write_match_report(report.match_report, out)
+    print(f"  the match report (every settlement, how it got its point): {out}")
     print(
         f"  synthetic NGOs in cities over 250,000: {report.urban_ngo_share:.1%} "
         f"(their share of population: {report.urban_population_share:.1%})"
@@ -41,6 +48,26 @@ def cmd_build_demo(args: argparse.Namespace, settings: Settings) -> int:
             for username, role, provinces, password in made:
                 where = f" provinces {','.join(provinces)}" if provinces else ""
                 print(f"    {username:<20} {role:<20} password {password}{where}")
+    return 0
+
+
+def _beside_store(store: str, name: str) -> Path:
+    """A file beside a GeoPackage store, or in the working folder for a database store."""
+    if "://" in store:
+        return Path(name)
+    return Path(store).parent / name
+
+
+def cmd_match_settlements(args: argparse.Namespace, settings: Settings) -> int:
+    """Match the official settlements to the gazetteer and write the report; the store is untouched."""
+    from services.settlements import match_official_settlements, summary_lines, write_match_report
+
+    corrections = args.corrections or settings.settlement_corrections
+    real = match_official_settlements(settings.data_dir, corrections)
+    for line in summary_lines(real.report, len(real.match.unofficial), real.geonames_agreement):
+        print(line)
+    write_match_report(real.report, args.out, unofficial=len(real.match.unofficial))
+    print(f"Wrote the match report of {len(real.report):,} settlements to {args.out}")
     return 0
 
 

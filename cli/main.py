@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 
 from cli.analysis import cmd_analyse, cmd_check_licence, cmd_compare_travel, cmd_priorities
-from cli.data import cmd_backup, cmd_build_demo, cmd_export, cmd_import, cmd_layers, cmd_restore
+from cli.data import (
+    cmd_backup,
+    cmd_build_demo,
+    cmd_export,
+    cmd_import,
+    cmd_layers,
+    cmd_match_settlements,
+    cmd_restore,
+)
 from cli.planning import cmd_delegate, cmd_scenario, cmd_site
 from cli.serve import cmd_serve
 from cli.users import cmd_setup_roles, cmd_users
@@ -54,7 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--no-demo-accounts", action="store_true", help="do not create the documented demo accounts"
     )
+    b.add_argument(
+        "--match-report",
+        type=Path,
+        help="where to write the settlement match report (default: settlement-match.csv beside the store)",
+    )
     b.set_defaults(func=cmd_build_demo)
+
+    ms = sub.add_parser(
+        "match-settlements",
+        help="match the official settlements to the gazetteer and write the report (the store is untouched)",
+    )
+    ms.add_argument(
+        "--out", type=Path, default=Path("settlement-match.xlsx"), help=".xlsx (with a summary) or .csv"
+    )
+    ms.add_argument(
+        "--corrections",
+        type=Path,
+        help="corrections file (AMAYESH_SETTLEMENT_CORRECTIONS, default config/settlement_corrections.csv)",
+    )
+    ms.set_defaults(func=cmd_match_settlements)
 
     s = sub.add_parser("serve", help="run the HTTP service")
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")

@@ -362,8 +362,19 @@ def snap_places_to_counties(places: gpd.GeoDataFrame, counties: gpd.GeoDataFrame
 
 
 #: A GeoNames (cities500) match and a gazetteer match farther apart than this disagree; the
-#: GeoNames one, which a population and a unique name in its county back, is kept.
+#: GeoNames one, which a population and a unique name in its county back, is kept. A town's
+#: point may be anywhere in its built-up area, so a town's limit grows with its size.
 AGREE_METRES = 3_000.0
+#: Persons per km² of a built-up area, to size a town for ``agree_metres``.
+TOWN_DENSITY_PER_KM2 = 10_000.0
+
+
+def agree_metres(population: float | None) -> float:
+    """How far apart two points of one place may be: ``AGREE_METRES``, or the radius of a town's
+    built-up area at ``TOWN_DENSITY_PER_KM2`` (Tehran, 7.2 million: 15 km) where larger."""
+    if population is None or not np.isfinite(population) or population <= 0:
+        return AGREE_METRES
+    return max(AGREE_METRES, 1_000.0 * float(np.sqrt(population / TOWN_DENSITY_PER_KM2 / np.pi)))
 
 
 @dataclass(frozen=True)
@@ -383,7 +394,7 @@ class RealPositions:
         One row per official settlement: the match report (see ``match_report``).
     geonames_agreement
         Of the settlements that both the GeoNames cities500 matcher and the gazetteer matcher
-        placed, the share placed within ``AGREE_METRES`` of each other.
+        placed, the share placed at the same place (``agree_metres`` apart at most).
     """
 
     points: gpd.GeoDataFrame
@@ -443,7 +454,7 @@ def real_positions(
     * Every settlement is matched to the gazetteer (``geo.gazetteer.match_settlements``).
     * The GeoNames cities500 places matched by ``match_places`` (they carry populations) fill
       the settlements the gazetteer left, and win where the two disagree by more than
-      ``AGREE_METRES``, unless their place is another settlement's.
+      ``agree_metres``, unless their place is another settlement's.
     * ``corrections`` (``read_corrections``) come last and win.
     """
     gpop = places.set_index("geonameid")["population"]
@@ -478,10 +489,14 @@ def real_positions(
     owner = pd.Series(points.index.to_numpy(), index=points["gazetteer_id"].to_numpy())
     metric_old = gn.geometry.to_crs(METRIC_CRS)
     metric_new = points.geometry.to_crs(METRIC_CRS)
+
     # How far the gazetteer's own matches agree with the GeoNames cities' (the figure the build
-    # reports): the same place within AGREE_METRES.
+    # reports): the same place, ``agree_metres`` apart at most.
+    def same_place(code: str, gid: int) -> bool:
+        return metric_new[code].distance(metric_old[gid]) <= agree_metres(gpop.get(gid))
+
     both = [(c, g) for c, g in old.items() if c in points.index]
-    agree = sum(metric_new[c].distance(metric_old[g]) <= AGREE_METRES for c, g in both)
+    agree = sum(same_place(c, g) for c, g in both)
     agreement = agree / len(both) if both else 1.0
     replace = []
     for code, gid in old.items():
@@ -489,7 +504,7 @@ def real_positions(
         other = owner.get(wof) if wof is not None else None
         if other is not None and other != code:
             continue  # that place is another settlement's
-        if code in points.index and metric_new[code].distance(metric_old[gid]) <= AGREE_METRES:
+        if code in points.index and same_place(code, gid):
             continue
         replace.append((code, gid, wof))
     if replace:

@@ -28,7 +28,7 @@ from geo.gazetteer import (
 
 def counties() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"county_code": ["0001", "0002"]},
+        {"county_code": ["0001", "0002"], "name_fa": ["اراک", "کمیجان"]},
         geometry=[box(50.0, 34.0, 50.5, 34.5), box(50.5, 34.0, 51.0, 34.5)],
         crs=STORAGE_CRS,
     )
@@ -290,3 +290,86 @@ def test_approximate_points_stay_inside_their_county(seed):
     known = gpd.GeoSeries([Point(50.01, 34.01)], index=[vil[0][0]], crs=STORAGE_CRS)  # in a corner
     out = approximate_positions(official(vil), known, counties(), seed=seed)
     assert counties().geometry.iloc[0].contains(out.geometry).all()
+
+
+# ------------------------------------------------------------------------------------------
+# Real positions: the gazetteer, the GeoNames cities and an administrator's corrections
+# ------------------------------------------------------------------------------------------
+
+
+def cities500(rows: list[tuple[int, str, str, int, float, float]]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "geonameid": [g for g, _, _, _, _, _ in rows],
+            "name_fa": [fa for _, fa, _, _, _, _ in rows],
+            "name": [en for _, _, en, _, _, _ in rows],
+            "population": [p for _, _, _, p, _, _ in rows],
+        },
+        geometry=[Point(x, y) for *_, x, y in rows],
+        crs=STORAGE_CRS,
+    )
+
+
+def test_real_positions_with_corrections_and_the_report(tmp_path):
+    from demo.national import match_summary, read_corrections, real_positions
+    from services.settlements import write_match_report
+
+    v, p = cluster("0001", 1, (50.05, 34.05), ["اورین", "گلستان", "کوشک"], 100)
+    rows = [("0001010001", "اراک", "city"), *v, (village("0001", 1, 9), "مزرعه گمشده", "village")]
+    gaz = gazetteer([*p, (300, "اراک", 50.3, 34.3)])
+    gaz.loc[300, "geonames_id"] = 1001.0
+    cities = cities500([(1001, "اراک", "Arak", 520_944, 50.301, 34.301)])
+    path = tmp_path / "corrections.csv"
+    path.write_text(
+        "# notes\nsettlement_code,lon,lat,gazetteer_id\n"
+        f"{village('0001', 1, 9)},50.11,34.12,\n{village('0001', 1, 2)},,,102\n",
+        encoding="utf-8",
+    )
+    real = real_positions(official(rows), counties(), gaz, cities, read_corrections(path))
+    pts = real.points
+    assert pts.loc["0001010001", "position_source"] == "gazetteer"
+    assert pts.loc["0001010001", "known_population"] == 520_944  # the same GeoNames place
+    assert real.geonames_agreement == 1.0
+    fixed = pts.loc[village("0001", 1, 9)]
+    assert fixed["position_source"] == "correction" and fixed.geometry.equals(Point(50.11, 34.12))
+    # A correction by gazetteer id: گلستان takes the place of کوشک.
+    assert pts.loc[village("0001", 1, 2), "gazetteer_id"] == 102
+    report = real.report.set_index("settlement_code")
+    assert report.loc[village("0001", 1, 9), "method"] == "correction"
+    assert match_summary(real.report).loc["all", "matched"] == 5
+    out = tmp_path / "report.xlsx"
+    write_match_report(real.report, out, unofficial=0)
+    book = pd.read_excel(out, sheet_name=None, dtype=str)
+    assert set(book) == {"provinces", "settlements"}
+    assert len(book["settlements"]) == len(rows)
+
+
+def test_a_far_cities500_point_wins_over_a_gazetteer_namesake(tmp_path):
+    from demo.national import read_corrections, real_positions
+
+    rows = [("0001010001", "کوشک", "city")]
+    gaz = gazetteer([(1, "کوشک", 50.05, 34.05)])
+    cities = cities500([(7, "کوشک", "Kushk", 40_000, 50.4, 34.4)])
+    real = real_positions(official(rows), counties(), gaz, cities, read_corrections(None))
+    pt = real.points.loc["0001010001"]
+    assert pt["position_source"] == "geonames" and pt["geonameid"] == 7
+    assert real.geonames_agreement == 0.0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "settlement_code,lon,lat\n0001010001,10,10\n",  # outside Iran
+        "settlement_code,lon,lat\nabc,50,34\n",  # not a code
+        "settlement_code,lon,lat\n0001010001,,\n",  # neither point nor id
+        "code,x,y\n0001010001,50,34\n",  # wrong columns
+    ],
+)
+def test_a_bad_corrections_file_is_refused_with_its_lines(tmp_path, body):
+    from demo.national import read_corrections
+    from geo.errors import ReferenceDataError
+
+    path = tmp_path / "c.csv"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match=r"c\.csv"):
+        read_corrections(path)

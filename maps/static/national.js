@@ -3,7 +3,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { belowDigits, minutes, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
+  const { belowDigits, minutes, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
   // Each layer has its own visual channel, so no colour means two things:
   // - counties: saturation as a muted diverging brown-to-teal fill (under the norm brown, over it teal);
   // - settlements: access as grey-to-black dots (darker = worse), flagged ones larger and ringed;
@@ -108,10 +108,10 @@
     const d = await getJSON(`/settlements/${encodeURIComponent(code)}`);
     const p = d.settlement.properties;
     const s = d.services[st.service];
-    const popSyn = p.population_source && p.population_source !== 'geonames' ? ' ' + synTag() : '';
     const flaggedFor = Object.entries(d.services).filter(([, v]) => v.flagged).map(([k]) => serviceName(k));
     const rows = [
-      [t('population'), num(p.population) + popSyn],
+      [t('population'), num(p.population) + populationNote(p)],
+      [t('position'), positionNote(p)],
       [t('county'), esc(placeName(d.county))],
       [t('target_population'), num(s.target_population) + ' ' + synTag()],
       [t('nearest'), s.nearest_ngo ? `${d.distance_step ? esc(t('about')) + ' ' : ''}${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
