@@ -59,12 +59,19 @@ def triangulate(
         xy = _xy(where["lon"], where["lat"], lat0)
         d = group["nearest_km"].to_numpy(dtype=float) * 1000.0
         start = xy[np.argsort(d, kind="stable")[:3]].mean(axis=0)
+        # Near villages say most (a 5 km step is a smaller share of a short trip, and road trips
+        # bend less): residuals relative to the trip, a robust loss against odd ones.
+        scale = d + 5000.0
 
-        def residuals(p, xy=xy, d=d):
-            return p[2] * np.hypot(xy[:, 0] - p[0], xy[:, 1] - p[1]) - d
+        def residuals(p, xy=xy, d=d, scale=scale):
+            return (p[2] * np.hypot(xy[:, 0] - p[0], xy[:, 1] - p[1]) - d) / scale
 
         fit = least_squares(
-            residuals, [start[0], start[1], 1.2], bounds=([-np.inf, -np.inf, 1.0], [np.inf, np.inf, 3.0])
+            residuals,
+            [start[0], start[1], 1.2],
+            bounds=([-np.inf, -np.inf, 1.0], [np.inf, np.inf, 3.0]),
+            loss="soft_l1",
+            f_scale=0.1,
         )
         true = _xy([truth.at[licence, "lon"]], [truth.at[licence, "lat"]], lat0)[0]
         errors[licence] = float(np.hypot(*(fit.x[:2] - true)))
@@ -176,6 +183,6 @@ def test_triangulation_on_the_national_demo_one_province(demo, demo_tokens):
         f"{np.median(grid) / 1000:.2f} km"
     )
     assert len(after) >= 50
-    assert np.median(before) < 4000  # the attack works on figures from true positions (3.3 km)
+    assert np.median(before) < 4000  # the attack works on figures from true positions (2.2 km)
     assert np.median(after) >= GOAL_M
     assert np.median(after) >= 0.8 * np.median(grid)
