@@ -67,6 +67,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "place_province": ("استان", "province"),
     "place_county": ("شهرستان", "county"),
     "place_settlement": ("سکونتگاه", "settlement"),
+    "place_place": ("غیررسمی: در فهرست رسمی نیست", "unofficial: not in the official list"),
     "county_table": ("شهرستان‌ها برای این خدمت", "Counties for this service"),
     "col_ratio": ("نسبت به هنجار", "× norm"),
     "col_out_of_reach": ("روستای بی‌دسترسی", "Villages out of reach"),
