@@ -778,7 +778,8 @@ def _rural_district_tiebreak(
             if any(not isinstance(r, str) or r == row.rd or r not in centres for _, r in rivals):
                 continue
             if any(
-                np.hypot(centres[r][0] - row.x, centres[r][1] - row.y) < TIEBREAK_RATIO * max(d, 1.0)
+                np.hypot(centres[str(r)][0] - row.x, centres[str(r)][1] - row.y)
+                < TIEBREAK_RATIO * max(d, 1.0)
                 for _, r in rivals
             ):
                 continue
