@@ -229,8 +229,8 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     ),
     "pos_synthetic": ("ساختگی", "synthetic"),
     "pop_synthetic": (
-        "سهمی از جمعیت سرشماری ۱۳۹۵ شهرستان (ساختگی)",
-        "a share of the county's 1395 census population (synthetic)",
+        "سهمی ساختگی از جمعیت سرشماری ۱۳۹۵ شهرستان",
+        "a synthetic share of the county's 1395 census population",
     ),
     "pop_geonames": ("GeoNames", "GeoNames"),
     "pop_geonames_scaled": ("GeoNames، کوچک‌شده تا جمع شهرستان", "GeoNames, scaled to the county total"),
