@@ -67,6 +67,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "place_province": ("استان", "province"),
     "place_county": ("شهرستان", "county"),
     "place_settlement": ("سکونتگاه", "settlement"),
+    "place_place": ("غیررسمی: در فهرست رسمی نیست", "unofficial: not in the official list"),
     "county_table": ("شهرستان‌ها برای این خدمت", "Counties for this service"),
     "col_ratio": ("نسبت به هنجار", "× norm"),
     "col_out_of_reach": ("روستای بی‌دسترسی", "Villages out of reach"),
@@ -228,8 +229,8 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     ),
     "pos_synthetic": ("ساختگی", "synthetic"),
     "pop_synthetic": (
-        "سهمی از جمعیت سرشماری ۱۳۹۵ شهرستان (ساختگی)",
-        "a share of the county's 1395 census population (synthetic)",
+        "سهمی ساختگی از جمعیت سرشماری ۱۳۹۵ شهرستان",
+        "a synthetic share of the county's 1395 census population",
     ),
     "pop_geonames": ("GeoNames", "GeoNames"),
     "pop_geonames_scaled": ("GeoNames، کوچک‌شده تا جمع شهرستان", "GeoNames, scaled to the county total"),

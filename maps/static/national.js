@@ -374,7 +374,7 @@
     let hits = [];
     const show = () => {
       list.innerHTML = hits.map((h, k) => {
-        const where = h.kind === 'settlement' && h.county_code ? ` · ${esc(A.C.lang === 'en' && h.county_en ? h.county_en : h.county_fa)}` : '';
+        const where = (h.kind === 'settlement' || h.kind === 'place') && h.county_code ? ` · ${esc(A.C.lang === 'en' && h.county_en ? h.county_en : h.county_fa)}` : '';
         return `<li role="option" data-k="${k}" tabindex="-1"><strong>${esc(placeName(h))}</strong> `
           + `<span class="am-tag">${esc(t('place_' + h.kind))}</span>${where}</li>`;
       }).join('');
@@ -572,6 +572,12 @@
           if (hit.kind === 'province') { chooseProvince(hit.code); return; }
           if (hit.kind === 'county') { openCounty(hit.code, true); return; }
           map.setView([hit.lat, hit.lon], Math.max(map.getZoom(), 12), { animate: false });
+          if (hit.kind === 'place') {  // a gazetteer place outside the official list: no profile
+            L.popup({ maxWidth: 340 }).setLatLng([hit.lat, hit.lon]).setContent(
+              `<div class="am-pop"><h4>${esc(placeName(hit))}</h4><div class="am-hint">${esc(t('place_place'))}</div></div>`,
+            ).openOn(map);
+            return;
+          }
           const popup = L.popup({ maxWidth: 340 }).setLatLng([hit.lat, hit.lon]).setContent(t('loading')).openOn(map);
           try { popup.setContent(await settlementPopup(hit.code, st)); } catch (err) { popup.setContent(`${t('error')}: ${esc(err.message)}`); }
         });
