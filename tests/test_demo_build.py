@@ -174,7 +174,9 @@ def test_big_cities_have_their_real_population(demo):
     # GeoNames figures, as matched by name inside the right county.
     assert s.loc["Tehran", "population"] > 7_000_000
     assert s.loc["Mashhad", "population"] > 2_000_000
-    assert s.loc["Tehran", "position_source"] == "geonames"
+    # Its point: the gazetteer's, which agrees with GeoNames' (within the city's built-up radius).
+    assert s.loc["Tehran", "position_source"] in {"gazetteer", "geonames"}
+    assert s.loc["Tehran", "population_source"] == "geonames"
 
 
 def test_ngos_crowd_into_big_cities(demo):
