@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -14,7 +15,7 @@ from api.caches import Caches
 from api.deps import snapshot
 from api.loading import load_norms, travel_for
 from api.params import reject_unknown_parameters
-from api.routers import applications, assessments, auth, features, pages, plans, public, tiles
+from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
 from api.settings import Settings, get_settings
 from api.snapshot import Snapshot, Snapshots
@@ -22,6 +23,29 @@ from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from store import open_store
 from store.accounts import Accounts
+
+
+def default_folder(settings: Settings, name: str) -> Path:
+    """``name/`` beside a GeoPackage store, ``var/name`` for PostGIS."""
+    if settings.store.startswith("postgres"):
+        return Path("var") / name
+    return Path(settings.store).parent / name
+
+
+def import_jobs(settings: Settings, store, accounts: Accounts):
+    """The import jobs of the service (``services.imports``), audited in the accounts' trail."""
+    from services.imports import ImportJobs
+
+    def audit(actor: str, action: str, target: str, old=None, new=None) -> None:
+        accounts.record(None, actor, action, target, old, new)
+
+    return ImportJobs(
+        store,
+        settings.imports_dir or default_folder(settings, "imports"),
+        settings.versions_dir or default_folder(settings, "versions"),
+        audit,
+        ttl_seconds=settings.import_ttl_minutes * 60,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.imports.close()
         exporter.shutdown()
         store.close()
         accounts.close()
@@ -75,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         travel=lambda: travel_for(settings, norms),
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )
+    app.state.imports = import_jobs(settings, store, accounts)
     errors.install(app)
     security.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
@@ -88,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)
+    app.include_router(imports.router)  # before the pages: /maps/import is not a /maps/{page}
     app.include_router(pages.router)
     pages.mount_assets(app)
     openapi.install(app)

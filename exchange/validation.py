@@ -21,7 +21,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
-from geo.names import match_names, normalize_name, normalize_text
+from geo.names import match_each, normalize_name, normalize_text
 from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS, Column, Layer, conform, layer
 from geo.shapes import GeometryLimits, area_km2, non_finite, outside_county, wkt_problem
 
@@ -53,6 +53,12 @@ REASONS: Mapping[str, str] = {
     "geometry_too_deep": "the geometry nests collections deeper than the limit",
     "outside_county": "the polygon reaches beyond its county (more than the tolerance)",
     "implausible_area": "the polygon is far smaller or larger than such an area can be",
+    "no_position": "no coordinates, settlement code or village/city name with its county",
+    "unknown_settlement": "no settlement of that code, or of that name in the county",
+    "ambiguous_settlement": "several settlements of the county have that name (candidates listed)",
+    "county_needed": "a village or city name needs its county",
+    "duplicate_centre": "the same centre (name and settlement) twice, or already stored under another licence",
+    "other_province": "a row of a province outside the user's",
 }
 
 #: A polygon is repaired only when that changes its area by less than this share.
@@ -62,7 +68,7 @@ REPAIR_TOLERANCE = 0.001
 _DEFAULTS: Mapping[str, Mapping[str, object]] = {
     "counties": {"population_source": "imported", "boundary_source": "imported", "parent_county_code": None},
     "settlements": {"population_source": "imported", "position_source": "imported"},
-    "ngos": {"synthetic": False},
+    "ngos": {"synthetic": False, "position_source": "file"},
     "target_areas": {"synthetic": False},
     "county_needs": {"synthetic": False},
 }
@@ -97,6 +103,8 @@ class ValidationResult:
     repaired: pd.DataFrame
     rows: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The rows as checked, after NGO rows were placed by settlement (``exchange.placement``).
+    placed: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -436,7 +444,7 @@ def _check_counties(data: pd.DataFrame, rows: pd.Series, counties: pd.DataFrame,
         need = data["county_code"].isna() & data["county_name"].notna()
         if need.any():
             names = data.loc[need, "county_name"].astype(str)
-            m = match_names(
+            m = match_each(
                 names, pd.Series(counties["name_fa"].to_numpy(), index=counties["county_code"].to_numpy())
             )
             for i, (status, code) in m[["status", "right"]].iterrows():
@@ -468,7 +476,9 @@ def _check_keys(
     data: pd.DataFrame, spec: Layer, rows: pd.Series, existing: pd.DataFrame | None, report: _Report
 ) -> None:
     keys = spec.key.split(",")
-    key_values = data[keys].astype(str).agg("|".join, axis=1)
+    key_values = data[keys[0]].astype(object).where(data[keys[0]].notna(), "").map(str)
+    for k in keys[1:]:
+        key_values = key_values + "|" + data[k].astype(object).where(data[k].notna(), "").map(str)
     present = data[keys].notna().all(axis=1)
     dup = key_values.duplicated(keep=False) & present
     for value, idx in key_values[dup].groupby(key_values[dup]).groups.items():

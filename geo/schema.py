@@ -78,6 +78,9 @@ SETTLEMENT_KINDS: Mapping[str, tuple[str, str]] = {
 
 #: ``imported`` marks values that came from a user's own file (see ``amayesh import``).
 POSITION_SOURCES = ("geonames", "synthetic", "imported")
+#: How a centre's point was obtained: from the file's coordinates, or from the settlement its
+#: row names by code or by name (never a county's centroid).
+NGO_POSITION_SOURCES = ("file", "settlement_code", "settlement_name", "synthetic")
 POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic", "imported")
 COUNTY_POPULATION_SOURCES = ("census_1395", "census_1395_parent_share", "imported")
 
@@ -197,6 +200,14 @@ NGOS = Layer(
         _province_code,
         Column("settlement_code", "str", "settlement the centre belongs to", "settl_code", nullable=True),
         _synthetic,
+        Column(
+            "position_source",
+            "str",
+            "how the point was obtained: file, settlement_code, settlement_name or synthetic",
+            "pos_src",
+            nullable=True,
+            choices=NGO_POSITION_SOURCES,
+        ),
     ),
 )
 
@@ -291,12 +302,15 @@ def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
     Raises ``SchemaError`` naming the missing columns, and for non-nullable columns with missing
     values.
     """
-    missing = [c for c in spec.column_names if c not in frame.columns]
+    # A nullable column added to the schema later is empty in frames made before it.
+    missing = [c.name for c in spec.columns if c.name not in frame.columns and not c.nullable]
     if missing:
         raise SchemaError(f"{spec.name}: missing columns {', '.join(missing)}")
     out = pd.DataFrame(index=frame.index)
     for col in spec.columns:
-        values = frame[col.name]
+        values = (
+            frame[col.name] if col.name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        )
         if col.dtype == "str":
             values = values.astype("object").where(values.notna(), None)
         elif col.dtype == "date":
