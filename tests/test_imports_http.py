@@ -11,6 +11,7 @@ import io
 import os
 import re
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,6 +23,7 @@ from store import open_store
 from store.accounts import Accounts
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.small_world import layers as small_layers
+from tests.test_hostile_files import listener, test_limits, world_store  # noqa: F401  (fixtures)
 
 USERS = {
     "admin": ("i_admin", "admin", ()),
@@ -466,3 +468,58 @@ def test_a_rows_file_rejected_whole_writes_nothing(world):
     job = wait(admin, r.json()["id"])
     assert job["state"] == "refused" and job["rejected_rows"][0]["row"] is None
     assert admin.post(f"/imports/{job['id']}/confirm").status_code == 409
+
+
+#: Corpus cases that are no uploadable file: a URL or GDAL path, a pipe, a device (the command
+#: line's test covers them), and a 201 MB file (the size limit is tested by its Content-Length).
+NOT_UPLOADED = {"url_path", "vsicurl_path", "vsizip_path", "fifo", "device", "too_large_file"}
+
+
+@pytest.mark.slow
+def test_hostile_corpus_through_http_is_refused_whole(world_store, listener, test_limits, tmp_path):  # noqa: F811
+    from tests.hostile_corpus import CASES, Context
+    from tests.test_hostile_files import host_markers, store_bytes
+
+    kind, url, store = world_store
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text(f"AMAYESH-HOST-SECRET-{os.urandom(8).hex()}\n")
+    ctx = Context(folder=tmp_path / "corpus", port=listener.port, secret=secret)
+    ctx.folder.mkdir()
+    app = create_app(
+        Settings(store=url, prepare_tiles=False, imports_dir=tmp_path / "p", versions_dir=tmp_path / "v")
+    )
+    admin = TestClient(app, raise_server_exceptions=False, headers=bearer(tokens_for(url)["admin"]))
+    version, counts = store.version(), store.layer_counts()
+    results, mismatched, errors = [], [], []
+    for case in CASES:
+        if case.name in NOT_UPLOADED:
+            continue
+        path, layer, _ = case.build(ctx)
+        r = admin.post(f"/imports?layer={layer}", files={"file": (Path(path).name, Path(path).read_bytes())})
+        if r.status_code >= 500:
+            errors.append((case.name, r.status_code, r.text[:200]))
+            continue
+        if r.status_code == 413:
+            results.append((case.name, {"file_too_large"}))
+            continue
+        assert r.status_code == 202, (case.name, r.text)
+        job = wait(admin, r.json()["id"])
+        assert job["state"] in ("refused", "ready"), (case.name, job["state"])
+        assert not job["can_confirm"] and job["rejected_rows"], case.name
+        reasons = {x["reason"] for x in job["rejected_rows"]}
+        assert all(x["text"] for x in job["rejected_rows"])
+        confirm = admin.post(f"/imports/{job['id']}/confirm")
+        assert confirm.status_code == 409, (case.name, confirm.text)
+        assert admin.post(f"/imports/{job['id']}/cancel").status_code == 200  # the file deleted
+        results.append((case.name, reasons))
+        if case.reason not in reasons:
+            mismatched.append((case.name, case.reason, reasons))
+    assert errors == []
+    assert mismatched == [], mismatched
+    assert len(results) >= len(CASES) - len(NOT_UPLOADED)
+    assert store.version() == version and store.layer_counts() == counts  # 0 partial writes
+    held = store_bytes(kind, url)
+    assert not any(marker in held for marker in host_markers(secret))
+    assert listener.connections == 0
+    assert not [p for p in (tmp_path / "p").rglob("upload*") if p.stat().st_size]
+    app.state.imports.close()
