@@ -147,4 +147,5 @@
     });
   }
   loadRecent();
+  document.body.dataset.ready = 'true';
 }());
