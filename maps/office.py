@@ -355,7 +355,12 @@ def import_page(
     other = "en" if lang == "fa" else "fa"
     context = _common("import", lang, t["title"], as_of, False, f"/maps/import?lang={other}")
     # The top bar: the pages this role may open, and this one.
-    allowed = {"national": "national" in pages, "licence": "licence" in pages}
+    allowed = {
+        "national": "national" in pages,
+        "licence": "licence" in pages,
+        "register": "licence" in pages,  # the same right (licence_check) opens the register
+        "monitoring": "national" in pages,
+    }
     context["nav"] = [n for n in context["nav"] if allowed.get(n[0], False)]
     context["nav"].append(("import", f"/maps/import?lang={lang}", t["nav_import"]))
     config = {
