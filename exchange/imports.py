@@ -94,13 +94,23 @@ def check_rows(
     mode: str = "replace",
     limits: Limits | None = None,
     provinces: frozenset[str] | None = None,
+    cache: dict | None = None,
 ) -> ValidationResult:
     """Check rows read from a file for ``layer_name`` against the store's current contents.
 
     NGO rows without coordinates are placed at the settlement they name (``exchange.placement``);
     the same centre twice is rejected; with ``provinces`` (a licensing officer's), a row of
-    another province is rejected. ``result.placed`` holds the rows as placed.
+    another province is rejected. ``result.placed`` holds the rows as placed. ``cache`` (a dict)
+    keeps the layers read from the store for a second call on the same store version.
     """
+
+    def stored(name: str):
+        if cache is None:
+            return store.read_layer(name)
+        if name not in cache:
+            cache[name] = store.read_layer(name)
+        return cache[name]
+
     limits = limits or get_limits()
     spec = layer(layer_name)
     if mode not in ("replace", "append"):
@@ -109,7 +119,7 @@ def check_rows(
     counties = county_shapes = None
     stored_counties = None
     if "county_code" in spec.column_names and spec.name != "counties" and "counties" in present:
-        stored_counties = store.read_layer("counties")
+        stored_counties = stored("counties")
         counties = pd.DataFrame(stored_counties[["county_code", "name_fa", "province_code"]])
         if spec.geometry_type not in (None, "Point"):
             county_shapes = stored_counties.set_index("county_code").geometry
@@ -117,18 +127,18 @@ def check_rows(
     data = raw
     if spec.name == "ngos" and not isinstance(raw, gpd.GeoDataFrame):
         if "settlements" in present and counties is not None:
-            settlements = store.read_layer("settlements")[
-                ["settlement_code", "name_fa", "county_code", "geometry"]
-            ]
+            settlements = stored("settlements")[["settlement_code", "name_fa", "county_code", "geometry"]]
             data, extra = place_rows(raw, settlements, counties)
-        stored_ngos = store.read_layer("ngos") if "ngos" in present else None
+        stored_ngos = stored("ngos") if "ngos" in present else None
         extra += duplicate_centres(data, stored_ngos)
         if provinces is not None and counties is not None:
             extra += _other_provinces(data, counties, provinces, stored_ngos)
     existing = None
     if mode == "append" and spec.name in present:
         existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
-    iran = iran_outline(store) if spec.geometry_type else None
+    if spec.geometry_type and cache is not None and "iran" not in cache:
+        cache["iran"] = iran_outline(store)
+    iran = (cache["iran"] if cache is not None else iran_outline(store)) if spec.geometry_type else None
     result = validate_import(
         data,
         spec.name,
@@ -153,7 +163,13 @@ def check_rows(
         result.rejected = pd.concat([rejected[keep], more], ignore_index=True).sort_values(
             ["row", "field"], kind="stable", ignore_index=True
         )
+        if result.frame is not None:
+            result.accepted = result.frame
         result.frame = None
+    if result.accepted is not None:
+        bad = set(result.rejected["row"].dropna().astype(int))
+        accepted = result.accepted[~(result.accepted.index.to_series() + 1).isin(bad).to_numpy()]
+        result.accepted = accepted.reset_index(drop=True) if len(accepted) else None
     return result
 
 

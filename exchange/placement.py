@@ -105,24 +105,31 @@ def place_rows(
     counties_of = county_codes(data, counties)
     name_col = next((c for c in NAME_COLUMNS if c in data.columns), None)
     by_code = need & data["settlement_code"].notna()
-    for i in data.index[by_code]:
-        code = data.at[i, "settlement_code"]
-        if code not in points.index:
+    xs = pd.Series(points.geometry.x.to_numpy(), index=points.index)
+    ys = pd.Series(points.geometry.y.to_numpy(), index=points.index)
+    if by_code.any():
+        codes = data.loc[by_code, "settlement_code"]
+        known = codes.isin(points.index)
+        for i in codes.index[~known]:
             rejections.append(
                 (
                     int(rows[i]),
                     "settlement_code",
-                    code,
+                    codes[i],
                     "unknown_settlement",
-                    f"row {rows[i]}: no settlement with code {code}",
+                    f"row {rows[i]}: no settlement with code {codes[i]}",
                 )
             )
-            continue
-        place = points.loc[code]
-        data.at[i, lon], data.at[i, lat] = float(place.geometry.x), float(place.geometry.y)
-        data.at[i, "position_source"] = "settlement_code"
-        if counties_of[i] is None or pd.isna(counties_of[i]):
-            data.at[i, "county_code"] = place["county_code"]
+        hit = codes[known]
+        data.loc[hit.index, lon] = xs.reindex(hit).to_numpy()
+        data.loc[hit.index, lat] = ys.reindex(hit).to_numpy()
+        data.loc[hit.index, "position_source"] = "settlement_code"
+        no_county = hit.index[counties_of[hit.index].isna().to_numpy()]
+        if len(no_county):
+            if "county_code" not in data.columns:
+                data["county_code"] = None
+            data["county_code"] = data["county_code"].astype(object)
+            data.loc[no_county, "county_code"] = points["county_code"].reindex(hit[no_county]).to_numpy()
     by_name = need & ~by_code
     if name_col is not None:
         named = by_name & ~data[name_col].map(_missing)
@@ -155,15 +162,16 @@ def place_rows(
         if ask.any():
             queries = pd.DataFrame({"name": data.loc[ask, name_col], "county_code": counties_of[ask]})
             found = match_settlements(queries, settlements)
-            for i, hit in found.iterrows():
+            matched = found.index[(found["status"] == "matched").to_numpy()]
+            codes = found.loc[matched, "settlement_code"]
+            data.loc[matched, lon] = xs.reindex(codes).to_numpy()
+            data.loc[matched, lat] = ys.reindex(codes).to_numpy()
+            data.loc[matched, "settlement_code"] = codes.to_numpy()
+            data.loc[matched, "position_source"] = "settlement_name"
+            for i in found.index[(found["status"] != "matched").to_numpy()]:
                 name = str(data.at[i, name_col])
-                if hit["status"] == "matched":
-                    place = points.loc[hit["settlement_code"]]
-                    data.at[i, lon], data.at[i, lat] = float(place.geometry.x), float(place.geometry.y)
-                    data.at[i, "settlement_code"] = hit["settlement_code"]
-                    data.at[i, "position_source"] = "settlement_name"
-                elif hit["status"] == "ambiguous":
-                    listed = "; ".join(f"{c} {n}" for c, n in hit["candidates"])
+                if found.at[i, "status"] == "ambiguous":
+                    listed = "; ".join(f"{c} {n}" for c, n in found.at[i, "candidates"])
                     rejections.append(
                         (
                             int(rows[i]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 
 import pandas as pd
 
@@ -68,6 +69,11 @@ def _fold(name: str) -> str:
     return _DIACRITICS.sub("", text)
 
 
+@lru_cache(maxsize=262_144)
+def _normalize_cached(name: str) -> str:
+    return _normalize(name)
+
+
 def normalize_name(name: str | None) -> str:
     """Return the comparison key of a Persian place name.
 
@@ -87,6 +93,11 @@ def normalize_name(name: str | None) -> str:
     """
     if not name or not isinstance(name, str):
         return ""
+    # Registries and settlement lists repeat names: the key of each is computed once.
+    return _normalize_cached(name)
+
+
+def _normalize(name: str) -> str:
     # In Persian no word begins with «ئ»; Kurdish spellings (ئەھواز) use it as an alef.
     words = [w[1:] and "ا" + w[1:] if w.startswith("ئ") else w for w in _fold_keep_hamza(name).split()]
     words = [w.translate(_LETTERS) for w in words]
@@ -262,17 +273,16 @@ def match_settlements(
         ``no_name``), ``settlement_code`` (the match or missing) and ``candidates`` (a list of
         ``(settlement_code, name_fa)`` of an ambiguous name, else empty).
     """
-    keys = settlements["name_fa"].map(normalize_name)
-    table = pd.DataFrame(
-        {
-            "county_code": settlements["county_code"].astype(str).to_numpy(),
-            "key": keys.to_numpy(),
-            "settlement_code": settlements["settlement_code"].to_numpy(),
-            "name_fa": settlements["name_fa"].to_numpy(),
-        }
-    )
-    table = table[table["key"] != ""]
-    groups = {k: g for k, g in table.groupby(["county_code", "key"], sort=False)}
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for code, name_fa, county in zip(
+        settlements["settlement_code"].to_numpy(),
+        settlements["name_fa"].to_numpy(),
+        settlements["county_code"].astype(str).to_numpy(),
+        strict=True,
+    ):
+        key = normalize_name(name_fa)
+        if key:
+            groups.setdefault((county, key), []).append((code, name_fa))
     status: list[str] = []
     codes: list[str | None] = []
     candidates: list[list[tuple[str, str]]] = []
@@ -290,14 +300,12 @@ def match_settlements(
             candidates.append([])
         elif len(found) == 1:
             status.append("matched")
-            codes.append(found["settlement_code"].iloc[0])
+            codes.append(found[0][0])
             candidates.append([])
         else:
             status.append("ambiguous")
             codes.append(None)
-            candidates.append(
-                list(zip(found["settlement_code"], found["name_fa"], strict=True))[:max_candidates]
-            )
+            candidates.append(found[:max_candidates])
     return pd.DataFrame(
         {
             "status": status,

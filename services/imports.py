@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -317,28 +316,11 @@ class ImportJobs:
             job.raw = raw
             job.state = "checking"
             scoped = job.provinces if job.role != "admin" else None
-            result = check_rows(self.store, job.layer, raw, limits=limits, provinces=scoped)
-            good = result
-            if not result.ok and result.placed is not None:
-                # Check the other rows alone, for the preview of what they would do.
-                bad = set(result.rejected["row"].dropna().astype(int))
-                if None in set(result.rejected["row"]) or result.rejected["row"].isna().any():
-                    good = None
-                else:
-                    keep = np.array([i + 1 not in bad for i in range(len(raw))], dtype=bool)
-                    good = (
-                        check_rows(
-                            self.store,
-                            job.layer,
-                            raw[keep].reset_index(drop=True),
-                            limits=limits,
-                            provinces=scoped,
-                        )
-                        if keep.any()
-                        else None
-                    )
+            layers: dict = {}  # the store's layers, read once for both checks below
+            result = check_rows(self.store, job.layer, raw, limits=limits, provinces=scoped, cache=layers)
             job.rows_checked = len(raw)
-            self._preview(job, result, good.frame if good is not None else None)
+            rows = result.frame if result.ok else result.accepted
+            self._preview(job, result, rows, layers.get(job.layer))
             job.state = "ready" if not result.rejected["row"].isna().any() else "refused"
         except Exception as err:  # a fault of ours: the job fails, the server goes on
             job.state, job.error = "failed", f"{type(err).__name__}: {err}"[:300]
@@ -349,7 +331,13 @@ class ImportJobs:
             job.seconds = round(time.perf_counter() - started, 3)
         return job
 
-    def _preview(self, job: Job, result: ValidationResult, frame: pd.DataFrame | None) -> None:
+    def _preview(
+        self,
+        job: Job,
+        result: ValidationResult,
+        frame: pd.DataFrame | None,
+        stored: pd.DataFrame | None = None,
+    ) -> None:
         rejected = result.rejected.copy()
         rejected["message_fa"] = [
             message_fa(r.row, r.field, r.value, r.reason, r.message) for r in rejected.itertuples()
@@ -364,8 +352,9 @@ class ImportJobs:
             keys = spec.key.split(",")
             frame = frame.copy()
             change = pd.Series("added", index=frame.index, dtype=object)
-            if job.layer in self.store.list_layers():
+            if stored is None and job.layer in self.store.list_layers():
                 stored = self.store.read_layer(job.layer)
+            if stored is not None:
                 new_key = _keys(frame, keys)
                 old_key = _keys(stored, keys)
                 old_rows = pd.Series(_row_text(stored), index=old_key.to_numpy())
