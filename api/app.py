@@ -33,8 +33,8 @@ def default_folder(settings: Settings, name: str) -> Path:
 
 
 def import_jobs(settings: Settings, store, accounts: Accounts):
-    """The import jobs of the service (``services.imports``), audited in the accounts' trail."""
-    from services.imports import ImportJobs
+    """The import jobs of the service (``services.intake``), audited in the accounts' trail."""
+    from services.intake import ImportJobs
 
     def audit(actor: str, action: str, target: str, old=None, new=None) -> None:
         accounts.record(None, actor, action, target, old, new)

@@ -57,7 +57,7 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     # siting, delegation and saved scenarios work on the whole country: national roles only
     "plan": ("admin", "planner"),
     # imports through the browser: admins every layer, officers NGO rows of their provinces
-    # (services.imports checks the layer and the rows' provinces)
+    # (services.intake checks the layer and the rows' provinces)
     "import": ("admin", "licensing_officer"),
     "admin": ("admin",),
 }

@@ -1,4 +1,4 @@
-"""The preview of a 50,000-row NGO registry uploaded through the browser (``services.imports``).
+"""The preview of a 50,000-row NGO registry uploaded through the browser (``services.intake``).
 
 The registry is generated here from the national demo's settlements and counties (synthetic
 centres, nothing real): Persian headers, Persian digits and Jalali dates as a provincial office
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geo.names import normalize_name  # noqa: E402
-from services.imports import ImportJobs, User  # noqa: E402
+from services.intake import ImportJobs, User  # noqa: E402
 from store import open_store  # noqa: E402
 
 _FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -122,7 +122,7 @@ def main() -> int:
         jobs.cancel(job.id, admin)
     placed = last.frame["position_source"].value_counts().to_dict() if last.frame is not None else {}
     result = {
-        "what": "preview of an NGO registry XLSX uploaded through the browser (services.imports)",
+        "what": "preview of an NGO registry XLSX uploaded through the browser (services.intake)",
         "rows": args.rows,
         "file_mb": round(path.stat().st_size / 2**20, 2),
         "repeats": args.repeats,

@@ -102,7 +102,7 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
         conn.exec_driver_sql(f"GRANT SELECT ON amayesh_meta, spatial_ref_sys TO {role}")
         # An approval adds the licence to ``ngos`` and counts a commit, in the officer's provinces
         # only (the policy's WITH CHECK); nothing else of the layers is written by the service.
-        # An import through the browser (services.imports) rewrites ``ngos`` in one transaction
+        # An import through the browser (services.intake) rewrites ``ngos`` in one transaction
         # and an administrator's undo restores it: DELETE as well, held by the same policy.
         if "ngos" in present:
             conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "ngos" TO {role}')

@@ -1,6 +1,6 @@
 """Imports through the browser: upload, preview, rejected rows, confirm, cancel, undo, templates.
 
-Thin: the work is ``services.imports``. The upload's size is limited before its body is read
+Thin: the work is ``services.intake``. The upload's size is limited before its body is read
 (``api.guard.BodyLimit``: Content-Length, then counted while it streams) and again while it is
 written to the job's private folder. Every job belongs to the user who uploaded it.
 """
@@ -21,7 +21,7 @@ from api.deps import MEDIA, national_snapshot
 from api.security import current_user
 from api.snapshot import Snapshot
 from geo.errors import BadParameter, ImportFileError, Unauthenticated
-from services.imports import BROWSER_LAYERS, ImportJobs, User, layers_for
+from services.intake import BROWSER_LAYERS, ImportJobs, User, layers_for
 
 router = APIRouter(tags=["Imports"])
 
