@@ -40,8 +40,8 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not realdata and not browser and not slow" -n 2 --durations=15
 
 lint: install
-	$(BIN)/ruff check geo store api demo maps exchange services tests bench
-	$(BIN)/ruff format --check geo store api demo maps exchange services tests bench
+	$(BIN)/ruff check geo store services api cli demo maps exchange tests bench
+	$(BIN)/ruff format --check geo store services api cli demo maps exchange tests bench
 	$(BIN)/mypy
 
 clean:

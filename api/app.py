@@ -10,17 +10,18 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import errors, exporter, guard, openapi, security
-from api.caches import Caches
+from api import errors, guard, openapi, security
 from api.deps import snapshot
-from api.loading import load_norms, travel_for
 from api.params import reject_unknown_parameters
 from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
-from api.settings import Settings, get_settings
-from api.snapshot import Snapshot, Snapshots
 from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from services import exporter
+from services.caches import Caches
+from services.loading import load_norms, travel_for
+from services.settings import Settings, get_settings
+from services.snapshot import Snapshot, Snapshots
 from store import open_store
 from store.accounts import Accounts
 

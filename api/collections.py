@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from api.scope import coarse, coarsening, restrict
-from api.snapshot import Snapshot
 from geo.decisions import flag_reasons
 from geo.schema import LAYERS, LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
+from services.scope import coarse, coarsening, restrict
+from services.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Collection:
     def frame(self, snapshot: Snapshot) -> gpd.GeoDataFrame:
         def build() -> gpd.GeoDataFrame:
             out = self.build(snapshot)
-            scope = getattr(snapshot, "scope", None)  # a restricted view (api.scope)
+            scope = getattr(snapshot, "scope", None)  # a restricted view (services.scope)
             return out if scope is None else restrict(out, scope).reset_index(drop=True)
 
         return snapshot.cached(f"collection:{self.id}", build)

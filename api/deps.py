@@ -18,18 +18,18 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from api import exporter
-from api.snapshot import Snapshot
 from geo.errors import BadParameter as BadParameter
+from services import exporter
+from services.snapshot import Snapshot
 
 MAX_LIMIT = 1000
 
 
 async def snapshot(request: Request) -> Snapshot:
     """The current snapshot as the caller may see it: their provinces, NGO positions generalised
-    unless their role has the exact-location right (``api.scope``)."""
-    from api.scope import scope_of, view
+    unless their role has the exact-location right (``services.scope``)."""
     from api.security import current_user
+    from services.scope import scope_of, view
 
     return view(await national_snapshot(request), scope_of(current_user(request)))
 

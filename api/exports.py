@@ -1,106 +1,17 @@
-"""Tables for people: the saturation and priority downloads with named places, headers in the
-page's language, and a record of how they were made (weights, as-of date, synthetic data).
-
-An XLSX holds the table and a second sheet "about"; a CSV starts with the same record as lines
-beginning with ``#`` (``pandas.read_csv(..., comment="#")`` skips them).
-"""
+"""Table downloads over HTTP: the bytes of ``services/tables.py`` as an attachment."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from fastapi.responses import Response
 
-#: column -> (Persian, English) header
-HEADERS: Mapping[str, tuple[str, str]] = {
-    "rank": ("رتبه", "Rank"),
-    "settlement_code": ("کد سکونتگاه", "Settlement code"),
-    "name_fa": ("نام", "Name"),
-    "county_code": ("کد شهرستان", "County code"),
-    "county_name": ("شهرستان", "County"),
-    "province_code": ("کد استان", "Province code"),
-    "province_name": ("استان", "Province"),
-    "population": ("جمعیت", "Population"),
-    "target_population": ("جمعیت هدف (ساختگی)", "Target population (synthetic)"),
-    "score": ("امتیاز", "Score"),
-    "need_points": ("امتیاز نیاز", "Need points"),
-    "gap_points": ("امتیاز کمبود خدمت", "Service gap points"),
-    "distance_points": ("امتیاز دوری", "Distance points"),
-    "population_points": ("امتیاز جمعیت", "Population points"),
-    "target_area_points": ("امتیاز محلهٔ هدف", "Target neighbourhood points"),
-    "need": ("نیاز (۰ تا ۱)", "Need (0-1)"),
-    "gap": ("کمبود خدمت (۰ تا ۱)", "Service gap (0-1)"),
-    "distance": ("دوری (۰ تا ۱)", "Distance (0-1)"),
-    "population_score": ("جمعیت (۰ تا ۱)", "Population (0-1)"),
-    "target_area": ("در محلهٔ هدف", "In a target neighbourhood"),
-    "flagged": ("تعداد خدمات نیازمند توجه", "Services flagged"),
-    "reason_fa": ("دلیل", "Reason"),
-    "reason_en": ("دلیل", "Reason"),
-    "service_type": ("نوع خدمت", "Service type"),
-    "ngos": ("مراکز فعال", "Active centres"),
-    "capacity": ("ظرفیت", "Capacity"),
-    "capacity_per_10k": ("ظرفیت به ازای ۱۰٬۰۰۰ نفر", "Capacity per 10,000"),
-    "norm_per_10k": ("هنجار به ازای ۱۰٬۰۰۰ نفر", "Norm per 10,000"),
-    "ratio_to_norm": ("نسبت به هنجار", "Ratio to norm"),
-    "national_median_per_10k": ("میانهٔ کشوری به ازای ۱۰٬۰۰۰ نفر", "National median per 10,000"),
-    "class": ("وضعیت", "Class"),
-}
-
-MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def with_place_names(
-    frame: pd.DataFrame, counties: pd.DataFrame, provinces: pd.DataFrame, lang: str
-) -> pd.DataFrame:
-    """``frame`` with the county (and province) name beside each code, in ``lang``."""
-    out = frame.copy()
-    column = "name_fa" if lang == "fa" else "name_en"
-
-    def names(table: pd.DataFrame, key: str) -> pd.Series:
-        named = table.set_index(key)
-        values = named[column] if column in named else named["name_fa"]
-        return values.where(values.notna() & (values != ""), named["name_fa"])
-
-    if "county_code" in out:
-        at = out.columns.get_loc("county_code") + 1
-        out.insert(at, "county_name", out["county_code"].map(names(counties, "county_code")))
-    if "province_code" in out:
-        at = out.columns.get_loc("province_code") + 1
-        out.insert(at, "province_name", out["province_code"].map(names(provinces, "province_code")))
-    return out
-
-
-def localised(
-    frame: pd.DataFrame, lang: str, labels: Mapping[str, Mapping[str, str]] | None = None
-) -> pd.DataFrame:
-    """Headers (and coded values such as service types and classes) in ``lang``."""
-    i = 0 if lang == "fa" else 1
-    out = frame.drop(columns=["reason_en" if lang == "fa" else "reason_fa"], errors="ignore")
-    floats = out.select_dtypes("float").columns
-    out[floats] = out[floats].round(4)
-    for column, table in (labels or {}).items():
-        if column in out:
-            out[column] = out[column].map(lambda v, table=table: table.get(v, v))
-    return out.rename(columns={c: HEADERS[c][i] for c in out.columns if c in HEADERS})
+from services.tables import MEDIA, table_bytes
 
 
 def table_download(frame: pd.DataFrame, name: str, fmt: str, about: Sequence[tuple[str, str]]) -> Response:
     """``frame`` as an XLSX (with a sheet "about") or a CSV (with ``#`` lines first)."""
-    if fmt == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            pd.DataFrame(list(about), columns=["item", "value"]).to_excel(
-                writer, sheet_name="about", index=False
-            )
-        body = buffer.getvalue()
-    else:
-        lines = "".join(f"# {k}: {v}\n" for k, v in about)
-        body = ("\ufeff" + lines + frame.to_csv(index=False)).encode("utf-8")
+    body = table_bytes(frame, name, fmt, about)
     headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     return Response(body, media_type=MEDIA[fmt], headers=headers)

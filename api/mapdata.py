@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from api.scope import restrict
-from api.snapshot import Snapshot
 from geo.schema import SERVICE_TYPES
 from maps import layers
+from services.scope import restrict
+from services.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     def build() -> gpd.GeoDataFrame:
         a = snap.analysis()
         out = layers.settlement_access(a.settlements, a.access_share, a.access.covered, a.flags, a.norms)
-        scope = getattr(snap, "scope", None)  # a restricted view (api.scope)
+        scope = getattr(snap, "scope", None)  # a restricted view (services.scope)
         return out if scope is None else restrict(out, scope).reset_index(drop=True)
 
     return snap.cached("maps:settlement-access", build)

@@ -37,34 +37,12 @@ from fastapi.routing import APIRoute
 
 from api.collections import COLLECTIONS
 from geo.errors import Forbidden, SignInRequired, Unauthenticated
+from services.rights import RIGHTS, has_right
 from store.accounts import ROLES, Accounts, User
 
 SESSION_COOKIE = "amayesh_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-# ---- roles and rights ------------------------------------------------------------------------
-
-#: What each right means, and the roles that hold it.
-RIGHTS: dict[str, tuple[str, ...]] = {
-    "read": ("admin", "planner", "licensing_officer", "provincial_director"),
-    "export": ("admin", "planner", "provincial_director"),
-    "priorities": ("admin", "planner", "provincial_director"),
-    "licence_check": ("admin", "planner", "licensing_officer"),
-    "licence_decide": ("admin", "licensing_officer"),
-    "exact_location": ("admin", "planner", "licensing_officer"),
-    # siting, delegation and saved scenarios work on the whole country: national roles only
-    "plan": ("admin", "planner"),
-    # imports through the browser: admins every layer, officers NGO rows of their provinces
-    # (services.intake checks the layer and the rows' provinces)
-    "import": ("admin", "licensing_officer"),
-    "admin": ("admin",),
-}
-
-
-def has_right(user: User | None, right: str) -> bool:
-    return user is not None and user.role in RIGHTS[right]
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.loading import analysis_from_store, load_norms  # noqa: E402
 from geo.access import demand_at_settlements, e2sfca_from_pairs, gaussian_decay, locate  # noqa: E402
 from geo.distance import StraightLine  # noqa: E402
 from geo.kernels import e2sfca_straight_line  # noqa: E402
+from services.loading import analysis_from_store, load_norms  # noqa: E402
 from store import open_store  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def peak_memory(store_url: str) -> float:
     """Peak RSS (MB) of a fresh process that loads the layers and analyses them."""
     code = (
         "import resource, sys; sys.path.insert(0, {!r});"
-        "from api.loading import analysis_from_store, load_norms; from store import open_store;"
+        "from services.loading import analysis_from_store, load_norms; from store import open_store;"
         "analysis_from_store(open_store({!r}), load_norms({!r}));"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     ).format(str(ROOT), store_url, str(ROOT / "config" / "norms.toml"))

@@ -84,7 +84,7 @@ async def measure(
         with tempfile.TemporaryDirectory() as tmp:
             ngos_csv = Path(tmp) / "ngos.csv"
             subprocess.run(
-                [sys.executable, "-m", "api.cli", "--store", store, "export", "ngos", str(ngos_csv)],
+                [sys.executable, "-m", "cli", "--store", store, "export", "ngos", str(ngos_csv)],
                 cwd=ROOT,
                 check=True,
                 capture_output=True,
@@ -97,7 +97,7 @@ async def measure(
                 importer = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "api.cli",
+                    "cli",
                     "--store",
                     store,
                     "import",

@@ -86,8 +86,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="amayesh-bench-intake-"))
     store_url = args.store
     if not Path(store_url).exists() and not store_url.startswith("postgres"):
-        from api.settings import Settings
         from demo.build import build_demo
+        from services.settings import Settings
 
         store_url = str(work / "demo.gpkg")
         print("building the national demo into", store_url, flush=True)

@@ -30,12 +30,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api import plans  # noqa: E402
-from api.loading import analysis_from_store, load_norms, travel_for  # noqa: E402
-from api.settings import Settings  # noqa: E402
 from geo.delegation import delegate  # noqa: E402
 from geo.scenarios import compare  # noqa: E402
 from geo.siting import site_centres, travel_of  # noqa: E402
+from services import plans  # noqa: E402
+from services.loading import analysis_from_store, load_norms, travel_for  # noqa: E402
+from services.settings import Settings  # noqa: E402
 from store import open_store  # noqa: E402
 
 SERVICE = "rehabilitation"

@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.loading import load_norms, travel_for  # noqa: E402
-from api.settings import Settings  # noqa: E402
 from geo.access import active_ngos, demand_at_settlements, locate  # noqa: E402
 from geo.recompute import analyse  # noqa: E402
+from services.loading import load_norms, travel_for  # noqa: E402
+from services.settings import Settings  # noqa: E402
 from store import open_store  # noqa: E402
 
 

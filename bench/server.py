@@ -44,7 +44,7 @@ def running(store: str, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]
     headers = admin_headers(store)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "api.cli", "--store", store, "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "cli", "--store", store, "serve", "--port", str(port)]
     cmd += ["--workers", str(workers), "--quiet"]
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

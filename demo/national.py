@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +25,14 @@ from geo.admin import (
 )
 from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.errors import ReferenceDataError
+from geo.gazetteer import (
+    CONFIDENCE,
+    DEFAULT_TOLERANCE_M,
+    SettlementMatch,
+    match_settlements,
+    nearest_county_part,
+)
 from geo.names import initials_agree, match_names, normalize_name, normalize_text
 
 #: Official counties that have no OpenStreetMap county of their own name, and the OSM counties
@@ -319,33 +328,295 @@ def allocate_population(
 
 #: How far off the land outline a GeoNames place may lie and still be taken in (coastal towns).
 SNAP_MAX_METRES = 10_000.0
+#: A place this close to its county keeps its own point (borders and coasts are approximate).
+KEEP_MAX_METRES = DEFAULT_TOLERANCE_M
 
 
 def snap_places_to_counties(places: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Move places that lie just outside every county (coastal towns) onto the nearest county.
+    """Take in places that lie just outside every county (coastal towns, islands).
 
     County boundaries are clipped to the Natural Earth land outline, so a port such as Bandar
-    Abbas can fall a few hundred metres into the sea. A place within ``SNAP_MAX_METRES`` of a
-    county is moved to a point just inside it; farther ones are dropped. Adds a boolean column
-    ``snapped``.
+    Abbas can fall a few hundred metres into the sea. Distances are measured to each part of a
+    county (an island county is its islands, not the mainland). A place within
+    ``KEEP_MAX_METRES`` of a part keeps its point; one within ``SNAP_MAX_METRES`` is moved just
+    inside the nearest part (never onto another part); farther ones are dropped. Adds a boolean
+    column ``snapped`` (moved).
     """
     places_m = places.to_crs(METRIC_CRS)
     counties_m = counties[["county_code", "geometry"]].to_crs(METRIC_CRS)
-    inside = gpd.sjoin(places_m[["geometry"]], counties_m, predicate="within", how="inner").index
-    outside = places_m.loc[~places_m.index.isin(inside), ["geometry"]]
-    near = gpd.sjoin_nearest(outside, counties_m, max_distance=SNAP_MAX_METRES, how="inner")
-    near = near[~near.index.duplicated()]
+    nearest = nearest_county_part(places_m.geometry, counties_m, SNAP_MAX_METRES)
+    keep = nearest["county_code"].notna()
+    move = keep & (nearest["outside_m"] > KEEP_MAX_METRES)
     geoms = places_m.geometry.copy()
-    by_code = counties_m.set_index("county_code").geometry
-    for idx, code in near["county_code"].items():
-        poly = by_code[code]
-        edge = shapely.ops.nearest_points(poly, geoms[idx])[0]
-        inner = shapely.point_on_surface(poly)
-        # Step 50 m from the edge towards the interior; fall back to an interior point.
-        step = np.array([inner.x - edge.x, inner.y - edge.y])
-        step = 50.0 * step / max(np.hypot(*step), 1e-9)
-        moved = shapely.Point(edge.x + step[0], edge.y + step[1])
-        geoms[idx] = moved if poly.contains(moved) else inner
-    keep = places_m.index.isin(inside) | places_m.index.isin(near.index)
-    out = places_m.assign(geometry=geoms, snapped=places_m.index.isin(near.index))[keep]
+    parts = counties_m.explode(index_parts=False).reset_index(drop=True)
+    for idx in nearest.index[move]:
+        here = parts[parts["county_code"] == nearest.at[idx, "county_code"]]
+        part = here.geometry.iloc[int(np.argmin(here.geometry.distance(geoms[idx]).to_numpy()))]
+        # The nearest point at least 50 m inside that part (an island too small for that: its
+        # nearest point).
+        inner = part.buffer(-50.0)
+        target = inner if not inner.is_empty else part
+        geoms[idx] = shapely.ops.nearest_points(target, geoms[idx])[0]
+    out = places_m.assign(geometry=geoms, snapped=move.to_numpy())[keep.to_numpy()]
     return out.to_crs(places.crs)
+
+
+#: A GeoNames (cities500) match and a gazetteer match farther apart than this disagree; the
+#: GeoNames one, which a population and a unique name in its county back, is kept. A town's
+#: point may be anywhere in its built-up area, so a town's limit grows with its size.
+AGREE_METRES = 3_000.0
+#: Persons per km² of a built-up area, to size a town for ``agree_metres``.
+TOWN_DENSITY_PER_KM2 = 10_000.0
+
+
+def agree_metres(population: float | None) -> float:
+    """How far apart two points of one place may be: ``AGREE_METRES``, or the radius of a town's
+    built-up area at ``TOWN_DENSITY_PER_KM2`` (Tehran, 7.2 million: 15 km) where larger."""
+    if population is None or not np.isfinite(population) or population <= 0:
+        return AGREE_METRES
+    return max(AGREE_METRES, 1_000.0 * float(np.sqrt(population / TOWN_DENSITY_PER_KM2 / np.pi)))
+
+
+@dataclass(frozen=True)
+class RealPositions:
+    """The real points of the official settlements and how each was found.
+
+    Attributes
+    ----------
+    points
+        Indexed by settlement code, the settlements with a real point: ``position_source``
+        (gazetteer, geonames, correction), ``position_precision`` (exact, or low for points
+        given to 1–2 decimals), ``match_method``, ``gazetteer_id``, ``geonameid``, ``name_en``,
+        ``known_population`` (GeoNames figure, where there is one) and the point.
+    match
+        ``geo.gazetteer.match_settlements`` on the gazetteer.
+    report
+        One row per official settlement: the match report (see ``match_report``).
+    geonames_agreement
+        Of the settlements that both the GeoNames cities500 matcher and the gazetteer matcher
+        placed, the share placed at the same place (``agree_metres`` apart at most).
+    """
+
+    points: gpd.GeoDataFrame
+    match: SettlementMatch
+    report: pd.DataFrame
+    geonames_agreement: float  # share of the GeoNames cities' matches the gazetteer agrees with
+
+
+def read_corrections(path: Path | None) -> pd.DataFrame:
+    """An administrator's corrections: ``settlement_code`` with ``lon``/``lat`` or ``gazetteer_id``.
+
+    Raises ``ReferenceDataError`` naming each line that cannot be used.
+    """
+    cols = ["settlement_code", "lon", "lat", "gazetteer_id"]
+    if path is None or not Path(path).is_file():
+        return pd.DataFrame(columns=cols)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    missing = {"settlement_code"} - set(frame.columns)
+    if missing or not ({"lon", "lat"} <= set(frame.columns) or "gazetteer_id" in frame.columns):
+        raise ReferenceDataError(
+            f"{path}: the corrections file needs settlement_code and lon, lat or gazetteer_id columns"
+        )
+    for c in cols:
+        if c not in frame:
+            frame[c] = ""
+    bad = []
+    for i, row in frame.iterrows():
+        has_point = row["lon"].strip() and row["lat"].strip()
+        if not row["settlement_code"].strip().isdigit() or not (has_point or row["gazetteer_id"].strip()):
+            bad.append(i + 2)
+            continue
+        if has_point:
+            try:
+                lon, lat = float(row["lon"]), float(row["lat"])
+            except ValueError:
+                bad.append(i + 2)
+                continue
+            if not (43.0 <= lon <= 64.0 and 24.0 <= lat <= 40.5):
+                bad.append(i + 2)
+    if bad:
+        raise ReferenceDataError(
+            f"{path}: lines {', '.join(map(str, bad))} need a settlement code and a point in Iran "
+            "(lon, lat in WGS 84) or a gazetteer id"
+        )
+    return frame[cols]
+
+
+def real_positions(
+    settlements: pd.DataFrame,
+    counties: gpd.GeoDataFrame,
+    gazetteer: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    corrections: pd.DataFrame | None = None,
+) -> RealPositions:
+    """Real points for the official settlements: the gazetteer, GeoNames cities and corrections.
+
+    * Every settlement is matched to the gazetteer (``geo.gazetteer.match_settlements``).
+    * The GeoNames cities500 places matched by ``match_places`` (they carry populations) fill
+      the settlements the gazetteer left, and win where the two disagree by more than
+      ``agree_metres``, unless their place is another settlement's.
+    * ``corrections`` (``read_corrections``) come last and win.
+    """
+    gpop = places.set_index("geonameid")["population"]
+    gaz = gazetteer.copy()
+    if "population" not in gaz:
+        gaz["population"] = np.nan
+    gaz["population"] = gaz["geonames_id"].map(gpop).combine_first(gaz["population"])
+    match = match_settlements(settlements, gaz, counties)
+    m = match.settlements
+    hit = m[m["status"] == "matched"]
+    g = gaz.loc[hit["place"].to_numpy()]
+    points = gpd.GeoDataFrame(
+        {
+            "position_source": "gazetteer",
+            "position_precision": np.where(g["coord_decimals"].fillna(5).to_numpy() <= 2, "low", "exact"),
+            "match_method": hit["method"].to_numpy(),
+            "gazetteer_id": g.index.to_numpy(),
+            "geonameid": g["geonames_id"].astype("Int64").to_numpy(),
+            "name_en": g["name_en"].to_numpy(),
+            "place_name": g["name_fa"].where(g["name_fa"].fillna("") != "", g["name_en"]).to_numpy(),
+        },
+        geometry=g.geometry.to_numpy(),
+        index=hit.index,
+        crs=gazetteer.crs,
+    ).to_crs(STORAGE_CRS)
+
+    # GeoNames cities500: fill and settle disagreements.
+    old = match_places(places, settlements, counties).set_index("settlement_code")["geonameid"]
+    gn = places.set_index("geonameid")
+    by_gn = pd.Series(gaz.index.to_numpy(), index=gaz["geonames_id"].to_numpy())
+    by_gn = by_gn[by_gn.index.notna() & ~by_gn.index.duplicated()]
+    owner = pd.Series(points.index.to_numpy(), index=points["gazetteer_id"].to_numpy())
+    metric_old = gn.geometry.to_crs(METRIC_CRS)
+    metric_new = points.geometry.to_crs(METRIC_CRS)
+
+    # How far the gazetteer's own matches agree with the GeoNames cities' (the figure the build
+    # reports): the same place, ``agree_metres`` apart at most.
+    def same_place(code: str, gid: int) -> bool:
+        return metric_new[code].distance(metric_old[gid]) <= agree_metres(gpop.get(gid))
+
+    both = [(c, g) for c, g in old.items() if c in points.index]
+    agree = sum(same_place(c, g) for c, g in both)
+    agreement = agree / len(both) if both else 1.0
+    replace = []
+    for code, gid in old.items():
+        wof = by_gn.get(float(gid))
+        other = owner.get(wof) if wof is not None else None
+        if other is not None and other != code:
+            continue  # that place is another settlement's
+        if code in points.index and same_place(code, gid):
+            continue
+        replace.append((code, gid, wof))
+    if replace:
+        rows = gpd.GeoDataFrame(
+            {
+                "position_source": "geonames",
+                "position_precision": "exact",
+                "match_method": "geonames_cities",
+                "gazetteer_id": [wof for _, _, wof in replace],
+                "geonameid": [int(gid) for _, gid, _ in replace],
+                "name_en": [gn.at[gid, "name"] if "name" in gn else None for _, gid, _ in replace],
+                "place_name": [gn.at[gid, "name_fa"] for _, gid, _ in replace],
+            },
+            geometry=[gn.geometry[gid] for _, gid, _ in replace],
+            index=pd.Index([code for code, _, _ in replace]),
+            crs=STORAGE_CRS,
+        )
+        points = pd.concat([points.drop(index=rows.index, errors="ignore"), rows])
+    points["known_population"] = (
+        points["geonameid"]
+        .map(gpop)
+        .where(points["geonameid"].isin(old.to_numpy()) | points["position_source"].eq("geonames"))
+    )
+
+    # An administrator's corrections.
+    corrections = corrections if corrections is not None else read_corrections(None)
+    fixes = []
+    for row in corrections.itertuples(index=False):
+        code = row.settlement_code.strip()
+        if str(row.gazetteer_id).strip():
+            gid = int(str(row.gazetteer_id).strip())
+            if gid not in gaz.index:
+                raise ReferenceDataError(
+                    f"corrections: gazetteer id {gid} (settlement {code}) is not in the gazetteer"
+                )
+            fixes.append((code, gid, gaz.geometry.loc[gid]))
+        else:
+            fixes.append((code, None, shapely.Point(float(row.lon), float(row.lat))))
+    if fixes:
+        rows = gpd.GeoDataFrame(
+            {
+                "position_source": "correction",
+                "position_precision": "exact",
+                "match_method": "correction",
+                "gazetteer_id": pd.array([gid for _, gid, _ in fixes], dtype="Int64"),
+                "geonameid": pd.array([None] * len(fixes), dtype="Int64"),
+                "name_en": points["name_en"].reindex([code for code, _, _ in fixes]).to_numpy(),
+                "place_name": [gaz["name_fa"].get(gid) if gid is not None else None for _, gid, _ in fixes],
+                "known_population": points["known_population"]
+                .reindex([code for code, _, _ in fixes])
+                .to_numpy(),
+            },
+            geometry=[geom for _, _, geom in fixes],
+            index=pd.Index([code for code, _, _ in fixes]),
+            crs=STORAGE_CRS,
+        )
+        points = pd.concat([points.drop(index=rows.index, errors="ignore"), rows])
+    points = points[points.index.isin(settlements["settlement_code"])]
+    report = match_report(settlements, match, points, gaz)
+    return RealPositions(points=points, match=match, report=report, geonames_agreement=agreement)
+
+
+def match_report(
+    settlements: pd.DataFrame, match: SettlementMatch, points: gpd.GeoDataFrame, gazetteer: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per official settlement: how it got its point, with both names where they differ."""
+    s = settlements.set_index("settlement_code")
+    m = match.settlements.reindex(s.index)
+    p = points.reindex(s.index)
+    xy = p.geometry
+    out = pd.DataFrame(
+        {
+            "settlement_code": s.index,
+            "province_code": s["province_code"].to_numpy(),
+            "county_code": s["county_code"].to_numpy(),
+            "rural_district_code": s["rural_district_code"].to_numpy(),
+            "kind": s["kind"].to_numpy(),
+            "official_name": s["name_fa"].to_numpy(),
+            "status": np.where(p["position_source"].notna(), "matched", m["status"].fillna("unmatched")),
+            "position_source": p["position_source"].to_numpy(),
+            "method": p["match_method"].to_numpy(),
+            "confidence": p["match_method"].map(CONFIDENCE).to_numpy(),
+            "gazetteer_id": p["gazetteer_id"].astype("Int64").to_numpy(),
+            "place_name": p["place_name"].to_numpy(),
+            "place_name_en": p["gazetteer_id"].map(gazetteer["name_en"]).to_numpy(),
+            "lon": [g.x if g is not None and not g.is_empty else None for g in xy],
+            "lat": [g.y if g is not None and not g.is_empty else None for g in xy],
+            "precision": p["position_precision"].to_numpy(),
+            "outside_county_m": m["outside_m"].to_numpy(),
+            "candidates": m["candidates"].to_numpy(),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def match_summary(report: pd.DataFrame) -> pd.DataFrame:
+    """Per province (and in all): settlements matched, ambiguous and unmatched, by method."""
+    r = report.assign(method=report["method"].fillna(report["status"]))
+    by = pd.crosstab(r["province_code"], r["status"])
+    for col in ("matched", "ambiguous", "unmatched"):
+        if col not in by:
+            by[col] = 0
+    methods = pd.crosstab(r["province_code"], r["method"])
+    out = by[["matched", "ambiguous", "unmatched"]].join(methods.add_prefix("by_"))
+    out["settlements"] = out[["matched", "ambiguous", "unmatched"]].sum(axis=1)
+    villages = r[r["kind"] == "village"]
+    out["villages_matched"] = villages[villages["status"] == "matched"].groupby("province_code").size()
+    out["villages"] = villages.groupby("province_code").size()
+    out = out.fillna(0).astype("int64")
+    out["village_match_rate"] = (out["villages_matched"] / out["villages"].clip(lower=1)).round(3)
+    total = out.sum(numeric_only=True).to_frame("all").T
+    total["village_match_rate"] = round(
+        total["villages_matched"].iloc[0] / max(total["villages"].iloc[0], 1), 3
+    )
+    return pd.concat([out, total])

@@ -22,12 +22,14 @@ REFERENCE_FILES = {
     "provinces": "provinces_osm.geojson",
     "counties": "counties_osm.gpkg",
     "places": "places_geonames.gpkg",
+    "gazetteer": "places_wof.gpkg",
     "census_age_sex": "census1395_county_age_sex.csv",
     "census_unemployment": "census1395_county_unemployment.csv",
 }
 
 HOW_TO_GET = (
-    "It is the Iran reference data set (OpenStreetMap boundaries, GeoNames places, 1395 census; "
+    "It is the Iran reference data set (OpenStreetMap boundaries, GeoNames and Who's On First "
+    "places, 1395 census; "
     "see README.md, 'Reference data', for the files and their public sources). Point "
     "AMAYESH_DATA_DIR or --data-dir at the folder that holds it."
 )
@@ -49,6 +51,7 @@ class Reference:
     provinces: gpd.GeoDataFrame
     counties: gpd.GeoDataFrame
     places: gpd.GeoDataFrame
+    gazetteer: gpd.GeoDataFrame  # Who's On First localities (from GeoNames), indexed by wof_id
     census_age_sex: pd.DataFrame
     census_unemployment: pd.DataFrame
     official: Official
@@ -124,9 +127,9 @@ FAULTY_PLACES = {
 }
 
 
-def drop_faulty_places(places: pd.DataFrame) -> pd.DataFrame:
-    """The places without those listed in ``FAULTY_PLACES``."""
-    return places[~places["geonameid"].isin(list(FAULTY_PLACES))]
+def drop_faulty_places(places: pd.DataFrame, column: str = "geonameid") -> pd.DataFrame:
+    """The places without those listed in ``FAULTY_PLACES`` (by their GeoNames id in ``column``)."""
+    return places[~places[column].isin(list(FAULTY_PLACES))]
 
 
 def read_reference(data_dir: Path) -> Reference:
@@ -135,6 +138,7 @@ def read_reference(data_dir: Path) -> Reference:
     try:
         counties = gpd.read_file(paths["counties"], layer="counties", engine="pyogrio")
         places = gpd.read_file(paths["places"], layer="places", engine="pyogrio")
+        gazetteer = gpd.read_file(paths["gazetteer"], layer="places", engine="pyogrio").set_index("wof_id")
         country = gpd.read_file(paths["country"], engine="pyogrio")
         provinces = gpd.read_file(paths["provinces"], engine="pyogrio")
         census_age_sex = pd.read_csv(
@@ -151,6 +155,7 @@ def read_reference(data_dir: Path) -> Reference:
         provinces=provinces,
         counties=counties,
         places=drop_faulty_places(places).reset_index(drop=True),
+        gazetteer=drop_faulty_places(gazetteer, "geonames_id"),
         census_age_sex=census_age_sex,
         census_unemployment=census_unemployment,
         official=read_official(),

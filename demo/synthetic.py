@@ -19,10 +19,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 
 from demo.national import allocate_population
 from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.gazetteer import approximate_positions
 from geo.measures import settlement_tier
 from geo.schema import SERVICE_TYPES
 
@@ -64,9 +66,19 @@ def sample_inside(
     return out
 
 
-def _inside_point(polygon: shapely.Geometry) -> np.ndarray:
-    p = shapely.point_on_surface(polygon)
-    return np.array([p.x, p.y])
+def _inside_centres(polygon: shapely.Geometry, centres: np.ndarray) -> np.ndarray:
+    """``centres`` with those outside ``polygon`` (a real point just off a coast keeps its place
+    as a settlement) moved to the nearest point 50 m inside it, so that draws around them can
+    fall back on a point inside."""
+    out = centres.copy()
+    outside = ~shapely.contains_xy(polygon, centres[:, 0], centres[:, 1])
+    if outside.any():
+        inner = polygon.buffer(-50.0)
+        inner = inner if not inner.is_empty else polygon
+        for i in np.flatnonzero(outside):
+            p = shapely.ops.nearest_points(inner, shapely.Point(*centres[i]))[0]
+            out[i] = (p.x, p.y)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,8 +95,7 @@ POPULATION_FLOOR = 20
 def place_settlements(
     settlements: pd.DataFrame,
     counties: gpd.GeoDataFrame,
-    places: gpd.GeoDataFrame,
-    matches: pd.DataFrame,
+    real: gpd.GeoDataFrame,
     seed: int = DEFAULT_SEED,
 ) -> gpd.GeoDataFrame:
     """Give every official settlement a point and a population.
@@ -95,129 +106,82 @@ def place_settlements(
         ``official_settlements`` output.
     counties
         The county layer (``county_code``, ``population``, geometry).
-    places
-        GeoNames places (``geonameid``, ``name``, ``population``, geometry).
-    matches
-        ``match_places`` output: which place is which settlement.
+    real
+        The real points (``demo.national.real_positions``), indexed by settlement code:
+        ``position_source``, ``position_precision``, ``match_method``, ``gazetteer_id``,
+        ``geonameid``, ``name_en``, ``known_population`` (GeoNames, where it gives one).
 
     Notes
     -----
-    Positions: a matched settlement takes the GeoNames point. The others are drawn in their
-    county so that they cluster where real places cluster: each rural district (دهستان) gets a
-    centre drawn around a real place of the county (chosen with weight √population, spread 35%
-    of the county's radius), its villages are drawn around that centre (spread 12% of the
-    radius), and towns around a real place (spread 25%). Counties without any known place use
-    a point inside the county as the only anchor. Every point is inside its county.
+    Positions: a settlement with a real point keeps it. The others are placed near the real
+    points of their rural district (دهستان), else of their district (بخش), else of their county
+    (``geo.gazetteer.approximate_positions``), never at a random point of the county; their
+    ``position_source`` says which (``near_rural_district``, ``near_district``, ``near_county``)
+    and their ``position_precision`` is ``approximate``.
 
-    Populations: GeoNames figures where matched; the rest of the county's census population is
+    Populations: GeoNames figures where known; the rest of the county's census population is
     spread over the other settlements by log-normal weights (``POPULATION_WEIGHTS``), so that
-    each county sums exactly to its population. Where GeoNames figures (mixed vintages) exceed
-    what the county can hold, they are scaled down (``geonames_scaled``).
+    each county sums exactly to its census population (``synthetic`` shares: the census gives
+    no village populations). Where GeoNames figures (mixed vintages) exceed what the county can
+    hold, they are scaled down (``geonames_scaled``).
     """
-    s = settlements.merge(matches, on="settlement_code", how="left")
-    s = s.merge(
-        places[["geonameid", "name", "population"]].rename(
-            columns={"name": "name_en", "population": "gn_population"}
-        ),
-        on="geonameid",
-        how="left",
+    s = settlements.set_index("settlement_code", drop=False)
+    approx = approximate_positions(
+        settlements[["settlement_code", "county_code", "rural_district_code"]],
+        real.geometry,
+        counties,
+        seed=seed,
     )
-    places_m = places.to_crs(METRIC_CRS)
-    gn_xy = pd.DataFrame(
-        {"x": places_m.geometry.x.to_numpy(), "y": places_m.geometry.y.to_numpy()},
-        index=places["geonameid"].to_numpy(),
-    )
-    counties_m = counties.to_crs(METRIC_CRS).set_index("county_code")
-    located = gpd.sjoin(
-        places_m[["population", "geometry"]], counties_m[["geometry"]], predicate="within", how="inner"
-    )
+    geometry = pd.concat([real.geometry.to_crs(STORAGE_CRS), approx.geometry]).reindex(s.index)
+    r = real.reindex(s.index)
+    pos_source = r["position_source"].astype(object)
+    pos_source[approx.index] = "near_" + approx["placed_by"]
+    precision = r["position_precision"].astype(object)
+    precision[approx.index] = "approximate"
 
-    x = np.full(len(s), np.nan)
-    y = np.full(len(s), np.nan)
     population = np.zeros(len(s), dtype="int64")
     pop_source = np.empty(len(s), dtype=object)
-    pos_source = np.where(s["geonameid"].notna(), "geonames", "synthetic").astype(object)
-
+    known_all = r["known_population"]
+    pos_of = pd.Series(np.arange(len(s)), index=s.index)
+    county_pop = counties.set_index("county_code")["population"]
     for code, idx in s.groupby("county_code").groups.items():
         rng = county_rng(seed, code, stream=1)
-        poly = counties_m.geometry[code]
-        radius = np.sqrt(poly.area / np.pi)
         rows = s.loc[idx]
-        here = located[located["county_code"] == code]
-        if len(here):
-            anchors = np.column_stack([here.geometry.x, here.geometry.y])
-            weights = np.sqrt(here["population"].to_numpy(dtype="float64").clip(1))
-        else:
-            anchors = _inside_point(poly)[None, :]
-            weights = np.ones(1)
-        weights = weights / weights.sum()
-
-        matched = rows["geonameid"].notna().to_numpy()
-        pos = rows.index.to_numpy()
-        if matched.any():
-            ids = rows["geonameid"][matched].astype("int64").to_numpy()
-            x[pos[matched]] = gn_xy.loc[ids, "x"].to_numpy()
-            y[pos[matched]] = gn_xy.loc[ids, "y"].to_numpy()
-
-        # Rural district centres, then villages around them.
-        free = ~matched
-        villages = free & (rows["kind"] == "village").to_numpy()
-        towns = free & (rows["kind"] == "city").to_numpy()
-        fallback_anchor = anchors[np.argmax(weights)]
-        if villages.any():
-            rd = rows["rural_district_code"][villages].to_numpy()
-            rd_codes, rd_index = np.unique(rd, return_inverse=True)
-            pick = rng.choice(len(anchors), size=len(rd_codes), p=weights)
-            centres = sample_inside(
-                rng,
-                poly,
-                anchors[pick],
-                np.clip(0.35 * radius, 3_000, 30_000),
-                fallback=np.repeat(fallback_anchor[None, :], len(rd_codes), axis=0),
-            )
-            xy = sample_inside(rng, poly, centres[rd_index], np.clip(0.12 * radius, 1_500, 8_000))
-            x[pos[villages]], y[pos[villages]] = xy[:, 0], xy[:, 1]
-        if towns.any():
-            pick = rng.choice(len(anchors), size=int(towns.sum()), p=weights)
-            xy = sample_inside(
-                rng,
-                poly,
-                anchors[pick],
-                np.clip(0.25 * radius, 2_000, 20_000),
-                fallback=np.repeat(fallback_anchor[None, :], int(towns.sum()), axis=0),
-            )
-            x[pos[towns]], y[pos[towns]] = xy[:, 0], xy[:, 1]
-
-        # Populations.
-        kinds = rows["kind"][free].to_numpy()
+        known_mask = known_all.loc[idx].notna().to_numpy()
+        kinds = rows["kind"][~known_mask].to_numpy()
         medians = np.array([POPULATION_WEIGHTS[k][0] for k in kinds])
         spreads = np.array([POPULATION_WEIGHTS[k][1] for k in kinds])
         synth_w = medians * np.exp(spreads * rng.standard_normal(len(kinds)))
-        known = rows["gn_population"][matched].fillna(0).astype("int64").to_numpy()
-        total = int(counties_m.loc[code, "population"])
-        known_pop, synth_pop, scaled = allocate_population(total, known, synth_w, POPULATION_FLOOR)
-        population[pos[matched]] = known_pop
-        population[pos[free]] = synth_pop
-        pop_source[pos[matched]] = "geonames_scaled" if scaled else "geonames"
-        pop_source[pos[free]] = "synthetic"
+        known = known_all.loc[idx][known_mask].astype("int64").to_numpy()
+        known_pop, synth_pop, scaled = allocate_population(
+            int(county_pop[code]), known, synth_w, POPULATION_FLOOR
+        )
+        pos = pos_of.loc[idx].to_numpy()
+        population[pos[known_mask]] = known_pop
+        population[pos[~known_mask]] = synth_pop
+        pop_source[pos[known_mask]] = "geonames_scaled" if scaled else "geonames"
+        pop_source[pos[~known_mask]] = "synthetic"
 
     out = gpd.GeoDataFrame(
         {
-            "settlement_code": s["settlement_code"],
-            "kind": s["kind"],
-            "name_fa": s["name_fa"],
-            "name_en": s["name_en"],
-            "county_code": s["county_code"],
-            "province_code": s["province_code"],
-            "rural_district_code": s["rural_district_code"],
+            "settlement_code": s["settlement_code"].to_numpy(),
+            "kind": s["kind"].to_numpy(),
+            "name_fa": s["name_fa"].to_numpy(),
+            "name_en": r["name_en"].to_numpy(),
+            "county_code": s["county_code"].to_numpy(),
+            "province_code": s["province_code"].to_numpy(),
+            "rural_district_code": s["rural_district_code"].to_numpy(),
             "population": population,
             "population_source": pop_source,
-            "position_source": pos_source,
-            "geonameid": s["geonameid"].astype("Int64"),
+            "position_source": pos_source.to_numpy(),
+            "position_precision": precision.to_numpy(),
+            "match_method": r["match_method"].to_numpy(),
+            "gazetteer_id": r["gazetteer_id"].astype("Int64").to_numpy(),
+            "geonameid": r["geonameid"].astype("Int64").to_numpy(),
         },
-        geometry=gpd.points_from_xy(x, y),
-        crs=METRIC_CRS,
-    ).to_crs(STORAGE_CRS)
+        geometry=geometry.to_numpy(),
+        crs=STORAGE_CRS,
+    )
     return out.sort_values("settlement_code", ignore_index=True)
 
 
@@ -287,7 +251,7 @@ def generate_ngos(
         p = here["weight"].to_numpy() / here["weight"].sum()
         pick = rng.choice(len(here), size=k, p=p)
         chosen = here.iloc[pick]
-        centres = np.column_stack([chosen.geometry.x, chosen.geometry.y])
+        centres = _inside_centres(counties_m[code], np.column_stack([chosen.geometry.x, chosen.geometry.y]))
         spread = np.clip(2.5 * np.sqrt(chosen["population"].to_numpy(dtype="float64")), 200, 8_000)
         xy = sample_inside(rng, counties_m[code], centres, spread)
         service = np.array(types)[rng.choice(len(types), size=k, p=type_p)]
@@ -402,7 +366,9 @@ def generate_target_areas(
         city = cities.iloc[i]
         poly = counties_m.geometry[city["county_code"]]
         radius = float(np.clip(8 * np.sqrt(city["population"]), 1_000, 9_000))
-        centre = sample_inside(rng, poly, np.array([[city.geometry.x, city.geometry.y]]), radius / 2)[0]
+        centre = sample_inside(
+            rng, poly, _inside_centres(poly, np.array([[city.geometry.x, city.geometry.y]])), radius / 2
+        )[0]
         area = _blob(rng, centre, rng.uniform(500, 1_500)).intersection(poly)
         density = rng.uniform(40, 120)  # persons per hectare in a dense deprived quarter
         households = int(area.area / 10_000 * density / PERSONS_PER_HOUSEHOLD)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from geo.distance import Located, search_radius
+from geo.located import Located, search_radius
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -19,13 +19,10 @@ from scipy.spatial import cKDTree
 
 from geo.access import AccessResult, active_ngos, gaussian_decay, locate
 from geo.decisions import AnalysisInputError, check_service_type, fa_number
-from geo.distance import Located, ground_distance
+from geo.distance import Located, TravelCost, ground_distance
 from geo.measures import classify
 from geo.norms import Norms
 from geo.schema import SERVICE_TYPES
-
-if TYPE_CHECKING:
-    from geo.recompute import Analysis
 
 #: How many of the nearest flagged places the licence check compares the proposal with.
 BETTER_PLACE_CANDIDATES = 200
@@ -130,6 +127,29 @@ def county_at(index: LicenceIndex, lon: float, lat: float) -> str | None:
     """The code of the county holding (lon, lat), or None outside every county."""
     hits = index.county_tree.query(shapely.Point(lon, lat), predicate="within")
     return None if len(hits) == 0 else str(index.county_codes[int(hits[0])])
+
+
+class Analysis(Protocol):
+    """What the licence check reads of an analysis (``geo.recompute.Analysis`` has it all).
+
+    Stated here, so that the check depends on the shape of an analysis and not on the module that
+    makes one (which itself builds its ``LicenceIndex`` with this module).
+    """
+
+    @property
+    def norms(self) -> Norms: ...
+    @property
+    def settlements(self) -> gpd.GeoDataFrame: ...
+    @property
+    def demand(self) -> pd.DataFrame: ...
+    @property
+    def access(self) -> AccessResult: ...
+    @property
+    def saturation(self) -> pd.DataFrame: ...
+    @property
+    def licence_index(self) -> LicenceIndex: ...
+    @property
+    def travel(self) -> TravelCost: ...
 
 
 def check_licence(

@@ -77,10 +77,25 @@ SETTLEMENT_KINDS: Mapping[str, tuple[str, str]] = {
 }
 
 #: ``imported`` marks values that came from a user's own file (see ``amayesh import``).
-POSITION_SOURCES = ("geonames", "synthetic", "imported")
+POSITION_SOURCES = (
+    "gazetteer",  # a real point: the settlement matched to a Who's On First / GeoNames place
+    "geonames",  # a real point: matched to a GeoNames city (cities500), which gives a population
+    "correction",  # a real point an administrator gave (corrections file)
+    "near_rural_district",  # approximate: near the matched villages of its rural district
+    "near_district",  # approximate: near the matched settlements of its district
+    "near_county",  # approximate: near the matched settlements of its county
+    "synthetic",  # drawn at random inside its county (older demo builds)
+    "imported",  # from a user's settlement table
+)
+#: How far a settlement's point may be from the real place: ``exact`` (a gazetteer point given
+#: to 3 or more decimals), ``low`` (given to 1–2 decimals: 1–10 km), ``approximate`` (not a real
+#: point: placed near its neighbours).
+POSITION_PRECISIONS = ("exact", "low", "approximate")
 #: How a centre's point was obtained: from the file's coordinates, or from the settlement its
 #: row names by code or by name (never a county's centroid).
 NGO_POSITION_SOURCES = ("file", "settlement_code", "settlement_name", "synthetic")
+#: ``synthetic``: the county's 1395 census population shared among its settlements by drawn
+#: weights (the census published no village figures); ``geonames``: GeoNames' figure.
 POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic", "imported")
 COUNTY_POPULATION_SOURCES = ("census_1395", "census_1395_parent_share", "imported")
 
@@ -174,10 +189,28 @@ SETTLEMENTS = Layer(
         Column(
             "position_source",
             "str",
-            "geonames (real point) or synthetic",
+            "gazetteer, geonames or correction (real point); near_rural_district, near_district or "
+            "near_county (approximate: placed near the matched settlements of that unit); imported",
             "pos_src",
             choices=POSITION_SOURCES,
         ),
+        Column(
+            "position_precision",
+            "str",
+            "exact, low (a point given to 1-2 decimals) or approximate (not a real point)",
+            "pos_prec",
+            nullable=True,
+            choices=POSITION_PRECISIONS,
+        ),
+        Column(
+            "match_method",
+            "str",
+            "how the official settlement was matched to its place (exact, variant, latin, fuzzy, "
+            "rural_district, prominence, geonames_cities, correction)",
+            "match_mth",
+            nullable=True,
+        ),
+        Column("gazetteer_id", "int", "Who's On First id of the matched place", "gaz_id", nullable=True),
         Column("geonameid", "int", "GeoNames id of the matched place", "geonameid", nullable=True),
     ),
 )
@@ -300,16 +333,18 @@ def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
     """Return ``frame`` with exactly the columns of ``spec``, in order and with their dtypes.
 
     Raises ``SchemaError`` naming the missing columns, and for non-nullable columns with missing
-    values.
+    values. A nullable column that the frame lacks is taken as empty: a store or a file made
+    before the column was added still reads.
     """
-    # A nullable column added to the schema later is empty in frames made before it.
     missing = [c.name for c in spec.columns if c.name not in frame.columns and not c.nullable]
     if missing:
         raise SchemaError(f"{spec.name}: missing columns {', '.join(missing)}")
     out = pd.DataFrame(index=frame.index)
     for col in spec.columns:
         values = (
-            frame[col.name] if col.name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+            frame[col.name]
+            if col.name in frame.columns
+            else pd.Series(None, index=frame.index, dtype="object")
         )
         if col.dtype == "str":
             values = values.astype("object").where(values.notna(), None)

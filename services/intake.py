@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -105,7 +106,7 @@ REASONS_FA = {
 _DIGITS_FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
-def message_fa(row: object, fld: str, value: str, reason: str, message: str) -> str:
+def message_fa(row: Any, fld: str, value: str, reason: str, message: str) -> str:
     """The Persian message of a rejection (the English one is the validation's)."""
     text = REASONS_FA.get(reason, reason)
     if reason == "ambiguous_settlement" and "one of: " in message:

@@ -36,7 +36,7 @@ from store.base import (
     encode_application,
     validate_frame,
 )
-from store.roles import PROVINCE_OF, policy_sql, provinces_setting
+from store.policy import PROVINCE_OF, policy_sql, provinces_setting
 
 _TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
     "str": sa.Text,

@@ -76,7 +76,7 @@ def small_client(small_store):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.settings import Settings
+    from services.settings import Settings
 
     app = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
     admin = bearer(make_users(str(small_store.path))["admin"])  # every data route needs sign-in
@@ -161,7 +161,7 @@ def server(demo, demo_tokens, server_log):
     port = free_port()
     log = server_log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from services.settings import Settings
 from tests.conftest import bearer, make_users
 
 
@@ -27,7 +27,7 @@ def free_port() -> int:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -88,7 +88,7 @@ def test_serve_answers_on_loopback(demo, tmp_path, admin_headers):
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -58,7 +58,7 @@ def gpkg_service(tmp_path_factory, small_layers):
     """One service for the module's GeoPackage tests: each registers its own applications and
     asserts on them (and on differences), never on the register's totals."""
     from api.app import create_app
-    from api.settings import Settings
+    from services.settings import Settings
 
     path = small_gpkg(tmp_path_factory.mktemp("register"), small_layers)
     tokens = tokens_for(path)
@@ -71,7 +71,7 @@ def gpkg_service(tmp_path_factory, small_layers):
 def postgis_service(postgis_store, postgis_url, small_layers):
     """The small world in PostGIS, the service connected as its own role (row-level security)."""
     from api.app import create_app
-    from api.settings import Settings
+    from services.settings import Settings
     from tests.conftest import service_role_url
 
     with postgis_store.transaction() as tx:

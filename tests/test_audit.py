@@ -20,7 +20,7 @@ pytestmark = pytest.mark.realdata
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, cwd=ROOT, input=stdin
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT, input=stdin
     )
 
 

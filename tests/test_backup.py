@@ -17,7 +17,7 @@ pytestmark = pytest.mark.realdata
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_geopackage_backup_restores_into_a_fresh_store(demo, demo_tokens, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 
 from demo.national import read_county_parents
 from geo.crs import METRIC_CRS
+from geo.gazetteer import nearest_county_part
 
 pytestmark = pytest.mark.realdata
 
@@ -81,9 +82,55 @@ def within_own_county(points: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> p
 
 def test_every_point_is_inside_its_county(demo):
     counties = demo["layers"]["counties"]
-    for name in ("settlements", "ngos"):
-        inside = within_own_county(demo["layers"][name], counties)
-        assert inside.all(), f"{(~inside).sum()} {name} outside their county"
+    inside = within_own_county(demo["layers"]["ngos"], counties)
+    assert inside.all(), f"{(~inside).sum()} ngos outside their county"
+    s = demo["layers"]["settlements"]
+    inside = within_own_county(s, counties)
+    approximate = s["position_precision"] == "approximate"
+    assert inside[approximate.to_numpy()].all(), "an approximate point outside its county"
+    # A real point keeps its place: within 2 km of its county (coasts and borders are approximate).
+    off = s[~inside]
+    near = nearest_county_part(
+        off.geometry, counties[counties["county_code"].isin(off["county_code"])], 2_000
+    )
+    assert (near["county_code"].to_numpy() == off["county_code"].to_numpy()).all()
+    assert len(off) <= 0.01 * (~approximate).sum()
+
+
+def test_island_and_coastal_towns_keep_their_real_points(demo):
+    s = demo["layers"]["settlements"].to_crs(METRIC_CRS).set_index("name_fa")
+    real = {  # GeoNames / Who's On First points of the towns the old snapping moved far away
+        "کیش": (54.0194, 26.5578),
+        "بیله سوار": (48.3546, 39.3796),
+        "بندرامام خمینی": (49.1029, 30.4370),
+    }
+    for name, (lon, lat) in real.items():
+        here = s[(s["kind"] == "city")].loc[[name]]
+        point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=4326).to_crs(METRIC_CRS).iloc[0]
+        assert here.geometry.distance(point).min() < 5_000, name
+
+
+def test_real_points_are_most_villages_and_never_bought_with_wrong_matches(demo):
+    s = demo["layers"]["settlements"]
+    report = demo["report"]
+    villages = s[s["kind"] == "village"]
+    real = villages["position_precision"] != "approximate"
+    assert real.sum() >= 42_000
+    # On the settlements the GeoNames cities placed before, the gazetteer agrees (within 3 km).
+    assert report.geonames_agreement >= 0.99
+    r = report.match_report
+    matched = r[r["status"] == "matched"]
+    # Every match that is not exact names both the official name and the place's.
+    loose = matched[~matched["method"].isin(["exact", "correction"])]
+    assert loose["official_name"].notna().all() and loose["place_name"].notna().all()
+    # One place is never given to two settlements.
+    ids = matched["gazetteer_id"].dropna()
+    assert ids.is_unique
+    # The ambiguous ones list their candidates; the summary adds up.
+    assert r.loc[r["status"] == "ambiguous", "candidates"].str.len().gt(0).all()
+    total = report.match_summary.loc["all"]
+    assert total["matched"] + total["ambiguous"] + total["unmatched"] == len(s)
+    assert report.unofficial_places > 10_000
 
 
 def test_target_areas_lie_in_their_county(demo):
@@ -103,9 +150,15 @@ def test_target_areas_lie_in_their_county(demo):
 def test_real_and_synthetic_are_labelled(demo):
     layers = demo["layers"]
     s = layers["settlements"]
-    assert set(s["position_source"]) == {"geonames", "synthetic"}
-    assert s["geonameid"].notna().sum() == (s["position_source"] == "geonames").sum()
-    assert (s["position_source"] == "geonames").sum() > 1_500
+    real = {"gazetteer", "geonames", "correction"}
+    near = {"near_rural_district", "near_district", "near_county"}
+    assert set(s["position_source"]) <= real | near
+    assert ((s["position_precision"] == "approximate") == s["position_source"].isin(near)).all()
+    assert (s.loc[s["position_source"].isin(real), "position_precision"].isin(["exact", "low"])).all()
+    assert (s["position_precision"] == "low").sum() > 100  # points given to 1-2 decimals
+    assert s["match_method"].notna().sum() == s["position_source"].isin(real).sum()
+    assert (s.loc[s["position_source"] == "gazetteer", "gazetteer_id"]).notna().all()
+    assert (s["position_source"] == "geonames").sum() > 10
     assert set(s["population_source"]) <= {"geonames", "geonames_scaled", "synthetic"}
     assert layers["ngos"]["synthetic"].all()
     assert layers["ngos"]["licence_no"].str.startswith("SYN-").all()
@@ -116,7 +169,8 @@ def test_real_and_synthetic_are_labelled(demo):
 
 
 def test_big_cities_have_their_real_population(demo):
-    s = demo["layers"]["settlements"].set_index("name_en")
+    s = demo["layers"]["settlements"]
+    s = s[s["kind"] == "city"].set_index("name_en")
     # GeoNames figures, as matched by name inside the right county.
     assert s.loc["Tehran", "population"] > 7_000_000
     assert s.loc["Mashhad", "population"] > 2_000_000

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.errors import STATUS, status_of
-from api.settings import Settings
 from geo import errors as e
+from services.settings import Settings
 
-PACKAGES = ("geo", "store", "exchange", "api", "maps", "demo")
+PACKAGES = ("geo", "store", "exchange", "services", "api", "cli", "maps", "demo")
 
 
 def every_domain_error() -> set[type[e.AmayeshError]]:
@@ -22,7 +22,8 @@ def every_domain_error() -> set[type[e.AmayeshError]]:
     for name in PACKAGES:
         package = importlib.import_module(name)
         for info in pkgutil.walk_packages(package.__path__, f"{name}."):
-            importlib.import_module(info.name)
+            if not info.name.endswith(".__main__"):  # ``python -m cli`` runs the command line
+                importlib.import_module(info.name)
     found, todo = set(), [e.AmayeshError]
     while todo:
         cls = todo.pop()

@@ -1,4 +1,4 @@
-"""The export workers (``api.exporter``) end with the server, even when it is killed outright."""
+"""The export workers (``services.exporter``) end with the server, even when it is killed outright."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_export_workers_end_when_the_server_is_killed(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         import pandas as pd
         from pathlib import Path
-        from api import exporter
+        from services import exporter
         exporter.write(pd.DataFrame({{"a": [1, 2]}}), Path({str(tmp_path / "out.csv")!r}), layer="t", fmt="csv")
         print("written", flush=True)
         threading.Event().wait()

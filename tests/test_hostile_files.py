@@ -175,7 +175,7 @@ def store_bytes(kind: str, url: str) -> bytes:
 
 @pytest.mark.slow
 def test_hostile_corpus_is_refused_whole_on_both_stores(world_store, listener, test_limits, tmp_path, capsys):
-    from api.cli import main
+    from cli.main import main
 
     kind, url, store = world_store
     secret = tmp_path / "host-secret.txt"

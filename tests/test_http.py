@@ -16,8 +16,8 @@ import shapely.geometry
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from maps.tiles import tile_bounds
+from services.settings import Settings
 from tests.conftest import bearer, make_users
 
 pytestmark = pytest.mark.realdata
@@ -169,7 +169,7 @@ def test_analysis_results_export_too(client, tmp_path):
 def test_licence_check_endpoint_equals_the_core(client, demo):
     body = {"lon": 57.3, "lat": 27.2, "service_type": "rehabilitation", "capacity": 40}
     answer = client.post("/licence-checks", json=body).json()
-    from api.loading import analysis_from_store, load_norms, travel_for
+    from services.loading import analysis_from_store, load_norms, travel_for
 
     norms = load_norms(Settings().norms)
     direct = analysis_from_store(demo["store"], norms, travel_for(Settings(), norms)).check_licence(

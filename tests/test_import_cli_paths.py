@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from api.cli import main
+from cli.main import main
 from store import open_store
 from tests.small_world import layers
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from services.settings import Settings
 from store import open_store
 from store.accounts import Accounts
 from tests.conftest import TEST_PASSWORD, bearer

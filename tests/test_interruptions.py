@@ -105,7 +105,7 @@ def test_a_killed_import_leaves_the_store_as_it_was(full_store, replacement):
     before = store.read_layer("settlements")
     digest = hashlib.sha256(store.path.read_bytes()).hexdigest() if kind == "gpkg" else None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--store", url, "import", "settlements", str(replacement)],
+        [sys.executable, "-m", "cli", "--store", url, "import", "settlements", str(replacement)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

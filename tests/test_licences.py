@@ -7,10 +7,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from api.loading import ngos_as_of, registry_as_of, resolve_as_of
 from geo.decisions import below_digits, flag_reasons
 from geo.licences import status_at
 from geo.recompute import analyse
+from services.loading import ngos_as_of, registry_as_of, resolve_as_of
 from tests import analysis_world as world
 
 

@@ -24,9 +24,9 @@ from fastapi.testclient import TestClient
 from scipy.spatial import cKDTree
 
 from api.app import create_app
-from api.scope import CLEARANCE_M, generalised_positions
-from api.settings import Settings
 from maps.tiles import tile_bounds
+from services.scope import CLEARANCE_M, generalised_positions
+from services.settings import Settings
 from store.accounts import Accounts
 from tests.conftest import TEST_PASSWORD, bearer
 

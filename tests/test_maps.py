@@ -20,10 +20,10 @@ import pytest
 import shapely
 import shapely.geometry
 
-from api.loading import load_norms, travel_for
-from api.settings import Settings
 from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from services.loading import load_norms, travel_for
+from services.settings import Settings
 from tests.conftest import TEST_PASSWORD, TEST_USERS
 
 pytestmark = [pytest.mark.realdata, pytest.mark.browser]

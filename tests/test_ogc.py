@@ -18,7 +18,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from services.settings import Settings
 from tests.conftest import bearer, make_users
 
 pytestmark = pytest.mark.realdata

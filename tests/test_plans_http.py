@@ -10,15 +10,15 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from api import plans
 from api.app import create_app
-from api.cli import main
-from api.loading import load_norms, travel_for
-from api.settings import Settings
+from cli.main import main
 from geo.delegation import delegate
 from geo.recompute import analyse
 from geo.scenarios import compare
 from geo.siting import site_centres
+from services import plans
+from services.loading import load_norms, travel_for
+from services.settings import Settings
 
 pytestmark = pytest.mark.realdata
 

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from services.settings import Settings
 from store.accounts import Accounts
-from store.roles import PROVINCE_OF
+from store.policy import PROVINCE_OF
 from tests.conftest import SERVICE_ROLE, bearer, make_users
 
 pytestmark = [pytest.mark.realdata, pytest.mark.postgis]

@@ -373,9 +373,9 @@ def test_dask_gives_the_single_process_answer(vmap0):
 
 @pytest.mark.realdata
 def test_the_national_analysis_on_roads(demo, data_dir):
-    from api.loading import load_norms
     from exchange.roads import road_network
     from geo.recompute import analyse
+    from services.loading import load_norms
     from tests.analysis_world import ROOT
 
     norms = load_norms(ROOT / "config" / "norms.toml")

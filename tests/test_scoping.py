@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import POLICY
-from api.settings import Settings
+from services.settings import Settings
 from store.accounts import Accounts
 from tests.conftest import TEST_PASSWORD, bearer
 

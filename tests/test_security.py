@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import PLAIN_ROUTES, POLICY, SESSION_COOKIE
-from api.settings import Settings
+from services.settings import Settings
 from store.accounts import AccountError, Accounts
 from tests.conftest import ROOT, TEST_PASSWORD, TEST_USERS, bearer
 
@@ -265,7 +265,7 @@ def test_account_rules(tmp_path):
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, cwd=ROOT, input=stdin
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT, input=stdin
     )
 
 
@@ -320,7 +320,7 @@ def test_users_command_line(tmp_path):
 
 
 def test_demo_accounts_are_one_per_role(tmp_path):
-    from api.cli import DEMO_ACCOUNTS, create_demo_accounts
+    from cli.users import DEMO_ACCOUNTS, create_demo_accounts
     from store.accounts import ROLES, demo_password
 
     made = create_demo_accounts(str(tmp_path / "d.gpkg"))

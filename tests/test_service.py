@@ -17,11 +17,11 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.loading import analysis_from_store, load_norms, travel_for
-from api.scope import COARSENING
-from api.settings import Settings
 from geo.errors import UnknownProvinceError
 from maps.tiles import BUFFER, EXTENT, tile_bounds
+from services.loading import analysis_from_store, load_norms, travel_for
+from services.scope import COARSENING
+from services.settings import Settings
 from tests import small_world
 from tests.conftest import bearer, make_users
 
@@ -255,7 +255,7 @@ def test_answers_about_synthetic_data_say_so(small_client):
 
 
 def test_the_command_line_takes_a_province_by_code_or_name(small_store):
-    from api.loading import province_code
+    from services.loading import province_code
 
     for asked in ("00", "0", "استان آزمون", "Test province", "test PROVINCE"):
         assert province_code(small_store, asked) == "00", asked

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.caches import ByteLRU
 from api.guard import API_CSP, BodyLimit, HeavyLimit, SecurityHeaders, is_heavy, page_response
+from services.caches import ByteLRU
 
 
 async def slow_app(scope, receive, send):
@@ -163,7 +163,7 @@ def test_byte_bounded_cache_drops_the_least_recently_used():
 
 def test_service_headers_health_and_body_limit_on_the_app(tmp_path):
     from api.app import create_app
-    from api.settings import Settings
+    from services.settings import Settings
     from store import open_store
     from tests.test_hostile_files import tiny_world
 

@@ -28,9 +28,7 @@ from api.deps import national_snapshot, snapshot
 from api.guard import page_response
 from api.routers.assessments import json_safe, scope_check
 from api.schemas import ServiceType
-from api.scope import restrict, scope_of
 from api.security import current_user
-from api.snapshot import Snapshot
 from geo import applications as A
 from geo.errors import (
     AnalysisInputError,
@@ -40,6 +38,8 @@ from geo.errors import (
     PreconditionRequired,
 )
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from services.scope import restrict, scope_of
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Licence register"])
 

@@ -22,15 +22,16 @@ from api.deps import (
     require_export,
     snapshot,
 )
-from api.exports import localised, table_download, with_place_names
+from api.exports import table_download
 from api.schemas import LicenceCheckRequest, ServiceType
-from api.scope import COARSENING, coarse, coarsening, restrict
 from api.security import Forbidden
-from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
 from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from services.scope import COARSENING, coarse, coarsening, restrict
+from services.snapshot import Snapshot
+from services.tables import localised, with_place_names
 
 router = APIRouter(tags=["Analysis"])
 
@@ -412,7 +413,7 @@ def settlement(
         "tier": a.tier.at[i],
         "in_target_area": bool(a.in_target_area.at[i]),
         # For roles without the exact-location right distances to centres are multiples of
-        # distance_step (km, minutes) and access shares of share_step (api.scope); null: exact.
+        # distance_step (km, minutes) and access shares of share_step (services.scope); null: exact.
         "distance_step": rounded.distance if rounded else None,
         "share_step": rounded.share if rounded else None,
         "services": services,

@@ -21,9 +21,9 @@ from api import query as Q
 from api.collections import COLLECTIONS, Collection
 from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, require_export, snapshot
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
-from api.snapshot import Snapshot
 from geo import filtering as F
 from geo.errors import UnknownFeatureError, UnknownLayerError
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["OGC API – Features"])
 

@@ -19,9 +19,9 @@ from starlette.datastructures import UploadFile
 
 from api.deps import MEDIA, national_snapshot
 from api.security import current_user
-from api.snapshot import Snapshot
 from geo.errors import BadParameter, ImportFileError, Unauthenticated
 from services.intake import BROWSER_LAYERS, ImportJobs, User, layers_for
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Imports"])
 

@@ -18,7 +18,6 @@ from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
 from api.security import PAGE_RIGHTS, current_user, has_right, personalise
-from api.snapshot import Snapshot
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
@@ -27,6 +26,7 @@ from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, Context, build_page
 from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Map pages"])
 

@@ -16,7 +16,6 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from api import plans
 from api.deps import MEDIA, feature_collection, json_records, snapshot
 from api.routers.assessments import json_safe
 from api.schemas import (
@@ -27,10 +26,11 @@ from api.schemas import (
     ServiceType,
     SitingRequest,
 )
-from api.snapshot import Snapshot
 from geo.delegation import delegate
 from geo.siting import site_centres
 from maps.notices import SYNTHETIC_NOTICE_EN
+from services import plans
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Planning"])
 

@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, Response
 from api import mapdata
 from api.deps import national_snapshot
 from api.guard import page_response
-from api.snapshot import Snapshot
 from geo.crs import STORAGE_CRS
 from geo.schema import SERVICE_TYPES
 from maps import layers
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Public view"])
 

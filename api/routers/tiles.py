@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from api import mapdata
-from api.caches import LRUCache
 from api.deps import BadParameter, snapshot
-from api.snapshot import Snapshot
 from geo.errors import UnknownLayerError
 from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
+from services.caches import LRUCache
+from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Vector tiles"])
 MVT = "application/vnd.mapbox-vector-tile"

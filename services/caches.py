@@ -11,7 +11,7 @@ from threading import Lock
 import numpy as np
 import pandas as pd
 
-from api.settings import Settings
+from services.settings import Settings
 
 
 def size_of(value: object) -> int:

@@ -1,4 +1,4 @@
-"""Settings, from the environment (prefix ``AMAYESH_``) or the command line."""
+"""Settings of both doors, from the environment (prefix ``AMAYESH_``) or the command line."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     store: str = "var/amayesh.gpkg"
     #: Where build-demo writes shapefiles for desktop GIS users.
     shapefile_dir: Path = Path("data/shapefiles")
+    #: An administrator's corrections of settlement points (CSV: settlement_code with lon, lat
+    #: or gazetteer_id), applied on every build; see config/settlement_corrections.csv.
+    settlement_corrections: Path = (
+        Path(__file__).resolve().parents[1] / "config" / "settlement_corrections.csv"
+    )
     #: The service norms (catchments, norms, flag rules, default priority weights).
     norms: Path = Path(__file__).resolve().parents[1] / "config" / "norms.toml"
     #: The roads file for travel on roads (default: the reference folder's roads_vmap0.gpkg), e.g.

@@ -17,10 +17,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from api.caches import ByteLRU
-from api.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from geo.norms import Norms
 from geo.recompute import Analysis
+from services.caches import ByteLRU
+from services.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from store.base import Store, StoreError
 
 
@@ -115,8 +115,8 @@ class Snapshots:
         with self._lock:
             current = self._current
             if current is None or current.store_version != version or self._stale(current):
-                self._current = self._load(version)
-            return self._current
+                current = self._current = self._load(version)
+            return current
 
     @staticmethod
     def _stale(snap: Snapshot) -> bool:

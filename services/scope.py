@@ -20,15 +20,17 @@ so it is the same every time, and no generalised point lies within 1 km of any r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from api.snapshot import Snapshot
 from geo.decisions import Coarsening, coarsen
 from geo.licences import status_at
+from services.rights import has_right
+from services.snapshot import Snapshot
 from store.accounts import User
 
 GRID_DEG = 0.125
@@ -63,8 +65,6 @@ NATIONAL = Scope(None, True)
 
 
 def scope_of(user: User | None) -> Scope:
-    from api.security import has_right
-
     if user is None:
         return Scope(frozenset(), False)
     provinces = None if user.national else frozenset(user.provinces)
@@ -116,6 +116,7 @@ class View(Snapshot):
     scope: Scope = field(default=NATIONAL)
 
     def analysis(self):
+        assert self.base is not None, "a view is made from a snapshot"
         return self.base.analysis()
 
 
@@ -185,4 +186,4 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
         v.tiles_ready = snap.tiles_ready
         return v
 
-    return snap.cached(f"view:{scope.key}", build)
+    return cast(Snapshot, snap.cached(f"view:{scope.key}", build))

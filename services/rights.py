@@ -1,0 +1,30 @@
+"""Roles and rights: what each right means and which roles hold it.
+
+Both doors ask here: the HTTP policy (``api/security.py``) states every route's right, and the
+views of ``services/scope.py`` give the exact positions only to the roles that hold
+``exact_location``.
+"""
+
+from __future__ import annotations
+
+from store.accounts import User
+
+#: What each right means, and the roles that hold it.
+RIGHTS: dict[str, tuple[str, ...]] = {
+    "read": ("admin", "planner", "licensing_officer", "provincial_director"),
+    "export": ("admin", "planner", "provincial_director"),
+    "priorities": ("admin", "planner", "provincial_director"),
+    "licence_check": ("admin", "planner", "licensing_officer"),
+    "licence_decide": ("admin", "licensing_officer"),
+    "exact_location": ("admin", "planner", "licensing_officer"),
+    # siting, delegation and saved scenarios work on the whole country: national roles only
+    "plan": ("admin", "planner"),
+    # imports through the browser: admins every layer, officers NGO rows of their provinces
+    # (services.intake checks the layer and the rows' provinces)
+    "import": ("admin", "licensing_officer"),
+    "admin": ("admin",),
+}
+
+
+def has_right(user: User | None, right: str) -> bool:
+    return user is not None and user.role in RIGHTS[right]
