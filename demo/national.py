@@ -523,11 +523,9 @@ def real_positions(
             crs=STORAGE_CRS,
         )
         points = pd.concat([points.drop(index=rows.index, errors="ignore"), rows])
-    points["known_population"] = (
-        points["geonameid"]
-        .map(gpop)
-        .where(points["geonameid"].isin(old.to_numpy()) | points["position_source"].eq("geonames"))
-    )
+    # A population where the GeoNames city matched to the settlement gives one (whichever
+    # point it stands at: Tehran's gazetteer point is another GeoNames record of the same city).
+    points["known_population"] = pd.Series(points.index, index=points.index).map(old.map(gpop))
 
     # An administrator's corrections.
     corrections = corrections if corrections is not None else read_corrections(None)
@@ -620,3 +618,27 @@ def match_summary(report: pd.DataFrame) -> pd.DataFrame:
         total["villages_matched"].iloc[0] / max(total["villages"].iloc[0], 1), 3
     )
     return pd.concat([out, total])
+
+
+def unofficial_places(
+    match: SettlementMatch, gazetteer: gpd.GeoDataFrame, counties: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """The gazetteer places that match no official settlement, with the county they lie in or near
+    (the ``gazetteer_places`` layer: findable by name, never counted as settlements)."""
+    g = gazetteer.loc[gazetteer.index.isin(match.unofficial)]
+    near = nearest_county_part(g.geometry, counties, DEFAULT_TOLERANCE_M)
+    province = counties.set_index("county_code")["province_code"]
+    name_fa = g["name_fa"].where(g["name_fa"].fillna("").str.strip() != "", None)
+    return gpd.GeoDataFrame(
+        {
+            "gazetteer_id": g.index.to_numpy(),
+            "name_fa": name_fa.map(lambda n: normalize_text(n) if isinstance(n, str) else None).to_numpy(),
+            "name_en": g["name_en"].where(g["name_en"].fillna("") != "", None).to_numpy(),
+            "county_code": near["county_code"].to_numpy(),
+            "province_code": near["county_code"].map(province).to_numpy(),
+            "feature_code": g["feature_code"].where(g["feature_code"].fillna("") != "", None).to_numpy(),
+            "position_precision": np.where(g["coord_decimals"].fillna(5).to_numpy() <= 2, "low", "exact"),
+        },
+        geometry=g.geometry.to_numpy(),
+        crs=gazetteer.crs,
+    ).to_crs(STORAGE_CRS)

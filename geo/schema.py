@@ -304,9 +304,57 @@ LAYER_INFO = Layer(
     ),
 )
 
+#: Gazetteer places that match no official settlement: findable in the place search, labelled
+#: unofficial, never counted as settlements.
+GAZETTEER_PLACES = Layer(
+    "gazetteer_places",
+    "مکان‌های بیرون از فهرست رسمی",
+    "Places outside the official list",
+    "gazetteer_id",
+    "Point",
+    (
+        Column("gazetteer_id", "int", "Who's On First id", "gaz_id"),
+        Column("name_fa", "str", "Persian name (gazetteer)", nullable=True),
+        Column("name_en", "str", "Latin name (gazetteer)", nullable=True),
+        Column(
+            "county_code",
+            "str",
+            "the county it lies in or near",
+            "cnty_code",
+            nullable=True,
+            pattern=r"\d{4}",
+        ),
+        Column("province_code", "str", "its county's province", "prov_code", nullable=True, pattern=r"\d{2}"),
+        Column(
+            "feature_code",
+            "str",
+            "GeoNames feature code (PPL, PPLF farm, PPLL locality…)",
+            "feat_code",
+            nullable=True,
+        ),
+        Column(
+            "position_precision",
+            "str",
+            "exact, or low (1-2 decimals)",
+            "pos_prec",
+            nullable=True,
+            choices=POSITION_PRECISIONS,
+        ),
+    ),
+)
+
 LAYERS: Mapping[str, Layer] = {
     layer.name: layer
-    for layer in (PROVINCES, COUNTIES, SETTLEMENTS, NGOS, TARGET_AREAS, COUNTY_NEEDS, LAYER_INFO)
+    for layer in (
+        PROVINCES,
+        COUNTIES,
+        SETTLEMENTS,
+        NGOS,
+        TARGET_AREAS,
+        COUNTY_NEEDS,
+        LAYER_INFO,
+        GAZETTEER_PLACES,
+    )
 }
 
 

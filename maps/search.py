@@ -33,22 +33,42 @@ def search_key(text: object) -> str:
     return re.sub(r"[\s\-‌]+", "", folded)
 
 
-KINDS = (("province", "province_code"), ("county", "county_code"), ("settlement", "settlement_code"))
+#: What the search finds, in the order hits of equal rank are listed: ``place`` is a gazetteer
+#: place that matches no official settlement (unofficial; the ``gazetteer_places`` layer).
+KINDS = (
+    ("province", "province_code"),
+    ("county", "county_code"),
+    ("settlement", "settlement_code"),
+    ("place", "gazetteer_id"),
+)
 
 
-def search_index(provinces: pd.DataFrame, counties: pd.DataFrame, settlements: pd.DataFrame) -> dict:
+def search_index(
+    provinces: pd.DataFrame,
+    counties: pd.DataFrame,
+    settlements: pd.DataFrame,
+    places: pd.DataFrame | None = None,
+) -> dict:
     """The places with their names folded once (``search_key``), for ``search_places``."""
     out = {}
-    for (kind, code_col), frame in zip(KINDS, (provinces, counties, settlements), strict=True):
+    frames = (provinces, counties, settlements, places)
+    for (kind, code_col), frame in zip(KINDS, frames, strict=True):
+        if frame is None:
+            continue
         en = frame["name_en"] if "name_en" in frame else pd.Series(None, index=frame.index)
+        fa = frame["name_fa"].fillna("")
+        population = frame["population"] if "population" in frame else pd.Series(0, index=frame.index)
         out[kind] = pd.DataFrame(
             {
                 "code": frame[code_col].astype(str).to_numpy(),
-                "name_fa": frame["name_fa"].to_numpy(),
+                "name_fa": fa.to_numpy(),
                 "name_en": en.to_numpy(),
+                "province_code": frame["province_code"].to_numpy()
+                if "province_code" in frame
+                else frame[code_col].astype(str).str[:2].to_numpy(),
                 "county_code": frame["county_code"].to_numpy() if "county_code" in frame else None,
-                "population": frame["population"].astype("int64").to_numpy(),
-                "key_fa": frame["name_fa"].map(search_key).to_numpy(),
+                "population": population.fillna(0).astype("int64").to_numpy(),
+                "key_fa": fa.map(search_key).to_numpy(),
                 "key_en": en.map(search_key).to_numpy(),
             }
         )
@@ -68,6 +88,8 @@ def search_places(query: str, index: dict, limit: int = 10) -> list[dict]:
         return []
     hits = []
     for kind, _ in KINDS:
+        if kind not in index:
+            continue
         frame = index[kind]
         if key.isdigit():
             score = np.where(frame["code"].str.startswith(key), 2, 0)
@@ -86,7 +108,7 @@ def search_places(query: str, index: dict, limit: int = 10) -> list[dict]:
                     "code": row.code,
                     "name_fa": row.name_fa,
                     "name_en": row.name_en if isinstance(row.name_en, str) and row.name_en else None,
-                    "province_code": row.code[:2],
+                    "province_code": row.province_code if isinstance(row.province_code, str) else None,
                     "county_code": row.county_code if isinstance(row.county_code, str) else None,
                     "population": int(row.population),
                     "match": int(row.match),

@@ -85,18 +85,24 @@ def search(
     provinces = snap.layer("provinces")
     counties = snap.layer("counties")
     settlements = snap.layer("settlements")
-    index = snap.cached("maps:search", lambda: search_index(provinces, counties, settlements))
+    # Gazetteer places outside the official list (a store built before them has none).
+    places = snap.layers.get("gazetteer_places")
+    index = snap.cached("maps:search", lambda: search_index(provinces, counties, settlements, places))
     hits = search_places(q, index, limit=limit)
     frames = {
         "province": provinces.set_index("province_code"),
         "county": counties.set_index("county_code"),
         "settlement": settlements.set_index("settlement_code"),
     }
+    if places is not None:
+        frames["place"] = places.set_index(places["gazetteer_id"].astype(str))
     county_names = counties.set_index("county_code")[["name_fa", "name_en"]]
     for hit in hits:
         geom = frames[hit["kind"]].geometry.loc[hit["code"]]
-        if hit["kind"] == "settlement":
+        if hit["kind"] in ("settlement", "place"):
             hit["lon"], hit["lat"] = round(geom.x, 5), round(geom.y, 5)
+        if hit["kind"] == "place":
+            hit["unofficial"] = True
         else:
             c = geom.representative_point()
             hit["lon"], hit["lat"] = round(c.x, 5), round(c.y, 5)

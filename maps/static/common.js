@@ -92,6 +92,14 @@
   const placeName = (p) => (A.C.lang === 'en' && p.name_en ? p.name_en : p.name_fa);
   const serviceName = (code) => t('service_' + code);
   const synTag = () => `<span class="am-tag am-syn">${esc(t('synthetic_value'))}</span>`;
+  /** How a settlement's population and point were obtained, in the page's language. */
+  const populationNote = (p) => (p.population_source
+    ? ` <span class="am-hint">(${esc(t('pop_' + p.population_source))})</span>` : '');
+  const positionNote = (p) => {
+    if (!p.position_source) return '–';
+    const label = esc(t('pos_' + p.position_source));
+    return p.position_precision === 'low' ? `${label} · ${esc(t('pos_low'))}` : label;
+  };
 
   /** Requests that change something carry the session's CSRF token (api/security.py). */
   function withCsrf(options) {
@@ -226,7 +234,7 @@
   }
 
 
-  A.u = { SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
   // The helpers under the name the planning page (plan.js) uses.
   A.util = A.u;
 }());

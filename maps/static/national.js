@@ -3,7 +3,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { belowDigits, minutes, t, locale, num, jalali, esc, placeName, serviceName, synTag, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
+  const { belowDigits, minutes, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN } = A.u;
   // Each layer has its own visual channel, so no colour means two things:
   // - counties: saturation as a muted diverging brown-to-teal fill (under the norm brown, over it teal);
   // - settlements: access as grey-to-black dots (darker = worse), flagged ones larger and ringed;
@@ -108,10 +108,10 @@
     const d = await getJSON(`/settlements/${encodeURIComponent(code)}`);
     const p = d.settlement.properties;
     const s = d.services[st.service];
-    const popSyn = p.population_source && p.population_source !== 'geonames' ? ' ' + synTag() : '';
     const flaggedFor = Object.entries(d.services).filter(([, v]) => v.flagged).map(([k]) => serviceName(k));
     const rows = [
-      [t('population'), num(p.population) + popSyn],
+      [t('population'), num(p.population) + populationNote(p)],
+      [t('position'), positionNote(p)],
       [t('county'), esc(placeName(d.county))],
       [t('target_population'), num(s.target_population) + ' ' + synTag()],
       [t('nearest'), s.nearest_ngo ? `${d.distance_step ? esc(t('about')) + ' ' : ''}${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : '–'],
@@ -374,7 +374,7 @@
     let hits = [];
     const show = () => {
       list.innerHTML = hits.map((h, k) => {
-        const where = h.kind === 'settlement' && h.county_code ? ` · ${esc(A.C.lang === 'en' && h.county_en ? h.county_en : h.county_fa)}` : '';
+        const where = (h.kind === 'settlement' || h.kind === 'place') && h.county_code ? ` · ${esc(A.C.lang === 'en' && h.county_en ? h.county_en : h.county_fa)}` : '';
         return `<li role="option" data-k="${k}" tabindex="-1"><strong>${esc(placeName(h))}</strong> `
           + `<span class="am-tag">${esc(t('place_' + h.kind))}</span>${where}</li>`;
       }).join('');
@@ -572,6 +572,12 @@
           if (hit.kind === 'province') { chooseProvince(hit.code); return; }
           if (hit.kind === 'county') { openCounty(hit.code, true); return; }
           map.setView([hit.lat, hit.lon], Math.max(map.getZoom(), 12), { animate: false });
+          if (hit.kind === 'place') {  // a gazetteer place outside the official list: no profile
+            L.popup({ maxWidth: 340 }).setLatLng([hit.lat, hit.lon]).setContent(
+              `<div class="am-pop"><h4>${esc(placeName(hit))}</h4><div class="am-hint">${esc(t('place_place'))}</div></div>`,
+            ).openOn(map);
+            return;
+          }
           const popup = L.popup({ maxWidth: 340 }).setLatLng([hit.lat, hit.lon]).setContent(t('loading')).openOn(map);
           try { popup.setContent(await settlementPopup(hit.code, st)); } catch (err) { popup.setContent(`${t('error')}: ${esc(err.message)}`); }
         });

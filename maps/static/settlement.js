@@ -8,7 +8,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { SERVICE_COLOURS, minutes, t, num, esc, placeName, serviceName, synTag, getJSON, setStatus, setup, loadBoundaries, provinceOutline, belowDigits, nowJalali, jalali } = A.u;
+  const { SERVICE_COLOURS, minutes, t, num, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, setup, loadBoundaries, provinceOutline, belowDigits, nowJalali, jalali } = A.u;
 
   A.settlement = function (map, els, config) {
     setup(map, config);
@@ -35,13 +35,13 @@
       const province = (A.C.provinces.find((x) => x.code === p.province_code) || {}).name || p.province_code;
       document.getElementById('am-profile-name').textContent = `${placeName(p)} · ${t('kind_' + p.kind)}`;
       document.title = `${placeName(p)} · ${t('page_settlement')}`;
-      const popSyn = p.population_source && p.population_source !== 'geonames' ? ' ' + synTag() : '';
-      const facts = [
+        const facts = [
         [t('code'), `<span dir="ltr">${esc(p.settlement_code)}</span>`],
         [t('province'), esc(province)],
         [t('county'), esc(placeName(d.county))],
         [t('tier'), esc(t('tier_' + d.tier))],
-        [t('population'), num(p.population) + popSyn],
+        [t('population'), num(p.population) + populationNote(p)],
+        [t('position'), positionNote(p)],
         [t('in_target_area'), esc(d.in_target_area ? t('yes') : t('no'))],
         [t('as_of_label'), esc(A.C.as_of_date)],
       ];
