@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -12,7 +13,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from api import errors, guard, openapi, security
 from api.deps import snapshot
 from api.params import reject_unknown_parameters
-from api.routers import applications, assessments, auth, features, pages, plans, public, tiles
+from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
 from api.schemas import Landing, LayerSummary, Link
 from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -25,6 +26,29 @@ from store import open_store
 from store.accounts import Accounts
 
 
+def default_folder(settings: Settings, name: str) -> Path:
+    """``name/`` beside a GeoPackage store, ``var/name`` for PostGIS."""
+    if settings.store.startswith("postgres"):
+        return Path("var") / name
+    return Path(settings.store).parent / name
+
+
+def import_jobs(settings: Settings, store, accounts: Accounts):
+    """The import jobs of the service (``services.intake``), audited in the accounts' trail."""
+    from services.intake import ImportJobs
+
+    def audit(actor: str, action: str, target: str, old=None, new=None) -> None:
+        accounts.record(None, actor, action, target, old, new)
+
+    return ImportJobs(
+        store,
+        settings.imports_dir or default_folder(settings, "imports"),
+        settings.versions_dir or default_folder(settings, "versions"),
+        audit,
+        ttl_seconds=settings.import_ttl_minutes * 60,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; ``settings`` default to the environment (``AMAYESH_*``)."""
     settings = settings or get_settings()
@@ -35,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.imports.close()
         exporter.shutdown()
         store.close()
         accounts.close()
@@ -76,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         travel=lambda: travel_for(settings, norms),
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )
+    app.state.imports = import_jobs(settings, store, accounts)
     errors.install(app)
     security.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
@@ -89,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)
+    app.include_router(imports.router)  # before the pages: /maps/import is not a /maps/{page}
     app.include_router(pages.router)
     pages.mount_assets(app)
     openapi.install(app)

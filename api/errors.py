@@ -42,6 +42,10 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.ApplicationNotFound: 404,
     # licence applications: edits need the version they were based on (ETag / If-Match)
     e.InvalidTransition: 409,
+    # imports through the browser: confirm, cancel, undo at the wrong moment; too many open
+    e.ImportConflict: 409,
+    e.TooManyImports: 429,
+    e.ImportNotFound: 404,
     e.PreconditionFailed: 412,
     e.PreconditionRequired: 428,
     # a conflict with what is stored
@@ -57,7 +61,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
 }
 
 TITLES = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Unprocessable content"}
-TITLES |= {412: "Precondition failed", 428: "Precondition required"}
+TITLES |= {412: "Precondition failed", 428: "Precondition required", 429: "Too many requests"}
 TITLES |= {500: "Internal error", 503: "Service unavailable"}
 
 

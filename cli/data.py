@@ -132,7 +132,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings.store)
     mode = "replace" if args.replace else "append" if args.append else "update"
     actor = _admin(args, settings) if mode == "replace" else (args.user or f"os:{getpass.getuser()}")
-    report_path = args.report or args.file.with_name(args.file.stem + ".rejected.csv")
+    # The report goes where the user asked, or into the working folder: never beside the input,
+    # which may be a system file (/etc/passwd) or no folder at all (/vsicurl/…, http://…).
+    report_path = args.report or Path.cwd() / (Path(args.file).stem[:100] + ".rejected.csv")
     result = validate_file(
         store,
         args.layer,
@@ -146,13 +148,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {err.user_message}", file=sys.stderr)
         shown = result.rejected.head(args.show)
         # The report first: whatever happens while printing, the user gets it.
-        write_report(result, report_path)
+        try:
+            write_report(result, report_path)
+        except OSError as exc:
+            print(f"error: cannot write the report {report_path}: {exc.strerror}", file=sys.stderr)
+            report_path = None
         for row in shown.itertuples():
             where = "file" if pd.isna(row.row) else f"row {int(row.row)}"
             print(f"  {where:>9}  {row.field!s:<16} {row.reason!s:<22} {row.message}", file=sys.stderr)
         if len(result.rejected) > len(shown):
             print(f"  … and {len(result.rejected) - len(shown)} more", file=sys.stderr)
-        print(f"Every rejected row is in {report_path}", file=sys.stderr)
+        if report_path is not None:
+            print(f"Every rejected row is in {report_path}", file=sys.stderr)
         record_refusal(settings, actor, mode, args.layer, args.file, len(result.rejected))
         return 3
     done = apply_import(settings, store, args.layer, result.frame, mode, actor, args.file)
@@ -169,8 +176,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for note in result.notes:
         print(f"  {note}")
     if not result.repaired.empty:
-        write_report(result, report_path)
-        print(f"  {len(result.repaired)} polygons repaired (area change < 0.1%); see {report_path}")
+        try:
+            write_report(result, report_path)
+            print(f"  {len(result.repaired)} polygons repaired (area change < 0.1%); see {report_path}")
+        except OSError as exc:
+            print(f"  {len(result.repaired)} polygons repaired; the report {report_path}: {exc.strerror}")
     return 0
 
 

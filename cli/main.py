@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "audited and the previous version of the layer is saved (var/versions or AMAYESH_VERSIONS_DIR).",
     )
     im.add_argument("layer", choices=editable)
-    im.add_argument("file", type=Path)
+    im.add_argument("file", help="a local file (URLs and GDAL /vsi… paths are refused)")
     how = im.add_mutually_exclusive_group()
     how.add_argument("--append", action="store_true", help="only add rows (a key already stored is refused)")
     how.add_argument(
@@ -113,7 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--user", help="who imports (an admin for --replace; the password is asked)")
     im.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     im.add_argument("--source-layer", help="layer of a GeoPackage holding several")
-    im.add_argument("--report", type=Path, help="CSV of rejected rows (default: <file>.rejected.csv)")
+    im.add_argument(
+        "--rejected",
+        "--report",
+        dest="report",
+        type=Path,
+        help="CSV of rejected rows (default: <file name>.rejected.csv in the working folder)",
+    )
     im.add_argument("--show", type=int, default=20, help="rejected rows to print (all are in the report)")
     im.set_defaults(func=cmd_import)
 

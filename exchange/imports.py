@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from exchange.boundary import read_untrusted
 from exchange.formats import ImportFileError, neutralise_formulas
 from exchange.limits import Limits, get_limits
+from exchange.placement import county_codes, duplicate_centres, place_rows
+from exchange.templates import rename_headers
 from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import ImportRejected as ImportRejected
@@ -45,6 +49,169 @@ def geometry_limits(limits: Limits) -> GeometryLimits:
     )
 
 
+def file_refused(layer_name: str, name: str, err: ImportFileError) -> ValidationResult:
+    """The result of a file refused as a whole (``row`` empty)."""
+    rejected = pd.DataFrame(
+        [(None, "file", name, err.reason, err.user_message)],
+        columns=["row", "field", "value", "reason", "message"],
+    ).astype({"row": "Int64"})
+    return ValidationResult(layer(layer_name).name, None, rejected, rejected.iloc[:0], 0)
+
+
+def read_rows(
+    path: Path, layer_name: str, *, source_layer: str | None = None, limits: Limits | None = None
+) -> pd.DataFrame:
+    """What the file holds, read through the import boundary, with its headers named by the
+    layer's columns (``exchange.templates.rename_headers``); ``ImportFileError`` if refused."""
+    layer(layer_name)
+    raw = read_untrusted(path, layer=source_layer, limits=limits or get_limits())
+    return rename_headers(_without_trailing_blanks(raw), layer_name)
+
+
+def _without_trailing_blanks(raw: pd.DataFrame) -> pd.DataFrame:
+    """Without the empty rows at the end of a sheet (a template's formatted but unused rows);
+    empty rows between data rows stay, so that row numbers are the sheet's."""
+    if isinstance(raw, gpd.GeoDataFrame) or raw.empty:
+        return raw
+    filled = raw.apply(
+        lambda col: col.map(
+            lambda v: (
+                v is not None
+                and not (isinstance(v, float) and pd.isna(v))
+                and not (isinstance(v, str) and not v.strip())
+            )
+        )
+    )
+    used = np.flatnonzero(filled.any(axis=1).to_numpy())
+    return raw.iloc[: (used[-1] + 1) if len(used) else 0]
+
+
+def check_rows(
+    store: Store,
+    layer_name: str,
+    raw: pd.DataFrame,
+    *,
+    mode: str = "replace",
+    limits: Limits | None = None,
+    provinces: frozenset[str] | None = None,
+    cache: dict | None = None,
+) -> ValidationResult:
+    """Check rows read from a file for ``layer_name`` against the store's current contents.
+
+    NGO rows without coordinates are placed at the settlement they name (``exchange.placement``);
+    the same centre twice is rejected; with ``provinces`` (a licensing officer's), a row of
+    another province is rejected. ``result.placed`` holds the rows as placed. ``cache`` (a dict)
+    keeps the layers read from the store for a second call on the same store version.
+    """
+
+    def stored(name: str):
+        if cache is None:
+            return store.read_layer(name)
+        if name not in cache:
+            cache[name] = store.read_layer(name)
+        return cache[name]
+
+    limits = limits or get_limits()
+    spec = layer(layer_name)
+    if mode not in ("replace", "append"):
+        raise InputError(f"mode must be replace or append, not {mode!r}")
+    present = store.list_layers()
+    counties = county_shapes = None
+    stored_counties = None
+    if "county_code" in spec.column_names and spec.name != "counties" and "counties" in present:
+        stored_counties = stored("counties")
+        counties = pd.DataFrame(stored_counties[["county_code", "name_fa", "province_code"]])
+        if spec.geometry_type not in (None, "Point"):
+            county_shapes = stored_counties.set_index("county_code").geometry
+    extra: list[tuple] = []
+    data = raw
+    if spec.name == "ngos" and not isinstance(raw, gpd.GeoDataFrame):
+        if "settlements" in present and counties is not None:
+            settlements = stored("settlements")[["settlement_code", "name_fa", "county_code", "geometry"]]
+            data, extra = place_rows(raw, settlements, counties)
+        stored_ngos = stored("ngos") if "ngos" in present else None
+        extra += duplicate_centres(data, stored_ngos)
+        if provinces is not None and counties is not None:
+            extra += _other_provinces(data, counties, provinces, stored_ngos)
+    existing = None
+    if mode == "append" and spec.name in present:
+        existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
+    if spec.geometry_type and cache is not None and "iran" not in cache:
+        cache["iran"] = iran_outline(store)
+    iran = (cache["iran"] if cache is not None else iran_outline(store)) if spec.geometry_type else None
+    result = validate_import(
+        data,
+        spec.name,
+        counties=counties,
+        existing_keys=existing,
+        iran=iran,
+        county_shapes=county_shapes,
+        limits=geometry_limits(limits),
+    )
+    result.placed = data
+    if extra:
+        placed_rows = {
+            r[0]
+            for r in extra
+            if r[3] in ("no_position", "unknown_settlement", "ambiguous_settlement", "county_needed")
+        }
+        rejected = result.rejected
+        keep = ~(rejected["row"].isin(placed_rows) & (rejected["reason"] == "empty_geometry"))
+        more = pd.DataFrame(extra, columns=["row", "field", "value", "reason", "message"]).astype(
+            {"row": "Int64"}
+        )
+        result.rejected = pd.concat([rejected[keep], more], ignore_index=True).sort_values(
+            ["row", "field"], kind="stable", ignore_index=True
+        )
+        if result.frame is not None:
+            result.accepted = result.frame
+        result.frame = None
+    if result.accepted is not None:
+        bad = set(result.rejected["row"].dropna().astype(int))
+        accepted = result.accepted[~(result.accepted.index.to_series() + 1).isin(bad).to_numpy()]
+        result.accepted = accepted.reset_index(drop=True) if len(accepted) else None
+    return result
+
+
+def _other_provinces(
+    data: pd.DataFrame, counties: pd.DataFrame, provinces: frozenset[str], stored: pd.DataFrame | None
+) -> list[tuple]:
+    """Rows a licensing officer may not import: another province's, or a licence number that
+    belongs to a centre of another province."""
+    province_of = counties.set_index("county_code")["province_code"]
+    codes = county_codes(data, counties)
+    out = []
+    for n, (_i, code) in enumerate(codes.items(), start=1):
+        if code is not None and not pd.isna(code) and province_of[code] not in provinces:
+            out.append(
+                (
+                    n,
+                    "county_code",
+                    str(code),
+                    "other_province",
+                    f"row {n}: county {code} is in province {province_of[code]}, not one of yours "
+                    f"({', '.join(sorted(provinces))})",
+                )
+            )
+    if stored is not None and "licence_no" in data.columns:
+        theirs = set(stored.loc[~stored["province_code"].isin(provinces), "licence_no"])
+        for n, value in enumerate(data["licence_no"], start=1):
+            text = (
+                None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).strip()
+            )
+            if text in theirs:
+                out.append(
+                    (
+                        n,
+                        "licence_no",
+                        text,
+                        "other_province",
+                        f"row {n}: licence {text} belongs to a centre outside your provinces",
+                    )
+                )
+    return out
+
+
 def validate_file(
     store: Store,
     layer_name: str,
@@ -57,38 +224,14 @@ def validate_file(
     """Read ``path`` through the import boundary and check it for ``layer_name`` against the
     store's current contents."""
     limits = limits or get_limits()
-    spec = layer(layer_name)
+    layer(layer_name)
     if mode not in ("replace", "append"):
         raise InputError(f"mode must be replace or append, not {mode!r}")
     try:
-        raw = read_untrusted(path, layer=source_layer, limits=limits)
+        raw = read_rows(path, layer_name, source_layer=source_layer, limits=limits)
     except ImportFileError as err:
-        rejected = pd.DataFrame(
-            [(None, "file", Path(path).name, err.reason, err.user_message)],
-            columns=["row", "field", "value", "reason", "message"],
-        ).astype({"row": "Int64"})
-        empty = rejected.iloc[:0]
-        return ValidationResult(spec.name, None, rejected, empty, 0)
-    present = store.list_layers()
-    counties = county_shapes = None
-    if "county_code" in spec.column_names and spec.name != "counties" and "counties" in present:
-        stored = store.read_layer("counties")
-        counties = pd.DataFrame(stored[["county_code", "name_fa", "province_code"]])
-        if spec.geometry_type not in (None, "Point"):
-            county_shapes = stored.set_index("county_code").geometry
-    existing = None
-    if mode == "append" and spec.name in present:
-        existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
-    iran = iran_outline(store) if spec.geometry_type else None
-    return validate_import(
-        raw,
-        spec.name,
-        counties=counties,
-        existing_keys=existing,
-        iran=iran,
-        county_shapes=county_shapes,
-        limits=geometry_limits(limits),
-    )
+        return file_refused(layer_name, Path(path).name, err)
+    return check_rows(store, layer_name, raw, mode=mode, limits=limits)
 
 
 def import_file(

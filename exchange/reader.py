@@ -328,6 +328,14 @@ def check_geometries(geoms, name: str, limits: dict) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
+def _has_calamine() -> bool:
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:  # pragma: no cover - an install without it reads with openpyxl
+        return False
+    return True
+
+
 def read(path: Path, kind: str, layer: str | None, limits: dict):
     if kind == "csv":
         import pandas as pd
@@ -347,7 +355,10 @@ def read(path: Path, kind: str, layer: str | None, limits: dict):
         import pandas as pd
 
         check_xlsx_xml(path)
-        frame = pd.read_excel(path, dtype=object, engine="openpyxl", nrows=limits["max_rows"] + 1)
+        # calamine (Rust) reads a 50,000-row sheet ten times faster than openpyxl; the XML was
+        # checked above (no DTD, no entities) and the zip before that (entries, ratios).
+        engine = "calamine" if _has_calamine() else "openpyxl"
+        frame = pd.read_excel(path, dtype=object, engine=engine, nrows=limits["max_rows"] + 1)
         frame = frame.astype(object).where(frame.notna(), None)
         return _rows(frame, path, limits), None, None
     import pyogrio
@@ -524,7 +535,7 @@ def main() -> int:
 
 #: What every reading child needs, imported once by the zygote (GDAL loads here, after the
 #: zygote's environment has put the drivers that are not allowed in GDAL_SKIP).
-WARM_MODULES = ("numpy", "pandas", "pyogrio", "shapely", "openpyxl", "geo.shapes")
+WARM_MODULES = ("numpy", "pandas", "pyogrio", "shapely", "openpyxl", "python_calamine", "geo.shapes")
 
 
 def serve(control_fd: int) -> int:
@@ -541,7 +552,11 @@ def serve(control_fd: int) -> int:
     import socket
 
     for name in WARM_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if name != "python_calamine":  # optional: XLSX falls back to openpyxl
+                raise
     import pyogrio
 
     pyogrio.list_drivers()  # registers the allowed drivers now, once

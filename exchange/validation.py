@@ -21,7 +21,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
-from geo.names import match_names, normalize_name, normalize_text
+from geo.names import match_each, normalize_name, normalize_text
 from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS, Column, Layer, conform, layer
 from geo.shapes import GeometryLimits, area_km2, non_finite, outside_county, wkt_problem
 
@@ -53,6 +53,12 @@ REASONS: Mapping[str, str] = {
     "geometry_too_deep": "the geometry nests collections deeper than the limit",
     "outside_county": "the polygon reaches beyond its county (more than the tolerance)",
     "implausible_area": "the polygon is far smaller or larger than such an area can be",
+    "no_position": "no coordinates, settlement code or village/city name with its county",
+    "unknown_settlement": "no settlement of that code, or of that name in the county",
+    "ambiguous_settlement": "several settlements of the county have that name (candidates listed)",
+    "county_needed": "a village or city name needs its county",
+    "duplicate_centre": "the same centre (name and settlement) twice, or already stored under another licence",
+    "other_province": "a row of a province outside the user's",
 }
 
 #: A polygon is repaired only when that changes its area by less than this share.
@@ -62,7 +68,7 @@ REPAIR_TOLERANCE = 0.001
 _DEFAULTS: Mapping[str, Mapping[str, object]] = {
     "counties": {"population_source": "imported", "boundary_source": "imported", "parent_county_code": None},
     "settlements": {"population_source": "imported", "position_source": "imported"},
-    "ngos": {"synthetic": False},
+    "ngos": {"synthetic": False, "position_source": "file"},
     "target_areas": {"synthetic": False},
     "county_needs": {"synthetic": False},
 }
@@ -97,6 +103,10 @@ class ValidationResult:
     repaired: pd.DataFrame
     rows: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The rows as checked, after NGO rows were placed by settlement (``exchange.placement``).
+    placed: pd.DataFrame | None = None
+    #: When rows were rejected: the other rows, conformed (indexed by row - 1), for a preview.
+    accepted: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -263,10 +273,29 @@ def validate_import(
 
     rejected, repaired = report.frames()
     if not rejected.empty:
-        return ValidationResult(spec.name, None, rejected, repaired, len(raw), notes)
+        out = ValidationResult(spec.name, None, rejected, repaired, len(raw), notes)
+        if not report.file_level():
+            out.accepted = _accepted(data, geometry, rows, rejected, spec)
+        return out
     if geometry is not None:
         data = gpd.GeoDataFrame(data, geometry=geometry.to_numpy(), crs=STORAGE_CRS)
     return ValidationResult(spec.name, conform(data, spec), rejected, repaired, len(raw), notes)
+
+
+def _accepted(
+    data: pd.DataFrame, geometry: gpd.GeoSeries | None, rows: pd.Series, rejected: pd.DataFrame, spec: Layer
+) -> pd.DataFrame | None:
+    """The rows that were not rejected, conformed (what they would write): a preview's map."""
+    keep = ~rows.isin(set(rejected["row"].dropna().astype(int))).to_numpy()
+    if not keep.any():
+        return None
+    part = data[keep]
+    if geometry is not None:
+        part = gpd.GeoDataFrame(part, geometry=geometry[keep].to_numpy(), crs=STORAGE_CRS)
+    try:
+        return conform(part, spec)
+    except (ValueError, TypeError):  # a value that only a rejected row's neighbour explains
+        return None
 
 
 def _geometry_of(
@@ -362,6 +391,7 @@ def _defaults(data: pd.DataFrame, spec: Layer, counties: pd.DataFrame | None) ->
 def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Report) -> pd.Series:
     out = []
     labels = _label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
+    memo: dict[tuple[type, object], tuple[object, str | None]] = {}
     for i, v in values.items():
         if _is_missing(v):
             if not col.nullable and col.name not in ("county_code", "province_code"):
@@ -370,7 +400,15 @@ def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Repo
                 )
             out.append(None)
             continue
-        parsed, reason = _parse_value(v, col, labels)
+        # A registry repeats its values (service types, statuses, dates, counties): each distinct
+        # text or number is parsed once.
+        key = (type(v), v) if isinstance(v, str | int | float) else None
+        if key is not None and key in memo:
+            parsed, reason = memo[key]
+        else:
+            parsed, reason = _parse_value(v, col, labels)
+            if key is not None:
+                memo[key] = (parsed, reason)
         if reason:
             what = REASONS[reason]
             report.reject(rows[i], col.name, v, reason, f"row {rows[i]}: {col.name} = {_show(v)!r}: {what}")
@@ -436,39 +474,46 @@ def _check_counties(data: pd.DataFrame, rows: pd.Series, counties: pd.DataFrame,
         need = data["county_code"].isna() & data["county_name"].notna()
         if need.any():
             names = data.loc[need, "county_name"].astype(str)
-            m = match_names(
+            m = match_each(
                 names, pd.Series(counties["name_fa"].to_numpy(), index=counties["county_code"].to_numpy())
             )
-            for i, (status, code) in m[["status", "right"]].iterrows():
-                if status == "matched":
-                    data.at[i, "county_code"] = code
-                else:
-                    report.reject(
-                        rows[i],
-                        "county_name",
-                        data.at[i, "county_name"],
-                        "unknown_county",
-                        f"row {rows[i]}: county name {data.at[i, 'county_name']!r} is {status}",
-                    )
-    for i, code in data["county_code"].items():
-        if code is None:
-            if not any(r[0] == rows[i] and r[1] in ("county_code", "county_name") for r in report.rejected):
+            ok = (m["status"] == "matched").to_numpy()
+            data.loc[m.index[ok], "county_code"] = m["right"][ok].to_numpy()
+            for i, status in m["status"][~ok].items():
                 report.reject(
-                    rows[i], "county_code", "", "required_missing", f"row {rows[i]}: county_code is empty"
+                    rows[i],
+                    "county_name",
+                    data.at[i, "county_name"],
+                    "unknown_county",
+                    f"row {rows[i]}: county name {data.at[i, 'county_name']!r} is {status}",
                 )
-        elif code not in known.index:
+    named_wrong = {r[0] for r in report.rejected if r[1] in ("county_code", "county_name")}
+    codes = data["county_code"]
+    empty = codes.isna()
+    for i in codes.index[empty.to_numpy()]:
+        if rows[i] not in named_wrong:
             report.reject(
-                rows[i], "county_code", code, "unknown_county", f"row {rows[i]}: no county with code {code}"
+                rows[i], "county_code", "", "required_missing", f"row {rows[i]}: county_code is empty"
             )
-        elif "province_code" in data.columns and data.at[i, "province_code"] is None:
-            data.at[i, "province_code"] = known[code]
+    unknown = ~empty & ~codes.isin(known.index)
+    for i in codes.index[unknown.to_numpy()]:
+        code = codes[i]
+        report.reject(
+            rows[i], "county_code", code, "unknown_county", f"row {rows[i]}: no county with code {code}"
+        )
+    if "province_code" in data.columns:
+        fill = (~empty & ~unknown & data["province_code"].isna()).to_numpy()
+        data["province_code"] = data["province_code"].astype(object)
+        data.loc[fill, "province_code"] = known.reindex(codes[fill]).to_numpy()
 
 
 def _check_keys(
     data: pd.DataFrame, spec: Layer, rows: pd.Series, existing: pd.DataFrame | None, report: _Report
 ) -> None:
     keys = spec.key.split(",")
-    key_values = data[keys].astype(str).agg("|".join, axis=1)
+    key_values = data[keys[0]].astype(object).where(data[keys[0]].notna(), "").map(str)
+    for k in keys[1:]:
+        key_values = key_values + "|" + data[k].astype(object).where(data[k].notna(), "").map(str)
     present = data[keys].notna().all(axis=1)
     dup = key_values.duplicated(keep=False) & present
     for value, idx in key_values[dup].groupby(key_values[dup]).groups.items():
@@ -501,7 +546,9 @@ def _check_geometry(
     report: _Report,
     limits: GeometryLimits,
 ) -> gpd.GeoSeries:
-    out = geoms.copy()
+    values = list(geoms.to_numpy())
+    positions = {i: n for n, i in enumerate(geoms.index)}
+    finite_bad = non_finite(np.array([g if g is not None else shapely.Point() for g in values], dtype=object))
     if iran is not None:
         # 10 km of margin for coastal places and boundary generalisation.
         margin = (
@@ -530,7 +577,7 @@ def _check_geometry(
                 f"row {row}: a {g.geom_type}, expected {spec.geometry_type}",
             )
             continue
-        if non_finite(np.array([g]))[0]:
+        if finite_bad[positions[i]]:
             report.reject(
                 row,
                 "geometry",
@@ -597,8 +644,8 @@ def _check_geometry(
                         f"row {row}: ({probe.x:.5f}, {probe.y:.5f}) is outside Iran",
                     )
                 continue
-        out[i] = g
-    return out
+        values[positions[i]] = g
+    return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs)
 
 
 def _check_extent(

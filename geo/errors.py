@@ -260,3 +260,22 @@ __all__ = [
     "UnknownSettlementError",
     "UnknownUserError",
 ]
+
+
+class ImportNotFound(NotFoundError):
+    """No import of that id that the caller may see (never one, expired, or another user's)."""
+
+    code = "import-not-found"
+
+
+class ImportConflict(InputError):
+    """An import cannot do this now: rows are rejected, the layer changed since the preview, it
+    is not ready, or it was confirmed, cancelled or undone already."""
+
+    code = "import-conflict"
+
+
+class TooManyImports(InputError):
+    """A user has too many imports open at once."""
+
+    code = "too-many-imports"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 
 import pandas as pd
 
@@ -68,6 +69,11 @@ def _fold(name: str) -> str:
     return _DIACRITICS.sub("", text)
 
 
+@lru_cache(maxsize=262_144)
+def _normalize_cached(name: str) -> str:
+    return _normalize(name)
+
+
 def normalize_name(name: str | None) -> str:
     """Return the comparison key of a Persian place name.
 
@@ -87,6 +93,11 @@ def normalize_name(name: str | None) -> str:
     """
     if not name or not isinstance(name, str):
         return ""
+    # Registries and settlement lists repeat names: the key of each is computed once.
+    return _normalize_cached(name)
+
+
+def _normalize(name: str) -> str:
     # In Persian no word begins with «ئ»; Kurdish spellings (ئەھواز) use it as an alef.
     words = [w[1:] and "ا" + w[1:] if w.startswith("ئ") else w for w in _fold_keep_hamza(name).split()]
     words = [w.translate(_LETTERS) for w in words]
@@ -158,6 +169,18 @@ def match_names(
     return pd.DataFrame({"key": lk["key"], "right": matched_id, "status": status})
 
 
+def match_each(names: pd.Series, right: pd.Series) -> pd.DataFrame:
+    """``match_names`` for a column that may name one place many times (a registry's county):
+    every row gets the answer of its name; only the right side can make a name ambiguous."""
+    keys = names.map(normalize_name)
+    first = names[~keys.duplicated()]
+    answer = match_names(first, right)
+    answer.index = keys[first.index].to_numpy()
+    out = answer.reindex(keys.to_numpy())
+    out.index = names.index
+    return out
+
+
 _TEXT_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
 
 
@@ -222,3 +245,72 @@ def initials_agree(name_fa: str | None, name_latin: str | None) -> bool:
         return True
     allowed = _INITIALS.get(fa[0])
     return allowed is None or latin[0] in allowed
+
+
+def match_settlements(
+    queries: pd.DataFrame, settlements: pd.DataFrame, *, max_candidates: int = 5
+) -> pd.DataFrame:
+    """Find the settlement each query names, among the settlements of the query's county.
+
+    A registry row often gives a village or city by name and its county instead of coordinates.
+    The name is compared by its ``normalize_name`` key with the names of that county's
+    settlements only; a key shared by several settlements of the county is ambiguous and never
+    guessed. Several queries may name the same settlement (two centres in one village).
+
+    Parameters
+    ----------
+    queries
+        ``name`` and ``county_code`` per row (any index).
+    settlements
+        ``settlement_code``, ``name_fa``, ``county_code`` (and optionally ``kind``).
+    max_candidates
+        How many candidates an ambiguous answer lists.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``queries``: ``status`` (``matched``, ``ambiguous``, ``unmatched`` or
+        ``no_name``), ``settlement_code`` (the match or missing) and ``candidates`` (a list of
+        ``(settlement_code, name_fa)`` of an ambiguous name, else empty).
+    """
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for code, name_fa, county in zip(
+        settlements["settlement_code"].to_numpy(),
+        settlements["name_fa"].to_numpy(),
+        settlements["county_code"].astype(str).to_numpy(),
+        strict=True,
+    ):
+        key = normalize_name(name_fa)
+        if key:
+            groups.setdefault((county, key), []).append((code, name_fa))
+    status: list[str] = []
+    codes: list[str | None] = []
+    candidates: list[list[tuple[str, str]]] = []
+    for name, county in zip(queries["name"], queries["county_code"], strict=True):
+        key = normalize_name(name) if isinstance(name, str) else ""
+        if not key:
+            status.append("no_name")
+            codes.append(None)
+            candidates.append([])
+            continue
+        found = groups.get((str(county), key))
+        if found is None:
+            status.append("unmatched")
+            codes.append(None)
+            candidates.append([])
+        elif len(found) == 1:
+            status.append("matched")
+            codes.append(found[0][0])
+            candidates.append([])
+        else:
+            status.append("ambiguous")
+            codes.append(None)
+            candidates.append(found[:max_candidates])
+    return pd.DataFrame(
+        {
+            "status": status,
+            "settlement_code": pd.Series(codes, dtype="object").to_numpy(),
+            "candidates": candidates,
+        },
+        index=queries.index,
+    )

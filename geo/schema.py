@@ -91,6 +91,9 @@ POSITION_SOURCES = (
 #: to 3 or more decimals), ``low`` (given to 1–2 decimals: 1–10 km), ``approximate`` (not a real
 #: point: placed near its neighbours).
 POSITION_PRECISIONS = ("exact", "low", "approximate")
+#: How a centre's point was obtained: from the file's coordinates, or from the settlement its
+#: row names by code or by name (never a county's centroid).
+NGO_POSITION_SOURCES = ("file", "settlement_code", "settlement_name", "synthetic")
 #: ``synthetic``: the county's 1395 census population shared among its settlements by drawn
 #: weights (the census published no village figures); ``geonames``: GeoNames' figure.
 POPULATION_SOURCES = ("geonames", "geonames_scaled", "synthetic", "imported")
@@ -230,6 +233,14 @@ NGOS = Layer(
         _province_code,
         Column("settlement_code", "str", "settlement the centre belongs to", "settl_code", nullable=True),
         _synthetic,
+        Column(
+            "position_source",
+            "str",
+            "how the point was obtained: file, settlement_code, settlement_name or synthetic",
+            "pos_src",
+            nullable=True,
+            choices=NGO_POSITION_SOURCES,
+        ),
     ),
 )
 

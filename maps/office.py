@@ -303,3 +303,87 @@ def monitoring_page(
         expired_count=_digits(len(tables["expired_active"]), lang),
         more=len(tables["expiring"]) > ROWS or len(tables["expired_active"]) > ROWS,
     )
+
+
+_IMPORT_TEXT = {
+    "title": ("ورود داده‌ها", "Import data"),
+    "nav_import": ("ورود داده‌ها", "Import"),
+    "lead": (
+        "فایل اکسل یا CSV دفتر مجوزها را بارگذاری کنید. پیش از نوشتن، می‌بینید چند ردیف افزوده، به‌روز یا "
+        "بی‌تغییر می‌ماند و کدام ردیف‌ها به چه دلیل پذیرفته نشده‌اند. ردیف‌های بی‌مختصات با کد آبادی یا نام "
+        "روستا و شهرستان جای‌گذاری می‌شوند. تا همهٔ ردیف‌ها درست نباشند، چیزی نوشته نمی‌شود.",
+        "Upload the registry's Excel or CSV file. Before anything is written you see how many rows would "
+        "be added, updated or left unchanged and which rows are rejected, and why. Rows without "
+        "coordinates are placed by their settlement code, or their village name and county. Nothing is "
+        "written until every row is right.",
+    ),
+    "layer": ("لایه", "Layer"),
+    "template": ("دریافت فایل الگو", "Download the template"),
+    "file": ("فایل", "File"),
+    "upload": ("بارگذاری و بررسی", "Upload and check"),
+    "progress": ("پیشرفت", "Progress"),
+    "preview": ("پیش‌نمایش", "Preview"),
+    "added": ("افزوده", "Added"),
+    "updated": ("به‌روز", "Updated"),
+    "unchanged": ("بی‌تغییر", "Unchanged"),
+    "rejected": ("پذیرفته‌نشده", "Rejected"),
+    "row": ("ردیف", "Row"),
+    "field": ("ستون", "Field"),
+    "value": ("مقدار", "Value"),
+    "reason": ("دلیل", "Reason"),
+    "confirm": ("تأیید و نوشتن", "Confirm and write"),
+    "cancel": ("انصراف", "Cancel"),
+    "download_rejected": ("دریافت ردیف‌های ردشده (XLSX)", "Download the rejected rows (XLSX)"),
+    "recent": ("ورودهای اخیر", "Recent imports"),
+    "when": ("زمان", "When"),
+    "by": ("کاربر", "By"),
+    "undo": ("بازگرداندن", "Undo"),
+    "undone": ("بازگردانده شد", "undone"),
+    "none": ("هنوز داده‌ای وارد نشده است.", "No imports yet."),
+}
+_LAYER_TITLES = {"ngos": 0, "target_areas": 0, "county_needs": 0}
+
+
+def import_page(
+    lang: str, *, layers: Sequence[str], can_undo: bool, as_of: dt.date, pages: Sequence[str]
+) -> str:
+    """The import page: choose a layer, upload, follow the progress, preview, confirm or cancel."""
+    from geo.schema import LAYERS
+
+    i = 0 if lang == "fa" else 1
+    t = _t(lang) | {k: v[i] for k, v in _IMPORT_TEXT.items()}
+    other = "en" if lang == "fa" else "fa"
+    context = _common("import", lang, t["title"], as_of, False, f"/maps/import?lang={other}")
+    # The top bar: the pages this role may open, and this one.
+    allowed = {
+        "national": "national" in pages,
+        "licence": "licence" in pages,
+        "register": "licence" in pages,  # the same right (licence_check) opens the register
+        "monitoring": "national" in pages,
+    }
+    context["nav"] = [n for n in context["nav"] if allowed.get(n[0], False)]
+    context["nav"].append(("import", f"/maps/import?lang={lang}", t["nav_import"]))
+    config = {
+        "lang": lang,
+        "canUndo": can_undo,
+        "messages": {
+            "working": "در حال بررسی…" if lang == "fa" else "Checking…",
+            "uploading": "در حال بارگذاری…" if lang == "fa" else "Uploading…",
+            "read": "ردیف خوانده شد" if lang == "fa" else "rows read",
+            "checked": "ردیف بررسی شد" if lang == "fa" else "rows checked",
+            "written": "نوشته شد." if lang == "fa" else "Written.",
+            "cancelled": "لغو شد؛ فایل پاک شد." if lang == "fa" else "Cancelled; the file was deleted.",
+            "refused": "فایل پذیرفته نشد." if lang == "fa" else "The file was refused.",
+            "failed": "بررسی ناکام ماند." if lang == "fa" else "The check failed.",
+            "undone": "بازگردانده شد." if lang == "fa" else "Undone.",
+            "undone_label": t["undone"],
+            "undo": t["undo"],
+        },
+    }
+    return _templates.get_template("import.html").render(
+        **context,
+        s=t,
+        layers=[(name, (LAYERS[name].title_fa, LAYERS[name].title_en)[i]) for name in layers],
+        can_undo=can_undo,
+        config=config,
+    )

@@ -19,6 +19,9 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     "exact_location": ("admin", "planner", "licensing_officer"),
     # siting, delegation and saved scenarios work on the whole country: national roles only
     "plan": ("admin", "planner"),
+    # imports through the browser: admins every layer, officers NGO rows of their provinces
+    # (services.intake checks the layer and the rows' provinces)
+    "import": ("admin", "licensing_officer"),
     "admin": ("admin",),
 }
 

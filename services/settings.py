@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     #: Where an import saves the previous version of a layer (default: ``versions/`` beside a
     #: GeoPackage store, ``var/versions`` for PostGIS).
     versions_dir: Path | None = None
+    #: Where uploaded import files wait for their confirmation: a private folder (0700), never
+    #: served (default: ``imports/`` beside a GeoPackage store, ``var/imports`` for PostGIS).
+    imports_dir: Path | None = None
+    #: The largest file uploaded for an import (MB; 413 beyond, by Content-Length or while it
+    #: streams), and how long an unconfirmed import (and its file) is kept (minutes).
+    max_upload_mb: int = 50
+    import_ttl_minutes: int = 60
     #: How long a session cookie lasts (hours); a sign-in after that.
     session_hours: float = 8.0
     #: Session cookies are ``Secure`` (sent over HTTPS only; browsers treat http://127.0.0.1 and

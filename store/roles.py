@@ -5,8 +5,9 @@ new layer tables are created) makes a login role that is neither superuser nor o
 and cannot bypass row-level security, and grants it:
 
 * ``SELECT`` on the layer tables and the commit counter; imports run from the command line as
-  the owner. The one layer write of the service is an approved licence application: ``INSERT``
-  on ``ngos`` (held by row-level security to the officer's provinces) and a commit counted;
+  the owner. The layer writes of the service are an approved licence application and an import
+  of NGO rows through the browser: ``INSERT`` and ``DELETE`` on ``ngos`` (held by row-level
+  security to the transaction's provinces) and a commit counted;
 * ``SELECT, INSERT, UPDATE`` on ``licence_applications`` (row-level security by province);
 * ``SELECT, INSERT, UPDATE`` on the users and tokens, ``SELECT`` on the secrets;
 * ``SELECT, INSERT`` on the audit table, and explicitly **not** ``UPDATE``, ``DELETE`` or
@@ -69,9 +70,11 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
         conn.exec_driver_sql(f"GRANT SELECT ON amayesh_meta, spatial_ref_sys TO {role}")
         # An approval adds the licence to ``ngos`` and counts a commit, in the officer's provinces
         # only (the policy's WITH CHECK); nothing else of the layers is written by the service.
+        # An import through the browser (services.intake) rewrites ``ngos`` in one transaction
+        # and an administrator's undo restores it: DELETE as well, held by the same policy.
         if "ngos" in present:
-            conn.exec_driver_sql(f'GRANT INSERT ON "ngos" TO {role}')
-            done.append("ngos: INSERT (approved licences, within the officer's provinces)")
+            conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "ngos" TO {role}')
+            done.append("ngos: INSERT, DELETE (approved licences and imports, within the caller's provinces)")
         conn.exec_driver_sql(f"GRANT INSERT, UPDATE ON amayesh_meta TO {role}")
         applications = store.applications
         store._ensure_applications(conn)

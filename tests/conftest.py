@@ -18,12 +18,17 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
 from geo.crs import STORAGE_CRS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# With python-calamine installed (the import reader uses it), pandas warns that its default XLSX
+# reader will change; the tests read the service's workbooks with openpyxl, as before.
+pd.set_option("io.excel.xlsx.reader", "openpyxl")
 
 
 def reference_dir() -> Path:

@@ -53,6 +53,9 @@ CODE_KEYS = (
     "province",
     "application_id",
 )
+#: An upload in the matrix: the body is a file (multipart), not JSON.
+UPLOAD = "__upload__"
+NO_JOB = "matrixNoSuchImport0000"
 TILED = ("settlements", "ngos", "counties", "provinces", "target_areas", "settlement-access")
 
 
@@ -273,6 +276,33 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
         ),
         ("/licence-monitoring", "GET", f"/licence-monitoring?f={rng.choice(('json', 'csv'))}", None),
         ("/maps/public", "GET", f"/maps/public?lang={rng.choice(('fa', 'en'))}", None),
+        # imports through the browser: an upload of one row of province p (an officer of another
+        # province gets it rejected), and a job id nobody has (404 for every role that may import)
+        ("/maps/import", "GET", f"/maps/import?lang={rng.choice(('fa', 'en'))}", None),
+        ("/import-templates/{layer_name}", "GET", "/import-templates/ngos", None),
+        ("/imports", "GET", "/imports", None),
+        (
+            "/imports",
+            "POST",
+            "/imports?layer=ngos",
+            {
+                UPLOAD: (
+                    "licence_no,name_fa,service_type,capacity,status,county_code,lon,lat\n"
+                    f"M-{p}-{rng.randrange(10**6)},matrix,rehabilitation,10,active,{county},{lon},{lat}\n"
+                ).encode()
+            },
+        ),
+        *(
+            (f"/imports/{{import_id}}{tail}", method, f"/imports/{NO_JOB}{tail}", None)
+            for method, tail in (
+                ("GET", ""),
+                ("GET", "/rows"),
+                ("GET", "/rejected.xlsx"),
+                ("POST", "/confirm"),
+                ("POST", "/cancel"),
+                ("POST", "/undo"),
+            )
+        ),
     ]
 
 
@@ -347,7 +377,11 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
             else rng.choice([q for q in world.provinces if q not in (provinces or ())])
         )
         template, method, url, body = rng.choice(requests_for(world, p, rng))
-        response = clients[name].request(method, url, json=body, follow_redirects=False)
+        if body is not None and UPLOAD in body:
+            files = {"file": ("registry.csv", body[UPLOAD])}
+            response = clients[name].request(method, url, files=files, follow_redirects=False)
+        else:
+            response = clients[name].request(method, url, json=body, follow_redirects=False)
         stats["requests"] += 1
         if stats["requests"] % 500 == 0:
             print(f"  {stats['requests']} requests, {time.perf_counter() - started:.0f} s", flush=True)
