@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from geo.decisions import AnalysisInputError, check_service_type
+from geo.gazetteer import DEFAULT_TOLERANCE_M, nearest_county_part
 from geo.norms import Norms
 
 CHANGE_KINDS = ("licences_added", "licences_closed", "licences_resized", "norms", "delegations")
@@ -196,11 +197,20 @@ def apply_changes(
     for n, add in enumerate(changes["licences_added"], start=1):
         point = shapely.Point(add["lon"], add["lat"])
         hit = county_tree.query(point, predicate="within")
-        if len(hit) == 0:
-            raise AnalysisInputError(
-                f"licences_added[{n - 1}]: ({add['lon']}, {add['lat']}) is outside the counties"
-            )
-        county = str(county_codes[int(hit[0])])
+        if len(hit):
+            county = str(county_codes[int(hit[0])])
+        elif add.get("settlement_code") in codes.index:
+            # A real settlement point may lie just off its clipped county (a coast): its county.
+            county = str(codes.loc[add["settlement_code"], "county_code"])
+        else:
+            near = nearest_county_part(
+                gpd.GeoSeries([point], crs=counties.crs), counties, DEFAULT_TOLERANCE_M
+            )["county_code"].iloc[0]
+            if not isinstance(near, str):
+                raise AnalysisInputError(
+                    f"licences_added[{n - 1}]: ({add['lon']}, {add['lat']}) is outside the counties"
+                )
+            county = near
         rows.append(
             {
                 "licence_no": f"{ADDED_PREFIX}{n:04d}",
