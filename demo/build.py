@@ -97,14 +97,7 @@ def build_demo(
     official = ref.official
 
     say("matching counties to boundaries and census")
-    join = national.build_counties(
-        official.counties,
-        ref.counties,
-        national.census_population(ref.census_age_sex),
-        national.read_county_parents(),
-        ref.places,
-        official.villages.groupby("county_code").size(),
-    )
+    join = national.join_reference_counties(ref)
     counties = join.counties
     unmatched = join.match[join.match["status"] != "matched"]
     report.unmatched_counties = official.counties.loc[unmatched.index, "name"].tolist()
@@ -112,11 +105,7 @@ def build_demo(
     provinces = national.build_provinces(ref.provinces, official.provinces, counties)
 
     say("matching the official settlements to the gazetteer (real points where the name matches)")
-    places = national.snap_places_to_counties(ref.places, counties)
-    settlements_official = national.official_settlements(official.cities, official.villages)
-    real = national.real_positions(
-        settlements_official, counties, ref.gazetteer, places, national.read_corrections(corrections)
-    )
+    settlements_official, real = national.reference_positions(ref, counties, corrections)
     report.matched_places = len(real.points)
     report.match_report = real.report
     report.match_summary = national.match_summary(real.report)

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from demo.sources import Reference
 from geo.admin import (
     dissolve_by,
     longest_border_neighbour,
@@ -174,6 +175,19 @@ def build_counties(
     )
     counties = counties.sort_values("county_code", ignore_index=True)
     return CountyJoin(counties=counties, match=match, folded=folded)
+
+
+def join_reference_counties(ref: Reference) -> CountyJoin:
+    """``build_counties`` on the reference data as read by ``demo.sources.read_reference``."""
+    o = ref.official
+    return build_counties(
+        o.counties,
+        ref.counties,
+        census_population(ref.census_age_sex),
+        read_county_parents(),
+        ref.places,
+        o.villages.groupby("county_code").size(),
+    )
 
 
 def census_population(census_age_sex: pd.DataFrame) -> pd.Series:
@@ -401,6 +415,17 @@ class RealPositions:
     match: SettlementMatch
     report: pd.DataFrame
     geonames_agreement: float  # share of the GeoNames cities' matches the gazetteer agrees with
+
+
+def reference_positions(
+    ref: Reference, counties: gpd.GeoDataFrame, corrections: Path | None
+) -> tuple[pd.DataFrame, RealPositions]:
+    """The official settlements of the reference data and their real points (``real_positions``
+    on the gazetteer and the snapped GeoNames cities, with the corrections file applied)."""
+    places = snap_places_to_counties(ref.places, counties)
+    settlements = official_settlements(ref.official.cities, ref.official.villages)
+    real = real_positions(settlements, counties, ref.gazetteer, places, read_corrections(corrections))
+    return settlements, real
 
 
 def read_corrections(path: Path | None) -> pd.DataFrame:

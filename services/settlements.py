@@ -36,20 +36,8 @@ REPORT_COLUMNS = [
 def match_official_settlements(data_dir: Path, corrections: Path | None) -> national.RealPositions:
     """Match the official settlements to the gazetteer of the reference folder, with corrections."""
     ref = read_reference(data_dir)
-    o = ref.official
-    join = national.build_counties(
-        o.counties,
-        ref.counties,
-        national.census_population(ref.census_age_sex),
-        national.read_county_parents(),
-        ref.places,
-        o.villages.groupby("county_code").size(),
-    )
-    places = national.snap_places_to_counties(ref.places, join.counties)
-    settlements = national.official_settlements(o.cities, o.villages)
-    return national.real_positions(
-        settlements, join.counties, ref.gazetteer, places, national.read_corrections(corrections)
-    )
+    counties = national.join_reference_counties(ref).counties
+    return national.reference_positions(ref, counties, corrections)[1]
 
 
 def write_match_report(report: pd.DataFrame, path: Path, unofficial: int | None = None) -> None:
