@@ -519,7 +519,58 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, err: Forbidden):
+        if _wants_page(request):
+            return _refusal_page(request)
         return problem(403, "Forbidden", err.user_message, code=err.code)
+
+
+def _wants_page(request: Request) -> bool:
+    """A person opening a map page (not a page's data request, not a program)."""
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and path.startswith("/maps/")
+        and not path.startswith("/maps/data/")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+#: The refusal of a page, in both languages: a sentence and the way back, never raw JSON.
+_REFUSAL = {
+    "fa": (
+        "این صفحه برای نقش شما نیست",
+        "نقش شما اجازهٔ باز کردن این صفحه یا دیدن دادهٔ این استان را ندارد. "
+        "اگر به آن نیاز دارید، از مدیر سامانه بخواهید نقش یا استان‌های شما را تغییر دهد.",
+        "بازگشت به نقشهٔ کشوری",
+    ),
+    "en": (
+        "This page is not for your role",
+        "Your role may not open this page or see this province's data. "
+        "If you need it, ask an administrator to change your role or provinces.",
+        "Back to the national map",
+    ),
+}
+
+
+def _refusal_page(request: Request):
+    import html as _html
+
+    from fastapi.responses import HTMLResponse
+
+    lang = "en" if request.query_params.get("lang") == "en" else "fa"
+    title, text, back = (_html.escape(s) for s in _REFUSAL[lang])
+    direction = "rtl" if lang == "fa" else "ltr"
+    page = (
+        f'<!DOCTYPE html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="/static/vendor/vazirmatn/400.css"><title>{title}</title></head>'
+        '<body style="font-family:Vazirmatn,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;'
+        'line-height:1.8">'
+        f'<h1 id="am-refused" style="font-size:1.4em">{title}</h1><p>{text}</p>'
+        f'<p><a href="/maps/national?lang={lang}">{back}</a></p></body></html>'
+    )
+    # Signed in (only then is a request refused, not sent to sign in): who, and a sign-out.
+    return HTMLResponse(personalise(page, request, lang), status_code=403)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

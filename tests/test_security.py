@@ -140,6 +140,9 @@ def test_wrong_role_is_403(app, demo_tokens):
     assert officer.post("/plans/siting", json=plan).status_code == 403
     assert director.get("/scenarios").status_code == 403
     assert director.get("/maps/plan").status_code == 403
+    page = director.get("/maps/plan?lang=en", headers={"Accept": "text/html"})
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "This page is not for your role" in page.text
     forbidden = officer.get("/priorities?province=11")
     assert forbidden.json()["status"] == 403 and "licensing_officer" in forbidden.json()["detail"]
 
@@ -332,3 +335,23 @@ def test_demo_accounts_are_one_per_role(tmp_path):
     for username, role, _ in DEMO_ACCOUNTS:
         assert username in readme and demo_password(role) in readme
     accounts.close()
+
+
+def test_a_person_refused_a_page_reads_a_sentence_in_their_language(small_client, small_store):
+    """A browser asking for a page its role may not open gets a page in its language, not JSON;
+    programs and the pages' own data requests keep problem+json."""
+    from fastapi.testclient import TestClient
+
+    from api.security import _REFUSAL
+    from tests.conftest import make_users
+
+    token = make_users(str(small_store.path))["provincial_director"]
+    director = TestClient(small_client.app, raise_server_exceptions=False, headers=bearer(token))
+    for lang, query in (("fa", ""), ("en", "?lang=en")):
+        page = director.get(f"/maps/plan{query}", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+        assert _REFUSAL[lang][0] in page.text and f'lang="{lang}"' in page.text
+        assert ('dir="rtl"' in page.text) == (lang == "fa")
+        assert "https://" not in page.text and "{" not in page.text
+    program = director.get("/maps/plan", headers={"Accept": "application/json"})
+    assert program.status_code == 403 and program.json()["status"] == 403
