@@ -26,6 +26,7 @@ from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.gazetteer import approximate_positions
 from geo.measures import settlement_tier
+from geo.sampling import sample_inside
 from geo.schema import SERVICE_TYPES
 
 DEFAULT_SEED = 1404
@@ -34,36 +35,6 @@ DEFAULT_SEED = 1404
 def county_rng(seed: int, county_code: str, stream: int) -> np.random.Generator:
     """The random stream of one county for one generator (``stream``)."""
     return np.random.default_rng(np.random.SeedSequence([seed, stream, int(county_code)]))
-
-
-def sample_inside(
-    rng: np.random.Generator,
-    polygon: shapely.Geometry,
-    centres: np.ndarray,
-    sigma: np.ndarray | float,
-    fallback: np.ndarray | None = None,
-    max_rounds: int = 30,
-) -> np.ndarray:
-    """Draw one point per centre from a normal around it, kept only inside ``polygon``.
-
-    Points outside are redrawn up to ``max_rounds`` times; what is still outside then takes its
-    ``fallback`` (default: the centre itself, which callers guarantee is inside).
-    """
-    n = len(centres)
-    sigma = np.broadcast_to(np.asarray(sigma, dtype="float64"), (n,))
-    out = np.empty((n, 2))
-    todo = np.arange(n)
-    shapely.prepare(polygon)
-    for _ in range(max_rounds):
-        if todo.size == 0:
-            break
-        cand = centres[todo] + rng.normal(size=(todo.size, 2)) * sigma[todo, None]
-        ok = shapely.contains_xy(polygon, cand[:, 0], cand[:, 1])
-        out[todo[ok]] = cand[ok]
-        todo = todo[~ok]
-    if todo.size:
-        out[todo] = (fallback if fallback is not None else centres)[todo]
-    return out
 
 
 def _inside_centres(polygon: shapely.Geometry, centres: np.ndarray) -> np.ndarray:

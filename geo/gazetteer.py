@@ -49,6 +49,7 @@ import shapely
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.names import normalize_name
+from geo.sampling import sample_inside
 
 #: How sure each method is that the place is the settlement (shown in the match report).
 CONFIDENCE = {
@@ -898,19 +899,13 @@ def approximate_positions(
         rng = np.random.default_rng([seed, int(code)])
         centres = np.column_stack([cx.iloc[i].to_numpy(), cy.iloc[i].to_numpy()])
         s = sigma.iloc[i].to_numpy()
-        out = centres.copy()
-        todo_i = np.arange(len(i))
-        for _ in range(30):
-            if todo_i.size == 0:
-                break
-            cand = centres[todo_i] + rng.normal(size=(todo_i.size, 2)) * s[todo_i, None]
-            ok = shapely.contains_xy(poly, cand[:, 0], cand[:, 1])
-            out[todo_i[ok]] = cand[ok]
-            todo_i = todo_i[~ok]
-        if todo_i.size:  # still outside: the centre if it is inside, else a point inside the county
-            inside = shapely.contains_xy(poly, centres[todo_i, 0], centres[todo_i, 1])
+        # Still outside after the draws: the centre if it is inside, else a point inside the county.
+        fallback = centres.copy()
+        outside = ~shapely.contains_xy(poly, centres[:, 0], centres[:, 1])
+        if outside.any():
             p = shapely.point_on_surface(poly)
-            out[todo_i[~inside]] = (p.x, p.y)
+            fallback[outside] = (p.x, p.y)
+        out = sample_inside(rng, poly, centres, s, fallback=fallback)
         x[i], y[i] = out[:, 0], out[:, 1]
     return gpd.GeoDataFrame(
         {"placed_by": placed_by.to_numpy()}, geometry=gpd.points_from_xy(x, y), crs=METRIC_CRS, index=t.index
