@@ -65,9 +65,20 @@ def test_rows_are_visible_only_in_the_transactions_provinces(postgis_demo, demo)
             assert setting == "*" or set(county_needs) == set(setting.split(","))
     with engine.connect() as conn:  # a setting lasts one transaction
         assert conn.execute(sa.text("SELECT count(*) FROM ngos")).scalar() == 0
+    # NGO rows may be deleted (a browser import, an undo), but only those of the transaction's
+    # provinces: the policy holds DELETE as it holds SELECT.
+    in_11 = int((ngos["province_code"] == "11").sum())
+    with engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(sa.text("SELECT set_config('amayesh.provinces', '11', true)"))
+        assert conn.execute(sa.text("DELETE FROM ngos")).rowcount == in_11
+        conn.execute(sa.text("SELECT set_config('amayesh.provinces', '*', true)"))
+        assert conn.execute(sa.text("SELECT count(*) FROM ngos")).scalar() == len(ngos) - in_11
+        tx.rollback()
+    # The reference layers stay read-only to the service.
     with engine.begin() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
         conn.execute(sa.text("SELECT set_config('amayesh.provinces', '*', true)"))
-        conn.execute(sa.text("DELETE FROM ngos"))
+        conn.execute(sa.text("DELETE FROM settlements"))
     engine.dispose()
 
 
