@@ -24,6 +24,7 @@ import shapely.ops
 from demo.national import allocate_population
 from geo.apportion import largest_remainder
 from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.decisions import fa_number
 from geo.gazetteer import approximate_positions
 from geo.measures import settlement_tier
 from geo.sampling import sample_inside
@@ -264,6 +265,14 @@ def generate_ngos(
     ngos = ngos.sort_values(
         ["county_code", "settlement_code", "service_type"], kind="stable", ignore_index=True
     )
+    # One name is one centre of a settlement (the import refuses the same name twice there): a
+    # second licence drawn with the same name is that NGO's branch 2, 3, ...
+    branch = ngos.groupby(["settlement_code", "name_fa"]).cumcount() + 1
+    later = branch > 1
+    ngos.loc[later, "name_fa"] = [
+        f"{name} (شعبه {fa_number(b)})"
+        for name, b in zip(ngos.loc[later, "name_fa"], branch[later], strict=True)
+    ]
     # Licence numbers say they are synthetic: SYN-<province>-<serial>.
     serial = ngos.groupby("province_code").cumcount() + 1
     ngos.insert(

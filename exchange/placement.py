@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from exchange.validation import label_map
 from geo.names import match_each, match_settlements, normalize_name
+from geo.schema import SERVICE_TYPES
 
 #: Columns that may hold a settlement's name (after ``exchange.templates.rename_headers``).
 NAME_COLUMNS = ("settlement_name", "village", "city", "settlement")
@@ -195,16 +197,27 @@ def place_rows(
     return data, rejections
 
 
+def _service_of(frame: pd.DataFrame) -> pd.Series:
+    """Each row's service type as its code, whether the file gives the code or a label."""
+    if "service_type" not in frame.columns:
+        return pd.Series("", index=frame.index)
+    codes = label_map(SERVICE_TYPES)
+    return frame["service_type"].map(
+        lambda v: codes.get(normalize_name(v).lower(), normalize_name(v)) if isinstance(v, str) else ""
+    )
+
+
 def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[Rejection]:
-    """The same centre twice: one normalised name in one settlement, in two rows of the file or
-    in a row and a stored centre of another licence number."""
+    """The same centre twice: one normalised name in one settlement for one service type, in two
+    rows of the file or in a row and a stored centre of another licence number. (One NGO may hold
+    licences for two services at one place; those are two licences, not a duplicate.)"""
     if "name_fa" not in data.columns or "settlement_code" not in data.columns:
         return []
     rows = pd.Series(np.arange(1, len(data) + 1), index=data.index)
     key = data["name_fa"].map(lambda v: normalize_name(v) if isinstance(v, str) else "")
     where = data["settlement_code"].map(_code)
     usable = (key != "") & where.notna()
-    pair = key + "|" + where.fillna("")
+    pair = key + "|" + where.fillna("") + "|" + _service_of(data)
     out: list[Rejection] = []
     dup = pair.duplicated(keep=False) & usable
     for _, idx in pair[dup].groupby(pair[dup]).groups.items():
@@ -221,7 +234,13 @@ def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[R
                 )
             )
     if stored is not None and len(stored) and "licence_no" in data.columns:
-        s_key = stored["name_fa"].map(normalize_name) + "|" + stored["settlement_code"].fillna("")
+        s_key = (
+            stored["name_fa"].map(normalize_name)
+            + "|"
+            + stored["settlement_code"].fillna("")
+            + "|"
+            + _service_of(stored)
+        )
         s_key = s_key[stored["settlement_code"].notna()]
         licence_of = dict(zip(s_key, stored.loc[s_key.index, "licence_no"], strict=True))
         mine = data["licence_no"].map(_code)

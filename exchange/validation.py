@@ -57,7 +57,7 @@ REASONS: Mapping[str, str] = {
     "unknown_settlement": "no settlement of that code, or of that name in the county",
     "ambiguous_settlement": "several settlements of the county have that name (candidates listed)",
     "county_needed": "a village or city name needs its county",
-    "duplicate_centre": "the same centre (name and settlement) twice, or already stored under another licence",
+    "duplicate_centre": "the same centre (name, settlement and service) twice, or already stored under another licence",
     "other_province": "a row of a province outside the user's",
 }
 
@@ -171,7 +171,7 @@ def parse_date(value: object) -> pd.Timestamp | None:
         return None
 
 
-def _label_map(choices: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+def label_map(choices: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     out = {}
     for code, (fa, en) in choices.items():
         for label in (code, fa, en):
@@ -390,7 +390,7 @@ def _defaults(data: pd.DataFrame, spec: Layer, counties: pd.DataFrame | None) ->
 
 def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Report) -> pd.Series:
     out = []
-    labels = _label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
+    labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
     memo: dict[tuple[type, object], tuple[object, str | None]] = {}
     for i, v in values.items():
         if _is_missing(v):

@@ -38,6 +38,7 @@ def test_imports_are_audited_and_undoable(demo, demo_tokens, tmp_path):
     changed["capacity"] = "777"
     new = changed.head(1).copy()
     new["licence_no"] = "SYN-99-NEW-0001"
+    new["name_fa"] = "مرکز تازه آزمون"  # another centre: the same name in the same place is a duplicate
     pd.concat([changed, new]).to_csv(tmp_path / "edit.csv", index=False, encoding="utf-8-sig")
 
     done = cli("--store", str(path), "import", "ngos", str(tmp_path / "edit.csv"), "--user", "t_planner")

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from geo.schema import SERVICE_TYPES
 from services.settings import Settings
 from store import open_store
 from store.accounts import Accounts
@@ -34,16 +35,9 @@ USERS = {
 
 
 def two_provinces() -> dict[str, pd.DataFrame]:
-    """The small world with county 0002 (خمین) moved into a province 01 of its own."""
+    """The small world with county 0002 (خمین) moved into its second province, 01."""
     out = small_layers()
-    provinces = out["provinces"]
-    second = provinces.copy()
-    second["province_code"] = "01"
-    second["name_fa"] = "استان دوم"
-    second["name_en"] = "Second"
-    out["provinces"] = pd.concat([provinces, second], ignore_index=True).set_crs(
-        provinces.crs, allow_override=True
-    )
+    assert "01" in set(out["provinces"]["province_code"])
     for name in ("counties", "settlements", "ngos", "target_areas"):
         frame = out[name]
         frame.loc[frame["county_code"] == "0002", "province_code"] = "01"
@@ -278,6 +272,9 @@ def test_duplicates_are_rejected_not_stored_twice(world):
         world["store"].read_layer("settlements").set_index("settlement_code").loc[stored["settlement_code"]]
     )
     county = "اراک" if settlement["county_code"] == "0001" else "خمین"
+    other = next(t for t in SERVICE_TYPES if t != stored["service_type"])
+    same_service = {"نوع خدمت": SERVICE_TYPES[stored["service_type"]][0]}
+    other_service = {"نوع خدمت": SERVICE_TYPES[other][0]}
     job = wait(
         admin,
         upload(
@@ -288,7 +285,10 @@ def test_duplicates_are_rejected_not_stored_twice(world):
                     row("D-2", "مركز اميد", "اراک", "کمیجان"),  # Arabic letters: the same name
                     row("D-3", "مرکز سه", "اراک", "کمیجان"),
                     row("D-3", "مرکز چهار", "اراک", "اراک"),  # the same licence twice
-                    row("D-5", stored["name_fa"], county, settlement["name_fa"]),  # stored already
+                    # stored already: the same name, place and service
+                    row("D-5", stored["name_fa"], county, settlement["name_fa"], **same_service),
+                    # the same name and place for another service: a second licence, not a duplicate
+                    row("D-6", stored["name_fa"], county, settlement["name_fa"], **other_service),
                 ]
             ),
         ).json()["id"],
@@ -446,8 +446,13 @@ def test_confirm_and_undo_on_postgis_as_the_service_role(tmp_path, postgis_store
         Settings(store=url, prepare_tiles=False, imports_dir=tmp_path / "p", versions_dir=tmp_path / "v")
     )
     tokens = tokens_for(url)
-    admin = TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["admin"]))
-    officer = TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["officer"]))
+    # The lifespan closes the app's store and account connections at the end.
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["admin"])) as admin:
+        officer = TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["officer"]))
+        confirm_and_undo(admin, officer, postgis_store)
+
+
+def confirm_and_undo(admin: TestClient, officer: TestClient, postgis_store) -> None:
     before = postgis_store.read_layer("ngos")
     job = wait(officer, upload(officer, registry([row("PG-1", "مرکز", "اراک", "کمیجان")])).json()["id"])
     assert job["can_confirm"], job["rejected_rows"]
@@ -459,7 +464,6 @@ def test_confirm_and_undo_on_postgis_as_the_service_role(tmp_path, postgis_store
     undone = admin.post(f"/imports/{done.json()['id']}/undo")
     assert undone.status_code == 200, undone.text
     assert sorted(postgis_store.read_layer("ngos")["licence_no"]) == sorted(before["licence_no"])
-    app.state.imports.close()
 
 
 def test_a_rows_file_rejected_whole_writes_nothing(world):
@@ -477,8 +481,7 @@ NOT_UPLOADED = {"url_path", "vsicurl_path", "vsizip_path", "fifo", "device", "to
 
 @pytest.mark.slow
 def test_hostile_corpus_through_http_is_refused_whole(world_store, listener, test_limits, tmp_path):  # noqa: F811
-    from tests.hostile_corpus import CASES, Context
-    from tests.test_hostile_files import host_markers, store_bytes
+    from tests.hostile_corpus import Context
 
     kind, url, store = world_store
     secret = tmp_path / "host-secret.txt"
@@ -488,7 +491,14 @@ def test_hostile_corpus_through_http_is_refused_whole(world_store, listener, tes
     app = create_app(
         Settings(store=url, prepare_tiles=False, imports_dir=tmp_path / "p", versions_dir=tmp_path / "v")
     )
-    admin = TestClient(app, raise_server_exceptions=False, headers=bearer(tokens_for(url)["admin"]))
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(tokens_for(url)["admin"])) as admin:
+        upload_the_corpus(admin, kind, url, store, ctx, secret, listener, tmp_path)
+
+
+def upload_the_corpus(admin, kind, url, store, ctx, secret, listener, tmp_path) -> None:  # noqa: F811
+    from tests.hostile_corpus import CASES
+    from tests.test_hostile_files import host_markers, store_bytes
+
     version, counts = store.version(), store.layer_counts()
     results, mismatched, errors = [], [], []
     for case in CASES:
@@ -522,4 +532,3 @@ def test_hostile_corpus_through_http_is_refused_whole(world_store, listener, tes
     assert not any(marker in held for marker in host_markers(secret))
     assert listener.connections == 0
     assert not [p for p in (tmp_path / "p").rglob("upload*") if p.stat().st_size]
-    app.state.imports.close()

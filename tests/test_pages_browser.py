@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import jdatetime
 import pandas as pd
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.realdata
 
 SHOTS = Path(os.environ.get("AMAYESH_SHOTS", ARTIFACTS))
 AS_OF = dt.date(2025, 3, 21)  # the demo registry's own date (demo/synthetic.py AS_OF)
+TEHRAN = ZoneInfo("Asia/Tehran")  # the pages date their records by the Tehran day
 
 
 @pytest.fixture
@@ -256,6 +258,7 @@ def pdftotext():
 
 
 def test_licence_check_prints_as_a_dated_record(visit, api, tmp_path, pdftotext):
+    started = dt.datetime.now(dt.UTC)
     visit.open("/maps/licence?lang=en&lat=35.7&lon=51.4&service=elderly_care&capacity=40")
     visit.page.wait_for_selector(".am-verdict")
     visit.page.wait_for_function("() => Amayesh.layers.around.getLayers().length > 0")
@@ -269,9 +272,14 @@ def test_licence_check_prints_as_a_dated_record(visit, api, tmp_path, pdftotext)
     text = " ".join(pdf_text(path).split())
     body = {"lat": 35.7, "lon": 51.4, "service_type": "elderly_care", "capacity": 40}
     expected = api.post("/licence-checks", json=body, timeout=60).json()
-    today = jdatetime.date.fromgregorian(date=dt.datetime.now(dt.UTC).date())
     assert "Licence check record" in text
-    assert f"{JALALI_MONTHS_EN[today.month - 1]} {today.day}, {today.year}" in text  # printed on (Jalali)
+    # Printed on (Jalali, the page's Tehran day): the day of the print, or the next one if the
+    # check ran across Tehran midnight.
+    printed_on = [
+        jdatetime.date.fromgregorian(date=moment.astimezone(TEHRAN).date())
+        for moment in (started, dt.datetime.now(dt.UTC))
+    ]
+    assert any(f"{JALALI_MONTHS_EN[d.month - 1]} {d.day}, {d.year}" in text for d in printed_on)
     assert "Licence statuses as of 1 Farvardin 1404 (2025-03-21)" in text
     assert "Latitude 35.7" in text and "Longitude 51.4" in text and "Elderly care" in text
     assert f"Verdict: {expected['verdict'].capitalize()}" in text
