@@ -53,6 +53,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
     # the service cannot answer: its store, configuration or installed files are at fault
     e.ServerFault: 503,
     e.StoreError: 503,
+    e.NoSpace: 507,
     e.ConfigurationError: 503,
     e.ReferenceDataError: 503,
     e.AssetsMissing: 503,
@@ -62,7 +63,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
 
 TITLES = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Unprocessable content"}
 TITLES |= {412: "Precondition failed", 428: "Precondition required", 429: "Too many requests"}
-TITLES |= {500: "Internal error", 503: "Service unavailable"}
+TITLES |= {500: "Internal error", 503: "Service unavailable", 507: "Insufficient storage"}
 
 
 def status_of(err: e.AmayeshError) -> int:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from geo.schema import SERVICE_TYPES
 
 ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
+
+
+class RequestBody(BaseModel):
+    """A request body: a field it does not declare is refused (422) by name, never dropped in
+    silence (a misspelt ``outreach_min`` would otherwise give the default's answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 ProvinceCode = Annotated[
     str | None, Field(pattern=r"^\d{2}$", description="province code (2 digits); none: whole country")
 ]
@@ -45,7 +54,7 @@ class Landing(BaseModel):
     as_of_source: str
 
 
-class LicenceCheckRequest(BaseModel):
+class LicenceCheckRequest(RequestBody):
     """A proposed licence: where, which service, how many persons it can serve."""
 
     lon: float = Field(ge=-180, le=180, description="longitude (WGS 84)", examples=[57.3])
@@ -60,7 +69,7 @@ class LicenceCheckRequest(BaseModel):
     }
 
 
-class SitingRequest(BaseModel):
+class SitingRequest(RequestBody):
     """Where ``k`` new centres of a service would serve its target population best."""
 
     service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
@@ -78,7 +87,12 @@ class SitingRequest(BaseModel):
     )
     capacitated: bool = Field(False, description="respect centre capacities")
     capacity: int | None = Field(None, gt=0, le=100_000, description="capacity of each new centre")
-    cap_km: float | None = Field(None, gt=0, le=300, description="p-median: distances beyond count as this")
+    cap_km: float | None = Field(
+        None, gt=0, le=300, description="p-median, straight line: distances beyond count as this (km)"
+    )
+    cap_min: float | None = Field(
+        None, gt=0, le=600, description="p-median, on roads: travel times beyond count as this (minutes)"
+    )
     time_limit: float = Field(
         5.0, ge=1, le=5, description="seconds the exact solver may take (the command line allows more)"
     )
@@ -88,17 +102,26 @@ class SitingRequest(BaseModel):
     }
 
 
-class DelegationRequest(BaseModel):
+class DelegationRequest(RequestBody):
     """Which centres with spare capacity should serve which underserved villages."""
 
     service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
     province: ProvinceCode = None
     outreach_km: float | None = Field(
-        None, gt=0, le=300, description="farthest outreach (default: the norm's)"
+        None,
+        gt=0,
+        le=300,
+        description="straight line: farthest outreach in km (default: the norm's outreach_km)",
+    )
+    outreach_min: float | None = Field(
+        None,
+        gt=0,
+        le=600,
+        description="on roads: farthest outreach in travel minutes (default: the norm's outreach_min)",
     )
 
 
-class ScenarioCreate(BaseModel):
+class ScenarioCreate(RequestBody):
     """A named set of changes: licences added/closed/resized, norm changes, delegations."""
 
     name: str = Field(min_length=1, max_length=200, examples=["Five new rehabilitation centres in Sistan"])
@@ -117,7 +140,7 @@ class ScenarioCreate(BaseModel):
     )
 
 
-class ScenarioCopy(BaseModel):
+class ScenarioCopy(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=200)
     owner: str | None = Field(None, max_length=200)
 

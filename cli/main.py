@@ -220,7 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     si.add_argument("--capacitated", action="store_true", help="respect centre capacities")
     si.add_argument("--capacity", type=int, help="capacity of each new centre (default: the median)")
-    si.add_argument("--cap-km", type=float, help="p-median: distances beyond count as this")
+    si.add_argument(
+        "--cap-km", type=float, help="p-median, straight line: distances beyond count as this (km)"
+    )
+    si.add_argument(
+        "--cap-min", type=float, help="p-median, on roads: travel times beyond count as this (minutes)"
+    )
     si.add_argument("--time-limit", type=float, default=60.0, help="seconds the exact solver may take")
     si.add_argument("--out", type=Path, help="write the sites to .csv, .xlsx, .gpkg or .geojson")
     si.add_argument("--save-scenario", metavar="NAME", help="save the sites as a scenario of new licences")
@@ -231,7 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     de = sub.add_parser("delegate", help="assign unserved villages to centres with spare capacity")
     de.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
     de.add_argument("--province", help="2-digit code or name (default: the whole country)")
-    de.add_argument("--outreach-km", type=float, help="farthest outreach (default: the norm's outreach_km)")
+    de.add_argument(
+        "--outreach-km",
+        type=float,
+        help="straight line: farthest outreach in km (default: the norm's outreach_km)",
+    )
+    de.add_argument(
+        "--outreach-min",
+        type=float,
+        help="on roads: farthest outreach in minutes (default: the norm's outreach_min)",
+    )
     de.add_argument("--out", type=Path, help="folder for delegation_centres and delegation_places")
     de.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     de.add_argument("--save-scenario", metavar="NAME", help="save the assignments as a scenario")

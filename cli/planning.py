@@ -51,6 +51,7 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
         capacity=args.capacity,
         capacitated=args.capacitated,
         cap_km=args.cap_km,
+        cap_min=args.cap_min,
         method=args.method,
         time_limit=args.time_limit,
     )
@@ -86,7 +87,9 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
 
     province = province_arg(settings, args.province)
     store, a = load_analysis(settings)
-    plan = delegate(a, args.service, province=province, outreach_km=args.outreach_km)
+    plan = delegate(
+        a, args.service, province=province, outreach_km=args.outreach_km, outreach_min=args.outreach_min
+    )
     s = plan.summary
     print(
         f"{s['places']:,} flagged places need {s['capacity_needed']:,} places of {args.service} "

@@ -142,6 +142,8 @@ def delegate(
             raise AnalysisInputError("on roads the outreach is a travel time: give outreach_min")
         reach = float(outreach_min) if outreach_min is not None else norm.outreach("min")
     else:
+        if outreach_min is not None:
+            raise AnalysisInputError("on the straight line the outreach is a distance: give outreach_km")
         reach = 1000.0 * outreach_km if outreach_km is not None else norm.outreach_m
     if reach <= 0:
         raise AnalysisInputError("the outreach must be positive")

@@ -175,6 +175,12 @@ class StoreError(ServerFault):
     code = "store-error"
 
 
+class NoSpace(StoreError):
+    """The disk under the store has not the room a write needs; nothing was written."""
+
+    code = "no-space"
+
+
 class AlreadyExists(StoreError):
     """A write that would replace something with the same key (a scenario id, a licence number)."""
 

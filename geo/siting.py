@@ -860,6 +860,8 @@ def site_centres(
             raise AnalysisInputError("on roads the p-median cap is a travel time: give cap_min")
         cap_m = float(cap_min) if cap_min is not None else 2.0 * norm.max_cost("min")
     else:
+        if cap_min is not None:
+            raise AnalysisInputError("on the straight line the p-median cap is a distance: give cap_km")
         cap_m = 1000.0 * (cap_km if cap_km is not None else 2.0 * norm.max_distance_km)
     reach = catchment if model == "mclp" else cap_m
 

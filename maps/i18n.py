@@ -284,6 +284,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "capacitated": ("با در نظر گرفتن ظرفیت", "Respect capacities"),
     "run_siting": ("اجرای مکان‌یابی", "Run siting"),
     "outreach_km": ("بیشترین فاصلهٔ برون‌رسانی (کیلومتر)", "Farthest outreach (km)"),
+    "outreach_min": ("بیشترین زمان سفر برون‌رسانی (دقیقه)", "Farthest outreach (minutes of travel)"),
     "run_delegation": ("اجرای واگذاری", "Run delegation"),
     "objective": ("هدف", "Objective"),
     "bound": ("کران", "Bound"),

@@ -130,6 +130,8 @@ class Context:
     params: Mapping[str, str] = field(default_factory=dict)
     #: the pages the top bar links to: those the caller may open
     pages: Sequence[str] = PAGES
+    #: the travel cost of the norms: "straight" (outreach in km) or "roads" (in minutes)
+    travel: str = "straight"
 
 
 def page_url(page: str, lang: str, params: Mapping[str, str]) -> str:
@@ -180,6 +182,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         criteria=ctx.criteria,
         weights=ctx.default_weights,
         params=ctx.params,
+        travel=ctx.travel,
     )
     header = _templates.get_template("header.html").render(
         t=text,

@@ -7,6 +7,7 @@ this module does what follows a verdict, for any door that runs an import.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from exchange.exports import export_layer
+from geo.errors import NoSpace
 from geo.schema import layer as layer_spec
 from services.settings import Settings
 from store.accounts import Accounts
@@ -45,7 +47,17 @@ def previous_version(store: Store, layer_name: str, settings: Settings) -> Path 
     )
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return export_layer(store, layer_name, folder / f"{layer_name}-{stamp}.gpkg")
+    target = folder / f"{layer_name}-{stamp}.gpkg"
+    try:
+        return export_layer(store, layer_name, target)
+    except OSError as err:
+        target.unlink(missing_ok=True)
+        if err.errno != errno.ENOSPC:
+            raise
+        raise NoSpace(
+            f"the disk under {folder} filled up while the layer {layer_name} was saved before the "
+            "import; nothing was imported. Free space there and try again."
+        ) from err
 
 
 def audit(settings: Settings, *record) -> None:

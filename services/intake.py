@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ from exchange.kinds import SUFFIX_FORMAT
 from exchange.limits import Limits, get_limits
 from exchange.templates import LABELS, TEMPLATE_COLUMNS, header_label
 from exchange.validation import ValidationResult
-from geo.errors import Forbidden, ImportConflict, ImportNotFound, TooManyImports
+from geo.errors import Forbidden, ImportConflict, ImportNotFound, NoSpace, TooManyImports
 from geo.schema import LAYERS, layer
 from store.backup import frame_checksum
 from store.base import Store
@@ -291,6 +292,14 @@ class ImportJobs:
                         )
                     digest.update(chunk)
                     out.write(chunk)
+        except OSError as err:
+            self._drop(job)
+            if err.errno != errno.ENOSPC:
+                raise
+            raise NoSpace(
+                f"the disk under the uploads folder is full after {size / 2**20:,.1f} MB of the file; "
+                "nothing was kept. Ask the administrator to free space, then upload again."
+            ) from err
         except BaseException:
             self._drop(job)
             raise

@@ -33,11 +33,24 @@ def now_utc() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: The longest scenario name.
+NAME_CHARS = 200
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise AnalysisInputError("a scenario needs a name of 1 to 200 characters")
+    if not name or len(name) > NAME_CHARS:
+        raise AnalysisInputError(f"a scenario needs a name of 1 to {NAME_CHARS} characters")
     return name
+
+
+def copy_name(name: str) -> str:
+    """The default name of a copy: the original's with " (copy)", the original's cut short (with
+    "…") where both would pass the longest name."""
+    suffix = " (copy)"
+    if len(name) + len(suffix) <= NAME_CHARS:
+        return name + suffix
+    return name[: NAME_CHARS - len(suffix) - 1].rstrip() + "…" + suffix
 
 
 def create_scenario(
@@ -70,7 +83,7 @@ def copy_scenario(
     original = store.scenario(scenario_id)
     return create_scenario(
         store,
-        name or f"{original['name']} (copy)",
+        name or copy_name(original["name"]),
         original["payload"],
         owner=owner or original["owner"],
         description=original.get("description"),

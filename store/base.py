@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +16,37 @@ from geo.applications import FIELDS as APPLICATION_FIELDS
 from geo.crs import STORAGE_CRS, require_crs
 
 # The store's errors are in the one family of geo.errors; named here too for the store's users.
+from geo.errors import NoSpace as NoSpace
 from geo.errors import ScenarioNotFound as ScenarioNotFound
 from geo.errors import StoreError as StoreError
 from geo.schema import Layer, check_values, conform, layer
 
 Frame: TypeAlias = gpd.GeoDataFrame | pd.DataFrame
+
+#: Room a write to a file store needs beyond its copy: the new rows and SQLite's journal.
+WRITE_HEADROOM = 16 * 2**20
+
+
+def room_for_a_write(store_bytes: int) -> int:
+    """Free bytes a write to a file store of ``store_bytes`` needs: the working copy of the
+    store, as much again for the layers it rewrites, and a margin."""
+    return 2 * store_bytes + WRITE_HEADROOM
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+def ensure_space(folder, needed: int, what: str) -> None:
+    """Refuse before starting, with the figures, when ``folder``'s disk has less than ``needed``
+    bytes free: a disk that fills half-way through costs the user a wait and a failure."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise NoSpace(
+            f"{what} needs about {megabytes(needed)} free in {folder}, and {megabytes(free)} is free; "
+            "nothing was written. Free space there and try again."
+        )
+
 
 #: A saved scenario: ``id``, ``name``, ``owner`` (a user name; sign-in will tie it to users),
 #: ``created_at`` (ISO 8601, UTC), ``description``, ``copied_from`` (an id or None) and

@@ -7,6 +7,7 @@ half-way leaves the file as it was. Writers take an exclusive lock on ``<file>.l
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -22,7 +23,14 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geo.errors import AlreadyExists, ApplicationNotFound, PreconditionFailed, ScenarioNotFound, StoreError
+from geo.errors import (
+    AlreadyExists,
+    ApplicationNotFound,
+    NoSpace,
+    PreconditionFailed,
+    ScenarioNotFound,
+    StoreError,
+)
 from geo.schema import LAYERS, Layer, layer
 from store.base import (
     APPLICATION_FIELDS,
@@ -33,6 +41,9 @@ from store.base import (
     check_unique_key,
     decode_application,
     encode_application,
+    ensure_space,
+    megabytes,
+    room_for_a_write,
     validate_frame,
 )
 
@@ -211,6 +222,8 @@ class GeoPackageStore(Store):
             os.close(fd)
             tmp = Path(tmp_name)
             try:
+                size = self.path.stat().st_size if self.path.exists() else 0
+                ensure_space(self.path.parent, room_for_a_write(size), "a write to the store")
                 if self.path.exists():
                     shutil.copyfile(self.path, tmp)
                     mode = stat.S_IMODE(self.path.stat().st_mode)
@@ -227,6 +240,14 @@ class GeoPackageStore(Store):
                     with open(tmp, "rb+") as fh:
                         os.fsync(fh.fileno())
                     os.replace(tmp, self.path)
+            except OSError as err:
+                if err.errno != errno.ENOSPC:
+                    raise
+                raise NoSpace(
+                    f"the disk under {self.path.parent} filled up during a write to the store; nothing "
+                    f"was written (the store is as it was). A write needs about "
+                    f"{megabytes(room_for_a_write(size))} free there: free space and try again."
+                ) from err
             finally:
                 tmp.unlink(missing_ok=True)
                 fcntl.flock(lock, fcntl.LOCK_UN)

@@ -83,6 +83,23 @@ def test_errors_are_problem_json(small_store):
     assert response.json()["status"] == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/licence-checks", {"lon": 50.1, "lat": 34.1, "service_type": "rehabilitation", "capacity": 5}),
+        ("/plans/delegation", {"service_type": "rehabilitation"}),
+        ("/plans/siting", {"service_type": "rehabilitation", "k": 1}),
+        ("/scenarios", {"name": "s", "changes": {}}),
+    ],
+)
+def test_a_body_field_the_route_does_not_declare_is_refused_by_name(small_client, path, body):
+    good = small_client.post(path, json=body)
+    assert good.status_code < 400, good.text
+    bad = small_client.post(path, json={**body, "outreach_mins": 30})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert "outreach_mins" in bad.json()["detail"] or "outreach_mins" in bad.text
+
+
 @pytest.mark.realdata
 def test_serve_answers_on_loopback(demo, tmp_path, admin_headers):
     port = free_port()

@@ -116,3 +116,10 @@ def test_delegate_outreach_override_and_errors():
         delegate(a, "unknown_service")
     with pytest.raises(AnalysisInputError, match="positive"):
         delegate(a, "rehabilitation", outreach_km=0)
+
+
+def test_the_outreach_is_given_in_the_unit_of_the_travel_cost():
+    a = _world()  # the straight line: the outreach is a distance
+    with pytest.raises(AnalysisInputError, match="give outreach_km"):
+        delegate(a, "rehabilitation", outreach_min=30)
+    assert delegate(a, "rehabilitation", outreach_km=500).summary["outreach_km"] == 500

@@ -79,6 +79,24 @@ def test_delegation_endpoint_equals_the_core(client, analysis):
         assert all(f["properties"]["km"] <= core.summary["outreach_km"] for f in data["lines"]["features"])
 
 
+def test_delegation_on_roads_is_steered_in_minutes(client, analysis):
+    body = {"service_type": SERVICE, "province": PROVINCE}
+    short = client.post("/plans/delegation", json={**body, "outreach_min": 20})
+    long = client.post("/plans/delegation", json={**body, "outreach_min": 300})
+    assert short.status_code == long.status_code == 200, (short.text, long.text)
+    assert short.json()["summary"]["outreach_min"] == 20 and long.json()["summary"]["outreach_min"] == 300
+    assert short.json()["summary"]["assigned"] < long.json()["summary"]["assigned"]
+    assert (
+        delegate(analysis, SERVICE, province=PROVINCE, outreach_min=20).summary["assigned"]
+        == (short.json()["summary"]["assigned"])
+    )
+    # A distance on roads is refused with what to give instead; a field the body does not declare too.
+    km = client.post("/plans/delegation", json={**body, "outreach_km": 60})
+    assert km.status_code == 400 and "outreach_min" in km.json()["detail"]
+    typo = client.post("/plans/delegation", json={**body, "outreach_mins": 300})
+    assert typo.status_code == 422 and "outreach_mins" in typo.text
+
+
 def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis, demo):
     sites = client.post("/plans/siting", json={"service_type": SERVICE, "province": PROVINCE, "k": 3}).json()[
         "sites"

@@ -254,3 +254,21 @@ def test_a_store_without_scenarios_lists_none(tmp_path):
 def test_malformed_changes_are_refused_with_a_message(changes):
     with pytest.raises(AnalysisInputError):
         check_changes(changes)
+
+
+@pytest.mark.parametrize("length", [1, 193, 194, 199, 200])
+def test_a_copy_of_a_scenario_with_a_long_name_is_named_within_the_limit(tmp_path, tiny_counties, length):
+    from services.plans import NAME_CHARS, copy_scenario, create_scenario
+    from store.gpkg import GeoPackageStore
+
+    store = GeoPackageStore(tmp_path / "s.gpkg")
+    store.write_layer("counties", tiny_counties)
+    name = ("سناریوی بلند " * 20)[:length].strip() or "س"
+    original = create_scenario(store, name, {"licences_closed": ["L0001"]}, owner="t_planner")
+    copy = copy_scenario(store, original["id"])
+    assert len(copy["name"]) <= NAME_CHARS and copy["name"].endswith(" (copy)")
+    assert copy["copied_from"] == original["id"] and copy["payload"] == original["payload"]
+    if len(name) + len(" (copy)") <= NAME_CHARS:
+        assert copy["name"] == f"{name} (copy)"
+    else:
+        assert copy["name"].startswith(name[:150]) and "…" in copy["name"]

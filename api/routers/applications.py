@@ -22,12 +22,12 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import national_snapshot, snapshot
 from api.guard import page_response
 from api.routers.assessments import json_safe, scope_check
-from api.schemas import ServiceType
+from api.schemas import RequestBody, ServiceType
 from api.security import current_user
 from geo import applications as A
 from geo.errors import (
@@ -57,7 +57,7 @@ DeadlineDays = Annotated[int, Query(ge=1, le=365, description="the legal deadlin
 LICENCE_TERM_YEARS = 5
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(RequestBody):
     """A new application: who asks, for which service and capacity, at which point."""
 
     applicant: str = Field(min_length=1, max_length=200, description="applicant (the NGO's name)")
@@ -67,7 +67,7 @@ class ApplicationCreate(BaseModel):
     lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)")
 
 
-class ApplicationEdit(BaseModel):
+class ApplicationEdit(RequestBody):
     """Corrections to an open application (its check must then be run again)."""
 
     applicant: str | None = Field(None, min_length=1, max_length=200)
@@ -77,7 +77,7 @@ class ApplicationEdit(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
 
 
-class Decision(BaseModel):
+class Decision(RequestBody):
     decision: Literal["approved", "refused", "withdrawn"]
     reason: str = Field(min_length=3, max_length=2000, description="why, as the applicant will read it")
 

@@ -200,6 +200,7 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
         basemap_attribution=settings.basemap_attribution,
         params=params,
         pages=tuple(p for p in PAGES if has_right(current_user(request), PAGE_RIGHTS[p])),
+        travel=snap.norms.travel,
     )
     key = (snap.version, page, lang, tuple(sorted(ctx.params.items())), ctx.pages)
     cache = request.app.state.caches.pages

@@ -72,6 +72,7 @@ def siting(
         capacity=request.capacity,
         capacitated=request.capacitated,
         cap_km=request.cap_km,
+        cap_min=request.cap_min,
         method=request.method,
         time_limit=request.time_limit,
     )
@@ -100,6 +101,7 @@ def delegation(
         request.service_type.value,
         province=request.province,
         outreach_km=request.outreach_km,
+        outreach_min=request.outreach_min,
     )
     lines = plan.lines
     return _json(

@@ -126,8 +126,10 @@
     // ------------------------------------------------------------ delegation
     async function runDelegation() {
       const body = { ...params() };
-      const km = Number($('am-outreach').value);
-      if (km > 0) body.outreach_km = km;
+      // On roads the outreach is minutes of travel, on the straight line kilometres (the norms say which).
+      const outreach = $('am-outreach');
+      const reach = Number(outreach.value);
+      if (reach > 0) body[outreach.dataset.unit === 'min' ? 'outreach_min' : 'outreach_km'] = reach;
       busy(true);
       setStatus(t('loading'));
       try {
@@ -162,7 +164,7 @@
       const rows = used.map((c) => `<tr><td>${esc(c.licence_no)}</td><td>${esc(c.name_fa)}</td><td>${num(c.spare)}</td>`
         + `<td>${num(c.assigned)}</td><td>${num(c.places)}</td><td>${num(c.mean_km, 1)}</td></tr>`);
       result.innerHTML = `<p class="am-summary">${esc(t('capacity_needed'))}: ${num(s.capacity_needed)} · ${esc(t('spare'))}: ${num(s.spare_capacity)}`
-        + `<br>${esc(t('assigned'))}: <b>${num(s.assigned)}</b> · ${esc(t('still_needed'))}: ${num(s.still_needed)} · ${esc(t('outreach_km'))}: ${num(s.outreach_km)} ${U.synTag()}</p>`
+        + `<br>${esc(t('assigned'))}: <b>${num(s.assigned)}</b> · ${esc(t('still_needed'))}: ${num(s.still_needed)} · ${s.outreach_min != null ? `${esc(t('outreach_min'))}: ${num(s.outreach_min)}` : `${esc(t('outreach_km'))}: ${num(s.outreach_km)}`} ${U.synTag()}</p>`
         + `<div class="am-table-wrap"><table class="am-table" id="am-centres"><thead><tr><th>${esc(t('licence_no'))}</th><th>${esc(t('centre'))}</th>`
         + `<th>${esc(t('spare'))}</th><th>${esc(t('assigned'))}</th><th>${esc(t('places'))}</th><th>${esc(t('km'))}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
       if (data.lines.features.length) map.fitBounds(planLayer.getBounds(), { padding: [30, 30], maxZoom: 9 });
