@@ -297,30 +297,56 @@ def _assign_best(benefit: sp.csc_matrix, chosen: np.ndarray) -> np.ndarray:
     return out
 
 
+def _trivial_upper_bound(benefit: sp.csc_matrix, p: int) -> float:
+    """An upper bound that needs no solver: every place at its best candidate, and no more than
+    the ``p`` largest candidate totals. A reported bound is never weaker than this (for the
+    p-median it is every place at its cheapest cost: a lower bound of at least zero)."""
+    if benefit.nnz == 0:
+        return 0.0
+    best_per_place = float(benefit.max(axis=1).toarray().sum())
+    per_candidate = np.sort(np.asarray(benefit.sum(axis=0)).ravel())
+    return min(best_per_place, float(per_candidate[-p:].sum()) if p > 0 else 0.0)
+
+
 def _solve_max_benefit(benefit, p, method, time_limit, exact):
-    """Exact (``exact``: a callable returning chosen, objective, bound) for ``exact``, and for
-    ``auto`` on small instances; otherwise, or when the solver stops at its time limit, the
-    greedy too, with the Lagrangian bound where the solver gave none."""
+    """Exact (``exact``: a callable returning chosen, objective, its bound and whether the solver
+    proved it optimal) for ``exact``, and for ``auto`` on small instances; otherwise, or when the
+    solver stops at its time limit, the greedy too, with the Lagrangian bound.
+
+    The method reported says what the answer is: ``exact`` only when the solver proved it,
+    ``incumbent`` for the solver's best when its time ran out, ``greedy`` for the greedy's. The
+    bound is the tightest of the solver's, the Lagrangian and the trivial one."""
     m = benefit.shape[1]
     p = min(p, m)
+    trivial = _trivial_upper_bound(benefit, p)
     small = benefit.nnz <= EXACT_MAX_PAIRS and m <= EXACT_MAX_CANDIDATES
     if method == "exact" or (method == "auto" and small):
         got = exact()
         if got is not None:
-            ex_chosen, ex_value, ex_bound = got
-            ex_bound = max(ex_bound, ex_value)
-            if _relative_gap(ex_value, ex_bound) <= GAP_TOLERANCE:
+            ex_chosen, ex_value, ex_bound, proven = got
+            if proven:
                 chosen, gains = _order_by_gain(benefit, ex_chosen)
-                return chosen, gains, ex_value, ex_bound, "exact"
+                return chosen, gains, ex_value, ex_value, "exact"
             # Stopped by the time limit: the better of its incumbent and the greedy.
             chosen, gains, value = _greedy_max_benefit(benefit, p)
+            best = max(value, ex_value)
+            bound = min(ex_bound, _lagrangian_bound(benefit, p, best), trivial)
             if ex_value >= value:
                 chosen, gains = _order_by_gain(benefit, ex_chosen)
-                return chosen, gains, ex_value, ex_bound, "exact"
-            return chosen, gains, value, max(ex_bound, value), "greedy"
+                return chosen, gains, ex_value, max(bound, ex_value), "incumbent"
+            return chosen, gains, value, max(bound, value), "greedy"
     chosen, gains, value = _greedy_max_benefit(benefit, p)
-    bound = max(_lagrangian_bound(benefit, p, value), value) if len(chosen) else 0.0
-    return chosen, gains, value, bound, "greedy"
+    bound = min(_lagrangian_bound(benefit, p, value), trivial) if len(chosen) else 0.0
+    return chosen, gains, value, max(bound, value), "greedy"
+
+
+def _milp_outcome(res, value: float) -> tuple[float, bool]:
+    """The bound a stopped or finished MILP (minimising the negated benefit) proves on the
+    benefit, and whether it proved its answer optimal (status 0); no dual bound: none proven."""
+    if res.status == 0:
+        return value, True
+    dual = getattr(res, "mip_dual_bound", None)
+    return (-float(dual) if dual is not None and np.isfinite(dual) else np.inf), False
 
 
 def mclp(
@@ -366,9 +392,7 @@ def mclp(
         if res.x is None:
             return None
         value = float(open_weight[rows] @ np.minimum(cov @ np.rint(res.x[:m]), 1.0))
-        dual = getattr(res, "mip_dual_bound", None)
-        bound = -float(dual) if dual is not None and np.isfinite(dual) else value
-        return _chosen_from_y(res.x[:m]), value, bound if res.status != 0 else value
+        return _chosen_from_y(res.x[:m]), value, *_milp_outcome(res, value)
 
     if method not in METHODS:
         raise AnalysisInputError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
@@ -433,9 +457,7 @@ def p_median(
             return None
         chosen = _chosen_from_y(res.x[:n_candidates])
         value = float(_assign_value(benefit, chosen))
-        dual = getattr(res, "mip_dual_bound", None)
-        bound = -float(dual) if dual is not None and np.isfinite(dual) else value
-        return chosen, value, bound if res.status != 0 else value
+        return chosen, value, *_milp_outcome(res, value)
 
     if method not in METHODS:
         raise AnalysisInputError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
@@ -621,11 +643,17 @@ def capacitated_siting(
         chosen = _chosen_from_y(res.x[:m])
         value = _flow_value(res, model)
         dual = getattr(res, "mip_dual_bound", None)
-        bound = float(dual) if dual is not None and np.isfinite(dual) else value
-        bound = -bound if maximise else bound
         if res.status == 0:
-            bound = value
-        used = "exact"
+            bound, used = value, "exact"
+        else:
+            # Stopped by the time limit: its best so far, bounded by its dual bound (none: the
+            # LP relaxation), never called exact.
+            used = "incumbent"
+            if dual is not None and np.isfinite(dual):
+                bound = -float(dual) if maximise else float(dual)
+            else:
+                relaxed = _solve_flow(flow, weight, model, p, cap, relax=True, time_limit=time_limit)
+                bound = _flow_value(relaxed, model) if relaxed.status == 0 else (np.inf if maximise else 0.0)
         x = res.x
     else:
         chosen = _greedy_capacitated(flow, weight, model, p, cap, baseline)

@@ -292,6 +292,10 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "optimal": ("بهینه", "optimal"),
     "method_exact": ("دقیق", "exact"),
     "method_greedy": ("حریصانه", "greedy"),
+    "method_incumbent": (
+        "بهترین پاسخ حل‌کننده تا پایان زمان (بهینه بودنش اثبات نشده)",
+        "the solver's best when its time ran out (not proven optimal)",
+    ),
     "covered_before": ("جمعیت هدف در پوشش، اکنون", "Target persons covered now"),
     "covered_after": ("پس از این مراکز", "After these sites"),
     "gain": ("پوشش تازه", "Newly covered"),

@@ -115,6 +115,44 @@ def test_lagrangian_bound_is_valid_on_random_instances():
         assert greedy.bound - 1e-6 <= exact.objective <= greedy.objective + 1e-9
 
 
+def test_bounds_are_never_weaker_than_the_trivial_ones():
+    # A p-median whose greedy Lagrangian bound on the savings could pass the cost before the new
+    # sites: the lower bound on the cost stays at least "every place at its cheapest cost".
+    for seed in range(6):
+        rng = np.random.default_rng(100 + seed)
+        cost = rng.uniform(0, 100, (60, 12))
+        w = rng.integers(1, 500, 60).astype(float)
+        i, j, c = pairs_from_cost_matrix(cost)
+        cheapest = float(w @ cost.min(axis=1))
+        for method in ("greedy", "exact"):
+            sol = p_median(w, i, j, c, 12, 3, method=method)
+            assert sol.bound >= cheapest - 1e-6 and sol.bound >= 0
+            assert sol.bound <= sol.objective + 1e-6 and 0 <= sol.gap < 1
+        # MCLP: never above the weight that some candidate reaches.
+        i, j, _ = pairs_from_cost_matrix(cost, 20.0)
+        reachable = float(w[np.unique(i)].sum())
+        greedy = mclp(w, i, j, 12, 3, method="greedy")
+        assert greedy.objective <= greedy.bound <= reachable + 1e-6
+
+
+def test_an_answer_is_called_exact_only_when_the_solver_proved_it():
+    # Stopped at once by its time limit, the solver proves nothing: its answer is the better of
+    # its incumbent and the greedy's, labelled as such, with a valid bound and a positive gap.
+    rng = np.random.default_rng(7)
+    cost = rng.uniform(0, 100, (200, 40))
+    w = rng.integers(1, 500, 200).astype(float)
+    i, j, _ = pairs_from_cost_matrix(cost, 20.0)
+    stopped = mclp(w, i, j, 40, 5, method="exact", time_limit=0.001)
+    proven = mclp(w, i, j, 40, 5, method="exact", time_limit=120)  # about 4 s
+    assert proven.method == "exact" and proven.optimal
+    if stopped.method == "exact":  # only if the solver really closed the gap in 0.01 s
+        assert stopped.optimal and stopped.objective == pytest.approx(proven.objective)
+    else:
+        assert stopped.method in ("incumbent", "greedy")
+        assert stopped.objective <= proven.objective + 1e-6 <= stopped.bound + 1e-3
+        assert stopped.optimal == (stopped.gap <= 1e-9)
+
+
 # ---- the same objective as spopt on the same cost matrix ----------------------------------
 
 
