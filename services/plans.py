@@ -21,6 +21,7 @@ from geo.decisions import AnalysisInputError
 from geo.recompute import Analysis, analyse
 from geo.scenarios import Comparison, apply_changes, check_changes, compare
 from geo.schema import SERVICE_TYPES
+from services.loading import ngos_as_of
 from store.base import Store
 
 TODAY = "today"
@@ -96,14 +97,14 @@ def payload_key(payload: Mapping) -> str:
 
 
 def scenario_analysis(layers: Mapping[str, pd.DataFrame], today: Analysis, payload: Mapping) -> Analysis:
-    """The analysis recomputed on the layers as the scenario changes them."""
+    """The analysis recomputed on the layers as the scenario changes them, with the licence
+    statuses of ``today``'s day (both sides of a comparison read the same day)."""
     missing = [n for n in REQUIRED if n not in layers]
     if missing:
         raise AnalysisInputError(f"the analysis needs the layers {', '.join(missing)}")
-    ngos, norms = apply_changes(
-        layers["ngos"], layers["settlements"], layers["counties"], today.norms, payload
-    )
-    return analyse(
+    registry = layers["ngos"] if today.as_of is None else ngos_as_of(layers["ngos"], today.as_of)
+    ngos, norms = apply_changes(registry, layers["settlements"], layers["counties"], today.norms, payload)
+    result = analyse(
         layers["settlements"],
         ngos,
         layers["county_needs"],
@@ -112,6 +113,8 @@ def scenario_analysis(layers: Mapping[str, pd.DataFrame], today: Analysis, paylo
         norms,
         travel=today.travel,
     )
+    result.as_of = today.as_of
+    return result
 
 
 class AnalysisCache:
@@ -151,7 +154,7 @@ def resolve(
     def build() -> Analysis:
         return scenario_analysis(layers, today, payload)
 
-    analysis = cache.get(payload_key(payload), build) if cache else build()
+    analysis = cache.get(f"{today.as_of}|{payload_key(payload)}", build) if cache else build()
     return record, analysis
 
 

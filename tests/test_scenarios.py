@@ -272,3 +272,20 @@ def test_a_copy_of_a_scenario_with_a_long_name_is_named_within_the_limit(tmp_pat
         assert copy["name"] == f"{name} (copy)"
     else:
         assert copy["name"].startswith(name[:150]) and "…" in copy["name"]
+
+
+def test_both_sides_of_a_comparison_read_the_same_day(small_layers):
+    # On 1 Dey 1405 (2026-12-22) the small world's licences of 2021 have expired: today's analysis
+    # and an empty scenario both read that day, so nothing changes between them.
+    from services.loading import analysis_from_layers
+    from services.plans import scenario_analysis
+
+    day = datetime.date(2026, 12, 22)
+    today = analysis_from_layers(small_layers, NORMS, as_of=day)
+    assert (small_layers["ngos"]["status"] == "active").sum() > (today.ngos["status"] == "active").sum()
+    same = scenario_analysis(small_layers, today, check_changes({}))
+    result = compare(today, same)
+    assert result.summary["capacity_a"] == result.summary["capacity_b"]
+    assert result.summary["newly_covered"] == 0 and result.summary["no_longer_covered"] == 0
+    assert result.summary["counties_changing_class"] == 0
+    assert same.as_of == day
