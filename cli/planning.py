@@ -68,6 +68,8 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  objective ({what}): {s['objective']:,.0f}; bound {s['bound']:,.0f}; gap {s['gap']:.2%}")
     if s["model"] == "mclp":
         print(f"  target persons covered: {s['covered_before']:,.0f} before, {s['covered_after']:,.0f} after")
+    if s.get("border_note_en"):
+        print(f"  {s['border_note_en']}")
     show = plan.sites[["rank", "settlement_code", "name_fa", "county_code", "population", "gain"]]
     print(show.head(args.show).to_string(index=False))
     if args.out:

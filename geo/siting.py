@@ -993,9 +993,28 @@ def site_centres(
         "target_population": float(weight.sum()),
         "travel": type(travel).__name__,
         "norms_version": analysis.norms.version,
+        **_border_notes(province, capacitated),
         **sol.details,
     }
     return SitingPlan(sites=sites_frame, summary=summary, assignments=assignments)
+
+
+def _border_notes(province: str | None, capacitated: bool) -> dict[str, str | None]:
+    """What a province's siting counts at its border, said in the answer (None: the country)."""
+    if province is None:
+        return {"border_note_en": None, "border_note_fa": None}
+    en = (
+        f"Only the target persons of province {province} count; active centres of neighbouring "
+        "provinces within reach count as serving them"
+    )
+    fa = (
+        f"فقط جمعیت هدف استان {province} شمرده شده است؛ مراکز فعال استان‌های همسایه که در دسترس‌اند "
+        "خدمت‌رسان به آن‌ها به حساب آمده‌اند"
+    )
+    if capacitated:
+        en += " with their whole capacity, though they also serve their own province"
+        fa += "، با همهٔ ظرفیتشان، هرچند به استان خود نیز خدمت می‌دهند"
+    return {"border_note_en": en + ".", "border_note_fa": fa + "."}
 
 
 def _reached(pi, pj, weight, chosen, m) -> np.ndarray:

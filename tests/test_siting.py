@@ -275,3 +275,13 @@ def test_site_centres_capacitated_and_given_candidates():
         site_centres(a, "rehabilitation", 1, capacitated=True)
     with pytest.raises(AnalysisInputError, match="unknown model"):
         site_centres(a, "rehabilitation", 1, model="lscp")
+
+
+def test_a_provinces_siting_says_what_it_counts_at_its_border():
+    a = _world_analysis()
+    province = a.settlements["province_code"].iloc[0]
+    plan = site_centres(a, "rehabilitation", 1, province=province, method="greedy")
+    assert f"province {province}" in plan.summary["border_note_en"]
+    assert "استان" in plan.summary["border_note_fa"]
+    country = site_centres(a, "rehabilitation", 1, method="greedy")
+    assert country.summary["border_note_en"] is None

@@ -104,6 +104,8 @@
       if (s.covered_before !== undefined && s.covered_before !== null) {
         lines += `<br>${esc(t('covered_before'))}: ${num(s.covered_before)} → ${esc(t('covered_after'))}: <b>${num(s.covered_after)}</b> ${U.synTag()}`;
       }
+      const border = C.lang === 'en' ? s.border_note_en : s.border_note_fa;
+      if (border) lines += `<br><span class="am-hint am-border-note">${esc(border)}</span>`;
       lines += '</p>';
       result.innerHTML = lines + `<div class="am-table-wrap"><table class="am-table" id="am-sites"><thead><tr><th>${esc(t('rank'))}</th>`
         + `<th>${esc(t('site'))}</th><th>${esc(t('county'))}</th><th>${esc(t('gain'))}</th><th>${esc(t('target_population'))}</th></tr></thead>`
