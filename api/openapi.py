@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.collections import COLLECTIONS, Collection
 from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
+from api.security import requirement_of
 
 GEOJSON = "application/geo+json"
 PROBLEM = "application/problem+json"
@@ -48,6 +49,8 @@ STATUS_TEXT = {
     413: "The request body or the asked-for export is too large",
     429: "Too many heavy requests from this client at once (see Retry-After)",
     503: "The service is busy with heavy requests (see Retry-After)",
+    401: "No, an invalid or an expired credential: sign in, or send Authorization: Bearer amy_…",
+    403: "The caller's role or provinces do not allow this",
     422: "The request body is not valid",
     428: "An edit of an application needs If-Match with its ETag",
     500: "The service failed; the error is logged",
@@ -278,7 +281,7 @@ def openapi_document(app: FastAPI) -> dict:
                 },
             )
     for path, item in doc["paths"].items():
-        for op in item.values():
+        for method, op in item.items():
             has_body = "requestBody" in op
             op["responses"].pop("422", None)
             statuses = [400, 500]
@@ -298,6 +301,14 @@ def openapi_document(app: FastAPI) -> dict:
                 str(p.get("name", "")).lower() for p in op.get("parameters", [])
             }:
                 statuses += [412, 428]
+            rule = requirement_of(method.upper(), path)
+            if rule is not None and not rule.public:
+                # Who may call it, as the service enforces it (api.security.POLICY; the security
+                # schemes are published by api.security.publish_requirements).
+                statuses += [401, 403]
+                op["description"] = (
+                    (op.get("description") or "").rstrip() + f"\n\nWho may call it: {rule.describe()}."
+                ).lstrip()
             _problem_responses(op, statuses)
             if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
                 _content(op, "200", {MVT: {"schema": {"type": "string", "format": "binary"}}})

@@ -199,3 +199,23 @@ def test_analysis_commands_on_the_demo(demo, tmp_path):
     )
     assert result.returncode == 2
     assert "outside Iran" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_contract_declares_who_may_call_each_operation(small_client):
+    from api.security import requirement_of
+
+    doc = small_client.get("/openapi.json").json()
+    checked = 0
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            rule = requirement_of(method.upper(), path)
+            assert rule is not None, f"{method} {path}"
+            needs_sign_in = not rule.public
+            assert ("401" in op["responses"]) == needs_sign_in, f"{method} {path}"
+            assert ("403" in op["responses"]) == needs_sign_in, f"{method} {path}"
+            if needs_sign_in:
+                assert "Who may call it" in op["description"] and rule.right in op["description"]
+                problem = op["responses"]["403"]["content"]["application/problem+json"]["schema"]
+                assert problem["$ref"].endswith("/Problem")
+                checked += 1
+    assert checked >= 60
