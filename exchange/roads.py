@@ -8,8 +8,11 @@ and the norms' ``[roads.speeds_kmh]`` giving a speed per class (see ``config/nor
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import threading
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
@@ -100,7 +103,7 @@ def road_network(
     return network
 
 
-_clients: dict[str, object] = {}
+_clients: dict[str, Any] = {}
 
 
 def dask_client(scheduler: str):
@@ -114,5 +117,27 @@ def dask_client(scheduler: str):
                 client = Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None))
             else:
                 client = Client(scheduler)
+            if not _clients:
+                # Registered after distributed's own exit handlers, so run before them: the
+                # client and its cluster end in order, without the workers' tracebacks.
+                atexit.register(close_dask_clients)
             _clients[scheduler] = client
         return client
+
+
+def close_dask_clients() -> None:
+    """Close the Dask clients (and the local cluster) this process started, quietly."""
+    import logging
+
+    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    with _lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        cluster = getattr(client, "cluster", None)
+        with contextlib.suppress(Exception):
+            client.close(timeout=10)
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=10)
