@@ -92,6 +92,8 @@ def allowed_methods(app, scope) -> list[str]:
         # FULL or PARTIAL: the path is this route's, whatever the method
         if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
             methods |= set(route.methods)
+    if "GET" in methods:
+        methods.add("HEAD")  # api.guard.HeadAsGet answers HEAD wherever GET is answered
     return sorted(methods)
 
 

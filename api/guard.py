@@ -239,6 +239,26 @@ class HeavyLimit:
                 del self.clients[client]
 
 
+class HeadAsGet:
+    """HEAD answers as GET does, without the body (RFC 9110 9.3.2): the same status, headers and
+    Content-Length, the same rights (the request is a GET to every other layer)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def install(app: FastAPI, settings) -> None:
     """Add the middlewares (outermost last: the security headers wrap every answer)."""
     app.add_middleware(
@@ -252,3 +272,4 @@ def install(app: FastAPI, settings) -> None:
     upload = settings.max_upload_mb * 2**20 + 65_536
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, uploads={("POST", "/imports"): upload})
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)

@@ -219,3 +219,31 @@ def test_the_contract_declares_who_may_call_each_operation(small_client):
                 assert problem["$ref"].endswith("/Problem")
                 checked += 1
     assert checked >= 60
+
+
+def test_a_limit_above_the_maximum_gives_the_maximum(small_client):
+    # OGC API Features (/req/core/fc-limit-response-1): no error, the maximum is used instead.
+    from api.deps import MAX_LIMIT
+
+    got = small_client.get("/collections/settlements/items", params={"limit": 100_000})
+    assert got.status_code == 200
+    body = got.json()
+    assert body["numberReturned"] == min(MAX_LIMIT, body["numberMatched"])
+    assert small_client.get("/collections/settlements/items", params={"limit": 0}).status_code == 400
+
+
+def test_head_answers_as_get_without_a_body(small_client, small_store):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from services.settings import Settings
+
+    for path in ("/collections/settlements/items?limit=3", "/health", "/collections"):
+        got, head = small_client.get(path), small_client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    # The same rights as GET: without credentials a data route refuses HEAD too.
+    anonymous = TestClient(create_app(Settings(store=str(small_store.path), prepare_tiles=False)))
+    assert anonymous.head("/collections/settlements/items").status_code == 401
+    refused = small_client.post("/collections/settlements/items")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"

@@ -627,7 +627,7 @@ def test_openapi_tells_the_truth(client):
 
 def test_wrong_method_is_405_with_allow(client):
     response = client.post("/collections/ngos/items")
-    assert response.status_code == 405 and response.headers["allow"] == "GET"
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
     assert response.headers["content-type"] == "application/problem+json"
 
 

@@ -258,7 +258,7 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
             media_type=GEOJSON,
             headers={"Content-Disposition": f'attachment; filename="{c.id}.geojson"', **crs_header(crs)},
         )
-    limit, offset = values["limit"], values["offset"]
+    limit, offset = min(values["limit"], MAX_LIMIT), values["offset"]
     matched = len(positions)
     page = positions[offset : offset + limit]
     if wants_html(request, f):
@@ -434,7 +434,14 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
     out += [
         param(
             "limit",
-            Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"features per page (at most {MAX_LIMIT})")],
+            # OGC API Features: a limit above the maximum is no error; the maximum is used.
+            Annotated[
+                int,
+                Query(
+                    ge=1,
+                    description=f"features per page (at most {MAX_LIMIT}; a larger value gives {MAX_LIMIT})",
+                ),
+            ],
             10,
         ),
         param("offset", Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")], 0),
