@@ -247,3 +247,15 @@ def test_head_answers_as_get_without_a_body(small_client, small_store):
     assert anonymous.head("/collections/settlements/items").status_code == 401
     refused = small_client.post("/collections/settlements/items")
     assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"
+
+
+def test_every_collection_declares_its_extent(small_client, small_layers):
+    # GDAL and QGIS read the extent instead of paging through every feature to find it.
+    from api.routers.features import GEOMETRY_OF
+
+    listed = small_client.get("/collections").json()["collections"]
+    assert {c["id"] for c in listed} >= set(GEOMETRY_OF)
+    for c in listed:
+        bbox = c["extent"]["spatial"]["bbox"][0]
+        source = GEOMETRY_OF.get(c["id"], c["id"])
+        assert bbox == pytest.approx(list(small_layers[source].total_bounds)), c["id"]

@@ -92,15 +92,18 @@ def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
                 "href": f"{base}/collections/{c.id}/tiles",
             }
         )
-    if snap is not None and (c.id in snap.layers):
-        minx, miny, maxx, maxy = snap.layers[c.id].total_bounds
+    # An analysis result lies on the features of a layer: its extent is within that layer's
+    # (clients such as GDAL read the extent instead of paging through every feature).
+    source = c.id if c.is_layer else GEOMETRY_OF.get(c.id)
+    if snap is not None and source in snap.layers:
+        minx, miny, maxx, maxy = snap.layers[source].total_bounds
         out["extent"] = {
             "spatial": {
                 "bbox": [[float(minx), float(miny), float(maxx), float(maxy)]],
                 "crs": Q.CRS84,
             }
         }
-        if c.temporal is not None:
+        if c.temporal is not None and c.id in snap.layers:
             frame = snap.layers[c.id]
             start, end = frame[c.temporal[0]].min(), frame[c.temporal[1]].max()
             out["extent"]["temporal"] = {
@@ -108,6 +111,15 @@ def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
                 "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
             }
     return out
+
+
+#: The layer each analysis result takes its geometries from.
+GEOMETRY_OF = {
+    "saturation": "counties",
+    "settlement-access": "settlements",
+    "flags": "settlements",
+    "priorities": "settlements",
+}
 
 
 def _iso(value) -> str | None:
