@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from geo.errors import BadParameter as BadParameter
+from geo.schema import LAYERS
 from services import exporter
 from services.snapshot import Snapshot
 
@@ -90,10 +91,17 @@ Format = Annotated[
 ]
 
 
+#: Columns the layers' schema types as dates (no time of day): written YYYY-MM-DD, as declared.
+DATE_COLUMNS = frozenset(col.name for spec in LAYERS.values() for col in spec.columns if col.dtype == "date")
+
+
 def json_records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-safe dicts (NaN and NaT become null, dates ISO 8601)."""
+    """Rows as JSON-safe dicts (NaN and NaT become null; dates YYYY-MM-DD, date-times ISO 8601)."""
     if frame.empty:
         return []
+    dates = [c for c in frame.columns if c in DATE_COLUMNS and pd.api.types.is_datetime64_any_dtype(frame[c])]
+    if dates:
+        frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates})
     return json.loads(
         frame.to_json(orient="records", date_format="iso", force_ascii=False, double_precision=10)
     )

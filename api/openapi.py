@@ -86,7 +86,7 @@ _TYPES = {
     "integer": {"type": "integer"},
     "number": {"type": "number"},
     "boolean": {"type": "boolean"},
-    "date": {"type": "string", "description": "date, ISO 8601"},
+    "date": {"type": "string", "format": "date", "description": "date, ISO 8601 (YYYY-MM-DD)"},
 }
 
 

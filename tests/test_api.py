@@ -259,3 +259,12 @@ def test_every_collection_declares_its_extent(small_client, small_layers):
         bbox = c["extent"]["spatial"]["bbox"][0]
         source = GEOMETRY_OF.get(c["id"], c["id"])
         assert bbox == pytest.approx(list(small_layers[source].total_bounds)), c["id"]
+
+
+def test_dates_arrive_as_dates(small_client):
+    doc = small_client.get("/openapi.json").json()
+    declared = doc["components"]["schemas"]["NgosProperties"]["properties"]["issued_on"]
+    assert declared["format"] == "date"
+    features = small_client.get("/collections/ngos/items", params={"limit": 100}).json()["features"]
+    issued = [f["properties"]["issued_on"] for f in features]
+    assert "2021-03-21" in issued and all(d is None or len(d) == 10 for d in issued)
