@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        openapi_url=None,  # served by api.openapi.install with the media type its link names
         title="Amayesh",
         summary="Spatial planning of welfare NGO licensing (Behzisti): layers, analysis, tiles",
         description="OGC API – Features over the layers and analysis results, vector tiles, licence "
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 Link(rel="self", type="application/json", href=f"{base}/"),
                 Link(
                     rel="service-desc",
-                    type="application/vnd.oai.openapi+json;version=3.0",
+                    type=openapi.OPENAPI_MEDIA,
                     href=f"{base}/openapi.json",
                 ),
                 Link(rel="conformance", type="application/json", href=f"{base}/conformance"),

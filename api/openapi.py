@@ -407,8 +407,14 @@ def _schema30(schema: Any) -> Any:
     return s
 
 
+#: The media type of the OpenAPI document, as the landing page's service-desc link names it.
+OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
+
+
 def install(app: FastAPI) -> None:
-    """Serve ``openapi_document`` at /openapi.json (built once)."""
+    """Serve ``openapi_document`` at /openapi.json (built once), as ``OPENAPI_MEDIA``."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
     def openapi() -> dict:
         if app.openapi_schema is None:
@@ -416,3 +422,8 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    async def document(request: Request) -> JSONResponse:
+        return JSONResponse(app.openapi(), media_type=OPENAPI_MEDIA)
+
+    app.add_route("/openapi.json", document, methods=["GET"], include_in_schema=False)

@@ -268,3 +268,13 @@ def test_dates_arrive_as_dates(small_client):
     features = small_client.get("/collections/ngos/items", params={"limit": 100}).json()["features"]
     issued = [f["properties"]["issued_on"] for f in features]
     assert "2021-03-21" in issued and all(d is None or len(d) == 10 for d in issued)
+
+
+def test_the_openapi_document_is_served_as_its_link_says(small_client):
+    landing = small_client.get("/").json()
+    link = next(x for x in landing["links"] if x["rel"] == "service-desc")
+    got = small_client.get("/openapi.json")
+    assert got.status_code == 200 and got.headers["content-type"] == link["type"]
+    assert got.json()["openapi"].startswith("3.0")
+    anonymous_head = small_client.head("/openapi.json")
+    assert anonymous_head.status_code == 200 and anonymous_head.content == b""
