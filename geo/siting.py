@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.spatial import cKDTree
 
-from geo.decisions import AnalysisInputError, check_service_type
+from geo.decisions import AnalysisInputError, check_service_type, fa_number
 from geo.distance import Located, StraightLine, ground_distance, search_radius
 
 MODELS = ("mclp", "pmedian")
@@ -1008,7 +1008,7 @@ def _border_notes(province: str | None, capacitated: bool) -> dict[str, str | No
         "provinces within reach count as serving them"
     )
     fa = (
-        f"فقط جمعیت هدف استان {province} شمرده شده است؛ مراکز فعال استان‌های همسایه که در دسترس‌اند "
+        f"فقط جمعیت هدف استان {fa_number(int(province))} شمرده شده است؛ مراکز فعال استان‌های همسایه که در دسترس‌اند "
         "خدمت‌رسان به آن‌ها به حساب آمده‌اند"
     )
     if capacitated:
