@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 from geo.apportion import largest_remainder_by_group
 from geo.distance import Located, StraightLine
 from geo.errors import SchemaError
+from geo.located import settle_edges
 from geo.norms import Norms
 
 
@@ -154,7 +155,7 @@ def access_measures(
     unit = travel.unit
     providers = active_ngos(ngos)
     places = places if places is not None else locate(settlements)
-    where = locate(providers) if len(providers) else Located(np.zeros((0, 2)), np.zeros(0))
+    where = locate(providers) if len(providers) else Located(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)))
     service_of = providers["service_type"].to_numpy()
     capacity = providers["capacity"].to_numpy(dtype="float64")
     licence = providers["licence_no"].to_numpy()
@@ -172,8 +173,22 @@ def access_measures(
         sub = np.flatnonzero(service_of == service)
         if sub.size == 0:
             continue
-        sub_loc = Located(where.xy[sub], where.k[sub])
+        sub_loc = where.take(sub)
         nearest, cost, metres, fb = travel.nearest_route(places, sub_loc)
+        if unit == "m" and len(sub_loc):
+            # The flag rule's limit (and its relaxed form in target areas) is decided on the geodesic.
+            limit = norm.max_cost("m")
+            at = np.flatnonzero(nearest >= 0)
+            cost[at] = settle_edges(
+                cost[at],
+                places,
+                at,
+                sub_loc,
+                nearest[at],
+                (limit, limit * norms.target_distance_factor),
+                getattr(travel, "detour", 1.0),
+            )
+            metres = cost
         nearest_cost[:, c] = cost
         nearest_m[:, c] = metres
         fallback[:, c] = fb

@@ -163,7 +163,7 @@ def delegate(
     providers = analysis.licence_index.providers.get(service_type)
     if providers is None:
         centres_all = pd.DataFrame(columns=["licence_no", "name_fa", "capacity", "province_code"])
-        located = Located(np.zeros((0, 2)), np.zeros(0))
+        located = Located(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)))
     else:
         located, _, centres_all = providers
     capacity = centres_all["capacity"].to_numpy(dtype="float64")
@@ -183,7 +183,7 @@ def delegate(
         centre_pos = centre_pos[centres_all["province_code"].to_numpy()[centre_pos] == province]
 
     places = analysis.licence_index.places.take(place_pos)
-    centres = Located(located.xy[centre_pos], located.k[centre_pos])
+    centres = located.take(centre_pos)
     check_pair_count(places, centres, travel.reach_m(reach) if unit == "min" else reach, "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
     flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)

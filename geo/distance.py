@@ -3,8 +3,10 @@
 Points are projected once into ``geo.crs.METRIC_CRS`` (a Lambert conformal conic fitted to
 Iran). A conformal projection stretches lengths by its scale factor *k*, the same in every
 direction at a point; dividing a projected distance by the mean *k* of its two ends gives the
-ground distance to better than 0.05% at the scales of a catchment (tested against geodesic
-distances on the WGS 84 ellipsoid).
+ground distance to within 2.3e-7 at 10 km, 8.4e-6 at 60 km and 3.9e-4 at 400 km of the geodesic
+on the WGS 84 ellipsoid. Where a limit decides (a pair in or out of a catchment, a place
+farther than the norm), the pairs near the limit are measured on the geodesic itself
+(``geo.located.settle_edges``, ``geo.geodesic``), so no pair falls on the wrong side.
 
 ``StraightLine`` is one travel cost: ground distance × a detour factor, in metres.
 ``geo.roads.RoadNetwork`` is the other, travel time on roads in minutes. Both answer the same
@@ -20,7 +22,7 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo.located import Located, ground_distance, search_radius
+from geo.located import Located, ground_distance, search_radius, settle_edges
 
 
 class TravelCost(Protocol):
@@ -88,6 +90,8 @@ class StraightLine:
         )
         i, j = found["i"], found["j"]
         cost = found["v"] / (0.5 * (origins.k[i] + destinations.k[j])) * self.detour
+        # At the catchment's edge the geodesic decides.
+        cost = settle_edges(cost, origins, i, destinations, j, (max_cost,), self.detour)
         keep = cost <= max_cost
         # The tree walk is deterministic for the same input, so the order of pairs is too.
         return i[keep], j[keep], cost[keep]
@@ -119,7 +123,9 @@ class StraightLine:
             dtype="int64",
         )
         idx.sort()
-        cost = ground_distance(targets, idx, here, np.zeros(len(idx), dtype="int64")) * self.detour
+        at = np.zeros(len(idx), dtype="int64")
+        cost = ground_distance(targets, idx, here, at) * self.detour
+        cost = settle_edges(cost, targets, idx, here, at, (max_cost,), self.detour)
         keep = cost <= max_cost
         idx, cost = idx[keep], cost[keep]
         order = np.argsort(cost, kind="stable")

@@ -2,7 +2,8 @@
 
 The pairs of settlements and providers within a catchment are never stored: both sets are
 bucketed once in a grid of catchment-sized cells, and each step of the E2SFCA walks the 3×3
-cells around a point, computing ground costs and decay weights on the fly. The answer is the
+cells around a point, computing ground costs and decay weights on the fly (on the geodesic for
+the pairs at the catchment's edge, as ``geo.located.settle_edges`` does). The answer is the
 same as ``geo.access.e2sfca_from_pairs`` on the pairs from ``StraightLine.pairs`` (tests hold
 them to 1e-12) without the memory of ten million pairs.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from geo.geodesic import edge_margin, inverse
 from geo.located import Located, search_radius
 
 
@@ -57,9 +59,12 @@ def _bucket(xy, x0, y0, cell, nx, ny):
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
-def _gather(qxy, qk, pxy, pk, values, order, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2):
+def _gather(
+    qxy, qk, qll, pxy, pk, pll, values, order, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2, margin
+):
     """For each query point q: Σ values[p] · W(cost(q, p)) over points p within the catchment,
-    and how many such p there are."""
+    and how many such p there are. Within ``margin`` (relative) of the catchment's edge, the
+    cost is the geodesic's."""
     m = qxy.shape[0]
     total = np.zeros(m)
     count = np.zeros(m, np.int64)
@@ -79,6 +84,8 @@ def _gather(qxy, qk, pxy, pk, values, order, starts, x0, y0, cell, nx, ny, catch
                     d2 = dx * dx + dy * dy
                     if d2 <= search2:
                         cost = math.sqrt(d2) / (0.5 * (pk[p] + qk[q])) * detour
+                        if abs(cost - catchment) <= catchment * margin:
+                            cost = inverse(pll[p, 0], pll[p, 1], qll[q, 0], qll[q, 1]) * detour
                         if cost <= catchment:
                             acc += values[p] * math.exp(-cost * cost * inv2s2)
                             hits += 1
@@ -109,8 +116,10 @@ def _weighted_sums(
     return _gather(
         queries.xy,
         queries.k,
+        queries.ll,
         points.xy,
         points.k,
+        points.ll,
         np.ascontiguousarray(values, dtype="float64"),
         grid.order,
         grid.starts,
@@ -122,6 +131,7 @@ def _weighted_sums(
         radius_m,
         detour,
         inv2s2,
+        edge_margin(radius_m / detour),
     )
 
 
