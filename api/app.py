@@ -20,6 +20,7 @@ from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services import exporter
 from services.caches import Caches
 from services.loading import load_norms, travel_for
+from services.planjobs import PlanJobs
 from services.settings import Settings, get_settings
 from services.snapshot import Snapshot, Snapshots
 from store import open_store
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.imports.close()
+        app.state.plan_jobs.close()
         exporter.shutdown()
         store.close()
         accounts.close()
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )
     app.state.imports = import_jobs(settings, store, accounts)
+    app.state.plan_jobs = PlanJobs()
     errors.install(app)
     security.install(app)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.

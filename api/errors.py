@@ -45,6 +45,8 @@ STATUS: dict[type[e.AmayeshError], int] = {
     # imports through the browser: confirm, cancel, undo at the wrong moment; too many open
     e.ImportConflict: 409,
     e.TooManyImports: 429,
+    e.TooManyPlanJobs: 429,
+    e.PlanJobNotFound: 404,
     e.ImportNotFound: 404,
     e.PreconditionFailed: 412,
     e.PreconditionRequired: 428,

@@ -102,6 +102,14 @@ class SitingRequest(RequestBody):
     }
 
 
+class SitingJobRequest(SitingRequest):
+    """A siting solved as a job, with up to ten minutes for the exact solver to prove its answer."""
+
+    time_limit: float = Field(
+        60.0, ge=1, le=600, description="seconds the exact solver may take (a job may take up to 600)"
+    )
+
+
 class DelegationRequest(RequestBody):
     """Which centres with spare capacity should serve which underserved villages."""
 

@@ -127,6 +127,10 @@ POLICY: dict[tuple[str, str], Requirement] = {
     # planning: siting, delegation, scenarios
     ("POST", "/plans/siting"): requires("plan"),
     ("POST", "/plans/delegation"): requires("plan"),
+    # long sitings as jobs: each job is its owner's (another's answers 404)
+    ("POST", "/plans/siting/jobs"): requires("plan"),
+    ("GET", "/plans/siting/jobs"): requires("plan"),
+    ("GET", "/plans/siting/jobs/{job_id}"): requires("plan"),
     ("GET", "/scenarios"): requires("plan"),
     ("POST", "/scenarios"): requires("plan"),
     ("GET", "/scenarios/{scenario_id}"): requires("plan"),

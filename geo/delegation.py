@@ -40,7 +40,7 @@ from scipy.optimize import linprog
 
 from geo.access import gaussian_decay
 from geo.decisions import AnalysisInputError, check_service_type
-from geo.distance import Located, ground_distance
+from geo.distance import Located
 from geo.siting import check_pair_count, travel_of
 
 
@@ -130,7 +130,8 @@ def delegate(
     Places and centres are those of ``province`` (or the whole country); ``outreach_km``
     overrides the norm's outreach distance (``outreach_min``, minutes, when the analysis
     travels on roads). Trips are costed with the analysis' travel cost; ``km`` columns are
-    kilometres of travel (straight line × detour), ``minutes`` the time on roads.
+    kilometres of travel (on roads, along the fastest route and its off-road legs; in a
+    straight line, ground distance × detour), ``minutes`` the time on roads.
     """
     started = time.perf_counter()
     check_service_type(service_type)
@@ -190,8 +191,9 @@ def delegate(
     flow = np.rint(flow)
     used = flow > 0
     fi, fj, fk = pi[used], pj[used], flow[used]
-    # Kilometres of travel: the straight line × detour (on roads, beside the minutes).
-    fc = ground_distance(places, fi, centres, fj) * analysis.norms.detour_factor / 1000.0
+    # Kilometres of travel: on roads, along the fastest route (beside its minutes); in a
+    # straight line, the ground distance × detour the transport was costed on.
+    fc = travel.route_metres(places, centres, fi, fj, reach) / 1000.0
     fm = pc[used] if unit == "min" else np.full(len(fi), np.nan)
 
     codes = s["settlement_code"].to_numpy()

@@ -56,6 +56,12 @@ class TravelCost(Protocol):
         """The farthest ground distance (metres) a trip of ``cost`` can cover."""
         ...
 
+    def route_metres(
+        self, origins: Located, destinations: Located, i: np.ndarray, j: np.ndarray, max_cost: float
+    ) -> np.ndarray:
+        """Metres of travel of each pair (origins[i], destinations[j]) within ``max_cost``."""
+        ...
+
     def fallback(self, here: Located) -> np.ndarray:
         """Whether each place is too far from the network and is reached in a straight line."""
         ...
@@ -107,6 +113,11 @@ class StraightLine:
         _, idx = cKDTree(destinations.xy).query(origins.xy, k=1)
         idx = idx.astype("int64")
         return idx, ground_distance(origins, np.arange(n), destinations, idx) * self.detour
+
+    def route_metres(self, origins: Located, destinations: Located, i, j, max_cost: float) -> np.ndarray:
+        """Metres of travel of each pair: the ground distance × detour (the geodesic's at ``max_cost``)."""
+        cost = ground_distance(origins, i, destinations, j) * self.detour
+        return settle_edges(cost, origins, i, destinations, j, (max_cost,), self.detour)
 
     def nearest_route(self, origins: Located, destinations: Located):
         """Nearest destination, cost, metres of travel and fallback flags (never, here)."""

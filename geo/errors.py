@@ -285,3 +285,15 @@ class TooManyImports(InputError):
     """A user has too many imports open at once."""
 
     code = "too-many-imports"
+
+
+class TooManyPlanJobs(InputError):
+    """A person, or the service, has as many planning jobs queued or running as it takes."""
+
+    code = "too-many-plan-jobs"
+
+
+class PlanJobNotFound(NotFoundError):
+    """No planning job of this id belongs to the person asking."""
+
+    code = "plan-job-not-found"

@@ -26,7 +26,7 @@ class Located:
     k: np.ndarray  # (n,) scale factor of the projection at each point
     #: (n, 2) longitude and latitude in radians, for the geodesic at a catchment's edge (worked
     #: out from ``xy`` when not given)
-    ll: np.ndarray = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    ll: np.ndarray = field(default=None, compare=False, repr=False)  # type: ignore[arg-type]
     #: for a subset made by ``take``: the full set and the positions taken (lets a road network
     #: reuse what it worked out for the full set)
     parent: Located | None = field(default=None, compare=False, repr=False)

@@ -381,6 +381,33 @@ def _route_metres(order, pred, indptr, indices, metres, start_metres, n):
     return out
 
 
+@nb.njit(cache=True)
+def _walk_metres(pred, rows, sources, targets, indptr, indices, minutes, metres):
+    """Metres along the fastest route from ``sources[t]`` to ``targets[t]``, walking back the
+    predecessors of search ``rows[t]``; of parallel edges, the faster (the one the search took).
+    NaN where the target was not reached."""
+    out = np.full(len(rows), np.nan)
+    for t in range(len(rows)):
+        r = rows[t]
+        x = targets[t]
+        total = 0.0
+        while x != sources[t]:
+            p = pred[r, x]
+            if p < 0:
+                total = np.nan
+                break
+            best = np.inf
+            length = np.nan
+            for e in range(indptr[p], indptr[p + 1]):
+                if indices[e] == x and minutes[e] < best:
+                    best = minutes[e]
+                    length = metres[e]
+            total += length
+            x = p
+        out[t] = total
+    return out
+
+
 def run_balls(graph_arrays, sources, offsets, limit):
     """Bounded searches from ``sources`` (a plain function, so a Dask worker can run it)."""
     indptr, indices, minutes = graph_arrays
@@ -691,6 +718,44 @@ class RoadNetwork:
             idx[sel] = ib[j[better]]
             fallback[sel] = True
         return idx, minutes, metres, fallback
+
+    def route_metres(
+        self, origins: Located, destinations: Located, i: np.ndarray, j: np.ndarray, max_cost: float
+    ) -> np.ndarray:
+        """Metres of travel of each pair ``(origins[i], destinations[j])`` along the fastest route,
+        the one whose minutes ``pairs`` gives (within ``max_cost``): the road route plus the
+        off-road legs at both ends; a pair with a fallback end, the straight line × detour."""
+        i = np.asarray(i, dtype="int64")
+        j = np.asarray(j, dtype="int64")
+        out = np.full(len(i), np.nan)
+        if len(i) == 0:
+            return out
+        o, d = self.snap(origins), self.snap(destinations)
+        g = self.graph
+        net = np.flatnonzero(~(o.fallback[i] | d.fallback[j]))
+        # Bounded searches from the destinations' nodes (the direction ``pairs`` searches in),
+        # a few dozen at a time so that their predecessor tables stay small.
+        nodes, row_of = np.unique(d.node[j[net]], return_inverse=True)
+        matrix = g.matrix("minutes")
+        chunk = 64
+        for start in range(0, len(nodes), chunk):
+            mask = (row_of >= start) & (row_of < start + chunk)
+            sel, rows = net[mask], row_of[mask] - start
+            _, pred = dijkstra(
+                matrix,
+                directed=True,
+                indices=nodes[start : start + chunk],
+                limit=float(max_cost),
+                return_predecessors=True,
+            )
+            along = _walk_metres(
+                pred, rows, d.node[j[sel]], o.node[i[sel]], g.indptr, g.indices, g.minutes, g.metres
+            )
+            out[sel] = along + o.off_road_m[i[sel]] + d.off_road_m[j[sel]]
+        # Fallback ends (and any pair the bounded search did not reach): the straight line.
+        line = np.flatnonzero(np.isnan(out))
+        out[line] = ground_distance(origins, i[line], destinations, j[line]) * self.detour
+        return out
 
     # ---- fused measures -----------------------------------------------------------------------
 

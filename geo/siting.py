@@ -45,7 +45,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.spatial import cKDTree
 
 from geo.decisions import AnalysisInputError, check_service_type, fa_number
-from geo.distance import Located, StraightLine, ground_distance, search_radius
+from geo.distance import Located, StraightLine, search_radius
 
 MODELS = ("mclp", "pmedian")
 METHODS = ("auto", "exact", "greedy")
@@ -956,7 +956,8 @@ def site_centres(
     pair_cost = sp.csr_matrix((pc + 1e-9, (pi, pj)), shape=(len(demand_idx), len(cand)))
     cost = np.asarray(pair_cost[a_i, a_j]).ravel() - 1e-9
     if unit == "min":
-        km = ground_distance(places, a_i, sites, a_j) * analysis.norms.detour_factor / 1000.0
+        # Kilometres along the fastest route (its minutes are the cost).
+        km = travel.route_metres(places, sites, a_i, a_j, reach) / 1000.0
         minutes = cost
     else:
         km, minutes = (cost + 1e-9) / 1000.0, np.full(len(a_i), np.nan)

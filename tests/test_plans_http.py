@@ -185,6 +185,30 @@ def test_planning_errors_are_problem_json(client, method, url, body, status, wor
         client.delete(f"/scenarios/{sid}")
 
 
+def test_kilometres_on_roads_are_along_the_roads_not_a_detour_factor(analysis):
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    assert analysis.access.unit == "min"
+    lines = delegate(analysis, SERVICE, province=PROVINCE).lines
+    assert len(lines) > 20
+    ground = geod.inv(lines.place_lon, lines.place_lat, lines.centre_lon, lines.centre_lat)[2] / 1000.0
+    ratio = lines["km"].to_numpy() / ground
+    # A route is never shorter than the geodesic between its ends (to the rounding of km to 10 m),
+    # and its length is its own, not the straight line times one factor.
+    assert (lines["km"].to_numpy() >= ground - 0.006).all()
+    assert ratio.std() > 0.05 and not np.allclose(ratio, analysis.norms.detour_factor, rtol=1e-3)
+    plan = site_centres(analysis, SERVICE, 3, province=PROVINCE, method="greedy")
+    a = plan.assignments.merge(
+        plan.sites[["settlement_code", "lon", "lat"]].rename(columns={"settlement_code": "site_code"}),
+        on="site_code",
+    )
+    here = analysis.settlements.set_index("settlement_code").loc[a.settlement_code]
+    site_ground = geod.inv(here.geometry.x, here.geometry.y, a.lon, a.lat)[2] / 1000.0
+    assert (a["km"].to_numpy() >= site_ground - 1e-3).all()
+    assert not np.allclose(a["km"].to_numpy() / np.maximum(site_ground, 1e-9), analysis.norms.detour_factor)
+
+
 def test_command_line_site_delegate_and_scenarios(demo, tmp_path, capsys):
     store = ["--store", str(demo["store"].path)]
     assert main([*store, "site", "--service", SERVICE, "--province", PROVINCE, "--k", "3", "--method", "greedy",

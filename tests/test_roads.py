@@ -118,6 +118,30 @@ def test_trip_by_hand_with_off_road_legs():
     assert len(net.pairs(at(place), at(centre), expected * 0.999)[0]) == 0
 
 
+def test_metres_of_a_pair_are_along_its_fastest_route_not_the_shortest_or_the_straight_line():
+    # A triangle: A–E–C on primary roads (60 km/h, 2 × 14 km), A–C direct on a secondary road
+    # (30 km/h, 18 km). The fastest trip from near C to A goes round by E.
+    e = (50.1, 34.1)
+    lines = roads([[A, e], [e, C], [A, C]], ["primary", "primary", "secondary"])
+    net = RoadNetwork(build_road_graph(lines, SPEEDS), off_road_kmh=30.0, max_off_road_km=10.0, detour=1.3)
+    place, centre, far = (50.2, 33.99), A, (51.0, 35.0)  # far: 100 km from any road, a fallback
+    origins, destinations = at(place, far), at(centre)
+    i, j, minutes = net.pairs(origins, destinations, 60.0)
+    assert (i.tolist(), j.tolist()) == ([0], [0])
+    got = net.route_metres(origins, destinations, i, j, 60.0)
+    round_by_e = geodesic_m(place, C) + geodesic_m(C, e) + geodesic_m(e, A)
+    assert got[0] == pytest.approx(round_by_e, rel=1e-5)
+    assert minutes[0] == pytest.approx(
+        geodesic_m(place, C) / 1000 / 30 * 60 + (geodesic_m(C, e) + geodesic_m(e, A)) / 1000, rel=1e-5
+    )
+    # Neither the direct road nor the straight line × detour.
+    assert abs(got[0] - (geodesic_m(place, C) + geodesic_m(C, A))) > 9_000
+    assert abs(got[0] - geodesic_m(place, A) * 1.3) > 4_000
+    # A pair with a fallback end travels the straight line × detour.
+    line = net.route_metres(origins, destinations, np.array([1]), np.array([0]), 2000.0)
+    assert line[0] == pytest.approx(geodesic_m(far, A) * 1.3, rel=1e-4)
+
+
 def test_the_nearest_is_by_time_not_by_distance():
     net = small_network()
     # From B: D is 11 km up a 30 km/h road (22 min), C is 9 km along a 60 km/h road (9 min).

@@ -7,6 +7,8 @@ the store (``GET/POST /scenarios``, ``/scenarios/{id}``, ``/scenarios/{id}/copy`
 
 from __future__ import annotations
 
+import json
+import logging
 import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
@@ -17,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from api.deps import MEDIA, feature_collection, json_records, snapshot
+from api.errors import status_of
 from api.routers.assessments import json_safe
 from api.schemas import (
     DelegationRequest,
@@ -24,15 +27,20 @@ from api.schemas import (
     ScenarioCreate,
     ScenarioPublic,
     ServiceType,
+    SitingJobRequest,
     SitingRequest,
 )
+from api.security import current_user
 from geo.delegation import delegate
+from geo.errors import AmayeshError, Unauthenticated
 from geo.siting import site_centres
 from maps.notices import SYNTHETIC_NOTICE_EN
 from services import plans
+from services.planjobs import PlanJobs
 from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Planning"])
+log = logging.getLogger("amayesh")
 
 ScenarioRef = Annotated[
     str, Path(pattern=r"^(today|s-[0-9a-f]{12})$", description="a scenario id, or `today` (no changes)")
@@ -56,14 +64,11 @@ def _json(body: dict) -> Response:
     )
 
 
-@router.post(
-    "/plans/siting", summary="Propose where to license next (MCLP or p-median), with the gap to the bound"
-)
-def siting(
-    request: Annotated[SitingRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
-) -> Response:
+def _siting_answer(analysis, request: SitingRequest) -> dict:
+    """The answer to a siting request on an analysis: summary, sites (rows and features), and
+    how many places were assigned."""
     plan = site_centres(
-        snap.analysis(),
+        analysis,
         request.service_type.value,
         request.k,
         model=request.model,
@@ -77,7 +82,7 @@ def siting(
         time_limit=request.time_limit,
     )
     sites = plan.sites
-    return _json(
+    return json_safe(
         {
             "summary": plan.summary,
             "sites": json_records(sites.drop(columns="geometry")),
@@ -88,6 +93,83 @@ def siting(
             "assignments": len(plan.assignments),
         }
     )
+
+
+@router.post(
+    "/plans/siting", summary="Propose where to license next (MCLP or p-median), with the gap to the bound"
+)
+def siting(
+    request: Annotated[SitingRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
+) -> Response:
+    return _json(_siting_answer(snap.analysis(), request))
+
+
+def _plan_jobs(request: Request) -> PlanJobs:
+    return request.app.state.plan_jobs
+
+
+def _owner(request: Request) -> str:
+    user = current_user(request)
+    if user is None:  # the policy refused it already; kept for the type checker
+        raise Unauthenticated("sign in or send an API token")
+    return user.username
+
+
+def _problem_of(exc: Exception) -> dict:
+    """What a failed job reports: the problem a request would have answered, never a trace."""
+    if isinstance(exc, AmayeshError):
+        status = status_of(exc)
+        return {"status": status, "code": exc.code, "detail": exc.user_message}
+    log.exception("a planning job failed")
+    return {"status": 500, "code": "server-fault", "detail": "the solve failed on the server; it is logged"}
+
+
+JobId = Annotated[str, Path(pattern=r"^j-[0-9a-f]{16}$", description="a planning job's id")]
+
+
+@router.post(
+    "/plans/siting/jobs",
+    status_code=202,
+    summary="Start a siting with minutes to solve (a job): poll it for its progress and answer",
+    responses={
+        202: {"description": "accepted: poll GET /plans/siting/jobs/{job_id} (its address is in Location)"},
+        429: {"description": "too many planning jobs queued or running (yours, or the service's)"},
+    },
+)
+def start_siting_job(
+    request: Request,
+    body: Annotated[SitingJobRequest, Body()],
+    snap: Annotated[Snapshot, Depends(snapshot)],
+) -> Response:
+    analysis = snap.analysis()  # the snapshot of the moment it was asked
+    job = _plan_jobs(request).submit(
+        _owner(request),
+        "siting",
+        body.model_dump(mode="json"),
+        body.time_limit,
+        lambda: _siting_answer(analysis, body),
+        _problem_of,
+    )
+    return Response(
+        json.dumps(job.summary(), ensure_ascii=False),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": f"/plans/siting/jobs/{job.id}"},
+    )
+
+
+@router.get("/plans/siting/jobs", summary="Your siting jobs, newest first (finished ones for an hour)")
+def list_siting_jobs(request: Request) -> Response:
+    return _json({"jobs": [j.summary() for j in _plan_jobs(request).of(_owner(request))]})
+
+
+@router.get(
+    "/plans/siting/jobs/{job_id}",
+    summary="A siting job: its state, the share of its time limit used, and its answer when done",
+    responses={404: {"description": "no such job of yours"}},
+)
+def get_siting_job(request: Request, job_id: JobId) -> Response:
+    return _json(_plan_jobs(request).get(_owner(request), job_id).summary())
 
 
 @router.post(
