@@ -133,6 +133,7 @@
     el.classList.toggle('am-error', Boolean(isError));
   }
 
+  const OFFICE_PAGES = ['register', 'monitoring', 'import'];
   /** Keep the page's state in its address, the language switch and the page links. */
   function syncUrls(params) {
     const url = new URL(window.location.href);
@@ -148,6 +149,7 @@
       lang.href = other.pathname + other.search;
     }
     for (const a of document.querySelectorAll('.am-nav a')) {
+      if (OFFICE_PAGES.includes(a.dataset.page)) continue; // they take no province or service
       const link = new URL(a.href, window.location.href);
       for (const key of ['province', 'service']) {
         if (url.searchParams.get(key)) link.searchParams.set(key, url.searchParams.get(key));
