@@ -347,7 +347,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "role_licensing_officer": ("کارشناس صدور مجوز", "licensing officer"),
     "role_provincial_director": ("مدیر استان", "provincial director"),
     "n_new_sites": ("{n} مرکز تازه", "{n} new sites"),
-    "n_assigned": ("{n} واگذاری", "{n} assigned"),
+    "n_assigned": ("{n} نفر واگذار شد", "{n} persons assigned"),
     # a page refused (api/refusals.py): why, and what to do next
     "refused_role_title": ("این صفحه برای نقش شما نیست", "This page is not for your role"),
     "refused_role": (
@@ -456,6 +456,14 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "err_import-conflict": (
         "این ورود در این مرحله ممکن نیست؛ صفحه را دوباره بارگذاری کنید.",
         "This is not possible at this step of the import; reload the page.",
+    ),
+    "err_import-file": (
+        "این فایل خوانده نشد؛ فایل XLSX یا CSV را بر پایهٔ فایل الگوی همین لایه بسازید.",
+        "This file could not be read; make an XLSX or CSV file from this layer's template.",
+    ),
+    "err_import-rejected": (
+        "برخی ردیف‌ها پذیرفته نشدند؛ چیزی نوشته نشد. ردیف‌های ردشده و دلیلشان را ببینید.",
+        "Some rows were rejected; nothing was written. See the rejected rows and why.",
     ),
     "err_too-large": ("فایل یا درخواست بیش از اندازه بزرگ است.", "The file or request is too large."),
     "err_busy": (

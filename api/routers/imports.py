@@ -124,7 +124,7 @@ async def upload(
         except ImportFileError as err:
             from api.errors import problem
 
-            return problem(413, "Request body too large", err.user_message, code=err.code)
+            return problem(413, "Request body too large", err.user_message, code="too-large")
     finally:
         await form.close()
     service.start(job)
