@@ -15,7 +15,8 @@ Credentials:
   reset, a role change or disabling the user ends it, and every copy of the cookie with it;
 * programs send ``Authorization: Bearer amy_…`` with an API token (``amayesh users token``).
 
-No or expired credentials: 401 (pages redirect to the sign-in page); wrong role: 403. A POST,
+No or expired credentials: 401 (pages redirect to the sign-in page); wrong role: 403 (a browser
+opening a page reads a page in its language instead of problem+json: ``api/refusals.py``). A POST,
 PUT, PATCH or DELETE that carries a session cookie must also carry the session's CSRF token in
 ``X-CSRF-Token`` (the pages read it from ``<meta name="csrf-token">``) and, when the browser
 sends one, a same-origin ``Origin``.
