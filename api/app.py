@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import errors, guard, openapi, security
+from api import errors, guard, openapi, refusals, security
 from api.deps import snapshot
 from api.params import reject_unknown_parameters
 from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.plan_jobs = PlanJobs()
     errors.install(app)
     security.install(app)
+    refusals.install(app)  # a browser refused a page reads a page (after the problem+json answers)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     # Body size, heavy-work admission (503/429 with Retry-After) and security headers.

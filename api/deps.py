@@ -42,7 +42,9 @@ def require_export(request: Request) -> None:
     user = current_user(request)
     if not has_right(user, "export"):
         role = user.role if user else "public"
-        raise Forbidden(f"the role {role} may not download exports (needs: {', '.join(RIGHTS['export'])})")
+        raise Forbidden(
+            f"the role {role} may not download exports (needs: {', '.join(RIGHTS['export'])})", code="role"
+        )
 
 
 async def national_snapshot(request: Request) -> Snapshot:

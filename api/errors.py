@@ -68,6 +68,17 @@ TITLES |= {412: "Precondition failed", 428: "Precondition required", 429: "Too m
 TITLES |= {500: "Internal error", 503: "Service unavailable", 507: "Insufficient storage"}
 
 
+#: The ``code`` of a problem answered by Starlette itself (no route, wrong method, too large).
+HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
+
+
+def _limits(ctx: object) -> dict:
+    """The limits of a validation error (ge, le, min_length, …) as plain numbers and text."""
+    if not isinstance(ctx, dict):
+        return {}
+    return {k: v for k, v in ctx.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
+
+
 def status_of(err: e.AmayeshError) -> int:
     """The HTTP status of a domain error: that of the nearest class of its family in ``STATUS``."""
     return next(STATUS[cls] for cls in type(err).__mro__ if cls in STATUS)
@@ -114,18 +125,33 @@ def install(app: FastAPI) -> None:
         headers = dict(getattr(err, "headers", None) or {})
         if err.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
-        return problem(err.status_code, "HTTP error", str(err.detail), headers=headers or None)
+        code = HTTP_CODES.get(err.status_code, "http-error")
+        return problem(err.status_code, "HTTP error", str(err.detail), headers=headers or None, code=code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in err.errors()]
+        # Each error keeps pydantic's ``type`` and its limits (``ctx``): the pages say it per field
+        # in their language (maps/static/common.js ``problemText``).
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            | ({"ctx": ctx} if (ctx := _limits(e.get("ctx"))) else {})
+            for e in err.errors()
+        ]
         # OGC API Features: a bad parameter value is a 400; a bad request body stays a 422.
         in_body = any(e["loc"][:1] == ["body"] for e in errors)
         status = 422 if in_body else 400
         detail = "; ".join(f"{e['loc'][-1] if e['loc'] else 'request'}: {e['msg']}" for e in errors[:5])
-        return problem(status, "Invalid request", detail or "some parameters are not valid", errors=errors)
+        return problem(
+            status,
+            "Invalid request",
+            detail or "some parameters are not valid",
+            errors=errors,
+            code="validation",
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(500, "Internal error", "the service failed; the error has been logged")
+        return problem(
+            500, "Internal error", "the service failed; the error has been logged", code="internal"
+        )

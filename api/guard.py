@@ -68,11 +68,17 @@ def page_response(html: str, basemap_url: str | None = None) -> HTMLResponse:
     return HTMLResponse(body, headers={"Content-Security-Policy": page_csp(nonce, basemap_url)})
 
 
+#: The stable ``code`` of the guard's refusals, which the pages translate (maps/static/common.js).
+GUARD_CODES = {413: "too-large", 429: "busy", 503: "busy"}
+
+
 async def send_problem(
     send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> None:
+    code = GUARD_CODES.get(status, "bad-request")
     body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code},
+        ensure_ascii=False,
     ).encode("utf-8")
     raw = [
         (b"content-type", b"application/problem+json"),

@@ -133,7 +133,9 @@ class ScenarioCreate(RequestBody):
     """A named set of changes: licences added/closed/resized, norm changes, delegations."""
 
     name: str = Field(min_length=1, max_length=200, examples=["Five new rehabilitation centres in Sistan"])
-    owner: str | None = Field(None, max_length=200, description="user name (until sign-in: free text)")
+    owner: str | None = Field(
+        None, max_length=200, description="ignored: the signed-in user is recorded as the scenario's author"
+    )
     description: str | None = Field(None, max_length=4000)
     changes: dict = Field(
         description="licences_added, licences_closed, licences_resized, norms, delegations (see README)",
@@ -150,7 +152,9 @@ class ScenarioCreate(RequestBody):
 
 class ScenarioCopy(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=200)
-    owner: str | None = Field(None, max_length=200)
+    owner: str | None = Field(
+        None, max_length=200, description="ignored: the copy's author is the signed-in user"
+    )
 
 
 class ScenarioPublic(BaseModel):

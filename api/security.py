@@ -15,7 +15,8 @@ Credentials:
   reset, a role change or disabling the user ends it, and every copy of the cookie with it;
 * programs send ``Authorization: Bearer amy_…`` with an API token (``amayesh users token``).
 
-No or expired credentials: 401 (pages redirect to the sign-in page); wrong role: 403. A POST,
+No or expired credentials: 401 (pages redirect to the sign-in page); wrong role: 403 (a browser
+opening a page reads a page in its language instead of problem+json: ``api/refusals.py``). A POST,
 PUT, PATCH or DELETE that carries a session cookie must also carry the session's CSRF token in
 ``X-CSRF-Token`` (the pages read it from ``<meta name="csrf-token">``) and, when the browser
 sends one, a same-origin ``Origin``.
@@ -38,7 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
 from api.collections import COLLECTIONS
-from geo.errors import Forbidden, SignInRequired, Unauthenticated
+from geo.errors import Forbidden, NotFoundError, SignInRequired, Unauthenticated
 from services.rights import RIGHTS, has_right
 from store.accounts import ROLES, Accounts, User
 
@@ -171,6 +172,20 @@ CSRF_EXEMPT = {("POST", "/sign-in")}
 
 #: Page-specific rights on ``/maps/{page}``.
 PAGE_RIGHTS = {"national": "read", "licence": "licence_check", "priorities": "priorities", "plan": "plan"}
+
+#: Every page of the top bar and the right that opens it, in the bar's order: a page links only
+#: the pages its caller may open (``pages_for``), and a refusal lists them as the way on.
+NAV_RIGHTS = PAGE_RIGHTS | {
+    "register": POLICY[("GET", "/maps/register")].right,
+    "monitoring": POLICY[("GET", "/maps/monitoring")].right,
+    "import": POLICY[("GET", "/maps/import")].right,
+}
+
+
+def pages_for(user: User | None) -> tuple[str, ...]:
+    """The pages of the top bar ``user`` may open, in the bar's order."""
+    return tuple(page for page, right in NAV_RIGHTS.items() if right and has_right(user, right))
+
 
 #: Routes outside FastAPI's dependency system (plain Starlette routes and mounts): each named
 #: here on purpose. Static assets (scripts, styles, fonts) and the OpenAPI document hold no data.
@@ -429,7 +444,9 @@ async def authorize(request: Request) -> None:
         ):
             sent = str((await request.form()).get("csrf_token", ""))
         if not (caller.csrf and hmac.compare_digest(sent, caller.csrf)) or not _same_origin(request):
-            raise Forbidden("missing or wrong CSRF token (send the page's csrf-token in X-CSRF-Token)")
+            raise Forbidden(
+                "missing or wrong CSRF token (send the page's csrf-token in X-CSRF-Token)", code="csrf"
+            )
     if need.public:
         return
     if caller.user is None:
@@ -438,9 +455,14 @@ async def authorize(request: Request) -> None:
         raise Unauthenticated("sign in or send an API token (Authorization: Bearer …)")
     right = need.right
     if path == "/maps/{page}":
-        right = PAGE_RIGHTS.get(request.path_params.get("page", ""), "admin")
+        name = request.path_params.get("page", "")
+        if name not in PAGE_RIGHTS:
+            raise NotFoundError(f"no page {name!r}", code="no-page")
+        right = PAGE_RIGHTS[name]
     if not has_right(caller.user, right):
-        raise Forbidden(f"the role {caller.user.role} may not do this (needs: {', '.join(RIGHTS[right])})")
+        raise Forbidden(
+            f"the role {caller.user.role} may not do this (needs: {', '.join(RIGHTS[right])})", code="role"
+        )
 
 
 def sign_in_location(request: Request) -> str:
@@ -486,20 +508,33 @@ def personalise(page: str, request: Request, lang: str = "fa") -> str:
     and a sign-out button."""
     import html as _html
 
+    from maps.i18n import strings
+
     caller = identify(request)
     if caller.user is None:
         return page
+    text = strings(lang)
     token = _html.escape(caller.csrf or "")
-    who = _html.escape(f"{caller.user.display_name or caller.user.username} · {caller.user.role}")
-    label = "خروج" if lang == "fa" else "Sign out"
-    bar = (
-        f'<form class="am-user" method="post" action="/sign-out" style="position:fixed;z-index:1100;'
-        f"inset-block-end:8px;inset-inline-end:8px;background:#fff;padding:4px 8px;border:1px solid #ccd;"
-        f'border-radius:4px;font-size:12.5px;margin:0"><span id="am-user">{who}</span> '
-        f'<input type="hidden" name="csrf_token" value="{token}">'
+    role = text.get(f"role_{caller.user.role}", caller.user.role)
+    who = _html.escape(f"{caller.user.display_name or caller.user.username} · {role}")
+    label = _html.escape(text["sign_out"])
+    form = (
+        f'<span id="am-user">{who}</span> <input type="hidden" name="csrf_token" value="{token}">'
         f'<button type="submit" id="am-sign-out">{label}</button></form>'
     )
     page = page.replace("<head>", f'<head>\n<meta name="csrf-token" content="{token}">', 1)
+    # A page with a top bar carries the badge in it (amayesh.css: never over the page's figures
+    # and buttons, on a phone too; not printed); a page without one, in a corner.
+    header = page.find('<header class="am-top"')
+    close = page.find("</header>", header)
+    if header >= 0 and close >= 0:
+        bar = f'<form class="am-user am-user-top" method="post" action="/sign-out">{form}'
+        return page[:close] + bar + page[close:]
+    bar = (
+        f'<form class="am-user" method="post" action="/sign-out" style="position:fixed;z-index:1100;'
+        f"inset-block-end:8px;inset-inline-end:8px;background:#fff;padding:4px 8px;border:1px solid #ccd;"
+        f'border-radius:4px;font-size:12.5px;margin:0">{form}'
+    )
     at = page.find("<body")
     end = page.find(">", at) + 1 if at >= 0 else 0
     return page[:end] + bar + page[end:] if at >= 0 else page
@@ -523,58 +558,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, err: Forbidden):
-        if _wants_page(request):
-            return _refusal_page(request)
         return problem(403, "Forbidden", err.user_message, code=err.code)
-
-
-def _wants_page(request: Request) -> bool:
-    """A person opening a map page (not a page's data request, not a program)."""
-    path = request.url.path
-    return (
-        request.method == "GET"
-        and path.startswith("/maps/")
-        and not path.startswith("/maps/data/")
-        and "text/html" in request.headers.get("accept", "")
-    )
-
-
-#: The refusal of a page, in both languages: a sentence and the way back, never raw JSON.
-_REFUSAL = {
-    "fa": (
-        "این صفحه برای نقش شما نیست",
-        "نقش شما اجازهٔ باز کردن این صفحه یا دیدن دادهٔ این استان را ندارد. "
-        "اگر به آن نیاز دارید، از مدیر سامانه بخواهید نقش یا استان‌های شما را تغییر دهد.",
-        "بازگشت به نقشهٔ کشوری",
-    ),
-    "en": (
-        "This page is not for your role",
-        "Your role may not open this page or see this province's data. "
-        "If you need it, ask an administrator to change your role or provinces.",
-        "Back to the national map",
-    ),
-}
-
-
-def _refusal_page(request: Request):
-    import html as _html
-
-    from fastapi.responses import HTMLResponse
-
-    lang = "en" if request.query_params.get("lang") == "en" else "fa"
-    title, text, back = (_html.escape(s) for s in _REFUSAL[lang])
-    direction = "rtl" if lang == "fa" else "ltr"
-    page = (
-        f'<!DOCTYPE html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<link rel="stylesheet" href="/static/vendor/vazirmatn/400.css"><title>{title}</title></head>'
-        '<body style="font-family:Vazirmatn,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;'
-        'line-height:1.8">'
-        f'<h1 id="am-refused" style="font-size:1.4em">{title}</h1><p>{text}</p>'
-        f'<p><a href="/maps/national?lang={lang}">{back}</a></p></body></html>'
-    )
-    # Signed in (only then is a request refused, not sent to sign in): who, and a sign-out.
-    return HTMLResponse(personalise(page, request, lang), status_code=403)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

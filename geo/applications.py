@@ -72,9 +72,13 @@ def require_transition(current: str, target: str) -> None:
     """Refuse a move the life of an application does not allow (409)."""
     if target not in TRANSITIONS.get(current, frozenset()):
         if current in DECISIONS:
-            raise InvalidTransition(f"the application was {current} already; a decision is final")
+            raise InvalidTransition(
+                f"the application was {current} already; a decision is final", code="decision-final"
+            )
         if target == "approved":
-            raise InvalidTransition("run the licence check on the application before approving it")
+            raise InvalidTransition(
+                "run the licence check on the application before approving it", code="check-first"
+            )
         raise InvalidTransition(f"an application that is {current} cannot become {target}")
 
 

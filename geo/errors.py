@@ -28,9 +28,13 @@ class AmayeshError(ValueError):
 
     code = "amayesh-error"
 
-    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
+    def __init__(self, user_message: str, *, detail: str | None = None, code: str | None = None) -> None:
         super().__init__(detail or user_message)
         self.user_message = user_message
+        # A stable machine code for this case (problem+json ``code``), more precise than the
+        # class's when one class covers several cases: the pages say each in their language.
+        if code is not None:
+            self.code = code
 
 
 # ---- the four kinds ----------------------------------------------------------------------------

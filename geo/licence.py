@@ -171,7 +171,9 @@ def check_licence(
     ix = analysis.licence_index
     county = county_at(ix, lon, lat)
     if county is None:
-        raise AnalysisInputError(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+        raise AnalysisInputError(
+            f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties", code="outside-counties"
+        )
     norm = analysis.norms.services[service_type]
     unit = analysis.norms.unit
     catchment = norm.catchment(unit)

@@ -335,6 +335,188 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "legend_plan_b": ("تغییرهای سناریو", "Scenario changes"),
     "legend_access_up": ("دسترسی بیشتر", "Access up"),
     "legend_access_down": ("دسترسی کمتر", "Access down"),
+    # every page: the top bar's other pages, the signed-in badge (api/security.py personalise)
+    "page_register": ("درخواست‌های مجوز", "Licence applications"),
+    "page_monitoring": ("پایش مجوزها", "Licence monitoring"),
+    "page_import": ("ورود داده‌ها", "Import data"),
+    "page_public": ("نقشهٔ نیازها", "Needs map"),
+    "sign_out": ("خروج", "Sign out"),
+    "sign_in": ("ورود به سامانه", "Sign in"),
+    "role_admin": ("مدیر سامانه", "administrator"),
+    "role_planner": ("برنامه‌ریز", "planner"),
+    "role_licensing_officer": ("کارشناس صدور مجوز", "licensing officer"),
+    "role_provincial_director": ("مدیر استان", "provincial director"),
+    "n_new_sites": ("{n} مرکز تازه", "{n} new sites"),
+    "n_assigned": ("{n} نفر واگذار شد", "{n} persons assigned"),
+    # a page refused (api/refusals.py): why, and what to do next
+    "refused_role_title": ("این صفحه برای نقش شما نیست", "This page is not for your role"),
+    "refused_role": (
+        "«{page}» برای نقش «{role}» باز نمی‌شود. اگر برای کارتان به آن نیاز دارید، از مدیر سامانه "
+        "بخواهید نقش شما را تغییر دهد.",
+        "The page “{page}” does not open for the role “{role}”. If your work needs it, ask an "
+        "administrator to change your role.",
+    ),
+    "refused_scope_title": ("بیرون از استان‌های شما", "Outside your provinces"),
+    "refused_scope": (
+        "این داده از استانی است که برای شما تعریف نشده است. اگر برای کارتان به آن نیاز دارید، از مدیر "
+        "سامانه بخواهید آن استان را به حساب شما بیفزاید.",
+        "This belongs to a province that is not one of yours. If your work needs it, ask an "
+        "administrator to add that province to your account.",
+    ),
+    "not_found_title": ("پیدا نشد", "Not found"),
+    "not_found_settlement": (
+        "سکونتگاهی با کد {code} در استان‌هایی که می‌توانید ببینید نیست. کد را بررسی کنید یا نام آن را "
+        "در نقشهٔ کشوری جست‌وجو کنید.",
+        "No settlement with code {code} is in the provinces you may see. Check the code, or search for "
+        "the place by name on the national map.",
+    ),
+    "not_found_page": (
+        "صفحه‌ای با این نشانی نیست. یکی از صفحه‌های زیر را باز کنید.",
+        "There is no page at this address. Open one of the pages below.",
+    ),
+    "not_found_thing": (
+        "آنچه خواستید پیدا نشد یا در استان‌های شما نیست.",
+        "What you asked for was not found, or is not in your provinces.",
+    ),
+    "sign_in_title": ("نخست وارد سامانه شوید", "Sign in first"),
+    "sign_in_needed": (
+        "نشست شما پایان یافته یا هنوز وارد نشده‌اید. وارد شوید تا به همین صفحه بازگردید.",
+        "Your session has ended or you have not signed in. Sign in to come back to this page.",
+    ),
+    "pages_you_may_open": ("صفحه‌هایی که می‌توانید باز کنید", "Pages you may open"),
+    # the service's problem answers, by their code (api/errors.py), as the pages say them
+    "err_no_answer": (
+        "پاسخی از سرویس نیامد (شبکه یا سرویس در دسترس نیست)؛ دوباره بکوشید.",
+        "The service gave no answer (the network or the service is down); try again.",
+    ),
+    "err_outside-provinces": (
+        "این نقطه بیرون از استان‌های شماست؛ فقط در استان‌های خودتان می‌توانید بررسی یا ثبت کنید.",
+        "This point is outside your provinces; you may check or register only in your own provinces.",
+    ),
+    "err_outside-counties": (
+        "این نقطه در هیچ شهرستانی از ایران نیست (شاید در دریا یا آن سوی مرز)؛ مختصات را بررسی کنید.",
+        "This point is in none of Iran's counties (at sea or across a border?); check the coordinates.",
+    ),
+    "err_choose-province": ("یکی از استان‌های خودتان را برگزینید.", "Choose one of your provinces."),
+    "err_role": (
+        "نقش شما اجازهٔ این کار را ندارد؛ از کسی با نقش مناسب یا مدیر سامانه کمک بگیرید.",
+        "Your role may not do this; ask someone with the right role, or an administrator.",
+    ),
+    "err_csrf": (
+        "این صفحه کهنه شده است؛ صفحه را دوباره بارگذاری کنید و دوباره بکوشید.",
+        "This page is out of date; reload it and try again.",
+    ),
+    "err_forbidden": ("اجازهٔ این کار را ندارید.", "You may not do this."),
+    "err_unauthenticated": (
+        "نشست شما پایان یافته است؛ صفحه را دوباره بارگذاری کنید و وارد شوید.",
+        "Your session has ended; reload the page and sign in.",
+    ),
+    "err_decision-final": (
+        "برای این درخواست پیش‌تر تصمیم گرفته شده است؛ تصمیم قطعی است.",
+        "This application has been decided already; a decision is final.",
+    ),
+    "err_check-first": (
+        "پیش از موافقت، بررسی مجوز را روی این درخواست اجرا کنید.",
+        "Run the licence check on this application before approving it.",
+    ),
+    "err_invalid-transition": (
+        "این تصمیم در وضعیت کنونی درخواست ممکن نیست؛ صفحه را دوباره بارگذاری کنید.",
+        "This decision is not possible in the application's present state; reload the page.",
+    ),
+    "err_precondition-failed": (
+        "این درخواست را کس دیگری تغییر داده است؛ صفحه را دوباره بارگذاری کنید.",
+        "Somebody else changed this application; reload the page.",
+    ),
+    "err_precondition-required": (
+        "صفحه را دوباره بارگذاری کنید و دوباره بکوشید.",
+        "Reload the page and try again.",
+    ),
+    "err_unknown-settlement": (
+        "سکونتگاهی با این کد در استان‌های شما نیست.",
+        "No settlement with this code in your provinces.",
+    ),
+    "err_unknown-province": ("استانی با این کد نیست.", "No province has this code."),
+    "err_scenario-not-found": (
+        "این سناریو دیگر نیست (شاید پاک شده است)؛ فهرست را دوباره بارگذاری کنید.",
+        "This scenario no longer exists (deleted?); reload the list.",
+    ),
+    "err_application-not-found": (
+        "این درخواست نیست یا در استان‌های شما نیست.",
+        "This application does not exist or is not in your provinces.",
+    ),
+    "err_not-found": ("پیدا نشد.", "Not found."),
+    "err_no-space": (
+        "جای کافی روی دیسک سرویس نیست؛ چیزی نوشته نشد. به مدیر سامانه خبر دهید.",
+        "The service's disk is full; nothing was written. Tell an administrator.",
+    ),
+    "err_too-many-imports": (
+        "ورودهای باز زیادند؛ یکی را تأیید یا لغو کنید و دوباره بکوشید.",
+        "Too many imports are open; confirm or cancel one and try again.",
+    ),
+    "err_import-conflict": (
+        "این ورود در این مرحله ممکن نیست؛ صفحه را دوباره بارگذاری کنید.",
+        "This is not possible at this step of the import; reload the page.",
+    ),
+    "err_import-file": (
+        "این فایل خوانده نشد؛ فایل XLSX یا CSV را بر پایهٔ فایل الگوی همین لایه بسازید.",
+        "This file could not be read; make an XLSX or CSV file from this layer's template.",
+    ),
+    "err_import-rejected": (
+        "برخی ردیف‌ها پذیرفته نشدند؛ چیزی نوشته نشد. ردیف‌های ردشده و دلیلشان را ببینید.",
+        "Some rows were rejected; nothing was written. See the rejected rows and why.",
+    ),
+    "err_too-large": ("فایل یا درخواست بیش از اندازه بزرگ است.", "The file or request is too large."),
+    "err_busy": (
+        "سرویس اکنون سرگرم کار دیگری است؛ چند لحظه بعد دوباره بکوشید.",
+        "The service is busy; try again in a moment.",
+    ),
+    "err_status_400": (
+        "سرویس این درخواست را نپذیرفت؛ ورودی‌ها را بررسی کنید.",
+        "The service could not use this request; check what you typed.",
+    ),
+    "err_status_404": ("پیدا نشد.", "Not found."),
+    "err_status_409": (
+        "با داده‌های ثبت‌شده ناسازگار است؛ صفحه را دوباره بارگذاری کنید.",
+        "This conflicts with what is stored; reload the page.",
+    ),
+    "err_status_422": ("برخی ورودی‌ها درست نیستند.", "Some inputs are not valid."),
+    "err_status_5xx": (
+        "سرویس نتوانست پاسخ دهد؛ خطا ثبت شد. کمی بعد دوباره بکوشید.",
+        "The service could not answer; the error was logged. Try again later.",
+    ),
+    # a field of a form, and what is wrong with it (422 validation answers, per field)
+    "field_applicant": ("متقاضی", "Applicant"),
+    "field_service_type": ("نوع خدمت", "Service type"),
+    "field_capacity": ("ظرفیت", "Capacity"),
+    "field_lat": ("عرض جغرافیایی", "Latitude"),
+    "field_lon": ("طول جغرافیایی", "Longitude"),
+    "field_reason": ("دلیل", "Reason"),
+    "field_decision": ("تصمیم", "Decision"),
+    "field_name": ("نام", "Name"),
+    "field_k": ("شمار مراکز تازه", "Number of new sites"),
+    "field_province": ("استان", "Province"),
+    "field_outreach_km": ("بیشترین فاصلهٔ برون‌رسانی", "Farthest outreach"),
+    "field_outreach_min": ("بیشترین زمان سفر برون‌رسانی", "Farthest outreach"),
+    "field_cap_km": ("بیشترین فاصله", "Farthest distance"),
+    "field_cap_min": ("بیشترین زمان سفر", "Longest travel time"),
+    "field_model": ("مدل", "Model"),
+    "field_method": ("روش", "Method"),
+    "field_weights": ("وزن معیارها", "Criterion weights"),
+    "field_description": ("شرح", "Description"),
+    "field_changes": ("تغییرها", "Changes"),
+    "field_request": ("درخواست", "Request"),
+    "invalid_missing": ("را بنویسید", "is required"),
+    "invalid_number": ("باید عدد باشد", "must be a number"),
+    "invalid_integer": ("باید عددی درست باشد", "must be a whole number"),
+    "invalid_min": ("باید دست‌کم {limit} باشد", "must be at least {limit}"),
+    "invalid_above": ("باید بیش از {limit} باشد", "must be more than {limit}"),
+    "invalid_max": ("باید حداکثر {limit} باشد", "must be at most {limit}"),
+    "invalid_below": ("باید کمتر از {limit} باشد", "must be less than {limit}"),
+    "invalid_short": ("باید دست‌کم {limit} نویسه باشد", "must have at least {limit} characters"),
+    "invalid_long": ("باید حداکثر {limit} نویسه باشد", "must have at most {limit} characters"),
+    "invalid_choice": ("باید یکی از گزینه‌ها باشد", "must be one of the choices"),
+    "invalid_extra": ("در این فرم پذیرفته نیست", "is not expected here"),
+    "invalid_other": ("درست نیست", "is not valid"),
 }
 
 

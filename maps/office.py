@@ -15,9 +15,9 @@ import pandas as pd
 from geo.applications import STATUSES
 from geo.decisions import _FA_DIGITS
 from geo.schema import SERVICE_TYPES
-from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date
-from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-from maps.pages import _templates
+from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date, strings
+from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from maps.pages import NAV_PAGES, _templates
 
 #: key -> (Persian, English)
 _TEXT = {
@@ -37,10 +37,6 @@ _TEXT = {
         "Licences expiring soon, expired licences still recorded as active, and the share of "
         "applications decided within the legal deadline, by province and month.",
     ),
-    "nav_national": ("نقشهٔ کشوری", "National map"),
-    "nav_licence": ("بررسی مجوز", "Licence check"),
-    "nav_register": ("درخواست‌ها", "Applications"),
-    "nav_monitoring": ("پایش مجوزها", "Monitoring"),
     "list": ("درخواست‌ها", "Applications"),
     "status": ("وضعیت", "Status"),
     "all": ("همه", "all"),
@@ -129,26 +125,42 @@ def _share(value, lang: str) -> str:
     return _digits(f"{100 * float(value):.1f}", lang) + (" ٪" if lang == "fa" else " %")
 
 
-def _common(page: str, lang: str, title: str, as_of: dt.date, synthetic: bool, other_url: str) -> dict:
+def nav(lang: str, pages: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The top bar's links: (page, address, label) of each page in ``pages``, in the bar's order."""
+    text = strings(lang)
+    return [(p, f"/maps/{p}?lang={lang}", text["page_" + p]) for p in NAV_PAGES if p in pages]
+
+
+def _common(
+    page: str,
+    lang: str,
+    title: str,
+    as_of: dt.date | None,
+    synthetic: bool,
+    other_url: str,
+    pages: Sequence[str] = NAV_PAGES,
+) -> dict:
     t = _t(lang)
-    nav = [
-        ("national", f"/maps/national?lang={lang}", t["nav_national"]),
-        ("licence", f"/maps/licence?lang={lang}", t["nav_licence"]),
-        ("register", f"/maps/register?lang={lang}", t["nav_register"]),
-        ("monitoring", f"/maps/monitoring?lang={lang}", t["nav_monitoring"]),
-    ]
     return {
         "page": page,
         "lang": lang,
         "dir": "rtl" if lang == "fa" else "ltr",
         "t": t,
         "title": title,
-        "nav": nav,
+        "nav": nav(lang, pages),
         "synthetic": synthetic,
         "notice": SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN,
-        "as_of": f"{t['as_of']} {jalali_date(as_of, lang)}",
+        "as_of": f"{t['as_of']} {jalali_date(as_of, lang)}" if as_of else "",
         "other_url": other_url,
-        "attribution": ATTRIBUTION,
+        "attribution": ATTRIBUTION_FA if lang == "fa" else ATTRIBUTION,
+    }
+
+
+def messages(lang: str) -> dict[str, str]:
+    """The catalogue's words for the service's problem answers (``err_*``, ``field_*``,
+    ``invalid_*``): what ``Amayesh.u.problemText`` (maps/static/common.js) says them with."""
+    return {k: v for k, v in strings(lang).items() if k.startswith(("err_", "field_", "invalid_"))} | {
+        "error": strings(lang)["error"]
     }
 
 
@@ -163,6 +175,7 @@ def register_page(
     status: str | None,
     prefill: Mapping[str, str],
     etag: str | None,
+    pages: Sequence[str] = NAV_PAGES,
 ) -> str:
     """The register: the applications of the caller's provinces, one opened, the forms."""
     t = _t(lang)
@@ -205,10 +218,12 @@ def register_page(
         as_of,
         synthetic,
         f"/maps/register?lang={'en' if lang == 'fa' else 'fa'}{query}",
+        pages,
     )
     s = t | {"lead": t["register_lead"]}
     config = {
         "lang": lang,
+        "t": messages(lang),
         "messages": {
             "stale": (
                 "این درخواست را کس دیگری تغییر داده است؛ صفحه را دوباره بارگذاری کنید."
@@ -247,6 +262,7 @@ def monitoring_page(
     synthetic: bool,
     within_days: int,
     deadline_days: int,
+    pages: Sequence[str] = NAV_PAGES,
 ) -> str:
     t = _t(lang)
     i = 0 if lang == "fa" else 1
@@ -286,6 +302,7 @@ def monitoring_page(
         as_of,
         synthetic,
         f"/maps/monitoring?lang={other}&within_days={within_days}&deadline_days={deadline_days}",
+        pages,
     )
     return _templates.get_template("monitoring.html").render(
         **context,
@@ -307,7 +324,6 @@ def monitoring_page(
 
 _IMPORT_TEXT = {
     "title": ("ورود داده‌ها", "Import data"),
-    "nav_import": ("ورود داده‌ها", "Import"),
     "lead": (
         "فایل اکسل یا CSV دفتر مجوزها را بارگذاری کنید. پیش از نوشتن، می‌بینید چند ردیف افزوده، به‌روز یا "
         "بی‌تغییر می‌ماند و کدام ردیف‌ها به چه دلیل پذیرفته نشده‌اند. ردیف‌های بی‌مختصات با کد آبادی یا نام "
@@ -353,18 +369,11 @@ def import_page(
     i = 0 if lang == "fa" else 1
     t = _t(lang) | {k: v[i] for k, v in _IMPORT_TEXT.items()}
     other = "en" if lang == "fa" else "fa"
-    context = _common("import", lang, t["title"], as_of, False, f"/maps/import?lang={other}")
-    # The top bar: the pages this role may open, and this one.
-    allowed = {
-        "national": "national" in pages,
-        "licence": "licence" in pages,
-        "register": "licence" in pages,  # the same right (licence_check) opens the register
-        "monitoring": "national" in pages,
-    }
-    context["nav"] = [n for n in context["nav"] if allowed.get(n[0], False)]
-    context["nav"].append(("import", f"/maps/import?lang={lang}", t["nav_import"]))
+    # The top bar: the pages this role may open (this one among them).
+    context = _common("import", lang, t["title"], as_of, False, f"/maps/import?lang={other}", pages)
     config = {
         "lang": lang,
+        "t": messages(lang),
         "canUndo": can_undo,
         "messages": {
             "working": "در حال بررسی…" if lang == "fa" else "Checking…",
@@ -386,4 +395,23 @@ def import_page(
         layers=[(name, (LAYERS[name].title_fa, LAYERS[name].title_en)[i]) for name in layers],
         can_undo=can_undo,
         config=config,
+    )
+
+
+def refusal_page(
+    lang: str,
+    *,
+    status: int,
+    title: str,
+    text: str,
+    pages: Sequence[str],
+    sign_in_url: str | None,
+    other_url: str,
+) -> str:
+    """A page refused or not found, as a page: why (``text``), and what to do next: sign in
+    (``sign_in_url``), or open one of the pages the caller may open (``pages``)."""
+    t = _t(lang) | {k: strings(lang)[k] for k in ("pages_you_may_open", "sign_in")}
+    context = _common("refused", lang, title, None, False, other_url, pages)
+    return _templates.get_template("refusal.html").render(
+        **context, s=t, status=status, text=text, sign_in_url=sign_in_url
     )

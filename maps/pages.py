@@ -28,6 +28,9 @@ from maps.assets import VENDOR_URL as VENDOR
 from maps.i18n import LANGUAGES, jalali_date, strings
 
 PAGES = ("national", "licence", "priorities", "plan")
+#: The pages of the top bar, in its order: the map pages and the office's (maps/office.py); the
+#: caller's rights choose which of them a page links (``Context.pages``).
+NAV_PAGES = (*PAGES, "register", "monitoring", "import")
 #: Pages reached from the others (not in the top bar): a settlement's profile.
 PROFILE_PAGES = ("settlement",)
 #: Where the map opens: all of Iran.
@@ -188,7 +191,12 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         t=text,
         lang=lang,
         page=page,
-        pages=[(p, page_url(p, lang, _shared(ctx.params))) for p in PAGES if p in ctx.pages],
+        # The office pages take no province or service (they refuse parameters they do not name).
+        pages=[
+            (p, page_url(p, lang, _shared(ctx.params) if p in PAGES else {}))
+            for p in NAV_PAGES
+            if p in ctx.pages
+        ],
         other_url=page_url(page, other, ctx.params) if page in PAGES else _profile_url(other, ctx.params),
         notice=ctx.notice[lang],
         as_of=text["as_of"].format(date=jalali_date(ctx.as_of, lang)),

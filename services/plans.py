@@ -208,6 +208,73 @@ def _public(record: dict) -> dict:
     return {k: record.get(k) for k in ("id", "name", "owner", "created_at")}
 
 
+#: The comparison workbook's words in Persian (``lang="fa"``): headers and summary items, with
+#: "(پایه)" / "(سناریو)" for the base (a) and the scenario (b); English keeps the column codes.
+COMPARISON_HEADERS_FA = {
+    "county_code": "کد شهرستان",
+    "county_name_fa": "شهرستان",
+    "county_name_en": "نام انگلیسی شهرستان",
+    "province_code": "کد استان",
+    "service_type": "نوع خدمت",
+    "scope": "گستره",
+    "target_population": "جمعیت هدف (ساختگی)",
+    "ngos": "مراکز فعال",
+    "capacity": "ظرفیت",
+    "ratio_to_norm": "نسبت به هنجار",
+    "class": "وضعیت",
+    "class_changed": "تغییر وضعیت",
+    "covered_share": "سهم جمعیت هدف در پوشش",
+    "newly_covered": "تازه در پوشش",
+    "no_longer_covered": "دیگر در پوشش نیست",
+    "access_share": "دسترسی نسبت به هنجار",
+    "access_change": "تغییر دسترسی",
+    "gini": "ضریب جینی",
+    "theil": "شاخص تایل",
+    "theil_between_provinces": "تایل میان استان‌ها",
+    "theil_within_provinces": "تایل درون استان‌ها",
+    "mean_access_share": "میانگین دسترسی نسبت به هنجار",
+    "gini_change": "تغییر ضریب جینی",
+    "theil_change": "تغییر شاخص تایل",
+    "mean_access_share_change": "تغییر میانگین دسترسی",
+    "services": "خدمات",
+    "counties_changing_class": "شهرستان‌های با تغییر وضعیت",
+    "class_changes": "تغییرهای وضعیت",
+    "notice": "یادآوری",
+    "item": "مورد",
+    "value": "مقدار",
+    "a": "پایه",
+    "b": "سناریو",
+}
+_SIDES_FA = {"_a": " (پایه)", "_b": " (سناریو)"}
+_SHEETS_FA = {"summary": "خلاصه", "counties": "شهرستان‌ها", "equity": "برابری دسترسی"}
+_CLASSES_FA = {"underserved": "کم‌برخوردار", "balanced": "متعادل", "saturated": "اشباع"}
+_SCOPES_FA = {"national": "کشوری", "province": "استانی"}
+
+
+def _header_fa(column: str) -> str:
+    if column in COMPARISON_HEADERS_FA:
+        return COMPARISON_HEADERS_FA[column]
+    base, side = column[:-2], column[-2:]
+    if side in _SIDES_FA and base in COMPARISON_HEADERS_FA:
+        return COMPARISON_HEADERS_FA[base] + _SIDES_FA[side]
+    return column
+
+
+def _persian(frame: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table with Persian headers and Persian labels for its coded values."""
+    out = frame.copy()
+    for column in out.columns:
+        if column.startswith("class_") and column != "class_changed" and column != "class_changes":
+            out[column] = out[column].map(lambda v: _CLASSES_FA.get(v, v))
+    if "class_changed" in out:
+        out["class_changed"] = out["class_changed"].map({True: "بله", False: "نه"})
+    if "service_type" in out:
+        out["service_type"] = out["service_type"].map(lambda v: SERVICE_TYPES.get(v, (v,))[0])
+    if "scope" in out:
+        out["scope"] = out["scope"].map(lambda v: _SCOPES_FA.get(v, v))
+    return out.rename(columns={c: _header_fa(c) for c in out.columns})
+
+
 def comparison_workbook(
     result: Comparison,
     a: dict,
@@ -215,8 +282,11 @@ def comparison_workbook(
     counties: pd.DataFrame,
     path: Path,
     notice: str = "",
+    *,
+    lang: str = "en",
 ) -> Path:
-    """The comparison as an XLSX workbook: summary, counties, equity (names in Persian and English)."""
+    """The comparison as an XLSX workbook: summary, counties, equity (names in Persian and English);
+    in Persian (``lang="fa"``) its sheets, headers, classes and service types too."""
     from exchange.formats import tabular
 
     names = counties[["county_code", "name_fa", "name_en"]].rename(
@@ -225,19 +295,27 @@ def comparison_workbook(
     table = result.counties.merge(names, on="county_code", how="left")
     first = ["county_code", "county_name_fa", "county_name_en", "province_code", "service_type"]
     table = table[first + [c for c in table.columns if c not in first]]
-    summary = pd.DataFrame(
-        [
-            ("a", f"{a['name']} ({a['id']})"),
-            ("b", f"{b['name']} ({b['id']})"),
-            *(
-                (k, json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v)
-                for k, v in result.summary.items()
-            ),
-            ("notice", notice),
-        ],
-        columns=["item", "value"],
-    )
+    fa = lang == "fa"
+
+    def named(record: dict) -> str:
+        name = "وضع کنونی" if fa and record["id"] == TODAY else record["name"]
+        return f"{name} ({record['id']})"
+
+    def value(key: str, v: object) -> object:
+        if fa and key == "class_changes" and isinstance(v, dict):
+            v = {"→".join(_CLASSES_FA.get(c, c) for c in change.split("→")): n for change, n in v.items()}
+        if fa and key == "services" and isinstance(v, list):
+            v = [SERVICE_TYPES.get(code, (code,))[0] for code in v]
+        return json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+
+    items = [("a", named(a)), ("b", named(b)), *((k, value(k, v)) for k, v in result.summary.items())]
+    items.append(("notice", notice))
+    if fa:
+        items = [(_header_fa(k), v) for k, v in items]
+    summary = pd.DataFrame(items, columns=["item", "value"])
+    sheets = {"summary": summary, "counties": table, "equity": result.equity}
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for sheet, frame in (("summary", summary), ("counties", table), ("equity", result.equity)):
-            tabular(frame).to_excel(xl, sheet_name=sheet, index=False)
+        for sheet, frame in sheets.items():
+            out = _persian(frame) if fa else frame
+            tabular(out).to_excel(xl, sheet_name=_SHEETS_FA[sheet] if fa else sheet, index=False)
     return path

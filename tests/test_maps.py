@@ -21,7 +21,7 @@ import shapely
 import shapely.geometry
 
 from geo.recompute import analyse
-from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.loading import load_norms, travel_for
 from services.settings import Settings
 from tests.conftest import TEST_PASSWORD, TEST_USERS
@@ -168,7 +168,8 @@ def test_every_page_loads_offline_in_both_languages(visit, page, lang):
     assert html.get_attribute("dir") == ("rtl" if lang == "fa" else "ltr")
     banner = visit.page.locator(".am-demo").inner_text()
     assert banner.strip() == (SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN)
-    assert ATTRIBUTION in visit.page.locator(".leaflet-control-attribution").inner_text()
+    credit = ATTRIBUTION_FA if lang == "fa" else ATTRIBUTION
+    assert credit in visit.page.locator(".leaflet-control-attribution").inner_text()
     font = visit.js("getComputedStyle(document.body).fontFamily")
     assert font.startswith("Vazirmatn")
     assert visit.js("document.fonts.check('14px Vazirmatn', 'آمایش')")

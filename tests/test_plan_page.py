@@ -56,6 +56,8 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     planned = visit.js("document.body.dataset.planned").split(",")
     assert planned == [s["settlement_code"] for s in answer["sites"]]
     assert visit.page.locator("#am-sites tbody tr").count() == 3
+    # the status reads naturally: «۳ مرکز تازه · … ثانیه»
+    assert visit.page.locator("#am-status").inner_text().startswith(f"{fa(3)} مرکز تازه · ")
     assert visit.js("Amayesh.map.getPane('amResults').querySelectorAll('.am-num-icon').length") == 3
     summary = visit.page.locator("#am-result .am-summary").inner_text()
     assert fa(int(answer["summary"]["covered_after"])) in summary
@@ -70,13 +72,17 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     assert answer["summary"]["objective"] <= api["bound"] + 1e-6
     visit.shot("plan-siting")
     visit.page.fill("#am-scenario-name", "سه مرکز توانبخشی")
-    visit.page.fill("#am-owner", "آزمون")
     visit.page.click("#am-save")
     visit.page.wait_for_selector("body[data-saved]", timeout=60_000)
     first = visit.js("document.body.dataset.saved")
     saved = httpx.get(headers=AUTH, url=f"{server}/scenarios/{first}").json()
-    assert saved["name"] == "سه مرکز توانبخشی" and saved["owner"] == "آزمون"
+    assert saved["name"] == "سه مرکز توانبخشی" and saved["owner"] == TEST_USERS["planner"][0]
     assert [a["settlement_code"] for a in saved["changes"]["licences_added"]] == planned
+    # listed with its author, the signed-in planner (not "anonymous")
+    labels = visit.page.locator("#am-b option").all_inner_texts()
+    assert f"سه مرکز توانبخشی · {TEST_USERS['planner'][0]}" in labels and not any(
+        "anonymous" in x for x in labels
+    )
 
     # Delegation: lines from centres with spare capacity to flagged villages, saved as a second scenario.
     visit.page.click("#am-run-delegation")
@@ -111,6 +117,8 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     ).json()
     text = visit.page.locator("#am-comparison .am-summary").inner_text()
     assert fa(want["summary"]["newly_covered"]) in text
+    # the workbook asked in the page's language
+    assert "lang=fa" in visit.page.locator("#am-compare-xlsx").get_attribute("href")
     changed = [
         r
         for r in want["counties"]
@@ -156,8 +164,15 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
         visit.page.click("#am-compare-xlsx")
     path = tmp_path / "comparison.xlsx"
     download.value.save_as(path)
-    rows = list(openpyxl.load_workbook(path)["counties"].iter_rows(values_only=True))
+    # asked from the Persian page: Persian sheets and headers
+    rows = list(openpyxl.load_workbook(path)["شهرستان‌ها"].iter_rows(values_only=True))
     assert len(rows) - 1 == len(want["counties"])
+    assert rows[0][:2] == ("کد شهرستان", "شهرستان")
+    # today against a scenario: "today" in the page's language
+    visit.page.select_option("#am-a", "today")
+    visit.page.click("#am-compare")
+    visit.page.wait_for_selector(f"body[data-compared='today:{second}']", timeout=300_000)
+    assert visit.page.locator("#am-status").inner_text().startswith("مقایسه: وضع کنونی · ")
     visit.check_clean()
     for sid in (first, second):
         httpx.delete(headers=AUTH, url=f"{server}/scenarios/{sid}")

@@ -19,6 +19,7 @@ from geo.siting import site_centres
 from services import plans
 from services.loading import load_norms, travel_for
 from services.settings import Settings
+from tests.conftest import TEST_USERS
 
 pytestmark = pytest.mark.realdata
 
@@ -112,11 +113,16 @@ def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis
     assert made.status_code == 201, made.text
     sid = made.json()["id"]
     assert made.json()["created_at"].endswith("Z")
+    # the author is the signed-in user (the admin's token), not the free text sent
+    assert made.json()["owner"] == TEST_USERS["admin"][0]
     assert (
         client.get(f"/scenarios/{sid}").json()["changes"]["licences_added"][0]["settlement_code"]
         == sites[0]["settlement_code"]
     )
-    assert sid in [s["id"] for s in client.get("/scenarios", params={"owner": "tester"}).json()["scenarios"]]
+    assert sid in [
+        s["id"]
+        for s in client.get("/scenarios", params={"owner": TEST_USERS["admin"][0]}).json()["scenarios"]
+    ]
     copy = client.post(f"/scenarios/{sid}/copy", json={"name": "نسخهٔ دوم"})
     assert copy.status_code == 201 and copy.json()["copied_from"] == sid
 
@@ -294,7 +300,7 @@ def test_planning_on_postgis_answers_as_on_the_geopackage(demo, postgis_store, p
         ]
         assert got[0]["summary"] == got[1]["summary"]
         assert got[0]["counties"] == got[1]["counties"]
-        assert pg.get("/scenarios").json()["scenarios"][0]["owner"] == "tester"
+        assert pg.get("/scenarios").json()["scenarios"][0]["owner"] == TEST_USERS["admin"][0]
         for c, i in zip((pg, client), ids, strict=True):
             assert c.delete(f"/scenarios/{i}").status_code == 204
     assert np.isfinite(got[0]["summary"]["newly_covered"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import numpy as np
 import pytest
@@ -289,3 +290,43 @@ def test_both_sides_of_a_comparison_read_the_same_day(small_layers):
     assert result.summary["newly_covered"] == 0 and result.summary["no_longer_covered"] == 0
     assert result.summary["counties_changing_class"] == 0
     assert same.as_of == day
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_comparison_workbook_speaks_the_page_language(tmp_path, lang):
+    """Asked in Persian, the workbook's sheets, headers, classes and service types are Persian
+    (codes and names stay beside them); in English (programs) the column codes stay."""
+    import openpyxl
+
+    from maps.i18n import strings
+    from services.plans import comparison_workbook
+
+    s, n, need = _world()
+    today = analyse(s, n, need, world.counties(), None, NORMS)
+    added = {"service_type": "rehabilitation", "capacity": 6, "lon": 49.5, "lat": 34.85}
+    ngos, norms = apply_changes(n, s, world.counties(), NORMS, {"licences_added": [added]})
+    c = compare(today, analyse(s, ngos, need, world.counties(), None, norms), ["rehabilitation"])
+    a, b = {"id": "today", "name": "today"}, {"id": "s1", "name": "یک مرکز"}
+    counties = world.counties().assign(name_en=lambda f: "County " + f["county_code"])
+    path = comparison_workbook(c, a, b, counties, tmp_path / "c.xlsx", "notice", lang=lang)
+    book = openpyxl.load_workbook(path)
+    text = strings(lang)
+    counties_sheet = book.worksheets[1]
+    header, *rows = list(counties_sheet.iter_rows(values_only=True))
+    if lang == "en":
+        assert book.sheetnames == ["summary", "counties", "equity"]
+        assert header[:3] == ("county_code", "county_name_fa", "county_name_en")
+        return
+    assert book.sheetnames == ["خلاصه", "شهرستان‌ها", "برابری دسترسی"]
+    for cell in header:  # every header is Persian
+        assert not re.search(r"[A-Za-z]", cell), cell
+    col = {h: i for i, h in enumerate(header)}
+    row = next(r for r in rows if r[col["کد شهرستان"]] == "0001")
+    assert row[col["وضعیت (پایه)"]] == text["class_underserved"]
+    assert row[col["وضعیت (سناریو)"]] == text["class_balanced"]
+    assert row[col["نوع خدمت"]] == text["service_rehabilitation"] and row[col["تغییر وضعیت"]] == "بله"
+    summary = {r[0]: r[1] for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert summary["پایه"] == "وضع کنونی (today)" and summary["سناریو"] == "یک مرکز (s1)"
+    assert "کم‌برخوردار→متعادل" in summary["تغییرهای وضعیت"]
+    equity_header = next(book.worksheets[2].iter_rows(values_only=True))
+    assert not any(re.search(r"[A-Za-z]", h) for h in equity_header), equity_header

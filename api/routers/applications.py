@@ -127,7 +127,9 @@ def _locate(snap: Snapshot, lon: float, lat: float) -> tuple[str, str]:
     point = shapely.Point(lon, lat)
     hits = counties.sindex.query(point, predicate="intersects")
     if len(hits) == 0:
-        raise AnalysisInputError("the proposed point is not inside any county of Iran")
+        raise AnalysisInputError(
+            "the proposed point is not inside any county of Iran", code="outside-counties"
+        )
     row = counties.iloc[sorted(hits)[0]]
     return str(row["county_code"]), str(row["county_code"])[:2]
 
@@ -159,7 +161,7 @@ def list_applications(
     provinces = _provinces(request)
     if province is not None:
         if provinces is not None and province not in provinces:
-            raise Forbidden(f"province {province} is not one of your provinces")
+            raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
         provinces = [province]
     rows = _store(request).list_applications(provinces)
     if status is not None:
@@ -192,7 +194,7 @@ def create_application(
     county, province = _locate(national, body.lon, body.lat)
     provinces = _provinces(request)
     if provinces is not None and province not in provinces:
-        raise Forbidden("the proposed point is outside your provinces")
+        raise Forbidden("the proposed point is outside your provinces", code="outside-provinces")
     user = current_user(request)
     now = dt.datetime.now(dt.UTC)
     row = {
@@ -244,12 +246,14 @@ def edit_application(
     old = store.application(application_id, provinces)
     version = _expected_version(old, if_match)
     if old["status"] not in A.OPEN:
-        raise InvalidTransition(f"the application was {old['status']} already; a decision is final")
+        raise InvalidTransition(
+            f"the application was {old['status']} already; a decision is final", code="decision-final"
+        )
     changes = body.model_dump(mode="json", exclude_none=True)
     if "lon" in changes or "lat" in changes:
         county, province = _locate(national, changes.get("lon", old["lon"]), changes.get("lat", old["lat"]))
         if provinces is not None and province not in provinces:
-            raise Forbidden("the proposed point is outside your provinces")
+            raise Forbidden("the proposed point is outside your provinces", code="outside-provinces")
         changes |= {"county_code": county, "province_code": province}
     changes |= {"status": "received", "check_verdict": None, "check_result": None}
     row = store.update_application(application_id, version, changes, provinces)
@@ -452,7 +456,7 @@ def register_page(
     service_type: ServiceType | None = None,
     capacity: Annotated[int | None, Query(gt=0, le=100_000)] = None,
 ) -> HTMLResponse:
-    from api.security import has_right, personalise
+    from api.security import has_right, pages_for, personalise
     from maps.office import register_page as render
 
     provinces = _provinces(request)
@@ -476,6 +480,7 @@ def register_page(
         status=status,
         prefill=prefill,
         etag=etag(selected) if selected else None,
+        pages=pages_for(current_user(request)),
     )
     return page_response(personalise(page, request, lang))
 
@@ -493,7 +498,7 @@ def monitoring_page(
     within_days: WithinDays = 90,
     deadline_days: DeadlineDays = A.DEFAULT_DEADLINE_DAYS,
 ) -> HTMLResponse:
-    from api.security import personalise
+    from api.security import pages_for, personalise
     from maps.office import monitoring_page as render
 
     report = monitoring_report(request, national, within_days, deadline_days)
@@ -507,5 +512,6 @@ def monitoring_page(
         synthetic=report["synthetic"],
         within_days=within_days,
         deadline_days=deadline_days,
+        pages=pages_for(current_user(request)),
     )
     return page_response(personalise(page, request, lang))

@@ -96,7 +96,7 @@ def scope_check(check: dict, snap: Snapshot) -> dict:
     if scope is None:
         return check
     if not scope.allows(check["province_code"]):
-        raise Forbidden("the proposed place is outside your provinces")
+        raise Forbidden("the proposed place is outside your provinces", code="outside-provinces")
     provinces_of = snap.layer("ngos").set_index("licence_no")
     nearby = []
     for centre in check["same_type_nearby"]:
@@ -121,7 +121,7 @@ def scope_check(check: dict, snap: Snapshot) -> dict:
 def allowed_province(snap: Snapshot, province: str | None) -> None:
     scope = getattr(snap, "scope", None)
     if province is not None and scope is not None and not scope.allows(province):
-        raise Forbidden(f"province {province} is not one of your provinces")
+        raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
 
 
 def known_province(snap: Snapshot, province: str | None) -> str | None:
@@ -163,10 +163,14 @@ def catchment_area(
     a = snap.analysis()
     county = a.county_at(lon, lat)
     if county is None:
-        raise BadParameter(f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties")
+        raise BadParameter(
+            f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties", code="outside-counties"
+        )
     scope = getattr(snap, "scope", None)
     if scope is not None and not scope.allows(county[:2]):
-        raise Forbidden(f"the point ({lon:.5f}, {lat:.5f}) is outside your provinces")
+        raise Forbidden(
+            f"the point ({lon:.5f}, {lat:.5f}) is outside your provinces", code="outside-provinces"
+        )
     service = service_type.value
     norm = a.norms.services[service]
     area = a.catchment_area(lon, lat, service)
@@ -343,7 +347,10 @@ def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Provin
     allowed_province(snap, province)
     scope = getattr(snap, "scope", None)
     if province is None and scope is not None and scope.provinces is not None:
-        raise Forbidden("choose one of your provinces (province=…): national figures are not in your scope")
+        raise Forbidden(
+            "choose one of your provinces (province=…): national figures are not in your scope",
+            code="choose-province",
+        )
     a = snap.analysis()
     if known_province(snap, province):
         table = a.concentration_by_province

@@ -124,7 +124,7 @@ async def upload(
         except ImportFileError as err:
             from api.errors import problem
 
-            return problem(413, "Request body too large", err.user_message, code=err.code)
+            return problem(413, "Request body too large", err.user_message, code="too-large")
     finally:
         await form.close()
     service.start(job)
@@ -246,7 +246,7 @@ def import_page(
     lang: Lang = "fa",
 ) -> HTMLResponse:
     from api.guard import page_response
-    from api.security import PAGE_RIGHTS, has_right, personalise
+    from api.security import pages_for, personalise
     from maps.office import import_page as render
 
     user = acting(request)
@@ -256,6 +256,6 @@ def import_page(
         layers=layers_for(user),
         can_undo=user.role == "admin",
         as_of=snap.as_of,
-        pages=[p for p, right in PAGE_RIGHTS.items() if has_right(who, right)],
+        pages=pages_for(who),
     )
     return page_response(personalise(html, request, lang), request.app.state.settings.basemap_url)

@@ -17,12 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
-from api.security import PAGE_RIGHTS, current_user, has_right, personalise
+from api.security import current_user, pages_for, personalise
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
 from maps.assets import APP_URL, STATIC, VENDOR, VENDOR_URL, missing_assets
-from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, Context, build_page
 from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
@@ -191,7 +191,7 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
         services=[(code, fa, en) for code, (fa, en) in SERVICE_TYPES.items()],
         criteria=CRITERIA,
         default_weights=priority_weights(None, snap.norms.priority_weights),
-        attribution=ATTRIBUTION,
+        attribution=ATTRIBUTION_FA if lang == "fa" else ATTRIBUTION,
         notice={"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN},
         tile_max_zoom=MAX_ZOOM,
         as_of=snap.as_of,
@@ -199,7 +199,7 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
         basemap_url=settings.basemap_url,
         basemap_attribution=settings.basemap_attribution,
         params=params,
-        pages=tuple(p for p in PAGES if has_right(current_user(request), PAGE_RIGHTS[p])),
+        pages=pages_for(current_user(request)),
         travel=snap.norms.travel,
     )
     key = (snap.version, page, lang, tuple(sorted(ctx.params.items())), ctx.pages)

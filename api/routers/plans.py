@@ -34,7 +34,7 @@ from api.security import current_user
 from geo.delegation import delegate
 from geo.errors import AmayeshError, Unauthenticated
 from geo.siting import site_centres
-from maps.notices import SYNTHETIC_NOTICE_EN
+from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services import plans
 from services.planjobs import PlanJobs
 from services.snapshot import Snapshot
@@ -201,6 +201,12 @@ def delegation(
     )
 
 
+def _author(request: Request) -> str:
+    """Who saves a scenario: the signed-in user (session or API token)."""
+    user = current_user(request)
+    return user.username if user is not None else plans.DEFAULT_OWNER
+
+
 @router.get("/scenarios", summary="Saved scenarios, newest first")
 def list_scenarios(
     request: Request,
@@ -211,8 +217,9 @@ def list_scenarios(
 
 @router.post("/scenarios", status_code=201, summary="Save a scenario", response_model=ScenarioPublic)
 def create_scenario(request: Request, body: Annotated[ScenarioCreate, Body()]) -> ScenarioPublic:
+    # The author is the signed-in user (a free-text ``owner`` in the body is not trusted).
     record = plans.create_scenario(
-        _store(request), body.name, body.changes, owner=body.owner, description=body.description
+        _store(request), body.name, body.changes, owner=_author(request), description=body.description
     )
     return _public(record)
 
@@ -235,7 +242,7 @@ def copy_scenario(
     request: Request, scenario_id: ScenarioId, body: Annotated[ScenarioCopy | None, Body()] = None
 ) -> ScenarioPublic:
     body = body or ScenarioCopy()
-    return _public(plans.copy_scenario(_store(request), scenario_id, name=body.name, owner=body.owner))
+    return _public(plans.copy_scenario(_store(request), scenario_id, name=body.name, owner=_author(request)))
 
 
 @router.get(
@@ -252,6 +259,10 @@ def compare_scenarios(
     f: Annotated[
         Literal["json", "xlsx"], Query(description="json, or xlsx: a workbook to download")
     ] = "json",
+    lang: Annotated[
+        Literal["fa", "en"],
+        Query(description="the workbook's headers, classes and notice: Persian or English"),
+    ] = "en",
 ) -> Response:
     cache = snap.cached("plan-analyses", plans.AnalysisCache)
     rec_a, rec_b, result = plans.compare_refs(
@@ -272,7 +283,8 @@ def compare_scenarios(
             rec_b,
             snap.layer("counties"),
             folder / f"comparison-{a}-{b}.xlsx",
-            SYNTHETIC_NOTICE_EN,
+            SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN,
+            lang=lang,
         )
 
         def cleanup() -> None:

@@ -115,14 +115,61 @@
     return `${num(value)} ${esc(t('min'))}${fallback ? ' (' + esc(t('by_straight_line')) + ')' : ''} · `;
   }
 
+  /** The service's answer ``status`` with problem+json ``body`` as the page says it: by its
+   * ``code`` (api/errors.py), per field for a validation error, else by its status. */
+  function problemText(status, body) {
+    const say = (key) => (A.C.t && key in A.C.t ? A.C.t[key] : '');
+    if (body && Array.isArray(body.errors) && body.errors.length) {
+      return body.errors.slice(0, 5).map((e) => fieldProblem(e, say)).join(' · ');
+    }
+    const code = body && body.code;
+    if (code && say('err_' + code)) return say('err_' + code);
+    if (status === 401) return say('err_unauthenticated');
+    if (status === 403) return say('err_forbidden');
+    if (status === 412) return say('err_precondition-failed');
+    if (status === 413) return say('err_too-large');
+    if (status === 429 || status === 503) return say('err_busy');
+    if (status >= 500) return say('err_status_5xx');
+    return say('err_status_' + status) || say('err_status_400');
+  }
+
+  /** One field of a 422: its label from the catalogue and what is wrong, with the limit. */
+  function fieldProblem(e, say) {
+    const names = (e.loc || []).filter((x) => typeof x === 'string' && x !== 'body' && x !== 'query');
+    const label = say('field_' + (names.length ? names[names.length - 1] : 'request')) || say('field_request');
+    const type = String(e.type || '');
+    const ctx = e.ctx || {};
+    const bound = { greater_than_equal: ['invalid_min', 'ge'], greater_than: ['invalid_above', 'gt'],
+      less_than_equal: ['invalid_max', 'le'], less_than: ['invalid_below', 'lt'],
+      string_too_short: ['invalid_short', 'min_length'], string_too_long: ['invalid_long', 'max_length'] }[type];
+    let key = 'invalid_other';
+    if (bound) key = bound[0];
+    else if (type === 'missing') key = 'invalid_missing';
+    else if (/^int_/.test(type)) key = 'invalid_integer';
+    else if (/^(float_|finite_number|decimal_)/.test(type)) key = 'invalid_number';
+    else if (type === 'enum' || type === 'literal_error') key = 'invalid_choice';
+    else if (type === 'extra_forbidden') key = 'invalid_extra';
+    return `${label}: ${say(key).replace('{limit}', bound ? num(Number(ctx[bound[1]])) : '')}`;
+  }
+
+  /** An Error that says the answer in the page's language (``status`` 0: no answer at all). */
+  function problemError(status, body) {
+    const err = new Error(status ? problemText(status, body) : t('err_no_answer'));
+    err.status = status;
+    err.code = (body && body.code) || null;
+    return err;
+  }
+
   async function getJSON(url, options) {
-    const response = await fetch(url, withCsrf(options));
+    let response;
+    try {
+      response = await fetch(url, withCsrf(options));
+    } catch (err) {
+      throw problemError(0, null); // only when there was no answer
+    }
     let body = null;
     try { body = await response.json(); } catch (err) { body = null; }
-    if (!response.ok) {
-      const message = body && (body.detail || body.title) ? (body.detail || body.title) : response.statusText;
-      throw new Error(message);
-    }
+    if (!response.ok) throw problemError(response.status, body);
     return body;
   }
 
@@ -133,6 +180,7 @@
     el.classList.toggle('am-error', Boolean(isError));
   }
 
+  const OFFICE_PAGES = ['register', 'monitoring', 'import'];
   /** Keep the page's state in its address, the language switch and the page links. */
   function syncUrls(params) {
     const url = new URL(window.location.href);
@@ -148,6 +196,7 @@
       lang.href = other.pathname + other.search;
     }
     for (const a of document.querySelectorAll('.am-nav a')) {
+      if (OFFICE_PAGES.includes(a.dataset.page)) continue; // they take no province or service
       const link = new URL(a.href, window.location.href);
       for (const key of ['province', 'service']) {
         if (url.searchParams.get(key)) link.searchParams.set(key, url.searchParams.get(key));
@@ -234,7 +283,7 @@
   }
 
 
-  A.u = { SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { problemText, problemError, SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
   // The helpers under the name the planning page (plan.js) uses.
   A.util = A.u;
 }());

@@ -5,6 +5,9 @@
   'use strict';
   const C = window.AMAYESH_OFFICE || { messages: {} };
   const M = C.messages;
+  // The service's answers in the page's language (common.js problemText, the catalogue's words).
+  const A = window.Amayesh;
+  A.C = { lang: C.lang, t: C.t || {} };
   const fa = C.lang === 'fa';
   const csrf = () => { const m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ''; };
   const digits = (v) => { const s = v === null || v === undefined ? '' : String(v); return fa ? s.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]) : s; };
@@ -15,11 +18,16 @@
   let layer = null;
 
   function problem(data, response) {
-    return (data && (data.detail || data.title)) || response.statusText;
+    return A.u.problemError(response.status, data).message;
   }
 
   async function send(method, url, body) {
-    const response = await fetch(url, { method, headers: { 'X-CSRF-Token': csrf() }, credentials: 'same-origin', body });
+    let response;
+    try {
+      response = await fetch(url, { method, headers: { 'X-CSRF-Token': csrf() }, credentials: 'same-origin', body });
+    } catch (err) {
+      return { response: { ok: false, status: 0 }, data: null }; // no answer at all
+    }
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
     return { response, data };

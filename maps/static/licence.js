@@ -129,10 +129,10 @@
         syncUrls({ lat: lat.value, lon: lon.value, service: service.value, capacity: capacity.value });
       } catch (err) {
         results.clearLayers();
-        const outside = /outside Iran/.test(err.message);
-        const message = outside
+        // The service's answer in the page's language (common.js problemText), the point named.
+        const message = err.code === 'outside-counties'
           ? t('err_outside_counties').replace('{lat}', num(body.lat, 4)).replace('{lon}', num(body.lon, 4))
-          : `${t('error')}: ${A.C.lang === 'fa' ? t('err_server') : err.message}`;
+          : `${t('error')}: ${err.message}`;
         result.innerHTML = `<p class="am-error" role="alert">${esc(message)}</p>`;
         document.body.dataset.checked = 'error';
       } finally {

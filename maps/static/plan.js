@@ -38,10 +38,9 @@
     let compared = null; // {data, sa, sb}: the last comparison
     let mapB = null; // the second map of the side-by-side view
     let unfollow = []; // what stops the two maps following each other
-    const ownerInput = $('am-owner');
-    ownerInput.value = window.localStorage.getItem('amayesh-owner') || '';
-
+    // A scenario is named with its author (the signed-in user who saved it); "today" in the page's language.
     const scenarioLabel = (s) => `${s.name} · ${s.owner}`;
+    const scenarioName = (s) => (s.id === 'today' ? t('today') : s.name);
     const params = () => ({ service_type: serviceSelect.value, province: provinceSelect.value });
 
     function showProvince() {
@@ -121,7 +120,7 @@
         },
       };
       $('am-scenario-name').value = `${t('siting')} · ${U.serviceName(body.service_type)} · ${provinceSelect.selectedOptions[0].textContent.trim()} · ${num(data.sites.length)}`;
-      setStatus(`${num(data.sites.length)} ${t('new_sites')} · ${num(s.seconds, 2)} ${t('seconds')}`);
+      setStatus(`${t('n_new_sites').replace('{n}', num(data.sites.length))} · ${num(s.seconds, 2)} ${t('seconds')}`);
       document.body.dataset.planned = data.sites.map((x) => x.settlement_code).join(',');
     }
 
@@ -179,7 +178,7 @@
         },
       };
       $('am-scenario-name').value = `${t('delegation')} · ${U.serviceName(body.service_type)} · ${provinceSelect.selectedOptions[0].textContent.trim()}`;
-      setStatus(`${num(s.assigned)} ${t('assigned')} · ${num(s.seconds, 2)} ${t('seconds')}`);
+      setStatus(`${t('n_assigned').replace('{n}', num(s.assigned))} · ${num(s.seconds, 2)} ${t('seconds')}`);
       document.body.dataset.planned = data.lines.features.map((f) => f.properties.settlement_code).join(',');
     }
 
@@ -200,13 +199,11 @@
 
     async function save() {
       if (!lastPlan) { setStatus(t('no_plan'), true); return; }
-      const owner = ownerInput.value.trim();
-      if (owner) window.localStorage.setItem('amayesh-owner', owner);
       busy(true);
       try {
         const saved = await getJSON('/scenarios', {
           method: 'POST', headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ name: $('am-scenario-name').value || lastPlan.kind, owner: owner || null, changes: lastPlan.changes }),
+          body: JSON.stringify({ name: $('am-scenario-name').value || lastPlan.kind, changes: lastPlan.changes }),
         });
         await loadScenarios(saved.id);
         setStatus(`${t('saved')}: ${saved.name}`);
@@ -239,10 +236,11 @@
         $('am-split').hidden = false;
         const xlsx = $('am-compare-xlsx');
         q.set('f', 'xlsx');
+        q.set('lang', A.C.lang); // headers, classes and notice in the page's language
         xlsx.href = `/scenarios/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}?${q}`;
         xlsx.hidden = false;
         document.body.dataset.compared = `${a}:${b}`;
-        setStatus(`${t('compare')}: ${data.a.name} · ${data.b.name}`);
+        setStatus(`${t('compare')}: ${scenarioName(data.a)} · ${scenarioName(data.b)}`);
       } catch (err) {
         setStatus(`${t('error')}: ${err.message}`, true);
       } finally {
@@ -356,7 +354,7 @@
       const el = document.createElement('div');
       el.id = 'am-map-b';
       el.setAttribute('role', 'region');
-      el.setAttribute('aria-label', `${t('compare_b')}: ${data.b.name}`);
+      el.setAttribute('aria-label', `${t('compare_b')}: ${scenarioName(data.b)}`);
       document.body.appendChild(el);
       mapB = L.map(el, { zoomControl: false, attributionControl: true, minZoom: 4, maxZoom: 16 });
       A.makePanes(mapB);
@@ -368,8 +366,8 @@
         L.circleMarker([add.lat, add.lon], { pane: 'amResults', radius: 7, color: '#fff', weight: 2, fillColor: B_COLOUR, fillOpacity: 1 })
           .bindPopup(`<div class="am-pop">${esc(add.name_fa || '')} · ${esc(t('capacity'))} ${num(add.capacity)}</div>`).addTo(layerB);
       }
-      A.splitCaption = caption(map, `${t('compare_a')}: ${data.a.name}`, A_COLOUR);
-      caption(mapB, `${t('compare_b')}: ${data.b.name}`, B_COLOUR);
+      A.splitCaption = caption(map, `${t('compare_a')}: ${scenarioName(data.a)}`, A_COLOUR);
+      caption(mapB, `${t('compare_b')}: ${scenarioName(data.b)}`, B_COLOUR);
       mapB.setView(map.getCenter(), map.getZoom(), { animate: false });
       // Either map leads; the other follows without echoing back.
       let following = false;

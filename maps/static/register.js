@@ -4,6 +4,9 @@
 (function () {
   'use strict';
   const C = window.AMAYESH_OFFICE || { messages: {} };
+  // The service's answers in the page's language (common.js problemText, the catalogue's words).
+  const A = window.Amayesh;
+  A.C = { lang: C.lang, t: C.t || {} };
   const csrf = () => {
     const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : '';
@@ -15,9 +18,14 @@
     const headers = { 'X-CSRF-Token': csrf() };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (etag) headers['If-Match'] = etag;
-    const response = await fetch(url, {
-      method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(url, {
+        method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      return { response: { ok: false, status: 0 }, data: null }; // no answer at all
+    }
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
     return { response, data };
@@ -31,11 +39,7 @@
 
   function problem(result) {
     if (result.response.status === 412) return C.messages.stale;
-    const d = result.data;
-    if (d && Array.isArray(d.errors) && d.errors.length) {
-      return d.errors.map((e) => `${(e.loc || []).slice(-1)[0]}: ${e.msg}`).join(' · ');
-    }
-    return (d && (d.detail || d.title)) || result.response.statusText;
+    return A.u.problemError(result.response.status, result.data).message;
   }
 
   function open(id) {

@@ -121,7 +121,7 @@
       return show(b);
     }).then(() => { document.body.dataset.ready = 'true'; })
       .catch((err) => {
-        setStatus(/no settlement/.test(err.message) ? t('not_found') : `${t('error')}: ${err.message}`, true);
+        setStatus(err.code === 'unknown-settlement' ? t('not_found') : `${t('error')}: ${err.message}`, true);
         document.body.dataset.ready = 'true';
       });
   };
