@@ -412,6 +412,14 @@ def current_user(request: Request) -> User | None:
     return identify(request).user
 
 
+def signed_in_user(request: Request) -> User:
+    """The caller of a route the policy admitted only signed in (``Unauthenticated`` otherwise)."""
+    user = current_user(request)
+    if user is None:  # the policy refused it already; kept for the type checker
+        raise Unauthenticated("sign in or send an API token")
+    return user
+
+
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:  # not a browser, or a browser that sends no Origin on same-origin requests

@@ -347,6 +347,12 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "role_licensing_officer": ("کارشناس صدور مجوز", "licensing officer"),
     "role_provincial_director": ("مدیر استان", "provincial director"),
     "n_new_sites": ("{n} مرکز تازه", "{n} new sites"),
+    "solve_longer": ("حل دقیق‌تر (تا ۲ دقیقه)", "Solve longer (up to 2 minutes)"),
+    "solve_longer_hint": (
+        "این پاسخ در ۵ ثانیه به بهینه بودن اثبات نشد؛ حل‌کننده می‌تواند در پس‌زمینه تا ۲ دقیقه کار کند.",
+        "This answer was not proved optimal in 5 seconds; the solver can work on it in the background for up to 2 minutes.",
+    ),
+    "job_solving": ("در حال حل… {p}٪ از زمان مجاز", "Solving… {p}% of the time allowed"),
     "n_assigned": ("{n} نفر واگذار شد", "{n} persons assigned"),
     # a page refused (api/refusals.py): why, and what to do next
     "refused_role_title": ("این صفحه برای نقش شما نیست", "This page is not for your role"),
@@ -452,6 +458,14 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "err_too-many-imports": (
         "ورودهای باز زیادند؛ یکی را تأیید یا لغو کنید و دوباره بکوشید.",
         "Too many imports are open; confirm or cancel one and try again.",
+    ),
+    "err_too-many-plan-jobs": (
+        "حل‌های در صف زیادند؛ صبر کنید تا یکی تمام شود و دوباره بکوشید.",
+        "Too many solves are queued; wait for one to end and try again.",
+    ),
+    "err_plan-job-not-found": (
+        "این حل پیدا نشد (پس از یک ساعت یا با راه‌اندازی دوبارهٔ سرویس پاک می‌شود)؛ دوباره اجرا کنید.",
+        "This solve was not found (it is forgotten after an hour or a restart of the service); run it again.",
     ),
     "err_import-conflict": (
         "این ورود در این مرحله ممکن نیست؛ صفحه را دوباره بارگذاری کنید.",

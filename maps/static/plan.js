@@ -122,6 +122,36 @@
       $('am-scenario-name').value = `${t('siting')} · ${U.serviceName(body.service_type)} · ${provinceSelect.selectedOptions[0].textContent.trim()} · ${num(data.sites.length)}`;
       setStatus(`${t('n_new_sites').replace('{n}', num(data.sites.length))} · ${num(s.seconds, 2)} ${t('seconds')}`);
       document.body.dataset.planned = data.sites.map((x) => x.settlement_code).join(',');
+      if (!s.optimal && body.time_limit < 120) {
+        // Not proved in the request's 5 s: offer the same siting as a job with two minutes.
+        const more = document.createElement('p');
+        more.className = 'am-hint';
+        more.innerHTML = `${esc(t('solve_longer_hint'))} <button type="button" class="am-button" id="am-solve-longer">${esc(t('solve_longer'))}</button>`;
+        result.prepend(more);
+        $('am-solve-longer').addEventListener('click', () => runSitingJob({ ...body, time_limit: 120 }));
+      }
+    }
+
+    async function runSitingJob(body) {
+      busy(true);
+      const longer = $('am-solve-longer');
+      if (longer) longer.disabled = true;
+      try {
+        let job = await getJSON('/plans/siting/jobs', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        });
+        while (job.state === 'queued' || job.state === 'running') {
+          setStatus(t('job_solving').replace('{p}', num(Math.round(job.progress * 100))));
+          await new Promise((done) => setTimeout(done, 1000));
+          job = await getJSON(`/plans/siting/jobs/${encodeURIComponent(job.id)}`);
+        }
+        if (job.state === 'done') showSiting(job.result, body);
+        else setStatus(`${t('error')}: ${U.problemText(job.error.status, job.error)}`, true);
+      } catch (err) {
+        setStatus(`${t('error')}: ${err.message}`, true);
+      } finally {
+        busy(false);
+      }
     }
 
     // ------------------------------------------------------------ delegation
