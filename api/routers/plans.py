@@ -19,12 +19,18 @@ from starlette.responses import FileResponse
 from api.deps import MEDIA, feature_collection, json_records, snapshot
 from api.routers.assessments import json_safe
 from api.schemas import (
+    Comparison,
+    DelegationAnswer,
     DelegationRequest,
     ScenarioCopy,
     ScenarioCreate,
+    ScenarioList,
     ScenarioPublic,
     ServiceType,
+    SitingAnswer,
     SitingRequest,
+    declared,
+    with_downloads,
 )
 from geo.delegation import delegate
 from geo.siting import site_centres
@@ -57,7 +63,10 @@ def _json(body: dict) -> Response:
 
 
 @router.post(
-    "/plans/siting", summary="Propose where to license next (MCLP or p-median), with the gap to the bound"
+    "/plans/siting",
+    summary="Propose where to license next (MCLP or p-median), with the gap to the bound",
+    response_class=Response,
+    responses=declared(SitingAnswer),
 )
 def siting(
     request: Annotated[SitingRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
@@ -91,7 +100,10 @@ def siting(
 
 
 @router.post(
-    "/plans/delegation", summary="Assign unserved villages to centres with spare capacity (outreach)"
+    "/plans/delegation",
+    summary="Assign unserved villages to centres with spare capacity (outreach)",
+    response_class=Response,
+    responses=declared(DelegationAnswer),
 )
 def delegation(
     request: Annotated[DelegationRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
@@ -119,7 +131,12 @@ def delegation(
     )
 
 
-@router.get("/scenarios", summary="Saved scenarios, newest first")
+@router.get(
+    "/scenarios",
+    summary="Saved scenarios, newest first",
+    response_model=None,
+    responses=declared(ScenarioList),
+)
 def list_scenarios(
     request: Request,
     owner: Annotated[str | None, Query(max_length=200, description="only this owner's")] = None,
@@ -159,6 +176,8 @@ def copy_scenario(
 @router.get(
     "/scenarios/{a}/compare/{b}",
     summary="Compare scenario b with a (or today): saturation classes, people newly covered, access, equity",
+    response_class=Response,
+    responses=with_downloads(Comparison, ("xlsx",), "JSON, or with f=xlsx a workbook"),
 )
 def compare_scenarios(
     request: Request,
