@@ -523,7 +523,6 @@ class PriorityRow(Answer):
     flagged: bool
     reason_en: str | None
     reason_fa: str | None
-    service_type: str | None = None
 
 
 class PriorityFeature(Feature):
@@ -823,21 +822,24 @@ class PublicNeeds(Answer):
 
 
 class SearchPlace(Answer):
-    kind: Literal["province", "county", "settlement", "place"]
-    code: str
+    """A place found by name or code."""
+
+    kind: Literal["province", "county", "settlement", "place"] = Field(
+        description="place: a gazetteer place outside the official list (never counted as a settlement)"
+    )
+    code: str = Field(description="its code (a place: its gazetteer id)")
     name_fa: str | None
     name_en: str | None
     province_code: str | None
     county_code: str | None
-    population: int | None
+    population: int
     match: int = Field(description="how well it matched (higher first)")
-    lon: float | None
-    lat: float | None
-    bbox: list[float] | None = Field(None, description="west, south, east, north")
-    county_fa: str | None = None
+    lon: float = Field(description="its point, or a point inside it")
+    lat: float
+    bbox: list[float] | None = Field(None, description="west, south, east, north (not for a place)")
+    county_fa: str | None = Field(None, description="the name of its county")
     county_en: str | None = None
-    settlement_kind: str | None = None
-    official: bool | None = None
+    unofficial: bool | None = Field(None, description="true for a gazetteer place")
 
 
 class SearchAnswer(Answer):
