@@ -342,6 +342,14 @@ def openapi_document(app: FastAPI) -> dict:
                     (op.get("description") or "").rstrip() + f"\n\nWho may call it: {rule.describe()}."
                 ).lstrip()
             _problem_responses(op, statuses)
+            if rule is not None and rule.page and not rule.public:
+                # A page asked for without a session goes to the sign-in page; a person refused
+                # a page (Accept: text/html) reads a sentence in the page's language.
+                op["responses"]["303"] = {
+                    "description": "Not signed in: to the sign-in page, then back",
+                    "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+                }
+                op["responses"]["403"]["content"]["text/html"] = {"schema": {"type": "string"}}
             if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
                 _content(op, "200", {MVT: {"schema": {"type": "string", "format": "binary"}}})
             crs_header = path.startswith("/collections/") and "/items" in path

@@ -33,6 +33,7 @@ ROLES = {
     "licensing_officer": "officer",
     "provincial_director": "director",
 }
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: a point in county 0001 of province 00, the scoped roles' province
 LON, LAT = 49.5, 34.5
 
@@ -146,16 +147,12 @@ def test_the_downloads_and_redirects_are_declared(world):
     }
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 class Calls:
     """Calls every formerly free-form operation as one role; validates each answer."""
 
     def __init__(self, world, role: str):
         self.client = world["clients"][role]
-        self.schema = world["schema"]
-        self.doc = world["doc"]
+        self.world = world
         self.role = role
         self.checked: list[str] = []
 
@@ -177,10 +174,7 @@ class Calls:
         # status, media type, headers and body against the document (a refused upload's request
         # body was never read by the transport: read it so that the response carries it)
         response.request.read()
-        self.schema[template][method].validate_response(response)
-        declared = self.doc["paths"][template][method.lower()]["responses"][str(response.status_code)]
-        media = response.headers.get("content-type", "").split(";")[0]
-        assert media in declared.get("content", {}), (method, url, response.status_code, media)
+        validate(self.world, method, template, response)
         self.checked.append(f"{method} {template} {response.status_code}")
         return response if allowed else None
 
@@ -250,7 +244,7 @@ def test_real_answers_match_the_document(world, role):
     # sign-out: a redirect to the sign-in page (its own redirect is not followed)
     out = c.client.post("/sign-out", follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/sign-in"
-    c.schema["/sign-out"]["POST"].validate_response(out)
+    validate(world, "POST", "/sign-out", out)
     assert len(c.checked) > 50
 
 
@@ -325,3 +319,36 @@ def imports(world, c: Calls) -> None:
     c.call("POST", "/imports/{import_id}/confirm", f"/imports/{jid}/confirm")
     c.call("GET", "/imports")
     c.call("POST", "/imports/{import_id}/undo", f"/imports/{jid}/undo")
+
+
+def validate(world, method: str, template: str, response) -> None:
+    """``response`` as the document declares it: status, media type, headers and body."""
+    world["schema"][template][method].validate_response(response)
+    declared = world["doc"]["paths"][template][method.lower()]["responses"][str(response.status_code)]
+    media = response.headers.get("content-type", "").split(";")[0]
+    assert (media in declared.get("content", {})) if response.content else not declared.get("content"), (
+        template,
+        response.status_code,
+        media,
+    )
+
+
+def test_page_refusals_and_sign_in_redirects_are_declared(world):
+    director = world["clients"]["provincial_director"]
+    anonymous = TestClient(world["app"], raise_server_exceptions=False, follow_redirects=False)
+    pages = [
+        ("/maps/{page}", "/maps/plan"),
+        ("/maps/{page}", "/maps/licence"),
+        ("/maps/register", "/maps/register"),
+        ("/maps/import", "/maps/import"),
+    ]
+    for template, url in pages:
+        refused = director.get(url, headers={"Accept": "text/html"})
+        assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html"), url
+        validate(world, "GET", template, refused)
+        as_program = director.get(url)  # a program is refused with problem+json
+        assert as_program.status_code == 403, url
+        validate(world, "GET", template, as_program)
+        redirected = anonymous.get(url)
+        assert redirected.status_code == 303 and redirected.headers["location"].startswith("/sign-in"), url
+        validate(world, "GET", template, redirected)
