@@ -14,7 +14,7 @@ from api import errors, guard, openapi, refusals, security
 from api.deps import snapshot
 from api.params import reject_unknown_parameters
 from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
-from api.schemas import Landing, LayerSummary, Link
+from api.schemas import Health, Landing, LayerSummary, Link, declared
 from geo.schema import LAYERS
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services import exporter
@@ -127,7 +127,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # after the OGC document is built: each operation's requirement goes into it
     security.publish_requirements(app)
 
-    @app.get("/health", summary="Liveness: answers at once, whatever the workers are doing")
+    @app.get(
+        "/health",
+        summary="Liveness: answers at once, whatever the workers are doing",
+        response_model=None,
+        responses=declared(Health),
+    )
     async def health() -> dict:
         return {"status": "ok"}
 

@@ -147,6 +147,46 @@ def feature_collection_schema(c: Collection) -> dict:
     }
 
 
+QUERYABLE_SCHEMA = {
+    "type": "object",
+    "description": "the JSON Schema of one queryable property",
+    "properties": {
+        "type": {"type": "string", "enum": ["string", "integer", "number", "boolean"]},
+        "format": {"type": "string", "description": "date, or geometry-<type> for the geometry"},
+        "description": {"type": "string"},
+        "enum": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+
+
+def queryables_schema(c: Collection) -> dict:
+    """The queryables document of ``c``: a JSON Schema (2020-12) naming every property that
+    ``filter=``, ``sortby=`` and the equality parameters take, and the geometry."""
+    from api.query import GEOMETRY
+
+    names = [p.name for p in c.properties] + [GEOMETRY]
+    return {
+        "type": "object",
+        "description": f"The queryables of {c.id}: a JSON Schema of its filterable properties",
+        "required": ["$schema", "$id", "type", "title", "properties", "additionalProperties"],
+        "properties": {
+            "$schema": {"type": "string", "enum": ["https://json-schema.org/draft/2020-12/schema"]},
+            "$id": {"type": "string", "description": "this document's address"},
+            "type": {"type": "string", "enum": ["object"]},
+            "title": {"type": "string"},
+            "properties": {
+                "type": "object",
+                "required": names,
+                "properties": {n: {"$ref": "#/components/schemas/Queryable"} for n in names},
+                "additionalProperties": False,
+            },
+            "additionalProperties": {"type": "boolean", "enum": [False]},
+        },
+        "additionalProperties": False,
+    }
+
+
 def _problem_responses(op: dict, statuses: list[int]) -> None:
     responses = op.setdefault("responses", {})
     for status in statuses:
@@ -176,6 +216,7 @@ def openapi_document(app: FastAPI) -> dict:
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas["OgcLink"] = LINK_SCHEMA
     schemas["Geometry"] = GEOMETRY_SCHEMA
+    schemas["Queryable"] = QUERYABLE_SCHEMA
     schemas["Collection"] = {
         "type": "object",
         "required": ["id", "title", "links", "crs", "storageCrs", "itemType"],
@@ -265,20 +306,11 @@ def openapi_document(app: FastAPI) -> dict:
             )
         queryables = doc["paths"].get(f"/collections/{c.id}/queryables", {}).get("get")
         if queryables is not None:
-            _content(queryables, "200", {SCHEMA_JSON: {"schema": {"type": "object"}}})
-    for path in ("/priorities", "/saturation", "/licence-monitoring"):
-        op = doc["paths"].get(path, {}).get("get")
-        if op is not None:  # a JSON answer, or a download with f=
+            schemas[f"{name}Queryables"] = queryables_schema(c)
             _content(
-                op,
+                queryables,
                 "200",
-                {
-                    "application/json": {"schema": {"type": "object"}},
-                    GEOJSON: {"schema": {"type": "object"}},
-                    "text/csv": {"schema": {"type": "string"}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                    GPKG: {"schema": {"type": "string", "format": "binary"}},
-                },
+                {SCHEMA_JSON: {"schema": {"$ref": f"#/components/schemas/{name}Queryables"}}},
             )
     for path, item in doc["paths"].items():
         for method, op in item.items():
@@ -310,6 +342,14 @@ def openapi_document(app: FastAPI) -> dict:
                     (op.get("description") or "").rstrip() + f"\n\nWho may call it: {rule.describe()}."
                 ).lstrip()
             _problem_responses(op, statuses)
+            if rule is not None and rule.page and not rule.public:
+                # A page asked for without a session goes to the sign-in page; a person refused
+                # a page (Accept: text/html) reads a sentence in the page's language.
+                op["responses"]["303"] = {
+                    "description": "Not signed in: to the sign-in page, then back",
+                    "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+                }
+                op["responses"]["403"]["content"]["text/html"] = {"schema": {"type": "string"}}
             if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
                 _content(op, "200", {MVT: {"schema": {"type": "string", "format": "binary"}}})
             crs_header = path.startswith("/collections/") and "/items" in path

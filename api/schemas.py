@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from starlette.responses import Response
 
+from api.deps import MEDIA
 from geo.schema import SERVICE_TYPES
 
 ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
@@ -165,3 +167,1000 @@ class ScenarioPublic(BaseModel):
     description: str | None = None
     copied_from: str | None = None
     changes: dict
+
+
+# ---- answers ---------------------------------------------------------------------------------
+#
+# What the routes answer, declared in the OpenAPI document with ``responses={200: {"model": …}}``
+# (``api.schemas.declared``): the routes build their answers themselves, these models only
+# describe them (no filtering, no coercion). A key an answer has and its model does not is a
+# mistake of the model: ``extra="forbid"`` publishes ``additionalProperties: false`` and the
+# tests validate real answers against the document (tests/test_contract.py).
+
+
+class Answer(BaseModel):
+    """An answer of the service, as the document declares it (every key it may carry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def declared(
+    model: type[BaseModel], description: str = "OK", status: int = 200, headers: dict | None = None
+) -> dict:
+    """``responses=`` of a route whose answer ``model`` describes (and does not make)."""
+    out: dict = {"model": model, "description": description}
+    if headers:
+        out["headers"] = headers
+    return {status: out}
+
+
+class GeoJSONResponse(Response):
+    """A GeoJSON answer (``response_class`` of a route that builds its own response: it names the
+    media type its declared model is published under)."""
+
+    media_type = MEDIA["geojson"]
+
+
+def header(description: str, required: bool = True) -> dict:
+    """A response header for ``declared(..., headers=…)``."""
+    return {"description": description, "required": required, "schema": {"type": "string"}}
+
+
+def declared_media(media: dict[str, dict], description: str = "OK", status: int = 200) -> dict:
+    """``responses=`` of a route that answers the media types ``media`` (type -> schema)."""
+    return {status: {"description": description, "content": {k: {"schema": v} for k, v in media.items()}}}
+
+
+#: a file to download (XLSX, GeoPackage, PDF, PNG, MVT)
+BINARY = {"type": "string", "format": "binary"}
+#: text: HTML, CSV
+TEXT = {"type": "string"}
+
+#: A download as GDAL writes GeoJSON (``name`` and ``crs`` members beside the features)
+EXPORT_GEOJSON = {
+    "type": "object",
+    "description": "every matching row as a GeoJSON FeatureCollection (written by GDAL)",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "properties"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "properties": {"type": "object", "description": "the row's columns"},
+                    "geometry": {"type": "object", "nullable": True},
+                },
+            },
+        },
+    },
+}
+#: the download media types of ``f=`` and their schemas
+DOWNLOADS = {
+    "geojson": (MEDIA["geojson"], EXPORT_GEOJSON),
+    "csv": (MEDIA["csv"].split(";")[0], {**TEXT, "description": "UTF-8 with a byte-order mark"}),
+    "xlsx": (MEDIA["xlsx"], BINARY),
+    "gpkg": (MEDIA["gpkg"], BINARY),
+}
+
+
+def map_data(model: type[BaseModel]) -> dict:
+    """``responses=`` of the map pages' data: the model, or 304 when If-None-Match has its ETag."""
+    etag = header("the data's version (send it as If-None-Match to revalidate)")
+    return {
+        **declared(model, headers={"ETag": etag}),
+        304: {
+            "description": "Not modified: the copy whose ETag was sent is current",
+            "headers": {"ETag": etag},
+        },
+    }
+
+
+def with_downloads(model: type[BaseModel], formats: tuple[str, ...], description: str = "OK") -> dict:
+    """``responses=`` of a route that answers ``model`` as JSON, or a download with ``f=``."""
+    out = declared(model, description)
+    out[200]["content"] = {DOWNLOADS[f][0]: {"schema": DOWNLOADS[f][1]} for f in formats}
+    return out
+
+
+#: A GeoJSON geometry: the document's ``Geometry`` schema (api/openapi.py)
+GeometryRef = Annotated[dict, WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Geometry"}]})]
+
+
+class Feature(Answer):
+    """A GeoJSON Feature."""
+
+    type: Literal["Feature"]
+    id: str | int | None = Field(None, description="the feature's id, where it has one")
+    geometry: GeometryRef | None = Field(description="CRS84 longitude/latitude; null: no position")
+    properties: dict[str, Any] = Field(description="the feature's properties")
+
+
+class FeatureCollection(Answer):
+    """A GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+
+
+class Notice(Answer):
+    """The synthetic-data notice: present while a layer the answer rests on is synthetic."""
+
+    fa: str = Field(description="the notice in Persian")
+    en: str = Field(description="the notice in English")
+    synthetic_layers: list[str] | None = Field(None, description="the synthetic layers the answer rests on")
+
+
+AsOf = Annotated[str, Field(description="the day licence statuses are read at (YYYY-MM-DD)")]
+NoticeField = Annotated[Notice | None, Field(description="null: nothing the answer rests on is synthetic")]
+
+
+class Health(Answer):
+    status: Literal["ok"] = Field(description="the service answers")
+
+
+class Conformance(Answer):
+    conformsTo: list[str] = Field(description="URIs of the conformance classes the service implements")
+
+
+# ---- tiles metadata (OGC API – Tiles, TileJSON) ----
+
+
+class TileMatrix(Answer):
+    id: str = Field(description="the zoom level")
+    scaleDenominator: float
+    cellSize: float = Field(description="metres per pixel at the equator")
+    cornerOfOrigin: Literal["topLeft"]
+    pointOfOrigin: list[float] = Field(description="x, y of the origin (EPSG:3857 metres)")
+    tileWidth: int
+    tileHeight: int
+    matrixWidth: int
+    matrixHeight: int
+
+
+class TileMatrixSet(Answer):
+    """A tile matrix set (OGC Two Dimensional Tile Matrix Set 2.0)."""
+
+    id: str
+    title: str
+    uri: str
+    crs: str
+    orderedAxes: list[str]
+    wellKnownScaleSet: str
+    tileMatrices: list[TileMatrix] = Field(description="one per zoom level, 0 to the deepest")
+
+
+class OgcLinkModel(Answer):
+    rel: str
+    type: str | None = None
+    href: str
+    title: str | None = None
+    templated: bool | None = None
+
+
+class TileMatrixSetRef(Answer):
+    id: str
+    title: str
+    uri: str
+    links: list[OgcLinkModel]
+
+
+class TileMatrixSets(Answer):
+    tileMatrixSets: list[TileMatrixSetRef] = Field(description="the tiling schemes of the tiles")
+
+
+class TileLayer(Answer):
+    id: str = Field(description="the layer's name inside each tile")
+    dataType: Literal["vector"]
+    geometryType: Literal["points", "polygons"]
+    propertiesSchema: dict[str, Any] = Field(
+        description="a JSON Schema of the properties each feature carries"
+    )
+
+
+class BoundingBox(Answer):
+    lowerLeft: list[float]
+    upperRight: list[float]
+    crs: str
+
+
+class TileSet(Answer):
+    """A collection's vector tileset in WebMercatorQuad."""
+
+    title: str
+    dataType: Literal["vector"]
+    crs: str
+    tileMatrixSetURI: str
+    links: list[OgcLinkModel] = Field(description="self, the tiling scheme, the tile template, TileJSON")
+    layers: list[TileLayer]
+    boundingBox: BoundingBox | None = Field(None, description="the extent of the layer (CRS84), if not empty")
+
+
+class TileSetRef(Answer):
+    title: str
+    dataType: Literal["vector"]
+    crs: str
+    tileMatrixSetURI: str
+    links: list[OgcLinkModel]
+
+
+class TileSets(Answer):
+    links: list[OgcLinkModel]
+    tilesets: list[TileSetRef]
+
+
+class VectorLayer(Answer):
+    id: str
+    fields: dict[str, str] = Field(description="the properties of the features (names; no types)")
+    minzoom: int
+    maxzoom: int
+
+
+class TileJSON(Answer):
+    """TileJSON 3.0.0 of a collection's vector tiles."""
+
+    tilejson: Literal["3.0.0"]
+    name: str
+    scheme: Literal["xyz"]
+    tiles: list[str] = Field(description="the URL template of the tiles")
+    minzoom: int
+    maxzoom: int
+    vector_layers: list[VectorLayer]
+    bounds: list[float] | None = Field(None, description="west, south, east, north (CRS84), if not empty")
+
+
+# ---- analysis ----
+
+
+class SaturationFigures(Answer):
+    """A county's saturation for one service type."""
+
+    target_population: int
+    ngos: int = Field(description="active centres of the service in the county")
+    capacity: int = Field(description="their capacity (persons)")
+    capacity_per_10k: float | None = Field(description="capacity per 10,000 target persons")
+    norm_per_10k: float = Field(description="the norm's adequate capacity per 10,000")
+    ratio_to_norm: float | None = Field(
+        description="capacity_per_10k / norm_per_10k; null: no target population"
+    )
+    national_median_per_10k: float | None
+    class_: Literal["underserved", "balanced", "saturated"] | None = Field(alias="class")
+
+
+class NearbyCentre(Answer):
+    """A same-type active centre in the catchment of the proposed place (for roles without the
+    exact-location right: its generalised position, distances rounded to 5 km / 5 min)."""
+
+    licence_no: str
+    name_fa: str | None
+    capacity: int
+    distance_km: float = Field(description="ground distance from the proposed place")
+    travel_min: float | None = Field(None, description="on roads: minutes of travel")
+    lon: float
+    lat: float
+
+
+class AccessChange(Answer):
+    """The change of access of an underserved place in reach of the proposed centre."""
+
+    settlement_code: str
+    name_fa: str | None
+    distance_km: float = Field(description="from the proposed place")
+    travel_min: float | None = Field(None, description="on roads: minutes from the proposed place")
+    access_share_before: float = Field(description="access as a share of the norm, before")
+    access_share_after: float = Field(description="access as a share of the norm, with the centre")
+
+
+class BetterPlace(Answer):
+    """A nearby underserved place where the same licence would newly cover more target persons."""
+
+    settlement_code: str
+    name_fa: str | None
+    county_code: str
+    lon: float
+    lat: float
+    distance_km: float = Field(description="from the proposed place")
+    newly_covered_target_population: int
+
+
+class LicenceCheckAnswer(Answer):
+    """The verdict on a proposed licence, with the figures and the reasons."""
+
+    verdict: Literal["welcome", "acceptable", "saturated"]
+    county_code: str
+    province_code: str
+    service_type: str
+    capacity: int
+    lon: float
+    lat: float
+    catchment_km: float
+    saturation_before: SaturationFigures
+    saturation_after: SaturationFigures = Field(description="with the proposed capacity added")
+    same_type_nearby: list[NearbyCentre] = Field(description="the nearest same-type centres (up to ten)")
+    same_type_in_catchment: int
+    newly_covered_target_population: int = Field(
+        description="target persons in its catchment who have no such centre in reach today"
+    )
+    underserved_access_changes: list[AccessChange]
+    better_places: list[BetterPlace] = Field(description="up to five, in the same province, apart")
+    summary_en: str = Field(description="one sentence saying why the verdict is what it is")
+    summary_fa: str
+    reasons_en: list[str]
+    reasons_fa: list[str]
+    travel: Literal["straight", "roads"]
+    catchment_min: float | None = Field(description="on roads: the catchment in minutes")
+    road_fallback: bool = Field(description="on roads: the place is far from any road (straight line)")
+    as_of: AsOf | None = None
+    notice: NoticeField = None
+
+
+class CatchmentProperties(Answer):
+    service_type: str
+    travel: Literal["straight", "roads"]
+    catchment_km: float
+    catchment_min: float | None = Field(description="on roads: the catchment in minutes")
+    road_fallback: bool = Field(description="the place is far from any road: a straight-line circle")
+
+
+class CatchmentFeature(Feature):
+    """The catchment of a centre at a place: its travel-time area on roads, else its circle."""
+
+    geometry: GeometryRef | None = Field(description="the catchment area (CRS84)")
+    properties: CatchmentProperties  # type: ignore[assignment]
+
+
+class PriorityRow(Answer):
+    """A village ranked by the director's priority score, with the breakdown per criterion."""
+
+    rank: int
+    settlement_code: str
+    name_fa: str | None
+    county_code: str
+    province_code: str
+    population: int
+    target_population: int
+    score: float = Field(description="sum of the *_points, 0–1")
+    need_points: float
+    gap_points: float
+    distance_points: float
+    population_points: float
+    target_area_points: float
+    need: float = Field(description="criterion scaled 0–1 within the province")
+    gap: float
+    distance: float
+    population_score: float
+    target_area: float
+    flagged: bool
+    reason_en: str | None
+    reason_fa: str | None
+
+
+class PriorityFeature(Feature):
+    properties: PriorityRow  # type: ignore[assignment]
+
+
+class Priorities(Answer):
+    as_of: AsOf
+    weights: dict[str, float] = Field(description="the weights used, per criterion, summing to 1")
+    numberReturned: int
+    villages: list[PriorityRow]
+    features: list[PriorityFeature] = Field(description="the same villages as GeoJSON Features")
+    notice: NoticeField
+
+
+class SaturationRow(Answer):
+    county_code: str
+    service_type: str
+    target_population: int
+    ngos: int
+    capacity: int
+    capacity_per_10k: float | None
+    norm_per_10k: float
+    ratio_to_norm: float | None
+    national_median_per_10k: float | None
+    class_: Literal["underserved", "balanced", "saturated"] | None = Field(alias="class")
+
+
+class SaturationAnswer(Answer):
+    as_of: AsOf
+    norms_version: str
+    numberReturned: int
+    rows: list[SaturationRow] = Field(description="one per county and service type")
+    notice: NoticeField
+
+
+class ConcentrationTier(Answer):
+    tier: Literal["metropolis", "large_city", "mid_city", "small_town", "village"]
+    ngos: int
+    capacity: int
+    target_population: int
+    ngos_share: float | None
+    capacity_share: float | None
+    target_population_share: float | None
+    lq_ngos: float | None = Field(description="location quotient: share of NGOs / share of target population")
+    lq_capacity: float | None
+
+
+class Concentration(Answer):
+    as_of: AsOf
+    province_code: str | None = Field(description="null: the whole country")
+    tiers: list[ConcentrationTier]
+    notice: NoticeField
+
+
+class NearestNgo(Answer):
+    licence_no: str
+    name_fa: str | None
+    capacity: int
+
+
+class SettlementService(Answer):
+    """A settlement's figures for one service type."""
+
+    label_fa: str
+    label_en: str
+    target_population: int
+    nearest_km: float | None = Field(description="to the nearest active centre; null: none")
+    nearest_min: float | None = Field(description="on roads: minutes to it")
+    road_fallback: bool
+    nearest_ngo: NearestNgo | None = Field(description="named only when it is in the caller's provinces")
+    ngos_in_catchment: int
+    catchment_km: float
+    catchment_min: float | None
+    access_share_of_norm: float | None
+    flagged: bool
+    reason_en: str | None
+    reason_fa: str | None
+
+
+class CountyName(Answer):
+    county_code: str
+    name_fa: str | None
+    name_en: str | None
+
+
+class SettlementAnswer(Answer):
+    """One settlement with everything known about it."""
+
+    as_of: AsOf
+    settlement: Annotated[
+        dict, WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/SettlementsFeature"}]})
+    ]
+    county: CountyName
+    tier: Literal["metropolis", "large_city", "mid_city", "small_town", "village"]
+    in_target_area: bool
+    distance_step: float | None = Field(description="distances are multiples of it (null: exact)")
+    share_step: float | None = Field(description="access shares are multiples of it (null: exact)")
+    services: dict[str, SettlementService] = Field(description="per service type")
+    notice: NoticeField
+
+
+# ---- the licence register and monitoring ----
+
+ApplicationStatus = Literal["received", "checked", "approved", "refused", "withdrawn"]
+
+
+class ApplicationSummary(Answer):
+    """A licence application as the register lists it (without its stored check)."""
+
+    application_id: str
+    applicant: str
+    service_type: str
+    capacity: int
+    lon: float
+    lat: float
+    county_code: str = Field(description="found from the point")
+    province_code: str
+    received_at: str = Field(description="ISO 8601, UTC")
+    decided_at: str | None = Field(description="ISO 8601, UTC; null: not decided")
+    status: ApplicationStatus
+    status_fa: str = Field(description="the status in Persian")
+    check_verdict: Literal["welcome", "acceptable", "saturated"] | None = Field(
+        description="the stored check's verdict; null before a check"
+    )
+    decision_reason: str | None
+    decided_by: str | None
+    created_by: str | None
+    licence_no: str | None = Field(description="the licence issued on approval (LIC-<application id>)")
+    synthetic: bool = Field(description="made up by the demo, not a real application")
+    version: int = Field(description='raised by every edit; the ETag is "<id>.v<version>"')
+    notice: Notice | None = Field(None, description="present on a synthetic application")
+
+
+class Application(ApplicationSummary):
+    """One licence application with its stored licence check (send its ETag with If-Match to edit)."""
+
+    check_result: LicenceCheckAnswer | None = Field(description="the stored licence check; null before one")
+
+
+class ApplicationList(Answer):
+    numberMatched: int
+    numberReturned: int
+    applications: list[ApplicationSummary] = Field(description="newest first")
+    synthetic: bool = Field(description="some of those listed are synthetic (the demo's)")
+
+
+class TimelinessRow(Answer):
+    province_code: str
+    jalali_month: str = Field(description="the Jalali month of receipt, YYYY-MM")
+    received: int
+    decided: int
+    decided_in_time: int = Field(description="decided within deadline_days")
+    open_overdue: int = Field(description="still open past the deadline")
+    share_in_time: float | None = Field(description="decided_in_time / (decided + open_overdue)")
+    synthetic: bool
+
+
+class LicenceRow(Answer):
+    """An active licence that expires soon, or whose expiry has passed."""
+
+    licence_no: str
+    name_fa: str | None
+    service_type: str
+    capacity: int | None
+    county_code: str | None
+    province_code: str | None
+    expires_on: str | None = Field(description="ISO 8601")
+    synthetic: bool | None
+    days_left: int | None = Field(None, description="expiring: days until the expiry")
+    days_overdue: int | None = Field(None, description="expired but active: days since the expiry")
+
+
+class JalaliYearShare(Answer):
+    jalali_year: str
+    share_in_time: float | None
+
+
+class Monitoring(Answer):
+    """The monitoring tables of the caller's provinces on the service's as-of day."""
+
+    today: str = Field(description="the as-of day (YYYY-MM-DD)")
+    within_days: int
+    deadline_days: int
+    by_year: list[JalaliYearShare]
+    timeliness: list[TimelinessRow] = Field(description="per province and Jalali month of receipt")
+    expiring: list[LicenceRow] = Field(description="active licences expiring within within_days")
+    expired_active: list[LicenceRow] = Field(description="licences past their expiry still recorded active")
+    synthetic: bool
+    notice: Notice | None
+
+
+# ---- accounts ----
+
+
+class Me(Answer):
+    username: str
+    role: Literal["admin", "planner", "licensing_officer", "provincial_director"]
+    provinces: list[str] | None = Field(description="the assigned provinces; null: national")
+    rights: list[str] = Field(description="what the role may do (api.security.RIGHTS)")
+    via: Literal["session", "token"] = Field(description="how the caller signed in")
+
+
+class SessionInfo(Answer):
+    session: str = Field(description="the first 12 characters of the session's hash")
+    created_at: str
+    expires_at: str
+    ended_at: str | None
+    client: str | None = Field(description="the address and browser it began from")
+    live: bool
+
+
+class UserSessions(Answer):
+    username: str
+    sessions: list[SessionInfo] = Field(description="the live sessions, newest first")
+
+
+class SessionsEnded(Answer):
+    username: str
+    ended: int = Field(description="sessions ended")
+
+
+# ---- the map pages' data ----
+
+
+class NgoColumns(Answer):
+    """Every NGO the caller may see, as columns (one entry per centre in each list)."""
+
+    service_types: list[str] = Field(description="`type` indexes this list")
+    id: list[str] = Field(description="licence numbers")
+    lon: list[float]
+    lat: list[float]
+    type: list[int]
+    capacity: list[int]
+    province: list[str]
+    active: list[int] = Field(description="1: an active licence on the as-of day")
+    synthetic: bool
+
+
+class CityLabels(Answer):
+    """The cities named on the map, as columns."""
+
+    code: list[str]
+    name_fa: list[str]
+    name_en: list[str | None]
+    population: list[int]
+    lon: list[float]
+    lat: list[float]
+
+
+class ServiceNorm(Answer):
+    norm_per_10k: float
+    catchment_km: float
+    min_access_share: float
+
+
+class Boundaries(Answer):
+    """Provinces and counties (simplified) with their saturation per service, for the maps."""
+
+    provinces: FeatureCollection = Field(
+        description="properties: province_code, name_fa, name_en, population, label ([lon, lat])"
+    )
+    counties: FeatureCollection = Field(
+        description="properties: county_code, province_code, name_fa, name_en, population, label, and "
+        "sat: service type -> [ratio to norm, capacity per 10k, capacity, NGOs, target population, "
+        "class, villages, villages out of reach, flagged places]"
+    )
+    province_bounds: dict[str, list[float]] = Field(description="province code -> [west, south, east, north]")
+    breaks: list[float] = Field(description="the saturation ramp's breaks (ratio to norm)")
+    norms_version: str
+    detour_factor: float
+    norms: dict[str, ServiceNorm]
+    cities: CityLabels
+    as_of: AsOf
+
+
+class ServiceLabel(Answer):
+    fa: str
+    en: str
+
+
+class PublicNeeds(Answer):
+    """The public needs map's data: aggregates per province and county, no centre."""
+
+    fields: list[str] = Field(description="the order of each `figures` list")
+    services: dict[str, ServiceLabel]
+    breaks: list[float]
+    norms_version: str
+    provinces: FeatureCollection = Field(
+        description="properties: province_code, name_fa, name_en, figures (service type -> list of `fields`)"
+    )
+    counties: FeatureCollection = Field(
+        description="properties: county_code, province_code, name_fa, name_en, figures"
+    )
+    synthetic: str
+    attribution: str
+
+
+class SearchPlace(Answer):
+    """A place found by name or code."""
+
+    kind: Literal["province", "county", "settlement", "place"] = Field(
+        description="place: a gazetteer place outside the official list (never counted as a settlement)"
+    )
+    code: str = Field(description="its code (a place: its gazetteer id)")
+    name_fa: str | None
+    name_en: str | None
+    province_code: str | None
+    county_code: str | None
+    population: int
+    match: int = Field(description="how well it matched (higher first)")
+    lon: float = Field(description="its point, or a point inside it")
+    lat: float
+    bbox: list[float] | None = Field(None, description="west, south, east, north (not for a place)")
+    county_fa: str | None = Field(None, description="the name of its county")
+    county_en: str | None = None
+    unofficial: bool | None = Field(None, description="true for a gazetteer place")
+
+
+class SearchAnswer(Answer):
+    query: str
+    numberReturned: int
+    places: list[SearchPlace]
+
+
+# ---- planning ----
+
+
+class SitingSummary(Answer):
+    service_type: str
+    province_code: str | None
+    model: Literal["mclp", "pmedian", "capacitated_mclp", "capacitated_pmedian"]
+    method: str = Field(description="how it was solved (exact, greedy, …)")
+    new_sites: int
+    candidates: int
+    candidate_source: str
+    demand_points: int
+    pairs: int
+    existing_centres: int
+    capacity_per_new_site: int
+    catchment_km: float
+    cap_km: float | None
+    catchment_min: float | None
+    cap_min: float | None
+    objective: float
+    bound: float | None = Field(description="a proven bound on the optimum")
+    gap: float | None = Field(description="relative gap between objective and bound")
+    optimal: bool = Field(description="proven optimal by the solver")
+    seconds: float
+    target_population: float
+    travel: str
+    norms_version: str
+    border_note_en: str | None = Field(description="what a province's siting counts at its border")
+    border_note_fa: str | None
+    covered_before: float | None = Field(None, description="mclp: target persons covered before")
+    covered_after: float | None = Field(None, description="mclp: and after")
+    demand_total: float | None = Field(None, description="mclp: all target persons")
+    cost_before: float | None = Field(None, description="p-median: travel cost before")
+    cost_after: float | None = Field(None, description="p-median: and after")
+    cap: float | None = Field(None, description="p-median: the cap on a distance or time")
+    baseline: float | None = Field(None, description="capacitated: persons served before")
+    persons_at_new_sites: float | None = Field(None, description="capacitated: persons at the new sites")
+
+
+class Site(Answer):
+    rank: int
+    settlement_code: str
+    name_fa: str | None
+    county_code: str
+    province_code: str
+    kind: str
+    population: int
+    capacity: int
+    gain: float = Field(description="what the site adds to the objective")
+    target_population_reached: int
+    lon: float
+    lat: float
+
+
+class SiteFeature(Feature):
+    properties: Site  # type: ignore[assignment]
+
+
+class SiteFeatures(FeatureCollection):
+    features: list[SiteFeature]  # type: ignore[assignment]
+
+
+class SitingAnswer(Answer):
+    summary: SitingSummary
+    sites: list[Site]
+    features: SiteFeatures
+    assignments: int = Field(description="demand points assigned to a site")
+
+
+class DelegationSummary(Answer):
+    service_type: str
+    province_code: str | None
+    outreach_km: float | None
+    outreach_min: float | None
+    places: int
+    norm_per_10k: float
+    target_population_unserved: int
+    capacity_needed: int
+    assigned: int
+    still_needed: int
+    centres_with_spare: int
+    spare_capacity: int
+    centres_used: int
+    capacity_km: float
+    spare_rule: str
+    travel: str
+    norms_version: str
+    seconds: float
+
+
+class DelegatingCentre(Answer):
+    licence_no: str
+    name_fa: str | None
+    county_code: str
+    province_code: str
+    lon: float
+    lat: float
+    capacity: int
+    load: int
+    spare: int
+    assigned: int
+    spare_after: int
+    places: int
+    mean_km: float | None
+    settlement_codes: list[str]
+
+
+class DelegatedPlace(Answer):
+    settlement_code: str
+    name_fa: str | None
+    county_code: str
+    province_code: str
+    lon: float
+    lat: float
+    target_population_unserved: int
+    capacity_needed: int
+    assigned: int
+    still_needed: int
+    licence_no: str | None = Field(description="the centre serving most of it")
+    centres: int
+    mean_km: float | None
+
+
+class DelegationLine(Answer):
+    settlement_code: str
+    name_fa: str | None
+    licence_no: str
+    centre_name_fa: str | None
+    capacity: int
+    km: float
+    minutes: float | None
+    place_lon: float
+    place_lat: float
+    centre_lon: float
+    centre_lat: float
+    id: int
+
+
+class DelegationLineFeature(Feature):
+    properties: DelegationLine  # type: ignore[assignment]
+
+
+class DelegationLines(FeatureCollection):
+    features: list[DelegationLineFeature]  # type: ignore[assignment]
+
+
+class DelegationAnswer(Answer):
+    summary: DelegationSummary
+    centres: list[DelegatingCentre]
+    places: list[DelegatedPlace]
+    lines: DelegationLines = Field(description="centre to place, one per assignment")
+
+
+class ScenarioList(Answer):
+    scenarios: list[ScenarioPublic] = Field(description="newest first")
+
+
+class ScenarioRefAnswer(Answer):
+    id: str
+    name: str
+    owner: str | None
+    created_at: str | None
+
+
+class ComparisonSummary(Answer):
+    services: list[str]
+    counties_changing_class: int
+    class_changes: dict[str, int] = Field(description="'a->b' class moves and how many counties made them")
+    newly_covered: int
+    no_longer_covered: int
+    capacity_a: int
+    capacity_b: int
+    province_code: str | None = None
+
+
+class ComparedCounty(Answer):
+    county_code: str
+    service_type: str
+    province_code: str
+    target_population: int
+    ngos_a: int
+    capacity_a: int
+    ratio_to_norm_a: float | None
+    class_a: str | None
+    ngos_b: int
+    capacity_b: int
+    ratio_to_norm_b: float | None
+    class_b: str | None
+    class_changed: bool
+    covered_share_a: float | None
+    covered_share_b: float | None
+    newly_covered: int
+    no_longer_covered: int
+    access_share_a: float | None
+    access_share_b: float | None
+    access_change: float | None
+
+
+class ComparedEquity(Answer):
+    scope: Literal["national", "province"]
+    province_code: str | None
+    service_type: str
+    target_population: int
+    mean_access_share_a: float | None
+    gini_a: float | None
+    theil_a: float | None
+    theil_between_provinces_a: float | None
+    theil_within_provinces_a: float | None
+    mean_access_share_b: float | None
+    gini_b: float | None
+    theil_b: float | None
+    theil_between_provinces_b: float | None
+    theil_within_provinces_b: float | None
+    gini_change: float | None
+    theil_change: float | None
+    mean_access_share_change: float | None
+
+
+class Comparison(Answer):
+    a: ScenarioRefAnswer
+    b: ScenarioRefAnswer
+    summary: ComparisonSummary
+    counties: list[ComparedCounty]
+    equity: list[ComparedEquity]
+    notice: str
+
+
+# ---- imports ----
+
+
+class ImportRecord(Answer):
+    """A confirmed import (undone_by/undone_at once undone)."""
+
+    id: str
+    layer: str
+    by: str
+    role: str
+    at: str
+    file: str
+    file_sha256: str | None
+    counts: dict[str, int] = Field(description="added, updated, unchanged")
+    rows_before: int | None
+    rows_after: int
+    before_sha256: str | None
+    after_sha256: str
+    saved_as: str | None = Field(description="the saved previous version of the layer")
+    undone_by: str | None
+    undone_at: str | None
+
+
+class ImportJob(Answer):
+    """An import's state and counts."""
+
+    id: str
+    layer: str
+    filename: str
+    state: Literal["uploading", "reading", "checking", "ready", "refused", "failed", "confirmed", "cancelled"]
+    size: int | None
+    sha256: str | None
+    rows_read: int | None
+    rows_checked: int | None
+    counts: dict[str, int] = Field(description="rows, added, updated, unchanged, rejected")
+    can_confirm: bool
+    created_at: str
+    seconds: float | None
+    record: ImportRecord | None = Field(description="once confirmed")
+
+
+class RejectedRow(Answer):
+    row: int | None = Field(description="the row in the file (null: the whole file)")
+    field: str | None
+    value: Any = Field(description="the value as it was in the file")
+    reason: str = Field(description="a code")
+    message: str
+    message_fa: str
+    text: str = Field(description="the message in the asked language")
+
+
+class ImportLinks(Answer):
+    self: str
+    rows: str
+    rejected: str
+    confirm: str
+    cancel: str
+
+
+class ImportPreview(ImportJob):
+    """An import's progress and preview: counts, the rejected rows with reasons, links."""
+
+    rejected_rows: list[RejectedRow]
+    links: ImportLinks
+
+
+class ImportList(Answer):
+    layers: list[str] = Field(description="the layers the caller may import")
+    open: list[ImportJob]
+    recent: list[ImportRecord] = Field(description="confirmed imports, newest first")
+
+
+class ImportRows(FeatureCollection):
+    """The rows an import would write (``change`` in each feature's properties)."""
+
+    numberMatched: int
+    numberReturned: int

@@ -27,7 +27,16 @@ from pydantic import Field
 from api.deps import national_snapshot, snapshot
 from api.guard import page_response
 from api.routers.assessments import json_safe, scope_check
-from api.schemas import RequestBody, ServiceType
+from api.schemas import (
+    Application,
+    ApplicationList,
+    Monitoring,
+    RequestBody,
+    ServiceType,
+    declared,
+    header,
+    with_downloads,
+)
 from api.security import current_user
 from geo import applications as A
 from geo.errors import (
@@ -53,6 +62,7 @@ IfMatch = Annotated[
 ]
 WithinDays = Annotated[int, Query(ge=0, le=3650, description="expiring within this many days")]
 DeadlineDays = Annotated[int, Query(ge=1, le=365, description="the legal deadline for a decision, in days")]
+ETAG_HEADER = header('the version of the application, for If-Match: "<id>.v<version>"')
 #: Years a licence runs from its issue.
 LICENCE_TERM_YEARS = 5
 
@@ -148,7 +158,12 @@ def _audit(request: Request, action: str, row: dict, old: dict | None = None) ->
     )
 
 
-@router.get("/licence-applications", summary="Licence applications of your provinces, newest first")
+@router.get(
+    "/licence-applications",
+    summary="Licence applications of your provinces, newest first",
+    response_model=None,
+    responses=declared(ApplicationList),
+)
 def list_applications(
     request: Request,
     status: Annotated[
@@ -185,6 +200,15 @@ def list_applications(
     status_code=201,
     summary="Register a licence application (received); its id and ETag come back",
     response_class=JSONResponse,
+    responses=declared(
+        Application,
+        "registered",
+        status=201,
+        headers={
+            "ETag": ETAG_HEADER,
+            "Location": header("the application's address"),
+        },
+    ),
 )
 def create_application(
     request: Request,
@@ -225,6 +249,7 @@ def create_application(
     "/licence-applications/{application_id}",
     summary="One application with its stored check; its ETag for edits",
     response_class=JSONResponse,
+    responses=declared(Application, headers={"ETag": ETAG_HEADER}),
 )
 def get_application(request: Request, application_id: ApplicationId) -> JSONResponse:
     return _answer(_store(request).application(application_id, _provinces(request)))
@@ -234,6 +259,7 @@ def get_application(request: Request, application_id: ApplicationId) -> JSONResp
     "/licence-applications/{application_id}",
     summary="Correct an open application (If-Match required); its check is to be run again",
     response_class=JSONResponse,
+    responses=declared(Application, headers={"ETag": ETAG_HEADER}),
 )
 def edit_application(
     request: Request,
@@ -265,6 +291,7 @@ def edit_application(
     "/licence-applications/{application_id}/check",
     summary="Run the licence check on an application and store it with it (If-Match required)",
     response_class=JSONResponse,
+    responses=declared(Application, headers={"ETag": ETAG_HEADER}),
 )
 def check_application(
     request: Request,
@@ -288,6 +315,7 @@ def check_application(
     "/licence-applications/{application_id}/decision",
     summary="Approve, refuse or record the withdrawal of an application (If-Match required)",
     response_class=JSONResponse,
+    responses=declared(Application, headers={"ETag": ETAG_HEADER}),
 )
 def decide_application(
     request: Request,
@@ -372,6 +400,8 @@ def monitoring_report(request: Request, national: Snapshot, within_days: int, de
 @router.get(
     "/licence-monitoring",
     summary="Licences expiring soon, expired ones still active, and decisions within the deadline",
+    response_model=None,
+    responses=with_downloads(Monitoring, ("csv", "xlsx")),
 )
 def licence_monitoring(
     request: Request,

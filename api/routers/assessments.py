@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely.geometry
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from api.deps import (
     BadParameter,
@@ -23,7 +23,19 @@ from api.deps import (
     snapshot,
 )
 from api.exports import table_download
-from api.schemas import LicenceCheckRequest, ServiceType
+from api.schemas import (
+    CatchmentFeature,
+    Concentration,
+    GeoJSONResponse,
+    LicenceCheckAnswer,
+    LicenceCheckRequest,
+    Priorities,
+    SaturationAnswer,
+    ServiceType,
+    SettlementAnswer,
+    declared,
+    with_downloads,
+)
 from api.security import Forbidden
 from geo.decisions import CRITERIA, flag_reasons, priority_weights
 from geo.errors import UnknownProvinceError, UnknownSettlementError
@@ -73,7 +85,8 @@ def json_safe(value):
 @router.post(
     "/licence-checks",
     summary="Judge a proposed licence: welcome, acceptable or saturated, with reasons",
-    response_class=JSONResponse,
+    response_class=Response,
+    responses=declared(LicenceCheckAnswer),
 )
 def licence_check(
     request: Annotated[LicenceCheckRequest, Body()],
@@ -151,8 +164,8 @@ def notice(snap: Snapshot) -> dict[str, object] | None:
 @router.get(
     "/catchment-areas",
     summary="The catchment of a centre at a place: the travel-time area on roads, else the circle",
-    response_class=JSONResponse,
-    responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}},
+    response_class=GeoJSONResponse,
+    responses=declared(CatchmentFeature),
 )
 def catchment_area(
     snap: Annotated[Snapshot, Depends(snapshot)],
@@ -217,7 +230,10 @@ def parse_weights(weights: str | None) -> dict[str, float] | None:
 
 
 @router.get(
-    "/priorities", summary="Villages ranked for a provincial director, with the breakdown of the score"
+    "/priorities",
+    summary="Villages ranked for a provincial director, with the breakdown of the score",
+    response_model=None,
+    responses=with_downloads(Priorities, ("geojson", "csv", "xlsx", "gpkg")),
 )
 def priorities(
     http: Request,
@@ -296,7 +312,10 @@ def _weights_used(a, weights):
 
 
 @router.get(
-    "/saturation", summary="Capacity per 10,000 target persons per county and service type, with its class"
+    "/saturation",
+    summary="Capacity per 10,000 target persons per county and service type, with its class",
+    response_model=None,
+    responses=with_downloads(SaturationAnswer, ("geojson", "csv", "xlsx", "gpkg")),
 )
 def saturation(
     http: Request,
@@ -341,7 +360,10 @@ def saturation(
 
 
 @router.get(
-    "/concentration", summary="Share of NGOs and capacity per settlement tier against target population (LQ)"
+    "/concentration",
+    summary="Share of NGOs and capacity per settlement tier against target population (LQ)",
+    response_model=None,
+    responses=declared(Concentration),
 )
 def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
     allowed_province(snap, province)
@@ -367,7 +389,12 @@ def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Provin
     }
 
 
-@router.get("/settlements/{code}", summary="One settlement with everything known about it")
+@router.get(
+    "/settlements/{code}",
+    summary="One settlement with everything known about it",
+    response_model=None,
+    responses=declared(SettlementAnswer),
+)
 def settlement(
     code: Annotated[str, Path(pattern=r"^\d{10}(\d{6})?$", description="settlement code (10 or 16 digits)")],
     snap: Annotated[Snapshot, Depends(snapshot)],

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.guard import page_response
+from api.schemas import Me, SessionsEnded, UserSessions, declared, header
 from api.security import (
     SESSION_COOKIE,
     Forbidden,
@@ -164,7 +165,18 @@ def sign_in(
     return response
 
 
-@router.post("/sign-out", summary="Sign out: ends the session on the server and clears its cookie")
+@router.post(
+    "/sign-out",
+    summary="Sign out: ends the session on the server and clears its cookie",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {
+            "description": "Signed out: to the sign-in page",
+            "headers": {"Location": header("/sign-in")},
+        }
+    },
+)
 def sign_out(request: Request) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -174,7 +186,12 @@ def sign_out(request: Request) -> Response:
     return response
 
 
-@router.get("/me", summary="Who is calling: user name, role, provinces, rights")
+@router.get(
+    "/me",
+    summary="Who is calling: user name, role, provinces, rights",
+    response_model=None,
+    responses=declared(Me),
+)
 def me(request: Request) -> dict:
     from api.security import RIGHTS
 
@@ -189,7 +206,12 @@ def me(request: Request) -> dict:
     }
 
 
-@router.get("/users/{username}/sessions", summary="A user's live sign-in sessions (administrators)")
+@router.get(
+    "/users/{username}/sessions",
+    summary="A user's live sign-in sessions (administrators)",
+    response_model=None,
+    responses=declared(UserSessions),
+)
 def user_sessions(username: Annotated[str, Path(max_length=200)], request: Request) -> dict:
     accounts = request.app.state.accounts
     if accounts.get(username) is None:
@@ -197,7 +219,12 @@ def user_sessions(username: Annotated[str, Path(max_length=200)], request: Reque
     return {"username": username, "sessions": accounts.sessions_of(username)}
 
 
-@router.delete("/users/{username}/sessions", summary="End every sign-in session of a user (administrators)")
+@router.delete(
+    "/users/{username}/sessions",
+    summary="End every sign-in session of a user (administrators)",
+    response_model=None,
+    responses=declared(SessionsEnded),
+)
 def revoke_user_sessions(username: Annotated[str, Path(max_length=200)], request: Request) -> dict:
     accounts = request.app.state.accounts
     if accounts.get(username) is None:

@@ -21,6 +21,7 @@ from api import query as Q
 from api.collections import COLLECTIONS, Collection
 from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, require_export, snapshot
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
+from api.schemas import Conformance, declared
 from geo import filtering as F
 from geo.errors import UnknownFeatureError, UnknownLayerError
 from services.snapshot import Snapshot
@@ -128,7 +129,12 @@ def _iso(value) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%dT00:00:00Z")
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get(
+    "/conformance",
+    summary="Conformance classes",
+    response_model=None,
+    responses=declared(Conformance),
+)
 def conformance() -> dict:
     return {"conformsTo": CONFORMANCE}
 

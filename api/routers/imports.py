@@ -18,6 +18,18 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from api.deps import MEDIA, national_snapshot
+from api.schemas import (
+    BINARY,
+    GeoJSONResponse,
+    ImportJob,
+    ImportList,
+    ImportPreview,
+    ImportRecord,
+    ImportRows,
+    declared,
+    declared_media,
+    header,
+)
 from api.security import current_user, signed_in_user
 from geo.errors import BadParameter, ImportFileError
 from services.intake import BROWSER_LAYERS, ImportJobs, User, layers_for
@@ -84,7 +96,11 @@ UPLOAD_BODY = {
     summary="Upload a file to import: it is read and checked in the background (poll the import)",
     openapi_extra=UPLOAD_BODY,
     responses={
-        202: {"description": "accepted: poll GET /imports/{import_id} for progress and the preview"},
+        202: {
+            "model": ImportPreview,
+            "description": "accepted: poll GET /imports/{import_id} for progress and the preview",
+            "headers": {"Location": header("the import's address")},
+        },
         400: {"description": "no file, or not a multipart form"},
         403: {"description": "the role may not import this layer"},
         413: {"description": "the file is larger than AMAYESH_MAX_UPLOAD_MB"},
@@ -132,7 +148,10 @@ async def upload(
 
 
 @router.get(
-    "/imports", summary="Your open imports, the recent confirmed imports and the layers you may import"
+    "/imports",
+    summary="Your open imports, the recent confirmed imports and the layers you may import",
+    response_model=None,
+    responses=declared(ImportList),
 )
 def list_imports(request: Request) -> dict:
     service = jobs(request)
@@ -146,7 +165,12 @@ def list_imports(request: Request) -> dict:
     }
 
 
-@router.get("/imports/{import_id}", summary="An import's progress and preview: counts and rejected rows")
+@router.get(
+    "/imports/{import_id}",
+    summary="An import's progress and preview: counts and rejected rows",
+    response_model=None,
+    responses=declared(ImportPreview),
+)
 def get_import(request: Request, import_id: ImportId, lang: Lang = "fa") -> dict:
     service = jobs(request)
     return _summary(service, service.get(import_id, acting(request)), lang)
@@ -155,7 +179,8 @@ def get_import(request: Request, import_id: ImportId, lang: Lang = "fa") -> dict
 @router.get(
     "/imports/{import_id}/rows",
     summary="The rows an import would write, as GeoJSON (change: added, updated, unchanged)",
-    response_class=JSONResponse,
+    response_class=GeoJSONResponse,
+    responses=declared(ImportRows),
 )
 def import_rows(
     request: Request, import_id: ImportId, limit: Annotated[int, Query(ge=1, le=50_000)] = 5000
@@ -169,7 +194,7 @@ def import_rows(
     "/imports/{import_id}/rejected.xlsx",
     summary="The rejected rows as they were in the file, with their reasons: fix them and upload again",
     response_class=FileResponse,
-    responses={200: {"content": {MEDIA["xlsx"]: {}}}},
+    responses=declared_media({MEDIA["xlsx"]: BINARY}, "the rejected rows (XLSX)"),
 )
 def rejected_rows(request: Request, import_id: ImportId, lang: Lang = "fa") -> FileResponse:
     service = jobs(request)
@@ -178,13 +203,21 @@ def rejected_rows(request: Request, import_id: ImportId, lang: Lang = "fa") -> F
 
 
 @router.post(
-    "/imports/{import_id}/confirm", summary="Write every previewed row, or none (409 if any is rejected)"
+    "/imports/{import_id}/confirm",
+    summary="Write every previewed row, or none (409 if any is rejected)",
+    response_model=None,
+    responses=declared(ImportRecord, "the record of the confirmed import"),
 )
 def confirm(request: Request, import_id: ImportId) -> dict:
     return jobs(request).confirm(import_id, acting(request))
 
 
-@router.post("/imports/{import_id}/cancel", summary="Drop an import and delete its file")
+@router.post(
+    "/imports/{import_id}/cancel",
+    summary="Drop an import and delete its file",
+    response_model=None,
+    responses=declared(ImportJob, "the import, cancelled"),
+)
 def cancel(request: Request, import_id: ImportId) -> dict:
     return jobs(request).cancel(import_id, acting(request)).summary()
 
@@ -192,6 +225,8 @@ def cancel(request: Request, import_id: ImportId) -> dict:
 @router.post(
     "/imports/{import_id}/undo",
     summary="Undo a confirmed import: restore the layer as it was before (administrators)",
+    response_model=None,
+    responses=declared(ImportRecord, "the record, with undone_by and undone_at"),
 )
 def undo(request: Request, import_id: ImportId) -> dict:
     return jobs(request).undo(import_id, acting(request))
@@ -201,7 +236,7 @@ def undo(request: Request, import_id: ImportId) -> dict:
     "/import-templates/{layer_name}",
     summary="The template workbook of a layer: Persian and English headers, code lists",
     response_class=FileResponse,
-    responses={200: {"content": {MEDIA["xlsx"]: {}}}},
+    responses=declared_media({MEDIA["xlsx"]: BINARY}, "the template workbook (XLSX)"),
 )
 def template(
     request: Request,

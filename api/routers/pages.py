@@ -17,7 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
-from api.security import current_user, pages_for, personalise
+from api.schemas import Boundaries, FeatureCollection, NgoColumns, SearchAnswer, declared, map_data
+from api.security import PAGE_RIGHTS, current_user, has_right, pages_for, personalise
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
@@ -51,17 +52,32 @@ def _encoded(request: Request, data: mapdata.Encoded) -> Response:
     return Response(data.body, media_type="application/json", headers=headers)
 
 
-@router.get("/maps/data/boundaries.json", summary="Provinces and counties (simplified) with saturation")
+@router.get(
+    "/maps/data/boundaries.json",
+    summary="Provinces and counties (simplified) with saturation",
+    response_class=Response,
+    responses=map_data(Boundaries),
+)
 def boundaries(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Response:
     return _encoded(request, mapdata.boundaries(snap))
 
 
-@router.get("/maps/data/ngos.json", summary="Every NGO as columns, for clustering in the browser")
+@router.get(
+    "/maps/data/ngos.json",
+    summary="Every NGO as columns, for clustering in the browser",
+    response_class=Response,
+    responses=map_data(NgoColumns),
+)
 def ngos(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Response:
     return _encoded(request, mapdata.ngo_points(snap))
 
 
-@router.get("/maps/data/target-areas.json", summary="Target neighbourhoods (simplified GeoJSON)")
+@router.get(
+    "/maps/data/target-areas.json",
+    summary="Target neighbourhoods (simplified GeoJSON)",
+    response_class=Response,
+    responses=map_data(FeatureCollection),
+)
 def target_areas(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Response:
     return _encoded(request, mapdata.target_areas(snap))
 
@@ -76,7 +92,12 @@ def _number(text: str | None, low: float, high: float) -> float | None:
     return value if math.isfinite(value) and low <= value <= high else None
 
 
-@router.get("/maps/data/search", summary="Places by name or code (Persian or English, any digits)")
+@router.get(
+    "/maps/data/search",
+    summary="Places by name or code (Persian or English, any digits)",
+    response_model=None,
+    responses=declared(SearchAnswer),
+)
 def search(
     snap: Annotated[Snapshot, Depends(snapshot)],
     q: Annotated[str, Query(min_length=1, max_length=80, description="a name or the start of a code")],

@@ -22,13 +22,22 @@ from api.deps import MEDIA, feature_collection, json_records, snapshot
 from api.errors import status_of
 from api.routers.assessments import json_safe
 from api.schemas import (
+    Comparison,
+    DelegationAnswer,
     DelegationRequest,
     ScenarioCopy,
     ScenarioCreate,
+    ScenarioList,
     ScenarioPublic,
     ServiceType,
+    SitingAnswer,
+    SitingJob,
+    SitingJobList,
     SitingJobRequest,
     SitingRequest,
+    declared,
+    header,
+    with_downloads,
 )
 from api.security import current_user, signed_in_user
 from geo.delegation import delegate
@@ -96,7 +105,10 @@ def _siting_answer(analysis, request: SitingRequest) -> dict:
 
 
 @router.post(
-    "/plans/siting", summary="Propose where to license next (MCLP or p-median), with the gap to the bound"
+    "/plans/siting",
+    summary="Propose where to license next (MCLP or p-median), with the gap to the bound",
+    response_class=Response,
+    responses=declared(SitingAnswer),
 )
 def siting(
     request: Annotated[SitingRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
@@ -128,8 +140,14 @@ JobId = Annotated[str, Path(pattern=r"^j-[0-9a-f]{16}$", description="a planning
     "/plans/siting/jobs",
     status_code=202,
     summary="Start a siting with minutes to solve (a job): poll it for its progress and answer",
+    response_class=Response,
     responses={
-        202: {"description": "accepted: poll GET /plans/siting/jobs/{job_id} (its address is in Location)"},
+        **declared(
+            SitingJob,
+            "accepted: poll GET /plans/siting/jobs/{job_id} (its address is in Location)",
+            status=202,
+            headers={"Location": header("the job's address")},
+        ),
         429: {"description": "too many planning jobs queued or running (yours, or the service's)"},
     },
 )
@@ -155,7 +173,12 @@ def start_siting_job(
     )
 
 
-@router.get("/plans/siting/jobs", summary="Your siting jobs, newest first (finished ones for an hour)")
+@router.get(
+    "/plans/siting/jobs",
+    summary="Your siting jobs, newest first (finished ones for an hour)",
+    response_class=Response,
+    responses=declared(SitingJobList),
+)
 def list_siting_jobs(request: Request) -> Response:
     return _json({"jobs": [j.summary() for j in _plan_jobs(request).of(_owner(request))]})
 
@@ -163,14 +186,18 @@ def list_siting_jobs(request: Request) -> Response:
 @router.get(
     "/plans/siting/jobs/{job_id}",
     summary="A siting job: its state, the share of its time limit used, and its answer when done",
-    responses={404: {"description": "no such job of yours"}},
+    response_class=Response,
+    responses={**declared(SitingJob), 404: {"description": "no such job of yours"}},
 )
 def get_siting_job(request: Request, job_id: JobId) -> Response:
     return _json(_plan_jobs(request).get(_owner(request), job_id).summary())
 
 
 @router.post(
-    "/plans/delegation", summary="Assign unserved villages to centres with spare capacity (outreach)"
+    "/plans/delegation",
+    summary="Assign unserved villages to centres with spare capacity (outreach)",
+    response_class=Response,
+    responses=declared(DelegationAnswer),
 )
 def delegation(
     request: Annotated[DelegationRequest, Body()], snap: Annotated[Snapshot, Depends(snapshot)]
@@ -204,7 +231,12 @@ def _author(request: Request) -> str:
     return user.username if user is not None else plans.DEFAULT_OWNER
 
 
-@router.get("/scenarios", summary="Saved scenarios, newest first")
+@router.get(
+    "/scenarios",
+    summary="Saved scenarios, newest first",
+    response_model=None,
+    responses=declared(ScenarioList),
+)
 def list_scenarios(
     request: Request,
     owner: Annotated[str | None, Query(max_length=200, description="only this owner's")] = None,
@@ -245,6 +277,8 @@ def copy_scenario(
 @router.get(
     "/scenarios/{a}/compare/{b}",
     summary="Compare scenario b with a (or today): saturation classes, people newly covered, access, equity",
+    response_class=Response,
+    responses=with_downloads(Comparison, ("xlsx",), "JSON, or with f=xlsx a workbook"),
 )
 def compare_scenarios(
     request: Request,

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from api import mapdata
 from api.deps import national_snapshot
 from api.guard import page_response
+from api.schemas import PublicNeeds, map_data
 from geo.crs import STORAGE_CRS
 from geo.schema import SERVICE_TYPES
 from maps import layers
@@ -101,6 +102,8 @@ def public_data(snap: Snapshot) -> mapdata.Encoded:
 @router.get(
     "/maps/data/public.json",
     summary="Public figures: target population, capacity and saturation per province and county",
+    response_class=Response,
+    responses=map_data(PublicNeeds),
 )
 def public_json(request: Request, snap: Annotated[Snapshot, Depends(national_snapshot)]) -> Response:
     from api.routers.pages import _encoded

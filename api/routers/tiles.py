@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from api import mapdata
 from api.deps import BadParameter, snapshot
+from api.schemas import TileJSON, TileMatrixSet, TileMatrixSets, TileSet, TileSets, declared
 from geo.errors import UnknownLayerError
 from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
 from services.caches import LRUCache
@@ -201,7 +202,12 @@ def tileset(request: Request, snap: Snapshot, collection: str) -> dict:
     return out
 
 
-@router.get("/tileMatrixSets", summary="The tile matrix sets of the tiles (WebMercatorQuad)")
+@router.get(
+    "/tileMatrixSets",
+    summary="The tile matrix sets of the tiles (WebMercatorQuad)",
+    response_model=None,
+    responses=declared(TileMatrixSets),
+)
 def tile_matrix_sets(request: Request) -> dict:
     href = f"{_base(request)}/tileMatrixSets/{TMS_ID}"
     return {
@@ -216,7 +222,12 @@ def tile_matrix_sets(request: Request) -> dict:
     }
 
 
-@router.get(f"/tileMatrixSets/{TMS_ID}", summary="WebMercatorQuad (OGC Tile Matrix Set 2.0)")
+@router.get(
+    f"/tileMatrixSets/{TMS_ID}",
+    summary="WebMercatorQuad (OGC Tile Matrix Set 2.0)",
+    response_model=None,
+    responses=declared(TileMatrixSet),
+)
 def web_mercator_quad() -> dict:
     return tile_matrix_set()
 
@@ -226,7 +237,12 @@ TiledCollection = Annotated[
 ]
 
 
-@router.get("/collections/{collection_id}/tiles", summary="The vector tilesets of a collection")
+@router.get(
+    "/collections/{collection_id}/tiles",
+    summary="The vector tilesets of a collection",
+    response_model=None,
+    responses=declared(TileSets),
+)
 def collection_tilesets(
     collection_id: TiledCollection, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
 ) -> dict:
@@ -245,7 +261,12 @@ def collection_tilesets(
     }
 
 
-@router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}", summary="Tileset metadata")
+@router.get(
+    f"/collections/{{collection_id}}/tiles/{TMS_ID}",
+    summary="Tileset metadata",
+    response_model=None,
+    responses=declared(TileSet),
+)
 def collection_tileset(
     collection_id: TiledCollection, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
 ) -> dict:
@@ -253,7 +274,10 @@ def collection_tileset(
 
 
 @router.get(
-    f"/collections/{{collection_id}}/tiles/{TMS_ID}/tilejson.json", summary="TileJSON 3.0 of the tiles"
+    f"/collections/{{collection_id}}/tiles/{TMS_ID}/tilejson.json",
+    summary="TileJSON 3.0 of the tiles",
+    response_model=None,
+    responses=declared(TileJSON),
 )
 def tilejson(
     collection_id: TiledCollection, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
