@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.collections import COLLECTIONS, Collection
 from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
+from api.routers.features import HTML_PATHS
 from api.security import requirement_of
 
 GEOJSON = "application/geo+json"
@@ -266,6 +267,29 @@ def openapi_document(app: FastAPI) -> dict:
         queryables = doc["paths"].get(f"/collections/{c.id}/queryables", {}).get("get")
         if queryables is not None:
             _content(queryables, "200", {SCHEMA_JSON: {"schema": {"type": "object"}}})
+    conformance = doc["paths"].get("/conformance", {}).get("get")
+    if conformance is not None:
+        _content(
+            conformance,
+            "200",
+            {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["conformsTo"],
+                        "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}},
+                    }
+                }
+            },
+        )
+    # OGC API Features, HTML encoding: these resources answer a page for a person with f=html (or
+    # Accept: text/html), beside their JSON.
+    html_paths = [*HTML_PATHS, *(f"/collections/{c.id}/queryables" for c in COLLECTIONS.values())]
+    for path in html_paths:
+        op = doc["paths"].get(path, {}).get("get")
+        if op is not None:
+            ok = op["responses"].setdefault("200", {"description": "OK"})
+            ok.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}
     for path in ("/priorities", "/saturation", "/licence-monitoring"):
         op = doc["paths"].get(path, {}).get("get")
         if op is not None:  # a JSON answer, or a download with f=

@@ -19,10 +19,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import query as Q
 from api.collections import COLLECTIONS, Collection
-from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, require_export, snapshot
+from api.deps import (
+    MAX_LIMIT,
+    download,
+    feature_collection,
+    feature_strings,
+    national_snapshot,
+    require_export,
+    snapshot,
+)
+from api.guard import page_response
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
+from api.security import PAGE_RIGHTS, current_user, has_right, personalise
 from geo import filtering as F
 from geo.errors import UnknownFeatureError, UnknownLayerError
+from maps import ogc
+from maps.pages import PAGES
 from services.snapshot import Snapshot
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -79,6 +91,7 @@ def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
         "filters": {name: f.description for name, f in c.filters.items()},
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{base}/collections/{c.id}"},
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/collections/{c.id}?f=html"},
             {"rel": "items", "type": GEOJSON, "href": f"{base}/collections/{c.id}/items"},
             {"rel": "items", "type": "text/html", "href": f"{base}/collections/{c.id}/items?f=html"},
             {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{base}/collections/{c.id}/queryables"},
@@ -128,27 +141,107 @@ def _iso(value) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%dT00:00:00Z")
 
 
+# ---- the HTML encoding of the landing page, collections, conformance and queryables ----------
+
+#: ``f`` of the resources that answer JSON or a page for a person (OGC API Features, HTML).
+PageFormat = Annotated[
+    Literal["json", "html"] | None,
+    Query(
+        description="json, or html: a page for a person (Persian, right to left; also chosen by "
+        "Accept: text/html). Default: json"
+    ),
+]
+PageLang = Annotated[
+    Literal["fa", "en"],
+    Query(description="language of the HTML page (fa by default); the JSON answer is the same in both"),
+]
+#: The operations with an HTML encoding (``api.openapi`` declares their text/html answer).
+HTML_PATHS = ("/", "/collections", "/collections/{collection_id}", "/conformance")
+
+
+def alternate_header(request: Request, path: str, html: bool) -> dict[str, str]:
+    """The ``Link`` header naming the other encoding of ``path``."""
+    base = str(request.base_url).rstrip("/")
+    if html:
+        return {"Link": f'<{base}{path}?f=json>; rel="alternate"; type="application/json"'}
+    return {"Link": f'<{base}{path}?f=html>; rel="alternate"; type="text/html"'}
+
+
+def html_page(
+    request: Request, path: str, lang: str, snap: Snapshot | None, render: Callable[[ogc.PageContext], str]
+) -> Response:
+    """A resource's page for the caller: the map pages their role may open in its top bar, the
+    day statuses are read at, their name and a sign-out (``api.security.personalise``)."""
+    user = current_user(request)
+    ctx = ogc.PageContext(
+        lang=lang,
+        path=path,
+        as_of=None if snap is None else snap.as_of,
+        as_of_source="today" if snap is None else snap.as_of_source,
+        pages=tuple(p for p in PAGES if has_right(user, PAGE_RIGHTS[p])),
+        signed_in=user is not None,
+        collections=tuple(COLLECTIONS),
+    )
+    response = page_response(personalise(render(ctx), request, lang))
+    response.headers.update(alternate_header(request, path, html=True))
+    return response
+
+
 @router.get("/conformance", summary="Conformance classes")
-def conformance() -> dict:
-    return {"conformsTo": CONFORMANCE}
+async def conformance(request: Request, response: Response, f: PageFormat = None, lang: PageLang = "fa"):
+    doc = {"conformsTo": CONFORMANCE}
+    if wants_html(request, f):
+        # The national snapshot only for the day statuses are read at (no data of any province).
+        snap = await national_snapshot(request)
+        return html_page(request, "/conformance", lang, snap, lambda ctx: ogc.conformance_page(doc, ctx))
+    response.headers.update(alternate_header(request, "/conformance", html=False))
+    return doc
 
 
 @router.get("/collections", summary="Every collection: layers and analysis results")
-def collections(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> dict:
+def collections(
+    request: Request,
+    response: Response,
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    f: PageFormat = None,
+    lang: PageLang = "fa",
+):
     base = str(request.base_url).rstrip("/")
     available = [c for c in COLLECTIONS.values() if c.id in snap.layers or not c.is_layer]
-    return {
-        "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
+    doc = {
+        "links": [
+            {"rel": "self", "type": "application/json", "href": f"{base}/collections"},
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/collections?f=html"},
+        ],
         "crs": list(Q.SUPPORTED_CRS),
         "collections": [describe(request, c, snap) for c in available],
     }
+    if wants_html(request, f):
+        descriptions = {c.id: c.description_fa if lang == "fa" else c.description for c in available}
+        return html_page(
+            request, "/collections", lang, snap, lambda ctx: ogc.collections_page(doc, descriptions, ctx)
+        )
+    response.headers.update(alternate_header(request, "/collections", html=False))
+    return doc
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
 def collection(
-    collection_id: CollectionId, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
-) -> dict:
-    return describe(request, collection_of(collection_id), snap)
+    collection_id: CollectionId,
+    request: Request,
+    response: Response,
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    f: PageFormat = None,
+    lang: PageLang = "fa",
+):
+    c = collection_of(collection_id)
+    doc = describe(request, c, snap)
+    path = f"/collections/{c.id}"
+    if wants_html(request, f):
+        description = c.description_fa if lang == "fa" else c.description
+        return html_page(request, path, lang, snap, lambda ctx: ogc.collection_page(doc, description, ctx))
+    response.headers.update(alternate_header(request, path, html=False))
+    return doc
 
 
 # ---- the query of an items request -----------------------------------------------------------
@@ -228,10 +321,27 @@ def _key_index(c: Collection, snap: Snapshot) -> dict:
 
 
 def wants_html(request: Request, f: str | None) -> bool:
+    """``f`` decides; without it, the Accept header when it prefers HTML to JSON (a browser's
+    ``text/html,…,*/*;q=0.8``). ``*/*``, no Accept, or a tie answer JSON, the default."""
     if f is not None:
         return f == "html"
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "json" not in accept
+    html_q = json_q = 0.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = (x.strip() for x in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            html_q = max(html_q, q)
+        elif "json" in media or media in ("*/*", "application/*"):
+            json_q = max(json_q, q)
+    return html_q > json_q
 
 
 def crs_header(crs: str) -> dict[str, str]:
@@ -606,8 +716,17 @@ def _item_endpoint(c: Collection):
 
 
 def _queryables_endpoint(c: Collection):
-    async def endpoint(request: Request):
-        return JSONResponse(queryables(request, c), media_type=SCHEMA_JSON)
+    async def endpoint(request: Request, f: PageFormat = None, lang: PageLang = "fa"):
+        schema = queryables(request, c)
+        path = f"/collections/{c.id}/queryables"
+        if wants_html(request, f):
+            # The national snapshot only for the day statuses are read at (no data of any province).
+            snap = await national_snapshot(request)
+            about = {"id": c.id, "title_fa": c.title_fa, "title_en": c.title_en, "synthetic": c.synthetic}
+            return html_page(request, path, lang, snap, lambda ctx: ogc.queryables_page(schema, about, ctx))
+        return JSONResponse(
+            schema, media_type=SCHEMA_JSON, headers=alternate_header(request, path, html=False)
+        )
 
     endpoint.__name__ = f"queryables_{c.id}"
     return endpoint
