@@ -12,6 +12,7 @@ addresses are written in ``<code>``: they are what a person types, in any langua
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
@@ -85,6 +86,22 @@ def _with_codes(sentence: str, **codes: str) -> Markup:
     return escape(sentence).format(**{k: _code(v) for k, v in codes.items()})
 
 
+#: A run of Latin names in a Persian sentence: words, "/" between them, a bracketed licence.
+_LATIN_RUN = re.compile(r"[A-Za-z][\w'\-]*(?:(?:\s+|\s*/\s*)(?:[A-Za-z0-9][\w'\-]*|\([^)]*\)))*")
+
+
+def isolated_latin(sentence: str) -> Markup:
+    """``sentence`` with each run of Latin names isolated, left to right (``<bdi>``): a name with
+    a bracketed licence keeps its brackets in place inside a right-to-left line."""
+    out = Markup()
+    at = 0
+    for found in _LATIN_RUN.finditer(sentence):
+        out += escape(sentence[at : found.start()])
+        out += Markup('<bdi dir="ltr" lang="en">{}</bdi>').format(found.group())
+        at = found.end()
+    return out + escape(sentence[at:])
+
+
 def _nav(t: Mapping[str, str], ctx: PageContext) -> list[tuple[str, str, str]]:
     if not ctx.signed_in:
         target = quote(html_url(ctx.path, ctx.lang), safe="")
@@ -117,7 +134,7 @@ def _render(template: str, page: str, title: str, ctx: PageContext, synthetic: b
         notice=SYNTHETIC_NOTICE_FA if ctx.lang == "fa" else SYNTHETIC_NOTICE_EN,
         as_of=as_of,
         other_url=html_url(ctx.path, other),
-        attribution=ATTRIBUTION_FA if ctx.lang == "fa" else ATTRIBUTION,
+        attribution=isolated_latin(ATTRIBUTION_FA) if ctx.lang == "fa" else ATTRIBUTION,
         json_href=json_url(ctx.path),
         code=_code,
         html_url=lambda path: html_url(path, ctx.lang),

@@ -10,6 +10,7 @@ credentials gets no more than before.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -330,3 +331,118 @@ def test_the_openapi_document_declares_f_and_the_html_answer(small_client):
         assert json_type in content
     conformance = doc["paths"]["/conformance"]["get"]["responses"]["200"]["content"]["application/json"]
     assert conformance["schema"]["required"] == ["conformsTo"]
+
+
+# ---- in Debian's Chromium ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_server(small_store):
+    """The service on the small store, started as a user starts it, on a free port of 127.0.0.1."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.conftest import ROOT, free_port, make_users
+
+    make_users(str(small_store.path))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "--store", str(small_store.path), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(base + "/health", timeout=2)
+            break
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+#: Latin letters a Persian page may show outside codes and ids: the sources' and licences' own
+#: names in the attribution, as the English credit writes them.
+SOURCES = (
+    "OpenStreetMap", "ODbL", "Who's On First", "GeoNames", "CC BY 4.0", "Natural Earth",
+    "VMap0 / Digital Chart of the World", "NGA", "DIVA-GIS",
+)  # fmt: skip
+
+LATIN_OUTSIDE_CODES = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    if (!/[A-Za-z]/.test(text)) continue;
+    const el = node.parentElement;
+    if (el.closest('code')) continue;                           // codes, ids, addresses
+    if (el.closest('#am-user')) continue;                       // the signed-in user's name and role
+    if (el.closest('#am-lang') && el.closest('#am-lang').lang === 'en') continue;  // "English"
+    out.push([el.closest('.am-attribution') ? 'attribution' : el.tagName, text.trim()]);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_a_planner_follows_the_pages_from_the_landing_page_to_a_collection(browser, small_server):
+    from tests.conftest import TEST_USERS
+    from tests.test_maps import ARTIFACTS, Visit
+
+    visit = Visit(browser, small_server)
+    try:
+        visit.sign_in(TEST_USERS["planner"][0], TEST_PASSWORD)
+        page = visit.page
+
+        def check(name: str) -> None:
+            assert page.evaluate("document.documentElement.dir") == "rtl"
+            assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+            # The project's style sheet is applied: the dark top bar and the Vazirmatn font.
+            assert page.evaluate("getComputedStyle(document.querySelector('.am-top')).backgroundColor") == (
+                "rgb(18, 52, 59)"
+            )
+            assert page.evaluate("document.fonts.load('14px Vazirmatn', 'آمایش').then(f => f.length)") > 0
+            latin = page.evaluate(LATIN_OUTSIDE_CODES)
+            assert [x for x in latin if x[0] != "attribution"] == [], name
+            credit = page.locator(".am-attribution").inner_text()
+            assert all(source in credit and source in ATTRIBUTION for source in SOURCES)
+            for source in SOURCES:
+                credit = credit.replace(source, "")
+            assert not re.search("[A-Za-z]", credit), credit
+            visit.shot(f"ogc-{name}", ARTIFACTS)
+
+        # A browser asks for the service's address as a person does: the page, not JSON.
+        page.goto(small_server + "/")
+        assert page.locator("h1").inner_text() == FA["page_ogc_landing"]
+        check("landing")
+        with page.expect_navigation():
+            page.click("#am-ogc-links a[rel=data]")
+        assert page.url == small_server + "/collections?f=html"
+        check("collections")
+        with page.expect_navigation():
+            page.click("#am-ogc-collections tr[data-id=ngos] a[rel=item]")
+        assert page.url == small_server + "/collections/ngos?f=html"
+        assert page.locator("h1").inner_text() == COLLECTIONS["ngos"].title_fa
+        assert page.locator(".am-demo").is_visible()  # the registry is synthetic: the notice shows
+        check("collection")
+        with page.expect_navigation():
+            page.click("#am-queryables")
+        assert (
+            page.locator("#am-ogc-queryables tr[data-name=service_type]").inner_text().count("توانبخشی") == 1
+        )
+        check("queryables")
+        # Its JSON alternate is the service's answer.
+        with page.expect_navigation():
+            page.click("#am-json")
+        assert page.url.endswith("/collections/ngos/queryables?f=json")
+        visit.check_clean()
+    finally:
+        visit.close()
