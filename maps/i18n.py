@@ -398,6 +398,13 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "ogc_type_geometry": ("هندسه", "geometry"),
     "ogc_back_to_collection": ("بازگشت به مجموعه", "Back to the collection"),
     "ogc_sign_in": ("ورود کارکنان", "Staff sign-in"),
+    "ogc_shown": (
+        "{matched} عارضه؛ نمایش {first} تا {last}",
+        "{matched} features; showing {first} to {last}",
+    ),
+    "ogc_previous": ("صفحهٔ پیش", "Previous page"),
+    "ogc_next": ("صفحهٔ بعد", "Next page"),
+    "ogc_as_geojson": ("همین صفحه برای برنامه‌ها:", "This page for programs:"),
 }
 
 

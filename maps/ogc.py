@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup, escape
 
 from exchange.templates import LABELS
-from geo.decisions import fa_number
+from geo.decisions import _FA_DIGITS, fa_number
 from geo.schema import SERVICE_TYPES
 from maps.i18n import PROPERTY_LABELS, jalali_date, strings
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -46,16 +46,19 @@ class PageContext:
     signed_in: bool = True
     #: the collections that have a page (``/collections/{id}``)
     collections: Sequence[str] = field(default_factory=tuple)
+    #: the request's other query parameters (an items page's filters), kept by the JSON
+    #: alternate, the language switch and the next and previous pages
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
-def html_url(path: str, lang: str) -> str:
+def html_url(path: str, lang: str, query: Mapping[str, str] | None = None) -> str:
     """The HTML page of ``path`` in ``lang`` (Persian needs no ``lang``)."""
-    query = {"f": "html"} | ({"lang": lang} if lang != "fa" else {})
-    return f"{path}?{urlencode(query)}"
+    params = {**(query or {}), "f": "html"} | ({"lang": lang} if lang != "fa" else {})
+    return f"{path}?{urlencode(params)}"
 
 
-def json_url(path: str) -> str:
-    return f"{path}?f=json"
+def json_url(path: str, query: Mapping[str, str] | None = None) -> str:
+    return f"{path}?{urlencode({**(query or {}), 'f': 'json'})}"
 
 
 def number(value: float, lang: str, digits: int = 0) -> str:
@@ -133,9 +136,9 @@ def _render(template: str, page: str, title: str, ctx: PageContext, synthetic: b
         synthetic=synthetic,
         notice=SYNTHETIC_NOTICE_FA if ctx.lang == "fa" else SYNTHETIC_NOTICE_EN,
         as_of=as_of,
-        other_url=html_url(ctx.path, other),
+        other_url=html_url(ctx.path, other, ctx.query),
         attribution=isolated_latin(ATTRIBUTION_FA) if ctx.lang == "fa" else ATTRIBUTION,
-        json_href=json_url(ctx.path),
+        json_href=json_url(ctx.path, ctx.query),
         code=_code,
         html_url=lambda path: html_url(path, ctx.lang),
         n=lambda value, digits=0: number(value, ctx.lang, digits),
@@ -297,4 +300,82 @@ def queryables_page(schema: Mapping, collection: Mapping, ctx: PageContext) -> s
         lead=_with_codes(t["ogc_queryables_lead"], filter="filter", cql2="CQL2"),
         collection_href=html_url(f"/collections/{collection['id']}", ctx.lang),
         collection_id=collection["id"],
+    )
+
+
+def cell(value: object, name: str, lang: str) -> Markup | str:
+    """A feature's property as a person reads it: labels for codes that have one, numbers and
+    digit codes in the page's digits, dates in the Jalali calendar, other Latin text as code."""
+    import pandas as pd
+
+    t = strings(lang)
+    if value is None or (not isinstance(value, str | bool) and pd.isna(value)):  # type: ignore[call-overload]
+        return "—"
+    if isinstance(value, bool):
+        return t["yes"] if value else t["no"]
+    prefix = _VALUE_LABELS.get(name)
+    if prefix and f"{prefix}_{value}" in t:
+        return t[f"{prefix}_{value}"]
+    if isinstance(value, int | float):
+        whole = float(value).is_integer()
+        return number(value, lang, 0 if whole else 2)
+    if isinstance(value, dt.date | pd.Timestamp):
+        return jalali_date(pd.Timestamp(value).date(), lang)
+    text = str(value)
+    if re.search("[A-Za-z]", text):
+        return _code(text)
+    return text.translate(_FA_DIGITS) if lang == "fa" and text.isdigit() else text
+
+
+def items_page(
+    rows: Sequence[Mapping],
+    columns: Sequence[str],
+    collection: Mapping,
+    matched: int,
+    offset: int,
+    limit: int,
+    ctx: PageContext,
+) -> str:
+    """``GET /collections/{id}/items`` (or one item) for a person: a page of features as a table,
+    with the previous and next pages. ``collection`` holds ``id``, ``key``, ``title_fa``,
+    ``title_en`` and ``synthetic``."""
+    t = strings(ctx.lang)
+    base = f"/collections/{collection['id']}"
+    key = collection["key"]
+    table = [
+        {
+            "id": str(row[key]),
+            "href": html_url(f"{base}/items/{quote(str(row[key]), safe='')}", ctx.lang),
+            "cells": [cell(row.get(name), name, ctx.lang) for name in columns],
+        }
+        for row in rows
+    ]
+    heads = [{"name": name, "label": property_label(name, ctx.lang)} for name in columns]
+    keep = {k: v for k, v in ctx.query.items() if k not in ("offset", "limit")}
+    prev_href = next_href = None
+    if offset > 0:
+        prev_href = html_url(
+            ctx.path, ctx.lang, keep | {"offset": str(max(offset - limit, 0)), "limit": str(limit)}
+        )
+    if offset + limit < matched:
+        next_href = html_url(ctx.path, ctx.lang, keep | {"offset": str(offset + limit), "limit": str(limit)})
+    shown = t["ogc_shown"].format(
+        matched=number(matched, ctx.lang),
+        first=number(offset + 1 if rows else 0, ctx.lang),
+        last=number(offset + len(rows), ctx.lang),
+    )
+    title = collection["title_fa"] if ctx.lang == "fa" else collection["title_en"]
+    return _render(
+        "ogc_items.html",
+        "ogc_items",
+        title,
+        ctx,
+        collection.get("synthetic") != "none",
+        heads=heads,
+        rows=table,
+        shown=shown,
+        prev_href=prev_href,
+        next_href=next_href,
+        collection_href=html_url(base, ctx.lang),
+        key=key,
     )

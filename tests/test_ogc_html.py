@@ -224,6 +224,43 @@ def test_the_queryables_page_lists_every_property_with_its_meaning(small_client)
     assert "فاصله تا نزدیک‌ترین مرکز توانبخشی (کیلومتر)" in access.rows["rehabilitation_nearest_km"]
 
 
+def test_an_items_page_is_a_persian_table_with_its_pages_and_features(small_client, small_layers):
+    ngos = small_layers["ngos"]
+    active = ngos[ngos["status"] == "active"].reset_index(drop=True)
+    assert len(active) > 2
+    path = "/collections/ngos/items"
+    for response in (
+        small_client.get(path, params={"status": "active", "limit": 2, "f": "html"}),
+        small_client.get(path, params={"status": "active", "limit": 2}, headers={"Accept": BROWSER}),
+    ):
+        page = page_of(response)
+        assert (page.root["lang"], page.root["dir"]) == ("fa", "rtl")
+        assert "/static/app/amayesh.css" in page.addresses and ATTRIBUTION_FA in page.text
+        assert list(page.rows) == list(active["licence_no"][:2])
+        first = active.iloc[0]
+        row = page.rows[first["licence_no"]]
+        assert FA[f"service_{first['service_type']}"] in row and FA["status_active"] in row
+        assert fa_number(first["capacity"]) in row
+        assert page.ids["am-ogc-shown"] == FA["ogc_shown"].format(
+            matched=fa_number(len(active)), first="۱", last="۲"
+        )
+        # The next page keeps the filter; each feature has its page; the collection and the GeoJSON.
+        assert page.hrefs("next") == [f"{path}?status=active&offset=2&limit=2&f=html"]
+        assert page.hrefs("prev") == []
+        assert f"{path}/{first['licence_no']}?f=html" in page.hrefs("item")
+        assert page.hrefs("collection") == ["/collections/ngos?f=html"]
+        assert page.hrefs("alternate") == [f"{path}?status=active&limit=2&f=json"]
+    second = page_of(
+        small_client.get(path, params={"status": "active", "limit": 2, "offset": 2, "f": "html"})
+    )
+    assert list(second.rows) == list(active["licence_no"][2:4])
+    assert second.hrefs("prev") == [f"{path}?status=active&offset=0&limit=2&f=html"]
+    one = page_of(small_client.get(f"{path}/{first['licence_no']}", headers={"Accept": BROWSER}))
+    assert list(one.rows) == [first["licence_no"]]
+    en = page_of(small_client.get(path, params={"limit": 1, "f": "html", "lang": "en"}))
+    assert en.root["dir"] == "ltr" and "features; showing 1 to 1" in en.text
+
+
 @pytest.mark.parametrize("path", list(RESOURCES))
 def test_json_stays_the_default_and_names_its_html_alternate(small_client, path):
     plain = small_client.get(path)
@@ -433,6 +470,11 @@ def test_a_planner_follows_the_pages_from_the_landing_page_to_a_collection(brows
         assert page.locator("h1").inner_text() == COLLECTIONS["ngos"].title_fa
         assert page.locator(".am-demo").is_visible()  # the registry is synthetic: the notice shows
         check("collection")
+        with page.expect_navigation():
+            page.click("#am-items")
+        assert page.locator("#am-ogc-items tbody tr").count() == 10  # the first page of features
+        check("items")
+        page.go_back()
         with page.expect_navigation():
             page.click("#am-queryables")
         assert (

@@ -6,7 +6,6 @@ collection accepts: the OpenAPI document then says which filters apply where, an
 a collection does not take is a 400 (``api.params``).
 """
 
-import html
 import inspect
 import json
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from api import query as Q
 from api.collections import COLLECTIONS, Collection
@@ -168,7 +167,12 @@ def alternate_header(request: Request, path: str, html: bool) -> dict[str, str]:
 
 
 def html_page(
-    request: Request, path: str, lang: str, snap: Snapshot | None, render: Callable[[ogc.PageContext], str]
+    request: Request,
+    path: str,
+    lang: str,
+    snap: Snapshot | None,
+    render: Callable[[ogc.PageContext], str],
+    query: dict[str, str] | None = None,
 ) -> Response:
     """A resource's page for the caller: the map pages their role may open in its top bar, the
     day statuses are read at, their name and a sign-out (``api.security.personalise``)."""
@@ -181,9 +185,11 @@ def html_page(
         pages=tuple(p for p in PAGES if has_right(user, PAGE_RIGHTS[p])),
         signed_in=user is not None,
         collections=tuple(COLLECTIONS),
+        query=query or {},
     )
     response = page_response(personalise(render(ctx), request, lang))
-    response.headers.update(alternate_header(request, path, html=True))
+    if not query:
+        response.headers.update(alternate_header(request, path, html=True))
     return response
 
 
@@ -384,7 +390,7 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     matched = len(positions)
     page = positions[offset : offset + limit]
     if wants_html(request, f):
-        return HTMLResponse(items_page(request, c, frame, page, matched, offset, limit))
+        return items_page(request, c, snap, frame, page, matched, offset, limit, values.get("lang") or "fa")
     links = [
         {"rel": "self", "type": GEOJSON, "href": str(request.url)},
         {"rel": "alternate", "type": "text/html", "href": str(request.url.include_query_params(f="html"))},
@@ -426,47 +432,36 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     return Response(body.encode("utf-8"), media_type=GEOJSON, headers=crs_header(crs))
 
 
-def items_page(request: Request, c: Collection, frame, page, matched: int, offset: int, limit: int) -> str:
-    """A plain right-to-left HTML page of the features (OGC API Features, HTML encoding)."""
-    rows = frame.iloc[page]
-    columns = [p.name for p in c.properties][:8]
-    esc = html.escape
-    head = "".join(f"<th>{esc(col)}</th>" for col in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{esc('' if _missing(v) else str(v))}</td>" for v in (row[col] for col in columns))
-        + "</tr>"
-        for _, row in rows.iterrows()
+def items_page(
+    request: Request,
+    c: Collection,
+    snap: Snapshot,
+    frame,
+    page,
+    matched: int,
+    offset: int,
+    limit: int,
+    lang: str,
+) -> Response:
+    """A page of features for a person (OGC API Features, HTML encoding), right to left."""
+    columns = [p.name for p in c.properties if p.name in frame.columns][:8]
+    rows = frame.iloc[page][[*dict.fromkeys([c.key, *columns])]].to_dict("records")
+    about = {
+        "id": c.id,
+        "key": c.key,
+        "title_fa": c.title_fa,
+        "title_en": c.title_en,
+        "synthetic": c.synthetic,
+    }
+    query = {k: v for k, v in request.query_params.items() if k not in ("f", "lang")}
+    return html_page(
+        request,
+        request.url.path,
+        lang,
+        snap,
+        lambda ctx: ogc.items_page(rows, columns, about, matched, offset, limit, ctx),
+        query=query,
     )
-    nav = []
-    if offset > 0:
-        href = request.url.include_query_params(offset=max(offset - limit, 0), limit=limit, f="html")
-        nav.append(f'<a rel="prev" href="{esc(str(href))}">قبلی · previous</a>')
-    if offset + limit < matched:
-        href = request.url.include_query_params(offset=offset + limit, limit=limit, f="html")
-        nav.append(f'<a rel="next" href="{esc(str(href))}">بعدی · next</a>')
-    json_href = esc(str(request.url.include_query_params(f="json")))
-    synthetic = "<p><strong>دادهٔ ساختگی · synthetic data</strong></p>" if c.synthetic != "none" else ""
-    return (
-        '<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8">'
-        f"<title>{esc(c.title_fa)} · {esc(c.title_en)}</title>"
-        "<style>body{font-family:Vazirmatn,Tahoma,sans-serif;margin:1em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .5em}</style></head><body>"
-        f'<h1>{esc(c.title_fa)} <small lang="en" dir="ltr">{esc(c.title_en)}</small></h1>'
-        f"{synthetic}<p>{matched:,} عارضه · features; {offset + 1 if len(page) else 0}–{offset + len(page)}</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<nav>{' '.join(nav)}</nav>"
-        f'<p><a rel="alternate" type="{GEOJSON}" href="{json_href}">GeoJSON</a></p></body></html>'
-    )
-
-
-def _missing(value) -> bool:
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def queryables(request: Request, c: Collection) -> dict:
@@ -610,6 +605,7 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             ],
         ),
         param("crs", CrsParam),
+        param("lang", PageLang, "fa"),
         param(
             "f",
             Annotated[
@@ -691,6 +687,7 @@ def _item_endpoint(c: Collection):
         snap: Annotated[Snapshot, Depends(snapshot)],
         crs: CrsParam = None,
         f: Annotated[Literal["json", "html"] | None, Query(description="json (default) or html")] = None,
+        lang: PageLang = "fa",
     ):
         out_crs = Q.crs_uri(crs, "crs")
         frame = c.frame(snap)
@@ -699,7 +696,7 @@ def _item_endpoint(c: Collection):
             raise UnknownFeatureError(f"no feature {feature_id!r} in {c.id}")
         position = np.array([index[feature_id]])
         if wants_html(request, f):
-            return HTMLResponse(items_page(request, c, frame, position, 1, 0, 1))
+            return items_page(request, c, snap, frame, position, 1, 0, 1, lang)
         sub = frame.iloc[position]
         if out_crs != Q.CRS84:
             sub = sub.set_geometry(Q.transform_array(sub.geometry.to_numpy(), out_crs), crs=None)
