@@ -309,7 +309,7 @@ def cell(value: object, name: str, lang: str) -> Markup | str:
     import pandas as pd
 
     t = strings(lang)
-    if value is None or (not isinstance(value, str | bool) and pd.isna(value)):  # type: ignore[call-overload]
+    if value is None or (not isinstance(value, str | bool) and pd.isna(value)):
         return "—"
     if isinstance(value, bool):
         return t["yes"] if value else t["no"]
