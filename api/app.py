@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api import errors, guard, openapi, refusals, security
@@ -16,6 +16,7 @@ from api.params import reject_unknown_parameters
 from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
 from api.schemas import Health, Landing, LayerSummary, Link, declared
 from geo.schema import LAYERS
+from maps import ogc
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services import exporter
 from services.caches import Caches
@@ -137,7 +138,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/", response_model=Landing, summary="Landing page: links, and the layers with their counts")
-    def landing(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> Landing:
+    def landing(
+        request: Request,
+        response: Response,
+        snap: Annotated[Snapshot, Depends(snapshot)],
+        f: features.PageFormat = None,
+        lang: features.PageLang = "fa",
+    ) -> Landing | Response:
         base = str(request.base_url).rstrip("/")
         info = {}
         if "layer_info" in snap.layers:
@@ -154,12 +161,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for name, frame in snap.layers.items()
             if name != "layer_info"
         ]
-        return Landing(
+        doc = Landing(
             title="Amayesh · آمایش",
             description="Where welfare services are saturated and where they are missing, county by county "
             "and village by village.",
             links=[
                 Link(rel="self", type="application/json", href=f"{base}/"),
+                Link(rel="alternate", type="text/html", href=f"{base}/?f=html"),
                 Link(
                     rel="service-desc",
                     type=openapi.OPENAPI_MEDIA,
@@ -185,5 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             as_of=snap.as_of.isoformat(),
             as_of_source=snap.as_of_source,
         )
+        if features.wants_html(request, f):
+            return features.html_page(
+                request, "/", lang, snap, lambda ctx: ogc.landing_page(doc.model_dump(), ctx)
+            )
+        response.headers.update(features.alternate_header(request, "/", html=False))
+        return doc
 
     return app

@@ -76,6 +76,8 @@ class Collection:
     properties: tuple[Property, ...] = ()
     #: (start, end) properties giving each feature's time interval, for ``datetime``
     temporal: tuple[str, str] | None = None
+    #: ``description`` in Persian, for the HTML pages
+    description_fa: str = ""
 
     @property
     def is_layer(self) -> bool:
@@ -152,6 +154,8 @@ def _layer_collection(
     description: str,
     synthetic: str,
     temporal: tuple[str, str] | None = None,
+    *,
+    description_fa: str,
 ) -> Collection:
     spec = LAYERS[name]
     return Collection(
@@ -165,6 +169,7 @@ def _layer_collection(
         synthetic,
         _layer_properties(name),
         temporal,
+        description_fa,
     )
 
 
@@ -279,13 +284,18 @@ COLLECTIONS: Mapping[str, Collection] = {
     c.id: c
     for c in (
         _layer_collection(
-            "provinces", {}, "The 31 provinces: OpenStreetMap boundaries, 1395 census population.", "none"
+            "provinces",
+            {},
+            "The 31 provinces: OpenStreetMap boundaries, 1395 census population.",
+            "none",
+            description_fa="۳۱ استان: مرزها از اوپن‌استریت‌مپ، جمعیت سرشماری ۱۳۹۵.",
         ),
         _layer_collection(
             "counties",
             {"province": PROVINCE},
             "The 448 official counties: Statistical Centre codes, OSM boundaries, 1395 census population.",
             "none",
+            description_fa="۴۴۸ شهرستان رسمی: کدهای مرکز آمار، مرزها از اوپن‌استریت‌مپ، جمعیت سرشماری ۱۳۹۵.",
         ),
         _layer_collection(
             "settlements",
@@ -297,6 +307,8 @@ COLLECTIONS: Mapping[str, Collection] = {
             "Official cities and villages. Points and populations are GeoNames where matched, otherwise "
             "SYNTHETIC (see position_source, population_source).",
             "partial",
+            description_fa="شهرها و روستاهای رسمی. جای نقطه و جمعیت هر جا که در نقشه‌ها یافت شد واقعی "
+            "است، وگرنه ساختگی (منشأ موقعیت و منشأ جمعیت را ببینید).",
         ),
         _layer_collection(
             "ngos",
@@ -310,6 +322,8 @@ COLLECTIONS: Mapping[str, Collection] = {
             "expires_on (datetime selects the licences valid at an instant or during an interval).",
             "all",
             temporal=("issued_on", "expires_on"),
+            description_fa="دفتر مجوزهای سازمان‌های مردم‌نهاد؛ در نسخهٔ نمایشی ساختگی است. هر مجوز از "
+            "تاریخ صدور تا تاریخ انقضا معتبر است.",
         ),
         _layer_collection(
             "target_areas",
@@ -320,6 +334,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             },
             "The 500 target neighbourhoods. In the demo they are SYNTHETIC.",
             "all",
+            description_fa="۵۰۰ محلهٔ هدف؛ در نسخهٔ نمایشی ساختگی‌اند.",
         ),
         Collection(
             "saturation",
@@ -337,6 +352,8 @@ COLLECTIONS: Mapping[str, Collection] = {
             },
             "all",
             _SATURATION_PROPERTIES,
+            description_fa="ظرفیت به ازای ۱۰٬۰۰۰ نفر جمعیت هدف در برابر هنجار و میانهٔ کشوری، با وضعیت "
+            "اشباع هر شهرستان در هر خدمت.",
         ),
         Collection(
             "settlement-access",
@@ -353,6 +370,8 @@ COLLECTIONS: Mapping[str, Collection] = {
             },
             "all",
             _ACCESS_PROPERTIES,
+            description_fa="برای هر سکونتگاه و هر خدمت: فاصله تا نزدیک‌ترین مرکز فعال و دسترسی نسبت به "
+            "هنجار؛ و شمار خدمت‌هایی که آن را نیازمند توجه می‌دانند.",
         ),
         Collection(
             "flags",
@@ -365,6 +384,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             {"province": PROVINCE, "county": COUNTY, "service_type": SERVICE},
             "all",
             _FLAG_PROPERTIES,
+            description_fa="شهرهای کوچک و روستاهای نیازمند توجه در هر خدمت، با دلیل به فارسی و انگلیسی.",
         ),
         Collection(
             "priorities",
@@ -377,6 +397,8 @@ COLLECTIONS: Mapping[str, Collection] = {
             {"province": PROVINCE, "county": COUNTY},
             "all",
             _PRIORITY_PROPERTIES,
+            description_fa="۵۰ روستای با بیشترین اولویت در هر استان با وزن‌های پیش‌فرض، با سهم هر معیار "
+            "در امتیاز.",
         ),
     )
 }

@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.collections import COLLECTIONS, Collection
 from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
+from api.routers.features import HTML_PATHS
 from api.security import requirement_of
 
 GEOJSON = "application/geo+json"
@@ -312,6 +313,14 @@ def openapi_document(app: FastAPI) -> dict:
                 "200",
                 {SCHEMA_JSON: {"schema": {"$ref": f"#/components/schemas/{name}Queryables"}}},
             )
+    # OGC API Features, HTML encoding: these resources answer a page for a person with f=html (or
+    # Accept: text/html), beside their JSON.
+    html_paths = [*HTML_PATHS, *(f"/collections/{c.id}/queryables" for c in COLLECTIONS.values())]
+    for path in html_paths:
+        op = doc["paths"].get(path, {}).get("get")
+        if op is not None:
+            ok = op["responses"].setdefault("200", {"description": "OK"})
+            ok.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}
     for path, item in doc["paths"].items():
         for method, op in item.items():
             has_body = "requestBody" in op

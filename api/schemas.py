@@ -929,6 +929,35 @@ class SitingAnswer(Answer):
     assignments: int = Field(description="demand points assigned to a site")
 
 
+class JobProblem(Answer):
+    status: int = Field(description="the HTTP status the request would have answered")
+    code: str = Field(description="the problem's stable code (as in problem+json)")
+    detail: str = Field(description="what went wrong, in words a person can act on")
+
+
+class SitingJob(Answer):
+    """A siting solved as a job: its state, the share of its time limit used, its answer when done."""
+
+    id: str = Field(description="the job's id (j- and 16 hex digits)")
+    kind: Literal["siting"]
+    state: Literal["queued", "running", "done", "failed"]
+    request: dict = Field(description="the siting asked for (the body of POST /plans/siting/jobs)")
+    time_limit: float = Field(description="seconds the exact solver may take")
+    created_at: str | None = Field(description="when it was asked (UTC, ISO 8601)")
+    started_at: str | None = Field(description="when its solve began")
+    finished_at: str | None = Field(description="when it ended")
+    seconds: float = Field(description="how long it has run")
+    progress: float = Field(
+        ge=0, le=1, description="share of its time limit used (it may end sooner, proved); 1 when ended"
+    )
+    result: SitingAnswer | None = Field(description="the answer POST /plans/siting would give, when done")
+    error: JobProblem | None = Field(description="why it failed, when it failed")
+
+
+class SitingJobList(Answer):
+    jobs: list[SitingJob] = Field(description="the caller's jobs, newest first")
+
+
 class DelegationSummary(Answer):
     service_type: str
     province_code: str | None

@@ -6,7 +6,6 @@ collection accepts: the OpenAPI document then says which filters apply where, an
 a collection does not take is a 400 (``api.params``).
 """
 
-import html
 import inspect
 import json
 from collections.abc import Callable
@@ -15,15 +14,27 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from api import query as Q
 from api.collections import COLLECTIONS, Collection
-from api.deps import MAX_LIMIT, download, feature_collection, feature_strings, require_export, snapshot
+from api.deps import (
+    MAX_LIMIT,
+    download,
+    feature_collection,
+    feature_strings,
+    national_snapshot,
+    require_export,
+    snapshot,
+)
+from api.guard import page_response
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.schemas import Conformance, declared
+from api.security import PAGE_RIGHTS, current_user, has_right, personalise
 from geo import filtering as F
 from geo.errors import UnknownFeatureError, UnknownLayerError
+from maps import ogc
+from maps.pages import PAGES
 from services.snapshot import Snapshot
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -80,6 +91,7 @@ def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
         "filters": {name: f.description for name, f in c.filters.items()},
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{base}/collections/{c.id}"},
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/collections/{c.id}?f=html"},
             {"rel": "items", "type": GEOJSON, "href": f"{base}/collections/{c.id}/items"},
             {"rel": "items", "type": "text/html", "href": f"{base}/collections/{c.id}/items?f=html"},
             {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{base}/collections/{c.id}/queryables"},
@@ -129,32 +141,119 @@ def _iso(value) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%dT00:00:00Z")
 
 
+# ---- the HTML encoding of the landing page, collections, conformance and queryables ----------
+
+#: ``f`` of the resources that answer JSON or a page for a person (OGC API Features, HTML).
+PageFormat = Annotated[
+    Literal["json", "html"] | None,
+    Query(
+        description="json, or html: a page for a person (Persian, right to left; also chosen by "
+        "Accept: text/html). Default: json"
+    ),
+]
+PageLang = Annotated[
+    Literal["fa", "en"],
+    Query(description="language of the HTML page (fa by default); the JSON answer is the same in both"),
+]
+#: The operations with an HTML encoding (``api.openapi`` declares their text/html answer).
+HTML_PATHS = ("/", "/collections", "/collections/{collection_id}", "/conformance")
+
+
+def alternate_header(request: Request, path: str, html: bool) -> dict[str, str]:
+    """The ``Link`` header naming the other encoding of ``path``."""
+    base = str(request.base_url).rstrip("/")
+    if html:
+        return {"Link": f'<{base}{path}?f=json>; rel="alternate"; type="application/json"'}
+    return {"Link": f'<{base}{path}?f=html>; rel="alternate"; type="text/html"'}
+
+
+def html_page(
+    request: Request,
+    path: str,
+    lang: str,
+    snap: Snapshot | None,
+    render: Callable[[ogc.PageContext], str],
+    query: dict[str, str] | None = None,
+) -> Response:
+    """A resource's page for the caller: the map pages their role may open in its top bar, the
+    day statuses are read at, their name and a sign-out (``api.security.personalise``)."""
+    user = current_user(request)
+    ctx = ogc.PageContext(
+        lang=lang,
+        path=path,
+        as_of=None if snap is None else snap.as_of,
+        as_of_source="today" if snap is None else snap.as_of_source,
+        pages=tuple(p for p in PAGES if has_right(user, PAGE_RIGHTS[p])),
+        signed_in=user is not None,
+        collections=tuple(COLLECTIONS),
+        query=query or {},
+    )
+    response = page_response(personalise(render(ctx), request, lang))
+    if not query:
+        response.headers.update(alternate_header(request, path, html=True))
+    return response
+
+
 @router.get(
     "/conformance",
     summary="Conformance classes",
     response_model=None,
     responses=declared(Conformance),
 )
-def conformance() -> dict:
-    return {"conformsTo": CONFORMANCE}
+async def conformance(request: Request, response: Response, f: PageFormat = None, lang: PageLang = "fa"):
+    doc = {"conformsTo": CONFORMANCE}
+    if wants_html(request, f):
+        # The national snapshot only for the day statuses are read at (no data of any province).
+        snap = await national_snapshot(request)
+        return html_page(request, "/conformance", lang, snap, lambda ctx: ogc.conformance_page(doc, ctx))
+    response.headers.update(alternate_header(request, "/conformance", html=False))
+    return doc
 
 
 @router.get("/collections", summary="Every collection: layers and analysis results")
-def collections(request: Request, snap: Annotated[Snapshot, Depends(snapshot)]) -> dict:
+def collections(
+    request: Request,
+    response: Response,
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    f: PageFormat = None,
+    lang: PageLang = "fa",
+):
     base = str(request.base_url).rstrip("/")
     available = [c for c in COLLECTIONS.values() if c.id in snap.layers or not c.is_layer]
-    return {
-        "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
+    doc = {
+        "links": [
+            {"rel": "self", "type": "application/json", "href": f"{base}/collections"},
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/collections?f=html"},
+        ],
         "crs": list(Q.SUPPORTED_CRS),
         "collections": [describe(request, c, snap) for c in available],
     }
+    if wants_html(request, f):
+        descriptions = {c.id: c.description_fa if lang == "fa" else c.description for c in available}
+        return html_page(
+            request, "/collections", lang, snap, lambda ctx: ogc.collections_page(doc, descriptions, ctx)
+        )
+    response.headers.update(alternate_header(request, "/collections", html=False))
+    return doc
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
 def collection(
-    collection_id: CollectionId, request: Request, snap: Annotated[Snapshot, Depends(snapshot)]
-) -> dict:
-    return describe(request, collection_of(collection_id), snap)
+    collection_id: CollectionId,
+    request: Request,
+    response: Response,
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    f: PageFormat = None,
+    lang: PageLang = "fa",
+):
+    c = collection_of(collection_id)
+    doc = describe(request, c, snap)
+    path = f"/collections/{c.id}"
+    if wants_html(request, f):
+        description = c.description_fa if lang == "fa" else c.description
+        return html_page(request, path, lang, snap, lambda ctx: ogc.collection_page(doc, description, ctx))
+    response.headers.update(alternate_header(request, path, html=False))
+    return doc
 
 
 # ---- the query of an items request -----------------------------------------------------------
@@ -234,10 +333,27 @@ def _key_index(c: Collection, snap: Snapshot) -> dict:
 
 
 def wants_html(request: Request, f: str | None) -> bool:
+    """``f`` decides; without it, the Accept header when it prefers HTML to JSON (a browser's
+    ``text/html,…,*/*;q=0.8``). ``*/*``, no Accept, or a tie answer JSON, the default."""
     if f is not None:
         return f == "html"
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "json" not in accept
+    html_q = json_q = 0.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = (x.strip() for x in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            html_q = max(html_q, q)
+        elif "json" in media or media in ("*/*", "application/*"):
+            json_q = max(json_q, q)
+    return html_q > json_q
 
 
 def crs_header(crs: str) -> dict[str, str]:
@@ -280,7 +396,7 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     matched = len(positions)
     page = positions[offset : offset + limit]
     if wants_html(request, f):
-        return HTMLResponse(items_page(request, c, frame, page, matched, offset, limit))
+        return items_page(request, c, snap, frame, page, matched, offset, limit, values.get("lang") or "fa")
     links = [
         {"rel": "self", "type": GEOJSON, "href": str(request.url)},
         {"rel": "alternate", "type": "text/html", "href": str(request.url.include_query_params(f="html"))},
@@ -322,47 +438,36 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
     return Response(body.encode("utf-8"), media_type=GEOJSON, headers=crs_header(crs))
 
 
-def items_page(request: Request, c: Collection, frame, page, matched: int, offset: int, limit: int) -> str:
-    """A plain right-to-left HTML page of the features (OGC API Features, HTML encoding)."""
-    rows = frame.iloc[page]
-    columns = [p.name for p in c.properties][:8]
-    esc = html.escape
-    head = "".join(f"<th>{esc(col)}</th>" for col in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{esc('' if _missing(v) else str(v))}</td>" for v in (row[col] for col in columns))
-        + "</tr>"
-        for _, row in rows.iterrows()
+def items_page(
+    request: Request,
+    c: Collection,
+    snap: Snapshot,
+    frame,
+    page,
+    matched: int,
+    offset: int,
+    limit: int,
+    lang: str,
+) -> Response:
+    """A page of features for a person (OGC API Features, HTML encoding), right to left."""
+    columns = [p.name for p in c.properties if p.name in frame.columns][:8]
+    rows = frame.iloc[page][[*dict.fromkeys([c.key, *columns])]].to_dict("records")
+    about = {
+        "id": c.id,
+        "key": c.key,
+        "title_fa": c.title_fa,
+        "title_en": c.title_en,
+        "synthetic": c.synthetic,
+    }
+    query = {k: v for k, v in request.query_params.items() if k not in ("f", "lang")}
+    return html_page(
+        request,
+        request.url.path,
+        lang,
+        snap,
+        lambda ctx: ogc.items_page(rows, columns, about, matched, offset, limit, ctx),
+        query=query,
     )
-    nav = []
-    if offset > 0:
-        href = request.url.include_query_params(offset=max(offset - limit, 0), limit=limit, f="html")
-        nav.append(f'<a rel="prev" href="{esc(str(href))}">قبلی · previous</a>')
-    if offset + limit < matched:
-        href = request.url.include_query_params(offset=offset + limit, limit=limit, f="html")
-        nav.append(f'<a rel="next" href="{esc(str(href))}">بعدی · next</a>')
-    json_href = esc(str(request.url.include_query_params(f="json")))
-    synthetic = "<p><strong>دادهٔ ساختگی · synthetic data</strong></p>" if c.synthetic != "none" else ""
-    return (
-        '<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8">'
-        f"<title>{esc(c.title_fa)} · {esc(c.title_en)}</title>"
-        "<style>body{font-family:Vazirmatn,Tahoma,sans-serif;margin:1em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .5em}</style></head><body>"
-        f'<h1>{esc(c.title_fa)} <small lang="en" dir="ltr">{esc(c.title_en)}</small></h1>'
-        f"{synthetic}<p>{matched:,} عارضه · features; {offset + 1 if len(page) else 0}–{offset + len(page)}</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<nav>{' '.join(nav)}</nav>"
-        f'<p><a rel="alternate" type="{GEOJSON}" href="{json_href}">GeoJSON</a></p></body></html>'
-    )
-
-
-def _missing(value) -> bool:
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def queryables(request: Request, c: Collection) -> dict:
@@ -506,6 +611,7 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             ],
         ),
         param("crs", CrsParam),
+        param("lang", PageLang, "fa"),
         param(
             "f",
             Annotated[
@@ -587,6 +693,7 @@ def _item_endpoint(c: Collection):
         snap: Annotated[Snapshot, Depends(snapshot)],
         crs: CrsParam = None,
         f: Annotated[Literal["json", "html"] | None, Query(description="json (default) or html")] = None,
+        lang: PageLang = "fa",
     ):
         out_crs = Q.crs_uri(crs, "crs")
         frame = c.frame(snap)
@@ -595,7 +702,7 @@ def _item_endpoint(c: Collection):
             raise UnknownFeatureError(f"no feature {feature_id!r} in {c.id}")
         position = np.array([index[feature_id]])
         if wants_html(request, f):
-            return HTMLResponse(items_page(request, c, frame, position, 1, 0, 1))
+            return items_page(request, c, snap, frame, position, 1, 0, 1, lang)
         sub = frame.iloc[position]
         if out_crs != Q.CRS84:
             sub = sub.set_geometry(Q.transform_array(sub.geometry.to_numpy(), out_crs), crs=None)
@@ -612,8 +719,17 @@ def _item_endpoint(c: Collection):
 
 
 def _queryables_endpoint(c: Collection):
-    async def endpoint(request: Request):
-        return JSONResponse(queryables(request, c), media_type=SCHEMA_JSON)
+    async def endpoint(request: Request, f: PageFormat = None, lang: PageLang = "fa"):
+        schema = queryables(request, c)
+        path = f"/collections/{c.id}/queryables"
+        if wants_html(request, f):
+            # The national snapshot only for the day statuses are read at (no data of any province).
+            snap = await national_snapshot(request)
+            about = {"id": c.id, "title_fa": c.title_fa, "title_en": c.title_en, "synthetic": c.synthetic}
+            return html_page(request, path, lang, snap, lambda ctx: ogc.queryables_page(schema, about, ctx))
+        return JSONResponse(
+            schema, media_type=SCHEMA_JSON, headers=alternate_header(request, path, html=False)
+        )
 
     endpoint.__name__ = f"queryables_{c.id}"
     return endpoint

@@ -18,7 +18,7 @@ from api import mapdata
 from api.deps import snapshot
 from api.guard import page_response
 from api.schemas import Boundaries, FeatureCollection, NgoColumns, SearchAnswer, declared, map_data
-from api.security import PAGE_RIGHTS, current_user, has_right, pages_for, personalise
+from api.security import current_user, pages_for, personalise
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
