@@ -213,14 +213,19 @@
       group.clearLayers();
       const b = map.getBounds();
       const zoom = Math.round(map.getZoom());
+      const names = group.amAvoid();
       for (const c of index.getClusters([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom)) {
         const [lon, lat] = c.geometry.coordinates;
+        const size = c.properties.cluster ? (c.properties.point_count < 10 ? 24 : c.properties.point_count < 100 ? 30 : c.properties.point_count < 1000 ? 38 : 46) : 10;
+        // Symbols yield to names: moved off any name they would cover (a cluster is approximate anyway).
+        const shift = clearOf(names, map.latLngToContainerPoint([lat, lon]), size);
+        if (!shift) continue;
+        const anchor = [size / 2 - shift[0], size / 2 - shift[1]];
         if (c.properties.cluster) {
           const n = c.properties.point_count;
-          const size = n < 10 ? 24 : n < 100 ? 30 : n < 1000 ? 38 : 46;
           const marker = L.marker([lat, lon], {
             pane: 'amNgos',
-            icon: L.divIcon({ className: '', html: `<div class="am-cluster" style="width:${size}px;height:${size}px">${num(n)}</div>`, iconSize: [size, size] }),
+            icon: L.divIcon({ className: '', html: `<div class="am-cluster" style="width:${size}px;height:${size}px">${num(n)}</div>`, iconSize: [size, size], iconAnchor: anchor }),
             title: `${num(n)} ${t('centres_here')}`,
             amCount: n,
           });
@@ -230,7 +235,7 @@
           const i = c.properties.i;
           const dot = L.marker([lat, lon], {
             pane: 'amNgos', bubblingMouseEvents: false, keyboard: false,
-            icon: L.divIcon({ className: '', iconSize: [10, 10], html: `<span class="am-ngo-mark" style="background:${SERVICE_COLOURS[data.type[i]]};opacity:${data.active[i] ? 1 : 0.45}"></span>` }),
+            icon: L.divIcon({ className: '', iconSize: [10, 10], iconAnchor: anchor, html: `<span class="am-ngo-mark" style="background:${SERVICE_COLOURS[data.type[i]]};opacity:${data.active[i] ? 1 : 0.45}"></span>` }),
           });
           // A map popup, not one bound to the dot: redrawing the clusters must not close it.
           dot.on('click', () => {
@@ -246,36 +251,48 @@
     map.on('moveend', draw);
     group.on('add', draw);
     group.amRebuild = rebuild;
+    group.amAvoid = () => [];
+    group.amRedraw = draw;
     return group;
   }
 
   /** Place names from our own data: provinces at national zoom, counties closer in, large
-   *  cities by size. Redrawn on every zoom; only names inside the chosen province. */
+   *  cities by size. Redrawn on every zoom; only names inside the chosen province. Names win over
+   *  symbols: they are drawn in a pane above the centres (with a white halo), and the layout's
+   *  boxes (``amBoxes``) are what the clusters and dots move out of. */
   function labelLayer(map, b, st) {
     const group = L.layerGroup([], { pane: 'amLabels' });
     const label = (lat, lon, text, cls) => L.marker([lat, lon], {
       pane: 'amLabels', interactive: false, keyboard: false,
       icon: L.divIcon({ className: `am-label ${cls}`, html: `<span>${esc(text)}</span>`, iconSize: null }),
     });
-    const draw = () => {
-      group.clearLayers();
-      if (!map.hasLayer(group)) return;
+    const FONTS = { 'am-label-province': ['700 13px Vazirmatn', 13], 'am-label-city': ['700 11.5px Vazirmatn', 11.5], 'am-label-county': ['400 11px Vazirmatn', 11] };
+    const ruler = document.createElement('canvas').getContext('2d');
+    const halfWidth = (text, cls) => {
+      ruler.font = FONTS[cls][0];
+      const shown = cls === 'am-label-city' ? `■ ${text}` : text;
+      // the text, its letter-spacing and the plate's padding (amayesh.css), with a margin
+      return (ruler.measureText(shown).width + 0.03 * FONTS[cls][1] * shown.length + 6) / 2 + 4;
+    };
+    /** The names to write at this view, in order of importance, each with its box on screen;
+     *  one that would overlap a placed name is left out. */
+    const layout = () => {
       const z = map.getZoom();
-      // Names are placed in order of importance; one that would overlap a placed name is left out.
-      const placed = [];
-      const fits = (lat, lon, text) => {
+      const out = [];
+      const add = (lat, lon, text, cls) => {
         const p = map.latLngToContainerPoint([lat, lon]);
-        const w = 3.6 * text.length + 8;
-        const box = [p.x - w, p.y - 9, p.x + w, p.y + 9];
-        if (placed.some((q) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) return false;
-        placed.push(box);
-        return true;
+        const w = halfWidth(text, cls);
+        const h = FONTS[cls][1] * 0.95 + 3;
+        const box = [p.x - w, p.y - h, p.x + w, p.y + h];
+        if (out.some(({ box: q }) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) return;
+        out.push({ lat, lon, text, cls, box });
       };
-      const add = (lat, lon, text, cls) => { if (fits(lat, lon, text)) group.addLayer(label(lat, lon, text, cls)); };
       const view = map.getBounds().pad(0.1);
       const inside = (code) => !st.province || String(code).slice(0, 2) === st.province;
       if (z < 8 && !st.province) {
-        for (const f of b.provinces.features) {
+        // The most populous first: Tehran's name is never the one left out.
+        const order = [...b.provinces.features].sort((x, y) => (y.properties.population || 0) - (x.properties.population || 0));
+        for (const f of order) {
           const [lon, lat] = f.properties.label;
           add(lat, lon, placeName(f.properties), 'am-label-province');
         }
@@ -297,11 +314,34 @@
           if (view.contains([lat, lon])) add(lat, lon, placeName(p).replace(/ County$/, ''), 'am-label-county');
         }
       }
+      return out;
+    };
+    const draw = () => {
+      group.clearLayers();
+      if (!map.hasLayer(group)) return;
+      for (const n of layout()) group.addLayer(label(n.lat, n.lon, n.text, n.cls));
     };
     map.on('zoomend moveend', draw);
     group.on('add', draw);
     group.amRedraw = draw;
+    group.amBoxes = () => (map.hasLayer(group) ? layout().map((n) => n.box) : []);
     return group;
+  }
+
+  /** Where a symbol of ``size`` px at container point ``p`` is drawn so that it covers no name:
+   *  its own place if free, else the nearest free offset on rings around it (up to 120 px). */
+  function clearOf(boxes, p, size) {
+    const r = size / 2 + 2;
+    const free = (dx, dy) => !boxes.some((q) => p.x + dx - r < q[2] && q[0] < p.x + dx + r && p.y + dy - r < q[3] && q[1] < p.y + dy + r);
+    if (!boxes.length || free(0, 0)) return [0, 0];
+    for (let ring = 6; ring <= 120; ring += 6) {
+      for (let k = 0; k < 16; k += 1) {
+        const a = (Math.PI * 2 * k) / 16 + Math.PI / 2; // downwards first
+        const dx = Math.round(ring * Math.cos(a)); const dy = Math.round(ring * Math.sin(a));
+        if (free(dx, dy)) return [dx, dy];
+      }
+    }
+    return null;
   }
 
   /** "448 counties" / "1 county" in English; Persian nouns do not change after a number. */
@@ -439,6 +479,10 @@
         const provinces = provinceOutline(b);
         const ngoGroup = ngoLayer(map, ngos, st);
         const labels = labelLayer(map, b, st);
+        ngoGroup.amAvoid = labels.amBoxes;
+        labels.on('add remove', () => ngoGroup.amRedraw());
+        // Names are measured in their font: lay them out again once it has loaded.
+        if (document.fonts) document.fonts.ready.then(() => { labels.amRedraw(); ngoGroup.amRedraw(); });
         const targetLayer = L.layerGroup();
         const drawTargets = () => {
           targetLayer.clearLayers();
