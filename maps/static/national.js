@@ -355,6 +355,7 @@
     const table = document.getElementById('am-county-table');
     const tbody = table.querySelector('tbody');
     const columns = [
+      ['rank', (p) => (p.sat[st.service] || [])[10] || null],
       ['name', (p) => placeName(p)],
       ['target', (p) => (p.sat[st.service] || [])[4]],
       ['capacity', (p) => (p.sat[st.service] || [])[2]],
@@ -362,7 +363,7 @@
       ['out', (p) => { const v = p.sat[st.service]; return v && v[6] ? v[7] / v[6] : null; }],
       ['flagged', (p) => (p.sat[st.service] || [])[8]],
     ];
-    let sortBy = 'ratio';
+    let sortBy = 'rank';
     let ascending = true;
     const draw = () => {
       const key = columns.find((c) => c[0] === sortBy)[1];
@@ -373,13 +374,15 @@
         if (a === null || a === undefined) return 1;
         if (c === null || c === undefined) return -1;
         const d = typeof a === 'string' ? a.localeCompare(c, A.C.lang) : a - c;
-        return ascending ? d : -d;
+        // ties (161 counties at ratio 0 for one service) fall by the need rank, not by code
+        return (ascending ? d : -d) || ((x.sat[st.service] || [])[10] || 0) - ((y.sat[st.service] || [])[10] || 0);
       });
       tbody.innerHTML = rows.map((p) => {
         const v = p.sat[st.service];
         const k = v ? saturationClass(v[0], b.breaks) : -1;
         const why = explainCounty(v, st);
-        return `<tr data-code="${esc(p.county_code)}"${why ? ` title="${esc(why)}"` : ''}>`
+        return `<tr data-code="${esc(p.county_code)}" data-rank="${v ? v[10] : ''}"${why ? ` title="${esc(why)}"` : ''}>`
+          + `<td>${v && v[10] ? num(v[10]) : '–'}</td>`
           + `<td><span class="am-swatch" style="display:inline-block;background:${k < 0 ? NO_DATA : SATURATION_COLOURS[k]}"></span> ${esc(placeName(p))}${why ? ' <span class="am-note-mark" aria-label="' + esc(why) + '">*</span>' : ''}</td>`
           + `<td>${v ? num(v[4]) : '–'}</td><td>${v ? num(v[2]) : '–'}</td>`
           + `<td>${v && v[0] !== null ? num(v[0], 2) : '–'}</td>`
@@ -399,7 +402,7 @@
     };
     for (const th of table.querySelectorAll('th[data-sort]')) {
       th.addEventListener('click', () => {
-        if (sortBy === th.dataset.sort) ascending = !ascending; else { sortBy = th.dataset.sort; ascending = th.dataset.sort === 'name' || th.dataset.sort === 'ratio'; }
+        if (sortBy === th.dataset.sort) ascending = !ascending; else { sortBy = th.dataset.sort; ascending = th.dataset.sort === 'name' || th.dataset.sort === 'ratio' || th.dataset.sort === 'rank'; }
         draw();
       });
     }
