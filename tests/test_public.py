@@ -154,3 +154,35 @@ def test_the_public_data_and_downloads_of_the_small_world(small_client):
         assert len(sheets) == 2  # the table and "about", with the rule
         about = next(iter(v for k, v in sheets.items() if k == "about"))
         assert about.astype(str).apply(lambda c: c.str.contains(str(MIN_CENTRES))).any().any()
+
+
+@pytest.mark.realdata
+def test_the_national_demo_shows_no_centre_and_no_difference_gives_one_back(demo):
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from services.loading import analysis_from_store, load_norms, travel_for
+    from services.settings import Settings
+
+    settings = Settings(store=str(demo["store"].path), prepare_tiles=False)
+    norms = load_norms(Path(__file__).resolve().parents[1] / "config" / "norms.toml")
+    sat = analysis_from_store(demo["store"], norms, travel_for(settings, norms)).saturation
+    single = int((sat["ngos"] == 1).sum())
+    assert single > 500  # the cells that gave one centre's exact capacity (703 of 3,584 in the issue)
+    counties, provinces = public_cells(sat, norms)
+    check_no_small_cell_and_no_differencing(sat, counties, provinces)
+    # what the service publishes is that
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    body = client.get("/maps/data/public.json").json()
+    i_cap, i_sup = body["fields"].index("capacity"), body["fields"].index("suppressed")
+    published = {
+        (f["properties"]["county_code"], service): cell
+        for f in body["counties"]["features"]
+        for service, cell in f["properties"]["figures"].items()
+    }
+    for row in counties.itertuples(index=False):
+        cell = published[(row.county_code, row.service_type)]
+        assert cell[i_sup] == row.suppressed
+        assert (cell[i_cap] is None) == math.isnan(row.capacity)
