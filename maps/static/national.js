@@ -266,46 +266,61 @@
       pane: 'amLabels', interactive: false, keyboard: false,
       icon: L.divIcon({ className: `am-label ${cls}`, html: `<span>${esc(text)}</span>`, iconSize: null }),
     });
-    const FONTS = { 'am-label-province': ['700 13px Vazirmatn', 13], 'am-label-city': ['700 11.5px Vazirmatn', 11.5], 'am-label-county': ['400 11px Vazirmatn', 11] };
+    const FONTS = { 'am-label-province': ['700 13px', 13], 'am-label-city': ['700 11.5px', 11.5], 'am-label-county': ['400 11px', 11] };
     const ruler = document.createElement('canvas').getContext('2d');
+    let family = 'sans-serif';
     const halfWidth = (text, cls) => {
-      ruler.font = FONTS[cls][0];
+      // in the font the names are written in (the map's, see amayesh.css)
+      ruler.font = `${FONTS[cls][0]} ${family}`;
       const shown = cls === 'am-label-city' ? `■ ${text}` : text;
       // the text, its letter-spacing and the plate's padding (amayesh.css), with a margin
-      return (ruler.measureText(shown).width + 0.03 * FONTS[cls][1] * shown.length + 6) / 2 + 4;
+      return (ruler.measureText(shown).width + 0.03 * FONTS[cls][1] * shown.length + 6) / 2 + 2;
     };
     /** The names to write at this view, in order of importance, each with its box on screen;
      *  one that would overlap a placed name is left out. */
     const layout = () => {
       const z = map.getZoom();
+      family = getComputedStyle(map.getContainer()).fontFamily;
       const out = [];
-      const add = (lat, lon, text, cls) => {
+      // A name that would overlap a placed one may move a line up or down (province names:
+      // they stand for an area, not a point); else it is left out.
+      const add = (lat, lon, text, cls, shifts = [0]) => {
         const p = map.latLngToContainerPoint([lat, lon]);
         const w = halfWidth(text, cls);
-        const h = FONTS[cls][1] * 0.95 + 3;
-        const box = [p.x - w, p.y - h, p.x + w, p.y + h];
-        if (out.some(({ box: q }) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) return;
-        out.push({ lat, lon, text, cls, box });
+        const h = FONTS[cls][1] * 0.75 + 2.5; // half the plate's line (line-height 1.45), and a margin
+        for (const dy of shifts) {
+          const box = [p.x - w, p.y + dy - h, p.x + w, p.y + dy + h];
+          if (out.some(({ box: q }) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) continue;
+          const at = dy ? map.containerPointToLatLng([p.x, p.y + dy]) : { lat, lng: lon };
+          out.push({ lat: at.lat, lon: at.lng, text, cls, box });
+          return;
+        }
       };
       const view = map.getBounds().pad(0.1);
       const inside = (code) => !st.province || String(code).slice(0, 2) === st.province;
-      if (z < 8 && !st.province) {
-        // The most populous first: Tehran's name is never the one left out.
-        const order = [...b.provinces.features].sort((x, y) => (y.properties.population || 0) - (x.properties.population || 0));
-        for (const f of order) {
-          const [lon, lat] = f.properties.label;
-          add(lat, lon, placeName(f.properties), 'am-label-province');
-        }
-      }
-      // Cities: a million or more at national zoom, then smaller ones as the map comes closer.
+      // Cities: a million or more at national zoom, then smaller ones as the map comes closer;
+      // the cities of a million or more first (Tehran, Mashhad, Isfahan, Shiraz …), then the
+      // provinces, the most populous first, then the other cities.
       const least = z <= 5 ? 1e6 : z <= 6 ? 5e5 : z <= 7 ? 2.5e5 : 1e5;
       const c = b.cities;
-      for (let k = 0; k < c.code.length; k += 1) {
-        if (c.population[k] < least || !inside(c.code[k])) continue;
-        if (!view.contains([c.lat[k], c.lon[k]])) continue;
-        const name = A.C.lang === 'en' && c.name_en[k] ? c.name_en[k] : c.name_fa[k];
-        add(c.lat[k], c.lon[k], name, 'am-label-city');
+      const cities = (from, to) => {
+        for (let k = 0; k < c.code.length; k += 1) {
+          if (c.population[k] < from || c.population[k] >= to || !inside(c.code[k])) continue;
+          if (!view.contains([c.lat[k], c.lon[k]])) continue;
+          const name = A.C.lang === 'en' && c.name_en[k] ? c.name_en[k] : c.name_fa[k];
+          add(c.lat[k], c.lon[k], name, 'am-label-city');
+        }
+      };
+      cities(Math.max(least, 1e6), Infinity);
+      if (z < 8 && !st.province) {
+        const order = [...b.provinces.features].sort((x, y) => (y.properties.population || 0) - (x.properties.population || 0));
+        const line = 2 * (FONTS['am-label-province'][1] * 0.75 + 1.5);
+        for (const f of order) {
+          const [lon, lat] = f.properties.label;
+          add(lat, lon, placeName(f.properties), 'am-label-province', [0, line, -line]);
+        }
       }
+      if (least < 1e6) cities(least, 1e6);
       if (z >= 7 || st.province) {
         for (const f of b.counties.features) {
           const p = f.properties;
@@ -483,9 +498,13 @@
         const ngoGroup = ngoLayer(map, ngos, st);
         const labels = labelLayer(map, b, st);
         ngoGroup.amAvoid = labels.amBoxes;
+        A._labels = labels;
         labels.on('add remove', () => ngoGroup.amRedraw());
         // Names are measured in their font: lay them out again once it has loaded.
-        if (document.fonts) document.fonts.ready.then(() => { labels.amRedraw(); ngoGroup.amRedraw(); });
+        if (document.fonts) {
+          Promise.all(['700 13px Vazirmatn', '700 11.5px Vazirmatn', '400 11px Vazirmatn'].map((f) => document.fonts.load(f, 'تهران Tehran')))
+            .catch(() => null).then(() => { labels.amRedraw(); ngoGroup.amRedraw(); });
+        }
         const targetLayer = L.layerGroup();
         const drawTargets = () => {
           targetLayer.clearLayers();
