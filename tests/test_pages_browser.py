@@ -108,13 +108,16 @@ def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(vis
     assert visit.page.locator("#am-county-table tbody tr").count() == len(in_fars)
     names = set(visit.page.locator(".am-label-county").all_inner_texts())
     assert names and names <= {f["properties"]["name_fa"] for f in in_fars}
-    # Sorted by the ratio to the norm, least first; a click on the heading turns it round.
+    # Sorted by the need rank (the ratio to the norm first), least first; the ratio's heading
+    # sorts by it, and a second click turns it round.
     ratio = {f["properties"]["county_code"]: f["properties"]["sat"]["elderly_care"][0] for f in in_fars}
     order = visit.js(
         "Array.from(document.querySelectorAll('#am-county-table tbody tr')).map(r => r.dataset.code)"
     )
     values = [ratio[c] for c in order if ratio[c] is not None]
     assert values == sorted(values)
+    visit.page.click("#am-county-table th[data-sort=ratio]")
+    assert visit.page.get_attribute("#am-county-table th[data-sort=ratio]", "aria-sort") == "ascending"
     visit.page.click("#am-county-table th[data-sort=ratio]")
     order = visit.js(
         "Array.from(document.querySelectorAll('#am-county-table tbody tr')).map(r => r.dataset.code)"

@@ -19,7 +19,7 @@
     return `<span class="am-hidden-value" title="${esc(why)}">${esc(v[5] === 1 ? t('pub_few') : t('pub_hidden'))}</span>`;
   };
 
-  const map = L.map('am-public-map', { zoomControl: true }).setView([32.4, 53.7], 5);
+  const map = L.map('am-public-map', { zoomControl: true, zoomSnap: 0.25 }).setView([32.4, 53.7], 5);
   const fit = () => { map.invalidateSize(); map.fitBounds([[25.0, 44.0], [39.8, 63.4]]); };
   window.addEventListener('resize', () => map.invalidateSize());
   fit();
