@@ -187,6 +187,15 @@ _SATURATION_PROPERTIES = (
     _p("ratio_to_norm", "number", "capacity_per_10k / norm_per_10k", nullable=True),
     _p("national_median_per_10k", "number", "national median of capacity_per_10k"),
     _p("class", "string", "saturation class", enum=("saturated", "balanced", "underserved")),
+    _p("target_out_of_reach", "integer", "target persons with no centre of the service within reach"),
+    _p("share_out_of_reach", "number", "target_out_of_reach / target_population", nullable=True),
+    _p("capacity_gap", "number", "places missing to reach the norm (negative: above it)", nullable=True),
+    _p(
+        "need_rank",
+        "integer",
+        "rank among counties for the service, most underserved first (ratio to norm, then "
+        "share_out_of_reach, then capacity_gap)",
+    ),
 )
 
 _ACCESS_PROPERTIES = (

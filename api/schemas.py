@@ -561,6 +561,14 @@ class SaturationRow(Answer):
     ratio_to_norm: float | None
     national_median_per_10k: float | None
     class_: Literal["underserved", "balanced", "saturated"] | None = Field(alias="class")
+    target_out_of_reach: float | None = Field(
+        description="target persons beyond every catchment of the service"
+    )
+    share_out_of_reach: float | None = Field(description="their share of the county's target population")
+    capacity_gap: float | None = Field(description="capacity short of the norm (0 when it meets it)")
+    need_rank: int | None = Field(
+        description="rank by need within the service: ratio to the norm, then share out of reach, then gap"
+    )
 
 
 class SaturationAnswer(Answer):
@@ -820,8 +828,13 @@ class PublicNeeds(Answer):
     """The public needs map's data: aggregates per province and county, no centre."""
 
     fields: list[str] = Field(description="the order of each `figures` list")
+    min_centres: int = Field(
+        description="a cell of fewer centres shows no capacity, count or ratio (suppressed: few_centres)"
+    )
     services: dict[str, ServiceLabel]
     breaks: list[float]
+    underserved_below: float = Field(description="ratio to the norm below which a county is underserved")
+    saturated_at: float = Field(description="ratio to the norm from which a county is saturated")
     norms_version: str
     provinces: FeatureCollection = Field(
         description="properties: province_code, name_fa, name_en, figures (service type -> list of `fields`)"

@@ -91,6 +91,7 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/maps/public"): PUBLIC_PAGE,
     ("GET", "/maps/data/public.json"): PUBLIC,
+    ("GET", "/maps/data/public-table"): PUBLIC,
     # landing and OGC API – Features
     ("GET", "/"): requires("read"),
     ("GET", "/collections"): requires("read"),

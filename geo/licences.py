@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 
-def status_at(ngos: pd.DataFrame, as_of: dt.date) -> pd.Series:
+def status_at(ngos: pd.DataFrame, as_of: dt.date, fixed: bool = False) -> pd.Series:
     """The licence status of each NGO on ``as_of``, aligned with ``ngos.index``.
 
     ``ngos`` has ``status``, ``issued_on`` and ``expires_on`` (dates may be missing: a licence
@@ -25,6 +25,11 @@ def status_at(ngos: pd.DataFrame, as_of: dt.date) -> pd.Series:
     - expiry on or before ``as_of``: ``expired``;
     - issued on or before ``as_of`` and expiring after it: ``active``, unless the registry records
       it ``suspended`` or ``pending``.
+
+    With a ``fixed`` day (a registry read at a stated day, such as the demo's, rather than
+    today), a licence issued after that day is a decision recorded since: it keeps its recorded
+    status (an approval made today stays active, not "pending") instead of being read as not
+    yet issued.
     """
     day = pd.Timestamp(as_of)
     status = ngos["status"].astype("object").to_numpy(copy=True)
@@ -38,5 +43,5 @@ def status_at(ngos: pd.DataFrame, as_of: dt.date) -> pd.Series:
     out = status.copy()
     out[running & ~decided] = "active"
     out[over] = "expired"
-    out[not_yet] = "pending"
+    out[not_yet & ~(fixed & np.isin(status, ["active", "suspended"]))] = "pending"
     return pd.Series(out, index=ngos.index, name="status", dtype="object")

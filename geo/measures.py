@@ -80,6 +80,60 @@ def saturation(county_needs: pd.DataFrame, ngos: pd.DataFrame, norms: Norms) -> 
     return out
 
 
+def out_of_reach(demand: pd.DataFrame, covered: pd.DataFrame, county_code: pd.Series) -> pd.DataFrame:
+    """Target persons with no centre within reach, per county and service type.
+
+    ``demand`` and ``covered`` are settlements × service types (target persons, and whether the
+    settlement lies inside at least one catchment); ``county_code`` the settlements' counties.
+    Returns a frame indexed by (county_code, service_type) with ``target_out_of_reach``.
+    """
+    services = [s for s in demand.columns if s in covered.columns]
+    outside = demand[services].where(~covered[services].astype(bool), 0)
+    per_county = outside.groupby(county_code.to_numpy()).sum()
+    per_county.index.name = "county_code"
+    long = per_county.stack()
+    long.index.names = ["county_code", "service_type"]
+    return long.astype("int64").to_frame("target_out_of_reach")
+
+
+def need_rank(saturation: pd.DataFrame, unreached: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``saturation`` with the counties ranked per service type, most underserved first.
+
+    The rank orders by what matters, in turn: the ratio to the norm (lower first), then the
+    share of the county's target persons with no centre within reach (``unreached``, from
+    ``out_of_reach``; larger first), then the capacity gap to the norm (places missing: norm
+    per 10,000 × target persons / 10,000 − capacity; larger first), and only then the code. A
+    county without target persons for a service comes last. Adds ``target_out_of_reach``,
+    ``share_out_of_reach``, ``capacity_gap`` and ``need_rank`` (1, 2, … within each service type).
+    """
+    out = saturation.copy()
+    if unreached is not None:
+        far = unreached["target_out_of_reach"].reindex(out.index).fillna(0)
+    else:
+        far = pd.Series(0, index=out.index)
+    out["target_out_of_reach"] = far.astype("int64")
+    target = out["target_population"].astype("float64")
+    out["share_out_of_reach"] = (out["target_out_of_reach"] / target.where(target > 0)).astype("float64")
+    out["capacity_gap"] = out["norm_per_10k"] * target / 1e4 - out["capacity"]
+    keys = pd.DataFrame(
+        {
+            "service_type": out.index.get_level_values("service_type"),
+            "no_need": out["ratio_to_norm"].isna().to_numpy(),
+            "ratio": out["ratio_to_norm"].fillna(np.inf).to_numpy(),
+            "far": -out["share_out_of_reach"].fillna(0).to_numpy(),
+            "gap": -out["capacity_gap"].fillna(0).to_numpy(),
+            "code": out.index.get_level_values("county_code"),
+            "pos": np.arange(len(out)),
+        }
+    )
+    keys = keys.sort_values(["service_type", "no_need", "ratio", "far", "gap", "code"], kind="mergesort")
+    rank = keys.groupby("service_type").cumcount() + 1
+    values = np.empty(len(out), dtype="int64")
+    values[keys["pos"].to_numpy()] = rank.to_numpy()
+    out["need_rank"] = values
+    return out
+
+
 def classify(ratio_to_norm: pd.Series, norms: Norms) -> pd.Series:
     cls = pd.Series("balanced", index=ratio_to_norm.index, dtype="object")
     cls[ratio_to_norm >= norms.saturated_at] = "saturated"

@@ -28,7 +28,7 @@ from geo.crs import METRIC_CRS
 from geo.decisions import Coarsening, check_service_type, underserved_flags, village_priorities
 from geo.distance import Located, StraightLine, TravelCost
 from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, licence_index
-from geo.measures import concentration, saturation, settlement_tier
+from geo.measures import concentration, need_rank, out_of_reach, saturation, settlement_tier
 from geo.norms import Norms
 
 
@@ -51,6 +51,8 @@ class Analysis:
     licence_index: LicenceIndex
     #: the day the licence statuses were read at, when the caller stated one
     as_of: dt.date | None = None
+    #: whether that day is fixed (a stated day, not today's): decisions recorded after it count
+    as_of_fixed: bool = False
     #: the travel cost every measure used (``StraightLine``, or ``geo.roads.RoadNetwork`` in
     #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
     travel: TravelCost = field(default_factory=StraightLine)
@@ -189,7 +191,10 @@ def analyse(
         in_target.iloc[np.unique(hit)] = True
     else:
         in_target = pd.Series(False, index=settlements.index)
-    sat = saturation(county_needs, ngos, norms)
+    sat = need_rank(
+        saturation(county_needs, ngos, norms),
+        out_of_reach(demand, acc.covered, settlements["county_code"]),
+    )
     conc = concentration(settlements, ngos, demand, tier=tier)
     conc_p = concentration(settlements, ngos, demand, by_province=True, tier=tier)
     flags = underserved_flags(

@@ -689,3 +689,59 @@ def strings(lang: str) -> dict[str, str]:
         out.update({prefix + code: labels[i] for code, labels in table.items()})
     out.update({"kind_" + code: labels[i] for code, labels in SETTLEMENT_KINDS.items()})
     return out
+
+
+#: The public needs map, the county need rank and the fixed as-of day (issue 22). Kept as a table
+#: of their own, merged into ``_STRINGS`` below.
+_STRINGS_22: Mapping[str, tuple[str, str]] = {
+    "as_of_fixed": ("ارقام به تاریخ {date}، ثابت", "Figures as of {date}, fixed"),
+    "as_of_fixed_note": (
+        "روز ثابت؛ تصمیم‌هایی که پس از آن ثبت شده‌اند، تصمیم‌گرفته نشان داده می‌شوند.",
+        "a fixed day; decisions recorded after it are shown as decided",
+    ),
+    "col_rank": ("رتبهٔ نیاز", "Need rank"),
+    "rank_hint": (
+        "رتبهٔ نیاز: نخست نسبت به هنجار (کمتر جلوتر)، سپس سهم جمعیت هدفِ بیرون از دسترس، سپس کمبود ظرفیت.",
+        "Need rank: ratio to the norm first (lowest first), then the share of target persons out of reach, then the capacity gap.",
+    ),
+    "pub_title": ("نقشهٔ عمومی نیازها", "Public needs map"),
+    "pub_lead": (
+        "جمعیت هدف، ظرفیت مراکز و اشباع خدمت در استان‌ها و شهرستان‌ها. مکان هیچ مرکزی نشان داده نمی‌شود.",
+        "Target population, centre capacity and saturation by province and county. No centre's location is shown.",
+    ),
+    "pub_sign_in": ("ورود کارکنان", "Staff sign-in"),
+    "pub_centres": ("مراکز", "Centres"),
+    "pub_ratio": ("نسبت به هنجار", "Ratio to norm"),
+    "pub_class": ("وضعیت", "Class"),
+    "pub_provinces": ("استان‌ها", "Provinces"),
+    "pub_counties": ("شهرستان‌ها", "Counties"),
+    "pub_legend": ("راهنمای رنگ شهرستان‌ها", "County colours"),
+    "pub_class_underserved": ("کم‌برخوردار: کمتر از {u} برابر هنجار", "Underserved: under {u} × the norm"),
+    "pub_class_balanced": ("متعادل: {u} تا {s} برابر هنجار", "Balanced: {u} to {s} × the norm"),
+    "pub_class_saturated": ("اشباع: {s} برابر هنجار یا بیشتر", "Saturated: {s} × the norm or more"),
+    "pub_few": ("کمتر از ۳ مرکز", "fewer than 3 centres"),
+    "pub_hidden": ("پنهان", "hidden"),
+    "pub_few_note": (
+        "کمتر از ۳ مرکز: ظرفیت و نسبت نشان داده نمی‌شود.",
+        "fewer than 3 centres: capacity and ratio not shown",
+    ),
+    "pub_complement_note": (
+        "پنهان تا مقدار پنهانِ شهرستانی دیگر از جمع استان به دست نیاید.",
+        "hidden so that another county's hidden value cannot be worked out from the province total",
+    ),
+    "pub_rule": (
+        "ظرفیت، شمار مراکز و نسبت به هنجار جایی که کمتر از ۳ مرکز (و دست‌کم یکی) هست نشان داده نمی‌شود، "
+        "تا ظرفیت هیچ مرکزی از ارقام خوانده نشود؛ تنها وضعیت (یک بازه) و جمعیت هدف می‌ماند. "
+        "اگر جمع استان منهای شهرستان‌های نمایش‌داده کمتر از ۳ مرکز را دربر گیرد، کوچک‌ترین شهرستانِ دارای ۳ مرکز یا بیشتر در همان استان نیز پنهان می‌شود "
+        "(و استانی با کمتر از ۳ مرکز جمع خود را نشان نمی‌دهد). دریافت‌ها همین ارقام را دارند.",
+        "Capacity, number of centres and ratio to the norm are not shown where there are fewer than 3 centres "
+        "(but at least one), so that no centre's capacity can be read off; only the class (a band) and the target "
+        "population remain. Where a province's total minus the counties shown would cover fewer than 3 centres, "
+        "the smallest county of that province with 3 centres or more is hidden too (and a province with fewer "
+        "than 3 centres does not show its total). The downloads hold the same figures.",
+    ),
+    "pub_note": ("توضیح", "Note"),
+    "pub_download_counties": ("شهرستان‌ها", "Counties"),
+    "pub_download_provinces": ("استان‌ها", "Provinces"),
+}
+_STRINGS = {**_STRINGS, **_STRINGS_22}

@@ -88,6 +88,10 @@ def village_reach(
     return table.astype("int64")
 
 
+def _share(value: float) -> float | None:
+    return round(float(value), 4) if math.isfinite(value) else None
+
+
 def boundaries(
     provinces: gpd.GeoDataFrame,
     counties: gpd.GeoDataFrame,
@@ -99,8 +103,9 @@ def boundaries(
 
     ``saturation`` is the analysis table indexed by (county_code, service_type). A county
     property ``sat`` maps service type to [ratio to norm, capacity per 10k, capacity, NGOs,
-    target population, class, villages, villages out of reach, flagged places]; ``None`` ratios
-    mean no target population. ``reach`` is ``village_reach`` (zeros without it). Every county
+    target population, class, villages, villages out of reach, flagged places, share of target
+    persons out of reach, need rank (``geo.measures.need_rank``, 0 if not ranked)]; ``None``
+    ratios mean no target population. ``reach`` is ``village_reach`` (zeros without it). Every county
     and province carries ``label``: [lon, lat] of a point inside it, where its name is written.
     """
     sat = saturation.reset_index().rename(columns={"class": "klass"})
@@ -117,6 +122,8 @@ def boundaries(
             int(row.target_population),
             row.klass,
             *(int(v) for v in r),
+            _share(getattr(row, "share_out_of_reach", float("nan"))),
+            int(getattr(row, "need_rank", 0)),
         ]
     c = counties[["county_code", "province_code", "name_fa", "name_en", "population"]].copy()
     c["sat"] = c["county_code"].map(lambda code: per_county.get(code, {}))

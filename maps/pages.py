@@ -187,6 +187,9 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         params=ctx.params,
         travel=ctx.travel,
     )
+    # A stated day (the setting's, or a registry's own such as the demo's) is fixed: said so.
+    fixed = ctx.as_of_source != "today"
+    as_of_key = "as_of_fixed" if fixed else "as_of"
     header = _templates.get_template("header.html").render(
         t=text,
         lang=lang,
@@ -199,9 +202,9 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         ],
         other_url=page_url(page, other, ctx.params) if page in PAGES else _profile_url(other, ctx.params),
         notice=ctx.notice[lang],
-        as_of=text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
+        as_of=text[as_of_key].format(date=jalali_date(ctx.as_of, lang)),
         as_of_iso=ctx.as_of.isoformat(),
-        as_of_source=text["as_of_" + ctx.as_of_source],
+        as_of_source=text["as_of_" + ctx.as_of_source] + (f"; {text['as_of_fixed_note']}" if fixed else ""),
     )
     figure.html.add_child(branca.element.Element(header + panel), name="am_panel")
 
@@ -253,7 +256,8 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         "attribution": ctx.attribution,
         "notice": ctx.notice[lang],
         "as_of": ctx.as_of.isoformat(),
-        "as_of_text": text["as_of"].format(date=jalali_date(ctx.as_of, lang)),
+        "as_of_text": text[as_of_key].format(date=jalali_date(ctx.as_of, lang)),
+        "as_of_fixed": fixed,
         "as_of_date": jalali_date(ctx.as_of, lang),
     }
     m.add_child(Start(page, elements, config, extra_js))

@@ -54,10 +54,11 @@ def resolve_as_of(setting: dt.date | None, layer_info: pd.DataFrame | None) -> t
     return dt.date.today(), "today"
 
 
-def ngos_as_of(ngos: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """``ngos`` with each licence's ``status`` as the dates make it on ``as_of``."""
+def ngos_as_of(ngos: pd.DataFrame, as_of: dt.date, fixed: bool = False) -> pd.DataFrame:
+    """``ngos`` with each licence's ``status`` as the dates make it on ``as_of``; on a ``fixed``
+    day (not today's) decisions recorded after it keep their status (``status_at``)."""
     out = ngos.copy()
-    out["status"] = status_at(ngos, as_of)
+    out["status"] = status_at(ngos, as_of, fixed=fixed)
     return out
 
 
@@ -86,10 +87,10 @@ def analysis_from_layers(
     missing = [name for name in REQUIRED if name not in layers]
     if missing:
         raise StoreError(f"the analysis needs the layers {', '.join(missing)}; build the demo or import them")
-    day, _ = resolve_as_of(as_of, layers.get("layer_info"))
+    day, source = resolve_as_of(as_of, layers.get("layer_info"))
     result = analyse(
         layers["settlements"],
-        ngos_as_of(layers["ngos"], day),
+        ngos_as_of(layers["ngos"], day, fixed=source != "today"),
         layers["county_needs"],
         layers["counties"],
         layers.get("target_areas"),
@@ -97,6 +98,7 @@ def analysis_from_layers(
         travel,
     )
     result.as_of = day
+    result.as_of_fixed = source != "today"
     return result
 
 

@@ -102,7 +102,11 @@ def scenario_analysis(layers: Mapping[str, pd.DataFrame], today: Analysis, paylo
     missing = [n for n in REQUIRED if n not in layers]
     if missing:
         raise AnalysisInputError(f"the analysis needs the layers {', '.join(missing)}")
-    registry = layers["ngos"] if today.as_of is None else ngos_as_of(layers["ngos"], today.as_of)
+    registry = (
+        layers["ngos"]
+        if today.as_of is None
+        else ngos_as_of(layers["ngos"], today.as_of, fixed=today.as_of_fixed)
+    )
     ngos, norms = apply_changes(registry, layers["settlements"], layers["counties"], today.norms, payload)
     result = analyse(
         layers["settlements"],
@@ -114,6 +118,7 @@ def scenario_analysis(layers: Mapping[str, pd.DataFrame], today: Analysis, paylo
         travel=today.travel,
     )
     result.as_of = today.as_of
+    result.as_of_fixed = today.as_of_fixed
     return result
 
 

@@ -192,7 +192,11 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
                 out = restrict(frame, scope)
             if name == "ngos" and out is not frame and "status" in frame.columns:
                 # Read from the database: statuses as of the snapshot's day, like the snapshot's own.
-                out = out.assign(status=status_at(out, snap.as_of)) if from_db is not None else out
+                out = (
+                    out.assign(status=status_at(out, snap.as_of, fixed=snap.as_of_source != "today"))
+                    if from_db is not None
+                    else out
+                )
             if name == "ngos" and not scope.exact:
                 out = generalise_ngos(out, frame)
             layers[name] = out.reset_index(drop=True) if out is not frame else out

@@ -74,7 +74,9 @@ class Snapshot:
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
     travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
-    return analysis_from_layers(snapshot.layers, snapshot.norms, travel, snapshot.as_of)
+    result = analysis_from_layers(snapshot.layers, snapshot.norms, travel, snapshot.as_of)
+    result.as_of_fixed = snapshot.as_of_source != "today"
+    return result
 
 
 class Snapshots:
@@ -127,7 +129,7 @@ class Snapshots:
         layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
         as_of, source = resolve_as_of(self.as_of, layers.get("layer_info"))
         if "ngos" in layers:
-            layers["ngos"] = ngos_as_of(layers["ngos"], as_of)
+            layers["ngos"] = ngos_as_of(layers["ngos"], as_of, fixed=source != "today")
         snap = Snapshot(
             version=f"{version}@{as_of.isoformat()}",
             layers=layers,

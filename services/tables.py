@@ -45,6 +45,10 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "ratio_to_norm": ("نسبت به هنجار", "Ratio to norm"),
     "national_median_per_10k": ("میانهٔ کشوری به ازای ۱۰٬۰۰۰ نفر", "National median per 10,000"),
     "class": ("وضعیت", "Class"),
+    "target_out_of_reach": ("جمعیت هدف بیرون از دسترس", "Target persons out of reach"),
+    "share_out_of_reach": ("سهم جمعیت هدف بیرون از دسترس", "Share of target persons out of reach"),
+    "capacity_gap": ("کمبود ظرفیت تا هنجار", "Capacity gap to the norm"),
+    "need_rank": ("رتبهٔ نیاز", "Need rank"),
 }
 
 MEDIA = {

@@ -410,3 +410,45 @@ def test_distances_and_shares_are_coarsened_to_their_steps_and_the_reasons_say_a
     assert "centre about 65 km" in rough["reason_en"].iloc[0]
     assert "access about 0.10 of norm" in rough["reason_en"].iloc[0]
     assert "حدود ۶۵ کیلومتر" in rough["reason_fa"].iloc[0]
+
+
+def test_need_rank_breaks_ties_by_persons_out_of_reach_then_capacity_gap():
+    # Five counties for rehabilitation; 0001-0003 have no centre (ratio 0: a tie), so the code
+    # order (0001 first) must not decide. Settlements carry the target persons; "covered" says
+    # which lie inside a catchment.
+    code = ["0001", "0001", "0002", "0002", "0003", "0003", "0004", "0005"]
+    persons = [800, 200, 100, 900, 4_000, 1_000, 1_000, 0]
+    covered = [True, False, True, False, True, False, True, True]
+    demand = pd.DataFrame({"rehabilitation": persons})
+    reach = pd.DataFrame({"rehabilitation": covered})
+    counties = pd.Series(code)
+    need = (
+        pd.DataFrame({"county_code": code, "target_population": persons})
+        .groupby("county_code", as_index=False)
+        .sum()
+        .assign(service_type="rehabilitation")
+    )
+    ngos = pd.DataFrame(
+        {
+            "licence_no": ["L1"],
+            "status": ["active"],
+            "county_code": ["0004"],
+            "service_type": ["rehabilitation"],
+            "capacity": [10],
+        }
+    )
+    from geo.measures import need_rank, out_of_reach
+
+    far = out_of_reach(demand, reach, counties)
+    assert far.loc[("0001", "rehabilitation"), "target_out_of_reach"] == 200
+    assert far.loc[("0002", "rehabilitation"), "target_out_of_reach"] == 900
+    assert far.loc[("0003", "rehabilitation"), "target_out_of_reach"] == 1_000
+    sat = need_rank(saturation(need, ngos, NORMS), far).droplevel("service_type")
+    # 0002: 90 % out of reach; 0001 and 0003 both 20 %: 0003 lacks more places (5,000 persons);
+    # 0004 has some capacity; 0005 has no target persons and comes last
+    order = sat["need_rank"].sort_values().index.tolist()
+    assert order == ["0002", "0003", "0001", "0004", "0005"]
+    assert sat.loc["0002", "share_out_of_reach"] == pytest.approx(0.9)
+    norm = NORMS.services["rehabilitation"].norm_per_10k
+    assert sat.loc["0003", "capacity_gap"] == pytest.approx(norm * 5_000 / 1e4)
+    assert sat.loc["0004", "capacity_gap"] == pytest.approx(norm * 1_000 / 1e4 - 10)

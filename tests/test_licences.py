@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -123,3 +124,75 @@ def test_places_with_almost_no_target_population_are_not_flagged():
         world.demo_norms(min_target_population=0),
     )
     assert "S0000" in set(none.flags.loc[none.flags["service_type"] == "rehabilitation", "settlement_code"])
+
+
+def test_on_a_fixed_day_a_decision_recorded_after_it_is_shown_as_decided():
+    r = registry(
+        [
+            ("active", "2026-12-01", "2031-12-01"),  # approved after the fixed day
+            ("suspended", "2026-12-01", "2031-12-01"),  # decided after it too
+            ("pending", "2026-12-01", "2031-12-01"),  # recorded pending: stays pending
+            ("active", "2020-01-01", "2025-01-01"),  # expired before the day, either way
+        ]
+    )
+    day = dt.date(2025, 3, 21)
+    assert status_at(r, day, fixed=True).tolist() == ["active", "suspended", "pending", "expired"]
+    # A live day (today's) reads a licence issued after it as not yet issued.
+    assert status_at(r, day).tolist() == ["pending", "pending", "pending", "expired"]
+
+
+def test_a_licence_approved_today_counts_on_the_registry_fixed_day_and_a_live_registry_reads_today(
+    small_layers,
+):
+    from api.routers.applications import licence_row
+    from services.loading import analysis_from_layers
+
+    ngos = small_layers["ngos"]
+    first = ngos.iloc[0]
+    application = {
+        "applicant": "مرکز تازه",
+        "service_type": first["service_type"],
+        "capacity": 37,
+        "county_code": first["county_code"],
+        "province_code": first["province_code"],
+        "synthetic": True,
+        "lon": first.geometry.x,
+        "lat": first.geometry.y,
+    }
+    approved = licence_row(application, "LIC-77", dt.date.today()).to_crs(ngos.crs)
+    layers = {**small_layers, "ngos": pd.concat([ngos, approved], ignore_index=True)}
+    norms = world.demo_norms()
+    # The small world's registry records its own day (2025-03-21): a fixed day.
+    fixed = analysis_from_layers(layers, norms)
+    assert fixed.as_of == dt.date(2025, 3, 21) and fixed.as_of_fixed
+    assert "LIC-77" in set(fixed.ngos["licence_no"])  # active, not "pending"
+    sat = fixed.saturation.loc[(first["county_code"], first["service_type"])]
+    before = analysis_from_layers(small_layers, norms).saturation.loc[
+        (first["county_code"], first["service_type"])
+    ]
+    assert sat["capacity"] == before["capacity"] + 37
+    # A live registry (no recorded day) is read today: the approval is active as well.
+    live = {**layers, "layer_info": layers["layer_info"].drop(columns="as_of")}
+    today = analysis_from_layers(live, norms)
+    assert today.as_of == dt.date.today() and not today.as_of_fixed
+    assert "LIC-77" in set(today.ngos["licence_no"])
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_fixed_day_is_said_on_screen_and_a_live_one_is_not(lang):
+    from maps.pages import build_page
+    from tests.test_pages import context
+
+    day = dt.date(2025, 3, 21)
+    fixed = build_page("national", lang, replace(context(), as_of=day, as_of_source="registry"))
+    live = build_page("national", lang, replace(context(), as_of=day, as_of_source="today"))
+    words = (
+        "ارقام به تاریخ ۱ فروردین ۱۴۰۴، ثابت"
+        if lang == "fa"
+        else "Figures as of 1 Farvardin 1404 (2025-03-21), fixed"
+    )
+    assert words in fixed and words not in live
+    plain = (
+        "وضعیت مجوزها به تاریخ ۱ فروردین ۱۴۰۴" if lang == "fa" else "Licence statuses as of 1 Farvardin 1404"
+    )
+    assert plain in live

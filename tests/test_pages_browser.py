@@ -81,7 +81,7 @@ def test_place_search_reads_persian_english_and_persian_digits(api):
 def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(visit, api, demo, boundaries):
     visit.open("/maps/national")
     header = visit.page.locator("#am-asof").inner_text()
-    assert header == "وضعیت مجوزها به تاریخ ۱ فروردین ۱۴۰۴"
+    assert header == "ارقام به تاریخ ۱ فروردین ۱۴۰۴، ثابت"
     # Colours: the county ramp, the settlement greys and the NGO hues share nothing.
     county = set(visit.js("Amayesh.layers.counties.getLayers().map(l => l.options.fillColor)"))
     access = set(visit.js("Amayesh.u.ACCESS_COLOURS"))
@@ -94,7 +94,7 @@ def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(vis
     assert len(visit.page.locator(".am-label-city").all_inner_texts()) >= 3
     status = visit.page.locator("#am-status").inner_text()
     assert status.startswith("همهٔ کشور · توانبخشی: ۴۴۸ شهرستان")
-    assert "وضعیت مجوزها به تاریخ ۱ فروردین ۱۴۰۴" in status
+    assert "ارقام به تاریخ ۱ فروردین ۱۴۰۴، ثابت" in status
     assert visit.page.locator("#am-county-table tbody tr").count() == 448
     visit.page.wait_for_load_state("networkidle")
     visit.shot("national-fa-national-zoom", SHOTS)
@@ -108,13 +108,16 @@ def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(vis
     assert visit.page.locator("#am-county-table tbody tr").count() == len(in_fars)
     names = set(visit.page.locator(".am-label-county").all_inner_texts())
     assert names and names <= {f["properties"]["name_fa"] for f in in_fars}
-    # Sorted by the ratio to the norm, least first; a click on the heading turns it round.
+    # Sorted by the need rank (the ratio to the norm first), least first; the ratio's heading
+    # sorts by it, and a second click turns it round.
     ratio = {f["properties"]["county_code"]: f["properties"]["sat"]["elderly_care"][0] for f in in_fars}
     order = visit.js(
         "Array.from(document.querySelectorAll('#am-county-table tbody tr')).map(r => r.dataset.code)"
     )
     values = [ratio[c] for c in order if ratio[c] is not None]
     assert values == sorted(values)
+    visit.page.click("#am-county-table th[data-sort=ratio]")
+    assert visit.page.get_attribute("#am-county-table th[data-sort=ratio]", "aria-sort") == "ascending"
     visit.page.click("#am-county-table th[data-sort=ratio]")
     order = visit.js(
         "Array.from(document.querySelectorAll('#am-county-table tbody tr')).map(r => r.dataset.code)"
@@ -170,7 +173,7 @@ def test_english_status_line_search_and_plurals(visit, boundaries):
     status = visit.page.locator("#am-status").inner_text()
     assert status.startswith(f"Fars · Rehabilitation: {n} counties (")
     assert "County" not in status and "flagged places" in status and "active centres" in status
-    assert "Licence statuses as of 1 Farvardin 1404 (2025-03-21)" in status
+    assert "Figures as of 1 Farvardin 1404 (2025-03-21), fixed" in status
     assert "Shiraz" in visit.page.locator(".am-label-city").all_inner_texts()
     # Search in English: the city, then its popup with a link to its profile.
     visit.page.fill("#am-search", "shiraz")
@@ -280,7 +283,7 @@ def test_licence_check_prints_as_a_dated_record(visit, api, tmp_path, pdftotext)
         for moment in (started, dt.datetime.now(dt.UTC))
     ]
     assert any(f"{JALALI_MONTHS_EN[d.month - 1]} {d.day}, {d.year}" in text for d in printed_on)
-    assert "Licence statuses as of 1 Farvardin 1404 (2025-03-21)" in text
+    assert "Figures as of 1 Farvardin 1404 (2025-03-21), fixed" in text
     assert "Latitude 35.7" in text and "Longitude 51.4" in text and "Elderly care" in text
     assert f"Verdict: {expected['verdict'].capitalize()}" in text
     assert " ".join(expected["summary_en"].split()) in text

@@ -212,6 +212,12 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
         ("/maps/data/ngos.json", "GET", "/maps/data/ngos.json", None),
         ("/maps/data/target-areas.json", "GET", "/maps/data/target-areas.json", None),
         ("/maps/data/public.json", "GET", "/maps/data/public.json", None),
+        (
+            "/maps/data/public-table",
+            "GET",
+            f"/maps/data/public-table?f={rng.choice(('csv', 'xlsx'))}&level={rng.choice(('county', 'province'))}",
+            None,
+        ),
         ("/maps/data/search", "GET", f"/maps/data/search?q={rng.choice(('تهران', 'Shiraz', county))}", None),
         ("/maps/settlements/{code}", "GET", f"/maps/settlements/{settlement}", None),
         ("/collections/{collection_id}/queryables", "GET", f"/collections/{coll}/queryables", None),
@@ -403,7 +409,8 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
         stats["scoped answers"] += 1
         for key, value in codes:
             where = world.province(key, value)
-            if where is not None and where not in provinces and template != "/maps/data/public.json":
+            public = template in ("/maps/data/public.json", "/maps/data/public-table")
+            if where is not None and where not in provinces and not public:
                 leaks.append((name, url, key, value))
     stats["seconds"] = round(time.perf_counter() - started, 1)
     stats["routes"] = len(routes_seen)

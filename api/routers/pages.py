@@ -203,6 +203,11 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
     if page == "plan" and not params.get("province"):
         # The plan page works on one province; the priorities page asks (or remembers) instead.
         params = {**params, "province": str(provinces["province_code"].iloc[0])}
+    scope = getattr(snap, "scope", None)
+    one_province = scope is not None and scope.provinces is not None and len(provinces) == 1
+    if one_province and page in ("national", "priorities") and not params.get("province"):
+        # A role of one province opens on it: nothing to choose, and no "whole country".
+        params = {**params, "province": str(provinces["province_code"].iloc[0])}
     settings = request.app.state.settings
     ctx = Context(
         provinces=sorted(

@@ -213,14 +213,19 @@
       group.clearLayers();
       const b = map.getBounds();
       const zoom = Math.round(map.getZoom());
+      const names = group.amAvoid();
       for (const c of index.getClusters([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom)) {
         const [lon, lat] = c.geometry.coordinates;
+        const size = c.properties.cluster ? (c.properties.point_count < 10 ? 24 : c.properties.point_count < 100 ? 30 : c.properties.point_count < 1000 ? 38 : 46) : 10;
+        // Symbols yield to names: moved off any name they would cover (a cluster is approximate anyway).
+        const shift = clearOf(names, map.latLngToContainerPoint([lat, lon]), size);
+        if (!shift) continue;
+        const anchor = [size / 2 - shift[0], size / 2 - shift[1]];
         if (c.properties.cluster) {
           const n = c.properties.point_count;
-          const size = n < 10 ? 24 : n < 100 ? 30 : n < 1000 ? 38 : 46;
           const marker = L.marker([lat, lon], {
             pane: 'amNgos',
-            icon: L.divIcon({ className: '', html: `<div class="am-cluster" style="width:${size}px;height:${size}px">${num(n)}</div>`, iconSize: [size, size] }),
+            icon: L.divIcon({ className: '', html: `<div class="am-cluster" style="width:${size}px;height:${size}px">${num(n)}</div>`, iconSize: [size, size], iconAnchor: anchor }),
             title: `${num(n)} ${t('centres_here')}`,
             amCount: n,
           });
@@ -230,7 +235,7 @@
           const i = c.properties.i;
           const dot = L.marker([lat, lon], {
             pane: 'amNgos', bubblingMouseEvents: false, keyboard: false,
-            icon: L.divIcon({ className: '', iconSize: [10, 10], html: `<span class="am-ngo-mark" style="background:${SERVICE_COLOURS[data.type[i]]};opacity:${data.active[i] ? 1 : 0.45}"></span>` }),
+            icon: L.divIcon({ className: '', iconSize: [10, 10], iconAnchor: anchor, html: `<span class="am-ngo-mark" style="background:${SERVICE_COLOURS[data.type[i]]};opacity:${data.active[i] ? 1 : 0.45}"></span>` }),
           });
           // A map popup, not one bound to the dot: redrawing the clusters must not close it.
           dot.on('click', () => {
@@ -246,49 +251,76 @@
     map.on('moveend', draw);
     group.on('add', draw);
     group.amRebuild = rebuild;
+    group.amAvoid = () => [];
+    group.amRedraw = draw;
     return group;
   }
 
   /** Place names from our own data: provinces at national zoom, counties closer in, large
-   *  cities by size. Redrawn on every zoom; only names inside the chosen province. */
+   *  cities by size. Redrawn on every zoom; only names inside the chosen province. Names win over
+   *  symbols: they are drawn in a pane above the centres (with a white halo), and the layout's
+   *  boxes (``amBoxes``) are what the clusters and dots move out of. */
   function labelLayer(map, b, st) {
     const group = L.layerGroup([], { pane: 'amLabels' });
     const label = (lat, lon, text, cls) => L.marker([lat, lon], {
       pane: 'amLabels', interactive: false, keyboard: false,
       icon: L.divIcon({ className: `am-label ${cls}`, html: `<span>${esc(text)}</span>`, iconSize: null }),
     });
-    const draw = () => {
-      group.clearLayers();
-      if (!map.hasLayer(group)) return;
+    const FONTS = { 'am-label-province': ['700 13px', 13], 'am-label-city': ['700 11.5px', 11.5], 'am-label-county': ['400 11px', 11] };
+    const ruler = document.createElement('canvas').getContext('2d');
+    let family = 'sans-serif';
+    const halfWidth = (text, cls) => {
+      // in the font the names are written in (the map's, see amayesh.css)
+      ruler.font = `${FONTS[cls][0]} ${family}`;
+      const shown = cls === 'am-label-city' ? `■ ${text}` : text;
+      // the text, its letter-spacing and the plate's padding (amayesh.css), with a margin
+      return (ruler.measureText(shown).width + 0.03 * FONTS[cls][1] * shown.length + 6) / 2 + 2;
+    };
+    /** The names to write at this view, in order of importance, each with its box on screen;
+     *  one that would overlap a placed name is left out. */
+    const layout = () => {
       const z = map.getZoom();
-      // Names are placed in order of importance; one that would overlap a placed name is left out.
-      const placed = [];
-      const fits = (lat, lon, text) => {
+      family = getComputedStyle(map.getContainer()).fontFamily;
+      const out = [];
+      // A name that would overlap a placed one may move a line up or down (province names:
+      // they stand for an area, not a point); else it is left out.
+      const add = (lat, lon, text, cls, shifts = [0]) => {
         const p = map.latLngToContainerPoint([lat, lon]);
-        const w = 3.6 * text.length + 8;
-        const box = [p.x - w, p.y - 9, p.x + w, p.y + 9];
-        if (placed.some((q) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) return false;
-        placed.push(box);
-        return true;
+        const w = halfWidth(text, cls);
+        const h = FONTS[cls][1] * 0.75 + 2.5; // half the plate's line (line-height 1.45), and a margin
+        for (const dy of shifts) {
+          const box = [p.x - w, p.y + dy - h, p.x + w, p.y + dy + h];
+          if (out.some(({ box: q }) => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) continue;
+          const at = dy ? map.containerPointToLatLng([p.x, p.y + dy]) : { lat, lng: lon };
+          out.push({ lat: at.lat, lon: at.lng, text, cls, box });
+          return;
+        }
       };
-      const add = (lat, lon, text, cls) => { if (fits(lat, lon, text)) group.addLayer(label(lat, lon, text, cls)); };
       const view = map.getBounds().pad(0.1);
       const inside = (code) => !st.province || String(code).slice(0, 2) === st.province;
-      if (z < 8 && !st.province) {
-        for (const f of b.provinces.features) {
-          const [lon, lat] = f.properties.label;
-          add(lat, lon, placeName(f.properties), 'am-label-province');
-        }
-      }
-      // Cities: a million or more at national zoom, then smaller ones as the map comes closer.
+      // Cities: a million or more at national zoom, then smaller ones as the map comes closer;
+      // the cities of a million or more first (Tehran, Mashhad, Isfahan, Shiraz …), then the
+      // provinces, the most populous first, then the other cities.
       const least = z <= 5 ? 1e6 : z <= 6 ? 5e5 : z <= 7 ? 2.5e5 : 1e5;
       const c = b.cities;
-      for (let k = 0; k < c.code.length; k += 1) {
-        if (c.population[k] < least || !inside(c.code[k])) continue;
-        if (!view.contains([c.lat[k], c.lon[k]])) continue;
-        const name = A.C.lang === 'en' && c.name_en[k] ? c.name_en[k] : c.name_fa[k];
-        add(c.lat[k], c.lon[k], name, 'am-label-city');
+      const cities = (from, to) => {
+        for (let k = 0; k < c.code.length; k += 1) {
+          if (c.population[k] < from || c.population[k] >= to || !inside(c.code[k])) continue;
+          if (!view.contains([c.lat[k], c.lon[k]])) continue;
+          const name = A.C.lang === 'en' && c.name_en[k] ? c.name_en[k] : c.name_fa[k];
+          add(c.lat[k], c.lon[k], name, 'am-label-city');
+        }
+      };
+      cities(Math.max(least, 1e6), Infinity);
+      if (z < 8 && !st.province) {
+        const order = [...b.provinces.features].sort((x, y) => (y.properties.population || 0) - (x.properties.population || 0));
+        const line = 2 * (FONTS['am-label-province'][1] * 0.75 + 1.5);
+        for (const f of order) {
+          const [lon, lat] = f.properties.label;
+          add(lat, lon, placeName(f.properties), 'am-label-province', [0, line, -line]);
+        }
       }
+      if (least < 1e6) cities(least, 1e6);
       if (z >= 7 || st.province) {
         for (const f of b.counties.features) {
           const p = f.properties;
@@ -297,11 +329,34 @@
           if (view.contains([lat, lon])) add(lat, lon, placeName(p).replace(/ County$/, ''), 'am-label-county');
         }
       }
+      return out;
+    };
+    const draw = () => {
+      group.clearLayers();
+      if (!map.hasLayer(group)) return;
+      for (const n of layout()) group.addLayer(label(n.lat, n.lon, n.text, n.cls));
     };
     map.on('zoomend moveend', draw);
     group.on('add', draw);
     group.amRedraw = draw;
+    group.amBoxes = () => (map.hasLayer(group) ? layout().map((n) => n.box) : []);
     return group;
+  }
+
+  /** Where a symbol of ``size`` px at container point ``p`` is drawn so that it covers no name:
+   *  its own place if free, else the nearest free offset on rings around it (up to 120 px). */
+  function clearOf(boxes, p, size) {
+    const r = size / 2 + 2;
+    const free = (dx, dy) => !boxes.some((q) => p.x + dx - r < q[2] && q[0] < p.x + dx + r && p.y + dy - r < q[3] && q[1] < p.y + dy + r);
+    if (!boxes.length || free(0, 0)) return [0, 0];
+    for (let ring = 6; ring <= 120; ring += 6) {
+      for (let k = 0; k < 16; k += 1) {
+        const a = (Math.PI * 2 * k) / 16 + Math.PI / 2; // downwards first
+        const dx = Math.round(ring * Math.cos(a)); const dy = Math.round(ring * Math.sin(a));
+        if (free(dx, dy)) return [dx, dy];
+      }
+    }
+    return null;
   }
 
   /** "448 counties" / "1 county" in English; Persian nouns do not change after a number. */
@@ -315,6 +370,7 @@
     const table = document.getElementById('am-county-table');
     const tbody = table.querySelector('tbody');
     const columns = [
+      ['rank', (p) => (p.sat[st.service] || [])[10] || null],
       ['name', (p) => placeName(p)],
       ['target', (p) => (p.sat[st.service] || [])[4]],
       ['capacity', (p) => (p.sat[st.service] || [])[2]],
@@ -322,7 +378,7 @@
       ['out', (p) => { const v = p.sat[st.service]; return v && v[6] ? v[7] / v[6] : null; }],
       ['flagged', (p) => (p.sat[st.service] || [])[8]],
     ];
-    let sortBy = 'ratio';
+    let sortBy = 'rank';
     let ascending = true;
     const draw = () => {
       const key = columns.find((c) => c[0] === sortBy)[1];
@@ -333,13 +389,15 @@
         if (a === null || a === undefined) return 1;
         if (c === null || c === undefined) return -1;
         const d = typeof a === 'string' ? a.localeCompare(c, A.C.lang) : a - c;
-        return ascending ? d : -d;
+        // ties (161 counties at ratio 0 for one service) fall by the need rank, not by code
+        return (ascending ? d : -d) || ((x.sat[st.service] || [])[10] || 0) - ((y.sat[st.service] || [])[10] || 0);
       });
       tbody.innerHTML = rows.map((p) => {
         const v = p.sat[st.service];
         const k = v ? saturationClass(v[0], b.breaks) : -1;
         const why = explainCounty(v, st);
-        return `<tr data-code="${esc(p.county_code)}"${why ? ` title="${esc(why)}"` : ''}>`
+        return `<tr data-code="${esc(p.county_code)}" data-rank="${v ? v[10] : ''}"${why ? ` title="${esc(why)}"` : ''}>`
+          + `<td>${v && v[10] ? num(v[10]) : '–'}</td>`
           + `<td><span class="am-swatch" style="display:inline-block;background:${k < 0 ? NO_DATA : SATURATION_COLOURS[k]}"></span> ${esc(placeName(p))}${why ? ' <span class="am-note-mark" aria-label="' + esc(why) + '">*</span>' : ''}</td>`
           + `<td>${v ? num(v[4]) : '–'}</td><td>${v ? num(v[2]) : '–'}</td>`
           + `<td>${v && v[0] !== null ? num(v[0], 2) : '–'}</td>`
@@ -359,7 +417,7 @@
     };
     for (const th of table.querySelectorAll('th[data-sort]')) {
       th.addEventListener('click', () => {
-        if (sortBy === th.dataset.sort) ascending = !ascending; else { sortBy = th.dataset.sort; ascending = th.dataset.sort === 'name' || th.dataset.sort === 'ratio'; }
+        if (sortBy === th.dataset.sort) ascending = !ascending; else { sortBy = th.dataset.sort; ascending = th.dataset.sort === 'name' || th.dataset.sort === 'ratio' || th.dataset.sort === 'rank'; }
         draw();
       });
     }
@@ -439,6 +497,14 @@
         const provinces = provinceOutline(b);
         const ngoGroup = ngoLayer(map, ngos, st);
         const labels = labelLayer(map, b, st);
+        ngoGroup.amAvoid = labels.amBoxes;
+        A._labels = labels;
+        labels.on('add remove', () => ngoGroup.amRedraw());
+        // Names are measured in their font: lay them out again once it has loaded.
+        if (document.fonts) {
+          Promise.all(['700 13px Vazirmatn', '700 11.5px Vazirmatn', '400 11px Vazirmatn'].map((f) => document.fonts.load(f, 'تهران Tehran')))
+            .catch(() => null).then(() => { labels.amRedraw(); ngoGroup.amRedraw(); });
+        }
         const targetLayer = L.layerGroup();
         const drawTargets = () => {
           targetLayer.clearLayers();

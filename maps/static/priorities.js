@@ -147,6 +147,12 @@
       showValues();
       if (!provinceSelect.value) {
         setStatus(t('choose_province'));
+        // Nothing to download before a choice: the buttons are no links (not the page itself).
+        for (const id of ['am-xlsx', 'am-csv']) {
+          const a = document.getElementById(id);
+          a.removeAttribute('href');
+          a.setAttribute('aria-disabled', 'true');
+        }
         tbody.innerHTML = '';
         document.body.dataset.ranked = '';
         return;
@@ -155,6 +161,7 @@
       const lang = A.C.lang;
       document.getElementById('am-xlsx').href = `/priorities?${query({ top: '1000', f: 'xlsx', lang })}`;
       document.getElementById('am-csv').href = `/priorities?${query({ top: '1000', f: 'csv', lang })}`;
+      for (const id of ['am-xlsx', 'am-csv']) document.getElementById(id).removeAttribute('aria-disabled');
       syncUrls({ province: provinceSelect.value, service: serviceSelect.value, weights: weights() });
       try { window.localStorage.setItem(STORE_KEY, provinceSelect.value); } catch (err) { /* private mode */ }
       setStatus(t('loading'));
