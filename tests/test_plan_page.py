@@ -179,9 +179,11 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
 
 
 def test_a_siting_not_proved_in_five_seconds_can_be_solved_longer_as_a_job(visit):
-    # The instance the checks found stopped at 5 s over HTTP: rehabilitation, province 11, k = 10.
+    # A p-median of rehabilitation, province 11, k = 10: not proved in 5 s on this machine
+    # (greedy, gap 1.9 %), so the page offers the job.
     visit.open(f"/maps/plan?province={PROVINCE}&service={SERVICE}")
     visit.page.fill("#am-k", "10")
+    visit.page.select_option("#am-model", "pmedian")
     with visit.page.expect_response("**/plans/siting", timeout=180_000) as response:
         visit.page.click("#am-run-siting")
     quick = response.value.json()["summary"]
@@ -201,8 +203,8 @@ def test_a_siting_not_proved_in_five_seconds_can_be_solved_longer_as_a_job(visit
     )
     assert job["state"] == "done" and job["time_limit"] == 120
     solved = job["result"]["summary"]
-    # At least as good as the 5 s answer, and its bound at least as tight.
-    assert solved["objective"] >= quick["objective"] - 1e-6 and solved["bound"] <= quick["bound"] + 1e-6
+    # At least as good as the 5 s answer (a p-median: less travel), and as close to its bound.
+    assert solved["objective"] <= quick["objective"] + 1e-6 and solved["gap"] <= quick["gap"] + 1e-9
     shown = visit.js("document.body.dataset.planned").split(",")
     assert shown == [s["settlement_code"] for s in job["result"]["sites"]]
     visit.shot("plan-siting-job")
