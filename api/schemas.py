@@ -533,8 +533,10 @@ class PriorityRow(Answer):
     population_score: float
     target_area: float
     flagged: bool
-    reason_en: str | None
-    reason_fa: str | None
+    reason_en: str | None = Field(
+        description="why it is flagged, or why not (a city, too small, within the norm)"
+    )
+    reason_fa: str | None = Field(description="the same in Persian")
 
 
 class PriorityFeature(Feature):

@@ -161,6 +161,37 @@ def coarsen(frame: pd.DataFrame, coarsening: Coarsening) -> pd.DataFrame:
     return frame.assign(**{c: _round_to(frame[c].to_numpy(), step) for c, step in steps.items()})
 
 
+def why_not_flagged(
+    tier: str, population: int, in_target_area: bool, target_population: float, service: str, norms: Norms
+) -> tuple[str, str]:
+    """Why a settlement is not flagged for ``service``, as ``(en, fa)``: the first rule of
+    ``flag_settlements`` that keeps it out (a city, too small, too few target persons), or that
+    it is within the norm."""
+    norm = norms.services[service]
+    if tier not in ("small_town", "village"):
+        return (
+            "a city: the flag rules cover small towns and villages only",
+            "شهر است: قاعده‌های نیازمندی فقط شهرهای کوچک و روستاها را در بر می‌گیرند",
+        )
+    min_pop = norm.min_population * (norms.target_population_factor if in_target_area else 1.0)
+    if population < min_pop:
+        return (
+            f"population {population:,} is below this service's minimum of {min_pop:,.0f}"
+            + (" (relaxed in a target neighbourhood)" if in_target_area else ""),
+            f"جمعیت {fa_number(population)} کمتر از حداقل {fa_number(min_pop)} نفر برای این خدمت است"
+            + (" (کاهش‌یافته در محلهٔ هدف)" if in_target_area else ""),
+        )
+    if target_population < norms.min_target_population:
+        return (
+            f"fewer than {norms.min_target_population:g} target persons for this service",
+            f"کمتر از {fa_number(norms.min_target_population)} نفر جمعیت هدف برای این خدمت",
+        )
+    return (
+        "within the norm: the nearest centre is near enough and access is enough",
+        "در حد هنجار: نزدیک‌ترین مرکز به اندازهٔ کافی نزدیک و دسترسی کافی است",
+    )
+
+
 def flag_reasons(flags: pd.DataFrame, *, approximate: bool = False) -> pd.DataFrame:
     """The reasons of each flag in words and figures: ``reason_en`` and ``reason_fa``.
 

@@ -104,7 +104,13 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     "about": ("حدود", "about"),
     "min": ("دقیقه", "min"),
     "by_straight_line": ("به خط مستقیم", "in a straight line"),
-    "in_reach": ("مراکز در شعاع دسترسی", "Centres within reach"),
+    "in_reach": ("مراکز در حوزهٔ دسترسی", "Centres in the catchment"),
+    "catchment_vs_norm": (
+        "دو رقم، دو کار: «حوزهٔ دسترسی» (ستون مراکز) شعاعی است که مراکز و نمرهٔ دسترسی در آن شمرده "
+        "می‌شوند؛ «هنجار» در دلیل نیازمندی، بیشترین فاصلهٔ مجاز تا نزدیک‌ترین مرکز است.",
+        "Two figures, two jobs: the catchment (the centres column) is the reach within which centres "
+        "and access (E2SFCA) are counted; the norm in a flag's reason is the farthest the nearest centre may be.",
+    ),
     "access_share": ("دسترسی نسبت به هنجار", "Access against the norm"),
     "in_target_area": ("در محدودهٔ محلهٔ هدف", "Inside a target neighbourhood"),
     "licence_no": ("شمارهٔ مجوز", "Licence no."),

@@ -278,3 +278,20 @@ def test_the_openapi_document_is_served_as_its_link_says(small_client):
     assert got.json()["openapi"].startswith("3.0")
     anonymous_head = small_client.head("/openapi.json")
     assert anonymous_head.status_code == 200 and anonymous_head.content == b""
+
+
+def test_a_settlement_says_why_each_service_is_flagged_or_not(small_client, small_layers):
+    codes = small_layers["settlements"]["settlement_code"].tolist()
+    seen_not_flagged = 0
+    for code in codes[:10]:
+        services = small_client.get(f"/settlements/{code}").json()["services"]
+        for s in services.values():
+            # Every row carries its reason in both languages, flagged or not.
+            assert s["reason_en"] and s["reason_fa"]
+            if not s["flagged"]:
+                seen_not_flagged += 1
+                assert any(
+                    w in s["reason_en"]
+                    for w in ("a city", "below this service's minimum", "target persons", "within the norm")
+                )
+    assert seen_not_flagged > 0

@@ -151,3 +151,34 @@ def test_the_verdict_world_is_as_described():
     assert a.access.covered[SERVICE].tolist()[:2] == [False, True]
     assert a.check_licence(*A, SERVICE, 50).newly_covered_target_population == 80
     assert a.check_licence(*B, SERVICE, 50).newly_covered_target_population == 0
+
+
+# ---- why a place is not flagged, in words --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tier", "population", "in_target", "target", "en", "fa"),
+    [
+        ("mid_city", 80_000, False, 500, "a city", "شهر است"),
+        (
+            "village",
+            299,
+            False,
+            50,
+            "population 299 is below this service's minimum of 300",
+            "کمتر از حداقل ۳۰۰",
+        ),
+        # In a target neighbourhood the minimum is halved (0.5): 150, so 149 is below it, 150 is not.
+        ("village", 149, True, 50, "minimum of 150 (relaxed in a target neighbourhood)", "محلهٔ هدف"),
+        ("village", 150, True, 50, "within the norm", "در حد هنجار"),
+        ("village", 300, False, 0, "fewer than 1 target persons", "جمعیت هدف"),
+        ("small_town", 300, False, 1, "within the norm", "در حد هنجار"),
+    ],
+)
+def test_why_a_place_is_not_flagged_names_the_rule_that_keeps_it_out(
+    tier, population, in_target, target, en, fa
+):
+    from geo.decisions import why_not_flagged
+
+    got_en, got_fa = why_not_flagged(tier, population, in_target, target, SERVICE, world.demo_norms())
+    assert en in got_en and fa in got_fa

@@ -37,7 +37,7 @@ from api.schemas import (
     with_downloads,
 )
 from api.security import Forbidden
-from geo.decisions import CRITERIA, flag_reasons, priority_weights
+from geo.decisions import CRITERIA, flag_reasons, priority_weights, why_not_flagged
 from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -418,6 +418,16 @@ def settlement(
         service = row.service_type
         nearest = row.nearest_licence_no
         flagged = service in reasons.index
+        not_flagged = (None, None)
+        if not flagged:
+            not_flagged = why_not_flagged(
+                a.tier.at[i],
+                int(s.at[i, "population"]),
+                bool(a.in_target_area.at[i]),
+                float(row.target_population),
+                service,
+                a.norms,
+            )
         services[service] = {
             "label_fa": SERVICE_TYPES[service][0],
             "label_en": SERVICE_TYPES[service][1],
@@ -437,8 +447,8 @@ def settlement(
             "catchment_min": a.norms.services[service].catchment_min if a.unit == "min" else None,
             "access_share_of_norm": json_safe(float(row.access_share)),
             "flagged": bool(row.flagged),
-            "reason_en": reasons.at[service, "reason_en"] if flagged else None,
-            "reason_fa": reasons.at[service, "reason_fa"] if flagged else None,
+            "reason_en": reasons.at[service, "reason_en"] if flagged else not_flagged[0],
+            "reason_fa": reasons.at[service, "reason_fa"] if flagged else not_flagged[1],
         }
     return {
         "as_of": snap.as_of.isoformat(),

@@ -61,10 +61,10 @@
           + `<td>${s.nearest_ngo ? `${d.distance_step ? esc(t('about')) + ' ' : ''}${minutes(s.nearest_min, s.road_fallback)}${num(s.nearest_km, 1)} ${esc(t('km'))} · ${esc(s.nearest_ngo.name_fa)}` : esc(t('no_centre'))}</td>`
           + `<td>${num(s.ngos_in_catchment)} (${s.catchment_min != null ? num(s.catchment_min) + ' ' + esc(t('min')) : num(s.catchment_km) + ' ' + esc(t('km'))})</td>`
           + `<td>${share === null ? '–' : num(share, belowDigits(share, min)) + ' ' + esc(t('times_norm'))}</td>`
-          + `<td>${s.flagged ? `<strong>⚑ ${esc(t('yes'))}</strong><div class="am-reason">${esc(fa ? s.reason_fa : s.reason_en)}</div>` : esc(t('no'))}</td></tr>`);
+          + `<td>${s.flagged ? `<strong>⚑ ${esc(t('yes'))}</strong>` : esc(t('no'))}<div class="am-reason">${esc((fa ? s.reason_fa : s.reason_en) || '')}</div></td></tr>`);
       });
       document.querySelector('#am-services tbody').innerHTML = rows.join('');
-      document.getElementById('am-profile-note').innerHTML = `${synTag()} ${esc(A.C.notice)}`;
+      document.getElementById('am-profile-note').innerHTML = `${esc(t('catchment_vs_norm'))}<br>${synTag()} ${esc(A.C.notice)}`;
 
       L.circleMarker(here, { pane: 'amResults', renderer: svg, radius: 8, color: '#fff', weight: 2, fillColor: '#000', fillOpacity: 1 })
         .bindTooltip(esc(placeName(p))).addTo(results);
