@@ -283,7 +283,8 @@ def test_licence_check_prints_as_a_dated_record(visit, api, tmp_path, pdftotext)
         for moment in (started, dt.datetime.now(dt.UTC))
     ]
     assert any(f"{JALALI_MONTHS_EN[d.month - 1]} {d.day}, {d.year}" in text for d in printed_on)
-    assert "Figures as of 1 Farvardin 1404 (2025-03-21), fixed" in text
+    # The record's own row (the top bar, which says the day is fixed, is not printed).
+    assert "Licence statuses as of 1 Farvardin 1404 (2025-03-21)" in text
     assert "Latitude 35.7" in text and "Longitude 51.4" in text and "Elderly care" in text
     assert f"Verdict: {expected['verdict'].capitalize()}" in text
     assert " ".join(expected["summary_en"].split()) in text
