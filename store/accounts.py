@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from geo.errors import AccountError
@@ -39,7 +39,18 @@ TOKEN_PREFIX = "amy_"
 #: How long an ended or expired session is kept (``users sessions`` lists live ones only).
 SESSION_HISTORY = timedelta(days=30)
 
-_hasher = PasswordHasher()
+#: argon2id with RFC 9106's second recommended option: t=3, 64 MiB, 4 lanes (about 0.15 s a hash
+#: here). A stored hash made with other parameters is re-made with these at its next sign-in.
+PASSWORD_PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+#: Set by the test suite only (``tests/conftest.py``): its hundreds of throw-away accounts use
+#: argon2-cffi's profile for tests (``CHEAPEST``) instead of costing 0.15 s of CPU each. Never set
+#: it on a service: its passwords would be cheap to guess from a stolen database (and are re-made
+#: expensive at the next sign-in once it is unset).
+CHEAP_HASHES_FOR_TESTS = "AMAYESH_TEST_CHEAP_PASSWORD_HASHES"
+
+_hasher = PasswordHasher.from_parameters(
+    profiles.CHEAPEST if os.environ.get(CHEAP_HASHES_FOR_TESTS) == "1" else PASSWORD_PARAMETERS
+)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+# Before the project is imported: the tests' accounts hash with argon2-cffi's test profile
+# (store/accounts.py; tests/test_security.py checks the service's own parameters in a fresh process).
+os.environ["AMAYESH_TEST_CHEAP_PASSWORD_HASHES"] = "1"
+
 import geopandas as gpd
 import pandas as pd
 import pytest

@@ -12,8 +12,6 @@ document does not name fails too).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -22,7 +20,7 @@ from api.app import create_app
 from api.security import requirement_of
 from services.settings import Settings
 from tests.conftest import bearer
-from tests.test_imports_http import make_store, registry, row, tokens_for
+from tests.test_imports_http import make_store, registry, row, tokens_for, wait
 
 #: Operations whose 2xx answer may stay free-form, each with the reason. None, today.
 FREE_FORM_ALLOWED: dict[str, str] = {}
@@ -179,16 +177,6 @@ class Calls:
         return response if allowed else None
 
 
-def wait_ready(client: TestClient, job_id: str) -> dict:
-    deadline = time.monotonic() + 120
-    while True:
-        body = client.get(f"/imports/{job_id}").json()
-        if body["state"] not in ("uploading", "reading", "checking"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("role", list(ROLES))
 def test_real_answers_match_the_document(world, role):
     c = Calls(world, role)
@@ -305,7 +293,7 @@ def imports(world, c: Calls) -> None:
     if job is None:
         return
     jid = job.json()["id"]
-    waited = wait_ready(c.client, jid)
+    waited = wait(c.client, jid)
     assert waited["counts"]["rejected"] == 1 and not waited["can_confirm"], waited
     c.call("GET", "/imports/{import_id}", f"/imports/{jid}")
     c.call("GET", "/imports/{import_id}", f"/imports/{jid}?lang=en")
@@ -315,7 +303,7 @@ def imports(world, c: Calls) -> None:
     good = registry([row(f"C-{c.role}-2", "مرکز", "اراک", lon=str(LON), lat=str(LAT))])
     job = c.call("POST", "/imports", "/imports?layer=ngos", files={"file": ("good.xlsx", good)})
     jid = job.json()["id"]
-    assert wait_ready(c.client, jid)["can_confirm"]
+    assert wait(c.client, jid)["can_confirm"]
     c.call("POST", "/imports/{import_id}/confirm", f"/imports/{jid}/confirm")
     c.call("GET", "/imports")
     c.call("POST", "/imports/{import_id}/undo", f"/imports/{jid}/undo")

@@ -122,7 +122,7 @@ def wait(client: TestClient, job_id: str, lang: str = "en") -> dict:
         if body["state"] not in ("uploading", "reading", "checking"):
             return body
         assert time.monotonic() < deadline, body
-        time.sleep(0.1)
+        time.sleep(0.02)
 
 
 def test_preview_places_rows_by_village_and_confirm_writes_all(world):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
@@ -355,3 +356,39 @@ def test_a_person_refused_a_page_reads_a_sentence_in_their_language(small_client
         assert "https://" not in page.text and "{page}" not in page.text
     program = director.get("/maps/plan", headers={"Accept": "application/json"})
     assert program.status_code == 403 and program.json()["status"] == 403
+
+
+def test_the_service_hashes_passwords_with_rfc_9106_parameters_and_upgrades_cheap_ones(tmp_path):
+    """The suite's accounts hash cheaply (conftest); a service never does.
+
+    In a fresh process without the test setting: a new account's hash carries argon2id's RFC 9106
+    parameters (t=3, 64 MiB, 4 lanes), and a hash made with the test profile is re-made with them
+    at its owner's next sign-in.
+    """
+    store = tmp_path / "s.gpkg"
+    cheap = Accounts(str(store))
+    cheap.add("cheap_user", TEST_PASSWORD, "planner")
+    path = cheap.url.removeprefix("sqlite:///")
+    cheap.close()
+    script = (
+        "import sqlite3, sys\n"
+        "from store.accounts import Accounts\n"
+        "a = Accounts(sys.argv[1])\n"
+        "a.add('new_user', sys.argv[2], 'planner')\n"
+        "assert a.authenticate('cheap_user', sys.argv[2]) is not None\n"
+        "path = a.url.removeprefix('sqlite:///')\n"
+        "rows = sqlite3.connect(path).execute('SELECT username, password_hash FROM amayesh_users')\n"
+        "for name, h in sorted(rows): print(name, h.split('$')[3])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "AMAYESH_TEST_CHEAP_PASSWORD_HASHES"}
+    before = sqlite3.connect(path).execute("SELECT password_hash FROM amayesh_users").fetchone()
+    assert before[0].split("$")[3] == "m=8,t=1,p=1"  # the test profile
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(store), TEST_PASSWORD],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    ).stdout.split("\n")
+    assert out[:2] == ["cheap_user m=65536,t=3,p=4", "new_user m=65536,t=3,p=4"]
