@@ -77,6 +77,25 @@ def _solve_max_benefit(benefit, p, method, time_limit, exact):
     return chosen, gains, value, max(bound, value), "greedy"
 
 
+def _uncapacitated_answer(model, method, benefit, chosen, gains, objective, bound, started, details):
+    """The answer of MCLP or the p-median: its gap to the bound (optimal within ``GAP_TOLERANCE``),
+    the seconds since ``started``, and each place's best chosen site on ``benefit``."""
+    gap = _relative_gap(objective, bound)
+    return SitingSolution(
+        model=model,
+        method=method,
+        chosen=chosen,
+        gain=gains,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        optimal=gap <= GAP_TOLERANCE,
+        seconds=time.perf_counter() - started,
+        assigned=_assign_best(benefit, chosen),
+        details=details,
+    )
+
+
 def mclp(
     weight: np.ndarray,
     pairs_i: np.ndarray,
@@ -125,24 +144,12 @@ def mclp(
     if method not in METHODS:
         raise AnalysisInputError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
     chosen, gains, value, bound, used = _solve_max_benefit(benefit, p, method, time_limit, exact)
-    gap = _relative_gap(value, bound)
-    return SitingSolution(
-        model="mclp",
-        method=used,
-        chosen=chosen,
-        gain=gains,
-        objective=value,
-        bound=bound,
-        gap=gap,
-        optimal=gap <= GAP_TOLERANCE,
-        seconds=time.perf_counter() - started,
-        assigned=_assign_best(benefit, chosen),
-        details={
-            "covered_before": already,
-            "covered_after": already + value,
-            "demand_total": float(weight.sum()),
-        },
-    )
+    details = {
+        "covered_before": already,
+        "covered_after": already + value,
+        "demand_total": float(weight.sum()),
+    }
+    return _uncapacitated_answer("mclp", used, benefit, chosen, gains, value, bound, started, details)
 
 
 def p_median(
@@ -192,20 +199,8 @@ def p_median(
     chosen, gains, saved, bound, used = _solve_max_benefit(benefit, p, method, time_limit, exact)
     objective = total_before - saved
     lower = total_before - bound
-    gap = _relative_gap(objective, lower)
-    return SitingSolution(
-        model="pmedian",
-        method=used,
-        chosen=chosen,
-        gain=gains,
-        objective=objective,
-        bound=lower,
-        gap=gap,
-        optimal=gap <= GAP_TOLERANCE,
-        seconds=time.perf_counter() - started,
-        assigned=_assign_best(benefit, chosen),
-        details={"cost_before": total_before, "cost_after": objective, "cap": cap},
-    )
+    details = {"cost_before": total_before, "cost_after": objective, "cap": cap}
+    return _uncapacitated_answer("pmedian", used, benefit, chosen, gains, objective, lower, started, details)
 
 
 def capacitated_siting(
