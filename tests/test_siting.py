@@ -13,7 +13,8 @@ from spopt.locate import MCLP, PMedian
 from geo.decisions import AnalysisInputError
 from geo.distance import StraightLine
 from geo.recompute import analyse
-from geo.siting import _Flow, capacitated_siting, mclp, p_median, pairs_from_cost_matrix, site_centres
+from geo.siting import capacitated_siting, mclp, p_median, pairs_from_cost_matrix, site_centres
+from geo.siting.problem import _Flow
 from tests import analysis_world as world
 
 # spopt builds its own PuLP model; HiGHS through PuLP solves it (PuLP's bundled SPOPT_SOLVER is deprecated).
