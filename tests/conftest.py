@@ -17,16 +17,26 @@ import sys
 import time
 from pathlib import Path
 
-# Before the project is imported: the tests' accounts hash with argon2-cffi's test profile
-# (store/accounts.py; tests/test_security.py checks the service's own parameters in a fresh process).
-os.environ["AMAYESH_TEST_CHEAP_PASSWORD_HASHES"] = "1"
-
 import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
 from geo.crs import STORAGE_CRS
+
+# Before any test imports the store: the tests' accounts hash with argon2-cffi's test profile
+# (store/accounts.py; tests/test_security.py checks the service's own parameters in a fresh process).
+os.environ["AMAYESH_TEST_CHEAP_PASSWORD_HASHES"] = "1"
+
+#: ``make test-fast`` sets AMAYESH_TEST_SAMPLE=1: property tests then draw a quarter of their
+#: examples (at least 5). ``make test`` and CI draw them all.
+SAMPLE = os.environ.get("AMAYESH_TEST_SAMPLE") == "1"
+
+
+def examples(n: int) -> int:
+    """How many examples a property test draws: ``n``, or a quarter of it in the fast loop."""
+    return max(5, n // 4) if SAMPLE else n
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,6 +15,7 @@ from geo.distance import Located, StraightLine, ground_distance
 from geo.measures import concentration, saturation, settlement_tier
 from geo.recompute import analyse
 from tests import analysis_world as world
+from tests.conftest import examples
 
 NORMS = world.demo_norms()
 GEOD = Geod(ellps="WGS84")
@@ -231,7 +232,7 @@ def test_licence_check_refuses_bad_requests(lon, lat, service, capacity, message
 
 # ---- invariants ------------------------------------------------------------------------------
 
-WORLD = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+WORLD = settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def measures(s, n, need):

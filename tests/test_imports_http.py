@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -64,10 +65,20 @@ def tokens_for(url: str) -> dict[str, str]:
         accounts.close()
 
 
-@pytest.fixture
-def world(tmp_path):
-    url = str(tmp_path / "store" / "world.gpkg")
+@pytest.fixture(scope="module")
+def world_template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """The two-province store and its users, written once: each test gets a copy of its folder."""
+    folder = tmp_path_factory.mktemp("template")
+    url = str(folder / "world.gpkg")
     make_store(url)
+    return folder, tokens_for(url)
+
+
+@pytest.fixture
+def world(tmp_path, world_template):
+    folder, tokens = world_template
+    shutil.copytree(folder, tmp_path / "store")
+    url = str(tmp_path / "store" / "world.gpkg")
     app = create_app(
         Settings(
             store=url,
@@ -76,7 +87,6 @@ def world(tmp_path):
             versions_dir=tmp_path / "versions",
         )
     )
-    tokens = tokens_for(url)
     clients = {
         k: TestClient(app, raise_server_exceptions=False, headers=bearer(t)) for k, t in tokens.items()
     }

@@ -17,6 +17,7 @@ from geo.access import e2sfca_from_pairs, gaussian_decay
 from geo.distance import Located
 from geo.errors import SchemaError
 from geo.roads import RoadNetwork, build_road_graph, run_balls
+from tests.conftest import examples
 
 SPEEDS = {"primary": 60.0, "secondary": 30.0, "unknown": 20.0}
 GEOD = Geod(ellps="WGS84")
@@ -241,7 +242,7 @@ def node_times(g):
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(edge, min_size=1, max_size=20), edge)
 def test_adding_a_road_never_lengthens_a_trip(edges, extra):
     before = node_times(graph_of(edges))
@@ -249,7 +250,7 @@ def test_adding_a_road_never_lengthens_a_trip(edges, extra):
     assert (after <= before + 1e-9).all()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(edge, min_size=1, max_size=20), st.integers(0, 2**31 - 1))
 def test_two_way_roads_are_symmetric(edges, seed):
     g = graph_of(edges)
@@ -267,7 +268,7 @@ def test_two_way_roads_are_symmetric(edges, seed):
         assert backward[key] == pytest.approx(value, rel=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(edge, min_size=1, max_size=20), st.integers(0, 11), st.floats(1.0, 30.0))
 def test_bounded_searches_equal_scipy(edges, source, limit):
     g = graph_of(edges)

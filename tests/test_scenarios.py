@@ -27,6 +27,7 @@ from geo.scenarios import (
 )
 from store.base import ScenarioNotFound, StoreError
 from tests import analysis_world as world
+from tests.conftest import examples
 
 NORMS = world.demo_norms()
 
@@ -34,7 +35,7 @@ NORMS = world.demo_norms()
 # ---- equity against PySAL inequality --------------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.one_of(st.just(0.0), st.floats(1e-6, 5)), st.integers(0, 40), st.integers(0, 3)),
