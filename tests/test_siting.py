@@ -8,7 +8,6 @@ import numpy as np
 import pulp
 import pytest
 from pyproj import Geod
-from spopt.locate import MCLP, PMedian
 
 from geo.decisions import AnalysisInputError
 from geo.distance import StraightLine
@@ -19,6 +18,14 @@ from tests import analysis_world as world
 
 # spopt builds its own PuLP model; HiGHS through PuLP solves it (PuLP's bundled SPOPT_SOLVER is deprecated).
 SPOPT_SOLVER = pulp.HiGHS(msg=False)
+
+
+@pytest.fixture(scope="module")
+def spopt():
+    """spopt.locate, imported only where a test compares with it (it takes 2–3 s to import)."""
+    import spopt.locate
+
+    return spopt.locate
 
 
 def _pairs(cover: dict[int, list[int]]):
@@ -158,13 +165,13 @@ def test_an_answer_is_called_exact_only_when_the_solver_proved_it():
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_mclp_equals_spopt(seed):
+def test_mclp_equals_spopt(seed, spopt):
     rng = np.random.default_rng(seed)
     cost = rng.uniform(0, 10, (40, 12))
     w = rng.integers(1, 50, 40).astype(float)
     i, j, _ = pairs_from_cost_matrix(cost, 4.0)
     ours = mclp(w, i, j, 12, 3, method="exact")
-    theirs = MCLP.from_cost_matrix(cost, w, service_radius=4.0, p_facilities=3).solve(SPOPT_SOLVER)
+    theirs = spopt.MCLP.from_cost_matrix(cost, w, service_radius=4.0, p_facilities=3).solve(SPOPT_SOLVER)
     assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), abs=1e-9)
     # Existing centres: spopt's predefined facilities (counted in its p) are our fixed ones.
     fixed = np.zeros(12, dtype=bool)
@@ -173,34 +180,34 @@ def test_mclp_equals_spopt(seed):
     free = np.flatnonzero(~fixed)
     fi, fj, _ = pairs_from_cost_matrix(cost[:, free], 4.0)
     ours = mclp(w, fi, fj, len(free), 3, covered=covered, method="exact")
-    theirs = MCLP.from_cost_matrix(
+    theirs = spopt.MCLP.from_cost_matrix(
         cost, w, service_radius=4.0, p_facilities=5, predefined_facilities_arr=fixed.astype(int)
     ).solve(SPOPT_SOLVER)
     assert ours.details["covered_after"] == pytest.approx(pulp.value(theirs.problem.objective), abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_p_median_equals_spopt(seed):
+def test_p_median_equals_spopt(seed, spopt):
     rng = np.random.default_rng(100 + seed)
     cost = rng.uniform(0, 10, (30, 10))
     w = rng.integers(1, 50, 30).astype(float)
     i, j, c = pairs_from_cost_matrix(cost)
     ours = p_median(w, i, j, c, 10, 3, method="exact")
-    theirs = PMedian.from_cost_matrix(cost, w, p_facilities=3).solve(SPOPT_SOLVER)
+    theirs = spopt.PMedian.from_cost_matrix(cost, w, p_facilities=3).solve(SPOPT_SOLVER)
     assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
     fixed = np.zeros(10, dtype=bool)
     fixed[[2, 7]] = True
     free = np.flatnonzero(~fixed)
     fi, fj, fc = pairs_from_cost_matrix(cost[:, free])
     ours = p_median(w, fi, fj, fc, len(free), 2, base_cost=cost[:, fixed].min(axis=1), method="exact")
-    theirs = PMedian.from_cost_matrix(
+    theirs = spopt.PMedian.from_cost_matrix(
         cost, w, p_facilities=4, predefined_facilities_arr=fixed.astype(int)
     ).solve(SPOPT_SOLVER)
     assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_capacitated_p_median_equals_spopt(seed):
+def test_capacitated_p_median_equals_spopt(seed, spopt):
     rng = np.random.default_rng(200 + seed)
     cost = rng.uniform(0, 10, (25, 8))
     w = rng.integers(1, 50, 25).astype(float)
@@ -208,7 +215,7 @@ def test_capacitated_p_median_equals_spopt(seed):
     i, j, c = pairs_from_cost_matrix(cost)
     flow = _Flow(n=25, n_existing=0, n_candidates=8, i=i, f=j, cost=c, capacity=capacity)
     ours = capacitated_siting("pmedian", w, flow, 3, cap=1e4, method="exact")
-    theirs = PMedian.from_cost_matrix(cost, w, p_facilities=3, facility_capacities=capacity).solve(
+    theirs = spopt.PMedian.from_cost_matrix(cost, w, p_facilities=3, facility_capacities=capacity).solve(
         SPOPT_SOLVER
     )
     assert ours.objective == pytest.approx(pulp.value(theirs.problem.objective), rel=1e-9)
