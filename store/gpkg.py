@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,9 +25,7 @@ import pyogrio
 
 from geo.errors import (
     AlreadyExists,
-    ApplicationNotFound,
     NoSpace,
-    PreconditionFailed,
     ScenarioNotFound,
     StoreError,
 )
@@ -358,8 +356,7 @@ class GeoPackageStore(Store):
                 conn.rollback()
                 raise AlreadyExists(f"an application with one of these ids exists already: {err}") from err
 
-    @staticmethod
-    def _select(conn, where: str = "", args: tuple = (), provinces=None) -> list[dict]:
+    def _select_applications(self, conn, provinces, application_id: str | None = None) -> list[dict]:
         if (
             conn is None
             or not conn.execute(
@@ -368,8 +365,10 @@ class GeoPackageStore(Store):
         ):
             return []
         sql = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM licence_applications WHERE 1 = 1"
-        if where:
-            sql += f" AND {where}"
+        args: tuple = ()
+        if application_id is not None:
+            sql += " AND application_id = ?"
+            args = (application_id,)
         if provinces is not None:
             codes = sorted(provinces)
             sql += f" AND province_code IN ({','.join('?' * len(codes))})"
@@ -377,28 +376,15 @@ class GeoPackageStore(Store):
         rows = conn.execute(sql + " ORDER BY received_at DESC, application_id", args).fetchall()
         return [decode_application(dict(zip(APPLICATION_FIELDS, r, strict=True))) for r in rows]
 
-    def list_applications(self, provinces=None) -> list[dict]:
-        with self._in_place(write=False) as conn:
-            return self._select(conn, provinces=provinces)
+    def _reading_applications(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._in_place(write=False)
 
-    def application(self, application_id: str, provinces=None) -> dict:
-        with self._in_place(write=False) as conn:
-            rows = self._select(conn, "application_id = ?", (application_id,), provinces)
-        if not rows:
-            raise ApplicationNotFound(f"no licence application {application_id!r}")
-        return rows[0]
-
-    def update_application(
-        self,
-        application_id: str,
-        version: int,
-        changes: dict,
-        provinces=None,
-        licence: gpd.GeoDataFrame | None = None,
-    ) -> dict:
+    @contextmanager
+    def _writing_application(self, licence: gpd.GeoDataFrame | None) -> Iterator[sqlite3.Connection]:
         if licence is None:
             with self._in_place(write=True) as conn:
-                return self._compare_and_set(conn, application_id, version, changes, provinces)
+                yield conn
+            return
         # An approval: the licence and the decision land in one commit of the file, or neither.
         with self.transaction() as tx:
             assert isinstance(tx, _GpkgTransaction)
@@ -406,25 +392,17 @@ class GeoPackageStore(Store):
             conn = sqlite3.connect(tx.path, timeout=30)
             try:
                 with conn:
-                    row = self._compare_and_set(conn, application_id, version, changes, provinces)
+                    yield conn
             finally:
                 conn.close()
-        return row
 
-    def _compare_and_set(self, conn, application_id: str, version: int, changes: dict, provinces) -> dict:
-        current = self._select(conn, "application_id = ?", (application_id,), provinces)
-        if not current:
-            raise ApplicationNotFound(f"no licence application {application_id!r}")
-        new = encode_application({**current[0], **changes, "version": version + 1})
-        sets = ", ".join(f"{f} = ?" for f in APPLICATION_FIELDS if f != "application_id")
-        values = [new[f] for f in APPLICATION_FIELDS if f != "application_id"]
-        done = conn.execute(
-            f"UPDATE licence_applications SET {sets} WHERE application_id = ? AND version = ?",
-            (*values, application_id, version),
-        ).rowcount
-        if not done:
-            raise PreconditionFailed(
-                f"application {application_id} was changed by somebody else (it is at version "
-                f"{current[0]['version']}, the edit was based on {version}); reload it and decide again"
-            )
-        return decode_application(new)
+    @staticmethod
+    def _set_application(conn: sqlite3.Connection, row: dict, version: int) -> bool:
+        fields = [f for f in APPLICATION_FIELDS if f != "application_id"]
+        sets = ", ".join(f"{f} = ?" for f in fields)
+        return bool(
+            conn.execute(
+                f"UPDATE licence_applications SET {sets} WHERE application_id = ? AND version = ?",
+                (*(row[f] for f in fields), row["application_id"], version),
+            ).rowcount
+        )
