@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from geo.decisions import flag_reasons
+from geo.decisions import CRITERIA, flag_reasons
 from geo.measures import SATURATION_CLASSES
 from geo.schema import (
     COUNTIES,
@@ -301,10 +301,7 @@ _PRIORITY_PROPERTIES = (
     _POPULATION,
     _p("target_population", "integer", "persons needing a service"),
     _p("score", "number", "priority score, 0-100"),
-    *(
-        _p(f"{c}_points", "number", f"points from {c}")
-        for c in ("need", "gap", "distance", "population", "target_area")
-    ),
+    *(_p(f"{c}_points", "number", f"points from {c}") for c in CRITERIA),
     _p("need", "number", "need criterion, 0-1"),
     _p("gap", "number", "gap criterion, 0-1"),
     _p("distance", "number", "distance criterion, 0-1"),
