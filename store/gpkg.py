@@ -110,6 +110,15 @@ class _GpkgTransaction(Transaction):
             _write(self.path, spec, out, append=False)
 
 
+def _has_table(conn: sqlite3.Connection | None, name: str) -> bool:
+    """Whether the file behind ``conn`` (None: no file yet) holds the table ``name``."""
+    return (
+        conn is not None
+        and conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        is not None
+    )
+
+
 def _write(path: Path, spec: Layer, frame: Frame, *, append: bool) -> None:
     frame = frame.reset_index(drop=True)
     # GeoPackage has no nullable integer or boolean type that pyogrio maps back; store them as
@@ -298,13 +307,7 @@ class GeoPackageStore(Store):
                 raise AlreadyExists(f"a scenario with id {scenario.get('id')!r} exists already") from err
 
     def _has_scenarios(self, conn) -> bool:
-        return (
-            conn is not None
-            and conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scenarios'"
-            ).fetchone()
-            is not None
-        )
+        return _has_table(conn, "scenarios")
 
     def scenario(self, scenario_id: str) -> dict:
         with self._in_place(write=False) as conn:
@@ -357,22 +360,20 @@ class GeoPackageStore(Store):
                 raise AlreadyExists(f"an application with one of these ids exists already: {err}") from err
 
     def _select_applications(self, conn, provinces, application_id: str | None = None) -> list[dict]:
-        if (
-            conn is None
-            or not conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'licence_applications'"
-            ).fetchone()
-        ):
+        if not _has_table(conn, "licence_applications"):
             return []
-        sql = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM licence_applications WHERE 1 = 1"
-        args: tuple = ()
+        conditions: list[str] = []
+        args: list = []
         if application_id is not None:
-            sql += " AND application_id = ?"
-            args = (application_id,)
+            conditions.append("application_id = ?")
+            args.append(application_id)
         if provinces is not None:
             codes = sorted(provinces)
-            sql += f" AND province_code IN ({','.join('?' * len(codes))})"
-            args = (*args, *codes)
+            conditions.append(f"province_code IN ({','.join('?' * len(codes))})")
+            args.extend(codes)
+        sql = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM licence_applications"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
         rows = conn.execute(sql + " ORDER BY received_at DESC, application_id", args).fetchall()
         return [decode_application(dict(zip(APPLICATION_FIELDS, r, strict=True))) for r in rows]
 
