@@ -11,8 +11,19 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from geo.decisions import flag_reasons
-from geo.schema import LAYERS, LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
+from geo.decisions import CRITERIA, flag_reasons
+from geo.measures import SATURATION_CLASSES
+from geo.schema import (
+    COUNTIES,
+    COUNTY_NEEDS,
+    LAYERS,
+    NGOS,
+    SERVICE_TYPES,
+    SETTLEMENTS,
+    TARGET_AREAS,
+    Column,
+    Layer,
+)
 from services.scope import coarse, coarsening, restrict
 from services.snapshot import Snapshot
 
@@ -22,11 +33,19 @@ class Filter:
     column: str
     description: str
     choices: tuple[str, ...] | None = None
+    #: the regular expression the whole value must match
+    pattern: str | None = None
 
 
-PROVINCE = Filter("province_code", "province code (2 digits), e.g. 07")
-COUNTY = Filter("county_code", "county code (4 digits), e.g. 0707")
-SERVICE = Filter("service_type", "service type", tuple(SERVICE_TYPES))
+def _filter(column: Column, description: str | None = None) -> Filter:
+    """A filter on a layer's column: its allowed values and pattern as ``geo.schema`` declares them."""
+    pattern = None if column.pattern is None else f"^{column.pattern}$"
+    return Filter(column.name, description or column.description, column.choices, pattern)
+
+
+PROVINCE = _filter(SETTLEMENTS.column("province_code"), "province code (2 digits), e.g. 07")
+COUNTY = _filter(SETTLEMENTS.column("county_code"), "county code (4 digits), e.g. 0707")
+SERVICE = _filter(NGOS.column("service_type"), "service type")
 
 
 @dataclass(frozen=True)
@@ -45,22 +64,33 @@ class Property:
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "date"}
 
 
-def _layer_properties(name: str) -> tuple[Property, ...]:
-    return tuple(
-        Property(c.name, _JSON_TYPES.get(c.dtype, "string"), c.description, c.choices, c.nullable)
-        for c in LAYERS[name].columns
+def _column(spec: Layer, name: str, description: str | None = None) -> Property:
+    """The property of a layer's column: its type, allowed values and nullability as ``geo.schema``
+    declares them, described as the collection words it where ``description`` is given."""
+    c = spec.column(name)
+    return Property(
+        c.name, _JSON_TYPES.get(c.dtype, "string"), description or c.description, c.choices, c.nullable
     )
+
+
+def _layer_properties(name: str) -> tuple[Property, ...]:
+    return tuple(_column(LAYERS[name], c.name) for c in LAYERS[name].columns)
 
 
 def _p(name: str, type_: str, description: str, **kw) -> Property:
     return Property(name, type_, description, **kw)
 
 
-_CODES = (
-    _p("county_code", "string", "Statistical Centre county code, 4 digits"),
-    _p("province_code", "string", "Statistical Centre province code, 2 digits"),
+# Columns of the layers that the analysis results carry over, and properties several results share.
+_CODES = (_column(SETTLEMENTS, "county_code"), _column(SETTLEMENTS, "province_code"))
+_SERVICE = _column(NGOS, "service_type", "service type")
+_SETTLEMENT = (
+    _column(SETTLEMENTS, "settlement_code", "Statistical Centre settlement code"),
+    _column(SETTLEMENTS, "name_fa", "Persian name"),
 )
-_SERVICE = _p("service_type", "string", "service type", enum=tuple(SERVICE_TYPES))
+_POPULATION = _column(SETTLEMENTS, "population", "resident population")
+_IN_TARGET_AREA = _p("in_target_area", "boolean", "inside a target neighbourhood")
+_REASONS = (_p("reason_en", "string", "why, in English"), _p("reason_fa", "string", "why, in Persian"))
 
 
 @dataclass(frozen=True)
@@ -176,17 +206,17 @@ def _layer_collection(
 _SATURATION_PROPERTIES = (
     _p("id", "string", "<county_code>-<service_type>"),
     *_CODES,
-    _p("name_fa", "string", "county name, Persian"),
-    _p("name_en", "string", "county name, English", nullable=True),
+    _column(COUNTIES, "name_fa", "county name, Persian"),
+    _column(COUNTIES, "name_en", "county name, English"),
     _SERVICE,
-    _p("target_population", "integer", "persons needing the service in the county"),
+    _column(COUNTY_NEEDS, "target_population", "persons needing the service in the county"),
     _p("ngos", "integer", "active NGOs of the service in the county"),
     _p("capacity", "integer", "their capacity (persons)"),
     _p("capacity_per_10k", "number", "capacity per 10,000 target persons", nullable=True),
     _p("norm_per_10k", "number", "the norm per 10,000 target persons"),
     _p("ratio_to_norm", "number", "capacity_per_10k / norm_per_10k", nullable=True),
     _p("national_median_per_10k", "number", "national median of capacity_per_10k"),
-    _p("class", "string", "saturation class", enum=("saturated", "balanced", "underserved")),
+    _p("class", "string", "saturation class", enum=SATURATION_CLASSES),
     _p("target_out_of_reach", "integer", "target persons with no centre of the service within reach"),
     _p("share_out_of_reach", "number", "target_out_of_reach / target_population", nullable=True),
     _p("capacity_gap", "number", "places missing to reach the norm (negative: above it)", nullable=True),
@@ -199,12 +229,12 @@ _SATURATION_PROPERTIES = (
 )
 
 _ACCESS_PROPERTIES = (
-    _p("settlement_code", "string", "Statistical Centre code (10 digits city, 16 village)"),
-    _p("name_fa", "string", "Persian name"),
-    _p("name_en", "string", "English name", nullable=True),
-    _p("kind", "string", "city or village", enum=tuple(SETTLEMENT_KINDS)),
+    _column(SETTLEMENTS, "settlement_code"),
+    _column(SETTLEMENTS, "name_fa", "Persian name"),
+    _column(SETTLEMENTS, "name_en", "English name"),
+    _column(SETTLEMENTS, "kind"),
     *_CODES,
-    _p("population", "integer", "resident population"),
+    _POPULATION,
     *(
         prop
         for service in SERVICE_TYPES
@@ -229,15 +259,14 @@ _ACCESS_PROPERTIES = (
         )
     ),
     _p("flagged_services", "integer", "services for which the settlement is flagged underserved"),
-    _p("in_target_area", "boolean", "inside a target neighbourhood"),
+    _IN_TARGET_AREA,
 )
 
 _FLAG_PROPERTIES = (
     _p("id", "string", "<settlement_code>-<service_type>"),
-    _p("settlement_code", "string", "Statistical Centre settlement code"),
-    _p("name_fa", "string", "Persian name"),
+    *_SETTLEMENT,
     _SERVICE,
-    _p("population", "integer", "resident population"),
+    _POPULATION,
     _p("target_population", "number", "the place's target population for the service"),
     _p("nearest_km", "number", "km to the nearest active centre", nullable=True),
     _p("max_distance_km", "number", "the distance above which a place is too far"),
@@ -258,34 +287,28 @@ _FLAG_PROPERTIES = (
     _p("road_fallback", "boolean", "the trip is a straight-line fallback", roads_only=True),
     _p("access_share", "number", "access as a share of the norm"),
     _p("min_access_share", "number", "the share below which access is low"),
-    _p("in_target_area", "boolean", "inside a target neighbourhood"),
+    _IN_TARGET_AREA,
     _p("too_far", "boolean", "flagged for distance"),
     _p("low_access", "boolean", "flagged for low access"),
-    _p("reason_en", "string", "why, in English"),
-    _p("reason_fa", "string", "why, in Persian"),
+    *_REASONS,
     *_CODES,
 )
 
 _PRIORITY_PROPERTIES = (
     _p("rank", "integer", "rank within the province"),
-    _p("settlement_code", "string", "Statistical Centre settlement code"),
-    _p("name_fa", "string", "Persian name"),
+    *_SETTLEMENT,
     *_CODES,
-    _p("population", "integer", "resident population"),
+    _POPULATION,
     _p("target_population", "integer", "persons needing a service"),
     _p("score", "number", "priority score, 0-100"),
-    *(
-        _p(f"{c}_points", "number", f"points from {c}")
-        for c in ("need", "gap", "distance", "population", "target_area")
-    ),
+    *(_p(f"{c}_points", "number", f"points from {c}") for c in CRITERIA),
     _p("need", "number", "need criterion, 0-1"),
     _p("gap", "number", "gap criterion, 0-1"),
     _p("distance", "number", "distance criterion, 0-1"),
     _p("population_score", "number", "population criterion, 0-1"),
     _p("target_area", "number", "target area criterion, 0-1"),
     _p("flagged", "boolean", "flagged underserved for some service"),
-    _p("reason_en", "string", "why, in English"),
-    _p("reason_fa", "string", "why, in Persian"),
+    *_REASONS,
 )
 
 
@@ -311,7 +334,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             {
                 "province": PROVINCE,
                 "county": COUNTY,
-                "kind": Filter("kind", "city or village", tuple(SETTLEMENT_KINDS)),
+                "kind": _filter(SETTLEMENTS.column("kind")),
             },
             "Official cities and villages. Points and populations are GeoNames where matched, otherwise "
             "SYNTHETIC (see position_source, population_source).",
@@ -325,7 +348,7 @@ COLLECTIONS: Mapping[str, Collection] = {
                 "province": PROVINCE,
                 "county": COUNTY,
                 "service_type": SERVICE,
-                "status": Filter("status", "licence status", tuple(LICENCE_STATUSES)),
+                "status": _filter(NGOS.column("status"), "licence status"),
             },
             "The NGO registry. In the demo it is SYNTHETIC. Each licence is valid from issued_on to "
             "expires_on (datetime selects the licences valid at an instant or during an interval).",
@@ -339,7 +362,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             {
                 "province": PROVINCE,
                 "county": COUNTY,
-                "kind": Filter("kind", "urban or rural", ("urban", "rural")),
+                "kind": _filter(TARGET_AREAS.column("kind"), "urban or rural"),
             },
             "The 500 target neighbourhoods. In the demo they are SYNTHETIC.",
             "all",
@@ -357,7 +380,7 @@ COLLECTIONS: Mapping[str, Collection] = {
                 "province": PROVINCE,
                 "county": COUNTY,
                 "service_type": SERVICE,
-                "class": Filter("class", "saturation class", ("saturated", "balanced", "underserved")),
+                "class": Filter("class", "saturation class", SATURATION_CLASSES),
             },
             "all",
             _SATURATION_PROPERTIES,
@@ -375,7 +398,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             {
                 "province": PROVINCE,
                 "county": COUNTY,
-                "kind": Filter("kind", "city or village", tuple(SETTLEMENT_KINDS)),
+                "kind": _filter(SETTLEMENTS.column("kind")),
             },
             "all",
             _ACCESS_PROPERTIES,

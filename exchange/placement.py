@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exchange.validation import label_map
+from exchange.validation import is_missing, label_map
 from geo.names import match_each, match_settlements, normalize_name
 from geo.schema import SERVICE_TYPES
 
@@ -30,19 +30,8 @@ _DIGITS = str.maketrans(
 Rejection = tuple[int, str, str, str, str]  # row (1 = first), field, value, reason, message
 
 
-def _missing(v: object) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, str):
-        return not v.strip()
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
 def _code(v: object, width: int | None = None) -> str | None:
-    if _missing(v):
+    if is_missing(v):
         return None
     text = str(v).translate(_DIGITS).strip()
     if text.endswith(".0") and text[:-2].isdigit():  # a spreadsheet's number
@@ -61,7 +50,7 @@ def county_codes(raw: pd.DataFrame, counties: pd.DataFrame) -> pd.Series:
         codes = raw["county_code"].map(lambda v: _code(v, 4))
         out = codes.where(codes.isin(known), None)
     if "county_name" in raw.columns:
-        need = out.isna() & ~raw["county_name"].map(_missing)
+        need = out.isna() & ~raw["county_name"].map(is_missing)
         if need.any():
             m = match_each(
                 raw.loc[need, "county_name"].astype(str),
@@ -89,11 +78,11 @@ def place_rows(
         data[lat] = None
     data[lon] = data[lon].astype(object)
     data[lat] = data[lat].astype(object)
-    has_point = ~(data[lon].map(_missing) & data[lat].map(_missing))
+    has_point = ~(data[lon].map(is_missing) & data[lat].map(is_missing))
     source = data["position_source"] if "position_source" in data.columns else None
     data["position_source"] = pd.Series(np.where(has_point, "file", None), index=data.index, dtype="object")
     if source is not None:  # a file exported by us says how its points were obtained
-        given = ~source.map(_missing) & has_point
+        given = ~source.map(is_missing) & has_point
         data.loc[given, "position_source"] = source[given].astype(str).str.strip()
     rejections: list[Rejection] = []
     need = ~has_point
@@ -134,7 +123,7 @@ def place_rows(
             data.loc[no_county, "county_code"] = points["county_code"].reindex(hit[no_county]).to_numpy()
     by_name = need & ~by_code
     if name_col is not None:
-        named = by_name & ~data[name_col].map(_missing)
+        named = by_name & ~data[name_col].map(is_missing)
     else:
         named = pd.Series(False, index=data.index)
     for i in data.index[by_name & ~named]:
@@ -219,18 +208,23 @@ def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[R
     usable = (key != "") & where.notna()
     pair = key + "|" + where.fillna("") + "|" + _service_of(data)
     out: list[Rejection] = []
+
+    def duplicate(i, message: str) -> Rejection:
+        return (
+            int(rows[i]),
+            "name_fa",
+            str(data.at[i, "name_fa"]),
+            "duplicate_centre",
+            f"row {rows[i]}: {message}",
+        )
+
     dup = pair.duplicated(keep=False) & usable
     for _, idx in pair[dup].groupby(pair[dup]).groups.items():
         listed = ", ".join(str(rows[i]) for i in idx)
         for i in idx:
             out.append(
-                (
-                    int(rows[i]),
-                    "name_fa",
-                    str(data.at[i, "name_fa"]),
-                    "duplicate_centre",
-                    f"row {rows[i]}: the same centre ({data.at[i, 'name_fa']}, settlement {where[i]}) "
-                    f"is in rows {listed}",
+                duplicate(
+                    i, f"the same centre ({data.at[i, 'name_fa']}, settlement {where[i]}) is in rows {listed}"
                 )
             )
     if stored is not None and len(stored) and "licence_no" in data.columns:
@@ -248,13 +242,9 @@ def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[R
             other = licence_of.get(pair[i])
             if other is not None and other != mine[i]:
                 out.append(
-                    (
-                        int(rows[i]),
-                        "name_fa",
-                        str(data.at[i, "name_fa"]),
-                        "duplicate_centre",
-                        f"row {rows[i]}: {data.at[i, 'name_fa']} in settlement {where[i]} is already "
-                        f"stored as licence {other}",
+                    duplicate(
+                        i,
+                        f"{data.at[i, 'name_fa']} in settlement {where[i]} is already stored as licence {other}",
                     )
                 )
     return out

@@ -336,7 +336,7 @@ def _geometry_of(
             shapely.Point(a, b) if np.isfinite(a) and np.isfinite(b) else None
             for a, b in zip(x, y, strict=True)
         ]
-        blank = data[lon].map(_is_missing) & data[lat].map(_is_missing)  # reported as empty_geometry
+        blank = data[lon].map(is_missing) & data[lat].map(is_missing)  # reported as empty_geometry
         for i in np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)) & ~blank.to_numpy()):
             report.reject(
                 int(i) + 1,
@@ -393,7 +393,7 @@ def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Repo
     labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
     memo: dict[tuple[type, object], tuple[object, str | None]] = {}
     for i, v in values.items():
-        if _is_missing(v):
+        if is_missing(v):
             if not col.nullable and col.name not in ("county_code", "province_code"):
                 report.reject(
                     rows[i], col.name, "", "required_missing", f"row {rows[i]}: {col.name} is empty"
@@ -418,7 +418,8 @@ def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Repo
     return pd.Series(out, index=values.index, dtype="object")
 
 
-def _is_missing(v: object) -> bool:
+def is_missing(v: object) -> bool:
+    """Whether a cell of a user's file is empty: None, NaN/NA, or a string of white space."""
     if v is None:
         return True
     if isinstance(v, str):

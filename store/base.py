@@ -6,7 +6,7 @@ import json
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeAlias
 
 import geopandas as gpd
@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo.applications import FIELDS as APPLICATION_FIELDS
 from geo.crs import STORAGE_CRS, require_crs
+from geo.errors import ApplicationNotFound, PreconditionFailed
 
 # The store's errors are in the one family of geo.errors; named here too for the store's users.
 from geo.errors import NoSpace as NoSpace
@@ -151,15 +152,16 @@ class Store(ABC):
     def add_applications(self, rows: list[dict]) -> None:
         """Store new applications (``geo.applications.FIELDS``); an existing id is refused."""
 
-    @abstractmethod
     def list_applications(self, provinces=None) -> list[dict]:
         """Applications, newest received first."""
+        with self._reading_applications() as conn:
+            return self._select_applications(conn, provinces)
 
-    @abstractmethod
     def application(self, application_id: str, provinces=None) -> dict:
         """One application; ``ApplicationNotFound`` if there is none the caller may see."""
+        with self._reading_applications() as conn:
+            return self._the_application(conn, application_id, provinces)
 
-    @abstractmethod
     def update_application(
         self,
         application_id: str,
@@ -172,6 +174,43 @@ class Store(ABC):
 
         With ``licence`` (one ``ngos`` row), the licence joins the registry in the same
         transaction (a layer commit), or neither happens."""
+        with self._writing_application(licence) as conn:
+            current = self._the_application(conn, application_id, provinces)
+            new = encode_application({**current, **changes, "version": version + 1})
+            if not self._set_application(conn, new, version):
+                raise PreconditionFailed(
+                    f"application {application_id} was changed by somebody else (it is at version "
+                    f"{current['version']}, the edit was based on {version}); reload it and decide again"
+                )
+        return decode_application(new)
+
+    def _the_application(self, conn: Any, application_id: str, provinces) -> dict:
+        rows = self._select_applications(conn, provinces, application_id)
+        if not rows:
+            raise ApplicationNotFound(f"no licence application {application_id!r}")
+        return rows[0]
+
+    # What each store says its own way: a connection to read, one to write (with the licence of an
+    # approval appended in the same transaction), the selection, and the compare-and-set.
+
+    @abstractmethod
+    def _reading_applications(self) -> AbstractContextManager[Any]:
+        """A connection to read applications from (the store's own kind)."""
+
+    @abstractmethod
+    def _writing_application(self, licence: gpd.GeoDataFrame | None) -> AbstractContextManager[Any]:
+        """A connection in which to change one application; with ``licence``, the licence is
+        appended to ``ngos`` in the same transaction, committed with it or not at all."""
+
+    @abstractmethod
+    def _select_applications(self, conn: Any, provinces, application_id: str | None = None) -> list[dict]:
+        """Applications ``provinces`` may see (None: all), decoded, newest received first; only
+        ``application_id`` where given; none where the store has no applications table."""
+
+    @abstractmethod
+    def _set_application(self, conn: Any, row: dict, version: int) -> bool:
+        """Write ``row`` (encoded) over its application if that is still at ``version``; whether
+        it was."""
 
     def layer_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in self.list_layers()}

@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,9 +25,7 @@ import pyogrio
 
 from geo.errors import (
     AlreadyExists,
-    ApplicationNotFound,
     NoSpace,
-    PreconditionFailed,
     ScenarioNotFound,
     StoreError,
 )
@@ -110,6 +108,15 @@ class _GpkgTransaction(Transaction):
             _write(self.path, spec, out, append=True)
         else:
             _write(self.path, spec, out, append=False)
+
+
+def _has_table(conn: sqlite3.Connection | None, name: str) -> bool:
+    """Whether the file behind ``conn`` (None: no file yet) holds the table ``name``."""
+    return (
+        conn is not None
+        and conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        is not None
+    )
 
 
 def _write(path: Path, spec: Layer, frame: Frame, *, append: bool) -> None:
@@ -300,13 +307,7 @@ class GeoPackageStore(Store):
                 raise AlreadyExists(f"a scenario with id {scenario.get('id')!r} exists already") from err
 
     def _has_scenarios(self, conn) -> bool:
-        return (
-            conn is not None
-            and conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scenarios'"
-            ).fetchone()
-            is not None
-        )
+        return _has_table(conn, "scenarios")
 
     def scenario(self, scenario_id: str) -> dict:
         with self._in_place(write=False) as conn:
@@ -358,47 +359,33 @@ class GeoPackageStore(Store):
                 conn.rollback()
                 raise AlreadyExists(f"an application with one of these ids exists already: {err}") from err
 
-    @staticmethod
-    def _select(conn, where: str = "", args: tuple = (), provinces=None) -> list[dict]:
-        if (
-            conn is None
-            or not conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'licence_applications'"
-            ).fetchone()
-        ):
+    def _select_applications(self, conn, provinces, application_id: str | None = None) -> list[dict]:
+        if not _has_table(conn, "licence_applications"):
             return []
-        sql = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM licence_applications WHERE 1 = 1"
-        if where:
-            sql += f" AND {where}"
+        conditions: list[str] = []
+        args: list = []
+        if application_id is not None:
+            conditions.append("application_id = ?")
+            args.append(application_id)
         if provinces is not None:
             codes = sorted(provinces)
-            sql += f" AND province_code IN ({','.join('?' * len(codes))})"
-            args = (*args, *codes)
+            conditions.append(f"province_code IN ({','.join('?' * len(codes))})")
+            args.extend(codes)
+        sql = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM licence_applications"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
         rows = conn.execute(sql + " ORDER BY received_at DESC, application_id", args).fetchall()
         return [decode_application(dict(zip(APPLICATION_FIELDS, r, strict=True))) for r in rows]
 
-    def list_applications(self, provinces=None) -> list[dict]:
-        with self._in_place(write=False) as conn:
-            return self._select(conn, provinces=provinces)
+    def _reading_applications(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._in_place(write=False)
 
-    def application(self, application_id: str, provinces=None) -> dict:
-        with self._in_place(write=False) as conn:
-            rows = self._select(conn, "application_id = ?", (application_id,), provinces)
-        if not rows:
-            raise ApplicationNotFound(f"no licence application {application_id!r}")
-        return rows[0]
-
-    def update_application(
-        self,
-        application_id: str,
-        version: int,
-        changes: dict,
-        provinces=None,
-        licence: gpd.GeoDataFrame | None = None,
-    ) -> dict:
+    @contextmanager
+    def _writing_application(self, licence: gpd.GeoDataFrame | None) -> Iterator[sqlite3.Connection]:
         if licence is None:
             with self._in_place(write=True) as conn:
-                return self._compare_and_set(conn, application_id, version, changes, provinces)
+                yield conn
+            return
         # An approval: the licence and the decision land in one commit of the file, or neither.
         with self.transaction() as tx:
             assert isinstance(tx, _GpkgTransaction)
@@ -406,25 +393,17 @@ class GeoPackageStore(Store):
             conn = sqlite3.connect(tx.path, timeout=30)
             try:
                 with conn:
-                    row = self._compare_and_set(conn, application_id, version, changes, provinces)
+                    yield conn
             finally:
                 conn.close()
-        return row
 
-    def _compare_and_set(self, conn, application_id: str, version: int, changes: dict, provinces) -> dict:
-        current = self._select(conn, "application_id = ?", (application_id,), provinces)
-        if not current:
-            raise ApplicationNotFound(f"no licence application {application_id!r}")
-        new = encode_application({**current[0], **changes, "version": version + 1})
-        sets = ", ".join(f"{f} = ?" for f in APPLICATION_FIELDS if f != "application_id")
-        values = [new[f] for f in APPLICATION_FIELDS if f != "application_id"]
-        done = conn.execute(
-            f"UPDATE licence_applications SET {sets} WHERE application_id = ? AND version = ?",
-            (*values, application_id, version),
-        ).rowcount
-        if not done:
-            raise PreconditionFailed(
-                f"application {application_id} was changed by somebody else (it is at version "
-                f"{current[0]['version']}, the edit was based on {version}); reload it and decide again"
-            )
-        return decode_application(new)
+    @staticmethod
+    def _set_application(conn: sqlite3.Connection, row: dict, version: int) -> bool:
+        fields = [f for f in APPLICATION_FIELDS if f != "application_id"]
+        sets = ", ".join(f"{f} = ?" for f in fields)
+        return bool(
+            conn.execute(
+                f"UPDATE licence_applications SET {sets} WHERE application_id = ? AND version = ?",
+                (*(row[f] for f in fields), row["application_id"], version),
+            ).rowcount
+        )

@@ -13,7 +13,7 @@ import datetime
 import io
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import geopandas as gpd
 import pandas as pd
@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
 from geo import filtering as F
-from geo.errors import AlreadyExists, ApplicationNotFound, PreconditionFailed, ScenarioNotFound, StoreError
+from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
 from geo.schema import LAYERS, Layer, conform, layer
 from store.base import (
     SCENARIO_FIELDS,
@@ -416,46 +416,26 @@ class PostGISStore(Store):
             query = query.where(t.c.application_id == application_id)
         return [self._from_row(r) for r in conn.execute(query)]
 
-    def list_applications(self, provinces=None) -> list[dict]:
-        with self.engine.begin() as conn:
-            return self._select_applications(conn, provinces)
+    def _reading_applications(self) -> AbstractContextManager[Connection]:
+        return self.engine.begin()
 
-    def application(self, application_id: str, provinces=None) -> dict:
+    @contextmanager
+    def _writing_application(self, licence: gpd.GeoDataFrame | None) -> Iterator[Connection]:
         with self.engine.begin() as conn:
-            rows = self._select_applications(conn, provinces, application_id)
-        if not rows:
-            raise ApplicationNotFound(f"no licence application {application_id!r}")
-        return rows[0]
-
-    def update_application(
-        self,
-        application_id: str,
-        version: int,
-        changes: dict,
-        provinces=None,
-        licence: gpd.GeoDataFrame | None = None,
-    ) -> dict:
-        t = self.applications
-        with self.engine.begin() as conn:
-            rows = self._select_applications(conn, provinces, application_id)
-            if not rows:
-                raise ApplicationNotFound(f"no licence application {application_id!r}")
-            new = {**rows[0], **changes, "version": version + 1}
-            values = {k: v for k, v in self._to_row(new).items() if k != "application_id"}
-            done = conn.execute(
-                sa.update(t)
-                .where(t.c.application_id == application_id, t.c.version == version)
-                .values(**values)
-            ).rowcount
-            if not done:
-                raise PreconditionFailed(
-                    f"application {application_id} was changed by somebody else (it is at version "
-                    f"{rows[0]['version']}, the edit was based on {version}); reload it and decide again"
-                )
+            yield conn
             if licence is not None:
                 self._insert_rows(conn, "ngos", licence)
                 self._bump(conn)
-        return decode_application({**new, "check_result": new["check_result"]})
+
+    def _set_application(self, conn: Connection, row: dict, version: int) -> bool:
+        t = self.applications
+        values = {k: v for k, v in self._to_row(row).items() if k != "application_id"}
+        done = conn.execute(
+            sa.update(t)
+            .where(t.c.application_id == row["application_id"], t.c.version == version)
+            .values(**values)
+        ).rowcount
+        return bool(done)
 
     def _insert_rows(self, conn: Connection, name: str, frame: gpd.GeoDataFrame) -> None:
         """A few rows by INSERT (COPY is refused on tables under row-level security)."""

@@ -648,8 +648,7 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             query = Query(alias=name, description=flt.description)
             annotation = Literal[tuple(flt.choices)] | None  # type: ignore[valid-type]
         else:
-            pattern = {"province_code": r"^\d{2}$", "county_code": r"^\d{4}$"}.get(flt.column)
-            query = Query(alias=name, description=flt.description, pattern=pattern)
+            query = Query(alias=name, description=flt.description, pattern=flt.pattern)
             annotation = str | None
         out.append(param(f"q_{name}", Annotated[annotation, query]))
     return out
@@ -735,28 +734,20 @@ def _queryables_endpoint(c: Collection):
     return endpoint
 
 
+#: Each collection's paths: (path under the collection, endpoint factory, route name, summary).
+_PATHS: tuple[tuple[str, Callable[[Collection], Callable], str, str], ...] = (
+    ("items", _items_endpoint, "items", "features, filtered, sorted and paged (GeoJSON, HTML) or downloaded"),
+    ("items/{feature_id}", _item_endpoint, "item", "one feature"),
+    ("queryables", _queryables_endpoint, "queryables", "the properties a filter may use (JSON Schema)"),
+)
+
 for _c in COLLECTIONS.values():
-    router.add_api_route(
-        f"/collections/{_c.id}/items",
-        _items_endpoint(_c),
-        methods=["GET"],
-        name=f"items_{_c.id}",
-        summary=f"{_c.title_en}: features, filtered, sorted and paged (GeoJSON, HTML) or downloaded",
-        response_class=Response,
-    )
-    router.add_api_route(
-        f"/collections/{_c.id}/items/{{feature_id}}",
-        _item_endpoint(_c),
-        methods=["GET"],
-        name=f"item_{_c.id}",
-        summary=f"{_c.title_en}: one feature",
-        response_class=Response,
-    )
-    router.add_api_route(
-        f"/collections/{_c.id}/queryables",
-        _queryables_endpoint(_c),
-        methods=["GET"],
-        name=f"queryables_{_c.id}",
-        summary=f"{_c.title_en}: the properties a filter may use (JSON Schema)",
-        response_class=Response,
-    )
+    for _path, _endpoint, _name, _summary in _PATHS:
+        router.add_api_route(
+            f"/collections/{_c.id}/{_path}",
+            _endpoint(_c),
+            methods=["GET"],
+            name=f"{_name}_{_c.id}",
+            summary=f"{_c.title_en}: {_summary}",
+            response_class=Response,
+        )
