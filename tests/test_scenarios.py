@@ -50,7 +50,7 @@ def pysal():
         max_size=40,
     )
 )
-def test_gini_and_theil_equal_pysal_on_repeated_persons(rows, pysal):
+def test_gini_and_theil_equal_pysal_on_repeated_persons(pysal, rows):
     x = np.array([r[0] for r in rows])
     w = np.array([r[1] for r in rows])
     g = np.array([r[2] for r in rows])
