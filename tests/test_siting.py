@@ -15,6 +15,7 @@ from geo.recompute import analyse
 from geo.siting import capacitated_siting, mclp, p_median, pairs_from_cost_matrix, site_centres
 from geo.siting.problem import _Flow
 from tests import analysis_world as world
+from tests.conftest import SAMPLE
 
 # spopt builds its own PuLP model; HiGHS through PuLP solves it (PuLP's bundled SPOPT_SOLVER is deprecated).
 SPOPT_SOLVER = pulp.HiGHS(msg=False)
@@ -146,12 +147,14 @@ def test_bounds_are_never_weaker_than_the_trivial_ones():
 def test_an_answer_is_called_exact_only_when_the_solver_proved_it():
     # Stopped at once by its time limit, the solver proves nothing: its answer is the better of
     # its incumbent and the greedy's, labelled as such, with a valid bound and a positive gap.
+    # 200 places × 40 candidates takes HiGHS about 4 s to prove; the fast loop takes 100 × 25 (0.7 s).
+    places, candidates = (100, 25) if SAMPLE else (200, 40)
     rng = np.random.default_rng(7)
-    cost = rng.uniform(0, 100, (200, 40))
-    w = rng.integers(1, 500, 200).astype(float)
+    cost = rng.uniform(0, 100, (places, candidates))
+    w = rng.integers(1, 500, places).astype(float)
     i, j, _ = pairs_from_cost_matrix(cost, 20.0)
-    stopped = mclp(w, i, j, 40, 5, method="exact", time_limit=0.001)
-    proven = mclp(w, i, j, 40, 5, method="exact", time_limit=120)  # about 4 s
+    stopped = mclp(w, i, j, candidates, 5, method="exact", time_limit=0.001)
+    proven = mclp(w, i, j, candidates, 5, method="exact", time_limit=120)
     assert proven.method == "exact" and proven.optimal
     if stopped.method == "exact":  # only if the solver really closed the gap in 0.01 s
         assert stopped.optimal and stopped.objective == pytest.approx(proven.objective)
