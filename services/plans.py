@@ -324,3 +324,24 @@ def comparison_workbook(
             out = _persian(frame) if fa else frame
             tabular(out).to_excel(xl, sheet_name=_SHEETS_FA[sheet] if fa else sheet, index=False)
     return path
+
+
+#: The siting options both interfaces pass through to ``geo.siting.site_centres`` by their name:
+#: an HTTP request's body and the command line's arguments carry them as attributes.
+SITING_OPTIONS = ("model", "capacity", "capacitated", "cap_km", "cap_min", "method", "time_limit")
+
+
+def site(
+    analysis: Analysis,
+    service_type: str,
+    k: int,
+    options: object,
+    province: str | None = None,
+    candidates: list[str] | None = None,
+):
+    """Site ``k`` new centres of ``service_type`` (``geo.siting.site_centres``), with the
+    ``SITING_OPTIONS`` read from ``options``."""
+    from geo.siting import site_centres
+
+    chosen = {name: getattr(options, name) for name in SITING_OPTIONS}
+    return site_centres(analysis, service_type, k, province=province, candidates=candidates, **chosen)
