@@ -95,6 +95,11 @@ def _name(c: Collection) -> str:
     return "".join(part.capitalize() for part in c.id.replace("_", "-").split("-"))
 
 
+def _ref(schema: str) -> dict:
+    """A reference to a schema of the document's components."""
+    return {"$ref": f"#/components/schemas/{schema}"}
+
+
 def properties_schema(c: Collection) -> dict:
     """The ``properties`` of a feature of ``c``: every property, its type, null where it may be."""
     props = {}
@@ -125,9 +130,9 @@ def feature_schema(c: Collection) -> dict:
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
             "id": {"type": "string", "description": f"the feature id ({c.key})"},
-            "geometry": {"$ref": "#/components/schemas/Geometry"},
-            "properties": {"$ref": f"#/components/schemas/{name}Properties"},
-            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+            "geometry": _ref("Geometry"),
+            "properties": _ref(f"{name}Properties"),
+            "links": {"type": "array", "items": _ref("OgcLink")},
         },
     }
 
@@ -142,8 +147,8 @@ def feature_collection_schema(c: Collection) -> dict:
             "numberMatched": {"type": "integer", "minimum": 0},
             "numberReturned": {"type": "integer", "minimum": 0},
             "timeStamp": {"type": "string"},
-            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
-            "features": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}Feature"}},
+            "links": {"type": "array", "items": _ref("OgcLink")},
+            "features": {"type": "array", "items": _ref(f"{name}Feature")},
         },
     }
 
@@ -179,7 +184,7 @@ def queryables_schema(c: Collection) -> dict:
             "properties": {
                 "type": "object",
                 "required": names,
-                "properties": {n: {"$ref": "#/components/schemas/Queryable"} for n in names},
+                "properties": {n: _ref("Queryable") for n in names},
                 "additionalProperties": False,
             },
             "additionalProperties": {"type": "boolean", "enum": [False]},
@@ -188,12 +193,17 @@ def queryables_schema(c: Collection) -> dict:
     }
 
 
+def _get(doc: dict, path: str) -> dict | None:
+    """The GET operation of ``path`` in the document (None if the app has none)."""
+    return doc["paths"].get(path, {}).get("get")
+
+
 def _problem_responses(op: dict, statuses: list[int]) -> None:
     responses = op.setdefault("responses", {})
     for status in statuses:
         responses[str(status)] = {
             "description": STATUS_TEXT[status],
-            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {PROBLEM: {"schema": _ref("Problem")}},
         }
 
 
@@ -232,17 +242,17 @@ def openapi_document(app: FastAPI) -> dict:
             "storageCrs": {"type": "string"},
             "filters": {"type": "object", "additionalProperties": {"type": "string"}},
             "extent": {"type": "object"},
-            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+            "links": {"type": "array", "items": _ref("OgcLink")},
         },
     }
-    one_collection = doc["paths"].get("/collections/{collection_id}", {}).get("get")
+    one_collection = _get(doc, "/collections/{collection_id}")
     if one_collection is not None:
         _content(
             one_collection,
             "200",
-            {"application/json": {"schema": {"$ref": "#/components/schemas/Collection"}}},
+            {"application/json": {"schema": _ref("Collection")}},
         )
-    all_collections = doc["paths"].get("/collections", {}).get("get")
+    all_collections = _get(doc, "/collections")
     if all_collections is not None:
         _content(
             all_collections,
@@ -253,11 +263,11 @@ def openapi_document(app: FastAPI) -> dict:
                         "type": "object",
                         "required": ["links", "collections"],
                         "properties": {
-                            "links": {"type": "array", "items": {"$ref": "#/components/schemas/OgcLink"}},
+                            "links": {"type": "array", "items": _ref("OgcLink")},
                             "crs": {"type": "array", "items": {"type": "string"}},
                             "collections": {
                                 "type": "array",
-                                "items": {"$ref": "#/components/schemas/Collection"},
+                                "items": _ref("Collection"),
                             },
                         },
                     }
@@ -273,13 +283,13 @@ def openapi_document(app: FastAPI) -> dict:
         schemas[f"{name}Properties"] = properties_schema(c)
         schemas[f"{name}Feature"] = feature_schema(c)
         schemas[f"{name}FeatureCollection"] = feature_collection_schema(c)
-        items = doc["paths"].get(f"/collections/{c.id}/items", {}).get("get")
+        items = _get(doc, f"/collections/{c.id}/items")
         if items is not None:
             _content(
                 items,
                 "200",
                 {
-                    GEOJSON: {"schema": {"$ref": f"#/components/schemas/{name}FeatureCollection"}},
+                    GEOJSON: {"schema": _ref(f"{name}FeatureCollection")},
                     "text/html": {"schema": {"type": "string"}},
                     "text/csv": {"schema": {"type": "string"}},
                     XLSX: {"schema": {"type": "string", "format": "binary"}},
@@ -295,29 +305,29 @@ def openapi_document(app: FastAPI) -> dict:
                         "description": "the first feature of the page",
                     }
                 }
-        one = doc["paths"].get(f"/collections/{c.id}/items/{{feature_id}}", {}).get("get")
+        one = _get(doc, f"/collections/{c.id}/items/{{feature_id}}")
         if one is not None:
             _content(
                 one,
                 "200",
                 {
-                    GEOJSON: {"schema": {"$ref": f"#/components/schemas/{name}Feature"}},
+                    GEOJSON: {"schema": _ref(f"{name}Feature")},
                     "text/html": {"schema": {"type": "string"}},
                 },
             )
-        queryables = doc["paths"].get(f"/collections/{c.id}/queryables", {}).get("get")
+        queryables = _get(doc, f"/collections/{c.id}/queryables")
         if queryables is not None:
             schemas[f"{name}Queryables"] = queryables_schema(c)
             _content(
                 queryables,
                 "200",
-                {SCHEMA_JSON: {"schema": {"$ref": f"#/components/schemas/{name}Queryables"}}},
+                {SCHEMA_JSON: {"schema": _ref(f"{name}Queryables")}},
             )
     # OGC API Features, HTML encoding: these resources answer a page for a person with f=html (or
     # Accept: text/html), beside their JSON.
     html_paths = [*HTML_PATHS, *(f"/collections/{c.id}/queryables" for c in COLLECTIONS.values())]
     for path in html_paths:
-        op = doc["paths"].get(path, {}).get("get")
+        op = _get(doc, path)
         if op is not None:
             ok = op["responses"].setdefault("200", {"description": "OK"})
             ok.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}

@@ -28,7 +28,6 @@ def _sites_as_changes(sites, service: str) -> dict:
 
 
 def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
-    from geo.siting import site_centres
     from services import plans
 
     province = province_arg(settings, args.province)
@@ -41,20 +40,7 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
         )
         candidates = [c.strip() for c in text.replace("\n", ",").split(",") if c.strip()]
     store, a = load_analysis(settings)
-    plan = site_centres(
-        a,
-        args.service,
-        args.k,
-        model=args.model,
-        province=province,
-        candidates=candidates,
-        capacity=args.capacity,
-        capacitated=args.capacitated,
-        cap_km=args.cap_km,
-        cap_min=args.cap_min,
-        method=args.method,
-        time_limit=args.time_limit,
-    )
+    plan = plans.site(a, args.service, args.k, args, province=province, candidates=candidates)
     s = plan.summary
     what = (
         "capacity used"

@@ -1,13 +1,16 @@
 """The words on the map pages, in Persian (the default) and English.
 
 Pages pass the chosen language's table to the browser; scripts never hold display text of their
-own. Labels of service types, statuses and settlement kinds come from ``geo.schema``.
+own. Labels of service types, statuses and settlement kinds come from ``geo.schema``. Each word has
+one source: a key that says what another says points to it (``_Same``), and the office pages, the
+queryables page and the downloads' headers take their shared words from here (``words``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import jdatetime
 
@@ -15,7 +18,16 @@ from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
 
 LANGUAGES = ("fa", "en")
 
-_STRINGS: Mapping[str, tuple[str, str]] = {
+
+@dataclass(frozen=True)
+class _Same:
+    """A key that says what ``key`` says (a form's field named as the page names it, a public
+    page's column as the analysis names it): the words are written once, at ``key``."""
+
+    key: str
+
+
+_STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "app": ("آمایش", "Amayesh"),
     "app_long": ("آمایش خدمات بهزیستی", "Amayesh · welfare services planning"),
     "page_national": ("نقشهٔ کشوری", "National map"),
@@ -233,14 +245,14 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
         "تقریبی: در نقشه‌ها یافت نشد، درون شهرستانش گذاشته شد",
         "approximate: no map names it; placed inside its county",
     ),
-    "pos_synthetic": ("ساختگی", "synthetic"),
+    "pos_synthetic": _Same("synthetic_value"),
     "pop_synthetic": (
         "سهمی ساختگی از جمعیت سرشماری ۱۳۹۵ شهرستان",
         "a synthetic share of the county's 1395 census population",
     ),
     "pop_geonames": ("GeoNames", "GeoNames"),
     "pop_geonames_scaled": ("GeoNames، کوچک‌شده تا جمع شهرستان", "GeoNames, scaled to the county total"),
-    "pop_imported": ("از جدول سکونتگاه‌های واردشده", "from an imported settlement table"),
+    "pop_imported": _Same("pos_imported"),
     "per_service": ("خدمت به خدمت", "Service by service"),
     "flag": ("نیازمند توجه؟", "Flagged?"),
     "yes": ("بله", "yes"),
@@ -494,7 +506,7 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
         "سرویس این درخواست را نپذیرفت؛ ورودی‌ها را بررسی کنید.",
         "The service could not use this request; check what you typed.",
     ),
-    "err_status_404": ("پیدا نشد.", "Not found."),
+    "err_status_404": _Same("err_not-found"),
     "err_status_409": (
         "با داده‌های ثبت‌شده ناسازگار است؛ صفحه را دوباره بارگذاری کنید.",
         "This conflicts with what is stored; reload the page.",
@@ -506,22 +518,22 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
     ),
     # a field of a form, and what is wrong with it (422 validation answers, per field)
     "field_applicant": ("متقاضی", "Applicant"),
-    "field_service_type": ("نوع خدمت", "Service type"),
-    "field_capacity": ("ظرفیت", "Capacity"),
-    "field_lat": ("عرض جغرافیایی", "Latitude"),
-    "field_lon": ("طول جغرافیایی", "Longitude"),
+    "field_service_type": _Same("service"),
+    "field_capacity": _Same("capacity"),
+    "field_lat": _Same("lat"),
+    "field_lon": _Same("lon"),
     "field_reason": ("دلیل", "Reason"),
     "field_decision": ("تصمیم", "Decision"),
     "field_name": ("نام", "Name"),
     "field_k": ("شمار مراکز تازه", "Number of new sites"),
-    "field_province": ("استان", "Province"),
+    "field_province": _Same("province"),
     "field_outreach_km": ("بیشترین فاصلهٔ برون‌رسانی", "Farthest outreach"),
     "field_outreach_min": ("بیشترین زمان سفر برون‌رسانی", "Farthest outreach"),
     "field_cap_km": ("بیشترین فاصله", "Farthest distance"),
     "field_cap_min": ("بیشترین زمان سفر", "Longest travel time"),
-    "field_model": ("مدل", "Model"),
+    "field_model": _Same("model"),
     "field_method": ("روش", "Method"),
-    "field_weights": ("وزن معیارها", "Criterion weights"),
+    "field_weights": _Same("weights"),
     "field_description": ("شرح", "Description"),
     "field_changes": ("تغییرها", "Changes"),
     "field_request": ("درخواست", "Request"),
@@ -610,6 +622,13 @@ _STRINGS: Mapping[str, tuple[str, str]] = {
 }
 
 
+def _word(key: str) -> tuple[str, str]:
+    """The words of a key written in ``_STRINGS`` itself (not a ``_Same``)."""
+    entry = _STRINGS[key]
+    assert not isinstance(entry, _Same), key
+    return entry
+
+
 #: What a feature's property means, for the queryables page (beside the import templates' labels,
 #: ``exchange.templates.LABELS``). ``{service}`` stands for a service type's label.
 PROPERTY_LABELS: Mapping[str, tuple[str, str]] = {
@@ -623,19 +642,19 @@ PROPERTY_LABELS: Mapping[str, tuple[str, str]] = {
     "gazetteer_id": ("شناسهٔ مکان در نام‌نامه", "Gazetteer place id"),
     "geonameid": ("شناسهٔ مکان در نام‌نامهٔ جهانی", "GeoNames place id"),
     "ngos": ("مراکز فعال", "Active centres"),
-    "capacity_per_10k": ("ظرفیت به ازای ۱۰٬۰۰۰ نفر", "Capacity per 10,000"),
-    "norm_per_10k": ("هنجار به ازای ۱۰٬۰۰۰ نفر", "Norm per 10,000"),
-    "ratio_to_norm": ("نسبت به هنجار", "Ratio to norm"),
+    "capacity_per_10k": _word("capacity_per_10k"),
+    "norm_per_10k": _word("norm_per_10k"),
+    "ratio_to_norm": _word("ratio_to_norm"),
     "national_median_per_10k": ("میانهٔ کشوری به ازای ۱۰٬۰۰۰ نفر", "National median per 10,000"),
     "class": ("وضعیت اشباع", "Saturation class"),
     "flagged_services": ("شمار خدمات نیازمند توجه", "Services flagged"),
-    "in_target_area": ("در محدودهٔ محلهٔ هدف", "Inside a target neighbourhood"),
+    "in_target_area": _word("in_target_area"),
     "nearest_km": ("فاصله تا نزدیک‌ترین مرکز (کیلومتر)", "Distance to the nearest centre (km)"),
     "max_distance_km": ("بیشترین فاصلهٔ پذیرفتنی (کیلومتر)", "Farthest acceptable distance (km)"),
     "nearest_min": ("زمان سفر تا نزدیک‌ترین مرکز (دقیقه)", "Travel time to the nearest centre (min)"),
     "max_travel_min": ("بیشترین زمان سفر پذیرفتنی (دقیقه)", "Longest acceptable travel time (min)"),
     "road_fallback": ("سفر به خط مستقیم (دور از راه)", "Straight-line trip (far from roads)"),
-    "access_share": ("دسترسی نسبت به هنجار", "Access against the norm"),
+    "access_share": _word("access_share"),
     "min_access_share": ("کمترین دسترسی پذیرفتنی", "Lowest acceptable access"),
     "too_far": ("نیازمند توجه به سبب دوری", "Flagged for distance"),
     "low_access": ("نیازمند توجه به سبب دسترسی کم", "Flagged for low access"),
@@ -690,7 +709,7 @@ def jalali_date(day: dt.date, lang: str) -> str:
 def strings(lang: str) -> dict[str, str]:
     """Every display string of the pages, and the labels of the schema's codes, in ``lang``."""
     i = LANGUAGES.index(lang)
-    out = {key: pair[i] for key, pair in _STRINGS.items()}
+    out = {key: pair[i] for key, pair in _WORDS.items()}
     for prefix, table in (("service_", SERVICE_TYPES), ("status_", LICENCE_STATUSES)):
         out.update({prefix + code: labels[i] for code, labels in table.items()})
     out.update({"kind_" + code: labels[i] for code, labels in SETTLEMENT_KINDS.items()})
@@ -699,7 +718,7 @@ def strings(lang: str) -> dict[str, str]:
 
 #: The public needs map, the county need rank and the fixed as-of day (issue 22). Kept as a table
 #: of their own, merged into ``_STRINGS`` below.
-_STRINGS_22: Mapping[str, tuple[str, str]] = {
+_STRINGS_22: Mapping[str, tuple[str, str] | _Same] = {
     "as_of_fixed": ("ارقام به تاریخ {date}، ثابت", "Figures as of {date}, fixed"),
     "as_of_fixed_note": (
         "روز ثابت؛ تصمیم‌هایی که پس از آن ثبت شده‌اند، تصمیم‌گرفته نشان داده می‌شوند.",
@@ -715,10 +734,10 @@ _STRINGS_22: Mapping[str, tuple[str, str]] = {
         "جمعیت هدف، ظرفیت مراکز و اشباع خدمت در استان‌ها و شهرستان‌ها. مکان هیچ مرکزی نشان داده نمی‌شود.",
         "Target population, centre capacity and saturation by province and county. No centre's location is shown.",
     ),
-    "pub_sign_in": ("ورود کارکنان", "Staff sign-in"),
-    "pub_centres": ("مراکز", "Centres"),
-    "pub_ratio": ("نسبت به هنجار", "Ratio to norm"),
-    "pub_class": ("وضعیت", "Class"),
+    "pub_sign_in": _Same("ogc_sign_in"),
+    "pub_centres": _Same("ngos"),
+    "pub_ratio": _Same("ratio_to_norm"),
+    "pub_class": _Same("class"),
     "pub_provinces": ("استان‌ها", "Provinces"),
     "pub_counties": ("شهرستان‌ها", "Counties"),
     "pub_legend": ("راهنمای رنگ شهرستان‌ها", "County colours"),
@@ -747,7 +766,25 @@ _STRINGS_22: Mapping[str, tuple[str, str]] = {
         "than 3 centres does not show its total). The downloads hold the same figures.",
     ),
     "pub_note": ("توضیح", "Note"),
-    "pub_download_counties": ("شهرستان‌ها", "Counties"),
-    "pub_download_provinces": ("استان‌ها", "Provinces"),
+    "pub_download_counties": _Same("pub_counties"),
+    "pub_download_provinces": _Same("pub_provinces"),
 }
 _STRINGS = {**_STRINGS, **_STRINGS_22}
+
+
+def _resolved(table: Mapping[str, tuple[str, str] | _Same]) -> dict[str, tuple[str, str]]:
+    out = {}
+    for key, entry in table.items():
+        while isinstance(entry, _Same):
+            entry = table[entry.key]
+        out[key] = entry
+    return out
+
+
+#: Every key of the catalogue and its (Persian, English) words.
+_WORDS = _resolved(_STRINGS)
+
+
+def words(key: str) -> tuple[str, str]:
+    """A key's (Persian, English) words, for a table of another page that says the same thing."""
+    return _WORDS[key]

@@ -15,14 +15,14 @@ import pandas as pd
 from geo.applications import STATUSES
 from geo.decisions import _FA_DIGITS
 from geo.schema import SERVICE_TYPES
-from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date, strings
+from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date, strings, words
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import NAV_PAGES, _templates
 
-#: key -> (Persian, English)
+#: key -> (Persian, English); a word the map pages say too is taken from their catalogue
 _TEXT = {
-    "app": ("آمایش", "Amayesh"),
-    "switch_language": ("English", "فارسی"),
+    "app": words("app"),
+    "switch_language": words("switch_language"),
     "register_title": ("دفتر درخواست‌های مجوز", "Licence applications"),
     "register_lead": (
         "درخواست‌ها را ثبت کنید، بررسی مجوز را روی هر درخواست اجرا کنید و تصمیم را ثبت کنید. "
@@ -30,7 +30,7 @@ _TEXT = {
         "Register applications, run the licence check on each and record the decision; an approval "
         "adds the licence to the registry in the same transaction.",
     ),
-    "monitoring_title": ("پایش مجوزها", "Licence monitoring"),
+    "monitoring_title": words("page_monitoring"),
     "monitoring_lead": (
         "مجوزهایی که به‌زودی منقضی می‌شوند، مجوزهای منقضی که هنوز فعال ثبت شده‌اند، و سهم درخواست‌هایی "
         "که در مهلت قانونی تصمیم گرفته شده‌اند، به تفکیک استان و ماه.",
@@ -42,32 +42,32 @@ _TEXT = {
     "all": ("همه", "all"),
     "show": ("نمایش", "Show"),
     "id": ("شناسه", "Id"),
-    "applicant": ("متقاضی", "Applicant"),
+    "applicant": words("field_applicant"),
     "service": ("خدمت", "Service"),
-    "county": ("شهرستان", "County"),
-    "province": ("استان", "Province"),
+    "county": words("county"),
+    "province": words("province"),
     "received": ("دریافت", "Received"),
     "decided": ("تصمیم", "Decided"),
     "verdict": ("نتیجهٔ بررسی", "Check"),
-    "synthetic": ("ساختگی", "synthetic"),
+    "synthetic": words("synthetic_value"),
     "more": ("فقط ۲۰۰ درخواست نخست نشان داده شده است.", "Only the first 200 applications are shown."),
     "more_rows": (
         "فقط ۲۰۰ ردیف نخست نشان داده شده است؛ همه در XLSX.",
         "Only the first 200 rows; all are in the XLSX.",
     ),
     "application": ("درخواست", "Application"),
-    "capacity": ("ظرفیت", "Capacity"),
+    "capacity": words("capacity"),
     "place": ("محل", "Place"),
     "reason": ("دلیل", "Reason"),
-    "licence_no": ("شمارهٔ مجوز", "Licence no."),
+    "licence_no": words("licence_no"),
     "check": ("بررسی مجوز", "Licence check"),
     "run_check": ("اجرای بررسی مجوز", "Run the licence check"),
     "on_map": ("دیدن روی نقشه", "See on the map"),
     "decision": ("تصمیم", "Decision"),
     "record_decision": ("ثبت تصمیم", "Record the decision"),
     "new": ("ثبت درخواست تازه", "Register a new application"),
-    "lat": ("عرض جغرافیایی", "Latitude"),
-    "lon": ("طول جغرافیایی", "Longitude"),
+    "lat": words("lat"),
+    "lon": words("lon"),
     "register": ("ثبت درخواست", "Register"),
     "within_days": ("انقضا تا (روز)", "Expiring within (days)"),
     "deadline_days": ("مهلت قانونی تصمیم (روز)", "Legal deadline (days)"),
@@ -323,7 +323,7 @@ def monitoring_page(
 
 
 _IMPORT_TEXT = {
-    "title": ("ورود داده‌ها", "Import data"),
+    "title": words("page_import"),
     "lead": (
         "فایل اکسل یا CSV دفتر مجوزها را بارگذاری کنید. پیش از نوشتن، می‌بینید چند ردیف افزوده، به‌روز یا "
         "بی‌تغییر می‌ماند و کدام ردیف‌ها به چه دلیل پذیرفته نشده‌اند. ردیف‌های بی‌مختصات با کد آبادی یا نام "

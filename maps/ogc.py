@@ -41,7 +41,8 @@ class PageContext:
     path: str
     as_of: dt.date | None = None
     as_of_source: str = "today"
-    #: the map pages the caller may open (``maps.pages.PAGES``)
+    #: the pages of the top bar the caller may open (``api.security.pages_for``): the top bar links
+    #: the map pages among them (``maps.pages.PAGES``)
     pages: Sequence[str] = ()
     signed_in: bool = True
     #: the collections that have a page (``/collections/{id}``)
@@ -167,7 +168,15 @@ def landing_page(doc: Mapping, ctx: PageContext) -> str:
         for layer in doc["layers"]
     ]
     synthetic = any(layer.get("synthetic") not in (None, "none") for layer in doc["layers"])
-    return _render("ogc_landing.html", "ogc_landing", t["page_ogc_landing"], ctx, synthetic, layers=layers)
+    return _render(
+        "ogc_landing.html",
+        "ogc_landing",
+        t["page_ogc_landing"],
+        ctx,
+        synthetic,
+        layers=layers,
+        map_pages=PAGES,
+    )
 
 
 def _collection_row(c: Mapping, descriptions: Mapping[str, str], ctx: PageContext) -> dict:

@@ -21,7 +21,9 @@ from geo.decisions import AnalysisInputError
 from geo.recompute import Analysis, analyse
 from geo.scenarios import Comparison, apply_changes, check_changes, compare
 from geo.schema import SERVICE_TYPES
+from maps.i18n import words
 from services.loading import ngos_as_of
+from services.tables import HEADERS
 from store.base import Store
 
 TODAY = "today"
@@ -213,47 +215,52 @@ def _public(record: dict) -> dict:
     return {k: record.get(k) for k in ("id", "name", "owner", "created_at")}
 
 
+def _fa(key: str) -> str:
+    return words(key)[0]
+
+
 #: The comparison workbook's words in Persian (``lang="fa"``): headers and summary items, with
 #: "(پایه)" / "(سناریو)" for the base (a) and the scenario (b); English keeps the column codes.
+#: A word the plan page or the downloads say too is theirs.
 COMPARISON_HEADERS_FA = {
-    "county_code": "کد شهرستان",
-    "county_name_fa": "شهرستان",
+    "county_code": HEADERS["county_code"][0],
+    "county_name_fa": _fa("county"),
     "county_name_en": "نام انگلیسی شهرستان",
-    "province_code": "کد استان",
-    "service_type": "نوع خدمت",
+    "province_code": HEADERS["province_code"][0],
+    "service_type": _fa("service"),
     "scope": "گستره",
-    "target_population": "جمعیت هدف (ساختگی)",
-    "ngos": "مراکز فعال",
-    "capacity": "ظرفیت",
-    "ratio_to_norm": "نسبت به هنجار",
-    "class": "وضعیت",
-    "class_changed": "تغییر وضعیت",
+    "target_population": HEADERS["target_population"][0],
+    "ngos": HEADERS["ngos"][0],
+    "capacity": _fa("capacity"),
+    "ratio_to_norm": _fa("ratio_to_norm"),
+    "class": _fa("class"),
+    "class_changed": _fa("class_change"),
     "covered_share": "سهم جمعیت هدف در پوشش",
-    "newly_covered": "تازه در پوشش",
+    "newly_covered": _fa("newly_covered_short"),
     "no_longer_covered": "دیگر در پوشش نیست",
-    "access_share": "دسترسی نسبت به هنجار",
-    "access_change": "تغییر دسترسی",
-    "gini": "ضریب جینی",
-    "theil": "شاخص تایل",
-    "theil_between_provinces": "تایل میان استان‌ها",
+    "access_share": _fa("access_share"),
+    "access_change": _fa("access_change"),
+    "gini": _fa("gini"),
+    "theil": _fa("theil"),
+    "theil_between_provinces": _fa("theil_between"),
     "theil_within_provinces": "تایل درون استان‌ها",
     "mean_access_share": "میانگین دسترسی نسبت به هنجار",
     "gini_change": "تغییر ضریب جینی",
     "theil_change": "تغییر شاخص تایل",
     "mean_access_share_change": "تغییر میانگین دسترسی",
     "services": "خدمات",
-    "counties_changing_class": "شهرستان‌های با تغییر وضعیت",
+    "counties_changing_class": _fa("counties_changing"),
     "class_changes": "تغییرهای وضعیت",
     "notice": "یادآوری",
     "item": "مورد",
     "value": "مقدار",
-    "a": "پایه",
-    "b": "سناریو",
+    "a": _fa("compare_a"),
+    "b": _fa("compare_b"),
 }
 _SIDES_FA = {"_a": " (پایه)", "_b": " (سناریو)"}
 _SHEETS_FA = {"summary": "خلاصه", "counties": "شهرستان‌ها", "equity": "برابری دسترسی"}
-_CLASSES_FA = {"underserved": "کم‌برخوردار", "balanced": "متعادل", "saturated": "اشباع"}
-_SCOPES_FA = {"national": "کشوری", "province": "استانی"}
+_CLASSES_FA = {c: _fa(f"class_{c}") for c in ("underserved", "balanced", "saturated")}
+_SCOPES_FA = {"national": _fa("national"), "province": "استانی"}
 
 
 def _header_fa(column: str) -> str:
@@ -324,3 +331,24 @@ def comparison_workbook(
             out = _persian(frame) if fa else frame
             tabular(out).to_excel(xl, sheet_name=_SHEETS_FA[sheet] if fa else sheet, index=False)
     return path
+
+
+#: The siting options both interfaces pass through to ``geo.siting.site_centres`` by their name:
+#: an HTTP request's body and the command line's arguments carry them as attributes.
+SITING_OPTIONS = ("model", "capacity", "capacitated", "cap_km", "cap_min", "method", "time_limit")
+
+
+def site(
+    analysis: Analysis,
+    service_type: str,
+    k: int,
+    options: object,
+    province: str | None = None,
+    candidates: list[str] | None = None,
+):
+    """Site ``k`` new centres of ``service_type`` (``geo.siting.site_centres``), with the
+    ``SITING_OPTIONS`` read from ``options``."""
+    from geo.siting import site_centres
+
+    chosen = {name: getattr(options, name) for name in SITING_OPTIONS}
+    return site_centres(analysis, service_type, k, province=province, candidates=candidates, **chosen)

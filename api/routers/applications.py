@@ -144,6 +144,29 @@ def _locate(snap: Snapshot, lon: float, lat: float) -> tuple[str, str]:
     return str(row["county_code"]), str(row["county_code"])[:2]
 
 
+def _to_change(request: Request, application_id: str, if_match: str | None) -> tuple[dict, int]:
+    """An application of the caller's provinces as stored, and the version a change of it is
+    based on (``If-Match``)."""
+    old = _store(request).application(application_id, _provinces(request))
+    return old, _expected_version(old, if_match)
+
+
+def _change(
+    request: Request,
+    old: dict,
+    version: int,
+    changes: dict,
+    action: str,
+    licence: gpd.GeoDataFrame | None = None,
+) -> JSONResponse:
+    """Store ``changes`` over ``version`` of the application ``old``, audit them, answer the row."""
+    row = _store(request).update_application(
+        old["application_id"], version, changes, _provinces(request), licence=licence
+    )
+    _audit(request, action, row, old)
+    return _answer(row)
+
+
 def _audit(request: Request, action: str, row: dict, old: dict | None = None) -> None:
     user = current_user(request)
     keep = ("status", "applicant", "service_type", "capacity", "lon", "lat", "check_verdict")
@@ -268,9 +291,7 @@ def edit_application(
     national: Annotated[Snapshot, Depends(national_snapshot)],
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    store, provinces = _store(request), _provinces(request)
-    old = store.application(application_id, provinces)
-    version = _expected_version(old, if_match)
+    old, version = _to_change(request, application_id, if_match)
     if old["status"] not in A.OPEN:
         raise InvalidTransition(
             f"the application was {old['status']} already; a decision is final", code="decision-final"
@@ -278,13 +299,12 @@ def edit_application(
     changes = body.model_dump(mode="json", exclude_none=True)
     if "lon" in changes or "lat" in changes:
         county, province = _locate(national, changes.get("lon", old["lon"]), changes.get("lat", old["lat"]))
+        provinces = _provinces(request)
         if provinces is not None and province not in provinces:
             raise Forbidden("the proposed point is outside your provinces", code="outside-provinces")
         changes |= {"county_code": county, "province_code": province}
     changes |= {"status": "received", "check_verdict": None, "check_result": None}
-    row = store.update_application(application_id, version, changes, provinces)
-    _audit(request, "application.edit", row, old)
-    return _answer(row)
+    return _change(request, old, version, changes, "application.edit")
 
 
 @router.post(
@@ -299,16 +319,12 @@ def check_application(
     snap: Annotated[Snapshot, Depends(snapshot)],
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    store, provinces = _store(request), _provinces(request)
-    old = store.application(application_id, provinces)
-    version = _expected_version(old, if_match)
+    old, version = _to_change(request, application_id, if_match)
     A.require_transition(old["status"], "checked")
     check = snap.analysis().check_licence(old["lon"], old["lat"], old["service_type"], old["capacity"])
     result = json_safe({**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat()})
     changes = {"status": "checked", "check_verdict": result["verdict"], "check_result": result}
-    row = store.update_application(application_id, version, changes, provinces)
-    _audit(request, "application.check", row, old)
-    return _answer(row)
+    return _change(request, old, version, changes, "application.check")
 
 
 @router.post(
@@ -323,9 +339,7 @@ def decide_application(
     body: Annotated[Decision, Body()],
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    store, provinces = _store(request), _provinces(request)
-    old = store.application(application_id, provinces)
-    version = _expected_version(old, if_match)
+    old, version = _to_change(request, application_id, if_match)
     A.require_transition(old["status"], body.decision)
     user = current_user(request)
     changes = {
@@ -338,9 +352,7 @@ def decide_application(
     if body.decision == "approved":
         changes["licence_no"] = f"LIC-{application_id}"
         licence = licence_row(old, changes["licence_no"], dt.date.today())
-    row = store.update_application(application_id, version, changes, provinces, licence=licence)
-    _audit(request, f"application.{body.decision}", row, old)
-    return _answer(row)
+    return _change(request, old, version, changes, f"application.{body.decision}", licence)
 
 
 def licence_row(application: dict, licence_no: str, issued: dt.date) -> gpd.GeoDataFrame:

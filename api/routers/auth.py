@@ -206,6 +206,14 @@ def me(request: Request) -> dict:
     }
 
 
+def _accounts_of(request: Request, username: str):
+    """The accounts, once ``username`` is known to be one of them (404 if not)."""
+    accounts = request.app.state.accounts
+    if accounts.get(username) is None:
+        raise UnknownUserError(f"no user {username!r}")
+    return accounts
+
+
 @router.get(
     "/users/{username}/sessions",
     summary="A user's live sign-in sessions (administrators)",
@@ -213,9 +221,7 @@ def me(request: Request) -> dict:
     responses=declared(UserSessions),
 )
 def user_sessions(username: Annotated[str, Path(max_length=200)], request: Request) -> dict:
-    accounts = request.app.state.accounts
-    if accounts.get(username) is None:
-        raise UnknownUserError(f"no user {username!r}")
+    accounts = _accounts_of(request, username)
     return {"username": username, "sessions": accounts.sessions_of(username)}
 
 
@@ -226,9 +232,7 @@ def user_sessions(username: Annotated[str, Path(max_length=200)], request: Reque
     responses=declared(SessionsEnded),
 )
 def revoke_user_sessions(username: Annotated[str, Path(max_length=200)], request: Request) -> dict:
-    accounts = request.app.state.accounts
-    if accounts.get(username) is None:
-        raise UnknownUserError(f"no user {username!r}")
+    accounts = _accounts_of(request, username)
     actor = identify(request).user
     ended = accounts.revoke_sessions(username, actor=actor.username if actor else "api")
     return {"username": username, "ended": ended}

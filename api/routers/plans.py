@@ -42,7 +42,6 @@ from api.schemas import (
 from api.security import current_user, signed_in_user
 from geo.delegation import delegate
 from geo.errors import AmayeshError
-from geo.siting import site_centres
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services import plans
 from services.planjobs import PlanJobs
@@ -76,19 +75,13 @@ def _json(body: dict) -> Response:
 def _siting_answer(analysis, request: SitingRequest) -> dict:
     """The answer to a siting request on an analysis: summary, sites (rows and features), and
     how many places were assigned."""
-    plan = site_centres(
+    plan = plans.site(
         analysis,
         request.service_type.value,
         request.k,
-        model=request.model,
+        request,
         province=request.province,
         candidates=request.candidates,
-        capacity=request.capacity,
-        capacitated=request.capacitated,
-        cap_km=request.cap_km,
-        cap_min=request.cap_min,
-        method=request.method,
-        time_limit=request.time_limit,
     )
     sites = plan.sites
     return json_safe(

@@ -173,6 +173,11 @@
     return body;
   }
 
+  /** POST ``body`` as JSON to ``url``: the answer's JSON (errors as in getJSON). */
+  function postJSON(url, body) {
+    return getJSON(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
   function setStatus(text, isError) {
     const el = document.getElementById('am-status');
     if (!el) return;
@@ -283,7 +288,7 @@
   }
 
 
-  A.u = { problemText, problemError, SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { problemText, problemError, SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, postJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
   // The helpers under the name the planning page (plan.js) uses.
   A.util = A.u;
 }());

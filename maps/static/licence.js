@@ -10,7 +10,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { SERVICE_COLOURS, minutes, t, num, esc, serviceName, synTag, getJSON, syncUrls, setup, loadBoundaries, provinceOutline, countyNames, latinDigits, nowJalali, jalali } = A.u;
+  const { SERVICE_COLOURS, minutes, t, num, esc, serviceName, synTag, getJSON, postJSON, syncUrls, setup, loadBoundaries, provinceOutline, countyNames, latinDigits, nowJalali, jalali } = A.u;
 
   // Iran's extent, for telling a mistyped point from a point abroad.
   const LAT = [24.5, 40.0];
@@ -122,9 +122,7 @@
       button.disabled = true;
       result.innerHTML = `<p class="am-status">${esc(t('loading'))}</p>`;
       try {
-        const check = await getJSON('/licence-checks', {
-          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-        });
+        const check = await postJSON('/licence-checks', body);
         show(check);
         syncUrls({ lat: lat.value, lon: lon.value, service: service.value, capacity: capacity.value });
       } catch (err) {

@@ -9,7 +9,7 @@
   const A = window.Amayesh;
   const U = A.util;
   const t = (k) => U.t(k);
-  const { num, esc, getJSON, setStatus } = U;
+  const { num, esc, getJSON, postJSON, setStatus } = U;
   const SITE_COLOUR = '#b2182b';
   const LINE_COLOUR = '#0b6e6e';
   const A_COLOUR = '#2166ac';
@@ -60,6 +60,20 @@
       for (const id of ['am-run-siting', 'am-run-delegation', 'am-save', 'am-compare']) $(id).disabled = on;
     }
 
+    /** Run ``task`` with the buttons disabled (saying "loading" first if ``loading``); its
+     * failure is said in the status line. */
+    async function working(task, loading) {
+      busy(true);
+      if (loading) setStatus(t('loading'));
+      try {
+        await task();
+      } catch (err) {
+        setStatus(`${t('error')}: ${err.message}`, true);
+      } finally {
+        busy(false);
+      }
+    }
+
     // ------------------------------------------------------------ siting
     async function runSiting() {
       const body = {
@@ -69,18 +83,7 @@
         capacitated: $('am-capacitated').checked,
         time_limit: 5,
       };
-      busy(true);
-      setStatus(t('loading'));
-      try {
-        const data = await getJSON('/plans/siting', {
-          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-        });
-        showSiting(data, body);
-      } catch (err) {
-        setStatus(`${t('error')}: ${err.message}`, true);
-      } finally {
-        busy(false);
-      }
+      await working(async () => showSiting(await postJSON('/plans/siting', body), body), true);
     }
 
     function showSiting(data, body) {
@@ -133,13 +136,10 @@
     }
 
     async function runSitingJob(body) {
-      busy(true);
-      const longer = $('am-solve-longer');
-      if (longer) longer.disabled = true;
-      try {
-        let job = await getJSON('/plans/siting/jobs', {
-          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-        });
+      await working(async () => {
+        const longer = $('am-solve-longer');
+        if (longer) longer.disabled = true;
+        let job = await postJSON('/plans/siting/jobs', body);
         while (job.state === 'queued' || job.state === 'running') {
           setStatus(t('job_solving').replace('{p}', num(Math.round(job.progress * 100))));
           await new Promise((done) => setTimeout(done, 1000));
@@ -147,11 +147,7 @@
         }
         if (job.state === 'done') showSiting(job.result, body);
         else setStatus(`${t('error')}: ${U.problemText(job.error.status, job.error)}`, true);
-      } catch (err) {
-        setStatus(`${t('error')}: ${err.message}`, true);
-      } finally {
-        busy(false);
-      }
+      });
     }
 
     // ------------------------------------------------------------ delegation
@@ -161,18 +157,7 @@
       const outreach = $('am-outreach');
       const reach = Number(outreach.value);
       if (reach > 0) body[outreach.dataset.unit === 'min' ? 'outreach_min' : 'outreach_km'] = reach;
-      busy(true);
-      setStatus(t('loading'));
-      try {
-        const data = await getJSON('/plans/delegation', {
-          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-        });
-        showDelegation(data, body);
-      } catch (err) {
-        setStatus(`${t('error')}: ${err.message}`, true);
-      } finally {
-        busy(false);
-      }
+      await working(async () => showDelegation(await postJSON('/plans/delegation', body), body), true);
     }
 
     function showDelegation(data, body) {
@@ -229,20 +214,12 @@
 
     async function save() {
       if (!lastPlan) { setStatus(t('no_plan'), true); return; }
-      busy(true);
-      try {
-        const saved = await getJSON('/scenarios', {
-          method: 'POST', headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ name: $('am-scenario-name').value || lastPlan.kind, changes: lastPlan.changes }),
-        });
+      await working(async () => {
+        const saved = await postJSON('/scenarios', { name: $('am-scenario-name').value || lastPlan.kind, changes: lastPlan.changes });
         await loadScenarios(saved.id);
         setStatus(`${t('saved')}: ${saved.name}`);
         document.body.dataset.saved = saved.id;
-      } catch (err) {
-        setStatus(`${t('error')}: ${err.message}`, true);
-      } finally {
-        busy(false);
-      }
+      });
     }
 
     function changeMarkers(changes, colour) {
@@ -256,9 +233,7 @@
       const a = $('am-a').value;
       const b = $('am-b').value;
       const q = new URLSearchParams(params());
-      busy(true);
-      setStatus(t('loading'));
-      try {
+      await working(async () => {
         const data = await getJSON(`/scenarios/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}?${q}`);
         const [sa, sb] = await Promise.all([a, b].map((id) => (id === 'today' ? null : getJSON(`/scenarios/${id}`))));
         compared = { data, sa, sb };
@@ -271,11 +246,7 @@
         xlsx.hidden = false;
         document.body.dataset.compared = `${a}:${b}`;
         setStatus(`${t('compare')}: ${scenarioName(data.a)} · ${scenarioName(data.b)}`);
-      } catch (err) {
-        setStatus(`${t('error')}: ${err.message}`, true);
-      } finally {
-        busy(false);
-      }
+      }, true);
     }
 
     function showComparison(data, sa, sb) {
