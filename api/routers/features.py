@@ -30,11 +30,10 @@ from api.deps import (
 from api.guard import page_response
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.schemas import Conformance, declared
-from api.security import PAGE_RIGHTS, current_user, has_right, personalise
+from api.security import current_user, pages_for, personalise
 from geo import filtering as F
 from geo.errors import UnknownFeatureError, UnknownLayerError
 from maps import ogc
-from maps.pages import PAGES
 from services.snapshot import Snapshot
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -183,7 +182,7 @@ def html_page(
         path=path,
         as_of=None if snap is None else snap.as_of,
         as_of_source="today" if snap is None else snap.as_of_source,
-        pages=tuple(p for p in PAGES if has_right(user, PAGE_RIGHTS[p])),
+        pages=pages_for(user),
         signed_in=user is not None,
         collections=tuple(COLLECTIONS),
         query=query or {},
