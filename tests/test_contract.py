@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.security import requirement_of
 from services.settings import Settings
-from tests.conftest import bearer
+from tests.conftest import SAMPLE, bearer
 from tests.test_imports_http import make_store, registry, row, tokens_for, wait
 
 #: Operations whose 2xx answer may stay free-form, each with the reason. None, today.
@@ -177,7 +177,11 @@ class Calls:
         return response if allowed else None
 
 
-@pytest.mark.parametrize("role", list(ROLES))
+#: The fast loop walks the answers of an unscoped and a scoped role; CI walks all four.
+WALKED = ("admin", "licensing_officer") if SAMPLE else tuple(ROLES)
+
+
+@pytest.mark.parametrize("role", WALKED)
 def test_real_answers_match_the_document(world, role):
     c = Calls(world, role)
     for path in (
