@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +34,7 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.processes
 def test_export_workers_end_when_the_server_is_killed(tmp_path):
     script = textwrap.dedent(
         f"""

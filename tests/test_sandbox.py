@@ -98,6 +98,7 @@ def test_warm_and_cold_reads_give_the_same_frame(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+@pytest.mark.processes
 def test_a_hanging_read_is_killed_and_the_zygote_serves_the_next(tmp_path):
     gpkg = endless_gpkg(tmp_path / "loop.gpkg")
     good = points_gpkg(tmp_path / "ngos.gpkg")
@@ -115,6 +116,7 @@ def test_a_hanging_read_is_killed_and_the_zygote_serves_the_next(tmp_path):
 
 
 @pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+@pytest.mark.processes
 def test_a_dead_zygote_is_replaced(tmp_path):
     gpkg = points_gpkg(tmp_path / "ngos.gpkg")
     read_untrusted(gpkg)
@@ -146,6 +148,7 @@ def test_a_child_that_fails_is_a_refusal_not_a_server_error(tmp_path):
 
 
 @pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+@pytest.mark.processes
 def test_the_zygote_and_its_children_end_with_the_server(tmp_path):
     """A server killed outright (SIGKILL) leaves no zygote and no reading child behind."""
     gpkg = endless_gpkg(tmp_path / "loop.gpkg")
@@ -201,6 +204,7 @@ def hanging_read(gpkg: Path) -> tuple[ThreadPoolExecutor, object, int]:
 
 
 @pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+@pytest.mark.processes
 def test_a_crashed_child_retires_its_zygote(tmp_path):
     """Children share their zygote's memory layout: after a crash the next reads get a new one."""
     good = points_gpkg(tmp_path / "ngos.gpkg")
@@ -219,6 +223,7 @@ def test_a_crashed_child_retires_its_zygote(tmp_path):
 
 
 @pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+@pytest.mark.processes
 def test_a_zygote_is_replaced_after_its_share_of_forks(tmp_path, monkeypatch):
     good = points_gpkg(tmp_path / "ngos.gpkg")
     read_untrusted(good)
@@ -233,6 +238,7 @@ def test_a_zygote_is_replaced_after_its_share_of_forks(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(sandbox.COLD, reason="this system cannot run the zygote; every read is cold")
+@pytest.mark.processes
 def test_a_child_does_not_outlive_its_zygote(tmp_path):
     read_untrusted(points_gpkg(tmp_path / "ngos.gpkg"))
     zygote = current_zygote()
