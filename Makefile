@@ -38,11 +38,11 @@ demo: build-demo serve
 test: install
 	$(BIN)/python -m pytest --durations=15
 
-# The fast set: no national demo, no browser, no slow fuzzing (the small hand-built store instead),
+# The fast set: no national demo, no browser, no slow fuzzing, no benches (the small hand-built store instead),
 # property tests drawing a quarter of their examples (AMAYESH_TEST_SAMPLE). PostGIS tests run when
 # AMAYESH_TEST_DATABASE_URL is set.
 test-fast: install
-	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest -m "not realdata and not browser and not slow" -n 2 --durations=15
+	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest -m "not realdata and not browser and not slow and not bench" -n 2 --durations=15
 
 lint: install
 	$(BIN)/ruff check geo store services api cli demo maps exchange tests bench
