@@ -38,12 +38,13 @@ demo: build-demo serve
 test: install
 	$(BIN)/python -m pytest --durations=15
 
-# The fast set: no national demo, no browser, no slow fuzzing (the small hand-built store instead),
-# no killing of the service's own processes; property tests draw a quarter of their examples and
-# the contract walks two roles (AMAYESH_TEST_SAMPLE). PostGIS tests run when
+# The fast set: no national demo, no browser, no slow fuzzing, no benches (the small hand-built store
+# instead), no killing of the service's own processes; property tests draw a quarter of their
+# examples and the contract walks two roles (AMAYESH_TEST_SAMPLE). PostGIS tests run when
 # AMAYESH_TEST_DATABASE_URL is set.
 test-fast: install
-	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest -m "not realdata and not browser and not slow and not processes" \
+	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest \
+		-m "not realdata and not browser and not slow and not processes and not bench" \
 		-n 2 --dist worksteal --durations=15
 
 lint: install

@@ -1,8 +1,9 @@
 """Benchmarks of the analysis core on the national demo, against PySAL ``access``.
 
 Run:  .venv/bin/python bench/bench_analysis.py [--store var/amayesh.gpkg] [--reference-runs 3]
+      [--runs 7] [--checks 300] [--out bench/results/analysis.json]
 
-Prints medians (and p95 where it matters) and writes them to bench/results/analysis.json.
+Prints medians (and p95 where it matters) and writes them to bench/results/analysis.json (``--out``).
 Measured:
 * full recomputation of every measure and flag (``geo.recompute.analyse``), cold and warm
   (median of 7, wall and CPU), on the straight line and on roads (``--travel``);
@@ -64,9 +65,11 @@ def peak_memory(store_url: str) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
-def recompute_and_check(layers: dict, norms, travel, name: str, results: dict) -> None:
-    """The full recomputation (cold, then warm median of 7) and 300 licence checks on one
-    travel cost; figures keyed ``<name>_…``."""
+def recompute_and_check(
+    layers: dict, norms, travel, name: str, results: dict, runs: int = 7, checks: int = 300
+) -> None:
+    """The full recomputation (cold, then warm median of ``runs``) and ``checks`` licence checks
+    (at most one per settlement) on one travel cost; figures keyed ``<name>_…``."""
     from geo.recompute import analyse
 
     def run():
@@ -85,7 +88,7 @@ def recompute_and_check(layers: dict, norms, travel, name: str, results: dict) -
     results[f"{name}_analyse_cold_s"] = time.perf_counter() - started
     results[f"{name}_analyse_cold_cpu_s"] = time.process_time() - cpu
     walls, cpus = [], []
-    for _ in range(7):
+    for _ in range(runs):
         started, cpu = time.perf_counter(), time.process_time()
         run()
         walls.append(time.perf_counter() - started)
@@ -94,21 +97,24 @@ def recompute_and_check(layers: dict, norms, travel, name: str, results: dict) -
     results[f"{name}_analyse_median_cpu_s"] = statistics.median(cpus)
     results[f"{name}_flags"] = len(analysis.flags)
     rng = np.random.default_rng(7)
-    sample = layers["settlements"].sample(300, random_state=7)
+    sample = layers["settlements"].sample(min(checks, len(layers["settlements"])), random_state=7)
     services = list(norms.services)
-    checks = []
+    times = []
     for k, point in enumerate(sample.geometry):
         t = time.perf_counter()
         analysis.check_licence(point.x, point.y, services[k % len(services)], int(rng.integers(10, 100)))
-        checks.append(time.perf_counter() - t)
-    results[f"{name}_licence_check_median_ms"] = 1000 * statistics.median(checks)
-    results[f"{name}_licence_check_p95_ms"] = 1000 * float(np.percentile(checks, 95))
+        times.append(time.perf_counter() - t)
+    results[f"{name}_licence_check_median_ms"] = 1000 * statistics.median(times)
+    results[f"{name}_licence_check_p95_ms"] = 1000 * float(np.percentile(times, 95))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
     parser.add_argument("--reference-runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7, help="warm recomputes and E2SFCA runs (median)")
+    parser.add_argument("--checks", type=int, default=300, help="licence checks (random places)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "analysis.json")
     parser.add_argument(
         "--travel",
         nargs="+",
@@ -130,7 +136,7 @@ def main() -> int:
     for name in args.travel:
         chosen = dataclasses.replace(norms, travel=name)
         travel = travel_for(Settings(), chosen) if name == "roads" else None
-        recompute_and_check(layers, chosen, travel, name, results)
+        recompute_and_check(layers, chosen, travel, name, results, args.runs, args.checks)
     results["peak_rss_mb"] = peak_memory(args.store)
 
     # E2SFCA, ours against PySAL access, on the same data.
@@ -150,7 +156,7 @@ def main() -> int:
         return e2sfca_from_pairs(i, j, decay(cost), demand, capacity)[0]
 
     ours()  # compile (numba caches the machine code on disk for later processes)
-    ours_runs = timed(ours, 7)
+    ours_runs = timed(ours, args.runs)
     scores = ours()
     results["e2sfca_ours_median_s"] = statistics.median(ours_runs)
     results["e2sfca_ours_pairs_path_median_s"] = statistics.median(timed(ours_pairs, 3))
@@ -192,9 +198,8 @@ def main() -> int:
         np.max(np.abs(scores - theirs) / np.maximum(np.abs(theirs), 1e-300))
     )
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "analysis.json").write_text(json.dumps(results, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
     for key, value in results.items():
         print(f"{key:>28}: {value:,.4g}" if isinstance(value, float) else f"{key:>28}: {value:,}")
     return 0

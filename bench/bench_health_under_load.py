@@ -5,9 +5,10 @@ On a copy of a store (the import replaces its NGO layer with the same rows, so t
 reloads), with the server as a user starts it: one XLSX export of every settlement, one
 ``amayesh import`` in a separate process, and 20 heavy requests at once (priorities with
 different weights, saturation and flag downloads, settlement pages, priority map pages), while
-``/health`` is asked every 50 ms. Writes ``bench/results/health_under_load.json``.
+``/health`` is asked every 50 ms. Writes ``bench/results/health_under_load.json`` (``--out``).
 
     .venv/bin/python bench/bench_health_under_load.py [--store var/amayesh.gpkg] [--heavy 20]
+        [--out bench/results/health_under_load.json]
 """
 
 from __future__ import annotations
@@ -155,10 +156,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
     parser.add_argument("--heavy", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "health_under_load.json")
     args = parser.parse_args()
     figures = run(args.store, args.heavy)
-    out = ROOT / "bench" / "results" / "health_under_load.json"
-    out.write_text(json.dumps(figures, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures, indent=1))
 
 

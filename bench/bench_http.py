@@ -1,11 +1,12 @@
 """Latency and throughput of the HTTP API under concurrent load from a second process.
 
-Run:  .venv/bin/python bench/bench_http.py [--store var/amayesh.gpkg] [--connections 20]
+Run:  .venv/bin/python bench/bench_http.py [--store var/amayesh.gpkg] [--connections 20] [--requests 3000]
+      [--seconds 20] [--client wrk|python] [--out bench/results/http.json]
 
 Starts the service on 127.0.0.1 (a child process, one uvicorn worker unless --workers), warms
 it, then drives each scenario from this process with N concurrent connections, a bounded number
 of requests and a time limit. Reports median, p95 and throughput per scenario and writes
-bench/results/http.json. Only loopback addresses are used.
+bench/results/http.json (``--out``). Only loopback addresses are used.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def main() -> int:
         help="load generator: wrk (Debian package, C) or an asyncio httpx client",
     )
     parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk scenario")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "http.json")
     args = parser.parse_args()
 
     with running(args.store, args.workers) as (base, headers):
@@ -153,7 +155,7 @@ def main() -> int:
         items = [
             (
                 "GET",
-                f"/collections/settlements/items?limit=100&offset={rng.randrange(0, matched - 100)}",
+                f"/collections/settlements/items?limit=100&offset={rng.randrange(0, max(1, matched - 100))}",
                 None,
             )
             for _ in range(n // 2)
@@ -165,7 +167,7 @@ def main() -> int:
         ]
         rng.shuffle(items)
 
-        places = settlements.sample(600, random_state=7)
+        places = settlements.sample(min(600, len(settlements)), random_state=7)
         tile_urls = [
             "/tiles/settlements/{}/{}/{}.mvt".format(*tile_of(p.x, p.y, rng.randint(6, 12)))
             for p in places.geometry
@@ -193,7 +195,7 @@ def main() -> int:
                     "capacity": rng.randint(10, 100),
                 },
             )
-            for p in settlements.sample(min(n, 1000), random_state=8).geometry
+            for p in settlements.sample(min(n, 1000, len(settlements)), random_state=8).geometry
         ]
 
         results = []
@@ -217,9 +219,8 @@ def main() -> int:
             "client": args.client,
             "scenarios": results,
         }
-        out = ROOT / "bench" / "results"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "http.json").write_text(json.dumps(summary, indent=2))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2))
     return 0
 
 

@@ -6,9 +6,11 @@ writes them; a third of the rows carry no coordinates but a village or city name
 county, the rest coordinates near a settlement; a tenth are licences already stored (updates).
 One preview = the sandboxed read of the XLSX, placement by settlement, validation, duplicate
 checks and the comparison with the stored layer (``ImportJobs.analyse``). Median of three, in
-one process, after one warm-up read of a small file. Writes ``bench/results/intake.json``.
+one process, after one warm-up read of a small file. Writes ``bench/results/intake.json``
+(``--out``).
 
-    .venv/bin/python bench/bench_intake.py [--store var/amayesh.gpkg] [--rows 50000]
+    .venv/bin/python bench/bench_intake.py [--store var/amayesh.gpkg] [--rows 50000] [--repeats 3]
+        [--out bench/results/intake.json]
 
 Without ``--store`` (or if it holds no layers) the national demo is built into a temporary folder.
 """
@@ -82,6 +84,7 @@ def main() -> int:
     parser.add_argument("--store", default="var/amayesh.gpkg")
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "intake.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="amayesh-bench-intake-"))
     store_url = args.store
@@ -133,8 +136,8 @@ def main() -> int:
         "position_source": placed,
         "synthetic": True,
     }
-    out = ROOT / "bench" / "results" / "intake.json"
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     print(json.dumps(result, ensure_ascii=False, indent=2))
     jobs.close()
     return 0 if result["seconds_median"] <= TARGET_SECONDS else 1

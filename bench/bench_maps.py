@@ -1,6 +1,7 @@
 """The national map page in headless Chromium: load time, bytes transferred, JavaScript heap.
 
-    python bench/bench_maps.py --store var/amayesh.gpkg [--runs 7]
+    python bench/bench_maps.py --store var/amayesh.gpkg [--runs 7] [--province 07]
+        [--out bench/results/maps.json]
 
 Each run opens the page in a new browser context (empty cache) against a warm server, with
 every settlement (vector tiles) and every NGO (clustered in the page) available. It records
@@ -8,8 +9,8 @@ every settlement (vector tiles) and every NGO (clustered in the page) available.
   tiles are drawn (``performance.now()`` in the page, see ``data-loaded-ms``);
 - bytes: encoded bytes of every response (Chrome DevTools Protocol, Network.loadingFinished);
 - heap: JSHeapUsedSize after the load and a garbage collection (Performance.getMetrics).
-It also loads the licence check and priorities pages once each. Medians go to
-bench/results/maps.json. Targets (issue 6): load < 1.5 s, < 2 MB, < 100 MB heap.
+It also loads the licence check and priorities pages of one province (``--province``) once each.
+Medians go to bench/results/maps.json (``--out``). Targets (issue 6): load < 1.5 s, < 2 MB, < 100 MB heap.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def main() -> None:
     )
     parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--province", default="07", help="the province of the licence and priorities pages")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "maps.json")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -66,7 +69,9 @@ def main() -> None:
         measure(browser, national, "body[data-loaded-ms]", headers)  # warm the server's caches
         runs = [measure(browser, national, "body[data-loaded-ms]", headers) for _ in range(args.runs)]
         others = {
-            name: measure(browser, f"{base}/maps/{name}?province=07", "body[data-ready=true]", headers)
+            name: measure(
+                browser, f"{base}/maps/{name}?province={args.province}", "body[data-ready=true]", headers
+            )
             for name in ("licence", "priorities")
         }
         browser.close()
@@ -81,8 +86,8 @@ def main() -> None:
         "priorities": others["priorities"],
         "targets": {"load_s": 1.5, "bytes": 2_000_000, "heap_mb": 100},
     }
-    out = ROOT / "bench" / "results" / "maps.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     n = result["national"]
     print(
         f"national map, {args.runs} cold loads: load {n['load_s']['median']:.2f} s median "

@@ -1,8 +1,10 @@
 """Benchmarks of the planning workbench on the national demo, against spopt where it can run.
 
 Run:  .venv/bin/python bench/bench_plans.py [--store var/amayesh.gpkg] [--runs 5] [--spopt-timeout 600]
+      [--sites 50] [--national-sites 200] [--out bench/results/plans.json]
 
-Prints medians and writes them to bench/results/plans.json. Measured, for rehabilitation:
+Prints medians and writes them to bench/results/plans.json (``--out``). Measured, for
+rehabilitation (the numbers of sites are ``--sites`` and ``--national-sites``, and name the keys):
 * MCLP, 50 new sites in the province with the most flagged places: greedy with its Lagrangian
   bound, and the exact MILP (HiGHS); spopt's MCLP (PuLP + HiGHS) on the same reduced instance
   (the same places, candidates and coverage), its time including building its model;
@@ -104,7 +106,11 @@ def main() -> None:
     parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--spopt-timeout", type=float, default=600)
+    parser.add_argument("--sites", type=int, default=50, help="new sites in the province (MCLP, p-median)")
+    parser.add_argument("--national-sites", type=int, default=200, help="new sites in the whole country")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "plans.json")
     args = parser.parse_args()
+    p, national_p = args.sites, args.national_sites
     store = open_store(args.store)
     norms = load_norms(ROOT / "config" / "norms.toml")
     # the norms' travel cost: the road network by default (travel = "roads")
@@ -115,33 +121,33 @@ def main() -> None:
     site_centres(a, SERVICE, 2, province=province, method="greedy")  # compile the kernels once
     out: dict = {"service_type": SERVICE, "province": province, "runs": args.runs}
 
-    t, plan = timed(lambda: site_centres(a, SERVICE, 50, province=province, method="greedy"), args.runs)
-    out["province_mclp_50_greedy"] = {
+    t, plan = timed(lambda: site_centres(a, SERVICE, p, province=province, method="greedy"), args.runs)
+    out[f"province_mclp_{p}_greedy"] = {
         "seconds": t,
         **{k: plan.summary[k] for k in ("objective", "bound", "gap", "candidates", "pairs")},
     }
-    t, plan = timed(lambda: site_centres(a, SERVICE, 50, province=province, method="exact"), args.runs)
-    out["province_mclp_50_exact"] = {
+    t, plan = timed(lambda: site_centres(a, SERVICE, p, province=province, method="exact"), args.runs)
+    out[f"province_mclp_{p}_exact"] = {
         "seconds": t,
         **{k: plan.summary[k] for k in ("objective", "bound", "gap", "optimal")},
     }
-    t, plan = timed(lambda: site_centres(a, SERVICE, 50, province=province, method="auto"), args.runs)
-    out["province_mclp_50_auto"] = {
+    t, plan = timed(lambda: site_centres(a, SERVICE, p, province=province, method="auto"), args.runs)
+    out[f"province_mclp_{p}_auto"] = {
         "seconds": t,
         "method": plan.summary["method"],
         "gap": plan.summary["gap"],
     }
 
     cost, weight, radius = reduced_instance(a, province)
-    spopt_t, spopt_obj = spopt_mclp(cost, weight, radius, 50, args.spopt_timeout)
-    exact_obj = out["province_mclp_50_exact"]["objective"]
-    out["province_mclp_50_spopt"] = {
+    spopt_t, spopt_obj = spopt_mclp(cost, weight, radius, p, args.spopt_timeout)
+    exact = out[f"province_mclp_{p}_exact"]
+    out[f"province_mclp_{p}_spopt"] = {
         "seconds": spopt_t,
         "objective": spopt_obj,
         "matrix": list(cost.shape),
-        "objective_equal": None if spopt_obj is None else abs(spopt_obj - exact_obj) < 1e-6,
-        "ratio_to_exact": None if spopt_t is None else spopt_t / out["province_mclp_50_exact"]["seconds"],
-        "ratio_to_greedy": None if spopt_t is None else spopt_t / out["province_mclp_50_greedy"]["seconds"],
+        "objective_equal": None if spopt_obj is None else abs(spopt_obj - exact["objective"]) < 1e-6,
+        "ratio_to_exact": None if spopt_t is None else spopt_t / exact["seconds"],
+        "ratio_to_greedy": None if spopt_t is None else spopt_t / out[f"province_mclp_{p}_greedy"]["seconds"],
     }
 
     # A national siting on roads is refused (more place-site pairs within the road reach than the
@@ -149,8 +155,8 @@ def main() -> None:
     # the scenario compared on roads below.
     straight = dataclasses.replace(norms, travel="straight")
     a_straight = analysis_from_store(store, straight, travel_for(Settings(), straight))
-    t, plan = timed(lambda: site_centres(a_straight, SERVICE, 200, method="greedy"), args.runs)
-    out["national_mclp_200_greedy"] = {
+    t, plan = timed(lambda: site_centres(a_straight, SERVICE, national_p, method="greedy"), args.runs)
+    out[f"national_mclp_{national_p}_greedy"] = {
         "travel": "straight",
         "seconds": t,
         **{
@@ -169,9 +175,9 @@ def main() -> None:
     }
     national_sites = plan.sites
     t, plan = timed(
-        lambda: site_centres(a, SERVICE, 50, province=province, model="pmedian", method="greedy"), args.runs
+        lambda: site_centres(a, SERVICE, p, province=province, model="pmedian", method="greedy"), args.runs
     )
-    out["province_pmedian_50_greedy"] = {
+    out[f"province_pmedian_{p}_greedy"] = {
         "seconds": t,
         **{k: plan.summary[k] for k in ("objective", "bound", "gap", "pairs")},
     }
@@ -197,10 +203,8 @@ def main() -> None:
         "newly_covered": result.summary["newly_covered"],
     }
     print(json.dumps(out, indent=2, ensure_ascii=False, default=float))
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "plans.json").write_text(
-        json.dumps(out, indent=2, ensure_ascii=False, default=float)
-    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=float))
 
 
 if __name__ == "__main__":

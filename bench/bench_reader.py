@@ -2,12 +2,15 @@
 zygote, ``exchange.sandbox``) against cold (a new interpreter per file, as before).
 
 Files are generated here (synthetic rows, nothing from the demo): a 10-row CSV, a 25,000-row
-NGO-registry CSV and a 25,000-point GeoPackage. Medians over repeated reads, in one process.
-Writes ``bench/results/reader.json``.
+NGO-registry CSV and a 25,000-point GeoPackage (``--rows``). Medians over 15 reads of each
+(``--repeats``), in one process. Writes ``bench/results/reader.json`` (``--out``).
+
+    .venv/bin/python bench/bench_reader.py [--rows 25000] [--repeats 15] [--out bench/results/reader.json]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -45,22 +48,22 @@ def registry(n: int, seed: int = 7) -> pd.DataFrame:
     )
 
 
-def files(folder: Path) -> dict[str, Path]:
+def files(folder: Path, rows: int = 25_000) -> dict[str, Path]:
     small = folder / "small.csv"
     registry(10).to_csv(small, index=False)
     big = folder / "registry.csv"
-    table = registry(25_000)
+    table = registry(rows)
     table.to_csv(big, index=False)
     gpkg = folder / "registry.gpkg"
     gpd.GeoDataFrame(
         table.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(table.lon, table.lat), crs=4326
     ).to_file(gpkg, layer="ngos")
-    return {"10-row CSV": small, "25,000-row CSV": big, "25,000-point GeoPackage": gpkg}
+    return {"10-row CSV": small, f"{rows:,}-row CSV": big, f"{rows:,}-point GeoPackage": gpkg}
 
 
-def median_seconds(path: Path) -> float:
+def median_seconds(path: Path, repeats: int = REPEATS) -> float:
     times = []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         started = time.perf_counter()
         read_untrusted(path)
         times.append(time.perf_counter() - started)
@@ -68,26 +71,30 @@ def median_seconds(path: Path) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=25_000, help="rows of the large CSV and GeoPackage")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="reads of each file (median)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reader.json")
+    args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        paths = files(Path(tmp))
+        paths = files(Path(tmp), args.rows)
         started = time.perf_counter()
         read_untrusted(paths["10-row CSV"])
         first = time.perf_counter() - started  # includes starting the zygote
         for name, path in paths.items():
-            warm = median_seconds(path)
+            warm = median_seconds(path, args.repeats)
             sandbox.COLD = True
-            cold = median_seconds(path)
+            cold = median_seconds(path, args.repeats)
             sandbox.COLD = False
             results.append(
                 {"file": name, "warm_s": round(warm, 4), "cold_s": round(cold, 4), "ratio": cold / warm}
             )
             print(f"{name:26} warm {warm * 1000:7.1f} ms   cold {cold * 1000:7.1f} ms   {cold / warm:5.1f}×")
     print(f"first read of a fresh process (starts the zygote): {first * 1000:.0f} ms")
-    out = ROOT / "bench" / "results" / "reader.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(
-        json.dumps({"repeats": REPEATS, "first_read_s": round(first, 3), "files": results}, indent=1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"repeats": args.repeats, "first_read_s": round(first, 3), "files": results}, indent=1)
     )
 
 

@@ -1,14 +1,16 @@
 """Benchmarks of travel on roads on the national demo.
 
-Run:  .venv/bin/python bench/bench_roads.py [--store var/amayesh.gpkg] [--runs 7]
+Run:  .venv/bin/python bench/bench_roads.py [--store var/amayesh.gpkg] [--runs 7] [--checks 300]
+      [--dask-workers 1 2] [--out bench/results/roads.json]
 
-Writes bench/results/roads.json. Measured:
+Writes bench/results/roads.json (``--out``). Measured:
 * reading the roads file and building the graph (cold, once);
 * full recomputation of every measure and flag for all 8 services on roads, warm, median of
   ``--runs`` (and the straight line on the same data, for comparison);
-* one licence check on roads, median and p95 over 300 random places;
+* one licence check on roads, median and p95 over 300 random places (``--checks``);
 * the all-pairs-within-catchment work (E2SFCA of all 8 services: bounded searches and sums) in
-  this process, and on a Dask LocalCluster of 1 and of 2 worker processes (one thread each),
+  this process, and on a Dask LocalCluster of 1 and of 2 worker processes (one thread each;
+  ``--dask-workers``),
   median of 3 after a warm-up; the answers are checked equal to the single-process ones.
 """
 
@@ -64,6 +66,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", default=str(ROOT / "var" / "amayesh.gpkg"))
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--checks", type=int, default=300, help="licence checks (random places)")
+    parser.add_argument(
+        "--dask-workers", type=int, nargs="*", default=[1, 2], help="the Dask clusters' sizes to measure"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "roads.json")
     args = parser.parse_args()
     store = open_store(args.store)
     norms = load_norms(ROOT / "config" / "norms.toml")
@@ -89,7 +96,7 @@ def main() -> int:
     results["settlements_with_a_fallback_trip"] = int(analysis.access.fallback.any(axis=1).sum())
 
     rng = np.random.default_rng(7)
-    sample = layers[0].sample(300, random_state=7)
+    sample = layers[0].sample(min(args.checks, len(layers[0])), random_state=7)
     services = list(norms.services)
     checks = []
     for k, point in enumerate(sample.geometry):
@@ -119,7 +126,7 @@ def main() -> int:
     )
     from dask.distributed import Client, LocalCluster
 
-    for workers in (1, 2):
+    for workers in args.dask_workers:
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster,
             Client(cluster) as client,
@@ -144,9 +151,8 @@ def main() -> int:
             results[f"pairs_work_dask_{workers}_workers_median_s"] = statistics.median(
                 timed(lambda remote=remote: all_services_e2sfca(remote, places, providers, demand, norms), 3)
             )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "roads.json").write_text(json.dumps(results, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
     for key, value in results.items():
         print(f"{key:>40}: {value:,.4g}" if isinstance(value, float) else f"{key:>40}: {value}")
     return 0

@@ -1,0 +1,207 @@
+"""Every bench runs as bench/README.md documents it, on a tiny world, so that none can rot.
+
+Each test starts ``bench/bench_<name>.py`` in a new interpreter with ``--store`` on the small
+hand-built world (``tests/small_world.py``) and the options that make it quick, writes its figures
+to ``--out`` in a temporary folder (never over ``bench/results``) and checks that the JSON holds
+the keys bench/README.md's tables are filled from, as finite positive numbers. The figures
+themselves mean nothing on 19 settlements: only that the bench still runs to its end.
+
+The small world has no road network of its own; a grid of roads over its three counties (one
+primary road east–west, the rest secondary) is written next to the store and given to the
+benches as ``AMAYESH_ROADS``, as a user points the service at another roads file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from itertools import pairwise
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString
+
+from geo.schema import SERVICE_TYPES
+from store import open_store
+from tests import small_world
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.bench
+
+
+@pytest.fixture(scope="module")
+def roads(tmp_path_factory) -> Path:
+    """A grid of roads every 0.1° over the small world's counties (49–52 °E, 34–35 °N)."""
+    lons = [49.0 + 0.1 * i for i in range(31)]
+    lats = [34.0 + 0.1 * j for j in range(11)]
+    lines, classes = [], []
+    for j, lat in enumerate(lats):
+        for a, b in pairwise(lons):
+            lines.append(LineString([(a, lat), (b, lat)]))
+            classes.append("primary" if j == 5 else "secondary")
+    for lon in lons:
+        for a, b in pairwise(lats):
+            lines.append(LineString([(lon, a), (lon, b)]))
+            classes.append("secondary")
+    path = tmp_path_factory.mktemp("roads") / "roads.gpkg"
+    gpd.GeoDataFrame({"road_class": classes}, geometry=lines, crs=4326).to_file(path)
+    return path
+
+
+def smoke_world() -> dict[str, pd.DataFrame]:
+    """The small world as the national demo is in the ways the benches rely on: every service
+    has active centres (the roads bench locates each service's), and every settlement has some
+    target population, fifty times the small world's (PySAL ``access``, the analysis bench's
+    reference, divides by the demand within a centre's reach)."""
+    layers = small_world.layers()
+    layers["county_needs"]["target_population"] *= 50
+    ngos = layers["ngos"]
+    active = ngos[ngos["status"] == "active"]
+    missing = [s for s in SERVICE_TYPES if s not in set(active["service_type"])]
+    extra = active.iloc[[0] * len(missing)].copy()
+    extra["licence_no"] = [f"SYN-9{k:04d}" for k in range(len(missing))]
+    extra["service_type"] = missing
+    layers["ngos"] = pd.concat([ngos, extra], ignore_index=True)
+    return layers
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    """The smoke world in a fresh GeoPackage (a bench may add its admin account to it)."""
+    layers = smoke_world()
+    path = tmp_path / "small.gpkg"
+    with open_store(str(path)).transaction() as tx:
+        for name, frame in layers.items():
+            tx.write_layer(name, frame)
+    return path
+
+
+def bench(name: str, out: Path, *options: str, store: Path | None = None, roads: Path | None = None) -> dict:
+    """Run ``bench/bench_<name>.py`` as bench/README.md documents it (on ``store``, with the roads
+    file ``roads``), writing to ``out``; the JSON it wrote."""
+    env = {**os.environ, **({"AMAYESH_ROADS": str(roads)} if roads else {})}
+    cmd = [sys.executable, f"bench/bench_{name}.py", *(["--store", str(store)] if store else [])]
+    cmd += [*options, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return json.loads(out.read_text())
+
+
+def positive(figures: dict, *keys: str) -> None:
+    """Each key is in ``figures`` and a finite number above zero."""
+    for key in keys:
+        value = figures[key]
+        assert isinstance(value, int | float) and not isinstance(value, bool), (key, value)
+        assert math.isfinite(value) and value > 0, (key, value)
+
+
+def test_bench_analysis(store, roads, tmp_path):
+    options = ("--runs", "2", "--checks", "20", "--reference-runs", "1")
+    out = bench("analysis", tmp_path / "analysis.json", *options, store=store, roads=roads)
+    for travel in ("straight", "roads"):
+        positive(
+            out,
+            *(f"{travel}_analyse_{figure}" for figure in ("cold_s", "median_s", "median_cpu_s")),
+            f"{travel}_licence_check_median_ms",
+            f"{travel}_licence_check_p95_ms",
+            f"{travel}_flags",
+        )
+    positive(
+        out,
+        "peak_rss_mb",
+        "e2sfca_ours_median_s",
+        "e2sfca_ours_pairs_path_median_s",
+        "e2sfca_access_median_s",
+        "2sfca_access_median_s",
+        "e2sfca_speedup",
+        "pairs_30km",
+    )
+    assert 0 <= out["max_relative_difference"] < 1e-9
+
+
+def test_bench_roads(store, roads, tmp_path):
+    options = ("--runs", "2", "--checks", "20", "--dask-workers", "1")
+    out = bench("roads", tmp_path / "roads.json", *options, store=store, roads=roads)
+    positive(
+        out,
+        "graph_build_s",
+        "analyse_roads_median_s",
+        "analyse_straight_median_s",
+        "licence_check_roads_median_ms",
+        "licence_check_roads_p95_ms",
+        "searches_in_process_median_s",
+        "pairs_work_in_process_median_s",
+        "searches_dask_1_workers_median_s",
+        "pairs_work_dask_1_workers_median_s",
+    )
+    positive(out["graph"], "nodes", "edges", "km")
+    assert out["dask_1_workers_identical"] is True
+
+
+def test_bench_plans(store, roads, tmp_path):
+    options = ("--runs", "1", "--sites", "2", "--national-sites", "3", "--spopt-timeout", "120")
+    out = bench("plans", tmp_path / "plans.json", *options, store=store, roads=roads)
+    assert out["province"] in small_world.PROVINCES
+    positive(out["province_mclp_2_greedy"], "seconds", "objective", "bound", "candidates", "pairs")
+    positive(out["province_mclp_2_exact"], "seconds", "objective")
+    assert out["province_mclp_2_exact"]["optimal"] is True
+    assert out["province_mclp_2_auto"]["method"] in ("exact", "greedy")
+    spopt = out["province_mclp_2_spopt"]
+    positive(spopt, "seconds", "objective", "ratio_to_exact", "ratio_to_greedy")
+    assert spopt["objective_equal"] is True
+    national = out["national_mclp_3_greedy"]
+    positive(national, "seconds", "objective", "candidates", "pairs", "covered_after", "demand_total")
+    positive(out["province_pmedian_2_greedy"], "seconds", "objective", "pairs")
+    positive(out["national_delegation"], "seconds", "places", "centres_used")
+    positive(out["national_comparison"], "compare_seconds", "apply_and_recompute_seconds", "rows")
+
+
+def test_bench_reader(tmp_path):
+    out = bench("reader", tmp_path / "reader.json", "--rows", "200", "--repeats", "1")
+    positive(out, "first_read_s")
+    assert [f["file"] for f in out["files"]] == ["10-row CSV", "200-row CSV", "200-point GeoPackage"]
+    for figures in out["files"]:
+        positive(figures, "warm_s", "cold_s", "ratio")
+
+
+def test_bench_intake(store, roads, tmp_path):
+    options = ("--rows", "200", "--repeats", "1")
+    out = bench("intake", tmp_path / "intake.json", *options, store=store, roads=roads)
+    positive(out, "seconds_median", "file_mb")
+    assert out["counts"]["rows"] == 200
+    assert sum(out["position_source"].values()) + out["counts"]["rejected"] == 200
+
+
+def test_bench_http(store, roads, tmp_path):
+    """With wrk where it is installed (CI installs it), else the asyncio client."""
+    options = ("--requests", "60", "--connections", "4", "--seconds", "1")
+    out = bench("http", tmp_path / "http.json", *options, store=store, roads=roads)
+    assert out["client"] == ("wrk" if shutil.which("wrk") else "python")
+    assert len(out["scenarios"]) == 4
+    for scenario in out["scenarios"]:
+        assert scenario["errors"] == 0, scenario
+        positive(scenario, "requests", "median_ms", "p95_ms", "throughput_rps")
+
+
+def test_bench_health_under_load(store, roads, tmp_path):
+    out = bench("health_under_load", tmp_path / "health.json", "--heavy", "5", store=store, roads=roads)
+    assert out["import_exit"] == 0 and out["export_status"] == 200
+    assert sum(out["statuses"].values()) == 6
+    positive(out, "health_requests", "health_ms_median", "health_ms_p95", "health_ms_max", "export_seconds")
+
+
+@pytest.mark.browser
+def test_bench_maps(store, roads, tmp_path):
+    options = ("--runs", "1", "--province", small_world.PROVINCE)
+    out = bench("maps", tmp_path / "maps.json", *options, store=store, roads=roads)
+    for key in ("load_s", "bytes", "requests", "heap_mb"):
+        positive(out["national"][key], "median", "max")
+    for page in ("licence", "priorities"):
+        positive(out[page], "load_s", "bytes", "requests", "heap_mb")
