@@ -46,6 +46,8 @@ class Located:
     def from_lonlat(cls, lon: np.ndarray, lat: np.ndarray) -> Located:
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
+        if lon.size == 0:  # pyproj refuses empty arrays; no place is a valid set of places
+            return cls(np.empty((0, 2)), np.empty(0), np.empty((0, 2)))
         x, y = _PROJ(lon, lat)
         k = np.asarray(_PROJ.get_factors(lon, lat).meridional_scale, dtype="float64")
         return cls(np.column_stack([x, y]), np.atleast_1d(k), np.radians(np.column_stack([lon, lat])))

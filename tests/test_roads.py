@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, MultiLineString
 
 from geo.access import e2sfca_from_pairs, gaussian_decay
-from geo.distance import Located
+from geo.distance import Located, StraightLine
 from geo.errors import SchemaError
 from geo.roads import RoadNetwork, build_road_graph, run_balls
 from tests.conftest import examples
@@ -446,3 +446,12 @@ def test_the_national_analysis_on_roads(demo, data_dir):
     assert check.travel == "roads" and check.catchment_min == 45
     area = a.catchment_area(57.3, 27.2, "rehabilitation")
     assert area.is_valid and area.contains(shapely.Point(57.3, 27.2))
+
+
+def test_a_service_without_centres_has_no_pairs_on_roads_or_in_a_straight_line():
+    nobody = Located.from_lonlat(np.array([]), np.array([]))  # pyproj alone refuses empty arrays
+    assert len(nobody) == 0 and nobody.xy.shape == (0, 2) and nobody.ll.shape == (0, 2)
+    place = (50.0, 34.01)
+    for travel in (small_network(), StraightLine(1.3)):
+        i, j, cost = travel.pairs(at(place), nobody, 60.0)
+        assert len(i) == len(j) == len(cost) == 0
