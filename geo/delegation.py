@@ -185,7 +185,7 @@ def delegate(
 
     places = analysis.licence_index.places.take(place_pos)
     centres = located.take(centre_pos)
-    check_pair_count(places, centres, travel.reach_m(reach) if unit == "min" else reach, "delegation")
+    check_pair_count(places, centres, travel.reach_m(reach), "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
     flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
     flow = np.rint(flow)

@@ -12,7 +12,14 @@ from pyproj import Geod
 from geo.decisions import AnalysisInputError
 from geo.distance import StraightLine
 from geo.recompute import analyse
-from geo.siting import capacitated_siting, mclp, p_median, pairs_from_cost_matrix, site_centres
+from geo.siting import (
+    capacitated_siting,
+    check_pair_count,
+    mclp,
+    p_median,
+    pairs_from_cost_matrix,
+    site_centres,
+)
 from geo.siting.problem import _Flow
 from tests import analysis_world as world
 from tests.conftest import SAMPLE
@@ -298,3 +305,35 @@ def test_a_provinces_siting_says_what_it_counts_at_its_border():
     )
     country = site_centres(a, "rehabilitation", 1, method="greedy")
     assert country.summary["border_note_en"] is None
+
+
+def test_the_pair_count_bounds_the_travel_pairs_at_the_ground_reach():
+    # A straight line with a detour keeps pairs within cost ÷ detour on the ground: the count that
+    # refuses too-large instances must bound those pairs, not the 1.3² × more within the full cost.
+    a = _world_analysis(seed=5)
+    places = a.licence_index.places
+    travel = StraightLine(1.3)
+    reach = 40_000.0
+    i, _, _ = travel.pairs(places, places, reach)
+    counted = check_pair_count(places, places, travel.reach_m(reach), "test")
+    loose = check_pair_count(places, places, reach, "test")
+    assert len(i) <= counted < loose
+    # Projected search radii are a little wider than the geodesic: the count stays close.
+    assert counted <= 1.1 * len(i)
+
+
+def test_siting_refuses_by_the_pairs_its_travel_keeps(monkeypatch):
+    import geo.siting.plan as plan
+
+    a = _world_analysis(travel=StraightLine(1.3), seed=5)
+    service = "rehabilitation"
+    flagged = a.flags.index[a.flags["service_type"] == service]
+    sites = a.licence_index.places.take(np.sort(a.settlements.index.get_indexer(flagged)))
+    catchment = 1000 * a.norms.services[service].catchment_km
+    counted = check_pair_count(a.licence_index.places, sites, catchment / 1.3, "test")
+    assert counted < check_pair_count(a.licence_index.places, sites, catchment, "test")
+    monkeypatch.setattr(plan, "MAX_PAIRS", counted)
+    assert site_centres(a, service, 1, method="greedy").summary["pairs"] <= counted
+    monkeypatch.setattr(plan, "MAX_PAIRS", counted - 1)
+    with pytest.raises(AnalysisInputError, match="pairs within"):
+        site_centres(a, service, 1, method="greedy")

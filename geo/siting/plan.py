@@ -59,23 +59,26 @@ def _subset(located: Located, idx: np.ndarray) -> Located:
     return located.take(idx)
 
 
-def check_pair_count(origins: Located, destinations: Located, radius_m: float, what: str) -> int:
-    """Refuse an instance whose pairs within ``radius_m`` would not fit in memory.
+def check_pair_count(origins: Located, destinations: Located, ground_m: float, what: str) -> int:
+    """Refuse an instance whose pairs within ``ground_m`` on the ground would not fit in memory.
 
-    Counts the pairs within the radius as the crow flies (a travel cost is never shorter, so
-    this bounds the pairs of any travel cost) without storing them.
+    ``ground_m`` is the farthest ground distance a pair within the travel cost can span: the
+    travel's ``reach_m`` (a straight line's cost ÷ its detour; on roads, the fastest road's).
+    Counts the pairs within it as the crow flies, without storing them: a bound on the pairs
+    the travel cost will keep.
     """
     if len(origins) == 0 or len(destinations) == 0:
         return 0
     k_max = max(origins.k.max(), destinations.k.max())
     small, large = (origins, destinations) if len(origins) <= len(destinations) else (destinations, origins)
     counts = cKDTree(large.xy).query_ball_point(
-        small.xy, search_radius(radius_m, 1.0, k_max), return_length=True
+        small.xy, search_radius(ground_m, 1.0, k_max), return_length=True
     )
     total = int(np.sum(counts))
     if total > MAX_PAIRS:
         raise AnalysisInputError(
-            f"{what}: about {total:,} pairs within {radius_m / 1000:g} km, more than {MAX_PAIRS:,}; "
+            f"{what}: about {total:,} pairs within {ground_m / 1000:g} km as the crow flies, "
+            f"more than {MAX_PAIRS:,}; "
             "choose a province, fewer candidates or a shorter distance"
         )
     return total
@@ -168,7 +171,7 @@ def site_centres(
         cap_m = 1000.0 * (cap_km if cap_km is not None else 2.0 * norm.max_distance_km)
     reach = catchment if model == "mclp" else cap_m
 
-    check_pair_count(places, sites, travel.reach_m(reach) if unit == "min" else reach, "siting")
+    check_pair_count(places, sites, travel.reach_m(reach), "siting")
     pi, pj, pc = travel.pairs(places, sites, reach)
     if (capacitated or method == "exact") and len(pi) > EXACT_MAX_PAIRS:
         what = "the capacitated models" if capacitated else "the exact solver"
