@@ -13,7 +13,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
     from store import open_store
+    from store.accounts import CHEAP_HASHES_FOR_TESTS, cheap_hashes
 
+    if cheap_hashes():
+        print(
+            f"warning: {CHEAP_HASHES_FOR_TESTS}=1 is set: passwords set or changed now are hashed with "
+            "the test suite's cheap profile (easy to guess from a stolen database); unset it",
+            file=sys.stderr,
+        )
     if not open_store(settings.store).list_layers():
         print(f"warning: {settings.store} holds no layers; run `amayesh build-demo` first", file=sys.stderr)
     print(f"Amayesh on http://{settings.host}:{settings.port}/", file=sys.stderr, flush=True)

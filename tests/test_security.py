@@ -392,3 +392,37 @@ def test_the_service_hashes_passwords_with_rfc_9106_parameters_and_upgrades_chea
         check=True,
     ).stdout.split("\n")
     assert out[:2] == ["cheap_user m=65536,t=3,p=4", "new_user m=65536,t=3,p=4"]
+
+
+def test_a_service_started_with_the_tests_cheap_hashes_says_so(tmp_path):
+    # The suite's cheap profile must never pass unnoticed on a real service.
+    from tests.conftest import free_port
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "--store",
+            str(tmp_path / "s.gpkg"),
+            "serve",
+            "--port",
+            str(free_port()),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "AMAYESH_TEST_CHEAP_PASSWORD_HASHES": "1"},
+    )
+    try:
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("Amayesh on http"):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stderr.close()
+    assert any("AMAYESH_TEST_CHEAP_PASSWORD_HASHES=1 is set" in line for line in lines), lines
