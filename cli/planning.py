@@ -40,7 +40,9 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
         )
         candidates = [c.strip() for c in text.replace("\n", ",").split(",") if c.strip()]
     store, a = load_analysis(settings)
-    plan = plans.site(a, args.service, args.k, args, province=province, candidates=candidates)
+    plan = plans.site(
+        a, args.service, args.k, plans.SitingOptions.of(args), province=province, candidates=candidates
+    )
     s = plan.summary
     what = (
         "capacity used"

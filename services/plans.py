@@ -13,6 +13,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
@@ -333,22 +334,36 @@ def comparison_workbook(
     return path
 
 
-#: The siting options both interfaces pass through to ``geo.siting.site_centres`` by their name:
-#: an HTTP request's body and the command line's arguments carry them as attributes.
-SITING_OPTIONS = ("model", "capacity", "capacitated", "cap_km", "cap_min", "method", "time_limit")
+@dataclass(frozen=True)
+class SitingOptions:
+    """How to site: the options of ``geo.siting.site_centres`` beyond the service, the number
+    of sites and where. Both interfaces read them from what they were given (``of``)."""
+
+    model: str = "mclp"
+    capacity: int | None = None
+    capacitated: bool = False
+    cap_km: float | None = None
+    cap_min: float | None = None
+    method: str = "auto"
+    time_limit: float = 60.0
+
+    @classmethod
+    def of(cls, given: object) -> SitingOptions:
+        """The options carried as attributes of ``given``: an HTTP request's body, the command
+        line's arguments."""
+        return cls(**{f.name: getattr(given, f.name) for f in fields(cls)})
 
 
 def site(
     analysis: Analysis,
     service_type: str,
     k: int,
-    options: object,
+    options: SitingOptions,
     province: str | None = None,
     candidates: list[str] | None = None,
 ):
-    """Site ``k`` new centres of ``service_type`` (``geo.siting.site_centres``), with the
-    ``SITING_OPTIONS`` read from ``options``."""
+    """Site ``k`` new centres of ``service_type`` (``geo.siting.site_centres``) with ``options``."""
     from geo.siting import site_centres
 
-    chosen = {name: getattr(options, name) for name in SITING_OPTIONS}
+    chosen = {f.name: getattr(options, f.name) for f in fields(SitingOptions)}
     return site_centres(analysis, service_type, k, province=province, candidates=candidates, **chosen)

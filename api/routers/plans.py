@@ -79,7 +79,7 @@ def _siting_answer(analysis, request: SitingRequest) -> dict:
         analysis,
         request.service_type.value,
         request.k,
-        request,
+        plans.SitingOptions.of(request),
         province=request.province,
         candidates=request.candidates,
     )
