@@ -24,7 +24,15 @@ import pandas as pd
 from geo.applications import DEFAULT_DEADLINE_DAYS, FIELDS
 from geo.errors import BadParameter
 from geo.periods import Period
-from geo.trends import ANALYSIS_MEASURES, COUNTRY, DATE_MEASURES, analysis_table, trends, unit_analysis
+from geo.trends import (
+    ANALYSIS_MEASURES,
+    COMPARISONS,
+    COUNTRY,
+    DATE_MEASURES,
+    analysis_table,
+    trends,
+    unit_analysis,
+)
 from services.caches import ByteLRU
 from services.loading import analysis_from_layers, ngos_as_of
 from services.scope import COARSENING, Scope, generalised_analysis, generalised_ngos, restrict
@@ -118,6 +126,9 @@ def trend_answer(
     unknown = [m for m in asked if m not in MEASURES]
     if unknown:
         raise BadParameter(f"unknown measure {', '.join(unknown)}; known: {', '.join(MEASURES)}")
+    odd = [c for c in compare if c not in COMPARISONS]
+    if odd:
+        raise BadParameter(f"unknown comparison {', '.join(odd)}; known: {', '.join(COMPARISONS)}")
     analysed = [m for m in asked if m in ANALYSIS_MEASURES]
     if analysed and len(periods) > ANALYSIS_PERIODS:
         raise BadParameter(
@@ -129,7 +140,8 @@ def trend_answer(
     ngos = restrict(recorded_ngos(snap), scope)
     provinces = None if scope.provinces is None else sorted(scope.provinces)
     rows = snap._store.list_applications(provinces)
-    apps = pd.DataFrame(rows, columns=list(FIELDS))
+    # cut here as well: PostGIS's row-level security does not bind the tables' owner
+    apps = restrict(pd.DataFrame(rows, columns=list(FIELDS)), scope)
     if province is not None:
         ngos = ngos[ngos["province_code"].astype(str) == province]
         apps = apps[apps["province_code"].astype(str) == province]
