@@ -774,7 +774,9 @@ class _TrendRowBase(Answer):
     end: str
     partial: bool
     level: Literal["country", "province", "county"]
-    unit_code: str = Field(description="IR (the country, or the sum of the caller's provinces), a province or a county")
+    unit_code: str = Field(
+        description="IR (the country, or the sum of the caller's provinces), a province or a county"
+    )
     name_fa: str | None
     name_en: str | None
     service_type: str | None = Field(None, description="with by_service=true")
@@ -787,13 +789,16 @@ class _TrendRowBase(Answer):
     decided_in_time: int | None = Field(None, description=_TREND_MEASURES["decided_in_time"])
     decided_late: int | None = Field(None, description=_TREND_MEASURES["decided_late"])
     share_in_time: float | None = Field(None, description="decided_in_time / decided")
-    underserved_counties: int | None = Field(None, description="county × service pairs underserved at the period's end")
+    underserved_counties: int | None = Field(
+        None, description="county × service pairs underserved at the period's end"
+    )
     balanced_counties: int | None = Field(None, description="county × service pairs balanced")
     saturated_counties: int | None = Field(None, description="county × service pairs saturated")
     flagged_places: int | None = Field(None, description="underserved places flagged (place × service)")
     target_population: int | None = Field(None, description="target persons")
     access_share: float | None = Field(
-        None, description="share of the target persons with a centre within reach (0.05 steps without exact locations)"
+        None,
+        description="share of the target persons with a centre within reach (0.05 steps without exact locations)",
     )
     # ``class`` is a Python keyword: the field is named ``saturation_class`` and published as ``class``
     saturation_class: Literal["underserved", "balanced", "saturated"] | None = Field(
@@ -813,7 +818,10 @@ TrendRow = create_model(
             Field(None, description=f"{measure} minus that of {what} (compare={kind})"),
         )
         for measure in _TREND_MEASURES
-        for kind, what in (("previous", "the previous period"), ("year_before", "the same period a year earlier"))
+        for kind, what in (
+            ("previous", "the previous period"),
+            ("year_before", "the same period a year earlier"),
+        )
     },
 )
 

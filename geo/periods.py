@@ -32,8 +32,8 @@ FIRST_YEAR, LAST_YEAR = 1300, 1499
 TEHRAN = "Asia/Tehran"
 
 MONTHS_FA = tuple(jdatetime.date.j_months_fa)
-MONTHS_EN = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar", "Mehr", "Aban", "Azar")
-MONTHS_EN += ("Dey", "Bahman", "Esfand")
+MONTHS_EN: tuple[str, ...] = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar")
+MONTHS_EN += ("Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand")
 KIND_FA = {"year": "سال", "quarter": "فصل", "month": "ماه"}
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -93,7 +93,7 @@ class Period:
 
     @property
     def label_en(self) -> str:
-        """"1403", "1403 Q2" or "Mehr 1403"."""
+        """ "1403", "1403 Q2" or "Mehr 1403"."""
         if self.kind == "year":
             return str(self.year)
         if self.kind == "quarter":

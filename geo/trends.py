@@ -44,7 +44,12 @@ REGISTRY_MEASURES = ("active_centres", "active_capacity", "issued", "expired")
 REGISTER_MEASURES = ("received", "decided", "decided_in_time", "decided_late")
 DATE_MEASURES = REGISTRY_MEASURES + REGISTER_MEASURES
 #: From the analysis at each period's end (``analysis_table``, ``unit_analysis``).
-ANALYSIS_MEASURES = ("underserved_counties", "balanced_counties", "saturated_counties", "flagged_places")
+ANALYSIS_MEASURES: tuple[str, ...] = (
+    "underserved_counties",
+    "balanced_counties",
+    "saturated_counties",
+    "flagged_places",
+)
 ANALYSIS_MEASURES += ("target_population", "access_share")
 CLASSES = ("underserved", "balanced", "saturated")
 COMPARISONS = ("previous", "year_before")
@@ -60,10 +65,14 @@ def unit_of(frame: pd.DataFrame, level: str) -> pd.Series:
         return county.map(lambda c: None if c is None or c == "" else str(c))
     if level != "province":
         raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
-    province = frame["province_code"] if "province_code" in frame.columns else pd.Series(None, index=frame.index)
+    province = (
+        frame["province_code"] if "province_code" in frame.columns else pd.Series(None, index=frame.index)
+    )
     from_county = county.map(lambda c: None if c is None or c == "" else str(c)[:2])
-    return province.astype("object").where(province.notna(), from_county).map(
-        lambda c: None if c is None else str(c)
+    return (
+        province.astype("object")
+        .where(province.notna(), from_county)
+        .map(lambda c: None if c is None else str(c))
     )
 
 

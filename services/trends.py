@@ -38,6 +38,7 @@ from services.loading import analysis_from_layers, ngos_as_of
 from services.scope import COARSENING, Scope, generalised_analysis, generalised_ngos, restrict
 from services.snapshot import Snapshot
 
+_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 #: The most periods one request may ask the analysis's measures for.
 ANALYSIS_PERIODS = 8
 MEASURES = DATE_MEASURES + ANALYSIS_MEASURES
@@ -76,7 +77,7 @@ def _period_table(snap: Snapshot, day: dt.date, exact: bool, cache: ByteLRU | No
     if cache is None:
         return build()
     key = (snap.version, day.isoformat(), exact)
-    return cache.get_or_build(key, build)  # type: ignore[return-value]
+    return cache.get_or_build(key, build)
 
 
 def _names(snap: Snapshot, level: str, scope: Scope, province: str | None) -> pd.DataFrame:
@@ -85,7 +86,7 @@ def _names(snap: Snapshot, level: str, scope: Scope, province: str | None) -> pd
         if scope.provinces is None and province is None:
             return pd.DataFrame({"unit_code": [COUNTRY], "name_fa": ["ایران"], "name_en": ["Iran"]})
         codes = [province] if province else sorted(scope.provinces or ())
-        fa = "جمع استان‌های " + "، ".join(codes)
+        fa = "جمع استان‌های " + "، ".join(c.translate(_FA_DIGITS) for c in codes)
         en = "Sum of the provinces " + ", ".join(codes)
         return pd.DataFrame({"unit_code": [COUNTRY], "name_fa": [fa], "name_en": [en]})
     layer, key = ("provinces", "province_code") if level == "province" else ("counties", "county_code")

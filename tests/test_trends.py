@@ -441,18 +441,33 @@ def test_the_analysis_at_an_earlier_period_end_reads_the_statuses_of_that_day(tr
 
     snap = trends_client.app.state.snapshots.current()
     answer = trend_answer(
-        snap, Scope(None, True), parse_periods("1399"), level="county", measures=["flagged_places"], by_service=True
+        snap,
+        Scope(None, True),
+        parse_periods("1399"),
+        level="county",
+        measures=["flagged_places"],
+        by_service=True,
     )
     ngos = snap._store.read_layer("ngos")
     issued = pd.to_datetime(ngos["issued_on"])
-    by_hand = ngos.assign(status=["active" if d.year == 2017 else "pending" for d in issued.fillna(pd.Timestamp(2030, 1, 1))])
+    by_hand = ngos.assign(
+        status=["active" if d.year == 2017 else "pending" for d in issued.fillna(pd.Timestamp(2030, 1, 1))]
+    )
     assert (by_hand["status"] == "active").sum() == 1
-    a = analysis_from_layers({**snap.layers, "ngos": by_hand}, snap.norms, snap.analysis().travel, D(2021, 3, 20))
+    a = analysis_from_layers(
+        {**snap.layers, "ngos": by_hand}, snap.norms, snap.analysis().travel, D(2021, 3, 20)
+    )
     county_of = a.settlements.set_index("settlement_code")["county_code"]
-    expected = a.flags.assign(county=a.flags["settlement_code"].map(county_of)).groupby(["county", "service_type"]).size()
+    expected = (
+        a.flags.assign(county=a.flags["settlement_code"].map(county_of))
+        .groupby(["county", "service_type"])
+        .size()
+    )
     got = answer.table.set_index(["unit_code", "service_type"])["flagged_places"]
     for (county, service), n in got.items():
         assert n == expected.get((county, service), 0), (county, service)
     # with a single centre, more places are flagged than at the as-of day
-    now = trend_answer(snap, Scope(None, True), parse_periods("1404"), level="country", measures=["flagged_places"])
+    now = trend_answer(
+        snap, Scope(None, True), parse_periods("1404"), level="country", measures=["flagged_places"]
+    )
     assert got.sum() > now.table["flagged_places"].sum()

@@ -156,12 +156,15 @@ def get_trends(
             ("synthetic", SYNTHETIC_NOTICE_EN if answer.synthetic else "no"),
         ]
         return table_download(table, "trends", f, about)
-    infos = table.drop_duplicates("period")[["period", "kind", "label_fa", "label_en", "start", "end", "partial"]]
+    infos = table.drop_duplicates("period")[
+        ["period", "kind", "label_fa", "label_en", "start", "end", "partial"]
+    ]
     body = {
         "as_of": answer.as_of.isoformat(),
         "level": level,
         "periods": [
-            {"id": r.pop("period"), **r} for r in json.loads(infos.to_json(orient="records", force_ascii=False))
+            {"id": r.pop("period"), **r}
+            for r in json.loads(infos.to_json(orient="records", force_ascii=False))
         ],
         "country": {"fa": answer.country_fa, "en": answer.country_en},
         "measures": list(answer.measures),
@@ -172,4 +175,3 @@ def get_trends(
         "notice": {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN} if answer.synthetic else None,
     }
     return JSONResponse(json_safe(body))
-
