@@ -27,8 +27,9 @@ from geo.errors import BadPeriod
 KINDS = ("year", "quarter", "month")
 #: The most periods one series may hold (40 quarters: ten years).
 MAX_PERIODS = 40
-#: The years a period may be in (jdatetime's calendar is exact well beyond them).
-FIRST_YEAR, LAST_YEAR = 1300, 1499
+#: The years a period may be asked for (jdatetime's calendar is exact well beyond them). A period
+#: of the year before the first exists too: the previous period or the year before of one asked.
+FIRST_YEAR, LAST_YEAR = 1301, 1499
 TEHRAN = "Asia/Tehran"
 
 MONTHS_FA = tuple(jdatetime.date.j_months_fa)
@@ -65,7 +66,7 @@ class Period:
         top = {"year": 1, "quarter": 4, "month": 12}.get(self.kind)
         if top is None:
             raise ValueError(f"unknown kind of period {self.kind!r}; one of {', '.join(KINDS)}")
-        if not 1 <= self.number <= top or not FIRST_YEAR <= self.year <= LAST_YEAR:
+        if not 1 <= self.number <= top or not FIRST_YEAR - 1 <= self.year <= LAST_YEAR:
             raise ValueError(f"no {self.kind} {self.number} in {self.year}")
 
     # ---- names --------------------------------------------------------------------------------

@@ -67,8 +67,9 @@ def _period_table(snap: Snapshot, day: dt.date, exact: bool, cache: ByteLRU | No
     def build() -> pd.DataFrame:
         if day == snap.as_of:  # the service's own analysis
             return analysis_table(snap.analysis() if exact else generalised_analysis(snap))
-        fixed = snap.as_of_source != "today" and day >= snap.as_of
-        ngos = ngos_as_of(recorded_ngos(snap), day, fixed=fixed)
+        # A day before the as-of day: every licence by its dates alone (one issued after that
+        # day was not licensed yet, whatever the registry records since).
+        ngos = ngos_as_of(recorded_ngos(snap), day, fixed=False)
         if not exact:
             ngos = generalised_ngos(ngos)
         travel = snap.analysis().travel

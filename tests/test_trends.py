@@ -417,6 +417,9 @@ def test_bad_periods_are_400_problems_in_both_languages(trends_client):
     assert "at most 8 periods" in r.json()["detail"]
     assert trends_client.get("/trends?period=1403&measures=nonsense").status_code == 400
     assert trends_client.get("/trends?period=1403&compare=sideways").status_code == 400
+    # the first period there is, compared with the one before it: an answer of zeros, not a fault
+    first = trends_client.get("/trends?period=1301-01&compare=previous,year_before&level=country")
+    assert first.status_code == 200 and first.json()["rows"][0]["active_centres_vs_year_before"] == 0
 
 
 def test_the_analysis_at_the_as_of_day_is_the_services_own(trends_client):
@@ -471,3 +474,58 @@ def test_the_analysis_at_an_earlier_period_end_reads_the_statuses_of_that_day(tr
         snap, Scope(None, True), parse_periods("1404"), level="country", measures=["flagged_places"]
     )
     assert got.sum() > now.table["flagged_places"].sum()
+
+
+def test_a_director_gets_the_analysis_of_their_province_from_generalised_positions(trends_client):
+    """A director (no exact-location right) is answered from generalised positions: the same
+    figures as the generalised analysis of ``services.scope`` gives, access in 0.05 steps."""
+    from services.scope import generalised_analysis
+
+    headers = bearer(trends_client.tokens["provincial_director_00"])
+    r = trends_client.get(
+        "/trends?period=1404&level=county&measures=flagged_places,access_share", headers=headers
+    )
+    assert r.status_code == 200, r.text
+    rows = {row["unit_code"]: row for row in r.json()["rows"]}
+    assert set(rows) == {"0001", "0002"}
+    a = generalised_analysis(trends_client.app.state.snapshots.current())
+    county_of = a.settlements.set_index("settlement_code")["county_code"]
+    flagged = a.flags["settlement_code"].map(county_of).value_counts()
+    sat = (
+        a.saturation.reset_index().groupby("county_code")[["target_population", "target_out_of_reach"]].sum()
+    )
+    for county, row in rows.items():
+        assert row["flagged_places"] == flagged.get(county, 0)
+        share = 1 - sat.loc[county, "target_out_of_reach"] / sat.loc[county, "target_population"]
+        assert row["access_share"] == pytest.approx(round(share / 0.05) * 0.05, abs=1e-9)
+
+
+def test_the_command_line_writes_the_table(small_store, tmp_path, capsys):
+    from cli.main import main
+
+    path = tmp_path / "small.gpkg"
+    shutil.copyfile(small_store.path, path)
+    out = tmp_path / "trends.csv"
+    assert (
+        main(
+            [
+                "--store",
+                str(path),
+                "trends",
+                "--periods",
+                "1399..1401",
+                "--level",
+                "province",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(out, dtype={"unit_code": str})
+    assert list(table["period"]) == [1399, 1399, 1400, 1400, 1401, 1401]
+    # 1400: the eight licences of province 00 issued on 2021-03-21 (1400-01-01), two of 01
+    issued = table[table["period"] == 1400].set_index("unit_code")["issued"]
+    assert issued.to_dict() == {PROVINCE: 8, OTHER_PROVINCE: 2}
+    assert main(["--store", str(path), "trends", "--periods", "1403Q5"]) == 2
+    assert "1403Q2" in capsys.readouterr().err
