@@ -26,6 +26,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.Unauthenticated: 401,
     e.Forbidden: 403,
     e.BadParameter: 400,
+    e.BadPeriod: 400,
     e.AnalysisInputError: 400,
     e.CRSMismatchError: 400,
     e.ImportFileError: 400,
@@ -116,7 +117,10 @@ def install(app: FastAPI) -> None:
         status = status_of(err)
         if status >= 500:
             log.error("%s on %s: %s", type(err).__name__, request.url.path, err)
-        return problem(status, TITLES[status], err.user_message, code=err.code)
+        # An error that carries its message in Persian as well gives both (``detail_fa``).
+        fa = getattr(err, "message_fa", None)
+        extra = {"detail_fa": fa} if fa else {}
+        return problem(status, TITLES[status], err.user_message, code=err.code, **extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:

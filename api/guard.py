@@ -34,7 +34,7 @@ Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Paths whose every request is heavy (recomputation, page builds, whole-layer data).
-HEAVY_PATHS = ("/priorities", "/saturation", "/concentration", "/licence-checks")
+HEAVY_PATHS = ("/priorities", "/saturation", "/concentration", "/licence-checks", "/trends")
 HEAVY_PREFIXES = ("/settlements/", "/maps/", "/plans/")
 
 _SCRIPT = re.compile(r"<script(?=[\s>])", re.IGNORECASE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.responses import Response
 
 from api.deps import MEDIA
@@ -735,6 +735,116 @@ class Monitoring(Answer):
     expired_active: list[LicenceRow] = Field(description="licences past their expiry still recorded active")
     synthetic: bool
     notice: Notice | None
+
+
+# ---- trends by Jalali period (GET /trends) ------------------------------------------------------
+
+_TREND_MEASURES = {
+    "active_centres": "licences active at the period's end (at the as-of day if the period is not over)",
+    "active_capacity": "their capacity (persons)",
+    "issued": "licences issued in the period",
+    "expired": "licences whose expiry fell in the period (up to the as-of day)",
+    "received": "applications received in the period (by their day in Tehran)",
+    "decided": "applications decided in the period",
+    "decided_in_time": "of those, decided within deadline_days of their receipt",
+    "decided_late": "of those, decided after the deadline",
+}
+
+
+class PeriodInfo(Answer):
+    """A Jalali period of the answer."""
+
+    id: str = Field(description="1403, 1403Q2 or 1403-07", examples=["1403Q2"])
+    kind: Literal["year", "quarter", "month"]
+    label_fa: str = Field(examples=["فصل ۲ ۱۴۰۳"])
+    label_en: str = Field(examples=["1403 Q2"])
+    start: str = Field(description="the first day (Gregorian, YYYY-MM-DD)")
+    end: str = Field(description="the last day, included (Gregorian, YYYY-MM-DD)")
+    partial: bool = Field(description="not over at the as-of day: its stock is read at the as-of day")
+
+
+class _TrendRowBase(Answer):
+    """One period and unit (and service type): the measures asked for."""
+
+    period: str
+    kind: Literal["year", "quarter", "month"]
+    label_fa: str
+    label_en: str
+    start: str
+    end: str
+    partial: bool
+    level: Literal["country", "province", "county"]
+    unit_code: str = Field(
+        description="IR (the country, or the sum of the caller's provinces), a province or a county"
+    )
+    name_fa: str | None
+    name_en: str | None
+    service_type: str | None = Field(None, description="with by_service=true")
+    active_centres: int | None = Field(None, description=_TREND_MEASURES["active_centres"])
+    active_capacity: int | None = Field(None, description=_TREND_MEASURES["active_capacity"])
+    issued: int | None = Field(None, description=_TREND_MEASURES["issued"])
+    expired: int | None = Field(None, description=_TREND_MEASURES["expired"])
+    received: int | None = Field(None, description=_TREND_MEASURES["received"])
+    decided: int | None = Field(None, description=_TREND_MEASURES["decided"])
+    decided_in_time: int | None = Field(None, description=_TREND_MEASURES["decided_in_time"])
+    decided_late: int | None = Field(None, description=_TREND_MEASURES["decided_late"])
+    share_in_time: float | None = Field(None, description="decided_in_time / decided")
+    underserved_counties: int | None = Field(
+        None, description="county × service pairs underserved at the period's end"
+    )
+    balanced_counties: int | None = Field(None, description="county × service pairs balanced")
+    saturated_counties: int | None = Field(None, description="county × service pairs saturated")
+    flagged_places: int | None = Field(None, description="underserved places flagged (place × service)")
+    target_population: int | None = Field(None, description="target persons")
+    access_share: float | None = Field(
+        None,
+        description="share of the target persons with a centre within reach (0.05 steps without exact locations)",
+    )
+    # ``class`` is a Python keyword: the field is named ``saturation_class`` and published as ``class``
+    saturation_class: Literal["underserved", "balanced", "saturated"] | None = Field(
+        None, alias="class", description="a county's saturation class (county level, one service type)"
+    )
+    synthetic: bool = Field(description="a synthetic (made-up) row contributed to this row's figures")
+
+
+#: with the changes ``compare=`` asks for: ``<measure>_vs_previous``, ``<measure>_vs_year_before``
+TrendRow = create_model(
+    "TrendRow",
+    __base__=_TrendRowBase,
+    __doc__=_TrendRowBase.__doc__,
+    **{
+        f"{measure}_vs_{kind}": (
+            int | None,
+            Field(None, description=f"{measure} minus that of {what} (compare={kind})"),
+        )
+        for measure in _TREND_MEASURES
+        for kind, what in (
+            ("previous", "the previous period"),
+            ("year_before", "the same period a year earlier"),
+        )
+    },
+)
+
+
+class TrendCountry(Answer):
+    fa: str
+    en: str
+
+
+class Trends(Answer):
+    """Figures by Jalali period for the caller's provinces, counted from the registry's and the
+    register's own dates (and the analysis at each period's end where asked)."""
+
+    as_of: AsOf
+    level: Literal["country", "province", "county"]
+    periods: list[PeriodInfo]
+    country: TrendCountry = Field(description="what the country level is: Iran, or the sum of your provinces")
+    measures: list[str]
+    deadline_days: int
+    numberReturned: int
+    rows: list[TrendRow]
+    synthetic: bool
+    notice: NoticeField
 
 
 # ---- accounts ----

@@ -111,6 +111,8 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/maps/monitoring"): requires("read", page=True),
     ("GET", "/priorities"): requires("priorities"),
     ("GET", "/saturation"): requires("read"),
+    # figures by Jalali period of the caller's provinces (a scoped caller's country is the sum of them)
+    ("GET", "/trends"): requires("read"),
     ("GET", "/concentration"): requires("read"),
     ("GET", "/settlements/{code}"): requires("read"),
     # the travel-time area of a place on the public road network: a licence-check tool, for

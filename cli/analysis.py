@@ -1,4 +1,5 @@
-"""Commands that read the analysis: ``analyse``, ``check-licence``, ``priorities`` and ``compare-travel``."""
+"""Commands that read the analysis: ``analyse``, ``check-licence``, ``priorities``, ``compare-travel``
+and ``trends`` (figures by Jalali period)."""
 
 from __future__ import annotations
 
@@ -148,3 +149,47 @@ def pd_by_service(before, after):
         .fillna(0)
         .astype("int64")
     )
+
+
+def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
+    """Figures by Jalali period for the whole country (``services.trends``), printed or written."""
+    import time
+
+    import pandas as pd
+
+    from geo.periods import parse_periods
+    from services.loading import load_norms, travel_for
+    from services.scope import NATIONAL
+    from services.snapshot import Snapshots
+    from services.trends import trend_answer
+    from store import open_store
+
+    series = parse_periods(args.periods)
+    norms = load_norms(settings.norms)
+    snaps = Snapshots(
+        open_store(settings.store), norms, as_of=settings.as_of, travel=lambda: travel_for(settings, norms)
+    )
+    started = time.perf_counter()
+    answer = trend_answer(
+        snaps.current(),
+        NATIONAL,
+        series,
+        level=args.level,
+        province=province_arg(settings, args.province),
+        service_type=args.service,
+        by_service=args.by_service,
+        measures=args.measures.split(",") if args.measures else None,
+        compare=args.compare.split(",") if args.compare else (),
+        deadline_days=args.deadline_days,
+    )
+    progress(
+        f"{len(series)} periods, {len(answer.table):,} rows in {time.perf_counter() - started:.2f} s "
+        f"(licence statuses as of {answer.as_of}{'; synthetic figures' if answer.synthetic else ''})"
+    )
+    if args.out:
+        write_table(answer.table, args.out)
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            shown = answer.table.drop(columns=["kind", "label_fa", "start", "end", "level", "name_fa"])
+            print(shown.to_string(index=False))
+    return 0

@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from cli.analysis import cmd_analyse, cmd_check_licence, cmd_compare_travel, cmd_priorities
+from cli.analysis import cmd_analyse, cmd_check_licence, cmd_compare_travel, cmd_priorities, cmd_trends
 from cli.data import (
     cmd_backup,
     cmd_build_demo,
@@ -154,6 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", type=int, default=20, help="rows to print")
     pr.add_argument("--lang", choices=["fa", "en"], default="fa")
     pr.set_defaults(func=cmd_priorities)
+
+    tr = sub.add_parser(
+        "trends", help="figures by Jalali year, quarter or month (licences, decisions, analysis)"
+    )
+    tr.add_argument("--periods", required=True, help="1402..1403, 1403Q1..1403Q4, 1403-01..1403-12 or a list")
+    tr.add_argument("--level", choices=["country", "province", "county"], default="province")
+    tr.add_argument("--province", help="2-digit code or name (default: every province)")
+    tr.add_argument("--service", choices=list(SERVICE_TYPES), help="one service type (default: all)")
+    tr.add_argument("--by-service", action="store_true", help="one row per service type as well")
+    tr.add_argument("--measures", help="comma-separated (default: the registry's and the register's)")
+    tr.add_argument("--compare", help="previous and/or year_before, comma-separated")
+    tr.add_argument("--deadline-days", type=int, default=30, help="the legal deadline of a decision")
+    tr.add_argument("--out", type=Path, help="write the table to .csv or .xlsx")
+    tr.set_defaults(func=cmd_trends)
 
     from store.accounts import ROLES
 

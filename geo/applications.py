@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 
 import geopandas as gpd
-import jdatetime
 import pandas as pd
 
 from geo.errors import InvalidTransition
+from geo.periods import jalali_year_month, tehran_day
 
 #: status -> (Persian, English)
 STATUSES: dict[str, tuple[str, str]] = {
@@ -84,13 +84,8 @@ def require_transition(current: str, target: str) -> None:
 
 def jalali_month(when: pd.Series) -> pd.Series:
     """``YYYY-MM`` of the Jalali calendar for UTC timestamps (Tehran's day)."""
-    local = pd.to_datetime(when, utc=True).dt.tz_convert("Asia/Tehran")
-    return local.map(lambda t: None if pd.isna(t) else "{:04d}-{:02d}".format(*_jalali(t.date())))
-
-
-def _jalali(day: dt.date) -> tuple[int, int]:
-    j = jdatetime.date.fromgregorian(date=day)
-    return j.year, j.month
+    days = tehran_day(when)
+    return days.map(lambda t: None if pd.isna(t) else "{:04d}-{:02d}".format(*jalali_year_month(t.date())))
 
 
 def monitoring(
@@ -132,6 +127,20 @@ def monitoring(
     }
 
 
+def decision_clock(applications: pd.DataFrame, deadline_days: int) -> pd.DataFrame:
+    """Each application's ``received`` and ``decided`` moments (UTC; ``decided`` missing while
+    open), its ``deadline`` (``deadline_days`` after receipt) and whether it was decided
+    ``in_time`` (at the deadline at the latest), aligned with ``applications``."""
+    received = pd.to_datetime(applications["received_at"], utc=True, format="ISO8601")
+    decided = pd.to_datetime(applications["decided_at"], utc=True, format="ISO8601")
+    deadline = received + pd.Timedelta(days=deadline_days)
+    in_time = decided.notna() & (decided <= deadline)
+    return pd.DataFrame(
+        {"received": received, "decided": decided, "deadline": deadline, "in_time": in_time},
+        index=applications.index,
+    )
+
+
 def timeliness(applications: pd.DataFrame, today: dt.date, *, deadline_days: int) -> pd.DataFrame:
     """Applications decided within the deadline, per province and Jalali month of receipt."""
     columns = [
@@ -147,12 +156,11 @@ def timeliness(applications: pd.DataFrame, today: dt.date, *, deadline_days: int
     if applications.empty:
         return pd.DataFrame(columns=columns)
     apps = pd.DataFrame(applications)
-    received = pd.to_datetime(apps["received_at"], utc=True, format="ISO8601")
-    decided = pd.to_datetime(apps["decided_at"], utc=True, format="ISO8601")
-    deadline = received + pd.Timedelta(days=deadline_days)
+    clock = decision_clock(apps, deadline_days)
+    received, decided, deadline = clock["received"], clock["decided"], clock["deadline"]
     now = pd.Timestamp(today, tz="UTC") + pd.Timedelta(days=1)  # the end of today
     is_decided = decided.notna()
-    in_time = is_decided & (decided <= deadline)
+    in_time = clock["in_time"]
     overdue_open = ~is_decided & (deadline < now)
     table = pd.DataFrame(
         {

@@ -73,6 +73,19 @@ class BadParameter(InputError):
     code = "bad-parameter"
 
 
+class BadPeriod(BadParameter):
+    """A Jalali period or series of periods that cannot be read or is too long (``geo.periods``).
+
+    Carries the message in Persian as well (``message_fa``): the problem answer gives both.
+    """
+
+    code = "bad-period"
+
+    def __init__(self, user_message: str, message_fa: str) -> None:
+        super().__init__(user_message)
+        self.message_fa = message_fa
+
+
 class AnalysisInputError(InputError):
     """A request the analysis cannot answer as asked (unknown service type, bad weights, …)."""
 
@@ -247,6 +260,7 @@ __all__ = [
     "AssetsMissing",
     "BackupError",
     "BadParameter",
+    "BadPeriod",
     "CRSMismatchError",
     "ConfigurationError",
     "Forbidden",

@@ -460,6 +460,14 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
         "No settlement with this code in your provinces.",
     ),
     "err_unknown-province": ("استانی با این کد نیست.", "No province has this code."),
+    "err_too-many-periods": (
+        "این سنجه‌ها تحلیل را در پایان هر دوره از نو می‌سازند؛ دست‌بالا ۸ دوره بخواهید.",
+        "These measures recompute the analysis at each period's end; ask for at most 8 periods.",
+    ),
+    "err_bad-period": (
+        "دوره خوانده نشد: سال مانند ۱۴۰۳، فصل مانند ۱۴۰۳Q2 یا ماه مانند ۱۴۰۳-07 بنویسید.",
+        "The period could not be read: write a year as 1403, a quarter as 1403Q2 or a month as 1403-07.",
+    ),
     "err_scenario-not-found": (
         "این سناریو دیگر نیست (شاید پاک شده است)؛ فهرست را دوباره بارگذاری کنید.",
         "This scenario no longer exists (deleted?); reload the list.",

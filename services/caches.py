@@ -92,10 +92,13 @@ class Caches:
     tiles: LRUCache = field(default_factory=lambda: LRUCache(size=65_536))
     #: rendered map pages (folium takes some 100 ms to write one), by version, page, language, parameters
     pages: LRUCache = field(default_factory=lambda: LRUCache(size=256))
+    #: the analysis at a Jalali period's end, per county and service type (``services.trends``),
+    #: by version, day and positions: a recomputation each, so a few are kept
+    trends: ByteLRU = field(default_factory=lambda: ByteLRU(32 * 2**20, max_entries=16))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Caches:
         return cls(
             tiles=LRUCache(size=65_536, max_bytes=settings.tile_cache_mb * 2**20),
             pages=LRUCache(size=256, max_bytes=settings.page_cache_mb * 2**20),
-        )
+        )  # the trends cache keeps its default bounds

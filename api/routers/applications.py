@@ -49,6 +49,7 @@ from geo.errors import (
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.scope import restrict, scope_of
 from services.snapshot import Snapshot
+from services.trends import recorded_ngos
 
 router = APIRouter(tags=["Licence register"])
 
@@ -389,8 +390,7 @@ def monitoring_report(request: Request, national: Snapshot, within_days: int, de
     give on the as-of day, so they would never show an expired licence still marked active)."""
     scope = scope_of(current_user(request))
     store = _store(request)
-    recorded = national.cached("ngos:recorded", lambda: store.read_layer("ngos"))
-    ngos = restrict(recorded, scope)
+    ngos = restrict(recorded_ngos(national), scope)
     apps = pd.DataFrame(store.list_applications(_provinces(request)), columns=list(A.FIELDS))
     today = national.as_of
     tables = A.monitoring(ngos, apps, today, within_days=within_days, deadline_days=deadline_days)
