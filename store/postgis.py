@@ -412,6 +412,10 @@ class PostGISStore(Store):
         _see(conn, provinces)  # row-level security: only the caller's provinces
         t = self.applications
         query = sa.select(t).order_by(t.c.received_at.desc(), t.c.application_id)
+        if provinces is not None:
+            # The same in the query: a connection that bypasses row-level security (a superuser,
+            # a role with BYPASSRLS) still sees only the caller's provinces.
+            query = query.where(t.c.province_code.in_(sorted(provinces)))
         if application_id is not None:
             query = query.where(t.c.application_id == application_id)
         return [self._from_row(r) for r in conn.execute(query)]

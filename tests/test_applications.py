@@ -236,6 +236,21 @@ def test_applications_are_scoped_to_the_officers_provinces_on_postgis(postgis_se
     scoping(client, tokens)
 
 
+@pytest.mark.postgis
+def test_the_postgis_store_scopes_applications_even_where_row_level_security_is_bypassed(
+    postgis_service, postgis_store
+):
+    # ``postgis_store`` connects as the server's superuser, which row-level security never holds:
+    # the store's own query must still keep to the provinces asked for.
+    client, tokens, _ = postgis_service
+    made = register(client, tokens)
+    assert [a["application_id"] for a in postgis_store.list_applications(["01"])] == []
+    assert made["application_id"] in {a["application_id"] for a in postgis_store.list_applications(["00"])}
+    assert made["application_id"] in {a["application_id"] for a in postgis_store.list_applications()}
+    with pytest.raises(ApplicationNotFound):
+        postgis_store.application(made["application_id"], ["01"])
+
+
 def test_the_store_refuses_a_stale_edit_and_an_unknown_id(tmp_path, small_layers):
     from store import open_store
 
