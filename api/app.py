@@ -13,7 +13,18 @@ from fastapi.middleware.gzip import GZipMiddleware
 from api import errors, guard, openapi, refusals, security
 from api.deps import snapshot
 from api.params import reject_unknown_parameters
-from api.routers import applications, assessments, auth, features, imports, pages, plans, public, tiles
+from api.routers import (
+    applications,
+    assessments,
+    auth,
+    features,
+    hierarchy,
+    imports,
+    pages,
+    plans,
+    public,
+    tiles,
+)
 from api.schemas import Health, Landing, LayerSummary, Link, declared
 from geo.schema import LAYERS
 from maps import ogc
@@ -121,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)
+    app.include_router(hierarchy.router)
     app.include_router(imports.router)  # before the pages: /maps/import is not a /maps/{page}
     app.include_router(pages.router)
     pages.mount_assets(app)
