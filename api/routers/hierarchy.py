@@ -248,8 +248,8 @@ async def import_version(
     finally:
         await form.close()
         shutil.rmtree(folder, ignore_errors=True)
-    snap = await run_in_threadpool(request.app.state.snapshots.current)
-    summary = next(v for v in H.version_summaries(_hierarchy(snap)) if v["version_id"] == done.version_id)
+    stored = await run_in_threadpool(lambda: H.require(H.hierarchy_of_store(store)))
+    summary = next(v for v in H.version_summaries(stored) if v["version_id"] == done.version_id)
     return JSONResponse(
         {"version": summary, "closed_base": done.closed_base, "record": done.record},
         status_code=201,
