@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from geo.schema import LAYERS
 
-    editable = [name for name in LAYERS if name != "layer_info"]
+    # The versions of the divisions come in whole, checked together: ``import-hierarchy``.
+    editable = [name for name in LAYERS if name != "layer_info" and not name.startswith("hierarchy_")]
     im = sub.add_parser(
         "import",
         help="import a layer from a file (all rows or none)",

@@ -581,3 +581,35 @@ def test_the_service_role_reads_every_version_and_imports_one(postgis_store, pos
         ]
     finally:
         service.close()
+
+
+def test_the_command_line_imports_a_version_and_reports_a_refused_file(world, tmp_path, monkeypatch, capsys):
+    import io
+
+    from cli.main import main
+    from tests.conftest import TEST_PASSWORD
+
+    store = str(world["path"])
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD, encoding="utf-8")
+    args = ["--store", store, "import-hierarchy", "--id", "v3", "--name-fa", "سه", "--password-stdin"]
+    # A planner is no admin: refused before the file is read.
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    with pytest.raises(SystemExit, match="not an admin"):
+        main([*args, str(bad), "--user", "t_planner"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    assert main([*args, str(bad), "--user", "t_admin"]) == 3
+    report = pd.read_csv(tmp_path / "bad.rejected.csv", dtype=str, encoding="utf-8-sig")
+    assert {"bad_code", "unknown_parent", "duplicate_code", "shares_sum", "bad_date"} <= set(report["reason"])
+    assert "message_fa" in report.columns
+    assert "bad_date" in capsys.readouterr().err
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD, encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    assert main([*args, str(good), "--user", "t_admin"]) == 0
+    assert "Imported division version v3 (from v2" in capsys.readouterr().out
+    from services.hierarchy import hierarchy_of_store
+    from store import open_store
+
+    assert "v3" in set(hierarchy_of_store(open_store(store)).versions["version_id"])
