@@ -1295,3 +1295,27 @@ class HierarchyImported(Answer):
     version: HierarchyVersion
     closed_base: bool = Field(description="the base version was open and now ends the day before")
     record: dict[str, Any] = Field(description="what the audit trail recorded")
+
+
+class SettlementInVersion(Answer):
+    version_id: str
+    name_fa: str
+    name_en: str | None
+    valid_from: str
+    valid_to: str | None
+    county_code: str = Field(description="the settlement's county in this version")
+    county_name_fa: str | None
+    county_name_en: str | None
+    method: Literal["unchanged", "change", "boundary", "largest_share"] = Field(
+        description="how it was found: its county unchanged, the changes leaving one county, the "
+        "boundary holding it (a split with boundaries), else the part that took the largest share"
+    )
+
+
+class SettlementHistory(Answer):
+    """A settlement's county in every version of the divisions."""
+
+    settlement_code: str
+    name_fa: str
+    known_version: str = Field(description="the version its recorded county is in")
+    versions: list[SettlementInVersion] = Field(description="oldest first")

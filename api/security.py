@@ -156,6 +156,7 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/hierarchy/versions/{version_id}"): requires("read"),
     ("GET", "/hierarchy/versions/{version_id}/reaggregate"): requires("read"),
     ("GET", "/hierarchy/template.csv"): requires("read"),
+    ("GET", "/hierarchy/settlements/{code}"): requires("read"),
     ("POST", "/hierarchy/versions"): requires("admin"),
 }
 

@@ -58,6 +58,12 @@ PROVENANCE = {
         "GPL-3.0 / ODbL 1.0",
         "none",
     ),
+    "hierarchy_boundaries": (
+        "OpenStreetMap admin_level=5: the boundaries of the newer counties and of what their official "
+        "counties keep (version osm-2025)",
+        "ODbL 1.0",
+        "none",
+    ),
     "hierarchy_changes": (
         "splits between versions; shares are estimates (population of settlements or area inside the "
         "boundaries; see each row's source)",

@@ -705,6 +705,14 @@ def _next_codes(province: str, taken: set[str], n: int) -> list[str]:
     return [f"{province}{k:02d}" for k in range(start, start + n)]
 
 
+def _polygons(shape: shapely.Geometry) -> shapely.MultiPolygon:
+    """The polygons of ``shape`` (made valid) as one valid MultiPolygon."""
+    fixed = shapely.make_valid(shape)
+    polys = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    merged = shapely.union_all(polys)
+    return merged if merged.geom_type == "MultiPolygon" else shapely.MultiPolygon([merged])
+
+
 def osm_splits(
     counties: gpd.GeoDataFrame,
     folded: pd.DataFrame,
@@ -738,8 +746,8 @@ def osm_splits(
         codes = _next_codes(province, taken, len(group))
         taken.update(codes)
         parts = [osm.geometry[int(rel)] for rel in group["osm_rel_id"]]
-        rest = shapely.make_valid(shapely.difference(parent.geometry, shapely.union_all(parts)))
-        pieces = dict(zip(codes, parts, strict=True)) | {into: rest}
+        rest = shapely.difference(parent.geometry, shapely.union_all(parts))
+        pieces = {code: _polygons(shape) for code, shape in (*zip(codes, parts, strict=True), (into, rest))}
         for code, rel in zip(codes, group["osm_rel_id"], strict=True):
             name = normalize_text(str(osm.at[int(rel), "name"])).removeprefix("شهرستان").strip()
             name_en = osm.at[int(rel), "name_en"]
@@ -756,8 +764,8 @@ def osm_splits(
         mine = settlements[settlements["county_code"] == into]
         x, y = mine.geometry.x.to_numpy(), mine.geometry.y.to_numpy()
         where = np.full(len(mine), into, dtype=object)
-        for code, part in zip(codes, parts, strict=True):
-            where[shapely.contains_xy(part, x, y)] = code
+        for code in codes:
+            where[shapely.contains_xy(pieces[code], x, y)] = code
         population = (
             pd.Series(mine["population"].to_numpy(dtype="float64"), index=where)
             .groupby(level=0)
@@ -798,7 +806,9 @@ def division_versions(
 
     ``census`` is the 1395 population per census county code; ``counties`` the official counties
     as built (their ``parent_county_code`` and ``population`` give the census splits' shares).
-    Returns the layers ``hierarchy_versions``, ``hierarchy_units`` and ``hierarchy_changes``.
+    Returns the layers ``hierarchy_versions``, ``hierarchy_units``, ``hierarchy_changes`` and
+    ``hierarchy_boundaries`` (the new counties' OpenStreetMap boundaries and what their official
+    counties keep).
     """
     official = counties.sort_values("county_code", ignore_index=True)
     children = official[official["parent_county_code"].notna()]
@@ -832,7 +842,21 @@ def division_versions(
                 (OFFICIAL_VERSION, code, parent, float(population[code]) / total, "population", parent_source)
             )
 
-    new_units, osm_changes, _ = osm_splits(official, folded, osm_counties, settlements)
+    new_units, osm_changes, shapes = osm_splits(official, folded, osm_counties, settlements)
+    boundaries = gpd.GeoDataFrame(
+        {
+            "version_id": OSM_VERSION,
+            "county_code": list(shapes.index),
+            "source": [
+                "OpenStreetMap boundary"
+                if code in set(new_units["county_code"])
+                else "the official county (its OpenStreetMap parts) without the counties split from it"
+                for code in shapes.index
+            ],
+        },
+        geometry=shapes.to_numpy(),
+        crs=STORAGE_CRS,
+    ).sort_values("county_code", ignore_index=True)
     osm_rows = pd.concat(
         [
             every.assign(version_id=OSM_VERSION, parent_county_code=None),
@@ -892,4 +916,9 @@ def division_versions(
         ],
         columns=["version_id", "name_fa", "name_en", "valid_from", "valid_to", "base_version_id", "source"],
     )
-    return {"hierarchy_versions": versions, "hierarchy_units": units, "hierarchy_changes": changes}
+    return {
+        "hierarchy_versions": versions,
+        "hierarchy_units": units,
+        "hierarchy_changes": changes,
+        "hierarchy_boundaries": boundaries,
+    }

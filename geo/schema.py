@@ -417,6 +417,21 @@ HIERARCHY_CHANGES = Layer(
     ),
 )
 
+#: Where a version's counties differ from the counties layer: their boundaries (the new counties
+#: and what their parents keep), so that a village can be placed in them.
+HIERARCHY_BOUNDARIES = Layer(
+    "hierarchy_boundaries",
+    "مرز شهرستان‌های تغییریافته",
+    "Boundaries of changed counties",
+    "version_id,county_code",
+    "MultiPolygon",
+    (
+        _version_id,
+        Column("county_code", "str", "the county of the version", "cnty_code", pattern=r"\d{4}"),
+        Column("source", "str", "where the boundary comes from", "source", nullable=True),
+    ),
+)
+
 LAYERS: Mapping[str, Layer] = {
     layer.name: layer
     for layer in (
@@ -431,6 +446,7 @@ LAYERS: Mapping[str, Layer] = {
         HIERARCHY_VERSIONS,
         HIERARCHY_UNITS,
         HIERARCHY_CHANGES,
+        HIERARCHY_BOUNDARIES,
     )
 }
 

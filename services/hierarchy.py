@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from exchange.formats import ImportFileError, neutralise_formulas
@@ -26,6 +27,7 @@ from geo.errors import InputError, StoreError
 from geo.hierarchy import (
     VERSION_ID,
     Hierarchy,
+    county_of,
     problems_frame,
     reaggregate,
     validate_versions,
@@ -406,6 +408,48 @@ def problem_records(problems: pd.DataFrame) -> list[dict]:
                 "reason": str(r.reason),
                 "message": str(r.message),
                 "message_fa": str(r.message_fa),
+            }
+        )
+    return out
+
+
+def boundaries_by_version(layers: Mapping[str, pd.DataFrame]) -> dict[str, gpd.GeoSeries]:
+    """The stored boundaries of changed counties, per version (indexed by county code)."""
+    frame = layers.get("hierarchy_boundaries")
+    if frame is None or not len(frame):
+        return {}
+    return {
+        str(v): gpd.GeoSeries(part.geometry.to_numpy(), index=part["county_code"].to_numpy(), crs=frame.crs)
+        for v, part in frame.groupby("version_id")
+    }
+
+
+def settlement_in_versions(
+    hierarchy: Hierarchy,
+    settlement: gpd.GeoDataFrame,
+    known_version: str,
+    boundaries: Mapping[str, gpd.GeoSeries],
+) -> list[dict]:
+    """One settlement's county in every version, oldest first, and how it was found."""
+    out = []
+    for v in version_summaries(hierarchy):
+        try:
+            found = county_of(settlement, known_version, v["version_id"], hierarchy, boundaries)
+        except InputError:  # a version of another tree: no way there
+            continue
+        code = str(found["county_code"].iloc[0])
+        units = hierarchy.units_of(v["version_id"]).set_index("county_code")
+        out.append(
+            {
+                "version_id": v["version_id"],
+                "name_fa": v["name_fa"],
+                "name_en": v["name_en"],
+                "valid_from": v["valid_from"],
+                "valid_to": v["valid_to"],
+                "county_code": code,
+                "county_name_fa": units["name_fa"].get(code),
+                "county_name_en": None if pd.isna(units["name_en"].get(code)) else units["name_en"].get(code),
+                "method": str(found["method"].iloc[0]),
             }
         )
     return out

@@ -13,7 +13,9 @@ from geo.schema import LAYERS
 
 #: Reference tables every signed-in role reads whole, though their rows name counties: the
 #: versions of the administrative divisions (``geo.hierarchy``). Only administrators write them.
-REFERENCE_TABLES = frozenset({"hierarchy_versions", "hierarchy_units", "hierarchy_changes"})
+REFERENCE_TABLES = frozenset(
+    {"hierarchy_versions", "hierarchy_units", "hierarchy_changes", "hierarchy_boundaries"}
+)
 
 #: The expression naming a row's province, per layer table with one.
 PROVINCE_OF = {

@@ -223,7 +223,7 @@ def layers() -> dict[str, pd.DataFrame]:
 
 #: The division versions of the small world: its three counties (``v1``), then 0002 (خمین) split
 #: into 0002 (70 %) and a new 0003 (30 %, its eastern half, lon 50.5–51) from 1401/01/01 (``v2``).
-HIERARCHY = ("hierarchy_versions", "hierarchy_units", "hierarchy_changes")
+HIERARCHY = ("hierarchy_versions", "hierarchy_units", "hierarchy_changes", "hierarchy_boundaries")
 SPLIT_SHARE = 0.3
 SPLIT_AT_LON = 50.5
 
@@ -257,7 +257,17 @@ def hierarchy() -> dict[str, pd.DataFrame]:
             "source": "tests/small_world.py",
         }
     )
-    return {"hierarchy_versions": versions, "hierarchy_units": units, "hierarchy_changes": changes}
+    boundaries = gpd.GeoDataFrame(
+        {"version_id": "v2", "county_code": ["0002", "0003"], "source": "tests/small_world.py"},
+        geometry=[_multi(box(50.0, 34.0, SPLIT_AT_LON, 35.0)), _multi(box(SPLIT_AT_LON, 34.0, 51.0, 35.0))],
+        crs=4326,
+    )
+    return {
+        "hierarchy_versions": versions,
+        "hierarchy_units": units,
+        "hierarchy_changes": changes,
+        "hierarchy_boundaries": boundaries,
+    }
 
 
 def write(store) -> dict[str, pd.DataFrame]:

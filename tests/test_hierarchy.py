@@ -458,6 +458,40 @@ def test_a_director_carries_only_the_figures_of_their_provinces(client, world, s
     assert other.status_code == 403
 
 
+def test_a_village_s_history_through_the_http_api(client, world, small_layers):
+    from tests.small_world import SPLIT_AT_LON
+
+    villages = small_layers["settlements"]
+    villages = villages[villages["county_code"] == "0002"]
+    east = villages[villages.geometry.x > SPLIT_AT_LON]
+    west = villages[villages.geometry.x < SPLIT_AT_LON]
+    assert len(east) == 3 and len(west) == 3  # ده شرقی 3–5 east of 50.5 °E; خمین and 1–2 west
+    planner = bearer(world["tokens"]["planner"])
+    for frame, v2 in ((east, "0003"), (west, "0002")):
+        for code in frame["settlement_code"]:
+            body = client.get(f"/hierarchy/settlements/{code}", headers=planner).json()
+            got = {v["version_id"]: (v["county_code"], v["method"]) for v in body["versions"]}
+            assert got == {"v1": ("0002", "unchanged"), "v2": (v2, "boundary")}, (code, body)
+            assert body["known_version"] == "v1"
+    # A settlement outside the caller's provinces is unknown to them, as on /settlements/{code}.
+    from store.accounts import Accounts
+    from tests.conftest import TEST_PASSWORD
+
+    accounts = Accounts(str(world["path"]))
+    try:
+        accounts.add("o00", TEST_PASSWORD, "licensing_officer", ("00",), actor="tests")
+        officer = bearer(accounts.issue_token("o00", days=1, actor="tests")[1])
+    finally:
+        accounts.close()
+    theirs = small_layers["settlements"].query("province_code == '01'")["settlement_code"].iloc[0]
+    assert client.get(f"/hierarchy/settlements/{theirs}", headers=officer).status_code == 404
+    mine = east["settlement_code"].iloc[0]
+    assert (
+        client.get(f"/hierarchy/settlements/{mine}", headers=officer).json()["versions"][1]["county_code"]
+        == "0003"
+    )
+
+
 def test_only_an_admin_imports_and_a_bad_file_changes_nothing(client, world):
     tokens = world["tokens"]
     files = {"file": ("divisions.csv", GOOD.encode("utf-8"), "text/csv")}
@@ -536,6 +570,28 @@ def test_the_demo_has_three_versions_with_the_same_people(demo, reference):
             census.loc[parent, "population"]
             == population.loc[[parent, *kids["county_code"]], "population"].sum()
         )
+    # A village follows its county: one of a post-census county is in its parent in 1395, and one
+    # inside a newer OSM county's boundary moves into it (the stored boundaries decide).
+    import shapely
+
+    from services.hierarchy import boundaries_by_version
+
+    settlements = layers["settlements"]
+    zarghan = settlements[settlements["county_code"] == "0730"].iloc[:5]  # زرقان, counted in شیراز
+    in_1395 = county_of(zarghan, "official-448", "census-1395", h)
+    assert set(in_1395["county_code"]) == {"0707"} and set(in_1395["method"]) == {"change"}
+    boundaries = boundaries_by_version(layers)
+    new_codes = set(new["county_code"])
+    parents = set(h.changes_of("osm-2025")["from_county_code"])
+    moving = settlements[settlements["county_code"].isin(parents)]
+    where = county_of(moving, "official-448", "osm-2025", h, boundaries)
+    moved = where["county_code"].isin(new_codes)
+    assert moved.sum() > 100
+    shapes = boundaries["osm-2025"]
+    for code, group in moving[moved.to_numpy()].groupby(where["county_code"][moved]):
+        x, y = group.geometry.x.to_numpy(), group.geometry.y.to_numpy()
+        assert shapely.contains_xy(shapes[code], x, y).all(), code  # each inside its new boundary
+    assert set(where["method"]) <= {"boundary", "largest_share"}
     assert set(h.changes_of("osm-2025")["share_basis"]) <= {"population", "area"}
     assert h.changes_of("osm-2025")["source"].str.startswith("estimate").all()
 

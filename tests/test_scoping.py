@@ -316,6 +316,7 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             None,
         ),
         ("/hierarchy/template.csv", "GET", "/hierarchy/template.csv", None),
+        ("/hierarchy/settlements/{code}", "GET", f"/hierarchy/settlements/{settlement}", None),
         (
             "/hierarchy/versions/{version_id}/reaggregate",
             "GET",

@@ -247,6 +247,11 @@ def test_division_versions_round_trip_and_refuse_what_the_schema_forbids(store):
     assert units.set_index(["version_id", "county_code"]).loc[("v2", "0003"), "parent_county_code"] == "0002"
     changes = store.read_layer("hierarchy_changes")
     assert changes["share"].tolist() == [0.7, 0.3] and changes["share_basis"].tolist() == ["given", "given"]
+    boundaries = store.read_layer("hierarchy_boundaries")
+    assert boundaries["county_code"].tolist() == ["0002", "0003"]
+    assert boundaries.geometry.geom_equals_exact(
+        layers["hierarchy_boundaries"].geometry, tolerance=1e-12
+    ).all()
     # The same county twice in one version, an unknown share basis: refused.
     twice = pd.concat([layers["hierarchy_units"].iloc[:1]] * 2, ignore_index=True).assign(version_id="v3")
     with pytest.raises(StoreError, match="duplicate"):

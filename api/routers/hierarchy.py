@@ -27,11 +27,12 @@ from api.schemas import (
     HierarchyVersionDetail,
     HierarchyVersions,
     Reaggregated,
+    SettlementHistory,
     declared,
     header,
 )
 from api.security import signed_in_user
-from geo.errors import BadParameter, ImportFileError
+from geo.errors import BadParameter, ImportFileError, UnknownSettlementError
 from services import hierarchy as H
 from services.scope import restrict
 from services.snapshot import Snapshot
@@ -149,6 +150,37 @@ def reaggregate(
             "notice": notice(snap) if table == "county_needs" else None,
         }
     )
+
+
+@router.get(
+    "/hierarchy/settlements/{code}",
+    summary="A settlement's county in every version of the divisions (its history through splits and merges)",
+    response_model=None,
+    responses=declared(SettlementHistory),
+)
+def settlement_history(
+    snap: Annotated[Snapshot, Depends(snapshot)],
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+    code: Annotated[str, PathParam(pattern=r"^\d{10}(\d{6})?$", description="settlement code")],
+) -> dict:
+    settlements = snap.layer("settlements")  # the caller's provinces only
+    found = settlements[settlements["settlement_code"] == code]
+    if found.empty:
+        raise UnknownSettlementError(f"no settlement {code} in your provinces")
+    hierarchy = _hierarchy(national)
+    known = H.figures_version(hierarchy, national.layer("counties")["county_code"])
+    if known is None:
+        raise BadParameter(
+            "the store's counties are those of no division version: import the version they are in first",
+            code="no-figures-version",
+        )
+    boundaries = H.boundaries_by_version(national.layers)
+    return {
+        "settlement_code": code,
+        "name_fa": str(found["name_fa"].iloc[0]),
+        "known_version": known,
+        "versions": H.settlement_in_versions(hierarchy, found, known, boundaries),
+    }
 
 
 UPLOAD_BODY = {
