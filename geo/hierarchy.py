@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.apportion import largest_remainder_by_group
 from geo.errors import InputError, NotFoundError
@@ -700,20 +701,22 @@ def county_of(
         if not several.any():
             continue
         boundary = None if shapes is None else shapes.get(after)
-        for i in county.index[several.to_numpy()]:
-            options = moves[moves["source"] == county[i]]
-            chosen = None
-            if boundary is not None and points is not None and points[i] is not None:
+        before = county.copy()
+        for source, options in moves[moves["source"].isin(set(before[several]))].groupby("source"):
+            members = before.index[(before == source).to_numpy()]
+            chosen = pd.Series(None, index=members, dtype=object)
+            if boundary is not None and points is not None:
+                where = points.loc[members].to_numpy()
                 for target in options["target"]:
-                    if target in boundary.index and boundary[target].covers(points[i]):
-                        chosen = target
-                        break
-                if chosen is not None:
-                    method[i] = "boundary"
-            if chosen is None:
-                chosen = options.sort_values(["share", "target"], ascending=[False, True])["target"].iloc[0]
-                method[i] = "largest_share"
-            county[i] = chosen
+                    if target in boundary.index:
+                        hit = chosen.isna().to_numpy() & shapely.covers(boundary[target], where)
+                        chosen[hit] = target
+                method[chosen.index[chosen.notna()]] = "boundary"
+            rest = chosen.index[chosen.isna()]
+            largest = options.sort_values(["share", "target"], ascending=[False, True])["target"].iloc[0]
+            chosen[rest] = largest
+            method[rest] = "largest_share"
+            county[members] = chosen
     return pd.DataFrame({"county_code": county, "method": method}, index=settlements.index)
 
 
