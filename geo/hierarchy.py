@@ -440,7 +440,10 @@ def version_from_rows(
     # A row refused for its code or parent already says so; the sums then follow from it.
     problems = problems_frame(found + list(checked.itertuples(index=False, name=None)))
     problems = problems.drop_duplicates(subset=["row", "field", "value", "reason"], ignore_index=True)
-    return units, changes, problems
+    # A row whose parents are all unknown has none left: saying so again adds nothing.
+    unknown = set(problems.loc[problems["reason"] == "unknown_parent", "row"].dropna())
+    again = (problems["reason"] == "no_parent") & problems["row"].isin(unknown)
+    return units, changes, problems[~again.to_numpy()].reset_index(drop=True)
 
 
 def validate_versions(versions: pd.DataFrame) -> pd.DataFrame:
