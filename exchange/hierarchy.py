@@ -46,11 +46,11 @@ _PAREN = re.compile(r"\(([A-Za-z_]+)\)\s*$")
 
 
 def template_rows() -> pd.DataFrame:
-    """The template: the headers (``label (column)``) and two example rows, a split of 0705."""
+    """The template: the headers (``label (column)``) and two example rows, a split of 0707 (Shiraz)."""
     headers = [f"{LABELS[c][0]} ({c})" for c in LABELS]
     rows = [
-        ["0705", "شیراز", "Shiraz", "0705", "1404/01/01", "0.9"],
-        ["0738", "شهرستان نمونه", "Example county", "0705", "1404/01/01", "0.1"],
+        ["0707", "شیراز", "Shiraz", "0707", "1404/01/01", "0.9"],
+        ["0738", "شهرستان نمونه", "Example county", "0707", "1404/01/01", "0.1"],
     ]
     return pd.DataFrame(rows, columns=headers)
 

@@ -669,3 +669,38 @@ def test_the_command_line_imports_a_version_and_reports_a_refused_file(world, tm
     from store import open_store
 
     assert "v3" in set(hierarchy_of_store(open_store(store)).versions["version_id"])
+
+
+def test_the_template_reads_back_and_a_workbook_imports(client, world, tmp_path):
+    import io
+
+    from exchange.hierarchy import parse_division_rows
+    from services.hierarchy import hierarchy_of_store, import_division_version
+
+    answer = client.get("/hierarchy/template.csv", headers=bearer(world["tokens"]["planner"]))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    raw = pd.read_csv(io.StringIO(answer.content.decode("utf-8-sig")), dtype=str)
+    assert raw.columns[0] == "کد شهرستان (code)"
+    rows, problems = parse_division_rows(raw)
+    assert problems.empty, problems
+    # 1404/01/01 is 2025-03-21; the shares of 0707 are 0.9 and 0.1.
+    assert rows["valid_from"].dt.strftime("%Y-%m-%d").tolist() == ["2025-03-21"] * 2
+    assert rows["share"].tolist() == [0.9, 0.1] and rows["parent"].tolist() == ["0707", "0707"]
+    # The same rows of the small world as a workbook with the Persian labels alone as headers.
+    book = tmp_path / "divisions.xlsx"
+    pd.DataFrame(
+        {
+            "کد شهرستان": ["0001", "0004"],
+            "نام": ["اراک", "اراک شمالی"],
+            "شهرستان مادر": ["0001", "0001"],
+            "معتبر از": ["2024-03-20", "2024-03-20"],
+            "سهم": ["80%", "20%"],
+        }
+    ).to_excel(book, index=False)
+    done = import_division_version(
+        world["store"], book, version_id="v3", name_fa="سه", name_en=None, base=None, actor="t",
+        audit=lambda *a: None, via="cli",
+    )  # fmt: skip
+    assert str(done.valid_from) == "2024-03-20"
+    got = hierarchy_of_store(world["store"]).changes_of("v3")
+    assert dict(zip(got["county_code"], got["share"], strict=True)) == {"0001": 0.8, "0004": 0.2}
