@@ -1221,6 +1221,8 @@ class HierarchyVersion(Answer):
     name_en: str | None
     valid_from: str = Field(description="first day in force (YYYY-MM-DD, Gregorian)")
     valid_to: str | None = Field(description="last day in force; null: open")
+    valid_from_fa: str = Field(description="valid_from in the Jalali calendar, as the pages write it")
+    valid_to_fa: str | None = Field(description="valid_to in the Jalali calendar; null: open")
     base_version_id: str | None = Field(description="the version it was made from; null: a first version")
     source: str = Field(description="where the list comes from, and what in it is estimated")
     counties: int

@@ -33,6 +33,7 @@ from geo.hierarchy import (
     validate_versions,
     version_from_rows,
 )
+from maps.i18n import jalali_date
 from store.backup import frame_checksum
 from store.base import Store
 
@@ -293,6 +294,10 @@ def version_summaries(hierarchy: Hierarchy) -> list[dict]:
                 "name_en": None if pd.isna(v.name_en) else v.name_en,
                 "valid_from": pd.Timestamp(v.valid_from).date().isoformat(),
                 "valid_to": None if pd.isna(v.valid_to) else pd.Timestamp(v.valid_to).date().isoformat(),
+                "valid_from_fa": jalali_date(pd.Timestamp(v.valid_from).date(), "fa"),
+                "valid_to_fa": None
+                if pd.isna(v.valid_to)
+                else jalali_date(pd.Timestamp(v.valid_to).date(), "fa"),
                 "base_version_id": None if pd.isna(v.base_version_id) else v.base_version_id,
                 "source": v.source,
                 "counties": int(counts.get(v.version_id, 0)),

@@ -410,6 +410,8 @@ def test_a_planner_reads_the_versions(small_client, small_store):
     body = answer.json()
     assert [v["version_id"] for v in body["versions"]] == ["v1", "v2"]
     assert [v["counties"] for v in body["versions"]] == [3, 4]
+    # 2016-09-22 is 1 Mehr 1395, 2022-03-21 is 1 Farvardin 1401 (Jalali on screen).
+    assert [v["valid_from_fa"] for v in body["versions"]] == ["۱ مهر ۱۳۹۵", "۱ فروردین ۱۴۰۱"]
     assert body["figures_version"] == "v1"  # the store's counties are v1's
     one = small_client.get("/hierarchy/versions/v2", headers=planner).json()
     assert {(c["county_code"], c["from_county_code"], c["share"]) for c in one["changes"]} == {
