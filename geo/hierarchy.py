@@ -578,12 +578,15 @@ def _carry(figures: pd.DataFrame, moves: pd.DataFrame, targets: list[str]) -> pd
     idx = pd.Index(figures.index)
     position = pd.Series(np.arange(len(idx)), index=idx)
     moves = moves[moves["source"].isin(idx)]
-    groups = position.reindex(moves["source"]).to_numpy()
+    groups = position.reindex(moves["source"]).to_numpy().astype("int64")
     target_pos = pd.Series(np.arange(len(targets)), index=targets).reindex(moves["target"]).to_numpy()
     if np.isnan(target_pos).any():  # pragma: no cover - validate_version rules it out
         raise InputError("a change names a county the version does not hold")
     target_pos = target_pos.astype("int64")
     shares = moves["share"].to_numpy(dtype="float64")
+    # Shares sum to 1 within SHARE_TOLERANCE: made to sum to 1 exactly, so floats keep their totals too.
+    total = np.bincount(groups, weights=shares, minlength=len(idx))
+    shares = shares / np.where(total > 0, total, 1.0)[groups]
     out = {}
     for col in figures.columns:
         values = figures[col]

@@ -121,6 +121,17 @@ def test_rounding_keeps_whole_numbers_and_their_sum():
     assert (out.loc[A, "people"], out.loc[B, "people"]) == (4, 3)
 
 
+def test_shares_within_the_tolerance_still_keep_float_totals():
+    # 0.6 + 0.3999995 is within 10⁻⁶ of 1: accepted, and 1,000,000.0 still sums to 1,000,000.0
+    # (not 999,999.5): each part is its share of the shares' sum.
+    h = tree(0.6)
+    h.changes.loc[(h.changes["version_id"] == "v2") & (h.changes["county_code"] == B), "share"] = 0.3999995
+    assert validate_version(h.units_of("v2"), h.changes_of("v2"), h.units_of("v1"), {"01"}).empty
+    out = reaggregate(pd.DataFrame({"rate": [1e6, 0.0, 0.0, 0.0]}, index=[A, C, D, X]), "v1", "v2", h)
+    assert out["rate"].sum() == pytest.approx(1e6, rel=1e-15)
+    assert out.loc[B, "rate"] == pytest.approx(1e6 * 0.3999995 / 0.9999995, rel=1e-12)
+
+
 def test_a_chain_of_versions_and_a_sibling():
     h = tree()
     figures = pd.DataFrame({"people": [10, 3, 5, 7]}, index=[A, C, D, X])
