@@ -18,6 +18,7 @@ from api.routers import (
     assessments,
     auth,
     features,
+    hierarchy,
     imports,
     pages,
     plans,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)
+    app.include_router(hierarchy.router)
     app.include_router(imports.router)  # before the pages: /maps/import is not a /maps/{page}
     app.include_router(pages.router)
     pages.mount_assets(app)

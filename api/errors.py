@@ -31,6 +31,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.CRSMismatchError: 400,
     e.ImportFileError: 400,
     e.ImportRejected: 422,
+    e.HierarchyRejected: 422,
     e.SchemaError: 422,
     # what a user asked for does not exist
     e.NotFoundError: 404,

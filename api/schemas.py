@@ -1318,3 +1318,116 @@ class ImportRows(FeatureCollection):
 
     numberMatched: int
     numberReturned: int
+
+
+# ---- versions of the divisions ----
+
+
+class HierarchyVersion(Answer):
+    """A version of the county divisions."""
+
+    version_id: str
+    name_fa: str
+    name_en: str | None
+    valid_from: str = Field(description="first day in force (YYYY-MM-DD, Gregorian)")
+    valid_to: str | None = Field(description="last day in force; null: open")
+    valid_from_fa: str = Field(description="valid_from in the Jalali calendar, as the pages write it")
+    valid_to_fa: str | None = Field(description="valid_to in the Jalali calendar; null: open")
+    base_version_id: str | None = Field(description="the version it was made from; null: a first version")
+    source: str = Field(description="where the list comes from, and what in it is estimated")
+    counties: int
+    changes: int = Field(description="change rows from its base version")
+
+
+class HierarchyVersions(Answer):
+    numberReturned: int
+    versions: list[HierarchyVersion] = Field(description="oldest first")
+    figures_version: str | None = Field(
+        description="the version the store's county figures (counties, county_needs) are in; null: none matches"
+    )
+
+
+class HierarchyUnit(Answer):
+    county_code: str
+    province_code: str
+    name_fa: str
+    name_en: str | None
+    parent_county_code: str | None = Field(
+        description="where it changed: the county (or counties, '+'-joined) of the base version it comes from"
+    )
+
+
+class HierarchyChange(Answer):
+    county_code: str = Field(description="the county of this version")
+    from_county_code: str = Field(description="a county of the base version")
+    share: float = Field(description="the part of the base county that goes to it")
+    share_basis: Literal["population", "area", "given"]
+    source: str | None = Field(description="how the share was obtained (estimates say so)")
+
+
+class HierarchyVersionDetail(Answer):
+    version: HierarchyVersion
+    units: list[HierarchyUnit]
+    changes: list[HierarchyChange]
+
+
+class ReaggregatedRow(Answer):
+    county_code: str
+    province_code: str | None
+    name_fa: str | None
+    service_type: str | None = Field(None, description="county_needs: one row per county and service")
+    population: int | None = Field(None, description="table population: the 1395 census figure carried over")
+    target_population: int | None = Field(None, description="table county_needs (synthetic in the demo)")
+
+
+class Reaggregated(Answer):
+    """A county table of the store carried to another version of the divisions, totals kept."""
+
+    table: Literal["population", "county_needs"]
+    from_version: str = Field(description="the version the store's figures are in")
+    to_version: str
+    totals: dict[str, int] = Field(description="the column totals, the same in both versions")
+    numberReturned: int
+    rows: list[ReaggregatedRow]
+    notice: NoticeField
+
+
+class HierarchyProblem(Answer):
+    row: int | None = Field(description="the row in the file (1 = the first data row; null: the whole file)")
+    field: str
+    value: str
+    reason: str = Field(description="a code (README: Administrative divisions and their versions)")
+    message: str
+    message_fa: str
+
+
+class HierarchyImported(Answer):
+    """A division version imported from a file."""
+
+    version: HierarchyVersion
+    closed_base: bool = Field(description="the base version was open and now ends the day before")
+    record: dict[str, Any] = Field(description="what the audit trail recorded")
+
+
+class SettlementInVersion(Answer):
+    version_id: str
+    name_fa: str
+    name_en: str | None
+    valid_from: str
+    valid_to: str | None
+    county_code: str = Field(description="the settlement's county in this version")
+    county_name_fa: str | None
+    county_name_en: str | None
+    method: Literal["unchanged", "change", "boundary", "largest_share"] = Field(
+        description="how it was found: its county unchanged, the changes leaving one county, the "
+        "boundary holding it (a split with boundaries), else the part that took the largest share"
+    )
+
+
+class SettlementHistory(Answer):
+    """A settlement's county in every version of the divisions."""
+
+    settlement_code: str
+    name_fa: str
+    known_version: str = Field(description="the version its recorded county is in")
+    versions: list[SettlementInVersion] = Field(description="oldest first")

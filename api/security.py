@@ -152,6 +152,14 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("POST", "/imports/{import_id}/confirm"): requires("import"),
     ("POST", "/imports/{import_id}/cancel"): requires("import"),
     ("POST", "/imports/{import_id}/undo"): requires("admin"),
+    # versions of the county divisions (api/routers/hierarchy.py): reference tables every role
+    # reads whole; a carried county table holds the caller's provinces only; administrators import
+    ("GET", "/hierarchy/versions"): requires("read"),
+    ("GET", "/hierarchy/versions/{version_id}"): requires("read"),
+    ("GET", "/hierarchy/versions/{version_id}/reaggregate"): requires("read"),
+    ("GET", "/hierarchy/template.csv"): requires("read"),
+    ("GET", "/hierarchy/settlements/{code}"): requires("read"),
+    ("POST", "/hierarchy/versions"): requires("admin"),
 }
 
 # OGC API – Features: one items, item and queryables path per collection (their filters differ).
@@ -168,7 +176,7 @@ POLICY[("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{tile_matrix}
 )
 
 #: File uploads: the CSRF token only in the header (the body is not parsed to look for it).
-UPLOAD_PATHS = frozenset({"/imports"})
+UPLOAD_PATHS = frozenset({"/imports", "/hierarchy/versions"})
 
 #: Signing in again over a live session: checked for same origin in the route instead.
 CSRF_EXEMPT = {("POST", "/sign-in")}

@@ -104,12 +104,12 @@ def cmd_layers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _admin(args: argparse.Namespace, settings: Settings) -> str:
+def _admin(args: argparse.Namespace, settings: Settings, what: str = "replacing a layer") -> str:
     """The admin named by --user, after their password (replacing a layer needs one)."""
     from store.accounts import Accounts
 
     if not args.user:
-        raise SystemExit("error: replacing a layer needs an admin: --replace --user NAME (password asked)")
+        raise SystemExit(f"error: {what} needs an admin: --user NAME (password asked)")
     accounts = Accounts(settings.store)
     try:
         user = accounts.authenticate(args.user, read_password(args, confirm=False))
@@ -190,4 +190,52 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     path = export_layer(open_store(settings.store), args.layer, args.file, fmt=args.format)
     print(f"Wrote {args.layer} to {path}")
+    return 0
+
+
+def cmd_import_hierarchy(args: argparse.Namespace, settings: Settings) -> int:
+    """A new version of the divisions from a file: every row or none, the problems reported."""
+    import pandas as pd
+
+    from exchange.hierarchy import write_division_report
+    from services.hierarchy import HierarchyRejected, import_division_version
+    from services.imports import audit
+    from store import open_store
+
+    actor = _admin(args, settings, "importing a division version")
+    store = open_store(settings.store)
+    report_path = args.report or Path.cwd() / (Path(args.file).stem[:100] + ".rejected.csv")
+    try:
+        done = import_division_version(
+            store,
+            Path(args.file),
+            version_id=args.version_id,
+            name_fa=args.name_fa,
+            name_en=args.name_en,
+            base=args.base,
+            actor=actor,
+            audit=lambda *record: audit(settings, None, *record),
+            via="cli",
+        )
+    except HierarchyRejected as err:
+        print(f"error: {err.user_message}", file=sys.stderr)
+        try:
+            write_division_report(err.problems, report_path)
+        except OSError as exc:
+            print(f"error: cannot write the report {report_path}: {exc.strerror}", file=sys.stderr)
+            report_path = None
+        for row in err.problems.itertuples():
+            where = "file" if pd.isna(row.row) else f"row {int(row.row)}"
+            print(f"  {where:>9}  {row.field!s:<12} {row.reason!s:<18} {row.message}", file=sys.stderr)
+        if report_path is not None:
+            print(f"Every refused row is in {report_path}", file=sys.stderr)
+        return 3
+    finally:
+        store.close()
+    print(
+        f"Imported division version {done.version_id} (from {done.base_version_id}, valid from "
+        f"{done.valid_from}): {done.units:,} counties, {done.changes:,} changes."
+    )
+    if done.closed_base:
+        print(f"  {done.base_version_id} now ends the day before.")
     return 0

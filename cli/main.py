@@ -14,6 +14,7 @@ from cli.data import (
     cmd_build_demo,
     cmd_export,
     cmd_import,
+    cmd_import_hierarchy,
     cmd_layers,
     cmd_match_settlements,
     cmd_restore,
@@ -94,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from geo.schema import LAYERS
 
-    editable = [name for name in LAYERS if name != "layer_info"]
+    # The versions of the divisions come in whole, checked together: ``import-hierarchy``.
+    editable = [name for name in LAYERS if name != "layer_info" and not name.startswith("hierarchy_")]
     im = sub.add_parser(
         "import",
         help="import a layer from a file (all rows or none)",
@@ -122,6 +124,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     im.add_argument("--show", type=int, default=20, help="rejected rows to print (all are in the report)")
     im.set_defaults(func=cmd_import)
+
+    ih = sub.add_parser(
+        "import-hierarchy",
+        help="import a new version of the county divisions from a CSV or XLSX file (an admin)",
+        description="A new version of the county divisions, made from a base version (default: the open "
+        "version that began last). The file has one row per county that is new or changed: code, name_fa, "
+        "name_en, parent (the county of the base version it comes from; several joined with + for a merge), "
+        "valid_from (Jalali 1403/07/01 or Gregorian, the same in every row) and, where a county is split "
+        "between rows, share. Counties it does not name go on unchanged. If any row is refused nothing is "
+        "written and every problem is reported. Audited.",
+    )
+    ih.add_argument("file", help="a local .csv or .xlsx file")
+    ih.add_argument("--id", dest="version_id", required=True, help="the new version's id (a-z, 0-9, '-')")
+    ih.add_argument("--name-fa", required=True, help="its Persian name")
+    ih.add_argument("--name-en", help="its English name")
+    ih.add_argument("--base", help="the version it is made from (default: the open one that began last)")
+    ih.add_argument("--user", required=True, help="the admin who imports (the password is asked)")
+    ih.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    ih.add_argument(
+        "--report",
+        type=Path,
+        help="CSV of the refused rows (default: <file name>.rejected.csv in the working folder)",
+    )
+    ih.set_defaults(func=cmd_import_hierarchy)
 
     ex = sub.add_parser("export", help="export a layer to GeoPackage, GeoJSON, CSV, XLSX or shapefile")
     ex.add_argument("layer", choices=list(LAYERS))

@@ -46,6 +46,30 @@ PROVENANCE = {
         "CC0 + CC BY 4.0",
         "none",
     ),
+    "hierarchy_versions": (
+        "three versions of the county divisions: the 1395 census's, the official list, the newer "
+        "OpenStreetMap counties (see each version's source)",
+        "GPL-3.0 / ODbL 1.0",
+        "none",
+    ),
+    "hierarchy_units": (
+        "the counties of each version: official list and census (Statistical Centre codes); the newer "
+        "OpenStreetMap counties with codes made up by Amayesh",
+        "GPL-3.0 / ODbL 1.0",
+        "none",
+    ),
+    "hierarchy_boundaries": (
+        "OpenStreetMap admin_level=5: the boundaries of the newer counties and of what their official "
+        "counties keep (version osm-2025)",
+        "ODbL 1.0",
+        "none",
+    ),
+    "hierarchy_changes": (
+        "splits between versions; shares are estimates (population of settlements or area inside the "
+        "boundaries; see each row's source)",
+        "GPL-3.0 / ODbL 1.0",
+        "none",
+    ),
 }
 
 Progress = Callable[[str], None]
@@ -128,6 +152,14 @@ def build_demo(
         counties, synthetic.census_groups(ref.census_age_sex, ref.census_unemployment)
     )
 
+    versions = national.division_versions(
+        counties,
+        national.census_population(ref.census_age_sex),
+        join.folded,
+        ref.counties,
+        settlements,
+    )
+
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
         "provinces": provinces,
         "counties": counties,
@@ -136,6 +168,7 @@ def build_demo(
         "target_areas": target_areas,
         "county_needs": needs,
         "gazetteer_places": national.unofficial_places(real.match, ref.gazetteer, counties),
+        **versions,
     }
     built_at = pd.Timestamp.now(tz="UTC").floor("s")
     info = pd.DataFrame(

@@ -667,3 +667,258 @@ def unofficial_places(
         geometry=g.geometry.to_numpy(),
         crs=gazetteer.crs,
     ).to_crs(STORAGE_CRS)
+
+
+# ---- versions of the divisions ---------------------------------------------------------------
+
+#: The three versions of the demo: id, Persian and English names, valid from (Gregorian), source.
+CENSUS_VERSION = "census-1395"
+OFFICIAL_VERSION = "official-448"
+OSM_VERSION = "osm-2025"
+#: The official list's package gives no date: the Jalali year after the newest of its 19
+#: post-census counties is assumed (1399/01/01), and said so in the version's source.
+OFFICIAL_VALID_FROM = pd.Timestamp("2020-03-20")
+#: The 1395 census counted the people of Mehr 1395 (1395/07/01 = 2016-09-22).
+CENSUS_VALID_FROM = pd.Timestamp("2016-09-22")
+#: The OpenStreetMap pull of the reference data (October 2025; 1404/07/09).
+OSM_VALID_FROM = pd.Timestamp("2025-10-01")
+OSM_SHARE_SOURCE = (
+    "estimate: the population of the official settlements (partly synthetic village figures, "
+    "partly approximate points) inside the OpenStreetMap boundary"
+)
+OSM_AREA_SOURCE = (
+    "estimate: the area inside the OpenStreetMap boundaries (a new county of this split holds no "
+    "official settlement point)"
+)
+
+
+def _days_before(day: pd.Timestamp) -> pd.Timestamp:
+    return day - pd.Timedelta(days=1)
+
+
+def _next_codes(province: str, taken: set[str], n: int) -> list[str]:
+    """``n`` county codes of ``province`` not in ``taken``, above the highest one used."""
+    used = [int(c[2:]) for c in taken if c[:2] == province]
+    start = max(used, default=0) + 1
+    if start + n - 1 > 99:
+        raise ValueError(f"province {province} has no room for {n} more county codes")
+    return [f"{province}{k:02d}" for k in range(start, start + n)]
+
+
+def _polygons(shape: shapely.Geometry) -> shapely.MultiPolygon:
+    """The polygons of ``shape`` (made valid) as one valid MultiPolygon."""
+    fixed = shapely.make_valid(shape)
+    polys = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    merged = shapely.union_all(polys)
+    return merged if merged.geom_type == "MultiPolygon" else shapely.MultiPolygon([merged])
+
+
+def osm_splits(
+    counties: gpd.GeoDataFrame,
+    folded: pd.DataFrame,
+    osm_counties: gpd.GeoDataFrame,
+    settlements: gpd.GeoDataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoSeries]:
+    """The OpenStreetMap counties newer than the official list, as splits of the official county
+    each was folded into (``CountyJoin.folded``).
+
+    A new county takes a code of its province above the official ones (made up here: no official
+    code exists yet). Its share of the official county is the population of the official
+    settlements inside its OpenStreetMap boundary, over that of the whole county (share basis
+    ``population``); where a new county holds no settlement, the county's parts are shared by
+    area (``area``). The official county keeps the rest.
+
+    Returns
+    -------
+    (units, changes, boundaries)
+        The new counties (``county_code``, ``province_code``, ``name_fa``, ``name_en``,
+        ``parent_county_code``, ``osm_rel_id``), the change rows (``county_code``,
+        ``from_county_code``, ``share``, ``share_basis``, ``source``) and the boundaries of the
+        new counties and of what their parents keep, by code (lon/lat).
+    """
+    osm = osm_counties.set_index("osm_rel_id")
+    official = counties.set_index("county_code")
+    taken = set(counties["county_code"])
+    units, changes, shapes = [], [], {}
+    for into, group in folded.sort_values("osm_rel_id").groupby("into_county_code", sort=True):
+        parent = official.loc[into]
+        province = str(parent["province_code"])
+        codes = _next_codes(province, taken, len(group))
+        taken.update(codes)
+        parts = [osm.geometry[int(rel)] for rel in group["osm_rel_id"]]
+        rest = shapely.difference(parent.geometry, shapely.union_all(parts))
+        pieces = {code: _polygons(shape) for code, shape in (*zip(codes, parts, strict=True), (into, rest))}
+        for code, rel in zip(codes, group["osm_rel_id"], strict=True):
+            name = normalize_text(str(osm.at[int(rel), "name"])).removeprefix("شهرستان").strip()
+            name_en = osm.at[int(rel), "name_en"]
+            units.append(
+                (
+                    code,
+                    province,
+                    name,
+                    None if pd.isna(name_en) else str(name_en).removesuffix(" County"),
+                    into,
+                    int(rel),
+                )
+            )
+        mine = settlements[settlements["county_code"] == into]
+        x, y = mine.geometry.x.to_numpy(), mine.geometry.y.to_numpy()
+        where = np.full(len(mine), into, dtype=object)
+        for code in codes:
+            where[shapely.contains_xy(pieces[code], x, y)] = code
+        population = (
+            pd.Series(mine["population"].to_numpy(dtype="float64"), index=where)
+            .groupby(level=0)
+            .sum()
+            .reindex(list(pieces), fill_value=0.0)
+        )
+        if (population[codes] > 0).all():
+            weights, basis, source = population, "population", OSM_SHARE_SOURCE
+        else:
+            metric = gpd.GeoSeries(list(pieces.values()), index=list(pieces), crs=STORAGE_CRS).to_crs(
+                METRIC_CRS
+            )
+            weights, basis, source = metric.area, "area", OSM_AREA_SOURCE
+        shares = weights / weights.sum()
+        for code in pieces:
+            changes.append((code, into, float(shares[code]), basis, source))
+        shapes.update(pieces)
+    unit_frame = pd.DataFrame(
+        units,
+        columns=["county_code", "province_code", "name_fa", "name_en", "parent_county_code", "osm_rel_id"],
+    )
+    change_frame = pd.DataFrame(
+        changes, columns=["county_code", "from_county_code", "share", "share_basis", "source"]
+    )
+    return unit_frame, change_frame, gpd.GeoSeries(shapes, crs=STORAGE_CRS)
+
+
+def division_versions(
+    counties: gpd.GeoDataFrame,
+    census: pd.Series,
+    folded: pd.DataFrame,
+    osm_counties: gpd.GeoDataFrame,
+    settlements: gpd.GeoDataFrame,
+) -> dict[str, pd.DataFrame]:
+    """The demo's three versions of the divisions: the 1395 census's 429 counties, the official
+    list of 448 made from them by 19 splits, and the official list with the newer OpenStreetMap
+    counties split off their official county.
+
+    ``census`` is the 1395 population per census county code; ``counties`` the official counties
+    as built (their ``parent_county_code`` and ``population`` give the census splits' shares).
+    Returns the layers ``hierarchy_versions``, ``hierarchy_units``, ``hierarchy_changes`` and
+    ``hierarchy_boundaries`` (the new counties' OpenStreetMap boundaries and what their official
+    counties keep).
+    """
+    official = counties.sort_values("county_code", ignore_index=True)
+    children = official[official["parent_county_code"].notna()]
+    census_units = official[official["parent_county_code"].isna()]
+    if set(census_units["county_code"]) != set(census.index):
+        raise ValueError("the official counties without a parent are not the census's counties")
+    name_en = official["name_en"].astype(object).where(official["name_en"].notna(), None)
+    base_columns = {
+        "province_code": official["province_code"],
+        "name_fa": official["name_fa"],
+        "name_en": name_en,
+    }
+    every = pd.DataFrame({"county_code": official["county_code"], **base_columns})
+
+    census_rows = every[every["county_code"].isin(census_units["county_code"])].assign(
+        version_id=CENSUS_VERSION, parent_county_code=None
+    )
+    official_rows = every.assign(
+        version_id=OFFICIAL_VERSION, parent_county_code=official["parent_county_code"]
+    )
+    parent_source = (
+        "estimate: the parent's 1395 census figure shared by the GeoNames places and 300 persons per "
+        "official village inside each boundary (counties.population_source census_1395_parent_share)"
+    )
+    split = []
+    population = official.set_index("county_code")["population"]
+    for parent, kids in children.groupby("parent_county_code"):
+        total = float(census[parent])
+        for code in [parent, *kids["county_code"]]:
+            split.append(
+                (OFFICIAL_VERSION, code, parent, float(population[code]) / total, "population", parent_source)
+            )
+
+    new_units, osm_changes, shapes = osm_splits(official, folded, osm_counties, settlements)
+    boundaries = gpd.GeoDataFrame(
+        {
+            "version_id": OSM_VERSION,
+            "county_code": list(shapes.index),
+            "source": [
+                "OpenStreetMap boundary"
+                if code in set(new_units["county_code"])
+                else "the official county (its OpenStreetMap parts) without the counties split from it"
+                for code in shapes.index
+            ],
+        },
+        geometry=shapes.to_numpy(),
+        crs=STORAGE_CRS,
+    ).sort_values("county_code", ignore_index=True)
+    osm_rows = pd.concat(
+        [
+            every.assign(version_id=OSM_VERSION, parent_county_code=None),
+            new_units.drop(columns="osm_rel_id").assign(version_id=OSM_VERSION),
+        ],
+        ignore_index=True,
+    )
+    units = pd.concat([census_rows, official_rows, osm_rows], ignore_index=True)[
+        ["version_id", "county_code", "province_code", "name_fa", "name_en", "parent_county_code"]
+    ]
+    changes = pd.concat(
+        [
+            pd.DataFrame(
+                split,
+                columns=["version_id", "county_code", "from_county_code", "share", "share_basis", "source"],
+            ),
+            osm_changes.assign(version_id=OSM_VERSION),
+        ],
+        ignore_index=True,
+    )
+    n_new = len(new_units)
+    versions = pd.DataFrame(
+        [
+            (
+                CENSUS_VERSION,
+                "تقسیمات سرشماری ۱۳۹۵",
+                "1395 census divisions",
+                CENSUS_VALID_FROM,
+                _days_before(OFFICIAL_VALID_FROM),
+                None,
+                f"Statistical Centre of Iran, 1395 census: the {len(census_units)} counties it counted (the "
+                f"official list with the {len(children)} later counties in the county their people were "
+                "counted in, demo/county_parents.csv)",
+            ),
+            (
+                OFFICIAL_VERSION,
+                f"فهرست رسمی {len(official)} شهرستان",
+                f"Official list of {len(official)} counties",
+                OFFICIAL_VALID_FROM,
+                _days_before(OSM_VALID_FROM),
+                CENSUS_VERSION,
+                "official division list (django-iranian-cities 2.0.0, Statistical Centre codes); the source "
+                "gives no date: 1399/01/01 is assumed",
+            ),
+            (
+                OSM_VERSION,
+                "شهرستان‌های جدید OSM",
+                "Newer OpenStreetMap counties",
+                OSM_VALID_FROM,
+                None,
+                OFFICIAL_VERSION,
+                f"OpenStreetMap admin_level=5 (pull of October 2025): the official list and the {n_new} "
+                "counties OpenStreetMap has and the list does not, each split from the official county it "
+                "lies in. The counties are real; their codes are made up by Amayesh (above the official "
+                "ones of the province) and their shares are estimates (see each change's source)",
+            ),
+        ],
+        columns=["version_id", "name_fa", "name_en", "valid_from", "valid_to", "base_version_id", "source"],
+    )
+    return {
+        "hierarchy_versions": versions,
+        "hierarchy_units": units,
+        "hierarchy_changes": changes,
+        "hierarchy_boundaries": boundaries,
+    }

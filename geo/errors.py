@@ -126,6 +126,21 @@ class ImportRejected(InputError):
         self.result = result
 
 
+class HierarchyRejected(InputError):
+    """A file of a new division version was refused; nothing was written. ``problems`` lists
+    every problem (``geo.hierarchy.PROBLEM_COLUMNS``, with ``message_fa``)."""
+
+    code = "hierarchy-rejected"
+
+    def __init__(self, problems: Any, rows: int) -> None:
+        whole = bool(problems["row"].isna().all())
+        n = int(problems["row"].dropna().nunique())
+        what = "the file was refused" if whole else f"{n} of {rows} rows were refused"
+        super().__init__(f"the division version was not imported: {what}; nothing was written.")
+        self.problems = problems
+        self.rows = rows
+
+
 # ---- not found ---------------------------------------------------------------------------------
 
 
@@ -264,6 +279,7 @@ __all__ = [
     "CRSMismatchError",
     "ConfigurationError",
     "Forbidden",
+    "HierarchyRejected",
     "ImportFileError",
     "ImportRejected",
     "InputError",

@@ -343,6 +343,95 @@ GAZETTEER_PLACES = Layer(
     ),
 )
 
+#: How a change's share was obtained (``geo.hierarchy``).
+SHARE_BASES = ("population", "area", "given")
+_version_id = Column(
+    "version_id",
+    "str",
+    "division version id (lower-case letters, digits, '-')",
+    "version",
+    pattern=r"[a-z0-9][a-z0-9-]{0,62}",
+)
+
+#: Versions of the administrative divisions (reference tables, not scoped by province).
+HIERARCHY_VERSIONS = Layer(
+    "hierarchy_versions",
+    "نسخه‌های تقسیمات کشوری",
+    "Division versions",
+    "version_id",
+    None,
+    (
+        _version_id,
+        Column("name_fa", "str", "Persian name"),
+        Column("name_en", "str", "English name", nullable=True),
+        Column("valid_from", "date", "first day the divisions are in force (Gregorian)", "valid_from"),
+        Column("valid_to", "date", "last day in force (Gregorian); empty: open", "valid_to", nullable=True),
+        Column(
+            "base_version_id",
+            "str",
+            "the version it was made from by its changes; empty: a first version",
+            "base",
+            nullable=True,
+        ),
+        Column("source", "str", "where the list comes from, and what is estimated in it"),
+    ),
+)
+
+HIERARCHY_UNITS = Layer(
+    "hierarchy_units",
+    "شهرستان‌های هر نسخه",
+    "Counties of each division version",
+    "version_id,county_code",
+    None,
+    (
+        _version_id,
+        _county_code,
+        _province_code,
+        Column("name_fa", "str", "Persian name"),
+        Column("name_en", "str", "English name", nullable=True),
+        Column(
+            "parent_county_code",
+            "str",
+            "where it changed: the county (or counties, '+'-joined) of the base version it comes from",
+            "parent",
+            nullable=True,
+        ),
+    ),
+)
+
+HIERARCHY_CHANGES = Layer(
+    "hierarchy_changes",
+    "تغییرات تقسیمات",
+    "Division changes",
+    "version_id,county_code,from_county_code",
+    None,
+    (
+        _version_id,
+        Column("county_code", "str", "the county of the version", "cnty_code", pattern=r"\d{4}"),
+        Column("from_county_code", "str", "a county of the base version", "from_code", pattern=r"\d{4}"),
+        Column("share", "float", "the part of the base county that goes to it (0-1]", "share"),
+        Column("share_basis", "str", "population, area or given", "basis", choices=SHARE_BASES),
+        Column(
+            "source", "str", "how the share was obtained (an estimate, a decree…)", "source", nullable=True
+        ),
+    ),
+)
+
+#: Where a version's counties differ from the counties layer: their boundaries (the new counties
+#: and what their parents keep), so that a village can be placed in them.
+HIERARCHY_BOUNDARIES = Layer(
+    "hierarchy_boundaries",
+    "مرز شهرستان‌های تغییریافته",
+    "Boundaries of changed counties",
+    "version_id,county_code",
+    "MultiPolygon",
+    (
+        _version_id,
+        Column("county_code", "str", "the county of the version", "cnty_code", pattern=r"\d{4}"),
+        Column("source", "str", "where the boundary comes from", "source", nullable=True),
+    ),
+)
+
 LAYERS: Mapping[str, Layer] = {
     layer.name: layer
     for layer in (
@@ -354,6 +443,10 @@ LAYERS: Mapping[str, Layer] = {
         COUNTY_NEEDS,
         LAYER_INFO,
         GAZETTEER_PLACES,
+        HIERARCHY_VERSIONS,
+        HIERARCHY_UNITS,
+        HIERARCHY_CHANGES,
+        HIERARCHY_BOUNDARIES,
     )
 }
 

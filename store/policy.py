@@ -11,11 +11,18 @@ import re
 
 from geo.schema import LAYERS
 
+#: Reference tables every signed-in role reads whole, though their rows name counties: the
+#: versions of the administrative divisions (``geo.hierarchy``). Only administrators write them.
+REFERENCE_TABLES = frozenset(
+    {"hierarchy_versions", "hierarchy_units", "hierarchy_changes", "hierarchy_boundaries"}
+)
+
 #: The expression naming a row's province, per layer table with one.
 PROVINCE_OF = {
     name: ("province_code" if "province_code" in spec.column_names else "left(county_code, 2)")
     for name, spec in LAYERS.items()
-    if "province_code" in spec.column_names or "county_code" in spec.column_names
+    if ("province_code" in spec.column_names or "county_code" in spec.column_names)
+    and name not in REFERENCE_TABLES
 } | {"licence_applications": "province_code"}
 SETTING = "amayesh.provinces"
 

@@ -9,11 +9,15 @@ and cannot bypass row-level security, and grants it:
   of NGO rows through the browser: ``INSERT`` and ``DELETE`` on ``ngos`` (held by row-level
   security to the transaction's provinces) and a commit counted;
 * ``SELECT, INSERT, UPDATE`` on ``licence_applications`` (row-level security by province);
+* ``INSERT`` on the division versions' tables (``hierarchy_*``, and ``DELETE`` on
+  ``hierarchy_versions``): reference tables without row-level security, which an administrator
+  extends with a new version through the browser;
 * ``SELECT, INSERT, UPDATE`` on the users and tokens, ``SELECT`` on the secrets;
 * ``SELECT, INSERT`` on the audit table, and explicitly **not** ``UPDATE``, ``DELETE`` or
   ``TRUNCATE`` (a trigger refuses those to everybody, owner included).
 
-Every layer table with a province (all but ``layer_info``) has row-level security enabled and
+Every layer table with a province (all but ``layer_info`` and the division versions' reference
+tables, ``store.policy.REFERENCE_TABLES``) has row-level security enabled and
 *forced* (the owner is held to it too; only a superuser is not): a row is visible only when its
 province is in the transaction's ``amayesh.provinces`` setting (a comma-separated list of codes,
 or ``*`` for all), set with ``set_config(…, true)`` so that it lasts one transaction. Unset, no
@@ -75,6 +79,16 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
         if "ngos" in present:
             conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "ngos" TO {role}')
             done.append("ngos: INSERT, DELETE (approved licences and imports, within the caller's provinces)")
+        # A new division version imported by an administrator through the browser: its units and
+        # changes added, the versions' list rewritten (its base closed); the service checks the role.
+        for name, grant in (
+            ("hierarchy_versions", "INSERT, DELETE"),
+            ("hierarchy_units", "INSERT"),
+            ("hierarchy_changes", "INSERT"),
+        ):
+            if name in present:
+                conn.exec_driver_sql(f'GRANT {grant} ON "{name}" TO {role}')
+                done.append(f"{name}: {grant} (division versions, imported by administrators)")
         conn.exec_driver_sql(f"GRANT INSERT, UPDATE ON amayesh_meta TO {role}")
         applications = store.applications
         store._ensure_applications(conn)

@@ -191,6 +191,7 @@ def layers() -> dict[str, pd.DataFrame]:
     )
     built_at = pd.Timestamp("2026-01-01T00:00:00Z")
     synthetic = {"provinces": "none", "counties": "none", "settlements": "partial"}
+    synthetic |= {name: "none" for name in HIERARCHY}
     out: dict[str, pd.DataFrame] = {
         "provinces": provinces,
         "counties": counties,
@@ -198,6 +199,7 @@ def layers() -> dict[str, pd.DataFrame]:
         "ngos": ngos,
         "target_areas": target_areas,
         "county_needs": county_needs,
+        **hierarchy(),
     }
     out["layer_info"] = pd.DataFrame(
         [
@@ -217,6 +219,55 @@ def layers() -> dict[str, pd.DataFrame]:
         columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at", "as_of"],
     )
     return out
+
+
+#: The division versions of the small world: its three counties (``v1``), then 0002 (خمین) split
+#: into 0002 (70 %) and a new 0003 (30 %, its eastern half, lon 50.5–51) from 1401/01/01 (``v2``).
+HIERARCHY = ("hierarchy_versions", "hierarchy_units", "hierarchy_changes", "hierarchy_boundaries")
+SPLIT_SHARE = 0.3
+SPLIT_AT_LON = 50.5
+
+
+def hierarchy() -> dict[str, pd.DataFrame]:
+    versions = pd.DataFrame(
+        {
+            "version_id": ["v1", "v2"],
+            "name_fa": ["تقسیمات آزمون", "تقسیمات آزمون پس از بخش خمین"],
+            "name_en": ["Test divisions", "Test divisions after Khomein's split"],
+            "valid_from": pd.to_datetime(["2016-09-22", "2022-03-21"]),
+            "valid_to": pd.to_datetime(["2022-03-20", None]),
+            "base_version_id": [None, "v1"],
+            "source": "tests/small_world.py",
+        }
+    )
+    base = [(c, c[:2], v[0], v[1], None) for c, v in COUNTIES.items()]
+    units = pd.DataFrame(
+        [("v1", *u) for u in base]
+        + [("v2", *u) for u in base]
+        + [("v2", "0003", "00", "خمین شرقی", "East Khomein", "0002")],
+        columns=["version_id", "county_code", "province_code", "name_fa", "name_en", "parent_county_code"],
+    )
+    changes = pd.DataFrame(
+        {
+            "version_id": "v2",
+            "county_code": ["0002", "0003"],
+            "from_county_code": "0002",
+            "share": [1 - SPLIT_SHARE, SPLIT_SHARE],
+            "share_basis": "given",
+            "source": "tests/small_world.py",
+        }
+    )
+    boundaries = gpd.GeoDataFrame(
+        {"version_id": "v2", "county_code": ["0002", "0003"], "source": "tests/small_world.py"},
+        geometry=[_multi(box(50.0, 34.0, SPLIT_AT_LON, 35.0)), _multi(box(SPLIT_AT_LON, 34.0, 51.0, 35.0))],
+        crs=4326,
+    )
+    return {
+        "hierarchy_versions": versions,
+        "hierarchy_units": units,
+        "hierarchy_changes": changes,
+        "hierarchy_boundaries": boundaries,
+    }
 
 
 def write(store) -> dict[str, pd.DataFrame]:

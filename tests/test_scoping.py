@@ -57,6 +57,9 @@ CODE_KEYS = (
     "province",
     "application_id",
 )
+#: Reference tables every signed-in role reads whole: the versions of the county divisions (the
+#: counties of each version name every province; they hold no figure).
+REFERENCE_ROUTES = ("/hierarchy/versions/{version_id}", "/hierarchy/template.csv")
 #: An upload in the matrix: the body is a file (multipart), not JSON.
 UPLOAD = "__upload__"
 NO_JOB = "matrixNoSuchImport0000"
@@ -302,6 +305,25 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
                 ).encode()
             },
         ),
+        # versions of the divisions: reference tables every role reads whole (REFERENCE_ROUTES);
+        # a county table carried to a version holds the caller's provinces only
+        ("/hierarchy/versions", "GET", "/hierarchy/versions", None),
+        (
+            "/hierarchy/versions/{version_id}",
+            "GET",
+            f"/hierarchy/versions/{rng.choice(('census-1395', 'official-448', 'osm-2025'))}"
+            f"?f={rng.choice(('json', 'csv'))}",
+            None,
+        ),
+        ("/hierarchy/template.csv", "GET", "/hierarchy/template.csv", None),
+        ("/hierarchy/settlements/{code}", "GET", f"/hierarchy/settlements/{settlement}", None),
+        (
+            "/hierarchy/versions/{version_id}/reaggregate",
+            "GET",
+            f"/hierarchy/versions/{rng.choice(('census-1395', 'osm-2025'))}/reaggregate"
+            f"?table={rng.choice(('population', 'county_needs'))}&province={p}&f={rng.choice(('json', 'csv'))}",
+            None,
+        ),
         *(
             (f"/imports/{{import_id}}{tail}", method, f"/imports/{NO_JOB}{tail}", None)
             for method, tail in (
@@ -413,7 +435,7 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
         stats["scoped answers"] += 1
         for key, value in codes:
             where = world.province(key, value)
-            public = template in ("/maps/data/public.json", "/maps/data/public-table")
+            public = template in ("/maps/data/public.json", "/maps/data/public-table", *REFERENCE_ROUTES)
             if where is not None and where not in provinces and not public:
                 leaks.append((name, url, key, value))
     stats["seconds"] = round(time.perf_counter() - started, 1)

@@ -70,6 +70,8 @@ def data_routes(layers) -> list[tuple[str, str, dict | None]]:
         ("GET", f"/settlements/{other['settlement_code']}", None),
         ("GET", f"/settlements/{mine['settlement_code']}", None),
         ("GET", "/licence-monitoring", None),
+        ("GET", "/hierarchy/versions/v2/reaggregate?table=population", None),
+        ("GET", "/hierarchy/versions/v2/reaggregate?table=county_needs&f=csv", None),
         ("GET", "/collections/ngos/items/SYN-00010", None),
         ("GET", f"/collections/settlements/items/{other['settlement_code']}", None),
     ]

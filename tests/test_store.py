@@ -220,3 +220,44 @@ def test_version_changes_with_every_commit_and_only_then(store, tiny_settlements
     assert store.version() == second
     store.append("settlements", tiny_settlements.iloc[:0].pipe(lambda f: f))
     assert store.version() != second
+
+
+def test_division_versions_round_trip_and_refuse_what_the_schema_forbids(store):
+    from tests.small_world import hierarchy
+
+    layers = hierarchy()
+    with store.transaction() as tx:
+        for name, frame in layers.items():
+            tx.write_layer(name, frame)
+    versions = store.read_layer("hierarchy_versions")
+    assert versions["version_id"].tolist() == ["v1", "v2"]
+    assert versions["valid_from"].dt.strftime("%Y-%m-%d").tolist() == ["2016-09-22", "2022-03-21"]
+    assert versions["valid_to"].isna().tolist() == [False, True]
+    assert versions["base_version_id"].tolist() == [None, "v1"]
+    units = store.read_layer("hierarchy_units")
+    assert list(zip(units["version_id"], units["county_code"], strict=True)) == [
+        ("v1", "0001"),
+        ("v1", "0002"),
+        ("v1", "0101"),
+        ("v2", "0001"),
+        ("v2", "0002"),
+        ("v2", "0003"),
+        ("v2", "0101"),
+    ]
+    assert units.set_index(["version_id", "county_code"]).loc[("v2", "0003"), "parent_county_code"] == "0002"
+    changes = store.read_layer("hierarchy_changes")
+    assert changes["share"].tolist() == [0.7, 0.3] and changes["share_basis"].tolist() == ["given", "given"]
+    boundaries = store.read_layer("hierarchy_boundaries")
+    assert boundaries["county_code"].tolist() == ["0002", "0003"]
+    assert boundaries.geometry.geom_equals_exact(
+        layers["hierarchy_boundaries"].geometry, tolerance=1e-12
+    ).all()
+    # The same county twice in one version, an unknown share basis: refused.
+    twice = pd.concat([layers["hierarchy_units"].iloc[:1]] * 2, ignore_index=True).assign(version_id="v3")
+    with pytest.raises(StoreError, match="duplicate"):
+        store.append("hierarchy_units", twice)
+    with pytest.raises(SchemaError, match="share_basis"):
+        store.append(
+            "hierarchy_changes", layers["hierarchy_changes"].assign(version_id="v3", share_basis="guess")
+        )
+    assert len(store.read_layer("hierarchy_units")) == 7
