@@ -34,9 +34,11 @@ serve: install
 demo: build-demo serve
 
 # Everything: the national demo (reference data), PostGIS (AMAYESH_TEST_DATABASE_URL) and the
-# browser tests (Debian's chromium); the slowest tests are listed at the end.
+# browser tests (Debian's chromium), on TEST_WORKERS processes (pytest-xdist: each builds its own
+# national demo and gets its own PostGIS database); the slowest tests are listed at the end.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The fast set: no national demo, no browser, no slow fuzzing, no benches (the small hand-built store
 # instead), no killing of the service's own processes; property tests draw a quarter of their
