@@ -56,6 +56,7 @@ CODE_KEYS = (
     "target_code",
     "province",
     "application_id",
+    "unit_code",  # trends: a province's or a county's code (the country is "IR")
 )
 #: Reference tables every signed-in role reads whole: the versions of the county divisions (the
 #: counties of each version name every province; they hold no figure).
@@ -121,6 +122,8 @@ class World:
             return value[:2]
         if key == "application_id":  # SYN-A-<province>-<serial> or A-<day>-<province>-<hex>
             return value.split("-")[2]
+        if key == "unit_code":
+            return value[:2] if re.fullmatch(r"\d{2}|\d{4}", value) else None
         return self.province_of.get(value)
 
 
@@ -288,6 +291,16 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             {"decision": "refused", "reason": "matrix"},
         ),
         ("/licence-monitoring", "GET", f"/licence-monitoring?f={rng.choice(('json', 'csv'))}", None),
+        # trends by Jalali period: counted from dates at every level; with the analysis's measures
+        # (a recompute per period and kind of positions, cached) on three years
+        (
+            "/trends",
+            "GET",
+            f"/trends?level={rng.choice(('country', 'province', 'county'))}&periods=1401..1403"
+            f"{rng.choice(('', f'&province={p}'))}{svc}&f={rng.choice(('json', 'csv'))}"
+            + rng.choice(("", "", "&measures=all", "&compare=previous,year_before")),
+            None,
+        ),
         ("/maps/public", "GET", f"/maps/public?lang={rng.choice(('fa', 'en'))}", None),
         # imports through the browser: an upload of one row of province p (an officer of another
         # province gets it rejected), and a job id nobody has (404 for every role that may import)
