@@ -60,11 +60,12 @@ def _bucket(xy, x0, y0, cell, nx, ny):
 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _gather(
-    qxy, qk, qll, pxy, pk, pll, values, order, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2, margin
+    qxy, qk, qll, pxy, pk, pll, values, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2, margin
 ):
     """For each query point q: Σ values[p] · W(cost(q, p)) over points p within the catchment,
     and how many such p there are. Within ``margin`` (relative) of the catchment's edge, the
-    cost is the geodesic's."""
+    cost is the geodesic's. The points come in the grid's order (cell by cell), so a cell's
+    points are read from memory in one run; with ``inv2s2`` 0 every weight is 1."""
     m = qxy.shape[0]
     total = np.zeros(m)
     count = np.zeros(m, np.int64)
@@ -77,8 +78,7 @@ def _gather(
         for ax in range(max(cx - 1, 0), min(cx + 2, nx)):
             for ay in range(max(cy - 1, 0), min(cy + 2, ny)):
                 c = ax * ny + ay
-                for t in range(starts[c], starts[c + 1]):
-                    p = order[t]
+                for p in range(starts[c], starts[c + 1]):
                     dx = pxy[p, 0] - qxy[q, 0]
                     dy = pxy[p, 1] - qxy[q, 1]
                     d2 = dx * dx + dy * dy
@@ -87,7 +87,7 @@ def _gather(
                         if abs(cost - catchment) <= catchment * margin:
                             cost = inverse(pll[p, 0], pll[p, 1], qll[q, 0], qll[q, 1]) * detour
                         if cost <= catchment:
-                            acc += values[p] * math.exp(-cost * cost * inv2s2)
+                            acc += values[p] if inv2s2 == 0.0 else values[p] * math.exp(-cost * cost * inv2s2)
                             hits += 1
         total[q] = acc
         count[q] = hits
@@ -113,15 +113,15 @@ def _weighted_sums(
     inv2s2: float,
 ):
     """Per query: Σ values · exp(-cost² · inv2s2) over points within ``radius_m``, and their count."""
+    o = grid.order  # the points in the grid's order: the kernel reads each cell's in one run
     return _gather(
         queries.xy,
         queries.k,
         queries.ll,
-        points.xy,
-        points.k,
-        points.ll,
-        np.ascontiguousarray(values, dtype="float64"),
-        grid.order,
+        np.ascontiguousarray(points.xy[o]),
+        points.k[o],
+        np.ascontiguousarray(points.ll[o]),
+        np.asarray(values, dtype="float64")[o],
         grid.starts,
         grid.x0,
         grid.y0,
