@@ -47,6 +47,38 @@ def require_export(request: Request) -> None:
         )
 
 
+async def snapshot_in_period(
+    request: Request,
+    period: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="a Jalali period (1402, 1402Q4, 1402-12): the analysis with the licences as "
+            "their dates make them at the period's end (default: the service's as-of day)",
+            examples=["1402"],
+        ),
+    ] = None,
+) -> Snapshot:
+    """``snapshot``, at the end of a Jalali ``period`` if one is asked: the registry's statuses on
+    that day (``Snapshots.at``; a period not over at the as-of day is read at the as-of day)."""
+    from api.security import current_user
+    from geo.errors import BadPeriod
+    from geo.periods import parse_period
+    from services.scope import scope_of, view
+
+    national = await national_snapshot(request)
+    if period is not None:
+        asked = parse_period(period)
+        if asked.start > national.as_of:
+            raise BadPeriod(
+                f"the period {asked.id} starts after the service's as-of day {national.as_of.isoformat()}",
+                f"دورهٔ {asked.id} پس از تاریخ مبنای سامانه ({national.as_of.isoformat()}) آغاز می‌شود",
+            )
+        day = min(asked.end, national.as_of)
+        national = await run_in_threadpool(request.app.state.snapshots.at, national, day)
+    return view(national, scope_of(current_user(request)))
+
+
 async def national_snapshot(request: Request) -> Snapshot:
     """The whole snapshot: only for answers that are aggregates by design (the public view)."""
     # Async, so that the cheap version check (a GeoPackage's stat) does not cost a trip through

@@ -184,7 +184,8 @@ def is_heavy(scope: Scope) -> bool:
         return True
     if path.startswith("/collections/") and path.endswith("/items"):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        return any(v not in ("", "json") for v in query.get("f", []))  # a download
+        # a download, or the analysis at the end of a period (a recompute)
+        return any(v not in ("", "json") for v in query.get("f", [])) or "period" in query
     return False
 
 

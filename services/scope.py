@@ -193,7 +193,7 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
             if name == "ngos" and out is not frame and "status" in frame.columns:
                 # Read from the database: statuses as of the snapshot's day, like the snapshot's own.
                 out = (
-                    out.assign(status=status_at(out, snap.as_of, fixed=snap.as_of_source != "today"))
+                    out.assign(status=status_at(out, snap.as_of, fixed=snap.fixed_day))
                     if from_db is not None
                     else out
                 )

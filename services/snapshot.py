@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -71,12 +72,28 @@ class Snapshot:
     def tree(self, key: str, frame: gpd.GeoDataFrame) -> shapely.STRtree:
         return self.cached(f"tree:{key}", lambda: shapely.STRtree(frame.geometry.to_numpy()))
 
+    @property
+    def fixed_day(self) -> bool:
+        """Whether the statuses are read at a stated day of the registry (a setting or the
+        registry's own date), where a licence issued after that day is a decision recorded since
+        and keeps its recorded status; not so today, nor at a period's end (dates alone)."""
+        return self.as_of_source not in ("today", "period")
+
+    def recorded_ngos(self) -> pd.DataFrame:
+        """The licence registry as recorded in the store (this snapshot's statuses are those its
+        dates give on the as-of day), read once per snapshot."""
+        return self.cached("ngos:recorded", lambda: self._store.read_layer("ngos"))
+
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
     travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
     result = analysis_from_layers(snapshot.layers, snapshot.norms, travel, snapshot.as_of)
-    result.as_of_fixed = snapshot.as_of_source != "today"
+    result.as_of_fixed = snapshot.fixed_day
     return result
+
+
+#: How many snapshots at earlier days (``Snapshots.at``) are kept: each holds a national analysis.
+DAY_SNAPSHOTS = 2
 
 
 class Snapshots:
@@ -99,6 +116,44 @@ class Snapshots:
         self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
         self._lock = threading.Lock()
+        #: snapshots at earlier days (``at``), most recently used last
+        self._days: OrderedDict[tuple[str, dt.date], Snapshot] = OrderedDict()
+
+    def at(self, snap: Snapshot, day: dt.date) -> Snapshot:
+        """``snap`` with the registry's statuses on an earlier ``day`` (a period's end), by the
+        licences' dates alone: one issued after that day was not licensed yet, whatever the
+        registry records since. Its analysis is computed when first asked; the last
+        ``DAY_SNAPSHOTS`` such snapshots are kept (each holds an analysis)."""
+        if day >= snap.as_of:
+            return snap
+        key = (snap.version, day)
+        with self._lock:
+            found = self._days.get(key)
+            if found is not None:
+                self._days.move_to_end(key)
+                return found
+        ngos = snap.recorded_ngos() if "ngos" in snap.layers else None
+        layers = dict(snap.layers)
+        if ngos is not None:
+            layers["ngos"] = ngos_as_of(ngos, day, fixed=False)
+        made = Snapshot(
+            version=f"{snap.store_version}@{day.isoformat()}~period",
+            layers=layers,
+            norms=snap.norms,
+            _store=snap._store,
+            store_version=snap.store_version,
+            as_of=day,
+            as_of_source="period",
+            small=ByteLRU(self.small_cache_bytes // 4),
+            travel=snap.travel,
+        )
+        made.tiles_ready.set()  # no prepared tiles: tiles of an earlier day are made on demand
+        with self._lock:
+            made = self._days.setdefault(key, made)
+            self._days.move_to_end(key)
+            while len(self._days) > DAY_SNAPSHOTS:
+                self._days.popitem(last=False)
+        return made
 
     def fresh(self) -> Snapshot | None:
         """The current snapshot if it is known to be fresh without blocking (a GeoPackage's stat);

@@ -56,9 +56,8 @@ class TrendAnswer:
 
 
 def recorded_ngos(snap: Snapshot) -> pd.DataFrame:
-    """The licence registry as recorded in the store (the snapshot's statuses are those its
-    dates give on the as-of day), read once per snapshot."""
-    return snap.cached("ngos:recorded", lambda: snap._store.read_layer("ngos"))
+    """The licence registry as recorded in the store (``Snapshot.recorded_ngos``)."""
+    return snap.recorded_ngos()
 
 
 def _period_table(snap: Snapshot, day: dt.date, exact: bool, cache: ByteLRU | None) -> pd.DataFrame:
@@ -157,7 +156,7 @@ def trend_answer(
         periods,
         as_of=snap.as_of,
         level=level,
-        fixed=snap.as_of_source != "today",
+        fixed=snap.fixed_day,
         deadline_days=deadline_days,
         by_service=by_service,
         units=units["unit_code"],

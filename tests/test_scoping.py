@@ -209,6 +209,8 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
         ("/priorities", "GET", f"/priorities?province={p}&top=20&f=csv", None),
         ("/saturation", "GET", f"/saturation?province={p}{svc}", None),
         ("/saturation", "GET", "/saturation?service_type=rehabilitation", None),
+        # the analysis at a period's end: one period, so that its snapshots are made once
+        ("/saturation", "GET", f"/saturation?period=1402{rng.choice(('', f'&province={p}'))}", None),
         ("/concentration", "GET", f"/concentration?province={p}", None),
         ("/concentration", "GET", "/concentration", None),
         ("/settlements/{code}", "GET", f"/settlements/{settlement}", None),

@@ -60,6 +60,8 @@ def data_routes(layers) -> list[tuple[str, str, dict | None]]:
         ]
     out += [
         ("GET", "/saturation", None),
+        ("GET", "/saturation?period=1399", None),
+        ("GET", "/collections/flags/items?period=1399", None),
         ("GET", "/saturation?service_type=rehabilitation&f=csv", None),
         ("GET", "/priorities?top=50", None),
         ("GET", "/maps/data/boundaries.json", None),

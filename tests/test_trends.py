@@ -529,3 +529,82 @@ def test_the_command_line_writes_the_table(small_store, tmp_path, capsys):
     assert issued.to_dict() == {PROVINCE: 8, OTHER_PROVINCE: 2}
     assert main(["--store", str(path), "trends", "--periods", "1403Q5"]) == 2
     assert "1403Q2" in capsys.readouterr().err
+
+
+# ---- the analysis routes at a period's end (``period``) ------------------------------------------
+
+
+def test_saturation_priorities_and_ogc_answer_at_a_periods_end(trends_client):
+    """``/saturation?period=1399`` is the analysis with 1399's statuses (set by hand here: only the
+    licence issued in 2017 was active), and the OGC collection and ``/priorities`` follow it."""
+    from geo.recompute import analyse
+
+    snap = trends_client.app.state.snapshots.current()
+    ngos = snap._store.read_layer("ngos")
+    issued = pd.to_datetime(ngos["issued_on"]).fillna(pd.Timestamp(2030, 1, 1))
+    by_hand = ngos.assign(status=["active" if d.year == 2017 else "pending" for d in issued])
+    L = snap.layers
+    a = analyse(
+        L["settlements"],
+        by_hand,
+        L["county_needs"],
+        L["counties"],
+        L["target_areas"],
+        snap.norms,
+        snap.analysis().travel,
+    )
+    expected = a.saturation.reset_index().set_index(["county_code", "service_type"])
+
+    then = trends_client.get("/saturation?period=1399")
+    now = trends_client.get("/saturation")
+    assert then.status_code == 200 and now.status_code == 200, then.text
+    assert then.json()["as_of"] == "2021-03-20"  # 1399's last day
+    rows = {(r["county_code"], r["service_type"]): r for r in then.json()["rows"]}
+    assert rows.keys() == set(expected.index)
+    for key, row in rows.items():
+        assert row["class"] == expected.loc[key, "class"], key
+        assert row["capacity"] == expected.loc[key, "capacity"], key
+    assert [r["class"] for r in then.json()["rows"]] != [r["class"] for r in now.json()["rows"]]
+
+    ogc = trends_client.get("/collections/saturation/items?period=1399&limit=1000").json()
+    assert {
+        (f["properties"]["county_code"], f["properties"]["service_type"]): f["properties"]["class"]
+        for f in ogc["features"]
+    } == {k: r["class"] for k, r in rows.items()}
+    flagged = trends_client.get("/collections/flags/items?period=1399&limit=1").json()["numberMatched"]
+    assert (
+        flagged
+        == len(a.flags)
+        > trends_client.get("/collections/flags/items?limit=1").json()["numberMatched"]
+    )
+    top = trends_client.get("/priorities?period=1399&service_type=rehabilitation").json()
+    assert top["as_of"] == "2021-03-20"
+
+
+def test_a_period_is_read_within_the_callers_provinces_and_refused_after_the_as_of_day(trends_client):
+    officer = bearer(trends_client.tokens[f"licensing_officer_{PROVINCE}"])
+    rows = trends_client.get("/saturation?period=1399", headers=officer).json()["rows"]
+    assert rows and {r["county_code"][:2] for r in rows} == {PROVINCE}
+    other = trends_client.get(f"/saturation?period=1399&province={OTHER_PROVINCE}", headers=officer)
+    assert other.status_code == 403
+    for period, words in (("1410", "starts after"), ("1399Q9", "")):
+        r = trends_client.get(f"/saturation?period={period}")
+        assert r.status_code == 400 and r.json()["code"] == "bad-period", r.text
+        assert words in r.json()["detail"] and r.json()["detail_fa"]
+    # The period at the as-of day is the service's own snapshot: no recompute.
+    snaps = trends_client.app.state.snapshots
+    current = snaps.current()
+    assert snaps.at(current, current.as_of) is current
+
+
+def test_only_the_last_two_days_are_kept(trends_client):
+    from services.snapshot import DAY_SNAPSHOTS
+
+    snaps = trends_client.app.state.snapshots
+    current = snaps.current()
+    days = [D(2020, 3, 19), D(2021, 3, 20), D(2022, 3, 20)]
+    made = [snaps.at(current, d) for d in days]
+    assert snaps.at(current, days[-1]) is made[-1]  # kept
+    assert len(snaps._days) == DAY_SNAPSHOTS == 2
+    assert snaps.at(current, days[0]) is not made[0]  # dropped, made again
+    assert made[0].as_of == days[0] and made[0].as_of_source == "period" and not made[0].fixed_day

@@ -21,6 +21,7 @@ from api.deps import (
     json_records,
     require_export,
     snapshot,
+    snapshot_in_period,
 )
 from api.exports import table_download
 from api.schemas import (
@@ -237,7 +238,7 @@ def parse_weights(weights: str | None) -> dict[str, float] | None:
 )
 def priorities(
     http: Request,
-    snap: Annotated[Snapshot, Depends(snapshot)],
+    snap: Annotated[Snapshot, Depends(snapshot_in_period)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="one service type (default: all)")] = None,
     weights: Annotated[
@@ -319,7 +320,7 @@ def _weights_used(a, weights):
 )
 def saturation(
     http: Request,
-    snap: Annotated[Snapshot, Depends(snapshot)],
+    snap: Annotated[Snapshot, Depends(snapshot_in_period)],
     province: Province = None,
     service_type: Annotated[ServiceType | None, Query(description="service type")] = None,
     f: Format = None,

@@ -26,6 +26,7 @@ from api.deps import (
     national_snapshot,
     require_export,
     snapshot,
+    snapshot_in_period,
 )
 from api.guard import page_response
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
@@ -666,11 +667,14 @@ def _values(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _base_parameters() -> list[inspect.Parameter]:
+def _base_parameters(c: Collection) -> list[inspect.Parameter]:
+    # An analysis result may be asked at the end of a Jalali period (``period``); a stored layer
+    # is filtered in time by ``datetime`` instead.
+    source = snapshot if c.is_layer else snapshot_in_period
     return [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         inspect.Parameter(
-            "snap", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Snapshot, Depends(snapshot)]
+            "snap", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Snapshot, Depends(source)]
         ),
     ]
 
@@ -679,7 +683,7 @@ def _items_endpoint(c: Collection):
     def endpoint(**kwargs):  # in a worker thread: filtering a large layer takes time
         return items_response(kwargs["request"], c, kwargs["snap"], _values(kwargs))
 
-    endpoint.__signature__ = inspect.Signature([*_base_parameters(), *_common_parameters(c)])
+    endpoint.__signature__ = inspect.Signature([*_base_parameters(c), *_common_parameters(c)])
     endpoint.__name__ = f"items_{c.id.replace('-', '_')}"
     return endpoint
 
