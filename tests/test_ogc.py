@@ -640,3 +640,28 @@ def test_queryables_as_query_parameters(any_client, demo):
     got = all_ids(any_client, "ngos", issued_on=on_date.strftime("%Y-%m-%d"))
     assert got == sorted(ngos.loc[ngos["issued_on"] == on_date, "licence_no"])
     assert "capacity" in problem(any_client.get("/collections/ngos/items?capacity=many"))
+
+
+def test_packed_feature_texts_read_back_as_the_features_across_chunks():
+    """Items pages join slices of one UTF-8 buffer (``api.deps.FeatureTexts``): every feature,
+    across the serialiser's chunks, reads back as ``feature_collection`` makes it."""
+    import json as _json
+
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import Point
+
+    from api.deps import _FEATURE_CHUNK, feature_collection, feature_strings
+
+    n = _FEATURE_CHUNK + 7
+    frame = gpd.GeoDataFrame(
+        {"code": [f"c{i}" for i in range(n)], "name_fa": ["روستای " + "ا" * (i % 5) for i in range(n)]},
+        geometry=[Point(50 + i * 1e-4, 30) for i in range(n)],
+        crs=4326,
+    )
+    texts = feature_strings(frame, "code")
+    assert len(texts) == n
+    positions = np.array([0, _FEATURE_CHUNK - 1, _FEATURE_CHUNK, n - 1, 3])
+    expected = [feature_collection(frame, "code")[i] for i in positions]
+    assert _json.loads(texts.array(positions)) == _json.loads(_json.dumps(expected))
+    assert _json.loads(texts.array([])) == []

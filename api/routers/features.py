@@ -20,6 +20,7 @@ from api import query as Q
 from api.collections import COLLECTIONS, Collection
 from api.deps import (
     MAX_LIMIT,
+    FeatureTexts,
     download,
     feature_collection,
     feature_strings,
@@ -360,13 +361,13 @@ def crs_header(crs: str) -> dict[str, str]:
     return {"Content-Crs": f"<{crs}>"}
 
 
-def features_in(frame, positions, key: str, crs: str, strings: Callable[[], np.ndarray]) -> str:
-    """The features at ``positions`` as a JSON array text (cached strings in CRS84)."""
+def features_in(frame, positions, key: str, crs: str, strings: Callable[[], FeatureTexts]) -> bytes:
+    """The features at ``positions`` as a JSON array in UTF-8 (cached texts in CRS84)."""
     if crs == Q.CRS84:
-        return "[" + ",".join(strings()[positions]) + "]"
+        return strings().array(positions)
     sub = frame.iloc[positions].copy()
     sub = sub.set_geometry(Q.transform_array(sub.geometry.to_numpy(), crs), crs=None)
-    return json.dumps(feature_collection(sub, key), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(feature_collection(sub, key), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def items_response(request: Request, c: Collection, snap: Snapshot, values: dict[str, Any]) -> Response:
@@ -386,9 +387,9 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
         response.headers.update(crs_header(crs))
         return response
     if f == "geojson":
-        body = '{"type":"FeatureCollection","features":' + features_in(frame, positions, c.key, crs, strings)
+        body = b'{"type":"FeatureCollection","features":' + features_in(frame, positions, c.key, crs, strings)
         return Response(
-            (body + "}").encode("utf-8"),
+            body + b"}",
             media_type=GEOJSON,
             headers={"Content-Disposition": f'attachment; filename="{c.id}.geojson"', **crs_header(crs)},
         )
@@ -430,12 +431,12 @@ def items_response(request: Request, c: Collection, snap: Snapshot, values: dict
         "links": links,
     }
     body = (
-        json.dumps(head, ensure_ascii=False)[:-1]
-        + ',"features":'
+        json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8")
+        + b',"features":'
         + features_in(frame, page, c.key, crs, strings)
-        + "}"
+        + b"}"
     )
-    return Response(body.encode("utf-8"), media_type=GEOJSON, headers=crs_header(crs))
+    return Response(body, media_type=GEOJSON, headers=crs_header(crs))
 
 
 def items_page(
