@@ -39,9 +39,10 @@ def admin_headers(store: str) -> dict[str, str]:
 
 
 @contextmanager
-def running(store: str, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
-    """The base URL of a server on ``store`` and an admin's headers for it; stopped on exit."""
-    headers = admin_headers(store)
+def serving(store: str, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``amayesh serve --workers N`` on ``store`` and a free port: its base URL and its process,
+    once it answers; stopped on exit. Nothing is warmed: each worker loads its layers and
+    computes its analysis at its first request."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "cli", "--store", store, "serve", "--port", str(port)]
@@ -57,6 +58,17 @@ def running(store: str, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.3)
+        yield base, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextmanager
+def running(store: str, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
+    """The base URL of a server on ``store`` and an admin's headers for it; stopped on exit."""
+    headers = admin_headers(store)
+    with serving(store, workers) as (base, _):
         # Steady state: the analysis computed and the low-zoom tiles prepared (which the server
         # does in the background after each load, holding much of the CPU meanwhile).
         httpx.get(base + "/collections/flags/items?limit=1", headers=headers, timeout=300)
@@ -66,6 +78,3 @@ def running(store: str, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]
                 raise SystemExit("the server did not prepare its tiles")
             time.sleep(1)
         yield base, headers
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -205,3 +205,37 @@ def test_bench_maps(store, roads, tmp_path):
         positive(out["national"][key], "median", "max")
     for page in ("licence", "priorities"):
         positive(out[page], "load_s", "bytes", "requests", "heap_mb")
+
+
+@pytest.mark.postgis
+def test_bench_workers(postgis_store, postgis_url, roads, tmp_path):
+    """One and two server processes on the smoke world in PostGIS, at 1 and 4 connections."""
+    with postgis_store.transaction() as tx:
+        for name, frame in smoke_world().items():
+            tx.write_layer(name, frame)
+    options = ("--seconds", "1", "--connections", "1", "4")
+    out = bench("workers", tmp_path / "workers.json", "--store", postgis_url, *options, roads=roads)
+    assert out["client"] == ("wrk" if shutil.which("wrk") else "python")
+    assert out["layers"]["settlements"] == len(small_world.layers()["settlements"])
+    assert len(out["load_average_before"]) == len(out["load_average_after"]) == 3
+    measured = [f"{s}_c{c}" for c in (1, 4) for s in ("light_read", "licence_check", "mixed")]
+    for key, workers in (("one_worker", 1), ("two_workers", 2)):
+        server = out[key]
+        assert server["workers"] == workers and len(set(server["worker_pids"])) == workers
+        for memory in ("memory_after_warm", "memory_after_load"):
+            # The sum over the server's processes: at least the server and its workers.
+            assert server[memory]["processes"] >= (1 if workers == 1 else 3)
+            assert server[memory]["rss_mb"] == pytest.approx(sum(server[memory]["rss_mb_each"]))
+            positive(server[memory], "rss_mb")
+        assert sorted(server["scenarios"]) == sorted(measured)
+        for figures in server["scenarios"].values():
+            assert figures["errors"] == 0, figures
+            positive(figures, "requests", "median_ms", "p95_ms", "throughput_rps", "server_cpu_s")
+            assert figures["median_ms"] <= figures["p95_ms"] <= figures["max_ms"]
+    for key in measured:
+        one, two = out["one_worker"]["scenarios"][key], out["two_workers"]["scenarios"][key]
+        ratio = out["ratio_two_to_one"][key]
+        assert ratio["throughput"] == pytest.approx(two["throughput_rps"] / one["throughput_rps"])
+        assert ratio["p95"] == pytest.approx(two["p95_ms"] / one["p95_ms"])
+        positive(ratio, "throughput", "median", "p95")
+    positive(out, "memory_ratio_after_load")
