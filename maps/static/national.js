@@ -50,13 +50,15 @@
 
   /** The county's last Jalali years under its popup: active centres (the line) and its class
    *  (the squares), from one GET /trends for its province (kept by the page). */
-  async function countySpark(el, code, st) {
+  async function countySpark(popup, p, st, breaks) {
     const years = st.years;
-    if (!el || !years.length) return;
+    const code = p.county_code;
+    if (!years.length) return;
+    let html;
     try {
       const d = await trends({
         periods: `${years[0]}..${years[years.length - 1]}`, level: 'county', province: code.slice(0, 2),
-        service_type: st.service, measures: 'active_centres,class',
+        service_type: st.service, measures: 'active_centres,saturated_counties',
       });
       const labels = {};
       for (const p of d.periods) labels[p.id] = A.C.lang === 'fa' ? p.label_fa : p.label_en;
@@ -64,12 +66,15 @@
         period: r.period, value: r.active_centres, cls: r['class'] || '', colour: r['class'] ? CLASS_COLOURS[r['class']] : NO_DATA,
         label: labels[r.period], title: `${labels[r.period]}: ${num(r.active_centres)} · ${r['class'] ? t('class_' + r['class']) : t('no_data')}`,
       }));
-      el.innerHTML = `<div class="am-spark-title">${esc(t('spark_title'))}: ${esc(t('spark_active'))} · ${esc(t('spark_class'))}</div>`
+      html = `<div class="am-spark-title">${esc(t('spark_title'))}: ${esc(t('spark_active'))} · ${esc(t('spark_class'))}</div>`
         + sparkline(points, { label: t('spark_title') });
-      el.dataset.ready = 'true';
     } catch (err) {
-      el.textContent = `${t('error')}: ${err.message}`;
+      html = `<span class="am-error">${esc(t('error'))}: ${esc(err.message)}</span>`;
     }
+    // Leaflet writes a popup from its content string: the drawing goes into that string (and the
+    // popup's size follows it); a popup closed or showing something else meanwhile is left alone.
+    const shown = popup.isOpen() && popup.getElement().querySelector(`.am-spark[data-county="${code}"]`);
+    if (shown && st.service === shown.dataset.service) popup.setContent(countyPopup(p, st, breaks, html));
   }
 
   function legendAccess() {
@@ -105,7 +110,7 @@
       .replace('{km}', num(st.norms[st.service].catchment_km));
   }
 
-  function countyPopup(p, st, breaks) {
+  function countyPopup(p, st, breaks, spark) {
     const s = p.sat[st.service];
     const cls = s ? s[5] : null;
     const rows = s ? [
@@ -135,7 +140,8 @@
       + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table>`
       + (why ? `<p class="am-explain">${esc(why)}</p>` : '')
       + `<details><summary>${esc(t('ratio_to_norm'))}: ${esc(t('service'))}</summary><table>${others}</table></details>`
-      + `<div class="am-spark" data-county="${esc(p.county_code)}">${esc(t('spark_loading'))}</div></div>`;
+      + `<div class="am-spark" data-county="${esc(p.county_code)}" data-service="${esc(st.service)}"${spark ? ' data-ready="true"' : ''}>`
+      + `${spark || esc(t('spark_loading'))}</div></div>`;
   }
 
   async function settlementPopup(code, st) {
@@ -629,7 +635,7 @@
           const [lon, lat] = f.properties.label;
           if (fit) map.fitBounds(L.geoJSON(f).getBounds(), { animate: false, maxZoom: 10 });
           const popup = L.popup({ maxWidth: 340 }).setLatLng([lat, lon]).setContent(countyPopup(f.properties, st, b.breaks)).openOn(map);
-          countySpark(popup.getElement() && popup.getElement().querySelector('.am-spark'), code, st);
+          countySpark(popup, f.properties, st, b.breaks);
         }
         const drawTable = countyTable(b, st, (code) => openCounty(code, true));
 
@@ -643,7 +649,7 @@
               popup.setLatLng([lat, lon]).setContent(await settlementPopup(place.id, st));
             } else if (county) {
               popup.setContent(countyPopup(county.properties, st, b.breaks));
-              countySpark(popup.getElement() && popup.getElement().querySelector('.am-spark'), county.properties.county_code, st);
+              countySpark(popup, county.properties, st, b.breaks);
             } else {
               map.closePopup(popup);
             }
@@ -680,7 +686,7 @@
           setStatus(t('period_loading').replace('{period}', option ? option.textContent : st.period));
           document.getElementById('am-status').dataset.period = 'loading';
           try {
-            const d = await trends({ period: st.period, level: 'county', service_type: st.service, measures: 'class' });
+            const d = await trends({ period: st.period, level: 'county', service_type: st.service, measures: 'saturated_counties' });
             if (mine !== periodSeq) return;
             const classes = {};
             for (const r of d.rows) classes[r.unit_code] = r['class'] || null;
