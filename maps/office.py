@@ -429,6 +429,8 @@ def monitoring_page(
         trend_rows=trend_rows_,
         chart=chart,
         trend_query=query,
+        trend_periods=trends["periods"] if trends else "",
+        trend_downloads=bool(trends and trends.get("downloads")),
         trend_unit=(trends["country_fa"] if lang == "fa" else trends["country_en"]) if trends else "",
     )
 

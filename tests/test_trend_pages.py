@@ -120,3 +120,15 @@ def test_the_national_map_takes_a_period_in_its_address(small_client):
     assert small_client.get("/maps/national", params={"period": "۱۴۰۲"}).status_code == 200
     bad = small_client.get("/maps/national", params={"period": "1402Q1"})
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_trend_downloads_are_linked_only_for_the_export_right(small_client, small_store):
+    """/trends?f=csv needs the export right: an officer without it sees the table, no links."""
+    from tests.conftest import bearer, make_users
+
+    officer = bearer(make_users(str(small_store.path))["licensing_officer"])
+    html = small_client.get("/maps/monitoring", headers=officer).text
+    assert 'id="am-trend-table"' in html
+    assert 'id="am-trend-csv"' not in html and 'id="am-trend-xlsx"' not in html
+    refused = small_client.get("/trends", params={"level": "country", "f": "csv"}, headers=officer)
+    assert refused.status_code == 403  # what the link would have met

@@ -571,11 +571,13 @@ def monitoring_page(
         Literal["year", "quarter"], Query(description="the trend table's periods: Jalali years or quarters")
     ] = "year",
 ) -> HTMLResponse:
-    from api.security import pages_for, personalise
+    from api.security import has_right, pages_for, personalise
     from maps.office import monitoring_page as render
 
     report = monitoring_report(request, national, within_days, deadline_days)
     trends = monitoring_trends(request, national, trend, deadline_days)
+    # the trend's downloads are /trends's, which need the export right: linked only for those who have it
+    trends["downloads"] = has_right(current_user(request), "export")
     page = render(
         lang,
         report["tables"],
