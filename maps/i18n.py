@@ -780,6 +780,50 @@ _STRINGS_22: Mapping[str, tuple[str, str] | _Same] = {
 _STRINGS = {**_STRINGS, **_STRINGS_22}
 
 
+#: Trends on the pages (issue 23): the monitoring page's trend table and chart, the national
+#: map's period selector and a county's sparkline. Kept as a table of their own, merged below.
+_STRINGS_23: Mapping[str, tuple[str, str] | _Same] = {
+    "trend_title": ("روند، به تفکیک دوره", "Trends by period"),
+    "trend_lead": (
+        "ارقام هر دوره از تاریخ‌های خود دفتر مجوزها و دفتر درخواست‌ها شمرده می‌شود: مراکز فعال در پایان دوره، "
+        "مجوزهای صادرشده و منقضی‌شده در دوره، و درخواست‌هایی که در دوره تصمیم گرفته شده‌اند.",
+        "Each period's figures are counted from the registry's and the register's own dates: centres "
+        "active at the period's end, licences issued and expired in the period, and applications decided in it.",
+    ),
+    "trend_by": ("دوره", "Periods"),
+    "trend_years": ("سال", "Years"),
+    "trend_quarters": ("فصل", "Quarters"),
+    "trend_period": ("دوره", "Period"),
+    "trend_active": ("مراکز فعال در پایان دوره", "Active centres at the end"),
+    "trend_issued": ("مجوز صادرشده", "Licences issued"),
+    "trend_expired": ("مجوز منقضی‌شده", "Licences expired"),
+    "trend_decided": ("درخواست تصمیم‌گرفته", "Applications decided"),
+    "trend_share": ("سهم تصمیم در مهلت", "Share decided in time"),
+    "trend_partial": ("ناتمام: تا {date}", "not over: up to {date}"),
+    "trend_chart": ("سهم تصمیم در مهلت، به تفکیک دوره", "Share decided in time, by period"),
+    "trend_no_decision": ("بی‌تصمیم", "none decided"),
+    "trend_units": ("ارقام: {unit}", "Figures: {unit}"),
+    "period": ("دوره", "Period"),
+    "period_now": ("وضعیت در {date} (امروز)", "As of {date} (today)"),
+    "period_end": ("وضعیت در پایان {period}", "Status at the end of {period}"),
+    "period_partial": ("وضعیت {period} تا {date}", "{period} up to {date}"),
+    "period_loading": ("در حال محاسبه: {period}…", "Working out: {period}…"),
+    "period_legend": (
+        "رنگ شهرستان‌ها: وضعیت اشباع در پایان دوره (سه دسته)",
+        "County colours: saturation class at the period's end (three classes)",
+    ),
+    "period_table_note": (
+        "جدول ارقام روز {date} را نشان می‌دهد، نه دورهٔ برگزیده را.",
+        "The table shows the figures of {date}, not of the chosen period.",
+    ),
+    "spark_title": ("روند سال‌های اخیر", "Recent years"),
+    "spark_class": ("وضعیت اشباع", "Saturation class"),
+    "spark_active": _Same("trend_active"),
+    "spark_loading": ("در حال بارگذاری روند…", "Loading the trend…"),
+}
+_STRINGS = {**_STRINGS, **_STRINGS_23}
+
+
 def _resolved(table: Mapping[str, tuple[str, str] | _Same]) -> dict[str, tuple[str, str]]:
     out = {}
     for key, entry in table.items():

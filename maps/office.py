@@ -88,6 +88,28 @@ _TEXT = {
     "days_left": ("روز مانده", "Days left"),
     "days_overdue": ("روز گذشته", "Days overdue"),
     "as_of": ("وضعیت در", "As of"),
+    **{
+        key: words(key)
+        for key in (
+            "trend_title",
+            "trend_lead",
+            "trend_by",
+            "trend_years",
+            "trend_quarters",
+            "trend_period",
+            "trend_active",
+            "trend_issued",
+            "trend_expired",
+            "trend_decided",
+            "trend_share",
+            "trend_partial",
+            "trend_chart",
+            "trend_no_decision",
+            "trend_units",
+            "download_csv",
+            "download_xlsx",
+        )
+    },
     "welcome": ("مطلوب", "welcome"),
     "acceptable": ("قابل‌قبول", "acceptable"),
     "saturated": ("اشباع", "saturated"),
@@ -123,6 +145,82 @@ def _share(value, lang: str) -> str:
     if value is None or pd.isna(value):
         return "—"
     return _digits(f"{100 * float(value):.1f}", lang) + (" ٪" if lang == "fa" else " %")
+
+
+#: The trend chart's size in pixels (viewBox), and its margins: bars stand on the base line.
+CHART_WIDTH, CHART_HEIGHT = 560, 190
+_CHART_TOP, _CHART_BOTTOM, _CHART_SIDE, _CHART_AXIS = 24, 40, 12, 40
+
+
+def trend_rows(rows: Sequence[Mapping], lang: str, as_of: dt.date) -> list[dict]:
+    """The trend table's rows (one per period) as the page writes them: the period's Jalali
+    label (a period not over at the as-of day says so), counts and the share in its digits."""
+    t = _t(lang)
+    out = []
+    for r in rows:
+        label = r["label_fa"] if lang == "fa" else r["label_en"]
+        out.append(
+            {
+                "period": r["period"],
+                "label": label,
+                "note": t["trend_partial"].format(date=jalali_date(as_of, lang)) if r["partial"] else "",
+                "active": _digits(int(r["active_centres"]), lang),
+                "issued": _digits(int(r["issued"]), lang),
+                "expired": _digits(int(r["expired"]), lang),
+                "decided": _digits(int(r["decided"]), lang),
+                "share": _share(r["share_in_time"], lang),
+            }
+        )
+    return out
+
+
+def trend_chart(rows: Sequence[Mapping], lang: str) -> dict:
+    """An inline SVG bar chart of the share decided in time, one bar per period, drawn here (no
+    chart library, nothing from outside): the bars' boxes, their labels and the 0/50/100 % lines.
+    Time runs in the reading direction: from the right in Persian."""
+    t = _t(lang)
+    n = max(len(rows), 1)
+    plot_h = CHART_HEIGHT - _CHART_TOP - _CHART_BOTTOM
+    slot = (CHART_WIDTH - 2 * _CHART_SIDE - _CHART_AXIS) / n
+    # the axis's labels stand at the start of the reading direction, the bars after them
+    first = _CHART_SIDE + (0 if lang == "fa" else _CHART_AXIS)
+    bars = []
+    for k, r in enumerate(rows):
+        place = n - 1 - k if lang == "fa" else k
+        share = r["share_in_time"]
+        empty = share is None or pd.isna(share)
+        h = 0.0 if empty else plot_h * float(share)
+        x = first + place * slot + slot * 0.2
+        bars.append(
+            {
+                "period": r["period"],
+                "x": round(x, 1),
+                "y": round(_CHART_TOP + plot_h - h, 1),
+                "width": round(slot * 0.6, 1),
+                "height": round(h, 1),
+                "cx": round(x + slot * 0.3, 1),
+                "empty": empty,
+                "value": t["trend_no_decision"] if empty else _share(share, lang),
+                "label": r["label_fa"] if lang == "fa" else r["label_en"],
+            }
+        )
+    grid = [
+        {
+            "y": round(_CHART_TOP + plot_h * (1 - f), 1),
+            "label": _digits(round(100 * f), lang) + (" ٪" if lang == "fa" else " %"),
+        }
+        for f in (0.0, 0.5, 1.0)
+    ]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "bars": bars,
+        "grid": grid,
+        "left": _CHART_SIDE,
+        "right": CHART_WIDTH - _CHART_SIDE,
+        "label_y": CHART_HEIGHT - _CHART_BOTTOM + 16,
+        "base_y": _CHART_TOP + plot_h,
+    }
 
 
 def nav(lang: str, pages: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -262,10 +360,18 @@ def monitoring_page(
     synthetic: bool,
     within_days: int,
     deadline_days: int,
+    trends: Mapping | None = None,
+    trend: str = "year",
     pages: Sequence[str] = NAV_PAGES,
 ) -> str:
+    """The monitoring page: the trend table and chart by Jalali year or quarter (``trends``, as
+    ``GET /trends?level=country`` answers for the caller), decisions by year, province and month,
+    licences expiring and expired."""
     t = _t(lang)
     i = 0 if lang == "fa" else 1
+    trend_rows_ = trend_rows(trends["rows"], lang, as_of) if trends else []
+    chart = trend_chart(trends["rows"], lang) if trends else None
+    query = f"periods={trends['periods']}&level=country&deadline_days={deadline_days}" if trends else ""
 
     def licences(frame: pd.DataFrame, days: str) -> list[dict]:
         return [
@@ -301,7 +407,7 @@ def monitoring_page(
         t["monitoring_title"],
         as_of,
         synthetic,
-        f"/maps/monitoring?lang={other}&within_days={within_days}&deadline_days={deadline_days}",
+        f"/maps/monitoring?lang={other}&within_days={within_days}&deadline_days={deadline_days}&trend={trend}",
         pages,
     )
     return _templates.get_template("monitoring.html").render(
@@ -319,6 +425,13 @@ def monitoring_page(
         expiring_count=_digits(len(tables["expiring"]), lang),
         expired_count=_digits(len(tables["expired_active"]), lang),
         more=len(tables["expiring"]) > ROWS or len(tables["expired_active"]) > ROWS,
+        trend=trend,
+        trend_rows=trend_rows_,
+        chart=chart,
+        trend_query=query,
+        trend_periods=trends["periods"] if trends else "",
+        trend_downloads=bool(trends and trends.get("downloads")),
+        trend_unit=(trends["country_fa"] if lang == "fa" else trends["country_en"]) if trends else "",
     )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import branca.element
 import folium
+import jdatetime
 import jinja2
 from folium.elements import JSCSSMixin
 from folium.plugins import VectorGridProtobuf
@@ -151,6 +152,24 @@ def _shared(params: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k in ("province", "service")}
 
 
+#: How many Jalali years the national map's period selector offers (the as-of day's and earlier).
+PERIOD_YEARS = 4
+
+
+def period_choices(as_of: dt.date, lang: str) -> list[dict[str, str]]:
+    """The national map's periods (``code``, ``name``): the as-of day's figures (code ``""``, the
+    default), then the
+    as-of day's Jalali year and the ``PERIOD_YEARS - 1`` before it, latest first."""
+    text = strings(lang)
+    year = jdatetime.date.fromgregorian(date=as_of).year
+    digits = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹") if lang == "fa" else None
+    out = [{"code": "", "name": text["period_now"].format(date=jalali_date(as_of, lang))}]
+    for y in range(year, year - PERIOD_YEARS, -1):
+        label = str(y).translate(digits) if digits else str(y)
+        out.append({"code": str(y), "name": text["period_end"].format(period=label)})
+    return out
+
+
 def build_page(page: str, lang: str, ctx: Context) -> str:
     """The HTML of one page in ``lang`` (``fa`` or ``en``)."""
     if page not in PAGES + PROFILE_PAGES:
@@ -176,6 +195,8 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
     province = ctx.params.get("province") or ""
     service = ctx.params.get("service") or ctx.services[0][0]
     panel = _templates.get_template(f"{page}.html").render(
+        periods=period_choices(ctx.as_of, lang),
+        period=ctx.params.get("period") or "",
         t=text,
         lang=lang,
         provinces=provinces,

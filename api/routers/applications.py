@@ -46,10 +46,11 @@ from geo.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
+from geo.periods import period_of, period_range
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.scope import restrict, scope_of
 from services.snapshot import Snapshot
-from services.trends import recorded_ngos
+from services.trends import recorded_ngos, trend_answer
 
 router = APIRouter(tags=["Licence register"])
 
@@ -466,6 +467,33 @@ def licence_monitoring(
     return JSONResponse(json_safe(body))
 
 
+#: How many periods the monitoring page's trend table shows, by kind.
+TREND_PERIODS = {"year": 5, "quarter": 8}
+
+
+def monitoring_trends(request: Request, national: Snapshot, kind: str, deadline_days: int) -> dict:
+    """The monitoring page's trends: the registry's and the register's figures of the last
+    ``TREND_PERIODS[kind]`` Jalali years or quarters (up to the as-of day's) for the caller's
+    provinces summed, as ``GET /trends?level=country`` gives them (``services.trends``)."""
+    last = period_of(national.as_of, kind)
+    series = period_range(last.shifted(1 - TREND_PERIODS[kind]), last)
+    answer = trend_answer(
+        national,
+        scope_of(current_user(request)),
+        series,
+        level="country",
+        deadline_days=deadline_days,
+        cache=request.app.state.caches.trends,
+    )
+    return {
+        "periods": ",".join(p.id for p in series),
+        "rows": answer.table.to_dict("records"),
+        "country_fa": answer.country_fa,
+        "country_en": answer.country_en,
+        "synthetic": answer.synthetic,
+    }
+
+
 # ---- pages --------------------------------------------------------------------------------------
 
 PageLang = Annotated[Literal["fa", "en"], Query(description="page language")]
@@ -539,11 +567,17 @@ def monitoring_page(
     lang: PageLang = "fa",
     within_days: WithinDays = 90,
     deadline_days: DeadlineDays = A.DEFAULT_DEADLINE_DAYS,
+    trend: Annotated[
+        Literal["year", "quarter"], Query(description="the trend table's periods: Jalali years or quarters")
+    ] = "year",
 ) -> HTMLResponse:
-    from api.security import pages_for, personalise
+    from api.security import has_right, pages_for, personalise
     from maps.office import monitoring_page as render
 
     report = monitoring_report(request, national, within_days, deadline_days)
+    trends = monitoring_trends(request, national, trend, deadline_days)
+    # the trend's downloads are /trends's, which need the export right: linked only for those who have it
+    trends["downloads"] = has_right(current_user(request), "export")
     page = render(
         lang,
         report["tables"],
@@ -551,9 +585,11 @@ def monitoring_page(
         _names(national, "counties", "county_code", lang),
         _names(national, "provinces", "province_code", lang),
         as_of=national.as_of,
-        synthetic=report["synthetic"],
+        synthetic=report["synthetic"] or trends["synthetic"],
         within_days=within_days,
         deadline_days=deadline_days,
+        trends=trends,
+        trend=trend,
         pages=pages_for(current_user(request)),
     )
     return page_response(personalise(page, request, lang))

@@ -211,6 +211,47 @@
     }
   }
 
+  // Saturation classes at a period's end (GET /trends gives the class, not the ratio): the
+  // middle of each class's part of the ramp above.
+  const CLASS_COLOURS = { underserved: SATURATION_COLOURS[1], balanced: SATURATION_COLOURS[3], saturated: SATURATION_COLOURS[5] };
+
+  const trendAnswers = {};
+  /** ``GET /trends`` with these parameters, asked once per page (a period's analysis is a
+   *  recomputation on the server: the page keeps every answer it got). */
+  function trends(params) {
+    const url = `/trends?${new URLSearchParams(params)}`;
+    if (!trendAnswers[url]) {
+      trendAnswers[url] = getJSON(url).catch((err) => { delete trendAnswers[url]; throw err; });
+    }
+    return trendAnswers[url];
+  }
+
+  /** A small inline SVG line of ``points`` ({value, label, colour, title}), one dot per point,
+   *  in the reading direction (from the right in Persian); each dot's ``colour`` (a class) is
+   *  drawn as a square under it. No chart library: a few SVG elements. */
+  function sparkline(points, options) {
+    const o = Object.assign({ width: 240, height: 74, id: '' }, options || {});
+    const top = 14; const line = o.height - 36; const side = 16;
+    const values = points.map((p) => p.value).filter((v) => v !== null && v !== undefined);
+    const hi = values.length ? Math.max(...values) : 0;
+    const lo = values.length ? Math.min(...values) : 0;
+    const step = points.length > 1 ? (o.width - 2 * side) / (points.length - 1) : 0;
+    const xOf = (k) => {
+      const place = A.C.lang === 'fa' ? points.length - 1 - k : k;
+      return points.length > 1 ? side + place * step : o.width / 2;
+    };
+    const yOf = (v) => top + (hi === lo ? line / 2 : line * (1 - (v - lo) / (hi - lo)));
+    const drawn = points.map((p, k) => ({ p, x: xOf(k), y: p.value === null || p.value === undefined ? null : yOf(p.value) }));
+    const path = drawn.filter((d) => d.y !== null).map((d) => `${d.x.toFixed(1)},${d.y.toFixed(1)}`).join(' ');
+    const marks = drawn.map((d) => `<g class="am-spark-mark" data-period="${esc(d.p.period)}" data-class="${esc(d.p.cls || '')}"><title>${esc(d.p.title)}</title>`
+      + (d.y === null ? '' : `<circle cx="${d.x.toFixed(1)}" cy="${d.y.toFixed(1)}" r="3"></circle>`
+        + `<text x="${d.x.toFixed(1)}" y="${(d.y - 5).toFixed(1)}" text-anchor="middle">${num(d.p.value)}</text>`)
+      + `<rect x="${(d.x - 6).toFixed(1)}" y="${top + line + 6}" width="12" height="8" fill="${d.p.colour || '#ffffff'}" stroke="#888" stroke-width="0.5"></rect>`
+      + `<text x="${d.x.toFixed(1)}" y="${o.height - 2}" text-anchor="middle" class="am-spark-label">${esc(d.p.label)}</text></g>`).join('');
+    return `<svg class="am-sparkline"${o.id ? ` id="${esc(o.id)}"` : ''} viewBox="0 0 ${o.width} ${o.height}" width="${o.width}" height="${o.height}" role="img" aria-label="${esc(o.label || '')}">`
+      + `<polyline points="${path}" fill="none" stroke="#2b6f69" stroke-width="1.5"></polyline>${marks}</svg>`;
+  }
+
   function debounce(fn, ms) {
     let timer = null;
     return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
@@ -288,7 +329,7 @@
   }
 
 
-  A.u = { problemText, problemError, SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, postJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
+  A.u = { CLASS_COLOURS, trends, sparkline, problemText, problemError, SATURATION_COLOURS, withCsrf, minutes, latinDigits, nowJalali, ACCESS_COLOURS, SERVICE_COLOURS, belowDigits, t, locale, num, jalali, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, postJSON, setStatus, syncUrls, debounce, setup, loadBoundaries, provinceOutline, countyNames, fitProvince, IRAN };
   // The helpers under the name the planning page (plan.js) uses.
   A.util = A.u;
 }());

@@ -10,7 +10,7 @@
   // - NGOs: small squares in vivid hues outside both ramps, one per service type;
   // - target neighbourhoods: dashed outlines, no fill.
   const NO_DATA = '#ffffff';
-  const { ACCESS_COLOURS, SERVICE_COLOURS, SATURATION_COLOURS } = A.u;
+  const { ACCESS_COLOURS, SERVICE_COLOURS, SATURATION_COLOURS, CLASS_COLOURS, trends, sparkline } = A.u;
   const TARGET_COLOUR = '#222222';
 
   // ---------------------------------------------------------------- national map
@@ -37,6 +37,44 @@
     }
     rows.push(`<li><span class="am-swatch" style="background:${NO_DATA}"></span>${esc(t('no_data'))}</li>`);
     el.innerHTML = `<h3>${esc(t('legend_saturation'))}</h3><ul>${rows.join('')}</ul>`;
+  }
+
+  /** The legend of a period's map: its three classes (GET /trends gives the class alone). */
+  function legendPeriod(label) {
+    const el = document.getElementById('am-legend-saturation');
+    const rows = Object.entries(CLASS_COLOURS).map(([cls, colour]) => `<li data-class="${cls}"><span class="am-swatch" style="background:${colour}"></span>${esc(t('class_' + cls))}</li>`);
+    rows.push(`<li><span class="am-swatch" style="background:${NO_DATA}"></span>${esc(t('no_data'))}</li>`);
+    el.innerHTML = `<h3>${esc(t('legend_saturation'))}</h3><p class="am-period-label">${esc(label)}</p>`
+      + `<p class="am-hint">${esc(t('period_legend'))}</p><ul>${rows.join('')}</ul>`;
+  }
+
+  /** The county's last Jalali years under its popup: active centres (the line) and its class
+   *  (the squares), from one GET /trends for its province (kept by the page). */
+  async function countySpark(popup, p, st, breaks) {
+    const years = st.years;
+    const code = p.county_code;
+    if (!years.length) return;
+    let html;
+    try {
+      const d = await trends({
+        periods: `${years[0]}..${years[years.length - 1]}`, level: 'county', province: code.slice(0, 2),
+        service_type: st.service, measures: 'active_centres,saturated_counties',
+      });
+      const labels = {};
+      for (const p of d.periods) labels[p.id] = A.C.lang === 'fa' ? p.label_fa : p.label_en;
+      const points = d.rows.filter((r) => r.unit_code === code).map((r) => ({
+        period: r.period, value: r.active_centres, cls: r['class'] || '', colour: r['class'] ? CLASS_COLOURS[r['class']] : NO_DATA,
+        label: labels[r.period], title: `${labels[r.period]}: ${num(r.active_centres)} · ${r['class'] ? t('class_' + r['class']) : t('no_data')}`,
+      }));
+      html = `<div class="am-spark-title">${esc(t('spark_title'))}: ${esc(t('spark_active'))} · ${esc(t('spark_class'))}</div>`
+        + sparkline(points, { label: t('spark_title') });
+    } catch (err) {
+      html = `<span class="am-error">${esc(t('error'))}: ${esc(err.message)}</span>`;
+    }
+    // Leaflet writes a popup from its content string: the drawing goes into that string (and the
+    // popup's size follows it); a popup closed or showing something else meanwhile is left alone.
+    const shown = popup.isOpen() && popup.getElement().querySelector(`.am-spark[data-county="${code}"]`);
+    if (shown && st.service === shown.dataset.service) popup.setContent(countyPopup(p, st, breaks, html));
   }
 
   function legendAccess() {
@@ -72,7 +110,7 @@
       .replace('{km}', num(st.norms[st.service].catchment_km));
   }
 
-  function countyPopup(p, st, breaks) {
+  function countyPopup(p, st, breaks, spark) {
     const s = p.sat[st.service];
     const cls = s ? s[5] : null;
     const rows = s ? [
@@ -97,11 +135,13 @@
     }
     const title = A.C.lang === 'fa' ? `${t('county')} ${placeName(p)}` : placeName(p);
     const why = explainCounty(s, st);
-    return `<div class="am-pop am-county"><h4>${esc(title)}</h4>`
+    return `<div class="am-pop am-county" data-code="${esc(p.county_code)}"><h4>${esc(title)}</h4>`
       + `<div>${esc(serviceName(st.service))}</div>`
       + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table>`
       + (why ? `<p class="am-explain">${esc(why)}</p>` : '')
-      + `<details><summary>${esc(t('ratio_to_norm'))}: ${esc(t('service'))}</summary><table>${others}</table></details></div>`;
+      + `<details><summary>${esc(t('ratio_to_norm'))}: ${esc(t('service'))}</summary><table>${others}</table></details>`
+      + `<div class="am-spark" data-county="${esc(p.county_code)}" data-service="${esc(st.service)}"${spark ? ' data-ready="true"' : ''}>`
+      + `${spark || esc(t('spark_loading'))}</div></div>`;
   }
 
   async function settlementPopup(code, st) {
@@ -464,6 +504,7 @@
     setup(map, config);
     const serviceSelect = document.getElementById('am-service');
     const provinceSelect = document.getElementById('am-province');
+    const periodSelect = document.getElementById('am-period');
     const indexOf = (code) => Math.max(0, A.C.services.findIndex((s) => s.code === code));
     const st = {
       service: serviceSelect.value,
@@ -471,6 +512,11 @@
       province: provinceSelect.value,
       ngoTypes: new Set([indexOf(serviceSelect.value)]),
       norms: {},
+      // the chosen Jalali year ('' = the as-of day's figures) and its counties' classes
+      period: periodSelect ? periodSelect.value : '',
+      periodClasses: null,
+      periodLabel: '',
+      years: periodSelect ? Array.from(periodSelect.options).map((o) => o.value).filter(Boolean).sort() : [],
     };
     A._state = st;
     const control = els.control;
@@ -486,9 +532,12 @@
           const inside = !st.province || p.province_code === st.province;
           const s = p.sat[st.service];
           const k = s ? saturationClass(s[0], b.breaks) : -1;
+          // A period shown: the county's class at its end (amClass: what the map drew, read by the tests).
+          const cls = st.periodClasses ? st.periodClasses[p.county_code] || null : (s ? s[5] : null);
+          const fill = st.periodClasses ? (cls ? CLASS_COLOURS[cls] : NO_DATA) : (k < 0 ? NO_DATA : SATURATION_COLOURS[k]);
           return {
             color: '#8a8a8a', weight: inside ? 0.5 : 0.3, opacity: inside ? 0.9 : 0.35,
-            fillColor: k < 0 ? NO_DATA : SATURATION_COLOURS[k], fillOpacity: inside ? 0.85 : 0.15,
+            fillColor: fill, fillOpacity: inside ? 0.85 : 0.15, amClass: cls,
           };
         };
         // Clicks are answered by pick() on the map: the settlement under the pointer if the
@@ -557,7 +606,8 @@
           let flagged = 0;
           for (const p of rows) {
             const v = p.sat[st.service];
-            if (v && v[5] in classes) classes[v[5]] += 1;
+            const cls = st.periodClasses ? st.periodClasses[p.county_code] : v && v[5];
+            if (cls in classes) classes[cls] += 1;
             if (v) flagged += v[8];
           }
           let centres = 0;
@@ -568,12 +618,15 @@
             ? (A.C.provinces.find((p) => p.code === st.province) || {}).name
             : t('whole_country');
           const sep = A.C.lang === 'fa' ? '، ' : ', ';
-          const text = `${where} · ${serviceName(st.service)}: ${count(rows.length, 'county_one', 'county_many')} `
+          const head = `${where} · ${serviceName(st.service)}: ${count(rows.length, 'county_one', 'county_many')} `
             + `(${count(classes.underserved, 'n_underserved', 'n_underserved')}${sep}${count(classes.balanced, 'n_balanced', 'n_balanced')}`
-            + `${sep}${count(classes.saturated, 'n_saturated', 'n_saturated')}) · `
-            + `${count(flagged, 'flagged_place_one', 'flagged_place_many')} · `
-            + `${count(centres, 'active_centre_one', 'active_centre_many')} · ${A.C.as_of_text}`;
+            + `${sep}${count(classes.saturated, 'n_saturated', 'n_saturated')}) · `;
+          // A period's map counts its classes only: the flagged places and centres are the as-of day's.
+          const text = st.periodClasses ? `${head}${st.periodLabel}`
+            : `${head}${count(flagged, 'flagged_place_one', 'flagged_place_many')} · `
+              + `${count(centres, 'active_centre_one', 'active_centre_many')} · ${A.C.as_of_text}`;
           setStatus(text);
+          document.getElementById('am-status').dataset.period = st.periodClasses ? st.period : '';
         }
 
         async function openCounty(code, fit) {
@@ -581,7 +634,8 @@
           if (!f) return;
           const [lon, lat] = f.properties.label;
           if (fit) map.fitBounds(L.geoJSON(f).getBounds(), { animate: false, maxZoom: 10 });
-          L.popup({ maxWidth: 340 }).setLatLng([lat, lon]).setContent(countyPopup(f.properties, st, b.breaks)).openOn(map);
+          const popup = L.popup({ maxWidth: 340 }).setLatLng([lat, lon]).setContent(countyPopup(f.properties, st, b.breaks)).openOn(map);
+          countySpark(popup, f.properties, st, b.breaks);
         }
         const drawTable = countyTable(b, st, (code) => openCounty(code, true));
 
@@ -595,6 +649,7 @@
               popup.setLatLng([lat, lon]).setContent(await settlementPopup(place.id, st));
             } else if (county) {
               popup.setContent(countyPopup(county.properties, st, b.breaks));
+              countySpark(popup, county.properties, st, b.breaks);
             } else {
               map.closePopup(popup);
             }
@@ -613,17 +668,49 @@
           grid.redraw();
           labels.amRedraw();
           drawTable();
+          if (st.periodClasses) legendPeriod(st.periodLabel); else legendSaturation(b.breaks);
+          const note = document.getElementById('am-period-note');
+          note.hidden = !st.periodClasses;
+          note.textContent = t('period_table_note').replace('{date}', A.C.as_of_date);
           describe();
-          syncUrls({ service: st.service, province: st.province });
+          syncUrls({ service: st.service, province: st.province, period: st.period });
           try { window.localStorage.setItem('amayesh.province', st.province || ''); } catch (err) { /* private mode */ }
         };
+        // A period's classes come from GET /trends (one analysis at the period's end on the
+        // server): asked once per period and service; a later choice wins over a slower answer.
+        let periodSeq = 0;
+        const applyPeriod = async () => {
+          const mine = ++periodSeq;
+          if (!st.period) { st.periodClasses = null; apply(); return; }
+          const option = periodSelect.selectedOptions[0];
+          setStatus(t('period_loading').replace('{period}', option ? option.textContent : st.period));
+          document.getElementById('am-status').dataset.period = 'loading';
+          try {
+            const d = await trends({ period: st.period, level: 'county', service_type: st.service, measures: 'saturated_counties' });
+            if (mine !== periodSeq) return;
+            const classes = {};
+            for (const r of d.rows) classes[r.unit_code] = r['class'] || null;
+            const info = d.periods[0];
+            const label = A.C.lang === 'fa' ? info.label_fa : info.label_en;
+            st.periodLabel = info.partial
+              ? t('period_partial').replace('{period}', label).replace('{date}', A.C.as_of_date)
+              : t('period_end').replace('{period}', label);
+            st.periodClasses = classes;
+            apply();
+          } catch (err) {
+            if (mine === periodSeq) setStatus(`${t('error')}: ${err.message}`, true);
+          }
+        };
+        if (periodSelect) {
+          periodSelect.addEventListener('change', () => { st.period = periodSelect.value; applyPeriod(); });
+        }
         serviceSelect.addEventListener('change', () => {
           st.service = serviceSelect.value;
           st.ngoTypes.clear();
           st.ngoTypes.add(indexOf(st.service));
           legendNgos(st.ngoTypes, () => { ngoGroup.amRebuild(); describe(); });
           ngoGroup.amRebuild();
-          apply();
+          if (st.period) applyPeriod(); else apply();
         });
         const chooseProvince = (code) => {
           st.province = code;
@@ -650,6 +737,7 @@
         if (st.province) fitProvince(map, b, st.province);
         drawTable();
         describe();
+        if (st.period) applyPeriod();
         document.body.dataset.ready = 'true';
         // When every layer of the first view is drawn (the benchmark reads this).
         const drawn = () => { document.body.dataset.loadedMs = String(Math.round(performance.now())); };
