@@ -94,7 +94,7 @@ def test_the_national_map_offers_the_as_of_day_and_four_jalali_years(lang):
     assert [o[0] for o in options] == ["", str(year), str(year - 1), str(year - 2), str(year - 3)]
     assert [o[0] for o in options if o[1]] == ["1402"]  # the address's period is chosen
     if lang == "fa":
-        assert options[0][2].startswith("وضعیت در ") and options[0][2].endswith("(امروز)")
+        assert options[0][2].startswith("وضعیت در ") and options[0][2].endswith("(تاریخ مبنا)")
         assert (
             options[2][2]
             == f"وضعیت در پایان {str(year - 1).translate(str.maketrans('0123456789', '۰۱۲۳۴۵۶۷۸۹'))}"
@@ -132,3 +132,10 @@ def test_the_trend_downloads_are_linked_only_for_the_export_right(small_client, 
     assert 'id="am-trend-csv"' not in html and 'id="am-trend-xlsx"' not in html
     refused = small_client.get("/trends", params={"level": "country", "f": "csv"}, headers=officer)
     assert refused.status_code == 403  # what the link would have met
+
+
+def test_the_priorities_page_offers_the_periods_too():
+    html = build_page("priorities", "fa", context(period="1402"))
+    select = re.search(r'<select id="am-period" name="period">(.*?)</select>', html, re.S).group(1)
+    chosen = re.findall(r'<option value="([^"]*)" selected>', select)
+    assert chosen == ["1402"] and "وضعیت در پایان ۱۴۰۲" in select

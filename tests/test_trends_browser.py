@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.realdata, pytest.mark.browser]
 
 SHOTS = Path(os.environ.get("AMAYESH_SHOTS", ARTIFACTS))
 SERVICE = "rehabilitation"
+#: Villages the priorities page lists at most (maps/static/priorities.js SHOWN).
+SHOWN_PRIORITIES = 50
 #: The ramp's colours of the three classes (maps/static/common.js SATURATION_COLOURS 1, 3, 5).
 CLASS_COLOURS = {"underserved": "#d8b365", "balanced": "#f5f5f5", "saturated": "#5ab4ac"}
 LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٫٬", "0123456789.,")
@@ -164,3 +166,60 @@ def test_the_monitoring_page_shows_the_trends_of_the_api(officer, server, demo_t
             officer.shot("monitoring-trends", SHOTS)
     client.close()
     officer.check_clean()
+
+
+def test_the_priorities_at_the_end_of_a_year_are_the_apis_for_that_year(visit, api):
+    """The priorities page's period selector: the villages ranked at the end of 1401 are those
+    ``/priorities?period=1401`` ranks, not today's; back to the as-of day, today's again."""
+
+    def ranked_by_api(period: str | None) -> tuple[str, list[str]]:
+        params = {"province": "11", "service_type": SERVICE, "top": 1000} | (
+            {"period": period} if period else {}
+        )
+        answer = api.get("/priorities", params=params, timeout=900).json()
+        return answer["as_of"], [v["settlement_code"] for v in answer["villages"]][:SHOWN_PRIORITIES]
+
+    visit.open(f"/maps/priorities?province=11&service={SERVICE}&period=1401")
+    as_of, expected = ranked_by_api("1401")
+    visit.page.wait_for_function("day => document.body.dataset.asOf === day", arg=as_of, timeout=900_000)
+    assert as_of == "2023-03-20"  # 29 Esfand 1401
+    assert visit.page.evaluate("document.body.dataset.ranked").split(",") == expected
+    assert "وضعیت در پایان ۱۴۰۱" in visit.page.locator("#am-status").inner_text()
+    assert "period=1401" in visit.page.get_attribute("#am-xlsx", "href")
+    visit.shot("priorities-period", SHOTS)
+
+    visit.page.select_option("#am-period", "")
+    today, now = ranked_by_api(None)
+    visit.page.wait_for_function("day => document.body.dataset.asOf === day", arg=today, timeout=900_000)
+    assert visit.page.evaluate("document.body.dataset.ranked").split(",") == now != expected
+    assert "period" not in parse_qs(urlparse(visit.page.url).query)
+    visit.check_clean()
+
+
+def test_a_village_profile_draws_its_countys_last_years(visit, api):
+    village = api.get(
+        "/priorities", params={"province": "11", "service_type": SERVICE, "top": 1}, timeout=900
+    ).json()["villages"][0]
+    visit.open(f"/maps/settlements/{village['settlement_code']}")
+    visit.page.wait_for_selector("#am-county-trend[data-ready=true]", timeout=900_000)
+    service = visit.page.get_attribute("#am-county-trend", "data-service")
+    marks = visit.js(
+        "Array.from(document.querySelectorAll('#am-county-trend .am-spark-mark'))"
+        ".map(m => [m.dataset.period, m.dataset.class])"
+    )
+    answer = api.get(
+        "/trends",
+        params={
+            "periods": "1401..1404",
+            "level": "county",
+            "province": "11",
+            "service_type": service,
+            "measures": "active_centres,saturated_counties",
+        },
+        timeout=900,
+    ).json()
+    county = village["county_code"]
+    assert marks == [[r["period"], r["class"] or ""] for r in answer["rows"] if r["unit_code"] == county]
+    assert len(marks) == 4
+    visit.shot("settlement-county-trend", SHOTS)
+    visit.check_clean()

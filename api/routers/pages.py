@@ -177,8 +177,8 @@ def page(
         str | None,
         Query(
             pattern=r"^[0-9۰-۹٠-٩]{4}$",
-            description="the national map: the counties' classes at the end of this Jalali year "
-            "(default: the as-of day's figures)",
+            description="the national map and the priorities: the classes and the ranking at the end "
+            "of this Jalali year (default: the as-of day's figures)",
         ),
     ] = None,
 ) -> HTMLResponse:
@@ -197,7 +197,7 @@ def page(
         "lon": None if lon_value is None else f"{lon_value:.5f}",
         "capacity": None if cap_value is None or cap_value != int(cap_value) else str(int(cap_value)),
         "weights": latin_digits(weights) if weights else None,
-        "period": latin_digits(period) if period and page == "national" else None,
+        "period": latin_digits(period) if period and page in ("national", "priorities") else None,
     }
     return _render(request, snap, page, lang, {k: v for k, v in params.items() if v})
 

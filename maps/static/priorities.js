@@ -22,6 +22,8 @@
     setup(map, config);
     const provinceSelect = document.getElementById('am-province');
     const serviceSelect = document.getElementById('am-service');
+    // The ranking at the end of a Jalali year (the analysis with that day's licences), or today's.
+    const periodSelect = document.getElementById('am-period');
     const countySelect = document.getElementById('am-county');
     const filterInput = document.getElementById('am-filter');
     const tbody = document.querySelector('#am-table tbody');
@@ -66,6 +68,7 @@
     function query(extra) {
       const q = new URLSearchParams({ province: provinceSelect.value, weights: weights(), ...extra });
       if (serviceSelect.value) q.set('service_type', serviceSelect.value);
+      if (periodSelect.value) q.set('period', periodSelect.value);
       return q;
     }
 
@@ -129,7 +132,8 @@
       const countyName = county ? ` · ${t('county')} ${names[county] || county}` : '';
       setStatus(`${province}${countyName} · ${num(shown.length)} ${t(shown.length === 1 && !fa ? 'village_one' : 'village_many')} · ${t('weights')}: `
         + Object.entries(data.weights).map(([k, w]) => `${t('criterion_' + k)} ${num(100 * w, 0)}${fa ? '٪' : '%'}`).join(sep)
-        + ` · ${A.C.as_of_text}`);
+        + ` · ${periodSelect.value ? periodSelect.selectedOptions[0].textContent : A.C.as_of_text}`);
+      document.body.dataset.asOf = data.as_of;
       document.body.dataset.ranked = shown.map((v) => v.settlement_code).join(',');
     }
 
@@ -162,7 +166,7 @@
       document.getElementById('am-xlsx').href = `/priorities?${query({ top: '1000', f: 'xlsx', lang })}`;
       document.getElementById('am-csv').href = `/priorities?${query({ top: '1000', f: 'csv', lang })}`;
       for (const id of ['am-xlsx', 'am-csv']) document.getElementById(id).removeAttribute('aria-disabled');
-      syncUrls({ province: provinceSelect.value, service: serviceSelect.value, weights: weights() });
+      syncUrls({ province: provinceSelect.value, service: serviceSelect.value, weights: weights(), period: periodSelect.value });
       try { window.localStorage.setItem(STORE_KEY, provinceSelect.value); } catch (err) { /* private mode */ }
       setStatus(t('loading'));
       try {
@@ -197,6 +201,7 @@
     });
     provinceSelect.addEventListener('change', () => { countySelect.value = ''; refit = true; showProvince(); update(); });
     serviceSelect.addEventListener('change', update);
+    periodSelect.addEventListener('change', update);
     countySelect.addEventListener('change', () => {
       refit = true;
       render();

@@ -8,7 +8,7 @@
   'use strict';
 
   const A = window.Amayesh;
-  const { SERVICE_COLOURS, minutes, t, num, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, setup, loadBoundaries, provinceOutline, belowDigits, nowJalali, jalali } = A.u;
+  const { CLASS_COLOURS, trends, sparkline, SERVICE_COLOURS, minutes, t, num, esc, placeName, serviceName, synTag, populationNote, positionNote, getJSON, setStatus, setup, loadBoundaries, provinceOutline, belowDigits, nowJalali, jalali } = A.u;
 
   A.settlement = function (map, els, config) {
     setup(map, config);
@@ -25,6 +25,34 @@
       record.innerHTML = `<h2>${esc(t('profile_of'))}</h2><table>`
         + rows.map((r) => `<tr><th>${esc(r[0])}</th><td>${esc(r[1])}</td></tr>`).join('') + '</table>';
       record.hidden = false;
+    }
+
+    /** The county's last years for the village's first flagged service (else the first one):
+     *  its active centres at each year's end and its saturation class (``GET /trends``). */
+    async function countyTrend(d, p) {
+      const box = document.getElementById('am-county-trend');
+      const years = (box.dataset.years || '').split(',').filter(Boolean).sort();
+      if (!years.length) return;
+      const flagged = A.C.services.find((s) => d.services[s.code] && d.services[s.code].flagged);
+      const service = (flagged || A.C.services[0]).code;
+      try {
+        const r = await trends({
+          periods: `${years[0]}..${years[years.length - 1]}`, level: 'county', province: p.province_code,
+          service_type: service, measures: 'active_centres,saturated_counties',
+        });
+        const labels = {};
+        for (const x of r.periods) labels[x.id] = A.C.lang === 'fa' ? x.label_fa : x.label_en;
+        const points = r.rows.filter((x) => x.unit_code === p.county_code).map((x) => ({
+          period: x.period, value: x.active_centres, cls: x['class'] || '', colour: x['class'] ? CLASS_COLOURS[x['class']] : '#ffffff',
+          label: labels[x.period], title: `${labels[x.period]}: ${num(x.active_centres)} · ${x['class'] ? t('class_' + x['class']) : t('no_data')}`,
+        }));
+        box.innerHTML = `<p class="am-hint">${esc(t('county_trend_of').replace('{service}', serviceName(service)))}</p>`
+          + sparkline(points, { label: t('county_trend') });
+        box.dataset.service = service;
+        box.dataset.ready = 'true';
+      } catch (err) {
+        box.innerHTML = `<span class="am-error">${esc(t('error'))}: ${esc(err.message)}</span>`;
+      }
     }
 
     async function show(b) {
@@ -64,6 +92,7 @@
           + `<td>${s.flagged ? `<strong>⚑ ${esc(t('yes'))}</strong>` : esc(t('no'))}<div class="am-reason">${esc((fa ? s.reason_fa : s.reason_en) || '')}</div></td></tr>`);
       });
       document.querySelector('#am-services tbody').innerHTML = rows.join('');
+      countyTrend(d, p);
       document.getElementById('am-profile-note').innerHTML = `${esc(t('catchment_vs_norm'))}<br>${synTag()} ${esc(A.C.notice)}`;
 
       L.circleMarker(here, { pane: 'amResults', renderer: svg, radius: 8, color: '#fff', weight: 2, fillColor: '#000', fillOpacity: 1 })
