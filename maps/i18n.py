@@ -798,7 +798,10 @@ _STRINGS_23: Mapping[str, tuple[str, str] | _Same] = {
     "trend_issued": ("مجوز صادرشده", "Licences issued"),
     "trend_expired": ("مجوز منقضی‌شده", "Licences expired"),
     "trend_decided": ("درخواست تصمیم‌گرفته", "Applications decided"),
-    "trend_share": ("سهم تصمیم در مهلت", "Share decided in time"),
+    "trend_share": (
+        "سهم تصمیم در مهلت (از تصمیم‌های دوره)",
+        "Share decided in time (of decisions in the period)",
+    ),
     "trend_partial": ("ناتمام: تا {date}", "not over: up to {date}"),
     "trend_chart": ("سهم تصمیم در مهلت، به تفکیک دوره", "Share decided in time, by period"),
     "trend_no_decision": ("بی‌تصمیم", "none decided"),

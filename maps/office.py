@@ -71,7 +71,10 @@ _TEXT = {
     "register": ("ثبت درخواست", "Register"),
     "within_days": ("انقضا تا (روز)", "Expiring within (days)"),
     "deadline_days": ("مهلت قانونی تصمیم (روز)", "Legal deadline (days)"),
-    "by_year": ("سهم تصمیم در مهلت، به تفکیک سال", "Decided within the deadline, by year"),
+    "by_year": (
+        "سهم تصمیم در مهلت، به تفکیک سال دریافت (درخواست‌های باز گذشته از مهلت دیرکرد شمرده می‌شوند)",
+        "Decided within the deadline, by year of receipt (open applications past the deadline count as late)",
+    ),
     "year": ("سال", "Year"),
     "share": ("سهم در مهلت", "Share in time"),
     "timeliness": (
