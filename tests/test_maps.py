@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 import shapely
 import shapely.geometry
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -76,6 +78,11 @@ class Visit:
         self.page.on("pageerror", lambda err: self.errors.append(str(err)))
         self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        # What the page has asked for and not yet received (said when a wait for quiet times out).
+        self.in_flight: dict[int, tuple[str, float]] = {}
+        self.page.on("request", lambda r: self.in_flight.__setitem__(id(r), (r.url, time.monotonic())))
+        self.page.on("requestfinished", lambda r: self.in_flight.pop(id(r), None))
+        self.page.on("requestfailed", lambda r: self.in_flight.pop(id(r), None))
         self.base = base
 
     def _route(self, route) -> None:
@@ -94,6 +101,22 @@ class Visit:
         self.page.fill("#am-password", password)
         with self.page.expect_navigation():
             self.page.click("#am-sign-in-submit")
+
+    def quiet(self, timeout: float = 30_000, tolerate: tuple[str, ...] = ()) -> None:
+        """Wait until the page has asked for nothing for half a second. Past ``timeout`` ms, the
+        requests still waiting are named; if every one of them has a path starting with one of
+        ``tolerate`` (map tiles, for a test that reads the page's words), that is not a failure."""
+        try:
+            self.page.wait_for_load_state("networkidle", timeout=timeout)
+        except PlaywrightTimeout:
+            now = time.monotonic()
+            waiting = [(url, round(now - since, 1)) for url, since in self.in_flight.values()]
+            if tolerate and waiting and all(urlparse(url).path.startswith(tolerate) for url, _ in waiting):
+                print(f"not quiet in {timeout / 1000:.0f} s, still waiting for (tolerated): {waiting}")
+                return
+            raise AssertionError(
+                f"the page was not quiet in {timeout / 1000:.0f} s; still waiting for {waiting}"
+            ) from None
 
     def open(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -188,7 +211,7 @@ def test_every_page_loads_offline_in_both_languages(visit, page, lang):
     # The switch leads to the same page in the other language.
     switch = visit.page.locator("#am-lang").get_attribute("href")
     assert switch.startswith(f"/maps/{page}?lang={'en' if lang == 'fa' else 'fa'}")
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot(f"{page}-{lang}")
     visit.check_clean()
 
@@ -252,7 +275,7 @@ def test_national_map_draws_every_layer_and_switches_them(visit, demo):
     assert visit.js("Amayesh.layers.targets.getLayers()[0].getLayers().length") == int(
         (targets["province_code"] == "07").sum()
     )
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("national-fars-kindergarten")
     visit.check_clean()
 
@@ -383,7 +406,7 @@ def test_licence_check_page_draws_the_answer_of_the_api(visit, api):
             " return r; })()"
         )
         assert radius == pytest.approx(expected["catchment_km"] / 1.3 * 1000)
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("licence-check-fa")
 
     # A point at sea is refused with the API's message, not a stack trace.
@@ -425,7 +448,7 @@ def test_priorities_follow_the_weights_and_download(visit, api, tmp_path, demo):
     reranked = visit.page.get_attribute("body", "data-ranked").split(",")
     assert reranked == api_ranking(weights)
     assert reranked != shown
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("priorities-population-weight")
 
     # The downloads carry the same weights.

@@ -61,7 +61,7 @@ def visitor(browser, server, demo_tokens):
 def settle(v: Visit, path: str) -> int:
     """Open ``path`` and wait until its scripts are done; the answer's status."""
     response = v.page.goto(v.base + path)
-    v.page.wait_for_load_state("networkidle", timeout=90_000)
+    v.quiet(timeout=90_000, tolerate=("/tiles/",))  # the words are read, not the map's tiles
     if v.page.locator("script[src*='/static/app/'][src$='.js']").count() > 1:  # a page with its own script
         v.page.wait_for_selector("body[data-ready=true]", timeout=90_000)
     return response.status

@@ -96,7 +96,7 @@ def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(vis
     assert status.startswith("همهٔ کشور · توانبخشی: ۴۴۸ شهرستان")
     assert "ارقام به تاریخ ۱ فروردین ۱۴۰۴، ثابت" in status
     assert visit.page.locator("#am-county-table tbody tr").count() == 448
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("national-fa-national-zoom", SHOTS)
 
     # A province and a service: the status says so, the table and the names follow.
@@ -141,7 +141,7 @@ def test_national_map_has_names_a_table_downloads_and_one_meaning_per_colour(vis
     assert len(rows) == len(in_fars) and set(rows["نوع خدمت"]) == {"مراقبت از سالمندان"}
     names_by_code = demo["layers"]["counties"].set_index("county_code")["name_fa"]
     assert (rows["شهرستان"] == rows["کد شهرستان"].map(names_by_code)).all()
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("national-fa-province-zoom", SHOTS)
     visit.check_clean()
 
@@ -215,7 +215,7 @@ def test_licence_check_from_an_address_with_persian_digits(visit, api):
         "Object.values(Amayesh.layers.settlements._tiles).filter(t => t.current && t.loaded).length"
     )
     assert tiles > 0
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("licence-check-fa", SHOTS)
 
     # Capacity in Persian digits in a text field: accepted, and plain digits go to the address.
@@ -267,7 +267,7 @@ def test_licence_check_prints_as_a_dated_record(visit, api, tmp_path, pdftotext)
     visit.page.wait_for_function("() => Amayesh.layers.around.getLayers().length > 0")
     visit.page.emulate_media(media="print")
     visit.js("Amayesh.fitForPrint()")
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.page.wait_for_timeout(500)
     path = tmp_path / "licence-check.pdf"
     visit.page.pdf(path=str(path), format="A4", print_background=True)
@@ -322,7 +322,7 @@ def test_settlement_profile_page_and_its_pdf(visit, analysis, tmp_path, pdftotex
         fa(int(demand["rehabilitation"]))
         in visit.page.locator("#am-services tr[data-service='rehabilitation']").inner_text()
     )
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("settlement-profile-fa", SHOTS)
     visit.page.emulate_media(media="print")
     visit.js("Amayesh.fitForPrint()")
@@ -344,7 +344,7 @@ def test_priorities_on_a_phone(phone, boundaries):
     shares = phone.page.locator(".am-weight output").all_inner_texts()
     assert shares == ["۳۰٪", "۳۰٪", "۲۰٪", "۱۰٪", "۱۰٪"]
     assert "نیاز (جمعیت هدف) ۳۰٪" in phone.page.locator("#am-status").inner_text()
-    phone.page.wait_for_load_state("networkidle")
+    phone.quiet()
     phone.shot("priorities-phone-fa", SHOTS)
     # The sheet folds down to give the map the screen.
     phone.page.click(".am-sheet-toggle")
@@ -370,6 +370,6 @@ def test_national_map_on_a_phone(phone):
     assert phone.page.locator(".leaflet-control-layers-expanded").count() == 0  # folded
     panel = phone.page.locator("#am-panel").bounding_box()
     assert panel["width"] == 390 and panel["y"] > 844 / 2  # a bottom sheet
-    phone.page.wait_for_load_state("networkidle")
+    phone.quiet()
     phone.shot("national-phone-fa", SHOTS)
     phone.check_clean()

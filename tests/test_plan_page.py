@@ -39,7 +39,7 @@ def test_plan_page_loads_offline_in_both_languages(visit, lang):
     assert visit.page.locator(".am-panel h1").inner_text() == {"fa": "برنامه‌ریزی", "en": "Planning"}[lang]
     assert visit.page.locator("#am-province").input_value() == PROVINCE
     assert visit.page.locator("#am-a option").first.get_attribute("value") == "today"
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot(f"plan-{lang}")
     visit.check_clean()
 

@@ -126,7 +126,7 @@ def test_no_cluster_or_dot_covers_a_name_at_national_zoom(browser, server, demo_
         assert covered == [], covered
         # the clusters are still there, moved aside rather than dropped wholesale
         assert v.js("document.querySelectorAll('.am-cluster').length") >= (8 if size == "phone" else 25)
-        v.page.wait_for_load_state("networkidle")
+        v.quiet()
         v.shot(f"national-zoom-names-{size}-{lang}", SHOTS)
         v.check_clean()
     finally:
@@ -186,7 +186,7 @@ def test_a_one_province_director_opens_on_their_province(browser, server, demo_t
         bounds = v.js("Amayesh.map.getBounds().toBBoxString()").split(",")
         west, south, east, north = (float(x) for x in bounds)
         assert west <= 58.8 and east >= 63.3 and south <= 25.1 and north >= 31.4, bounds
-        v.page.wait_for_load_state("networkidle")
+        v.quiet()
         v.shot(f"director-national-{size}", SHOTS)
         v.check_clean()
     finally:

@@ -411,6 +411,7 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
         for name in USERS
     }
     stats = Counter()
+    spent = Counter()  # seconds per route, printed: where the matrix's time goes
     routes_seen = set()
     leaks = []
     started = time.perf_counter()
@@ -424,12 +425,14 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
             else rng.choice([q for q in world.provinces if q not in (provinces or ())])
         )
         template, method, url, body = rng.choice(requests_for(world, p, rng))
+        asked = time.perf_counter()
         if body is not None and UPLOAD in body:
             files = {"file": ("registry.csv", body[UPLOAD])}
             response = clients[name].request(method, url, files=files, follow_redirects=False)
         else:
             response = clients[name].request(method, url, json=body, follow_redirects=False)
         stats["requests"] += 1
+        spent[(method, template)] += time.perf_counter() - asked
         if stats["requests"] % 500 == 0:
             print(f"  {stats['requests']} requests, {time.perf_counter() - started:.0f} s", flush=True)
         stats[f"status {response.status_code}"] += 1
@@ -456,6 +459,7 @@ def run_matrix(app, world: World, tokens: dict[str, str], n: int, seed: int) -> 
     stats["seconds"] = round(time.perf_counter() - started, 1)
     stats["routes"] = len(routes_seen)
     stats["leaks"] = len(leaks)
+    print("slowest routes:", [(f"{m} {t}", round(sec, 1)) for (m, t), sec in spent.most_common(8)])
     return {"stats": stats, "leaks": leaks[:20], "routes": routes_seen}
 
 

@@ -94,7 +94,7 @@ def test_the_national_map_at_two_periods_draws_the_classes_of_the_api(visit, api
         assert visit.page.locator("#am-period-note").is_visible()  # the table is the as-of day's
     # The two years differ somewhere (the registry's licences changed), so the test can tell them apart.
     assert shown["1403"] != shown["1401"]
-    visit.page.wait_for_load_state("networkidle")
+    visit.quiet()
     visit.shot("national-period", SHOTS)
 
     # Back to the as-of day: the ramp of ratios again, no period in the address.
