@@ -206,6 +206,13 @@ def header(description: str, required: bool = True) -> dict:
     return {"description": description, "required": required, "schema": {"type": "string"}}
 
 
+def upload_body(description: str) -> dict:
+    """``openapi_extra=`` of a route that takes one uploaded file (multipart ``file``)."""
+    file = {"type": "string", "format": "binary", "description": description}
+    schema = {"type": "object", "required": ["file"], "properties": {"file": file}}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
 def declared_media(media: dict[str, dict], description: str = "OK", status: int = 200) -> dict:
     """``responses=`` of a route that answers the media types ``media`` (type -> schema)."""
     return {status: {"description": description, "content": {k: {"schema": v} for k, v in media.items()}}}

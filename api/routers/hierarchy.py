@@ -30,6 +30,7 @@ from api.schemas import (
     SettlementHistory,
     declared,
     header,
+    upload_body,
 )
 from api.security import signed_in_user
 from geo.errors import BadParameter, ImportFileError, UnknownSettlementError
@@ -183,33 +184,11 @@ def settlement_history(
     }
 
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "CSV or XLSX: code, name_fa, name_en, parent, valid_from, share",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
-
-
 @router.post(
     "/hierarchy/versions",
     status_code=201,
     summary="Import a new version of the divisions from a CSV or XLSX file: every row or none (administrators)",
-    openapi_extra=UPLOAD_BODY,
+    openapi_extra=upload_body("CSV or XLSX: code, name_fa, name_en, parent, valid_from, share"),
     response_model=None,
     responses=declared(
         HierarchyImported,

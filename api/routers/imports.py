@@ -29,6 +29,7 @@ from api.schemas import (
     declared,
     declared_media,
     header,
+    upload_body,
 )
 from api.security import current_user, signed_in_user
 from geo.errors import BadParameter, ImportFileError
@@ -68,33 +69,11 @@ def _summary(service: ImportJobs, job, lang: str = "fa", limit: int = 1000) -> d
     return out
 
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "XLSX, CSV, GeoJSON, GeoPackage or a zipped shapefile",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
-
-
 @router.post(
     "/imports",
     status_code=202,
     summary="Upload a file to import: it is read and checked in the background (poll the import)",
-    openapi_extra=UPLOAD_BODY,
+    openapi_extra=upload_body("XLSX, CSV, GeoJSON, GeoPackage or a zipped shapefile"),
     responses={
         202: {
             "model": ImportPreview,
