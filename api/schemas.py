@@ -1187,6 +1187,19 @@ class ComparisonSummary(Answer):
     capacity_a: int
     capacity_b: int
     province_code: str | None = None
+    cost_a: float | None = Field(
+        None, description="what side a's changes cost (none: the norms price nothing)"
+    )
+    cost_b: float | None = Field(None, description="what side b's changes cost")
+    cost_difference: float | None = Field(None, description="cost_b − cost_a")
+    cost_per_newly_covered: float | None = Field(
+        None, description="cost_difference per target person newly covered (none when nobody is)"
+    )
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the changes")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
 
 
 class ComparedCounty(Answer):
@@ -1232,12 +1245,30 @@ class ComparedEquity(Answer):
     mean_access_share_change: float | None
 
 
+class CostItem(Answer):
+    """One priced change of a scenario: quantity × unit_cost = cost."""
+
+    side: Literal["a", "b"]
+    action: Literal[
+        "new_centre", "new_places", "capacity_increase", "capacity_decrease", "closure", "outreach"
+    ]
+    licence_no: str = Field(description="the licence (PLAN-… for a centre the scenario adds)")
+    settlement_code: str | None
+    service_type: str
+    province_code: str | None
+    quantity: float
+    unit: Literal["centre", "place", "km"]
+    unit_cost: float
+    cost: float
+
+
 class Comparison(Answer):
     a: ScenarioRefAnswer
     b: ScenarioRefAnswer
     summary: ComparisonSummary
     counties: list[ComparedCounty]
     equity: list[ComparedEquity]
+    costs: list[CostItem] = Field([], description="each side's priced changes (empty without a cost table)")
     notice: str
 
 
