@@ -98,6 +98,15 @@ class SitingRequest(RequestBody):
     time_limit: float = Field(
         5.0, ge=1, le=5, description="seconds the exact solver may take (the command line allows more)"
     )
+    budget: float | None = Field(
+        None,
+        le=1e12,
+        description=(
+            "the most the new centres may cost in all, in the norms' cost table's currency (million "
+            "rials); k is then the most sites. A negative budget, or one below a single new centre, "
+            "is refused"
+        ),
+    )
 
     model_config = {
         "json_schema_extra": {"examples": [{"service_type": "rehabilitation", "province": "11", "k": 10}]}
@@ -1022,6 +1031,16 @@ class SitingSummary(Answer):
     cap: float | None = Field(None, description="p-median: the cap on a distance or time")
     baseline: float | None = Field(None, description="capacitated: persons served before")
     persons_at_new_sites: float | None = Field(None, description="capacitated: persons at the new sites")
+    budget: float | None = Field(None, description="the budget the sites kept to (none: no budget)")
+    cost_per_site: float | None = Field(
+        None, description="what one new centre of this capacity costs by the cost table (none: no table)"
+    )
+    cost_spent: float | None = Field(None, description="what the proposed sites cost in all")
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the sites")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
 
 
 class Site(Answer):

@@ -56,6 +56,12 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  objective ({what}): {s['objective']:,.0f}; bound {s['bound']:,.0f}; gap {s['gap']:.2%}")
     if s["model"] == "mclp":
         print(f"  target persons covered: {s['covered_before']:,.0f} before, {s['covered_after']:,.0f} after")
+    if s.get("cost_spent") is not None:
+        kept = f" of a budget of {s['budget']:,.0f}" if s.get("budget") is not None else ""
+        print(
+            f"  cost of the sites: {s['cost_spent']:,.0f} {s['cost_currency']}{kept} "
+            f"({s['cost_per_site']:,.0f} each; cost table: {s['cost_table']})"
+        )
     if s.get("border_note_en"):
         print(f"  {s['border_note_en']}")
     show = plan.sites[["rank", "settlement_code", "name_fa", "county_code", "population", "gain"]]

@@ -423,6 +423,8 @@ class SitingOptions:
     cap_min: float | None = None
     method: str = "auto"
     time_limit: float = 60.0
+    #: the most the new centres may cost, in the norms' cost table's currency (None: no budget)
+    budget: float | None = None
 
     @classmethod
     def of(cls, given: object) -> SitingOptions:

@@ -174,3 +174,87 @@ def test_a_wrong_budget_is_refused():
         mclp(w, i, j, 3, 2, budget=10)
     with pytest.raises(AnalysisInputError, match="one cost"):
         mclp(w, i, j, 3, 2, cost=cost[:2], budget=10)
+
+
+# ---- through the plan, HTTP and the command line ------------------------------------------------
+
+
+def _world_analysis(norms=None):
+    from geo.recompute import analyse
+    from tests import analysis_world as world
+
+    s, n, need = world.random_world(3, n_places=80, n_ngos=6)
+    return analyse(s, n, need, world.counties(), None, norms or world.demo_norms())
+
+
+@pytest.mark.parametrize("model", ["mclp", "pmedian"])
+def test_site_centres_keeps_to_a_budget_priced_by_the_norms(model):
+    from geo.siting import site_centres
+
+    a = _world_analysis()
+    price = a.norms.costs.services["rehabilitation"]
+    per_site = price.new_centre + 30 * price.per_place  # 9000 + 30 × 45 = 10,350 (synthetic)
+    free = site_centres(a, "rehabilitation", 4, model=model, capacity=30, method="exact")
+    assert free.summary["budget"] is None and free.summary["cost_per_site"] == per_site
+    assert free.summary["cost_spent"] == per_site * free.summary["new_sites"]
+    assert free.summary["costs_synthetic"] is True and "synthetic" in free.summary["cost_table"]
+    # Two and a half sites' worth: at most two.
+    budget = 2.5 * per_site
+    kept = site_centres(a, "rehabilitation", 4, model=model, capacity=30, method="exact", budget=budget)
+    assert kept.summary["budget"] == budget and kept.summary["new_sites"] <= 2
+    assert kept.summary["cost_spent"] == per_site * kept.summary["new_sites"] <= budget
+    two = site_centres(a, "rehabilitation", 2, model=model, capacity=30, method="exact")
+    assert kept.summary["objective"] == pytest.approx(two.summary["objective"])
+    # Capacitated: the budget cuts k to the sites it buys (every site costs the same).
+    cap = site_centres(
+        a, "rehabilitation", 4, model=model, province="00", capacity=30, capacitated=True, budget=budget
+    )
+    assert cap.summary["new_sites"] == 2 and cap.summary["cost_spent"] == 2 * per_site
+
+
+def test_site_centres_refuses_a_budget_it_cannot_keep_in_both_languages():
+    from geo.errors import BadBudget
+    from geo.siting import site_centres
+    from tests import analysis_world as world
+
+    a = _world_analysis()
+    with pytest.raises(BadBudget, match="zero or more") as negative:
+        site_centres(a, "rehabilitation", 2, capacity=30, budget=-5)
+    assert "بودجه" in negative.value.message_fa
+    with pytest.raises(BadBudget, match="buys no new rehabilitation centre") as small:
+        site_centres(a, "rehabilitation", 2, capacity=30, budget=10_000)  # one costs 10,350
+    assert "میلیون ریال" in small.value.message_fa
+    raw_norms = world.demo_norms()
+    import dataclasses
+
+    bare = _world_analysis(dataclasses.replace(raw_norms, costs=None))
+    with pytest.raises(BadBudget, match="no cost table"):
+        site_centres(bare, "rehabilitation", 2, budget=50_000)
+    unpriced = site_centres(bare, "rehabilitation", 2)
+    assert unpriced.summary["cost_spent"] is None and unpriced.summary["cost_table"] is None
+
+
+def test_the_siting_route_and_command_line_take_a_budget(small_client, small_store, capsys):
+    body = {"service_type": "rehabilitation", "province": "00", "k": 3, "capacity": 30, "method": "exact"}
+    got = small_client.post("/plans/siting", json={**body, "budget": 25_000})
+    assert got.status_code == 200, got.text
+    s = got.json()["summary"]
+    assert s["budget"] == 25_000 and s["new_sites"] <= 2
+    assert s["cost_spent"] == s["new_sites"] * 10_350 <= 25_000
+    assert s["cost_currency"] == "million rials" and s["costs_synthetic"] is True
+    bad = small_client.post("/plans/siting", json={**body, "budget": -1})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    problem = bad.json()
+    assert "zero or more" in problem["detail"] and "بودجه" in problem["detail_fa"]
+    below = small_client.post("/plans/siting", json={**body, "budget": 100})
+    assert below.status_code == 400 and "مرکز تازه" in below.json()["detail_fa"]
+
+    from cli.main import main
+
+    code = main(
+        ["--store", str(small_store.path), "site", "--service", "rehabilitation", "--province", "00",
+         "--k", "3", "--capacity", "30", "--method", "exact", "--budget", "25000"]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "of a budget of 25,000" in out and "synthetic" in out

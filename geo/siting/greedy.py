@@ -74,7 +74,8 @@ def _greedy_budgeted(benefit: sp.csc_matrix, p: int, cost: np.ndarray, budget: f
     fresh = np.full(m, -1)
     last = np.zeros(m)  # each candidate's gain when last evaluated
     left = float(budget)
-    chosen, gained = [], []
+    chosen: list[int] = []
+    gained: list[float] = []
     step = 0
     while heap and len(chosen) < p:
         _, c = heapq.heappop(heap)
