@@ -138,6 +138,14 @@ class DelegationRequest(RequestBody):
         le=600,
         description="on roads: farthest outreach in travel minutes (default: the norm's outreach_min)",
     )
+    budget: float | None = Field(
+        None,
+        le=1e12,
+        description=(
+            "the most the outreach lines may cost in all (each its km × the cost per km of the norms' "
+            "cost table, in million rials); for a province. A negative budget is refused"
+        ),
+    )
 
 
 class ScenarioCreate(RequestBody):
@@ -1121,6 +1129,18 @@ class DelegationSummary(Answer):
     travel: str
     norms_version: str
     seconds: float
+    budget: float | None = Field(None, description="the budget the outreach lines kept to (none: no budget)")
+    budget_optimal: bool | None = Field(
+        None, description="under a budget: proven optimal (false: the solver's best when its time ran out)"
+    )
+    outreach_cost: float | None = Field(
+        None, description="what the outreach lines cost: their km × the cost per km (none: no cost table)"
+    )
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the lines")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
 
 
 class DelegatingCentre(Answer):

@@ -291,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="on roads: farthest outreach in minutes (default: the norm's outreach_min)",
     )
+    de.add_argument(
+        "--budget",
+        type=float,
+        help="the most the outreach lines may cost (km × the cost per km of the norms' cost table)",
+    )
     de.add_argument("--out", type=Path, help="folder for delegation_centres and delegation_places")
     de.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     de.add_argument("--save-scenario", metavar="NAME", help="save the assignments as a scenario")

@@ -84,7 +84,12 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
     province = province_arg(settings, args.province)
     store, a = load_analysis(settings)
     plan = delegate(
-        a, args.service, province=province, outreach_km=args.outreach_km, outreach_min=args.outreach_min
+        a,
+        args.service,
+        province=province,
+        outreach_km=args.outreach_km,
+        outreach_min=args.outreach_min,
+        budget=args.budget,
     )
     s = plan.summary
     print(
@@ -93,6 +98,12 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
         f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km'] if s['outreach_km'] is not None else s['outreach_min']:.0f} {'km' if s['outreach_km'] is not None else 'min'} "
         f"{s['assigned']:,} assigned by {s['centres_used']:,} centres, {s['still_needed']:,} still needed"
     )
+    if s.get("outreach_cost") is not None:
+        kept = f" of a budget of {s['budget']:,.0f}" if s.get("budget") is not None else ""
+        print(
+            f"  outreach cost (km × cost per km): {s['outreach_cost']:,.1f} {s['cost_currency']}{kept} "
+            f"(cost table: {s['cost_table']})"
+        )
     used = plan.centres[plan.centres["assigned"] > 0]
     print(
         used[["licence_no", "name_fa", "spare", "assigned", "places", "mean_km"]]

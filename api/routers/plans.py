@@ -201,6 +201,8 @@ def delegation(
         province=request.province,
         outreach_km=request.outreach_km,
         outreach_min=request.outreach_min,
+        budget=request.budget,
+        time_limit=5.0,
     )
     lines = plan.lines
     return _json(
