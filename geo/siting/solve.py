@@ -12,6 +12,11 @@ Each checks its method, chooses how to solve and says what its answer is:
 The bound reported is the tightest proven: HiGHS's dual bound, the Lagrangian and the trivial
 bounds (``bounds.py``) for the uncapacitated models, the LP relaxation for the capacitated ones;
 the gap is measured to it. ``plan.py`` calls these with the arrays of an analysis.
+
+``mclp`` and ``p_median`` take a budget (``cost`` per candidate, ``budget``): the programme gets
+Σ c_j y_j ≤ B with ``p`` the most sites, the greedy picks by gain per cost and keeps the best
+single affordable site if it is better (Khuller, Moss & Naor 1999), and the bounds are those of
+the most sites the budget buys at the cheapest (still valid: the budget only restricts).
 """
 
 from __future__ import annotations
