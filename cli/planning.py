@@ -172,6 +172,13 @@ def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
         )
         for change, n in s["class_changes"].items():
             print(f"    {change}: {n}")
+        if s.get("cost_b") is not None:
+            per = s["cost_per_newly_covered"]
+            print(
+                f"  cost {s['cost_a']:,.0f} → {s['cost_b']:,.0f} {s['cost_currency']} "
+                f"(difference {s['cost_difference']:,.0f}; per newly covered target person: "
+                f"{'none newly covered' if per is None else f'{per:,.1f}'}; cost table: {s['cost_table']})"
+            )
         nat = result.equity[result.equity["scope"] == "national"]
         print(nat[["service_type", "gini_a", "gini_b", "theil_a", "theil_b"]].round(4).to_string(index=False))
         if args.out:
