@@ -98,6 +98,15 @@ class SitingRequest(RequestBody):
     time_limit: float = Field(
         5.0, ge=1, le=5, description="seconds the exact solver may take (the command line allows more)"
     )
+    budget: float | None = Field(
+        None,
+        le=1e12,
+        description=(
+            "the most the new centres may cost in all, in the norms' cost table's currency (million "
+            "rials); k is then the most sites. A negative budget, or one below a single new centre, "
+            "is refused"
+        ),
+    )
 
     model_config = {
         "json_schema_extra": {"examples": [{"service_type": "rehabilitation", "province": "11", "k": 10}]}
@@ -128,6 +137,14 @@ class DelegationRequest(RequestBody):
         gt=0,
         le=600,
         description="on roads: farthest outreach in travel minutes (default: the norm's outreach_min)",
+    )
+    budget: float | None = Field(
+        None,
+        le=1e12,
+        description=(
+            "the most the outreach lines may cost in all (each its km × the cost per km of the norms' "
+            "cost table, in million rials); for a province. A negative budget is refused"
+        ),
     )
 
 
@@ -1029,6 +1046,16 @@ class SitingSummary(Answer):
     cap: float | None = Field(None, description="p-median: the cap on a distance or time")
     baseline: float | None = Field(None, description="capacitated: persons served before")
     persons_at_new_sites: float | None = Field(None, description="capacitated: persons at the new sites")
+    budget: float | None = Field(None, description="the budget the sites kept to (none: no budget)")
+    cost_per_site: float | None = Field(
+        None, description="what one new centre of this capacity costs by the cost table (none: no table)"
+    )
+    cost_spent: float | None = Field(None, description="what the proposed sites cost in all")
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the sites")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
 
 
 class Site(Answer):
@@ -1109,6 +1136,18 @@ class DelegationSummary(Answer):
     travel: str
     norms_version: str
     seconds: float
+    budget: float | None = Field(None, description="the budget the outreach lines kept to (none: no budget)")
+    budget_optimal: bool | None = Field(
+        None, description="under a budget: proven optimal (false: the solver's best when its time ran out)"
+    )
+    outreach_cost: float | None = Field(
+        None, description="what the outreach lines cost: their km × the cost per km (none: no cost table)"
+    )
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the lines")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
 
 
 class DelegatingCentre(Answer):
@@ -1194,6 +1233,19 @@ class ComparisonSummary(Answer):
     capacity_a: int
     capacity_b: int
     province_code: str | None = None
+    cost_a: float | None = Field(
+        None, description="what side a's changes cost (none: the norms price nothing)"
+    )
+    cost_b: float | None = Field(None, description="what side b's changes cost")
+    cost_difference: float | None = Field(None, description="cost_b − cost_a")
+    cost_per_newly_covered: float | None = Field(
+        None, description="cost_difference per target person newly covered (none when nobody is)"
+    )
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the changes")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
 
 
 class ComparedCounty(Answer):
@@ -1239,12 +1291,30 @@ class ComparedEquity(Answer):
     mean_access_share_change: float | None
 
 
+class CostItem(Answer):
+    """One priced change of a scenario: quantity × unit_cost = cost."""
+
+    side: Literal["a", "b"]
+    action: Literal[
+        "new_centre", "new_places", "capacity_increase", "capacity_decrease", "closure", "outreach"
+    ]
+    licence_no: str = Field(description="the licence (PLAN-… for a centre the scenario adds)")
+    settlement_code: str | None
+    service_type: str
+    province_code: str | None
+    quantity: float
+    unit: Literal["centre", "place", "km"]
+    unit_cost: float
+    cost: float
+
+
 class Comparison(Answer):
     a: ScenarioRefAnswer
     b: ScenarioRefAnswer
     summary: ComparisonSummary
     counties: list[ComparedCounty]
     equity: list[ComparedEquity]
+    costs: list[CostItem] = Field([], description="each side's priced changes (empty without a cost table)")
     notice: str
 
 

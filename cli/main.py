@@ -267,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cap-min", type=float, help="p-median, on roads: travel times beyond count as this (minutes)"
     )
     si.add_argument("--time-limit", type=float, default=60.0, help="seconds the exact solver may take")
+    si.add_argument(
+        "--budget",
+        type=float,
+        help="the most the new centres may cost, in the norms' cost table's currency; --k is then the most sites",
+    )
     si.add_argument("--out", type=Path, help="write the sites to .csv, .xlsx, .gpkg or .geojson")
     si.add_argument("--save-scenario", metavar="NAME", help="save the sites as a scenario of new licences")
     si.add_argument("--owner", help="owner of the saved scenario")
@@ -285,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--outreach-min",
         type=float,
         help="on roads: farthest outreach in minutes (default: the norm's outreach_min)",
+    )
+    de.add_argument(
+        "--budget",
+        type=float,
+        help="the most the outreach lines may cost (km × the cost per km of the norms' cost table)",
     )
     de.add_argument("--out", type=Path, help="folder for delegation_centres and delegation_places")
     de.add_argument("--format", choices=["csv", "xlsx"], default="csv")

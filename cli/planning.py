@@ -56,6 +56,12 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  objective ({what}): {s['objective']:,.0f}; bound {s['bound']:,.0f}; gap {s['gap']:.2%}")
     if s["model"] == "mclp":
         print(f"  target persons covered: {s['covered_before']:,.0f} before, {s['covered_after']:,.0f} after")
+    if s.get("cost_spent") is not None:
+        kept = f" of a budget of {s['budget']:,.0f}" if s.get("budget") is not None else ""
+        print(
+            f"  cost of the sites: {s['cost_spent']:,.0f} {s['cost_currency']}{kept} "
+            f"({s['cost_per_site']:,.0f} each; cost table: {s['cost_table']})"
+        )
     if s.get("border_note_en"):
         print(f"  {s['border_note_en']}")
     show = plan.sites[["rank", "settlement_code", "name_fa", "county_code", "population", "gain"]]
@@ -78,7 +84,12 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
     province = province_arg(settings, args.province)
     store, a = load_analysis(settings)
     plan = delegate(
-        a, args.service, province=province, outreach_km=args.outreach_km, outreach_min=args.outreach_min
+        a,
+        args.service,
+        province=province,
+        outreach_km=args.outreach_km,
+        outreach_min=args.outreach_min,
+        budget=args.budget,
     )
     s = plan.summary
     print(
@@ -87,6 +98,12 @@ def cmd_delegate(args: argparse.Namespace, settings: Settings) -> int:
         f"have {s['spare_capacity']:,} spare (rule: {s['spare_rule']}); within {s['outreach_km'] if s['outreach_km'] is not None else s['outreach_min']:.0f} {'km' if s['outreach_km'] is not None else 'min'} "
         f"{s['assigned']:,} assigned by {s['centres_used']:,} centres, {s['still_needed']:,} still needed"
     )
+    if s.get("outreach_cost") is not None:
+        kept = f" of a budget of {s['budget']:,.0f}" if s.get("budget") is not None else ""
+        print(
+            f"  outreach cost (km × cost per km): {s['outreach_cost']:,.1f} {s['cost_currency']}{kept} "
+            f"(cost table: {s['cost_table']})"
+        )
     used = plan.centres[plan.centres["assigned"] > 0]
     print(
         used[["licence_no", "name_fa", "spare", "assigned", "places", "mean_km"]]
@@ -155,6 +172,13 @@ def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
         )
         for change, n in s["class_changes"].items():
             print(f"    {change}: {n}")
+        if s.get("cost_b") is not None:
+            per = s["cost_per_newly_covered"]
+            print(
+                f"  cost {s['cost_a']:,.0f} → {s['cost_b']:,.0f} {s['cost_currency']} "
+                f"(difference {s['cost_difference']:,.0f}; per newly covered target person: "
+                f"{'none newly covered' if per is None else f'{per:,.1f}'}; cost table: {s['cost_table']})"
+            )
         nat = result.equity[result.equity["scope"] == "national"]
         print(nat[["service_type", "gini_a", "gini_b", "theil_a", "theil_b"]].round(4).to_string(index=False))
         if args.out:

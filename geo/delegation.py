@@ -36,11 +36,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from geo.access import gaussian_decay
-from geo.decisions import AnalysisInputError, check_service_type
+from geo.decisions import AnalysisInputError, check_service_type, fa_number
 from geo.distance import Located
+from geo.errors import BadBudget
 from geo.siting import check_pair_count, travel_of
 
 
@@ -96,6 +97,72 @@ def transport(
     return x[:k], x[k:]
 
 
+#: The most centre–place pairs a delegation under a budget takes: each pair is a yes/no choice
+#: in a mixed-integer programme (a province's, not the country's).
+BUDGET_MAX_PAIRS = 20_000
+
+
+def transport_within_budget(
+    supply: np.ndarray,
+    demand: np.ndarray,
+    pairs_i: np.ndarray,
+    pairs_j: np.ndarray,
+    cost: np.ndarray,
+    line_cost: np.ndarray,
+    budget: float,
+    *,
+    unserved_cost: float | None = None,
+    time_limit: float = 60.0,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``transport`` with a budget on the lines used: a pair that carries any flow costs
+    ``line_cost`` (money, e.g. its outreach km × the cost per km), and the lines used cost at
+    most ``budget`` in all (a fixed-charge transportation problem, solved as a mixed-integer
+    programme by HiGHS).
+
+    Variables: whole flows x_k ≥ 0, unserved u_i ≥ 0, open o_k ∈ {0, 1}; x_k ≤ min(demand_i,
+    supply_j) · o_k; Σ line_cost_k o_k ≤ budget. Returns (flow per pair, unserved per place,
+    whether the solver proved it optimal: False when the time limit stopped it at its best).
+    """
+    n, m, k = len(demand), len(supply), len(pairs_i)
+    demand = np.asarray(demand, dtype="float64")
+    if k == 0:
+        return np.zeros(0), demand.copy(), True
+    if unserved_cost is None:
+        unserved_cost = 10.0 * (float(cost.max()) + 1.0)
+    c = np.concatenate([cost, np.full(n, unserved_cost), np.zeros(k)])
+    rows = np.arange(k)
+    place = sp.csr_matrix((np.ones(k), (pairs_i, rows)), shape=(n, k))
+    centre = sp.csr_matrix((np.ones(k), (pairs_j, rows)), shape=(m, k))
+    big = np.minimum(demand[pairs_i], np.asarray(supply, dtype="float64")[pairs_j])
+    constraints = [
+        LinearConstraint(
+            sp.hstack([place, sp.identity(n), sp.csr_matrix((n, k))], format="csr"), demand, demand
+        ),
+        LinearConstraint(sp.hstack([centre, sp.csr_matrix((m, n + k))], format="csr"), -np.inf, supply),
+        # x_k − big_k o_k ≤ 0
+        LinearConstraint(
+            sp.hstack([sp.identity(k), sp.csr_matrix((k, n)), sp.diags(-big)], format="csr"), -np.inf, 0.0
+        ),
+        LinearConstraint(
+            sp.csr_matrix(np.concatenate([np.zeros(k + n), line_cost])[None, :]), -np.inf, float(budget)
+        ),
+    ]
+    integrality = np.concatenate([np.ones(k), np.zeros(n), np.ones(k)])
+    upper = np.concatenate([big, demand, np.ones(k)])
+    res = milp(
+        c,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=Bounds(0, upper),
+        options={"time_limit": time_limit, "disp": False},
+    )
+    if res.x is None:
+        raise AnalysisInputError("the delegation under a budget found no plan in the time allowed")
+    x = np.rint(res.x)
+    flow = np.where(x[n + k :] > 0, x[:k], 0.0)  # a line not opened carries nothing
+    return flow, demand - np.bincount(pairs_i, weights=flow, minlength=n), res.status == 0
+
+
 @dataclass
 class DelegationPlan:
     """Per centre (which places, how many persons, how far), per place (which centre, or still
@@ -123,6 +190,8 @@ def delegate(
     province: str | None = None,
     outreach_km: float | None = None,
     outreach_min: float | None = None,
+    budget: float | None = None,
+    time_limit: float = 60.0,
 ) -> DelegationPlan:
     """Assign the capacity the unserved target population of flagged places needs to centres
     with spare capacity.
@@ -132,6 +201,12 @@ def delegate(
     travels on roads). Trips are costed with the analysis' travel cost; ``km`` columns are
     kilometres of travel (on roads, along the fastest route and its off-road legs; in a
     straight line, ground distance × detour), ``minutes`` the time on roads.
+
+    With the norms' cost table each line (a centre serving a place) costs its km × the outreach
+    cost per km, once (``outreach_cost`` in the summary; the plan has no trip count, so no cost
+    per trip). ``budget`` caps that cost: the lines are then chosen under it
+    (``transport_within_budget``, within ``time_limit`` seconds), for up to
+    ``BUDGET_MAX_PAIRS`` centre–place pairs.
     """
     started = time.perf_counter()
     check_service_type(service_type)
@@ -187,7 +262,28 @@ def delegate(
     centres = located.take(centre_pos)
     check_pair_count(places, centres, travel.reach_m(reach), "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
-    flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
+    table = analysis.norms.costs
+    _check_budget(budget, table)
+    proven = True
+    if budget is None:
+        flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
+    else:
+        if len(pi) > BUDGET_MAX_PAIRS:
+            raise AnalysisInputError(
+                f"delegation under a budget: {len(pi):,} centre–place pairs, more than {BUDGET_MAX_PAIRS:,}; "
+                "choose a province or a shorter outreach"
+            )
+        pair_km = travel.route_metres(places, centres, pi, pj, reach) / 1000.0
+        flow, _, proven = transport_within_budget(
+            spare[centre_pos],
+            need,
+            pi,
+            pj,
+            pc / per_unit,
+            pair_km * table.outreach_per_km,
+            budget,
+            time_limit=time_limit,
+        )
     flow = np.rint(flow)
     used = flow > 0
     fi, fj, fk = pi[used], pj[used], flow[used]
@@ -297,5 +393,27 @@ def delegate(
         "travel": type(travel).__name__,
         "norms_version": analysis.norms.version,
         "seconds": time.perf_counter() - started,
+        "budget": None if budget is None else float(budget),
+        "budget_optimal": None if budget is None else proven,
+        "outreach_cost": None if table is None else float(fc.sum() * table.outreach_per_km),
+        "cost_currency": None if table is None else table.currency,
+        "cost_table": None if table is None else table.label(analysis.norms.version),
+        "costs_synthetic": None if table is None else table.synthetic,
     }
     return DelegationPlan(centres=centres_frame, places=places_frame, lines=lines, summary=summary)
+
+
+def _check_budget(budget: float | None, table) -> None:
+    """A delegation's budget: a cost of zero or more, priced by a cost table."""
+    if budget is None:
+        return
+    if not np.isfinite(budget) or budget < 0:
+        raise BadBudget(
+            f"the budget must be a cost of zero or more, not {budget:g}",
+            f"بودجه باید هزینه‌ای صفر یا بیشتر باشد، نه {fa_number(budget, 2)}",
+        )
+    if table is None:
+        raise BadBudget(
+            "the norms have no cost table ([costs]): a budget cannot be priced",
+            "هنجارها جدول هزینه ([costs]) ندارند: بودجه را نمی‌توان سنجید",
+        )

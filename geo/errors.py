@@ -92,6 +92,17 @@ class AnalysisInputError(InputError):
     code = "analysis-input"
 
 
+class BadBudget(AnalysisInputError):
+    """A budget a plan cannot keep to or price (negative, below one new centre, no cost table).
+
+    Carries the message in Persian as well (``message_fa``): the problem answer gives both.
+    """
+
+    def __init__(self, user_message: str, message_fa: str) -> None:
+        super().__init__(user_message)
+        self.message_fa = message_fa
+
+
 class CRSMismatchError(InputError):
     code = "crs-mismatch"
 

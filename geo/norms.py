@@ -71,6 +71,96 @@ class RoadNorms:
 
 
 @dataclass(frozen=True)
+class ServiceCost:
+    """What a centre of one service type costs (in the cost table's currency)."""
+
+    #: the fixed cost of a new centre, whatever its capacity
+    new_centre: float
+    #: and per place of its capacity
+    per_place: float
+    #: per place added to an existing centre's capacity
+    increase_per_place: float
+
+    def new_centre_cost(self, capacity: float) -> float:
+        """A new centre of ``capacity`` places: the fixed cost and its places."""
+        return self.new_centre + self.per_place * capacity
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """The cost of each planning action (``[costs]`` in the norms file).
+
+    ``synthetic`` says the figures are demo assumptions: every answer that prices with them
+    repeats it.
+    """
+
+    currency: str
+    synthetic: bool
+    services: Mapping[str, ServiceCost]
+    #: outreach: per trip, and per km travelled
+    outreach_per_trip: float
+    outreach_per_km: float
+    #: a volunteer group set up in a place
+    volunteer_group: float
+
+    def label(self, version: str) -> str:
+        """Which cost table priced an answer: the norms' version, and whether it is synthetic."""
+        return f"norms {version} [costs]" + (" (synthetic demo figures)" if self.synthetic else "")
+
+
+COST_FIELDS = ("outreach_per_trip", "outreach_per_km", "volunteer_group")
+
+
+def _cost_table(raw: Mapping | None) -> CostTable | None:
+    """The ``[costs]`` table, checked; None when the norms file has none (nothing is priced)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("norms file: [costs] must be a table")
+    known = {"currency", "synthetic", "services", *COST_FIELDS}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigurationError(f"norms file: [costs] has unknown entries {unknown}")
+    services_raw = raw.get("services")
+    if not isinstance(services_raw, Mapping):
+        raise ConfigurationError(
+            "norms file: [costs] needs a [costs.services.<service type>] table per service"
+        )
+    missing = set(SERVICE_TYPES) - set(services_raw)
+    unknown_services = set(services_raw) - set(SERVICE_TYPES)
+    if missing or unknown_services:
+        raise ConfigurationError(
+            f"norms file: [costs.services] missing {sorted(missing)}, unknown {sorted(unknown_services)}"
+        )
+    fields = ("new_centre", "per_place", "increase_per_place")
+    services = {}
+    for name, values in services_raw.items():
+        if not isinstance(values, Mapping) or set(values) != set(fields):
+            raise ConfigurationError(f"norms file: [costs.services.{name}] needs exactly {', '.join(fields)}")
+        services[name] = ServiceCost(**{f: _cost(values[f], f"costs.services.{name}.{f}") for f in fields})
+    synthetic = raw.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        raise ConfigurationError(f"norms file: costs.synthetic must be true or false, not {synthetic!r}")
+    currency = raw.get("currency")
+    if not isinstance(currency, str) or not currency.strip():
+        raise ConfigurationError('norms file: [costs] needs a currency (e.g. "million rials")')
+    return CostTable(
+        currency=currency,
+        synthetic=synthetic,
+        services=services,
+        **{f: _cost(raw.get(f), f"costs.{f}") for f in COST_FIELDS},
+    )
+
+
+def _cost(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ConfigurationError(f"norms file: {what} must be a number, not {value!r}")
+    if value < 0 or value == float("inf"):
+        raise ConfigurationError(f"norms file: {what} must be a cost of zero or more, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
 class Norms:
     version: str
     detour_factor: float
@@ -86,6 +176,8 @@ class Norms:
     #: which travel cost every measure uses: "straight" (km) or "roads" (minutes)
     travel: str = "straight"
     roads: RoadNorms | None = None
+    #: what planning actions cost (``[costs]``); None: the norms price nothing
+    costs: CostTable | None = None
 
     @property
     def unit(self) -> str:
@@ -95,6 +187,7 @@ class Norms:
     @classmethod
     def from_dict(cls, raw: Mapping) -> Norms:
         """Build and check norms from the parsed TOML; ``ConfigurationError`` names what is wrong."""
+        costs = _cost_table(raw.get("costs"))
         try:
             services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
             norms = cls(
@@ -109,6 +202,7 @@ class Norms:
                 min_target_population=float(raw.get("min_target_population", 0.0)),
                 travel=str(raw.get("travel", "straight")),
                 roads=_road_norms(raw.get("roads")),
+                costs=costs,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ConfigurationError(f"norms file: missing or unexpected entry {err}") from err

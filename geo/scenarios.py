@@ -372,11 +372,13 @@ def equity(analysis, services: list[str] | None = None) -> pd.DataFrame:
 @dataclass
 class Comparison:
     """``counties``: per county and service type, before (a) and after (b); ``equity``: per
-    scope and service, a and b; ``summary``: national totals."""
+    scope and service, a and b; ``summary``: national totals; ``costs``: each side's cost items
+    (``geo.costs``), set by whoever prices the two sides' changes."""
 
     counties: pd.DataFrame
     equity: pd.DataFrame
     summary: dict
+    costs: pd.DataFrame | None = None
 
 
 def compare(a, b, services: list[str] | None = None) -> Comparison:

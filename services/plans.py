@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geo.costs import COST_COLUMNS, cost_summary, scenario_costs, total_cost
 from geo.decisions import AnalysisInputError
 from geo.recompute import Analysis, analyse
 from geo.scenarios import Comparison, apply_changes, check_changes, compare
@@ -99,18 +100,39 @@ def payload_key(payload: Mapping) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+def _registry(layers: Mapping[str, pd.DataFrame], today: Analysis) -> pd.DataFrame:
+    """The registry a scenario changes: today's, its statuses read at today's day."""
+    if today.as_of is None:
+        return layers["ngos"]
+    return ngos_as_of(layers["ngos"], today.as_of, fixed=today.as_of_fixed)
+
+
+def scenario_cost_items(
+    layers: Mapping[str, pd.DataFrame], today: Analysis, payload: Mapping
+) -> pd.DataFrame:
+    """A scenario's cost items priced with the norms' cost table (``geo.costs.scenario_costs``);
+    none when the norms have no cost table."""
+    if today.norms.costs is None:
+        return pd.DataFrame(columns=COST_COLUMNS)
+    return scenario_costs(
+        payload,
+        today.norms.costs,
+        _registry(layers, today),
+        layers["settlements"],
+        counties=layers["counties"],
+        detour_factor=today.norms.detour_factor,
+    )
+
+
 def scenario_analysis(layers: Mapping[str, pd.DataFrame], today: Analysis, payload: Mapping) -> Analysis:
     """The analysis recomputed on the layers as the scenario changes them, with the licence
     statuses of ``today``'s day (both sides of a comparison read the same day)."""
     missing = [n for n in REQUIRED if n not in layers]
     if missing:
         raise AnalysisInputError(f"the analysis needs the layers {', '.join(missing)}")
-    registry = (
-        layers["ngos"]
-        if today.as_of is None
-        else ngos_as_of(layers["ngos"], today.as_of, fixed=today.as_of_fixed)
+    ngos, norms = apply_changes(
+        _registry(layers, today), layers["settlements"], layers["counties"], today.norms, payload
     )
-    ngos, norms = apply_changes(registry, layers["settlements"], layers["counties"], today.norms, payload)
     result = analyse(
         layers["settlements"],
         ngos,
@@ -186,16 +208,45 @@ def compare_refs(
     rec_a, an_a = resolve(store, layers, today, a, cache)
     rec_b, an_b = resolve(store, layers, today, b, cache)
     result = compare(an_a, an_b, services)
+    sides = [
+        scenario_cost_items(layers, today, rec["payload"]).assign(side=side)
+        for side, rec in (("a", rec_a), ("b", rec_b))
+    ]
+    sides = [frame for frame in sides if len(frame)]
+    items = pd.concat(sides, ignore_index=True) if sides else pd.DataFrame(columns=["side", *COST_COLUMNS])
+    items = items[["side", *COST_COLUMNS]]
+    items = items[items["service_type"].isin(result.summary["services"])]
     if province is not None:
         counties = result.counties[result.counties["province_code"] == province]
         eq = result.equity[
             (result.equity["scope"] == "national") | (result.equity["province_code"] == province)
         ]
+        items = items[items["province_code"] == province]
         result = Comparison(
             counties=counties.reset_index(drop=True), equity=eq.reset_index(drop=True), summary=result.summary
         )
         result.summary = {**result.summary, **_totals(counties), "province_code": province}
+    result.costs = items.reset_index(drop=True)
+    result.summary = {**result.summary, **_costs(today, result.costs, result.summary["newly_covered"])}
     return _public(rec_a), _public(rec_b), result
+
+
+def _costs(today: Analysis, items: pd.DataFrame, newly_covered: int) -> dict:
+    """The comparison's cost figures (None without a cost table): each side's total, the
+    difference, the cost per newly covered target person, and which table priced them."""
+    table = today.norms.costs
+    if table is None:
+        return {k: None for k in (*COST_SUMMARY_KEYS, "cost_currency", "cost_table", "costs_synthetic")}
+    side = {s: total_cost(items[items["side"] == s]) for s in ("a", "b")}
+    return {
+        **cost_summary(side["a"], side["b"], newly_covered),
+        "cost_currency": table.currency,
+        "cost_table": table.label(today.norms.version),
+        "costs_synthetic": table.synthetic,
+    }
+
+
+COST_SUMMARY_KEYS = ("cost_a", "cost_b", "cost_difference", "cost_per_newly_covered")
 
 
 def _totals(counties: pd.DataFrame) -> dict:
@@ -257,9 +308,29 @@ COMPARISON_HEADERS_FA = {
     "value": "مقدار",
     "a": _fa("compare_a"),
     "b": _fa("compare_b"),
+    "cost_a": _fa("cost_a"),
+    "cost_b": _fa("cost_b"),
+    "cost_difference": _fa("cost_difference"),
+    "cost_per_newly_covered": _fa("cost_per_newly_covered"),
+    "cost_currency": _fa("cost_currency"),
+    "cost_table": _fa("cost_table"),
+    "costs_synthetic": _fa("costs_synthetic"),
+    "side": _fa("cost_side"),
+    "action": _fa("cost_action"),
+    "licence_no": _fa("licence_no"),
+    "settlement_code": HEADERS["settlement_code"][0],
+    "quantity": _fa("cost_quantity"),
+    "unit": _fa("cost_unit"),
+    "unit_cost": _fa("unit_cost"),
+    "cost": _fa("cost"),
 }
 _SIDES_FA = {"_a": " (پایه)", "_b": " (سناریو)"}
-_SHEETS_FA = {"summary": "خلاصه", "counties": "شهرستان‌ها", "equity": "برابری دسترسی"}
+_SHEETS_FA = {"summary": "خلاصه", "counties": "شهرستان‌ها", "equity": "برابری دسترسی", "costs": _fa("costs")}
+_ACTIONS_FA = {
+    a: _fa(f"action_{a}")
+    for a in ("new_centre", "new_places", "capacity_increase", "capacity_decrease", "closure", "outreach")
+}
+_UNITS_FA = {"centre": "مرکز", "place": "ظرفیت", "km": "کیلومتر"}
 _CLASSES_FA = {c: _fa(f"class_{c}") for c in ("underserved", "balanced", "saturated")}
 _SCOPES_FA = {"national": _fa("national"), "province": "استانی"}
 
@@ -285,6 +356,10 @@ def _persian(frame: pd.DataFrame) -> pd.DataFrame:
         out["service_type"] = out["service_type"].map(lambda v: SERVICE_TYPES.get(v, (v,))[0])
     if "scope" in out:
         out["scope"] = out["scope"].map(lambda v: _SCOPES_FA.get(v, v))
+    if "action" in out:
+        out["action"] = out["action"].map(lambda v: _ACTIONS_FA.get(v, v))
+        out["unit"] = out["unit"].map(lambda v: _UNITS_FA.get(v, v))
+        out["side"] = out["side"].map({"a": COMPARISON_HEADERS_FA["a"], "b": COMPARISON_HEADERS_FA["b"]})
     return out.rename(columns={c: _header_fa(c) for c in out.columns})
 
 
@@ -298,8 +373,8 @@ def comparison_workbook(
     *,
     lang: str = "en",
 ) -> Path:
-    """The comparison as an XLSX workbook: summary, counties, equity (names in Persian and English);
-    in Persian (``lang="fa"``) its sheets, headers, classes and service types too."""
+    """The comparison as an XLSX workbook: summary, counties, equity, costs (each side's priced
+    changes; names in Persian and English); in Persian (``lang="fa"``) its sheets, headers, classes and service types too."""
     from exchange.formats import tabular
 
     names = counties[["county_code", "name_fa", "name_en"]].rename(
@@ -327,6 +402,8 @@ def comparison_workbook(
         items = [(_header_fa(k), v) for k, v in items]
     summary = pd.DataFrame(items, columns=["item", "value"])
     sheets = {"summary": summary, "counties": table, "equity": result.equity}
+    if result.costs is not None:
+        sheets["costs"] = result.costs
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for sheet, frame in sheets.items():
             out = _persian(frame) if fa else frame
@@ -346,6 +423,8 @@ class SitingOptions:
     cap_min: float | None = None
     method: str = "auto"
     time_limit: float = 60.0
+    #: the most the new centres may cost, in the norms' cost table's currency (None: no budget)
+    budget: float | None = None
 
     @classmethod
     def of(cls, given: object) -> SitingOptions:

@@ -123,3 +123,122 @@ def test_the_outreach_is_given_in_the_unit_of_the_travel_cost():
     with pytest.raises(AnalysisInputError, match="give outreach_km"):
         delegate(a, "rehabilitation", outreach_min=30)
     assert delegate(a, "rehabilitation", outreach_km=500).summary["outreach_km"] == 500
+
+
+# ---- under a budget ---------------------------------------------------------------------------
+
+
+def test_transport_within_budget_by_hand():
+    from geo.delegation import transport_within_budget
+
+    # The instance of test_transport_by_hand, each line costing 5 to run. A budget of 10 runs two
+    # lines: centre 0 → place 0 (8) and centre 1 → place 1 (5) serve 13, the most two lines can
+    # (8 + 4 = 12, 6 + 4 = 10, 8 + 2 = 10 otherwise).
+    args = (
+        np.array([10.0, 5.0]),
+        np.array([8.0, 6.0, 4.0]),
+        np.array([0, 1, 1, 2]),
+        np.array([0, 0, 1, 1]),
+        np.array([1.0, 2.0, 1.0, 3.0]),
+        np.full(4, 5.0),
+    )
+    flow, left, proven = transport_within_budget(*args, 10.0)
+    assert proven
+    assert flow.tolist() == pytest.approx([8, 0, 5, 0])
+    assert left.tolist() == pytest.approx([0, 1, 4])
+    # A budget for all four lines gives the plan without a budget.
+    flow, left, _ = transport_within_budget(*args, 20.0)
+    assert flow.tolist() == pytest.approx([8, 2, 4, 1]) and left.tolist() == pytest.approx([0, 0, 3])
+    # Nothing to spend: nothing served.
+    flow, left, _ = transport_within_budget(*args, 0.0)
+    assert flow.sum() == 0 and left.tolist() == [8, 6, 4]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_transport_within_budget_equals_pulp(seed):
+    import pulp
+
+    from geo.delegation import transport_within_budget
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(5, 15)), int(rng.integers(2, 6))
+    demand = rng.integers(1, 20, size=n).astype(float)
+    supply = rng.integers(5, 40, size=m).astype(float)
+    reach = rng.random((n, m)) < 0.5
+    pi, pj = np.nonzero(reach)
+    cost = rng.uniform(1, 60, size=len(pi)).round(2)
+    line_cost = rng.uniform(1, 20, size=len(pi)).round(2)
+    budget = float(rng.uniform(0.2, 0.6) * line_cost.sum())
+    unserved_cost = 10.0 * (cost.max() + 1.0)
+    flow, left, proven = transport_within_budget(supply, demand, pi, pj, cost, line_cost, budget)
+    assert proven
+    ours = float(cost @ flow + unserved_cost * left.sum())
+
+    prob = pulp.LpProblem("fixed_charge", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{k}", lowBound=0, cat="Integer") for k in range(len(pi))]
+    o = [pulp.LpVariable(f"o{k}", cat="Binary") for k in range(len(pi))]
+    u = [pulp.LpVariable(f"u{i}", lowBound=0) for i in range(n)]
+    prob += pulp.lpSum(cost[k] * x[k] for k in range(len(pi))) + unserved_cost * pulp.lpSum(u)
+    for i in range(n):
+        prob += pulp.lpSum(x[k] for k in range(len(pi)) if pi[k] == i) + u[i] == demand[i]
+    for j in range(m):
+        prob += pulp.lpSum(x[k] for k in range(len(pi)) if pj[k] == j) <= supply[j]
+    for k in range(len(pi)):
+        prob += x[k] <= demand[pi[k]] * o[k]
+    prob += pulp.lpSum(line_cost[k] * o[k] for k in range(len(pi))) <= budget
+    assert prob.solve(pulp.HiGHS(msg=False)) == pulp.LpStatusOptimal
+    assert ours == pytest.approx(pulp.value(prob.objective), rel=1e-9)
+    # Within the budget, the supplies and the demands.
+    assert line_cost[flow > 0].sum() <= budget + 1e-9
+    assert (np.bincount(pj, weights=flow, minlength=m) <= supply + 1e-9).all()
+    assert (left >= -1e-9).all()
+
+
+def test_delegate_keeps_to_a_budget_and_prices_its_lines():
+    from geo.errors import BadBudget
+
+    a = _world()
+    per_km = a.norms.costs.outreach_per_km
+    free = delegate(a, "rehabilitation")
+    s = free.summary
+    assert s["budget"] is None and s["costs_synthetic"] is True
+    assert s["outreach_cost"] == pytest.approx(free.lines["km"].sum() * per_km, abs=0.01)
+    # Half of what the plan's lines cost: fewer lines, fewer places served, within the budget.
+    budget = s["outreach_cost"] / 2
+    kept = delegate(a, "rehabilitation", budget=budget)
+    k = kept.summary
+    assert k["budget"] == budget and k["budget_optimal"] is True
+    assert k["outreach_cost"] <= budget + 1e-6
+    assert len(kept.lines) < len(free.lines) and k["assigned"] < s["assigned"]
+    assert delegate(a, "rehabilitation", budget=0).summary["assigned"] == 0
+    with pytest.raises(BadBudget, match="zero or more"):
+        delegate(a, "rehabilitation", budget=-1)
+
+
+def test_the_delegation_route_takes_a_budget(small_client):
+    # The small store travels on roads; 200 minutes reach the villages of the east.
+    body = {"service_type": "rehabilitation", "province": "00", "outreach_min": 200}
+    free = small_client.post("/plans/delegation", json=body)
+    assert free.status_code == 200, free.text
+    s = free.json()["summary"]
+    cost = s["outreach_cost"]
+    assert cost > 0 and s["assigned"] > 0
+    got = small_client.post("/plans/delegation", json={**body, "budget": cost / 2})
+    assert got.status_code == 200, got.text
+    half = got.json()["summary"]
+    assert half["budget"] == cost / 2 and half["outreach_cost"] <= cost / 2 + 1e-6
+    assert half["assigned"] < s["assigned"]
+    bad = small_client.post("/plans/delegation", json={**body, "budget": -3})
+    assert bad.status_code == 400 and "بودجه" in bad.json()["detail_fa"]
+
+
+def test_the_command_line_delegates_under_a_budget(small_store, capsys):
+    from cli.main import main
+
+    code = main(
+        ["--store", str(small_store.path), "delegate", "--service", "rehabilitation", "--province", "00",
+         "--outreach-min", "200", "--budget", "50"]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "of a budget of 50" in out and "synthetic" in out

@@ -153,7 +153,7 @@ def test_scenarios_saved_copied_compared_downloaded_and_deleted(client, analysis
     xlsx = client.get(f"/scenarios/today/compare/{sid}", params={"service_type": SERVICE, "f": "xlsx"})
     assert xlsx.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["summary", "counties", "equity"]
+    assert book.sheetnames == ["summary", "counties", "equity", "costs"]
     rows = list(book["counties"].iter_rows(values_only=True))
     assert rows[0][:3] == ("county_code", "county_name_fa", "county_name_en")
     assert len(rows) - 1 == len(data["counties"])
@@ -249,11 +249,12 @@ def test_command_line_site_delegate_and_scenarios(demo, tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "newly covered" in out
+    assert "newly covered" in out and "cost table: norms" in out
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == [
         "summary",
         "counties",
         "equity",
+        "costs",
     ]
     for s in (sid, copy):
         assert main([*store, "scenario", "delete", s]) == 0

@@ -201,6 +201,8 @@ def delegation(
         province=request.province,
         outreach_km=request.outreach_km,
         outreach_min=request.outreach_min,
+        budget=request.budget,
+        time_limit=5.0,
     )
     lines = plan.lines
     return _json(
@@ -269,7 +271,10 @@ def copy_scenario(
 
 @router.get(
     "/scenarios/{a}/compare/{b}",
-    summary="Compare scenario b with a (or today): saturation classes, people newly covered, access, equity",
+    summary=(
+        "Compare scenario b with a (or today): saturation classes, people newly covered, access, equity "
+        "and cost"
+    ),
     response_class=Response,
     responses=with_downloads(Comparison, ("xlsx",), "JSON, or with f=xlsx a workbook"),
 )
@@ -325,6 +330,7 @@ def compare_scenarios(
             "summary": result.summary,
             "counties": json_records(result.counties),
             "equity": json_records(result.equity),
+            "costs": json_records(result.costs) if result.costs is not None else [],
             "notice": SYNTHETIC_NOTICE_EN,
         }
     )

@@ -53,6 +53,57 @@ def _greedy_max_benefit(benefit: sp.csc_matrix, p: int):
     return np.array(chosen, dtype="int64"), np.array(gained), float(current.sum())
 
 
+def _greedy_budgeted(benefit: sp.csc_matrix, p: int, cost: np.ndarray, budget: float):
+    """Greedy under a budget (Σ cost ≤ ``budget``) and at most ``p`` sites: the affordable
+    candidate with the most gain per cost, lazily re-evaluated; then, as Khuller, Moss & Naor
+    (1999) do for budgeted maximum coverage, the best single affordable site alone, and the
+    better of the two kept (the ratio greedy alone can be arbitrarily bad: one cheap site of
+    little gain may crowd out the one dear site worth all).
+
+    A stale ratio is an upper bound (gains only fall as sites are added, costs stay), and a
+    candidate that is unaffordable stays so (what is left of the budget only falls).
+    """
+    n, m = benefit.shape
+    current = np.zeros(n)
+    indptr, rows, vals = benefit.indptr, benefit.indices, benefit.data
+    alone = np.asarray(benefit.sum(axis=0)).ravel()
+    # A free site's ratio is infinite: a tiny cost keeps it first without dividing by zero.
+    per = np.maximum(np.asarray(cost, dtype="float64"), 1e-12)
+    heap = [(-alone[c] / per[c], c) for c in range(m) if alone[c] > 0 and cost[c] <= budget]
+    heapq.heapify(heap)
+    fresh = np.full(m, -1)
+    last = np.zeros(m)  # each candidate's gain when last evaluated
+    left = float(budget)
+    chosen: list[int] = []
+    gained: list[float] = []
+    step = 0
+    while heap and len(chosen) < p:
+        _, c = heapq.heappop(heap)
+        if cost[c] > left:
+            continue
+        r = rows[indptr[c] : indptr[c + 1]]
+        if fresh[c] != step:
+            g = float(np.maximum(vals[indptr[c] : indptr[c + 1]] - current[r], 0.0).sum())
+            fresh[c] = step
+            last[c] = g
+            if g > 0:
+                heapq.heappush(heap, (-g / per[c], c))
+            continue
+        g = last[c]
+        current[r] = np.maximum(current[r], vals[indptr[c] : indptr[c + 1]])
+        chosen.append(c)
+        gained.append(g)
+        left -= cost[c]
+        step += 1
+    value = float(current.sum())
+    affordable = np.flatnonzero((cost <= budget) & (alone > 0))
+    if p >= 1 and len(affordable):
+        single = int(affordable[np.argmax(alone[affordable])])
+        if alone[single] > value:
+            return np.array([single], dtype="int64"), np.array([alone[single]]), float(alone[single])
+    return np.array(chosen, dtype="int64"), np.array(gained, dtype="float64"), value
+
+
 def _order_by_gain(benefit: sp.csc_matrix, chosen: np.ndarray):
     """Order a set of sites as the greedy would walk it, with each one's marginal gain."""
     sub = benefit[:, chosen]

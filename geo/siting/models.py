@@ -1,7 +1,8 @@
 """The mixed-integer programmes of the models, written for HiGHS (``scipy.optimize``).
 
 * MCLP (``_milp_mclp``): maximise Σ w_i z_i with z_i ≤ Σ_j a_ij y_j and Σ_j y_j = p
-  (Church & ReVelle 1974);
+  (Church & ReVelle 1974); under a budget B with site costs c_j, Σ_j c_j y_j ≤ B and Σ_j y_j ≤ p
+  instead (the knapsack row, as in budgeted maximum coverage; the p-median alike);
 * p-median as savings over today's costs c0_i (``_milp_savings``): maximise
   Σ w_i (c0_i − d_ij) x_ij with x_ij ≤ y_j, Σ_j x_ij ≤ 1 and Σ_j y_j = p;
 * capacitated MCLP and p-median (``_flow_programme`` over ``problem._Flow``): persons served,
@@ -22,13 +23,22 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from geo.siting.problem import _Flow
 
 
-def _milp_mclp(weight, coverage: sp.csr_matrix, p: int, time_limit: float):
+def _count_and_budget(m: int, k: int, p: int, cost, budget) -> list[LinearConstraint]:
+    """Σ_j y_j = p; under a budget Σ_j c_j y_j ≤ B and p only an upper bound, Σ_j y_j ≤ p
+    (the rest of the ``k`` variables are not sites)."""
+    count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(k)])[None, :])
+    if budget is None:
+        return [LinearConstraint(count, p, p)]
+    spend = sp.csr_matrix(np.concatenate([np.asarray(cost, dtype="float64"), np.zeros(k)])[None, :])
+    return [LinearConstraint(count, 0, p), LinearConstraint(spend, -np.inf, float(budget))]
+
+
+def _milp_mclp(weight, coverage: sp.csr_matrix, p: int, time_limit: float, cost=None, budget=None):
     n, m = coverage.shape
     # Variables: y (m candidates, binary), z (n places, continuous 0..1: integral once y is).
     c = np.concatenate([np.zeros(m), -weight])
     link = sp.hstack([-coverage, sp.identity(n)], format="csr")  # z_i − Σ_j a_ij y_j ≤ 0
-    count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
-    constraints = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, p, p)]
+    constraints = [LinearConstraint(link, -np.inf, 0.0), *_count_and_budget(m, n, p, cost, budget)]
     integrality = np.concatenate([np.ones(m), np.zeros(n)])
     res = milp(
         c,
@@ -40,7 +50,7 @@ def _milp_mclp(weight, coverage: sp.csr_matrix, p: int, time_limit: float):
     return res, m
 
 
-def _milp_savings(n, m, pi, pj, savings, p, time_limit):
+def _milp_savings(n, m, pi, pj, savings, p, time_limit, cost=None, budget=None):
     k = len(pi)
     # Variables: y (m, binary), x (k pairs, 0..1).
     c = np.concatenate([np.zeros(m), -savings])
@@ -49,13 +59,12 @@ def _milp_savings(n, m, pi, pj, savings, p, time_limit):
         [sp.csr_matrix((-np.ones(k), (rows, pj)), shape=(k, m)), sp.identity(k, format="csr")], format="csr"
     )  # x_ij − y_j ≤ 0
     once = sp.hstack([sp.csr_matrix((n, m)), sp.csr_matrix((np.ones(k), (pi, rows)), shape=(n, k))])
-    count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(k)])[None, :])
     res = milp(
         c,
         constraints=[
             LinearConstraint(link, -np.inf, 0.0),
             LinearConstraint(once, -np.inf, 1.0),
-            LinearConstraint(count, p, p),
+            *_count_and_budget(m, k, p, cost, budget),
         ],
         integrality=np.concatenate([np.ones(m), np.zeros(k)]),
         bounds=Bounds(0, 1),

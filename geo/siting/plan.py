@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from geo.decisions import AnalysisInputError, check_service_type, fa_number
 from geo.distance import Located, StraightLine, search_radius
+from geo.errors import BadBudget
 from geo.siting.problem import EXACT_MAX_PAIRS, MAX_PAIRS, METHODS, MODELS, _Flow
 from geo.siting.solve import capacitated_siting, mclp, p_median
 
@@ -98,6 +99,7 @@ def site_centres(
     cap_min: float | None = None,
     method: str = "auto",
     time_limit: float = 60.0,
+    budget: float | None = None,
 ) -> SitingPlan:
     """Where ``k`` new centres of ``service_type`` would serve the target population best.
 
@@ -113,6 +115,12 @@ def site_centres(
     centre serves to its capacity (new ones: ``capacity``, default the median of the service's
     active centres); demand is then counted in capacity (target persons × the norm's
     ``norm_per_10k`` / 10,000) and the objective is capacity used.
+
+    ``budget`` (in the norms' cost table's currency) caps what the new centres cost: each costs
+    the service's new-centre cost for ``capacity`` places, and ``k`` becomes the most sites.
+    Every candidate then costs the same, so for the capacitated models the budget is exactly
+    ``k`` cut to the sites it buys. With a cost table the summary says what the sites cost
+    (``cost_spent``) and which table priced them, budget or not.
     """
     check_service_type(service_type)
     if capacitated and province is None:
@@ -159,6 +167,12 @@ def site_centres(
         capacity = int(np.median(existing_capacity)) if len(existing_capacity) else 50
     if capacity <= 0:
         raise AnalysisInputError(f"capacity must be positive, not {capacity}")
+    per_site = _cost_per_site(analysis.norms, service_type, capacity, budget)
+    site_cost = None
+    if budget is not None and per_site is not None:  # a budget has a price per site
+        site_cost = per_site
+        if capacitated and per_site > 0:
+            k = min(k, int(np.floor(budget / per_site + 1e-9)))
     unit = travel.unit
     catchment = norm.catchment(unit)
     if unit == "min":
@@ -179,6 +193,7 @@ def site_centres(
             f"this instance has {len(pi):,} place–candidate pairs; {what} take at most {EXACT_MAX_PAIRS:,} "
             "(choose a province, fewer candidates or a smaller cap_km; the greedy method has no limit)"
         )
+    costs = None if site_cost is None else np.full(len(cand), site_cost)
     if capacitated:
         # Capacity serves a share of the target persons (the norm's rate): demand in capacity units.
         need = weight * norm.per_person
@@ -198,12 +213,34 @@ def site_centres(
         sol = capacitated_siting(model, need, flow, k, cap=cap_m, method=method, time_limit=time_limit)
     elif model == "mclp":
         covered = analysis.access.covered[service_type].to_numpy()[demand_idx]
-        sol = mclp(weight, pi, pj, len(cand), k, covered=covered, method=method, time_limit=time_limit)
+        sol = mclp(
+            weight,
+            pi,
+            pj,
+            len(cand),
+            k,
+            covered=covered,
+            method=method,
+            time_limit=time_limit,
+            cost=costs,
+            budget=budget,
+        )
     else:
         nearest = analysis.access.nearest_cost if unit == "min" else analysis.access.nearest_m
         base = nearest[service_type].to_numpy()[demand_idx]
         sol = p_median(
-            weight, pi, pj, pc, len(cand), k, base_cost=base, cap=cap_m, method=method, time_limit=time_limit
+            weight,
+            pi,
+            pj,
+            pc,
+            len(cand),
+            k,
+            base_cost=base,
+            cap=cap_m,
+            method=method,
+            time_limit=time_limit,
+            cost=costs,
+            budget=budget,
         )
 
     chosen = cand[sol.chosen]
@@ -274,8 +311,59 @@ def site_centres(
         "norms_version": analysis.norms.version,
         **_border_notes(province, capacitated),
         **sol.details,
+        **_cost_notes(analysis.norms, per_site, len(chosen), budget),
     }
     return SitingPlan(sites=sites_frame, summary=summary, assignments=assignments)
+
+
+def _cost_per_site(norms, service_type: str, capacity: int, budget: float | None) -> float | None:
+    """What one new centre costs by the norms' cost table (None without one); a budget it cannot
+    price or that buys no centre is refused, in both languages."""
+    table = norms.costs
+    if budget is not None:
+        if not np.isfinite(budget) or budget < 0:
+            raise BadBudget(
+                f"the budget must be a cost of zero or more, not {budget:g}",
+                f"بودجه باید هزینه‌ای صفر یا بیشتر باشد، نه {fa_number(budget, 2)}",
+            )
+        if table is None:
+            raise BadBudget(
+                "the norms have no cost table ([costs]): a budget cannot be priced",
+                "هنجارها جدول هزینه ([costs]) ندارند: بودجه را نمی‌توان سنجید",
+            )
+    if table is None:
+        return None
+    per_site = table.services[service_type].new_centre_cost(capacity)
+    if budget is not None and per_site > budget:
+        raise BadBudget(
+            f"a budget of {budget:,.0f} {table.currency} buys no new {service_type} centre: one of "
+            f"{capacity} places costs {per_site:,.0f}",
+            f"بودجهٔ {fa_number(budget)} {_currency_fa(table.currency)} هیچ مرکز تازه‌ای نمی‌خرد: "
+            f"یک مرکز با ظرفیت {fa_number(capacity)} نفر {fa_number(per_site)} "
+            f"{_currency_fa(table.currency)} هزینه دارد",
+        )
+    return per_site
+
+
+def _currency_fa(currency: str) -> str:
+    return {"million rials": "میلیون ریال", "rials": "ریال", "tomans": "تومان"}.get(currency, currency)
+
+
+def _cost_notes(norms, per_site: float | None, sites: int, budget: float | None) -> dict:
+    """What the proposed sites cost and which table priced them (None without a cost table)."""
+    table = norms.costs
+    if table is None or per_site is None:
+        return dict.fromkeys(
+            ("budget", "cost_per_site", "cost_spent", "cost_currency", "cost_table", "costs_synthetic")
+        )
+    return {
+        "budget": None if budget is None else float(budget),
+        "cost_per_site": per_site,
+        "cost_spent": per_site * sites,
+        "cost_currency": table.currency,
+        "cost_table": table.label(norms.version),
+        "costs_synthetic": table.synthetic,
+    }
 
 
 def _border_notes(province: str | None, capacitated: bool) -> dict[str, str | None]:

@@ -12,6 +12,11 @@ Each checks its method, chooses how to solve and says what its answer is:
 The bound reported is the tightest proven: HiGHS's dual bound, the Lagrangian and the trivial
 bounds (``bounds.py``) for the uncapacitated models, the LP relaxation for the capacitated ones;
 the gap is measured to it. ``plan.py`` calls these with the arrays of an analysis.
+
+``mclp`` and ``p_median`` take a budget (``cost`` per candidate, ``budget``): the programme gets
+Σ c_j y_j ≤ B with ``p`` the most sites, the greedy picks by gain per cost and keeps the best
+single affordable site if it is better (Khuller, Moss & Naor 1999), and the bounds are those of
+the most sites the budget buys at the cheapest (still valid: the budget only restricts).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import pandas as pd
 
 from geo.decisions import AnalysisInputError
 from geo.siting.bounds import _lagrangian_bound, _relative_gap, _trivial_upper_bound
-from geo.siting.greedy import _greedy_capacitated, _greedy_max_benefit, _order_by_gain
+from geo.siting.greedy import _greedy_budgeted, _greedy_capacitated, _greedy_max_benefit, _order_by_gain
 from geo.siting.models import (
     _chosen_from_y,
     _flow_value,
@@ -45,7 +50,28 @@ from geo.siting.problem import (
 )
 
 
-def _solve_max_benefit(benefit, p, method, time_limit, exact):
+def _check_budget(cost, budget, m: int):
+    """Site costs and a budget as arrays the solvers take (``None, None`` when no budget)."""
+    if budget is None:
+        return None, None
+    budget = float(budget)
+    if not np.isfinite(budget) or budget < 0:
+        raise AnalysisInputError(f"the budget must be a cost of zero or more, not {budget!r}")
+    if cost is None:
+        raise AnalysisInputError("a budget needs each candidate's cost")
+    cost = np.asarray(cost, dtype="float64")
+    if cost.shape != (m,) or not np.isfinite(cost).all() or (cost < 0).any():
+        raise AnalysisInputError("candidate costs must be one cost of zero or more per candidate")
+    return cost, budget
+
+
+def _budget_details(cost, budget, chosen) -> dict:
+    if budget is None:
+        return {}
+    return {"budget": budget, "cost_spent": float(cost[chosen].sum()) if len(chosen) else 0.0}
+
+
+def _solve_max_benefit(benefit, p, method, time_limit, exact, cost=None, budget=None):
     """Exact (``exact``: a callable returning chosen, objective, its bound and whether the solver
     proved it optimal) for ``exact``, and for ``auto`` on small instances; otherwise, or when the
     solver stops at its time limit, the greedy too, with the Lagrangian bound.
@@ -55,25 +81,43 @@ def _solve_max_benefit(benefit, p, method, time_limit, exact):
     bound is the tightest of the solver's, the Lagrangian and the trivial one."""
     m = benefit.shape[1]
     p = min(p, m)
-    trivial = _trivial_upper_bound(benefit, p)
+    most = p
+    if budget is not None:
+        # No more sites than the budget buys at the cheapest: the cardinality bounds hold for it.
+        cheapest = float(cost.min()) if m else 0.0
+        most = p if cheapest <= 0 else int(min(p, np.floor(budget / cheapest + 1e-9)))
+
+    def greedy():
+        if budget is None:
+            return _greedy_max_benefit(benefit, p)
+        return _greedy_budgeted(benefit, p, cost, budget)
+
+    def ordered(chosen):
+        chosen, gains = _order_by_gain(benefit, chosen)
+        if budget is not None:  # a site that gains nothing only spends
+            keep = gains > 0
+            chosen, gains = chosen[keep], gains[keep]
+        return chosen, gains
+
+    trivial = _trivial_upper_bound(benefit, most)
     small = benefit.nnz <= EXACT_MAX_PAIRS and m <= EXACT_MAX_CANDIDATES
     if method == "exact" or (method == "auto" and small):
         got = exact()
         if got is not None:
             ex_chosen, ex_value, ex_bound, proven = got
             if proven:
-                chosen, gains = _order_by_gain(benefit, ex_chosen)
+                chosen, gains = ordered(ex_chosen)
                 return chosen, gains, ex_value, ex_value, "exact"
             # Stopped by the time limit: the better of its incumbent and the greedy.
-            chosen, gains, value = _greedy_max_benefit(benefit, p)
+            chosen, gains, value = greedy()
             best = max(value, ex_value)
-            bound = min(ex_bound, _lagrangian_bound(benefit, p, best), trivial)
+            bound = min(ex_bound, _lagrangian_bound(benefit, most, best), trivial)
             if ex_value >= value:
-                chosen, gains = _order_by_gain(benefit, ex_chosen)
+                chosen, gains = ordered(ex_chosen)
                 return chosen, gains, ex_value, max(bound, ex_value), "incumbent"
             return chosen, gains, value, max(bound, value), "greedy"
-    chosen, gains, value = _greedy_max_benefit(benefit, p)
-    bound = min(_lagrangian_bound(benefit, p, value), trivial) if len(chosen) else 0.0
+    chosen, gains, value = greedy()
+    bound = min(_lagrangian_bound(benefit, most, value), trivial) if most > 0 and benefit.nnz else 0.0
     return chosen, gains, value, max(bound, value), "greedy"
 
 
@@ -106,6 +150,8 @@ def mclp(
     covered: np.ndarray | None = None,
     method: str = "auto",
     time_limit: float = 60.0,
+    cost: np.ndarray | None = None,
+    budget: float | None = None,
 ) -> SitingSolution:
     """Maximal covering: ``p`` candidates covering the most demand not yet covered.
 
@@ -122,8 +168,12 @@ def mclp(
     covered
         Demand points already covered by existing centres (they count as covered and add
         nothing to a new site).
+    cost, budget
+        Each candidate's cost and the most the sites may cost in all (Σ cost ≤ budget); ``p``
+        is then the most sites, not their number. None: no budget.
     """
     started = time.perf_counter()
+    cost, budget = _check_budget(cost, budget, n_candidates)
     weight = np.asarray(weight, dtype="float64")
     n = len(weight)
     covered = np.zeros(n, dtype=bool) if covered is None else np.asarray(covered, dtype=bool)
@@ -135,7 +185,7 @@ def mclp(
         # Only places some candidate reaches and with demand left enter the programme.
         rows = np.flatnonzero(np.asarray(benefit.sum(axis=1)).ravel() > 0)
         cov = (benefit[rows] > 0).astype("float64").tocsr()
-        res, m = _milp_mclp(open_weight[rows], cov, min(p, n_candidates), time_limit)
+        res, m = _milp_mclp(open_weight[rows], cov, min(p, n_candidates), time_limit, cost, budget)
         if res.x is None:
             return None
         value = float(open_weight[rows] @ np.minimum(cov @ np.rint(res.x[:m]), 1.0))
@@ -143,11 +193,14 @@ def mclp(
 
     if method not in METHODS:
         raise AnalysisInputError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
-    chosen, gains, value, bound, used = _solve_max_benefit(benefit, p, method, time_limit, exact)
+    chosen, gains, value, bound, used = _solve_max_benefit(
+        benefit, p, method, time_limit, exact, cost, budget
+    )
     details = {
         "covered_before": already,
         "covered_after": already + value,
         "demand_total": float(weight.sum()),
+        **_budget_details(cost, budget, chosen),
     }
     return _uncapacitated_answer("mclp", used, benefit, chosen, gains, value, bound, started, details)
 
@@ -164,15 +217,19 @@ def p_median(
     cap: float | None = None,
     method: str = "auto",
     time_limit: float = 60.0,
+    cost: np.ndarray | None = None,
+    budget: float | None = None,
 ) -> SitingSolution:
     """p-median with existing centres fixed: ``p`` candidates minimising Σ w_i · cost_i.
 
     ``base_cost`` is each demand point's cost to its nearest existing centre (``inf`` if none);
     costs are capped at ``cap`` (default: above every pair's cost, so that every place is
     assigned). ``objective`` is the total weighted cost after the new sites; ``bound`` a
-    lower bound on it.
+    lower bound on it. ``cost`` and ``budget`` (money, not travel): each candidate's cost and
+    the most the sites may cost in all; ``p`` is then the most sites.
     """
     started = time.perf_counter()
+    money, budget = _check_budget(cost, budget, n_candidates)
     weight = np.asarray(weight, dtype="float64")
     pairs_cost = np.asarray(pairs_cost, dtype="float64")
     n = len(weight)
@@ -187,7 +244,7 @@ def p_median(
     total_before = float(weight @ c0)
 
     def exact():
-        res = _milp_savings(n, n_candidates, si, sj, sv, min(p, n_candidates), time_limit)
+        res = _milp_savings(n, n_candidates, si, sj, sv, min(p, n_candidates), time_limit, money, budget)
         if res.x is None:
             return None
         chosen = _chosen_from_y(res.x[:n_candidates])
@@ -196,10 +253,17 @@ def p_median(
 
     if method not in METHODS:
         raise AnalysisInputError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
-    chosen, gains, saved, bound, used = _solve_max_benefit(benefit, p, method, time_limit, exact)
+    chosen, gains, saved, bound, used = _solve_max_benefit(
+        benefit, p, method, time_limit, exact, money, budget
+    )
     objective = total_before - saved
     lower = total_before - bound
-    details = {"cost_before": total_before, "cost_after": objective, "cap": cap}
+    details = {
+        "cost_before": total_before,
+        "cost_after": objective,
+        "cap": cap,
+        **_budget_details(money, budget, chosen),
+    }
     return _uncapacitated_answer("pmedian", used, benefit, chosen, gains, objective, lower, started, details)
 
 
