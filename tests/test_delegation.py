@@ -242,3 +242,15 @@ def test_the_command_line_delegates_under_a_budget(small_store, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "of a budget of 50" in out and "synthetic" in out
+
+
+def test_a_service_with_no_centres_delegates_nothing_and_says_why(small_client):
+    """Child care has no centre in the small world: nothing to delegate to, an empty plan (not a
+    server error), its unserved places still counted."""
+    got = small_client.post("/plans/delegation", json={"service_type": "child_care"})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    s = body["summary"]
+    assert body["centres"] == [] and body["lines"]["features"] == []
+    assert s["centres_with_spare"] == 0 and s["assigned"] == 0
+    assert s["capacity_needed"] > 0 and s["still_needed"] == s["capacity_needed"]
