@@ -366,6 +366,16 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "action_closure": ("بستن مرکز", "Closure"),
     "action_outreach": ("برون‌رسانی", "Outreach"),
     "budget": ("بودجه", "Budget"),
+    "budget_field": ("بودجه (میلیون ریال)", "Budget (million rials)"),
+    "budget_not_a_number": (
+        "بودجه باید عدد باشد (به میلیون ریال).",
+        "The budget must be a number (million rials).",
+    ),
+    "cost_table_norms": ("به جدول هزینهٔ هنجارها", "by the norms' cost table"),
+    "million_rials": ("میلیون ریال", "million rials"),
+    "cost_per_site": ("هزینهٔ هر مرکز تازه", "Cost of one new centre"),
+    "outreach_cost": ("هزینهٔ برون‌رسانی", "Outreach cost"),
+    "budget_none": ("بی‌بودجه", "no budget"),
     "cost_spent": ("هزینهٔ مکان‌های پیشنهادی", "Cost of the proposed sites"),
     "no_plan": ("نخست مکان‌یابی یا واگذاری را اجرا کنید.", "Run siting or delegation first."),
     "plan_intro": (

@@ -70,6 +70,14 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     ).json()["summary"]
     assert api["objective"] <= answer["summary"]["bound"] + 1e-6
     assert answer["summary"]["objective"] <= api["bound"] + 1e-6
+    # What the three cost, by the norms' (synthetic) cost table, beside the siting.
+    priced = answer["summary"]
+    assert priced["budget"] is None and priced["costs_synthetic"] is True
+    assert priced["cost_spent"] == pytest.approx(3 * priced["cost_per_site"])
+    cost_line = visit.page.locator("#am-siting-cost").inner_text()
+    assert (
+        fa(round(priced["cost_spent"])) in cost_line and "میلیون ریال" in cost_line and "بی‌بودجه" in cost_line
+    )
     visit.shot("plan-siting")
     visit.page.fill("#am-scenario-name", "سه مرکز توانبخشی")
     visit.page.click("#am-save")
@@ -83,6 +91,34 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
     assert f"سه مرکز توانبخشی · {TEST_USERS['planner'][0]}" in labels and not any(
         "anonymous" in x for x in labels
     )
+
+    # Under a budget (typed in Persian digits) that buys two and a half centres: two new sites, within it.
+    budget = round(2.5 * priced["cost_per_site"])
+    visit.page.fill("#am-budget", fa(budget).replace("٬", ""))
+    with visit.page.expect_response("**/plans/siting", timeout=180_000) as response:
+        visit.page.click("#am-run-siting")
+    within = response.value.json()
+    assert response.value.request.post_data_json["budget"] == budget
+    assert len(within["sites"]) == 2 and within["summary"]["cost_spent"] <= budget
+    visit.page.wait_for_function("() => document.querySelectorAll('#am-sites tbody tr').length === 2")
+    assert fa(budget) in visit.page.locator("#am-siting-cost").inner_text()
+    visit.shot("plan-siting-budget")
+    # Refusals, in Persian: a budget that is not a number is said, not sent; a negative one the service refuses.
+    visit.page.fill("#am-budget", "سه میلیون")
+    visit.page.click("#am-run-siting")
+    visit.page.wait_for_function(
+        "() => document.getElementById('am-status').innerText.includes('بودجه باید عدد باشد')"
+    )
+    visit.page.fill("#am-budget", "-۵")
+    with visit.page.expect_response("**/plans/siting", timeout=60_000) as response:
+        visit.page.click("#am-run-siting")
+    assert response.value.status == 400
+    visit.page.wait_for_function("() => document.getElementById('am-status').innerText.includes('بودجه')")
+    status = visit.page.locator("#am-status").inner_text()
+    assert "budget" not in status.lower() and "خطا" in status, status
+    assert [e for e in visit.errors if "status of 400" not in e] == []  # the browser logs the refusal
+    visit.errors.clear()
+    visit.page.fill("#am-budget", "")
 
     # Delegation: lines from centres with spare capacity to flagged villages, saved as a second scenario.
     visit.page.click("#am-run-delegation")
@@ -115,8 +151,18 @@ def test_run_a_plan_save_it_and_compare_two_scenarios(visit, server, tmp_path, d
         params={"service_type": SERVICE, "province": PROVINCE},
         timeout=300,
     ).json()
-    text = visit.page.locator("#am-comparison .am-summary").inner_text()
+    text = visit.page.locator("#am-comparison .am-summary").first.inner_text()
     assert fa(want["summary"]["newly_covered"]) in text
+    # Money beside coverage: each side's cost as the API prices it, written as the page writes sums.
+    cost = want["summary"]
+    assert cost["cost_a"] == pytest.approx(priced["cost_spent"]) and cost["cost_b"] > 0
+    written = visit.page.locator("#am-compare-cost").inner_text()
+    for key in ("cost_a", "cost_b", "cost_difference", "cost_per_newly_covered"):
+        value = cost[key]
+        assert visit.js(f"Amayesh.util.num({value}, {value} % 1 ? 1 : 0)") in written, key
+    assert len(want["costs"]) == visit.page.evaluate(
+        "() => document.querySelectorAll('#am-cost-items tbody tr').length"
+    )
     # the workbook asked in the page's language
     assert "lang=fa" in visit.page.locator("#am-compare-xlsx").get_attribute("href")
     changed = [

@@ -124,6 +124,8 @@
     }
     const code = body && body.code;
     if (code && say('err_' + code)) return say('err_' + code);
+    // A refusal written for people in both languages (detail_fa beside detail): its own words.
+    if (body && typeof body.detail_fa === 'string' && body.detail_fa) return A.C.lang === 'en' ? String(body.detail) : body.detail_fa;
     if (status === 401) return say('err_unauthenticated');
     if (status === 403) return say('err_forbidden');
     if (status === 412) return say('err_precondition-failed');

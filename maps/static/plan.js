@@ -42,6 +42,23 @@
     const scenarioLabel = (s) => `${s.name} · ${s.owner}`;
     const scenarioName = (s) => (s.id === 'today' ? t('today') : s.name);
     const params = () => ({ service_type: serviceSelect.value, province: provinceSelect.value });
+    /** The budget typed in field ``id`` (Persian or Latin digits, with or without separators), or
+     *  null when it is empty; anything else is said, not sent. */
+    function budgetOf(id) {
+      const raw = U.latinDigits($(id).value).replace(/,/g, '').trim();
+      if (raw === '') return null;
+      const value = Number(raw);
+      if (!Number.isFinite(value)) throw new Error(t('budget_not_a_number'));
+      return value;
+    }
+    /** A sum of money in the cost table's currency, in the page's words and digits. */
+    function money(value, currency) {
+      if (value === null || value === undefined) return '–';
+      const unit = currency === 'million rials' ? t('million_rials') : currency || '';
+      return `${num(value, value % 1 ? 1 : 0)} ${esc(unit)}`;
+    }
+    /** What an answer's costs rest on: the cost table's name, and a synthetic tag when they are made up. */
+    const costSource = (s) => `<span class="am-hint" title="${esc(s.cost_table || '')}">${esc(t('cost_table_norms'))}</span>${s.costs_synthetic ? ` ${U.synTag()}` : ''}`;
 
     function showProvince() {
       if (countiesLayer) map.removeLayer(countiesLayer);
@@ -83,7 +100,11 @@
         capacitated: $('am-capacitated').checked,
         time_limit: 5,
       };
-      await working(async () => showSiting(await postJSON('/plans/siting', body), body), true);
+      await working(async () => {
+        const budget = budgetOf('am-budget');
+        if (budget !== null) body.budget = budget;
+        showSiting(await postJSON('/plans/siting', body), body);
+      }, true);
     }
 
     function showSiting(data, body) {
@@ -105,6 +126,11 @@
         + `${esc(t('objective'))}: ${num(s.objective)} · ${esc(t('bound'))}: ${num(s.bound)}`;
       if (s.covered_before !== undefined && s.covered_before !== null) {
         lines += `<br>${esc(t('covered_before'))}: ${num(s.covered_before)} → ${esc(t('covered_after'))}: <b>${num(s.covered_after)}</b> ${U.synTag()}`;
+      }
+      if (s.cost_per_site !== undefined && s.cost_per_site !== null) {
+        lines += `<br><span id="am-siting-cost">${esc(t('cost_per_site'))}: ${money(s.cost_per_site, s.cost_currency)} · `
+          + `${esc(t('cost_spent'))}: <b>${money(s.cost_spent, s.cost_currency)}</b> · ${esc(t('budget'))}: `
+          + `${s.budget === null ? esc(t('budget_none')) : money(s.budget, s.cost_currency)}</span> ${costSource(s)}`;
       }
       const border = C.lang === 'en' ? s.border_note_en : s.border_note_fa;
       if (border) lines += `<br><span class="am-hint am-border-note">${esc(border)}</span>`;
@@ -157,7 +183,11 @@
       const outreach = $('am-outreach');
       const reach = Number(outreach.value);
       if (reach > 0) body[outreach.dataset.unit === 'min' ? 'outreach_min' : 'outreach_km'] = reach;
-      await working(async () => showDelegation(await postJSON('/plans/delegation', body), body), true);
+      await working(async () => {
+        const budget = budgetOf('am-delegation-budget');
+        if (budget !== null) body.budget = budget;
+        showDelegation(await postJSON('/plans/delegation', body), body);
+      }, true);
     }
 
     function showDelegation(data, body) {
@@ -180,7 +210,12 @@
       const rows = used.map((c) => `<tr><td>${esc(c.licence_no)}</td><td>${esc(c.name_fa)}</td><td>${num(c.spare)}</td>`
         + `<td>${num(c.assigned)}</td><td>${num(c.places)}</td><td>${num(c.mean_km, 1)}</td></tr>`);
       result.innerHTML = `<p class="am-summary">${esc(t('capacity_needed'))}: ${num(s.capacity_needed)} · ${esc(t('spare'))}: ${num(s.spare_capacity)}`
-        + `<br>${esc(t('assigned'))}: <b>${num(s.assigned)}</b> · ${esc(t('still_needed'))}: ${num(s.still_needed)} · ${s.outreach_min != null ? `${esc(t('outreach_min'))}: ${num(s.outreach_min)}` : `${esc(t('outreach_km'))}: ${num(s.outreach_km)}`} ${U.synTag()}</p>`
+        + `<br>${esc(t('assigned'))}: <b>${num(s.assigned)}</b> · ${esc(t('still_needed'))}: ${num(s.still_needed)} · ${s.outreach_min != null ? `${esc(t('outreach_min'))}: ${num(s.outreach_min)}` : `${esc(t('outreach_km'))}: ${num(s.outreach_km)}`} ${U.synTag()}`
+        + (s.outreach_cost !== undefined && s.outreach_cost !== null
+          ? `<br><span id="am-delegation-cost">${esc(t('outreach_cost'))}: <b>${money(s.outreach_cost, s.cost_currency)}</b> · ${esc(t('budget'))}: `
+            + `${s.budget === null ? esc(t('budget_none')) : money(s.budget, s.cost_currency)}</span> ${costSource(s)}`
+          : '')
+        + '</p>'
         + `<div class="am-table-wrap"><table class="am-table" id="am-centres"><thead><tr><th>${esc(t('licence_no'))}</th><th>${esc(t('centre'))}</th>`
         + `<th>${esc(t('spare'))}</th><th>${esc(t('assigned'))}</th><th>${esc(t('places'))}</th><th>${esc(t('km'))}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
       if (data.lines.features.length) map.fitBounds(planLayer.getBounds(), { padding: [30, 30], maxZoom: 9 });
@@ -288,8 +323,21 @@
         + `<td>${num(e.gini_a, 3)} → ${num(e.gini_b, 3)}</td><td>${num(e.theil_a, 3)} → ${num(e.theil_b, 3)}</td>`
         + `<td>${e.theil_between_provinces_a === null ? '–' : `${num(e.theil_between_provinces_a, 3)} → ${num(e.theil_between_provinces_b, 3)}`}</td></tr>`);
       const s = data.summary;
+      // Money beside coverage: each side's cost, the difference, and what one newly covered person costs.
+      const costs = s.cost_a === null || s.cost_a === undefined ? '' : `<p class="am-summary" id="am-compare-cost">`
+        + `${esc(t('cost'))}: ${money(s.cost_a, s.cost_currency)} → ${money(s.cost_b, s.cost_currency)} · `
+        + `${esc(t('cost_difference'))}: <b>${money(s.cost_difference, s.cost_currency)}</b> · `
+        + `${esc(t('cost_per_newly_covered'))}: <b>${money(s.cost_per_newly_covered, s.cost_currency)}</b><br>${costSource(s)}</p>`;
+      const items = (data.costs || []).map((c) => `<tr><td>${esc(c.side === 'a' ? scenarioName(data.a) : scenarioName(data.b))}</td>`
+        + `<td>${esc(t('action_' + c.action))}</td><td>${esc(c.licence_no)}</td><td>${num(c.quantity, c.quantity % 1 ? 1 : 0)}</td>`
+        + `<td>${num(c.unit_cost, c.unit_cost % 1 ? 1 : 0)}</td><td>${num(c.cost, c.cost % 1 ? 1 : 0)}</td></tr>`);
+      const itemTable = items.length ? `<details class="am-costs"><summary>${esc(t('costs'))} (${num(items.length)})</summary>`
+        + `<div class="am-table-wrap"><table class="am-table" id="am-cost-items"><thead><tr><th>${esc(t('cost_side'))}</th><th>${esc(t('cost_action'))}</th>`
+        + `<th>${esc(t('licence_no'))}</th><th>${esc(t('cost_quantity'))}</th><th>${esc(t('unit_cost'))}</th><th>${esc(t('cost'))}</th></tr></thead>`
+        + `<tbody>${items.join('')}</tbody></table></div></details>` : '';
       comparison.innerHTML = `<p class="am-summary">${esc(t('newly_covered_short'))}: <b>${num(s.newly_covered)}</b> · `
         + `${esc(t('capacity'))}: ${num(s.capacity_a)} → ${num(s.capacity_b)} · ${esc(t('counties_changing'))}: ${num(s.counties_changing_class)} ${U.synTag()}</p>`
+        + costs + itemTable
         + `<div class="am-table-wrap"><table class="am-table" id="am-compare-table"><thead><tr><th>${esc(t('county'))}</th><th>${esc(t('class_change'))}</th>`
         + `<th>${esc(t('newly_covered_short'))}</th><th>${esc(t('access_share'))}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
         + `<h3>${esc(t('equity'))}</h3><table class="am-table" id="am-equity"><thead><tr><th></th><th>${esc(t('gini'))}</th><th>${esc(t('theil'))}</th>`
