@@ -239,7 +239,9 @@ def delegate(
     providers = analysis.licence_index.providers.get(service_type)
     if providers is None:
         # No centre of this service anywhere: nothing to delegate to (an empty plan, not an error).
-        centres_all = pd.DataFrame(columns=["licence_no", "name_fa", "capacity", "county_code", "province_code"])
+        centres_all = pd.DataFrame(
+            columns=["licence_no", "name_fa", "capacity", "county_code", "province_code"]
+        )
         located = Located(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)))
     else:
         located, _, centres_all = providers
