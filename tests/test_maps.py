@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 import shapely
 import shapely.geometry
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo.recompute import analyse
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -78,11 +77,14 @@ class Visit:
         self.page.on("pageerror", lambda err: self.errors.append(str(err)))
         self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
-        # What the page has asked for and not yet received (said when a wait for quiet times out).
+        # What the page has asked for and not yet received, and when each request began or ended:
+        # the wait for quiet reads these (Playwright's own "networkidle" once hung 90 s in CI with
+        # no request in flight that the page could name).
         self.in_flight: dict[int, tuple[str, float]] = {}
-        self.page.on("request", lambda r: self.in_flight.__setitem__(id(r), (r.url, time.monotonic())))
-        self.page.on("requestfinished", lambda r: self.in_flight.pop(id(r), None))
-        self.page.on("requestfailed", lambda r: self.in_flight.pop(id(r), None))
+        self.changes: list[tuple[float, str]] = []
+        self.page.on("request", self._began)
+        self.page.on("requestfinished", self._ended)
+        self.page.on("requestfailed", self._ended)
         self.base = base
 
     def _route(self, route) -> None:
@@ -102,21 +104,33 @@ class Visit:
         with self.page.expect_navigation():
             self.page.click("#am-sign-in-submit")
 
+    def _began(self, request) -> None:
+        self.in_flight[id(request)] = (request.url, time.monotonic())
+        self.changes.append((time.monotonic(), request.url))
+
+    def _ended(self, request) -> None:
+        self.in_flight.pop(id(request), None)
+        self.changes.append((time.monotonic(), request.url))
+
     def quiet(self, timeout: float = 30_000, tolerate: tuple[str, ...] = ()) -> None:
-        """Wait until the page has asked for nothing for half a second. Past ``timeout`` ms, the
-        requests still waiting are named; if every one of them has a path starting with one of
-        ``tolerate`` (map tiles, for a test that reads the page's words), that is not a failure."""
-        try:
-            self.page.wait_for_load_state("networkidle", timeout=timeout)
-        except PlaywrightTimeout:
+        """Wait until the page has loaded and no request has begun or ended for half a second,
+        leaving aside requests whose path starts with one of ``tolerate`` (map tiles, for a test
+        that reads the page's words). Past ``timeout`` ms, the requests still waiting are named."""
+
+        def counted(url: str) -> bool:
+            return not (tolerate and urlparse(url).path.startswith(tolerate))
+
+        deadline = time.monotonic() + timeout / 1000
+        self.page.wait_for_load_state("load", timeout=timeout)
+        while True:
             now = time.monotonic()
-            waiting = [(url, round(now - since, 1)) for url, since in self.in_flight.values()]
-            if tolerate and waiting and all(urlparse(url).path.startswith(tolerate) for url, _ in waiting):
-                print(f"not quiet in {timeout / 1000:.0f} s, still waiting for (tolerated): {waiting}")
+            waiting = [(url, round(now - since, 1)) for url, since in self.in_flight.values() if counted(url)]
+            last = max((when for when, url in self.changes if counted(url)), default=0.0)
+            if not waiting and now - last >= 0.5:
                 return
-            raise AssertionError(
-                f"the page was not quiet in {timeout / 1000:.0f} s; still waiting for {waiting}"
-            ) from None
+            if now > deadline:
+                raise AssertionError(f"the page was not quiet in {timeout / 1000:.0f} s; still waiting for {waiting}")
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the page's events
 
     def open(self, path: str) -> None:
         self.page.goto(self.base + path)
