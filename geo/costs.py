@@ -30,10 +30,32 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.decisions import AnalysisInputError
+from geo.decisions import AnalysisInputError, fa_number
+from geo.errors import BadBudget
 from geo.geodesic import distances
 from geo.norms import CostTable
 from geo.scenarios import ADDED_PREFIX, check_changes
+
+
+def check_budget(budget: float | None, table: CostTable | None) -> None:
+    """A plan's budget: a cost of zero or more that a cost table can price (refused otherwise,
+    in both languages). ``None`` is no budget."""
+    if budget is None:
+        return
+    if not np.isfinite(budget) or budget < 0:
+        amount = fa_number(abs(budget), 0 if float(budget).is_integer() else 2)
+        raise BadBudget(
+            f"the budget must be a cost of zero or more, not {budget:g}",
+            f"بودجه باید هزینه‌ای صفر یا بیشتر باشد، نه منفی {amount}"
+            if np.isfinite(budget)
+            else "بودجه باید هزینه‌ای صفر یا بیشتر باشد",
+        )
+    if table is None:
+        raise BadBudget(
+            "the norms have no cost table ([costs]): a budget cannot be priced",
+            "هنجارها جدول هزینه ([costs]) ندارند: بودجه را نمی‌توان سنجید",
+        )
+
 
 COST_COLUMNS = [
     "action",

@@ -39,9 +39,9 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from geo.access import gaussian_decay
-from geo.decisions import AnalysisInputError, check_service_type, fa_number
+from geo.costs import check_budget
+from geo.decisions import AnalysisInputError, check_service_type
 from geo.distance import Located
-from geo.errors import BadBudget
 from geo.siting import check_pair_count, travel_of
 
 
@@ -266,7 +266,7 @@ def delegate(
     check_pair_count(places, centres, travel.reach_m(reach), "delegation")
     pi, pj, pc = travel.pairs(places, centres, reach)
     table = analysis.norms.costs
-    _check_budget(budget, table)
+    check_budget(budget, table)
     proven = True
     if budget is None:
         flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
@@ -404,19 +404,3 @@ def delegate(
         "costs_synthetic": None if table is None else table.synthetic,
     }
     return DelegationPlan(centres=centres_frame, places=places_frame, lines=lines, summary=summary)
-
-
-def _check_budget(budget: float | None, table) -> None:
-    """A delegation's budget: a cost of zero or more, priced by a cost table."""
-    if budget is None:
-        return
-    if not np.isfinite(budget) or budget < 0:
-        raise BadBudget(
-            f"the budget must be a cost of zero or more, not {budget:g}",
-            f"بودجه باید هزینه‌ای صفر یا بیشتر باشد، نه {fa_number(budget, 2)}",
-        )
-    if table is None:
-        raise BadBudget(
-            "the norms have no cost table ([costs]): a budget cannot be priced",
-            "هنجارها جدول هزینه ([costs]) ندارند: بودجه را نمی‌توان سنجید",
-        )

@@ -220,7 +220,7 @@ def test_site_centres_refuses_a_budget_it_cannot_keep_in_both_languages():
     a = _world_analysis()
     with pytest.raises(BadBudget, match="zero or more") as negative:
         site_centres(a, "rehabilitation", 2, capacity=30, budget=-5)
-    assert "بودجه" in negative.value.message_fa
+    assert negative.value.message_fa.endswith("نه منفی ۵")  # said in words: a minus sign turns around in RTL
     with pytest.raises(BadBudget, match="buys no new rehabilitation centre") as small:
         site_centres(a, "rehabilitation", 2, capacity=30, budget=10_000)  # one costs 10,350
     assert "میلیون ریال" in small.value.message_fa

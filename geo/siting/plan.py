@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from geo.costs import check_budget
 from geo.decisions import AnalysisInputError, check_service_type, fa_number
 from geo.distance import Located, StraightLine, search_radius
 from geo.errors import BadBudget
@@ -320,17 +321,7 @@ def _cost_per_site(norms, service_type: str, capacity: int, budget: float | None
     """What one new centre costs by the norms' cost table (None without one); a budget it cannot
     price or that buys no centre is refused, in both languages."""
     table = norms.costs
-    if budget is not None:
-        if not np.isfinite(budget) or budget < 0:
-            raise BadBudget(
-                f"the budget must be a cost of zero or more, not {budget:g}",
-                f"بودجه باید هزینه‌ای صفر یا بیشتر باشد، نه {fa_number(budget, 2)}",
-            )
-        if table is None:
-            raise BadBudget(
-                "the norms have no cost table ([costs]): a budget cannot be priced",
-                "هنجارها جدول هزینه ([costs]) ندارند: بودجه را نمی‌توان سنجید",
-            )
+    check_budget(budget, table)
     if table is None:
         return None
     per_site = table.services[service_type].new_centre_cost(capacity)
