@@ -1012,7 +1012,17 @@ class SearchAnswer(Answer):
 # ---- planning ----
 
 
-class SitingSummary(Answer):
+class Priced(Answer):
+    """What an answer that prices something says of its prices (all none without a cost table)."""
+
+    cost_currency: str | None = Field(None, description="the cost table's currency")
+    cost_table: str | None = Field(None, description="which cost table priced the answer")
+    costs_synthetic: bool | None = Field(
+        None, description="the cost table's figures are synthetic demo figures"
+    )
+
+
+class SitingSummary(Priced):
     service_type: str
     province_code: str | None
     model: Literal["mclp", "pmedian", "capacitated_mclp", "capacitated_pmedian"]
@@ -1051,11 +1061,6 @@ class SitingSummary(Answer):
         None, description="what one new centre of this capacity costs by the cost table (none: no table)"
     )
     cost_spent: float | None = Field(None, description="what the proposed sites cost in all")
-    cost_currency: str | None = Field(None, description="the cost table's currency")
-    cost_table: str | None = Field(None, description="which cost table priced the sites")
-    costs_synthetic: bool | None = Field(
-        None, description="the cost table's figures are synthetic demo figures"
-    )
 
 
 class Site(Answer):
@@ -1117,7 +1122,7 @@ class SitingJobList(Answer):
     jobs: list[SitingJob] = Field(description="the caller's jobs, newest first")
 
 
-class DelegationSummary(Answer):
+class DelegationSummary(Priced):
     service_type: str
     province_code: str | None
     outreach_km: float | None
@@ -1142,11 +1147,6 @@ class DelegationSummary(Answer):
     )
     outreach_cost: float | None = Field(
         None, description="what the outreach lines cost: their km × the cost per km (none: no cost table)"
-    )
-    cost_currency: str | None = Field(None, description="the cost table's currency")
-    cost_table: str | None = Field(None, description="which cost table priced the lines")
-    costs_synthetic: bool | None = Field(
-        None, description="the cost table's figures are synthetic demo figures"
     )
 
 
@@ -1224,7 +1224,7 @@ class ScenarioRefAnswer(Answer):
     created_at: str | None
 
 
-class ComparisonSummary(Answer):
+class ComparisonSummary(Priced):
     services: list[str]
     counties_changing_class: int
     class_changes: dict[str, int] = Field(description="'a->b' class moves and how many counties made them")
@@ -1240,11 +1240,6 @@ class ComparisonSummary(Answer):
     cost_difference: float | None = Field(None, description="cost_b − cost_a")
     cost_per_newly_covered: float | None = Field(
         None, description="cost_difference per target person newly covered (none when nobody is)"
-    )
-    cost_currency: str | None = Field(None, description="the cost table's currency")
-    cost_table: str | None = Field(None, description="which cost table priced the changes")
-    costs_synthetic: bool | None = Field(
-        None, description="the cost table's figures are synthetic demo figures"
     )
 
 
