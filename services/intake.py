@@ -186,6 +186,10 @@ class ImportJobs:
         ``audit(actor, action, target, old, new)``: one row of the audit trail.
     ttl_seconds
         An unconfirmed job (and its file) is deleted this long after its upload.
+    reference
+        ``reference(store_version)``: layers already in memory exactly as the store holds them at
+        that version (the service's snapshot), so a check need not read them again; ``{}`` when
+        it has none.
     """
 
     def __init__(
@@ -198,6 +202,7 @@ class ImportJobs:
         ttl_seconds: float = 3600.0,
         max_open_per_user: int = 5,
         limits: Callable[[], Limits] = get_limits,
+        reference: Callable[[str], dict[str, pd.DataFrame]] | None = None,
     ) -> None:
         self.store = store
         self.folder = Path(folder)
@@ -206,6 +211,7 @@ class ImportJobs:
         self.ttl = ttl_seconds
         self.max_open = max_open_per_user
         self.limits = limits
+        self.reference = reference
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._write = threading.Lock()
@@ -326,7 +332,8 @@ class ImportJobs:
             job.raw = raw
             job.state = "checking"
             scoped = job.provinces if job.role != "admin" else None
-            layers: dict = {}  # the store's layers, read once for both checks below
+            # The store's layers, read once for both checks below (or taken from the snapshot).
+            layers: dict = dict(self.reference(job.store_version)) if self.reference else {}
             result = check_rows(self.store, job.layer, raw, limits=limits, provinces=scoped, cache=layers)
             job.rows_checked = len(raw)
             rows = result.frame if result.ok else result.accepted

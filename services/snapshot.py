@@ -164,6 +164,15 @@ class Snapshots:
         fresh = snap.store_version == self.store.version() and not self._stale(snap)
         return snap if fresh else None
 
+    def stored_layers(self, store_version: str) -> dict[str, pd.DataFrame]:
+        """The current snapshot's layers that are exactly as the store holds them at
+        ``store_version`` (all but the registry, whose statuses a snapshot reads as of its day);
+        ``{}`` when no snapshot of that version is loaded (nothing is loaded for the asking)."""
+        snap = self._current
+        if snap is None or snap.store_version != store_version:
+            return {}
+        return {name: frame for name, frame in snap.layers.items() if name != "ngos"}
+
     def current(self) -> Snapshot:
         version = self.store.version()
         snap = self._current

@@ -542,3 +542,27 @@ def upload_the_corpus(admin, kind, url, store, ctx, secret, listener, tmp_path) 
     assert not any(marker in held for marker in host_markers(secret))
     assert listener.connections == 0
     assert not [p for p in (tmp_path / "p").rglob("upload*") if p.stat().st_size]
+
+
+def test_a_check_takes_places_and_counties_from_the_loaded_snapshot(world):
+    """An upload's check reads the settlements and counties from the service's snapshot when it is
+    of the store's version (not again from the store), and never the registry, whose statuses a
+    snapshot reads as of its day."""
+    admin, store = world["clients"]["admin"], world["store"]
+    snapshots = world["app"].state.snapshots
+    version = store.version()
+    snap = snapshots.current()
+    held = snapshots.stored_layers(version)
+    assert "ngos" not in held and {"settlements", "counties"} <= set(held)
+    assert held["settlements"] is snap.layers["settlements"]
+    pd.testing.assert_frame_equal(held["settlements"], store.read_layer("settlements"))
+    assert snapshots.stored_layers("another version") == {}
+    # A village known to the snapshot only (renamed in memory) places a row: the check used it.
+    renamed = snap.layers["settlements"].copy()
+    renamed.loc[renamed["name_fa"] == "کمیجان", "name_fa"] = "کمیجان نو"
+    snap.layers["settlements"] = renamed
+    job = wait(admin, upload(admin, registry([row("N-9", "مرکز نه", "اراک", "کمیجان نو")])).json()["id"])
+    assert job["rejected_rows"] == [] and job["counts"]["added"] == 1
+    # After a write the snapshot is of an older version: nothing is taken from it.
+    assert admin.post(f"/imports/{job['id']}/confirm").status_code == 200
+    assert store.version() != version and snapshots.stored_layers(store.version()) == {}

@@ -129,7 +129,9 @@ class Visit:
             if not waiting and now - last >= 0.5:
                 return
             if now > deadline:
-                raise AssertionError(f"the page was not quiet in {timeout / 1000:.0f} s; still waiting for {waiting}")
+                raise AssertionError(
+                    f"the page was not quiet in {timeout / 1000:.0f} s; still waiting for {waiting}"
+                )
             self.page.wait_for_timeout(100)  # lets Playwright deliver the page's events
 
     def open(self, path: str) -> None:

@@ -388,7 +388,7 @@ def codes_in(response, world: World) -> list[tuple[str, str]]:
                 lines.pop(0)
             frame = pd.read_csv(io.StringIO("".join(lines)), dtype=str)
         elif "spreadsheetml" in kind:
-            frame = pd.read_excel(io.BytesIO(response.content), dtype=str)
+            frame = pd.read_excel(io.BytesIO(response.content), engine="calamine", dtype=str)
         else:
             with tempfile.NamedTemporaryFile(suffix=".gpkg") as fh:
                 Path(fh.name).write_bytes(response.content)
