@@ -155,6 +155,24 @@ def test_the_public_data_and_downloads_of_the_small_world(small_client):
         about = next(iter(v for k, v in sheets.items() if k == "about"))
         assert about.astype(str).apply(lambda c: c.str.contains(str(MIN_CENTRES))).any().any()
 
+    # Each file is kept with the snapshot once made: asked again it is the same; another
+    # language, level, service or format is another file.
+    def get(**q):
+        query = "&".join(f"{k}={v}" for k, v in {"f": "csv", "level": "county", "lang": "fa", **q}.items())
+        answer = small_client.get(f"/maps/data/public-table?{query}", headers=anonymous)
+        assert answer.status_code == 200
+        return answer.content
+
+    first = get(service_type=service)
+    assert get(service_type=service) == first
+    others = [
+        get(service_type=service, lang="en"),
+        get(service_type=service, level="province"),
+        get(),
+        get(f="xlsx"),
+    ]
+    assert all(other != first for other in others) and len(set(others)) == len(others)
+
 
 @pytest.mark.realdata
 def test_the_national_demo_shows_no_centre_and_no_difference_gives_one_back(demo):

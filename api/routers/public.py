@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import mapdata
 from api.deps import MEDIA, national_snapshot
-from api.exports import table_download
+from api.exports import attachment
 from api.guard import page_response
 from api.schemas import BINARY, PublicNeeds, ServiceType, declared_media, map_data
 from geo.crs import STORAGE_CRS
@@ -27,7 +27,7 @@ from maps import layers
 from maps.i18n import strings
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.snapshot import Snapshot
-from services.tables import localised, with_place_names
+from services.tables import localised, table_bytes, with_place_names
 
 router = APIRouter(tags=["Public view"])
 
@@ -131,6 +131,20 @@ def public_table(
     service_type: Annotated[ServiceType | None, Query(description="service type (all if absent)")] = None,
     lang: Annotated[Literal["fa", "en"], Query(description="language of the headers and names")] = "fa",
 ) -> Response:
+    name = f"public-{'counties' if level == 'county' else 'provinces'}"
+    # The same file for everyone until the store changes: kept with the snapshot (a workbook of
+    # 3,584 rows takes about a second to write).
+    key = ("public-table", level, service_type.value if service_type else None, lang, f)
+    content = snap.small.get(key)
+    if content is None:
+        content = _public_table_bytes(snap, f, level, service_type, lang, name)
+        snap.small.put(key, content)
+    return attachment(content, name, f)
+
+
+def _public_table_bytes(
+    snap: Snapshot, f: str, level: str, service_type: ServiceType | None, lang: str, name: str
+) -> bytes:
     county_cells, province_cells = public_cells_of(snap)
     cells = county_cells if level == "county" else province_cells
     if service_type is not None:
@@ -156,8 +170,7 @@ def public_table(
         ("norms_version", snap.norms.version),
         ("synthetic", SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN),
     ]
-    name = f"public-{'counties' if level == 'county' else 'provinces'}"
-    return table_download(table, name, f, about)
+    return table_bytes(table, name, f, about)
 
 
 #: The page's words (``maps.i18n``), passed to its script.
