@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -222,42 +223,57 @@ def filter_mask(
     return mask
 
 
-class FeatureTexts:
-    """Every row of a frame as a serialised GeoJSON Feature, packed in one UTF-8 buffer with the
-    offsets of each, so that a page is a join of slices. UTF-8 and one buffer hold the national
-    flags in 74 MB where a Python string per feature took 140 MB (Persian text is two bytes a
-    character either way, but str stores a whole string at the width of its widest character)."""
-
-    def __init__(self, data: bytes | bytearray, offsets: np.ndarray) -> None:
-        self.data = data
-        self.offsets = offsets
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> bytes:
-        return self.data[self.offsets[i] : self.offsets[i + 1]]
-
-    def array(self, positions) -> bytes:
-        """The features at ``positions`` as a JSON array (UTF-8)."""
-        data, start, end = self.data, self.offsets[:-1], self.offsets[1:]
-        return (
-            b"[" + b",".join([data[start[i] : end[i]] for i in np.asarray(positions, dtype="int64")]) + b"]"
-        )
-
-
 #: Rows serialised at a time: the dicts of a whole national layer would take hundreds of MB at once.
 _FEATURE_CHUNK = 4096
 
 
+class FeatureTexts:
+    """Every row of a frame as a serialised GeoJSON Feature, made a chunk of rows at a time when a
+    page first asks for a row of that chunk, and kept. A chunk's features are packed in one UTF-8
+    buffer with the offsets of each, so that a page is a join of slices: UTF-8 and one buffer hold
+    the national flags in 74 MB where a Python string per feature took 140 MB (Persian text is two
+    bytes a character either way, but str stores a whole string at the width of its widest
+    character). A page of 60 villages serialises one chunk, not all 98,000 villages."""
+
+    def __init__(self, frame: gpd.GeoDataFrame, key: str, chunk: int = _FEATURE_CHUNK) -> None:
+        self.frame = frame
+        self.key = key
+        self.chunk = chunk
+        self._chunks: dict[int, tuple[bytearray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def chunks_made(self) -> int:
+        return len(self._chunks)
+
+    def _made(self, c: int) -> tuple[bytearray, np.ndarray]:
+        found = self._chunks.get(c)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._chunks.get(c)
+            if found is None:
+                data = bytearray()
+                offsets = [0]
+                for f in feature_collection(self.frame.iloc[c * self.chunk : (c + 1) * self.chunk], self.key):
+                    data += json.dumps(f, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                    offsets.append(len(data))
+                found = self._chunks[c] = (data, np.asarray(offsets, dtype="int64"))  # bytes() would copy it
+            return found
+
+    def __getitem__(self, i: int) -> bytearray:
+        data, offsets = self._made(int(i) // self.chunk)
+        j = int(i) % self.chunk
+        return data[offsets[j] : offsets[j + 1]]
+
+    def array(self, positions) -> bytes:
+        """The features at ``positions`` as a JSON array (UTF-8)."""
+        return b"[" + b",".join([self[i] for i in np.asarray(positions, dtype="int64")]) + b"]"
+
+
 def feature_strings(frame: gpd.GeoDataFrame, key: str) -> FeatureTexts:
-    """Every row as a serialised GeoJSON Feature (``FeatureTexts``), a chunk of rows at a time."""
-    data = bytearray()
-    offsets = np.zeros(len(frame) + 1, dtype="int64")
-    row = 0
-    for start in range(0, len(frame), _FEATURE_CHUNK):
-        for f in feature_collection(frame.iloc[start : start + _FEATURE_CHUNK], key):
-            data += json.dumps(f, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            row += 1
-            offsets[row] = len(data)
-    return FeatureTexts(data, offsets)  # kept as it is: bytes() would copy it
+    """Every row as a serialised GeoJSON Feature (``FeatureTexts``), each chunk made when first read."""
+    return FeatureTexts(frame, key)

@@ -661,6 +661,7 @@ def test_packed_feature_texts_read_back_as_the_features_across_chunks():
     )
     texts = feature_strings(frame, "code")
     assert len(texts) == n
+    assert _json.loads(texts.array([5, 2]))[1]["id"] == "c2" and texts.chunks_made == 1  # a page: one chunk
     positions = np.array([0, _FEATURE_CHUNK - 1, _FEATURE_CHUNK, n - 1, 3])
     expected = [feature_collection(frame, "code")[i] for i in positions]
     assert _json.loads(texts.array(positions)) == _json.loads(_json.dumps(expected))
