@@ -451,6 +451,10 @@ class SaturationFigures(Answer):
     )
     national_median_per_10k: float | None
     class_: Literal["underserved", "balanced", "saturated"] | None = Field(alias="class")
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
+    )
+    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
 
 
 class NearbyCentre(Answer):
@@ -460,6 +464,10 @@ class NearbyCentre(Answer):
     licence_no: str
     name_fa: str | None
     capacity: int
+    grade: str | None = Field(None, description="its current grade (null: not evaluated)")
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: its licensed places"
+    )
     distance_km: float = Field(description="ground distance from the proposed place")
     travel_min: float | None = Field(None, description="on roads: minutes of travel")
     lon: float
@@ -516,6 +524,11 @@ class LicenceCheckAnswer(Answer):
     travel: Literal["straight", "roads"]
     catchment_min: float | None = Field(description="on roads: the catchment in minutes")
     road_fallback: bool = Field(description="on roads: the place is far from any road (straight line)")
+    ratings_in_catchment: dict[str, int] | None = Field(
+        None, description="grade -> same-type centres in the catchment ('unrated': never evaluated)"
+    )
+    capacity_weighted_by_rating: bool = False
+    counted_capacity: int | None = Field(None, description="the places the proposed centre counts for")
     as_of: AsOf | None = None
     notice: NoticeField = None
 
@@ -595,6 +608,10 @@ class SaturationRow(Answer):
     need_rank: int | None = Field(
         description="rank by need within the service: ratio to the norm, then share out of reach, then gap"
     )
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
+    )
+    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
 
 
 class SaturationAnswer(Answer):
@@ -1148,6 +1165,9 @@ class DelegationSummary(Answer):
     costs_synthetic: bool | None = Field(
         None, description="the cost table's figures are synthetic demo figures"
     )
+    rating_preference: str | None = Field(None, description="how the plan prefers well-rated centres")
+    rating_preference_fa: str | None = None
+    capacity_weighted_by_rating: bool = False
 
 
 class DelegatingCentre(Answer):
@@ -1158,6 +1178,8 @@ class DelegatingCentre(Answer):
     lon: float
     lat: float
     capacity: int
+    grade: str | None = Field(None, description="its current grade (null: not evaluated)")
+    licensed_capacity: int | None = Field(None, description="its licensed places (capacity: effective)")
     load: int
     spare: int
     assigned: int
