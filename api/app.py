@@ -17,6 +17,7 @@ from api.routers import (
     applications,
     assessments,
     auth,
+    evaluations,
     features,
     hierarchy,
     imports,
@@ -47,7 +48,7 @@ def default_folder(settings: Settings, name: str) -> Path:
     return Path(settings.store).parent / name
 
 
-def import_jobs(settings: Settings, store, accounts: Accounts):
+def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None):
     """The import jobs of the service (``services.intake``), audited in the accounts' trail."""
     from services.intake import ImportJobs
 
@@ -60,6 +61,7 @@ def import_jobs(settings: Settings, store, accounts: Accounts):
         settings.versions_dir or default_folder(settings, "versions"),
         audit,
         ttl_seconds=settings.import_ttl_minutes * 60,
+        ratings=ratings,
     )
 
 
@@ -117,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         travel=lambda: travel_for(settings, norms),
         small_cache_bytes=settings.cache_small_mb * 2**20,
     )
-    app.state.imports = import_jobs(settings, store, accounts)
+    app.state.imports = import_jobs(settings, store, accounts, norms.ratings)
     app.state.plan_jobs = PlanJobs()
     errors.install(app)
     security.install(app)
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessments.router)
     app.include_router(applications.router)
     app.include_router(trends.router)
+    app.include_router(evaluations.router)
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)

@@ -1530,3 +1530,104 @@ class SettlementHistory(Answer):
     name_fa: str
     known_version: str = Field(description="the version its recorded county is in")
     versions: list[SettlementInVersion] = Field(description="oldest first")
+
+
+# ---- evaluations of centres (api/routers/evaluations.py) ---------------------------------------
+
+
+class RatingGrade(Answer):
+    grade: str
+    fa: str = Field(description="what the grade means, in Persian")
+    en: str
+    weight: float = Field(description="the share of licensed capacity the grade counts for")
+
+
+class RatingScaleAnswer(Answer):
+    """The norms' evaluation scale, best grade first."""
+
+    grades: list[RatingGrade]
+    unrated_weight: float = Field(description="what a centre never evaluated counts as")
+    weight_capacity_by_rating: bool = Field(description="whether the measures count effective capacity")
+    synthetic: bool = Field(description="the weights are synthetic demo figures")
+    label: str
+
+
+class EvaluationRecord(Answer):
+    evaluated_on: str = Field(description="the day of the evaluation (YYYY-MM-DD, Gregorian)")
+    grade: str
+    grade_fa: str | None
+    grade_en: str | None
+    evaluator: str | None
+    note: str | None
+    synthetic: bool
+    counts_on_as_of: bool = Field(description="on or before the as-of day: known then")
+
+
+class CentreEvaluations(Answer):
+    """A centre's evaluations, oldest first, and its grade on the as-of day."""
+
+    licence_no: str
+    name_fa: str | None
+    service_type: str
+    province_code: str
+    county_code: str
+    as_of: AsOf
+    grade: str | None = Field(description="its grade on the as-of day (null: not evaluated by then)")
+    graded_on: str | None
+    weight: float
+    licensed_capacity: int
+    effective_capacity: int = Field(description="licensed capacity × the grade's weight, whole places")
+    evaluations: list[EvaluationRecord]
+    scale: RatingScaleAnswer
+    notice: NoticeField = None
+
+
+class GradePlaces(Answer):
+    grade: str = Field(description="a grade, or 'unrated'")
+    places: int = Field(description="licensed places of the province's centres at this grade")
+    share: float | None = Field(description="their share of the province's places")
+
+
+class RankingRow(Answer):
+    rank: int
+    province_code: str
+    province_fa: str | None
+    province_en: str | None
+    centres: int
+    rated_centres: int
+    places: int = Field(description="licensed places (the grades' places add up to it)")
+    effective: int = Field(description="places counted with capacity weighted by rating")
+    mean_weight: float | None = Field(description="effective ÷ licensed places")
+    grades: list[GradePlaces]
+
+
+class SplitRow(Answer):
+    province_code: str
+    province_fa: str | None
+    province_en: str | None
+    grade: str
+    weight: float
+    centres: int
+    licensed: int
+    deduction: int = Field(description="places not counted for the grade")
+    effective: int = Field(description="licensed − deduction")
+
+
+class ProvinceSplitWords(Answer):
+    province_code: str
+    en: str
+    fa: str
+
+
+class Rankings(Answer):
+    """Provinces ranked by their centres' ratings, and the capacity split per grade."""
+
+    as_of: AsOf
+    norms_version: str
+    service_type: str | None
+    numberReturned: int
+    rows: list[RankingRow]
+    split: list[SplitRow]
+    split_words: list[ProvinceSplitWords]
+    scale: RatingScaleAnswer
+    notice: NoticeField

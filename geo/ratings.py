@@ -208,12 +208,108 @@ def rating_rankings(rated: pd.DataFrame, scale: RatingScale, service_type: str |
     return out.astype({c: "int64" for c in ints})
 
 
+#: Why an evaluation row is refused (beyond the schema's own reasons: a malformed date is
+#: ``bad_date``, the same centre and day twice in the file ``duplicate_key``).
+EVALUATION_REASONS = {
+    "unknown_centre": (
+        "no centre with this licence number in the registry",
+        "مرکزی با این شمارهٔ مجوز در فهرست نیست",
+    ),
+    "unknown_grade": ("not a grade of the norms' scale", "از رتبه‌های مقیاس هنجارها نیست"),
+    "future_date": ("the evaluation's date is in the future", "تاریخ ارزیابی در آینده است"),
+    "evaluation_exists": (
+        "this centre's evaluation of that day is already recorded (history is not rewritten)",
+        "ارزیابی این مرکز در این روز پیش‌تر ثبت شده است (سابقه بازنویسی نمی‌شود)",
+    ),
+}
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def normalise_grades(grades: pd.Series, scale: RatingScale) -> pd.Series:
+    """Grades as written in a file, in the scale's spelling: "b " and "B" are grade B. A value
+    that is no grade is kept as written (``evaluation_rejections`` refuses it)."""
+    by_upper = {code.upper(): code for code in scale.codes}
+    return grades.map(lambda v: by_upper.get((_text(v) or "").upper(), _text(v)))
+
+
+def evaluation_rejections(
+    rows: pd.DataFrame,
+    ngos: pd.DataFrame | None,
+    scale: RatingScale,
+    *,
+    today: dt.date,
+    stored: pd.DataFrame | None = None,
+    provinces: frozenset[str] | None = None,
+) -> list[tuple[int, str, str, str, str]]:
+    """What is wrong with evaluation rows, beyond their types: ``(row, field, value, reason,
+    message)`` per problem, rows numbered from 1 in ``rows``' order.
+
+    ``rows`` has ``licence_no`` and ``grade`` (normalised, ``normalise_grades``) and, where it
+    could be read, ``evaluated_on`` (a date; NaT where malformed: the schema refuses that).
+    A centre must be in ``ngos`` (and, with ``provinces``, in one of them), its grade on
+    ``scale``, its date not after ``today``, and its centre and day not in ``stored``.
+    """
+    known = {} if ngos is None else dict(zip(ngos["licence_no"], ngos["province_code"], strict=True))
+    stored_keys = (
+        set()
+        if stored is None or not len(stored)
+        else set(zip(stored["licence_no"], pd.to_datetime(stored["evaluated_on"]).dt.date, strict=True))
+    )
+    out: list[tuple[int, str, str, str, str]] = []
+    dates = rows["evaluated_on"] if "evaluated_on" in rows.columns else pd.Series(pd.NaT, index=rows.index)
+    for n, (licence, grade, day) in enumerate(
+        zip(rows["licence_no"].map(_text), rows["grade"].map(_text), dates, strict=True), start=1
+    ):
+        if licence is not None and licence not in known:
+            out.append(
+                (n, "licence_no", licence, "unknown_centre", f"row {n}: no centre with licence {licence}")
+            )
+        elif licence is not None and provinces is not None and known[licence] not in provinces:
+            out.append(
+                (n, "licence_no", licence, "other_province",
+                 f"row {n}: licence {licence} belongs to a centre outside your provinces")
+            )  # fmt: skip
+        if grade is not None and grade not in scale.grades:
+            out.append(
+                (n, "grade", grade, "unknown_grade",
+                 f"row {n}: grade {grade!r} is not one of {', '.join(scale.codes)}")
+            )  # fmt: skip
+        if day is None or pd.isna(day):
+            continue
+        day = pd.Timestamp(day).date()
+        if day > today:
+            out.append(
+                (
+                    n,
+                    "evaluated_on",
+                    day.isoformat(),
+                    "future_date",
+                    f"row {n}: {day} is after today ({today})",
+                )
+            )
+        elif (licence, day) in stored_keys:
+            out.append(
+                (n, "evaluated_on", day.isoformat(), "evaluation_exists",
+                 f"row {n}: the evaluation of {licence} on {day} is already recorded")
+            )  # fmt: skip
+    return out
+
+
 __all__ = [
+    "EVALUATION_REASONS",
     "RATING_COLUMNS",
     "UNRATED",
     "capacity_split",
     "current_grades",
     "effective_capacity",
+    "evaluation_rejections",
+    "normalise_grades",
     "rating_rankings",
     "split_words",
     "weigh_capacity",
