@@ -289,3 +289,21 @@ def test_an_officer_imports_evaluations_of_own_province_audited(world):
     assert template.status_code == 200
     codes = pd.read_excel(io.BytesIO(template.content), sheet_name="codes", dtype=str)
     assert codes["رتبه"].dropna().tolist() == ["A", "B", "C", "D"]
+
+
+def test_the_monitoring_page_ranks_the_callers_provinces_in_persian(world):
+    names = {p: v[0] for p, v in small_world.PROVINCES.items()}
+    page = world["clients"]["admin"].get("/maps/monitoring").text
+    assert "رتبهٔ مراکز به تفکیک استان" in page
+    card = page.split('id="am-rankings"', 1)[1].split("</table>", 1)[0]
+    # 00 (235 of 245 places, 0.959) before 01 (30 of 50, 0.600), in Persian digits
+    assert card.index(names["00"]) < card.index(names["01"])
+    assert "۰٫۹۵۹" in card or "۰.۹۵۹" in card
+    assert "۲۴۵" in card and "۲۳۵" in card
+    assert "ساختگی" in page.split('id="am-ratings"', 1)[1].split("</section>", 1)[0]  # said synthetic
+    # a director of 00 sees 00 only
+    scoped = world["clients"]["director"].get("/maps/monitoring").text
+    card = scoped.split('id="am-rankings"', 1)[1].split("</table>", 1)[0]
+    assert names["00"] in card and names["01"] not in card
+    english = world["clients"]["admin"].get("/maps/monitoring?lang=en").text
+    assert "Ratings of centres by province" in english and "synthetic, illustrative" in english
