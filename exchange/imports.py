@@ -100,6 +100,7 @@ def check_rows(
     cache: dict | None = None,
     ratings: RatingScale | None = None,
     today: dt.date | None = None,
+    new_evaluations: bool = True,
 ) -> ValidationResult:
     """Check rows read from a file for ``layer_name`` against the store's current contents.
 
@@ -111,7 +112,9 @@ def check_rows(
     Evaluations (``ngo_evaluations``) need the norms' scale (``ratings``): each row's centre must
     be in the registry (and in ``provinces``), its grade on the scale, its date not after
     ``today`` (Tehran's day by default) and not already recorded for the centre; its province is
-    the centre's.
+    the centre's. ``new_evaluations=False`` restores or replaces the layer whole (a saved
+    version, ``--replace``): rows already recorded are then no fault, and without a scale the
+    grades are not checked.
     """
 
     def stored(name: str):
@@ -145,7 +148,7 @@ def check_rows(
             extra += _other_provinces(data, counties, provinces, stored_ngos)
     evaluations = spec.name == "ngo_evaluations"
     if evaluations:
-        if ratings is None:
+        if ratings is None and new_evaluations:
             raise InputError("the norms have no rating scale ([ratings]): evaluations cannot be imported")
         stored_ngos = stored("ngos") if "ngos" in present else None
         data = pd.DataFrame(raw).copy()
@@ -154,7 +157,8 @@ def check_rows(
             if name not in data.columns:
                 data[name] = None
         data["licence_no"] = data["licence_no"].map(lambda v: None if pd.isna(v) else str(v).strip())
-        data["grade"] = normalise_grades(data["grade"], ratings)
+        if ratings is not None:
+            data["grade"] = normalise_grades(data["grade"], ratings)
         province_of = (
             {}
             if stored_ngos is None
@@ -178,7 +182,6 @@ def check_rows(
     )
     result.placed = data
     if evaluations:
-        assert ratings is not None
         parsed = result.frame if result.frame is not None else result.accepted
         dates = pd.Series(pd.NaT, index=data.index, dtype="datetime64[ms]")
         if parsed is not None:
@@ -189,7 +192,7 @@ def check_rows(
             stored("ngos") if "ngos" in present else None,
             ratings,
             today=today or tehran_today(),
-            stored=stored(spec.name) if spec.name in present else None,
+            stored=stored(spec.name) if spec.name in present and new_evaluations else None,
             provinces=provinces,
         )
     if extra:
@@ -269,9 +272,11 @@ def validate_file(
     mode: str = "replace",
     source_layer: str | None = None,
     limits: Limits | None = None,
+    ratings: RatingScale | None = None,
+    new_evaluations: bool = True,
 ) -> ValidationResult:
     """Read ``path`` through the import boundary and check it for ``layer_name`` against the
-    store's current contents."""
+    store's current contents (evaluations: see ``check_rows``)."""
     limits = limits or get_limits()
     layer(layer_name)
     if mode not in ("replace", "append"):
@@ -280,7 +285,9 @@ def validate_file(
         raw = read_rows(path, layer_name, source_layer=source_layer, limits=limits)
     except ImportFileError as err:
         return file_refused(layer_name, Path(path).name, err)
-    return check_rows(store, layer_name, raw, mode=mode, limits=limits)
+    return check_rows(
+        store, layer_name, raw, mode=mode, limits=limits, ratings=ratings, new_evaluations=new_evaluations
+    )
 
 
 def import_file(

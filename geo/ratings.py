@@ -241,7 +241,7 @@ def normalise_grades(grades: pd.Series, scale: RatingScale) -> pd.Series:
 def evaluation_rejections(
     rows: pd.DataFrame,
     ngos: pd.DataFrame | None,
-    scale: RatingScale,
+    scale: RatingScale | None,
     *,
     today: dt.date,
     stored: pd.DataFrame | None = None,
@@ -253,7 +253,8 @@ def evaluation_rejections(
     ``rows`` has ``licence_no`` and ``grade`` (normalised, ``normalise_grades``) and, where it
     could be read, ``evaluated_on`` (a date; NaT where malformed: the schema refuses that).
     A centre must be in ``ngos`` (and, with ``provinces``, in one of them), its grade on
-    ``scale``, its date not after ``today``, and its centre and day not in ``stored``.
+    ``scale`` (None: not checked, as when a saved version is restored), its date not after
+    ``today``, and its centre and day not in ``stored``.
     """
     known = {} if ngos is None else dict(zip(ngos["licence_no"], ngos["province_code"], strict=True))
     stored_keys = (
@@ -275,7 +276,7 @@ def evaluation_rejections(
                 (n, "licence_no", licence, "other_province",
                  f"row {n}: licence {licence} belongs to a centre outside your provinces")
             )  # fmt: skip
-        if grade is not None and grade not in scale.grades:
+        if grade is not None and scale is not None and grade not in scale.grades:
             out.append(
                 (n, "grade", grade, "unknown_grade",
                  f"row {n}: grade {grade!r} is not one of {', '.join(scale.codes)}")

@@ -512,7 +512,10 @@ class ImportJobs:
                     "undo the later change first"
                 )
             saved = self.versions / record["saved_as"]
-            result = validate_file(self.store, record["layer"], saved, limits=self.limits())
+            # a saved version is restored whole: its evaluations are recorded ones, not new
+            result = validate_file(
+                self.store, record["layer"], saved, limits=self.limits(), new_evaluations=False
+            )
             if not result.ok or result.frame is None:
                 raise ImportConflict(
                     f"the saved version {saved.name} cannot be read back: {len(result.rejected)} problems"

@@ -307,3 +307,50 @@ def test_the_monitoring_page_ranks_the_callers_provinces_in_persian(world):
     assert names["00"] in card and names["01"] not in card
     english = world["clients"]["admin"].get("/maps/monitoring?lang=en").text
     assert "Ratings of centres by province" in english and "synthetic, illustrative" in english
+
+
+def test_an_admin_undoes_an_evaluations_import(world):
+    admin = world["clients"]["admin"]
+    store = world["app"].state.snapshots.store
+    before = len(store.read_layer("ngo_evaluations"))
+    rows = pd.DataFrame({"licence_no": ["SYN-00002"], "evaluated_on": ["2026-02-01"], "grade": ["D"]})
+    job = wait(admin, upload(admin, _xlsx(rows), "undo.xlsx", "ngo_evaluations").json()["id"])
+    assert job["state"] == "ready", job
+    record = admin.post(f"/imports/{job['id']}/confirm").json()
+    assert len(store.read_layer("ngo_evaluations")) == before + 1
+    undone = admin.post(f"/imports/{record['id']}/undo")
+    assert undone.status_code == 200, undone.text
+    back = store.read_layer("ngo_evaluations")
+    assert len(back) == before and "SYN-00002" not in set(back["licence_no"])
+
+
+def test_the_command_line_imports_evaluations_all_or_nothing(tmp_path, capsys):
+    from cli.main import main
+
+    url = str(tmp_path / "cli.gpkg")
+    _write(open_store(url))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "licence_no,evaluated_on,grade\nSYN-00001,2026-01-15,A\nSYN-00001,2026-01-20,Z\n", encoding="utf-8"
+    )
+    code = main(
+        [
+            "--store",
+            url,
+            "import",
+            "ngo_evaluations",
+            str(bad),
+            "--append",
+            "--rejected",
+            str(tmp_path / "r.csv"),
+        ]
+    )
+    assert code == 3
+    assert "unknown_grade" in capsys.readouterr().err
+    assert len(open_store(url).read_layer("ngo_evaluations")) == 6  # nothing written
+    good = tmp_path / "good.csv"
+    good.write_text("licence_no,evaluated_on,grade\nSYN-00001,2026-01-15,A\n", encoding="utf-8")
+    assert main(["--store", url, "import", "ngo_evaluations", str(good), "--append"]) == 0
+    stored = open_store(url).read_layer("ngo_evaluations")
+    assert len(stored) == 7
+    assert stored.loc[stored["licence_no"] == "SYN-00001", "province_code"].tolist() == ["00"]

@@ -9,7 +9,7 @@ import tomllib
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigurationError
@@ -209,6 +209,7 @@ def test_rankings_per_province_by_hand():
     assert kg[["province_code", "places", "effective", "places_C"]].values.tolist() == [["02", 15, 11, 15]]
 
 
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(1, 5000), st.sampled_from(["A", "B", "C", "D", None])), min_size=1, max_size=40
