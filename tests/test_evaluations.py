@@ -222,7 +222,10 @@ def test_rankings_by_province_by_hand(world):
         "01": (30, 12),
     }
     csv = world["clients"]["admin"].get("/ratings/rankings?f=csv&lang=en")
-    assert csv.status_code == 200 and "places_unrated" in csv.text and "# " in csv.text
+    assert csv.status_code == 200 and "Places at unrated" in csv.text and "Mean weight" in csv.text
+    assert "# scale: norms" in csv.text and "synthetic" in csv.text
+    persian = world["clients"]["admin"].get("/ratings/rankings?f=csv").text
+    assert "جای رتبهٔ B" in persian and "میانگین وزن" in persian
 
 
 def test_a_scoped_role_sees_its_provinces_evaluations_only(world):

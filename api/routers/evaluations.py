@@ -20,8 +20,21 @@ from api.schemas import CentreEvaluations, Rankings, ServiceType, declared, with
 from geo.ratings import UNRATED, split_words
 from services.evaluations import centre_history, rankings, scale_answer, scale_of
 from services.snapshot import Snapshot
+from services.tables import localised
 
 router = APIRouter(tags=["Evaluations"])
+
+#: The rankings' own headers (the grades' columns are named per grade below).
+RANKING_HEADERS = {
+    "rank": ("رده", "Rank"),
+    "province_fa": ("استان", "Province (Persian)"),
+    "province_en": ("استان (انگلیسی)", "Province"),
+    "centres": ("مراکز", "Centres"),
+    "rated_centres": ("مراکز ارزیابی‌شده", "Evaluated centres"),
+    "places": ("جای مجوز", "Licensed places"),
+    "effective": ("جای شمرده‌شده", "Places counted"),
+    "mean_weight": ("میانگین وزن", "Mean weight"),
+}
 
 LicenceNo = Annotated[str, PathParam(max_length=64, pattern=r"^[\w\-/.]+$", description="the licence number")]
 
@@ -61,7 +74,13 @@ def rating_rankings(
             *((f"grade {g.code}", f"{g.fa} / {g.en} (weight {g.weight:g})") for g in scale.grades.values()),
             *_record(snap, lang),
         ]
-        return table_download(table, "rating-rankings", f, about)
+        i = 0 if lang == "fa" else 1
+        per_grade = {k: v[i] for k, v in RANKING_HEADERS.items()}
+        for g in grades:
+            shown = g if g != UNRATED else ("بی‌ارزیابی", "unrated")[i]
+            per_grade[f"places_{g}"] = (f"جای رتبهٔ {shown}", f"Places at {shown}")[i]
+            per_grade[f"share_{g}"] = (f"سهم رتبهٔ {shown}", f"Share at {shown}")[i]
+        return table_download(localised(table, lang).rename(columns=per_grade), "rating-rankings", f, about)
     rows = []
     for r in table.to_dict("records"):
         rows.append(
