@@ -357,3 +357,38 @@ def test_the_command_line_imports_evaluations_all_or_nothing(tmp_path, capsys):
     stored = open_store(url).read_layer("ngo_evaluations")
     assert len(stored) == 7
     assert stored.loc[stored["licence_no"] == "SYN-00001", "province_code"].tolist() == ["00"]
+
+
+@pytest.mark.postgis
+def test_on_postgis_the_service_role_imports_evaluations_into_a_store_made_before_them(
+    postgis_store, postgis_url, tmp_path
+):
+    from tests.conftest import SERVICE_ROLE, service_role_url
+
+    # a deployment made before evaluations existed: no ngo_evaluations table
+    layers = {k: v for k, v in small_world.layers().items() if k != "ngo_evaluations"}
+    _write(postgis_store, layers)
+    url = service_role_url(postgis_url)  # the owner's setup makes the table and grants on it
+    tokens = tokens_for(postgis_url)
+    app = create_app(
+        Settings(
+            store=url, prepare_tiles=False, imports_dir=tmp_path / "private", versions_dir=tmp_path / "v"
+        )
+    )
+    store = app.state.snapshots.store
+    try:
+        assert store.engine.url.username == SERVICE_ROLE
+        with TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["officer"])) as officer:
+            rows = pd.DataFrame({"licence_no": ["SYN-00001"], "evaluated_on": ["2026-01-15"], "grade": ["B"]})
+            job = wait(officer, upload(officer, _xlsx(rows), "e.xlsx", "ngo_evaluations").json()["id"])
+            assert job["state"] == "ready", job
+            confirmed = officer.post(f"/imports/{job['id']}/confirm")
+            assert confirmed.status_code == 200, confirmed.text
+            assert officer.get("/ngos/SYN-00001/evaluations").json()["evaluations"][0]["grade"] == "B"
+            stored = store.read_layer_in_provinces("ngo_evaluations", ["00"])
+            assert stored[["licence_no", "grade", "province_code"]].values.tolist() == [
+                ["SYN-00001", "B", "00"]
+            ]
+    finally:
+        app.state.imports.close()
+        store.close()
