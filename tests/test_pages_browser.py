@@ -177,13 +177,15 @@ def test_a_centres_popup_says_its_grade(visit, api):
     else:
         raise AssertionError("no evaluated active centre among the first 200")
     lon, lat = f["geometry"]["coordinates"]
-    visit.open("/maps/national")
+    # the map draws the centres of the chosen service
+    visit.open(f"/maps/national?service={f['properties']['service_type']}")
     visit.view(lat, lon, 17)
     visit.quiet(tolerate=("/tiles/",))
-    visit.js(
-        "Amayesh.map.eachLayer((l) => { if (l.options && l.options.amNgo === "
-        f"{body['licence_no']!r}) l.fire('click'); }})"
+    clicked = visit.js(
+        "(() => { let n = 0; Amayesh.map.eachLayer((l) => { if (l.options && l.options.amNgo === "
+        f"{body['licence_no']!r}) {{ n += 1; l.fire('click'); }} }}); return n; }})()"
     )
+    assert clicked == 1
     text = visit.popup_text()
     assert "رتبهٔ ارزیابی" in text
     meaning = next(g["fa"] for g in body["scale"]["grades"] if g["grade"] == body["grade"])
