@@ -17,6 +17,7 @@ from api.routers import (
     applications,
     assessments,
     auth,
+    evaluations,
     features,
     hierarchy,
     imports,
@@ -47,7 +48,7 @@ def default_folder(settings: Settings, name: str) -> Path:
     return Path(settings.store).parent / name
 
 
-def import_jobs(settings: Settings, store, accounts: Accounts, reference=None):
+def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None, reference=None):
     """The import jobs of the service (``services.intake``), audited in the accounts' trail."""
     from services.intake import ImportJobs
 
@@ -60,6 +61,7 @@ def import_jobs(settings: Settings, store, accounts: Accounts, reference=None):
         settings.versions_dir or default_folder(settings, "versions"),
         audit,
         ttl_seconds=settings.import_ttl_minutes * 60,
+        ratings=ratings,
         reference=reference,
     )
 
@@ -120,7 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # An import's check takes the places and counties from the snapshot when it is of the same
     # store version: 98,000 settlements need not be read again for each upload.
-    app.state.imports = import_jobs(settings, store, accounts, app.state.snapshots.stored_layers)
+    app.state.imports = import_jobs(
+        settings, store, accounts, norms.ratings, app.state.snapshots.stored_layers
+    )
     app.state.plan_jobs = PlanJobs()
     errors.install(app)
     security.install(app)
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessments.router)
     app.include_router(applications.router)
     app.include_router(trends.router)
+    app.include_router(evaluations.router)
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)

@@ -451,6 +451,10 @@ class SaturationFigures(Answer):
     )
     national_median_per_10k: float | None
     class_: Literal["underserved", "balanced", "saturated"] | None = Field(alias="class")
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
+    )
+    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
 
 
 class NearbyCentre(Answer):
@@ -460,6 +464,10 @@ class NearbyCentre(Answer):
     licence_no: str
     name_fa: str | None
     capacity: int
+    grade: str | None = Field(None, description="its current grade (null: not evaluated)")
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: its licensed places"
+    )
     distance_km: float = Field(description="ground distance from the proposed place")
     travel_min: float | None = Field(None, description="on roads: minutes of travel")
     lon: float
@@ -516,6 +524,11 @@ class LicenceCheckAnswer(Answer):
     travel: Literal["straight", "roads"]
     catchment_min: float | None = Field(description="on roads: the catchment in minutes")
     road_fallback: bool = Field(description="on roads: the place is far from any road (straight line)")
+    ratings_in_catchment: dict[str, int] | None = Field(
+        None, description="grade -> same-type centres in the catchment ('unrated': never evaluated)"
+    )
+    capacity_weighted_by_rating: bool = False
+    counted_capacity: int | None = Field(None, description="the places the proposed centre counts for")
     as_of: AsOf | None = None
     notice: NoticeField = None
 
@@ -595,6 +608,10 @@ class SaturationRow(Answer):
     need_rank: int | None = Field(
         description="rank by need within the service: ratio to the norm, then share out of reach, then gap"
     )
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
+    )
+    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
 
 
 class SaturationAnswer(Answer):
@@ -1148,6 +1165,9 @@ class DelegationSummary(Priced):
     outreach_cost: float | None = Field(
         None, description="what the outreach lines cost: their km × the cost per km (none: no cost table)"
     )
+    rating_preference: str | None = Field(None, description="how the plan prefers well-rated centres")
+    rating_preference_fa: str | None = None
+    capacity_weighted_by_rating: bool = False
 
 
 class DelegatingCentre(Answer):
@@ -1158,6 +1178,8 @@ class DelegatingCentre(Answer):
     lon: float
     lat: float
     capacity: int
+    grade: str | None = Field(None, description="its current grade (null: not evaluated)")
+    licensed_capacity: int | None = Field(None, description="its licensed places (capacity: effective)")
     load: int
     spare: int
     assigned: int
@@ -1503,3 +1525,104 @@ class SettlementHistory(Answer):
     name_fa: str
     known_version: str = Field(description="the version its recorded county is in")
     versions: list[SettlementInVersion] = Field(description="oldest first")
+
+
+# ---- evaluations of centres (api/routers/evaluations.py) ---------------------------------------
+
+
+class RatingGrade(Answer):
+    grade: str
+    fa: str = Field(description="what the grade means, in Persian")
+    en: str
+    weight: float = Field(description="the share of licensed capacity the grade counts for")
+
+
+class RatingScaleAnswer(Answer):
+    """The norms' evaluation scale, best grade first."""
+
+    grades: list[RatingGrade]
+    unrated_weight: float = Field(description="what a centre never evaluated counts as")
+    weight_capacity_by_rating: bool = Field(description="whether the measures count effective capacity")
+    synthetic: bool = Field(description="the weights are synthetic demo figures")
+    label: str
+
+
+class EvaluationRecord(Answer):
+    evaluated_on: str = Field(description="the day of the evaluation (YYYY-MM-DD, Gregorian)")
+    grade: str
+    grade_fa: str | None
+    grade_en: str | None
+    evaluator: str | None
+    note: str | None
+    synthetic: bool
+    counts_on_as_of: bool = Field(description="on or before the as-of day: known then")
+
+
+class CentreEvaluations(Answer):
+    """A centre's evaluations, oldest first, and its grade on the as-of day."""
+
+    licence_no: str
+    name_fa: str | None
+    service_type: str
+    province_code: str
+    county_code: str
+    as_of: AsOf
+    grade: str | None = Field(description="its grade on the as-of day (null: not evaluated by then)")
+    graded_on: str | None
+    weight: float
+    licensed_capacity: int
+    effective_capacity: int = Field(description="licensed capacity × the grade's weight, whole places")
+    evaluations: list[EvaluationRecord]
+    scale: RatingScaleAnswer
+    notice: NoticeField = None
+
+
+class GradePlaces(Answer):
+    grade: str = Field(description="a grade, or 'unrated'")
+    places: int = Field(description="licensed places of the province's centres at this grade")
+    share: float | None = Field(description="their share of the province's places")
+
+
+class RankingRow(Answer):
+    rank: int
+    province_code: str
+    province_fa: str | None
+    province_en: str | None
+    centres: int
+    rated_centres: int
+    places: int = Field(description="licensed places (the grades' places add up to it)")
+    effective: int = Field(description="places counted with capacity weighted by rating")
+    mean_weight: float | None = Field(description="effective ÷ licensed places")
+    grades: list[GradePlaces]
+
+
+class SplitRow(Answer):
+    province_code: str
+    province_fa: str | None
+    province_en: str | None
+    grade: str
+    weight: float
+    centres: int
+    licensed: int
+    deduction: int = Field(description="places not counted for the grade")
+    effective: int = Field(description="licensed − deduction")
+
+
+class ProvinceSplitWords(Answer):
+    province_code: str
+    en: str
+    fa: str
+
+
+class Rankings(Answer):
+    """Provinces ranked by their centres' ratings, and the capacity split per grade."""
+
+    as_of: AsOf
+    norms_version: str
+    service_type: str | None
+    numberReturned: int
+    rows: list[RankingRow]
+    split: list[SplitRow]
+    split_words: list[ProvinceSplitWords]
+    scale: RatingScaleAnswer
+    notice: NoticeField

@@ -111,6 +111,9 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/maps/monitoring"): requires("read", page=True),
     ("GET", "/priorities"): requires("priorities"),
     ("GET", "/saturation"): requires("read"),
+    # evaluations of centres (api/routers/evaluations.py): the caller's provinces only
+    ("GET", "/ngos/{licence_no}/evaluations"): requires("evaluations"),
+    ("GET", "/ratings/rankings"): requires("evaluations"),
     # figures by Jalali period of the caller's provinces (a scoped caller's country is the sum of them)
     ("GET", "/trends"): requires("read"),
     ("GET", "/concentration"): requires("read"),

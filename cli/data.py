@@ -135,12 +135,20 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     # The report goes where the user asked, or into the working folder: never beside the input,
     # which may be a system file (/etc/passwd) or no folder at all (/vsicurl/…, http://…).
     report_path = args.report or Path.cwd() / (Path(args.file).stem[:100] + ".rejected.csv")
+    ratings = None
+    if args.layer == "ngo_evaluations":
+        from services.loading import load_norms
+
+        ratings = load_norms(settings.norms).ratings
     result = validate_file(
         store,
         args.layer,
         args.file,
         mode="append" if mode == "append" else "replace",
         source_layer=args.source_layer,
+        ratings=ratings,
+        # --replace restores or rewrites the layer whole: its recorded evaluations are no fault
+        new_evaluations=mode != "replace",
     )
     if not result.ok:
         err = ImportRejected(result)

@@ -565,3 +565,71 @@ def generate_applications(
                 }
             )
     return rows
+
+
+#: Synthetic evaluations: the share of centres evaluated, and the grades' shares among them. THESE
+#: ARE ILLUSTRATIVE ASSUMPTIONS: no published national totals of grades are in the reference data.
+#: Each province's grade counts are drawn to these shares exactly (largest remainder), then dealt
+#: to its centres at random; the grades follow the norms' scale (A-D).
+EVALUATED_SHARE = 0.8
+GRADE_SHARES = {"A": 0.25, "B": 0.40, "C": 0.25, "D": 0.10}
+
+
+def generate_evaluations(ngos: pd.DataFrame, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Synthetic evaluations of the demo's centres, with history, labelled synthetic.
+
+    Per province, ``EVALUATED_SHARE`` of its licences issued before 1402 (rounded) are evaluated; their latest
+    grades are split to ``GRADE_SHARES`` exactly (largest remainder) and dealt at random. The
+    latest evaluation falls in 1403 before ``AS_OF``; about half the evaluated centres also have
+    an earlier one in 1402, one grade better or worse (or the same), so the history shows change.
+    Deterministic for a seed.
+    """
+    import jdatetime
+
+    from geo.apportion import largest_remainder
+
+    grades = list(GRADE_SHARES)
+    y1402 = pd.Timestamp(jdatetime.date(1402, 1, 1).togregorian())
+    y1403 = pd.Timestamp(jdatetime.date(1403, 1, 1).togregorian())
+    rows: list[dict] = []
+    for province, here in ngos.groupby("province_code", sort=True):
+        rng = county_rng(seed, str(province), stream=6)  # stream 6: evaluations
+        # a centre is evaluated once it works: licensed before 1402 (a pending one is not)
+        working = here[here["issued_on"].notna() & (pd.to_datetime(here["issued_on"]) < y1402)]
+        licences = working["licence_no"].sort_values().to_numpy()
+        n = round(EVALUATED_SHARE * len(licences))
+        chosen = np.sort(rng.choice(len(licences), size=n, replace=False))
+        counts = largest_remainder(n, np.array([GRADE_SHARES[g] for g in grades]))
+        dealt = rng.permutation(np.repeat(np.arange(len(grades)), counts))
+        latest_days = rng.integers(0, (AS_OF - y1403).days, n)
+        earlier = rng.random(n) < 0.5
+        shift = rng.integers(-1, 2, n)
+        earlier_days = rng.integers(0, (y1403 - y1402).days, n)
+        for k, (pos, grade) in enumerate(zip(chosen, dealt, strict=True)):
+            licence = str(licences[pos])
+            if earlier[k]:
+                before = int(min(max(grade + shift[k], 0), len(grades) - 1))
+                rows.append(
+                    _evaluation(
+                        licence, y1402 + pd.Timedelta(days=int(earlier_days[k])), grades[before], province
+                    )
+                )
+            rows.append(
+                _evaluation(licence, y1403 + pd.Timedelta(days=int(latest_days[k])), grades[grade], province)
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["licence_no", "evaluated_on", "grade", "evaluator", "note", "province_code", "synthetic"],
+    )
+
+
+def _evaluation(licence: str, day: pd.Timestamp, grade: str, province) -> dict:
+    return {
+        "licence_no": licence,
+        "evaluated_on": day,
+        "grade": grade,
+        "evaluator": "ارزیابی ساختگی نمونه (synthetic demo evaluation)",
+        "note": None,
+        "province_code": str(province),
+        "synthetic": True,
+    }

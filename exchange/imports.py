@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import ImportRejected as ImportRejected
 from geo.errors import InputError
+from geo.norms import RatingScale
+from geo.ratings import evaluation_rejections, normalise_grades
 from geo.schema import layer
 from geo.shapes import GeometryLimits
 from store.base import Store
@@ -95,6 +98,9 @@ def check_rows(
     limits: Limits | None = None,
     provinces: frozenset[str] | None = None,
     cache: dict | None = None,
+    ratings: RatingScale | None = None,
+    today: dt.date | None = None,
+    new_evaluations: bool = True,
 ) -> ValidationResult:
     """Check rows read from a file for ``layer_name`` against the store's current contents.
 
@@ -102,6 +108,13 @@ def check_rows(
     the same centre twice is rejected; with ``provinces`` (a licensing officer's), a row of
     another province is rejected. ``result.placed`` holds the rows as placed. ``cache`` (a dict)
     keeps the layers read from the store for a second call on the same store version.
+
+    Evaluations (``ngo_evaluations``) need the norms' scale (``ratings``): each row's centre must
+    be in the registry (and in ``provinces``), its grade on the scale, its date not after
+    ``today`` (Tehran's day by default) and not already recorded for the centre; its province is
+    the centre's. ``new_evaluations=False`` restores or replaces the layer whole (a saved
+    version, ``--replace``): rows already recorded are then no fault, and without a scale the
+    grades are not checked.
     """
 
     def stored(name: str):
@@ -133,6 +146,25 @@ def check_rows(
         extra += duplicate_centres(data, stored_ngos)
         if provinces is not None and counties is not None:
             extra += _other_provinces(data, counties, provinces, stored_ngos)
+    evaluations = spec.name == "ngo_evaluations"
+    if evaluations:
+        if ratings is None and new_evaluations:
+            raise InputError("the norms have no rating scale ([ratings]): evaluations cannot be imported")
+        stored_ngos = stored("ngos") if "ngos" in present else None
+        data = pd.DataFrame(raw).copy()
+        data.columns = [str(c).strip().lower() for c in data.columns]
+        for name in ("licence_no", "grade"):
+            if name not in data.columns:
+                data[name] = None
+        data["licence_no"] = data["licence_no"].map(lambda v: None if pd.isna(v) else str(v).strip())
+        if ratings is not None:
+            data["grade"] = normalise_grades(data["grade"], ratings)
+        province_of = (
+            {}
+            if stored_ngos is None
+            else dict(zip(stored_ngos["licence_no"], stored_ngos["province_code"], strict=True))
+        )
+        data["province_code"] = data["licence_no"].map(province_of)
     existing = None
     if mode == "append" and spec.name in present:
         existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
@@ -149,6 +181,20 @@ def check_rows(
         limits=geometry_limits(limits),
     )
     result.placed = data
+    if evaluations:
+        parsed = result.frame if result.frame is not None else result.accepted
+        dates = pd.Series(pd.NaT, index=data.index, dtype="datetime64[ms]")
+        if parsed is not None:
+            dates.loc[parsed.index] = parsed["evaluated_on"].to_numpy()
+        checked = data.assign(evaluated_on=dates)
+        extra += evaluation_rejections(
+            checked,
+            stored("ngos") if "ngos" in present else None,
+            ratings,
+            today=today or tehran_today(),
+            stored=stored(spec.name) if spec.name in present and new_evaluations else None,
+            provinces=provinces,
+        )
     if extra:
         placed_rows = {
             r[0]
@@ -171,6 +217,12 @@ def check_rows(
         accepted = result.accepted[~(result.accepted.index.to_series() + 1).isin(bad).to_numpy()]
         result.accepted = accepted.reset_index(drop=True) if len(accepted) else None
     return result
+
+
+def tehran_today() -> dt.date:
+    """Today's date in Iran (UTC+03:30, no daylight saving since 2022): what "in the future"
+    means to a user typing an evaluation's date."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3, minutes=30)).date()
 
 
 def _other_provinces(
@@ -220,9 +272,11 @@ def validate_file(
     mode: str = "replace",
     source_layer: str | None = None,
     limits: Limits | None = None,
+    ratings: RatingScale | None = None,
+    new_evaluations: bool = True,
 ) -> ValidationResult:
     """Read ``path`` through the import boundary and check it for ``layer_name`` against the
-    store's current contents."""
+    store's current contents (evaluations: see ``check_rows``)."""
     limits = limits or get_limits()
     layer(layer_name)
     if mode not in ("replace", "append"):
@@ -231,7 +285,9 @@ def validate_file(
         raw = read_rows(path, layer_name, source_layer=source_layer, limits=limits)
     except ImportFileError as err:
         return file_refused(layer_name, Path(path).name, err)
-    return check_rows(store, layer_name, raw, mode=mode, limits=limits)
+    return check_rows(
+        store, layer_name, raw, mode=mode, limits=limits, ratings=ratings, new_evaluations=new_evaluations
+    )
 
 
 def import_file(

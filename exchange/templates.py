@@ -43,6 +43,10 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "population": ("جمعیت", "Population"),
     "synthetic": ("ساختگی", "Synthetic"),
     "position_source": ("منشأ موقعیت", "Position source"),
+    "evaluated_on": ("تاریخ ارزیابی", "Evaluated on"),
+    "grade": ("رتبه", "Grade"),
+    "evaluator": ("ارزیاب", "Evaluator"),
+    "note": ("یادداشت", "Note"),
 }
 
 #: The columns of each layer's template, in order (what a data officer fills in).
@@ -64,6 +68,7 @@ TEMPLATE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     ),
     "target_areas": ("target_code", "name_fa", "kind", "county_code", "households", "wkt"),
     "county_needs": ("county_code", "service_type", "target_population"),
+    "ngo_evaluations": ("licence_no", "evaluated_on", "grade", "evaluator", "note"),
 }
 
 _PAREN = re.compile(r"\(([A-Za-z_][A-Za-z0-9_]*)\)\s*$")
@@ -107,7 +112,12 @@ def rename_headers(frame: pd.DataFrame, layer_name: str) -> pd.DataFrame:
 
 
 def template_workbook(
-    layer_name: str, path: Path, provinces: pd.DataFrame, counties: pd.DataFrame, lang: str = "fa"
+    layer_name: str,
+    path: Path,
+    provinces: pd.DataFrame,
+    counties: pd.DataFrame,
+    lang: str = "fa",
+    grades: list[tuple[str, str, str]] | None = None,
 ) -> Path:
     """Write the template workbook of ``layer_name`` to ``path``.
 
@@ -130,7 +140,7 @@ def template_workbook(
     codes.sheet_view.rightToLeft = lang == "fa"
     rows_max = 5000
     # The codes sheet: one block of columns per list (code, Persian, English).
-    lists = {
+    lists: dict[str, list] = {
         "service_type": [(c, fa, en) for c, (fa, en) in SERVICE_TYPES.items()],
         "status": [(c, fa, en) for c, (fa, en) in LICENCE_STATUSES.items()],
         "province_code": [
@@ -142,7 +152,10 @@ def template_workbook(
             for r in counties.sort_values("county_code").itertuples()
         ],
     }
+    if grades:
+        lists["grade"] = list(grades)
     heads = {
+        "grade": ("رتبه", "معنا", "Meaning"),
         "service_type": ("کد نوع خدمت", "نام فارسی", "English"),
         "status": ("کد وضعیت", "نام فارسی", "English"),
         "province_code": ("کد استان", "نام فارسی", "English"),

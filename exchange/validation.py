@@ -59,6 +59,10 @@ REASONS: Mapping[str, str] = {
     "county_needed": "a village or city name needs its county",
     "duplicate_centre": "the same centre (name, settlement and service) twice, or already stored under another licence",
     "other_province": "a row of a province outside the user's",
+    "unknown_centre": "no centre with this licence number in the registry",
+    "unknown_grade": "not a grade of the norms' scale",
+    "future_date": "the evaluation's date is in the future",
+    "evaluation_exists": "this centre's evaluation of that day is already recorded",
 }
 
 #: A polygon is repaired only when that changes its area by less than this share.
@@ -71,6 +75,7 @@ _DEFAULTS: Mapping[str, Mapping[str, object]] = {
     "ngos": {"synthetic": False, "position_source": "file"},
     "target_areas": {"synthetic": False},
     "county_needs": {"synthetic": False},
+    "ngo_evaluations": {"synthetic": False},
 }
 
 _LABELS = {

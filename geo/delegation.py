@@ -25,6 +25,12 @@ Rules, where the data do not say:
   the sum of its shares (a Huff-type allocation, as in the three-step floating catchment of
   Wan et al. 2012); spare = capacity − load where positive. Where an NGO frame carries a
   ``served`` column (persons served, from the registry), that figure is the load instead.
+* **Well-rated centres first**: with a rating scale in the norms, each trip costs, beside its
+  distance, ``GRADE_STEP_KM`` (a metre; ``GRADE_STEP_MIN`` on roads) per grade below the best,
+  an unrated centre counting as one grade below the worst. The step is far below the precision
+  of any trip, so it never sends a village farther; among centres at the same distance the
+  better-rated one serves. With ``weight_capacity_by_rating`` on, a centre's capacity (and so
+  its spare capacity) is its effective capacity too. The plan's summary says both.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ from geo.costs import check_budget
 from geo.decisions import AnalysisInputError, check_service_type
 from geo.distance import Located
 from geo.siting import check_pair_count, travel_of
+
+#: the tie-break of a grade step, in the transport's cost unit (km in a straight line, minutes
+#: on roads): a metre or, on roads, six hundredths of a second per grade below the best
+GRADE_STEP_KM = 0.001
+GRADE_STEP_MIN = 0.001
 
 
 def huff_load(
@@ -267,9 +278,17 @@ def delegate(
     pi, pj, pc = travel.pairs(places, centres, reach)
     table = analysis.norms.costs
     check_budget(budget, table)
+    scale = analysis.norms.ratings
+    grade_rank = np.zeros(len(centres_all), dtype="float64")
+    if scale is not None and "grade" in centres_all.columns:
+        grade_rank = np.array(
+            [scale.rank(g if isinstance(g, str) else None) for g in centres_all["grade"]], "float64"
+        )
+    step = GRADE_STEP_MIN if unit == "min" else GRADE_STEP_KM
+    pair_cost = pc / per_unit + step * grade_rank[centre_pos][pj]
     proven = True
     if budget is None:
-        flow, _ = transport(spare[centre_pos], need, pi, pj, pc / per_unit)
+        flow, _ = transport(spare[centre_pos], need, pi, pj, pair_cost)
     else:
         if len(pi) > BUDGET_MAX_PAIRS:
             raise AnalysisInputError(
@@ -282,7 +301,7 @@ def delegate(
             need,
             pi,
             pj,
-            pc / per_unit,
+            pair_cost,
             pair_km * table.outreach_per_km,
             budget,
             time_limit=time_limit,
@@ -361,6 +380,7 @@ def delegate(
             "lon": centre_lon[centre_pos],
             "lat": centre_lat[centre_pos],
             "capacity": capacity[centre_pos].astype("int64"),
+            **_centre_ratings(centres_all, centre_pos),
             "load": np.rint(load[centre_pos]).astype("int64"),
             "spare": spare[centre_pos].astype("int64"),
             "assigned": assigned_centre.astype("int64"),
@@ -402,5 +422,42 @@ def delegate(
         "cost_currency": None if table is None else table.currency,
         "cost_table": None if table is None else table.label(analysis.norms.version),
         "costs_synthetic": None if table is None else table.synthetic,
+        **_ratings_summary(analysis.norms, unit),
     }
     return DelegationPlan(centres=centres_frame, places=places_frame, lines=lines, summary=summary)
+
+
+def _centre_ratings(centres: pd.DataFrame, pos: np.ndarray) -> dict:
+    """The delegated centres' grades (None: unrated) and, when capacity is weighted by rating,
+    their licensed capacity (``capacity`` is then the effective one)."""
+    if "grade" not in centres.columns:
+        return {}
+    grades = centres["grade"].to_numpy()[pos]
+    out: dict = {"grade": np.array([g if isinstance(g, str) else None for g in grades], dtype="object")}
+    if "licensed_capacity" in centres.columns:
+        out["licensed_capacity"] = centres["licensed_capacity"].to_numpy()[pos].astype("int64")
+    return out
+
+
+def _ratings_summary(norms, unit: str) -> dict:
+    """How the plan used the ratings, in words (English and Persian)."""
+    scale = norms.ratings
+    if scale is None:
+        return {"rating_preference": None, "rating_preference_fa": None, "capacity_weighted_by_rating": False}
+    order = " > ".join(scale.codes)
+    en = (
+        f"better-rated centres are preferred: among centres at the same distance the better grade serves "
+        f"({order} > unrated)"
+    )
+    fa = (
+        f"مراکز با رتبهٔ بهتر ترجیح دارند: از میان مراکز هم‌فاصله، مرکز با رتبهٔ بهتر خدمت می‌دهد "
+        f"({' > '.join(scale.codes)} > بی‌ارزیابی)"
+    )
+    if norms.weights_capacity:
+        en += "; capacity is weighted by rating, so spare capacity is that of the effective capacity"
+        fa += "؛ ظرفیت به رتبه وزن داده می‌شود، پس ظرفیت خالی از ظرفیت مؤثر حساب می‌شود"
+    return {
+        "rating_preference": en,
+        "rating_preference_fa": fa,
+        "capacity_weighted_by_rating": norms.weights_capacity,
+    }

@@ -167,6 +167,19 @@ class UnknownFeatureError(NotFoundError):
     code = "unknown-feature"
 
 
+class UnknownCentreError(NotFoundError):
+    """No centre with this licence number among those the caller may see.
+
+    Carries the message in Persian as well (``message_fa``): the problem answer gives both.
+    """
+
+    code = "unknown-centre"
+
+    def __init__(self, user_message: str, message_fa: str) -> None:
+        super().__init__(user_message)
+        self.message_fa = message_fa
+
+
 class UnknownSettlementError(NotFoundError):
     code = "unknown-settlement"
 

@@ -22,6 +22,7 @@ from geo.decisions import AnalysisInputError, check_service_type, fa_number
 from geo.distance import Located, TravelCost, ground_distance
 from geo.measures import classify
 from geo.norms import Norms
+from geo.ratings import UNRATED, effective_capacity
 from geo.schema import SERVICE_TYPES
 
 #: How many of the nearest flagged places the licence check compares the proposal with.
@@ -55,6 +56,15 @@ class LicenceCheck:
     catchment_min: float | None = None
     #: on roads: the proposed place is far from any road, so its trips are straight lines
     road_fallback: bool = False
+    #: with a rating scale in the norms: the grades of the same-type centres in the catchment
+    #: (grade -> centres, ``unrated`` for those never evaluated), and whether capacity was
+    #: weighted by rating (the county's figures and the proposed centre's then count effective
+    #: capacity; a new centre counts as unrated)
+    ratings_in_catchment: dict | None = None
+    capacity_weighted_by_rating: bool = False
+    #: the capacity the proposed centre counts for (its capacity × the unrated weight when
+    #: capacity is weighted by rating, else its capacity)
+    counted_capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +191,18 @@ def check_licence(
     fa_label, en_label = SERVICE_TYPES[service_type]
     here = Located.from_lonlat(np.array([lon]), np.array([lat]))
 
+    # What the proposed centre counts for: with capacity weighted by rating, a new centre has no
+    # evaluation yet and counts as unrated.
+    scale = analysis.norms.ratings
+    weighted = scale is not None and analysis.norms.weights_capacity
+    counted = capacity
+    if weighted:
+        assert scale is not None
+        counted = int(effective_capacity(pd.Series([capacity]), pd.Series([None]), scale).iloc[0])
+
     # The county's saturation before and after.
     before = analysis.saturation.loc[(county, service_type)]
-    after_capacity = int(before["capacity"]) + capacity
+    after_capacity = int(before["capacity"]) + counted
     target = int(before["target_population"])
     per_10k_after = 1e4 * after_capacity / target if target else float("nan")
     ratio_after = per_10k_after / norm.norm_per_10k
@@ -193,6 +212,14 @@ def check_licence(
         **sat_before,
         "ngos": int(before["ngos"]) + 1,
         "capacity": after_capacity,
+        **(
+            {
+                "licensed_capacity": sat_before["licensed_capacity"] + capacity,
+                "rating_deduction": sat_before["rating_deduction"] + capacity - counted,
+            }
+            if "licensed_capacity" in sat_before
+            else {}
+        ),
         "capacity_per_10k": per_10k_after,
         "ratio_to_norm": ratio_after,
         "class": class_after,
@@ -209,7 +236,7 @@ def check_licence(
     # Access change: E2SFCA ratios of existing centres do not change when one is added.
     weight = gaussian_decay(catchment)(cost)
     weighted_demand = float((demand[idx] * weight).sum())
-    ratio_new = capacity / weighted_demand if weighted_demand > 0 else 0.0
+    ratio_new = counted / weighted_demand if weighted_demand > 0 else 0.0
     access_before = analysis.access.access[service_type].to_numpy()
     per_person_norm = norm.per_person
     flagged_pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
@@ -239,10 +266,13 @@ def check_licence(
     # Same-type active centres in the catchment.
     same = []
     n_same = 0
+    grades_near: list[str | None] = []
     if service_type in ix.providers:
         located, tree, frame = ix.providers[service_type]
         near, d = travel.within(here, located, catchment, tree=tree)
         n_same = len(near)
+        if "grade" in frame.columns:
+            grades_near = [frame["grade"].iat[int(n)] for n in near]
         # Only the ten nearest are listed.
         near, d = near[:10], d[:10]
         fields = _cost_fields(analysis, d, near, here, located)
@@ -253,6 +283,7 @@ def check_licence(
                     "licence_no": row["licence_no"],
                     "name_fa": row["name_fa"],
                     "capacity": int(row["capacity"]),
+                    **_rating_fields(row),
                     **fields[f],
                     "lon": float(row.geometry.x),
                     "lat": float(row.geometry.y),
@@ -282,6 +313,23 @@ def check_licence(
         better,
         _catchment_words(norm, unit),
     )
+    ratings = None
+    if scale is not None:
+        ratings = {g: 0 for g in (*scale.codes, UNRATED)}
+        for g in grades_near:
+            ratings[g if isinstance(g, str) and g in ratings else UNRATED] += 1
+        en.append(_ratings_reason_en(ratings, n_same, weighted, capacity, counted))
+        fa.append(_ratings_reason_fa(ratings, n_same, weighted, capacity, counted))
+        if "licensed_capacity" in sat_before:
+            lic, ded = sat_before["licensed_capacity"], sat_before["rating_deduction"]
+            en.append(
+                f"the county's {en_label.lower()} capacity counted today: {sat_before['capacity']:,} = "
+                f"{lic:,} licensed − {ded:,} for ratings"
+            )
+            fa.append(
+                f"ظرفیت {fa_label} شهرستان که امروز شمرده می‌شود: {fa_number(sat_before['capacity'])} = "
+                f"{fa_number(lic)} ظرفیت مجوز − {fa_number(ded)} بابت رتبه‌ها"
+            )
     return LicenceCheck(
         verdict=verdict,
         county_code=county,
@@ -305,7 +353,46 @@ def check_licence(
         travel=analysis.norms.travel,
         catchment_min=norm.catchment_min if unit == "min" else None,
         road_fallback=bool(travel.fallback(here)[0]),
+        ratings_in_catchment=ratings,
+        capacity_weighted_by_rating=weighted,
+        counted_capacity=counted,
     )
+
+
+def _rating_fields(row: pd.Series) -> dict:
+    """A counted centre's grade (None: unrated) and, when capacity is weighted, its licence's."""
+    if "grade" not in row.index:
+        return {}
+    grade = row["grade"]
+    out: dict = {"grade": grade if isinstance(grade, str) else None}
+    if "licensed_capacity" in row.index and int(row["licensed_capacity"]) != int(row["capacity"]):
+        out["licensed_capacity"] = int(row["licensed_capacity"])
+    return out
+
+
+def _ratings_reason_en(ratings: dict, n: int, weighted: bool, capacity: int, counted: int) -> str:
+    counts = ", ".join(f"{g} {k}" for g, k in ratings.items() if k) or "none"
+    text = f"ratings of the {n:,} same-type centres in the catchment: {counts}"
+    if weighted:
+        text += (
+            f"; capacity is weighted by rating, so they count their effective capacity, and the "
+            f"proposed centre (not yet evaluated) counts {counted:,} of its {capacity:,} places"
+        )
+    return text
+
+
+def _ratings_reason_fa(ratings: dict, n: int, weighted: bool, capacity: int, counted: int) -> str:
+    counts = (
+        "، ".join(f"{'بی‌ارزیابی' if g == UNRATED else g} {fa_number(k)}" for g, k in ratings.items() if k)
+        or "هیچ"
+    )
+    text = f"رتبهٔ {fa_number(n)} مرکز هم‌نوع در حوزهٔ خدمت: {counts}"
+    if weighted:
+        text += (
+            f"؛ ظرفیت به رتبه وزن داده می‌شود، پس ظرفیت مؤثرشان شمرده می‌شود و مرکز پیشنهادی "
+            f"(هنوز ارزیابی‌نشده) {fa_number(counted)} از {fa_number(capacity)} جای خود را می‌شمارد"
+        )
+    return text
 
 
 def _catchment_words(norm, unit: str) -> tuple[str, str]:
@@ -381,6 +468,14 @@ def _saturation_dict(row: pd.Series) -> dict:
         "target_population": int(row["target_population"]),
         "ngos": int(row["ngos"]),
         "capacity": int(row["capacity"]),
+        **(
+            {
+                "licensed_capacity": int(row["licensed_capacity"]),
+                "rating_deduction": int(row["rating_deduction"]),
+            }
+            if "licensed_capacity" in row.index
+            else {}
+        ),
         "capacity_per_10k": float(row["capacity_per_10k"]),
         "norm_per_10k": float(row["norm_per_10k"]),
         "ratio_to_norm": float(row["ratio_to_norm"]),

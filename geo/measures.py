@@ -36,7 +36,10 @@ def ngo_rollup(
     Only licences whose status is in ``statuses`` count (active by default).
     """
     keep = ngos[ngos["status"].isin(statuses)]
-    out = keep.groupby([by, "service_type"]).agg(ngos=("licence_no", "size"), capacity=("capacity", "sum"))
+    sums = {"ngos": ("licence_no", "size"), "capacity": ("capacity", "sum")}
+    if "licensed_capacity" in keep.columns:
+        sums["licensed_capacity"] = ("licensed_capacity", "sum")
+    out = keep.groupby([by, "service_type"]).agg(**sums)
     return out.astype("int64")
 
 
@@ -62,11 +65,14 @@ def saturation(county_needs: pd.DataFrame, ngos: pd.DataFrame, norms: Norms) -> 
     ``national_median_per_10k`` (median over counties of that service type) and ``class``
     (saturated ≥ ``norms.saturated_at`` × norm, underserved < ``norms.underserved_below`` × norm,
     otherwise balanced). A county with no target population for a type is balanced with NaN
-    figures.
+    figures. When the norms weight capacity by rating (``ngos`` then carries
+    ``licensed_capacity``, ``geo.ratings.weigh_capacity``), ``capacity`` is the effective capacity
+    and two columns split it: ``licensed_capacity`` − ``rating_deduction`` = ``capacity``.
     """
     need = county_needs.set_index(["county_code", "service_type"])["target_population"].astype("int64")
     supply = ngo_rollup(ngos).reindex(need.index).fillna(0).astype("int64")
     out = pd.DataFrame({"target_population": need, "ngos": supply["ngos"], "capacity": supply["capacity"]})
+    weighted = norms.weights_capacity and "licensed_capacity" in supply.columns
     with np.errstate(divide="ignore", invalid="ignore"):
         per_10k = np.where(
             out["target_population"] > 0, 1e4 * out["capacity"] / out["target_population"], np.nan
@@ -77,6 +83,9 @@ def saturation(county_needs: pd.DataFrame, ngos: pd.DataFrame, norms: Norms) -> 
     out["ratio_to_norm"] = out["capacity_per_10k"] / out["norm_per_10k"]
     out["national_median_per_10k"] = out.groupby(level="service_type")["capacity_per_10k"].transform("median")
     out["class"] = classify(out["ratio_to_norm"], norms)
+    if weighted:
+        out["licensed_capacity"] = supply["licensed_capacity"]
+        out["rating_deduction"] = supply["licensed_capacity"] - supply["capacity"]
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import pandas as pd
 
@@ -161,6 +162,104 @@ def _cost(value, what: str) -> float:
 
 
 @dataclass(frozen=True)
+class Grade:
+    """One grade of the evaluation scale: its code, what it means, and its capacity weight."""
+
+    code: str
+    fa: str
+    en: str
+    #: the share of a centre's licensed capacity that counts when capacity is weighted by rating
+    weight: float
+
+
+@dataclass(frozen=True)
+class RatingScale:
+    """The organisation's evaluation scale (``[ratings]`` in the norms file).
+
+    ``grades`` run from the best to the worst, in the file's order. ``weight_capacity_by_rating``
+    makes every measure that counts capacity count a centre's effective capacity (licensed ×
+    its grade's weight, ``geo.ratings``); ``unrated_weight`` is what a centre with no evaluation
+    on or before the day counts as. ``synthetic`` says the weights are demo assumptions.
+    """
+
+    grades: Mapping[str, Grade]
+    weight_capacity_by_rating: bool = False
+    unrated_weight: float = 1.0
+    synthetic: bool = False
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The grades, best first."""
+        return tuple(self.grades)
+
+    def rank(self, code: str | None) -> int:
+        """0 for the best grade, 1 for the next, …; an unrated centre ranks after the worst."""
+        return self.codes.index(code) if code in self.grades else len(self.grades)
+
+    def weight(self, code: str | None) -> float:
+        """The capacity weight of a grade; ``unrated_weight`` for no grade (None)."""
+        grade = self.grades.get(code) if code is not None else None
+        return grade.weight if grade is not None else self.unrated_weight
+
+    def label(self, version: str) -> str:
+        """Which scale weighted an answer: the norms' version, and whether it is synthetic."""
+        return f"norms {version} [ratings]" + (" (synthetic demo weights)" if self.synthetic else "")
+
+
+RATING_FIELDS = ("synthetic", "weight_capacity_by_rating", "unrated_weight", "grades")
+
+
+def _rating_scale(raw: Mapping | None) -> RatingScale | None:
+    """The ``[ratings]`` table, checked; None when the norms file has none (nothing is rated)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("norms file: [ratings] must be a table")
+    unknown = sorted(set(raw) - set(RATING_FIELDS))
+    if unknown:
+        raise ConfigurationError(f"norms file: [ratings] has unknown entries {unknown}")
+    grades_raw = raw.get("grades")
+    if not isinstance(grades_raw, Mapping) or not grades_raw:
+        raise ConfigurationError("norms file: [ratings] needs a [ratings.grades.<grade>] table per grade")
+    grades: dict[str, Grade] = {}
+    for code, values in grades_raw.items():
+        what = f"ratings.grades.{code}"
+        if not isinstance(code, str) or not code.strip() or code != code.strip() or len(code) > 8:
+            raise ConfigurationError(f"norms file: {what}: a grade is a short code such as A, not {code!r}")
+        if not isinstance(values, Mapping) or set(values) != {"fa", "en", "weight"}:
+            raise ConfigurationError(f"norms file: [{what}] needs exactly fa, en, weight")
+        for lang in ("fa", "en"):
+            if not isinstance(values[lang], str) or not values[lang].strip():
+                raise ConfigurationError(f"norms file: {what}.{lang} must say what the grade means")
+        grades[code] = Grade(code, values["fa"], values["en"], _weight(values["weight"], f"{what}.weight"))
+    weights = [g.weight for g in grades.values()]
+    if any(later > earlier for earlier, later in pairwise(weights)):
+        raise ConfigurationError(
+            "norms file: [ratings.grades] run from the best grade to the worst, and a worse grade's "
+            f"weight cannot exceed a better one's: {dict(zip(grades, weights, strict=True))}"
+        )
+    flags = {}
+    for name in ("synthetic", "weight_capacity_by_rating"):
+        value = raw.get(name, False)
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"norms file: ratings.{name} must be true or false, not {value!r}")
+        flags[name] = value
+    return RatingScale(
+        grades=grades,
+        unrated_weight=_weight(raw.get("unrated_weight", 1.0), "ratings.unrated_weight"),
+        **flags,
+    )
+
+
+def _weight(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ConfigurationError(f"norms file: {what} must be a number, not {value!r}")
+    if not 0 <= value <= 1:
+        raise ConfigurationError(f"norms file: {what} must be a share of capacity from 0 to 1, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
 class Norms:
     version: str
     detour_factor: float
@@ -178,6 +277,13 @@ class Norms:
     roads: RoadNorms | None = None
     #: what planning actions cost (``[costs]``); None: the norms price nothing
     costs: CostTable | None = None
+    #: the evaluation scale (``[ratings]``); None: centres are not rated
+    ratings: RatingScale | None = None
+
+    @property
+    def weights_capacity(self) -> bool:
+        """Whether measures count capacity weighted by each centre's rating."""
+        return self.ratings is not None and self.ratings.weight_capacity_by_rating
 
     @property
     def unit(self) -> str:
@@ -188,6 +294,7 @@ class Norms:
     def from_dict(cls, raw: Mapping) -> Norms:
         """Build and check norms from the parsed TOML; ``ConfigurationError`` names what is wrong."""
         costs = _cost_table(raw.get("costs"))
+        ratings = _rating_scale(raw.get("ratings"))
         try:
             services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
             norms = cls(
@@ -203,6 +310,7 @@ class Norms:
                 travel=str(raw.get("travel", "straight")),
                 roads=_road_norms(raw.get("roads")),
                 costs=costs,
+                ratings=ratings,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ConfigurationError(f"norms file: missing or unexpected entry {err}") from err

@@ -30,6 +30,7 @@ from geo.distance import Located, StraightLine, TravelCost
 from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, licence_index
 from geo.measures import concentration, need_rank, out_of_reach, saturation, settlement_tier
 from geo.norms import Norms
+from geo.ratings import capacity_split, weigh_capacity, with_ratings
 
 
 @dataclass
@@ -56,6 +57,19 @@ class Analysis:
     #: the travel cost every measure used (``StraightLine``, or ``geo.roads.RoadNetwork`` in
     #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
     travel: TravelCost = field(default_factory=StraightLine)
+
+    @property
+    def weights_capacity(self) -> bool:
+        """Whether every measure counted capacity weighted by rating (the norms' option)."""
+        return self.norms.weights_capacity
+
+    def capacity_split(self, by: str | list[str] | None = None) -> pd.DataFrame:
+        """The active centres' capacity split per grade (``geo.ratings.capacity_split``), per
+        ``by``; ``effective`` is what the measures counted when capacity is weighted by rating.
+        Empty where the norms have no rating scale."""
+        if self.norms.ratings is None or "effective_capacity" not in self.ngos.columns:
+            return pd.DataFrame(columns=["grade", "weight", "centres", "licensed", "deduction", "effective"])
+        return capacity_split(self.ngos, self.norms.ratings, by)
 
     @property
     def unit(self) -> str:
@@ -168,13 +182,24 @@ def analyse(
     target_areas: gpd.GeoDataFrame | None,
     norms: Norms,
     travel=None,
+    evaluations: pd.DataFrame | None = None,
+    as_of: dt.date | None = None,
 ) -> Analysis:
     """Recompute every measure and flag from the layers.
 
     ``travel`` is the cost every measure uses: by default the norms' straight line; with the
     norms' ``travel = "roads"`` pass the ``geo.roads.RoadNetwork`` (its unit, minutes, then
     decides the catchments and flag rules used).
+
+    With a rating scale in the norms, each centre carries its grade on ``as_of`` (its latest
+    evaluation on or before it, from ``evaluations``; ``geo.ratings.with_ratings``); with
+    ``weight_capacity_by_rating`` on, every measure counts its effective capacity (licensed ×
+    the grade's weight) and keeps the licensed figure beside it.
     """
+    if norms.ratings is not None:
+        ngos = with_ratings(ngos, evaluations, norms.ratings, as_of)
+        if norms.weights_capacity:
+            ngos = weigh_capacity(ngos)
     travel = travel or default_travel(norms)
     norms = norms_for(norms, travel)
     settlements = settlements.reset_index(drop=True)

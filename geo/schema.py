@@ -281,6 +281,40 @@ COUNTY_NEEDS = Layer(
     ),
 )
 
+#: Evaluations of centres, with their history: one row per centre and day evaluated. The grade is
+#: one of the norms' scale (``[ratings]``, checked at import); the province is the centre's.
+NGO_EVALUATIONS = Layer(
+    "ngo_evaluations",
+    "ارزیابی مراکز",
+    "Evaluations of centres",
+    "licence_no,evaluated_on",
+    None,
+    (
+        Column("licence_no", "str", "licence number of the centre evaluated", "licence_no"),
+        Column("evaluated_on", "date", "the day of the evaluation (Gregorian)", "eval_on"),
+        Column("grade", "str", "its grade on the norms' scale ([ratings], e.g. A-D)", "grade"),
+        Column(
+            "evaluator",
+            "str",
+            "who evaluated it (an office, an inspector, a source)",
+            "evaluator",
+            nullable=True,
+        ),
+        Column("note", "str", "the evaluator's note", "note", nullable=True),
+        # the centre's province, filled from the registry at import (a row naming no known centre
+        # is refused there, so a stored row always has one)
+        Column(
+            "province_code",
+            "str",
+            "the centre's province (from the registry)",
+            "prov_code",
+            nullable=True,
+            pattern=r"\d{2}",
+        ),
+        _synthetic,
+    ),
+)
+
 LAYER_INFO = Layer(
     "layer_info",
     "منشأ لایه‌ها",
@@ -441,6 +475,7 @@ LAYERS: Mapping[str, Layer] = {
         NGOS,
         TARGET_AREAS,
         COUNTY_NEEDS,
+        NGO_EVALUATIONS,
         LAYER_INFO,
         GAZETTEER_PLACES,
         HIERARCHY_VERSIONS,

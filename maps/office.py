@@ -366,10 +366,12 @@ def monitoring_page(
     trends: Mapping | None = None,
     trend: str = "year",
     pages: Sequence[str] = NAV_PAGES,
+    ratings: Mapping | None = None,
 ) -> str:
     """The monitoring page: the trend table and chart by Jalali year or quarter (``trends``, as
     ``GET /trends?level=country`` answers for the caller), decisions by year, province and month,
-    licences expiring and expired."""
+    licences expiring and expired; with ``ratings`` (``rating_card``), the provinces ranked by
+    their centres' evaluations."""
     t = _t(lang)
     i = 0 if lang == "fa" else 1
     trend_rows_ = trend_rows(trends["rows"], lang, as_of) if trends else []
@@ -435,7 +437,67 @@ def monitoring_page(
         trend_periods=trends["periods"] if trends else "",
         trend_downloads=bool(trends and trends.get("downloads")),
         trend_unit=(trends["country_fa"] if lang == "fa" else trends["country_en"]) if trends else "",
+        ratings=ratings,
+        r=({k: v[i] for k, v in _RATING_TEXT.items()} if ratings else {}),
     )
+
+
+_RATING_TEXT = {
+    "title": ("رتبهٔ مراکز به تفکیک استان", "Ratings of centres by province"),
+    "lead": (
+        "استان‌ها به ترتیب میانگین وزن جاهای مراکز فعالشان (جاهای شمرده‌شده ÷ جاهای مجوز)، با سهم "
+        "جاها در هر رتبه. رتبهٔ هر مرکز آخرین ارزیابی آن تا تاریخ مبناست.",
+        "Provinces in order of the mean weight of their active centres' places (places counted ÷ "
+        "licensed places), with the share of places at each grade. A centre's grade is its latest "
+        "evaluation up to the as-of day.",
+    ),
+    "rank": ("رده", "Rank"),
+    "province": ("استان", "Province"),
+    "centres": ("مراکز", "Centres"),
+    "rated": ("ارزیابی‌شده", "Evaluated"),
+    "places": ("جای مجوز", "Licensed places"),
+    "counted": ("جای شمرده‌شده", "Places counted"),
+    "mean_weight": ("میانگین وزن", "Mean weight"),
+    "unrated": ("بی‌ارزیابی", "Unrated"),
+    "synthetic": (
+        "وزن رتبه‌ها ساختگی و نمایشی است، نه سیاست سازمان.",
+        "The grades' weights are synthetic, illustrative figures, not the organisation's policy.",
+    ),
+    "weighted": (
+        "ظرفیت در همهٔ سنجه‌ها به رتبه وزن داده می‌شود.",
+        "Capacity is weighted by rating in every measure.",
+    ),
+    "csv": ("CSV", "CSV"),
+    "none": ("هنوز ارزیابی‌ای ثبت نشده است.", "No evaluations recorded yet."),
+}
+
+
+def rating_card(table: pd.DataFrame, scale, lang: str) -> dict:
+    """The rankings (``services.evaluations.rankings``) as the monitoring page shows them."""
+    grades = [*scale.codes, "unrated"]
+    i = 0 if lang == "fa" else 1
+    rows = [
+        {
+            "rank": _digits(r["rank"], lang),
+            "province": r["province_fa"] if lang == "fa" else (r["province_en"] or r["province_fa"]),
+            "centres": _digits(f"{int(r['centres']):,}", lang),
+            "rated": _digits(f"{int(r['rated_centres']):,}", lang),
+            "places": _digits(f"{int(r['places']):,}", lang),
+            "counted": _digits(f"{int(r['effective']):,}", lang),
+            "mean_weight": "—" if pd.isna(r["mean_weight"]) else _digits(f"{r['mean_weight']:.3f}", lang),
+            "shares": [_share(r[f"share_{g}"], lang) for g in grades],
+        }
+        for r in table.to_dict("records")
+    ]
+    labels = [(g, (scale.grades[g].fa, scale.grades[g].en)[i]) for g in scale.codes]
+    return {
+        "rows": rows,
+        "grades": [g if g != "unrated" else _RATING_TEXT["unrated"][i] for g in grades],
+        "meanings": labels,
+        "synthetic": scale.synthetic,
+        "weighted": scale.weight_capacity_by_rating,
+        "rated": int(table["rated_centres"].sum()) if len(table) else 0,
+    }
 
 
 _IMPORT_TEXT = {

@@ -10,8 +10,10 @@ SHA-256, the counts); an administrator can undo a confirmed import (the saved ve
 restored if the layer has not changed since). Cancelling, confirming or the job's expiry delete
 the file.
 
-Rights: administrators import every layer; licensing officers only ``ngos``, and only rows of
-their own provinces (a row of another province is rejected with its reason, nothing written).
+Rights: administrators import every layer; licensing officers only ``ngos`` and
+``ngo_evaluations``, and only rows of their own provinces' centres (a row of another province is
+rejected with its reason, nothing written). Evaluations keep their history: a centre's
+evaluation of a day already recorded is refused, never overwritten.
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ from exchange.limits import Limits, get_limits
 from exchange.templates import LABELS, TEMPLATE_COLUMNS, header_label
 from exchange.validation import ValidationResult
 from geo.errors import Forbidden, ImportConflict, ImportNotFound, NoSpace, TooManyImports
+from geo.norms import RatingScale
 from geo.schema import LAYERS, layer
 from store.backup import frame_checksum
 from store.base import Store
 
 #: Layers a licensing officer may import (rows of their own provinces only).
-OFFICER_LAYERS = ("ngos",)
+OFFICER_LAYERS = ("ngos", "ngo_evaluations")
 #: Layers that can be imported through the browser (the reference layers come from the CLI).
 BROWSER_LAYERS = tuple(TEMPLATE_COLUMNS)
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -88,6 +91,10 @@ REASONS_FA = {
     "county_needed": "برای یافتن روستا یا شهر، شهرستان آن لازم است",
     "duplicate_centre": "همین مرکز (نام، آبادی و خدمت) دو بار آمده یا با شمارهٔ دیگری ثبت شده است",
     "other_province": "این ردیف از استانی بیرون از استان‌های شماست",
+    "unknown_centre": "مرکزی با این شمارهٔ مجوز در فهرست نیست",
+    "unknown_grade": "از رتبه‌های مقیاس هنجارها نیست",
+    "future_date": "تاریخ ارزیابی در آینده است",
+    "evaluation_exists": "ارزیابی این مرکز در این روز پیش‌تر ثبت شده است (سابقه بازنویسی نمی‌شود)",
     "format": "قالب فایل پذیرفته نیست",
     "remote_source": "فقط فایل محلی پذیرفته می‌شود",
     "file_too_large": "فایل بیش از اندازهٔ مجاز است",
@@ -202,6 +209,7 @@ class ImportJobs:
         ttl_seconds: float = 3600.0,
         max_open_per_user: int = 5,
         limits: Callable[[], Limits] = get_limits,
+        ratings: RatingScale | None = None,
         reference: Callable[[str], dict[str, pd.DataFrame]] | None = None,
     ) -> None:
         self.store = store
@@ -212,6 +220,8 @@ class ImportJobs:
         self.max_open = max_open_per_user
         self.limits = limits
         self.reference = reference
+        #: the norms' evaluation scale: what an evaluation's grade is checked against
+        self.ratings = ratings
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._write = threading.Lock()
@@ -240,7 +250,7 @@ class ImportJobs:
             )
         if not self.may_import(user, layer_name):
             raise Forbidden(
-                f"the role {user.role} may not import {layer_name} (licensing officers: ngos only)"
+                f"the role {user.role} may not import {layer_name} (licensing officers: ngos and ngo_evaluations only)"
             )
 
     # ---- jobs --------------------------------------------------------------------------------
@@ -334,7 +344,15 @@ class ImportJobs:
             scoped = job.provinces if job.role != "admin" else None
             # The store's layers, read once for both checks below (or taken from the snapshot).
             layers: dict = dict(self.reference(job.store_version)) if self.reference else {}
-            result = check_rows(self.store, job.layer, raw, limits=limits, provinces=scoped, cache=layers)
+            result = check_rows(
+                self.store,
+                job.layer,
+                raw,
+                limits=limits,
+                provinces=scoped,
+                cache=layers,
+                ratings=self.ratings,
+            )
             job.rows_checked = len(raw)
             rows = result.frame if result.ok else result.accepted
             self._preview(job, result, rows, layers.get(job.layer))
@@ -501,7 +519,10 @@ class ImportJobs:
                     "undo the later change first"
                 )
             saved = self.versions / record["saved_as"]
-            result = validate_file(self.store, record["layer"], saved, limits=self.limits())
+            # a saved version is restored whole: its evaluations are recorded ones, not new
+            result = validate_file(
+                self.store, record["layer"], saved, limits=self.limits(), new_evaluations=False
+            )
             if not result.ok or result.frame is None:
                 raise ImportConflict(
                     f"the saved version {saved.name} cannot be read back: {len(result.rejected)} problems"

@@ -96,6 +96,8 @@ def analysis_from_layers(
         layers.get("target_areas"),
         norms,
         travel,
+        evaluations=layers.get("ngo_evaluations"),
+        as_of=day,
     )
     result.as_of = day
     result.as_of_fixed = source != "today"
@@ -106,7 +108,9 @@ def analysis_from_store(store: Store, norms: Norms, travel=None, as_of: dt.date 
     """Recompute the analysis from the current layers of ``store`` (``travel``: see
     ``travel_for``; statuses at ``as_of``)."""
     present = store.list_layers()
-    wanted = [name for name in (*REQUIRED, "target_areas", "layer_info") if name in present]
+    wanted = [
+        name for name in (*REQUIRED, "target_areas", "layer_info", "ngo_evaluations") if name in present
+    ]
     return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel, as_of)
 
 

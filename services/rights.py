@@ -22,6 +22,9 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     # imports through the browser: admins every layer, officers NGO rows of their provinces
     # (services.intake checks the layer and the rows' provinces)
     "import": ("admin", "licensing_officer"),
+    # evaluations of centres: a centre's history and the rankings by rating, of the caller's
+    # provinces (scoped roles see their provinces' centres only); imported under "import"
+    "evaluations": ("admin", "planner", "licensing_officer", "provincial_director"),
     "admin": ("admin",),
 }
 

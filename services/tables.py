@@ -51,6 +51,9 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "share_out_of_reach": ("سهم جمعیت هدف بیرون از دسترس", "Share of target persons out of reach"),
     "capacity_gap": ("کمبود ظرفیت تا هنجار", "Capacity gap to the norm"),
     "need_rank": words("col_rank"),
+    # capacity weighted by rating (geo.ratings): saturation's split
+    "licensed_capacity": ("ظرفیت مجوز", "Licensed capacity"),
+    "rating_deduction": ("کسر بابت رتبه‌ها", "Deduction for ratings"),
 }
 
 MEDIA = {

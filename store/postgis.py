@@ -441,8 +441,9 @@ class PostGISStore(Store):
         ).rowcount
         return bool(done)
 
-    def _insert_rows(self, conn: Connection, name: str, frame: gpd.GeoDataFrame) -> None:
-        """A few rows by INSERT (COPY is refused on tables under row-level security)."""
+    def _insert_rows(self, conn: Connection, name: str, frame: Frame) -> None:
+        """A few rows by INSERT (COPY is refused on tables under row-level security); a layer
+        without geometry (evaluations) has none to convert."""
         from geoalchemy2.shape import from_shape
 
         spec = layer(name)
@@ -459,7 +460,8 @@ class PostGISStore(Store):
                 elif hasattr(value, "item"):
                     value = value.item()
                 row[col.name] = value
-            row["geometry"] = from_shape(out.geometry.iloc[i], srid=4326)
+            if spec.geometry_type:
+                row["geometry"] = from_shape(out.geometry.iloc[i], srid=4326)
             rows.append(row)
         try:
             conn.execute(sa.insert(self.tables[name]), rows)

@@ -7,7 +7,9 @@ and cannot bypass row-level security, and grants it:
 * ``SELECT`` on the layer tables and the commit counter; imports run from the command line as
   the owner. The layer writes of the service are an approved licence application and an import
   of NGO rows through the browser: ``INSERT`` and ``DELETE`` on ``ngos`` (held by row-level
-  security to the transaction's provinces) and a commit counted;
+  security to the transaction's provinces) and a commit counted; likewise ``INSERT`` and ``DELETE``
+  on ``ngo_evaluations`` (evaluations of centres imported through the browser; the table is made
+  here if no evaluation was written yet);
 * ``SELECT, INSERT, UPDATE`` on ``licence_applications`` (row-level security by province);
 * ``INSERT`` on the division versions' tables (``hierarchy_*``, and ``DELETE`` on
   ``hierarchy_versions``): reference tables without row-level security, which an administrator
@@ -59,6 +61,12 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
         database = conn.execute(sa.text("SELECT current_database()")).scalar()
         conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        # Evaluations of centres are imported through the browser: their table must exist for
+        # the service (which creates nothing) to write it; made with its row-level security.
+        if "ngos" in set(sa.inspect(conn).get_table_names()):
+            from store.postgis import _PgTransaction
+
+            _PgTransaction(conn, store)._ensure(LAYERS["ngo_evaluations"])
         present = set(sa.inspect(conn).get_table_names())
         for name in LAYERS:
             if name not in present:
@@ -79,6 +87,11 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
         if "ngos" in present:
             conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "ngos" TO {role}')
             done.append("ngos: INSERT, DELETE (approved licences and imports, within the caller's provinces)")
+        if "ngo_evaluations" in present:
+            conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "ngo_evaluations" TO {role}')
+            done.append(
+                "ngo_evaluations: INSERT, DELETE (imported evaluations, within the caller's provinces)"
+            )
         # A new division version imported by an administrator through the browser: its units and
         # changes added, the versions' list rewritten (its base closed); the service checks the role.
         for name, grant in (

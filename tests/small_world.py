@@ -199,6 +199,7 @@ def layers() -> dict[str, pd.DataFrame]:
         "ngos": ngos,
         "target_areas": target_areas,
         "county_needs": county_needs,
+        "ngo_evaluations": evaluations(),
         **hierarchy(),
     }
     out["layer_info"] = pd.DataFrame(
@@ -219,6 +220,24 @@ def layers() -> dict[str, pd.DataFrame]:
         columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at", "as_of"],
     )
     return out
+
+
+def evaluations() -> pd.DataFrame:
+    """Synthetic evaluations: SYN-00000 A then B, SYN-00004 C (province 00); SYN-00010 D and
+    SYN-00011 B (province 01); SYN-00006 evaluated after the registry's date (2025-03-21)."""
+    return pd.DataFrame(
+        {
+            "licence_no": ["SYN-00000", "SYN-00000", "SYN-00004", "SYN-00006", "SYN-00010", "SYN-00011"],
+            "evaluated_on": pd.to_datetime(
+                ["2024-05-01", "2025-01-10", "2024-11-01", "2025-06-01", "2024-07-01", "2025-03-01"]
+            ),
+            "grade": ["A", "B", "C", "D", "D", "B"],
+            "evaluator": "tests/small_world.py",
+            "note": None,
+            "province_code": [PROVINCE] * 4 + [OTHER_PROVINCE] * 2,
+            "synthetic": True,
+        }
+    )
 
 
 #: The division versions of the small world: its three counties (``v1``), then 0002 (خمین) split

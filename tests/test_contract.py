@@ -224,6 +224,13 @@ def test_real_answers_match_the_document(world, role):
         for fmt in ("csv", "xlsx", "geojson"):
             c.call("GET", "/priorities", f"/priorities?province=00&top=3&f={fmt}")
             c.call("GET", "/saturation", f"/saturation?province=00&f={fmt}")
+    # evaluations of centres: a centre's history, the rankings by rating (and their downloads)
+    c.call("GET", "/ngos/{licence_no}/evaluations", "/ngos/SYN-00000/evaluations")
+    c.call("GET", "/ratings/rankings")
+    c.call("GET", "/ratings/rankings", "/ratings/rankings?service_type=rehabilitation")
+    if role in ("admin", "planner", "provincial_director"):
+        for fmt in ("csv", "xlsx"):
+            c.call("GET", "/ratings/rankings", f"/ratings/rankings?f={fmt}")
     c.call("GET", "/licence-monitoring", "/licence-monitoring?within_days=3650")
     for fmt in ("csv", "xlsx"):
         c.call("GET", "/licence-monitoring", f"/licence-monitoring?f={fmt}")

@@ -167,6 +167,32 @@ def test_a_saturated_county_whose_villages_lack_reach_is_explained(visit, bounda
     visit.check_clean()
 
 
+def test_a_centres_popup_says_its_grade(visit, api):
+    # An active centre evaluated before the as-of day, and its grade as the API says it.
+    ngos = api.get("/collections/ngos/items?limit=200&f=json").json()["features"]
+    for f in ngos:
+        body = api.get(f"/ngos/{f['properties']['licence_no']}/evaluations").json()
+        if body["grade"] and f["properties"]["status"] == "active":
+            break
+    else:
+        raise AssertionError("no evaluated active centre among the first 200")
+    lon, lat = f["geometry"]["coordinates"]
+    # the map draws the centres of the chosen service
+    visit.open(f"/maps/national?service={f['properties']['service_type']}")
+    visit.view(lat, lon, 17)
+    visit.quiet(tolerate=("/tiles/",))
+    clicked = visit.js(
+        "(() => { let n = 0; Amayesh.map.eachLayer((l) => { if (l.options && l.options.amNgo === "
+        f"{body['licence_no']!r}) {{ n += 1; l.fire('click'); }} }}); return n; }})()"
+    )
+    assert clicked == 1
+    text = visit.popup_text()
+    assert "رتبهٔ ارزیابی" in text
+    meaning = next(g["fa"] for g in body["scale"]["grades"] if g["grade"] == body["grade"])
+    assert f"{body['grade']} {meaning}" in text
+    visit.check_clean()
+
+
 def test_english_status_line_search_and_plurals(visit, boundaries):
     visit.open("/maps/national?lang=en&province=07")
     n = sum(f["properties"]["province_code"] == "07" for f in boundaries["counties"]["features"])

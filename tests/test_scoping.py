@@ -331,6 +331,15 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             None,
         ),
         ("/hierarchy/template.csv", "GET", "/hierarchy/template.csv", None),
+        # evaluations of centres: a centre's history (404 outside the caller's provinces) and the
+        # rankings by rating (the caller's provinces only)
+        ("/ngos/{licence_no}/evaluations", "GET", f"/ngos/{ngo}/evaluations", None),
+        (
+            "/ratings/rankings",
+            "GET",
+            f"/ratings/rankings?f={rng.choice(('json', 'csv'))}{svc}",
+            None,
+        ),
         ("/hierarchy/settlements/{code}", "GET", f"/hierarchy/settlements/{settlement}", None),
         (
             "/hierarchy/versions/{version_id}/reaggregate",

@@ -578,6 +578,14 @@ def monitoring_page(
     trends = monitoring_trends(request, national, trend, deadline_days)
     # the trend's downloads are /trends's, which need the export right: linked only for those who have it
     trends["downloads"] = has_right(current_user(request), "export")
+    ratings = None
+    if national.norms.ratings is not None and has_right(current_user(request), "evaluations"):
+        from maps.office import rating_card
+        from services.evaluations import rankings
+        from services.scope import scope_of, view
+
+        table, _ = rankings(view(national, scope_of(current_user(request))))
+        ratings = rating_card(table, national.norms.ratings, lang)
     page = render(
         lang,
         report["tables"],
@@ -591,5 +599,6 @@ def monitoring_page(
         trends=trends,
         trend=trend,
         pages=pages_for(current_user(request)),
+        ratings=ratings,
     )
     return page_response(personalise(page, request, lang))

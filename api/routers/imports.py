@@ -40,7 +40,7 @@ router = APIRouter(tags=["Imports"])
 
 ImportId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="the import's id")]
 Lang = Annotated[Literal["fa", "en"], Query(description="language of the messages")]
-LayerName = Literal["ngos", "target_areas", "county_needs"]
+LayerName = Literal["ngos", "target_areas", "county_needs", "ngo_evaluations"]
 
 
 def jobs(request: Request) -> ImportJobs:
@@ -234,8 +234,14 @@ def template(
     if user.provinces is not None:
         provinces = provinces[provinces["province_code"].isin(user.provinces)]
         counties = counties[counties["province_code"].isin(user.provinces)]
+    scale = snap.norms.ratings
+    grades = (
+        [(g.code, g.fa, g.en) for g in scale.grades.values()]
+        if scale is not None and layer_name == "ngo_evaluations"
+        else None
+    )
     return _file(
-        lambda path: template_workbook(layer_name, path, provinces, counties, lang),
+        lambda path: template_workbook(layer_name, path, provinces, counties, lang, grades),
         f"template-{layer_name}.xlsx",
     )
 

@@ -179,6 +179,14 @@
       [t('issued_on'), esc(jalali(p.issued_on))],
       [t('expires_on'), esc(jalali(p.expires_on))],
     ];
+    // Its grade on the as-of day (GET /ngos/{id}/evaluations); left out where it cannot be read.
+    try {
+      const e = await getJSON(`/ngos/${encodeURIComponent(id)}/evaluations`);
+      const meaning = (e.scale.grades.find((g) => g.grade === e.grade) || {})[A.C.lang === 'fa' ? 'fa' : 'en'];
+      rows.push([t('grade'), e.grade
+        ? `<b>${esc(e.grade)}</b> ${esc(meaning || '')}<div class="am-hint">${esc(t('graded_on'))} ${esc(jalali(e.graded_on))}</div>`
+        : esc(t('grade_unrated'))]);
+    } catch (err) { /* no scale, or not allowed: the popup without the grade */ }
     return `<div class="am-pop am-ngo"><h4>${esc(p.name_fa)} ${p.synthetic ? synTag() : ''}</h4>`
       + `<table>${rows.map((r) => `<tr><td>${esc(r[0])}</td><td>${r[1]}</td></tr>`).join('')}</table></div>`;
   }
