@@ -390,6 +390,7 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "page_register": ("درخواست‌های مجوز", "Licence applications"),
     "page_monitoring": ("پایش مجوزها", "Licence monitoring"),
     "page_import": ("ورود داده‌ها", "Import data"),
+    "page_activities": ("فعالیت‌های برنامه", "Programme activities"),
     "page_public": ("نقشهٔ نیازها", "Needs map"),
     "sign_out": ("خروج", "Sign out"),
     "sign_in": ("ورود به سامانه", "Sign in"),

@@ -22,6 +22,10 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     # imports through the browser: admins every layer, officers NGO rows of their provinces
     # (services.intake checks the layer and the rows' provinces)
     "import": ("admin", "licensing_officer"),
+    # the programme's activities register: the programme's managers (planners, national) and
+    # administrators enter activities anywhere, licensing officers in their provinces (as they
+    # enter licence applications); directors read the register and the progress (the "read" right)
+    "activities_enter": ("admin", "planner", "licensing_officer"),
     "admin": ("admin",),
 }
 

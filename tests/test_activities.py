@@ -184,3 +184,29 @@ def test_as_of_reads_a_completed_activity_as_running_before_its_end():
     assert AC.as_of(acts, dt.date(2024, 3, 1)).empty
     assert AC.as_of(acts, dt.date(2024, 5, 1))["status"].tolist() == ["ongoing"]
     assert AC.as_of(acts, dt.date(2024, 10, 1))["status"].tolist() == ["completed"]
+
+
+def test_households_in_need_share_the_programmes_total_by_households():
+    from demo.synthetic import households_in_need
+
+    # 13,000 over households 1,000 / 3,000 / 9,000: 13000 × 1/13, 3/13, 9/13 = 1,000 / 3,000 / 9,000
+    need = households_in_need(pd.Series([1_000, 3_000, 9_000]))
+    assert need.tolist() == [1_000, 3_000, 9_000]
+    # never more than a neighbourhood's households; the parts of 100 split as 1:3 = 25 / 75
+    assert households_in_need(pd.Series([10, 30]), total=100).tolist() == [10, 30]
+    assert households_in_need(pd.Series([100, 300]), total=100).tolist() == [25, 75]
+
+
+def test_the_demos_activities_are_synthetic_deterministic_and_valid(small_layers):
+    from demo.synthetic import generate_activities
+
+    targets = small_layers["target_areas"]
+    ngos = small_layers["ngos"]
+    first = generate_activities(targets, ngos, seed=7)
+    assert first == generate_activities(targets, ngos, seed=7)
+    assert first and all(a["synthetic"] and "ساختگی" in a["organisation"] for a in first)
+    places = AC.places_from_layers(targets, small_layers["settlements"], small_layers["counties"])
+    given = [{k: a[k] for k in AC.GIVEN} for a in first]
+    rows, problems = AC.check_activities(given, places, ngos["licence_no"])
+    assert problems.empty, problems.to_dict("records")
+    assert [r["province_code"] for r in rows] == [a["province_code"] for a in first]
