@@ -411,9 +411,11 @@ PROGRAMME_HOUSEHOLDS = 13_000
 
 def households_in_need(households: pd.Series, total: int = PROGRAMME_HOUSEHOLDS) -> pd.Series:
     """The programme's ``total`` households in need shared among the target neighbourhoods in
-    proportion to their households (largest remainder: the parts sum to ``total``), at most a
-    neighbourhood's households. A synthetic figure: no list of households in need is public."""
-    parts = largest_remainder(total, households.to_numpy(dtype="float64"))
+    proportion to the square root of their households (a large quarter has more households in
+    need, but not in proportion: the programme picks the most deprived part of it), by largest
+    remainder (the parts sum to ``total``), at most a neighbourhood's households. A synthetic
+    figure: no list of households in need is public."""
+    parts = largest_remainder(total, np.sqrt(households.to_numpy(dtype="float64")))
     return pd.Series(np.minimum(parts, households.to_numpy()), index=households.index, dtype="int64")
 
 

@@ -416,7 +416,7 @@ def as_of(activities: pd.DataFrame, day: dt.date) -> pd.DataFrame:
 def progress_over_time(
     target_areas: pd.DataFrame, activities: pd.DataFrame, periods: list[Period]
 ) -> pd.DataFrame:
-    """Per period (in order) and province, and for the whole (``province_code`` ``"all"``):
+    """Per period (in order) and province, and for the whole (``unit`` ``"all"``, no province):
     households reached by the period's last day (``as_of``, then the counting rule), households in
     need, the share reached, activities started in the period and those running at its end."""
     rows = []
@@ -447,7 +447,8 @@ def progress_over_time(
                     "period": period.id,
                     "period_fa": period.label_fa,
                     "period_end": period.end.isoformat(),
-                    "province_code": code,
+                    "unit": code,
+                    "province_code": None if code == "all" else code,
                     "households_in_need": need,
                     "households_reached": got,
                     "share_reached": round(got / need, 4) if need else None,

@@ -225,7 +225,7 @@ def activities_page(
                     "dates": jalali_date(dt.date.fromisoformat(a["start_date"]), lang)
                     + (
                         " – " + jalali_date(dt.date.fromisoformat(a["end_date"]), lang)
-                        if a["end_date"]
+                        if isinstance(a["end_date"], str)
                         else ""
                     ),
                     "synthetic": bool(a["synthetic"]),

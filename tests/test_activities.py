@@ -113,7 +113,7 @@ def test_progress_over_time_counts_what_stood_at_each_period_end():
     )
     quarters = [Period("quarter", 1403, 1), Period("quarter", 1403, 2), Period("quarter", 1403, 3)]
     t = AC.progress_over_time(TARGETS, acts, quarters)
-    whole = t[t["province_code"] == "all"].set_index("period")
+    whole = t[t["unit"] == "all"].set_index("period")
     assert whole["households_reached"].tolist() == [30, 80, 80]
     assert whole["activities_started"].tolist() == [1, 1, 0]
     # at the end of Q1 and Q2 the first still ran; at Q3's end it was completed
@@ -189,12 +189,13 @@ def test_as_of_reads_a_completed_activity_as_running_before_its_end():
 def test_households_in_need_share_the_programmes_total_by_households():
     from demo.synthetic import households_in_need
 
-    # 13,000 over households 1,000 / 3,000 / 9,000: 13000 × 1/13, 3/13, 9/13 = 1,000 / 3,000 / 9,000
-    need = households_in_need(pd.Series([1_000, 3_000, 9_000]))
-    assert need.tolist() == [1_000, 3_000, 9_000]
-    # never more than a neighbourhood's households; the parts of 100 split as 1:3 = 25 / 75
-    assert households_in_need(pd.Series([10, 30]), total=100).tolist() == [10, 30]
-    assert households_in_need(pd.Series([100, 300]), total=100).tolist() == [25, 75]
+    # weights √100, √400, √1600 = 10, 20, 40: 100 × 10/70, 20/70, 40/70 = 14.29, 28.57, 57.14;
+    # floors 14 + 28 + 57 = 99, the one left to the largest remainder (28.57): 14 / 29 / 57
+    assert households_in_need(pd.Series([100, 400, 1600]), total=100).tolist() == [14, 29, 57]
+    # never more than a neighbourhood's households
+    assert households_in_need(pd.Series([100, 400, 1600])).tolist() == [100, 400, 1600]
+    # 500 equal neighbourhoods: 26 each, the programme's 13,000 in all
+    assert households_in_need(pd.Series([10_000] * 500)).tolist() == [26] * 500
 
 
 def test_the_demos_activities_are_synthetic_deterministic_and_valid(small_layers):

@@ -239,7 +239,7 @@ def test_progress_downloads_and_over_time(gpkg_service):
     frame = pd.read_excel(io.BytesIO(x.content), dtype={"target_code": str})
     assert sorted(frame["target_code"]) == ["T-001", "T-002", "T-003"]
     t = client.get("/programme/progress-over-time?periods=1403..1404", headers=planner).json()
-    whole = {row["period"]: row for row in t["rows"] if row["province_code"] == "all"}
+    whole = {row["period"]: row for row in t["rows"] if row["unit"] == "all"}
     assert whole["1403"]["households_in_need"] == 115 and whole["1403"]["households_reached"] >= 6
     assert client.get("/programme/progress-over-time?periods=bad", headers=planner).status_code == 400
 
@@ -247,10 +247,14 @@ def test_progress_downloads_and_over_time(gpkg_service):
 def test_the_programme_page_in_persian(gpkg_service):
     client, tokens, _ = gpkg_service
     officer = tokens["officer00"]
+    done = body(place_code="T-001", status="completed", start_date="2024-04-01", end_date="2024-09-22")
+    assert client.post("/activities", json=done, headers=officer).status_code == 201
+    assert client.post("/activities", json=body(place_code="T-001"), headers=officer).status_code == 201
     r = client.get("/maps/activities?target=T-001", headers=officer)
     assert r.status_code == 200 and 'dir="rtl"' in r.text
     assert "فعالیت‌های برنامه" in r.text and 'id="am-activity-form"' in r.text and 'id="am-target"' in r.text
     assert "T-003" not in r.text  # the other province's neighbourhood is not on the officer's page
+    assert "۱۳ فروردین ۱۴۰۳ – ۱ مهر ۱۴۰۳" in r.text  # its dates in the Jalali calendar
     r = client.get("/maps/activities?lang=en", headers=tokens["director00"])
     assert r.status_code == 200 and 'id="am-activity-form"' not in r.text  # a director reads only
 
