@@ -506,6 +506,14 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
         "این سناریو دیگر نیست (شاید پاک شده است)؛ فهرست را دوباره بارگذاری کنید.",
         "This scenario no longer exists (deleted?); reload the list.",
     ),
+    "err_activity-not-found": (
+        "این فعالیت نیست یا در استان‌های شما نیست.",
+        "This activity does not exist or is not in your provinces.",
+    ),
+    "err_activity-rejected": (
+        "فعالیت ثبت نشد؛ دلیل هر ردیف نپذیرفته گفته شده است.",
+        "The activity was not entered; each refused row is listed with its reason.",
+    ),
     "err_application-not-found": (
         "این درخواست نیست یا در استان‌های شما نیست.",
         "This application does not exist or is not in your provinces.",

@@ -22,7 +22,24 @@ from starlette.datastructures import UploadFile
 from api.deps import national_snapshot
 from api.guard import page_response
 from api.routers.assessments import json_safe
-from api.schemas import RequestBody, ServiceType, upload_body
+from api.schemas import (
+    BINARY,
+    MEDIA,
+    TEXT,
+    Activity,
+    ActivityImport,
+    ActivityList,
+    ProgrammeGaps,
+    ProgrammeProgress,
+    ProgressOverTime,
+    RequestBody,
+    ServiceType,
+    declared,
+    declared_media,
+    header,
+    upload_body,
+    with_downloads,
+)
 from api.security import current_user
 from geo import activities as AC
 from geo.errors import BadParameter, Forbidden, PreconditionFailed, PreconditionRequired
@@ -49,6 +66,7 @@ Status = Literal["planned", "ongoing", "completed", "suspended", "cancelled"]
 OrganisationKind = Literal["ngo", "partner", "campaign"]
 PlaceKind = Literal["target_area", "settlement", "county"]
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="answer format")]
+ETAG_HEADER = header('the version of the activity, for If-Match: "<id>.v<version>"')
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: How many Jalali quarters the progress over time shows by default (two years).
 DEFAULT_QUARTERS = 8
@@ -196,6 +214,7 @@ def _json(frame: pd.DataFrame) -> list[dict]:
     "/activities",
     summary="Activities of your provinces (who does what where), newest start first",
     response_model=None,
+    responses=with_downloads(ActivityList, ("csv", "xlsx")),
 )
 def list_activities(
     request: Request,
@@ -240,6 +259,12 @@ def list_activities(
     status_code=201,
     summary="Enter an activity (in your provinces); its id and ETag come back",
     response_class=JSONResponse,
+    responses=declared(
+        Activity,
+        "entered",
+        status=201,
+        headers={"ETag": ETAG_HEADER, "Location": header("the activity's address")},
+    ),
 )
 def create_activity(
     request: Request,
@@ -255,7 +280,10 @@ def create_activity(
 
 
 @router.get(
-    "/activity-template", summary="The import template of activities (CSV, or XLSX with a help sheet)"
+    "/activity-template",
+    summary="The import template of activities (CSV, or XLSX with a help sheet)",
+    response_class=Response,
+    responses=declared_media({MEDIA["csv"].split(";")[0]: TEXT, MEDIA["xlsx"]: BINARY}, "the template"),
 )
 def activity_template(f: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx") -> Response:
     content, media, name = S.template(f)
@@ -270,6 +298,7 @@ def activity_template(f: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx") ->
     summary="Import activities from a CSV or XLSX of the template: every row or none, each refused row with its reason",
     openapi_extra=upload_body("CSV (UTF-8) or XLSX with the template's columns"),
     response_class=JSONResponse,
+    responses=declared(ActivityImport, "every row entered", status=201),
 )
 async def import_activities(
     request: Request, national: Annotated[Snapshot, Depends(national_snapshot)]
@@ -311,7 +340,10 @@ def _audit_import(request: Request, name: str, ids: list[str]) -> None:
 
 
 @router.get(
-    "/activities/{activity_id}", summary="One activity; its ETag for edits", response_class=JSONResponse
+    "/activities/{activity_id}",
+    summary="One activity; its ETag for edits",
+    response_class=JSONResponse,
+    responses=declared(Activity, headers={"ETag": ETAG_HEADER}),
 )
 def get_activity(request: Request, activity_id: ActivityId) -> JSONResponse:
     return _answer(_store(request).activity(activity_id, _provinces(request)))
@@ -321,6 +353,7 @@ def get_activity(request: Request, activity_id: ActivityId) -> JSONResponse:
     "/activities/{activity_id}",
     summary="Correct an activity (If-Match required)",
     response_class=JSONResponse,
+    responses=declared(Activity, headers={"ETag": ETAG_HEADER}),
 )
 def edit_activity(
     request: Request,
@@ -341,6 +374,7 @@ def edit_activity(
 @router.delete(
     "/activities/{activity_id}",
     status_code=204,
+    response_class=Response,
     summary="Delete an activity entered in error (If-Match required)",
 )
 def delete_activity(request: Request, activity_id: ActivityId, if_match: IfMatch = None) -> Response:
@@ -382,6 +416,7 @@ def _notice(synthetic: bool) -> dict | None:
     "/programme/progress",
     summary="The programme's progress: households reached against households in need, per neighbourhood and province",
     response_model=None,
+    responses=with_downloads(ProgrammeProgress, ("csv", "xlsx")),
 )
 def programme_progress(
     request: Request,
@@ -421,6 +456,7 @@ def programme_progress(
     "/programme/progress-over-time",
     summary="Households reached by the end of each Jalali period, per province and in all",
     response_model=None,
+    responses=with_downloads(ProgressOverTime, ("csv", "xlsx")),
 )
 def progress_over_time(
     request: Request,
@@ -465,6 +501,7 @@ def progress_over_time(
     "/programme/gaps",
     summary="Target neighbourhoods with no activity and services missing in each",
     response_model=None,
+    responses=with_downloads(ProgrammeGaps, ("csv", "xlsx")),
 )
 def programme_gaps(
     request: Request,
