@@ -147,7 +147,11 @@ def read_table(name: str, content: bytes) -> list[dict]:
         if suffix == ".xlsx":
             frame = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl")
         elif suffix in (".csv", ".txt", ""):
-            frame = pd.read_csv(io.StringIO(content.decode("utf-8-sig")), dtype=str, comment="#")
+            # the template's help lines open with "#"; a "#" inside a value stays (no comment=)
+            lines = [
+                x for x in content.decode("utf-8-sig").splitlines(keepends=True) if not x.startswith("#")
+            ]
+            frame = pd.read_csv(io.StringIO("".join(lines)), dtype=str)
         else:
             raise ImportFileError("send a CSV or XLSX file (the template's columns)", reason="format")
     except ImportFileError:

@@ -206,14 +206,15 @@ def test_the_import_is_all_or_nothing_with_every_refused_row(gpkg_service):
     template = client.get("/activity-template?f=xlsx", headers=officer)
     sheet = openpyxl.load_workbook(io.BytesIO(template.content))["activities"]
     assert [c.value for c in sheet[1]][:3] == ["organisation", "organisation_kind", "licence_no"]
-    r = client.post(
-        "/activity-imports", files={"file": ("a.csv", (head + good + good).encode())}, headers=officer
-    )
+    csv_template = client.get("/activity-template?f=csv", headers=officer).content.decode("utf-8-sig")
+    assert csv_template.startswith("# organisation:")  # help lines, then the header the import reads
+    hashed = good.replace("گروه الف", "گروه #2")  # a "#" inside a value is kept
+    upload = (csv_template + good + hashed).encode()
+    r = client.post("/activity-imports", files={"file": ("a.csv", upload)}, headers=officer)
     assert r.status_code == 201, r.text
     assert r.json()["imported"] == 2
-    assert (
-        len(client.get("/activities?limit=5000", headers=tokens["admin"]).json()["activities"]) == count + 2
-    )
+    listed = client.get("/activities?limit=5000", headers=tokens["admin"]).json()["activities"]
+    assert len(listed) == count + 2 and "گروه #2" in {a["organisation"] for a in listed}
     assert any(row["action"] == "activity.import" for row in app.state.accounts.audit_rows())
     # a file that is no table is refused whole
     r = client.post("/activity-imports", files={"file": ("a.pdf", b"%PDF")}, headers=officer)
