@@ -403,13 +403,14 @@ def as_of(activities: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     is ``completed`` but ended after ``day`` counted as ``ongoing`` on that day (its households
     already reached then: the register keeps no earlier figure). ``planned``, ``suspended`` and
     ``cancelled`` keep their status."""
-    start = pd.to_datetime(activities["start_date"]).dt.date
-    end = pd.to_datetime(activities["end_date"]).dt.date
-    out = activities[(start <= day).to_numpy()].copy()
-    later = (out["status"] == "completed") & (
-        end[out.index].map(lambda e: e is not None and not pd.isna(e) and e > day)
+    when = pd.Timestamp(day)
+    started = (pd.to_datetime(activities["start_date"]) <= when).to_numpy(dtype=bool)
+    out = activities[started].copy()
+    # NaT (no end) compares False: a completed activity always has its end (check_activities)
+    ended_later = (pd.to_datetime(out["end_date"]) > when).to_numpy(dtype=bool)
+    out.loc[out.index[(out["status"] == "completed").to_numpy(dtype=bool) & ended_later], "status"] = (
+        "ongoing"
     )
-    out.loc[later, "status"] = "ongoing"
     return out
 
 

@@ -186,6 +186,15 @@ def test_as_of_reads_a_completed_activity_as_running_before_its_end():
     assert AC.as_of(acts, dt.date(2024, 10, 1))["status"].tolist() == ["completed"]
 
 
+def test_periods_before_every_activity_are_counted_as_nothing_yet():
+    # 1402 ends on 2024-03-19: the activity of 2024-04-01 had not started
+    acts = AC.frame_of([act(1, "TA-1", "counselling", 30, status="completed", end="2024-10-01")])
+    t = AC.progress_over_time(TARGETS, acts, [Period("year", 1402), Period("year", 1403)])
+    whole = t[t["unit"] == "all"].set_index("period")
+    assert whole["households_reached"].tolist() == [0, 30]
+    assert whole["activities_running"].tolist() == [0, 0]  # at 1403's end it was completed
+
+
 def test_households_in_need_share_the_programmes_total_by_households():
     from demo.synthetic import households_in_need
 
