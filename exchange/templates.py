@@ -39,6 +39,7 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "target_code": ("کد محله", "Target area code"),
     "kind": ("نوع", "Kind"),
     "households": ("خانوار", "Households"),
+    "households_in_need": ("خانوار نیازمند", "Households in need"),
     "target_population": ("جمعیت هدف", "Target population"),
     "population": ("جمعیت", "Population"),
     "synthetic": ("ساختگی", "Synthetic"),
@@ -62,7 +63,15 @@ TEMPLATE_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "lon",
         "lat",
     ),
-    "target_areas": ("target_code", "name_fa", "kind", "county_code", "households", "wkt"),
+    "target_areas": (
+        "target_code",
+        "name_fa",
+        "kind",
+        "county_code",
+        "households",
+        "households_in_need",
+        "wkt",
+    ),
     "county_needs": ("county_code", "service_type", "target_population"),
 }
 
