@@ -14,6 +14,7 @@ from api import errors, guard, openapi, refusals, security
 from api.deps import snapshot
 from api.params import reject_unknown_parameters
 from api.routers import (
+    activities,
     applications,
     assessments,
     auth,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(assessments.router)
     app.include_router(applications.router)
+    app.include_router(activities.router)  # before the pages: /maps/activities is not a /maps/{page}
     app.include_router(trends.router)
     app.include_router(evaluations.router)
     app.include_router(auth.router)

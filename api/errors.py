@@ -7,6 +7,7 @@ domain error resolves through it.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -42,6 +43,8 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.ScenarioNotFound: 404,
     e.UnknownUserError: 404,
     e.ApplicationNotFound: 404,
+    e.ActivityNotFound: 404,
+    e.ActivityRejected: 422,
     # licence applications: edits need the version they were based on (ETag / If-Match)
     e.InvalidTransition: 409,
     # imports through the browser: confirm, cancel, undo at the wrong moment; too many open
@@ -120,7 +123,9 @@ def install(app: FastAPI) -> None:
             log.error("%s on %s: %s", type(err).__name__, request.url.path, err)
         # An error that carries its message in Persian as well gives both (``detail_fa``).
         fa = getattr(err, "message_fa", None)
-        extra = {"detail_fa": fa} if fa else {}
+        extra: dict[str, object] = {"detail_fa": fa} if fa else {}
+        if isinstance(err, e.ActivityRejected):  # every refused row with its reason, both languages
+            extra["problems"] = json.loads(err.problems.to_json(orient="records", force_ascii=False))
         return problem(status, TITLES[status], err.user_message, code=err.code, **extra)
 
     @app.exception_handler(StarletteHTTPException)

@@ -1626,3 +1626,141 @@ class Rankings(Answer):
     split_words: list[ProvinceSplitWords]
     scale: RatingScaleAnswer
     notice: NoticeField
+
+
+# ---- the programme's activities register (api/routers/activities.py) ----------------------------
+
+
+class Activity(Answer):
+    """One activity of the programme (send its ETag with If-Match to edit or delete it)."""
+
+    activity_id: str
+    organisation: str
+    organisation_kind: str = Field(description="ngo (of the registry), partner or campaign")
+    licence_no: str | None = Field(description="the registry NGO's licence, for an ngo")
+    service_type: str
+    place_kind: str = Field(description="target_area, settlement or county")
+    place_code: str
+    target_code: str | None = Field(description="the target neighbourhood, when the place is one")
+    county_code: str
+    province_code: str
+    start_date: str = Field(description="YYYY-MM-DD (Gregorian)")
+    end_date: str | None = Field(description="YYYY-MM-DD (Gregorian); null while it runs")
+    households: int = Field(description="households reached")
+    persons: int = Field(description="persons reached")
+    status: str = Field(description="planned, ongoing, completed, suspended or cancelled")
+    notes: str | None
+    created_by: str
+    updated_at: str = Field(description="ISO 8601, UTC")
+    synthetic: bool
+    version: int
+    status_fa: str
+    organisation_kind_fa: str
+    place_kind_fa: str
+    notice: Notice | None = None
+
+
+class ActivityList(Answer):
+    numberMatched: int
+    numberReturned: int
+    activities: list[Activity] = Field(description="newest start first")
+    synthetic: bool = Field(description="some of those listed are synthetic (the demo's)")
+    notice: Notice | None
+
+
+class ActivityImport(Answer):
+    imported: int = Field(description="activities entered (every row of the file)")
+    activity_ids: list[str]
+    file: str
+
+
+class NeighbourhoodProgress(Answer):
+    """A target neighbourhood's progress (see the counting rule)."""
+
+    target_code: str
+    name_fa: str
+    county_code: str
+    province_code: str
+    households_in_need: int | None
+    households_reported: int = Field(description="the plain sum of its counted activities' households")
+    households_reached: int = Field(description="by the counting rule, at most households_in_need")
+    capped: bool = Field(description="households_reported exceeds households_reached")
+    share_reached: float | None
+    activities_planned: int
+    activities_ongoing: int
+    activities_completed: int
+    activities_suspended: int
+    activities_cancelled: int
+    activities: int
+    services: str = Field(description="service types of its counted activities, comma-joined")
+
+
+class ProvinceProgress(Answer):
+    province_code: str
+    neighbourhoods: int
+    neighbourhoods_reached: int
+    households_in_need: int | None
+    households_reached: int
+    share_reached: float | None
+    activities_planned: int
+    activities_ongoing: int
+    activities_completed: int
+    activities_suspended: int
+    activities_cancelled: int
+    activities: int = Field(description="all its activities, at any place")
+
+
+class ProgressTotals(Answer):
+    neighbourhoods: int
+    neighbourhoods_reached: int
+    households_in_need: int | None
+    households_reached: int
+    share_reached: float | None
+    activities: int
+
+
+class ProgrammeProgress(Answer):
+    totals: ProgressTotals
+    provinces: list[ProvinceProgress]
+    neighbourhoods: list[NeighbourhoodProgress]
+    counting_rule: str
+    synthetic: bool
+    notice: Notice | None
+
+
+class PeriodProgress(Answer):
+    period: str = Field(description="a Jalali period: 1403, 1403Q2 or 1403-07")
+    period_fa: str
+    period_end: str = Field(description="its last day, YYYY-MM-DD")
+    unit: str = Field(description="a province code, or all")
+    province_code: str | None
+    households_in_need: int | None
+    households_reached: int
+    share_reached: float | None
+    activities_started: int
+    activities_running: int
+
+
+class ProgressOverTime(Answer):
+    periods: list[str]
+    rows: list[PeriodProgress]
+    synthetic: bool
+    notice: Notice | None
+
+
+class Gap(Answer):
+    target_code: str
+    name_fa: str
+    county_code: str
+    province_code: str
+    no_activity: bool = Field(description="no ongoing or completed activity there")
+    missing_services: str = Field(description="service types with none, comma-joined")
+    services_missing: int
+
+
+class ProgrammeGaps(Answer):
+    neighbourhoods: int
+    without_activity: int
+    gaps: list[Gap]
+    synthetic: bool
+    notice: Notice | None

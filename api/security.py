@@ -109,6 +109,20 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/licence-monitoring"): requires("read"),
     ("GET", "/maps/register"): requires("licence_check", page=True),
     ("GET", "/maps/monitoring"): requires("read", page=True),
+    # the programme's activities register (api/routers/activities.py): every role reads its
+    # provinces' activities, progress and gaps; managers, administrators and officers (in their
+    # provinces) enter, correct, delete and import
+    ("GET", "/activities"): requires("read"),
+    ("POST", "/activities"): requires("activities_enter"),
+    ("GET", "/activities/{activity_id}"): requires("read"),
+    ("PATCH", "/activities/{activity_id}"): requires("activities_enter"),
+    ("DELETE", "/activities/{activity_id}"): requires("activities_enter"),
+    ("GET", "/activity-template"): requires("activities_enter"),
+    ("POST", "/activity-imports"): requires("activities_enter"),
+    ("GET", "/programme/progress"): requires("read"),
+    ("GET", "/programme/progress-over-time"): requires("read"),
+    ("GET", "/programme/gaps"): requires("read"),
+    ("GET", "/maps/activities"): requires("read", page=True),
     ("GET", "/priorities"): requires("priorities"),
     ("GET", "/saturation"): requires("read"),
     # evaluations of centres (api/routers/evaluations.py): the caller's provinces only
@@ -179,7 +193,7 @@ POLICY[("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{tile_matrix}
 )
 
 #: File uploads: the CSRF token only in the header (the body is not parsed to look for it).
-UPLOAD_PATHS = frozenset({"/imports", "/hierarchy/versions"})
+UPLOAD_PATHS = frozenset({"/imports", "/hierarchy/versions", "/activity-imports"})
 
 #: Signing in again over a live session: checked for same origin in the route instead.
 CSRF_EXEMPT = {("POST", "/sign-in")}
@@ -192,6 +206,7 @@ PAGE_RIGHTS = {"national": "read", "licence": "licence_check", "priorities": "pr
 NAV_RIGHTS = PAGE_RIGHTS | {
     "register": POLICY[("GET", "/maps/register")].right,
     "monitoring": POLICY[("GET", "/maps/monitoring")].right,
+    "activities": POLICY[("GET", "/maps/activities")].right,
     "import": POLICY[("GET", "/maps/import")].right,
 }
 

@@ -405,6 +405,105 @@ def generate_target_areas(
     return out
 
 
+#: Households in deprived neighbourhoods the capacity-building programme speaks of (issue #25).
+PROGRAMME_HOUSEHOLDS = 13_000
+
+
+def households_in_need(households: pd.Series, total: int = PROGRAMME_HOUSEHOLDS) -> pd.Series:
+    """The programme's ``total`` households in need shared among the target neighbourhoods in
+    proportion to the square root of their households (a large quarter has more households in
+    need, but not in proportion: the programme picks the most deprived part of it), by largest
+    remainder (the parts sum to ``total``), at most a neighbourhood's households. A synthetic
+    figure: no list of households in need is public."""
+    parts = largest_remainder(total, np.sqrt(households.to_numpy(dtype="float64")))
+    return pd.Series(np.minimum(parts, households.to_numpy()), index=households.index, dtype="int64")
+
+
+# --------------------------------------------------------------------------------------------
+# Programme activities (who does what where)
+# --------------------------------------------------------------------------------------------
+
+#: Services the capacity-building programme brings to its neighbourhoods.
+PROGRAMME_SERVICES = ("counselling", "employment", "child_care", "home_care", "kindergarten")
+#: Share of target neighbourhoods the demo gives activities (the rest are the map's gaps).
+ACTIVE_SHARE = 0.7
+#: Activity statuses and their shares in the demo.
+ACTIVITY_STATUSES = (("ongoing", 0.45), ("completed", 0.25), ("planned", 0.2), ("suspended", 0.05))
+ACTIVITY_STATUSES += (("cancelled", 0.05),)
+
+
+def generate_activities(
+    target_areas: pd.DataFrame, ngos: pd.DataFrame, seed: int = DEFAULT_SEED
+) -> list[dict]:
+    """Synthetic activities of the programme: ``ACTIVE_SHARE`` of the target neighbourhoods get
+    1–4 activities of ``PROGRAMME_SERVICES`` by a registry NGO of their county where it has one
+    (else a partner or a campaign), started from 1402 to ``AS_OF``, each reaching a part of the
+    neighbourhood's households in need; a few are at the neighbourhood's county. Each province
+    draws from its own stream; every row is marked synthetic and its organisation says so."""
+    import jdatetime
+
+    start = pd.Timestamp(jdatetime.date(1402, 1, 1).togregorian())
+    span_days = (AS_OF - start).days
+    by_county = {c: g["licence_no"].tolist()[:20] for c, g in ngos.groupby("county_code")}
+    statuses, shares = zip(*ACTIVITY_STATUSES, strict=True)
+    rows: list[dict] = []
+    for province, here in target_areas.sort_values("target_code").groupby("province_code", sort=True):
+        rng = county_rng(seed, str(province), stream=6)  # stream 6: programme activities
+        serial = 0
+        for area in here.itertuples():
+            if rng.random() >= ACTIVE_SHARE:
+                continue
+            need = int(area.households_in_need) if not pd.isna(area.households_in_need) else 20
+            for _ in range(int(rng.integers(1, 5))):
+                serial += 1
+                kind = str(rng.choice(["ngo", "partner", "campaign"], p=[0.6, 0.3, 0.1]))
+                licences = by_county.get(area.county_code, [])
+                licence = (
+                    str(licences[int(rng.integers(0, len(licences)))]) if kind == "ngo" and licences else None
+                )
+                if kind == "ngo" and licence is None:
+                    kind = "partner"
+                status = str(rng.choice(statuses, p=shares))
+                began = start + pd.Timedelta(days=int(rng.integers(0, span_days)))
+                if status == "planned":
+                    began = AS_OF + pd.Timedelta(days=int(rng.integers(1, 90)))
+                ended = None
+                if status == "completed":
+                    ended = min(began + pd.Timedelta(days=int(rng.integers(30, 365))), AS_OF)
+                households = 0 if status == "planned" else int(rng.integers(1, max(2, need // 2 + 1)))
+                at_county = rng.random() < 0.05
+                name = {
+                    "ngo": f"سازمان مردم‌نهاد نمونه (ساختگی) {fa_number(serial)}",
+                    "partner": f"سازمان همکار نمونه (ساختگی) {fa_number(serial)}",
+                    "campaign": f"پویش نمونه (ساختگی) {fa_number(serial)}",
+                }[kind]
+                rows.append(
+                    {
+                        "activity_id": f"SYN-ACT-{province}-{serial:04d}",
+                        "organisation": name,
+                        "organisation_kind": kind,
+                        "licence_no": licence,
+                        "service_type": str(rng.choice(PROGRAMME_SERVICES)),
+                        "place_kind": "county" if at_county else "target_area",
+                        "place_code": area.county_code if at_county else area.target_code,
+                        "target_code": None if at_county else area.target_code,
+                        "county_code": area.county_code,
+                        "province_code": province,
+                        "start_date": began.date().isoformat(),
+                        "end_date": None if ended is None else ended.date().isoformat(),
+                        "households": households,
+                        "persons": int(households * rng.uniform(3.0, 4.5)),
+                        "status": status,
+                        "notes": "فعالیت ساختگی نمونه (synthetic demo activity)",
+                        "created_by": "synthetic",
+                        "updated_at": AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "synthetic": True,
+                        "version": 1,
+                    }
+                )
+    return rows
+
+
 # --------------------------------------------------------------------------------------------
 # County target populations
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from geo.schema import layer
+from geo.schema import conform, layer
 
 #: The files that make up one shapefile.
 SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
@@ -25,7 +25,8 @@ def write_shapefile(name: str, frame: gpd.GeoDataFrame, path: Path) -> Path:
     path = Path(path)
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    renamed = frame.rename(columns={c.name: c.shp_name for c in spec.columns})
+    # conformed first: a nullable column the frame lacks (a layer written before it was added) is empty
+    renamed = conform(frame, spec).rename(columns={c.name: c.shp_name for c in spec.columns})
     for col in spec.columns:
         if col.dtype == "int" and renamed[col.shp_name].isna().any():
             renamed[col.shp_name] = renamed[col.shp_name].astype("float64")

@@ -207,6 +207,33 @@ class ApplicationNotFound(NotFoundError):
     code = "application-not-found"
 
 
+class ActivityNotFound(NotFoundError):
+    """No programme activity with that id (or none the caller may see)."""
+
+    code = "activity-not-found"
+
+
+class ActivityRejected(InputError):
+    """Activities that cannot be stored as given; nothing was written. ``problems`` lists every
+    problem (``geo.activities.PROBLEM_COLUMNS``, with ``reason_fa``)."""
+
+    code = "activity-rejected"
+
+    def __init__(self, problems: Any, rows: int) -> None:
+        first = problems.iloc[0]
+        if rows == 1:
+            message = f"the activity was not stored: {first['field']}: {first['reason']}"
+            message_fa = f"فعالیت ثبت نشد: {first['reason_fa']}"
+        else:
+            n = int(problems["row"].nunique())
+            message = f"{n} of {rows} rows were refused; nothing was written"
+            message_fa = f"{n} ردیف از {rows} ردیف پذیرفته نشد؛ هیچ ردیفی ثبت نشد"
+        super().__init__(message)
+        self.message_fa = message_fa
+        self.problems = problems
+        self.rows = rows
+
+
 class InvalidTransition(InputError):
     """A licence application cannot go from its status to the one asked (409)."""
 

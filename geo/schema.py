@@ -264,6 +264,14 @@ TARGET_AREAS = Layer(
         _province_code,
         Column("households", "int", "households in the area", "households", minimum=0),
         _synthetic,
+        Column(
+            "households_in_need",
+            "int",
+            "households in need of the capacity-building programme (its progress is measured against it)",
+            "hh_need",
+            nullable=True,
+            minimum=0,
+        ),
     ),
 )
 

@@ -393,6 +393,7 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "page_register": ("درخواست‌های مجوز", "Licence applications"),
     "page_monitoring": ("پایش مجوزها", "Licence monitoring"),
     "page_import": ("ورود داده‌ها", "Import data"),
+    "page_activities": ("فعالیت‌های برنامه", "Programme activities"),
     "page_public": ("نقشهٔ نیازها", "Needs map"),
     "sign_out": ("خروج", "Sign out"),
     "sign_in": ("ورود به سامانه", "Sign in"),
@@ -507,6 +508,14 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "err_scenario-not-found": (
         "این سناریو دیگر نیست (شاید پاک شده است)؛ فهرست را دوباره بارگذاری کنید.",
         "This scenario no longer exists (deleted?); reload the list.",
+    ),
+    "err_activity-not-found": (
+        "این فعالیت نیست یا در استان‌های شما نیست.",
+        "This activity does not exist or is not in your provinces.",
+    ),
+    "err_activity-rejected": (
+        "فعالیت ثبت نشد؛ دلیل هر ردیف نپذیرفته گفته شده است.",
+        "The activity was not entered; each refused row is listed with its reason.",
     ),
     "err_application-not-found": (
         "این درخواست نیست یا در استان‌های شما نیست.",

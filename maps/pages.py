@@ -31,7 +31,7 @@ from maps.i18n import LANGUAGES, jalali_date, strings
 PAGES = ("national", "licence", "priorities", "plan")
 #: The pages of the top bar, in its order: the map pages and the office's (maps/office.py); the
 #: caller's rights choose which of them a page links (``Context.pages``).
-NAV_PAGES = (*PAGES, "register", "monitoring", "import")
+NAV_PAGES = (*PAGES, "register", "monitoring", "activities", "import")
 #: Pages reached from the others (not in the top bar): a settlement's profile.
 PROFILE_PAGES = ("settlement",)
 #: Where the map opens: all of Iran.

@@ -25,6 +25,10 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     # evaluations of centres: a centre's history and the rankings by rating, of the caller's
     # provinces (scoped roles see their provinces' centres only); imported under "import"
     "evaluations": ("admin", "planner", "licensing_officer", "provincial_director"),
+    # the programme's activities register: the programme's managers (planners, national) and
+    # administrators enter activities anywhere, licensing officers in their provinces (as they
+    # enter licence applications); directors read the register and the progress (the "read" right)
+    "activities_enter": ("admin", "planner", "licensing_officer"),
     "admin": ("admin",),
 }
 

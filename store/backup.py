@@ -6,7 +6,7 @@ A backup is a folder:
   API (a consistent copy even while the service reads);
 * PostGIS store: ``database.dump``, ``pg_dump --format=custom`` of the whole database (layers,
   accounts, audit, row-level security policies), restored with ``pg_restore``;
-* ``manifest.json``: per layer, for the licence applications and for the audit table, the row count and a SHA-256 of its rows
+* ``manifest.json``: per layer, for the licence applications, the programme activities and the audit table, the row count and a SHA-256 of its rows
   in key order (attributes and WKB geometry). ``restore`` recomputes them on the restored store
   and fails if any differs.
 """
@@ -53,7 +53,8 @@ def frame_checksum(frame: pd.DataFrame) -> str:
 
 
 def manifest(store_url: str) -> dict:
-    """Row counts and checksums of every layer and of the audit table."""
+    """Row counts and checksums of every layer, of the licence applications and programme
+    activities, and of the audit table."""
     store = open_store(store_url)
     out: dict[str, dict] = {}
     try:
@@ -67,6 +68,10 @@ def manifest(store_url: str) -> dict:
             )
             applications = applications.sort_values("application_id", ignore_index=True)
         out["licence_applications"] = {"rows": len(applications), "sha256": frame_checksum(applications)}
+        activities = pd.DataFrame(store.list_activities())
+        if len(activities):
+            activities = activities.sort_values("activity_id", ignore_index=True)
+        out["programme_activities"] = {"rows": len(activities), "sha256": frame_checksum(activities)}
     finally:
         store.close()
     accounts = Accounts(store_url)

@@ -12,9 +12,10 @@ from typing import Any, TypeAlias
 import geopandas as gpd
 import pandas as pd
 
+from geo.activities import FIELDS as ACTIVITY_FIELDS
 from geo.applications import FIELDS as APPLICATION_FIELDS
 from geo.crs import STORAGE_CRS, require_crs
-from geo.errors import ApplicationNotFound, PreconditionFailed
+from geo.errors import ActivityNotFound, ApplicationNotFound, PreconditionFailed
 
 # The store's errors are in the one family of geo.errors; named here too for the store's users.
 from geo.errors import NoSpace as NoSpace
@@ -212,6 +213,64 @@ class Store(ABC):
         """Write ``row`` (encoded) over its application if that is still at ``version``; whether
         it was."""
 
+    # ---- programme activities: the 3W register of the capacity-building programme -----------
+    # Beside the layers like the applications: no layer commit. Each edit names the version it
+    # was based on (compare-and-set); ``provinces`` (None: all) limits what a call may see or
+    # change. The place, the licence and the values are checked before (``geo.activities``); the
+    # tables' own constraints refuse an unknown status or kind, negative counts and an end
+    # before the start whatever the caller.
+
+    @abstractmethod
+    def add_activities(self, rows: list[dict]) -> None:
+        """Store new activities (``geo.activities.FIELDS``) together, or none; an existing id is
+        refused (``AlreadyExists``)."""
+
+    @abstractmethod
+    def _select_activities(self, provinces, activity_id: str | None = None) -> list[dict]:
+        """Activities ``provinces`` may see (None: all), decoded, by start date (newest first)
+        and id; only ``activity_id`` where given; none where the store has no activities table."""
+
+    @abstractmethod
+    def _set_activity(self, row: dict, version: int, provinces) -> bool:
+        """Write ``row`` (encoded) over its activity if that is still at ``version`` and in
+        ``provinces``; whether it was."""
+
+    @abstractmethod
+    def _delete_activity(self, activity_id: str, version: int, provinces) -> bool:
+        """Delete the activity if it is still at ``version`` and in ``provinces``; whether it was."""
+
+    def list_activities(self, provinces=None) -> list[dict]:
+        """Activities of ``provinces`` (None: all), newest start first."""
+        return self._select_activities(provinces)
+
+    def activity(self, activity_id: str, provinces=None) -> dict:
+        """One activity; ``ActivityNotFound`` if there is none the caller may see."""
+        rows = self._select_activities(provinces, activity_id)
+        if not rows:
+            raise ActivityNotFound(f"no activity {activity_id!r}")
+        return rows[0]
+
+    def update_activity(self, activity_id: str, version: int, changes: dict, provinces=None) -> dict:
+        """Apply ``changes`` to the activity if it is still at ``version``; the new row."""
+        current = self.activity(activity_id, provinces)
+        new = encode_activity({**current, **changes, "activity_id": activity_id, "version": version + 1})
+        if not self._set_activity(new, version, provinces):
+            raise PreconditionFailed(
+                f"activity {activity_id} was changed by somebody else (the edit was based on version "
+                f"{version}); reload it and edit again"
+            )
+        return decode_activity(new)
+
+    def delete_activity(self, activity_id: str, version: int, provinces=None) -> dict:
+        """Delete the activity if it is still at ``version``; the row deleted."""
+        current = self.activity(activity_id, provinces)
+        if not self._delete_activity(activity_id, version, provinces):
+            raise PreconditionFailed(
+                f"activity {activity_id} was changed by somebody else (the deletion was based on "
+                f"version {version}); reload it"
+            )
+        return current
+
     def layer_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in self.list_layers()}
 
@@ -235,6 +294,27 @@ def decode_application(row: dict) -> dict:
     out["version"] = int(out["version"])
     for f in ("lon", "lat"):
         out[f] = float(out[f])
+    return out
+
+
+def encode_activity(row: dict) -> dict:
+    """An activity as stored: every field, counts as int, dates as ISO text, a flag as bool."""
+    out = {f: row.get(f) for f in ACTIVITY_FIELDS}
+    for f in ("households", "persons", "version"):
+        out[f] = int(out[f] or (1 if f == "version" else 0))
+    for f in ("start_date", "end_date"):
+        value = out[f]
+        if value is not None and not isinstance(value, str):
+            out[f] = value.isoformat()[:10]
+    out["synthetic"] = bool(out["synthetic"])
+    return out
+
+
+def decode_activity(row: dict) -> dict:
+    out = encode_activity(row)
+    for f in ("start_date", "end_date"):
+        if out[f] is not None:
+            out[f] = str(out[f])[:10]
     return out
 
 

@@ -27,17 +27,21 @@ from geo.errors import (
     AlreadyExists,
     NoSpace,
     ScenarioNotFound,
+    SchemaError,
     StoreError,
 )
 from geo.schema import LAYERS, Layer, layer
 from store.base import (
+    ACTIVITY_FIELDS,
     APPLICATION_FIELDS,
     SCENARIO_FIELDS,
     Frame,
     Store,
     Transaction,
     check_unique_key,
+    decode_activity,
     decode_application,
+    encode_activity,
     encode_application,
     ensure_space,
     megabytes,
@@ -61,6 +65,22 @@ _APPLICATIONS_SQL = (
     "decided_at TEXT, status TEXT NOT NULL, check_verdict TEXT, check_result TEXT, "
     "decision_reason TEXT, decided_by TEXT, created_by TEXT NOT NULL, licence_no TEXT, "
     "synthetic INTEGER NOT NULL, version INTEGER NOT NULL)"
+)
+
+
+_ACTIVITIES_SQL = (
+    "CREATE TABLE IF NOT EXISTS programme_activities ("
+    "activity_id TEXT PRIMARY KEY, organisation TEXT NOT NULL CHECK (organisation <> ''), "
+    "organisation_kind TEXT NOT NULL CHECK (organisation_kind IN ('ngo', 'partner', 'campaign')), "
+    "licence_no TEXT, service_type TEXT NOT NULL, "
+    "place_kind TEXT NOT NULL CHECK (place_kind IN ('target_area', 'settlement', 'county')), "
+    "place_code TEXT NOT NULL, target_code TEXT, county_code TEXT NOT NULL, province_code TEXT NOT NULL, "
+    "start_date TEXT NOT NULL, end_date TEXT CHECK (end_date IS NULL OR end_date >= start_date), "
+    "households INTEGER NOT NULL CHECK (households >= 0), persons INTEGER NOT NULL CHECK (persons >= 0), "
+    "status TEXT NOT NULL CHECK (status IN ('planned', 'ongoing', 'completed', 'suspended', 'cancelled')), "
+    "notes TEXT, created_by TEXT NOT NULL, updated_at TEXT NOT NULL, synthetic INTEGER NOT NULL, "
+    "version INTEGER NOT NULL, "
+    "CHECK (organisation_kind <> 'ngo' OR licence_no IS NOT NULL))"
 )
 
 
@@ -407,3 +427,69 @@ class GeoPackageStore(Store):
                 (*(row[f] for f in fields), row["application_id"], version),
             ).rowcount
         )
+
+    # ---- programme activities ----------------------------------------------------------------
+
+    def add_activities(self, rows: list[dict]) -> None:
+        values = [tuple(encode_activity(r).values()) for r in rows]
+        marks = ",".join("?" * len(ACTIVITY_FIELDS))
+        with self._in_place(write=True) as conn:
+            conn.execute(_ACTIVITIES_SQL)
+            _register(conn, "programme_activities", "activities of the capacity-building programme (3W)")
+            try:
+                conn.executemany(
+                    f"INSERT INTO programme_activities ({', '.join(ACTIVITY_FIELDS)}) VALUES ({marks})",
+                    values,
+                )
+            except sqlite3.IntegrityError as err:
+                conn.rollback()
+                if "UNIQUE" in str(err):
+                    raise AlreadyExists(f"an activity with one of these ids exists already: {err}") from err
+                raise SchemaError(f"an activity breaks a rule of the register: {err}") from err
+
+    @staticmethod
+    def _where(provinces, activity_id: str | None) -> tuple[str, list]:
+        conditions: list[str] = ["activity_id = ?"] if activity_id is not None else []
+        args: list = [activity_id] if activity_id is not None else []
+        if provinces is not None:
+            codes = sorted(provinces)
+            conditions.append(f"province_code IN ({','.join('?' * len(codes))})")
+            args.extend(codes)
+        return (" WHERE " + " AND ".join(conditions)) if conditions else "", args
+
+    def _select_activities(self, provinces, activity_id: str | None = None) -> list[dict]:
+        with self._in_place(write=False) as conn:
+            if not _has_table(conn, "programme_activities"):
+                return []
+            where, args = self._where(provinces, activity_id)
+            rows = conn.execute(
+                f"SELECT {', '.join(ACTIVITY_FIELDS)} FROM programme_activities{where} "
+                "ORDER BY start_date DESC, activity_id",
+                args,
+            ).fetchall()
+        return [decode_activity(dict(zip(ACTIVITY_FIELDS, r, strict=True))) for r in rows]
+
+    def _set_activity(self, row: dict, version: int, provinces) -> bool:
+        fields = [f for f in ACTIVITY_FIELDS if f != "activity_id"]
+        where, args = self._where(provinces, row["activity_id"])
+        with self._in_place(write=True) as conn:
+            try:
+                return bool(
+                    conn.execute(
+                        f"UPDATE programme_activities SET {', '.join(f'{f} = ?' for f in fields)}"
+                        f"{where} AND version = ?",
+                        (*(row[f] for f in fields), *args, version),
+                    ).rowcount
+                )
+            except sqlite3.IntegrityError as err:
+                conn.rollback()
+                raise SchemaError(f"the activity breaks a rule of the register: {err}") from err
+
+    def _delete_activity(self, activity_id: str, version: int, provinces) -> bool:
+        where, args = self._where(provinces, activity_id)
+        with self._in_place(write=True) as conn:
+            return bool(
+                conn.execute(
+                    f"DELETE FROM programme_activities{where} AND version = ?", (*args, version)
+                ).rowcount
+            )

@@ -23,7 +23,7 @@ PROVINCE_OF = {
     for name, spec in LAYERS.items()
     if ("province_code" in spec.column_names or "county_code" in spec.column_names)
     and name not in REFERENCE_TABLES
-} | {"licence_applications": "province_code"}
+} | {"licence_applications": "province_code", "programme_activities": "province_code"}
 SETTING = "amayesh.provinces"
 
 

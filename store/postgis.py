@@ -25,14 +25,16 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
 from geo import filtering as F
-from geo.errors import AlreadyExists, ScenarioNotFound, StoreError
+from geo.errors import AlreadyExists, ScenarioNotFound, SchemaError, StoreError
 from geo.schema import LAYERS, Layer, conform, layer
 from store.base import (
     SCENARIO_FIELDS,
     Frame,
     Store,
     Transaction,
+    decode_activity,
     decode_application,
+    encode_activity,
     encode_application,
     validate_frame,
 )
@@ -213,6 +215,49 @@ class PostGISStore(Store):
                 name="licence_applications_status_known",
             ),
             comment="licence applications and their decisions (row-level security by province)",
+        )
+        self.activities = sa.Table(
+            "programme_activities",
+            self.metadata,
+            sa.Column("activity_id", sa.Text, primary_key=True),
+            sa.Column("organisation", sa.Text, sa.CheckConstraint("organisation <> ''"), nullable=False),
+            sa.Column("organisation_kind", sa.Text, nullable=False),
+            sa.Column("licence_no", sa.Text),
+            sa.Column("service_type", sa.Text, nullable=False),
+            sa.Column("place_kind", sa.Text, nullable=False),
+            sa.Column("place_code", sa.Text, nullable=False),
+            sa.Column("target_code", sa.Text, index=True),
+            sa.Column("county_code", sa.Text, nullable=False),
+            sa.Column("province_code", sa.Text, nullable=False, index=True),
+            sa.Column("start_date", sa.Date, nullable=False),
+            sa.Column("end_date", sa.Date),
+            sa.Column("households", sa.BigInteger, sa.CheckConstraint("households >= 0"), nullable=False),
+            sa.Column("persons", sa.BigInteger, sa.CheckConstraint("persons >= 0"), nullable=False),
+            sa.Column("status", sa.Text, nullable=False),
+            sa.Column("notes", sa.Text),
+            sa.Column("created_by", sa.Text, nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("synthetic", sa.Boolean, nullable=False),
+            sa.Column("version", sa.BigInteger, nullable=False),
+            sa.CheckConstraint(
+                "status IN ('planned', 'ongoing', 'completed', 'suspended', 'cancelled')",
+                name="programme_activities_status_known",
+            ),
+            sa.CheckConstraint(
+                "organisation_kind IN ('ngo', 'partner', 'campaign')", name="programme_activities_kind_known"
+            ),
+            sa.CheckConstraint(
+                "place_kind IN ('target_area', 'settlement', 'county')",
+                name="programme_activities_place_known",
+            ),
+            sa.CheckConstraint(
+                "end_date IS NULL OR end_date >= start_date", name="programme_activities_dates_in_order"
+            ),
+            sa.CheckConstraint(
+                "organisation_kind <> 'ngo' OR licence_no IS NOT NULL",
+                name="programme_activities_ngo_licence",
+            ),
+            comment="activities of the capacity-building programme, 3W (row-level security by province)",
         )
         try:
             with self.engine.connect() as conn:
@@ -440,6 +485,89 @@ class PostGISStore(Store):
             .values(**values)
         ).rowcount
         return bool(done)
+
+    # ---- programme activities (row-level security by province, as the applications) ---------
+
+    def _ensure_activities(self, conn: Connection) -> None:
+        if not sa.inspect(conn).has_table("programme_activities"):
+            self.activities.create(conn)
+            for sql in policy_sql("programme_activities"):
+                conn.exec_driver_sql(sql)
+
+    @staticmethod
+    def _activity_row(values: dict) -> dict:
+        out = encode_activity(values)
+        for f in ("start_date", "end_date"):
+            if out[f] is not None:
+                out[f] = datetime.date.fromisoformat(out[f])
+        out["updated_at"] = datetime.datetime.fromisoformat(str(out["updated_at"]).replace("Z", "+00:00"))
+        return out
+
+    @staticmethod
+    def _activity_from_row(row) -> dict:
+        out = dict(row._mapping)
+        for f in ("start_date", "end_date"):
+            if out[f] is not None:
+                out[f] = out[f].isoformat()
+        out["updated_at"] = out["updated_at"].astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return decode_activity(out)
+
+    def add_activities(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            self._ensure_activities(conn)
+            _see(conn, None)
+            try:
+                conn.execute(sa.insert(self.activities), [self._activity_row(r) for r in rows])
+            except sa.exc.IntegrityError as err:
+                if "unique" in str(err.orig or err).lower() or "duplicate" in str(err.orig or err).lower():
+                    raise AlreadyExists(
+                        f"an activity with one of these ids exists already ({_first_line(err.orig or err)})"
+                    ) from err
+                raise SchemaError(
+                    f"an activity breaks a rule of the register ({_first_line(err.orig or err)})"
+                ) from err
+
+    def _activities_where(self, query, provinces, activity_id: str | None):
+        t = self.activities
+        if provinces is not None:
+            # As for the applications: the query holds the provinces too, whatever the role's rights.
+            query = query.where(t.c.province_code.in_(sorted(provinces)))
+        if activity_id is not None:
+            query = query.where(t.c.activity_id == activity_id)
+        return query
+
+    def _select_activities(self, provinces, activity_id: str | None = None) -> list[dict]:
+        with self.engine.begin() as conn:
+            if not sa.inspect(conn).has_table("programme_activities"):
+                return []
+            _see(conn, provinces)
+            t = self.activities
+            query = self._activities_where(
+                sa.select(t).order_by(t.c.start_date.desc(), t.c.activity_id), provinces, activity_id
+            )
+            return [self._activity_from_row(r) for r in conn.execute(query)]
+
+    def _set_activity(self, row: dict, version: int, provinces) -> bool:
+        t = self.activities
+        values = {k: v for k, v in self._activity_row(row).items() if k != "activity_id"}
+        with self.engine.begin() as conn:
+            _see(conn, provinces)
+            query = self._activities_where(sa.update(t), provinces, row["activity_id"])
+            try:
+                return bool(conn.execute(query.where(t.c.version == version).values(**values)).rowcount)
+            except sa.exc.IntegrityError as err:
+                raise SchemaError(
+                    f"the activity breaks a rule of the register ({_first_line(err.orig or err)})"
+                ) from err
+
+    def _delete_activity(self, activity_id: str, version: int, provinces) -> bool:
+        t = self.activities
+        with self.engine.begin() as conn:
+            _see(conn, provinces)
+            query = self._activities_where(sa.delete(t), provinces, activity_id)
+            return bool(conn.execute(query.where(t.c.version == version)).rowcount)
 
     def _insert_rows(self, conn: Connection, name: str, frame: Frame) -> None:
         """A few rows by INSERT (COPY is refused on tables under row-level security); a layer

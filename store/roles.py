@@ -110,6 +110,15 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
         for sql in policy_sql(applications.name):
             conn.exec_driver_sql(sql)
         done.append(f"{applications.name}: SELECT, INSERT, UPDATE; row-level security forced, by province")
+        activities = store.activities
+        store._ensure_activities(conn)
+        conn.exec_driver_sql(f'REVOKE ALL ON "{activities.name}" FROM {role}')
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{activities.name}" TO {role}')
+        for sql in policy_sql(activities.name):
+            conn.exec_driver_sql(sql)
+        done.append(
+            f"{activities.name}: SELECT, INSERT, UPDATE, DELETE; row-level security forced, by province"
+        )
         scenarios = getattr(store, "scenarios", None)  # saved planning scenarios, if this version has them
         if scenarios is not None:
             scenarios.create(conn, checkfirst=True)

@@ -170,6 +170,7 @@ def layers() -> dict[str, pd.DataFrame]:
             "county_code": ["0001", "0002", "0101"],
             "province_code": [PROVINCE, PROVINCE, OTHER_PROVINCE],
             "households": [1200, 300, 250],
+            "households_in_need": [60, 30, 25],
             "synthetic": True,
         },
         geometry=[

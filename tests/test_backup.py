@@ -25,7 +25,8 @@ def test_geopackage_backup_restores_into_a_fresh_store(demo, demo_tokens, tmp_pa
     done = cli("--store", source, "backup", str(tmp_path / "backup"))
     assert done.returncode == 0, done.stderr
     saved = json.loads((tmp_path / "backup" / "manifest.json").read_text())["tables"]
-    assert set(saved) == {*demo["layers"], "amayesh_audit", "licence_applications"}
+    assert set(saved) == {*demo["layers"], "amayesh_audit", "licence_applications", "programme_activities"}
+    assert saved["programme_activities"]["rows"] == len(demo["store"].list_activities()) > 0
     assert saved["amayesh_audit"]["rows"] > 0  # the test users' creation, at least
     assert saved["licence_applications"]["rows"] == len(demo["store"].list_applications()) > 0
     target = str(tmp_path / "restored" / "amayesh.gpkg")

@@ -238,6 +238,7 @@ def test_real_answers_match_the_document(world, role):
     c.call("GET", "/users/{username}/sessions", "/users/i_admin/sessions")
     c.call("DELETE", "/users/{username}/sessions", "/users/i_planner/sessions")
     register(world, c)
+    activities(world, c)
     plan(world, c)
     imports(world, c)
     # sign-out: a redirect to the sign-in page (its own redirect is not followed)
@@ -275,6 +276,52 @@ def register(world, c: Calls) -> None:
         tag = checked.headers["etag"]
     decision = {"decision": "refused", "reason": "the county is saturated"}
     c.call("POST", one + "/decision", url + "/decision", json=decision, headers={"If-Match": tag})
+
+
+def activities(world, c: Calls) -> None:
+    """The programme's activities register: an entry, its reading, an edit, the downloads, the
+    import, the progress and gaps, and the deletion, as far as the role may take them."""
+    admin = world["clients"]["admin"]
+    body = {
+        "organisation": "انجمن نمونه",
+        "organisation_kind": "partner",
+        "service_type": "counselling",
+        "place_kind": "target_area",
+        "place_code": "T-001",
+        "start_date": "2024-06-01",
+        "households": 3,
+        "persons": 9,
+        "status": "ongoing",
+    }
+    made = c.call("POST", "/activities", json=body)
+    if made is None:  # entered by an administrator for the roles that only read the register
+        made = admin.post("/activities", json=body)
+        assert made.status_code == 201
+    one, url = "/activities/{activity_id}", f"/activities/{made.json()['activity_id']}"
+    c.call("GET", "/activities")
+    for fmt in ("csv", "xlsx"):
+        c.call("GET", "/activities", f"/activities?f={fmt}")
+        c.call("GET", "/activity-template", f"/activity-template?f={fmt}")
+        c.call("GET", "/programme/progress", f"/programme/progress?level=province&f={fmt}")
+        c.call(
+            "GET",
+            "/programme/progress-over-time",
+            f"/programme/progress-over-time?periods=1403..1404&f={fmt}",
+        )
+        c.call("GET", "/programme/gaps", f"/programme/gaps?f={fmt}")
+    tag = c.call("GET", one, url).headers["etag"]
+    edited = c.call("PATCH", one, url, json={"households": 4}, headers={"If-Match": tag})
+    tag = edited.headers["etag"] if edited is not None else tag
+    rows = (
+        "organisation,organisation_kind,service_type,place_kind,place_code,start_date,households,persons,status\n"
+        "گروه,campaign,employment,target_area,T-001,2024-07-01,2,6,ongoing\n"
+    )
+    c.call("POST", "/activity-imports", files={"file": ("activities.csv", rows.encode())})
+    c.call("GET", "/programme/progress")
+    c.call("GET", "/programme/progress", "/programme/progress?province=00")
+    c.call("GET", "/programme/progress-over-time", "/programme/progress-over-time?periods=1403Q1..1404Q1")
+    c.call("GET", "/programme/gaps")
+    c.call("DELETE", one, url, headers={"If-Match": tag})
 
 
 def plan(world, c: Calls) -> None:

@@ -151,6 +151,18 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
     one = "/collections/{collection_id}/items/{feature_id}"
     fmt = rng.choice(("csv", "xlsx", "gpkg", "geojson"))
     application = f"SYN-A-{p}-{rng.randint(1, 24):04d}"  # the demo's synthetic applications
+    activity_id = f"SYN-ACT-{p}-{rng.randint(1, 6):04d}"  # the demo's synthetic activities
+    activity = {
+        "organisation": "matrix",
+        "organisation_kind": "partner",
+        "service_type": "counselling",
+        "place_kind": "target_area",
+        "place_code": target,
+        "start_date": "2024-06-01",
+        "households": 2,
+        "persons": 6,
+        "status": "ongoing",
+    }
     bbox = ",".join(str(v) for v in s["bbox"])
     coll = rng.choice(
         (
@@ -293,6 +305,53 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             {"decision": "refused", "reason": "matrix"},
         ),
         ("/licence-monitoring", "GET", f"/licence-monitoring?f={rng.choice(('json', 'csv'))}", None),
+        # the programme's activities register: entries at a target neighbourhood of p (outside an
+        # officer's provinces: 403), the demo's synthetic activities of p, edits without If-Match
+        # (428 in the officer's provinces, 404 elsewhere: never a change), progress, gaps, the page
+        ("/activities", "GET", f"/activities?province={p}&limit=50", None),
+        ("/activities", "GET", f"/activities?f={rng.choice(('json', 'csv', 'xlsx'))}&limit=100", None),
+        ("/activities", "POST", "/activities", activity),
+        ("/activities/{activity_id}", "GET", f"/activities/{activity_id}", None),
+        ("/activities/{activity_id}", "PATCH", f"/activities/{activity_id}", {"households": 1}),
+        ("/activities/{activity_id}", "DELETE", f"/activities/{activity_id}", None),
+        ("/activity-template", "GET", f"/activity-template?f={rng.choice(('csv', 'xlsx'))}", None),
+        (
+            "/activity-imports",
+            "POST",
+            "/activity-imports",
+            {
+                UPLOAD: (
+                    "organisation,organisation_kind,service_type,place_kind,place_code,start_date,households,persons,status\n"
+                    f"matrix,partner,employment,target_area,{target},2024-06-01,3,9,ongoing\n"
+                ).encode()
+            },
+        ),
+        ("/programme/progress", "GET", f"/programme/progress?province={p}", None),
+        (
+            "/programme/progress",
+            "GET",
+            f"/programme/progress?level={rng.choice(('province', 'neighbourhood'))}&f={rng.choice(('json', 'csv', 'xlsx'))}",
+            None,
+        ),
+        (
+            "/programme/progress-over-time",
+            "GET",
+            f"/programme/progress-over-time?periods=1402..1403{rng.choice(('', f'&province={p}'))}"
+            f"&f={rng.choice(('json', 'csv'))}",
+            None,
+        ),
+        (
+            "/programme/gaps",
+            "GET",
+            f"/programme/gaps?f={rng.choice(('json', 'csv'))}{rng.choice(('', f'&province={p}'))}",
+            None,
+        ),
+        (
+            "/maps/activities",
+            "GET",
+            f"/maps/activities?lang={rng.choice(('fa', 'en'))}{rng.choice(('', f'&target={target}'))}",
+            None,
+        ),
         # trends by Jalali period: counted from dates at every level; with the analysis's measures
         # (a recompute per period and kind of positions, cached) on three years
         (

@@ -57,7 +57,31 @@ def data_routes(layers) -> list[tuple[str, str, dict | None]]:
             ("GET", f"/priorities?province={p}&top=50", None),
             ("GET", f"/concentration?province={p}", None),
             ("GET", f"/licence-applications?province={p}", None),
+            ("GET", f"/activities?province={p}", None),
+            ("GET", f"/programme/progress?province={p}", None),
+            ("GET", f"/maps/activities?province={p}", None),
         ]
+    # the activities register: an entry in each province (the officer's outside theirs is
+    # refused), then every reading route and download of the register, progress and gaps
+    for target in ("T-001", "T-003"):
+        entry = {"organisation": "گروه", "organisation_kind": "partner", "service_type": "counselling",
+                 "place_kind": "target_area", "place_code": target, "start_date": "2024-06-01",
+                 "households": 5, "persons": 15, "status": "ongoing"}  # fmt: skip
+        out.append(("POST", "/activities", entry))
+    out += [
+        ("GET", "/activities?limit=1000", None),
+        ("GET", "/activities?f=csv", None),
+        ("GET", "/activities?f=xlsx", None),
+        ("GET", "/programme/progress", None),
+        ("GET", "/programme/progress?level=province&f=csv", None),
+        ("GET", "/programme/progress?level=neighbourhood&f=xlsx", None),
+        ("GET", "/programme/progress-over-time?periods=1403..1404", None),
+        ("GET", "/programme/progress-over-time?periods=1403Q1..1404Q2&f=csv", None),
+        ("GET", "/programme/gaps", None),
+        ("GET", "/programme/gaps?f=csv", None),
+        ("GET", "/maps/activities", None),
+        ("GET", "/maps/activities?target=T-003", None),
+    ]
     out += [
         ("GET", "/saturation", None),
         ("GET", "/saturation?period=1399", None),
