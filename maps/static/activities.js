@@ -80,30 +80,49 @@
       if (p.share === null || p.share < 0.25) return '#f4a261';
       return p.share < 0.75 ? '#e9c46a' : '#2a9d8f';
     };
+    const popup = (p) => {
+      const div_ = document.createElement('div');
+      const title = document.createElement('strong');
+      title.textContent = p.name;
+      div_.appendChild(title);
+      [[C.labels.reached, p.reached], [C.labels.need, p.need], [C.labels.share, p.share_text], [C.labels.activities, A.u.num ? A.u.num(p.activities) : p.activities]].forEach(([k, v]) => {
+        const line = document.createElement('div');
+        line.textContent = `${k}: ${v}`;
+        div_.appendChild(line);
+      });
+      return div_;
+    };
+    const open = (p) => {
+      const url = new URL(window.location.href);
+      url.searchParams.set('target', p.target_code);
+      window.location.assign(url.toString());
+    };
+    // Provinces drawn for orientation (served by the service: no outside tiles).
+    if (A.makePanes && A.u.loadBoundaries) {
+      A.makePanes(map);
+      A.u.loadBoundaries().then((b) => A.u.provinceOutline(b).addTo(map)).catch(() => {});
+    }
     const layer = L.geoJSON(C.map, {
       style: (f) => ({ color: f.properties.target_code === C.selected ? '#1d3557' : '#555', weight: f.properties.target_code === C.selected ? 3 : 1, fillColor: colour(f.properties), fillOpacity: 0.7 }),
       onEachFeature: (f, l) => {
-        const p = f.properties;
-        const div_ = document.createElement('div');
-        const title = document.createElement('strong');
-        title.textContent = p.name;
-        div_.appendChild(title);
-        [[C.labels.reached, p.reached], [C.labels.need, p.need], [C.labels.share, p.share_text], [C.labels.activities, A.u.num ? A.u.num(p.activities) : p.activities]].forEach(([k, v]) => {
-          const line = document.createElement('div');
-          line.textContent = `${k}: ${v}`;
-          div_.appendChild(line);
-        });
-        l.bindPopup(div_);
-        l.on('dblclick', () => {
-          const url = new URL(window.location.href);
-          url.searchParams.set('target', p.target_code);
-          window.location.assign(url.toString());
-        });
+        l.bindPopup(popup(f.properties));
+        l.on('dblclick', () => open(f.properties));
       },
     }).addTo(map);
+    // A neighbourhood is a few hundred metres across: below street zoom it is drawn as a dot of
+    // its colour too, so a national or provincial view shows where the gaps are.
+    const dots = L.layerGroup();
+    layer.eachLayer((l) => {
+      const p = l.feature.properties;
+      L.circleMarker(l.getBounds().getCenter(), { radius: p.target_code === C.selected ? 8 : 5, color: '#333', weight: 1, fillColor: colour(p), fillOpacity: 0.9 })
+        .bindPopup(popup(p)).on('dblclick', () => open(p)).addTo(dots);
+    });
+    const showDots = () => { if (map.getZoom() < 12) dots.addTo(map); else dots.remove(); };
+    map.on('zoomend', showDots);
     const bounds = layer.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10], maxZoom: 12 });
     else map.setView([32.4, 53.7], 5);
+    showDots();
   }
 
   // ---- entry ------------------------------------------------------------------------------
