@@ -6,12 +6,7 @@
   const C = window.AMAYESH_OFFICE || { messages: {} };
   const A = window.Amayesh;
   A.C = { lang: C.lang, t: C.t || {} };
-  const csrf = () => {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : '';
-  };
-  const latin = (s) => String(s || '').replace(/[۰-۹]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'.indexOf(d))
-    .replace(/[٠-٩]/g, (d) => '٠١٢٣٤٥٦٧٨٩'.indexOf(d)).trim();
+  const latin = (s) => A.u.latinDigits(s || '').trim(); // Persian digits as 0-9
 
   // Jalali to Gregorian (the arithmetic of jalaali-js, after Borkowski): a day number between.
   const div = (a, b) => Math.trunc(a / b);
@@ -153,10 +148,9 @@
       say(message, C.messages.working);
       let response; let data = null;
       try {
-        response = await fetch('/activities', {
-          method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
-          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() },
-        });
+        response = await fetch('/activities', A.u.withCsrf({
+          method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' },
+        }));
         try { data = await response.json(); } catch (err) { data = null; }
       } catch (err) { response = { ok: false, status: 0 }; }
       if (!response.ok) { say(message, problemText(response.status, data), true); return; }
@@ -180,7 +174,7 @@
       say(importMessage, C.messages.working);
       let response; let data = null;
       try {
-        response = await fetch('/activity-imports', { method: 'POST', credentials: 'same-origin', body: data_, headers: { 'X-CSRF-Token': csrf() } });
+        response = await fetch('/activity-imports', A.u.withCsrf({ method: 'POST', body: data_ }));
         try { data = await response.json(); } catch (err) { data = null; }
       } catch (err) { response = { ok: false, status: 0 }; }
       if (!response.ok) { importMessage.style.whiteSpace = 'pre-line'; say(importMessage, problemText(response.status, data), true); return; }

@@ -7,22 +7,17 @@
   // The service's answers in the page's language (common.js problemText, the catalogue's words).
   const A = window.Amayesh;
   A.C = { lang: C.lang, t: C.t || {} };
-  const csrf = () => {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : '';
-  };
-  const latin = (s) => String(s || '').replace(/[۰-۹]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'.indexOf(d))
-    .replace(/[٠-٩]/g, (d) => '٠١٢٣٤٥٦٧٨٩'.indexOf(d)).replace('٫', '.').trim();
+  const latin = (s) => A.u.latinDigits(s || '').trim(); // Persian digits as 0-9
 
   async function send(method, url, body, etag) {
-    const headers = { 'X-CSRF-Token': csrf() };
+    const headers = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (etag) headers['If-Match'] = etag;
     let response;
     try {
-      response = await fetch(url, {
+      response = await fetch(url, A.u.withCsrf({
         method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      }));
     } catch (err) {
       return { response: { ok: false, status: 0 }, data: null }; // no answer at all
     }
