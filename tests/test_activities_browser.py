@@ -50,8 +50,12 @@ def test_an_officer_enters_an_activity_and_sees_the_neighbourhoods_progress_chan
         "rows => rows.map(r => r.dataset.code)"
     )
     assert codes and all(c in {n["target_code"] for n in progress["neighbourhoods"]} for c in codes)
-    assert page.locator("#am-activity-map path.leaflet-interactive").count() == len(
-        progress["neighbourhoods"]
+    # each neighbourhood an outline, and below street zoom a dot of its colour too
+    n = len(progress["neighbourhoods"])
+    assert page.locator("#am-activity-map path.am-target-area").count() == n
+    assert page.locator("#am-activity-map path.am-target-dot").count() == n
+    page.wait_for_function(  # and the provinces' outlines, once the boundaries have come
+        f"() => document.querySelectorAll('#am-activity-map path').length > {2 * n}", timeout=60_000
     )
     officer.shot("activities-list", SHOTS)
 

@@ -177,6 +177,7 @@ def test_bench_intake(store, roads, tmp_path):
     positive(out, "seconds_median", "file_mb")
     assert out["counts"]["rows"] == 200
     assert sum(out["position_source"].values()) + out["counts"]["rejected"] == 200
+    positive(out["small_preview_seconds_median"], "store", "snapshot")
 
 
 def test_bench_http(store, roads, tmp_path):

@@ -98,7 +98,7 @@
       A.u.loadBoundaries().then((b) => A.u.provinceOutline(b).addTo(map)).catch(() => {});
     }
     const layer = L.geoJSON(C.map, {
-      style: (f) => ({ color: f.properties.target_code === C.selected ? '#1d3557' : '#555', weight: f.properties.target_code === C.selected ? 3 : 1, fillColor: colour(f.properties), fillOpacity: 0.7 }),
+      style: (f) => ({ className: 'am-target-area', color: f.properties.target_code === C.selected ? '#1d3557' : '#555', weight: f.properties.target_code === C.selected ? 3 : 1, fillColor: colour(f.properties), fillOpacity: 0.7 }),
       onEachFeature: (f, l) => {
         l.bindPopup(popup(f.properties));
         l.on('dblclick', () => open(f.properties));
@@ -109,7 +109,7 @@
     const dots = L.layerGroup();
     layer.eachLayer((l) => {
       const p = l.feature.properties;
-      L.circleMarker(l.getBounds().getCenter(), { radius: p.target_code === C.selected ? 8 : 5, color: '#333', weight: 1, fillColor: colour(p), fillOpacity: 0.9 })
+      L.circleMarker(l.getBounds().getCenter(), { className: 'am-target-dot', radius: p.target_code === C.selected ? 8 : 5, color: '#333', weight: 1, fillColor: colour(p), fillOpacity: 0.9 })
         .bindPopup(popup(p)).on('dblclick', () => open(p)).addTo(dots);
     });
     const showDots = () => { if (map.getZoom() < 12) dots.addTo(map); else dots.remove(); };
