@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import secrets
+import tempfile
 from collections.abc import Iterable, Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import pandas as pd
 
@@ -143,23 +144,18 @@ def read_table(name: str, content: bytes) -> list[dict]:
         raise ImportFileError(
             f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MB; split it", reason="too-large"
         )
-    try:
-        if suffix == ".xlsx":
-            frame = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl")
-        elif suffix in (".csv", ".txt", ""):
-            # the template's help lines open with "#"; a "#" inside a value stays (no comment=)
-            lines = [
-                x for x in content.decode("utf-8-sig").splitlines(keepends=True) if not x.startswith("#")
-            ]
-            frame = pd.read_csv(io.StringIO("".join(lines)), dtype=str)
-        else:
-            raise ImportFileError("send a CSV or XLSX file (the template's columns)", reason="format")
-    except ImportFileError:
-        raise
-    except (ValueError, UnicodeDecodeError, KeyError, OSError) as err:
-        raise ImportFileError(
-            "the file could not be read as a CSV (UTF-8) or XLSX table", reason="unreadable"
-        ) from err
+    if suffix == ".xlsx":
+        frame = _read_untrusted(content, ".xlsx")
+    elif suffix in (".csv", ".txt", ""):
+        # the template's help lines open with "#"; a "#" inside a value stays (no comment=)
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise ImportFileError("the file could not be read as a CSV (UTF-8)", reason="unreadable") from err
+        lines = [x for x in text.splitlines(keepends=True) if not x.startswith("#")]
+        frame = _read_untrusted("".join(lines).encode("utf-8"), ".csv")
+    else:
+        raise ImportFileError("send a CSV or XLSX file (the template's columns)", reason="format")
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [
         c
@@ -174,6 +170,30 @@ def read_table(name: str, content: bytes) -> list[dict]:
         raise ImportFileError(f"the file has more than {MAX_IMPORT_ROWS:,} rows; split it", reason="too-many")
     frame = frame.astype(object).where(frame.notna(), None)
     return [dict(r) for r in frame.to_dict("records")]
+
+
+def _read_untrusted(content: bytes, suffix: str) -> pd.DataFrame:
+    """A user's table read through the import boundary (``exchange.boundary``: a separate reader
+    process with a time and memory limit, the workbook's zip and XML checked first), as text."""
+    from exchange.boundary import read_untrusted
+
+    with tempfile.TemporaryDirectory(prefix="amayesh-activities-") as folder:  # made 0700
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(content)
+        frame = read_untrusted(path)
+    frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    return frame.astype(object).where(frame.notna(), None).map(_as_text)
+
+
+def _as_text(value: object) -> str | None:
+    """A cell as the text a person typed: a whole number without ".0", a day as YYYY-MM-DD."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    return str(value)
 
 
 def template(kind: str) -> tuple[bytes, str, str]:

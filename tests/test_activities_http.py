@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from geo.errors import SchemaError
 from tests.test_applications import small_gpkg, tokens_for
+from tests.test_hostile_files import listener  # noqa: F401 - a fixture
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +312,47 @@ def test_the_stores_refuse_what_the_register_forbids(store_kind, tmp_path, small
         store.delete_activity("T-ACT-1", 1)
     store.delete_activity("T-ACT-1", 2)
     assert store.list_activities() == []
+
+
+def test_a_hostile_workbook_is_refused_whole_without_reading_the_host(gpkg_service, listener, tmp_path):  # noqa: F811
+    """The activities import reads a workbook through the import boundary, as every import does:
+    entity expansion, an external entity naming a host file or a local server, and a workbook
+    padded to 64 MB inflated are refused by reason; nothing is entered, the file's secret is not
+    in the answer, and nothing connected to the listener."""
+    from tests.hostile_corpus import Context, xlsx_billion_laughs, xlsx_bomb, xlsx_xxe
+
+    client, tokens, _ = gpkg_service
+    officer = tokens["officer00"]
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("AMAYESH-HOST-SECRET-activities\n")
+    ctx = Context(folder=tmp_path / "corpus", port=listener.port, secret=secret)
+    ctx.folder.mkdir()
+    count = len(client.get("/activities?limit=5000", headers=tokens["admin"]).json()["activities"])
+    for build in (xlsx_billion_laughs, xlsx_xxe, xlsx_bomb, sheet_bomb):
+        path, _, _ = build(ctx)
+        with open(path, "rb") as f:
+            r = client.post("/activity-imports", files={"file": ("a.xlsx", f.read())}, headers=officer)
+        assert r.status_code in (400, 413), (build.__name__, r.status_code, r.text[:300])
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "AMAYESH-HOST-SECRET" not in r.text and "Traceback" not in r.text
+    assert listener.connections == 0
+    assert len(client.get("/activities?limit=5000", headers=tokens["admin"]).json()["activities"]) == count
+
+
+def sheet_bomb(ctx) -> tuple[str, str, list]:
+    """A workbook of one good activity whose sheet inflates 100 MB (a comment of "a"s) from a
+    fraction of a megabyte: read in the service's own process it was parsed whole, and entered."""
+    import zipfile
+
+    good = ctx.folder / "good-sheet.xlsx"
+    row = {"organisation": "گروه", "organisation_kind": "partner", "service_type": "employment"}
+    row |= {"place_kind": "target_area", "place_code": "T-001", "start_date": "2025-02-01"}
+    pd.DataFrame([row | {"households": 5, "persons": 15, "status": "ongoing"}]).to_excel(good, index=False)
+    bomb = ctx.folder / "sheet-bomb.xlsx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", b"<!--" + b"a" * (100 * 2**20) + b"--></worksheet>")
+            zout.writestr(info.filename, data)
+    return str(bomb), "activities", []

@@ -316,7 +316,7 @@ async def import_activities(
         name = upload.filename or "upload.csv"
     finally:
         await form.close()
-    given = S.read_table(name, content)
+    given = await run_in_threadpool(S.read_table, name, content)  # a separate reader process
     store, provinces, actor = _store(request), _provinces(request), _actor(request)
     rows = await run_in_threadpool(S.create_many, store, national, given, provinces, actor)
     ids = [r["activity_id"] for r in rows]
