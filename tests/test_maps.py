@@ -156,8 +156,10 @@ class Visit:
     def popup_text(self) -> str:
         popup = self.page.locator(".leaflet-popup-content")
         popup.wait_for()
+        # A county's first popup draws its five-year trend, which costs an analysis at each
+        # period's end (about 3 s each on this machine, far more under CI's load; #27).
         self.page.wait_for_function(
-            "() => !document.querySelector('.leaflet-popup-content').innerText.includes('…')"
+            "() => !document.querySelector('.leaflet-popup-content').innerText.includes('…')", timeout=120_000
         )
         return popup.inner_text()
 
