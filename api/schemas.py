@@ -455,6 +455,12 @@ class SaturationFigures(Answer):
         None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
     )
     rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
+    centre_capacity: int | None = Field(
+        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
+    )
+    volunteer_capacity: int | None = Field(
+        None, description="volunteers counted: the volunteer groups' places in the county"
+    )
 
 
 class NearbyCentre(Answer):
@@ -612,6 +618,12 @@ class SaturationRow(Answer):
         None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
     )
     rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
+    centre_capacity: int | None = Field(
+        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
+    )
+    volunteer_capacity: int | None = Field(
+        None, description="volunteers counted: the volunteer groups' places in the county"
+    )
 
 
 class SaturationAnswer(Answer):
