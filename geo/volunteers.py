@@ -1,7 +1,7 @@
 """The volunteer network: where volunteer groups are, and the places their members supply.
 
 A volunteer group is kept as one row per group and speciality (the ``volunteer_groups`` layer):
-``group_id``, ``name_fa``, ``county_code``, ``settlement_code`` (or None), a point (or None),
+``group_id``, ``name_fa``, ``county_code``, ``settlement_code`` (or None), ``lon``/``lat`` (or None),
 ``speciality`` (a code of the norms' ``[volunteers]``), ``members`` of that speciality, ``active``
 (the group's, the same on each of its rows) and ``synthetic``. One row per speciality keeps every
 figure a plain column: members per speciality, per group and per county are sums of rows.
@@ -65,26 +65,33 @@ def group_places(groups: pd.DataFrame, settlements: pd.DataFrame) -> pd.DataFram
     """Where each row's group counts: ``placed`` (``PLACEMENTS``), ``lon`` and ``lat`` (NaN for a
     county-level group), aligned with ``groups``.
 
-    ``groups`` has ``settlement_code`` and ``geometry`` (a point, or None); ``settlements`` has
-    ``settlement_code`` and point ``geometry``. A point wins over a settlement; a settlement code
-    that is not in ``settlements`` leaves the group at county level (the import refuses such a
-    code, so this only happens to a store whose settlements changed after).
+    ``groups`` has ``settlement_code`` and ``lon``/``lat`` (NaN where the group has no point of
+    its own); ``settlements`` has ``settlement_code`` and point ``geometry``. A point wins over a
+    settlement; a settlement code that is not in ``settlements`` leaves the group at county level
+    (the import refuses such a code, so this only happens to a store whose settlements changed).
     """
     n = len(groups)
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    placed = np.full(n, "county", dtype=object)
+    lon = (
+        pd.to_numeric(groups["lon"], errors="coerce").to_numpy(dtype="float64")
+        if "lon" in groups
+        else np.full(n, np.nan)
+    )
+    lat = (
+        pd.to_numeric(groups["lat"], errors="coerce").to_numpy(dtype="float64")
+        if "lat" in groups
+        else np.full(n, np.nan)
+    )
+    own = ~(np.isnan(lon) | np.isnan(lat))
+    lon, lat = np.where(own, lon, np.nan), np.where(own, lat, np.nan)
+    placed = np.where(own, "point", "county").astype(object)
     settlement_xy = {
         code: (geom.x, geom.y)
         for code, geom in zip(settlements["settlement_code"], settlements.geometry, strict=True)
         if geom is not None and not geom.is_empty
     }
     codes = groups["settlement_code"] if "settlement_code" in groups else pd.Series(None, index=groups.index)
-    geoms = groups["geometry"] if "geometry" in groups else pd.Series(None, index=groups.index)
-    for i, (code, geom) in enumerate(zip(codes, geoms, strict=True)):
-        if geom is not None and not (isinstance(geom, float)) and not geom.is_empty:
-            lon[i], lat[i], placed[i] = geom.x, geom.y, "point"
-        elif isinstance(code, str) and code in settlement_xy:
+    for i, code in enumerate(codes):
+        if not own[i] and isinstance(code, str) and code in settlement_xy:
             (lon[i], lat[i]), placed[i] = settlement_xy[code], "settlement"
     return pd.DataFrame({"placed": placed, "lon": lon, "lat": lat}, index=groups.index)
 
@@ -206,9 +213,111 @@ def capacity_words(centres: int, volunteers: int) -> tuple[str, str]:
     return fa, en
 
 
+#: Why a volunteer group's row is refused (beyond the schema's own reasons: an unknown county is
+#: ``unknown_county``, negative members ``value_out_of_range``, the same group and speciality
+#: twice ``duplicate_key``).
+VOLUNTEER_REASONS = {
+    "unknown_speciality": ("not a speciality of the norms", "از تخصص‌های هنجارها نیست"),
+    "unknown_settlement": (
+        "no settlement of that code in the group's county",
+        "آبادی‌ای با این کد در شهرستان گروه نیست",
+    ),
+    "group_inconsistent": (
+        "the same group's rows differ in its name, place or whether it is active",
+        "ردیف‌های یک گروه در نام، مکان یا فعال بودن با هم نمی‌خوانند",
+    ),
+    "half_point": ("a point needs both longitude and latitude", "نقطه هم طول و هم عرض جغرافیایی می‌خواهد"),
+}
+
+_GROUP_FIELDS = ("name_fa", "county_code", "settlement_code", "lon", "lat", "active")
+
+
+def _value(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def volunteer_rejections(
+    rows: pd.DataFrame,
+    norms: VolunteerNorms | None,
+    settlements: pd.DataFrame | None,
+    *,
+    stored: pd.DataFrame | None = None,
+    provinces: frozenset[str] | None = None,
+) -> list[tuple[int, str, str, str, str]]:
+    """What is wrong with volunteer group rows beyond their types: ``(row, field, value, reason,
+    message)`` per problem, rows numbered from 1 in ``rows``' order.
+
+    A row's speciality must be one of ``norms`` (None: not checked, as when a saved version is
+    restored); its settlement (if any) a settlement of its county; its point both longitude and
+    latitude or neither; a group's rows must agree on its name, place and ``active``; with
+    ``provinces`` (a licensing officer's), a group id ``stored`` in another province is refused
+    (the county of a row outside the provinces is refused by the caller, as for centres).
+    """
+    county_of = (
+        {}
+        if settlements is None
+        else dict(zip(settlements["settlement_code"], settlements["county_code"], strict=True))
+    )
+    out: list[tuple[int, str, str, str, str]] = []
+    seen: dict[str, tuple[int, tuple]] = {}
+    theirs = set()
+    if stored is not None and provinces is not None and len(stored):
+        theirs = set(stored.loc[~stored["province_code"].astype(str).isin(provinces), "group_id"].astype(str))
+    cols = {c: rows[c] if c in rows.columns else pd.Series(None, index=rows.index) for c in
+            ("group_id", "speciality", *_GROUP_FIELDS)}  # fmt: skip
+    for n, i in enumerate(rows.index, start=1):
+        group = _value(cols["group_id"][i])
+        group = None if group is None else str(group)
+        speciality = _value(cols["speciality"][i])
+        if speciality is not None and norms is not None and speciality not in norms.specialities:
+            out.append(
+                (n, "speciality", str(speciality), "unknown_speciality",
+                 f"row {n}: speciality {speciality!r} is not one of {', '.join(norms.codes)}")
+            )  # fmt: skip
+        settlement = _value(cols["settlement_code"][i])
+        county = _value(cols["county_code"][i])
+        if settlement is not None and settlements is not None:
+            settlement = str(settlement)
+            if county_of.get(settlement) is None or (
+                county is not None and county_of[settlement] != str(county)
+            ):
+                out.append(
+                    (n, "settlement_code", settlement, "unknown_settlement",
+                     f"row {n}: no settlement {settlement} in county {county}")
+                )  # fmt: skip
+        lon, lat = _value(cols["lon"][i]), _value(cols["lat"][i])
+        if (lon is None) != (lat is None):
+            out.append(
+                (n, "lon" if lon is None else "lat", "", "half_point",
+                 f"row {n}: a point needs both longitude and latitude")
+            )  # fmt: skip
+        if group is None:
+            continue
+        if group in theirs:
+            out.append(
+                (n, "group_id", group, "other_province",
+                 f"row {n}: group {group} belongs to a province outside yours")
+            )  # fmt: skip
+        facts = tuple(_value(cols[c][i]) for c in _GROUP_FIELDS)
+        facts = tuple(str(f) if f is not None else None for f in facts)
+        if group in seen and seen[group][1] != facts:
+            first = seen[group][0]
+            out.append(
+                (n, "group_id", group, "group_inconsistent",
+                 f"row {n}: group {group} differs from its row {first} in its name, place or active")
+            )  # fmt: skip
+        seen.setdefault(group, (n, facts))
+    return out
+
+
 __all__ = [
     "PLACEMENTS",
     "SUPPLY_COLUMNS",
+    "VOLUNTEER_REASONS",
     "capacity_words",
     "county_summary",
     "county_volunteer_capacity",
@@ -216,5 +325,6 @@ __all__ = [
     "located_supply",
     "member_places",
     "network_totals",
+    "volunteer_rejections",
     "volunteer_supply",
 ]

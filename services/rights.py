@@ -25,6 +25,9 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     # evaluations of centres: a centre's history and the rankings by rating, of the caller's
     # provinces (scoped roles see their provinces' centres only); imported under "import"
     "evaluations": ("admin", "planner", "licensing_officer", "provincial_director"),
+    # the volunteer network: groups and volunteers per county, of the caller's provinces (a
+    # group's place generalised without exact_location); imported under "import"
+    "volunteers": ("admin", "planner", "licensing_officer", "provincial_director"),
     "admin": ("admin",),
 }
 

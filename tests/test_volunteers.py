@@ -7,12 +7,10 @@ from __future__ import annotations
 import copy
 import tomllib
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import Point
 
 from geo.errors import ConfigurationError
 from geo.norms import Norms
@@ -41,9 +39,9 @@ def _vnorms(**changes):
     return v
 
 
-def groups(rows) -> gpd.GeoDataFrame:
+def groups(rows) -> pd.DataFrame:
     """rows: (group_id, county, settlement or None, point or None, speciality, members, active)."""
-    return gpd.GeoDataFrame(
+    return pd.DataFrame(
         [
             {
                 "group_id": g,
@@ -55,13 +53,16 @@ def groups(rows) -> gpd.GeoDataFrame:
                 "active": a,
                 "province_code": "00",
                 "synthetic": False,
-                "geometry": None if p is None else Point(p),
+                "lon": None if p is None else p[0],
+                "lat": None if p is None else p[1],
             }
             for g, c, s, p, sp, m, a in rows
         ],
-        geometry="geometry",
-        crs=4326,
-    )
+        columns=[
+            "group_id", "name_fa", "county_code", "settlement_code", "speciality", "members",
+            "active", "province_code", "synthetic", "lon", "lat",
+        ],
+    )  # fmt: skip
 
 
 # Two villages: S0000 in county 0001 at (49.5, 34.5), S0001 in county 0002 at (50.5, 34.5).
