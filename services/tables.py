@@ -57,6 +57,7 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     # the volunteer network counted as supply (geo.volunteers): capacity = centres + volunteers
     "centre_capacity": ("ظرفیت مراکز", "Centres' capacity"),
     "volunteer_capacity": ("ظرفیت داوطلبان", "Volunteers' capacity"),
+    "capacity_in_words": ("ظرفیت و اجزای آن", "Capacity and its parts"),
 }
 
 MEDIA = {
