@@ -303,3 +303,107 @@ def test_an_officer_imports_groups_of_own_province_audited(world):
     assert template.status_code == 200
     codes = pd.read_excel(io.BytesIO(template.content), sheet_name="codes", dtype=str)
     assert codes["تخصص"].dropna().tolist()[:3] == ["doctor", "psychologist", "social_worker"]
+
+
+def test_the_command_line_imports_groups_all_or_nothing(tmp_path, capsys):
+    from cli.main import main
+
+    url = str(tmp_path / "cli.gpkg")
+    _write(open_store(url))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "group_id,name_fa,county_code,speciality,members,active\n"
+        "N1,گروه,0001,doctor,3,true\nN2,گروه دو,0001,astronaut,3,true\n",
+        encoding="utf-8",
+    )
+    code = main(
+        [
+            "--store",
+            url,
+            "import",
+            "volunteer_groups",
+            str(bad),
+            "--append",
+            "--rejected",
+            str(tmp_path / "r.csv"),
+        ]
+    )
+    assert code == 3
+    assert "unknown_speciality" in capsys.readouterr().err
+    assert len(open_store(url).read_layer("volunteer_groups")) == 5  # nothing written
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "group_id,name_fa,county_code,speciality,members,active\nN1,گروه,0001,doctor,3,true\n",
+        encoding="utf-8",
+    )
+    assert main(["--store", url, "import", "volunteer_groups", str(good), "--append"]) == 0
+    stored = open_store(url).read_layer("volunteer_groups")
+    assert len(stored) == 6
+    assert stored.loc[stored["group_id"] == "N1", ["province_code", "members"]].values.tolist() == [["00", 3]]
+
+
+@pytest.mark.postgis
+def test_on_postgis_the_service_role_imports_groups_into_a_store_made_before_them(
+    postgis_store, postgis_url, tmp_path
+):
+    from tests.conftest import SERVICE_ROLE, service_role_url
+
+    # a deployment made before volunteer groups existed: no volunteer_groups table
+    layers = {k: v for k, v in small_world.layers().items() if k != "volunteer_groups"}
+    _write(postgis_store, layers)
+    url = service_role_url(postgis_url)  # the owner's setup makes the table and grants on it
+    tokens = tokens_for(postgis_url)
+    app = create_app(
+        Settings(
+            store=url, prepare_tiles=False, imports_dir=tmp_path / "private", versions_dir=tmp_path / "v"
+        )
+    )
+    store = app.state.snapshots.store
+    try:
+        assert store.engine.url.username == SERVICE_ROLE
+        with TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["officer"])) as officer:
+            rows = pd.DataFrame(
+                {
+                    "group_id": ["N1"],
+                    "name_fa": ["گروه"],
+                    "county_code": ["0001"],
+                    "speciality": ["doctor"],
+                    "members": [3],
+                    "active": [True],
+                }
+            )
+            job = wait(officer, upload(officer, _xlsx(rows), "g.xlsx", "volunteer_groups").json()["id"])
+            assert job["state"] == "ready", job
+            confirmed = officer.post(f"/imports/{job['id']}/confirm")
+            assert confirmed.status_code == 200, confirmed.text
+            assert [g["group_id"] for g in officer.get("/volunteers/groups").json()["groups"]] == ["N1"]
+            stored = store.read_layer_in_provinces("volunteer_groups", ["00"])
+            assert stored[["group_id", "members", "province_code"]].values.tolist() == [["N1", 3, "00"]]
+    finally:
+        app.state.imports.close()
+        store.close()
+
+
+def test_a_generalised_place_says_no_more_than_a_centres_does():
+    """Attack: a director's groups stand on grid nodes at least the clearance from every true
+    place, and the analysis a director is answered from places the groups there too."""
+    from services.scope import CLEARANCE_M, GRID_DEG, generalise_volunteers
+    from tests.test_locations import xyz
+
+    layers = small_world.layers()
+    groups, settlements = layers["volunteer_groups"], layers["settlements"]
+    out = generalise_volunteers(groups, groups, settlements)
+    placed = out.dropna(subset=["lon"])
+    assert set(placed["group_id"]) == {"V001", "V003", "V101"}  # V002 is county level
+    assert out["settlement_code"].isna().all() and out["position_generalised"].all()
+    for lon in (*placed["lon"], *placed["lat"]):
+        assert abs(lon / GRID_DEG - round(lon / GRID_DEG)) < 1e-6
+    from geo.volunteers import group_places
+
+    true = group_places(groups, settlements).dropna(subset=["lon"])
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(xyz(true["lon"].to_numpy(), true["lat"].to_numpy()))
+    nearest, _ = tree.query(xyz(placed["lon"].to_numpy(), placed["lat"].to_numpy()))
+    assert (np.asarray(nearest) >= CLEARANCE_M).all()

@@ -77,3 +77,20 @@ def test_the_maps_words_in_both_languages():
     assert fa["capacity_split_volunteers"] == "{total} = {centres} ظرفیت مراکز + {volunteers} داوطلبان"
     assert en["capacity_split_volunteers"] == "{total} = {centres} licensed + {volunteers} volunteers"
     assert fa["volunteer_groups"] == "گروه‌های داوطلب" and en["volunteer_groups"] == "Volunteer groups"
+
+
+def test_a_role_without_exact_places_is_answered_from_generalised_groups(client):
+    """The analysis such a role's access and flags come from places every group where the role
+    sees it (a grid node), so no access figure rests on a group's true place."""
+    from services.scope import GRID_DEG, Scope, view
+
+    snap = client.app.state.snapshots.current()
+    exact = snap.analysis().volunteer_supply
+    generalised = view(snap, Scope(frozenset({"00"}), exact=False)).analysis().volunteer_supply
+    placed = generalised[generalised["placed"] != "county"]
+    assert len(placed) and (placed["placed"] == "point").all()
+    for value in (*placed["lon"], *placed["lat"]):
+        assert abs(value / GRID_DEG - round(value / GRID_DEG)) < 1e-6
+    # the same places counted, only moved: the saturation split is the same
+    assert generalised["places"].sum() == exact["places"].sum()
+    assert not exact[exact["placed"] != "county"]["lon"].isin(placed["lon"]).all()
