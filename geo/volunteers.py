@@ -84,15 +84,18 @@ def group_places(groups: pd.DataFrame, settlements: pd.DataFrame) -> pd.DataFram
     own = ~(np.isnan(lon) | np.isnan(lat))
     lon, lat = np.where(own, lon, np.nan), np.where(own, lat, np.nan)
     placed = np.where(own, "point", "county").astype(object)
-    settlement_xy = {
-        code: (geom.x, geom.y)
-        for code, geom in zip(settlements["settlement_code"], settlements.geometry, strict=True)
-        if geom is not None and not geom.is_empty
-    }
-    codes = groups["settlement_code"] if "settlement_code" in groups else pd.Series(None, index=groups.index)
-    for i, code in enumerate(codes):
-        if not own[i] and isinstance(code, str) and code in settlement_xy:
-            (lon[i], lat[i]), placed[i] = settlement_xy[code], "settlement"
+    points = settlements[["settlement_code"]].assign(x=settlements.geometry.x, y=settlements.geometry.y)
+    points = points.dropna(subset=["x", "y"]).drop_duplicates("settlement_code").set_index("settlement_code")
+    codes = (
+        groups["settlement_code"].astype(object).where(groups["settlement_code"].notna(), None)
+        if "settlement_code" in groups
+        else pd.Series(None, index=groups.index, dtype=object)
+    )
+    sx = codes.map(points["x"]).to_numpy(dtype="float64")
+    sy = codes.map(points["y"]).to_numpy(dtype="float64")
+    at_settlement = ~own & ~np.isnan(sx)
+    lon[at_settlement], lat[at_settlement] = sx[at_settlement], sy[at_settlement]
+    placed[at_settlement] = "settlement"
     return pd.DataFrame({"placed": placed, "lon": lon, "lat": lat}, index=groups.index)
 
 
@@ -179,16 +182,25 @@ def county_summary(groups: pd.DataFrame, settlements: pd.DataFrame, norms: Volun
     ]  # fmt: skip
     if not len(groups):
         return pd.DataFrame(columns=columns, index=pd.Index([], name="county_code"), dtype="int64")
-    rows = [
-        {"county_code": county, **network_totals(part, norms.codes)}
-        for county, part in groups.groupby("county_code", sort=True)
-    ]
-    out = pd.DataFrame(rows).set_index("county_code")
-    where = group_places(groups, settlements)
+    members = groups["members"].astype("int64")
+    active = groups["active"].astype(bool)
+    county = groups["county_code"].astype(str)
     first = ~groups["group_id"].duplicated()
-    level = (where["placed"] == "county")[first]
-    per_county = level.groupby(groups.loc[first, "county_code"]).sum()
-    out["county_level_groups"] = per_county.reindex(out.index, fill_value=0)
+    where = group_places(groups, settlements)
+    out = pd.DataFrame(
+        {
+            "groups": first.groupby(county).sum(),
+            "active_groups": (first & active).groupby(county).sum(),
+            "members": members.groupby(county).sum(),
+            "active_members": members.where(active, 0).groupby(county).sum(),
+            "county_level_groups": (first & (where["placed"] == "county")).groupby(county).sum(),
+        }
+    )
+    out.index.name = "county_code"
+    by_speciality = members.groupby([county, groups["speciality"].astype(str)]).sum().unstack(fill_value=0)
+    for code in norms.codes:
+        col = by_speciality[code] if code in by_speciality.columns else pd.Series(dtype="int64")
+        out[f"members_{code}"] = col.reindex(out.index, fill_value=0)
     out["placed_groups"] = out["groups"] - out["county_level_groups"]
     supply = volunteer_supply(groups, settlements, norms)
     by_service = supply.pivot_table(

@@ -8,6 +8,9 @@ exact place is as sensitive as a centre's). Places are those of ``geo.volunteers
 
 from __future__ import annotations
 
+from typing import cast
+
+import numpy as np
 import pandas as pd
 
 from geo.errors import ConfigurationError
@@ -49,42 +52,59 @@ def groups_of(snap: Snapshot) -> pd.DataFrame:
 def group_list(snap: Snapshot) -> list[dict]:
     """One entry per group: its name, county, place (``placed``: point, settlement or county;
     ``lon``/``lat`` where placed), whether active, members per speciality and in all, and the
-    places it supplies per service (nothing where inactive). Groups in id order."""
+    places it supplies per service (nothing where inactive). Groups in id order; made once per
+    snapshot (a caller's view is a snapshot of its own)."""
+    return cast(list[dict], snap.cached("volunteers:groups", lambda: _group_list(snap)))
+
+
+def _group_list(snap: Snapshot) -> list[dict]:
     norms = volunteer_norms(snap)
     rows = groups_of(snap)
     if not len(rows):
         return []
+    rows = rows.assign(group_id=rows["group_id"].astype(str), speciality=rows["speciality"].astype(str))
+    rows = rows.sort_values(["group_id", "speciality"], kind="stable", ignore_index=True)
     settlements = snap.layer("settlements")
     where = group_places(rows, settlements)
     supply = volunteer_supply(rows, settlements, norms)
-    places = supply.groupby(["group_id", "service_type"])["places"].sum()
+    places: dict[str, dict[str, int]] = {}
+    per_service = supply.groupby(["group_id", "service_type"], sort=True)["places"].sum()
+    for (group_id, service), p in per_service.items():
+        if p:
+            places.setdefault(str(group_id), {})[str(service)] = int(p)
+    members: dict[str, dict[str, int]] = {}
+    for group_id, speciality, m in zip(rows["group_id"], rows["speciality"], rows["members"], strict=True):
+        members.setdefault(group_id, {})[speciality] = int(m)
+    first = ~rows["group_id"].duplicated()
+    head = rows[first.to_numpy()]
+    at = where[first.to_numpy()]
+    generalised = (
+        head["position_generalised"].fillna(False).astype(bool).to_numpy()
+        if "position_generalised" in head
+        else np.zeros(len(head), dtype=bool)
+    )
+    at_placed = at["placed"].to_numpy()
+    at_lon, at_lat = at["lon"].to_numpy(), at["lat"].to_numpy()
     out = []
-    frame = rows.assign(placed=where["placed"], plon=where["lon"], plat=where["lat"])
-    for group_id, part in frame.groupby("group_id", sort=True):
-        first = part.iloc[0]
-        placed = str(first["placed"])
-        members = {str(s): int(m) for s, m in zip(part["speciality"], part["members"], strict=True)}
-        settlement = first.get("settlement_code")
+    for k, r in enumerate(head.itertuples(index=False)):
+        placed = str(at_placed[k])
+        settlement = getattr(r, "settlement_code", None)
         out.append(
             {
-                "group_id": str(group_id),
-                "name_fa": first["name_fa"],
-                "county_code": first["county_code"],
-                "province_code": first["province_code"],
+                "group_id": r.group_id,
+                "name_fa": r.name_fa,
+                "county_code": r.county_code,
+                "province_code": r.province_code,
                 "settlement_code": settlement if isinstance(settlement, str) else None,
                 "placed": placed,
-                "lon": None if placed == "county" else round(float(first["plon"]), 6),
-                "lat": None if placed == "county" else round(float(first["plat"]), 6),
-                "position_generalised": bool(first.get("position_generalised", False)),
-                "active": bool(first["active"]),
-                "members": members,
-                "members_total": sum(members.values()),
-                "places": (
-                    {str(s): int(p) for s, p in places.loc[str(group_id)].items() if p}
-                    if str(group_id) in places.index.get_level_values(0)
-                    else {}
-                ),
-                "synthetic": bool(first["synthetic"]),
+                "lon": None if placed == "county" else round(float(at_lon[k]), 6),
+                "lat": None if placed == "county" else round(float(at_lat[k]), 6),
+                "position_generalised": bool(generalised[k]),
+                "active": bool(r.active),
+                "members": members[r.group_id],
+                "members_total": sum(members[r.group_id].values()),
+                "places": places.get(r.group_id, {}),
+                "synthetic": bool(r.synthetic),
             }
         )
     return out
@@ -92,7 +112,13 @@ def group_list(snap: Snapshot) -> list[dict]:
 
 def summary(snap: Snapshot) -> tuple[pd.DataFrame, dict[str, int]]:
     """Per county of the caller's (``geo.volunteers.county_summary``, with the county's and the
-    province's names), and the totals of those counties."""
+    province's names), and the totals of those counties; made once per snapshot."""
+    return cast(
+        tuple[pd.DataFrame, dict[str, int]], snap.cached("volunteers:summary", lambda: _summary(snap))
+    )
+
+
+def _summary(snap: Snapshot) -> tuple[pd.DataFrame, dict[str, int]]:
     norms = volunteer_norms(snap)
     rows = groups_of(snap)
     table = county_summary(rows, snap.layer("settlements"), norms).reset_index()
