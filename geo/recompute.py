@@ -59,7 +59,7 @@ class Analysis:
     #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
     travel: TravelCost = field(default_factory=StraightLine)
     #: the volunteer groups' places per group, speciality and service
-    #: (``geo.volunteers.volunteer_supply``); None where there are no groups or no [volunteers]
+    #: (``geo.volunteers.volunteer_supply``) when the norms count them; None otherwise
     volunteer_supply: pd.DataFrame | None = None
 
     @property
@@ -223,10 +223,13 @@ def analyse(
     tier = settlement_tier(settlements["population"], settlements["kind"])
     demand = demand_at_settlements(settlements, county_needs)
     places = locate(settlements)
+    # Worked out only when counted: with the option off the analysis costs what it did before.
     supply = None
-    if norms.volunteers is not None and volunteer_groups is not None and len(volunteer_groups):
+    counts = norms.volunteers is not None and norms.counts_volunteers
+    if counts and volunteer_groups is not None and len(volunteer_groups):
+        assert norms.volunteers is not None
         supply = volunteer_supply(volunteer_groups, settlements, norms.volunteers)
-    counted = supply if norms.counts_volunteers else None
+    counted = supply
     acc = access_measures(
         settlements,
         ngos,
