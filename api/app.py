@@ -27,6 +27,7 @@ from api.routers import (
     public,
     tiles,
     trends,
+    volunteers,
 )
 from api.schemas import Health, Landing, LayerSummary, Link, declared
 from geo.schema import LAYERS
@@ -49,7 +50,7 @@ def default_folder(settings: Settings, name: str) -> Path:
     return Path(settings.store).parent / name
 
 
-def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None, reference=None):
+def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None, reference=None, volunteers=None):
     """The import jobs of the service (``services.intake``), audited in the accounts' trail."""
     from services.intake import ImportJobs
 
@@ -64,6 +65,7 @@ def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None, ref
         ttl_seconds=settings.import_ttl_minutes * 60,
         ratings=ratings,
         reference=reference,
+        volunteers=volunteers,
     )
 
 
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # An import's check takes the places and counties from the snapshot when it is of the same
     # store version: 98,000 settlements need not be read again for each upload.
     app.state.imports = import_jobs(
-        settings, store, accounts, norms.ratings, app.state.snapshots.stored_layers
+        settings, store, accounts, norms.ratings, app.state.snapshots.stored_layers, norms.volunteers
     )
     app.state.plan_jobs = PlanJobs()
     errors.install(app)
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(activities.router)  # before the pages: /maps/activities is not a /maps/{page}
     app.include_router(trends.router)
     app.include_router(evaluations.router)
+    app.include_router(volunteers.router)
     app.include_router(auth.router)
     app.include_router(public.router)
     app.include_router(plans.router)

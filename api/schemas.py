@@ -455,6 +455,12 @@ class SaturationFigures(Answer):
         None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
     )
     rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
+    centre_capacity: int | None = Field(
+        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
+    )
+    volunteer_capacity: int | None = Field(
+        None, description="volunteers counted: the volunteer groups' places in the county"
+    )
 
 
 class NearbyCentre(Answer):
@@ -612,6 +618,12 @@ class SaturationRow(Answer):
         None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
     )
     rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
+    centre_capacity: int | None = Field(
+        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
+    )
+    volunteer_capacity: int | None = Field(
+        None, description="volunteers counted: the volunteer groups' places in the county"
+    )
 
 
 class SaturationAnswer(Answer):
@@ -1764,3 +1776,79 @@ class ProgrammeGaps(Answer):
     gaps: list[Gap]
     synthetic: bool
     notice: Notice | None
+
+
+# ---- the volunteer network (api/routers/volunteers.py) -------------------------------------------
+
+
+class VolunteerSpeciality(Answer):
+    speciality: str
+    fa: str
+    en: str
+    places: dict[str, float] = Field(description="service -> places one active member counts for")
+
+
+class VolunteerNormsAnswer(Answer):
+    """The norms' specialities and whether volunteers count as supply."""
+
+    specialities: list[VolunteerSpeciality]
+    count_as_supply: bool = Field(description="whether saturation, access and flags count volunteers")
+    synthetic: bool = Field(description="the factors are synthetic demo figures")
+    label: str
+
+
+class VolunteerGroup(Answer):
+    group_id: str
+    name_fa: str
+    county_code: str
+    province_code: str
+    settlement_code: str | None = Field(description="null: no settlement, or hidden from the caller")
+    placed: Literal["point", "settlement", "county"] = Field(
+        description="where it counts: its point, its settlement's point, or its county only"
+    )
+    lon: float | None = Field(description="null: a county-level group")
+    lat: float | None
+    position_generalised: bool = Field(description="the place is the generalised position of the true one")
+    active: bool
+    members: dict[str, int] = Field(description="speciality -> members")
+    members_total: int
+    places: dict[str, int] = Field(description="service -> places it supplies (none while inactive)")
+    synthetic: bool
+
+
+class VolunteerGroups(Answer):
+    """The volunteer groups of the caller's provinces."""
+
+    as_of: AsOf
+    norms_version: str
+    numberReturned: int
+    groups: list[VolunteerGroup]
+    norms: VolunteerNormsAnswer
+    notice: NoticeField
+
+
+class VolunteerCountyRow(Answer):
+    county_code: str
+    county_fa: str | None
+    province_code: str | None
+    groups: int
+    active_groups: int
+    members: int
+    active_members: int
+    placed_groups: int = Field(description="groups at a point or a settlement (counted in access too)")
+    county_level_groups: int = Field(description="groups known by their county only (saturation only)")
+    places: int = Field(description="volunteer places, every service (the services' places add up to it)")
+    members_by_speciality: dict[str, int]
+    places_by_service: dict[str, int]
+
+
+class VolunteerSummary(Answer):
+    """Volunteers per county of the caller's, and their totals."""
+
+    as_of: AsOf
+    norms_version: str
+    numberReturned: int
+    rows: list[VolunteerCountyRow]
+    totals: dict[str, int] = Field(description="groups, members, active members, per speciality, places")
+    norms: VolunteerNormsAnswer
+    notice: NoticeField

@@ -128,6 +128,10 @@ POLICY: dict[tuple[str, str], Requirement] = {
     # evaluations of centres (api/routers/evaluations.py): the caller's provinces only
     ("GET", "/ngos/{licence_no}/evaluations"): requires("evaluations"),
     ("GET", "/ratings/rankings"): requires("evaluations"),
+    # the volunteer network (api/routers/volunteers.py): the caller's provinces only, places
+    # generalised for roles without the exact-location right
+    ("GET", "/volunteers/groups"): requires("volunteers"),
+    ("GET", "/volunteers/summary"): requires("volunteers"),
     # figures by Jalali period of the caller's provinces (a scoped caller's country is the sum of them)
     ("GET", "/trends"): requires("read"),
     ("GET", "/concentration"): requires("read"),

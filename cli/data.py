@@ -140,6 +140,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         from services.loading import load_norms
 
         ratings = load_norms(settings.norms).ratings
+    volunteers = None
+    if args.layer == "volunteer_groups":
+        from services.loading import load_norms
+
+        volunteers = load_norms(settings.norms).volunteers
     result = validate_file(
         store,
         args.layer,
@@ -147,6 +152,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         mode="append" if mode == "append" else "replace",
         source_layer=args.source_layer,
         ratings=ratings,
+        volunteers=volunteers,
         # --replace restores or rewrites the layer whole: its recorded evaluations are no fault
         new_evaluations=mode != "replace",
     )

@@ -51,6 +51,13 @@ PROVENANCE = {
         "GPL-3.0",
         "all",
     ),
+    "volunteer_groups": (
+        "SYNTHETIC demo volunteer groups drawn exactly to the organisation's published totals "
+        "(11,000 groups, 130,000 members, 23,000 doctors, psychologists and social workers, "
+        "107,000 active); their places and specialities' split are invented",
+        "GPL-3.0",
+        "all",
+    ),
     "gazetteer_places": (
         "Who's On First localities (from GeoNames) that match no official settlement: unofficial",
         "CC0 + CC BY 4.0",
@@ -179,6 +186,7 @@ def build_demo(
         "target_areas": target_areas,
         "county_needs": needs,
         "ngo_evaluations": synthetic.generate_evaluations(ngos, seed=seed),
+        "volunteer_groups": synthetic.generate_volunteer_groups(counties, settlements, seed=seed),
         "gazetteer_places": national.unofficial_places(real.match, ref.gazetteer, counties),
         **versions,
     }

@@ -732,3 +732,114 @@ def _evaluation(licence: str, day: pd.Timestamp, grade: str, province) -> dict:
         "province_code": str(province),
         "synthetic": True,
     }
+
+
+#: The volunteer network's published totals (the organisation's own figures): 11,000 volunteer
+#: groups, 130,000 specialist volunteers and facilitators, 23,000 of them doctors, psychologists
+#: and social workers, 107,000 active volunteers. The demo's groups are drawn to them exactly.
+VOLUNTEER_TOTALS = {"groups": 11_000, "members": 130_000, "professionals": 23_000, "active_members": 107_000}
+#: ILLUSTRATIVE ASSUMPTIONS (no published split): how the professionals and the others divide
+#: among the specialities, and where a group is known (its settlement, a point of its own, or its
+#: county only).
+PROFESSIONAL_SHARES = {"doctor": 0.35, "psychologist": 0.35, "social_worker": 0.30}
+OTHER_SHARES = {"rehabilitation_therapist": 0.10, "facilitator": 0.30, "general": 0.60}
+VOLUNTEER_PLACES = {"settlement": 0.60, "point": 0.25, "county": 0.15}
+
+
+def generate_volunteer_groups(
+    counties: pd.DataFrame,
+    settlements: pd.DataFrame,
+    seed: int = DEFAULT_SEED,
+    totals: dict[str, int] | None = None,
+) -> pd.DataFrame:
+    """Synthetic volunteer groups drawn exactly to ``totals`` (``VOLUNTEER_TOTALS``), one row per
+    group and speciality, labelled synthetic.
+
+    Groups are shared among the counties by population (largest remainder); each has at least
+    one member and the rest of the members are shared by drawn weights; the members' specialities
+    are the exact totals per speciality (``PROFESSIONAL_SHARES`` of the professionals,
+    ``OTHER_SHARES`` of the others) dealt at random. Groups are made inactive in a random order
+    until their members make up exactly ``members − active_members`` (the last one taken is
+    topped up from an active group, which keeps every total). A group sits at one of its county's
+    settlements (drawn by population), at a point within about a kilometre of one, or in its
+    county only (``VOLUNTEER_PLACES``). Deterministic for a seed.
+    """
+    from geo.apportion import largest_remainder
+
+    t = dict(VOLUNTEER_TOTALS if totals is None else totals)
+    n_groups, n_members = t["groups"], t["members"]
+    inactive_members = n_members - t["active_members"]
+    if not (0 < n_groups <= n_members and 0 <= t["professionals"] <= n_members and inactive_members >= 0):
+        raise ValueError(f"volunteer totals do not fit together: {t}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))  # stream 7: volunteers
+    counties = counties.sort_values("county_code").reset_index(drop=True)
+    per_county = largest_remainder(n_groups, counties["population"].to_numpy(dtype="float64"))
+    county_of = np.repeat(counties["county_code"].to_numpy(), per_county)
+    province_of = np.repeat(counties["province_code"].to_numpy(), per_county)
+    # members: one each, the rest by drawn weights (a few large groups, many small)
+    weights = rng.lognormal(0.0, 0.8, n_groups)
+    members = 1 + largest_remainder(n_members - n_groups, weights)
+    # inactive groups: taken in a random order until their members reach the inactive total
+    order = rng.permutation(n_groups)
+    active = np.ones(n_groups, dtype=bool)
+    taken = 0
+    for g in order:
+        if taken + members[g] > inactive_members:
+            break
+        active[g] = False
+        taken += int(members[g])
+    short = inactive_members - taken
+    if short:
+        # the group that did not fit takes the shortfall from an active group larger than it
+        idle = np.flatnonzero(~active)
+        donors = np.flatnonzero(active & (members > short))
+        if not len(idle) or not len(donors):
+            raise ValueError(f"volunteer totals cannot be drawn exactly with these groups: {t}")
+        members[int(donors[rng.integers(len(donors))])] -= short
+        members[int(idle[rng.integers(len(idle))])] += short
+    # specialities: the exact totals, dealt at random to the members
+    pro = largest_remainder(t["professionals"], np.array(list(PROFESSIONAL_SHARES.values())))
+    rest = largest_remainder(n_members - t["professionals"], np.array(list(OTHER_SHARES.values())))
+    codes = [*PROFESSIONAL_SHARES, *OTHER_SHARES]
+    labels = rng.permutation(np.repeat(np.arange(len(codes)), np.r_[pro, rest]))
+    group_of_member = np.repeat(np.arange(n_groups), members)
+    counts = np.zeros((n_groups, len(codes)), dtype="int64")
+    np.add.at(counts, (group_of_member, labels), 1)
+    # places
+    kinds = np.array(list(VOLUNTEER_PLACES))
+    kind = kinds[rng.choice(len(kinds), size=n_groups, p=list(VOLUNTEER_PLACES.values()))]
+    settlement_code = np.full(n_groups, None, dtype=object)
+    lon = np.full(n_groups, np.nan)
+    lat = np.full(n_groups, np.nan)
+    by_county = {c: part for c, part in settlements.groupby("county_code", sort=False)}
+    for g in range(n_groups):
+        here = by_county.get(county_of[g])
+        if kind[g] == "county" or here is None or not len(here):
+            kind[g] = "county"
+            continue
+        pop = here["population"].to_numpy(dtype="float64") + 1.0
+        pick = here.iloc[int(rng.choice(len(here), p=pop / pop.sum()))]
+        if kind[g] == "settlement":
+            settlement_code[g] = pick["settlement_code"]
+        else:
+            lon[g] = round(float(pick.geometry.x) + rng.uniform(-0.008, 0.008), 6)
+            lat[g] = round(float(pick.geometry.y) + rng.uniform(-0.008, 0.008), 6)
+    seq = pd.Series(county_of).groupby(county_of).cumcount().to_numpy() + 1
+    group_id = [f"VG-{c}-{k:04d}" for c, k in zip(county_of, seq, strict=True)]
+    g_idx, s_idx = np.nonzero(counts)
+    out = pd.DataFrame(
+        {
+            "group_id": np.array(group_id, dtype=object)[g_idx],
+            "speciality": np.array(codes, dtype=object)[s_idx],
+            "name_fa": [f"گروه داوطلب ساختگی {group_id[g][3:]}" for g in g_idx],
+            "county_code": county_of[g_idx],
+            "province_code": province_of[g_idx],
+            "settlement_code": settlement_code[g_idx],
+            "lon": lon[g_idx],
+            "lat": lat[g_idx],
+            "members": counts[g_idx, s_idx],
+            "active": active[g_idx],
+            "synthetic": True,
+        }
+    )
+    return out.sort_values(["group_id", "speciality"], ignore_index=True)

@@ -20,10 +20,11 @@ from exchange.validation import ValidationResult, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import ImportRejected as ImportRejected
 from geo.errors import InputError
-from geo.norms import RatingScale
+from geo.norms import RatingScale, VolunteerNorms
 from geo.ratings import evaluation_rejections, normalise_grades
 from geo.schema import layer
 from geo.shapes import GeometryLimits
+from geo.volunteers import volunteer_rejections
 from store.base import Store
 
 
@@ -101,6 +102,7 @@ def check_rows(
     ratings: RatingScale | None = None,
     today: dt.date | None = None,
     new_evaluations: bool = True,
+    volunteers: VolunteerNorms | None = None,
 ) -> ValidationResult:
     """Check rows read from a file for ``layer_name`` against the store's current contents.
 
@@ -115,6 +117,11 @@ def check_rows(
     the centre's. ``new_evaluations=False`` restores or replaces the layer whole (a saved
     version, ``--replace``): rows already recorded are then no fault, and without a scale the
     grades are not checked.
+
+    Volunteer groups (``volunteer_groups``) need the norms' specialities (``volunteers``): each
+    row's county must be known (and, with ``provinces``, one of them), its speciality one of the
+    norms', its settlement one of its county, its members zero or more, the same group and
+    speciality once, and a group's rows must agree (``geo.volunteers.volunteer_rejections``).
     """
 
     def stored(name: str):
@@ -165,6 +172,20 @@ def check_rows(
             else dict(zip(stored_ngos["licence_no"], stored_ngos["province_code"], strict=True))
         )
         data["province_code"] = data["licence_no"].map(province_of)
+    volunteer_groups = spec.name == "volunteer_groups"
+    if volunteer_groups:
+        if volunteers is None and new_evaluations:
+            raise InputError("the norms have no [volunteers] table: volunteer groups cannot be imported")
+        data = pd.DataFrame(raw).copy()
+        data.columns = [str(c).strip().lower() for c in data.columns]
+        if "speciality" in data.columns:
+            data["speciality"] = data["speciality"].map(
+                lambda v: None if pd.isna(v) else str(v).strip().lower()
+            )
+        if "group_id" in data.columns:
+            data["group_id"] = data["group_id"].map(lambda v: None if pd.isna(v) else str(v).strip())
+        if provinces is not None and counties is not None:
+            extra += _other_provinces(data, counties, provinces, None)
     existing = None
     if mode == "append" and spec.name in present:
         existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
@@ -193,6 +214,14 @@ def check_rows(
             ratings,
             today=today or tehran_today(),
             stored=stored(spec.name) if spec.name in present and new_evaluations else None,
+            provinces=provinces,
+        )
+    if volunteer_groups:
+        extra += volunteer_rejections(
+            data,
+            volunteers,
+            stored("settlements") if "settlements" in present else None,
+            stored=stored(spec.name) if spec.name in present else None,
             provinces=provinces,
         )
     if extra:
@@ -274,6 +303,7 @@ def validate_file(
     limits: Limits | None = None,
     ratings: RatingScale | None = None,
     new_evaluations: bool = True,
+    volunteers: VolunteerNorms | None = None,
 ) -> ValidationResult:
     """Read ``path`` through the import boundary and check it for ``layer_name`` against the
     store's current contents (evaluations: see ``check_rows``)."""
@@ -286,7 +316,14 @@ def validate_file(
     except ImportFileError as err:
         return file_refused(layer_name, Path(path).name, err)
     return check_rows(
-        store, layer_name, raw, mode=mode, limits=limits, ratings=ratings, new_evaluations=new_evaluations
+        store,
+        layer_name,
+        raw,
+        mode=mode,
+        limits=limits,
+        ratings=ratings,
+        new_evaluations=new_evaluations,
+        volunteers=volunteers,
     )
 
 

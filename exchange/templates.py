@@ -48,6 +48,10 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "grade": ("رتبه", "Grade"),
     "evaluator": ("ارزیاب", "Evaluator"),
     "note": ("یادداشت", "Note"),
+    "group_id": ("شناسهٔ گروه", "Group id"),
+    "speciality": ("تخصص", "Speciality"),
+    "members": ("شمار اعضا", "Members"),
+    "active": ("فعال", "Active"),
 }
 
 #: The columns of each layer's template, in order (what a data officer fills in).
@@ -78,6 +82,17 @@ TEMPLATE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     ),
     "county_needs": ("county_code", "service_type", "target_population"),
     "ngo_evaluations": ("licence_no", "evaluated_on", "grade", "evaluator", "note"),
+    "volunteer_groups": (
+        "group_id",
+        "name_fa",
+        "county_code",
+        "settlement_code",
+        "lon",
+        "lat",
+        "speciality",
+        "members",
+        "active",
+    ),
 }
 
 _PAREN = re.compile(r"\(([A-Za-z_][A-Za-z0-9_]*)\)\s*$")
@@ -127,6 +142,7 @@ def template_workbook(
     counties: pd.DataFrame,
     lang: str = "fa",
     grades: list[tuple[str, str, str]] | None = None,
+    specialities: list[tuple[str, str, str]] | None = None,
 ) -> Path:
     """Write the template workbook of ``layer_name`` to ``path``.
 
@@ -163,7 +179,10 @@ def template_workbook(
     }
     if grades:
         lists["grade"] = list(grades)
+    if specialities:
+        lists["speciality"] = list(specialities)
     heads = {
+        "speciality": ("تخصص", "نام فارسی", "English"),
         "grade": ("رتبه", "معنا", "Meaning"),
         "service_type": ("کد نوع خدمت", "نام فارسی", "English"),
         "status": ("کد وضعیت", "نام فارسی", "English"),

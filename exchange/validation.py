@@ -63,6 +63,9 @@ REASONS: Mapping[str, str] = {
     "unknown_grade": "not a grade of the norms' scale",
     "future_date": "the evaluation's date is in the future",
     "evaluation_exists": "this centre's evaluation of that day is already recorded",
+    "unknown_speciality": "not a speciality of the norms",
+    "group_inconsistent": "the same group's rows differ in its name, place or whether it is active",
+    "half_point": "a point needs both longitude and latitude",
 }
 
 #: A polygon is repaired only when that changes its area by less than this share.
@@ -76,6 +79,7 @@ _DEFAULTS: Mapping[str, Mapping[str, object]] = {
     "target_areas": {"synthetic": False},
     "county_needs": {"synthetic": False},
     "ngo_evaluations": {"synthetic": False},
+    "volunteer_groups": {"synthetic": False, "settlement_code": None, "lon": None, "lat": None},
 }
 
 _LABELS = {

@@ -143,6 +143,7 @@ def access_measures(
     norms: Norms,
     travel=None,
     places: Located | None = None,
+    volunteers: pd.DataFrame | None = None,
 ) -> AccessResult:
     """Nearest active NGO, NGOs within the catchment and E2SFCA access, per service type.
 
@@ -150,6 +151,12 @@ def access_measures(
     default when the norms say ``travel = "straight"``) or minutes on roads
     (``geo.roads.RoadNetwork``); catchments are the norms' in that unit. Only active licences
     count. ``demand`` comes from ``demand_at_settlements``.
+
+    ``volunteers`` (``geo.volunteers.located_supply``: ``service_type``, ``lon``, ``lat``,
+    ``places``) are volunteer groups' places at their points: they enter E2SFCA as providers
+    beside the centres (sharing the same demand), so access counts them; the nearest centre, the
+    centres within the catchment and what counts as covered stay the centres' (a volunteer group
+    is no centre). ``ratio`` stays per centre.
     """
     travel = travel or default_travel(norms)
     unit = travel.unit
@@ -172,6 +179,10 @@ def access_measures(
     for c, (service, norm) in enumerate(norms.services.items()):
         sub = np.flatnonzero(service_of == service)
         if sub.size == 0:
+            extra = _volunteers_of(volunteers, service)
+            if extra is not None:
+                need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
+                access[:, c], _ = _e2sfca(travel, places, extra[0], need, extra[1], norm.catchment(unit), n)
             continue
         sub_loc = where.take(sub)
         nearest, cost, metres, fb = travel.nearest_route(places, sub_loc)
@@ -195,6 +206,15 @@ def access_measures(
         nearest_ngo[:, c] = np.where(nearest >= 0, licence[sub][np.maximum(nearest, 0)], None)
         catchment = norm.catchment(unit)
         need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
+        extra = _volunteers_of(volunteers, service)
+        if extra is not None:
+            counts = _counts_within(travel, places, sub_loc, catchment, n)
+            both = _joined(sub_loc, extra[0])
+            a, r = _e2sfca(travel, places, both, need, np.r_[capacity[sub], extra[1]], catchment, n)
+            count[:, c] = counts
+            access[:, c] = a
+            ratio[sub] = r[: sub.size]
+            continue
         if hasattr(travel, "e2sfca"):
             # Fused: same scores as through the pairs, without holding them.
             a, r, counts = travel.e2sfca(places, sub_loc, need, capacity[sub], catchment)
@@ -219,3 +239,39 @@ def access_measures(
         unit=unit,
         fallback=pd.DataFrame(fallback, index=index, columns=cols),
     )
+
+
+def _volunteers_of(volunteers: pd.DataFrame | None, service: str) -> tuple[Located, np.ndarray] | None:
+    """The volunteer places of ``service``, located, and their places (None: there are none)."""
+    if volunteers is None or not len(volunteers):
+        return None
+    rows = volunteers[(volunteers["service_type"] == service) & (volunteers["places"] > 0)]
+    if not len(rows):
+        return None
+    where = Located.from_lonlat(rows["lon"].to_numpy(dtype="float64"), rows["lat"].to_numpy(dtype="float64"))
+    return where, rows["places"].to_numpy(dtype="float64")
+
+
+def _joined(a: Located, b: Located) -> Located:
+    """Two sets of places as one, ``a``'s first."""
+    return Located(np.vstack([a.xy, b.xy]), np.r_[a.k, b.k], np.vstack([a.ll, b.ll]))
+
+
+def _e2sfca(travel, places: Located, providers: Located, need, supply, catchment: float, n: int):
+    """E2SFCA access and ratio, through the fused kernel where the travel cost has one."""
+    if hasattr(travel, "e2sfca"):
+        a, r, _ = travel.e2sfca(places, providers, need, supply, catchment)
+        return a, r
+    pi, pj, cost = travel.pairs(places, providers, catchment, origin_tree=cKDTree(places.xy))
+    return e2sfca_from_pairs(pi, pj, gaussian_decay(catchment)(cost), need, supply)
+
+
+def _counts_within(travel, places: Located, providers: Located, catchment: float, n: int) -> np.ndarray:
+    """How many of ``providers`` lie within ``catchment`` of each place."""
+    if len(providers) == 0:
+        return np.zeros(n, dtype="int64")
+    if hasattr(travel, "e2sfca"):
+        _, _, counts = travel.e2sfca(places, providers, np.zeros(n), np.ones(len(providers)), catchment)
+        return np.asarray(counts, dtype="int64")
+    pi, _, _ = travel.pairs(places, providers, catchment, origin_tree=cKDTree(places.xy))
+    return np.bincount(pi, minlength=n)

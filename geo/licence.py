@@ -220,6 +220,11 @@ def check_licence(
             if "licensed_capacity" in sat_before
             else {}
         ),
+        **(
+            {"centre_capacity": sat_before["centre_capacity"] + counted}
+            if "centre_capacity" in sat_before
+            else {}
+        ),
         "capacity_per_10k": per_10k_after,
         "ratio_to_norm": ratio_after,
         "class": class_after,
@@ -474,6 +479,14 @@ def _saturation_dict(row: pd.Series) -> dict:
                 "rating_deduction": int(row["rating_deduction"]),
             }
             if "licensed_capacity" in row.index
+            else {}
+        ),
+        **(
+            {
+                "centre_capacity": int(row["centre_capacity"]),
+                "volunteer_capacity": int(row["volunteer_capacity"]),
+            }
+            if "volunteer_capacity" in row.index
             else {}
         ),
         "capacity_per_10k": float(row["capacity_per_10k"]),

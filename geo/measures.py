@@ -57,7 +57,12 @@ def settlement_rollup(settlements: pd.DataFrame, target_areas: pd.DataFrame | No
     return out
 
 
-def saturation(county_needs: pd.DataFrame, ngos: pd.DataFrame, norms: Norms) -> pd.DataFrame:
+def saturation(
+    county_needs: pd.DataFrame,
+    ngos: pd.DataFrame,
+    norms: Norms,
+    volunteer_capacity: pd.Series | None = None,
+) -> pd.DataFrame:
     """Capacity per 10,000 target persons per county and service type, against the norm.
 
     Returns a frame indexed by (county_code, service_type) with ``target_population``,
@@ -68,11 +73,21 @@ def saturation(county_needs: pd.DataFrame, ngos: pd.DataFrame, norms: Norms) -> 
     figures. When the norms weight capacity by rating (``ngos`` then carries
     ``licensed_capacity``, ``geo.ratings.weigh_capacity``), ``capacity`` is the effective capacity
     and two columns split it: ``licensed_capacity`` − ``rating_deduction`` = ``capacity``.
+
+    When the norms count volunteers (``count_as_supply``) and ``volunteer_capacity`` (places per
+    county and service, ``geo.volunteers.county_volunteer_capacity``) is given, ``capacity`` is
+    the centres' (licensed, or weighted by rating) plus the volunteers', split in two columns:
+    ``centre_capacity`` + ``volunteer_capacity`` = ``capacity``. (With ratings too, the centres'
+    part splits again: ``licensed_capacity`` − ``rating_deduction`` = ``centre_capacity``.)
     """
     need = county_needs.set_index(["county_code", "service_type"])["target_population"].astype("int64")
     supply = ngo_rollup(ngos).reindex(need.index).fillna(0).astype("int64")
     out = pd.DataFrame({"target_population": need, "ngos": supply["ngos"], "capacity": supply["capacity"]})
     weighted = norms.weights_capacity and "licensed_capacity" in supply.columns
+    volunteers = None
+    if norms.counts_volunteers and volunteer_capacity is not None:
+        volunteers = volunteer_capacity.reindex(need.index).fillna(0).astype("int64")
+        out["capacity"] = supply["capacity"] + volunteers
     with np.errstate(divide="ignore", invalid="ignore"):
         per_10k = np.where(
             out["target_population"] > 0, 1e4 * out["capacity"] / out["target_population"], np.nan
@@ -86,6 +101,9 @@ def saturation(county_needs: pd.DataFrame, ngos: pd.DataFrame, norms: Norms) -> 
     if weighted:
         out["licensed_capacity"] = supply["licensed_capacity"]
         out["rating_deduction"] = supply["licensed_capacity"] - supply["capacity"]
+    if volunteers is not None:
+        out["centre_capacity"] = supply["capacity"]
+        out["volunteer_capacity"] = volunteers
     return out
 
 

@@ -6,6 +6,7 @@ module only turns its parsed content into a checked ``Norms`` value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -260,6 +261,103 @@ def _weight(value, what: str) -> float:
 
 
 @dataclass(frozen=True)
+class Speciality:
+    """One volunteer speciality: its names and the places one active member counts for, per
+    service it supplies."""
+
+    code: str
+    fa: str
+    en: str
+    #: service type -> places (persons served) per active member
+    places: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class VolunteerNorms:
+    """What the volunteer network supplies (``[volunteers]`` in the norms file).
+
+    ``count_as_supply`` makes saturation, access and the flags count volunteer places beside
+    licensed capacity (``geo.volunteers``); off, volunteers count nothing. ``synthetic`` says the
+    factors are demo assumptions.
+    """
+
+    specialities: Mapping[str, Speciality]
+    count_as_supply: bool = False
+    synthetic: bool = False
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(self.specialities)
+
+    def factor(self, speciality: str, service_type: str) -> float:
+        """Places per active member of ``speciality`` for ``service_type`` (0: not supplied)."""
+        known = self.specialities.get(speciality)
+        return 0.0 if known is None else float(known.places.get(service_type, 0.0))
+
+    def label(self, version: str) -> str:
+        """Which factors counted volunteers: the norms' version, and whether they are synthetic."""
+        return f"norms {version} [volunteers]" + (" (synthetic demo factors)" if self.synthetic else "")
+
+
+VOLUNTEER_FIELDS = ("synthetic", "count_as_supply", "specialities")
+
+
+def _volunteer_norms(raw: Mapping | None) -> VolunteerNorms | None:
+    """The ``[volunteers]`` table, checked; None when the norms file has none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("norms file: [volunteers] must be a table")
+    unknown = sorted(set(raw) - set(VOLUNTEER_FIELDS))
+    if unknown:
+        raise ConfigurationError(f"norms file: [volunteers] has unknown entries {unknown}")
+    specs_raw = raw.get("specialities")
+    if not isinstance(specs_raw, Mapping) or not specs_raw:
+        raise ConfigurationError(
+            "norms file: [volunteers] needs a [volunteers.specialities.<speciality>] table per speciality"
+        )
+    specialities: dict[str, Speciality] = {}
+    for code, values in specs_raw.items():
+        what = f"volunteers.specialities.{code}"
+        if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", code):
+            raise ConfigurationError(
+                f"norms file: {what}: a speciality is a short lower-case code such as doctor, not {code!r}"
+            )
+        if not isinstance(values, Mapping) or set(values) != {"fa", "en", "places"}:
+            raise ConfigurationError(f"norms file: [{what}] needs exactly fa, en, places")
+        for lang in ("fa", "en"):
+            if not isinstance(values[lang], str) or not values[lang].strip():
+                raise ConfigurationError(f"norms file: {what}.{lang} must name the speciality")
+        places_raw = values["places"]
+        if not isinstance(places_raw, Mapping):
+            raise ConfigurationError(
+                f"norms file: {what}.places must be a table of service = places per member"
+            )
+        unknown_services = sorted(set(places_raw) - set(SERVICE_TYPES))
+        if unknown_services:
+            raise ConfigurationError(f"norms file: {what}.places names unknown services {unknown_services}")
+        places = {}
+        for service, factor in places_raw.items():
+            if isinstance(factor, bool) or not isinstance(factor, int | float) or factor != factor:
+                raise ConfigurationError(
+                    f"norms file: {what}.places.{service} must be a number, not {factor!r}"
+                )
+            if not 0 <= factor <= 100:
+                raise ConfigurationError(
+                    f"norms file: {what}.places.{service} must be places per member from 0 to 100, not {factor!r}"
+                )
+            places[service] = float(factor)
+        specialities[code] = Speciality(code, values["fa"], values["en"], places)
+    flags = {}
+    for name in ("synthetic", "count_as_supply"):
+        value = raw.get(name, False)
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"norms file: volunteers.{name} must be true or false, not {value!r}")
+        flags[name] = value
+    return VolunteerNorms(specialities=specialities, **flags)
+
+
+@dataclass(frozen=True)
 class Norms:
     version: str
     detour_factor: float
@@ -279,6 +377,13 @@ class Norms:
     costs: CostTable | None = None
     #: the evaluation scale (``[ratings]``); None: centres are not rated
     ratings: RatingScale | None = None
+    #: the volunteer network's specialities and factors (``[volunteers]``); None: none counted
+    volunteers: VolunteerNorms | None = None
+
+    @property
+    def counts_volunteers(self) -> bool:
+        """Whether measures count volunteer places beside licensed capacity."""
+        return self.volunteers is not None and self.volunteers.count_as_supply
 
     @property
     def weights_capacity(self) -> bool:
@@ -295,6 +400,7 @@ class Norms:
         """Build and check norms from the parsed TOML; ``ConfigurationError`` names what is wrong."""
         costs = _cost_table(raw.get("costs"))
         ratings = _rating_scale(raw.get("ratings"))
+        volunteers = _volunteer_norms(raw.get("volunteers"))
         try:
             services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
             norms = cls(
@@ -311,6 +417,7 @@ class Norms:
                 roads=_road_norms(raw.get("roads")),
                 costs=costs,
                 ratings=ratings,
+                volunteers=volunteers,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ConfigurationError(f"norms file: missing or unexpected entry {err}") from err

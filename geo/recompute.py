@@ -31,6 +31,7 @@ from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, li
 from geo.measures import concentration, need_rank, out_of_reach, saturation, settlement_tier
 from geo.norms import Norms
 from geo.ratings import capacity_split, weigh_capacity, with_ratings
+from geo.volunteers import county_volunteer_capacity, located_supply, volunteer_supply
 
 
 @dataclass
@@ -57,6 +58,14 @@ class Analysis:
     #: the travel cost every measure used (``StraightLine``, or ``geo.roads.RoadNetwork`` in
     #: minutes); siting, delegation and scenarios reuse it. Its unit is ``norms.unit``.
     travel: TravelCost = field(default_factory=StraightLine)
+    #: the volunteer groups' places per group, speciality and service
+    #: (``geo.volunteers.volunteer_supply``) when the norms count them; None otherwise
+    volunteer_supply: pd.DataFrame | None = None
+
+    @property
+    def counts_volunteers(self) -> bool:
+        """Whether the measures counted volunteer places beside the centres' (the norms' option)."""
+        return self.norms.counts_volunteers and self.volunteer_supply is not None
 
     @property
     def weights_capacity(self) -> bool:
@@ -184,6 +193,7 @@ def analyse(
     travel=None,
     evaluations: pd.DataFrame | None = None,
     as_of: dt.date | None = None,
+    volunteer_groups: pd.DataFrame | None = None,
 ) -> Analysis:
     """Recompute every measure and flag from the layers.
 
@@ -195,6 +205,12 @@ def analyse(
     evaluation on or before it, from ``evaluations``; ``geo.ratings.with_ratings``); with
     ``weight_capacity_by_rating`` on, every measure counts its effective capacity (licensed ×
     the grade's weight) and keeps the licensed figure beside it.
+
+    With ``[volunteers]`` in the norms and ``volunteer_groups``, each group's places are worked
+    out (``geo.volunteers.volunteer_supply``); with ``count_as_supply`` on, saturation counts every
+    group in its county (``centre_capacity`` + ``volunteer_capacity``) and access (so the flags
+    that read it) counts the groups placed at a point or a settlement. Nearest-centre distances
+    stay the centres'.
     """
     if norms.ratings is not None:
         ngos = with_ratings(ngos, evaluations, norms.ratings, as_of)
@@ -207,7 +223,22 @@ def analyse(
     tier = settlement_tier(settlements["population"], settlements["kind"])
     demand = demand_at_settlements(settlements, county_needs)
     places = locate(settlements)
-    acc = access_measures(settlements, ngos, demand, norms, travel, places)
+    # Worked out only when counted: with the option off the analysis costs what it did before.
+    supply = None
+    counts = norms.volunteers is not None and norms.counts_volunteers
+    if counts and volunteer_groups is not None and len(volunteer_groups):
+        assert norms.volunteers is not None
+        supply = volunteer_supply(volunteer_groups, settlements, norms.volunteers)
+    counted = supply
+    acc = access_measures(
+        settlements,
+        ngos,
+        demand,
+        norms,
+        travel,
+        places,
+        volunteers=None if counted is None else located_supply(counted),
+    )
     share = norms.access_share(acc.access)
     if target_areas is not None and len(target_areas):
         tree = shapely.STRtree(target_areas.geometry.to_numpy())
@@ -217,7 +248,9 @@ def analyse(
     else:
         in_target = pd.Series(False, index=settlements.index)
     sat = need_rank(
-        saturation(county_needs, ngos, norms),
+        saturation(
+            county_needs, ngos, norms, None if counted is None else county_volunteer_capacity(counted)
+        ),
         out_of_reach(demand, acc.covered, settlements["county_code"]),
     )
     conc = concentration(settlements, ngos, demand, tier=tier)
@@ -249,6 +282,7 @@ def analyse(
         ngos=active_ngos(ngos).reset_index(drop=True),
         licence_index=licence_index(settlements, counties, ngos, demand, acc, flags, norms, travel, places),
         travel=travel,
+        volunteer_supply=supply,
     )
 
 

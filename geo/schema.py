@@ -323,6 +323,33 @@ NGO_EVALUATIONS = Layer(
     ),
 )
 
+#: The volunteer network: one row per volunteer group and speciality (its members of that
+#: speciality), so members per speciality, group and county are sums of rows. A group is placed
+#: at its own point (lon/lat), else at its settlement, else known by its county only
+#: (``geo.volunteers``). Its name, place and ``active`` are the group's, the same on each of its
+#: rows; the speciality is one of the norms' (``[volunteers]``, checked at import). Its exact
+#: place is as sensitive as a centre's: coarsened like a centre's for roles without the right.
+VOLUNTEER_GROUPS = Layer(
+    "volunteer_groups",
+    "گروه‌های داوطلب",
+    "Volunteer groups",
+    "group_id,speciality",
+    None,
+    (
+        Column("group_id", "str", "the group's identifier", "group_id"),
+        Column("speciality", "str", "a speciality of the norms ([volunteers], e.g. doctor)", "special"),
+        Column("name_fa", "str", "the group's Persian name"),
+        _county_code,
+        _province_code,
+        Column("settlement_code", "str", "the settlement it works in (or none)", "settl_code", nullable=True),
+        Column("lon", "float", "its own point's longitude (WGS 84; or none)", "lon", nullable=True),
+        Column("lat", "float", "its own point's latitude (WGS 84; or none)", "lat", nullable=True),
+        Column("members", "int", "its members of this speciality", "members", minimum=0),
+        Column("active", "bool", "whether the group is active (an inactive group counts nothing)", "active"),
+        _synthetic,
+    ),
+)
+
 LAYER_INFO = Layer(
     "layer_info",
     "منشأ لایه‌ها",
@@ -484,6 +511,7 @@ LAYERS: Mapping[str, Layer] = {
         TARGET_AREAS,
         COUNTY_NEEDS,
         NGO_EVALUATIONS,
+        VOLUNTEER_GROUPS,
         LAYER_INFO,
         GAZETTEER_PLACES,
         HIERARCHY_VERSIONS,

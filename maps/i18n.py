@@ -695,6 +695,8 @@ PROPERTY_LABELS: Mapping[str, tuple[str, str]] = {
     "gazetteer_id": ("شناسهٔ مکان در نام‌نامه", "Gazetteer place id"),
     "geonameid": ("شناسهٔ مکان در نام‌نامهٔ جهانی", "GeoNames place id"),
     "ngos": ("مراکز فعال", "Active centres"),
+    "centre_capacity": ("ظرفیت مراکز", "Centres' capacity"),
+    "volunteer_capacity": ("ظرفیت داوطلبان", "Volunteers' capacity"),
     "capacity_per_10k": _word("capacity_per_10k"),
     "norm_per_10k": _word("norm_per_10k"),
     "ratio_to_norm": _word("ratio_to_norm"),
@@ -875,6 +877,24 @@ _STRINGS_23: Mapping[str, tuple[str, str] | _Same] = {
     "spark_loading": ("در حال بارگذاری روند…", "Loading the trend…"),
 }
 _STRINGS = {**_STRINGS, **_STRINGS_23}
+
+#: The volunteer network (issue 24): capacity split into the centres' and the volunteers' places
+#: in the county popup, and the volunteer groups' layer on the national map.
+_STRINGS_24V: Mapping[str, tuple[str, str] | _Same] = {
+    "capacity_split_volunteers": (
+        "{total} = {centres} ظرفیت مراکز + {volunteers} داوطلبان",
+        "{total} = {centres} licensed + {volunteers} volunteers",
+    ),
+    "volunteer_groups": ("گروه‌های داوطلب", "Volunteer groups"),
+    "volunteer_group": ("گروه داوطلب", "Volunteer group"),
+    "volunteer_members": ("اعضا", "Members"),
+    "volunteer_inactive": ("غیرفعال (ظرفیتی شمرده نمی‌شود)", "Inactive (counts no places)"),
+    "volunteer_generalised": (
+        "مکان تقریبی (نزدیک‌ترین نقطهٔ شبکه)، نه مکان واقعی گروه",
+        "Approximate place (the nearest grid node), not the group's real place",
+    ),
+}
+_STRINGS = {**_STRINGS, **_STRINGS_24V}
 
 
 def _resolved(table: Mapping[str, tuple[str, str] | _Same]) -> dict[str, tuple[str, str]]:

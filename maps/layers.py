@@ -104,7 +104,8 @@ def boundaries(
     ``saturation`` is the analysis table indexed by (county_code, service_type). A county
     property ``sat`` maps service type to [ratio to norm, capacity per 10k, capacity, NGOs,
     target population, class, villages, villages out of reach, flagged places, share of target
-    persons out of reach, need rank (``geo.measures.need_rank``, 0 if not ranked)]; ``None``
+    persons out of reach, need rank (``geo.measures.need_rank``, 0 if not ranked), and, where the
+    norms count volunteers, the centres' capacity and the volunteers' (they add up to capacity)]; ``None``
     ratios mean no target population. ``reach`` is ``village_reach`` (zeros without it). Every county
     and province carries ``label``: [lon, lat] of a point inside it, where its name is written.
     """
@@ -124,6 +125,12 @@ def boundaries(
             *(int(v) for v in r),
             _share(getattr(row, "share_out_of_reach", float("nan"))),
             int(getattr(row, "need_rank", 0)),
+            # volunteers counted (geo.volunteers): capacity = the centres' + the volunteers'
+            *(
+                [int(row.centre_capacity), int(row.volunteer_capacity)]
+                if hasattr(row, "volunteer_capacity")
+                else []
+            ),
         ]
     c = counties[["county_code", "province_code", "name_fa", "name_en", "population"]].copy()
     c["sat"] = c["county_code"].map(lambda code: per_county.get(code, {}))

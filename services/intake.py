@@ -46,13 +46,14 @@ from exchange.limits import Limits, get_limits
 from exchange.templates import LABELS, TEMPLATE_COLUMNS, header_label
 from exchange.validation import ValidationResult
 from geo.errors import Forbidden, ImportConflict, ImportNotFound, NoSpace, TooManyImports
-from geo.norms import RatingScale
+from geo.norms import RatingScale, VolunteerNorms
 from geo.schema import LAYERS, layer
+from geo.volunteers import VOLUNTEER_REASONS
 from store.backup import frame_checksum
 from store.base import Store
 
 #: Layers a licensing officer may import (rows of their own provinces only).
-OFFICER_LAYERS = ("ngos", "ngo_evaluations")
+OFFICER_LAYERS = ("ngos", "ngo_evaluations", "volunteer_groups")
 #: Layers that can be imported through the browser (the reference layers come from the CLI).
 BROWSER_LAYERS = tuple(TEMPLATE_COLUMNS)
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -95,6 +96,7 @@ REASONS_FA = {
     "unknown_grade": "از رتبه‌های مقیاس هنجارها نیست",
     "future_date": "تاریخ ارزیابی در آینده است",
     "evaluation_exists": "ارزیابی این مرکز در این روز پیش‌تر ثبت شده است (سابقه بازنویسی نمی‌شود)",
+    **{code: fa for code, (_en, fa) in VOLUNTEER_REASONS.items()},
     "format": "قالب فایل پذیرفته نیست",
     "remote_source": "فقط فایل محلی پذیرفته می‌شود",
     "file_too_large": "فایل بیش از اندازهٔ مجاز است",
@@ -210,6 +212,7 @@ class ImportJobs:
         max_open_per_user: int = 5,
         limits: Callable[[], Limits] = get_limits,
         ratings: RatingScale | None = None,
+        volunteers: VolunteerNorms | None = None,
         reference: Callable[[str], dict[str, pd.DataFrame]] | None = None,
     ) -> None:
         self.store = store
@@ -222,6 +225,8 @@ class ImportJobs:
         self.reference = reference
         #: the norms' evaluation scale: what an evaluation's grade is checked against
         self.ratings = ratings
+        #: the norms' volunteer specialities: what a volunteer group's rows are checked against
+        self.volunteers = volunteers
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._write = threading.Lock()
@@ -250,7 +255,7 @@ class ImportJobs:
             )
         if not self.may_import(user, layer_name):
             raise Forbidden(
-                f"the role {user.role} may not import {layer_name} (licensing officers: ngos and ngo_evaluations only)"
+                f"the role {user.role} may not import {layer_name} (licensing officers: ngos, ngo_evaluations and volunteer_groups only)"
             )
 
     # ---- jobs --------------------------------------------------------------------------------
@@ -352,6 +357,7 @@ class ImportJobs:
                 provinces=scoped,
                 cache=layers,
                 ratings=self.ratings,
+                volunteers=self.volunteers,
             )
             job.rows_checked = len(raw)
             rows = result.frame if result.ok else result.accepted

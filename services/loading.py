@@ -98,6 +98,7 @@ def analysis_from_layers(
         travel,
         evaluations=layers.get("ngo_evaluations"),
         as_of=day,
+        volunteer_groups=layers.get("volunteer_groups"),
     )
     result.as_of = day
     result.as_of_fixed = source != "today"
@@ -109,7 +110,9 @@ def analysis_from_store(store: Store, norms: Norms, travel=None, as_of: dt.date 
     ``travel_for``; statuses at ``as_of``)."""
     present = store.list_layers()
     wanted = [
-        name for name in (*REQUIRED, "target_areas", "layer_info", "ngo_evaluations") if name in present
+        name
+        for name in (*REQUIRED, "target_areas", "layer_info", "ngo_evaluations", "volunteer_groups")
+        if name in present
     ]
     return analysis_from_layers({name: store.read_layer(name) for name in wanted}, norms, travel, as_of)
 

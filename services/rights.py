@@ -29,6 +29,9 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     # administrators enter activities anywhere, licensing officers in their provinces (as they
     # enter licence applications); directors read the register and the progress (the "read" right)
     "activities_enter": ("admin", "planner", "licensing_officer"),
+    # the volunteer network: groups and volunteers per county, of the caller's provinces (a
+    # group's place generalised without exact_location); imported under "import"
+    "volunteers": ("admin", "planner", "licensing_officer", "provincial_director"),
     "admin": ("admin",),
 }
 

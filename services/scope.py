@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 
 from geo.decisions import Coarsening, coarsen
 from geo.licences import status_at
+from geo.volunteers import group_places
 from services.loading import analysis_from_layers
 from services.rights import has_right
 from services.snapshot import Snapshot
@@ -120,6 +121,31 @@ def generalised_ngos(ngos: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return ngos.set_geometry(gpd.points_from_xy(lon, lat, crs=ngos.crs))
 
 
+def generalise_volunteers(frame: pd.DataFrame, true: pd.DataFrame, settlements: pd.DataFrame) -> pd.DataFrame:
+    """Volunteer groups of ``frame`` (rows of ``true``) as roles without the exact-location right
+    see them: a group placed at a point or a settlement stands at the generalised position of
+    that place (computed against every true place of ``true``, as centres' are), its settlement
+    code dropped; a county-level group is as recorded (its county is no secret)."""
+    out = frame.copy()
+    if not len(true):
+        return out
+    where = group_places(true, settlements)
+    placed = (where["placed"] != "county").to_numpy()
+    glon, glat = np.full(len(true), np.nan), np.full(len(true), np.nan)
+    if placed.any():
+        glon[placed], glat[placed] = generalised_positions(
+            where["lon"].to_numpy()[placed], where["lat"].to_numpy()[placed]
+        )
+    key = list(zip(true["group_id"], true["speciality"], strict=True))
+    by_key = dict(zip(key, zip(glon, glat, strict=True), strict=True))
+    rows = [by_key[k] for k in zip(frame["group_id"], frame["speciality"], strict=True)]
+    out["lon"] = [r[0] for r in rows]
+    out["lat"] = [r[1] for r in rows]
+    out["settlement_code"] = None
+    out["position_generalised"] = True
+    return out
+
+
 def generalised_analysis(snap: Snapshot):
     """The analysis of ``snap`` with every centre at its generalised position (built once per
     snapshot, on the same travel cost): what roles without the exact-location right are answered
@@ -128,6 +154,9 @@ def generalised_analysis(snap: Snapshot):
     def build():
         base = snap.analysis()
         layers = {**snap.layers, "ngos": generalised_ngos(snap.layer("ngos"))}
+        if "volunteer_groups" in snap.layers:
+            groups = snap.layer("volunteer_groups")
+            layers["volunteer_groups"] = generalise_volunteers(groups, groups, snap.layer("settlements"))
         return analysis_from_layers(layers, snap.norms, base.travel, snap.as_of)
 
     return snap.cached("analysis:generalised", build)
@@ -199,6 +228,8 @@ def view(snap: Snapshot, scope: Scope) -> Snapshot:
                 )
             if name == "ngos" and not scope.exact:
                 out = generalise_ngos(out, frame)
+            if name == "volunteer_groups" and not scope.exact:
+                out = generalise_volunteers(out, frame, snap.layer("settlements"))
             layers[name] = out.reset_index(drop=True) if out is not frame else out
 
         v = View(

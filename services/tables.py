@@ -54,6 +54,10 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     # capacity weighted by rating (geo.ratings): saturation's split
     "licensed_capacity": ("ظرفیت مجوز", "Licensed capacity"),
     "rating_deduction": ("کسر بابت رتبه‌ها", "Deduction for ratings"),
+    # the volunteer network counted as supply (geo.volunteers): capacity = centres + volunteers
+    "centre_capacity": ("ظرفیت مراکز", "Centres' capacity"),
+    "volunteer_capacity": ("ظرفیت داوطلبان", "Volunteers' capacity"),
+    "capacity_in_words": ("ظرفیت و اجزای آن", "Capacity and its parts"),
 }
 
 MEDIA = {

@@ -9,7 +9,8 @@ and cannot bypass row-level security, and grants it:
   of NGO rows through the browser: ``INSERT`` and ``DELETE`` on ``ngos`` (held by row-level
   security to the transaction's provinces) and a commit counted; likewise ``INSERT`` and ``DELETE``
   on ``ngo_evaluations`` (evaluations of centres imported through the browser; the table is made
-  here if no evaluation was written yet);
+  here if no evaluation was written yet) and on ``volunteer_groups`` (the volunteer network,
+  imported the same way; made here too);
 * ``SELECT, INSERT, UPDATE`` on ``licence_applications`` (row-level security by province);
 * ``INSERT`` on the division versions' tables (``hierarchy_*``, and ``DELETE`` on
   ``hierarchy_versions``): reference tables without row-level security, which an administrator
@@ -67,6 +68,8 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             from store.postgis import _PgTransaction
 
             _PgTransaction(conn, store)._ensure(LAYERS["ngo_evaluations"])
+            # volunteer groups too (imported through the browser the same way)
+            _PgTransaction(conn, store)._ensure(LAYERS["volunteer_groups"])
         present = set(sa.inspect(conn).get_table_names())
         for name in LAYERS:
             if name not in present:
@@ -91,6 +94,11 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "ngo_evaluations" TO {role}')
             done.append(
                 "ngo_evaluations: INSERT, DELETE (imported evaluations, within the caller's provinces)"
+            )
+        if "volunteer_groups" in present:
+            conn.exec_driver_sql(f'GRANT INSERT, DELETE ON "volunteer_groups" TO {role}')
+            done.append(
+                "volunteer_groups: INSERT, DELETE (imported volunteer groups, within the caller's provinces)"
             )
         # A new division version imported by an administrator through the browser: its units and
         # changes added, the versions' list rewritten (its base closed); the service checks the role.

@@ -201,6 +201,7 @@ def layers() -> dict[str, pd.DataFrame]:
         "target_areas": target_areas,
         "county_needs": county_needs,
         "ngo_evaluations": evaluations(),
+        "volunteer_groups": volunteer_groups(),
         **hierarchy(),
     }
     out["layer_info"] = pd.DataFrame(
@@ -221,6 +222,40 @@ def layers() -> dict[str, pd.DataFrame]:
         columns=["layer", "title_fa", "title_en", "source", "licence", "synthetic", "built_at", "as_of"],
     )
     return out
+
+
+def volunteer_groups() -> pd.DataFrame:
+    """Synthetic volunteer groups, one row per group and speciality: V001 at the village
+    0001010100000001 (4 doctors, 2 psychologists), V002 known by its county 0002 only (6 social
+    workers), V003 at its own point in 0001 but inactive (10 general); V101 in the other province
+    at the village 0101010100000001 (3 doctors)."""
+    rows = [
+        ("V001", "doctor", "گروه پزشکان اراک", "0001", PROVINCE, "0001010100000001", None, None, 4, True),
+        (
+            "V001",
+            "psychologist",
+            "گروه پزشکان اراک",
+            "0001",
+            PROVINCE,
+            "0001010100000001",
+            None,
+            None,
+            2,
+            True,
+        ),
+        ("V002", "social_worker", "مددکاران خمین", "0002", PROVINCE, None, None, None, 6, True),
+        ("V003", "general", "داوطلبان کمیجان", "0001", PROVINCE, None, 49.4, 34.6, 10, False),
+        ("V101", "doctor", "پزشکان همسایه", "0101", OTHER_PROVINCE, "0101010100000001", None, None, 3, True),
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "group_id", "speciality", "name_fa", "county_code", "province_code", "settlement_code",
+            "lon", "lat", "members", "active",
+        ],
+    )  # fmt: skip
+    frame["synthetic"] = True
+    return frame
 
 
 def evaluations() -> pd.DataFrame:

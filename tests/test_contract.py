@@ -231,6 +231,12 @@ def test_real_answers_match_the_document(world, role):
     if role in ("admin", "planner", "provincial_director"):
         for fmt in ("csv", "xlsx"):
             c.call("GET", "/ratings/rankings", f"/ratings/rankings?f={fmt}")
+    # the volunteer network: the groups, the summary per county (and its downloads)
+    c.call("GET", "/volunteers/groups")
+    c.call("GET", "/volunteers/summary")
+    if role in ("admin", "planner", "provincial_director"):
+        for fmt in ("csv", "xlsx"):
+            c.call("GET", "/volunteers/summary", f"/volunteers/summary?f={fmt}")
     c.call("GET", "/licence-monitoring", "/licence-monitoring?within_days=3650")
     for fmt in ("csv", "xlsx"):
         c.call("GET", "/licence-monitoring", f"/licence-monitoring?f={fmt}")

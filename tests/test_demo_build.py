@@ -236,3 +236,20 @@ def test_shapefiles_keep_persian_names(demo):
     assert len(gpd.read_file(directory / "settlements.shp", columns=["code"])) == len(
         demo["layers"]["settlements"]
     )
+
+
+def test_the_volunteer_groups_are_drawn_to_the_published_totals_and_said_synthetic(demo):
+    groups = demo["layers"]["volunteer_groups"]
+    first = groups.drop_duplicates("group_id")
+    assert len(first) == 11_000
+    assert groups["members"].sum() == 130_000
+    professionals = groups["speciality"].isin(["doctor", "psychologist", "social_worker"])
+    assert groups.loc[professionals, "members"].sum() == 23_000
+    assert groups.loc[groups["active"], "members"].sum() == 107_000
+    assert groups["synthetic"].all()
+    assert set(groups["county_code"]) <= set(demo["layers"]["counties"]["county_code"])
+    info = demo["layers"]["layer_info"].set_index("layer")
+    assert info.loc["volunteer_groups", "synthetic"] == "all"
+    assert "SYNTHETIC" in info.loc["volunteer_groups", "source"]
+    stored = demo["store"].read_layer("volunteer_groups")
+    assert len(stored) == len(groups) and stored["members"].sum() == 130_000

@@ -193,6 +193,28 @@ def test_a_centres_popup_says_its_grade(visit, api):
     visit.check_clean()
 
 
+def test_the_volunteer_groups_are_a_layer_of_the_national_map(visit, api):
+    # the groups the API gives the caller, and one placed active group's popup in Persian
+    body = api.get("/volunteers/groups", timeout=120).json()
+    placed = [g for g in body["groups"] if g["lon"] is not None and g["active"]]
+    assert placed and body["norms"]["synthetic"] is True
+    visit.open("/maps/national")
+    visit.page.wait_for_function("() => Amayesh.layers && Amayesh.layers.volunteers")
+    assert visit.js("Amayesh.layers.volunteers.getLayers().length") == sum(
+        g["lon"] is not None for g in body["groups"]
+    )
+    assert "گروه‌های داوطلب" in visit.page.locator(".leaflet-control-layers").inner_text()
+    group = placed[0]
+    visit.js(
+        "(() => { const l = Amayesh.layers.volunteers; l.addTo(Amayesh.map);"
+        f" const m = l.getLayers().find((x) => x.getLatLng().lat === {group['lat']}"
+        f" && x.getLatLng().lng === {group['lon']}); m.openPopup(); }})()"
+    )
+    text = visit.popup_text()
+    assert "گروه داوطلب" in text and group["name_fa"] in text
+    visit.check_clean()
+
+
 def test_english_status_line_search_and_plurals(visit, boundaries):
     visit.open("/maps/national?lang=en&province=07")
     n = sum(f["properties"]["province_code"] == "07" for f in boundaries["counties"]["features"])

@@ -399,6 +399,14 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             f"/ratings/rankings?f={rng.choice(('json', 'csv'))}{svc}",
             None,
         ),
+        # the volunteer network: the caller's provinces' groups, and volunteers per county
+        ("/volunteers/groups", "GET", "/volunteers/groups", None),
+        (
+            "/volunteers/summary",
+            "GET",
+            f"/volunteers/summary?f={rng.choice(('json', 'csv'))}&lang={rng.choice(('fa', 'en'))}",
+            None,
+        ),
         ("/hierarchy/settlements/{code}", "GET", f"/hierarchy/settlements/{settlement}", None),
         (
             "/hierarchy/versions/{version_id}/reaggregate",

@@ -41,6 +41,7 @@ from api.security import Forbidden
 from geo.decisions import CRITERIA, flag_reasons, priority_weights, why_not_flagged
 from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.schema import SERVICE_TYPES
+from geo.volunteers import capacity_words
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.scope import COARSENING, coarse, coarsening, restrict
 from services.snapshot import Snapshot
@@ -340,6 +341,12 @@ def saturation(
     if lang and f in ("csv", "xlsx"):
         table = with_place_names(sat, snap.layer("counties"), snap.layer("provinces"), lang)
         i = 0 if lang == "fa" else 1
+        if "volunteer_capacity" in table.columns:
+            # "capacity 420 = 380 licensed + 40 volunteers", in the table's language
+            table["capacity_in_words"] = [
+                capacity_words(int(c), int(v))[i]
+                for c, v in zip(table["centre_capacity"], table["volunteer_capacity"], strict=True)
+            ]
         labels = {
             "service_type": {k: v[i] for k, v in SERVICE_TYPES.items()},
             "class": {k: v[i] for k, v in CLASS_LABELS.items()},

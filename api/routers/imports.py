@@ -40,7 +40,7 @@ router = APIRouter(tags=["Imports"])
 
 ImportId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="the import's id")]
 Lang = Annotated[Literal["fa", "en"], Query(description="language of the messages")]
-LayerName = Literal["ngos", "target_areas", "county_needs", "ngo_evaluations"]
+LayerName = Literal["ngos", "target_areas", "county_needs", "ngo_evaluations", "volunteer_groups"]
 
 
 def jobs(request: Request) -> ImportJobs:
@@ -240,8 +240,14 @@ def template(
         if scale is not None and layer_name == "ngo_evaluations"
         else None
     )
+    vnorms = snap.norms.volunteers
+    specialities = (
+        [(s.code, s.fa, s.en) for s in vnorms.specialities.values()]
+        if vnorms is not None and layer_name == "volunteer_groups"
+        else None
+    )
     return _file(
-        lambda path: template_workbook(layer_name, path, provinces, counties, lang, grades),
+        lambda path: template_workbook(layer_name, path, provinces, counties, lang, grades, specialities),
         f"template-{layer_name}.xlsx",
     )
 

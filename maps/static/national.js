@@ -116,7 +116,10 @@
     const rows = s ? [
       [t('target_population'), num(s[4]) + ' ' + synTag()],
       [t('ngos'), num(s[3])],
-      [t('capacity'), num(s[2])],
+      // where volunteers count: "capacity 420 = 380 licensed + 40 volunteers"
+      [t('capacity'), s.length > 12
+        ? esc(t('capacity_split_volunteers').replace('{total}', num(s[2])).replace('{centres}', num(s[11])).replace('{volunteers}', num(s[12])))
+        : num(s[2])],
       [t('capacity_per_10k'), num(s[1], 1)],
       [t('norm_per_10k'), num(st.norms[st.service].norm_per_10k)],
       [t('ratio_to_norm'), s[0] === null ? '–' : num(s[0], 2) + ' ' + t('times_norm')],
@@ -588,6 +591,27 @@
         control.addOverlay(ngoGroup, t('layer_ngos'));
         control.addOverlay(targetLayer, t('layer_targets'));
         control.addOverlay(labels, t('layer_labels'));
+        // The volunteer groups of the caller's provinces (GET /volunteers/groups: places
+        // generalised for roles without the exact-location right), off until chosen; left out
+        // where they cannot be read. A group known by its county only has no marker.
+        getJSON('/volunteers/groups').then((body) => {
+          const renderer = L.canvas({ padding: 0.2 });
+          const markers = (body.groups || []).filter((g) => g.lon !== null && g.lat !== null).map((g) => {
+            const members = Object.entries(g.members).map(([k, n]) => {
+              const sp = (body.norms.specialities || []).find((s) => s.speciality === k);
+              return `${esc(sp ? (A.C.lang === 'fa' ? sp.fa : sp.en) : k)} ${num(n)}`;
+            }).join(A.C.lang === 'fa' ? '، ' : ', ');
+            const notes = [g.active ? '' : `<div>${esc(t('volunteer_inactive'))}</div>`,
+              g.position_generalised ? `<div>${esc(t('volunteer_generalised'))}</div>` : ''].join('');
+            return L.circleMarker([g.lat, g.lon], {
+              renderer, radius: 4, weight: 1, color: '#6a3d9a', fillColor: g.active ? '#cab2d6' : '#ffffff', fillOpacity: 0.9,
+            }).bindPopup(`<div class="am-pop am-volunteer" data-group="${esc(g.group_id)}"><h4>${esc(t('volunteer_group'))}: ${esc(g.name_fa)}</h4>`
+              + `<div>${esc(t('volunteer_members'))}: ${num(g.members_total)} (${members}) ${g.synthetic ? synTag() : ''}</div>${notes}</div>`);
+          });
+          const volunteers = L.layerGroup(markers);
+          control.addOverlay(volunteers, t('volunteer_groups'));
+          A.layers.volunteers = volunteers;
+        }).catch(() => null);
         if (window.matchMedia('(max-width: 700px)').matches) {
           // On a phone the layer list folds into its button.
           control.remove();
