@@ -53,7 +53,7 @@ STATUS_TEXT = {
     401: "No, an invalid or an expired credential: sign in, or send Authorization: Bearer amy_…",
     403: "The caller's role or provinces do not allow this",
     422: "The request body is not valid",
-    428: "An edit of an application needs If-Match with its ETag",
+    428: "An edit needs If-Match with the ETag of what it changes, as last read",
     500: "The service failed; the error is logged",
 }
 
@@ -348,9 +348,7 @@ def openapi_document(app: FastAPI) -> dict:
                 statuses += [429, 503]
             if has_body or path.endswith("/items") or path in ("/priorities", "/saturation"):
                 statuses.append(413)
-            if path.startswith("/licence-applications/{application_id}") and "if-match" in {
-                str(p.get("name", "")).lower() for p in op.get("parameters", [])
-            }:
+            if "if-match" in {str(p.get("name", "")).lower() for p in op.get("parameters", [])}:
                 statuses += [412, 428]
             rule = requirement_of(method.upper(), path)
             if rule is not None and not rule.public:

@@ -259,6 +259,13 @@ def worker_database(url: str, worker: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def module_database(postgis_url: str, name: str) -> str:
+    """A database of a module-scoped fixture's own, beside the worker's: with ``--dist
+    worksteal`` a worker runs other modules' tests while a module fixture lives, and their
+    ``postgis_store`` empties the worker's database (a module's store vanished mid-module)."""
+    return worker_database(postgis_url, name)
+
+
 @pytest.fixture
 def postgis_store(postgis_url):
     """The PostGIS store on an empty database (every layer table dropped before and after)."""

@@ -38,7 +38,9 @@ def client(demo):
 def pg_client(demo, postgis_url):
     """The service on a PostGIS store holding the same layers as the demo."""
     from store.postgis import PostGISStore
+    from tests.conftest import module_database
 
+    postgis_url = module_database(postgis_url, "ogc")
     store = PostGISStore(postgis_url)
     store.drop_all()
     with store.transaction() as tx:

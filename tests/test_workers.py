@@ -79,7 +79,9 @@ def world(postgis_url) -> Iterator[dict]:
     """The small world in PostGIS, the URL of the service's role, and a token per test user."""
     from store.postgis import PostGISStore
     from tests import small_world
+    from tests.conftest import module_database
 
+    postgis_url = module_database(postgis_url, "workers")
     store = PostGISStore(postgis_url)
     store.drop_all()
     small_world.write(store)
