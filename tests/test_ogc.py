@@ -53,6 +53,7 @@ def pg_client(demo, postgis_url):
         raise_server_exceptions=False,
         headers=admin,
     ) as pg:
+        pg.store_url = postgis_url  # the module's own database (``module_database``)
         yield pg
     store = PostGISStore(postgis_url)
     store.drop_all()
@@ -427,12 +428,12 @@ def test_bad_filters_are_400_saying_why(client, params, says):
     assert says in detail
 
 
-def test_filter_text_never_becomes_sql(pg_client, postgis_url):
+def test_filter_text_never_becomes_sql(pg_client):
     import sqlalchemy as sa
 
     for hostile in ("name_fa = '; DROP TABLE ngos; --'", "name_fa LIKE '%\" OR 1=1 --'"):
         assert all_ids(pg_client, "ngos", filter=hostile) == []
-    engine = sa.create_engine(postgis_url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = sa.create_engine(pg_client.store_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM ngos")).scalar() == 25_000
     engine.dispose()
