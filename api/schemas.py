@@ -438,7 +438,23 @@ class TileJSON(Answer):
 # ---- analysis ----
 
 
-class SaturationFigures(Answer):
+class CapacitySplit(Answer):
+    """How a county's capacity splits back into its parts when the norms weight it by rating or
+    count volunteers (all none otherwise)."""
+
+    licensed_capacity: int | None = Field(
+        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
+    )
+    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
+    centre_capacity: int | None = Field(
+        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
+    )
+    volunteer_capacity: int | None = Field(
+        None, description="volunteers counted: the volunteer groups' places in the county"
+    )
+
+
+class SaturationFigures(CapacitySplit):
     """A county's saturation for one service type."""
 
     target_population: int
@@ -451,16 +467,6 @@ class SaturationFigures(Answer):
     )
     national_median_per_10k: float | None
     class_: Literal["underserved", "balanced", "saturated"] | None = Field(alias="class")
-    licensed_capacity: int | None = Field(
-        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
-    )
-    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
-    centre_capacity: int | None = Field(
-        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
-    )
-    volunteer_capacity: int | None = Field(
-        None, description="volunteers counted: the volunteer groups' places in the county"
-    )
 
 
 class NearbyCentre(Answer):
@@ -595,7 +601,7 @@ class Priorities(Answer):
     notice: NoticeField
 
 
-class SaturationRow(Answer):
+class SaturationRow(CapacitySplit):
     county_code: str
     service_type: str
     target_population: int
@@ -613,16 +619,6 @@ class SaturationRow(Answer):
     capacity_gap: float | None = Field(description="capacity short of the norm (0 when it meets it)")
     need_rank: int | None = Field(
         description="rank by need within the service: ratio to the norm, then share out of reach, then gap"
-    )
-    licensed_capacity: int | None = Field(
-        None, description="capacity weighted by rating: the licensed places (capacity = licensed − deduction)"
-    )
-    rating_deduction: int | None = Field(None, description="capacity weighted by rating: places not counted")
-    centre_capacity: int | None = Field(
-        None, description="volunteers counted: the centres' places (capacity = centres + volunteers)"
-    )
-    volunteer_capacity: int | None = Field(
-        None, description="volunteers counted: the volunteer groups' places in the county"
     )
 
 
