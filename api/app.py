@@ -16,6 +16,7 @@ from api.params import reject_unknown_parameters
 from api.routers import (
     activities,
     applications,
+    catalogue,
     assessments,
     auth,
     evaluations,
@@ -50,7 +51,9 @@ def default_folder(settings: Settings, name: str) -> Path:
     return Path(settings.store).parent / name
 
 
-def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None, reference=None, volunteers=None):
+def import_jobs(
+    settings: Settings, store, accounts: Accounts, ratings=None, reference=None, volunteers=None, norms=None
+):
     """The import jobs of the service (``services.intake``), audited in the accounts' trail."""
     from services.intake import ImportJobs
 
@@ -66,6 +69,7 @@ def import_jobs(settings: Settings, store, accounts: Accounts, ratings=None, ref
         ratings=ratings,
         reference=reference,
         volunteers=volunteers,
+        norms=norms,
     )
 
 
@@ -125,8 +129,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # An import's check takes the places and counties from the snapshot when it is of the same
     # store version: 98,000 settlements need not be read again for each upload.
+    # The norms in force are the snapshot's: an administrator may import a new catalogue.
+    snapshots = app.state.snapshots
     app.state.imports = import_jobs(
-        settings, store, accounts, norms.ratings, app.state.snapshots.stored_layers, norms.volunteers
+        settings,
+        store,
+        accounts,
+        norms.ratings,
+        snapshots.stored_layers,
+        norms.volunteers,
+        norms=lambda: snapshots.current().norms,
     )
     app.state.plan_jobs = PlanJobs()
     errors.install(app)
@@ -148,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(plans.router)
     app.include_router(hierarchy.router)
+    app.include_router(catalogue.router)
     app.include_router(imports.router)  # before the pages: /maps/import is not a /maps/{page}
     app.include_router(pages.router)
     pages.mount_assets(app)

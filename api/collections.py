@@ -7,7 +7,7 @@ and which query parameters filter it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 
@@ -18,7 +18,6 @@ from geo.schema import (
     COUNTY_NEEDS,
     LAYERS,
     NGOS,
-    SERVICE_TYPES,
     SETTLEMENTS,
     TARGET_AREAS,
     Column,
@@ -59,6 +58,10 @@ class Property:
     nullable: bool = False
     #: present only when the norms choose travel on roads
     roads_only: bool = False
+    #: one property per service of the catalogue: ``name`` and ``description`` say ``{service}``
+    per_service: bool = False
+    #: its values are the catalogue's service types (the enum is the norms', not the code's)
+    catalogue: bool = False
 
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "date"}
@@ -69,7 +72,12 @@ def _column(spec: Layer, name: str, description: str | None = None) -> Property:
     declares them, described as the collection words it where ``description`` is given."""
     c = spec.column(name)
     return Property(
-        c.name, _JSON_TYPES.get(c.dtype, "string"), description or c.description, c.choices, c.nullable
+        c.name,
+        _JSON_TYPES.get(c.dtype, "string"),
+        description or c.description,
+        c.choices,
+        c.nullable,
+        catalogue=c.name == "service_type",
     )
 
 
@@ -117,6 +125,12 @@ class Collection:
     def property(self, name: str) -> Property | None:
         return next((p for p in self.properties if p.name == name), None)
 
+    def for_services(self, services: Mapping) -> Collection:
+        """This collection as the catalogue ``services`` (``Norms.services``) makes it: one
+        property per service where the properties go per service, and the service types as the
+        enum of a service type property."""
+        return _for_services(self, tuple(services))
+
     def frame(self, snapshot: Snapshot) -> gpd.GeoDataFrame:
         def build() -> gpd.GeoDataFrame:
             out = self.build(snapshot)
@@ -124,6 +138,33 @@ class Collection:
             return out if scope is None else restrict(out, scope).reset_index(drop=True)
 
         return snapshot.cached(f"collection:{self.id}", build)
+
+
+_BY_SERVICES: dict[tuple[str, tuple[str, ...]], Collection] = {}
+
+
+def _for_services(c: Collection, services: tuple[str, ...]) -> Collection:
+    found = _BY_SERVICES.get((c.id, services))
+    if found is not None:
+        return found
+    if len(_BY_SERVICES) > 512:  # catalogues change rarely; a bound all the same
+        _BY_SERVICES.clear()
+    props: list[Property] = []
+    for p in c.properties:
+        if p.per_service:
+            props.extend(
+                replace(p, name=p.name.format(service=s), description=p.description.format(service=s), per_service=False)
+                for s in services
+            )
+        elif p.catalogue:
+            props.append(replace(p, enum=services))
+        else:
+            props.append(p)
+    filters = {
+        name: replace(f, choices=services) if f.column == "service_type" else f for name, f in c.filters.items()
+    }
+    made = _BY_SERVICES[(c.id, services)] = replace(c, properties=tuple(props), filters=filters)
+    return made
 
 
 def _layer(name: str) -> Callable[[Snapshot], gpd.GeoDataFrame]:
@@ -162,7 +203,7 @@ def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
     flags = coarse(a.flags.reset_index(drop=True), snap)
     where = a.settlements.set_index("settlement_code")
-    out = flags.join(flag_reasons(flags, approximate=coarsening(snap) is not None))
+    out = flags.join(flag_reasons(flags, approximate=coarsening(snap) is not None, services=a.norms.services))
     out.insert(0, "id", out["settlement_code"] + "-" + out["service_type"])
     out.insert(2, "name_fa", where["name_fa"].reindex(out["settlement_code"]).to_numpy())
     out["county_code"] = where["county_code"].reindex(out["settlement_code"]).to_numpy()
@@ -235,29 +276,23 @@ _ACCESS_PROPERTIES = (
     _column(SETTLEMENTS, "kind"),
     *_CODES,
     _POPULATION,
-    *(
-        prop
-        for service in SERVICE_TYPES
-        for prop in (
-            _p(
-                f"{service}_nearest_km", "number", f"km to the nearest active {service} centre", nullable=True
-            ),
-            _p(
-                f"{service}_nearest_min",
-                "number",
-                f"minutes by road to the nearest active {service} centre",
-                nullable=True,
-                roads_only=True,
-            ),
-            _p(
-                f"{service}_road_fallback",
-                "boolean",
-                f"the {service} trip is a straight-line fallback (far from any road)",
-                roads_only=True,
-            ),
-            _p(f"{service}_access_share", "number", f"E2SFCA {service} access as a share of the norm"),
-        )
+    _p("{service}_nearest_km", "number", "km to the nearest active {service} centre", nullable=True, per_service=True),
+    _p(
+        "{service}_nearest_min",
+        "number",
+        "minutes by road to the nearest active {service} centre",
+        nullable=True,
+        roads_only=True,
+        per_service=True,
     ),
+    _p(
+        "{service}_road_fallback",
+        "boolean",
+        "the {service} trip is a straight-line fallback (far from any road)",
+        roads_only=True,
+        per_service=True,
+    ),
+    _p("{service}_access_share", "number", "E2SFCA {service} access as a share of the norm", per_service=True),
     _p("flagged_services", "integer", "services for which the settlement is flagged underserved"),
     _IN_TARGET_AREA,
 )

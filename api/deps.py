@@ -277,3 +277,11 @@ class FeatureTexts:
 def feature_strings(frame: gpd.GeoDataFrame, key: str) -> FeatureTexts:
     """Every row as a serialised GeoJSON Feature (``FeatureTexts``), each chunk made when first read."""
     return FeatureTexts(frame, key)
+
+
+def catalogued(snap, service_type: str | None) -> str | None:
+    """``service_type`` if the catalogue of ``snap``'s norms has it (None stays None); an
+    ``UnknownServiceError`` (400, in both languages) naming it and the catalogue's otherwise."""
+    if service_type is None:
+        return None
+    return snap.norms.check_service(service_type)

@@ -45,6 +45,7 @@ STATUS: dict[type[e.AmayeshError], int] = {
     e.ApplicationNotFound: 404,
     e.ActivityNotFound: 404,
     e.ActivityRejected: 422,
+    e.NormsRejected: 422,
     # licence applications: edits need the version they were based on (ETag / If-Match)
     e.InvalidTransition: 409,
     # imports through the browser: confirm, cancel, undo at the wrong moment; too many open
@@ -124,6 +125,8 @@ def install(app: FastAPI) -> None:
         # An error that carries its message in Persian as well gives both (``detail_fa``).
         fa = getattr(err, "message_fa", None)
         extra: dict[str, object] = {"detail_fa": fa} if fa else {}
+        if isinstance(err, e.NormsRejected):  # every reason, as given
+            extra["reasons"] = err.reasons
         if isinstance(err, e.ActivityRejected):  # every refused row with its reason, both languages
             extra["problems"] = json.loads(err.problems.to_json(orient="records", force_ascii=False))
         return problem(status, TITLES[status], err.user_message, code=err.code, **extra)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from geo.schema import SERVICE_TYPES
 from maps import layers
 from services.scope import restrict
 from services.snapshot import Snapshot
@@ -51,7 +50,7 @@ def boundaries(snap: Snapshot) -> Encoded:
 def ngo_points(snap: Snapshot) -> Encoded:
     return snap.cached(
         "maps:ngos",
-        lambda: _encode(snap, "ngos", layers.ngo_points(snap.layer("ngos"), list(SERVICE_TYPES))),
+        lambda: _encode(snap, "ngos", layers.ngo_points(snap.layer("ngos"), list(snap.norms.services))),
     )
 
 

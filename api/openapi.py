@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.collections import COLLECTIONS, Collection
+from api.schemas import CATALOGUE_ENUM
 from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
 from api.routers.features import HTML_PATHS
 from api.security import requirement_of
@@ -191,6 +192,38 @@ def queryables_schema(c: Collection) -> dict:
         },
         "additionalProperties": False,
     }
+
+
+CATALOGUE_MARK = next(iter(CATALOGUE_ENUM))
+
+
+def with_catalogue(doc: dict, services: tuple[str, ...]) -> dict:
+    """The document as the catalogue ``services`` (``Norms.services``) makes it: the service
+    types as the enum of every schema marked ``x-amayesh-catalogue``, and each collection's
+    properties per service (``Collection.for_services``). ``doc`` is not changed."""
+    out = copy.deepcopy(doc)
+
+    def fill(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get(CATALOGUE_MARK) == "services":
+                branches = [b for b in node.get("anyOf", ()) if isinstance(b, dict) and b.get("type") == "string"]
+                for target in branches or [node]:
+                    target["enum"] = list(services)
+            for value in node.values():
+                fill(value)
+        elif isinstance(node, list):
+            for value in node:
+                fill(value)
+
+    fill(out)
+    schemas = out.setdefault("components", {}).setdefault("schemas", {})
+    for c in COLLECTIONS.values():
+        made = c.for_services(services)
+        name = _name(c)
+        schemas[f"{name}Properties"] = properties_schema(made)
+        if f"{name}Queryables" in schemas:
+            schemas[f"{name}Queryables"] = queryables_schema(made)
+    return out
 
 
 def _get(doc: dict, path: str) -> dict | None:
@@ -479,8 +512,18 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    #: the document per catalogue (few: a catalogue changes rarely)
+    made: dict[tuple[str, ...], dict] = {}
 
     async def document(request: Request) -> JSONResponse:
-        return JSONResponse(app.openapi(), media_type=OPENAPI_MEDIA)
+        from api.deps import national_snapshot
+
+        services = tuple((await national_snapshot(request)).norms.services)
+        doc = made.get(services)
+        if doc is None:
+            if len(made) > 8:
+                made.clear()
+            doc = made[services] = with_catalogue(app.openapi(), services)
+        return JSONResponse(doc, media_type=OPENAPI_MEDIA)
 
     app.add_route("/openapi.json", document, methods=["GET"], include_in_schema=False)

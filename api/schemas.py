@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.responses import Response
 
 from api.deps import MEDIA
-from geo.schema import SERVICE_TYPES
+from geo.catalogue import SERVICE_CODE
 
-ServiceType = Enum("ServiceType", {name: name for name in SERVICE_TYPES}, type=str)
+#: A service type of the catalogue (the norms' ``[services]``, which an administrator may change
+#: while the service runs): a code here, checked against the catalogue by the route
+#: (``api.deps.catalogued``); the OpenAPI document lists the catalogue's codes as its ``enum``
+#: (``api.openapi``: every schema marked ``x-amayesh-catalogue``).
+CATALOGUE_ENUM = {"x-amayesh-catalogue": "services"}
+ServiceType = Annotated[str, Field(pattern=f"^{SERVICE_CODE}$", json_schema_extra=dict(CATALOGUE_ENUM))]
 
 
 class RequestBody(BaseModel):
@@ -1848,3 +1852,45 @@ class VolunteerSummary(Answer):
     totals: dict[str, int] = Field(description="groups, members, active members, per speciality, places")
     norms: VolunteerNormsAnswer
     notice: NoticeField
+
+
+class CatalogueLabel(BaseModel):
+    fa: str
+    en: str
+
+
+class CatalogueService(BaseModel):
+    code: str = Field(description="the service type's code")
+    label_fa: str
+    label_en: str
+    modes: list[str] = Field(description="how it is delivered; the first is its main mode")
+    main_mode: str
+    provider_kinds: list[str]
+    reach: dict[str, float | None] = Field(description="mode -> how far its providers serve (null: remote)")
+    reach_unit: Literal["km", "min"]
+    catchment_km: float
+    norm_per_10k: float
+    min_population: float
+    max_distance_km: float
+    min_access_share: float
+
+
+class CatalogueVersion(BaseModel):
+    version: str
+    imported_at: str
+    imported_by: str
+    services: int
+
+
+class Catalogue(BaseModel):
+    """The service catalogue in force and the versions an administrator imported."""
+
+    version: str = Field(description="the norms' version")
+    source: Literal["file", "imported"] = Field(description="the norms file, or an imported version")
+    imported_at: str | None
+    imported_by: str | None
+    travel: str
+    services: list[CatalogueService]
+    modes: dict[str, CatalogueLabel]
+    provider_kinds: dict[str, CatalogueLabel]
+    versions: list[CatalogueVersion]

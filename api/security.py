@@ -181,6 +181,10 @@ POLICY: dict[tuple[str, str], Requirement] = {
     ("GET", "/hierarchy/template.csv"): requires("read"),
     ("GET", "/hierarchy/settlements/{code}"): requires("read"),
     ("POST", "/hierarchy/versions"): requires("admin"),
+    # the service catalogue and its norms: everyone signed in reads; administrators import
+    ("GET", "/catalogue"): requires("read"),
+    ("GET", "/catalogue/norms.toml"): requires("read"),
+    ("POST", "/catalogue"): requires("admin"),
 }
 
 # OGC API – Features: one items, item and queryables path per collection (their filters differ).
@@ -197,7 +201,7 @@ POLICY[("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{tile_matrix}
 )
 
 #: File uploads: the CSRF token only in the header (the body is not parsed to look for it).
-UPLOAD_PATHS = frozenset({"/imports", "/hierarchy/versions", "/activity-imports"})
+UPLOAD_PATHS = frozenset({"/imports", "/hierarchy/versions", "/activity-imports", "/catalogue"})
 
 #: Signing in again over a live session: checked for same origin in the route instead.
 CSRF_EXEMPT = {("POST", "/sign-in")}

@@ -53,9 +53,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_http import drive, summarise  # noqa: E402
 from bench.server import admin_headers, serving  # noqa: E402
-from geo.schema import SERVICE_TYPES  # noqa: E402
+from geo.schema import DEFAULT_SERVICE_TYPES  # noqa: E402
 
-SERVICES = list(SERVICE_TYPES)
+SERVICES = list(DEFAULT_SERVICE_TYPES)
 SCENARIOS = ("light_read", "licence_check", "mixed")
 Request = tuple[str, str, dict | None]
 #: what a worker is asked first, before any timing: its layers loaded and its analysis computed

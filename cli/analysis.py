@@ -12,11 +12,12 @@ from services.settings import Settings
 def load_analysis(settings: Settings):
     import time
 
+    from services.catalogue import store_norms
     from services.loading import analysis_from_store, load_norms, travel_for
     from store import open_store
 
     store = open_store(settings.store)
-    norms = load_norms(settings.norms)
+    norms = store_norms(store, load_norms(settings.norms))
     travel = travel_for(settings, norms)
     started = time.perf_counter()
     result = analysis_from_store(store, norms, travel, settings.as_of)
@@ -48,7 +49,7 @@ def cmd_analyse(args: argparse.Namespace, settings: Settings) -> int:
         from geo.decisions import flag_reasons
 
         flags = a.flags.reset_index(drop=True)
-        write_table(flags.join(flag_reasons(flags)), out / f"flags.{ext}")
+        write_table(flags.join(flag_reasons(flags, services=a.norms.services)), out / f"flags.{ext}")
         write_table(a.concentration.reset_index(), out / f"concentration.{ext}")
         write_table(a.concentration_by_province.reset_index(), out / f"concentration_by_province.{ext}")
         write_table(a.settlement_access(), out / f"settlement_access.{ext}")
@@ -109,11 +110,12 @@ def cmd_compare_travel(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     from geo.decisions import flag_changes
+    from services.catalogue import store_norms
     from services.loading import analysis_from_store, load_norms, travel_for
     from store import open_store
 
     store = open_store(settings.store)
-    norms = load_norms(settings.norms)
+    norms = store_norms(store, load_norms(settings.norms))
     straight_norms = dataclasses.replace(norms, travel="straight")
     roads_norms = dataclasses.replace(norms, travel="roads")
     started = time.perf_counter()

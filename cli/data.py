@@ -135,16 +135,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     # The report goes where the user asked, or into the working folder: never beside the input,
     # which may be a system file (/etc/passwd) or no folder at all (/vsicurl/…, http://…).
     report_path = args.report or Path.cwd() / (Path(args.file).stem[:100] + ".rejected.csv")
-    ratings = None
-    if args.layer == "ngo_evaluations":
-        from services.loading import load_norms
+    from services.catalogue import store_norms
+    from services.loading import load_norms
 
-        ratings = load_norms(settings.norms).ratings
-    volunteers = None
-    if args.layer == "volunteer_groups":
-        from services.loading import load_norms
-
-        volunteers = load_norms(settings.norms).volunteers
+    # the norms in force (an imported catalogue, or the norms file): the services, modes,
+    # evaluation scale and volunteer specialities a file is checked against
+    norms = store_norms(store, load_norms(settings.norms))
+    ratings = norms.ratings if args.layer == "ngo_evaluations" else None
+    volunteers = norms.volunteers if args.layer == "volunteer_groups" else None
     result = validate_file(
         store,
         args.layer,
@@ -153,6 +151,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         source_layer=args.source_layer,
         ratings=ratings,
         volunteers=volunteers,
+        services=norms.services,
         # --replace restores or rewrites the layer whole: its recorded evaluations are no fault
         new_evaluations=mode != "replace",
     )

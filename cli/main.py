@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import datetime as dt
 import sys
 from pathlib import Path
@@ -155,7 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=["gpkg", "geojson", "csv", "xlsx", "shp"])
     ex.set_defaults(func=cmd_export)
 
-    from geo.schema import SERVICE_TYPES
+    # A service type is one of the catalogue's (the norms in force), checked where the norms are
+    # read: here only its form.
+    from geo.catalogue import SERVICE_CODE
+
+    def service_code(value: str) -> str:
+        if not re.fullmatch(SERVICE_CODE, value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not a service type code (e.g. home_care)")
+        return value
 
     an = sub.add_parser("analyse", help="recompute saturation, access, concentration and flags")
     an.add_argument("--out", type=Path, help="folder for the result tables")
@@ -165,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck = sub.add_parser("check-licence", help="judge a proposed licence at a place")
     ck.add_argument("--lon", type=float, required=True)
     ck.add_argument("--lat", type=float, required=True)
-    ck.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
+    ck.add_argument("--service", required=True, type=service_code)
     ck.add_argument("--capacity", type=int, required=True)
     ck.add_argument("--lang", choices=["fa", "en"], default="fa")
     ck.add_argument("--json", action="store_true", help="the whole answer as JSON")
@@ -173,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("priorities", help="villages to prioritise in a province, ranked and explained")
     pr.add_argument("--province", help="2-digit code or name (default: every province)")
-    pr.add_argument("--service", choices=list(SERVICE_TYPES), help="one service type (default: all)")
+    pr.add_argument("--service", type=service_code, help="one service type (default: all)")
     pr.add_argument("--weights", help="e.g. need=0.4,gap=0.3,distance=0.2,population=0.1,target_area=0")
     pr.add_argument("--top", type=int, default=50, help="villages per province")
     pr.add_argument("--out", type=Path, help="write the ranking to .csv or .xlsx")
@@ -187,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--periods", required=True, help="1402..1403, 1403Q1..1403Q4, 1403-01..1403-12 or a list")
     tr.add_argument("--level", choices=["country", "province", "county"], default="province")
     tr.add_argument("--province", help="2-digit code or name (default: every province)")
-    tr.add_argument("--service", choices=list(SERVICE_TYPES), help="one service type (default: all)")
+    tr.add_argument("--service", type=service_code, help="one service type (default: all)")
     tr.add_argument("--by-service", action="store_true", help="one row per service type as well")
     tr.add_argument("--measures", help="comma-separated (default: the registry's and the register's)")
     tr.add_argument("--compare", help="previous and/or year_before, comma-separated")
@@ -250,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.set_defaults(func=cmd_restore)
 
     si = sub.add_parser("site", help="propose where to license next (MCLP or p-median)")
-    si.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
+    si.add_argument("--service", required=True, type=service_code)
     si.add_argument("--province", help="2-digit code or name (default: the whole country)")
     si.add_argument("--k", type=int, required=True, help="new sites to propose")
     si.add_argument("--model", choices=["mclp", "pmedian"], default="mclp")
@@ -279,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.set_defaults(func=cmd_site)
 
     de = sub.add_parser("delegate", help="assign unserved villages to centres with spare capacity")
-    de.add_argument("--service", required=True, choices=list(SERVICE_TYPES))
+    de.add_argument("--service", required=True, type=service_code)
     de.add_argument("--province", help="2-digit code or name (default: the whole country)")
     de.add_argument(
         "--outreach-km",
@@ -321,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = scs.add_parser("compare", help="compare scenario B with A (either may be `today`)")
     c.add_argument("a")
     c.add_argument("b")
-    c.add_argument("--service", choices=list(SERVICE_TYPES))
+    c.add_argument("--service", type=service_code)
     c.add_argument("--province")
     c.add_argument("--out", type=Path, help="write the comparison to an .xlsx workbook")
     sc.set_defaults(func=cmd_scenario)

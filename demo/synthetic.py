@@ -28,7 +28,7 @@ from geo.decisions import fa_number
 from geo.gazetteer import approximate_positions
 from geo.measures import settlement_tier
 from geo.sampling import sample_inside
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 
 DEFAULT_SEED = 1404
 
@@ -240,7 +240,7 @@ def generate_ngos(
         status[suspended & (status == "active")] = "suspended"
         word = np.array(_NAME_WORDS)[rng.integers(0, len(_NAME_WORDS), size=k)]
         names = [
-            f"{SERVICE_TYPES[t][0]} {w} {place}"
+            f"{DEFAULT_SERVICE_TYPES[t][0]} {w} {place}"
             for t, w, place in zip(service, word, chosen["name_fa"], strict=True)
         ]
         frames.append(
@@ -616,7 +616,7 @@ def generate_applications(
 
     start = pd.Timestamp(jdatetime.date(1402, 1, 1).togregorian())
     span_days = (AS_OF - start).days
-    services = list(SERVICE_TYPES)
+    services = list(DEFAULT_SERVICE_TYPES)
     rows: list[dict] = []
     for province, here in settlements.groupby("province_code", sort=True):
         rng = county_rng(seed, str(province), stream=5)  # stream 5: applications

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +105,12 @@ def check_rows(
     today: dt.date | None = None,
     new_evaluations: bool = True,
     volunteers: VolunteerNorms | None = None,
+    services: Mapping | None = None,
 ) -> ValidationResult:
     """Check rows read from a file for ``layer_name`` against the store's current contents.
+
+    ``services`` is the catalogue (``Norms.services``) a service type and a delivery mode are
+    checked against (default: the default catalogue's service types, modes unchecked).
 
     NGO rows without coordinates are placed at the settlement they name (``exchange.placement``);
     the same centre twice is rejected; with ``provinces`` (a licensing officer's), a row of
@@ -150,7 +156,7 @@ def check_rows(
             settlements = stored("settlements")[["settlement_code", "name_fa", "county_code", "geometry"]]
             data, extra = place_rows(raw, settlements, counties)
         stored_ngos = stored("ngos") if "ngos" in present else None
-        extra += duplicate_centres(data, stored_ngos)
+        extra += duplicate_centres(data, stored_ngos, services)
         if provinces is not None and counties is not None:
             extra += _other_provinces(data, counties, provinces, stored_ngos)
     evaluations = spec.name == "ngo_evaluations"
@@ -200,6 +206,7 @@ def check_rows(
         iran=iran,
         county_shapes=county_shapes,
         limits=geometry_limits(limits),
+        services=services,
     )
     result.placed = data
     if evaluations:
@@ -304,6 +311,7 @@ def validate_file(
     ratings: RatingScale | None = None,
     new_evaluations: bool = True,
     volunteers: VolunteerNorms | None = None,
+    services: Mapping | None = None,
 ) -> ValidationResult:
     """Read ``path`` through the import boundary and check it for ``layer_name`` against the
     store's current contents (evaluations: see ``check_rows``)."""
@@ -324,6 +332,7 @@ def validate_file(
         ratings=ratings,
         new_evaluations=new_evaluations,
         volunteers=volunteers,
+        services=services,
     )
 
 

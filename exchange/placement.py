@@ -12,12 +12,15 @@ found by its normalised name in the same settlement.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from exchange.validation import is_missing, label_map
 from geo.names import match_each, match_settlements, normalize_name
-from geo.schema import SERVICE_TYPES
+from geo.catalogue import labels_of
+from geo.schema import DEFAULT_SERVICE_TYPES
 
 #: Columns that may hold a settlement's name (after ``exchange.templates.rename_headers``).
 NAME_COLUMNS = ("settlement_name", "village", "city", "settlement")
@@ -186,17 +189,20 @@ def place_rows(
     return data, rejections
 
 
-def _service_of(frame: pd.DataFrame) -> pd.Series:
-    """Each row's service type as its code, whether the file gives the code or a label."""
+def _service_of(frame: pd.DataFrame, services: Mapping | None = None) -> pd.Series:
+    """Each row's service type as its code, whether the file gives the code or a label of the
+    catalogue (``services``, ``Norms.services``; default: the default catalogue's)."""
     if "service_type" not in frame.columns:
         return pd.Series("", index=frame.index)
-    codes = label_map(SERVICE_TYPES)
+    codes = label_map(DEFAULT_SERVICE_TYPES if services is None else labels_of(services))
     return frame["service_type"].map(
         lambda v: codes.get(normalize_name(v).lower(), normalize_name(v)) if isinstance(v, str) else ""
     )
 
 
-def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[Rejection]:
+def duplicate_centres(
+    data: pd.DataFrame, stored: pd.DataFrame | None, services: Mapping | None = None
+) -> list[Rejection]:
     """The same centre twice: one normalised name in one settlement for one service type, in two
     rows of the file or in a row and a stored centre of another licence number. (One NGO may hold
     licences for two services at one place; those are two licences, not a duplicate.)"""
@@ -206,7 +212,7 @@ def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[R
     key = data["name_fa"].map(lambda v: normalize_name(v) if isinstance(v, str) else "")
     where = data["settlement_code"].map(_code)
     usable = (key != "") & where.notna()
-    pair = key + "|" + where.fillna("") + "|" + _service_of(data)
+    pair = key + "|" + where.fillna("") + "|" + _service_of(data, services)
     out: list[Rejection] = []
 
     def duplicate(i, message: str) -> Rejection:
@@ -233,7 +239,7 @@ def duplicate_centres(data: pd.DataFrame, stored: pd.DataFrame | None) -> list[R
             + "|"
             + stored["settlement_code"].fillna("")
             + "|"
-            + _service_of(stored)
+            + _service_of(stored, services)
         )
         s_key = s_key[stored["settlement_code"].notna()]
         licence_of = dict(zip(s_key, stored.loc[s_key.index, "licence_no"], strict=True))

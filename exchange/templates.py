@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.names import normalize_name
-from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, layer
+from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, layer
 
 #: column -> (Persian label, English label); columns of every layer and the extra import columns.
 LABELS: Mapping[str, tuple[str, str]] = {
@@ -143,8 +143,10 @@ def template_workbook(
     lang: str = "fa",
     grades: list[tuple[str, str, str]] | None = None,
     specialities: list[tuple[str, str, str]] | None = None,
+    services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> Path:
-    """Write the template workbook of ``layer_name`` to ``path``.
+    """Write the template workbook of ``layer_name`` to ``path``; its service types are the
+    catalogue's ``services`` (``Norms.service_types``).
 
     ``provinces`` (``province_code``, ``name_fa``, ``name_en``) and ``counties``
     (``county_code``, ``name_fa``, ``province_code``) fill the codes sheet: a licensing
@@ -166,7 +168,7 @@ def template_workbook(
     rows_max = 5000
     # The codes sheet: one block of columns per list (code, Persian, English).
     lists: dict[str, list] = {
-        "service_type": [(c, fa, en) for c, (fa, en) in SERVICE_TYPES.items()],
+        "service_type": [(c, fa, en) for c, (fa, en) in services.items()],
         "status": [(c, fa, en) for c, (fa, en) in LICENCE_STATUSES.items()],
         "province_code": [
             (r.province_code, r.name_fa, r.name_en or "")

@@ -22,7 +22,8 @@ from pyproj.exceptions import CRSError
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.names import match_each, normalize_name, normalize_text
-from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS, Column, Layer, conform, layer
+from geo.catalogue import DELIVERY_MODES, labels_of
+from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, SETTLEMENT_KINDS, Column, Layer, conform, layer
 from geo.shapes import GeometryLimits, area_km2, non_finite, outside_county, wkt_problem
 
 #: Reason codes of a rejection, and what each means.
@@ -34,7 +35,8 @@ REASONS: Mapping[str, str] = {
     "wrong_type": "the value is not of the column's type",
     "value_out_of_range": "the value is below the allowed minimum",
     "bad_format": "the value does not have the required format",
-    "unknown_service_type": "not a known service type",
+    "unknown_service_type": "not a service of the catalogue (the norms' [services])",
+    "mode_not_offered": "the service is not delivered in this mode (the catalogue's modes)",
     "unknown_status": "not a known licence status",
     "unknown_value": "not one of the allowed values",
     "unknown_county": "no such county (by code or name)",
@@ -83,7 +85,8 @@ _DEFAULTS: Mapping[str, Mapping[str, object]] = {
 }
 
 _LABELS = {
-    "service_type": ("unknown_service_type", SERVICE_TYPES),
+    "service_type": ("unknown_service_type", DEFAULT_SERVICE_TYPES),  # the catalogue's, given
+    "delivery_mode": ("unknown_value", DELIVERY_MODES),
     "status": ("unknown_status", LICENCE_STATUSES),
     "kind": (
         "unknown_value",
@@ -197,6 +200,7 @@ def validate_import(
     iran: shapely.Geometry | None = None,
     county_shapes: gpd.GeoSeries | None = None,
     limits: GeometryLimits | None = None,
+    services: Mapping | None = None,
 ) -> ValidationResult:
     """Check a user's rows for layer ``layer_name`` and conform them to the schema.
 
@@ -217,6 +221,9 @@ def validate_import(
         within the county it names, up to ``limits.county_tolerance_m``.
     limits
         Vertices and nesting per feature, the county tolerance and plausible areas per layer.
+    services
+        The catalogue (``Norms.services``): a service type must be one of its codes or names,
+        and a delivery mode one of its service's modes. Default: the default catalogue.
 
     Returns
     -------
@@ -256,10 +263,13 @@ def validate_import(
                 data[c.name] = None
 
     if not report.file_level():
+        names = DEFAULT_SERVICE_TYPES if services is None else labels_of(services)
         for col in spec.columns:
-            data[col.name] = _parse_column(data[col.name], col, rows, report)
+            data[col.name] = _parse_column(data[col.name], col, rows, report, names)
         if counties is not None and "county_code" in spec.column_names:
             _check_counties(data, rows, counties, report)
+        if spec.name == "ngos" and services is not None:
+            _check_modes(data, rows, services, report)
         if spec.name == "ngos":
             bad = (
                 data["issued_on"].notna()
@@ -397,9 +407,18 @@ def _defaults(data: pd.DataFrame, spec: Layer, counties: pd.DataFrame | None) ->
         data["province_code"] = None  # filled from the county in _check_counties
 
 
-def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Report) -> pd.Series:
+def _parse_column(
+    values: pd.Series,
+    col: Column,
+    rows: pd.Series,
+    report: _Report,
+    services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
+) -> pd.Series:
     out = []
-    labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
+    if col.name == "service_type":
+        labels: dict[str, str] | None = label_map(services)
+    else:
+        labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
     memo: dict[tuple[type, object], tuple[object, str | None]] = {}
     for i, v in values.items():
         if is_missing(v):
@@ -425,6 +444,21 @@ def _parse_column(values: pd.Series, col: Column, rows: pd.Series, report: _Repo
         else:
             out.append(parsed)
     return pd.Series(out, index=values.index, dtype="object")
+
+
+def _check_modes(data: pd.DataFrame, rows: pd.Series, services: Mapping, report: _Report) -> None:
+    """A centre's delivery mode must be one its service is delivered in (``ServiceNorm.modes``)."""
+    for i in data.index[data["delivery_mode"].notna() & data["service_type"].notna()]:
+        service, mode = data.at[i, "service_type"], data.at[i, "delivery_mode"]
+        offered = services[service].modes if service in services else ()
+        if mode not in offered:
+            report.reject(
+                rows[i],
+                "delivery_mode",
+                mode,
+                "mode_not_offered",
+                f"row {rows[i]}: {service} is delivered {', '.join(offered)}, not {mode}",
+            )
 
 
 def is_missing(v: object) -> bool:

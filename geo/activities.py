@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from geo.periods import Period
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 
 #: status -> (Persian, English)
 STATUSES: dict[str, tuple[str, str]] = {
@@ -63,7 +63,7 @@ FIELDS = (
     "organisation",  # the organisation's name
     "organisation_kind",  # ORGANISATION_KINDS
     "licence_no",  # the registry NGO's licence, when organisation_kind is ngo
-    "service_type",  # geo.schema.SERVICE_TYPES
+    "service_type",  # the catalogue's (Norms.services)
     "place_kind",  # PLACE_KINDS
     "place_code",
     "target_code",  # the target neighbourhood, when the place is one
@@ -155,9 +155,13 @@ def _count(value) -> int | None:
 
 
 def check_activities(
-    rows: Iterable[Mapping], places: pd.DataFrame, licences: Iterable[str]
+    rows: Iterable[Mapping],
+    places: pd.DataFrame,
+    licences: Iterable[str],
+    services: Iterable[str] = tuple(DEFAULT_SERVICE_TYPES),
 ) -> tuple[list[dict], pd.DataFrame]:
-    """Check activities as given (``GIVEN`` fields) and resolve their places.
+    """Check activities as given (``GIVEN`` fields) and resolve their places; a service type must
+    be one of ``services`` (the catalogue's, ``Norms.services``).
 
     Returns the rows with their place's ``target_code``, ``county_code`` and ``province_code``
     (counts as int, dates as ISO text), and every problem (``PROBLEM_COLUMNS``: the row's position
@@ -166,6 +170,7 @@ def check_activities(
     """
     known = places.set_index(["place_kind", "place_code"])
     licence_set = {str(x) for x in licences}
+    service_set = set(services)
     out: list[dict] = []
     problems: list[tuple] = []
     for i, given in enumerate(rows):
@@ -208,8 +213,12 @@ def check_activities(
                     "no NGO of the registry has this licence number",
                     "هیچ سازمانی در فهرست مجوزها این شماره مجوز را ندارد",
                 )
-        if row["service_type"] not in SERVICE_TYPES:
-            bad("service_type", "unknown service type", "نوع خدمت شناخته نیست")
+        if row["service_type"] not in service_set:
+            bad(
+                "service_type",
+                "a service type the catalogue does not have",
+                "نوع خدمتی که در فهرست خدمات نیست",
+            )
         if row["status"] not in STATUSES:
             bad(
                 "status",
@@ -375,7 +384,7 @@ def province_progress(
 
 
 def gaps(
-    target_areas: pd.DataFrame, activities: pd.DataFrame, services: Iterable[str] = tuple(SERVICE_TYPES)
+    target_areas: pd.DataFrame, activities: pd.DataFrame, services: Iterable[str] = tuple(DEFAULT_SERVICE_TYPES)
 ) -> pd.DataFrame:
     """Per target neighbourhood: ``no_activity`` (no ongoing or completed activity there) and
     ``missing_services`` (the service types of ``services`` with no ongoing or completed activity

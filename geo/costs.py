@@ -97,7 +97,7 @@ def scenario_costs(
     detour_factor
         Straight-line distance × this = a delegation's travel distance.
     """
-    changes = check_changes(changes)
+    changes = check_changes(changes, costs.services)
     by_licence = ngos.drop_duplicates("licence_no").set_index("licence_no")
     places = settlements.drop_duplicates("settlement_code").set_index("settlement_code")
     rows: list[dict] = []

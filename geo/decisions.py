@@ -6,7 +6,7 @@ check, a decision about one proposed centre, is ``geo.licence``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +14,9 @@ import pandas as pd
 
 from geo.errors import AnalysisInputError as AnalysisInputError
 from geo.norms import Norms
-from geo.schema import SERVICE_TYPES
+from geo.catalogue import is_service_code, labels_of
+from geo.errors import UnknownServiceError
+from geo.schema import DEFAULT_SERVICE_TYPES
 
 _FA_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
 
@@ -24,10 +26,17 @@ def fa_number(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}".replace(",", "٬").translate(_FA_DIGITS)
 
 
-def check_service_type(service_type: str) -> str:
-    if service_type not in SERVICE_TYPES:
-        known = ", ".join(SERVICE_TYPES)
-        raise AnalysisInputError(f"unknown service type {service_type!r}; known types: {known}")
+def check_service_type(service_type: str, known: Iterable[str] | None = None) -> str:
+    """``service_type`` if it is one of ``known`` (the catalogue's services, ``Norms.services``),
+    ``UnknownServiceError`` naming it and them otherwise; with no ``known``, only its form is
+    checked (a service code), and the catalogue is asked where the norms are at hand."""
+    if known is None:
+        if not is_service_code(service_type):
+            raise AnalysisInputError(f"{str(service_type)[:60]!r} is not a service type code")
+        return service_type
+    known = tuple(known)
+    if service_type not in known:
+        raise UnknownServiceError(service_type, known)
     return service_type
 
 
@@ -192,7 +201,9 @@ def why_not_flagged(
     )
 
 
-def flag_reasons(flags: pd.DataFrame, *, approximate: bool = False) -> pd.DataFrame:
+def flag_reasons(
+    flags: pd.DataFrame, *, approximate: bool = False, services: Mapping | None = None
+) -> pd.DataFrame:
     """The reasons of each flag in words and figures: ``reason_en`` and ``reason_fa``.
 
     For example "nearest rehabilitation centre 63 km (norm: within 30 km); access 0.12 of norm
@@ -200,9 +211,11 @@ def flag_reasons(flags: pd.DataFrame, *, approximate: bool = False) -> pd.DataFr
     km" and "access about 0.10 of norm".
     """
     about_en, about_fa = ("about ", "حدود ") if approximate else ("", "")
+    # The services' names: the catalogue's (``Norms.services``), else the default catalogue's.
+    labels = labels_of(services) if services is not None else DEFAULT_SERVICE_TYPES
     en_out, fa_out = [], []
     for row in flags.itertuples():
-        fa_label, en_label = SERVICE_TYPES[row.service_type]
+        fa_label, en_label = labels.get(row.service_type, (row.service_type, row.service_type))
         en, fa = [], []
         by_road = np.isfinite(getattr(row, "max_travel_min", np.nan))
         if row.too_far and by_road:
@@ -331,7 +344,7 @@ def village_priorities(
     neither the figures nor the scores reveal an exact one.
     """
     w = priority_weights(weights, norms.priority_weights)
-    services = [check_service_type(service_type)] if service_type else list(norms.services)
+    services = [check_service_type(service_type, norms.services)] if service_type else list(norms.services)
     villages = settlements["kind"] == "village"
     if province is not None:
         villages &= settlements["province_code"] == province
@@ -406,7 +419,7 @@ def village_priorities(
     if coarsening is not None:
         f = coarsen(f, coarsening)
     if len(services) == 1:
-        words = flag_reasons(f, approximate=coarsening is not None).assign(
+        words = flag_reasons(f, approximate=coarsening is not None, services=norms.services).assign(
             settlement_code=f["settlement_code"].to_numpy()
         )
         flag_en = words.groupby("settlement_code")["reason_en"].first()

@@ -220,7 +220,7 @@ def delegate(
     ``BUDGET_MAX_PAIRS`` centre–place pairs.
     """
     started = time.perf_counter()
-    check_service_type(service_type)
+    check_service_type(service_type, analysis.norms.services)
     norm = analysis.norms.services[service_type]
     travel = travel_of(analysis)
     unit = travel.unit

@@ -103,6 +103,33 @@ class BadBudget(AnalysisInputError):
         self.message_fa = message_fa
 
 
+class UnknownServiceError(AnalysisInputError):
+    """A service type the catalogue (the norms' ``[services]``) does not have, named."""
+
+    code = "unknown-service-type"
+
+    def __init__(self, service_type: object, known: tuple[str, ...]) -> None:
+        shown = str(service_type)[:60]
+        super().__init__(
+            f"unknown service type {shown!r}: the catalogue has {', '.join(known)}",
+        )
+        self.message_fa = f"نوع خدمت «{shown}» در فهرست خدمات نیست؛ فهرست: {'، '.join(known)}"
+        self.service_type = service_type
+        self.known = known
+
+
+class NormsRejected(InputError):
+    """A norms file (and its service catalogue) an administrator imported, refused with every
+    reason (``reasons``); nothing was recorded."""
+
+    code = "norms-rejected"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("the norms were not imported: " + "; ".join(reasons))
+        self.reasons = list(reasons)
+        self.message_fa = "هنجارها وارد نشد: " + "؛ ".join(reasons)
+
+
 class CRSMismatchError(InputError):
     code = "crs-mismatch"
 
@@ -318,6 +345,8 @@ class BackupError(ServerFault):
 
 #: Every concrete domain error, for the status table's test and the documentation.
 __all__ = [
+    "NormsRejected",
+    "UnknownServiceError",
     "AccountError",
     "AlreadyExists",
     "AmayeshError",

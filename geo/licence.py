@@ -23,7 +23,6 @@ from geo.distance import Located, TravelCost, ground_distance
 from geo.measures import classify
 from geo.norms import Norms
 from geo.ratings import UNRATED, effective_capacity
-from geo.schema import SERVICE_TYPES
 
 #: How many of the nearest flagged places the licence check compares the proposal with.
 BETTER_PLACE_CANDIDATES = 200
@@ -172,7 +171,7 @@ def check_licence(
     reach) is at least its capacity; *saturated* when its county would be saturated after it
     and it would newly cover less than a tenth of its capacity; otherwise *acceptable*.
     """
-    check_service_type(service_type)
+    check_service_type(service_type, analysis.norms.services)
     if not (np.isfinite(lon) and np.isfinite(lat)):
         raise AnalysisInputError("longitude and latitude must be numbers")
     if isinstance(capacity, bool) or int(capacity) != capacity or capacity <= 0:
@@ -188,7 +187,7 @@ def check_licence(
     unit = analysis.norms.unit
     catchment = norm.catchment(unit)
     travel = analysis.travel
-    fa_label, en_label = SERVICE_TYPES[service_type]
+    fa_label, en_label = norm.label_fa, norm.label_en
     here = Located.from_lonlat(np.array([lon]), np.array([lat]))
 
     # What the proposed centre counts for: with capacity weighted by rating, a new centre has no

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import pandas as pd
 
-from geo.errors import ConfigurationError
-from geo.schema import SERVICE_TYPES
+from geo.catalogue import DEFAULT_SERVICES, DELIVERY_MODES, DISTANCE_MODES, PROVIDER_KINDS, is_service_code
+from geo.errors import ConfigurationError, UnknownServiceError
 
 #: The travel costs a norms file may choose.
 TRAVEL = ("straight", "roads")
@@ -35,6 +35,37 @@ class ServiceNorm:
     outreach_km: float | None = None
     #: the same on roads (minutes); None: twice the catchment in minutes
     outreach_min: float | None = None
+    #: the catalogue (``geo.catalogue``): the service's names, how it is delivered (the first mode
+    #: is its main one: a registry row that names none is delivered so) and who provides it
+    label_fa: str = ""
+    label_en: str = ""
+    modes: tuple[str, ...] = ("centre",)
+    provider_kinds: tuple[str, ...] = ("ngo",)
+    #: how far a provider of each mode but ``centre`` and ``remote`` reaches (km of travel, and
+    #: minutes on roads); a mode not named reaches as far as the catchment
+    reach_km: Mapping[str, float] = field(default_factory=dict)
+    reach_min: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def main_mode(self) -> str:
+        return self.modes[0]
+
+    @property
+    def remote_only(self) -> bool:
+        """Delivered only remotely: distance says nothing about being served."""
+        return all(m == "remote" for m in self.modes)
+
+    def reach(self, mode: str, unit: str) -> float:
+        """How far a provider delivering in ``mode`` serves, in metres or minutes (inf: remote)."""
+        if mode == "remote":
+            return float("inf")
+        if mode == "centre":
+            return self.catchment(unit)
+        if unit == "min":
+            found = self.reach_min.get(mode)
+            return float(found) if found is not None else self.catchment(unit)
+        found = self.reach_km.get(mode)
+        return 1000.0 * float(found) if found is not None else self.catchment(unit)
 
     @property
     def outreach_m(self) -> float:
@@ -113,7 +144,7 @@ class CostTable:
 COST_FIELDS = ("outreach_per_trip", "outreach_per_km", "volunteer_group")
 
 
-def _cost_table(raw: Mapping | None) -> CostTable | None:
+def _cost_table(raw: Mapping | None, catalogue: Mapping) -> CostTable | None:
     """The ``[costs]`` table, checked; None when the norms file has none (nothing is priced)."""
     if raw is None:
         return None
@@ -128,8 +159,8 @@ def _cost_table(raw: Mapping | None) -> CostTable | None:
         raise ConfigurationError(
             "norms file: [costs] needs a [costs.services.<service type>] table per service"
         )
-    missing = set(SERVICE_TYPES) - set(services_raw)
-    unknown_services = set(services_raw) - set(SERVICE_TYPES)
+    missing = set(catalogue) - set(services_raw)
+    unknown_services = set(services_raw) - set(catalogue)
     if missing or unknown_services:
         raise ConfigurationError(
             f"norms file: [costs.services] missing {sorted(missing)}, unknown {sorted(unknown_services)}"
@@ -302,7 +333,7 @@ class VolunteerNorms:
 VOLUNTEER_FIELDS = ("synthetic", "count_as_supply", "specialities")
 
 
-def _volunteer_norms(raw: Mapping | None) -> VolunteerNorms | None:
+def _volunteer_norms(raw: Mapping | None, catalogue: Mapping) -> VolunteerNorms | None:
     """The ``[volunteers]`` table, checked; None when the norms file has none."""
     if raw is None:
         return None
@@ -333,7 +364,7 @@ def _volunteer_norms(raw: Mapping | None) -> VolunteerNorms | None:
             raise ConfigurationError(
                 f"norms file: {what}.places must be a table of service = places per member"
             )
-        unknown_services = sorted(set(places_raw) - set(SERVICE_TYPES))
+        unknown_services = sorted(set(places_raw) - set(catalogue))
         if unknown_services:
             raise ConfigurationError(f"norms file: {what}.places names unknown services {unknown_services}")
         places = {}
@@ -355,6 +386,62 @@ def _volunteer_norms(raw: Mapping | None) -> VolunteerNorms | None:
             raise ConfigurationError(f"norms file: volunteers.{name} must be true or false, not {value!r}")
         flags[name] = value
     return VolunteerNorms(specialities=specialities, **flags)
+
+
+#: The entries of ``[services.<code>]`` that make the catalogue rather than the measures' norms.
+CATALOGUE_FIELDS = ("label_fa", "label_en", "modes", "provider_kinds", "reach_km", "reach_min")
+
+
+def _catalogue_entry(name, values) -> dict:
+    """The catalogue part of ``[services.<name>]``, checked, with today's eight services' labels,
+    modes and providers where the file names none."""
+    what = f"services.{name}"
+    if not is_service_code(name):
+        raise ConfigurationError(
+            f"norms file: [{what}]: a service is a short lower-case code such as home_care, not {name!r}"
+        )
+    if not isinstance(values, Mapping):
+        raise ConfigurationError(f"norms file: [{what}] must be a table")
+    default = DEFAULT_SERVICES.get(name)
+    out: dict = {}
+    for i, lang in enumerate(("label_fa", "label_en")):
+        label = values.get(lang, default[i] if default else None)
+        if not isinstance(label, str) or not label.strip() or len(label) > 120:
+            raise ConfigurationError(
+                f"norms file: {what}.{lang} must name the service (a service not among the eight "
+                f"of the default catalogue needs label_fa and label_en)"
+            )
+        out[lang] = label.strip()
+    for key, allowed, fallback in (
+        ("modes", DELIVERY_MODES, default[2] if default else ("centre",)),
+        ("provider_kinds", PROVIDER_KINDS, default[3] if default else ("ngo",)),
+    ):
+        chosen = values.get(key, fallback)
+        if (
+            not isinstance(chosen, list | tuple)
+            or not chosen
+            or any(c not in allowed for c in chosen)
+            or len(set(chosen)) != len(chosen)
+        ):
+            raise ConfigurationError(
+                f"norms file: {what}.{key} must list one or more of {', '.join(allowed)} "
+                f"(each once; the first mode is the main one), not {chosen!r}"
+            )
+        out[key] = tuple(chosen)
+    for key in ("reach_km", "reach_min"):
+        table = values.get(key, {})
+        if not isinstance(table, Mapping):
+            raise ConfigurationError(f"norms file: {what}.{key} must be a table of mode = {key[6:]}")
+        for mode, reach in table.items():
+            if mode not in DISTANCE_MODES or mode == "centre":
+                raise ConfigurationError(
+                    f"norms file: {what}.{key}.{mode}: a reach is set for outreach, community or home "
+                    "(a centre reaches its catchment; remote has no reach)"
+                )
+            if isinstance(reach, bool) or not isinstance(reach, int | float) or not 0 < reach < 10_000:
+                raise ConfigurationError(f"norms file: {what}.{key}.{mode} must be a positive number, not {reach!r}")
+        out[key] = {str(m): float(r) for m, r in table.items()}
+    return out
 
 
 @dataclass(frozen=True)
@@ -380,6 +467,33 @@ class Norms:
     #: the volunteer network's specialities and factors (``[volunteers]``); None: none counted
     volunteers: VolunteerNorms | None = None
 
+    def __post_init__(self) -> None:
+        # Norms built in code (tests, scenarios) may leave the catalogue's names out: today's
+        # eight services keep theirs, any other is named by its code.
+        completed = {}
+        for code, s in self.services.items():
+            if s.label_fa and s.label_en:
+                completed[code] = s
+                continue
+            default = DEFAULT_SERVICES.get(code)
+            completed[code] = replace(
+                s,
+                label_fa=s.label_fa or (default[0] if default else code),
+                label_en=s.label_en or (default[1] if default else code),
+            )
+        object.__setattr__(self, "services", completed)
+
+    @property
+    def service_types(self) -> dict[str, tuple[str, str]]:
+        """The catalogue's services: code -> (Persian, English), in the norms' order."""
+        return {code: (s.label_fa, s.label_en) for code, s in self.services.items()}
+
+    def check_service(self, service_type: str) -> str:
+        """``service_type`` if the catalogue has it; ``ConfigurationError`` naming it otherwise."""
+        if service_type not in self.services:
+            raise UnknownServiceError(service_type, tuple(self.services))
+        return service_type
+
     @property
     def counts_volunteers(self) -> bool:
         """Whether measures count volunteer places beside licensed capacity."""
@@ -398,11 +512,20 @@ class Norms:
     @classmethod
     def from_dict(cls, raw: Mapping) -> Norms:
         """Build and check norms from the parsed TOML; ``ConfigurationError`` names what is wrong."""
-        costs = _cost_table(raw.get("costs"))
+        services_raw = raw.get("services")
+        if not isinstance(services_raw, Mapping) or not services_raw:
+            raise ConfigurationError("norms file: needs a [services.<service type>] table per service")
+        catalogue = {name: _catalogue_entry(name, values) for name, values in services_raw.items()}
+        costs = _cost_table(raw.get("costs"), catalogue)
         ratings = _rating_scale(raw.get("ratings"))
-        volunteers = _volunteer_norms(raw.get("volunteers"))
+        volunteers = _volunteer_norms(raw.get("volunteers"), catalogue)
         try:
-            services = {name: ServiceNorm(**values) for name, values in raw["services"].items()}
+            services = {
+                name: ServiceNorm(
+                    **{k: v for k, v in values.items() if k not in CATALOGUE_FIELDS}, **catalogue[name]
+                )
+                for name, values in services_raw.items()
+            }
             norms = cls(
                 version=str(raw["version"]),
                 detour_factor=float(raw.get("detour_factor", 1.0)),
@@ -421,12 +544,6 @@ class Norms:
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ConfigurationError(f"norms file: missing or unexpected entry {err}") from err
-        missing = set(SERVICE_TYPES) - set(services)
-        unknown = set(services) - set(SERVICE_TYPES)
-        if missing or unknown:
-            raise ConfigurationError(
-                f"norms file: services missing {sorted(missing)}, unknown {sorted(unknown)}"
-            )
         if norms.detour_factor < 1:
             raise ConfigurationError("norms file: detour_factor must be at least 1")
         for name, s in services.items():

@@ -94,7 +94,7 @@ class Analysis:
         area (``geo.roads.isochrone``), in a straight line the circle of the catchment."""
         from geo.roads import RoadNetwork, _to_lonlat, isochrone
 
-        check_service_type(service_type)
+        check_service_type(service_type, self.norms.services)
         here = Located.from_lonlat(np.array([lon]), np.array([lat]))
         catchment = self.catchment(service_type)
         if isinstance(self.travel, RoadNetwork):

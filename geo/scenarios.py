@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -81,8 +81,12 @@ def _text(value, what: str) -> str | None:
     return value
 
 
-def check_changes(changes: Mapping) -> dict:
-    """A scenario's changes, checked and normalised; ``AnalysisInputError`` names what is wrong."""
+def check_changes(changes: Mapping, services: Iterable[str] | None = None) -> dict:
+    """A scenario's changes, checked and normalised; ``AnalysisInputError`` names what is wrong.
+
+    ``services``: the catalogue's service types (``Norms.services``); without them a service
+    type is only checked for its form (a saved scenario is checked again when it is analysed).
+    """
     if not isinstance(changes, Mapping):
         raise AnalysisInputError("a scenario's changes must be an object")
     unknown = set(changes) - set(CHANGE_KINDS)
@@ -96,7 +100,7 @@ def check_changes(changes: Mapping) -> dict:
         where = f"licences_added[{n}]"
         if not isinstance(add, Mapping):
             raise AnalysisInputError(f"{where} must be an object")
-        check_service_type(str(add.get("service_type")))
+        check_service_type(str(add.get("service_type")), services)
         capacity = _number(add.get("capacity"), f"{where}.capacity")
         if capacity != int(capacity):
             raise AnalysisInputError(f"{where}.capacity must be a whole number")
@@ -140,7 +144,7 @@ def check_changes(changes: Mapping) -> dict:
             if not isinstance(value, Mapping):
                 raise AnalysisInputError("norms.services must be an object")
             for service, fields in value.items():
-                check_service_type(service)
+                check_service_type(service, services)
                 if not isinstance(fields, Mapping) or set(fields) - set(NORM_FIELDS):
                     raise AnalysisInputError(f"norms.services.{service}: fields are {', '.join(NORM_FIELDS)}")
                 for name, v in fields.items():
@@ -179,7 +183,7 @@ def apply_changes(
     changes: Mapping,
 ) -> tuple[gpd.GeoDataFrame, Norms]:
     """Today's NGO layer and norms turned into the scenario's (``changes`` from ``check_changes``)."""
-    changes = check_changes(changes)
+    changes = check_changes(changes, norms.services)
     out = ngos.copy()
     licence = out["licence_no"]
     known = set(licence)

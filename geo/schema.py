@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 
+from geo.catalogue import DEFAULT_SERVICES, DELIVERY_MODES, SERVICE_CODE
 from geo.errors import SchemaError, UnknownLayerError
 
 
@@ -52,16 +53,11 @@ class Layer:
         raise KeyError(name)
 
 
-#: Services Behzisti licenses NGOs for: code -> (Persian label, English label).
-SERVICE_TYPES: Mapping[str, tuple[str, str]] = {
-    "rehabilitation": ("توانبخشی", "Rehabilitation"),
-    "elderly_care": ("مراقبت از سالمندان", "Elderly care"),
-    "child_care": ("نگهداری کودکان و نوجوانان", "Child and adolescent care"),
-    "addiction_treatment": ("درمان و کاهش آسیب اعتیاد", "Addiction treatment"),
-    "counselling": ("مشاوره و مددکاری", "Counselling"),
-    "home_care": ("مراقبت در منزل", "Home care"),
-    "kindergarten": ("مهدکودک", "Kindergarten"),
-    "employment": ("اشتغال و توانمندسازی", "Employment and empowerment"),
+#: The default catalogue's services: code -> (Persian label, English label). The services in use
+#: are the norms' (``Norms.service_types``, ``geo.catalogue``): a deployment may add or rename
+#: them; these are what a new norms file starts from and what the demo draws.
+DEFAULT_SERVICE_TYPES: Mapping[str, tuple[str, str]] = {
+    code: (fa, en) for code, (fa, en, _, _) in DEFAULT_SERVICES.items()
 }
 
 LICENCE_STATUSES: Mapping[str, tuple[str, str]] = {
@@ -106,6 +102,12 @@ _county_code = Column(
     "county_code", "str", "Statistical Centre county code, 4 digits", "cnty_code", pattern=r"\d{4}"
 )
 _synthetic = Column("synthetic", "bool", "True where the row is generated demo data, not real", "synthetic")
+
+#: A service type: one of the catalogue's (the norms' ``[services]``), checked against it where a
+#: file or a request names one; the store only holds the code's shape.
+_service_type = Column(
+    "service_type", "str", "a service of the catalogue (the norms' [services])", "service", pattern=SERVICE_CODE
+)
 
 PROVINCES = Layer(
     "provinces",
@@ -224,7 +226,7 @@ NGOS = Layer(
     (
         Column("licence_no", "str", "licence number", "licence_no"),
         Column("name_fa", "str", "Persian name"),
-        Column("service_type", "str", "one of SERVICE_TYPES", "service", choices=tuple(SERVICE_TYPES)),
+        _service_type,
         Column("capacity", "int", "persons the centre can serve", "capacity", minimum=1),
         Column("status", "str", "one of LICENCE_STATUSES", "status", choices=tuple(LICENCE_STATUSES)),
         Column("issued_on", "date", "licence issue date (Gregorian)", "issued_on", nullable=True),
@@ -240,6 +242,14 @@ NGOS = Layer(
             "pos_src",
             nullable=True,
             choices=NGO_POSITION_SOURCES,
+        ),
+        Column(
+            "delivery_mode",
+            "str",
+            "how the centre delivers its service (geo.catalogue.DELIVERY_MODES; empty: the service's main mode)",
+            "mode",
+            nullable=True,
+            choices=tuple(DELIVERY_MODES),
         ),
     ),
 )
@@ -283,7 +293,7 @@ COUNTY_NEEDS = Layer(
     None,
     (
         _county_code,
-        Column("service_type", "str", "one of SERVICE_TYPES", "service", choices=tuple(SERVICE_TYPES)),
+        _service_type,
         Column("target_population", "int", "persons needing this service", "target_pop", minimum=0),
         _synthetic,
     ),
@@ -370,6 +380,24 @@ LAYER_INFO = Layer(
             "the day the layer's contents describe (the licence registry's as-of date)",
             nullable=True,
         ),
+    ),
+)
+
+#: The norms and service catalogue an administrator imported through the service, every version
+#: kept: the newest is in force (over the norms file the service started with). Written whole by
+#: ``services.catalogue``; never edited in place.
+NORMS_VERSIONS = Layer(
+    "norms_versions",
+    "نسخه‌های هنجارها و فهرست خدمات",
+    "Norms and service catalogue versions",
+    "version",
+    None,
+    (
+        Column("version", "str", "the norms' version (its `version`)"),
+        Column("text", "str", "the norms file as imported (TOML)"),
+        Column("imported_at", "datetime", "when it was imported (UTC)"),
+        Column("imported_by", "str", "who imported it"),
+        Column("services", "int", "how many services its catalogue has", minimum=1),
     ),
 )
 
@@ -513,6 +541,7 @@ LAYERS: Mapping[str, Layer] = {
         NGO_EVALUATIONS,
         VOLUNTEER_GROUPS,
         LAYER_INFO,
+        NORMS_VERSIONS,
         GAZETTEER_PLACES,
         HIERARCHY_VERSIONS,
         HIERARCHY_UNITS,

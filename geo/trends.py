@@ -33,7 +33,7 @@ import pandas as pd
 from geo.applications import decision_clock
 from geo.licences import status_at
 from geo.periods import Period, previous, tehran_day, year_before
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 
 LEVELS = ("country", "province", "county")
 #: The code of the country as a unit.
@@ -142,6 +142,7 @@ def trends(
     by_service: bool = False,
     units: Iterable[str] | None = None,
     compare: Iterable[str] = (),
+    services: Iterable[str] = tuple(DEFAULT_SERVICE_TYPES),
 ) -> pd.DataFrame:
     """The registry's and the register's figures for each period of ``periods`` and each unit.
 
@@ -165,7 +166,8 @@ def trends(
     deadline_days
         The legal deadline of a decision, in days.
     by_service
-        One row per service type as well.
+        One row per service type as well: every service of ``services`` (the catalogue's,
+        ``Norms.services``), and any other the rows name.
     units
         The units every period shows, with zeros where nothing happened (default: those in
         the rows).
@@ -233,7 +235,9 @@ def trends(
         grid_units = [COUNTRY]
     axes: list[list[str]] = [[p.id for p in wanted], grid_units]
     if by_service:
-        axes.append(list(SERVICE_TYPES))
+        # every service of the catalogue (``Norms.services``), and any other the rows name
+        named = set(registry_keys["service_type"]) | set(register_keys["service_type"])
+        axes.append([*services, *sorted(named - set(services))])
     grid = pd.MultiIndex.from_product(axes, names=["period", *by])
     table = every.set_index(["period", *by]).reindex(grid)
     table[list(DATE_MEASURES)] = table[list(DATE_MEASURES)].fillna(0).astype("int64")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jdatetime
 
-from geo.schema import LICENCE_STATUSES, SERVICE_TYPES, SETTLEMENT_KINDS
+from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, SETTLEMENT_KINDS
 
 LANGUAGES = ("fa", "en")
 
@@ -761,11 +761,14 @@ def jalali_date(day: dt.date, lang: str) -> str:
     return f"{j.day} {JALALI_MONTHS_EN[j.month - 1]} {j.year} ({day.isoformat()})"
 
 
-def strings(lang: str) -> dict[str, str]:
-    """Every display string of the pages, and the labels of the schema's codes, in ``lang``."""
+def strings(lang: str, services: Mapping[str, tuple[str, str]] | None = None) -> dict[str, str]:
+    """Every display string of the pages, and the labels of the schema's codes, in ``lang``;
+    ``service_<code>`` names the catalogue's ``services`` (``Norms.service_types``; default: the
+    default catalogue's)."""
     i = LANGUAGES.index(lang)
     out = {key: pair[i] for key, pair in _WORDS.items()}
-    for prefix, table in (("service_", SERVICE_TYPES), ("status_", LICENCE_STATUSES)):
+    catalogue = DEFAULT_SERVICE_TYPES if services is None else services
+    for prefix, table in (("service_", catalogue), ("status_", LICENCE_STATUSES)):
         out.update({prefix + code: labels[i] for code, labels in table.items()})
     out.update({"kind_" + code: labels[i] for code, labels in SETTLEMENT_KINDS.items()})
     return out

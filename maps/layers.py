@@ -186,7 +186,8 @@ def city_labels(settlements: pd.DataFrame, min_population: int = 100_000) -> dic
 def ngo_points(ngos: gpd.GeoDataFrame, service_types: list[str]) -> dict:
     """Every NGO as columns (not features): the page clusters them itself.
 
-    About 25 bytes an NGO once gzipped; a popup asks the API for the rest.
+    About 25 bytes an NGO once gzipped; a popup asks the API for the rest. ``service_types``
+    are the catalogue's; a centre of a service it lacks has type -1.
     """
     kinds = {name: i for i, name in enumerate(service_types)}
     return {
@@ -194,7 +195,7 @@ def ngo_points(ngos: gpd.GeoDataFrame, service_types: list[str]) -> dict:
         "id": ngos["licence_no"].tolist(),
         "lon": np.round(ngos.geometry.x.to_numpy(), 4).tolist(),
         "lat": np.round(ngos.geometry.y.to_numpy(), 4).tolist(),
-        "type": ngos["service_type"].map(kinds).astype("int64").tolist(),
+        "type": ngos["service_type"].map(kinds).fillna(-1).astype("int64").tolist(),
         "capacity": ngos["capacity"].astype("int64").tolist(),
         "province": ngos["province_code"].tolist(),
         "active": (ngos["status"] == "active").astype("int64").tolist(),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from geo.applications import STATUSES
 from geo.decisions import _FA_DIGITS
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from maps.i18n import JALALI_MONTHS_EN, JALALI_MONTHS_FA, jalali_date, strings, words
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import NAV_PAGES, _templates
@@ -277,17 +277,20 @@ def register_page(
     prefill: Mapping[str, str],
     etag: str | None,
     pages: Sequence[str] = NAV_PAGES,
+    services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> str:
-    """The register: the applications of the caller's provinces, one opened, the forms."""
+    """The register: the applications of the caller's provinces, one opened, the forms;
+    ``services``: the catalogue's (``Norms.service_types``)."""
     t = _t(lang)
     i = 0 if lang == "fa" else 1
     status_labels = {code: pair[i] for code, pair in STATUSES.items()}
-    services = [(code, pair[i]) for code, pair in SERVICE_TYPES.items()]
+    service_names = {code: pair[i] for code, pair in services.items()}
+    choices = list(service_names.items())
 
     def row(r: Mapping) -> dict:
         return {
             **r,
-            "service": SERVICE_TYPES[r["service_type"]][i],
+            "service": service_names.get(r["service_type"], r["service_type"]),
             "county": county_names.get(r["county_code"], r["county_code"]),
             "received": _when(r["received_at"], lang),
             "decided": _when(r.get("decided_at"), lang),
@@ -345,7 +348,7 @@ def register_page(
         statuses=list(status_labels.items()),
         status_labels=status_labels,
         status=status or "",
-        services=services,
+        services=choices,
         can_decide=can_decide,
         prefill={"service_type": "", "capacity": "", "lat": "", "lon": ""} | dict(prefill),
         config=config,
@@ -367,6 +370,7 @@ def monitoring_page(
     trend: str = "year",
     pages: Sequence[str] = NAV_PAGES,
     ratings: Mapping | None = None,
+    services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> str:
     """The monitoring page: the trend table and chart by Jalali year or quarter (``trends``, as
     ``GET /trends?level=country`` answers for the caller), decisions by year, province and month,
@@ -383,7 +387,7 @@ def monitoring_page(
             {
                 "licence_no": r["licence_no"],
                 "name": r["name_fa"],
-                "service": SERVICE_TYPES[r["service_type"]][i],
+                "service": services.get(r["service_type"], (r["service_type"],) * 2)[i],
                 "county": county_names.get(r["county_code"], r["county_code"]),
                 "expires": ""
                 if pd.isna(r["expires_on"])

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from exchange.templates import LABELS
 from geo.decisions import _FA_DIGITS, fa_number
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from maps.i18n import PROPERTY_LABELS, jalali_date, strings
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, _templates
@@ -41,6 +41,8 @@ class PageContext:
     path: str
     as_of: dt.date | None = None
     as_of_source: str = "today"
+    #: the catalogue's services (``Norms.service_types``): names of per-service properties
+    services: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_SERVICE_TYPES))
     #: the pages of the top bar the caller may open (``api.security.pages_for``): the top bar links
     #: the map pages among them (``maps.pages.PAGES``)
     pages: Sequence[str] = ()
@@ -66,14 +68,17 @@ def number(value: float, lang: str, digits: int = 0) -> str:
     return fa_number(value, digits) if lang == "fa" else f"{value:,.{digits}f}"
 
 
-def property_label(name: str, lang: str) -> str:
-    """What a property means, in ``lang`` (empty when no label says it)."""
+def property_label(
+    name: str, lang: str, services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES
+) -> str:
+    """What a property means, in ``lang`` (empty when no label says it); a property of one
+    service (``{service}_access_share``) is named with the catalogue's ``services``."""
     i = 0 if lang == "fa" else 1
     if name in PROPERTY_LABELS:
         return PROPERTY_LABELS[name][i]
     if name in LABELS:
         return LABELS[name][i]
-    for service, labels in SERVICE_TYPES.items():
+    for service, labels in services.items():
         if name.startswith(service + "_"):
             pattern = "{service}_" + name[len(service) + 1 :]
             if pattern in PROPERTY_LABELS:
@@ -123,7 +128,7 @@ def _nav(t: Mapping[str, str], ctx: PageContext) -> list[tuple[str, str, str]]:
 
 
 def _render(template: str, page: str, title: str, ctx: PageContext, synthetic: bool, **values) -> str:
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     other = "en" if ctx.lang == "fa" else "fa"
     as_of = "" if ctx.as_of is None else t["as_of"].format(date=jalali_date(ctx.as_of, ctx.lang))
     return _templates.get_template(template).render(
@@ -153,7 +158,7 @@ def _synthetic_label(t: Mapping[str, str], value: str | None) -> str:
 
 def landing_page(doc: Mapping, ctx: PageContext) -> str:
     """``GET /`` for a person: what the service holds, and where to go from here."""
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     i = 0 if ctx.lang == "fa" else 1
     layers = [
         {
@@ -180,7 +185,7 @@ def landing_page(doc: Mapping, ctx: PageContext) -> str:
 
 
 def _collection_row(c: Mapping, descriptions: Mapping[str, str], ctx: PageContext) -> dict:
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     base = f"/collections/{c['id']}"
     return {
         "id": c["id"],
@@ -195,7 +200,7 @@ def _collection_row(c: Mapping, descriptions: Mapping[str, str], ctx: PageContex
 
 def collections_page(doc: Mapping, descriptions: Mapping[str, str], ctx: PageContext) -> str:
     """``GET /collections`` for a person: the collections the caller may read."""
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     rows = [_collection_row(c, descriptions, ctx) for c in doc["collections"]]
     synthetic = any(c.get("synthetic") != "none" for c in doc["collections"])
     return _render(
@@ -217,7 +222,7 @@ def _iso_day(value: str | None, lang: str) -> str:
 
 def collection_page(doc: Mapping, description: str, ctx: PageContext) -> str:
     """``GET /collections/{id}`` for a person: what the collection holds and where its features are."""
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     row = _collection_row(doc, {doc["id"]: description}, ctx)
     extent = None
     spatial = doc.get("extent", {}).get("spatial")
@@ -235,7 +240,7 @@ def collection_page(doc: Mapping, description: str, ctx: PageContext) -> str:
         start, end = temporal["interval"][0]
         period = t["ogc_period_value"].format(start=_iso_day(start, ctx.lang), end=_iso_day(end, ctx.lang))
     filters = [
-        {"name": name, "label": property_label(_FILTER_COLUMNS.get(name, name), ctx.lang)}
+        {"name": name, "label": property_label(_FILTER_COLUMNS.get(name, name), ctx.lang, ctx.services)}
         for name in doc.get("filters", {})
     ]
     tiles = next((link["href"] for link in doc["links"] if link["rel"].endswith("/tilesets-vector")), None)
@@ -258,7 +263,7 @@ def collection_page(doc: Mapping, description: str, ctx: PageContext) -> str:
 
 def conformance_page(doc: Mapping, ctx: PageContext) -> str:
     """``GET /conformance`` for a person: the conformance classes, each by its URI."""
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     return _render(
         "ogc_conformance.html",
         "ogc_conformance",
@@ -274,7 +279,7 @@ def queryables_page(schema: Mapping, collection: Mapping, ctx: PageContext) -> s
 
     ``collection`` holds the collection's ``id``, ``title_fa``, ``title_en`` and ``synthetic``.
     """
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     rows = []
     for name, prop in schema["properties"].items():
         fmt = prop.get("format", "")
@@ -291,7 +296,7 @@ def queryables_page(schema: Mapping, collection: Mapping, ctx: PageContext) -> s
         rows.append(
             {
                 "name": name,
-                "label": property_label(name, ctx.lang)
+                "label": property_label(name, ctx.lang, ctx.services)
                 or ("" if ctx.lang == "fa" else prop.get("description", "")),
                 "type": kind,
                 "format": fmt if fmt.startswith("geometry") else "",
@@ -348,7 +353,7 @@ def items_page(
     """``GET /collections/{id}/items`` (or one item) for a person: a page of features as a table,
     with the previous and next pages. ``collection`` holds ``id``, ``key``, ``title_fa``,
     ``title_en`` and ``synthetic``."""
-    t = strings(ctx.lang)
+    t = strings(ctx.lang, ctx.services)
     base = f"/collections/{collection['id']}"
     key = collection["key"]
     table = [
@@ -359,7 +364,7 @@ def items_page(
         }
         for row in rows
     ]
-    heads = [{"name": name, "label": property_label(name, ctx.lang)} for name in columns]
+    heads = [{"name": name, "label": property_label(name, ctx.lang, ctx.services)} for name in columns]
     keep = {k: v for k, v in ctx.query.items() if k not in ("offset", "limit")}
     prev_href = next_href = None
     if offset > 0:

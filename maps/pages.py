@@ -176,7 +176,7 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         raise ValueError(f"no page {page!r}; pages: {', '.join(PAGES + PROFILE_PAGES)}")
     if lang not in LANGUAGES:
         raise ValueError(f"no language {lang!r}; languages: {', '.join(LANGUAGES)}")
-    text = strings(lang)
+    text = strings(lang, {c: (fa, en) for c, fa, en in ctx.services})
     i = LANGUAGES.index(lang)
     other = LANGUAGES[1 - i]
     figure = Page(page, lang, f"{text['page_' + page]} · {text['app']}")

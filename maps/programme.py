@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from geo import activities as AC
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from maps.i18n import jalali_date, words
 from maps.office import _common, _digits, _share, messages
 from maps.pages import NAV_PAGES, _templates
@@ -146,8 +146,10 @@ def activities_page(
     selected: str | None,
     province: str | None,
     pages: Sequence[str] = NAV_PAGES,
+    services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> str:
-    """The page of the programme for the caller's provinces (``tables``: ``progress_tables``)."""
+    """The page of the programme for the caller's provinces (``tables``: ``progress_tables``;
+    ``services``: the catalogue's, ``Norms.service_types``)."""
     t = _t(lang)
     i = 0 if lang == "fa" else 1
     n, p, g = tables["neighbourhoods"], tables["provinces"], tables["gaps"]
@@ -155,7 +157,7 @@ def activities_page(
     province_names = dict(
         zip(provinces["province_code"], provinces["name_fa" if lang == "fa" else "name_en"], strict=True)
     )
-    service_name = {code: pair[i] for code, pair in SERVICE_TYPES.items()}
+    service_name = {code: pair[i] for code, pair in services.items()}
     missing = dict(zip(g["target_code"], g["missing_services"], strict=True))
     need = n["households_in_need"].sum(min_count=1)
     reached = int(n["households_reached"].sum())

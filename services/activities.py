@@ -82,7 +82,7 @@ def _outside(rows: list[dict], provinces) -> pd.DataFrame:
 
 def checked(national: Snapshot, given: list[Mapping], provinces) -> tuple[list[dict], pd.DataFrame]:
     """The rows resolved, and their problems (values, places, licences, provinces), by row."""
-    rows, problems = AC.check_activities(given, places(national), licences(national))
+    rows, problems = AC.check_activities(given, places(national), licences(national), national.norms.services)
     problems = pd.concat([problems, _outside(rows, provinces)], ignore_index=True)
     return rows, problems.sort_values(["row"], kind="stable", ignore_index=True)
 

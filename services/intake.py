@@ -46,7 +46,7 @@ from exchange.limits import Limits, get_limits
 from exchange.templates import LABELS, TEMPLATE_COLUMNS, header_label
 from exchange.validation import ValidationResult
 from geo.errors import Forbidden, ImportConflict, ImportNotFound, NoSpace, TooManyImports
-from geo.norms import RatingScale, VolunteerNorms
+from geo.norms import Norms, RatingScale, VolunteerNorms
 from geo.schema import LAYERS, layer
 from geo.volunteers import VOLUNTEER_REASONS
 from store.backup import frame_checksum
@@ -67,7 +67,8 @@ REASONS_FA = {
     "wrong_type": "مقدار از نوع این ستون نیست",
     "value_out_of_range": "مقدار کمتر از کمینهٔ مجاز است",
     "bad_format": "قالب مقدار درست نیست",
-    "unknown_service_type": "نوع خدمت شناخته نیست",
+    "unknown_service_type": "نوع خدمت در فهرست خدمات نیست",
+    "mode_not_offered": "این خدمت به این شیوه ارائه نمی‌شود (شیوه‌های فهرست خدمات)",
     "unknown_status": "وضعیت مجوز شناخته نیست",
     "unknown_value": "از مقدارهای مجاز نیست",
     "unknown_county": "شهرستانی با این کد یا نام نیست",
@@ -214,6 +215,7 @@ class ImportJobs:
         ratings: RatingScale | None = None,
         volunteers: VolunteerNorms | None = None,
         reference: Callable[[str], dict[str, pd.DataFrame]] | None = None,
+        norms: Callable[[], Norms] | None = None,
     ) -> None:
         self.store = store
         self.folder = Path(folder)
@@ -227,6 +229,9 @@ class ImportJobs:
         self.ratings = ratings
         #: the norms' volunteer specialities: what a volunteer group's rows are checked against
         self.volunteers = volunteers
+        #: the norms in force (the service's snapshot's: an administrator may import new ones);
+        #: when given, their scale, specialities and catalogue are what rows are checked against
+        self.norms = norms
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._write = threading.Lock()
@@ -349,6 +354,7 @@ class ImportJobs:
             scoped = job.provinces if job.role != "admin" else None
             # The store's layers, read once for both checks below (or taken from the snapshot).
             layers: dict = dict(self.reference(job.store_version)) if self.reference else {}
+            norms = self.norms() if self.norms is not None else None
             result = check_rows(
                 self.store,
                 job.layer,
@@ -356,8 +362,9 @@ class ImportJobs:
                 limits=limits,
                 provinces=scoped,
                 cache=layers,
-                ratings=self.ratings,
-                volunteers=self.volunteers,
+                ratings=norms.ratings if norms is not None else self.ratings,
+                volunteers=norms.volunteers if norms is not None else self.volunteers,
+                services=norms.services if norms is not None else None,
             )
             job.rows_checked = len(raw)
             rows = result.frame if result.ok else result.accepted
@@ -527,7 +534,12 @@ class ImportJobs:
             saved = self.versions / record["saved_as"]
             # a saved version is restored whole: its evaluations are recorded ones, not new
             result = validate_file(
-                self.store, record["layer"], saved, limits=self.limits(), new_evaluations=False
+                self.store,
+                record["layer"],
+                saved,
+                limits=self.limits(),
+                new_evaluations=False,
+                services=self.norms().services if self.norms is not None else None,
             )
             if not result.ok or result.frame is None:
                 raise ImportConflict(

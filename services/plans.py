@@ -12,17 +12,17 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
 from geo.costs import COST_COLUMNS, cost_summary, scenario_costs, total_cost
-from geo.decisions import AnalysisInputError
+from geo.decisions import AnalysisInputError, check_service_type
 from geo.recompute import Analysis, analyse
 from geo.scenarios import Comparison, apply_changes, check_changes, compare
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from maps.i18n import words
 from services.loading import ngos_as_of
 from services.tables import HEADERS
@@ -66,8 +66,10 @@ def create_scenario(
     owner: str | None = None,
     description: str | None = None,
     copied_from: str | None = None,
+    services: Iterable[str] | None = None,
 ) -> dict:
-    """Check the changes and save a new scenario; returns it."""
+    """Check the changes (against the catalogue's ``services`` when given) and save a new
+    scenario; returns it."""
     record = {
         "id": "s-" + secrets.token_hex(6),
         "name": _check_name(name),
@@ -75,7 +77,7 @@ def create_scenario(
         "created_at": now_utc(),
         "description": description,
         "copied_from": copied_from,
-        "payload": check_changes(changes),
+        "payload": check_changes(changes, services),
     }
     store.save_scenario(record)
     return record
@@ -202,9 +204,7 @@ def compare_refs(
     """Compare scenario ``b`` with ``a`` (either may be ``today``)."""
     services = None
     if service_type is not None:
-        if service_type not in SERVICE_TYPES:
-            raise AnalysisInputError(f"unknown service type {service_type!r}")
-        services = [service_type]
+        services = [check_service_type(service_type, today.norms.services)]
     rec_a, an_a = resolve(store, layers, today, a, cache)
     rec_b, an_b = resolve(store, layers, today, b, cache)
     result = compare(an_a, an_b, services)
@@ -344,7 +344,7 @@ def _header_fa(column: str) -> str:
     return column
 
 
-def _persian(frame: pd.DataFrame) -> pd.DataFrame:
+def _persian(frame: pd.DataFrame, labels: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
     """A comparison table with Persian headers and Persian labels for its coded values."""
     out = frame.copy()
     for column in out.columns:
@@ -353,7 +353,7 @@ def _persian(frame: pd.DataFrame) -> pd.DataFrame:
     if "class_changed" in out:
         out["class_changed"] = out["class_changed"].map({True: "بله", False: "نه"})
     if "service_type" in out:
-        out["service_type"] = out["service_type"].map(lambda v: SERVICE_TYPES.get(v, (v,))[0])
+        out["service_type"] = out["service_type"].map(lambda v: labels.get(v, (v,))[0])
     if "scope" in out:
         out["scope"] = out["scope"].map(lambda v: _SCOPES_FA.get(v, v))
     if "action" in out:
@@ -372,6 +372,7 @@ def comparison_workbook(
     notice: str = "",
     *,
     lang: str = "en",
+    labels: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> Path:
     """The comparison as an XLSX workbook: summary, counties, equity, costs (each side's priced
     changes; names in Persian and English); in Persian (``lang="fa"``) its sheets, headers, classes and service types too."""
@@ -393,7 +394,7 @@ def comparison_workbook(
         if fa and key == "class_changes" and isinstance(v, dict):
             v = {"→".join(_CLASSES_FA.get(c, c) for c in change.split("→")): n for change, n in v.items()}
         if fa and key == "services" and isinstance(v, list):
-            v = [SERVICE_TYPES.get(code, (code,))[0] for code in v]
+            v = [labels.get(code, (code,))[0] for code in v]
         return json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
 
     items = [("a", named(a)), ("b", named(b)), *((k, value(k, v)) for k, v in result.summary.items())]
@@ -406,7 +407,7 @@ def comparison_workbook(
         sheets["costs"] = result.costs
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for sheet, frame in sheets.items():
-            out = _persian(frame) if fa else frame
+            out = _persian(frame, labels) if fa else frame
             tabular(out).to_excel(xl, sheet_name=_SHEETS_FA[sheet] if fa else sheet, index=False)
     return path
 

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from geo.norms import Norms
+from services.catalogue import norms_in_force
 from geo.recompute import Analysis
 from services.caches import ByteLRU
 from services.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
@@ -194,10 +195,13 @@ class Snapshots:
         as_of, source = resolve_as_of(self.as_of, layers.get("layer_info"))
         if "ngos" in layers:
             layers["ngos"] = ngos_as_of(layers["ngos"], as_of, fixed=source != "today")
+        # The norms an administrator imported last are in force (``services.catalogue``); the
+        # norms file the service started with otherwise.
+        norms = norms_in_force(layers.get("norms_versions"), self.norms)
         snap = Snapshot(
             version=f"{version}@{as_of.isoformat()}",
             layers=layers,
-            norms=self.norms,
+            norms=norms,
             _store=self.store,
             store_version=version,
             as_of=as_of,

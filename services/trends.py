@@ -161,6 +161,7 @@ def trend_answer(
         by_service=by_service,
         units=units["unit_code"],
         compare=compare,
+        services=snap.norms.services,
     )
     keys = ["period", "unit_code", "service_type"] if by_service else ["period", "unit_code"]
     synthetic = bool(table["synthetic"].any())

@@ -98,7 +98,10 @@ class _PgTransaction(Transaction):
             if spec.name in PROVINCE_OF:  # row-level security from the start (store/roles.py)
                 for sql in policy_sql(spec.name):
                     self.conn.exec_driver_sql(sql)
+        else:
+            _upgrade(self.conn, spec)
         return table
+
 
     def write_layer(self, name: str, frame: Frame) -> None:
         out = validate_frame(name, frame)
@@ -146,6 +149,31 @@ class _PgTransaction(Transaction):
             raise StoreError(f"{spec.name}: duplicate {spec.key} values ({_first_line(err)})") from err
         except psycopg.Error as err:  # constraint and type violations
             raise StoreError(f"{spec.name}: the database refused the rows: {_first_line(err)}") from err
+
+
+def _upgrade(conn: Connection, spec: Layer) -> None:
+    """Bring a table an earlier release made up to its layer: a nullable column added since is
+    added (empty), and the service type's fixed list of eight (``service_type_known``) gives way
+    to the catalogue's code format (the catalogue, not the database, says which services exist)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(spec.name)}
+    for col in spec.columns:
+        if col.name not in have and col.nullable:
+            kind = _TYPES[col.dtype]().compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{spec.name}" ADD COLUMN IF NOT EXISTS "{col.name}" {kind}')
+            for name, sql in _checks(spec):
+                if name.startswith(f"{col.name}_"):
+                    conn.exec_driver_sql(f'ALTER TABLE "{spec.name}" ADD CONSTRAINT "{spec.name}_{name}" CHECK ({sql})')
+    if "service_type" in have:
+        old = f"{spec.name}_service_type_known"
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass", (old, f'"{spec.name}"')
+        ).first()
+        if found is not None:
+            conn.exec_driver_sql(f'ALTER TABLE "{spec.name}" DROP CONSTRAINT "{old}"')
+            sql = dict(_checks(spec))["service_type_format"]
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{spec.name}" ADD CONSTRAINT "{spec.name}_service_type_format" CHECK ({sql})'
+            )
 
 
 def _see(conn: Connection, provinces) -> None:

@@ -68,8 +68,13 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             from store.postgis import _PgTransaction
 
             _PgTransaction(conn, store)._ensure(LAYERS["ngo_evaluations"])
-            # volunteer groups too (imported through the browser the same way)
+            # volunteer groups too (imported through the browser the same way), the norms'
+            # versions (a catalogue imported by an administrator), and the registry brought up
+            # to its layer (a column added since: ``store.postgis._upgrade``)
             _PgTransaction(conn, store)._ensure(LAYERS["volunteer_groups"])
+            _PgTransaction(conn, store)._ensure(LAYERS["norms_versions"])
+            _PgTransaction(conn, store)._ensure(LAYERS["ngos"])
+            _PgTransaction(conn, store)._ensure(LAYERS["county_needs"])
         present = set(sa.inspect(conn).get_table_names())
         for name in LAYERS:
             if name not in present:
@@ -100,6 +105,9 @@ def setup_roles(owner_url: str, role: str, password: str) -> list[str]:
             done.append(
                 "volunteer_groups: INSERT, DELETE (imported volunteer groups, within the caller's provinces)"
             )
+        if "norms_versions" in present:
+            conn.exec_driver_sql(f'GRANT INSERT ON "norms_versions" TO {role}')
+            done.append("norms_versions: INSERT (a catalogue imported by an administrator)")
         # A new division version imported by an administrator through the browser: its units and
         # changes added, the versions' list rewritten (its base closed); the service checks the role.
         for name, grant in (

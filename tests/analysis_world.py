@@ -11,7 +11,7 @@ import pandas as pd
 from shapely.geometry import Point, box
 
 from geo.norms import Norms
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def needs(per_county: dict[str, dict[str, int]]) -> pd.DataFrame:
     rows = [
         (county, service, per_county.get(county, {}).get(service, 0))
         for county in ("0001", "0002")
-        for service in SERVICE_TYPES
+        for service in DEFAULT_SERVICE_TYPES
     ]
     return pd.DataFrame(rows, columns=["county_code", "service_type", "target_population"])
 

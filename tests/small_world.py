@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
-from geo.schema import LAYERS, SERVICE_TYPES
+from geo.schema import LAYERS, DEFAULT_SERVICE_TYPES
 from tests import analysis_world as world
 
 PROVINCE = "00"
@@ -186,7 +186,7 @@ def layers() -> dict[str, pd.DataFrame]:
         [
             (c, service, round(pop[c] * rate[c] * (1 + k / 10)), True)
             for c in COUNTIES
-            for k, service in enumerate(SERVICE_TYPES)
+            for k, service in enumerate(DEFAULT_SERVICE_TYPES)
         ],
         columns=["county_code", "service_type", "target_population", "synthetic"],
     )

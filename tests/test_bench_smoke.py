@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from store import open_store
 from tests import small_world
 
@@ -64,7 +64,7 @@ def smoke_world() -> dict[str, pd.DataFrame]:
     layers["county_needs"]["target_population"] *= 50
     ngos = layers["ngos"]
     active = ngos[ngos["status"] == "active"]
-    missing = [s for s in SERVICE_TYPES if s not in set(active["service_type"])]
+    missing = [s for s in DEFAULT_SERVICE_TYPES if s not in set(active["service_type"])]
     extra = active.iloc[[0] * len(missing)].copy()
     extra["licence_no"] = [f"SYN-9{k:04d}" for k in range(len(missing))]
     extra["service_type"] = missing

@@ -11,7 +11,7 @@ from geo.costs import COST_COLUMNS, cost_summary, scenario_costs, total_cost
 from geo.decisions import AnalysisInputError
 from geo.errors import ConfigurationError
 from geo.norms import CostTable, Norms, ServiceCost
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from tests import analysis_world as world
 from tests.analysis_world import ROOT
 
@@ -26,7 +26,7 @@ def test_the_shipped_cost_table_is_read_and_says_it_is_synthetic():
     costs = Norms.from_dict(_raw()).costs
     assert costs is not None and costs.synthetic is True
     assert costs.currency == "million rials"
-    assert set(costs.services) == set(SERVICE_TYPES)
+    assert set(costs.services) == set(DEFAULT_SERVICE_TYPES)
     rehab = costs.services["rehabilitation"]
     raw = _raw()["costs"]["services"]["rehabilitation"]
     assert rehab.new_centre_cost(40) == raw["new_centre"] + 40 * raw["per_place"]
@@ -67,7 +67,7 @@ def test_a_wrong_cost_table_is_refused_by_name(change, message):
 def _table() -> CostTable:
     """Round figures for hand computation (not the shipped table)."""
     services = {
-        s: ServiceCost(new_centre=100.0, per_place=1.0, increase_per_place=1.0) for s in SERVICE_TYPES
+        s: ServiceCost(new_centre=100.0, per_place=1.0, increase_per_place=1.0) for s in DEFAULT_SERVICE_TYPES
     }
     services["rehabilitation"] = ServiceCost(new_centre=1000.0, per_place=10.0, increase_per_place=7.0)
     services["kindergarten"] = ServiceCost(new_centre=500.0, per_place=4.0, increase_per_place=3.0)

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from services.settings import Settings
 from store import open_store
 from store.accounts import Accounts
@@ -282,9 +282,9 @@ def test_duplicates_are_rejected_not_stored_twice(world):
         world["store"].read_layer("settlements").set_index("settlement_code").loc[stored["settlement_code"]]
     )
     county = "اراک" if settlement["county_code"] == "0001" else "خمین"
-    other = next(t for t in SERVICE_TYPES if t != stored["service_type"])
-    same_service = {"نوع خدمت": SERVICE_TYPES[stored["service_type"]][0]}
-    other_service = {"نوع خدمت": SERVICE_TYPES[other][0]}
+    other = next(t for t in DEFAULT_SERVICE_TYPES if t != stored["service_type"])
+    same_service = {"نوع خدمت": DEFAULT_SERVICE_TYPES[stored["service_type"]][0]}
+    other_service = {"نوع خدمت": DEFAULT_SERVICE_TYPES[other][0]}
     job = wait(
         admin,
         upload(

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from geo.decisions import CRITERIA, priority_weights
-from geo.schema import SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES
 from maps.assets import APP_URL, VENDOR_URL
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, Context, build_page
@@ -20,7 +20,7 @@ from tests.analysis_world import demo_norms
 def context(**params: str) -> Context:
     return Context(
         provinces=[("00", "استان آزمون", "Test province"), ("01", "استان دوم", "Second province")],
-        services=[(code, fa, en) for code, (fa, en) in SERVICE_TYPES.items()],
+        services=[(code, fa, en) for code, (fa, en) in DEFAULT_SERVICE_TYPES.items()],
         criteria=CRITERIA,
         default_weights=priority_weights(None, demo_norms().priority_weights),
         attribution=ATTRIBUTION,

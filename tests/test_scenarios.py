@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 import pytest
+
+from geo.schema import DEFAULT_SERVICE_TYPES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -116,8 +118,14 @@ def test_check_changes_refuses_what_it_cannot_apply():
         check_changes(
             {"licences_added": [{"service_type": "rehabilitation", "capacity": -3, "lon": 50, "lat": 34}]}
         )
-    with pytest.raises(AnalysisInputError, match="unknown service type"):
-        check_changes({"licences_added": [{"service_type": "x", "capacity": 3, "lon": 50, "lat": 34}]})
+    # without the catalogue only a code's form is checked; with it, a service it lacks is named
+    with pytest.raises(AnalysisInputError, match="not a service type code"):
+        check_changes({"licences_added": [{"service_type": "X!", "capacity": 3, "lon": 50, "lat": 34}]})
+    with pytest.raises(AnalysisInputError, match="unknown service type 'juggling'"):
+        check_changes(
+            {"licences_added": [{"service_type": "juggling", "capacity": 3, "lon": 50, "lat": 34}]},
+            services=tuple(DEFAULT_SERVICE_TYPES),
+        )
     with pytest.raises(AnalysisInputError, match="fields are"):
         check_changes({"norms": {"services": {"rehabilitation": {"radius": 3}}}})
     with pytest.raises(AnalysisInputError, match="cannot be changed"):

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field
 from starlette.datastructures import UploadFile
 
-from api.deps import national_snapshot
+from api.deps import catalogued, national_snapshot
 from api.guard import page_response
 from api.routers.assessments import json_safe
 from api.schemas import (
@@ -230,7 +230,7 @@ def list_activities(
     rows = _store(request).list_activities(_provinces(request, province))
     for key, value in (
         ("target_code", target_code),
-        ("service_type", None if service_type is None else service_type.value),
+        ("service_type", service_type),
         ("status", status),
         ("organisation_kind", organisation_kind),
     ):
@@ -401,7 +401,7 @@ def progress_tables(request: Request, national: Snapshot, province: str | None =
     return {
         "neighbourhoods": AC.neighbourhood_progress(targets, acts),
         "provinces": AC.province_progress(targets, acts, provinces_frame),
-        "gaps": AC.gaps(targets, acts),
+        "gaps": AC.gaps(targets, acts, national.norms.services),
         "activities": acts,
         "targets": targets,
         "synthetic": synthetic,
@@ -510,10 +510,11 @@ def programme_gaps(
     service_type: ServiceType | None = None,
     f: Format = "json",
 ) -> Response:
+    service_type = catalogued(national, service_type)
     t = progress_tables(request, national, province)
     g = t["gaps"]
     if service_type is not None:
-        g = g[g["missing_services"].str.split(",").map(lambda s: service_type.value in s)]
+        g = g[g["missing_services"].str.split(",").map(lambda s: service_type in s)]
     if f != "json":
         return _download(g, "programme-gaps", f, _about(t["synthetic"]))
     body = {

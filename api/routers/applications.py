@@ -537,7 +537,7 @@ def register_page(
     prefill = {
         "lat": "" if lat is None else str(lat),
         "lon": "" if lon is None else str(lon),
-        "service_type": "" if service_type is None else service_type.value,
+        "service_type": service_type or "",
         "capacity": "" if capacity is None else str(capacity),
     }
     page = render(

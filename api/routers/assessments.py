@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from api.deps import (
     BadParameter,
+    catalogued,
     Format,
     download,
     feature_collection,
@@ -40,7 +41,6 @@ from api.schemas import (
 from api.security import Forbidden
 from geo.decisions import CRITERIA, flag_reasons, priority_weights, why_not_flagged
 from geo.errors import UnknownProvinceError, UnknownSettlementError
-from geo.schema import SERVICE_TYPES
 from geo.volunteers import capacity_words
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.scope import COARSENING, coarse, coarsening, restrict
@@ -97,7 +97,7 @@ def licence_check(
     # A few milliseconds of NumPy once the analysis is ready (seconds before): in the thread
     # pool, never on the event loop; serialised here, cheaper than FastAPI's generic encoder.
     check = snap.analysis().check_licence(
-        request.lon, request.lat, request.service_type.value, request.capacity
+        request.lon, request.lat, request.service_type, request.capacity
     )
     answer = {**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
     body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
@@ -186,7 +186,7 @@ def catchment_area(
         raise Forbidden(
             f"the point ({lon:.5f}, {lat:.5f}) is outside your provinces", code="outside-provinces"
         )
-    service = service_type.value
+    service = snap.norms.check_service(service_type)
     norm = a.norms.services[service]
     area = a.catchment_area(lon, lat, service)
     feature = {
@@ -264,7 +264,7 @@ def priorities(
         [
             a.priorities(
                 province=known_province(snap, q),
-                service_type=service_type.value if service_type else None,
+                service_type=service_type if service_type else None,
                 weights=parse_weights(weights),
                 top=top,
                 coarsening=coarsening(snap),
@@ -282,7 +282,7 @@ def priorities(
         table = with_place_names(ranked, snap.layer("counties"), snap.layer("provinces"), lang)
         about = [
             ("weights", ", ".join(f"{c}={w:.3f}" for c, w in used.items())),
-            ("service_type", service_type.value if service_type else "all"),
+            ("service_type", service_type if service_type else "all"),
             ("province", province or "all"),
             *_record(snap, lang),
         ]
@@ -336,8 +336,8 @@ def saturation(
         sat = restrict(sat, scope)
     if known_province(snap, province):
         sat = sat[sat["county_code"].str[:2] == province]
-    if service_type:
-        sat = sat[sat["service_type"] == service_type.value]
+    if catalogued(snap, service_type):
+        sat = sat[sat["service_type"] == service_type]
     if lang and f in ("csv", "xlsx"):
         table = with_place_names(sat, snap.layer("counties"), snap.layer("provinces"), lang)
         i = 0 if lang == "fa" else 1
@@ -348,11 +348,11 @@ def saturation(
                 for c, v in zip(table["centre_capacity"], table["volunteer_capacity"], strict=True)
             ]
         labels = {
-            "service_type": {k: v[i] for k, v in SERVICE_TYPES.items()},
+            "service_type": {k: v[i] for k, v in snap.norms.service_types.items()},
             "class": {k: v[i] for k, v in CLASS_LABELS.items()},
         }
         about = [
-            ("service_type", service_type.value if service_type else "all"),
+            ("service_type", service_type if service_type else "all"),
             ("province", province or "all"),
         ]
         return table_download(localised(table, lang, labels), "saturation", f, about + _record(snap, lang))
@@ -419,7 +419,7 @@ def settlement(
     county = s.at[i, "county_code"]
     flags = coarse(a.flags[a.flags["settlement_code"] == code], snap)
     rounded = coarsening(snap)
-    reasons = flag_reasons(flags, approximate=rounded is not None).set_index(flags["service_type"].to_numpy())
+    reasons = flag_reasons(flags, approximate=rounded is not None, services=a.norms.services).set_index(flags["service_type"].to_numpy())
     ngos = snap.layer("ngos").set_index("licence_no")  # the caller's provinces only
     services = {}
     for row in coarse(a.settlement_access([code]), snap).itertuples(index=False):
@@ -437,8 +437,8 @@ def settlement(
                 a.norms,
             )
         services[service] = {
-            "label_fa": SERVICE_TYPES[service][0],
-            "label_en": SERVICE_TYPES[service][1],
+            "label_fa": a.norms.services[service].label_fa,
+            "label_en": a.norms.services[service].label_en,
             "target_population": int(row.target_population),
             "nearest_km": json_safe(float(row.nearest_km)),
             "nearest_min": json_safe(round(float(row.nearest_min), 1)) if a.unit == "min" else None,

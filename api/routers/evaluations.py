@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 
-from api.deps import json_records, require_export, snapshot
+from api.deps import catalogued, json_records, require_export, snapshot
 from api.exports import table_download
 from api.routers.assessments import _record, notice
 from api.schemas import CentreEvaluations, Rankings, ServiceType, declared, with_downloads
@@ -63,7 +63,7 @@ def rating_rankings(
     lang: Annotated[Literal["fa", "en"], Query(description="CSV/XLSX headers' language")] = "fa",
 ):
     scale = scale_of(snap)
-    service = service_type.value if service_type else None
+    service = catalogued(snap, service_type)
     table, split = rankings(snap, service)
     grades = [*scale.codes, UNRATED]
     if f in ("csv", "xlsx"):

@@ -31,10 +31,10 @@ from api.deps import (
 )
 from api.guard import page_response
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
-from api.schemas import Conformance, declared
+from api.schemas import CATALOGUE_ENUM, Conformance, declared
 from api.security import current_user, pages_for, personalise
 from geo import filtering as F
-from geo.errors import UnknownFeatureError, UnknownLayerError
+from geo.errors import UnknownFeatureError, UnknownLayerError, UnknownServiceError
 from maps import ogc
 from services.snapshot import Snapshot
 
@@ -79,6 +79,8 @@ CollectionId = Annotated[str, Path(description="collection id", examples=["settl
 
 
 def describe(request: Request, c: Collection, snap: Snapshot | None) -> dict:
+    if snap is not None:
+        c = c.for_services(snap.norms.services)
     base = str(request.base_url).rstrip("/")
     out = {
         "id": c.id,
@@ -188,6 +190,7 @@ def html_page(
         signed_in=user is not None,
         collections=tuple(COLLECTIONS),
         query=query or {},
+        **({} if snap is None else {"services": snap.norms.service_types}),
     )
     response = page_response(personalise(render(ctx), request, lang))
     if not query:
@@ -261,14 +264,19 @@ def collection(
 
 
 def conditions(c: Collection, values: dict[str, Any]) -> tuple[F.Filter | None, tuple]:
-    """The filter and sort order an items request asks for (all its parameters checked)."""
+    """The filter and sort order an items request asks for (all its parameters checked; ``c`` as
+    the catalogue makes it, ``Collection.for_services``: a service type it lacks is refused)."""
     parts: list[F.Filter] = []
     for name, flt in c.filters.items():
         value = values.get(name)
+        if value is not None and flt.column == "service_type" and flt.choices and value not in flt.choices:
+            raise UnknownServiceError(value, tuple(flt.choices))
         if value is not None:
             parts.append(F.Compare("=", F.Prop(flt.column), F.Lit(value)))
     for prop in c.properties:
         value = values.get(prop.name)
+        if value is not None and prop.catalogue and prop.enum and value not in prop.enum:
+            raise UnknownServiceError(value, tuple(prop.enum))
         if value is not None and prop.name not in c.filters:
             if prop.type == "date":
                 value = Q.parse_date(value, prop.name)
@@ -371,6 +379,7 @@ def features_in(frame, positions, key: str, crs: str, strings: Callable[[], Feat
 
 
 def items_response(request: Request, c: Collection, snap: Snapshot, values: dict[str, Any]) -> Response:
+    c = c.for_services(snap.norms.services)  # the catalogue's properties and service types
     f = values.get("f")
     crs = Q.crs_uri(values.get("crs"), "crs")
     where, sortby = conditions(c, values)
@@ -626,13 +635,19 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
     ]
     # Part 3, queryables as query parameters: every property filters by equality under its own name.
     for prop in c.properties:
-        if prop.name in c.filters:
+        # A property per service follows the catalogue, which may change while the service runs:
+        # such a property is filtered through ``filter`` (CQL2), not a parameter of its own.
+        if prop.name in c.filters or prop.per_service:
             continue
-        if prop.enum:
+        if prop.catalogue:
+            annotation = str | None
+        elif prop.enum:
             annotation = Literal[tuple(prop.enum)] | None  # type: ignore[valid-type]
         else:
             annotation = {"integer": int, "number": float, "boolean": bool}.get(prop.type, str) | None
         extra = {"format": "date"} if prop.type == "date" else None
+        if prop.catalogue:
+            extra = dict(CATALOGUE_ENUM)
         out.append(
             param(
                 f"q_{prop.name}",
@@ -649,7 +664,8 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             query = Query(alias=name, description=flt.description)
             annotation = Literal[tuple(flt.choices)] | None  # type: ignore[valid-type]
         else:
-            query = Query(alias=name, description=flt.description, pattern=flt.pattern)
+            extra = dict(CATALOGUE_ENUM) if flt.column == "service_type" else None
+            query = Query(alias=name, description=flt.description, pattern=flt.pattern, json_schema_extra=extra)
             annotation = str | None
         out.append(param(f"q_{name}", Annotated[annotation, query]))
     return out
@@ -723,11 +739,12 @@ def _item_endpoint(c: Collection):
 
 def _queryables_endpoint(c: Collection):
     async def endpoint(request: Request, f: PageFormat = None, lang: PageLang = "fa"):
-        schema = queryables(request, c)
+        # The national snapshot for the catalogue in force (its service types and the properties
+        # per service) and the day statuses are read at: no data of any province.
+        snap = await national_snapshot(request)
+        schema = queryables(request, c.for_services(snap.norms.services))
         path = f"/collections/{c.id}/queryables"
         if wants_html(request, f):
-            # The national snapshot only for the day statuses are read at (no data of any province).
-            snap = await national_snapshot(request)
             about = {"id": c.id, "title_fa": c.title_fa, "title_en": c.title_en, "synthetic": c.synthetic}
             return html_page(request, path, lang, snap, lambda ctx: ogc.queryables_page(schema, about, ctx))
         return JSONResponse(

@@ -247,7 +247,9 @@ def template(
         else None
     )
     return _file(
-        lambda path: template_workbook(layer_name, path, provinces, counties, lang, grades, specialities),
+        lambda path: template_workbook(
+            layer_name, path, provinces, counties, lang, grades, specialities, snap.norms.service_types
+        ),
         f"template-{layer_name}.xlsx",
     )
 

@@ -21,7 +21,6 @@ from api.schemas import Boundaries, FeatureCollection, NgoColumns, SearchAnswer,
 from api.security import current_user, pages_for, personalise
 from geo.decisions import CRITERIA, priority_weights
 from geo.errors import AssetsMissing, UnknownSettlementError
-from geo.schema import SERVICE_TYPES
 from maps.assets import APP_URL, STATIC, VENDOR, VENDOR_URL, missing_assets
 from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from maps.pages import PAGES, Context, build_page
@@ -182,7 +181,7 @@ def page(
         ),
     ] = None,
 ) -> HTMLResponse:
-    if service is not None and service not in SERVICE_TYPES:
+    if service is not None and service not in snap.norms.services:
         service = None
     # A page address may carry Persian digits (typed, pasted or shared): read them as numbers. A
     # value that is no number is left out of the form, where the page asks for it again.
@@ -223,7 +222,7 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
             zip(provinces["province_code"], provinces["name_fa"], provinces["name_en"], strict=True),
             key=lambda p: p[1] if lang == "fa" else (p[2] or p[1]),
         ),
-        services=[(code, fa, en) for code, (fa, en) in SERVICE_TYPES.items()],
+        services=[(code, fa, en) for code, (fa, en) in snap.norms.service_types.items()],
         criteria=CRITERIA,
         default_weights=priority_weights(None, snap.norms.priority_weights),
         attribution=ATTRIBUTION_FA if lang == "fa" else ATTRIBUTION,

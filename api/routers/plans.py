@@ -77,7 +77,7 @@ def _siting_answer(analysis, request: SitingRequest) -> dict:
     how many places were assigned."""
     plan = plans.site(
         analysis,
-        request.service_type.value,
+        request.service_type,
         request.k,
         plans.SitingOptions.of(request),
         province=request.province,
@@ -197,7 +197,7 @@ def delegation(
 ) -> Response:
     plan = delegate(
         snap.analysis(),
-        request.service_type.value,
+        request.service_type,
         province=request.province,
         outreach_km=request.outreach_km,
         outreach_min=request.outreach_min,
@@ -300,7 +300,7 @@ def compare_scenarios(
         snap.analysis(),
         a,
         b,
-        service_type=service_type.value if service_type else None,
+        service_type=service_type if service_type else None,
         province=province,
         cache=cache,
     )

@@ -16,13 +16,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api import mapdata
-from api.deps import MEDIA, national_snapshot
+from api.deps import MEDIA, catalogued, national_snapshot
 from api.exports import attachment
 from api.guard import page_response
 from api.schemas import BINARY, PublicNeeds, ServiceType, declared_media, map_data
 from geo.crs import STORAGE_CRS
 from geo.disclosure import COMPLEMENT, FEW_CENTRES, MIN_CENTRES, SHOWN, public_cells
-from geo.schema import SERVICE_TYPES
 from maps import layers
 from maps.i18n import strings
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -87,7 +86,7 @@ def public_data(snap: Snapshot) -> mapdata.Encoded:
         value = {
             "fields": ["target_population", "capacity", "ngos", "ratio_to_norm", "class", "suppressed"],
             "min_centres": MIN_CENTRES,
-            "services": {code: {"fa": fa, "en": en} for code, (fa, en) in SERVICE_TYPES.items()},
+            "services": {code: {"fa": fa, "en": en} for code, (fa, en) in norms.service_types.items()},
             "breaks": layers.saturation_breaks(norms),
             "underserved_below": norms.underserved_below,
             "saturated_at": norms.saturated_at,
@@ -131,10 +130,11 @@ def public_table(
     service_type: Annotated[ServiceType | None, Query(description="service type (all if absent)")] = None,
     lang: Annotated[Literal["fa", "en"], Query(description="language of the headers and names")] = "fa",
 ) -> Response:
+    service_type = catalogued(snap, service_type)
     name = f"public-{'counties' if level == 'county' else 'provinces'}"
     # The same file for everyone until the store changes: kept with the snapshot (a workbook of
     # 3,584 rows takes about a second to write).
-    key = ("public-table", level, service_type.value if service_type else None, lang, f)
+    key = ("public-table", level, service_type if service_type else None, lang, f)
     content = snap.small.get(key)
     if content is None:
         content = _public_table_bytes(snap, f, level, service_type, lang, name)
@@ -143,12 +143,12 @@ def public_table(
 
 
 def _public_table_bytes(
-    snap: Snapshot, f: str, level: str, service_type: ServiceType | None, lang: str, name: str
+    snap: Snapshot, f: str, level: str, service_type: str | None, lang: str, name: str
 ) -> bytes:
     county_cells, province_cells = public_cells_of(snap)
     cells = county_cells if level == "county" else province_cells
     if service_type is not None:
-        cells = cells[cells["service_type"] == service_type.value]
+        cells = cells[cells["service_type"] == service_type]
     t = strings(lang)
     i = 0 if lang == "fa" else 1
     notes = {SHOWN: "", FEW_CENTRES: t["pub_few_note"], COMPLEMENT: t["pub_complement_note"]}
@@ -157,13 +157,13 @@ def _public_table_bytes(
         frame = frame.drop(columns=["county_code"], errors="ignore")
     frame = with_place_names(frame, snap.layer("counties"), snap.layer("provinces"), lang)
     labels = {
-        "service_type": {k: v[i] for k, v in SERVICE_TYPES.items()},
+        "service_type": {k: v[i] for k, v in snap.norms.service_types.items()},
         "class": {k: t["class_" + k] for k in ("underserved", "balanced", "saturated")},
     }
     table = localised(frame, lang, labels).rename(columns={"note": t["pub_note"]})
     about = [
         ("level", level),
-        ("service_type", service_type.value if service_type else "all"),
+        ("service_type", service_type if service_type else "all"),
         ("rule", t["pub_rule"]),
         ("min_centres", str(MIN_CENTRES)),
         ("as_of", snap.as_of.isoformat()),

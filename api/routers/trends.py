@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import national_snapshot, require_export
+from api.deps import catalogued, national_snapshot, require_export
 from api.exports import table_download
 from api.routers.applications import DeadlineDays
 from api.routers.assessments import Province, json_safe, known_province
@@ -136,7 +136,7 @@ def get_trends(
         series,
         level=level,
         province=province,
-        service_type=service_type.value if service_type else None,
+        service_type=catalogued(national, service_type),
         by_service=by_service,
         measures=_listed(measures, MEASURES, "measures") or None,
         compare=_listed(compare, COMPARISONS, "compare"),
@@ -150,7 +150,7 @@ def get_trends(
             ("level", level),
             ("country", answer.country_en),
             ("province", province or "all"),
-            ("service_type", service_type.value if service_type else "all"),
+            ("service_type", service_type if service_type else "all"),
             ("deadline_days", str(deadline_days)),
             ("as_of", answer.as_of.isoformat()),
             ("synthetic", SYNTHETIC_NOTICE_EN if answer.synthetic else "no"),

@@ -69,8 +69,6 @@ def volunteer_summary(
     f: Annotated[Literal["json", "csv", "xlsx"] | None, Query(description="format")] = None,
     lang: Annotated[Literal["fa", "en"], Query(description="CSV/XLSX headers' language")] = "fa",
 ):
-    from geo.schema import SERVICE_TYPES
-
     norms = volunteer_norms(snap)
     table, totals = summary(snap)
     if f in ("csv", "xlsx"):
@@ -79,7 +77,7 @@ def volunteer_summary(
         labels = {
             **{k: v[i] for k, v in HEADERS.items()},
             **{f"members_{s.code}": (f"اعضا: {s.fa}", f"Members: {s.en}")[i] for s in norms.specialities.values()},
-            **{f"places_{k}": (f"ظرفیت داوطلبان: {fa}", f"Volunteer places: {en}")[i] for k, (fa, en) in SERVICE_TYPES.items()},
+            **{f"places_{k}": (f"ظرفیت داوطلبان: {fa}", f"Volunteer places: {en}")[i] for k, (fa, en) in snap.norms.service_types.items()},
         }  # fmt: skip
         about = [
             ("norms", norms.label(snap.norms.version)),

@@ -123,7 +123,7 @@ def site_centres(
     ``k`` cut to the sites it buys. With a cost table the summary says what the sites cost
     (``cost_spent``) and which table priced them, budget or not.
     """
-    check_service_type(service_type)
+    check_service_type(service_type, analysis.norms.services)
     if capacitated and province is None:
         raise AnalysisInputError("the capacitated models run for one province: choose a province")
     if model not in MODELS:
