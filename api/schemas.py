@@ -15,6 +15,7 @@ from geo.catalogue import SERVICE_CODE
 #: (``api.deps.catalogued``); the OpenAPI document lists the catalogue's codes as its ``enum``
 #: (``api.openapi``: every schema marked ``x-amayesh-catalogue``).
 CATALOGUE_ENUM = {"x-amayesh-catalogue": "services"}
+DeliveryMode = Literal["centre", "outreach", "community", "home", "remote"]
 ServiceType = Annotated[str, Field(pattern=f"^{SERVICE_CODE}$", json_schema_extra=dict(CATALOGUE_ENUM))]
 
 
@@ -67,6 +68,9 @@ class LicenceCheckRequest(RequestBody):
     lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])
     service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
     capacity: int = Field(gt=0, le=100_000, description="persons the centre can serve", examples=[40])
+    delivery_mode: DeliveryMode | None = Field(
+        None, description="how it would deliver (default: the service's main mode in the catalogue)"
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -539,6 +543,9 @@ class LicenceCheckAnswer(Answer):
     reasons_fa: list[str]
     travel: Literal["straight", "roads"]
     catchment_min: float | None = Field(description="on roads: the catchment in minutes")
+    delivery_mode: DeliveryMode = Field(description="the delivery mode the check assumed (geo.catalogue)")
+    reach_km: float | None = Field(description="the reach it used, km of travel (null: remote, the province)")
+    reach_min: float | None = Field(description="on roads: the reach in minutes")
     road_fallback: bool = Field(description="on roads: the place is far from any road (straight line)")
     ratings_in_catchment: dict[str, int] | None = Field(
         None, description="grade -> same-type centres in the catchment ('unrated': never evaluated)"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.names import normalize_name
+from geo.catalogue import DELIVERY_MODES
 from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, layer
 
 #: column -> (Persian label, English label); columns of every layer and the extra import columns.
@@ -24,6 +25,7 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "name_fa": ("نام", "Name"),
     "name_en": ("نام انگلیسی", "English name"),
     "service_type": ("نوع خدمت", "Service type"),
+    "delivery_mode": ("شیوهٔ ارائه", "Delivery mode"),
     "capacity": ("ظرفیت", "Capacity"),
     "status": ("وضعیت مجوز", "Licence status"),
     "issued_on": ("تاریخ صدور", "Issued on"),
@@ -60,6 +62,7 @@ TEMPLATE_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "licence_no",
         "name_fa",
         "service_type",
+        "delivery_mode",
         "capacity",
         "status",
         "issued_on",
@@ -170,6 +173,7 @@ def template_workbook(
     lists: dict[str, list] = {
         "service_type": [(c, fa, en) for c, (fa, en) in services.items()],
         "status": [(c, fa, en) for c, (fa, en) in LICENCE_STATUSES.items()],
+        "delivery_mode": [(c, fa, en) for c, (fa, en) in DELIVERY_MODES.items()],
         "province_code": [
             (r.province_code, r.name_fa, r.name_en or "")
             for r in provinces.sort_values("province_code").itertuples()
@@ -188,6 +192,7 @@ def template_workbook(
         "grade": ("رتبه", "معنا", "Meaning"),
         "service_type": ("کد نوع خدمت", "نام فارسی", "English"),
         "status": ("کد وضعیت", "نام فارسی", "English"),
+        "delivery_mode": ("کد شیوهٔ ارائه", "نام فارسی", "English"),
         "province_code": ("کد استان", "نام فارسی", "English"),
         "county_code": ("کد شهرستان", "نام فارسی", "کد استان (province_code)"),
     }

@@ -102,6 +102,10 @@ class AccessResult:
     unit: str = "m"
     #: bool: the nearest centre was reached by the straight-line fallback (far from a road)
     fallback: pd.DataFrame | None = None
+    #: bool: served by a provider of another mode than ``centre`` (``geo.catalogue``): within an
+    #: outreach, community or home provider's own reach, or in the province of a remote one.
+    #: Distance to the nearest centre then does not make the place too far.
+    reached: pd.DataFrame | None = None
 
     @property
     def nearest_min(self) -> pd.DataFrame | None:
@@ -111,6 +115,14 @@ class AccessResult:
 
 def active_ngos(ngos: pd.DataFrame) -> pd.DataFrame:
     return ngos[ngos["status"] == "active"]
+
+
+def delivery_modes(ngos: pd.DataFrame, norms: Norms) -> np.ndarray:
+    """Each centre's delivery mode: its own (``delivery_mode``) or its service's main mode."""
+    main = ngos["service_type"].map({code: s.main_mode for code, s in norms.services.items()})
+    if "delivery_mode" not in ngos.columns:
+        return main.fillna("centre").to_numpy(dtype=object)
+    return ngos["delivery_mode"].where(ngos["delivery_mode"].notna(), main).fillna("centre").to_numpy(dtype=object)
 
 
 def locate(frame: gpd.GeoDataFrame) -> Located:
@@ -176,13 +188,28 @@ def access_measures(
     count = np.zeros((n, len(cols)), dtype="int64")
     access = np.zeros((n, len(cols)))
     ratio = np.zeros(len(providers))
+    mode_of = delivery_modes(providers, norms)
+    province_of = providers["province_code"].to_numpy(dtype=object) if "province_code" in providers else None
+    place_province = (
+        settlements["province_code"].to_numpy(dtype=object) if "province_code" in settlements else None
+    )
+    reached = np.zeros((n, len(cols)), dtype=bool)
     for c, (service, norm) in enumerate(norms.services.items()):
-        sub = np.flatnonzero(service_of == service)
+        of_service = service_of == service
+        need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
+        extra = _volunteers_of(volunteers, service)
+        # Remote providers serve their province whatever the distance.
+        remote = np.flatnonzero(of_service & (mode_of == "remote"))
+        if remote.size and province_of is not None and place_province is not None:
+            a, r, hit = _remote(place_province, province_of[remote], need, capacity[remote])
+            access[:, c] += a
+            ratio[remote] = r
+            reached[:, c] |= hit
+        sub = np.flatnonzero(of_service & (mode_of != "remote"))
         if sub.size == 0:
-            extra = _volunteers_of(volunteers, service)
             if extra is not None:
-                need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
-                access[:, c], _ = _e2sfca(travel, places, extra[0], need, extra[1], norm.catchment(unit), n)
+                a, _ = _e2sfca(travel, places, extra[0], need, extra[1], norm.catchment(unit), n)
+                access[:, c] += a
             continue
         sub_loc = where.take(sub)
         nearest, cost, metres, fb = travel.nearest_route(places, sub_loc)
@@ -204,41 +231,64 @@ def access_measures(
         nearest_m[:, c] = metres
         fallback[:, c] = fb
         nearest_ngo[:, c] = np.where(nearest >= 0, licence[sub][np.maximum(nearest, 0)], None)
-        catchment = norm.catchment(unit)
-        need = demand[service].to_numpy(dtype="float64") if service in demand else np.zeros(n)
-        extra = _volunteers_of(volunteers, service)
-        if extra is not None:
-            counts = _counts_within(travel, places, sub_loc, catchment, n)
-            both = _joined(sub_loc, extra[0])
-            a, r = _e2sfca(travel, places, both, need, np.r_[capacity[sub], extra[1]], catchment, n)
-            count[:, c] = counts
-            access[:, c] = a
-            ratio[sub] = r[: sub.size]
-            continue
-        if hasattr(travel, "e2sfca"):
-            # Fused: same scores as through the pairs, without holding them.
-            a, r, counts = travel.e2sfca(places, sub_loc, need, capacity[sub], catchment)
-        else:
-            # Any other travel cost: pairs within this service's own catchment.
-            pi, pj, cost = travel.pairs(places, sub_loc, catchment, origin_tree=cKDTree(places.xy))
-            counts = np.bincount(pi, minlength=n)
-            a, r = e2sfca_from_pairs(pi, pj, gaussian_decay(catchment)(cost), need, capacity[sub])
-        count[:, c] = counts
-        access[:, c] = a
-        ratio[sub] = r
+        # Each mode's providers within their own reach (a centre's is the catchment): one
+        # E2SFCA per mode, summed. Volunteers share the centres' catchment and demand.
+        modes = list(dict.fromkeys(mode_of[sub]))
+        if extra is not None and "centre" not in modes:
+            a, _ = _e2sfca(travel, places, extra[0], need, extra[1], norm.catchment(unit), n)
+            access[:, c] += a
+        for mode in modes:
+            group = sub[mode_of[sub] == mode]
+            group_loc = where.take(group)
+            reach = norm.reach(mode, unit)
+            if extra is not None and mode == "centre":
+                counts = _counts_within(travel, places, group_loc, reach, n)
+                both = _joined(group_loc, extra[0])
+                a, r = _e2sfca(travel, places, both, need, np.r_[capacity[group], extra[1]], reach, n)
+                r = r[: group.size]
+            elif hasattr(travel, "e2sfca"):
+                # Fused: same scores as through the pairs, without holding them.
+                a, r, counts = travel.e2sfca(places, group_loc, need, capacity[group], reach)
+            else:
+                # Any other travel cost: pairs within this mode's own reach.
+                pi, pj, pc = travel.pairs(places, group_loc, reach, origin_tree=cKDTree(places.xy))
+                counts = np.bincount(pi, minlength=n)
+                a, r = e2sfca_from_pairs(pi, pj, gaussian_decay(reach)(pc), need, capacity[group])
+            count[:, c] += np.asarray(counts, dtype="int64")
+            access[:, c] += a
+            ratio[group] = r
+            if mode != "centre":
+                reached[:, c] |= np.asarray(counts) > 0
     index = settlements.index
     count_frame = pd.DataFrame(count, index=index, columns=cols)
+    reached_frame = pd.DataFrame(reached, index=index, columns=cols)
     return AccessResult(
         nearest_m=pd.DataFrame(nearest_m, index=index, columns=cols),
         nearest_ngo=pd.DataFrame(nearest_ngo, index=index, columns=cols),
         count_within=count_frame,
         access=pd.DataFrame(access, index=index, columns=cols),
-        covered=count_frame > 0,
+        covered=(count_frame > 0) | reached_frame,
         ratio=pd.Series(ratio, index=licence),
         nearest_cost=pd.DataFrame(nearest_cost, index=index, columns=cols),
         unit=unit,
         fallback=pd.DataFrame(fallback, index=index, columns=cols),
+        reached=reached_frame,
     )
+
+
+def _remote(
+    place_province: np.ndarray, provider_province: np.ndarray, need: np.ndarray, supply: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remote providers serve their whole province, distance apart: each one's ratio is its
+    capacity over its province's target persons, and a place's access the sum of its province's
+    ratios. Returns (access per place, ratio per provider, places in a province with one)."""
+    provinces, at = np.unique(np.r_[place_province, provider_province].astype(str), return_inverse=True)
+    place_k, provider_k = at[: len(place_province)], at[len(place_province) :]
+    demand = np.bincount(place_k, weights=need, minlength=len(provinces))
+    ratio = np.divide(supply, demand[provider_k], out=np.zeros(len(supply)), where=demand[provider_k] > 0)
+    per_province = np.bincount(provider_k, weights=ratio, minlength=len(provinces))
+    served = np.bincount(provider_k, minlength=len(provinces)) > 0
+    return per_province[place_k], ratio, served[place_k]
 
 
 def _volunteers_of(volunteers: pd.DataFrame | None, service: str) -> tuple[Located, np.ndarray] | None:

@@ -55,6 +55,7 @@ def underserved_flags(
     demand: pd.DataFrame | None = None,
     nearest_min: pd.DataFrame | None = None,
     fallback: pd.DataFrame | None = None,
+    reached: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Small towns and villages flagged per service type, with the figures behind each flag.
 
@@ -63,7 +64,10 @@ def underserved_flags(
     ``max_distance_km`` (with ``travel = "roads"``: ``max_travel_min`` minutes, from
     ``nearest_min``) or its E2SFCA access is below ``min_access_share`` of the norm
     (``access_share``, from ``Norms.access_share``). Inside a target area both thresholds are
-    relaxed by the norms' target-area factors. Given ``demand`` (target persons per settlement
+    relaxed by the norms' target-area factors. A place ``reached`` by a provider of another
+    delivery mode (within an outreach, community or home provider's reach, or in the province
+    of a remote one: ``AccessResult.reached``) is not too far, and a service delivered only
+    remotely is never too far: distance says nothing of it. Given ``demand`` (target persons per settlement
     and service type), a place whose target population is below the norms'
     ``min_target_population`` is not flagged for that service.
 
@@ -95,6 +99,10 @@ def underserved_flags(
         else:
             minutes = max_min = np.full(len(km), np.nan)
             too_far = km > max_km
+        if norm.remote_only:
+            too_far = np.zeros(len(km), dtype=bool)
+        elif reached is not None and service in reached:
+            too_far = too_far & ~reached[service].to_numpy(dtype=bool)
         fell_back = (
             fallback[service].to_numpy(dtype=bool) if fallback is not None else np.zeros(len(km), dtype=bool)
         )

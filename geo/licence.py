@@ -18,6 +18,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.access import AccessResult, active_ngos, gaussian_decay, locate
+from geo.catalogue import DELIVERY_MODES
 from geo.decisions import AnalysisInputError, check_service_type, fa_number
 from geo.distance import Located, TravelCost, ground_distance
 from geo.measures import classify
@@ -64,6 +65,12 @@ class LicenceCheck:
     #: the capacity the proposed centre counts for (its capacity × the unrated weight when
     #: capacity is weighted by rating, else its capacity)
     counted_capacity: int | None = None
+    #: how the proposed centre is assumed to deliver (``geo.catalogue``): the asked mode or its
+    #: service's main one; and the reach the check used (km, or minutes on roads; None: remote,
+    #: the whole province)
+    delivery_mode: str = "centre"
+    reach_km: float | None = None
+    reach_min: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,12 @@ class Analysis(Protocol):
 
 
 def check_licence(
-    analysis: Analysis, lon: float, lat: float, service_type: str, capacity: int
+    analysis: Analysis,
+    lon: float,
+    lat: float,
+    service_type: str,
+    capacity: int,
+    delivery_mode: str | None = None,
 ) -> LicenceCheck:
     """Judge a proposed licence: a new NGO of ``service_type`` and ``capacity`` at (lon, lat).
 
@@ -170,8 +182,19 @@ def check_licence(
     population it would newly cover (people in its catchment who have no such centre in
     reach) is at least its capacity; *saturated* when its county would be saturated after it
     and it would newly cover less than a tenth of its capacity; otherwise *acceptable*.
+
+    ``delivery_mode`` (default: the service's main mode, ``geo.catalogue``) decides its reach:
+    a centre's catchment, an outreach, community or home provider's own reach, or for a remote
+    one the whole province of the place, distance apart. The answer says which it assumed.
+    Better places are ranked for the service's catchment: none are listed for another reach.
     """
     check_service_type(service_type, analysis.norms.services)
+    norm = analysis.norms.services[service_type]
+    mode = delivery_mode or norm.main_mode
+    if mode not in norm.modes:
+        raise AnalysisInputError(
+            f"{service_type} is delivered {', '.join(norm.modes)}, not {mode}", code="mode-not-offered"
+        )
     if not (np.isfinite(lon) and np.isfinite(lat)):
         raise AnalysisInputError("longitude and latitude must be numbers")
     if isinstance(capacity, bool) or int(capacity) != capacity or capacity <= 0:
@@ -183,9 +206,9 @@ def check_licence(
         raise AnalysisInputError(
             f"the point ({lon:.5f}, {lat:.5f}) is outside Iran's counties", code="outside-counties"
         )
-    norm = analysis.norms.services[service_type]
     unit = analysis.norms.unit
-    catchment = norm.catchment(unit)
+    remote = mode == "remote"
+    catchment = norm.reach(mode, unit)
     travel = analysis.travel
     fa_label, en_label = norm.label_fa, norm.label_en
     here = Located.from_lonlat(np.array([lon]), np.array([lat]))
@@ -229,16 +252,22 @@ def check_licence(
         "class": class_after,
     }
 
-    # Settlements in the new centre's catchment (by the travel cost; trips are symmetric).
-    idx, cost = travel.within(here, ix.places, catchment, tree=ix.place_tree)
-    order = np.argsort(idx, kind="stable")
-    idx, cost = idx[order], cost[order]
+    # Settlements in the new centre's reach (by the travel cost; trips are symmetric); a remote
+    # one reaches its province's places, each at weight 1.
+    if remote:
+        province_of = analysis.settlements["province_code"].to_numpy(dtype=object)
+        idx = np.flatnonzero(province_of == county[:2])
+        cost = np.zeros(len(idx))
+    else:
+        idx, cost = travel.within(here, ix.places, catchment, tree=ix.place_tree)
+        order = np.argsort(idx, kind="stable")
+        idx, cost = idx[order], cost[order]
     demand = analysis.demand[service_type].to_numpy(dtype="float64")
     covered = analysis.access.covered[service_type].to_numpy()
     newly = int(demand[idx][~covered[idx]].sum())
 
     # Access change: E2SFCA ratios of existing centres do not change when one is added.
-    weight = gaussian_decay(catchment)(cost)
+    weight = np.ones(len(idx)) if remote else gaussian_decay(catchment)(cost)
     weighted_demand = float((demand[idx] * weight).sum())
     ratio_new = counted / weighted_demand if weighted_demand > 0 else 0.0
     access_before = analysis.access.access[service_type].to_numpy()
@@ -251,6 +280,12 @@ def check_licence(
     codes = analysis.settlements["settlement_code"].to_numpy()
     names = analysis.settlements["name_fa"].to_numpy()
     hit_n = np.flatnonzero(hit)
+    if remote and len(hit_n):
+        # Distance apart, the answer says how far each place is all the same: on the ground ×
+        # the detour (no trip is made, so no minutes on roads).
+        ground = ground_distance(ix.places, idx[hit_n], here, np.zeros(len(hit_n), dtype="int64"))
+        cost = cost.copy()
+        cost[hit_n] = ground * analysis.norms.detour_factor if unit == "m" else np.nan
     hit_fields = _cost_fields(analysis, cost[hit_n], idx[hit_n], here, ix.places)
     for f, n in enumerate(hit_n):
         pos = int(idx[n])
@@ -267,13 +302,21 @@ def check_licence(
         )
     changes.sort(key=lambda c: (-(c["access_share_after"] - c["access_share_before"]), c["settlement_code"]))
 
-    # Same-type active centres in the catchment.
+    # Same-type active centres in the reach (remote: the province's).
     same = []
     n_same = 0
     grades_near: list[str | None] = []
     if service_type in ix.providers:
         located, tree, frame = ix.providers[service_type]
-        near, d = travel.within(here, located, catchment, tree=tree)
+        if remote:
+            near = np.flatnonzero(frame["province_code"].to_numpy(dtype=object) == county[:2])
+            d = ground_distance(located, near, here, np.zeros(len(near), dtype="int64")) * analysis.norms.detour_factor
+            order = np.argsort(d, kind="stable")
+            near, d = near[order], d[order]
+            if unit == "min":
+                d = np.full(len(near), np.nan)
+        else:
+            near, d = travel.within(here, located, catchment, tree=tree)
         n_same = len(near)
         if "grade" in frame.columns:
             grades_near = [frame["grade"].iat[int(n)] for n in near]
@@ -294,7 +337,8 @@ def check_licence(
                 }
             )
 
-    better = _better_places(analysis, here, service_type, catchment, newly, county)
+    same_reach = not remote and catchment == norm.catchment(unit)
+    better = _better_places(analysis, here, service_type, catchment, newly, county) if same_reach else []
 
     if sat_before["class"] == "underserved" or newly >= capacity:
         verdict = "welcome"
@@ -302,8 +346,9 @@ def check_licence(
         verdict = "saturated"
     else:
         verdict = "acceptable"
+    reach_words = _reach_words(norm, mode, unit)
     summary_en, summary_fa = _licence_summary(
-        verdict, en_label, fa_label, sat_before, class_after, newly, capacity, _catchment_words(norm, unit)
+        verdict, en_label, fa_label, sat_before, class_after, newly, capacity, reach_words
     )
     en, fa = _licence_reasons(
         verdict,
@@ -315,8 +360,11 @@ def check_licence(
         newly,
         changes,
         better,
-        _catchment_words(norm, unit),
+        reach_words,
     )
+    mode_fa, mode_en = DELIVERY_MODES[mode]
+    en.insert(0, f"assumed delivered {mode_en.lower()} ({mode}): reach {reach_words[0]}")
+    fa.insert(0, f"با فرض ارائهٔ «{mode_fa}»: دامنهٔ خدمت {reach_words[1]}")
     ratings = None
     if scale is not None:
         ratings = {g: 0 for g in (*scale.codes, UNRATED)}
@@ -360,6 +408,9 @@ def check_licence(
         ratings_in_catchment=ratings,
         capacity_weighted_by_rating=weighted,
         counted_capacity=counted,
+        delivery_mode=mode,
+        reach_km=None if remote else round(norm.reach(mode, "m") / 1000.0, 3),
+        reach_min=None if remote or unit != "min" else norm.reach(mode, "min"),
     )
 
 
@@ -397,6 +448,18 @@ def _ratings_reason_fa(ratings: dict, n: int, weighted: bool, capacity: int, cou
             f"(هنوز ارزیابی‌نشده) {fa_number(counted)} از {fa_number(capacity)} جای خود را می‌شمارد"
         )
     return text
+
+
+def _reach_words(norm, mode: str, unit: str) -> tuple[str, str]:
+    """How far a provider of ``mode`` serves, in words (English, Persian)."""
+    if mode == "remote":
+        return "the whole province, whatever the distance", "همهٔ استان، هر فاصله‌ای"
+    if mode == "centre":
+        return _catchment_words(norm, unit)
+    reach = norm.reach(mode, unit)
+    if unit == "min":
+        return f"{reach:.0f} min by road", f"{fa_number(reach)} دقیقه راه"
+    return f"{reach / 1000:.0f} km", f"{fa_number(reach / 1000)} کیلومتر"
 
 
 def _catchment_words(norm, unit: str) -> tuple[str, str]:

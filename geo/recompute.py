@@ -178,9 +178,11 @@ class Analysis:
     def county_at(self, lon: float, lat: float) -> str | None:
         return county_at(self.licence_index, lon, lat)
 
-    def check_licence(self, lon: float, lat: float, service_type: str, capacity: int) -> LicenceCheck:
+    def check_licence(
+        self, lon: float, lat: float, service_type: str, capacity: int, delivery_mode: str | None = None
+    ) -> LicenceCheck:
         """Judge a proposed licence (``geo.licence.check_licence`` on this analysis)."""
-        return check_licence(self, lon, lat, service_type, capacity)
+        return check_licence(self, lon, lat, service_type, capacity, delivery_mode)
 
 
 def analyse(
@@ -265,6 +267,7 @@ def analyse(
         demand=demand,
         nearest_min=acc.nearest_min,
         fallback=acc.fallback,
+        reached=acc.reached,
     )
     return Analysis(
         norms=norms,

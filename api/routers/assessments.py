@@ -97,7 +97,7 @@ def licence_check(
     # A few milliseconds of NumPy once the analysis is ready (seconds before): in the thread
     # pool, never on the event loop; serialised here, cheaper than FastAPI's generic encoder.
     check = snap.analysis().check_licence(
-        request.lon, request.lat, request.service_type, request.capacity
+        request.lon, request.lat, request.service_type, request.capacity, request.delivery_mode
     )
     answer = {**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
     body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
