@@ -370,6 +370,14 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     )
     assert refused.status_code == 400 and "remote" in refused.json()["detail"]
 
+    # Siting says the mode it places; a service delivered only remotely has no place to choose.
+    siting = admin.post("/plans/siting", json={"service_type": "respite_care", "k": 1, "province": "00"})
+    assert siting.status_code == 200, siting.text
+    summary = siting.json()["summary"]
+    assert summary["delivery_mode"] == "centre" and summary["reach_km"] == 25
+    remote_siting = admin.post("/plans/siting", json={"service_type": "counselling", "k": 1, "province": "00"})
+    assert remote_siting.status_code == 400 and "only remotely" in remote_siting.json()["detail"]
+
     # OGC collections, their queryables, the OpenAPI document.
     items = admin.get("/collections/ngos/items?service_type=respite_care").json()
     assert [f["properties"]["licence_no"] for f in items["features"]] == ["R-1"]

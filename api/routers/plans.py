@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from api.deps import MEDIA, feature_collection, json_records, snapshot
+from api.deps import MEDIA, feature_collection, json_records, national_snapshot, snapshot
 from api.errors import status_of
 from api.routers.assessments import json_safe
 from api.schemas import (
@@ -240,10 +240,19 @@ def list_scenarios(
 
 
 @router.post("/scenarios", status_code=201, summary="Save a scenario", response_model=ScenarioPublic)
-def create_scenario(request: Request, body: Annotated[ScenarioCreate, Body()]) -> ScenarioPublic:
+def create_scenario(
+    request: Request,
+    body: Annotated[ScenarioCreate, Body()],
+    national: Annotated[Snapshot, Depends(national_snapshot)],
+) -> ScenarioPublic:
     # The author is the signed-in user (a free-text ``owner`` in the body is not trusted).
     record = plans.create_scenario(
-        _store(request), body.name, body.changes, owner=_author(request), description=body.description
+        _store(request),
+        body.name,
+        body.changes,
+        owner=_author(request),
+        description=body.description,
+        services=national.norms.services,  # the catalogue's service types
     )
     return _public(record)
 

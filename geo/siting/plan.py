@@ -134,6 +134,14 @@ def site_centres(
         raise AnalysisInputError(f"the number of new sites must be a positive whole number, not {k}")
     k = int(k)
     norm = analysis.norms.services[service_type]
+    # New sites deliver in the service's first mode that has a place (``geo.catalogue``): a centre,
+    # or an outreach, community or home base, each within its own reach.
+    mode = next((m for m in norm.modes if m != "remote"), None)
+    if mode is None:
+        raise AnalysisInputError(
+            f"{service_type} is delivered only remotely: no place to choose for it (distance does not matter)",
+            code="remote-only",
+        )
     travel = travel_of(analysis)
     s = analysis.settlements
     codes = s["settlement_code"].to_numpy()
@@ -175,7 +183,7 @@ def site_centres(
         if capacitated and per_site > 0:
             k = min(k, int(np.floor(budget / per_site + 1e-9)))
     unit = travel.unit
-    catchment = norm.catchment(unit)
+    catchment = norm.reach(mode, unit)
     if unit == "min":
         if cap_km is not None:
             raise AnalysisInputError("on roads the p-median cap is a travel time: give cap_min")
@@ -299,6 +307,9 @@ def site_centres(
         "existing_centres": len(existing_capacity),
         "capacity_per_new_site": int(capacity),
         "catchment_km": norm.catchment_km,
+        "delivery_mode": mode,
+        "reach_km": norm.reach(mode, "m") / 1000.0,
+        "reach_min": norm.reach(mode, "min") if unit == "min" else None,
         "cap_km": cap_m / 1000.0 if model == "pmedian" and unit == "m" else None,
         "catchment_min": norm.catchment_min if unit == "min" else None,
         "cap_min": cap_m if model == "pmedian" and unit == "min" else None,
