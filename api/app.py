@@ -16,9 +16,9 @@ from api.params import reject_unknown_parameters
 from api.routers import (
     activities,
     applications,
-    catalogue,
     assessments,
     auth,
+    catalogue,
     evaluations,
     features,
     hierarchy,

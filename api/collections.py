@@ -153,7 +153,12 @@ def _for_services(c: Collection, services: tuple[str, ...]) -> Collection:
     for p in c.properties:
         if p.per_service:
             props.extend(
-                replace(p, name=p.name.format(service=s), description=p.description.format(service=s), per_service=False)
+                replace(
+                    p,
+                    name=p.name.format(service=s),
+                    description=p.description.format(service=s),
+                    per_service=False,
+                )
                 for s in services
             )
         elif p.catalogue:
@@ -161,7 +166,8 @@ def _for_services(c: Collection, services: tuple[str, ...]) -> Collection:
         else:
             props.append(p)
     filters = {
-        name: replace(f, choices=services) if f.column == "service_type" else f for name, f in c.filters.items()
+        name: replace(f, choices=services) if f.column == "service_type" else f
+        for name, f in c.filters.items()
     }
     made = _BY_SERVICES[(c.id, services)] = replace(c, properties=tuple(props), filters=filters)
     return made
@@ -276,7 +282,13 @@ _ACCESS_PROPERTIES = (
     _column(SETTLEMENTS, "kind"),
     *_CODES,
     _POPULATION,
-    _p("{service}_nearest_km", "number", "km to the nearest active {service} centre", nullable=True, per_service=True),
+    _p(
+        "{service}_nearest_km",
+        "number",
+        "km to the nearest active {service} centre",
+        nullable=True,
+        per_service=True,
+    ),
     _p(
         "{service}_nearest_min",
         "number",
@@ -292,7 +304,9 @@ _ACCESS_PROPERTIES = (
         roads_only=True,
         per_service=True,
     ),
-    _p("{service}_access_share", "number", "E2SFCA {service} access as a share of the norm", per_service=True),
+    _p(
+        "{service}_access_share", "number", "E2SFCA {service} access as a share of the norm", per_service=True
+    ),
     _p("flagged_services", "integer", "services for which the settlement is flagged underserved"),
     _IN_TARGET_AREA,
 )

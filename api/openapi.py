@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.collections import COLLECTIONS, Collection
-from api.schemas import CATALOGUE_ENUM
 from api.guard import HEAVY_PATHS, HEAVY_PREFIXES
 from api.routers.features import HTML_PATHS
+from api.schemas import CATALOGUE_ENUM
 from api.security import requirement_of
 
 GEOJSON = "application/geo+json"
@@ -206,7 +206,9 @@ def with_catalogue(doc: dict, services: tuple[str, ...]) -> dict:
     def fill(node: Any) -> None:
         if isinstance(node, dict):
             if node.get(CATALOGUE_MARK) == "services":
-                branches = [b for b in node.get("anyOf", ()) if isinstance(b, dict) and b.get("type") == "string"]
+                branches = [
+                    b for b in node.get("anyOf", ()) if isinstance(b, dict) and b.get("type") == "string"
+                ]
                 for target in branches or [node]:
                     target["enum"] = list(services)
             for value in node.values():

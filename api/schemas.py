@@ -1071,7 +1071,9 @@ class SitingSummary(Priced):
     existing_centres: int
     capacity_per_new_site: int
     catchment_km: float
-    delivery_mode: DeliveryMode = Field(description="how the new sites deliver (the service's first mode with a place)")
+    delivery_mode: DeliveryMode = Field(
+        description="how the new sites deliver (the service's first mode with a place)"
+    )
     reach_km: float = Field(description="how far a new site serves, km of travel")
     reach_min: float | None = Field(description="on roads: the same in minutes")
     cap_km: float | None

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import re
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
 from cli.analysis import cmd_analyse, cmd_check_licence, cmd_compare_travel, cmd_priorities, cmd_trends
+from cli.catalogue import cmd_catalogue
 from cli.data import (
     cmd_backup,
     cmd_build_demo,
@@ -238,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("username")
     usub.add_parser("list", help="list the users, their roles, provinces and live tokens")
     us.set_defaults(func=cmd_users)
+
+    cat = sub.add_parser("catalogue", help="the service catalogue in force, or import a new norms file")
+    csub = cat.add_subparsers(dest="action", required=True)
+    csub.add_parser("show", help="the catalogue in force (JSON)").set_defaults(func=cmd_catalogue)
+    ci = csub.add_parser("import", help="import a norms file as the new version (an administrator)")
+    ci.add_argument("file", type=Path)
+    ci.add_argument("--user", help="the administrator (password asked)")
+    ci.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    ci.set_defaults(func=cmd_catalogue)
 
     db = sub.add_parser("db", help="database administration (PostGIS)")
     dsub = db.add_subparsers(dest="action", required=True)

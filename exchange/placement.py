@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from exchange.validation import is_missing, label_map
-from geo.names import match_each, match_settlements, normalize_name
 from geo.catalogue import labels_of
+from geo.names import match_each, match_settlements, normalize_name
 from geo.schema import DEFAULT_SERVICE_TYPES
 
 #: Columns that may hold a settlement's name (after ``exchange.templates.rename_headers``).

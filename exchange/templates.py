@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.names import normalize_name
 from geo.catalogue import DELIVERY_MODES
+from geo.names import normalize_name
 from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, layer
 
 #: column -> (Persian label, English label); columns of every layer and the extra import columns.

@@ -20,10 +20,18 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo.catalogue import DELIVERY_MODES, labels_of
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.names import match_each, normalize_name, normalize_text
-from geo.catalogue import DELIVERY_MODES, labels_of
-from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, SETTLEMENT_KINDS, Column, Layer, conform, layer
+from geo.schema import (
+    DEFAULT_SERVICE_TYPES,
+    LICENCE_STATUSES,
+    SETTLEMENT_KINDS,
+    Column,
+    Layer,
+    conform,
+    layer,
+)
 from geo.shapes import GeometryLimits, area_km2, non_finite, outside_county, wkt_problem
 
 #: Reason codes of a rejection, and what each means.

@@ -122,7 +122,12 @@ def delivery_modes(ngos: pd.DataFrame, norms: Norms) -> np.ndarray:
     main = ngos["service_type"].map({code: s.main_mode for code, s in norms.services.items()})
     if "delivery_mode" not in ngos.columns:
         return main.fillna("centre").to_numpy(dtype=object)
-    return ngos["delivery_mode"].where(ngos["delivery_mode"].notna(), main).fillna("centre").to_numpy(dtype=object)
+    return (
+        ngos["delivery_mode"]
+        .where(ngos["delivery_mode"].notna(), main)
+        .fillna("centre")
+        .to_numpy(dtype=object)
+    )
 
 
 def locate(frame: gpd.GeoDataFrame) -> Located:

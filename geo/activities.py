@@ -384,7 +384,9 @@ def province_progress(
 
 
 def gaps(
-    target_areas: pd.DataFrame, activities: pd.DataFrame, services: Iterable[str] = tuple(DEFAULT_SERVICE_TYPES)
+    target_areas: pd.DataFrame,
+    activities: pd.DataFrame,
+    services: Iterable[str] = tuple(DEFAULT_SERVICE_TYPES),
 ) -> pd.DataFrame:
     """Per target neighbourhood: ``no_activity`` (no ongoing or completed activity there) and
     ``missing_services`` (the service types of ``services`` with no ongoing or completed activity

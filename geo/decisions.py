@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.errors import AnalysisInputError as AnalysisInputError
-from geo.norms import Norms
 from geo.catalogue import is_service_code, labels_of
+from geo.errors import AnalysisInputError as AnalysisInputError
 from geo.errors import UnknownServiceError
+from geo.norms import Norms
 from geo.schema import DEFAULT_SERVICE_TYPES
 
 _FA_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")

@@ -345,8 +345,6 @@ class BackupError(ServerFault):
 
 #: Every concrete domain error, for the status table's test and the documentation.
 __all__ = [
-    "NormsRejected",
-    "UnknownServiceError",
     "AccountError",
     "AlreadyExists",
     "AmayeshError",
@@ -364,6 +362,7 @@ __all__ = [
     "ImportRejected",
     "InputError",
     "InvalidTransition",
+    "NormsRejected",
     "NotFoundError",
     "PreconditionFailed",
     "PreconditionRequired",
@@ -377,6 +376,7 @@ __all__ = [
     "UnknownFeatureError",
     "UnknownLayerError",
     "UnknownProvinceError",
+    "UnknownServiceError",
     "UnknownSettlementError",
     "UnknownUserError",
 ]

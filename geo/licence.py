@@ -310,7 +310,10 @@ def check_licence(
         located, tree, frame = ix.providers[service_type]
         if remote:
             near = np.flatnonzero(frame["province_code"].to_numpy(dtype=object) == county[:2])
-            d = ground_distance(located, near, here, np.zeros(len(near), dtype="int64")) * analysis.norms.detour_factor
+            d = (
+                ground_distance(located, near, here, np.zeros(len(near), dtype="int64"))
+                * analysis.norms.detour_factor
+            )
             order = np.argsort(d, kind="stable")
             near, d = near[order], d[order]
             if unit == "min":

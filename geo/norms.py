@@ -439,7 +439,9 @@ def _catalogue_entry(name, values) -> dict:
                     "(a centre reaches its catchment; remote has no reach)"
                 )
             if isinstance(reach, bool) or not isinstance(reach, int | float) or not 0 < reach < 10_000:
-                raise ConfigurationError(f"norms file: {what}.{key}.{mode} must be a positive number, not {reach!r}")
+                raise ConfigurationError(
+                    f"norms file: {what}.{key}.{mode} must be a positive number, not {reach!r}"
+                )
         out[key] = {str(m): float(r) for m, r in table.items()}
     return out
 

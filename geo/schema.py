@@ -106,7 +106,11 @@ _synthetic = Column("synthetic", "bool", "True where the row is generated demo d
 #: A service type: one of the catalogue's (the norms' ``[services]``), checked against it where a
 #: file or a request names one; the store only holds the code's shape.
 _service_type = Column(
-    "service_type", "str", "a service of the catalogue (the norms' [services])", "service", pattern=SERVICE_CODE
+    "service_type",
+    "str",
+    "a service of the catalogue (the norms' [services])",
+    "service",
+    pattern=SERVICE_CODE,
 )
 
 PROVINCES = Layer(

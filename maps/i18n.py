@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import jdatetime
 
+from geo.catalogue import DELIVERY_MODES
 from geo.schema import DEFAULT_SERVICE_TYPES, LICENCE_STATUSES, SETTLEMENT_KINDS
 
 LANGUAGES = ("fa", "en")
@@ -167,6 +168,7 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "newly_covered": ("جمعیت هدف تازه پوشش‌یافته", "Target persons newly covered"),
     "better_places": ("جاهای کم‌برخوردار بهتر", "Better underserved places"),
     "catchment": ("شعاع دسترسی", "Catchment"),
+    "delivery_mode": ("شیوهٔ ارائه", "Delivery mode"),
     "catchment_note": (
         "دایره: {travel} کیلومتر مسیر، برابر {radius} کیلومتر خط مستقیم",
         "Circle: {travel} km of travel, {radius} km in a straight line",
@@ -771,6 +773,7 @@ def strings(lang: str, services: Mapping[str, tuple[str, str]] | None = None) ->
     for prefix, table in (("service_", catalogue), ("status_", LICENCE_STATUSES)):
         out.update({prefix + code: labels[i] for code, labels in table.items()})
     out.update({"kind_" + code: labels[i] for code, labels in SETTLEMENT_KINDS.items()})
+    out.update({"mode_" + code: labels[i] for code, labels in DELIVERY_MODES.items()})
     return out
 
 

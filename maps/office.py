@@ -505,6 +505,24 @@ def rating_card(table: pd.DataFrame, scale, lang: str) -> dict:
 
 
 _IMPORT_TEXT = {
+    "catalogue": ("فهرست خدمات و هنجارها", "Service catalogue and norms"),
+    "catalogue_lead": (
+        "خدمات، شیوه‌های ارائه و دامنهٔ هر شیوه، ارائه‌دهندگان و هنجارها در یک پروندهٔ نسخه‌دار است. "
+        "پرونده را بگیرید، ویرایش کنید، نسخه‌اش را عوض کنید و دوباره بارگذاری کنید: همه یا هیچ، "
+        "و از درخواست بعدی برای همهٔ صفحه‌ها و گزارش‌ها به کار می‌رود.",
+        "Services, their delivery modes and each mode's reach, providers and norms are one versioned "
+        "file. Download it, edit it, give it a new version and upload it: all or nothing, in force "
+        "for every page and report from the next request.",
+    ),
+    "catalogue_version": ("نسخه", "Version"),
+    "catalogue_file": ("از پروندهٔ هنجارهای سرور", "from the server's norms file"),
+    "catalogue_imported": ("وارد شده در {when} به دست {who}", "imported on {when} by {who}"),
+    "catalogue_download": ("گرفتن پروندهٔ هنجارها (TOML)", "Download the norms file (TOML)"),
+    "catalogue_upload": ("بارگذاری نسخهٔ تازه", "Upload a new version"),
+    "catalogue_done": ("نسخهٔ {version} اکنون به کار می‌رود.", "Version {version} is now in force."),
+    "service": ("خدمت", "Service"),
+    "modes": ("شیوه‌های ارائه (دامنه)", "Delivery modes (reach)"),
+    "providers": ("ارائه‌دهندگان", "Providers"),
     "title": words("page_import"),
     "lead": (
         "فایل اکسل یا CSV دفتر مجوزها را بارگذاری کنید. پیش از نوشتن، می‌بینید چند ردیف افزوده، به‌روز یا "
@@ -543,9 +561,17 @@ _LAYER_TITLES = {"ngos": 0, "target_areas": 0, "county_needs": 0}
 
 
 def import_page(
-    lang: str, *, layers: Sequence[str], can_undo: bool, as_of: dt.date, pages: Sequence[str]
+    lang: str,
+    *,
+    layers: Sequence[str],
+    can_undo: bool,
+    as_of: dt.date,
+    pages: Sequence[str],
+    catalogue: Mapping | None = None,
 ) -> str:
-    """The import page: choose a layer, upload, follow the progress, preview, confirm or cancel."""
+    """The import page: choose a layer, upload, follow the progress, preview, confirm or cancel;
+    for an administrator, the service catalogue in force (``services.catalogue.describe``) and
+    the import of a new version of the norms."""
     from geo.schema import LAYERS
 
     i = 0 if lang == "fa" else 1
@@ -577,7 +603,47 @@ def import_page(
         layers=[(name, (LAYERS[name].title_fa, LAYERS[name].title_en)[i]) for name in layers],
         can_undo=can_undo,
         config=config,
+        catalogue=_catalogue_rows(catalogue, lang) if catalogue is not None else None,
     )
+
+
+def _catalogue_rows(catalogue: Mapping, lang: str) -> dict:
+    """The catalogue as the import page shows it: its version, where it comes from, a row per
+    service (name, delivery modes with their reach, providers)."""
+    i = 0 if lang == "fa" else 1
+
+    def num(value: str) -> str:
+        return _digits(value, lang)
+
+    unit = {"km": ("کیلومتر", "km"), "min": ("دقیقه", "min")}
+    rows = []
+    for s in catalogue["services"]:
+        modes = []
+        for m in s["modes"]:
+            name = (catalogue["modes"][m]["fa"], catalogue["modes"][m]["en"])[i]
+            reach = s["reach"][m]
+            modes.append(
+                name if reach is None else f"{name} ({num(f'{reach:g}')} {unit[s['reach_unit']][i]})"
+            )
+        rows.append(
+            {
+                "code": s["code"],
+                "name": (s["label_fa"], s["label_en"])[i],
+                "modes": "، ".join(modes) if lang == "fa" else ", ".join(modes),
+                "providers": ("، " if lang == "fa" else ", ").join(
+                    (catalogue["provider_kinds"][k]["fa"], catalogue["provider_kinds"][k]["en"])[i]
+                    for k in s["provider_kinds"]
+                ),
+            }
+        )
+    when = catalogue["imported_at"]
+    return {
+        "version": catalogue["version"],
+        "imported": catalogue["source"] == "imported",
+        "imported_at": jalali_date(dt.datetime.fromisoformat(when).date(), lang) if when else "",
+        "imported_by": catalogue["imported_by"] or "",
+        "rows": rows,
+    }
 
 
 def refusal_page(

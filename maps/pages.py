@@ -136,6 +136,8 @@ class Context:
     pages: Sequence[str] = PAGES
     #: the travel cost of the norms: "straight" (outreach in km) or "roads" (in minutes)
     travel: str = "straight"
+    #: the catalogue's delivery modes per service (code -> modes, the main one first)
+    service_modes: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def page_url(page: str, lang: str, params: Mapping[str, str]) -> str:
@@ -191,7 +193,10 @@ def build_page(page: str, lang: str, ctx: Context) -> str:
         extra_js.insert(0, f"{VENDOR}/supercluster/supercluster.min.js")
 
     provinces = [{"code": c, "name": (fa, en)[i] or fa} for c, fa, en in ctx.provinces]
-    services = [{"code": c, "name": (fa, en)[i]} for c, fa, en in ctx.services]
+    services = [
+        {"code": c, "name": (fa, en)[i], "modes": list(ctx.service_modes.get(c, ("centre",)))}
+        for c, fa, en in ctx.services
+    ]
     province = ctx.params.get("province") or ""
     service = ctx.params.get("service") or ctx.services[0][0]
     panel = _templates.get_template(f"{page}.html").render(

@@ -74,7 +74,9 @@ def norms_in_force(versions: pd.DataFrame | None, started_with: Norms) -> Norms:
         return started_with
 
 
-def problems(new: Norms, running: Norms, layers: Mapping[str, pd.DataFrame], versions: pd.DataFrame | None) -> list[str]:
+def problems(
+    new: Norms, running: Norms, layers: Mapping[str, pd.DataFrame], versions: pd.DataFrame | None
+) -> list[str]:
     """Why ``new`` cannot replace ``running`` over the stored ``layers`` (empty: it can)."""
     out: list[str] = []
     if versions is not None and str(new.version) in set(versions["version"].astype(str)):
@@ -175,7 +177,9 @@ def describe(norms: Norms, versions: pd.DataFrame | None) -> dict:
                 "main_mode": s.main_mode,
                 "provider_kinds": list(s.provider_kinds),
                 "reach": {
-                    mode: None if mode == "remote" else round(s.reach(mode, unit) / (1000.0 if unit == "m" else 1.0), 3)
+                    mode: None
+                    if mode == "remote"
+                    else round(s.reach(mode, unit) / (1000.0 if unit == "m" else 1.0), 3)
                     for mode in s.modes
                 },
                 "reach_unit": "km" if unit == "m" else "min",

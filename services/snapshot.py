@@ -19,9 +19,9 @@ import pandas as pd
 import shapely
 
 from geo.norms import Norms
-from services.catalogue import norms_in_force
 from geo.recompute import Analysis
 from services.caches import ByteLRU
+from services.catalogue import norms_in_force
 from services.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from store.base import Store, StoreError
 

@@ -102,7 +102,6 @@ class _PgTransaction(Transaction):
             _upgrade(self.conn, spec)
         return table
 
-
     def write_layer(self, name: str, frame: Frame) -> None:
         out = validate_frame(name, frame)
         table = self._ensure(layer(name))
@@ -162,11 +161,14 @@ def _upgrade(conn: Connection, spec: Layer) -> None:
             conn.exec_driver_sql(f'ALTER TABLE "{spec.name}" ADD COLUMN IF NOT EXISTS "{col.name}" {kind}')
             for name, sql in _checks(spec):
                 if name.startswith(f"{col.name}_"):
-                    conn.exec_driver_sql(f'ALTER TABLE "{spec.name}" ADD CONSTRAINT "{spec.name}_{name}" CHECK ({sql})')
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE "{spec.name}" ADD CONSTRAINT "{spec.name}_{name}" CHECK ({sql})'
+                    )
     if "service_type" in have:
         old = f"{spec.name}_service_type_known"
         found = conn.exec_driver_sql(
-            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass", (old, f'"{spec.name}"')
+            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            (old, f'"{spec.name}"'),
         ).first()
         if found is not None:
             conn.exec_driver_sql(f'ALTER TABLE "{spec.name}" DROP CONSTRAINT "{old}"')

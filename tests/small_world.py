@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
-from geo.schema import LAYERS, DEFAULT_SERVICE_TYPES
+from geo.schema import DEFAULT_SERVICE_TYPES, LAYERS
 from tests import analysis_world as world
 
 PROVINCE = "00"

@@ -61,7 +61,13 @@ increase_per_place = 8
 """
 
 
-def norms_text(*, version: str = "2026.9-test", travel: str = "straight", ninth: bool = True, remote_counselling: bool = True) -> str:
+def norms_text(
+    *,
+    version: str = "2026.9-test",
+    travel: str = "straight",
+    ninth: bool = True,
+    remote_counselling: bool = True,
+) -> str:
     """The shipped norms file, edited as an administrator would: a new version, the travel, a
     ninth service, counselling delivered remotely only (a mode change)."""
     text = re.sub(r'^version = ".*"$', f'version = "{version}"', NORMS_TEXT, count=1, flags=re.M)
@@ -104,12 +110,21 @@ def test_a_ninth_service_and_a_mode_change_are_read_from_the_file():
     ("edit", "reason"),
     [
         (lambda t: t.replace('label_fa = "مراقبت موقت"\n', ""), "label_fa must name the service"),
-        (lambda t: t.replace('modes = ["centre", "home"]', 'modes = ["centre", "teleport"]'), "modes must list"),
+        (
+            lambda t: t.replace('modes = ["centre", "home"]', 'modes = ["centre", "teleport"]'),
+            "modes must list",
+        ),
         (lambda t: t.replace('modes = ["centre", "home"]', "modes = []"), "modes must list"),
         (lambda t: t.replace("reach_km = { home = 40 }", "reach_km = { remote = 40 }"), "a reach is set for"),
         (lambda t: t.replace("reach_km = { home = 40 }", "reach_km = { home = -1 }"), "positive number"),
         (lambda t: t.replace("[services.respite_care]", "[services.Respite-Care]"), "short lower-case code"),
-        (lambda t: t.replace("[costs.services.respite_care]\nnew_centre = 900\nper_place = 12\nincrease_per_place = 8\n", ""), "missing ['respite_care']"),
+        (
+            lambda t: t.replace(
+                "[costs.services.respite_care]\nnew_centre = 900\nper_place = 12\nincrease_per_place = 8\n",
+                "",
+            ),
+            "missing ['respite_care']",
+        ),
     ],
 )
 def test_a_catalogue_that_cannot_be_used_is_refused_with_its_reason(edit, reason):
@@ -140,7 +155,7 @@ def test_hostile_norms_files_are_refused_not_read():
     for content, reason in [
         (b"x" * (C.MAX_BYTES + 1), "larger than"),
         (b"\xff\xfe\x00v", "not UTF-8"),
-        ("version = '1'\n\x00".encode(), "NUL"),
+        (b"version = '1'\n\x00", "NUL"),
         (b"a = " + b"[" * 100_000 + b"]" * 100_000, "nests tables or arrays too deeply"),
         (b"version = ", "not valid TOML"),
     ]:
@@ -162,7 +177,10 @@ def _line_world(service_modes: dict, ngo_rows: list[tuple], places: list[tuple],
     settlements = world.settlements([(x, 34.5) for x, _, _ in places], [1000] * len(places))
     settlements["province_code"] = [p for _, p, _ in places]
     ngos = world.ngos(
-        [(x, 34.5) for x, *_ in ngo_rows], [r[2] for r in ngo_rows], [r[3] for r in ngo_rows], [None] * len(ngo_rows)
+        [(x, 34.5) for x, *_ in ngo_rows],
+        [r[2] for r in ngo_rows],
+        [r[3] for r in ngo_rows],
+        [None] * len(ngo_rows),
     )
     ngos["province_code"] = [r[1] for r in ngo_rows]
     ngos["delivery_mode"] = [r[4] for r in ngo_rows]
@@ -218,7 +236,12 @@ def test_a_remote_provider_serves_its_whole_province_whatever_the_distance():
     # Distance never flags a service delivered only remotely; access still does.
     tier = pd.Series(["village"] * 3)
     flags = underserved_flags(
-        s, tier, acc.nearest_m, norms.access_share(acc.access), pd.Series([False] * 3), norms,
+        s,
+        tier,
+        acc.nearest_m,
+        norms.access_share(acc.access),
+        pd.Series([False] * 3),
+        norms,
         reached=acc.reached,
     )
     mine = flags[flags["service_type"] == "counselling"].set_index("settlement_code")
@@ -234,6 +257,7 @@ def test_modes_of_one_service_add_up_exactly():
     both = _line_world({}, rows, places)
     centre = _line_world({}, rows[:1], places)
     remote = _line_world({}, rows[1:], places)
+
     def access(norms, s, n, demand):
         return access_measures(s, n, demand, norms).access["counselling"].to_numpy()
 
@@ -257,7 +281,9 @@ def served(tmp_path):
         for name, frame in small_layers().items():
             tx.write_layer(name, frame)
     started = tmp_path / "norms.toml"
-    started.write_text(norms_text(version="2026.1-straight", ninth=False, remote_counselling=False), encoding="utf-8")
+    started.write_text(
+        norms_text(version="2026.1-straight", ninth=False, remote_counselling=False), encoding="utf-8"
+    )
     app = create_app(
         Settings(
             store=url,
@@ -268,7 +294,9 @@ def served(tmp_path):
         )
     )
     tokens = make_users(url)
-    clients = {k: TestClient(app, raise_server_exceptions=False, headers=bearer(t)) for k, t in tokens.items()}
+    clients = {
+        k: TestClient(app, raise_server_exceptions=False, headers=bearer(t)) for k, t in tokens.items()
+    }
     yield {"app": app, "clients": clients, "store": app.state.snapshots.store}
     app.state.imports.close()
 
@@ -318,24 +346,49 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
         pd.DataFrame(rows).to_excel(buf, index=False)
         return buf.getvalue()
 
-    base = {"ظرفیت": "40", "وضعیت مجوز": "فعال", "شهرستان": "اراک", "طول جغرافیایی": "49.5", "عرض جغرافیایی": "34.4"}
+    base = {
+        "ظرفیت": "40",
+        "وضعیت مجوز": "فعال",
+        "شهرستان": "اراک",
+        "طول جغرافیایی": "49.5",
+        "عرض جغرافیایی": "34.4",
+    }
     rows = [
-        {"شماره مجوز": "R-1", "نام": "مرکز موقت یک", "نوع خدمت": "مراقبت موقت", "شیوهٔ ارائه": "در منزل", **base},
+        {
+            "شماره مجوز": "R-1",
+            "نام": "مرکز موقت یک",
+            "نوع خدمت": "مراقبت موقت",
+            "شیوهٔ ارائه": "در منزل",
+            **base,
+        },
         {"شماره مجوز": "R-2", "نام": "مرکز دو", "نوع خدمت": "juggling", **base},
         {"شماره مجوز": "R-3", "نام": "مرکز سه", "نوع خدمت": "respite_care", "شیوهٔ ارائه": "remote", **base},
     ]
-    job = _wait(admin, admin.post("/imports?layer=ngos", files={"file": ("r.xlsx", registry(rows))}).json()["id"])
+    job = _wait(
+        admin, admin.post("/imports?layer=ngos", files={"file": ("r.xlsx", registry(rows))}).json()["id"]
+    )
     reasons = {(x["row"], x["reason"]) for x in job["rejected_rows"]}
     assert reasons == {(2, "unknown_service_type"), (3, "mode_not_offered")}
     assert any("juggling" in x["text"] for x in job["rejected_rows"])
-    job = _wait(admin, admin.post("/imports?layer=ngos", files={"file": ("r.xlsx", registry(rows[:1]))}).json()["id"])
+    job = _wait(
+        admin, admin.post("/imports?layer=ngos", files={"file": ("r.xlsx", registry(rows[:1]))}).json()["id"]
+    )
     assert job["can_confirm"], job["rejected_rows"]
     assert admin.post(f"/imports/{job['id']}/confirm").status_code == 200
     stored = store.read_layer("ngos").set_index("licence_no")
-    assert stored.loc["R-1", "service_type"] == "respite_care" and stored.loc["R-1", "delivery_mode"] == "home"
+    assert (
+        stored.loc["R-1", "service_type"] == "respite_care" and stored.loc["R-1", "delivery_mode"] == "home"
+    )
     # The county's target persons for the new service: data, not code.
     needs = store.read_layer("county_needs")
-    extra = pd.DataFrame({"county_code": ["0001", "0002"], "service_type": "respite_care", "target_population": [900, 400], "synthetic": True})
+    extra = pd.DataFrame(
+        {
+            "county_code": ["0001", "0002"],
+            "service_type": "respite_care",
+            "target_population": [900, 400],
+            "synthetic": True,
+        }
+    )
     with store.transaction() as tx:
         tx.write_layer("county_needs", pd.concat([needs, extra], ignore_index=True))
 
@@ -348,25 +401,45 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     assert "juggling" in unknown.json()["detail_fa"]
     flags = admin.get("/collections/flags/items?service_type=counselling&limit=500").json()["features"]
     assert flags and not any(f["properties"]["too_far"] for f in flags)  # remote: never too far
-    check = admin.post("/licence-checks", json={"lon": 49.5, "lat": 34.4, "service_type": "respite_care", "capacity": 30})
+    check = admin.post(
+        "/licence-checks", json={"lon": 49.5, "lat": 34.4, "service_type": "respite_care", "capacity": 30}
+    )
     assert check.status_code == 200, check.text
     assert check.json()["delivery_mode"] == "centre" and check.json()["reach_km"] == 25
     assert "centre" in check.json()["reasons_en"][0] and "در مرکز" in check.json()["reasons_fa"][0]
     home = admin.post(
         "/licence-checks",
-        json={"lon": 49.5, "lat": 34.4, "service_type": "respite_care", "capacity": 30, "delivery_mode": "home"},
+        json={
+            "lon": 49.5,
+            "lat": 34.4,
+            "service_type": "respite_care",
+            "capacity": 30,
+            "delivery_mode": "home",
+        },
     ).json()
     assert home["delivery_mode"] == "home" and home["reach_km"] == 40 and home["better_places"] == []
     assert home["newly_covered_target_population"] >= check.json()["newly_covered_target_population"]
     remote = admin.post(
         "/licence-checks",
-        json={"lon": 49.5, "lat": 34.4, "service_type": "counselling", "capacity": 30, "delivery_mode": "remote"},
+        json={
+            "lon": 49.5,
+            "lat": 34.4,
+            "service_type": "counselling",
+            "capacity": 30,
+            "delivery_mode": "remote",
+        },
     ).json()
     assert remote["delivery_mode"] == "remote" and remote["reach_km"] is None, remote
     assert "whole province" in remote["reasons_en"][0]
     refused = admin.post(
         "/licence-checks",
-        json={"lon": 49.5, "lat": 34.4, "service_type": "counselling", "capacity": 30, "delivery_mode": "centre"},
+        json={
+            "lon": 49.5,
+            "lat": 34.4,
+            "service_type": "counselling",
+            "capacity": 30,
+            "delivery_mode": "centre",
+        },
     )
     assert refused.status_code == 400 and "remote" in refused.json()["detail"]
 
@@ -375,7 +448,9 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     assert siting.status_code == 200, siting.text
     summary = siting.json()["summary"]
     assert summary["delivery_mode"] == "centre" and summary["reach_km"] == 25
-    remote_siting = admin.post("/plans/siting", json={"service_type": "counselling", "k": 1, "province": "00"})
+    remote_siting = admin.post(
+        "/plans/siting", json={"service_type": "counselling", "k": 1, "province": "00"}
+    )
     assert remote_siting.status_code == 400 and "only remotely" in remote_siting.json()["detail"]
 
     # OGC collections, their queryables, the OpenAPI document.
@@ -384,11 +459,21 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     assert admin.get("/collections/ngos/items?service_type=juggling").status_code == 400
     q = admin.get("/collections/settlement-access/queryables").json()["properties"]
     assert "respite_care_access_share" in q
-    assert "respite_care" in admin.get("/collections/ngos/queryables").json()["properties"]["service_type"]["enum"]
+    assert (
+        "respite_care"
+        in admin.get("/collections/ngos/queryables").json()["properties"]["service_type"]["enum"]
+    )
     doc = admin.get("/openapi.json").json()
-    enums = [p.get("schema", {}) for p in doc["paths"]["/saturation"]["get"]["parameters"] if p["name"] == "service_type"]
+    enums = [
+        p.get("schema", {})
+        for p in doc["paths"]["/saturation"]["get"]["parameters"]
+        if p["name"] == "service_type"
+    ]
     assert any("respite_care" in str(e) for e in enums)
-    assert "respite_care_access_share" in doc["components"]["schemas"]["SettlementAccessProperties"]["properties"]
+    assert (
+        "respite_care_access_share"
+        in doc["components"]["schemas"]["SettlementAccessProperties"]["properties"]
+    )
 
     # Tiles: the centre in the NGO tile of its place, with its service.
     z = 10
@@ -404,5 +489,56 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     page = admin.get("/maps/national?lang=fa")
     assert page.status_code == 200 and "مراقبت موقت" in page.text
     assert "Respite care" in admin.get("/maps/national?lang=en").text
+    importing = admin.get("/maps/import?lang=fa")  # the administrator's catalogue card
+    assert importing.status_code == 200 and 'data-code="respite_care"' in importing.text
+    assert "در منزل (۴۰ کیلومتر)" in importing.text and "2026.9-test" in importing.text
+    assert "am-catalogue" not in served["clients"]["planner"].get("/maps/import?lang=fa").text
     html = admin.get("/collections/ngos/items?f=html&service_type=respite_care")
     assert html.status_code == 200 and "R-1" in html.text
+
+
+def test_the_command_line_shows_and_imports_a_catalogue(tmp_path, capsys, monkeypatch):
+    from cli.main import main
+    from store.accounts import Accounts
+    from tests.conftest import TEST_PASSWORD
+
+    url = str(tmp_path / "cli.gpkg")
+    store = open_store(url)
+    with store.transaction() as tx:
+        for name, frame in small_layers().items():
+            tx.write_layer(name, frame)
+    accounts = Accounts(url)
+    accounts.add("cli_admin", TEST_PASSWORD, "admin", (), actor="tests")
+    accounts.close()
+    started = tmp_path / "norms.toml"
+    started.write_text(
+        norms_text(version="2026.1-straight", ninth=False, remote_counselling=False), encoding="utf-8"
+    )
+    new = tmp_path / "new.toml"
+    new.write_text(norms_text(), encoding="utf-8")
+    common = ["--store", url, "--norms", str(started)]
+    assert main([*common, "catalogue", "show"]) == 0
+    assert len(__import__("json").loads(capsys.readouterr().out)["services"]) == 8
+    # refused whole (a service that registry rows still name is dropped): nothing recorded
+    dropped = tmp_path / "dropped.toml"
+    dropped.write_text(
+        norms_text()
+        .replace("kindergarten", "nursery")
+        .replace("[services.nursery]", '[services.nursery]\nlabel_fa = "مهد"\nlabel_en = "Nursery"'),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    assert (
+        main([*common, "catalogue", "import", str(dropped), "--user", "cli_admin", "--password-stdin"]) == 1
+    )
+    assert "rows name the service kindergarten, which the new catalogue drops" in capsys.readouterr().err
+    assert "norms_versions" not in store.list_layers()
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    assert main([*common, "catalogue", "import", str(new), "--user", "cli_admin", "--password-stdin"]) == 0
+    assert "respite_care" in capsys.readouterr().out
+    assert list(store.read_layer("norms_versions")["version"]) == ["2026.9-test"]
+    assert (
+        C.store_norms(store, norms_of(started.read_text(encoding="utf-8")))
+        .services["counselling"]
+        .remote_only
+    )

@@ -7,8 +7,6 @@ import re
 
 import numpy as np
 import pytest
-
-from geo.schema import DEFAULT_SERVICE_TYPES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +23,7 @@ from geo.scenarios import (
     theil,
     theil_split,
 )
+from geo.schema import DEFAULT_SERVICE_TYPES
 from store.base import ScenarioNotFound, StoreError
 from tests import analysis_world as world
 from tests.conftest import examples

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 
 from api.deps import (
     BadParameter,
-    catalogued,
     Format,
+    catalogued,
     download,
     feature_collection,
     json_records,
@@ -419,7 +419,9 @@ def settlement(
     county = s.at[i, "county_code"]
     flags = coarse(a.flags[a.flags["settlement_code"] == code], snap)
     rounded = coarsening(snap)
-    reasons = flag_reasons(flags, approximate=rounded is not None, services=a.norms.services).set_index(flags["service_type"].to_numpy())
+    reasons = flag_reasons(flags, approximate=rounded is not None, services=a.norms.services).set_index(
+        flags["service_type"].to_numpy()
+    )
     ngos = snap.layer("ngos").set_index("licence_no")  # the caller's provinces only
     services = {}
     for row in coarse(a.settlement_access([code]), snap).itertuples(index=False):

@@ -83,7 +83,9 @@ async def import_catalogue(request: Request) -> JSONResponse:
             C.import_norms, snapshots.store, content, user.username, national.norms, national.layers
         )
     except NormsRejected as err:
-        accounts.record(None, user.username, "catalogue.refused", national.norms.version, None, err.reasons[:20])
+        accounts.record(
+            None, user.username, "catalogue.refused", national.norms.version, None, err.reasons[:20]
+        )
         raise
     accounts.record(
         None,

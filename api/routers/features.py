@@ -665,7 +665,9 @@ def _common_parameters(c: Collection) -> list[inspect.Parameter]:
             annotation = Literal[tuple(flt.choices)] | None  # type: ignore[valid-type]
         else:
             extra = dict(CATALOGUE_ENUM) if flt.column == "service_type" else None
-            query = Query(alias=name, description=flt.description, pattern=flt.pattern, json_schema_extra=extra)
+            query = Query(
+                alias=name, description=flt.description, pattern=flt.pattern, json_schema_extra=extra
+            )
             annotation = str | None
         out.append(param(f"q_{name}", Annotated[annotation, query]))
     return out

@@ -277,11 +277,16 @@ def import_page(
 
     user = acting(request)
     who = current_user(request)
+    from services.catalogue import describe
+
+    admin = user.role == "admin"
     html = render(
         lang,
         layers=layers_for(user),
-        can_undo=user.role == "admin",
+        can_undo=admin,
         as_of=snap.as_of,
         pages=pages_for(who),
+        # administrators keep the service catalogue here too (``POST /catalogue``)
+        catalogue=describe(snap.norms, snap.layers.get("norms_versions")) if admin else None,
     )
     return page_response(personalise(html, request, lang), request.app.state.settings.basemap_url)

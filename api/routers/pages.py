@@ -223,6 +223,7 @@ def _render(request: Request, snap: Snapshot, page: str, lang: str, params: dict
             key=lambda p: p[1] if lang == "fa" else (p[2] or p[1]),
         ),
         services=[(code, fa, en) for code, (fa, en) in snap.norms.service_types.items()],
+        service_modes={code: s.modes for code, s in snap.norms.services.items()},
         criteria=CRITERIA,
         default_weights=priority_weights(None, snap.norms.priority_weights),
         attribution=ATTRIBUTION_FA if lang == "fa" else ATTRIBUTION,

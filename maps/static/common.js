@@ -19,7 +19,13 @@
   // dots never share a colour with the counties' fill or the NGOs' hues.
   const ACCESS_COLOURS = ['#000000', '#4d4d4d', '#999999', '#e0e0e0'];
   // NGOs by service type: vivid hues outside the county ramp and the grey settlements.
-  const SERVICE_COLOURS = ['#2050e0', '#d0198f', '#2e9e3e', '#7b3fbf', '#e53935', '#ffc400', '#ff7a00', '#00a5c8'];
+  // One colour per service of the catalogue, in its order; a catalogue longer than the palette
+  // starts it again (an administrator may add services: no index is ever without a colour).
+  const PALETTE = ['#2050e0', '#d0198f', '#2e9e3e', '#7b3fbf', '#e53935', '#ffc400', '#ff7a00', '#00a5c8',
+    '#8d6e63', '#546e7a', '#9e9d24', '#ad1457'];
+  const SERVICE_COLOURS = new Proxy(PALETTE, {
+    get: (a, k) => (typeof k === 'string' && /^\d+$/.test(k) ? a[Number(k) % a.length] : a[k]),
+  });
 
   /** VectorGrid style of one settlement for the chosen service (see maps/layers.py). */
   A.settlementStyle = function (p, zoom) {

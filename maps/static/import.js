@@ -154,6 +154,30 @@
       rows.appendChild(tr);
     });
   }
+  // The service catalogue (administrators): a new version of the norms file, all or nothing.
+  const catalogueForm = $('am-catalogue-form');
+  if (catalogueForm) {
+    catalogueForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const message = $('am-catalogue-message');
+      const file = $('am-catalogue-file').files[0];
+      if (!file) return;
+      const body = new FormData();
+      body.append('file', file);
+      $('am-catalogue-upload').disabled = true;
+      const { response, data } = await send('POST', '/catalogue', body);
+      $('am-catalogue-upload').disabled = false;
+      if (response.ok && data) {
+        say(message, message.dataset.done.replace('{version}', digits(data.version)), false);
+        window.setTimeout(() => window.location.reload(), 1500);
+        return;
+      }
+      // Every reason, in the page's language where the service gives it.
+      const text = data && (fa ? data.detail_fa : data.detail);
+      say(message, text || problem(data, response), true);
+    });
+  }
+
   loadRecent();
   document.body.dataset.ready = 'true';
 }());

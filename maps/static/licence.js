@@ -30,6 +30,14 @@
     const lon = document.getElementById('am-lon');
     const service = document.getElementById('am-service');
     const capacity = document.getElementById('am-capacity');
+    const mode = document.getElementById('am-mode');
+    // The chosen service's delivery modes (the catalogue's), its main one first.
+    const fillModes = () => {
+      const chosen = A.C.services.find((s) => s.code === service.value) || { modes: ['centre'] };
+      mode.innerHTML = chosen.modes.map((m) => `<option value="${esc(m)}">${esc(t('mode_' + m))}</option>`).join('');
+    };
+    fillModes();
+    service.addEventListener('change', fillModes);
     const result = document.getElementById('am-result');
     const record = document.getElementById('am-record');
     const button = document.getElementById('am-check');
@@ -114,7 +122,10 @@
         document.body.dataset.checked = 'invalid';
         return;
       }
-      const body = { lat: parse(lat.value), lon: parse(lon.value), service_type: service.value, capacity: parse(capacity.value) };
+      const body = {
+        lat: parse(lat.value), lon: parse(lon.value), service_type: service.value, capacity: parse(capacity.value),
+        delivery_mode: mode.value || null,
+      };
       // The form and the address hold plain digits from here on (an address with Persian
       // digits is read by the server too, but is not what we write).
       lat.value = String(body.lat); lon.value = String(body.lon); capacity.value = String(body.capacity);
@@ -211,7 +222,7 @@
       result.innerHTML = `<div class="am-verdict am-verdict-${esc(c.verdict)}" data-verdict="${esc(c.verdict)}">`
         + `${esc(t('verdict'))}: ${esc(t('verdict_' + c.verdict))}</div>`
         + `<p class="am-summary" id="am-summary">${esc(summary)}</p>`
-        + `<div>${esc(t('county'))} ${esc(names[c.county_code] || c.county_code)} · ${esc(serviceName(c.service_type))} · ${esc(t('capacity'))} ${num(c.capacity)}</div>`
+        + `<div>${esc(t('county'))} ${esc(names[c.county_code] || c.county_code)} · ${esc(serviceName(c.service_type))} · ${esc(t('mode_' + c.delivery_mode))} · ${esc(t('capacity'))} ${num(c.capacity)}</div>`
         + `<h3>${esc(t('reasons'))}</h3><ul class="am-reasons">${reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>`
         + `<table class="am-sat-table"><tr><th></th><th>${esc(t('capacity_per_10k'))}</th><th>${esc(t('ratio_to_norm'))}</th><th>${esc(t('class'))}</th><th>${esc(t('ngos'))}</th></tr>`
         + `<tr><th>${esc(t('before'))}</th>${sat(c.saturation_before)}</tr><tr><th>${esc(t('after'))}</th>${sat(c.saturation_after)}</tr></table>`
