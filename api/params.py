@@ -39,3 +39,11 @@ async def reject_unknown_parameters(request: Request) -> None:
             f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"this resource accepts: {accepted}"
         )
+    # A service type is one of the catalogue's (the norms in force, which an administrator may
+    # change while the service runs): refused by name on every route that takes one.
+    if "service_type" in allowed and "service_type" in request.query_params:
+        from api.deps import national_snapshot
+
+        norms = (await national_snapshot(request)).norms
+        for value in request.query_params.getlist("service_type"):
+            norms.check_service(value)

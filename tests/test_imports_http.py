@@ -415,12 +415,14 @@ def test_template_workbook(world):
     codes = pd.read_excel(path, sheet_name="codes", dtype=str)
     assert {"rehabilitation", "active"} <= set(codes.iloc[:, 0].dropna()) | set(codes.iloc[:, 4].dropna())
     assert set(codes["کد استان"].dropna()) == {"00", "01"}
+    assert {"centre", "remote"} <= set(codes["کد شیوهٔ ارائه"].dropna())
     # The template filled in imports as it is.
     sheet.append(
         [
             "T-1",
             "مرکز الگو",
             "rehabilitation",
+            "در مرکز",  # the delivery mode, by its Persian name
             "۱۲",
             "active",
             "۱۴۰۳/۰۵/۰۱",

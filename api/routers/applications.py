@@ -240,6 +240,7 @@ def create_application(
     body: Annotated[ApplicationCreate, Body()],
     national: Annotated[Snapshot, Depends(national_snapshot)],
 ) -> JSONResponse:
+    national.norms.check_service(body.service_type)  # one of the catalogue's, refused by name
     county, province = _locate(national, body.lon, body.lat)
     provinces = _provinces(request)
     if provinces is not None and province not in provinces:
@@ -299,6 +300,8 @@ def edit_application(
             f"the application was {old['status']} already; a decision is final", code="decision-final"
         )
     changes = body.model_dump(mode="json", exclude_none=True)
+    if "service_type" in changes:
+        national.norms.check_service(changes["service_type"])
     if "lon" in changes or "lat" in changes:
         county, province = _locate(national, changes.get("lon", old["lon"]), changes.get("lat", old["lat"]))
         provinces = _provinces(request)

@@ -43,6 +43,7 @@ def catalogue(national: Annotated[Snapshot, Depends(national_snapshot)]) -> dict
     "/catalogue/norms.toml",
     summary="The norms file in force (TOML): download it, edit it, import it as a new version",
     response_model=None,
+    response_class=Response,
     responses=declared_media({"application/toml": TEXT}, "the norms file"),
 )
 def norms_file(request: Request, national: Annotated[Snapshot, Depends(national_snapshot)]) -> Response:

@@ -149,6 +149,7 @@ def start_siting_job(
     body: Annotated[SitingJobRequest, Body()],
     snap: Annotated[Snapshot, Depends(snapshot)],
 ) -> Response:
+    snap.norms.check_service(body.service_type)  # refused now, by name, not when the job runs
     analysis = snap.analysis()  # the snapshot of the moment it was asked
     job = _plan_jobs(request).submit(
         _owner(request),
