@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -68,10 +69,8 @@ def tree_rss_mb(process: psutil.Process) -> float:
     """The resident memory of the server and its children (export workers, the file reader)."""
     total = 0.0
     for p in [process, *process.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += p.memory_info().rss / 2**20
-        except psutil.NoSuchProcess:
-            pass
     return total
 
 
@@ -102,7 +101,12 @@ def load_requests(store: str, n: int) -> list[tuple[str, str, dict | None]]:
             z, x, y = tile_of(lon, lat, rng.randint(6, 12))
             out.append(("GET", f"/tiles/settlements/{z}/{x}/{y}.mvt", None))
         elif kind == 4:
-            body = {"lon": lon, "lat": lat, "service_type": rng.choice(SERVICES), "capacity": rng.randint(10, 100)}
+            body = {
+                "lon": lon,
+                "lat": lat,
+                "service_type": rng.choice(SERVICES),
+                "capacity": rng.randint(10, 100),
+            }
             out.append(("POST", "/licence-checks", body))
         else:
             province = rng.choice(provinces)
@@ -179,11 +183,16 @@ def main() -> int:
     after_tiles = stages["tiles"]["rss_mb"]
     failures = []
     if growth > args.tolerance_mb:
-        failures.append(f"grew {growth:.0f} MB from the first round to the last (tolerance {args.tolerance_mb:.0f})")
+        failures.append(
+            f"grew {growth:.0f} MB from the first round to the last (tolerance {args.tolerance_mb:.0f})"
+        )
     if args.max_mb and after_tiles > args.max_mb:
         failures.append(f"{after_tiles:.0f} MB after the analysis and tiles (at most {args.max_mb:.0f})")
     errors = sum(
-        n for k in range(1, args.rounds + 1) for s, n in stages[f"round_{k}"]["statuses"].items() if s[0] == "5"
+        n
+        for k in range(1, args.rounds + 1)
+        for s, n in stages[f"round_{k}"]["statuses"].items()
+        if s[0] == "5"
     )
     if errors:
         failures.append(f"{errors} answers 5xx under load")
