@@ -214,6 +214,21 @@ def test_bench_memory(store, roads, tmp_path):
     )
 
 
+@pytest.mark.postgis
+def test_bench_memory_on_postgis(postgis_store, postgis_url, roads, tmp_path):
+    """The same rounds on the smoke world in PostGIS: every answer 200, the stages in order."""
+    with postgis_store.transaction() as tx:
+        for name, frame in smoke_world().items():
+            tx.write_layer(name, frame)
+    options = ("--rounds", "2", "--requests", "30", "--connections", "2", "--tolerance-mb", "200")
+    out = bench("memory", tmp_path / "memory.json", "--store", postgis_url, *options, roads=roads)
+    assert out["store"] == postgis_url
+    assert list(out["stages"]) == ["start", "analysis", "tiles", "round_1", "round_2"]
+    assert [out["stages"][f"round_{k}"]["statuses"] for k in (1, 2)] == [{"200": 30}, {"200": 30}]
+    assert out["failures"] == []
+    positive(out, "rss_mb_after_tiles", "rss_mb_after_load")
+
+
 def test_bench_memory_fails_past_its_bound(store, roads, tmp_path):
     """No server fits in 1 MB: the bench says so and exits 1 (as it does on growth under load)."""
     cmd = [sys.executable, "bench/bench_memory.py", "--store", str(store), "--rounds", "1"]
