@@ -34,7 +34,7 @@ from api.schemas import Health, Landing, LayerSummary, Link, declared
 from geo.schema import LAYERS
 from maps import ogc
 from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-from services import exporter
+from services import exporter, memory
 from services.caches import Caches
 from services.loading import load_norms, travel_for
 from services.planjobs import PlanJobs
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts, hours=settings.session_hours, secure=settings.cookie_secure
     )
     app.state.settings = settings
+    memory.limit_arenas()  # the threads share two heaps (README, "What takes the memory")
     norms = load_norms(settings.norms)
     exporter.configure(settings.heavy_workers)
     app.state.caches = caches = Caches.from_settings(settings)

@@ -42,7 +42,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from geo.access import gaussian_decay
 from geo.costs import check_budget
@@ -87,6 +86,8 @@ def transport(
     pair's cost so that the most persons possible are served. Returns (flow per pair,
     unserved per place).
     """
+    from scipy.optimize import linprog  # on first use: 12 MB a server need not hold
+
     n, m, k = len(demand), len(supply), len(pairs_i)
     if k == 0:
         return np.zeros(0), np.asarray(demand, dtype="float64").copy()
@@ -134,6 +135,8 @@ def transport_within_budget(
     supply_j) · o_k; Σ line_cost_k o_k ≤ budget. Returns (flow per pair, unserved per place,
     whether the solver proved it optimal: False when the time limit stopped it at its best).
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp  # on first use: 12 MB a server need not hold
+
     n, m, k = len(demand), len(supply), len(pairs_i)
     demand = np.asarray(demand, dtype="float64")
     if k == 0:

@@ -57,7 +57,7 @@ class TileSource:
     weight deciding which points are kept when a tile is full."""
 
     name: str
-    frame: gpd.GeoDataFrame  # EPSG:3857
+    frame: gpd.GeoDataFrame  # EPSG:3857; of points, only their properties once their x and y are taken
     properties: Sequence[str]
     weight: np.ndarray | None = None
 
@@ -75,14 +75,18 @@ class TileSource:
         if self.points:
             self._x = geoms.x.to_numpy()
             self._y = geoms.y.to_numpy()
+            # Points are kept as their coordinates alone: the GEOS points of 99,654 settlements
+            # (twice: settlements and settlement-access) took tens of MB for nothing.
+            self.frame = pd.DataFrame(self.frame[list(self.properties)])
         else:
             self._tree = shapely.STRtree(geoms.to_numpy())
         self._simplified: dict[int, np.ndarray] = {}
-        self._records = (
-            self.frame[list(self.properties)]
-            .astype(object)
-            .where(self.frame[list(self.properties)].notna(), None)
-        )
+
+    def _records(self, hit: np.ndarray) -> list[dict]:
+        """The properties of the rows at ``hit``, missing values as None. Made per tile, not kept
+        for the whole layer: a frame of boxed Python values per layer cost more than the layer."""
+        props = self.frame[list(self.properties)].iloc[hit]
+        return props.astype(object).where(props.notna(), None).to_dict("records")
 
     def _geometries_at(self, z: int) -> np.ndarray:
         if z not in self._simplified:
@@ -113,7 +117,7 @@ class TileSource:
         # Into tile units (y up; the encoder flips it to MVT's y down), in one vectorised step.
         sx, sy = EXTENT / (maxx - minx), EXTENT / (maxy - miny)
         geoms = shapely.transform(geoms, lambda xy: (xy - (minx, miny)) * (sx, sy))
-        records = self._records.iloc[hit].to_dict("records")
+        records = self._records(hit)
         features = [
             {"geometry": g, "properties": {k: _plain(v) for k, v in r.items() if v is not None}}
             for g, r in zip(geoms, records, strict=True)

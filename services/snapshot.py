@@ -20,6 +20,7 @@ import shapely
 
 from geo.norms import Norms
 from geo.recompute import Analysis
+from services import memory
 from services.caches import ByteLRU
 from services.catalogue import norms_in_force
 from services.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
@@ -57,6 +58,7 @@ class Snapshot:
         with self._lock:
             if self._analysis is None:
                 self._analysis = analysis_from_snapshot(self)
+                memory.release_soon()  # the analysis's intermediate frames are freed: give them back
             return self._analysis
 
     def cached(self, key: str, build: Callable[[], object]) -> object:

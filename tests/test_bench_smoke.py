@@ -198,6 +198,49 @@ def test_bench_health_under_load(store, roads, tmp_path):
     positive(out, "health_requests", "health_ms_median", "health_ms_p95", "health_ms_max", "export_seconds")
 
 
+def test_bench_memory(store, roads, tmp_path):
+    options = ("--rounds", "2", "--requests", "30", "--connections", "2", "--tolerance-mb", "200")
+    out = bench("memory", tmp_path / "memory.json", *options, store=store, roads=roads)
+    assert list(out["stages"]) == ["start", "analysis", "tiles", "round_1", "round_2"]
+    for stage in out["stages"].values():
+        positive(stage, "rss_mb", "tree_rss_mb")
+        assert stage["tree_rss_mb"] >= stage["rss_mb"]
+    for k in (1, 2):
+        assert out["stages"][f"round_{k}"]["statuses"] == {"200": 30}
+    assert out["failures"] == []
+    assert out["rss_mb_after_tiles"] == out["stages"]["tiles"]["rss_mb"]
+    assert out["growth_mb_first_to_last_round"] == pytest.approx(
+        out["stages"]["round_2"]["rss_mb"] - out["stages"]["round_1"]["rss_mb"]
+    )
+
+
+@pytest.mark.postgis
+def test_bench_memory_on_postgis(postgis_store, postgis_url, roads, tmp_path):
+    """The same rounds on the smoke world in PostGIS: every answer 200, the stages in order."""
+    with postgis_store.transaction() as tx:
+        for name, frame in smoke_world().items():
+            tx.write_layer(name, frame)
+    options = ("--rounds", "2", "--requests", "30", "--connections", "2", "--tolerance-mb", "200")
+    out = bench("memory", tmp_path / "memory.json", "--store", postgis_url, *options, roads=roads)
+    assert out["store"] == postgis_url
+    assert list(out["stages"]) == ["start", "analysis", "tiles", "round_1", "round_2"]
+    assert [out["stages"][f"round_{k}"]["statuses"] for k in (1, 2)] == [{"200": 30}, {"200": 30}]
+    assert out["failures"] == []
+    positive(out, "rss_mb_after_tiles", "rss_mb_after_load")
+
+
+def test_bench_memory_fails_past_its_bound(store, roads, tmp_path):
+    """No server fits in 1 MB: the bench says so and exits 1 (as it does on growth under load)."""
+    cmd = [sys.executable, "bench/bench_memory.py", "--store", str(store), "--rounds", "1"]
+    cmd += ["--requests", "6", "--max-mb", "1", "--out", str(tmp_path / "memory.json")]
+    env = {**os.environ, "AMAYESH_ROADS": str(roads)}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr
+    assert "after the analysis and tiles (at most 1)" in done.stderr
+    out = json.loads((tmp_path / "memory.json").read_text())
+    assert len(out["failures"]) == 1 and out["rss_mb_after_tiles"] > 1
+
+
 @pytest.mark.browser
 def test_bench_maps(store, roads, tmp_path):
     options = ("--runs", "1", "--province", small_world.PROVINCE)

@@ -220,7 +220,7 @@ def test_the_small_world_is_written_quickly(tmp_path):
 def test_low_zoom_tiles_are_prepared_into_this_apps_cache(small_store):
     import time
 
-    from api.routers.tiles import source
+    from api.routers.tiles import plain, source
 
     app = create_app(Settings(store=str(small_store.path)))
     other = create_app(Settings(store=str(small_store.path), prepare_tiles=False))
@@ -232,7 +232,7 @@ def test_low_zoom_tiles_are_prepared_into_this_apps_cache(small_store):
     snap = app.state.snapshots.current()
     z, x, y = tile_of(49.69, 34.09, 7)
     cached = app.state.caches.tiles.get((snap.version, "settlements", z, x, y))
-    assert cached is not None and cached[0] == source(snap, "settlements").tile(z, x, y)
+    assert cached is not None and plain(cached) == source(snap, "settlements").tile(z, x, y)
     assert other.state.caches.tiles.get((snap.version, "settlements", z, x, y)) is None  # per app
 
 

@@ -19,6 +19,7 @@ from api.deps import BadParameter, snapshot
 from api.schemas import TileJSON, TileMatrixSet, TileMatrixSets, TileSet, TileSets, declared
 from geo.errors import UnknownLayerError
 from maps.tiles import MAX_ZOOM, TileSource, tiles_covering, valid_tile
+from services import memory
 from services.caches import LRUCache
 from services.snapshot import Snapshot
 
@@ -78,12 +79,14 @@ def _tile_response(snap: Snapshot, collection: str, z: int, x: int, y: int, requ
     if encoded is None:
         encoded = encode(source(snap, collection).tile(z, x, y))
         cache.put(key, encoded)
-    body, gzipped = encoded
+    gzipped = encoded[1]
     # The same address answers differently per role and province: no shared cache may keep it.
     headers = {"Cache-Control": "private, max-age=300", "Vary": "Accept-Encoding, Authorization, Cookie"}
     if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         body = gzipped
+    else:
+        body = plain(encoded)
     return Response(body, media_type=MVT, headers=headers)
 
 
@@ -318,9 +321,22 @@ async def ogc_tile(
     return _tile_response(snap, collection_id, tile_matrix, tile_col, tile_row, request)
 
 
-def encode(tile: bytes) -> tuple[bytes, bytes | None]:
-    """A tile and, if it is worth it, its gzipped form: compressed once, served many times."""
-    return tile, (gzip.compress(tile, compresslevel=6, mtime=0) if len(tile) > 512 else None)
+def encode(tile: bytes) -> tuple[bytes | None, bytes | None]:
+    """A tile as the cache keeps it, ``(tile, None)``, or ``(None, gzipped)`` when compressing
+    is worth it: compressed once, served many times, and only the compressed form kept (a third
+    of the bytes; browsers ask for gzip, a client that does not gets it decompressed)."""
+    if len(tile) > 512:
+        return None, gzip.compress(tile, compresslevel=6, mtime=0)
+    return tile, None
+
+
+def plain(encoded: tuple[bytes | None, bytes | None]) -> bytes:
+    """The tile itself from its cached form (``encode``)."""
+    body, gzipped = encoded
+    if body is not None:
+        return body
+    assert gzipped is not None
+    return gzip.decompress(gzipped)
 
 
 #: Zoom levels whose dense tiles are prepared ahead when a snapshot loads (at z9 and above a
@@ -346,6 +362,7 @@ def prepare_tiles(snap: Snapshot, cache: LRUCache) -> None:
                         if cache.get(key) is None:
                             cache.put(key, encode(src.tile(z, x, y)))
     finally:
+        memory.release()  # what making hundreds of tiles freed
         snap.tiles_ready.set()
 
 

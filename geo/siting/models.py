@@ -16,16 +16,22 @@ Each returns scipy's result; ``_milp_outcome`` reads what a stopped or finished 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from geo.siting.problem import _Flow
+
+if TYPE_CHECKING:
+    from scipy.optimize import LinearConstraint
 
 
 def _count_and_budget(m: int, k: int, p: int, cost, budget) -> list[LinearConstraint]:
     """Σ_j y_j = p; under a budget Σ_j c_j y_j ≤ B and p only an upper bound, Σ_j y_j ≤ p
     (the rest of the ``k`` variables are not sites)."""
+    from scipy.optimize import LinearConstraint  # on first use: 12 MB a server need not hold
+
     count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(k)])[None, :])
     if budget is None:
         return [LinearConstraint(count, p, p)]
@@ -34,6 +40,8 @@ def _count_and_budget(m: int, k: int, p: int, cost, budget) -> list[LinearConstr
 
 
 def _milp_mclp(weight, coverage: sp.csr_matrix, p: int, time_limit: float, cost=None, budget=None):
+    from scipy.optimize import Bounds, LinearConstraint, milp  # on first use: 12 MB a server need not hold
+
     n, m = coverage.shape
     # Variables: y (m candidates, binary), z (n places, continuous 0..1: integral once y is).
     c = np.concatenate([np.zeros(m), -weight])
@@ -51,6 +59,8 @@ def _milp_mclp(weight, coverage: sp.csr_matrix, p: int, time_limit: float, cost=
 
 
 def _milp_savings(n, m, pi, pj, savings, p, time_limit, cost=None, budget=None):
+    from scipy.optimize import Bounds, LinearConstraint, milp  # on first use: 12 MB a server need not hold
+
     k = len(pi)
     # Variables: y (m, binary), x (k pairs, 0..1).
     c = np.concatenate([np.zeros(m), -savings])
@@ -92,6 +102,8 @@ def _flow_programme(flow: _Flow, weight, model, p, cap, relax, fixed=None):
     Variables: y (candidates), then per pair a_k (persons for MCLP, fraction for p-median),
     then for p-median u_i (unassigned fraction).
     """
+    from scipy.optimize import Bounds, LinearConstraint  # on first use: 12 MB a server need not hold
+
     n, e, m, k = flow.n, flow.n_existing, flow.n_candidates, len(flow.i)
     rows = np.arange(k)
     if model == "mclp":
@@ -137,6 +149,8 @@ def _flow_programme(flow: _Flow, weight, model, p, cap, relax, fixed=None):
 
 
 def _solve_flow(flow, weight, model, p, cap, *, relax=False, fixed=None, time_limit=60.0):
+    from scipy.optimize import linprog, milp  # on first use: 12 MB a server need not hold
+
     c, constraints, integrality, bounds = _flow_programme(flow, weight, model, p, cap, relax, fixed)
     if relax or (fixed is not None and model == "mclp"):
         a_ub, b_ub, a_eq, b_eq = _to_linprog(constraints)

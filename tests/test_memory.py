@@ -1,0 +1,72 @@
+"""Giving freed memory back to the system (``services.memory``), and the tile sources' smaller form.
+
+The server's figures are ``bench/bench_memory.py``'s (README, "What takes the memory"); these
+tests check the parts on their own.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import platform
+
+import geopandas as gpd
+import numpy as np
+import psutil
+import pytest
+from shapely.geometry import Point
+
+from maps.tiles import TileSource
+from services import memory
+
+glibc = pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or not ctypes.util.find_library("c"),
+    reason="malloc_trim and mallopt are glibc's",
+)
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+@glibc
+def test_release_gives_back_the_pages_freed_between_live_blocks():
+    """64 MB in 16 KB blocks with every fourth kept: glibc cannot give the freed ones back by
+    itself (live blocks lie above them), ``release`` can (about 3/4 of 64 MB, less page edges)."""
+    blocks = [bytearray(16 * 1024) for _ in range(4096)]
+    for b in blocks:
+        b[::4096] = b"\x01" * len(b[::4096])  # touch every page: resident
+    kept = blocks[::4]
+    del blocks
+    before = rss_mb()
+    assert memory.release() is True
+    assert before - rss_mb() > 20
+    assert len(kept) == 1024 and all(k[0] == 1 for k in kept)
+
+
+@glibc
+def test_arenas_are_limited_unless_the_environment_says_otherwise(monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert memory.limit_arenas() is False  # glibc read the variable at start: it stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert memory.limit_arenas() is True
+
+
+def test_a_tile_source_of_points_keeps_coordinates_not_geometries():
+    """Three points in Web Mercator: the source keeps their x and y and the properties alone,
+    and the z8 tile over the first two (x 0–156,543 m, y 0–156,543 m) holds those two, their
+    properties as given (None left out)."""
+    frame = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c"], "population": [10, None, 30]},
+        geometry=[Point(10, 10), Point(20, 20), Point(5_000_000, 5_000_000)],
+        crs=3857,
+    )
+    src = TileSource("places", frame, ["code", "population"], np.array([10.0, 0.0, 30.0]))
+    assert src.points and "geometry" not in src.frame.columns
+    assert list(src._x) == [10, 20, 5_000_000] and list(src._y) == [10, 20, 5_000_000]
+    import mapbox_vector_tile
+
+    tile = mapbox_vector_tile.decode(src.tile(8, 128, 127))
+    features = tile["places"]["features"]
+    assert sorted(f["properties"]["code"] for f in features) == ["a", "b"]
+    by_code = {f["properties"]["code"]: f["properties"] for f in features}
+    assert by_code["a"]["population"] == 10 and "population" not in by_code["b"]
