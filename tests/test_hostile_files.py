@@ -6,9 +6,9 @@ the store is unchanged (same version token, same counts); no byte of a host file
 store; the listener on 127.0.0.1 the files point at receives no connection; nothing crashes or
 hangs. The figures are written to ``tests/artifacts/hostile-<store>[-sample].json``.
 
-By default each store gets the seeded sample (one case of every attack family, named in the test
-id); the whole corpus runs on the PostGIS store behind the ``full_matrix`` marker (``make test``,
-so CI, runs it).
+The GeoPackage store gets the seeded sample (one case of every attack family, the seed named in
+the test id); the whole corpus runs on the PostGIS store behind the ``full_matrix`` marker
+(``make test``, so CI, runs it).
 """
 
 from __future__ import annotations
@@ -151,16 +151,13 @@ def world_store(request, tmp_path):
     return request.param, url, store
 
 
-#: (store, selection) of the corpus tests: the sample on both stores, the whole corpus on PostGIS.
+#: (store, selection) of the corpus tests: the sample on the GeoPackage store, the whole corpus on
+#: PostGIS (a PostGIS sample beside it would repeat a subset: the corpus's time is in two cases, the
+#: recursive view that runs into the reader's CPU limit and the 2,000,000-vertex WKT, both kept by
+#: any sample, so the sample saves a second or two and no more).
 CORPUS_RUNS = [
     pytest.param(
         "gpkg", "sample", id=f"gpkg-sample-one-of-each-of-{len(FAMILIES)}-families-seed{SAMPLE_SEED}"
-    ),
-    pytest.param(
-        "postgis",
-        "sample",
-        marks=pytest.mark.postgis,
-        id=f"postgis-sample-one-of-each-of-{len(FAMILIES)}-families-seed{SAMPLE_SEED}",
     ),
     pytest.param(
         "postgis",
