@@ -351,11 +351,42 @@ def tiny_counties() -> gpd.GeoDataFrame:
 REAL_DATA_FIXTURES = {"data_dir", "reference", "demo", "server"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark what truly needs real data by what it uses, so ``-m "not realdata"`` never builds the demo."""
+    """Mark what truly needs real data by what it uses, so ``-m "not realdata"`` never builds the
+    demo; and count the full sets (``full_matrix``) collected, before ``-m`` or ``-k`` selects."""
     for item in items:
         if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
+    config._amayesh_full_sets = sum(1 for item in items if item.get_closest_marker("full_matrix"))
+
+
+def _require_the_full_sets(config, items) -> None:
+    """With AMAYESH_REQUIRE_ALL=1 (CI) no test of the full sets may be deselected: CI runs the full
+    scoping matrix and hostile corpus on PostGIS (the samples run everywhere)."""
+    if os.environ.get("AMAYESH_REQUIRE_ALL") != "1":
+        return
+    kept = sum(1 for item in items if item.get_closest_marker("full_matrix"))
+    collected = getattr(config, "_amayesh_full_sets", 0)
+    if kept < collected:
+        raise pytest.UsageError(
+            f"AMAYESH_REQUIRE_ALL=1: {collected - kept} test(s) of the full sets (full_matrix) deselected; "
+            "CI must run the full scoping matrix and hostile corpus"
+        )
+
+
+class _FullSets:
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):  # after -m and -k have selected
+        _require_the_full_sets(config, items)
+
+
+def pytest_configure(config):
+    # the same check, said plainly before pytest-xdist's workers collect (there it stops the run
+    # with an internal error)
+    if os.environ.get("AMAYESH_REQUIRE_ALL") == "1" and "full_matrix" in (config.option.markexpr or ""):
+        raise pytest.UsageError("AMAYESH_REQUIRE_ALL=1: CI runs the full sets: no -m on full_matrix")
+    config.pluginmanager.register(_FullSets(), "amayesh-full-sets")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

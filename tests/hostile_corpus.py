@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import sqlite3
 import warnings
 import zipfile
@@ -42,6 +43,11 @@ class Case:
     build: Callable[[Context], tuple[str, str, list[str]]]  # path, layer, extra CLI args
     reason: str
     what: str
+
+    @property
+    def family(self) -> str:
+        """The attack the case is one of (``FAMILIES``): its reason, but for the many ``format`` ones."""
+        return FORMAT_FAMILIES.get(self.name, self.reason)
 
 
 def ngo_row(**change) -> dict:
@@ -502,3 +508,30 @@ CASES = [
     Case("empty_file", empty_file, "format", "empty .geojson"),
     Case("passwd_copy_as_csv", passwd_copy_as_csv, "format", "/etc/passwd copied as a CSV"),
 ]
+
+#: The attack families of the cases refused as ``format`` (every other case's family is its reason).
+FORMAT_FAMILIES = {
+    **dict.fromkeys(
+        ("vrt_passwd", "vrt_secret_as_csv", "vrt_vsicurl", "vrt_as_shp", "vrt_in_zip"), "ogr_vrt"
+    ),
+    **dict.fromkeys(
+        ("xlsx_named_csv", "geojson_named_csv", "sqlite_not_gpkg", "mbtiles_as_gpkg", "passwd_copy_as_csv"),
+        "disguised_format",
+    ),
+    **dict.fromkeys(("huge_number_geojson", "utf16_csv", "empty_file"), "malformed_content"),
+    "zip_traversal": "zip_traversal",
+    **dict.fromkeys(("fifo", "device"), "special_file"),
+}
+FAMILIES = sorted({case.family for case in CASES})
+#: The sample's seed: it picks one case of every family (``sample_cases``).
+SAMPLE_SEED = 1404
+
+
+def sample_cases(cases: list[Case], seed: int = SAMPLE_SEED) -> list[Case]:
+    """One case of every attack family, drawn with ``seed`` (in the corpus's order)."""
+    rng = random.Random(seed)
+    chosen = {
+        rng.choice([c.name for c in cases if c.family == family])
+        for family in sorted({c.family for c in cases})
+    }
+    return [case for case in cases if case.name in chosen]
