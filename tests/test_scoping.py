@@ -69,7 +69,12 @@ CODE_KEYS = (
 )
 #: Reference tables every signed-in role reads whole: the versions of the county divisions (the
 #: counties of each version name every province; they hold no figure).
-REFERENCE_ROUTES = ("/hierarchy/versions/{version_id}", "/hierarchy/template.csv")
+REFERENCE_ROUTES = (
+    "/hierarchy/versions/{version_id}",
+    "/hierarchy/template.csv",
+    "/catalogue",
+    "/catalogue/norms.toml",
+)
 #: An upload in the matrix: the body is a file (multipart), not JSON.
 UPLOAD = "__upload__"
 NO_JOB = "matrixNoSuchImport0000"
@@ -399,6 +404,9 @@ def requests_for(world: World, p: str, rng: random.Random) -> list[tuple[str, st
             None,
         ),
         ("/hierarchy/template.csv", "GET", "/hierarchy/template.csv", None),
+        # the service catalogue and the norms in force: reference, the same for every role
+        ("/catalogue", "GET", "/catalogue", None),
+        ("/catalogue/norms.toml", "GET", "/catalogue/norms.toml", None),
         # evaluations of centres: a centre's history (404 outside the caller's provinces) and the
         # rankings by rating (the caller's provinces only)
         ("/ngos/{licence_no}/evaluations", "GET", f"/ngos/{ngo}/evaluations", None),
