@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.server import running  # noqa: E402
+from geo.schema import DEFAULT_SERVICE_TYPES  # noqa: E402
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
@@ -174,16 +175,7 @@ def main() -> int:
         ]
         cold = [("GET", u, None) for u in dict.fromkeys(tile_urls)]
         warm = [("GET", rng.choice(tile_urls), None) for _ in range(n)]
-        services = [
-            "rehabilitation",
-            "elderly_care",
-            "child_care",
-            "addiction_treatment",
-            "counselling",
-            "home_care",
-            "kindergarten",
-            "employment",
-        ]
+        services = list(DEFAULT_SERVICE_TYPES)  # the default catalogue's (the demo's)
         checks = [
             (
                 "POST",

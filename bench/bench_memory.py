@@ -41,17 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.server import admin_headers, serving  # noqa: E402
+from geo.schema import DEFAULT_SERVICE_TYPES  # noqa: E402
 
-SERVICES = (
-    "rehabilitation",
-    "elderly_care",
-    "child_care",
-    "addiction_treatment",
-    "counselling",
-    "home_care",
-    "kindergarten",
-    "employment",
-)
+SERVICES = tuple(DEFAULT_SERVICE_TYPES)  # the default catalogue's (the demo's)
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:

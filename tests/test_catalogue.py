@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import tomllib
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from store import open_store
 from tests import analysis_world as world
 from tests.conftest import bearer, make_users
 from tests.small_world import layers as small_layers
+from tests.test_imports_http import wait
 
 ROOT = Path(__file__).resolve().parents[1]
 NORMS_TEXT = (ROOT / "config" / "norms.toml").read_text(encoding="utf-8")
@@ -305,14 +305,10 @@ def _post_norms(client: TestClient, text: str):
     return client.post("/catalogue", files={"file": ("norms.toml", text.encode("utf-8"), "application/toml")})
 
 
-def _wait(client: TestClient, job_id: str) -> dict:
-    deadline = time.monotonic() + 120
-    while True:
-        body = client.get(f"/imports/{job_id}?lang=en").json()
-        if body["state"] not in ("uploading", "reading", "checking"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.02)
+def _check(client: TestClient, service: str, mode: str | None = None):
+    """A licence check of 30 places at (49.5, 34.4), in ``mode`` when given."""
+    body = {"lon": 49.5, "lat": 34.4, "service_type": service, "capacity": 30}
+    return client.post("/licence-checks", json=body | ({"delivery_mode": mode} if mode else {}))
 
 
 def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(served):
@@ -364,13 +360,13 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
         {"شماره مجوز": "R-2", "نام": "مرکز دو", "نوع خدمت": "juggling", **base},
         {"شماره مجوز": "R-3", "نام": "مرکز سه", "نوع خدمت": "respite_care", "شیوهٔ ارائه": "remote", **base},
     ]
-    job = _wait(
+    job = wait(
         admin, admin.post("/imports?layer=ngos", files={"file": ("r.xlsx", registry(rows))}).json()["id"]
     )
     reasons = {(x["row"], x["reason"]) for x in job["rejected_rows"]}
     assert reasons == {(2, "unknown_service_type"), (3, "mode_not_offered")}
     assert any("juggling" in x["text"] for x in job["rejected_rows"])
-    job = _wait(
+    job = wait(
         admin, admin.post("/imports?layer=ngos", files={"file": ("r.xlsx", registry(rows[:1]))}).json()["id"]
     )
     assert job["can_confirm"], job["rejected_rows"]
@@ -401,46 +397,17 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     assert "juggling" in unknown.json()["detail_fa"]
     flags = admin.get("/collections/flags/items?service_type=counselling&limit=500").json()["features"]
     assert flags and not any(f["properties"]["too_far"] for f in flags)  # remote: never too far
-    check = admin.post(
-        "/licence-checks", json={"lon": 49.5, "lat": 34.4, "service_type": "respite_care", "capacity": 30}
-    )
+    check = _check(admin, "respite_care")
     assert check.status_code == 200, check.text
     assert check.json()["delivery_mode"] == "centre" and check.json()["reach_km"] == 25
     assert "centre" in check.json()["reasons_en"][0] and "در مرکز" in check.json()["reasons_fa"][0]
-    home = admin.post(
-        "/licence-checks",
-        json={
-            "lon": 49.5,
-            "lat": 34.4,
-            "service_type": "respite_care",
-            "capacity": 30,
-            "delivery_mode": "home",
-        },
-    ).json()
+    home = _check(admin, "respite_care", "home").json()
     assert home["delivery_mode"] == "home" and home["reach_km"] == 40 and home["better_places"] == []
     assert home["newly_covered_target_population"] >= check.json()["newly_covered_target_population"]
-    remote = admin.post(
-        "/licence-checks",
-        json={
-            "lon": 49.5,
-            "lat": 34.4,
-            "service_type": "counselling",
-            "capacity": 30,
-            "delivery_mode": "remote",
-        },
-    ).json()
+    remote = _check(admin, "counselling", "remote").json()
     assert remote["delivery_mode"] == "remote" and remote["reach_km"] is None, remote
     assert "whole province" in remote["reasons_en"][0]
-    refused = admin.post(
-        "/licence-checks",
-        json={
-            "lon": 49.5,
-            "lat": 34.4,
-            "service_type": "counselling",
-            "capacity": 30,
-            "delivery_mode": "centre",
-        },
-    )
+    refused = _check(admin, "counselling", "centre")
     assert refused.status_code == 400 and "remote" in refused.json()["detail"]
 
     # Siting says the mode it places; a service delivered only remotely has no place to choose.
@@ -489,6 +456,9 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     page = admin.get("/maps/national?lang=fa")
     assert page.status_code == 200 and "مراقبت موقت" in page.text
     assert "Respite care" in admin.get("/maps/national?lang=en").text
+    for office in ("/maps/register?lang=fa", "/maps/activities?lang=fa"):  # their service lists
+        answer = admin.get(office)
+        assert answer.status_code == 200 and "مراقبت موقت" in answer.text, office
     importing = admin.get("/maps/import?lang=fa")  # the administrator's catalogue card
     assert importing.status_code == 200 and 'data-code="respite_care"' in importing.text
     assert "در منزل (۴۰ کیلومتر)" in importing.text and "2026.9-test" in importing.text

@@ -560,5 +560,6 @@ def activities_page(
         selected=target,
         province=province,
         pages=pages_for(user),
+        services=national.norms.service_types,
     )
     return page_response(personalise(page, request, lang))

@@ -554,6 +554,7 @@ def register_page(
         prefill=prefill,
         etag=etag(selected) if selected else None,
         pages=pages_for(current_user(request)),
+        services=national.norms.service_types,
     )
     return page_response(personalise(page, request, lang))
 
@@ -603,5 +604,6 @@ def monitoring_page(
         trend=trend,
         pages=pages_for(current_user(request)),
         ratings=ratings,
+        services=national.norms.service_types,
     )
     return page_response(personalise(page, request, lang))

@@ -324,6 +324,7 @@ def compare_scenarios(
             folder / f"comparison-{a}-{b}.xlsx",
             SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN,
             lang=lang,
+            labels=snap.norms.service_types,  # the catalogue's names
         )
 
         def cleanup() -> None:
