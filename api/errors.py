@@ -127,6 +127,7 @@ def install(app: FastAPI) -> None:
         extra: dict[str, object] = {"detail_fa": fa} if fa else {}
         if isinstance(err, e.NormsRejected):  # every reason, as given
             extra["reasons"] = err.reasons
+            extra["reasons_fa"] = err.reasons_fa
         if isinstance(err, e.ActivityRejected):  # every refused row with its reason, both languages
             extra["problems"] = json.loads(err.problems.to_json(orient="records", force_ascii=False))
         return problem(status, TITLES[status], err.user_message, code=err.code, **extra)

@@ -124,10 +124,12 @@ class NormsRejected(InputError):
 
     code = "norms-rejected"
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("the norms were not imported: " + "; ".join(reasons))
-        self.reasons = list(reasons)
-        self.message_fa = "هنجارها وارد نشد: " + "؛ ".join(reasons)
+    def __init__(self, reasons: list[tuple[str, str]]) -> None:
+        """``reasons``: each in English and Persian."""
+        super().__init__("the norms were not imported: " + "; ".join(en for en, _ in reasons))
+        self.reasons = [en for en, _ in reasons]
+        self.reasons_fa = [fa for _, fa in reasons]
+        self.message_fa = "هنجارها وارد نشد: " + "؛ ".join(self.reasons_fa)
 
 
 class CRSMismatchError(InputError):

@@ -392,24 +392,34 @@ def _volunteer_norms(raw: Mapping | None, catalogue: Mapping) -> VolunteerNorms 
 CATALOGUE_FIELDS = ("label_fa", "label_en", "modes", "provider_kinds", "reach_km", "reach_min")
 
 
+def _refused(en: str, fa: str) -> ConfigurationError:
+    """A catalogue entry that cannot be used, said in English and Persian (``message_fa``)."""
+    err = ConfigurationError(f"norms file: {en}")
+    err.message_fa = fa  # type: ignore[attr-defined]
+    return err
+
+
 def _catalogue_entry(name, values) -> dict:
     """The catalogue part of ``[services.<name>]``, checked, with today's eight services' labels,
     modes and providers where the file names none."""
     what = f"services.{name}"
     if not is_service_code(name):
-        raise ConfigurationError(
-            f"norms file: [{what}]: a service is a short lower-case code such as home_care, not {name!r}"
+        raise _refused(
+            f"[{what}]: a service is a short lower-case code such as home_care, not {name!r}",
+            f"[{what}]: کد خدمت کوتاه و با حرف کوچک لاتین است، مانند home_care",
         )
     if not isinstance(values, Mapping):
-        raise ConfigurationError(f"norms file: [{what}] must be a table")
+        raise _refused(f"[{what}] must be a table", f"[{what}] باید یک جدول باشد")
     default = DEFAULT_SERVICES.get(name)
     out: dict = {}
     for i, lang in enumerate(("label_fa", "label_en")):
         label = values.get(lang, default[i] if default else None)
         if not isinstance(label, str) or not label.strip() or len(label) > 120:
-            raise ConfigurationError(
-                f"norms file: {what}.{lang} must name the service (a service not among the eight "
-                f"of the default catalogue needs label_fa and label_en)"
+            raise _refused(
+                f"{what}.{lang} must name the service (a service not among the eight of the "
+                "default catalogue needs label_fa and label_en)",
+                f"{what}.{lang}: نام خدمت لازم است (خدمتی بیرون از هشت خدمت پیش‌فرض، "
+                "label_fa و label_en می‌خواهد)",
             )
         out[lang] = label.strip()
     for key, allowed, fallback in (
@@ -423,24 +433,32 @@ def _catalogue_entry(name, values) -> dict:
             or any(c not in allowed for c in chosen)
             or len(set(chosen)) != len(chosen)
         ):
-            raise ConfigurationError(
-                f"norms file: {what}.{key} must list one or more of {', '.join(allowed)} "
-                f"(each once; the first mode is the main one), not {chosen!r}"
+            raise _refused(
+                f"{what}.{key} must list one or more of {', '.join(allowed)} "
+                f"(each once; the first mode is the main one), not {chosen!r}",
+                f"{what}.{key}: یک یا چند مورد از {'، '.join(allowed)}، هر کدام یک بار "
+                f"(نخستین شیوه، شیوهٔ اصلی است)؛ آمده: {chosen!r}",
             )
         out[key] = tuple(chosen)
     for key in ("reach_km", "reach_min"):
         table = values.get(key, {})
         if not isinstance(table, Mapping):
-            raise ConfigurationError(f"norms file: {what}.{key} must be a table of mode = {key[6:]}")
+            raise _refused(
+                f"{what}.{key} must be a table of mode = {key[6:]}",
+                f"{what}.{key} باید جدولی از «شیوه = اندازه» باشد",
+            )
         for mode, reach in table.items():
             if mode not in DISTANCE_MODES or mode == "centre":
-                raise ConfigurationError(
-                    f"norms file: {what}.{key}.{mode}: a reach is set for outreach, community or home "
-                    "(a centre reaches its catchment; remote has no reach)"
+                raise _refused(
+                    f"{what}.{key}.{mode}: a reach is set for outreach, community or home "
+                    "(a centre reaches its catchment; remote has no reach)",
+                    f"{what}.{key}.{mode}: دامنه برای outreach، community یا home تعیین می‌شود "
+                    "(دامنهٔ مرکز، حوزهٔ خدمت آن است و ارائهٔ از راه دور دامنه ندارد)",
                 )
             if isinstance(reach, bool) or not isinstance(reach, int | float) or not 0 < reach < 10_000:
-                raise ConfigurationError(
-                    f"norms file: {what}.{key}.{mode} must be a positive number, not {reach!r}"
+                raise _refused(
+                    f"{what}.{key}.{mode} must be a positive number, not {reach!r}",
+                    f"{what}.{key}.{mode} باید عددی مثبت باشد",
                 )
         out[key] = {str(m): float(r) for m, r in table.items()}
     return out

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.catalogue import DELIVERY_MODES, PROVIDER_KINDS
+from geo.decisions import fa_number
 from geo.errors import ConfigurationError, NormsRejected
 from geo.norms import Norms
 from store.base import Store
@@ -40,25 +41,43 @@ USES = ("ngos", "county_needs")
 def parse(content: bytes) -> tuple[Norms, str]:
     """The norms of a file's bytes, checked, and its text; ``NormsRejected`` says why not."""
     if len(content) > MAX_BYTES:
-        raise NormsRejected([f"the file is larger than {MAX_BYTES // 1024} KB; a norms file is a few KB"])
+        raise NormsRejected(
+            [(f"the file is larger than {MAX_BYTES // 1024} KB; a norms file is a few KB",
+              f"پرونده از {fa_number(MAX_BYTES // 1024)} کیلوبایت بزرگ‌تر است؛ پروندهٔ هنجارها چند کیلوبایت است")]
+        )  # fmt: skip
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        raise NormsRejected(["the file is not UTF-8 text"]) from None
+        raise NormsRejected([("the file is not UTF-8 text", "پرونده متن UTF-8 نیست")]) from None
     if "\x00" in text:
-        raise NormsRejected(["the file is not text (it holds NUL bytes)"])
+        raise NormsRejected(
+            [("the file is not text (it holds NUL bytes)", "پرونده متن نیست (بایت تهی دارد)")]
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise NormsRejected([f"the file is not valid TOML: {err}"]) from None
+        raise NormsRejected(
+            [(f"the file is not valid TOML: {err}", f"پرونده TOML درستی نیست: {err}")]
+        ) from None
     except RecursionError:
-        raise NormsRejected(["the file nests tables or arrays too deeply"]) from None
+        raise NormsRejected(
+            [
+                (
+                    "the file nests tables or arrays too deeply",
+                    "جدول‌ها یا فهرست‌های پرونده بیش از اندازه تودرتو است",
+                )
+            ]
+        ) from None
     try:
         return Norms.from_dict(raw), text
     except ConfigurationError as err:
-        raise NormsRejected([err.user_message.removeprefix("norms file: ")]) from None
+        en = err.user_message.removeprefix("norms file: ")
+        fa = getattr(err, "message_fa", None) or f"پروندهٔ هنجارها درست نیست: {en}"
+        raise NormsRejected([(en, fa)]) from None
     except (TypeError, ValueError, AttributeError) as err:
-        raise NormsRejected([f"an entry has the wrong kind of value: {err}"]) from None
+        raise NormsRejected(
+            [(f"an entry has the wrong kind of value: {err}", f"نوع مقدار یک ورودی نادرست است: {err}")]
+        ) from None
 
 
 def norms_in_force(versions: pd.DataFrame | None, started_with: Norms) -> Norms:
@@ -76,15 +95,26 @@ def norms_in_force(versions: pd.DataFrame | None, started_with: Norms) -> Norms:
 
 def problems(
     new: Norms, running: Norms, layers: Mapping[str, pd.DataFrame], versions: pd.DataFrame | None
-) -> list[str]:
-    """Why ``new`` cannot replace ``running`` over the stored ``layers`` (empty: it can)."""
-    out: list[str] = []
+) -> list[tuple[str, str]]:
+    """Why ``new`` cannot replace ``running`` over the stored ``layers``, in English and Persian
+    (empty: it can)."""
+    out: list[tuple[str, str]] = []
     if versions is not None and str(new.version) in set(versions["version"].astype(str)):
-        out.append(f"version {new.version} is already recorded: give the new norms a new version")
+        out.append(
+            (
+                f"version {new.version} is already recorded: give the new norms a new version",
+                f"نسخهٔ {new.version} پیش‌تر ثبت شده است: به هنجارهای تازه نسخهٔ تازه‌ای بدهید",
+            )
+        )
     if new.travel != running.travel or new.roads != running.roads:
         out.append(
-            "the travel cost and the road speeds ([roads], travel) cannot change through an import: "
-            "the road network is built from them when the service starts; change the norms file and restart"
+            (
+                "the travel cost and the road speeds ([roads], travel) cannot change through an import: "
+                "the road network is built from them when the service starts; change the norms file "
+                "and restart",
+                "شیوهٔ سفر و سرعت راه‌ها (travel و [roads]) با بارگذاری عوض نمی‌شود: شبکهٔ راه‌ها هنگام "
+                "آغاز سرویس از آن‌ها ساخته می‌شود؛ پروندهٔ هنجارها را عوض کنید و سرویس را دوباره راه بیندازید",
+            )
         )
     for name in USES:
         frame = layers.get(name)
@@ -93,15 +123,25 @@ def problems(
         used = frame["service_type"].value_counts()
         for service, count in used.items():
             if service not in new.services:
-                out.append(f"{name}: {count} rows name the service {service}, which the new catalogue drops")
+                out.append(
+                    (
+                        f"{name}: {count} rows name the service {service}, which the new catalogue drops",
+                        f"{name}: {fa_number(count)} ردیف خدمت {service} را دارند که فهرست تازه آن را ندارد",
+                    )
+                )
     ngos = layers.get("ngos")
     if ngos is not None and "delivery_mode" in ngos.columns:
         given = ngos[ngos["delivery_mode"].notna() & ngos["service_type"].isin(list(new.services))]
         for (service, mode), count in given.groupby(["service_type", "delivery_mode"]).size().items():
             if mode not in new.services[service].modes:
+                offered = new.services[service].modes
                 out.append(
-                    f"ngos: {count} centres of {service} deliver {mode}, which the new catalogue no longer "
-                    f"offers for it ({', '.join(new.services[service].modes)})"
+                    (
+                        f"ngos: {count} centres of {service} deliver {mode}, which the new catalogue no "
+                        f"longer offers for it ({', '.join(offered)})",
+                        f"ngos: {fa_number(count)} مرکز {service} به شیوهٔ {mode} ارائه می‌دهند که فهرست "
+                        f"تازه برای آن ندارد ({'، '.join(offered)})",
+                    )
                 )
     return out
 

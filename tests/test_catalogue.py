@@ -320,9 +320,12 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     assert _post_norms(planner, norms_text()).status_code == 403
     bad = _post_norms(admin, norms_text().replace('modes = ["centre", "home"]', 'modes = ["teleport"]'))
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
-    assert "teleport" in bad.json()["detail"] and bad.json()["reasons"] and bad.json()["detail_fa"]
+    assert "teleport" in bad.json()["detail"] and bad.json()["reasons"]
+    # in Persian too: what is wrong, said in Persian around the entry's name
+    assert "یک یا چند مورد" in bad.json()["detail_fa"] and len(bad.json()["reasons_fa"]) == 1
     roads = _post_norms(admin, norms_text(travel="roads"))
     assert roads.status_code == 422 and "road" in roads.json()["detail"]
+    assert "شبکهٔ راه‌ها" in roads.json()["detail_fa"]
     assert "norms_versions" not in store.list_layers()
 
     done = _post_norms(admin, norms_text())
