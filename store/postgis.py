@@ -198,6 +198,8 @@ class PostGISStore(Store):
         self.engine = sa.create_engine(parsed, pool_pre_ping=True)
         self.metadata = sa.MetaData()
         self.tables = {name: table_for(spec, self.metadata) for name, spec in LAYERS.items()}
+        #: per layer: the columns its table has, once it has all its layer's
+        self._have: dict[str, frozenset[str]] = {}
         self.meta = sa.Table(
             "amayesh_meta",
             self.metadata,
@@ -327,8 +329,11 @@ class PostGISStore(Store):
 
     def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None, provinces=None) -> Frame:
         table = self.tables[spec.name]
-        cols = [table.c[c] for c in spec.column_names]
         with self.engine.connect() as conn:
+            # A table an earlier release made may lack a nullable column added since (until
+            # ``amayesh db setup-roles`` upgrades it): read what it has; it reads as empty.
+            have = self._columns(conn, spec)
+            cols = [table.c[c.name] for c in spec.columns if c.name in have or not c.nullable]
             _see(conn, provinces)
             if spec.geometry_type is None:
                 return pd.read_sql(sa.select(*cols), conn)
@@ -341,6 +346,17 @@ class PostGISStore(Store):
             frame = pd.read_sql(query, conn)
         geometry = shapely.from_wkb(frame.pop("geometry").map(bytes).to_numpy()) if len(frame) else []
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+    def _columns(self, conn: Connection, spec: Layer) -> frozenset[str]:
+        """The columns the table of ``spec`` has (asked once per table and process, until a
+        table lacks one of its layer's: then asked again, as an upgrade may add it)."""
+        known = self._have.get(spec.name)
+        if known is not None:
+            return known
+        have = frozenset(c["name"] for c in sa.inspect(conn).get_columns(spec.name))
+        if set(spec.column_names) <= have:
+            self._have[spec.name] = have
+        return have
 
     def select_keys(
         self,

@@ -515,3 +515,35 @@ def test_the_command_line_shows_and_imports_a_catalogue(tmp_path, capsys, monkey
         .services["counselling"]
         .remote_only
     )
+
+
+@pytest.mark.postgis
+def test_postgis_keeps_the_catalogue_and_upgrades_a_table_of_the_fixed_eight(postgis_store):
+    store = postgis_store
+    layers = small_layers()
+    with store.transaction() as tx:
+        for name, frame in layers.items():
+            tx.write_layer(name, frame)
+    # A registry table an earlier release made: the fixed list of eight, no delivery mode.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql('ALTER TABLE "ngos" DROP COLUMN "delivery_mode"')
+        conn.exec_driver_sql('ALTER TABLE "ngos" DROP CONSTRAINT "ngos_service_type_format"')
+        eight = ", ".join(f"'{c}'" for c in DEFAULT_SERVICE_TYPES)
+        conn.exec_driver_sql(
+            f'ALTER TABLE "ngos" ADD CONSTRAINT "ngos_service_type_known" CHECK ("service_type" IN ({eight}))'
+        )
+    running = norms_of(norms_text(version="2026.1-straight", ninth=False, remote_counselling=False))
+    new = C.import_norms(store, norms_text().encode(), "tests", running, {"ngos": layers["ngos"]})
+    assert "respite_care" in new.services
+    assert C.store_norms(store, running).version == "2026.9-test"
+    with pytest.raises(NormsRejected, match="already recorded"):
+        C.import_norms(store, norms_text().encode(), "tests", running, {})
+    # The ninth service's centre, delivered at home, goes into the upgraded table.
+    ngos = store.read_layer("ngos")
+    extra = ngos.iloc[:1].copy()
+    extra["licence_no"], extra["service_type"], extra["delivery_mode"] = "R-PG", "respite_care", "home"
+    with store.transaction() as tx:
+        tx.write_layer("ngos", pd.concat([ngos, extra], ignore_index=True))
+    back = store.read_layer("ngos").set_index("licence_no")
+    assert (back.loc["R-PG", "service_type"], back.loc["R-PG", "delivery_mode"]) == ("respite_care", "home")
+    assert back["delivery_mode"].drop("R-PG").isna().all()

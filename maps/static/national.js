@@ -176,6 +176,9 @@
     const p = f.properties;
     const rows = [
       [t('service'), esc(serviceName(p.service_type))],
+      // its own delivery mode, or its service's main one (the catalogue's)
+      [t('delivery_mode'), esc(t('mode_' + (p.delivery_mode
+        || ((A.C.services.find((s) => s.code === p.service_type) || { modes: ['centre'] }).modes[0]))))],
       [t('capacity'), num(p.capacity)],
       [t('status'), `${esc(t('status_' + p.status))}<div class="am-hint">${esc(A.C.as_of_text)}</div>`],
       [t('licence_no'), `<span dir="ltr">${esc(p.licence_no)}</span>`],
