@@ -68,8 +68,8 @@ class LicenceCheckRequest(RequestBody):
     lat: float = Field(ge=-90, le=90, description="latitude (WGS 84)", examples=[27.2])
     service_type: ServiceType = Field(description="service type", examples=["rehabilitation"])
     capacity: int = Field(gt=0, le=100_000, description="persons the centre can serve", examples=[40])
-    delivery_mode: DeliveryMode | None = Field(
-        None, description="how it would deliver (default: the service's main mode in the catalogue)"
+    delivery_mode: DeliveryMode = Field(
+        None, description="how it would deliver (absent: the service's main mode in the catalogue)"
     )
 
     model_config = {

@@ -103,8 +103,9 @@ class AccessResult:
     #: bool: the nearest centre was reached by the straight-line fallback (far from a road)
     fallback: pd.DataFrame | None = None
     #: bool: served by a provider of another mode than ``centre`` (``geo.catalogue``): within an
-    #: outreach, community or home provider's own reach, or in the province of a remote one.
-    #: Distance to the nearest centre then does not make the place too far.
+    #: outreach, community or home provider's own reach (where the norms give the mode one), or
+    #: in the province of a remote one. Distance to the nearest centre then does not make the
+    #: place too far.
     reached: pd.DataFrame | None = None
 
     @property
@@ -262,7 +263,9 @@ def access_measures(
             count[:, c] += np.asarray(counts, dtype="int64")
             access[:, c] += a
             ratio[group] = r
-            if mode != "centre":
+            if mode != "centre" and norm.own_reach(mode, unit):
+                # served within the mode's own reach; a mode without one is held to the
+                # centres' flag rule, as today's registry is
                 reached[:, c] |= np.asarray(counts) > 0
     index = settlements.index
     count_frame = pd.DataFrame(count, index=index, columns=cols)

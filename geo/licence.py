@@ -365,9 +365,6 @@ def check_licence(
         better,
         reach_words,
     )
-    mode_fa, mode_en = DELIVERY_MODES[mode]
-    en.insert(0, f"assumed delivered {mode_en.lower()} ({mode}): reach {reach_words[0]}")
-    fa.insert(0, f"با فرض ارائهٔ «{mode_fa}»: دامنهٔ خدمت {reach_words[1]}")
     ratings = None
     if scale is not None:
         ratings = {g: 0 for g in (*scale.codes, UNRATED)}
@@ -385,6 +382,10 @@ def check_licence(
                 f"ظرفیت {fa_label} شهرستان که امروز شمرده می‌شود: {fa_number(sat_before['capacity'])} = "
                 f"{fa_number(lic)} ظرفیت مجوز − {fa_number(ded)} بابت رتبه‌ها"
             )
+    # Last: the delivery mode the check assumed, and its reach.
+    mode_fa, mode_en = DELIVERY_MODES[mode]
+    en.append(f"assumed delivered {mode_en.lower()} ({mode}): reach {reach_words[0]}")
+    fa.append(f"با فرض ارائهٔ «{mode_fa}»: دامنهٔ خدمت {reach_words[1]}")
     return LicenceCheck(
         verdict=verdict,
         county_code=county,

@@ -55,6 +55,10 @@ class ServiceNorm:
         """Delivered only remotely: distance says nothing about being served."""
         return all(m == "remote" for m in self.modes)
 
+    def own_reach(self, mode: str, unit: str) -> bool:
+        """Whether the norms give ``mode`` a reach of its own (else it reaches as a centre does)."""
+        return mode in (self.reach_min if unit == "min" else self.reach_km)
+
     def reach(self, mode: str, unit: str) -> float:
         """How far a provider delivering in ``mode`` serves, in metres or minutes (inf: remote)."""
         if mode == "remote":

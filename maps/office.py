@@ -517,7 +517,7 @@ _IMPORT_TEXT = {
     "catalogue_version": ("نسخه", "Version"),
     "catalogue_file": ("از پروندهٔ هنجارهای سرور", "from the server's norms file"),
     "catalogue_imported": ("وارد شده در {when} به دست {who}", "imported on {when} by {who}"),
-    "catalogue_download": ("گرفتن پروندهٔ هنجارها (TOML)", "Download the norms file (TOML)"),
+    "catalogue_download": ("گرفتن پروندهٔ هنجارها", "Download the norms file (TOML)"),
     "catalogue_upload": ("بارگذاری نسخهٔ تازه", "Upload a new version"),
     "catalogue_done": ("نسخهٔ {version} اکنون به کار می‌رود.", "Version {version} is now in force."),
     "service": ("خدمت", "Service"),

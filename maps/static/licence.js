@@ -122,10 +122,8 @@
         document.body.dataset.checked = 'invalid';
         return;
       }
-      const body = {
-        lat: parse(lat.value), lon: parse(lon.value), service_type: service.value, capacity: parse(capacity.value),
-        delivery_mode: mode.value || null,
-      };
+      const body = { lat: parse(lat.value), lon: parse(lon.value), service_type: service.value, capacity: parse(capacity.value) };
+      if (mode.value) body.delivery_mode = mode.value;
       // The form and the address hold plain digits from here on (an address with Persian
       // digits is read by the server too, but is not what we write).
       lat.value = String(body.lat); lon.value = String(body.lon); capacity.value = String(body.capacity);
