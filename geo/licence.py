@@ -384,8 +384,8 @@ def check_licence(
             )
     # Last: the delivery mode the check assumed, and its reach.
     mode_fa, mode_en = DELIVERY_MODES[mode]
-    en.append(f"assumed delivered {mode_en.lower()} ({mode}): reach {reach_words[0]}")
-    fa.append(f"با فرض ارائهٔ «{mode_fa}»: دامنهٔ خدمت {reach_words[1]}")
+    en.append(f"assumed delivered {mode_en.lower()} ({mode}): serves {reach_words[0]}")
+    fa.append(f"با فرض ارائهٔ «{mode_fa}»: خدمت {reach_words[2]}")
     return LicenceCheck(
         verdict=verdict,
         county_code=county,
@@ -454,16 +454,21 @@ def _ratings_reason_fa(ratings: dict, n: int, weighted: bool, capacity: int, cou
     return text
 
 
-def _reach_words(norm, mode: str, unit: str) -> tuple[str, str]:
-    """How far a provider of ``mode`` serves, in words (English, Persian)."""
+def _reach_words(norm, mode: str, unit: str) -> tuple[str, str, str]:
+    """Where a provider of ``mode`` serves, as the sentences say it: English ("within 30 km"),
+    Persian after "who have no centre …" ("تا ۳۰ کیلومتر") and after "centres …" ("در شعاع ۳۰
+    کیلومتر"). A remote one serves its province, whatever the distance."""
     if mode == "remote":
-        return "the whole province, whatever the distance", "همهٔ استان، هر فاصله‌ای"
+        return "in the province, whatever the distance", "در استان", "در استان، هر فاصله‌ای"
     if mode == "centre":
-        return _catchment_words(norm, unit)
-    reach = norm.reach(mode, unit)
-    if unit == "min":
-        return f"{reach:.0f} min by road", f"{fa_number(reach)} دقیقه راه"
-    return f"{reach / 1000:.0f} km", f"{fa_number(reach / 1000)} کیلومتر"
+        en, fa = _catchment_words(norm, unit)
+    else:
+        reach = norm.reach(mode, unit)
+        if unit == "min":
+            en, fa = f"{reach:.0f} min by road", f"{fa_number(reach)} دقیقه راه"
+        else:
+            en, fa = f"{reach / 1000:.0f} km", f"{fa_number(reach / 1000)} کیلومتر"
+    return f"within {en}", f"تا {fa}", f"در شعاع {fa}"
 
 
 def _catchment_words(norm, unit: str) -> tuple[str, str]:
@@ -571,7 +576,7 @@ def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, ca
     """One sentence that says why the verdict is what it is, in the terms of the table beside it
     (so a "welcome" above a county that stays saturated does not read as a contradiction)."""
     ratio = before["ratio_to_norm"]
-    within_en, within_fa = catchment
+    within_en, to_fa, _ = catchment
     if verdict == "welcome" and before["class"] == "underserved":
         return (
             f"Welcome: the county has {ratio:.2f} of the norm for {en_label.lower()}, so it is underserved.",
@@ -580,10 +585,10 @@ def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, ca
     if verdict == "welcome":
         return (
             f"Welcome although the county is {_CLASS_EN[before['class']]} as a whole: the centre would newly "
-            f"cover {newly:,} target persons who have no such centre within {within_en}, at least "
+            f"cover {newly:,} target persons who have no such centre {within_en}, at least "
             f"its capacity of {capacity:,}.",
             f"مطلوب، هرچند شهرستان روی هم رفته {_CLASS_FA[before['class']]} است: این مرکز {fa_number(newly)} "
-            f"نفر از جمعیت هدف را که تا {within_fa} مرکزی ندارند تازه پوشش می‌دهد، "
+            f"نفر از جمعیت هدف را که {to_fa} مرکزی ندارند تازه پوشش می‌دهد، "
             f"دست‌کم به اندازهٔ ظرفیتش ({fa_number(capacity)}).",
         )
     if verdict == "saturated":
@@ -603,15 +608,16 @@ def _licence_summary(verdict, en_label, fa_label, before, class_after, newly, ca
 
 
 def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, changes, better, catchment):
-    """``same``: how many same-type centres are in the catchment; ``catchment`` in words (en, fa)."""
-    within_en, within_fa = catchment
+    """``same``: how many same-type centres are in the reach; ``catchment``: where it serves, in
+    words (``_reach_words``)."""
+    within_en, _, in_fa = catchment
     en = [
         f"county {en_label.lower()} capacity {before['capacity_per_10k']:.0f} per 10,000 target persons "
         f"({before['ratio_to_norm']:.2f} of the norm {before['norm_per_10k']:.0f}; national median "
         f"{before['national_median_per_10k']:.0f}): {before['class']}; after this licence "
         f"{after['capacity_per_10k']:.0f} ({after['ratio_to_norm']:.2f} of norm): {after['class']}",
-        f"{same} active {en_label.lower()} centres within {within_en}",
-        f"would newly cover {newly:,} target persons who have no such centre within {within_en}",
+        f"{same} active {en_label.lower()} centres {within_en}",
+        f"would newly cover {newly:,} target persons who have no such centre {within_en}",
     ]
     fa = [
         f"ظرفیت {fa_label} شهرستان {fa_number(before['capacity_per_10k'])} به ازای هر ۱۰٬۰۰۰ نفر جمعیت هدف "
@@ -619,8 +625,8 @@ def _licence_reasons(verdict, en_label, fa_label, before, after, same, newly, ch
         f"{fa_number(before['national_median_per_10k'])}): {_CLASS_FA[before['class']]}؛ پس از این مجوز "
         f"{fa_number(after['capacity_per_10k'])} ({fa_number(after['ratio_to_norm'], 2)} برابر هنجار): "
         f"{_CLASS_FA[after['class']]}",
-        f"{fa_number(same)} مرکز فعال {fa_label} در شعاع {within_fa}",
-        f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که در این شعاع مرکزی ندارند",
+        f"{fa_number(same)} مرکز فعال {fa_label} {in_fa}",
+        f"پوشش تازهٔ {fa_number(newly)} نفر از جمعیت هدف که آن‌جا مرکزی ندارند",
     ]
     if changes:
         en.append(f"raises access of {len(changes)} underserved places in reach")

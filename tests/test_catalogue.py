@@ -409,7 +409,10 @@ def test_a_ninth_service_runs_through_import_analysis_api_ogc_tiles_and_pages(se
     assert home["newly_covered_target_population"] >= check.json()["newly_covered_target_population"]
     remote = _check(admin, "counselling", "remote").json()
     assert remote["delivery_mode"] == "remote" and remote["reach_km"] is None, remote
-    assert "whole province" in remote["reasons_en"][-1]
+    assert "in the province, whatever the distance" in remote["reasons_en"][-1]
+    # the reasons read as sentences of the province, not of a radius
+    assert any("مرکز فعال مشاوره و مددکاری در استان، هر فاصله‌ای" in r for r in remote["reasons_fa"])
+    assert any("centres in the province, whatever the distance" in r for r in remote["reasons_en"])
     refused = _check(admin, "counselling", "centre")
     assert refused.status_code == 400 and "remote" in refused.json()["detail"]
 
