@@ -7,6 +7,7 @@ Its verdict comes with reasons in words and figures, in Persian and English.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -85,10 +86,30 @@ class LicenceIndex:
     county_codes: np.ndarray
     #: per service type: positions of the settlements flagged for it, sorted
     flagged_positions: Mapping[str, np.ndarray]
-    #: per service type, aligned with ``flagged_positions``: the uncovered target population a
-    #: centre at that flagged place would reach (what a licence there would newly cover)
-    flagged_gain: Mapping[str, np.ndarray]
     lonlat: np.ndarray
+    #: per service type, aligned with ``flagged_positions``: the uncovered target population a
+    #: centre at that flagged place would reach (what a licence there would newly cover).
+    #: Worked out for a service at the first check that needs it, and kept: an analysis whose
+    #: measures nobody checks a licence against need not sum every flagged neighbourhood.
+    gains: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def flagged_gain(self, analysis: Analysis, service_type: str) -> np.ndarray:
+        """The uncovered target population within the catchment of each settlement flagged for
+        ``service_type`` (aligned with ``flagged_positions``), by the analysis' travel cost."""
+        with self.lock:  # two checks at once sum it once
+            if service_type not in self.gains:
+                positions = self.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
+                uncovered = np.where(
+                    analysis.access.covered[service_type].to_numpy(),
+                    0.0,
+                    analysis.demand[service_type].to_numpy(dtype="float64"),
+                )
+                catchment = analysis.norms.services[service_type].catchment(analysis.travel.unit)
+                self.gains[service_type] = analysis.travel.sum_within(
+                    self.places.take(positions), self.places, uncovered, catchment
+                )
+            return self.gains[service_type]
 
 
 def licence_index(
@@ -120,13 +141,6 @@ def licence_index(
         service: np.sort(settlements.index.get_indexer(group.index))
         for service, group in flags.groupby("service_type")
     }
-    flagged_gain = {}
-    for service, positions in flagged_positions.items():
-        uncovered = np.where(
-            access.covered[service].to_numpy(), 0.0, demand[service].to_numpy(dtype="float64")
-        )
-        catchment = norms.services[service].catchment(travel.unit)
-        flagged_gain[service] = travel.sum_within(places.take(positions), places, uncovered, catchment)
     return LicenceIndex(
         places=places,
         place_tree=cKDTree(places.xy),
@@ -134,7 +148,6 @@ def licence_index(
         county_tree=shapely.STRtree(counties.geometry.to_numpy()),
         county_codes=counties["county_code"].to_numpy(),
         flagged_positions=flagged_positions,
-        flagged_gain=flagged_gain,
         lonlat=np.column_stack([settlements.geometry.x.to_numpy(), settlements.geometry.y.to_numpy()]),
     )
 
@@ -501,12 +514,12 @@ def _better_places(
     """
     ix = analysis.licence_index
     pos = ix.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
-    if len(pos):
-        pos = pos[analysis.settlements["province_code"].to_numpy()[pos] == county[:2]]
+    in_province = analysis.settlements["province_code"].to_numpy()[pos] == county[:2]
+    pos = pos[in_province]
     if len(pos) == 0:
         return []
     d = ground_distance(ix.places, pos, here, np.zeros(len(pos), dtype="int64"))
-    gains = np.rint(ix.flagged_gain[service_type]).astype("int64")
+    gains = np.rint(ix.flagged_gain(analysis, service_type)[in_province]).astype("int64")
     nearest = np.argsort(d, kind="stable")[:BETTER_PLACE_CANDIDATES]
     nearest = nearest[gains[nearest] > newly]
     codes = analysis.settlements["settlement_code"].to_numpy()

@@ -213,6 +213,39 @@ def test_licence_check_verdicts_by_hand():
     assert any("saturated" in r for r in near.reasons_en)
 
 
+def test_better_places_are_the_provinces_own_with_their_own_gains():
+    # Two provinces: 00 (county 0001, west) and 01 (county 0002, east), villages far from any
+    # rehabilitation centre in both, so all are flagged. A check in province 01 proposes only
+    # its villages, each with the uncovered target persons within its own catchment, summed
+    # here on the geodesic.
+    west = [(49.2, 34.2), (49.8, 34.8), (49.2, 34.8)]
+    east = [(50.3, 34.2), (50.33, 34.22), (50.8, 34.8), (50.2, 34.8)]
+    east_code = {"0001": "0001", "0002": "0102"}  # a county code starts with its province's
+    s = world.settlements(west + east, [5000, 900, 700, 3000, 2500, 2000, 600])
+    counties = world.counties()
+    n = world.ngos([(50.9, 34.1)], ["rehabilitation"], [20], ["S0003"])
+    need = world.needs({"0001": {"rehabilitation": 4000}, "0002": {"rehabilitation": 3000}})
+    for frame in (s, counties, n, need):
+        frame["county_code"] = frame["county_code"].map(east_code)
+        frame["province_code"] = frame["county_code"].str[:2]
+    a = analyse(s, n, need, counties, None, NORMS)
+    check = a.check_licence(50.9, 34.1, "rehabilitation", 20)
+    assert check.better_places
+    demand = a.demand["rehabilitation"].to_numpy()
+    uncovered = ~a.access.covered["rehabilitation"].to_numpy()
+    reach_m = NORMS.services["rehabilitation"].catchment_km * 1000
+    lon, lat = s.geometry.x.to_numpy(), s.geometry.y.to_numpy()
+    for place in check.better_places:
+        assert place["county_code"] == "0102"
+        p = int(place["settlement_code"][1:])
+        ground = np.array([GEOD.inv(lon[p], lat[p], lon[q], lat[q])[2] for q in range(len(s))])
+        within = ground * NORMS.detour_factor <= reach_m
+        assert place["newly_covered_target_population"] == round(demand[within & uncovered].sum())
+    # the pair 3 and 4 are 3.7 km apart: only the one covering more is proposed
+    assert [p["settlement_code"] for p in check.better_places][:1] in (["S0003"], ["S0004"])
+    assert not {"S0003", "S0004"} <= {p["settlement_code"] for p in check.better_places}
+
+
 @pytest.mark.parametrize(
     ("lon", "lat", "service", "capacity", "message"),
     [
