@@ -162,6 +162,7 @@ def access_measures(
     travel=None,
     places: Located | None = None,
     volunteers: pd.DataFrame | None = None,
+    where: Located | None = None,
 ) -> AccessResult:
     """Nearest active NGO, NGOs within the catchment and E2SFCA access, per service type.
 
@@ -180,7 +181,10 @@ def access_measures(
     unit = travel.unit
     providers = active_ngos(ngos)
     places = places if places is not None else locate(settlements)
-    where = locate(providers) if len(providers) else Located(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)))
+    if where is None:  # the active centres located (``where``, when the caller has them)
+        where = (
+            locate(providers) if len(providers) else Located(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)))
+        )
     service_of = providers["service_type"].to_numpy()
     capacity = providers["capacity"].to_numpy(dtype="float64")
     licence = providers["licence_no"].to_numpy()

@@ -7,6 +7,7 @@ are whole numbers; a split that rounds each part alone loses or invents some.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 
@@ -51,13 +52,26 @@ def largest_remainder_by_group(
     short = totals - np.bincount(g[known], weights=parts[known], minlength=n_groups).astype("int64")
     if tiebreak is None:
         tiebreak = np.arange(n)
-    # Members ranked within their group by fractional part (largest first, then tiebreak).
-    order = np.lexsort((tiebreak, -(quota - parts), groups))
-    ranked = groups[order]
-    rank = np.arange(n) - np.searchsorted(ranked, ranked, side="left")
-    give = known[order] & (rank < short[np.maximum(ranked, 0)])
-    parts[order[give]] += 1
+    # The members of each group in tiebreak order (those of no group left out), then within
+    # each group the largest fractional parts take the units still missing.
+    members = np.lexsort((tiebreak, groups))[np.count_nonzero(~known) :]
+    starts = np.r_[0, np.cumsum(size)]
+    _give_remainders(members, starts, quota - parts, short, parts)
     return parts
+
+
+@nb.njit(cache=True, nogil=True)
+def _give_remainders(members, starts, fraction, short, parts):
+    """One more unit to each of the ``short[g]`` members of group ``g`` with the largest
+    ``fraction`` (``members[starts[g]:starts[g + 1]]``, in tiebreak order: a stable sort keeps
+    it among equal fractions)."""
+    for g in range(len(starts) - 1):
+        group = members[starts[g] : starts[g + 1]]
+        if short[g] <= 0 or len(group) == 0:
+            continue
+        ranked = group[np.argsort(-fraction[group], kind="mergesort")]
+        for r in range(min(short[g], len(group))):
+            parts[ranked[r]] += 1
 
 
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:

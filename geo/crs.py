@@ -15,8 +15,11 @@ from pyproj import CRS
 from geo.errors import CRSMismatchError
 
 STORAGE_CRS = CRS.from_epsg(4326)
+#: The standard parallels of ``METRIC_CRS`` (degrees).
+METRIC_PARALLELS = (27.0, 37.0)
 METRIC_CRS = CRS.from_proj4(
-    "+proj=lcc +lat_1=27 +lat_2=37 +lat_0=32.5 +lon_0=54 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    f"+proj=lcc +lat_1={METRIC_PARALLELS[0]:g} +lat_2={METRIC_PARALLELS[1]:g} +lat_0=32.5 +lon_0=54 "
+    "+x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 )
 
 #: A generous bounding box of Iran (lon/lat), for sanity checks of input coordinates.

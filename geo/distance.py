@@ -109,9 +109,10 @@ class StraightLine:
             return np.full(n, -1, dtype="int64"), np.full(n, np.inf)
         # The nearest in projected metres is the nearest on the ground but for ties within the
         # variation of k between the candidates (< 0.1% over 100 km), which changes no distance
-        # by more than that.
-        _, idx = cKDTree(destinations.xy).query(origins.xy, k=1)
-        idx = idx.astype("int64")
+        # by more than that. Found in a grid of cells (the compiled kernel), as a k-d tree would.
+        from geo.kernels import nearest_straight_line
+
+        idx = nearest_straight_line(origins, destinations)
         return idx, ground_distance(origins, np.arange(n), destinations, idx) * self.detour
 
     def route_metres(self, origins: Located, destinations: Located, i, j, max_cost: float) -> np.ndarray:

@@ -122,20 +122,27 @@ def licence_index(
     norms: Norms,
     travel=None,
     places: Located | None = None,
+    located: Located | None = None,
 ) -> LicenceIndex:
     """Build the indexes of the licence check; ``settlements`` has a 0..n-1 index. ``travel``
     is the analysis' cost (default: the norms' straight line), ``places`` the settlements as
-    located for it."""
+    located for it, ``located`` the active centres (both located here when not given)."""
     from geo.access import default_travel
 
     travel = travel or default_travel(norms)
     active = active_ngos(ngos).reset_index(drop=True)
+    located = (
+        located if located is not None else locate(active)
+    )  # once: each service's centres are taken from it
+    codes, services = pd.factorize(active["service_type"])
     providers = {}
+    code_of = {service: k for k, service in enumerate(services)}
     for service in norms.services:
-        sub = active[active["service_type"] == service].reset_index(drop=True)
-        if len(sub):
-            loc = locate(sub)
-            providers[service] = (loc, cKDTree(loc.xy), sub)
+        if service not in code_of:
+            continue
+        at = np.flatnonzero(codes == code_of[service])
+        loc = Located(located.xy[at], located.k[at], located.ll[at])
+        providers[service] = (loc, cKDTree(loc.xy), active.take(at).reset_index(drop=True))
     places = places if places is not None else locate(settlements)
     flagged_positions = {
         service: np.sort(settlements.index.get_indexer(group.index))

@@ -12,10 +12,34 @@ from dataclasses import dataclass, field
 import numpy as np
 from pyproj import Proj
 
-from geo.crs import METRIC_CRS
+from geo.crs import METRIC_CRS, METRIC_PARALLELS
 from geo.geodesic import distances, edge_margin
 
 _PROJ = Proj(METRIC_CRS)
+#: the first eccentricity of the WGS 84 ellipsoid, from its flattening (1 / 298.257223563)
+_FLATTENING = 1.0 / 298.257223563
+_ECC = float(np.sqrt(_FLATTENING * (2.0 - _FLATTENING)))
+
+
+def _lcc_scale(lat_deg: np.ndarray) -> np.ndarray:
+    """The scale factor of ``METRIC_CRS`` (Lambert conformal conic, two standard parallels, on
+    the WGS 84 ellipsoid) at latitudes ``lat_deg``: k = n·ρ / (a·m), after Snyder (1987),
+    *Map projections: a working manual*, eq. 14-15, 15-9 and 15-10. The same at every longitude
+    and in every direction (conformal); equal to PROJ's ``get_factors`` to 1e-12."""
+    e = _ECC
+
+    def m(phi):
+        return np.cos(phi) / np.sqrt(1 - (e * np.sin(phi)) ** 2)
+
+    def t(phi):
+        return np.tan(np.pi / 4 - phi / 2) / ((1 - e * np.sin(phi)) / (1 + e * np.sin(phi))) ** (e / 2)
+
+    p1, p2 = np.radians(METRIC_PARALLELS)
+    n = (np.log(m(p1)) - np.log(m(p2))) / (np.log(t(p1)) - np.log(t(p2)))
+    big_f = m(p1) / (n * t(p1) ** n)
+    phi = np.radians(np.asarray(lat_deg, dtype="float64"))
+    # ρ = a·F·tⁿ, so k = n·F·tⁿ / m: the semi-major axis cancels
+    return n * big_f * t(phi) ** n / m(phi)
 
 
 @dataclass(frozen=True)
@@ -31,6 +55,8 @@ class Located:
     #: reuse what it worked out for the full set)
     parent: Located | None = field(default=None, compare=False, repr=False)
     index: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: the points bucketed in cells, by cell size (``geo.kernels.Grid.of``), made when first used
+    grids: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.ll is None:
@@ -49,7 +75,7 @@ class Located:
         if lon.size == 0:  # pyproj refuses empty arrays; no place is a valid set of places
             return cls(np.empty((0, 2)), np.empty(0), np.empty((0, 2)))
         x, y = _PROJ(lon, lat)
-        k = np.asarray(_PROJ.get_factors(lon, lat).meridional_scale, dtype="float64")
+        k = _lcc_scale(lat)
         return cls(np.column_stack([x, y]), np.atleast_1d(k), np.radians(np.column_stack([lon, lat])))
 
     def __len__(self) -> int:

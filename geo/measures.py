@@ -21,11 +21,13 @@ SATURATION_CLASSES = ("saturated", "balanced", "underserved")
 def settlement_tier(population: pd.Series, kind: pd.Series) -> pd.Series:
     """Tier of each settlement: metropolis (>1M), large city (250k–1M), mid city (50k–250k),
     small town (a city under 50k) or village."""
-    tier = pd.Series("village", index=population.index, dtype="object")
-    tier[kind == "city"] = "small_town"
+    city = (kind == "city").to_numpy()
+    people = population.to_numpy()
+    names = np.full(len(people), "village", dtype=object)
+    names[city] = "small_town"
     for floor, name in reversed(TIER_BREAKS):
-        tier[(kind == "city") & (population >= floor)] = name
-    return tier
+        names[city & (people >= floor)] = name
+    return pd.Series(names, index=population.index, dtype="object")
 
 
 def ngo_rollup(
@@ -210,6 +212,18 @@ def concentration(
     out["ngos"] = supply["ngos"].reindex(full).fillna(0).astype("int64")
     out["capacity"] = supply["capacity"].reindex(full).fillna(0).astype("int64")
     out["target_population"] = need.reindex(full).fillna(0).astype("int64")
+    return _with_shares(out, by_province)
+
+
+def national_concentration(by_province: pd.DataFrame) -> pd.DataFrame:
+    """``concentration`` of the whole country from its table by province (the same figures as
+    ``concentration(...)`` without ``by_province``, with no second pass over the layers)."""
+    counts = by_province[["ngos", "capacity", "target_population"]].groupby(level="tier").sum()
+    return _with_shares(counts.reindex(pd.Index(TIERS, name="tier")).fillna(0).astype("int64"), False)
+
+
+def _with_shares(out: pd.DataFrame, by_province: bool) -> pd.DataFrame:
+    """The counts' shares of their province (or of the country) and the location quotients."""
     for col in ("ngos", "capacity", "target_population"):
         total = out.groupby(level="province_code")[col].transform("sum") if by_province else out[col].sum()
         out[f"{col}_share"] = out[col] / total

@@ -84,7 +84,10 @@ def effective_capacity(capacity: pd.Series, grades: pd.Series, scale: RatingScal
     integers. Returns int64, aligned with ``capacity``.
     """
     licensed = capacity.to_numpy(dtype="int64")
-    weights = np.array([scale.weight(g if isinstance(g, str) else None) for g in grades], dtype="float64")
+    # one weight per distinct grade, not per centre
+    codes, found = pd.factorize(np.asarray(grades, dtype=object))  # -1: none
+    weights = [scale.weight(g if isinstance(g, str) else None) for g in found] + [scale.weight(None)]
+    weights = np.asarray(weights, dtype="float64")[codes]
     out = np.empty(len(licensed), dtype="int64")
     for w in np.unique(weights):
         exact = Fraction(str(float(w))).limit_denominator(10**6)
@@ -104,7 +107,8 @@ def with_ratings(
     grades = current_grades(ngos["licence_no"], evaluations, as_of)
     out["grade"] = grades["grade"]
     out["evaluated_on"] = grades["evaluated_on"]
-    out["rating_weight"] = [scale.weight(g) for g in grades["grade"]]
+    codes, found = pd.factorize(grades["grade"])  # one weight per distinct grade (-1: unrated)
+    out["rating_weight"] = np.array([scale.weight(g) for g in found] + [scale.weight(None)])[codes]
     out["licensed_capacity"] = ngos["capacity"].astype("int64")
     out["effective_capacity"] = effective_capacity(ngos["capacity"], grades["grade"], scale)
     return out

@@ -28,7 +28,14 @@ from geo.crs import METRIC_CRS
 from geo.decisions import Coarsening, check_service_type, underserved_flags, village_priorities
 from geo.distance import Located, StraightLine, TravelCost
 from geo.licence import LicenceCheck, LicenceIndex, check_licence, county_at, licence_index
-from geo.measures import concentration, need_rank, out_of_reach, saturation, settlement_tier
+from geo.measures import (
+    concentration,
+    national_concentration,
+    need_rank,
+    out_of_reach,
+    saturation,
+    settlement_tier,
+)
 from geo.norms import Norms
 from geo.ratings import capacity_split, weigh_capacity, with_ratings
 from geo.volunteers import county_volunteer_capacity, located_supply, volunteer_supply
@@ -232,6 +239,7 @@ def analyse(
         assert norms.volunteers is not None
         supply = volunteer_supply(volunteer_groups, settlements, norms.volunteers)
     counted = supply
+    located = locate(active_ngos(ngos))  # once, for the measures and the licence check
     acc = access_measures(
         settlements,
         ngos,
@@ -240,6 +248,7 @@ def analyse(
         travel,
         places,
         volunteers=None if counted is None else located_supply(counted),
+        where=located,
     )
     share = norms.access_share(acc.access)
     if target_areas is not None and len(target_areas):
@@ -255,8 +264,8 @@ def analyse(
         ),
         out_of_reach(demand, acc.covered, settlements["county_code"]),
     )
-    conc = concentration(settlements, ngos, demand, tier=tier)
     conc_p = concentration(settlements, ngos, demand, by_province=True, tier=tier)
+    conc = national_concentration(conc_p)
     flags = underserved_flags(
         settlements,
         tier,
@@ -283,7 +292,9 @@ def analyse(
         flags=flags,
         counties=counties,
         ngos=active_ngos(ngos).reset_index(drop=True),
-        licence_index=licence_index(settlements, counties, ngos, demand, acc, flags, norms, travel, places),
+        licence_index=licence_index(
+            settlements, counties, ngos, demand, acc, flags, norms, travel, places, located
+        ),
         travel=travel,
         volunteer_supply=supply,
     )

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from geo.admin import dissolve_by, longest_border_neighbour, share_parent_population
-from geo.apportion import largest_remainder
+from geo.apportion import largest_remainder, largest_remainder_by_group
 from geo.crs import STORAGE_CRS
 
 
@@ -37,6 +37,40 @@ def test_largest_remainder_sums_and_stays_within_one_of_quota(total, weights):
     if w.sum() > 0:
         quotas = total * w / w.sum()
         assert np.all(np.abs(parts - quotas) < 1 + 1e-6)
+
+
+def by_the_book(totals, weights, groups, tiebreak):
+    """Hamilton's method group by group, in plain Python: floors, then one more unit to the
+    members with the largest fractional parts (equal ones: the smaller tiebreak first)."""
+    parts = [0] * len(weights)
+    for g, total in enumerate(totals):
+        members = [i for i in range(len(weights)) if groups[i] == g]
+        if not members:
+            continue
+        weight = sum(weights[i] for i in members)
+        quota = {i: total * (weights[i] / weight if weight else 1 / len(members)) for i in members}
+        for i in members:
+            parts[i] = int(np.floor(quota[i]))
+        missing = total - sum(parts[i] for i in members)
+        for i in sorted(members, key=lambda i: (-(quota[i] - parts[i]), tiebreak[i]))[:missing]:
+            parts[i] += 1
+    return parts
+
+
+@given(
+    data=st.lists(
+        st.tuples(st.integers(-1, 4), st.sampled_from([0.0, 1.0, 2.5, 3.0, 7.0, 1e5]), st.integers(0, 30)),
+        min_size=1,
+        max_size=60,
+    ),
+    totals=st.lists(st.integers(0, 100_000), min_size=5, max_size=5),
+)
+def test_largest_remainder_by_group_is_hamiltons_method(data, totals):
+    groups = np.array([g for g, _, _ in data])
+    weights = np.array([w for _, w, _ in data])
+    tiebreak = np.array([t for _, _, t in data])
+    got = largest_remainder_by_group(np.array(totals), weights, groups, tiebreak)
+    assert got.tolist() == by_the_book(totals, weights, groups, tiebreak)
 
 
 def test_share_parent_population_by_hand():

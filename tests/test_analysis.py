@@ -400,6 +400,52 @@ def test_compiled_kernel_equals_the_pairs_path(seed, detour, catchment_km):
     assert count.tolist() == np.bincount(i, minlength=len(s)).tolist()
 
 
+@WORLD
+@given(seed=st.integers(0, 10_000))
+def test_the_countrys_concentration_is_its_provinces_summed(seed):
+    from geo.measures import national_concentration
+
+    s, n, need = world.random_world(seed, n_places=80, n_ngos=30)
+    s["kind"] = np.where(s["population"] > 3000, "city", "village")
+    s["population"] = s["population"] * np.where(s["kind"] == "city", 100, 1)  # cities of all tiers
+    s["province_code"] = np.where(s.geometry.x < 49.6, "00", np.where(s.geometry.x < 50.3, "01", "02"))
+    demand = demand_at_settlements(s, need)
+    by_province = concentration(s, n, demand, by_province=True)
+    pd.testing.assert_frame_equal(national_concentration(by_province), concentration(s, n, demand))
+
+
+@WORLD
+@given(
+    seed=st.integers(0, 10_000),
+    n_points=st.integers(1, 300),
+    spread=st.sampled_from([0.001, 0.05, 1.0, 8.0]),
+    duplicates=st.booleans(),
+)
+def test_compiled_nearest_equals_the_tree(seed, n_points, spread, duplicates):
+    from scipy.spatial import cKDTree
+
+    from geo.kernels import nearest_straight_line
+
+    rng = np.random.default_rng(seed)
+    # points in a few clusters (cities) of any spread, queries over a wider box than theirs
+    centres = rng.uniform([46.0, 27.0], [60.0, 38.0], size=(3, 2))
+    pts = centres[rng.integers(0, 3, n_points)] + rng.normal(0, spread, (n_points, 2))
+    if duplicates:
+        pts[n_points // 2 :] = pts[: n_points - n_points // 2]  # every point twice
+    queries = rng.uniform([43.0, 24.0], [64.0, 40.0], size=(400, 2))
+    points, places = Located.from_lonlat(*pts.T), Located.from_lonlat(*queries.T)
+    got = nearest_straight_line(places, points)
+    _, want = cKDTree(points.xy).query(places.xy, k=1)
+    d = np.hypot(*(places.xy[:, None, :] - points.xy[None, :, :]).transpose(2, 0, 1))
+    best = d.min(axis=1)
+    np.testing.assert_allclose(d[np.arange(len(d)), got], best, rtol=1e-12)
+    # of points as near, the first: the tree may take either, so only unique nearest compare
+    tied = d <= best[:, None] * (1 + 1e-12)
+    unique = tied.sum(axis=1) == 1
+    assert (got[unique] == want[unique]).all()
+    assert (got[~unique] == tied[~unique].argmax(axis=1)).all()
+
+
 def test_priorities_of_a_province_without_villages_is_an_empty_table():
     s, n, need = hand_world()
     a = analyse(s, n, need, world.counties(), None, NORMS)

@@ -135,3 +135,25 @@ def test_the_flag_rules_limit_is_decided_on_the_geodesic():
         r.nearest_m["rehabilitation"].to_numpy() / 1000.0 > norms.services["rehabilitation"].max_distance_km
     )
     assert (too_far == (side > 1.0)).all()
+
+
+def test_the_scale_factor_is_the_projections_own():
+    # k at a point is how much longer a short projected segment is than the same on the ground:
+    # measured here on 10 m segments in two directions (conformal: the same), against the
+    # closed form and against PROJ's numerical factors.
+    from pyproj import Geod, Proj
+
+    from geo.crs import METRIC_CRS
+    from geo.located import _lcc_scale
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(44, 63.5, 500), rng.uniform(25, 40, 500)
+    proj, geod = Proj(METRIC_CRS), Geod(ellps="WGS84")
+    k = _lcc_scale(lat)
+    x, y = proj(lon, lat)
+    for azimuth in (0.0, 90.0):
+        lon2, lat2, _ = geod.fwd(lon, lat, np.full(500, azimuth), np.full(500, 10.0))
+        x2, y2 = proj(lon2, lat2)
+        np.testing.assert_allclose(np.hypot(x2 - x, y2 - y) / 10.0, k, rtol=1e-6)
+    np.testing.assert_allclose(k, proj.get_factors(lon, lat).meridional_scale, rtol=1e-9)
+    assert k.min() > 0.99 and k.max() < 1.01  # "under about 1%" over Iran (geo/crs.py)
