@@ -172,6 +172,21 @@ def test_a_place_on_an_island_road_falls_back():
     assert s.fallback.tolist() == [True, False]
 
 
+def test_the_same_places_are_attached_once_whatever_object_holds_them():
+    # The next analysis locates the same settlements again: their attachment is reused (the
+    # same arrays); other places, or a subset, are attached by themselves.
+    net = small_network(max_off_road_km=10.0)
+    first = net.snap(at(A, (50.1, 34.3), C))
+    again = net.snap(at(A, (50.1, 34.3), C))
+    assert again.node is first.node and again.fallback is first.fallback
+    assert again.fallback.tolist() == [False, True, False]
+    other = net.snap(at(A, (50.1, 34.31), C))
+    assert other.node is not first.node and other.fallback.tolist() == [False, True, False]
+    places = at(A, (50.1, 34.3), C)
+    part = net.snap(places.take(np.array([2, 1])))
+    assert part.node.tolist() == first.node[[2, 1]].tolist() and part.fallback.tolist() == [False, True]
+
+
 def test_no_destination_and_unreachable():
     net = small_network()
     idx, minutes = net.nearest(at(A), Located(np.zeros((0, 2)), np.zeros(0)))
