@@ -1,7 +1,7 @@
 """Compiled kernels (numba) for the straight-line E2SFCA on the whole country.
 
 The pairs of settlements and providers within a catchment are never stored: both sets are
-bucketed once in a grid of catchment-sized cells, and each step of the E2SFCA walks the 3×3
+bucketed once in a grid of cells half a catchment wide, and each step of the E2SFCA walks the 5×5
 cells around a point, computing ground costs and decay weights on the fly (on the geodesic for
 the pairs at the catchment's edge, as ``geo.located.settle_edges`` does). The answer is the
 same as ``geo.access.e2sfca_from_pairs`` on the pairs from ``StraightLine.pairs`` (tests hold
@@ -76,46 +76,62 @@ def _bucket(xy, x0, y0, cell, nx, ny):
     return order, starts
 
 
+#: A catchment spans this many cells: a point's candidates lie in the (2·REACH + 1)² cells
+#: around it, an area 6.25 R² for a catchment R against 9 R² with cells as wide as R (a third
+#: fewer candidates to reject; 20% less time on the national demo).
+REACH = 2
+
+
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _gather(
     qxy, qk, qll, pxy, pk, pll, values, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2, margin
 ):
     """For each query point q: Σ values[p] · W(cost(q, p)) over points p within the catchment,
     and how many such p there are. Within ``margin`` (relative) of the catchment's edge, the
-    cost is the geodesic's. The points come in the grid's order (cell by cell), so a cell's
-    points are read from memory in one run; with ``inv2s2`` 0 every weight is 1."""
+    cost is the geodesic's. The points come in the grid's order (cell by cell), so the cells of
+    a column next to each other are read from memory in one run; with ``inv2s2`` 0 every weight
+    is 1. Costs are compared squared: no square root but at the edge."""
     m = qxy.shape[0]
     total = np.zeros(m)
     count = np.zeros(m, np.int64)
-    search2 = cell * cell
+    search2 = (REACH * cell) ** 2
+    within2 = catchment * catchment
+    edge_lo2 = (catchment * (1.0 - margin)) ** 2
+    edge_hi2 = (catchment * (1.0 + margin)) ** 2
+    detour2 = detour * detour
     for q in nb.prange(m):
-        cx = int((qxy[q, 0] - x0) // cell)
-        cy = int((qxy[q, 1] - y0) // cell)
+        qx, qy, kq = qxy[q, 0], qxy[q, 1], qk[q]
+        cx = int((qx - x0) // cell)
+        cy = int((qy - y0) // cell)
         acc = 0.0
         hits = 0
-        for ax in range(max(cx - 1, 0), min(cx + 2, nx)):
-            for ay in range(max(cy - 1, 0), min(cy + 2, ny)):
-                c = ax * ny + ay
-                for p in range(starts[c], starts[c + 1]):
-                    dx = pxy[p, 0] - qxy[q, 0]
-                    dy = pxy[p, 1] - qxy[q, 1]
-                    d2 = dx * dx + dy * dy
-                    if d2 <= search2:
-                        cost = math.sqrt(d2) / (0.5 * (pk[p] + qk[q])) * detour
-                        if abs(cost - catchment) <= catchment * margin:
-                            cost = inverse(pll[p, 0], pll[p, 1], qll[q, 0], qll[q, 1]) * detour
-                        if cost <= catchment:
-                            acc += values[p] if inv2s2 == 0.0 else values[p] * math.exp(-cost * cost * inv2s2)
-                            hits += 1
+        for ax in range(max(cx - REACH, 0), min(cx + REACH + 1, nx)):
+            first = ax * ny + max(cy - REACH, 0)
+            last = ax * ny + min(cy + REACH + 1, ny)
+            if last <= first:
+                continue
+            for p in range(starts[first], starts[last]):
+                dx = pxy[p, 0] - qx
+                dy = pxy[p, 1] - qy
+                d2 = dx * dx + dy * dy
+                if d2 <= search2:
+                    k = 0.5 * (pk[p] + kq)
+                    cost2 = d2 / (k * k) * detour2
+                    if edge_lo2 <= cost2 <= edge_hi2:
+                        cost = inverse(pll[p, 0], pll[p, 1], qll[q, 0], qll[q, 1]) * detour
+                        cost2 = cost * cost
+                    if cost2 <= within2:
+                        acc += values[p] if inv2s2 == 0.0 else values[p] * math.exp(-cost2 * inv2s2)
+                        hits += 1
         total[q] = acc
         count[q] = hits
     return total, count
 
 
 def _cell(a: Located, b: Located, radius_m: float, detour: float) -> float:
-    """A cell as wide as the largest projected distance that can still be within ``radius_m``
-    of travel (so the 3×3 cells around a point hold every candidate)."""
-    return search_radius(radius_m, detour, max(a.k.max(), b.k.max()))
+    """A cell ``REACH`` times narrower than the largest projected distance that can still be
+    within ``radius_m`` of travel (so the cells ``REACH`` around a point hold every candidate)."""
+    return search_radius(radius_m, detour, max(a.k.max(), b.k.max())) / REACH
 
 
 def _weighted_sums(

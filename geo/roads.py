@@ -485,7 +485,11 @@ class Snapped:
 
 def _points_key(where: Located) -> tuple[str, int, bytes]:
     """A key of a point set's coordinates (a digest of their bytes: 2 ms for 100,000 points)."""
-    return "points", len(where), hashlib.blake2b(np.ascontiguousarray(where.xy).tobytes(), digest_size=16).digest()
+    return (
+        "points",
+        len(where),
+        hashlib.blake2b(np.ascontiguousarray(where.xy).tobytes(), digest_size=16).digest(),
+    )
 
 
 def _members(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:

@@ -117,10 +117,13 @@ def test_bench_analysis(store, roads, tmp_path):
         out,
         "peak_rss_mb",
         "e2sfca_ours_median_s",
+        "e2sfca_ours_median_cpu_s",
         "e2sfca_ours_pairs_path_median_s",
         "e2sfca_access_median_s",
+        "e2sfca_access_median_cpu_s",
         "2sfca_access_median_s",
         "e2sfca_speedup",
+        "e2sfca_speedup_cpu",
         "pairs_30km",
     )
     assert 0 <= out["max_relative_difference"] < 1e-9
