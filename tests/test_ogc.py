@@ -669,3 +669,36 @@ def test_packed_feature_texts_read_back_as_the_features_across_chunks():
     expected = [feature_collection(frame, "code")[i] for i in positions]
     assert _json.loads(texts.array(positions)) == _json.loads(_json.dumps(expected))
     assert _json.loads(texts.array([])) == []
+
+
+def test_serialised_features_are_json_dumps_of_the_features_byte_for_byte():
+    """``api.deps.feature_texts`` writes points itself and splices other geometries: the bytes
+    are what ``json.dumps`` makes of ``feature_collection``, for every kind of geometry."""
+    import json as _json
+
+    import geopandas as gpd
+    from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+
+    from api.deps import feature_collection, feature_texts
+
+    geometries = [
+        Point(49.84253, 34.10263),
+        Point(0.1 + 0.2, 1e-7),  # the float 0.30000000000000004 and an exponent
+        Point(51, 35),  # whole numbers
+        Point(),  # empty
+        None,
+        Point(50.5, 33.25, 1200.0),  # with a height
+        box(49.0, 34.0, 49.5, 34.123456789),
+        MultiPolygon([Polygon([(50, 30), (50.1, 30), (50.1, 30.3333333333)])]),
+        LineString([(50, 30), (51.000000001, 31)]),
+    ]
+    frame = gpd.GeoDataFrame(
+        {"code": [f"c{i}" for i in range(len(geometries))], "name_fa": ["ده «نو»"] * len(geometries)},
+        geometry=geometries,
+        crs=4326,
+    )
+    expected = [
+        _json.dumps(f, ensure_ascii=False, separators=(",", ":")).encode()
+        for f in feature_collection(frame, "code")
+    ]
+    assert feature_texts(frame, "code") == expected
