@@ -20,6 +20,9 @@ import shapely
 EXTENT = 4096
 BUFFER = 64  # tile units of margin around a tile, so lines and labels do not break at its edge
 MAX_FEATURES = 4000
+#: the deepest zoom whose simplified layer is kept whole (``TileSource._geometries_at``): the
+#: service prepares every tile down to it (``api.routers.tiles.PREPARED_ZOOMS``)
+KEPT_ZOOM = 8
 WORLD = 20037508.342789244
 MAX_ZOOM = 22
 
@@ -88,13 +91,20 @@ class TileSource:
         props = self.frame[list(self.properties)].iloc[hit]
         return props.astype(object).where(props.notna(), None).to_dict("records")
 
-    def _geometries_at(self, z: int) -> np.ndarray:
+    def _geometries_at(self, z: int, hit: np.ndarray) -> np.ndarray:
+        """The geometries at ``hit`` simplified to a pixel of zoom ``z``. Up to ``KEPT_ZOOM`` the
+        whole layer is simplified once per zoom and kept (a low-zoom tile holds most of it);
+        deeper, only a tile's own geometries are (the same result: each is simplified alone),
+        so a first tile at zoom 11 does not simplify every county of the country, and no
+        near-full-resolution copy of the layer is kept per zoom."""
+        pixel = 2 * WORLD / (1 << z) / EXTENT
+        if z > KEPT_ZOOM:
+            return shapely.simplify(self.frame.geometry.to_numpy()[hit], pixel, preserve_topology=True)
         if z not in self._simplified:
-            pixel = 2 * WORLD / (1 << z) / EXTENT
             self._simplified[z] = shapely.simplify(
                 self.frame.geometry.to_numpy(), pixel, preserve_topology=True
             )
-        return self._simplified[z]
+        return self._simplified[z][hit]
 
     def tile(self, z: int, x: int, y: int) -> bytes:
         """The MVT of tile z/x/y (an empty bytes object when nothing falls in it)."""
@@ -111,7 +121,7 @@ class TileSource:
             geoms = shapely.points(self._x[hit], self._y[hit])
         else:
             hit = np.sort(self._tree.query(shapely.box(*box), predicate="intersects"))
-            geoms = shapely.clip_by_rect(self._geometries_at(z)[hit], *box)
+            geoms = shapely.clip_by_rect(self._geometries_at(z, hit), *box)
         if len(hit) == 0:
             return b""
         # Into tile units (y up; the encoder flips it to MVT's y down), in one vectorised step.

@@ -341,7 +341,7 @@ def plain(encoded: tuple[bytes | None, bytes | None]) -> bytes:
 
 #: Zoom levels whose dense tiles are prepared ahead when a snapshot loads (at z9 and above a
 #: tile takes a few milliseconds to make on demand).
-PREPARED_ZOOMS = (5, 6, 7, 8)
+PREPARED_ZOOMS = (3, 4, 5, 6, 7, 8)
 PREPARED_LAYERS = ("settlement-access", "settlements", "ngos", "counties")
 
 
