@@ -104,6 +104,7 @@ def sequential(base: str, requests, limit_s: float, headers: dict[str, str]) -> 
     seconds); the HTTP latency of each beside the check's own time its ``Server-Timing`` reports."""
     latencies, checks, bytes_in = [], [], []
     errors = 0
+    refused: dict[str, int] = {}
     with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
         started = time.perf_counter()
         deadline = started + limit_s
@@ -115,6 +116,8 @@ def sequential(base: str, requests, limit_s: float, headers: dict[str, str]) -> 
             latency = time.perf_counter() - t
             if response.status_code != 200:
                 errors += 1
+                code = f"{response.status_code} {response.json().get('code', '')}".strip()
+                refused[code] = refused.get(code, 0) + 1
                 continue
             timing = response.headers.get("server-timing", "")
             name, _, dur = timing.partition(";dur=")
@@ -132,6 +135,7 @@ def sequential(base: str, requests, limit_s: float, headers: dict[str, str]) -> 
         "check_p95_ms": float(np.percentile(check_ms, 95)),
         "overhead_median_ms": float(np.median(http_ms - check_ms)),
         "overhead_p95_ms": float(np.percentile(http_ms - check_ms, 95)),
+        "error_statuses": refused,  # status and problem code -> answers, left out of the figures
     }
 
 
