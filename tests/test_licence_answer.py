@@ -249,3 +249,40 @@ def test_a_non_finite_figure_is_null_as_before():
     assert json.loads(licence_answer(clean, Bare()))["underserved_access_changes"] == [
         {"n": 3, "ok": True, "x": 0.1}
     ]
+
+
+@pytest.mark.postgis
+def test_an_officers_answer_is_the_same_bytes_on_postgis(postgis_store, postgis_url, small_layers, tmp_path):
+    """On PostGIS a province's view reads its layers under row-level security: the cached
+    centre positions are that view's, and the answer is the bytes the old pipeline made."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from services.settings import Settings
+    from store.accounts import Accounts
+    from tests.conftest import service_role_url
+
+    with postgis_store.transaction() as tx:
+        for name, frame in small_layers.items():
+            tx.write_layer(name, frame)
+    url = service_role_url(postgis_url)
+    accounts = Accounts(postgis_url)
+    try:
+        accounts.add("pg_officer_00", TEST_PASSWORD, "licensing_officer", (PROVINCE,), actor="tests")
+        token = accounts.issue_token("pg_officer_00", days=1, actor="tests")[1]
+    finally:
+        accounts.close()
+    app = create_app(Settings(store=url, prepare_tiles=False, imports_dir=tmp_path / "private"))
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(token)) as officer:
+        snap = app.state.snapshots.current()
+        mine = view(snap, Scope(frozenset({PROVINCE}), exact=True))
+        asked = places(small_layers, PROVINCE)
+        for lon, lat, service, capacity in asked:
+            body = {"lon": lon, "lat": lat, "service_type": service, "capacity": capacity}
+            response = officer.post("/licence-checks", json=body)
+            assert response.status_code == 200, response.text
+            check = mine.analysis().check_licence(lon, lat, service, capacity)
+            assert response.content == reference_answer(check, mine), body
+        assert sorted(mine.cached("licence:centre_positions", dict)) == [  # type: ignore[call-overload]
+            f"SYN-0000{k}" for k in range(10)
+        ]
