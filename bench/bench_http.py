@@ -7,6 +7,13 @@ Starts the service on 127.0.0.1 (a child process, one uvicorn worker unless --wo
 it, then drives each scenario from this process with N concurrent connections, a bounded number
 of requests and a time limit. Reports median, p95 and throughput per scenario and writes
 bench/results/http.json (``--out``). Only loopback addresses are used.
+
+Two scenarios measure the HTTP overhead against a peer of the same run (issue #27):
+``/health`` driven exactly as the items page (same client, connections and seconds) gives
+``items_p95_over_health_p95``; and the licence checks sent one after another on one keep-alive
+connection by a python client, which reads each answer's ``Server-Timing: check;dur=<ms>`` (the
+check's own time in the server), give ``overhead_median_ms``, the median over requests of the
+HTTP latency less the check's time.
 """
 
 from __future__ import annotations
@@ -89,6 +96,46 @@ def summarise(name: str, latencies, errors, elapsed, bytes_in) -> dict:
         "max_ms": float(ms.max()),
         "throughput_rps": len(ms) / elapsed,
         "largest_response_kb": max(bytes_in) / 1024,
+    }
+
+
+def sequential(base: str, requests, limit_s: float, headers: dict[str, str]) -> dict:
+    """Send ``requests`` one after another on one keep-alive connection (at most ``limit_s``
+    seconds); the HTTP latency of each beside the check's own time its ``Server-Timing`` reports."""
+    latencies, checks, bytes_in = [], [], []
+    errors = 0
+    refused: dict[str, int] = {}
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
+        started = time.perf_counter()
+        deadline = started + limit_s
+        for method, url, body in requests:
+            if time.perf_counter() > deadline:
+                break
+            t = time.perf_counter()
+            response = client.request(method, url, json=body)
+            latency = time.perf_counter() - t
+            if response.status_code != 200:
+                errors += 1
+                code = f"{response.status_code} {response.json().get('code', '')}".strip()
+                refused[code] = refused.get(code, 0) + 1
+                continue
+            timing = response.headers.get("server-timing", "")
+            name, _, dur = timing.partition(";dur=")
+            if name != "check":
+                raise SystemExit(f"{url}: no Server-Timing check;dur=… in the answer ({timing!r})")
+            latencies.append(latency)
+            checks.append(float(dur) / 1000)
+            bytes_in.append(len(response.content))
+        elapsed = time.perf_counter() - started
+    out = summarise("", latencies, errors, elapsed, bytes_in)
+    check_ms, http_ms = np.array(checks) * 1000, np.array(latencies) * 1000
+    return {
+        **{k: v for k, v in out.items() if k != "scenario"},
+        "check_median_ms": float(np.median(check_ms)),
+        "check_p95_ms": float(np.percentile(check_ms, 95)),
+        "overhead_median_ms": float(np.median(http_ms - check_ms)),
+        "overhead_p95_ms": float(np.percentile(http_ms - check_ms, 95)),
+        "error_statuses": refused,  # status and problem code -> answers, left out of the figures
     }
 
 
@@ -190,9 +237,13 @@ def main() -> int:
             for p in settlements.sample(min(n, 1000, len(settlements)), random_state=8).geometry
         ]
 
+        health = [("GET", "/health", None)] * n
+
         results = []
         for name, reqs in (
             ("items page of 100 features", items),
+            # driven as the items page, right after it, in the same run
+            ("/health, the peer of the items page", health),
             ("settlement tiles z6-z12, first request of each tile", cold),
             ("settlement tiles z6-z12, repeated", warm),
             ("licence check", checks),
@@ -205,10 +256,21 @@ def main() -> int:
                 out = asyncio.run(drive(base, reqs, args.connections, 120, headers))
                 results.append(summarise(name, *out))
             print(json.dumps(results[-1]))
+        # The check's overhead over HTTP: one connection, one request at a time (a python client,
+        # as wrk cannot read each answer's Server-Timing), the same places and services.
+        results.append(
+            {"scenario": "licence check, one connection", **sequential(base, checks, args.seconds, headers)}
+        )
+        print(json.dumps(results[-1]))
+        by_name = {r["scenario"]: r for r in results}
         summary = {
             "connections": args.connections,
             "workers": args.workers,
             "client": args.client,
+            # issue #27's goals: ≤ 2 and ≤ 10 ms
+            "items_p95_over_health_p95": by_name["items page of 100 features"]["p95_ms"]
+            / by_name["/health, the peer of the items page"]["p95_ms"],
+            "licence_overhead_median_ms": by_name["licence check, one connection"]["overhead_median_ms"],
             "scenarios": results,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -188,10 +188,29 @@ def test_bench_http(store, roads, tmp_path):
     options = ("--requests", "60", "--connections", "4", "--seconds", "1")
     out = bench("http", tmp_path / "http.json", *options, store=store, roads=roads)
     assert out["client"] == ("wrk" if shutil.which("wrk") else "python")
-    assert len(out["scenarios"]) == 4
+    scenarios = {s["scenario"]: s for s in out["scenarios"]}
+    assert list(scenarios) == [
+        "items page of 100 features",
+        "/health, the peer of the items page",
+        "settlement tiles z6-z12, first request of each tile",
+        "settlement tiles z6-z12, repeated",
+        "licence check",
+        "licence check, one connection",
+    ]
     for scenario in out["scenarios"]:
         assert scenario["errors"] == 0, scenario
         positive(scenario, "requests", "median_ms", "p95_ms", "throughput_rps")
+    # The HTTP overhead of a licence check (issue #27): the check's own time from the answers'
+    # Server-Timing, and what HTTP adds to it, which is at least something.
+    one = scenarios["licence check, one connection"]
+    positive(one, "check_median_ms", "check_p95_ms", "overhead_median_ms", "overhead_p95_ms")
+    assert one["check_median_ms"] < one["median_ms"]
+    positive(out, "items_p95_over_health_p95", "licence_overhead_median_ms")
+    assert out["items_p95_over_health_p95"] == pytest.approx(
+        scenarios["items page of 100 features"]["p95_ms"]
+        / scenarios["/health, the peer of the items page"]["p95_ms"]
+    )
+    assert out["licence_overhead_median_ms"] == one["overhead_median_ms"]
 
 
 def test_bench_health_under_load(store, roads, tmp_path):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+import time
+from dataclasses import fields
 from typing import Annotated, Literal
 
 import geopandas as gpd
@@ -87,6 +88,9 @@ def json_safe(value):
 @router.post(
     "/licence-checks",
     summary="Judge a proposed licence: welcome, acceptable or saturated, with reasons",
+    description="The answer carries a `Server-Timing` header, `check;dur=<ms>`: the time the "
+    "check itself took in the server (milliseconds, 3 decimals), apart from reading the request, "
+    "scoping and serialising the answer; the HTTP benchmark (bench/bench_http.py) reads it.",
     response_class=Response,
     responses=declared(LicenceCheckAnswer),
 )
@@ -96,30 +100,69 @@ def licence_check(
 ) -> Response:
     # A few milliseconds of NumPy once the analysis is ready (seconds before): in the thread
     # pool, never on the event loop; serialised here, cheaper than FastAPI's generic encoder.
+    started = time.perf_counter()
     check = snap.analysis().check_licence(
         request.lon, request.lat, request.service_type, request.capacity, request.delivery_mode
     )
-    answer = {**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat(), "notice": notice(snap)}
-    body = json.dumps(json_safe(answer), ensure_ascii=False, allow_nan=False)
-    return Response(body.encode("utf-8"), media_type="application/json")
+    took_ms = (time.perf_counter() - started) * 1000
+    return Response(
+        licence_answer(check, snap),
+        media_type="application/json",
+        headers={"Server-Timing": f"check;dur={took_ms:.3f}"},
+    )
+
+
+def licence_answer(check, snap: Snapshot) -> bytes:
+    """The JSON answer (UTF-8) of a licence check as the caller of ``snap`` may see it.
+
+    The check's fields are taken as they are, not deep-copied (``dataclasses.asdict``): each
+    check builds its lists and dicts afresh and holds no nested dataclass, and ``scope_check``
+    replaces what it changes rather than editing it in place.
+    """
+    answer = {
+        **scope_check({f.name: getattr(check, f.name) for f in fields(check)}, snap),
+        "as_of": snap.as_of.isoformat(),
+        "notice": notice(snap),
+    }
+    return json_bytes(answer)
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (``json.dumps``'s ``default``)."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_bytes(value) -> bytes:
+    """``value`` as JSON in UTF-8, with NumPy scalars as plain numbers and non-finite floats as
+    null: the bytes of ``json.dumps(json_safe(value))``, in one pass where every float is finite
+    (the usual answer) and through ``json_safe`` where one is not."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain)
+    except ValueError:  # a NaN or an infinity somewhere: null, as json_safe makes it
+        text = json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
 
 
 def scope_check(check: dict, snap: Snapshot) -> dict:
     """A licence check as the caller may see it: only a place in their provinces, only centres and
-    places in their provinces, and generalised centre positions without the exact-location right."""
+    places in their provinces, and generalised centre positions without the exact-location right.
+
+    ``check`` is changed by replacing its lists, never by editing the lists or dicts it holds."""
     scope = getattr(snap, "scope", None)
     if scope is None:
         return check
     if not scope.allows(check["province_code"]):
         raise Forbidden("the proposed place is outside your provinces", code="outside-provinces")
-    provinces_of = snap.layer("ngos").set_index("licence_no")
+    positions = centre_positions(snap)
     nearby = []
     for centre in check["same_type_nearby"]:
-        if centre["licence_no"] not in provinces_of.index:
+        where = positions.get(centre["licence_no"])
+        if where is None:
             continue  # another province's centre
         if not scope.exact:
-            where = provinces_of.geometry.loc[centre["licence_no"]]  # generalised in the view
-            centre = {**centre, "lon": float(where.x), "lat": float(where.y)}
+            centre = {**centre, "lon": where[0], "lat": where[1]}  # generalised in the view
             step = COARSENING.distance
             centre["distance_km"] = float(round(centre["distance_km"] / step) * step)
             if centre.get("travel_min") is not None:
@@ -131,6 +174,19 @@ def scope_check(check: dict, snap: Snapshot) -> dict:
         c for c in check["underserved_access_changes"] if scope.allows(str(c.get("settlement_code", ""))[:2])
     ]
     return check
+
+
+def centre_positions(snap: Snapshot) -> dict[str, tuple[float, float]]:
+    """Licence number -> (lon, lat) of every centre in ``snap``'s NGO layer, as that snapshot
+    shows them (a view: its provinces' centres only, generalised without the exact-location
+    right). Kept in ``snap``'s own cache: a view has its own, so no caller reads another's."""
+
+    def build() -> dict[str, tuple[float, float]]:
+        ngos = snap.layer("ngos")
+        lon, lat = ngos.geometry.x.to_numpy(), ngos.geometry.y.to_numpy()
+        return {no: (float(x), float(y)) for no, x, y in zip(ngos["licence_no"], lon, lat, strict=True)}
+
+    return snap.cached("licence:centre_positions", build)  # type: ignore[return-value]
 
 
 def allowed_province(snap: Snapshot, province: str | None) -> None:
@@ -153,14 +209,19 @@ def known_province(snap: Snapshot, province: str | None) -> str | None:
 
 
 def notice(snap: Snapshot) -> dict[str, object] | None:
-    """The synthetic-data notice of an answer, when any layer it rests on is synthetic."""
-    if "layer_info" not in snap.layers:
-        return None
-    info = snap.layers["layer_info"].set_index("layer")["synthetic"]
-    synthetic = [name for name, how in info.items() if how != "none"]
+    """The synthetic-data notice of an answer, when any layer it rests on is synthetic (worked
+    out once per snapshot; each answer gets its own copy)."""
+
+    def build() -> tuple[str, ...]:
+        if "layer_info" not in snap.layers:
+            return ()
+        info = snap.layers["layer_info"].set_index("layer")["synthetic"]
+        return tuple(name for name, how in info.items() if how != "none")
+
+    synthetic = snap.cached("notice:synthetic_layers", build)
     if not synthetic:
         return None
-    return {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN, "synthetic_layers": synthetic}
+    return {"fa": SYNTHETIC_NOTICE_FA, "en": SYNTHETIC_NOTICE_EN, "synthetic_layers": list(synthetic)}
 
 
 @router.get(
