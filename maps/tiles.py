@@ -8,6 +8,7 @@ pixel at the tile's zoom and clipped to it (with a small buffer), and at most
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,7 +119,18 @@ class TileSource:
             if len(hit) > MAX_FEATURES and self.weight is not None:
                 keep = np.argsort(-self.weight[hit], kind="stable")[:MAX_FEATURES]
                 hit = np.sort(hit[keep])
-            geoms = shapely.points(self._x[hit], self._y[hit])
+            if len(hit) == 0:
+                return b""
+            # Into tile units, as the general path below does, and encoded directly.
+            sx, sy = EXTENT / (maxx - minx), EXTENT / (maxy - miny)
+            columns = [_plain_column(self.frame[p].iloc[hit]) for p in self.properties]
+            return encode_points(
+                self.name,
+                ((self._x[hit] - minx) * sx).tolist(),
+                ((self._y[hit] - miny) * sy).tolist(),
+                list(self.properties),
+                columns,
+            )
         else:
             hit = np.sort(self._tree.query(shapely.box(*box), predicate="intersects"))
             geoms = shapely.clip_by_rect(self._geometries_at(z, hit), *box)
@@ -152,3 +164,108 @@ def _plain(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _plain_column(values: pd.Series) -> list:
+    """A column's values as ``_plain`` makes each (missing ones None), in one pass."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+        if not values.hasnans:
+            return values.to_numpy().tolist()  # Python ints and bools already
+    elif pd.api.types.is_float_dtype(values.dtype):
+        array = values.to_numpy(dtype="float64")
+        out = array.tolist()
+        for i in np.flatnonzero(~np.isfinite(array)).tolist():
+            out[i] = None
+        return out
+    out = values.astype(object).where(values.notna(), None).tolist()
+    return [v if v is None or type(v) is str else _plain(v) for v in out]
+
+
+# ---- a layer of points, encoded directly ---------------------------------------------------------
+# Byte for byte what ``mapbox_vector_tile.encode`` makes of the same points and properties with
+# ``y_coord_down=False`` (tests hold it to that), without building a shapely point and a protobuf
+# object per feature: the MVT of a tile of 4,000 villages in a few milliseconds, not tens.
+
+
+def _varint_of(value: int) -> bytes:
+    if value < 0:
+        value += 1 << 64  # int64 as protobuf writes it: ten bytes
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+#: the varints of 0 … 2¹⁴ - 1 (one or two bytes): coordinates, indexes and lengths in a tile
+_SMALL = tuple(_varint_of(v) for v in range(1 << 14))
+
+
+def _varint(value: int) -> bytes:
+    return _SMALL[value] if 0 <= value < 16384 else _varint_of(value)
+
+
+def _delimited(tag: int, payload: bytes) -> bytes:
+    return bytes((tag,)) + _varint(len(payload)) + payload
+
+
+def _value(value) -> bytes:
+    """An MVT ``Value`` message (mapbox_vector_tile's choice of field per Python type)."""
+    if isinstance(value, bool):
+        return b"\x38" + _varint(int(value))
+    if isinstance(value, str):
+        return _delimited(0x0A, value.encode("utf-8"))
+    if isinstance(value, int):
+        return b"\x20" + _varint(value)
+    return b"\x19" + struct.pack("<d", value)
+
+
+def encode_points(name: str, xs: list[float], ys: list[float], keys: list[str], columns: list[list]) -> bytes:
+    """The MVT (extent ``EXTENT``, y up) of one layer of points at tile units ``xs``, ``ys``
+    with properties ``keys`` (``columns`` of plain values; None: left out)."""
+    small, varint, plain_types = _SMALL, _varint, (str, bool, int, float)
+    key_index: dict[str, int] = {}
+    value_index: dict = {}
+    bool_index: dict = {}
+    values: list[bytes] = []
+    features = []
+    rows = zip(*columns, strict=True) if columns else iter([()] * len(xs))
+    for x, y, row in zip(xs, ys, rows, strict=True):
+        tags = []
+        for k, v in zip(keys, row, strict=True):
+            if v is None or not isinstance(v, plain_types):
+                continue
+            ki = key_index.get(k)
+            if ki is None:
+                ki = key_index[k] = len(key_index)
+            seen = bool_index if v is True or v is False else value_index
+            vi = seen.get(v)
+            if vi is None:
+                vi = seen[v] = len(values)
+                values.append(_value(v))
+            tags.append(small[ki])
+            tags.append(small[vi] if vi < 16384 else varint(vi))
+        gx, gy = round(x), EXTENT - round(y)
+        zx, zy = (gx << 1) ^ (gx >> 31), (gy << 1) ^ (gy >> 31)
+        geometry = (
+            b"\x09"
+            + (small[zx] if 0 <= zx < 16384 else varint(zx))
+            + (small[zy] if 0 <= zy < 16384 else varint(zy))
+        )
+        packed = b"".join(tags)
+        body = (
+            (b"\x12" + varint(len(packed)) + packed if packed else b"")
+            + b"\x18\x01\x22"
+            + small[len(geometry)]
+            + geometry
+        )
+        features.append(b"\x12" + varint(len(body)) + body)
+    layer = bytearray(_delimited(0x0A, name.encode("utf-8")))
+    layer += b"".join(features)
+    for k in key_index:
+        layer += _delimited(0x1A, k.encode("utf-8"))
+    for v in values:
+        layer += _delimited(0x22, v)
+    layer += b"\x28" + _varint(EXTENT) + b"\x78\x02"
+    return _delimited(0x1A, bytes(layer))
