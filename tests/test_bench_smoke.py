@@ -185,7 +185,7 @@ def test_bench_intake(store, roads, tmp_path):
 
 def test_bench_http(store, roads, tmp_path):
     """With wrk where it is installed (CI installs it), else the asyncio client."""
-    options = ("--requests", "60", "--connections", "4", "--seconds", "1")
+    options = ("--requests", "60", "--connections", "4", "--seconds", "1", "--tiles-per-zoom", "2")
     out = bench("http", tmp_path / "http.json", *options, store=store, roads=roads)
     assert out["client"] == ("wrk" if shutil.which("wrk") else "python")
     scenarios = {s["scenario"]: s for s in out["scenarios"]}
@@ -211,6 +211,15 @@ def test_bench_http(store, roads, tmp_path):
         / scenarios["/health, the peer of the items page"]["p95_ms"]
     )
     assert out["licence_overhead_median_ms"] == one["overhead_median_ms"]
+    # cold tiles one at a time, every layer the pages draw at every zoom they use
+    tiles = out["cold_tiles_one_at_a_time"]
+    assert set(tiles) == {"settlements", "settlement-access", "ngos", "counties"}
+    for zooms in tiles.values():
+        assert list(zooms) == [str(z) for z in range(3, 13)]
+        for figures in zooms.values():
+            assert figures["tiles"] >= 1
+            positive(figures, "median_ms", "p95_ms")
+    assert out["cold_tiles_worst_p95_ms"] == max(z["p95_ms"] for zs in tiles.values() for z in zs.values())
 
 
 def test_bench_health_under_load(store, roads, tmp_path):

@@ -29,7 +29,10 @@ VALUES = st.one_of(
 def by_mapbox(name, xs, ys, keys, columns):
     rows = list(zip(*columns, strict=True)) if columns else [()] * len(xs)
     features = [
-        {"geometry": shapely.Point(x, y), "properties": {k: v for k, v in zip(keys, r, strict=True) if v is not None}}
+        {
+            "geometry": shapely.Point(x, y),
+            "properties": {k: v for k, v in zip(keys, r, strict=True) if v is not None},
+        }
         for x, y, r in zip(xs, ys, rows, strict=True)
     ]
     return mapbox_vector_tile.encode(
