@@ -160,7 +160,6 @@ def measure(n: int, layers: dict, norms, runs: int, seed: int) -> dict[str, obje
         "peak_rss_growth_mb": rss_mb() - before,
         "peak_rss_mb": rss_mb(),
     }
-    del settlements
     gc.collect()
     return figures
 
