@@ -24,7 +24,8 @@ road network's reach.
 Measured per size: the first call (cold) and the median of ``--runs`` warm calls, wall and CPU
 (``time.process_time``) seconds; the number of flags; the growth of the process's PEAK resident
 memory (``ru_maxrss``) over that size's layer building and recomputes (the peak only grows: a size
-that needs less than an earlier one shows 0). Across the
+that needs less than an earlier one shows 0); with ``--profile``, one more recompute at the largest
+size under cProfile (its excerpt printed, its top functions by own time kept). Across the
 sizes: ``exponent``, the least-squares slope of log(CPU median) on log(n) (1 is linear growth), and
 ``ratio``, CPU median at the largest n over that at the smallest, beside ``n_ratio``.
 """
@@ -32,10 +33,13 @@ sizes: ``exponent``, the least-squares slope of log(CPU median) on log(n) (1 is 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import gc
+import io
 import json
 import math
+import pstats
 import resource
 import statistics
 import sys
@@ -119,7 +123,7 @@ def denser(
     return out, len(todo)
 
 
-def measure(n: int, layers: dict, norms, runs: int, seed: int) -> dict[str, object]:
+def measure(n: int, layers: dict, norms, runs: int, seed: int, profile: bool = False) -> dict[str, object]:
     """The figures of one size."""
     before = rss_mb()
     started = time.perf_counter()
@@ -160,8 +164,36 @@ def measure(n: int, layers: dict, norms, runs: int, seed: int) -> dict[str, obje
         "peak_rss_growth_mb": rss_mb() - before,
         "peak_rss_mb": rss_mb(),
     }
+    if profile:
+        figures["profile"] = profiled(run)
     gc.collect()
     return figures
+
+
+def profiled(run, top: int = 20) -> list[dict[str, object]]:
+    """One more recompute under cProfile: its excerpt (cumulative time) printed, and the ``top``
+    functions by own time kept, with their share of the profiled total."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(30)
+    print(text.getvalue())
+    raw = stats.stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in raw.values())
+    rows = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    return [
+        {
+            "function": f"{Path(f).name}:{line}({name})",
+            "calls": int(v[1]),
+            "tottime_s": float(v[2]),
+            "cumtime_s": float(v[3]),
+            "share": float(v[2] / total) if total else 0.0,
+        }
+        for (f, line, name), v in rows
+    ]
 
 
 def slope(ns: list[int], ts: list[float]) -> float:
@@ -175,6 +207,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="warm recomputes per size (median)")
     parser.add_argument("--seed", type=int, default=27)
+    parser.add_argument(
+        "--profile", action="store_true", help="one more recompute at the largest size under cProfile"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scaling.json")
     args = parser.parse_args()
     store = open_store(args.store)
@@ -194,7 +229,7 @@ def main() -> int:
     print(f"{'n':>10} {'cold s':>8} {'wall s':>8} {'CPU s':>8} {'CPU/1e5':>8} {'flags':>7} {'peak+ MB':>9}")
     rows = []
     for n in sizes:
-        row = measure(n, layers, norms, args.runs, args.seed)
+        row = measure(n, layers, norms, args.runs, args.seed, args.profile and n == sizes[-1])
         rows.append(row)
         cpu = float(row["median_cpu_s"])  # type: ignore[arg-type]
         print(

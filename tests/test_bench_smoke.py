@@ -132,7 +132,9 @@ def test_bench_analysis(store, roads, tmp_path):
 
 
 def test_bench_scaling(store, roads, tmp_path):
-    out = bench("scaling", tmp_path / "scaling.json", "--sizes", "400", "200", "--runs", "1", store=store)
+    out = bench(
+        "scaling", tmp_path / "scaling.json", "--sizes", "400", "200", "--runs", "1", "--profile", store=store
+    )
     assert [row["n"] for row in out["sizes"]] == [200, 400]
     for row in out["sizes"]:
         positive(row, "cold_s", "cold_cpu_s", "median_s", "median_cpu_s", "flags", "peak_rss_mb")
@@ -141,6 +143,11 @@ def test_bench_scaling(store, roads, tmp_path):
         assert row["peak_rss_growth_mb"] >= 0
     positive(out, "ratio", "ratio_wall", "peak_rss_mb")
     assert out["n_ratio"] == 2.0
+    # The profile is of the largest size only; its top function's share is its own time's.
+    assert "profile" not in out["sizes"][0]
+    top = out["sizes"][1]["profile"][0]
+    positive(top, "calls", "tottime_s", "cumtime_s", "share")
+    assert top["share"] <= 1.0 and top["tottime_s"] <= top["cumtime_s"] + 1e-9
     assert math.isfinite(out["exponent"]) and math.isfinite(out["exponent_wall"])
 
 
