@@ -171,9 +171,10 @@ def measure(n: int, layers: dict, norms, runs: int, seed: int, profile: bool = F
 
 
 def profiled(run, top: int = 20) -> list[dict[str, object]]:
-    """One more recompute under cProfile: its excerpt (cumulative time) printed, and the ``top``
+    """One more recompute under cProfile (CPU time): its excerpt (cumulative time) printed, and the ``top``
     functions by own time kept, with their share of the profiled total."""
-    profiler = cProfile.Profile()
+    # Timed in CPU seconds: on a shared machine wall-clock profiles count the waits for a core.
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     run()
     profiler.disable()
