@@ -1,7 +1,7 @@
 """How the recompute grows with the number of settlements: 100,000, 300,000 and 1,000,000.
 
 Run:  .venv/bin/python bench/bench_scaling.py [--store var/amayesh.gpkg] [--sizes 100000 300000 1000000]
-      [--runs 3] [--seed 27] [--out bench/results/scaling.json]
+      [--runs 3] [--seed 27] [--code-order] [--profile] [--out bench/results/scaling.json]
 
 Issue #27 asks for linear growth of the recompute of every measure for all services
 (``geo.recompute.analyse``) past the national scale. For each size n a settlement layer of n points
@@ -13,6 +13,10 @@ is made from the store's settlements, deterministically (``numpy.random.default_
   in a disc of 5 km) to a place inside its own county's polygon (up to 8 draws; if none falls
   inside, the copy stays on the original point), keeping its county and province codes, kind and
   names, under a code of its own (``<settlement_code>-<k>``);
+* the rows are in the order drawn (from n at least the store's number on: the store's settlements
+  in the store's order, then the copies);
+  with ``--code-order`` the layer is sorted by settlement code (the order a store built in code
+  order returns), which the recompute's stable sorts of the codes find linear work;
 * each settlement's population is SPLIT between its copies (integer shares differing by at most
   one), so that every settlement's, county's and province's total stays the store's: the same
   country with denser settlements. An unknown population stays unknown on each copy.
@@ -123,11 +127,15 @@ def denser(
     return out, len(todo)
 
 
-def measure(n: int, layers: dict, norms, runs: int, seed: int, profile: bool = False) -> dict[str, object]:
+def measure(
+    n: int, layers: dict, norms, runs: int, seed: int, profile: bool = False, code_order: bool = False
+) -> dict[str, object]:
     """The figures of one size."""
     before = rss_mb()
     started = time.perf_counter()
     settlements, stayed = denser(layers["settlements"], layers["counties"], n, seed)
+    if code_order:
+        settlements = settlements.sort_values("settlement_code", kind="stable").reset_index(drop=True)
     built_s = time.perf_counter() - started
 
     def run():
@@ -209,6 +217,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="warm recomputes per size (median)")
     parser.add_argument("--seed", type=int, default=27)
     parser.add_argument(
+        "--code-order",
+        action="store_true",
+        help="the layer sorted by settlement code (default: the store's, then the copies as drawn)",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="one more recompute at the largest size under cProfile"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scaling.json")
@@ -225,12 +238,15 @@ def main() -> int:
         "ngos": len(layers["ngos"]),
         "runs": args.runs,
         "seed": args.seed,
+        "code_order": args.code_order,
         "start_rss_mb": rss_mb(),
     }
     print(f"{'n':>10} {'cold s':>8} {'wall s':>8} {'CPU s':>8} {'CPU/1e5':>8} {'flags':>7} {'peak+ MB':>9}")
     rows = []
     for n in sizes:
-        row = measure(n, layers, norms, args.runs, args.seed, args.profile and n == sizes[-1])
+        row = measure(
+            n, layers, norms, args.runs, args.seed, args.profile and n == sizes[-1], args.code_order
+        )
         rows.append(row)
         cpu = float(row["median_cpu_s"])  # type: ignore[arg-type]
         print(

@@ -148,6 +148,13 @@ def test_bench_scaling(store, roads, tmp_path):
     top = out["sizes"][1]["profile"][0]
     positive(top, "calls", "tottime_s", "cumtime_s", "share")
     assert top["share"] <= 1.0 and top["tottime_s"] <= top["cumtime_s"] + 1e-9
+    assert out["code_order"] is False
+    # One size in code order: no exponent without two sizes.
+    ordered = bench(
+        "scaling", tmp_path / "ordered.json", "--sizes", "50", "--runs", "1", "--code-order", store=store
+    )
+    assert ordered["code_order"] is True and "exponent" not in ordered
+    assert ordered["sizes"][0]["population"] == ordered["store_population"]
     assert math.isfinite(out["exponent"]) and math.isfinite(out["exponent_wall"])
 
 
