@@ -13,6 +13,7 @@ benches as ``AMAYESH_ROADS``, as a user points the service at another roads file
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import LineString
 
 from geo.schema import DEFAULT_SERVICE_TYPES
@@ -127,6 +129,68 @@ def test_bench_analysis(store, roads, tmp_path):
         "pairs_30km",
     )
     assert 0 <= out["max_relative_difference"] < 1e-9
+
+
+def test_bench_scaling(store, roads, tmp_path):
+    out = bench(
+        "scaling", tmp_path / "scaling.json", "--sizes", "400", "200", "--runs", "1", "--profile", store=store
+    )
+    assert [row["n"] for row in out["sizes"]] == [200, 400]
+    for row in out["sizes"]:
+        positive(row, "cold_s", "cold_cpu_s", "median_s", "median_cpu_s", "flags", "peak_rss_mb")
+        # The populations are split between the copies: the country's total is the store's.
+        assert row["population"] == out["store_population"]
+        assert row["peak_rss_growth_mb"] >= 0
+    positive(out, "ratio", "ratio_wall", "peak_rss_mb")
+    assert out["n_ratio"] == 2.0
+    # The profile is of the largest size only; its top function's share is its own time's.
+    assert "profile" not in out["sizes"][0]
+    top = out["sizes"][1]["profile"][0]
+    positive(top, "calls", "tottime_s", "cumtime_s", "share")
+    assert top["share"] <= 1.0 and top["tottime_s"] <= top["cumtime_s"] + 1e-9
+    assert out["code_order"] is False
+    # One size in code order: no exponent without two sizes.
+    ordered = bench(
+        "scaling", tmp_path / "ordered.json", "--sizes", "50", "--runs", "1", "--code-order", store=store
+    )
+    assert ordered["code_order"] is True and "exponent" not in ordered
+    assert ordered["sizes"][0]["population"] == ordered["store_population"]
+    assert math.isfinite(out["exponent"]) and math.isfinite(out["exponent_wall"])
+
+
+def test_scaling_layer_is_the_same_country_denser():
+    """The settlements the scaling bench makes: every original once, then copies inside their own
+    county, each with a code of its own and a share of its original's population."""
+    spec = importlib.util.spec_from_file_location("bench_scaling", ROOT / "bench" / "bench_scaling.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    layers = small_world.layers()
+    base = layers["settlements"].reset_index(drop=True)
+    made, stayed = module.denser(base, layers["counties"], 10 * len(base), seed=3)
+    assert len(made) == 10 * len(base) and made["settlement_code"].is_unique
+    original = made["settlement_code"].str.split("-").str[0]
+    # Every original is there once under its own code, at its own place.
+    firsts = made[~made["settlement_code"].str.contains("-")].set_index("settlement_code")
+    assert sorted(firsts.index) == sorted(base["settlement_code"])
+    assert firsts.geometry.equals(base.set_index("settlement_code").geometry.loc[firsts.index])
+    # Populations: each original's copies sum to it, and shares differ by at most one.
+    by_original = made.groupby(original)["population"].agg(["sum", "min", "max"])
+    expected = base.set_index("settlement_code")["population"]
+    assert (by_original["sum"] == expected.loc[by_original.index]).all()
+    assert (by_original["max"] - by_original["min"] <= 1).all()
+    # Copies keep their county and lie inside it (or, if no draw fell inside, on the original).
+    counties = layers["counties"].set_index("county_code").geometry
+    copies = made[made["settlement_code"].str.contains("-")]
+    inside = [counties[c].contains(p) for c, p in zip(copies["county_code"], copies.geometry, strict=True)]
+    assert sum(inside) == len(copies) - stayed
+    assert (
+        copies["county_code"].to_numpy()
+        == base.set_index("settlement_code").loc[original[copies.index], "county_code"].to_numpy()
+    ).all()
+    origin = base.set_index("settlement_code").geometry.loc[original[copies.index]]
+    # Planar degrees: 5 km is under 0.06° of longitude at the small world's 34–35 °N.
+    moved = shapely.distance(copies.geometry.to_numpy(), origin.to_numpy())
+    assert (moved > 0).sum() == len(copies) - stayed and (moved < 5.0 / 80).all()
 
 
 def test_bench_roads(store, roads, tmp_path):
