@@ -22,7 +22,19 @@ from geo.located import settle_edges
 from geo.norms import Norms
 
 
-def demand_at_settlements(settlements: pd.DataFrame, county_needs: pd.DataFrame) -> pd.DataFrame:
+def code_ranks(codes: np.ndarray) -> np.ndarray:
+    """Each code's rank among ``codes`` in sorted order (equal codes, equal ranks): one sort of
+    the strings, shared by whoever orders settlements by code (``analyse`` makes it once)."""
+    codes = np.asarray(codes, dtype=object)
+    order = np.argsort(codes, kind="stable")
+    ranks = np.empty(len(codes), dtype="int64")
+    ranks[order] = np.cumsum(np.r_[True, codes[order][1:] != codes[order][:-1]]) - 1
+    return ranks
+
+
+def demand_at_settlements(
+    settlements: pd.DataFrame, county_needs: pd.DataFrame, ranks: np.ndarray | None = None
+) -> pd.DataFrame:
     """Spread each county's target population over its settlements in proportion to population.
 
     Returns a frame aligned with ``settlements`` with one integer column per service type; each
@@ -36,7 +48,8 @@ def demand_at_settlements(settlements: pd.DataFrame, county_needs: pd.DataFrame)
     group = pd.Categorical(settlements["county_code"], categories=needs.index).codes.astype("int64")
     pop = settlements["population"].to_numpy(dtype="float64")
     # Ties go to the smaller settlement code, so that row order changes nothing.
-    position = np.argsort(np.argsort(settlements["settlement_code"].to_numpy(), kind="stable"), kind="stable")
+    # (``ranks``: ``code_ranks`` of the settlement codes, when the caller has them)
+    position = ranks if ranks is not None else code_ranks(settlements["settlement_code"].to_numpy())
     out = np.zeros((len(pop), len(needs.columns)), dtype="int64")
     for c, service in enumerate(needs.columns):
         out[:, c] = largest_remainder_by_group(needs[service].to_numpy(dtype="int64"), pop, group, position)

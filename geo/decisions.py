@@ -56,6 +56,7 @@ def underserved_flags(
     nearest_min: pd.DataFrame | None = None,
     fallback: pd.DataFrame | None = None,
     reached: pd.DataFrame | None = None,
+    code_rank: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Small towns and villages flagged per service type, with the figures behind each flag.
 
@@ -76,7 +77,8 @@ def underserved_flags(
     ``nearest_min`` and ``max_travel_min`` (NaN in a straight line), ``road_fallback`` (its
     nearest centre was reached by the straight-line fallback), ``access_share`` and
     ``min_access_share``, ``in_target_area``, and which rule it broke (``too_far``,
-    ``low_access``). ``flag_reasons`` writes them out in words.
+    ``low_access``). ``flag_reasons`` writes them out in words. ``code_rank``: the settlement
+    codes' ``geo.access.code_ranks``, when the caller has them.
     """
     roads = norms.unit == "min"
     if roads and nearest_min is None:
@@ -138,9 +140,10 @@ def underserved_flags(
             )
         )
     # By settlement code, then service type (stable), sorted on their ranks: integers sort fast.
-    by_code = np.argsort(codes, kind="stable")
-    code_rank = np.empty(len(codes), dtype="int64")  # equal codes, equal ranks
-    code_rank[by_code] = np.cumsum(np.r_[True, codes[by_code][1:] != codes[by_code][:-1]]) - 1
+    if code_rank is None:
+        from geo.access import code_ranks
+
+        code_rank = code_ranks(codes)
     service_rank = np.argsort(np.argsort(np.array(list(norms.services), dtype=object), kind="stable"))
     order = np.lexsort(
         (

@@ -19,6 +19,7 @@ from geo.access import (
     AccessResult,
     access_measures,
     active_ngos,
+    code_ranks,
     default_travel,
     demand_at_settlements,
     locate,
@@ -230,7 +231,8 @@ def analyse(
     settlements = settlements.reset_index(drop=True)
     counties = counties.reset_index(drop=True)
     tier = settlement_tier(settlements["population"], settlements["kind"])
-    demand = demand_at_settlements(settlements, county_needs)
+    ranks = code_ranks(settlements["settlement_code"].to_numpy())  # one sort of the codes
+    demand = demand_at_settlements(settlements, county_needs, ranks)
     places = locate(settlements)
     # Worked out only when counted: with the option off the analysis costs what it did before.
     supply = None
@@ -277,6 +279,7 @@ def analyse(
         nearest_min=acc.nearest_min,
         fallback=acc.fallback,
         reached=acc.reached,
+        code_rank=ranks,
     )
     return Analysis(
         norms=norms,
