@@ -546,13 +546,20 @@ class RoadNetwork:
         """Nearest main-network node of each place, the off-road leg, and the fallback flag
         (kept for the last few point sets, by their coordinates: the settlements of the next
         analysis, unchanged by a registry import, are not attached again)."""
-        # a subset is taken from its full set's attachment; the object is its key
+        # The same object again (each licence check attaches the settlements): found by its id
+        # at once. A subset is taken from its full set's attachment; other points are found by
+        # their coordinates.
+        hit = self._snaps.get(("object", id(where)))
+        if hit is not None and hit.where is where:
+            return hit
         subset = where.parent is not None and where.index is not None
         key = ("subset", id(where)) if subset else _points_key(where)
         hit = self._snaps.get(key)
         if hit is not None and (hit.where is where or not subset):
             # the same points: the same attachment, and what was worked out of it
-            return hit if hit.where is where else replace(hit, where=where, _cache=hit._cache)
+            snapped = hit if hit.where is where else replace(hit, where=where, _cache=hit._cache)
+            self._snaps[("object", id(where))] = snapped
+            return snapped
         n = len(where)
         if where.parent is not None and where.index is not None:
             snapped = self.snap(where.parent).take(where.index, where)
@@ -573,7 +580,7 @@ class RoadNetwork:
             snapped = Snapped(where, node, metres, metres / 1000.0 / self.off_road_kmh * 60.0, fallback)
         if len(self._snaps) >= 64:
             self._snaps.clear()
-        self._snaps[key] = snapped
+        self._snaps[key] = self._snaps[("object", id(where))] = snapped
         return snapped
 
     def snap_point(self, lon: float, lat: float) -> bool:
