@@ -483,6 +483,10 @@ class Snapped:
         return hit
 
 
+#: point sets at least this large keep their attachment (``RoadNetwork.snap``)
+SNAPS_KEPT_FROM = 64
+
+
 def _points_key(where: Located) -> tuple[str, int, bytes]:
     """A key of a point set's coordinates (a digest of their bytes: 2 ms for 100,000 points)."""
     return (
@@ -578,6 +582,10 @@ class RoadNetwork:
                 on_fragment = np.zeros(n, dtype=bool)
             fallback = (metres > 1000.0 * self.max_off_road_km) | on_fragment
             snapped = Snapped(where, node, metres, metres / 1000.0 / self.off_road_kmh * 60.0, fallback)
+        if n < SNAPS_KEPT_FROM:
+            # a licence check's one place: attached again at little cost, and never pushing the
+            # settlements' attachment out of the cache
+            return snapped
         if len(self._snaps) >= 64:
             self._snaps.clear()
         self._snaps[key] = self._snaps[("object", id(where))] = snapped

@@ -174,17 +174,23 @@ def test_a_place_on_an_island_road_falls_back():
 
 def test_the_same_places_are_attached_once_whatever_object_holds_them():
     # The next analysis locates the same settlements again: their attachment is reused (the
-    # same arrays); other places, or a subset, are attached by themselves.
+    # same arrays); other places, or a subset, are attached by themselves; a licence check's
+    # one place is attached each time and kept out of the cache.
     net = small_network(max_off_road_km=10.0)
-    first = net.snap(at(A, (50.1, 34.3), C))
-    again = net.snap(at(A, (50.1, 34.3), C))
+    places = scattered(net, 80, seed=4, spread=1.5)
+    first = net.snap(places)
+    again = net.snap(Located(places.xy.copy(), places.k.copy(), places.ll.copy()))
     assert again.node is first.node and again.fallback is first.fallback
-    assert again.fallback.tolist() == [False, True, False]
-    other = net.snap(at(A, (50.1, 34.31), C))
-    assert other.node is not first.node and other.fallback.tolist() == [False, True, False]
-    places = at(A, (50.1, 34.3), C)
-    part = net.snap(places.take(np.array([2, 1])))
-    assert part.node.tolist() == first.node[[2, 1]].tolist() and part.fallback.tolist() == [False, True]
+    assert first.fallback.any() and not first.fallback.all()
+    moved = Located(places.xy + 1.0, places.k, places.ll)
+    other = net.snap(moved)
+    assert other.node is not first.node and other.node.tolist() == first.node.tolist()
+    part = net.snap(places.take(np.array([5, 1])))
+    assert part.node.tolist() == first.node[[5, 1]].tolist()
+    assert part.fallback.tolist() == first.fallback[[5, 1]].tolist()
+    one = at(A)
+    kept = len(net._snaps)
+    assert net.snap(one).node.tolist() == net.snap(at(A)).node.tolist() and len(net._snaps) == kept
 
 
 def test_no_destination_and_unreachable():
