@@ -97,6 +97,9 @@ class LicenceIndex:
     def flagged_gain(self, analysis: Analysis, service_type: str) -> np.ndarray:
         """The uncovered target population within the catchment of each settlement flagged for
         ``service_type`` (aligned with ``flagged_positions``), by the analysis' travel cost."""
+        found = self.gains.get(service_type)
+        if found is not None:  # made already: no wait behind another service's first check
+            return found
         with self.lock:  # two checks at once sum it once
             if service_type not in self.gains:
                 positions = self.flagged_positions.get(service_type, np.zeros(0, dtype="int64"))
@@ -131,9 +134,9 @@ def licence_index(
 
     travel = travel or default_travel(norms)
     active = active_ngos(ngos).reset_index(drop=True)
-    located = (
-        located if located is not None else locate(active)
-    )  # once: each service's centres are taken from it
+    # located once; each service's centres are taken from it (without ``take``'s link to the
+    # whole set, as ``locate`` of a service's rows gave them before)
+    located = located if located is not None else locate(active)
     codes, services = pd.factorize(active["service_type"])
     providers = {}
     code_of = {service: k for k, service in enumerate(services)}
