@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -44,6 +43,7 @@ from scipy.spatial import cKDTree
 
 from geo.distance import Located, StraightLine, ground_distance, search_radius
 from geo.errors import SchemaError
+from geo.kernels import exp_neg
 
 #: Vertices closer than this (degrees, about 1 cm) are the same node.
 NODE_PRECISION = 7
@@ -323,7 +323,8 @@ def _gather(
                 p = v_members[b]
                 cost = dc + v_access[p]
                 if cost <= limit:
-                    w = math.exp(-cost * cost * inv2s2)
+                    # cost² · inv2s2 ≤ 2 with e2sfca's σ = limit / 2: within exp_neg's range
+                    w = exp_neg(cost * cost * inv2s2)
                     if to_sources:
                         total[c] += values[p] * w
                         count[c] += 1

@@ -400,6 +400,65 @@ def test_compiled_kernel_equals_the_pairs_path(seed, detour, catchment_km):
     assert count.tolist() == np.bincount(i, minlength=len(s)).tolist()
 
 
+def test_a_dense_catchment_weighed_in_runs_equals_the_pairs_path():
+    """A city where each place has far more providers in its catchment than the kernel weighs in
+    one run (``geo.kernels._RUN``): the runs add up to the pairs path's sums and counts."""
+    from geo.kernels import _RUN, e2sfca_straight_line
+
+    rng = np.random.default_rng(1404)
+    lon, lat = 51.4 + rng.normal(0, 0.03, 900), 35.7 + rng.normal(0, 0.03, 900)
+    places, providers = Located.from_lonlat(lon[:300], lat[:300]), Located.from_lonlat(lon[300:], lat[300:])
+    demand, supply = rng.uniform(10, 5000, 300), rng.uniform(5, 60, 600)
+    catchment = 20_000.0
+    i, j, cost = StraightLine(1.2).pairs(places, providers, catchment)
+    counts = np.bincount(i, minlength=300)
+    assert counts.min() > 2 * _RUN  # every place's providers fill more than two runs
+    want, want_ratio = e2sfca_from_pairs(i, j, gaussian_decay(catchment)(cost), demand, supply)
+    got, got_ratio, count = e2sfca_straight_line(places, providers, demand, supply, catchment, 1.2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(got_ratio, want_ratio, rtol=1e-12, atol=1e-18)
+    assert count.tolist() == counts.tolist()
+
+
+def test_the_kernels_exponential_is_libms_to_the_last_digits():
+    """``exp_neg``, the kernels' exp(-x) without a call in it, against math's over its whole
+    range (and exactly 1 at 0, so a weight without decay is the value itself)."""
+    import numba
+
+    from geo.kernels import EXP_NEG_MAX, exp_neg
+
+    @numba.njit
+    def each(x):
+        out = np.empty_like(x)
+        for i in range(len(x)):
+            out[i] = exp_neg(x[i])
+        return out
+
+    x = np.linspace(0.0, EXP_NEG_MAX, 200_001)
+    np.testing.assert_allclose(each(x), np.exp(-x), rtol=2e-15, atol=0)
+    assert each(np.zeros(1))[0] == 1.0
+
+
+def test_a_decay_steeper_than_the_kernel_computes_is_refused():
+    from geo.kernels import Grid, _cell, _weighted_sums
+
+    points = Located.from_lonlat(np.array([51.0, 51.1]), np.array([35.0, 35.1]))
+    grid = Grid.build(points, _cell(points, points, 10_000.0, 1.0))
+    with pytest.raises(ValueError, match="too steep"):
+        _weighted_sums(points, grid, np.ones(2), 10_000.0, 1.0, 1.0 / (2 * 3000.0**2))
+
+
+def test_the_grid_lists_each_cells_points_in_their_own_order():
+    from geo.kernels import _bucket
+
+    rng = np.random.default_rng(27)
+    xy = rng.uniform(0, 50_000, (5_000, 2))
+    order, starts = _bucket(xy, 0.0, 0.0, 7_000.0, 8, 8)
+    keys = (xy[:, 0] // 7_000).astype(np.int64) * 8 + (xy[:, 1] // 7_000).astype(np.int64)
+    assert order.tolist() == np.argsort(keys, kind="stable").tolist()
+    assert starts.tolist() == np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=64))]).tolist()
+
+
 @WORLD
 @given(seed=st.integers(0, 10_000))
 def test_the_countrys_concentration_is_its_provinces_summed(seed):
