@@ -646,8 +646,9 @@ def test_queryables_as_query_parameters(any_client, demo):
 
 
 def test_packed_feature_texts_read_back_as_the_features_across_chunks():
-    """Items pages join slices of one UTF-8 buffer (``api.deps.FeatureTexts``): every feature,
-    across the serialiser's chunks, reads back as ``feature_collection`` makes it."""
+    """Items pages join slices of UTF-8 buffers (``api.deps.FeatureTexts``): every feature,
+    across the buffers and in any order of first reading, reads back as ``feature_collection``
+    makes it, and only the rows read are made."""
     import json as _json
 
     import geopandas as gpd
@@ -664,11 +665,53 @@ def test_packed_feature_texts_read_back_as_the_features_across_chunks():
     )
     texts = feature_strings(frame, "code")
     assert len(texts) == n
-    assert _json.loads(texts.array([5, 2]))[1]["id"] == "c2" and texts.chunks_made == 1  # a page: one chunk
-    positions = np.array([0, _FEATURE_CHUNK - 1, _FEATURE_CHUNK, n - 1, 3])
+    assert _json.loads(texts.array([5, 2]))[1]["id"] == "c2" and texts.rows_made == 2  # a page: its rows
+    positions = np.array([0, _FEATURE_CHUNK - 1, _FEATURE_CHUNK, n - 1, 3, 2, n - 1])
     expected = [feature_collection(frame, "code")[i] for i in positions]
-    assert _json.loads(texts.array(positions)) == _json.loads(_json.dumps(expected))
+    assert texts.array(positions) == _json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+    assert texts.rows_made == 7  # each row made once, a repeated one included
+    assert texts[4].decode() == _json.dumps(
+        feature_collection(frame, "code")[4], ensure_ascii=False, separators=(",", ":")
+    )
+    assert texts.rows_made == 8
     assert _json.loads(texts.array([])) == []
+
+
+def test_feature_texts_read_by_many_threads_at_once_are_each_the_feature():
+    """Pages read at once by the service's threads while their rows are being made: every page is
+    its features, byte for byte, and each row is made once."""
+    import json as _json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import Point
+
+    from api.deps import feature_collection, feature_strings
+
+    n = 3000
+    frame = gpd.GeoDataFrame(
+        {"code": [f"c{i}" for i in range(n)], "name_fa": ["آبادی " + "ب" * (i % 7) for i in range(n)]},
+        geometry=[Point(50 + i * 1e-4, 30 + i * 1e-5) for i in range(n)],
+        crs=4326,
+    )
+    want = [
+        _json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in feature_collection(frame, "code")
+    ]
+    texts = feature_strings(frame, "code")
+    texts.chunk = 256  # many buffers
+    rng = np.random.default_rng(5)
+    pages = [rng.choice(n, 100) for _ in range(200)]
+
+    def read(page):
+        return texts.array(page) == ("[" + ",".join(want[i] for i in page) + "]").encode()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(read, pages))
+    assert texts.rows_made == len(np.unique(np.concatenate(pages)))
+    assert sum(len(b) for b in texts._buffers.values()) == sum(
+        len(want[i].encode()) for i in np.unique(np.concatenate(pages))
+    )
 
 
 def test_serialised_features_are_json_dumps_of_the_features_byte_for_byte():
