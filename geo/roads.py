@@ -364,22 +364,38 @@ def _emit_pairs(ball_k, ball_v, ball_d, s_ptr, s_members, s_access, v_ptr, v_mem
 
 
 @nb.njit(cache=True)
-def _route_metres(order, pred, indptr, indices, metres, start_metres, n):
-    """Length along the fastest route to each node, from the predecessors of a search (nodes in
-    order of time; nodes ``>= n`` are virtual start nodes with their own length)."""
+def _route_metres(targets, pred, indptr, indices, metres, start_metres, n):
+    """Length along the fastest route to each of ``targets``, from the predecessors of a search
+    (nodes ``>= n`` are virtual start nodes with their own length): each target walks back to a
+    node whose length is known and the lengths are filled on the way back, so every node on the
+    routes is measured once (no sort of the nodes by time)."""
     out = np.full(len(pred), np.nan)
-    for x in order:
-        p = pred[x]
-        if p < 0:
-            out[x] = start_metres[x - n] if x >= n else 0.0
-            continue
-        if p >= n:
-            out[x] = start_metres[p - n]
-            continue
-        for e in range(indptr[p], indptr[p + 1]):
-            if indices[e] == x:
-                out[x] = out[p] + metres[e]
+    known = np.zeros(len(pred), np.bool_)
+    path = np.empty(len(pred), np.int64)
+    for target in targets:
+        x = target
+        top = 0
+        while not known[x]:
+            path[top] = x
+            top += 1
+            p = pred[x]
+            if p < 0 or p >= n:
                 break
+            x = p
+        while top > 0:
+            top -= 1
+            x = path[top]
+            p = pred[x]
+            if p < 0:
+                out[x] = start_metres[x - n] if x >= n else 0.0
+            elif p >= n:
+                out[x] = start_metres[p - n]
+            else:
+                for e in range(indptr[p], indptr[p + 1]):
+                    if indices[e] == x:
+                        out[x] = out[p] + metres[e]
+                        break
+            known[x] = True
     return out
 
 
@@ -726,9 +742,7 @@ class RoadNetwork:
             node = o.node[on_o]
             reach = np.isfinite(dist[node])
             pos, node = on_o[reach], node[reach]
-            order = np.argsort(dist[:N], kind="stable")
-            order = order[np.isfinite(dist[order])]
-            route_m = _route_metres(order, pred, indptr, indices, g.metres, d.off_road_m[on_d], N)
+            route_m = _route_metres(node, pred, indptr, indices, g.metres, d.off_road_m[on_d], N)
             minutes[pos] = dist[node] + o.access_min[pos]
             metres[pos] = route_m[node] + o.off_road_m[pos]
             idx[pos] = on_d[source[node] - N]
