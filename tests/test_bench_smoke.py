@@ -256,6 +256,7 @@ def test_bench_http(store, roads, tmp_path):
     assert list(scenarios) == [
         "items page of 100 features",
         "/health, the peer of the items page",
+        "items page of 100 features, again",
         "settlement tiles z6-z12, first request of each tile",
         "settlement tiles z6-z12, repeated",
         "licence check",
@@ -269,11 +270,14 @@ def test_bench_http(store, roads, tmp_path):
     one = scenarios["licence check, one connection"]
     positive(one, "check_median_ms", "check_p95_ms", "overhead_median_ms", "overhead_p95_ms")
     assert one["check_median_ms"] < one["median_ms"]
-    positive(out, "items_p95_over_health_p95", "licence_overhead_median_ms")
-    assert out["items_p95_over_health_p95"] == pytest.approx(
-        scenarios["items page of 100 features"]["p95_ms"]
-        / scenarios["/health, the peer of the items page"]["p95_ms"]
+    positive(
+        out, "items_p95_over_health_p95", "items_again_p95_over_health_p95", "licence_overhead_median_ms"
     )
+    for key, items in (("items_p95_over_health_p95", ""), ("items_again_p95_over_health_p95", ", again")):
+        assert out[key] == pytest.approx(
+            scenarios[f"items page of 100 features{items}"]["p95_ms"]
+            / scenarios["/health, the peer of the items page"]["p95_ms"]
+        )
     assert out["licence_overhead_median_ms"] == one["overhead_median_ms"]
     # cold tiles one at a time, every layer the pages draw at every zoom they use
     tiles = out["cold_tiles_one_at_a_time"]
