@@ -749,9 +749,21 @@ class RoadNetwork:
         # Fallback ends: the straight line, to every destination from a fallback origin, and to
         # the fallback destinations from the others.
         for a, b in ((o.part("fallback"), d.part("all")), (o.part("network"), d.part("fallback"))):
-            (ia, pa, _), (ib, _, tb) = a, b
+            (ia, pa, _), (ib, pb, tb) = a, b
             if len(ia) == 0 or tb is None:
                 continue
+            if len(ib) <= FEW_FALLBACK_ENDS:
+                # Few ends off the network (the usual case): a place already reached in less time
+                # than the straight line to the nearest of them could take is left out before the
+                # search (the ground distance is at least the projected one over the largest scale
+                # factor), which gives the same answer.
+                keep = np.flatnonzero(
+                    self.straight_minutes(_nearest_projected(pa.xy, pb.xy) / _largest_scale(pa, pb))
+                    < minutes[ia]
+                )
+                if len(keep) == 0:
+                    continue
+                ia, pa = ia[keep], _subset(pa, keep)
             _, j = tb.query(pa.xy, k=1)
             ground = ground_distance(pa, np.arange(len(ia)), b[1], j)
             cand = self.straight_minutes(ground)
@@ -948,3 +960,21 @@ def isochrone(network: RoadNetwork, here: Located, max_cost: float, width_m: flo
 
 def _subset(where: Located, idx: np.ndarray) -> Located:
     return where.take(idx)
+
+
+#: Up to this many ends off the network, the places that one could still be nearer to are found
+#: by measuring every place to every end (``_nearest_projected``) before the k-d tree's search.
+FEW_FALLBACK_ENDS = 64
+
+
+def _nearest_projected(xy: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The projected distance from each point of ``xy`` to the nearest of a few ``ends``."""
+    d2 = np.full(len(xy), np.inf)
+    for ex, ey in ends:
+        np.minimum(d2, (xy[:, 0] - ex) ** 2 + (xy[:, 1] - ey) ** 2, out=d2)
+    return np.sqrt(d2)
+
+
+def _largest_scale(a: Located, b: Located) -> float:
+    """A scale factor at least that of any pair of ``a`` and ``b`` (with a margin for rounding)."""
+    return max(float(a.k.max()), float(b.k.max())) * (1.0 + 1e-9)

@@ -193,6 +193,45 @@ def test_the_same_places_are_attached_once_whatever_object_holds_them():
     assert net.snap(one).node.tolist() == net.snap(at(A)).node.tolist() and len(net._snaps) == kept
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_places_left_out_before_the_search_for_ends_off_the_network_change_nothing(seed):
+    """With few centres off the network, the places already reached sooner by road are left out
+    before the search for the nearest of them (``FEW_FALLBACK_ENDS``): the same nearest centre,
+    minutes, metres and fallback flags as searching for every place; and some places on the
+    network do get a centre off it, so the cases that must not be left out are there."""
+    import geo.roads as roads_module
+
+    net = small_network(max_off_road_km=2.0, fallback_kmh=40.0)
+    places, centres = scattered(net, 200, seed, spread=2.0), scattered(net, 9, seed + 100, spread=2.0)
+    assert net.snap(centres).fallback.any()
+    quick = net.nearest_route(places, centres)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(roads_module, "FEW_FALLBACK_ENDS", -1)
+        every = net.nearest_route(places, centres)
+    for a, b in zip(quick, every, strict=True):
+        np.testing.assert_array_equal(a, b)
+    on_network = ~net.snap(places).fallback
+    assert (quick[3] & on_network).any()  # a place on the network whose nearest is off it
+
+
+def test_a_centre_off_the_network_just_nearer_than_the_road_is_found():
+    """A place on the road at B whose centre by road (at C) is a little farther in time than a
+    centre off the network north-east of it in a straight line: the straight line wins, however
+    close the two times (the leaving-out before the search must not drop it)."""
+    net = small_network(max_off_road_km=2.0, fallback_kmh=40.0, detour=1.2)
+    by_road = net.nearest_route(at(B), at(C))[1][0]
+    for share in (0.9, 0.99, 0.999):
+        r_km = share * by_road / 60.0 * 40.0 / 1.2  # the straight line's ground km
+        east, north = r_km / np.sqrt(2) / (111.32 * np.cos(np.radians(34.0))), r_km / np.sqrt(2) / 110.95
+        off = (B[0] + east, B[1] + north)
+        assert net.snap(at(off)).fallback.tolist() == [True]
+        straight = net.straight_minutes(np.array([geodesic_m(B, off)]))[0]
+        assert 0.98 * share < straight / by_road < 1.0
+        idx, minutes, _metres, fallback = net.nearest_route(at(B), at(C, off))
+        assert idx.tolist() == [1] and fallback.tolist() == [True]
+        assert minutes[0] == pytest.approx(straight, rel=1e-5)
+
+
 def test_no_destination_and_unreachable():
     net = small_network()
     idx, minutes = net.nearest(at(A), Located(np.zeros((0, 2)), np.zeros(0)))
