@@ -193,7 +193,7 @@ class Snapshots:
         return snap.as_of_source == "today" and snap.as_of != dt.date.today()
 
     def _load(self, version: str) -> Snapshot:
-        layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
+        layers = self.store.read_layers()
         as_of, source = resolve_as_of(self.as_of, layers.get("layer_info"))
         if "ngos" in layers:
             layers["ngos"] = ngos_as_of(layers["ngos"], as_of, fixed=source != "today")
