@@ -158,7 +158,7 @@ def cmd_scenario(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "compare":
         province = province_arg(settings, args.province)
         _, today = load_analysis(settings)
-        layers = {name: store.read_layer(name) for name in store.list_layers()}
+        layers = store.read_layers()
         rec_a, rec_b, result = plans.compare_refs(
             store, layers, today, args.a, args.b, service_type=args.service, province=province
         )

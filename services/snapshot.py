@@ -26,6 +26,12 @@ from services.catalogue import norms_in_force
 from services.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from store.base import Store, StoreError
 
+#: The analysis of this many settlements or more gives its freed memory back (``memory.release``):
+#: the national one frees hundreds of megabytes of intermediate frames. A small one frees little,
+#: and the collection walks every object of the process whatever the analysis freed (0.1-0.3 s of
+#: CPU in a test process, paid after each of the test suite's hundred small analyses).
+RELEASE_FROM_SETTLEMENTS = 10_000
+
 
 @dataclass
 class Snapshot:
@@ -58,7 +64,8 @@ class Snapshot:
         with self._lock:
             if self._analysis is None:
                 self._analysis = analysis_from_snapshot(self)
-                memory.release_soon()  # the analysis's intermediate frames are freed: give them back
+                if len(self.layers.get("settlements", ())) >= RELEASE_FROM_SETTLEMENTS:
+                    memory.release_soon()  # the analysis's intermediate frames are freed: give them back
             return self._analysis
 
     def cached(self, key: str, build: Callable[[], object]) -> object:
@@ -193,7 +200,7 @@ class Snapshots:
         return snap.as_of_source == "today" and snap.as_of != dt.date.today()
 
     def _load(self, version: str) -> Snapshot:
-        layers = {name: self.store.read_layer(name) for name in self.store.list_layers()}
+        layers = self.store.read_layers()
         as_of, source = resolve_as_of(self.as_of, layers.get("layer_info"))
         if "ngos" in layers:
             layers["ngos"] = ngos_as_of(layers["ngos"], as_of, fixed=source != "today")

@@ -100,6 +100,17 @@ class Store(ABC):
         out = conform(frame, spec)
         return out.sort_values(spec.key.split(","), ignore_index=True)
 
+    def read_layers(self) -> dict[str, Frame]:
+        """Every layer present, by name in schema order: as ``read_layer`` reads each, the store
+        listed once (a snapshot reads them all after each commit)."""
+        out = {}
+        for name in self.list_layers():
+            spec = layer(name)
+            out[name] = conform(self._read(spec, None), spec).sort_values(
+                spec.key.split(","), ignore_index=True
+            )
+        return out
+
     def write_layer(self, name: str, frame: Frame) -> None:
         with self.transaction() as tx:
             tx.write_layer(name, frame)

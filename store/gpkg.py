@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -174,7 +174,14 @@ class GeoPackageStore(Store):
     def list_layers(self) -> list[str]:
         if not self.path.exists():
             return []
-        present = {str(n) for n in pyogrio.list_layers(self.path)[:, 0]}
+        # A GeoPackage lists its tables in gpkg_contents (GDAL lists the same): one query is a
+        # fraction of GDAL opening the file, and every read asks. A file that is no SQLite
+        # database gets GDAL's own error, as before.
+        try:
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as conn:
+                present = {str(row[0]) for row in conn.execute("SELECT table_name FROM gpkg_contents")}
+        except sqlite3.Error:
+            present = {str(n) for n in pyogrio.list_layers(self.path)[:, 0]}
         return [name for name in LAYERS if name in present]
 
     def version(self) -> str:
@@ -225,13 +232,18 @@ class GeoPackageStore(Store):
     READ_CHUNK = 5000
 
     def _read_chunked(self, name: str) -> gpd.GeoDataFrame:
-        n = int(pyogrio.read_info(self.path, layer=name)["features"])
-        if n <= self.READ_CHUNK:
-            return pyogrio.read_dataframe(self.path, layer=name)
-        parts = [
-            pyogrio.read_dataframe(self.path, layer=name, skip_features=start, max_features=self.READ_CHUNK)
-            for start in range(0, n, self.READ_CHUNK)
-        ]
+        # The first chunk read says whether there are more: a small layer is read in one call,
+        # without first asking GDAL for its count (which opens the file once more).
+        parts = [pyogrio.read_dataframe(self.path, layer=name, max_features=self.READ_CHUNK)]
+        while len(parts[-1]) == self.READ_CHUNK:
+            start = self.READ_CHUNK * len(parts)
+            parts.append(
+                pyogrio.read_dataframe(
+                    self.path, layer=name, skip_features=start, max_features=self.READ_CHUNK
+                )
+            )
+        if len(parts) == 1:
+            return parts[0]
         return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
 
     @contextmanager

@@ -23,10 +23,14 @@ import pytest
 from shapely.geometry import Point, box
 
 from geo.crs import STORAGE_CRS
+from tests import fast_routes
 
 # Before any test imports the store: the tests' accounts hash with argon2-cffi's test profile
 # (store/accounts.py; tests/test_security.py checks the service's own parameters in a fresh process).
 os.environ["AMAYESH_TEST_CHEAP_PASSWORD_HASHES"] = "1"
+
+# Each route's dependency tree is built once per test process, not once per app (tests/fast_routes.py).
+fast_routes.install()
 
 #: ``make test-fast`` sets AMAYESH_TEST_SAMPLE=1: property tests then draw a quarter of their
 #: examples (at least 5). ``make test`` and CI draw them all.

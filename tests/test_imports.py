@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,19 +20,34 @@ from exchange.validation import REASONS, parse_date
 ARAK = (49.69, 34.09)  # inside county 0001 (Arak; of the small world too)
 
 
+def write_base(store, small_layers) -> None:
+    with store.transaction() as tx:
+        tx.write_layer("provinces", small_layers["provinces"])
+        tx.write_layer("counties", small_layers["counties"])
+        tx.write_layer("ngos", small_layers["ngos"])
+
+
+@pytest.fixture(scope="module")
+def base_gpkg(tmp_path_factory, small_layers) -> Path:
+    """The GeoPackage of ``base_store``, written once: each test gets a copy of the file."""
+    from store import open_store
+
+    path = tmp_path_factory.mktemp("base") / "base.gpkg"
+    write_base(open_store(str(path)), small_layers)
+    return path
+
+
 @pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
 def base_store(request, small_layers, tmp_path):
     """A store holding the small world's province and counties (and its NGOs), nothing else."""
     if request.param == "gpkg":
         from store import open_store
 
-        store = open_store(str(tmp_path / "base.gpkg"))
-    else:
-        store = request.getfixturevalue("postgis_store")
-    with store.transaction() as tx:
-        tx.write_layer("provinces", small_layers["provinces"])
-        tx.write_layer("counties", small_layers["counties"])
-        tx.write_layer("ngos", small_layers["ngos"])
+        path = tmp_path / "base.gpkg"
+        shutil.copyfile(request.getfixturevalue("base_gpkg"), path)
+        return open_store(str(path))
+    store = request.getfixturevalue("postgis_store")
+    write_base(store, small_layers)
     return store
 
 

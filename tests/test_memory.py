@@ -70,3 +70,26 @@ def test_a_tile_source_of_points_keeps_coordinates_not_geometries():
     assert sorted(f["properties"]["code"] for f in features) == ["a", "b"]
     by_code = {f["properties"]["code"]: f["properties"] for f in features}
     assert by_code["a"]["population"] == 10 and "population" not in by_code["b"]
+
+
+@pytest.mark.parametrize("at_threshold", [False, True])
+def test_only_a_large_analysis_gives_its_memory_back(monkeypatch, small_store, at_threshold):
+    """The small world's analysis frees too little for a collection of the whole process; an
+    analysis of ``RELEASE_FROM_SETTLEMENTS`` settlements or more is followed by one."""
+    import threading
+
+    from services import snapshot as snapshot_module
+    from services.loading import load_norms, travel_for
+    from services.settings import Settings
+
+    released = threading.Event()
+    monkeypatch.setattr(memory, "release", released.set)
+    settings = Settings(store=str(small_store.path))
+    norms = load_norms(settings.norms)
+    snaps = snapshot_module.Snapshots(small_store, norms, travel=lambda: travel_for(settings, norms))
+    settlements = len(snaps.current().layers["settlements"])
+    assert 0 < settlements < snapshot_module.RELEASE_FROM_SETTLEMENTS
+    if at_threshold:
+        monkeypatch.setattr(snapshot_module, "RELEASE_FROM_SETTLEMENTS", settlements)
+    snaps.current().analysis()
+    assert released.wait(timeout=5 if at_threshold else 0.5) is at_threshold

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
+from pyogrio.errors import DataSourceError
 from shapely.geometry import Point
 
 from geo.errors import CRSMismatchError, SchemaError, UnknownLayerError
@@ -261,3 +262,37 @@ def test_division_versions_round_trip_and_refuse_what_the_schema_forbids(store):
             "hierarchy_changes", layers["hierarchy_changes"].assign(version_id="v3", share_basis="guess")
         )
     assert len(store.read_layer("hierarchy_units")) == 7
+
+
+def test_read_layers_reads_every_layer_as_read_layer_does(store, tiny_settlements, tiny_counties):
+    assert store.read_layers() == {}
+    with store.transaction() as tx:
+        tx.write_layer("counties", tiny_counties)
+        tx.write_layer("settlements", tiny_settlements)
+    layers = store.read_layers()
+    assert list(layers) == ["counties", "settlements"]  # schema order, as list_layers
+    for name, frame in layers.items():
+        assert_same_layer(frame, store.read_layer(name))
+    assert layers["settlements"]["settlement_code"].tolist() == ["0001000001", "0001000002", "0002000003"]
+
+
+@pytest.mark.parametrize("rows", [0, 2, 3, 4, 7])
+def test_a_geopackage_layer_read_in_chunks_is_whole_and_in_order(tmp_path, tiny_settlements, rows):
+    # chunks of 2: none, one exactly full (the next comes back empty), a last one part full
+    frame = pd.concat([tiny_settlements] * 3, ignore_index=True).iloc[:rows].copy()
+    frame["settlement_code"] = [f"00010000{i:02d}" for i in range(rows)]
+    store = open_store(str(tmp_path / "chunks.gpkg"))
+    store.write_layer("settlements", frame)
+    whole = store.read_layer("settlements")
+    store.READ_CHUNK = 2
+    chunked = store.read_layer("settlements")
+    assert len(chunked) == rows
+    assert chunked["settlement_code"].tolist() == [f"00010000{i:02d}" for i in range(rows)]
+    assert_same_layer(chunked, whole)
+
+
+def test_a_file_that_is_no_geopackage_is_refused_by_gdal_as_before(tmp_path):
+    path = tmp_path / "not.gpkg"
+    path.write_text("not a database")
+    with pytest.raises(DataSourceError, match="not recognized as being in a supported file format"):
+        open_store(str(path)).list_layers()
