@@ -21,7 +21,8 @@ from typing import Any
 
 from fastapi import params, routing
 
-_original = routing._build_dependant_with_parameterless_dependencies
+#: FastAPI's own step (a private function: a FastAPI without it leaves the tests as they were).
+_original = getattr(routing, "_build_dependant_with_parameterless_dependencies", None)
 _built: dict[tuple, tuple] = {}
 _lock = threading.Lock()
 
@@ -44,6 +45,7 @@ def _key(path: str, call: Callable[..., Any], dependencies: Sequence[params.Depe
 def shared_dependant(*, path: str, call: Callable[..., Any], dependencies: Sequence[params.Depends]):
     """``_build_dependant_with_parameterless_dependencies``, built once per path, endpoint and
     dependencies (the body parameters' list is copied: callers may not share it)."""
+    assert _original is not None  # installed only where FastAPI has the step
     key = _key(path, call, dependencies)
     if key is None:
         return _original(path=path, call=call, dependencies=dependencies)
@@ -57,8 +59,12 @@ def shared_dependant(*, path: str, call: Callable[..., Any], dependencies: Seque
     return dependant, list(body_params), embed
 
 
-def install() -> None:
+def install() -> bool:
+    """Share the trees from now on; False (and nothing changed) where FastAPI has no such step."""
+    if _original is None:
+        return False
     routing._build_dependant_with_parameterless_dependencies = shared_dependant  # type: ignore[assignment]
+    return True
 
 
 def built() -> int:
