@@ -10,7 +10,10 @@ The national integration tests need the Iran reference data (``AMAYESH_DATA_DIR`
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import shutil
 import socket
 import subprocess
 import sys
@@ -98,17 +101,59 @@ def small_client(small_store):
         yield client
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory, data_dir):
-    """The national demo, built once into a GeoPackage store (with shapefiles)."""
+def _build_demo_files(data_dir: Path, root: Path) -> None:
+    """Build the national demo into ``root``: the GeoPackage, its shapefiles, and the build's
+    report and layers as read back from the store (``built.pickle``, written last)."""
     from demo.build import build_demo
     from store import open_store
 
-    root = tmp_path_factory.mktemp("demo")
     store = open_store(str(root / "amayesh.gpkg"))
     report = build_demo(data_dir, store, shapefile_dir=root / "shapefiles")
     layers = {name: store.read_layer(name) for name in store.list_layers()}
-    return {"store": store, "report": report, "layers": layers, "root": root}
+    store.close()
+    partial = root / "built.pickle.part"
+    with partial.open("wb") as f:
+        pickle.dump({"report": report, "layers": layers}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.rename(root / "built.pickle")
+
+
+def shared_demo_files(tmp_path_factory, data_dir: Path) -> Path:
+    """The directory of the national demo built once per test run.
+
+    Under pytest-xdist the workers' base directories share a parent made for this run: the first
+    worker to need the demo builds it there under a file lock (about 90 s) and the others wait for
+    it, instead of each building its own. Without xdist the run builds into its own directory."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp("demo-build")
+        _build_demo_files(data_dir, root)
+        return root
+    run = tmp_path_factory.getbasetemp().parent
+    root = run / "national-demo"
+    with (run / "national-demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if a build fails
+        if not (root / "built.pickle").is_file():
+            shutil.rmtree(root, ignore_errors=True)  # what a failed build in another worker left
+            root.mkdir()
+            _build_demo_files(data_dir, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory, data_dir):
+    """The national demo in a GeoPackage store (with shapefiles) of this worker's own.
+
+    Built once per run (``shared_demo_files``) and copied: the tests write to their worker's
+    store (accounts, imports, the service's own writes) as they did to a store built for it."""
+    from store import open_store
+
+    built = shared_demo_files(tmp_path_factory, data_dir)
+    root = tmp_path_factory.mktemp("demo")
+    # the store, its accounts, the match report and the shapefiles (not the store's lock file)
+    shutil.copytree(built, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("built.pickle*", "*.lock"))
+    with (built / "built.pickle").open("rb") as f:
+        saved = pickle.load(f)
+    store = open_store(str(root / "amayesh.gpkg"))
+    return {"store": store, "report": saved["report"], "layers": saved["layers"], "root": root}
 
 
 #: The test users: one per role; the scoped roles hold Sistan and Baluchestan (11) only.
@@ -358,6 +403,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The modules that use the national demo first (each kept whole, in its order): the
+        # worker given the head of the list builds the demo (``shared_demo_files``) while the
+        # other runs the small world's tests, and finds it built when it comes to the demo's.
+        national = {item.path for item in items if item.get_closest_marker("realdata")}
+        items[:] = sorted(items, key=lambda item: item.path not in national)
     config._amayesh_full_sets = sum(1 for item in items if item.get_closest_marker("full_matrix"))
 
 
