@@ -311,6 +311,54 @@ def module_database(postgis_url: str, name: str) -> str:
     return worker_database(postgis_url, name)
 
 
+def _run_dir(tmp_path_factory) -> Path:
+    """A directory of this test run that every pytest-xdist worker shares (the session's own
+    without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def postgis_demo_database(tmp_path_factory, demo, postgis_url: str, name: str) -> str:
+    """A database of a module's own beside the worker's (``module_database``) holding the national
+    demo's layers, as if written there: a copy (``CREATE DATABASE … TEMPLATE``, under a second) of
+    a database the first worker to need one writes once per run (about 8 s a write)."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from store.postgis import PostGISStore
+
+    server = make_url(os.environ["AMAYESH_TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    template = f"{server.database}_demo_template"
+    target = make_url(postgis_url).set(database=f"{make_url(postgis_url).database}_{name}")
+    run = _run_dir(tmp_path_factory)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with (run / "postgis-demo.lock").open("w") as lock, admin.connect() as conn:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer; no copy while the template is written
+            if not (run / "postgis-demo.written").is_file():
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                conn.exec_driver_sql(f'CREATE DATABASE "{template}"')
+                own = sa.create_engine(server.set(database=template))
+                try:
+                    with own.begin() as c:
+                        c.exec_driver_sql("CREATE EXTENSION postgis")
+                finally:
+                    own.dispose()
+                store = PostGISStore(server.set(database=template).render_as_string(hide_password=False))
+                try:
+                    with store.transaction() as tx:
+                        for layer, frame in demo["layers"].items():
+                            tx.write_layer(layer, frame)
+                finally:
+                    store.close()
+                (run / "postgis-demo.written").touch()
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{target.database}" TEMPLATE "{template}"')
+    finally:
+        admin.dispose()
+    return target.render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def postgis_store(postgis_url):
     """The PostGIS store on an empty database (every layer table dropped before and after)."""
