@@ -392,12 +392,28 @@ def service_role_url(owner_url: str) -> str:
 
 
 @pytest.fixture
-def postgis_demo(demo, postgis_store, postgis_url):
+def postgis_demo_owner(tmp_path_factory, demo, postgis_url):
+    """The national demo in a PostGIS database of the test's own (a fresh copy each test); the
+    owner's URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    url = postgis_demo_database(tmp_path_factory, demo, postgis_url, "demo")
+    yield url
+    admin = sa.create_engine(
+        make_url(postgis_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:  # 70 MB a copy: not left on the server
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def postgis_demo(postgis_demo_owner):
     """The national demo in PostGIS; the URL of the service's own role (not owner, not superuser)."""
-    with postgis_store.transaction() as tx:
-        for name, frame in demo["layers"].items():
-            tx.write_layer(name, frame)
-    return service_role_url(postgis_url)
+    return service_role_url(postgis_demo_owner)
 
 
 @pytest.fixture
