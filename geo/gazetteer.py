@@ -666,13 +666,15 @@ def _key_tables(
     """Per tier: every settlement's keys, and every place's keys in each county it may belong to."""
     out = {}
     for tier in ("exact", "variant", "latin", "fuzzy"):
-        left = _left_keys(settlements, tier)
-        right = _right_keys(places, tier).merge(located, on="place")
-        if tier == "fuzzy":
+        if tier == "fuzzy":  # the exact keys (made once), joined through their deletions
+            left, right = out["exact"]
             left = left[left["key"].str.len() >= FUZZY_MIN_LETTERS]
             right = right[right["key"].str.len() >= FUZZY_MIN_LETTERS - 1]
             left = left.assign(d=left["key"].map(_deletions)).explode("d")
             right = right.assign(d=right["key"].map(_deletions)).explode("d")
+        else:
+            left = _left_keys(settlements, tier)
+            right = _right_keys(places, tier).merge(located, on="place")
         out[tier] = (left, right)
     return out
 
