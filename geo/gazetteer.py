@@ -664,7 +664,7 @@ def _key_tables(
     settlements: pd.DataFrame, places: pd.DataFrame, located: pd.DataFrame
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Per tier: every settlement's keys, and every place's keys in each county it may belong to."""
-    out = {}
+    out: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for tier in ("exact", "variant", "latin", "fuzzy"):
         if tier == "fuzzy":  # the exact keys (made once), joined through their deletions
             left, right = out["exact"]
