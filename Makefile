@@ -34,8 +34,9 @@ serve: install
 demo: build-demo serve
 
 # Everything: the national demo (reference data), PostGIS (AMAYESH_TEST_DATABASE_URL) and the
-# browser tests (Debian's chromium), on TEST_WORKERS processes (pytest-xdist: each builds its own
-# national demo and gets its own PostGIS database); the slowest tests are listed at the end.
+# browser tests (Debian's chromium), on TEST_WORKERS processes (pytest-xdist: the national demo is
+# built once per run and copied to each worker; each gets its own PostGIS database); the slowest
+# tests are listed at the end.
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15

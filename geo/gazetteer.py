@@ -206,6 +206,8 @@ _LATIN_SKELETON = str.maketrans(
     }
 )
 _COLLAPSE = re.compile(r"(.)\1+")
+_LATIN_QUOTES = re.compile(r"[‘’ʿʾ`´']")
+
 _LATIN_QUALIFIERS = {
     "bala": "olya",
     "olya": "olya",
@@ -226,6 +228,7 @@ _LATIN_QUALIFIERS = {
 }
 
 
+@functools.lru_cache(maxsize=400_000)
 def persian_skeleton(name: str | None) -> str:
     """Consonant skeleton of a Persian name (``"حسن آباد"`` → ``"hsnbd"``); «بالا» reads as «علیا»
     and «پایین» as «سفلی», as ``latin_skeleton`` reads "Bālā" and "Pā'īn"."""
@@ -238,13 +241,15 @@ def persian_skeleton(name: str | None) -> str:
     return _COLLAPSE.sub(r"\1", key.translate(_FA_SKELETON))
 
 
+@functools.lru_cache(maxsize=400_000)
 def latin_skeleton(name: str | None) -> str:
     """Consonant skeleton of a Latin spelling (``"Ḩasanābād"`` → ``"hsnbd"``)."""
     if not name or not isinstance(name, str):
         return ""
     text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"[‘’ʿʾ`´']", "", text)
+    if not text.isascii():  # no ASCII character is a combining mark
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _LATIN_QUOTES.sub("", text.lower())
     if any(ch.isdigit() for ch in text):
         return ""
     # The qualifiers as their Persian canonical forms read (علیا, سفلی, وسطی).
@@ -280,8 +285,9 @@ def within_one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
-def _deletions(key: str) -> list[str]:
-    return sorted({key} | {key[:i] + key[i + 1 :] for i in range(len(key))})
+@functools.lru_cache(maxsize=400_000)
+def _deletions(key: str) -> tuple[str, ...]:
+    return tuple(sorted({key} | {key[:i] + key[i + 1 :] for i in range(len(key))}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,7 +516,8 @@ def match_settlements(
 
     # Cities first: a town and a village of its name often share a county, and the gazetteer's
     # place of that name is the town.
-    city_found, city_contested = _match_tiers(cities, places, keys, taken=set())
+    xy = _xy(places)  # where each place lies, in metres: projected once for every tier and round
+    city_found, city_contested = _match_tiers(cities, xy, keys, taken=set())
     taken = set(city_found["place"])
     prominent = _prominence_tiebreak(city_contested[~city_contested["place"].isin(taken)], places)
     city_found = pd.concat([city_found, prominent.assign(method="prominence")], ignore_index=True)
@@ -522,13 +529,11 @@ def match_settlements(
     village_found = pd.DataFrame(columns=[*_PAIR_COLUMNS, "method"])
     for _ in range(2):
         todo = villages[~villages["settlement_code"].isin(village_found["settlement_code"])]
-        found, village_contested = _match_tiers(
-            todo, places, keys, taken=taken, units=units, prior=village_found
-        )
+        found, village_contested = _match_tiers(todo, xy, keys, taken=taken, units=units, prior=village_found)
         taken |= set(found["place"])
         village_found = pd.concat([village_found, found], ignore_index=True)
         village_contested = village_contested[~village_contested["place"].isin(taken)]
-        tie = _rural_district_tiebreak(village_contested, village_found, settlements, places)
+        tie = _rural_district_tiebreak(village_contested, village_found, settlements, xy)
         taken |= set(tie["place"])
         village_found = pd.concat([village_found, tie.assign(method="rural_district")], ignore_index=True)
     matched = pd.concat([city_found, village_found], ignore_index=True)
@@ -607,7 +612,7 @@ _PAIR_COLUMNS = ["settlement_code", "place", "county_code", "outside_m", "key", 
 
 def _match_tiers(
     settlements: pd.DataFrame,
-    places: pd.DataFrame,
+    xy: pd.DataFrame,
     keys: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
     taken: set[object],
     units: pd.Series | None = None,
@@ -620,7 +625,7 @@ def _match_tiers(
     rural district of each settlement), a looser tier (variant, latin, fuzzy) only pairs a settlement
     with a place near the villages of its rural district that the strict tiers placed: a
     skeleton or a one-letter difference is weak evidence alone. ``prior`` are the pairs of an
-    earlier round (they place rural districts too).
+    earlier round (they place rural districts too). ``xy``: every place's metric position (``_xy``).
     """
     remaining = set(settlements["settlement_code"])
     taken = set(taken)
@@ -635,9 +640,9 @@ def _match_tiers(
         pairs = _candidate_pairs(left, right, tier)
         if units is not None and tier != "exact" and len(pairs):
             centres, limits = _unit_centres(
-                pd.concat([*found, *([] if prior is None else [prior])], ignore_index=True), units, places
+                pd.concat([*found, *([] if prior is None else [prior])], ignore_index=True), units, xy
             )
-            pairs = pairs[_near_unit(pairs, units, centres, limits, places)]
+            pairs = pairs[_near_unit(pairs, units, centres, limits, xy)]
         if pairs.empty:
             continue
         one, cs, cp = _unique_pairs(pairs)
@@ -659,15 +664,17 @@ def _key_tables(
     settlements: pd.DataFrame, places: pd.DataFrame, located: pd.DataFrame
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Per tier: every settlement's keys, and every place's keys in each county it may belong to."""
-    out = {}
+    out: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for tier in ("exact", "variant", "latin", "fuzzy"):
-        left = _left_keys(settlements, tier)
-        right = _right_keys(places, tier).merge(located, on="place")
-        if tier == "fuzzy":
+        if tier == "fuzzy":  # the exact keys (made once), joined through their deletions
+            left, right = out["exact"]
             left = left[left["key"].str.len() >= FUZZY_MIN_LETTERS]
             right = right[right["key"].str.len() >= FUZZY_MIN_LETTERS - 1]
             left = left.assign(d=left["key"].map(_deletions)).explode("d")
             right = right.assign(d=right["key"].map(_deletions)).explode("d")
+        else:
+            left = _left_keys(settlements, tier)
+            right = _right_keys(places, tier).merge(located, on="place")
         out[tier] = (left, right)
     return out
 
@@ -694,18 +701,18 @@ def _prominence_tiebreak(contested: pd.DataFrame, places: pd.DataFrame) -> pd.Da
 
 
 def _xy(places: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each place's ``x`` and ``y`` in ``METRIC_CRS``, indexed like ``places``."""
     pm = places.geometry.to_crs(METRIC_CRS)
     return pd.DataFrame({"x": pm.x.to_numpy(), "y": pm.y.to_numpy()}, index=places.index)
 
 
 def _unit_centres(
-    found: pd.DataFrame, units: pd.Series, places: pd.DataFrame
+    found: pd.DataFrame, units: pd.Series, xy: pd.DataFrame
 ) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
     """Where the matched villages of each rural district lie: their median point, and how far
     from it a namesake may be (``TIEBREAK_MAX_M`` or twice their median spread)."""
     if found.empty:
         return {}, {}
-    xy = _xy(places.loc[places.index.isin(found["place"])])
     m = found.assign(rd=found["settlement_code"].map(units)).dropna(subset=["rd"]).join(xy, on="place")
     centre = m.groupby("rd")[["x", "y"]].median()
     m = m.join(centre.add_suffix("_c"), on="rd")
@@ -720,10 +727,9 @@ def _near_unit(
     units: pd.Series,
     centres: dict[str, tuple[float, float]],
     limits: dict[str, float],
-    places: pd.DataFrame,
+    xy: pd.DataFrame,
 ) -> np.ndarray:
     """Whether each pair's place lies within its settlement's rural district limit."""
-    xy = _xy(places.loc[places.index.isin(pairs["place"])])
     rd = pairs["settlement_code"].map(units).to_numpy()
     p = xy.reindex(pairs["place"].to_numpy())
     ok = np.zeros(len(pairs), dtype=bool)
@@ -738,15 +744,15 @@ def _rural_district_tiebreak(
     contested: pd.DataFrame,
     matched: pd.DataFrame,
     settlements: pd.DataFrame,
-    places: gpd.GeoDataFrame,
+    xy: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Settle namesakes by the rural district whose matched villages lie clearly nearest."""
+    """Settle namesakes by the rural district whose matched villages lie clearly nearest (``xy``:
+    every place's metric position, ``_xy``)."""
     cols = ["settlement_code", "place", "county_code", "outside_m", "key", "place_key"]
     if contested.empty or matched.empty:
         return contested.iloc[0:0][cols]
-    xy = _xy(places)
     rd_of = settlements.set_index("settlement_code")["rural_district_code"]
-    centres, limits = _unit_centres(matched, rd_of, places)
+    centres, limits = _unit_centres(matched, rd_of, xy)
 
     pairs = contested.drop_duplicates(["settlement_code", "place"])
     pairs = pairs.assign(rd=pairs["settlement_code"].map(rd_of)).join(xy, on="place")

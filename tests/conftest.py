@@ -10,7 +10,10 @@ The national integration tests need the Iran reference data (``AMAYESH_DATA_DIR`
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,17 +105,59 @@ def small_client(small_store):
         yield client
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory, data_dir):
-    """The national demo, built once into a GeoPackage store (with shapefiles)."""
+def _build_demo_files(data_dir: Path, root: Path) -> None:
+    """Build the national demo into ``root``: the GeoPackage, its shapefiles, and the build's
+    report and layers as read back from the store (``built.pickle``, written last)."""
     from demo.build import build_demo
     from store import open_store
 
-    root = tmp_path_factory.mktemp("demo")
     store = open_store(str(root / "amayesh.gpkg"))
     report = build_demo(data_dir, store, shapefile_dir=root / "shapefiles")
     layers = {name: store.read_layer(name) for name in store.list_layers()}
-    return {"store": store, "report": report, "layers": layers, "root": root}
+    store.close()
+    partial = root / "built.pickle.part"
+    with partial.open("wb") as f:
+        pickle.dump({"report": report, "layers": layers}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.rename(root / "built.pickle")
+
+
+def shared_demo_files(tmp_path_factory, data_dir: Path) -> Path:
+    """The directory of the national demo built once per test run.
+
+    Under pytest-xdist the workers' base directories share a parent made for this run: the first
+    worker to need the demo builds it there under a file lock (about 90 s) and the others wait for
+    it, instead of each building its own. Without xdist the run builds into its own directory."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp("demo-build")
+        _build_demo_files(data_dir, root)
+        return root
+    run = tmp_path_factory.getbasetemp().parent
+    root = run / "national-demo"
+    with (run / "national-demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if a build fails
+        if not (root / "built.pickle").is_file():
+            shutil.rmtree(root, ignore_errors=True)  # what a failed build in another worker left
+            root.mkdir()
+            _build_demo_files(data_dir, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory, data_dir):
+    """The national demo in a GeoPackage store (with shapefiles) of this worker's own.
+
+    Built once per run (``shared_demo_files``) and copied: the tests write to their worker's
+    store (accounts, imports, the service's own writes) as they did to a store built for it."""
+    from store import open_store
+
+    built = shared_demo_files(tmp_path_factory, data_dir)
+    root = tmp_path_factory.mktemp("demo")
+    # the store, its accounts, the match report and the shapefiles (not the store's lock file)
+    shutil.copytree(built, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("built.pickle*", "*.lock"))
+    with (built / "built.pickle").open("rb") as f:
+        saved = pickle.load(f)
+    store = open_store(str(root / "amayesh.gpkg"))
+    return {"store": store, "report": saved["report"], "layers": saved["layers"], "root": root}
 
 
 #: The test users: one per role; the scoped roles hold Sistan and Baluchestan (11) only.
@@ -270,6 +315,54 @@ def module_database(postgis_url: str, name: str) -> str:
     return worker_database(postgis_url, name)
 
 
+def _run_dir(tmp_path_factory) -> Path:
+    """A directory of this test run that every pytest-xdist worker shares (the session's own
+    without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def postgis_demo_database(tmp_path_factory, demo, postgis_url: str, name: str) -> str:
+    """A database of a module's own beside the worker's (``module_database``) holding the national
+    demo's layers, as if written there: a copy (``CREATE DATABASE … TEMPLATE``, under a second) of
+    a database the first worker to need one writes once per run (about 8 s a write)."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from store.postgis import PostGISStore
+
+    server = make_url(os.environ["AMAYESH_TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    template = f"{server.database}_demo_template"
+    target = make_url(postgis_url).set(database=f"{make_url(postgis_url).database}_{name}")
+    run = _run_dir(tmp_path_factory)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with (run / "postgis-demo.lock").open("w") as lock, admin.connect() as conn:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer; no copy while the template is written
+            if not (run / "postgis-demo.written").is_file():
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                conn.exec_driver_sql(f'CREATE DATABASE "{template}"')
+                own = sa.create_engine(server.set(database=template))
+                try:
+                    with own.begin() as c:
+                        c.exec_driver_sql("CREATE EXTENSION postgis")
+                finally:
+                    own.dispose()
+                store = PostGISStore(server.set(database=template).render_as_string(hide_password=False))
+                try:
+                    with store.transaction() as tx:
+                        for layer, frame in demo["layers"].items():
+                            tx.write_layer(layer, frame)
+                finally:
+                    store.close()
+                (run / "postgis-demo.written").touch()
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{target.database}" TEMPLATE "{template}"')
+    finally:
+        admin.dispose()
+    return target.render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def postgis_store(postgis_url):
     """The PostGIS store on an empty database (every layer table dropped before and after)."""
@@ -303,12 +396,28 @@ def service_role_url(owner_url: str) -> str:
 
 
 @pytest.fixture
-def postgis_demo(demo, postgis_store, postgis_url):
+def postgis_demo_owner(tmp_path_factory, demo, postgis_url):
+    """The national demo in a PostGIS database of the test's own (a fresh copy each test); the
+    owner's URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    url = postgis_demo_database(tmp_path_factory, demo, postgis_url, "demo")
+    yield url
+    admin = sa.create_engine(
+        make_url(postgis_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:  # 70 MB a copy: not left on the server
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def postgis_demo(postgis_demo_owner):
     """The national demo in PostGIS; the URL of the service's own role (not owner, not superuser)."""
-    with postgis_store.transaction() as tx:
-        for name, frame in demo["layers"].items():
-            tx.write_layer(name, frame)
-    return service_role_url(postgis_url)
+    return service_role_url(postgis_demo_owner)
 
 
 @pytest.fixture
@@ -362,6 +471,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The modules that use the national demo first (each kept whole, in its order): the
+        # worker given the head of the list builds the demo (``shared_demo_files``) while the
+        # other runs the small world's tests, and finds it built when it comes to the demo's.
+        national = {item.path for item in items if item.get_closest_marker("realdata")}
+        items[:] = sorted(items, key=lambda item: item.path not in national)
     config._amayesh_full_sets = sum(1 for item in items if item.get_closest_marker("full_matrix"))
 
 

@@ -35,25 +35,19 @@ def client(demo):
 
 
 @pytest.fixture(scope="module")
-def pg_client(demo, postgis_url):
+def pg_client(demo, postgis_url, tmp_path_factory):
     """The service on a PostGIS store holding the same layers as the demo."""
     from store.postgis import PostGISStore
-    from tests.conftest import module_database
+    from tests.conftest import postgis_demo_database
 
-    postgis_url = module_database(postgis_url, "ogc")
-    store = PostGISStore(postgis_url)
-    store.drop_all()
-    with store.transaction() as tx:
-        for name, frame in demo["layers"].items():
-            tx.write_layer(name, frame)
-    store.close()
+    postgis_url = postgis_demo_database(tmp_path_factory, demo, postgis_url, "ogc")
     admin = bearer(make_users(postgis_url)["admin"])
     with TestClient(
         create_app(Settings(store=postgis_url, prepare_tiles=False)),
         raise_server_exceptions=False,
         headers=admin,
     ) as pg:
-        pg.store_url = postgis_url  # the module's own database (``module_database``)
+        pg.store_url = postgis_url  # the module's own database (``postgis_demo_database``)
         yield pg
     store = PostGISStore(postgis_url)
     store.drop_all()

@@ -17,7 +17,7 @@ from tests.conftest import SERVICE_ROLE, bearer, make_users
 pytestmark = [pytest.mark.realdata, pytest.mark.postgis]
 
 
-def test_the_service_role_owns_nothing_and_cannot_bypass_security(postgis_demo, postgis_url):
+def test_the_service_role_owns_nothing_and_cannot_bypass_security(postgis_demo):
     engine = sa.create_engine(postgis_demo.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
         me = conn.execute(
@@ -82,7 +82,7 @@ def test_rows_are_visible_only_in_the_transactions_provinces(postgis_demo, demo)
     engine.dispose()
 
 
-def test_the_audit_table_is_insert_only(postgis_demo, postgis_url, tmp_path):
+def test_the_audit_table_is_insert_only(postgis_demo, postgis_demo_owner, tmp_path):
     service = Accounts(postgis_demo)
     service.record(None, "tests", "test.insert", "audit", None, {"n": 1})  # the service may insert
     engine = service.engine
@@ -94,7 +94,7 @@ def test_the_audit_table_is_insert_only(postgis_demo, postgis_url, tmp_path):
         with engine.begin() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             conn.execute(sa.text(statement))
     # Not even the owner can change it: a trigger refuses.
-    owner = Accounts(postgis_url)
+    owner = Accounts(postgis_demo_owner)
     for statement in ("UPDATE amayesh_audit SET actor = 'x'", "DELETE FROM amayesh_audit"):
         with owner.engine.begin() as conn, pytest.raises(sa.exc.DBAPIError, match="insert-only"):
             conn.execute(sa.text(statement))

@@ -628,18 +628,14 @@ def test_scoping_matrix_on_the_geopackage(demo, seed):
 
 
 @pytest.fixture(scope="module")
-def matrix_postgis(demo, postgis_url):
+def matrix_postgis(demo, postgis_url, tmp_path_factory):
     """The national demo in a PostGIS database of this module's own (the sample and the full
-    matrix's parts share it, written once per worker); the URL of the service's own role."""
+    matrix's parts share it, one per worker); the URL of the service's own role."""
     from store.postgis import PostGISStore
-    from tests.conftest import module_database, service_role_url
+    from tests.conftest import postgis_demo_database, service_role_url
 
-    owner = module_database(postgis_url, "scoping")
+    owner = postgis_demo_database(tmp_path_factory, demo, postgis_url, "scoping")
     store = PostGISStore(owner)
-    store.drop_all()
-    with store.transaction() as tx:
-        for name, frame in demo["layers"].items():
-            tx.write_layer(name, frame)
     yield service_role_url(owner)
     store.drop_all()
     store.engine.dispose()
