@@ -49,7 +49,7 @@ class Grid:
 
     @classmethod
     def build(cls, points: Located, cell: float) -> Grid:
-        lo, hi = points.xy.min(axis=0), points.xy.max(axis=0)
+        lo, hi = _bounds(points.xy)
         x0, y0 = np.floor(lo / cell) * cell
         nx = int((hi[0] - x0) // cell) + 1
         ny = int((hi[1] - y0) // cell) + 1
@@ -65,6 +65,22 @@ class Grid:
         if grid is None:
             grid = points.grids[cell] = cls.build(points, cell)
         return grid
+
+
+@nb.njit(cache=True, nogil=True)
+def _bounds(xy):
+    """The smallest and largest x and y of the points, in one pass (numpy's ``min(axis=0)`` over
+    rows of two took 6 ms for 100,000 points, half of making their grid)."""
+    lo = xy[0].copy()
+    hi = xy[0].copy()
+    for i in range(1, xy.shape[0]):
+        for j in range(2):
+            v = xy[i, j]
+            if v < lo[j]:
+                lo[j] = v
+            elif v > hi[j]:
+                hi[j] = v
+    return lo, hi
 
 
 @nb.njit(cache=True, nogil=True)
@@ -327,7 +343,7 @@ def nearest_straight_line(queries: Located, points: Located) -> np.ndarray:
         return np.full(m, -1, dtype="int64")
     if m == 0:
         return np.zeros(0, dtype="int64")
-    lo, hi = points.xy.min(axis=0), points.xy.max(axis=0)
+    lo, hi = _bounds(points.xy)
     # about one point a cell on average over the points' box (fastest on the national demo of
     # 1,100-5,200 centres a service: half the time of the tree), at least 1 km
     cell = max(float(np.sqrt(max((hi - lo).prod(), 1.0) / n)), 1000.0)

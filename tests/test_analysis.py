@@ -448,6 +448,15 @@ def test_a_decay_steeper_than_the_kernel_computes_is_refused():
         _weighted_sums(points, grid, np.ones(2), 10_000.0, 1.0, 1.0 / (2 * 3000.0**2))
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 1000])
+def test_the_grids_bounds_are_the_points_least_and_greatest(n):
+    from geo.kernels import _bounds
+
+    xy = np.random.default_rng(n).normal(size=(n, 2)) * 1e5
+    lo, hi = _bounds(xy)
+    assert lo.tolist() == xy.min(axis=0).tolist() and hi.tolist() == xy.max(axis=0).tolist()
+
+
 def test_the_grid_lists_each_cells_points_in_their_own_order():
     from geo.kernels import _bucket
 
