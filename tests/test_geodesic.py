@@ -157,3 +157,17 @@ def test_the_scale_factor_is_the_projections_own():
         np.testing.assert_allclose(np.hypot(x2 - x, y2 - y) / 10.0, k, rtol=1e-6)
     np.testing.assert_allclose(k, proj.get_factors(lon, lat).meridional_scale, rtol=1e-9)
     assert k.min() > 0.99 and k.max() < 1.01  # "under about 1%" over Iran (geo/crs.py)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 25_000])
+def test_the_compiled_ground_distance_is_numpys_to_the_bit(n):
+    """``ground_distance`` (compiled, on every core for many pairs) gives exactly the figures of
+    its plain NumPy form, serial and parallel alike; masks are refused, not read as positions."""
+    rng = np.random.default_rng(n)
+    a = Located.from_lonlat(rng.uniform(44, 63, n + 3), rng.uniform(25, 40, n + 3))
+    b = Located.from_lonlat(rng.uniform(44, 63, 50), rng.uniform(25, 40, 50))
+    ia, ib = rng.integers(0, n + 3, n), rng.integers(0, 50, n)
+    want = np.hypot(*(a.xy[ia] - b.xy[ib]).T) / (0.5 * (a.k[ia] + b.k[ib]))
+    assert np.array_equal(ground_distance(a, ia, b, ib), want)
+    with pytest.raises(TypeError, match="positions"):
+        ground_distance(a, np.ones(n + 3, dtype=bool), b, np.arange(n + 3) % 50)
