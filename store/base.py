@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeAlias
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.activities import FIELDS as ACTIVITY_FIELDS
@@ -68,6 +69,30 @@ class Transaction(ABC):
         """Add the rows of ``frame`` to layer ``name`` (created if absent)."""
 
 
+def share_repeated_strings(frame: Frame) -> Frame:
+    """``frame`` with each text column's equal strings held as one object.
+
+    A driver reads every cell of a text column as a string of its own: 99,654 settlements kept
+    99,654 copies of two words in ``kind`` and of 31 province codes; over the layers a snapshot
+    holds, about 70 MB of copies. The values, their order and the missing cells are unchanged
+    (only columns whose every present value is a string are touched)."""
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        if values.dtype != object or len(values) < 2:
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) != "string":
+            continue
+        codes, uniques = pd.factorize(values)
+        if len(uniques) == len(values):
+            continue  # nothing repeated (keys, most names)
+        shared = np.asarray(uniques, dtype=object).take(codes)
+        missing = codes < 0
+        if missing.any():
+            shared[missing] = values[missing]  # None stays None and NaN NaN
+        frame[column] = pd.Series(shared, index=frame.index, dtype=object)  # kept object: not inferred
+    return frame
+
+
 class Store(ABC):
     """A set of named layers (see ``geo.schema.LAYERS``)."""
 
@@ -98,7 +123,7 @@ class Store(ABC):
             raise StoreError(f"layer {name!r} is not in the store; build the demo or import it first")
         frame = self._read(spec, bbox)
         out = conform(frame, spec)
-        return out.sort_values(spec.key.split(","), ignore_index=True)
+        return share_repeated_strings(out.sort_values(spec.key.split(","), ignore_index=True))
 
     def read_layers(self) -> dict[str, Frame]:
         """Every layer present, by name in schema order: as ``read_layer`` reads each, the store
@@ -106,8 +131,8 @@ class Store(ABC):
         out = {}
         for name in self.list_layers():
             spec = layer(name)
-            out[name] = conform(self._read(spec, None), spec).sort_values(
-                spec.key.split(","), ignore_index=True
+            out[name] = share_repeated_strings(
+                conform(self._read(spec, None), spec).sort_values(spec.key.split(","), ignore_index=True)
             )
         return out
 

@@ -296,3 +296,43 @@ def test_a_file_that_is_no_geopackage_is_refused_by_gdal_as_before(tmp_path):
     path.write_text("not a database")
     with pytest.raises(DataSourceError, match="not recognized as being in a supported file format"):
         open_store(str(path)).list_layers()
+
+
+def test_repeated_strings_are_held_once_and_nothing_else_changes():
+    """``store.base.share_repeated_strings``: equal strings of a text column become one object;
+    the values, the dtypes and the missing cells (None and NaN, each as it was) are unchanged, and
+    a column that is not all text is left alone."""
+    import numpy as np
+    import pandas as pd
+
+    from store.base import share_repeated_strings
+
+    def copies(text: str, n: int) -> list:
+        return ["".join(list(text)) for _ in range(n)]  # equal strings, distinct objects
+
+    frame = pd.DataFrame(
+        {
+            "kind": pd.Series([*copies("روستا", 3), None, *copies("شهر", 2), np.nan], dtype=object),
+            "key": pd.Series([f"k{i}" for i in range(7)], dtype=object),
+            "mixed": pd.Series(["1", 1, True, "1", None, 1.0, "x"], dtype=object),
+            "n": range(7),
+        }
+    )
+    before = frame.copy(deep=True)
+    assert len({id(v) for v in frame["kind"][:3]}) == 3
+    out = share_repeated_strings(frame)
+    pd.testing.assert_frame_equal(out, before)
+    assert [type(v) for v in out["mixed"]] == [type(v) for v in before["mixed"]]
+    assert out["kind"].dtype == object and len({id(v) for v in out["kind"][:3]}) == 1
+    assert out["kind"][3] is None and isinstance(out["kind"][6], float) and np.isnan(out["kind"][6])
+    assert len({id(v) for v in out["mixed"]}) == len({id(v) for v in before["mixed"]})
+
+
+def test_a_layer_read_from_either_store_shares_its_repeated_codes(store, small_layers):
+    store.write_layer("settlements", small_layers["settlements"])
+    for settlements in (store.read_layer("settlements"), store.read_layers()["settlements"]):
+        for column in ("kind", "province_code", "county_code"):
+            values = settlements[column].to_numpy()
+            assert values.dtype == object
+            assert len({id(v) for v in values}) == len(set(values)) < len(values)
+        assert settlements["settlement_code"].is_unique
