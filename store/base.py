@@ -69,13 +69,14 @@ class Transaction(ABC):
         """Add the rows of ``frame`` to layer ``name`` (created if absent)."""
 
 
-def share_repeated_strings(frame: Frame) -> Frame:
+def share_repeated_strings(frame: Frame, pool: dict[str, str] | None = None) -> Frame:
     """``frame`` with each text column's equal strings held as one object.
 
     A driver reads every cell of a text column as a string of its own: 99,654 settlements kept
     99,654 copies of two words in ``kind`` and of 31 province codes; over the layers a snapshot
     holds, about 70 MB of copies. The values, their order and the missing cells are unchanged
-    (only columns whose every present value is a string are touched)."""
+    (only columns whose every present value is a string are touched). ``pool`` (a dict of strings
+    to themselves) shares them across frames too: the chunks of one layer as they are read."""
     for column in frame.columns:
         values = frame[column].to_numpy()
         if values.dtype != object or len(values) < 2:
@@ -85,6 +86,8 @@ def share_repeated_strings(frame: Frame) -> Frame:
         codes, uniques = pd.factorize(values)
         if len(uniques) == len(values):
             continue  # nothing repeated (keys, most names)
+        if pool is not None:
+            uniques = [pool.setdefault(u, u) for u in uniques]
         shared = np.asarray(uniques, dtype=object).take(codes)
         missing = codes < 0
         if missing.any():

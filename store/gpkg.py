@@ -46,6 +46,7 @@ from store.base import (
     ensure_space,
     megabytes,
     room_for_a_write,
+    share_repeated_strings,
     validate_frame,
 )
 
@@ -234,12 +235,22 @@ class GeoPackageStore(Store):
     def _read_chunked(self, name: str) -> gpd.GeoDataFrame:
         # The first chunk read says whether there are more: a small layer is read in one call,
         # without first asking GDAL for its count (which opens the file once more).
-        parts = [pyogrio.read_dataframe(self.path, layer=name, max_features=self.READ_CHUNK)]
+        # Each chunk's repeated strings are shared as it comes (with the earlier chunks'), so
+        # that their copies are freed before the next chunk is read, not left scattered.
+        pool: dict[str, str] = {}
+        parts = [
+            share_repeated_strings(
+                pyogrio.read_dataframe(self.path, layer=name, max_features=self.READ_CHUNK), pool
+            )
+        ]
         while len(parts[-1]) == self.READ_CHUNK:
             start = self.READ_CHUNK * len(parts)
             parts.append(
-                pyogrio.read_dataframe(
-                    self.path, layer=name, skip_features=start, max_features=self.READ_CHUNK
+                share_repeated_strings(
+                    pyogrio.read_dataframe(
+                        self.path, layer=name, skip_features=start, max_features=self.READ_CHUNK
+                    ),
+                    pool,
                 )
             )
         if len(parts) == 1:

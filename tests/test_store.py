@@ -326,6 +326,11 @@ def test_repeated_strings_are_held_once_and_nothing_else_changes():
     assert out["kind"].dtype == object and len({id(v) for v in out["kind"][:3]}) == 1
     assert out["kind"][3] is None and isinstance(out["kind"][6], float) and np.isnan(out["kind"][6])
     assert len({id(v) for v in out["mixed"]}) == len({id(v) for v in before["mixed"]})
+    # with a pool, the chunks of one layer share their strings with each other's
+    pool: dict[str, str] = {}
+    first = share_repeated_strings(pd.DataFrame({"kind": copies("روستا", 2)}), pool)
+    second = share_repeated_strings(pd.DataFrame({"kind": copies("روستا", 3)}), pool)
+    assert len({id(v) for v in [*first["kind"], *second["kind"]]}) == 1
 
 
 def test_a_layer_read_from_either_store_shares_its_repeated_codes(store, small_layers):
