@@ -116,6 +116,62 @@ def allowed_methods(app, scope) -> list[str]:
     return sorted(methods)
 
 
+#: pydantic's kinds of error and the words that say them (the pages' ``fieldProblem`` in
+#: maps/static/common.js says the same from the same catalogue), with the limit each names.
+_BOUNDS = {
+    "greater_than_equal": ("invalid_min", "ge"),
+    "greater_than": ("invalid_above", "gt"),
+    "less_than_equal": ("invalid_max", "le"),
+    "less_than": ("invalid_below", "lt"),
+    "string_too_short": ("invalid_short", "min_length"),
+    "string_too_long": ("invalid_long", "max_length"),
+}
+
+
+def validation_fa(errors: list[dict]) -> str:
+    """The refused fields in Persian (``detail_fa``): each field's name from the catalogue (else
+    the parameter's own name) and what is wrong with it, with its limit in Persian digits."""
+    from geo.decisions import fa_number
+    from maps.i18n import words
+
+    def said(key: str) -> str | None:
+        try:
+            return words(key)[0]
+        except KeyError:
+            return None
+
+    parts = []
+    for err in errors[:5]:
+        names = [x for x in err["loc"] if isinstance(x, str) and x not in ("body", "query", "path", "header")]
+        name = names[-1] if names else None
+        label = (said(f"field_{name}") or f"«{name}»") if name else said("field_request")
+        kind = err.get("type", "")
+        bound = _BOUNDS.get(kind)
+        if bound:
+            key = bound[0]
+        elif kind == "missing":
+            key = "invalid_missing"
+        elif kind.startswith("int_"):
+            key = "invalid_integer"
+        elif kind.startswith(("float_", "finite_number", "decimal_")):
+            key = "invalid_number"
+        elif kind in ("enum", "literal_error"):
+            key = "invalid_choice"
+        elif kind == "extra_forbidden":
+            key = "invalid_extra"
+        else:
+            key = "invalid_other"
+        text = said(key) or ""
+        if bound:
+            limit = err.get("ctx", {}).get(bound[1])
+            if isinstance(limit, int | float) and not isinstance(limit, bool):
+                decimals = 0 if float(limit).is_integer() else min(len(repr(float(limit)).split(".")[-1]), 6)
+                limit = fa_number(limit, decimals)
+            text = text.replace("{limit}", str(limit))
+        parts.append(f"{label}: {text}")
+    return " · ".join(parts) or (said("err_status_400") or "")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.AmayeshError)
     async def domain_error(request: Request, err: e.AmayeshError) -> JSONResponse:
@@ -161,6 +217,7 @@ def install(app: FastAPI) -> None:
             detail or "some parameters are not valid",
             errors=errors,
             code="validation",
+            detail_fa=validation_fa(errors),
         )
 
     @app.exception_handler(Exception)

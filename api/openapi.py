@@ -37,6 +37,7 @@ PROBLEM_SCHEMA = {
         "title": {"type": "string"},
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
+        "detail_fa": {"type": "string", "description": "the same in Persian (a refused parameter: always)"},
         "code": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object"}},
     },

@@ -159,6 +159,16 @@ def test_programs_and_page_requests_keep_problem_json_with_codes(clients):
     errors = {e["loc"][-1]: e for e in invalid.json()["errors"]}
     assert errors["capacity"]["type"] == "int_parsing"
     assert errors["lon"]["type"] == "less_than_equal" and errors["lon"]["ctx"]["le"] == 180
+    # the same refusal said in Persian for a program's user too: each field by its name in the
+    # catalogue, what is wrong, the limit in Persian digits
+    fa = invalid.json()["detail_fa"]
+    assert "ظرفیت: باید عددی درست باشد" in fa and "باید حداکثر ۱۸۰ باشد" in fa, fa
+    page = officer.get("/collections/ngos/items?limit=0")
+    assert page.status_code == 400 and page.json()["code"] == "validation"
+    assert page.json()["detail_fa"] == "«limit»: باید دست‌کم ۱ باشد", page.json()
+    assert (
+        officer.get("/collections/ngos/items?limit=abc").json()["detail_fa"] == "«limit»: باید عددی درست باشد"
+    )
     sea = officer.post(
         "/licence-checks", json={"lat": 20.0, "lon": 60.0, "service_type": "rehabilitation", "capacity": 20}
     )
