@@ -247,14 +247,30 @@ def _spatial(frame: pd.DataFrame, node: Spatial) -> np.ndarray:
         "overlaps": shapely.overlaps,
         "equals": shapely.equals,
     }[node.op]
-    if node.op in ("intersects", "within", "contains", "touches", "crosses", "overlaps", "equals"):
-        # Only candidates whose envelope meets the literal's can be true: test those alone.
-        candidates = np.flatnonzero(shapely.intersects(shapely.envelope(geoms), shapely.envelope(other)))
+    if node.op in ("intersects", "within", "contains", "touches", "crosses", "overlaps", "equals") and not (
+        shapely.is_empty(other)  # an empty geometry equals an empty one: no envelope to meet
+    ):
+        # Only candidates whose envelope meets the literal's can be true: test those alone. The
+        # envelopes are compared as numbers (bounds, touching counts): making each one a geometry
+        # took 40 ms of a national layer's 99,654 points, the comparison 2 ms.
+        candidates = np.flatnonzero(_boxes_meet(shapely.bounds(geoms), shapely.bounds(other)))
         out = np.zeros(len(geoms), bool)
         if len(candidates):
             out[candidates] = predicate(geoms[candidates], other)
         return out
     return np.asarray(predicate(geoms, other), dtype=bool)
+
+
+def _boxes_meet(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Whether each (xmin, ymin, xmax, ymax) row meets ``box``, edges included. An empty or missing
+    geometry's bounds are NaN: it meets nothing, as its (empty) envelope intersects nothing."""
+    with np.errstate(invalid="ignore"):
+        return (
+            (boxes[:, 0] <= box[2])
+            & (boxes[:, 2] >= box[0])
+            & (boxes[:, 1] <= box[3])
+            & (boxes[:, 3] >= box[1])
+        )
 
 
 def properties_of(node: Filter) -> set[str]:

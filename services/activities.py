@@ -48,11 +48,14 @@ def now_utc() -> str:
 
 
 def places(national: Snapshot) -> pd.DataFrame:
-    """Every place an activity may name, from the national layers (cached per snapshot)."""
+    """Every place an activity may name, from the national layers, indexed by kind and code
+    (``geo.activities.place_index``; cached per snapshot: one activity is checked at a time)."""
 
     def build() -> pd.DataFrame:
-        return AC.places_from_layers(
-            national.layer("target_areas"), national.layer("settlements"), national.layer("counties")
+        return AC.place_index(
+            AC.places_from_layers(
+                national.layer("target_areas"), national.layer("settlements"), national.layer("counties")
+            )
         )
 
     out = national.cached("activity-places", build)
@@ -60,8 +63,13 @@ def places(national: Snapshot) -> pd.DataFrame:
     return out
 
 
-def licences(national: Snapshot) -> set[str]:
-    return set(national.layer("ngos")["licence_no"].astype(str))
+def licences(national: Snapshot) -> frozenset[str]:
+    """The registry's licence numbers (cached per snapshot)."""
+    out = national.cached(
+        "activity-licences", lambda: frozenset(national.layer("ngos")["licence_no"].astype(str))
+    )
+    assert isinstance(out, frozenset)
+    return out
 
 
 def _outside(rows: list[dict], provinces) -> pd.DataFrame:

@@ -177,6 +177,10 @@ def test_check_resolves_a_good_row_and_reports_every_bad_one():
     ]
     assert problems["reason_fa"].str.len().gt(0).all()
     assert rows[6]["target_code"] is None and rows[6]["province_code"] == "11"
+    # The places indexed once (as the service keeps them) and the licences as a set check alike.
+    again, again_problems = AC.check_activities(bad, AC.place_index(PLACES), frozenset({"L-1"}))
+    assert again == rows
+    pd.testing.assert_frame_equal(again_problems, problems)
 
 
 def test_as_of_reads_a_completed_activity_as_running_before_its_end():

@@ -59,6 +59,54 @@ def test_filters_select_by_hand(tiny_settlements, node, expected):
     assert set(tiny_settlements.loc[mask, "settlement_code"]) == expected
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_spatial_masks_equal_the_predicate_on_every_geometry(seed):
+    """The envelope pre-test only skips work: each predicate's mask equals the predicate asked of
+    every geometry (points, lines, polygons, empty and missing ones; literals touching, inside,
+    around and away), including boxes that meet only at an edge or a corner."""
+    import geopandas as gpd
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    xy = rng.integers(0, 20, size=(n, 2)).astype(float)  # on a grid: many shared edges and corners
+    kinds = rng.integers(0, 5, n)
+    geoms = np.empty(n, dtype=object)
+    for i, (x, y) in enumerate(xy):
+        geoms[i] = [
+            shapely.Point(x, y),
+            shapely.LineString([(x, y), (x + 2, y + 1)]),
+            shapely.box(x, y, x + 3, y + 2),
+            shapely.Point(),  # empty
+            None,
+        ][kinds[i]]
+    frame = gpd.GeoDataFrame({"k": np.arange(n)}, geometry=gpd.GeoSeries(geoms), crs=4326)
+    literals = [
+        shapely.box(5, 5, 9, 8),
+        shapely.Point(5, 5),
+        shapely.LineString([(0, 10), (20, 10)]),
+        shapely.Polygon([(2, 2), (12, 3), (7, 14)]),
+        shapely.box(19, 19, 25, 25),  # meets the far corner only
+        shapely.box(100, 100, 101, 101),  # away from everything
+        shapely.Polygon(),  # empty
+    ]
+    plain = {
+        "intersects": shapely.intersects,
+        "disjoint": shapely.disjoint,
+        "contains": shapely.contains,
+        "within": shapely.within,
+        "touches": shapely.touches,
+        "crosses": shapely.crosses,
+        "overlaps": shapely.overlaps,
+        "equals": shapely.equals,
+    }
+    for other in literals:
+        for op, predicate in plain.items():
+            expected = np.asarray(predicate(geoms, other), dtype=bool)
+            got = F.mask_from_filter(frame, F.Spatial(op, other))
+            assert (np.asarray(got, dtype=bool) == expected).all(), (op, other.wkt)
+
+
 def test_like_patterns():
     assert F.like_regex("a%b_c").fullmatch("aXXbYc")
     assert not F.like_regex("a%b_c").fullmatch("abc")
