@@ -375,21 +375,35 @@ def village_priorities(
     v = settlements[villages]
     if v.empty:
         return pd.DataFrame(columns=PRIORITY_COLUMNS)
-    need = demand.loc[v.index, services].sum(axis=1).to_numpy(dtype="float64")
+
+    def of_villages(table: pd.DataFrame, column: str) -> np.ndarray:
+        """A column's values at the villages: by position where the table has the settlements'
+        own index (the analysis' tables), else by label."""
+        if table.index.equals(settlements.index):
+            return table[column].to_numpy()[rows]
+        return table.loc[v.index, column].to_numpy()
+
+    rows = np.flatnonzero(villages.to_numpy())
+    wanted = (
+        demand[services].iloc[rows]
+        if demand.index.equals(settlements.index)
+        else demand.loc[v.index, services]
+    )
+    need = wanted.sum(axis=1).to_numpy(dtype="float64")
     gaps, dists, shares, kms, limits = [], [], [], [], []
     for s in services:
         norm = norms.services[s]
-        share = access_share.loc[v.index, s].to_numpy()
+        share = of_villages(access_share, s)
         if coarsening is not None:
             share = _round_to(share, coarsening.share)
         gaps.append(np.clip(1.0 - share, 0.0, 1.0))
         if norms.unit == "min":
             if nearest_min is None:
                 raise AnalysisInputError("priorities on roads need the minutes to the nearest centre")
-            cost = nearest_min.loc[v.index, s].to_numpy(dtype="float64")
+            cost = of_villages(nearest_min, s).astype("float64")
             limit = norm.max_travel_min
         else:
-            cost = nearest_m.loc[v.index, s].to_numpy() / 1000.0
+            cost = of_villages(nearest_m, s) / 1000.0
             limit = norm.max_distance_km
         if coarsening is not None:
             cost = _round_to(cost, coarsening.distance)
@@ -462,17 +476,25 @@ def village_priorities(
             index=frame.index,
         )
     limit_km = float(np.mean(np.asarray(limits, dtype="float64")))
+    en_of, fa_of = flag_en.to_dict(), flag_fa.to_dict()
+    # The figures as plain floats per row (a row of a frame made for each village took a fifth of
+    # the ranking of the country's 31 provinces).
     reasons = [
         _priority_reason(
             row,
-            figures.loc[i],
+            {"share": share, "km": km},
             limit_km,
-            flag_en.get(row.settlement_code),
-            flag_fa.get(row.settlement_code),
+            en_of.get(row.settlement_code),
+            fa_of.get(row.settlement_code),
             norms.unit,
             approximate=coarsening is not None,
         )
-        for i, row in zip(frame.index, frame.itertuples(index=False), strict=True)
+        for share, km, row in zip(
+            figures["share"].to_numpy().tolist(),
+            figures["km"].to_numpy().tolist(),
+            frame.itertuples(index=False),
+            strict=True,
+        )
     ]
     frame["reason_en"] = [r[0] for r in reasons]
     frame["reason_fa"] = [r[1] for r in reasons]
@@ -481,7 +503,7 @@ def village_priorities(
 
 def _priority_reason(
     row,
-    figures: pd.Series,
+    figures: Mapping[str, float],
     limit_km: float,
     flag_en: str | None,
     flag_fa: str | None,
