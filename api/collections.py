@@ -202,7 +202,9 @@ def _settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     flagged = a.flags.groupby("settlement_code").size()
     out["flagged_services"] = out["settlement_code"].map(flagged).fillna(0).astype("int64")
     out["in_target_area"] = a.in_target_area.to_numpy()
-    return gpd.GeoDataFrame(coarse(out, snap), geometry=s.geometry, crs=4326)
+    # copy=False: the frame is this function's own; a copy would hold its 99,654 rows twice
+    # while it is made (and leave the first copy's pages scattered).
+    return gpd.GeoDataFrame(coarse(out, snap), geometry=s.geometry, crs=4326, copy=False)
 
 
 def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
@@ -215,7 +217,7 @@ def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
     out["county_code"] = where["county_code"].reindex(out["settlement_code"]).to_numpy()
     out["province_code"] = where["province_code"].reindex(out["settlement_code"]).to_numpy()
     geometry = where.geometry.reindex(out["settlement_code"]).to_numpy()
-    return gpd.GeoDataFrame(out, geometry=geometry, crs=4326)
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=4326, copy=False)  # its own frame, not copied
 
 
 def _priorities(snap: Snapshot) -> gpd.GeoDataFrame:

@@ -238,6 +238,7 @@ def flag_reasons(
     # The services' names: the catalogue's (``Norms.services``), else the default catalogue's.
     labels = labels_of(services) if services is not None else DEFAULT_SERVICE_TYPES
     en_out, fa_out = [], []
+    seen: dict[str, str] = {}
     for row in flags.itertuples():
         fa_label, en_label = labels.get(row.service_type, (row.service_type, row.service_type))
         en, fa = [], []
@@ -281,8 +282,11 @@ def flag_reasons(
         if row.in_target_area:
             en.append("inside a target neighbourhood")
             fa.append("در محدودهٔ محلهٔ هدف")
-        en_out.append("; ".join(en))
-        fa_out.append("؛ ".join(fa))
+        en_text, fa_text = "; ".join(en), "؛ ".join(fa)
+        # One object per distinct reason (the national flags have a quarter as many reasons as
+        # flags): a repeated one is freed at once instead of kept beside its equals.
+        en_out.append(seen.setdefault(en_text, en_text))
+        fa_out.append(seen.setdefault(fa_text, fa_text))
     return pd.DataFrame({"reason_en": en_out, "reason_fa": fa_out}, index=flags.index)
 
 

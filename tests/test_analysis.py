@@ -141,6 +141,13 @@ def test_flags_by_hand():
         f"nearest rehabilitation centre {row['nearest_km']:.0f} km (norm: within 30 km)" in words["reason_en"]
     )
     assert "کیلومتر" in words["reason_fa"]
+    # Equal reasons are one object (the national flags have a quarter as many reasons as flags),
+    # different ones stay apart, and each row still reads its own.
+    twice = pd.concat([rehab.iloc[:1], rehab.iloc[:1], rehab.iloc[:1].assign(nearest_km=99.0)])
+    reasons = flag_reasons(twice)
+    assert reasons["reason_en"].iloc[0] is reasons["reason_en"].iloc[1]
+    assert reasons["reason_fa"].iloc[0] is reasons["reason_fa"].iloc[1]
+    assert reasons["reason_en"].iloc[0] == words["reason_en"] and "99 km" in reasons["reason_en"].iloc[2]
 
 
 def test_target_areas_relax_the_flag_rules():
