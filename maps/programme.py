@@ -268,6 +268,24 @@ def activities_page(
             if lang == "fa"
             else "Nothing was entered; refused rows:",
             "row": "ردیف" if lang == "fa" else "row",
+            # a refused row's field by the form's own label, not its column name
+            "fields": {
+                field: t[label]
+                for field, label in {
+                    "organisation": "organisation",
+                    "organisation_kind": "organisation_kind",
+                    "licence_no": "licence_no",
+                    "service_type": "service",
+                    "place_kind": "place_kind",
+                    "place_code": "place_code",
+                    "start_date": "start",
+                    "end_date": "end",
+                    "households": "households",
+                    "persons": "persons",
+                    "status": "status",
+                    "notes": "notes",
+                }.items()
+            },
         },
     }
     return _templates.get_template("activities.html").render(

@@ -91,3 +91,19 @@ def test_an_officer_enters_an_activity_and_sees_the_neighbourhoods_progress_chan
     page.click("#am-act-save")
     assert "۱۴۰۳/۰۷/۰۱" in page.locator("#am-act-message").inner_text()
     officer.check_clean()
+
+    # A row the service refuses is said in Persian, its field by the form's label, not its column.
+    page.select_option("#am-act-kind", "ngo")
+    page.fill("#am-act-licence", "NO-SUCH-LICENCE")
+    page.fill("#am-act-start", "۱۴۰۳/۰۷/۰۱")
+    page.click("#am-act-save")
+    message = page.locator("#am-act-message")
+    page.wait_for_function(
+        "el => el.classList.contains('am-error') && !el.textContent.includes('…')",
+        arg=message.element_handle(),
+    )
+    text = message.inner_text()
+    assert "هیچ سازمانی در فهرست مجوزها این شماره مجوز را ندارد" in text and "ردیف ۱: شمارهٔ مجوز" in text
+    assert "licence_no" not in text, text
+    # the refusal is the only thing the console reports: the 422 of that entry
+    assert officer.outside == [] and len(officer.errors) == 1 and "422" in officer.errors[0], officer.errors

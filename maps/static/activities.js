@@ -59,7 +59,7 @@
   function problemText(status, data) {
     if (data && Array.isArray(data.problems) && data.problems.length) {
       const head = C.lang === 'fa' ? (data.detail_fa || data.detail) : data.detail;
-      const lines = data.problems.map((p) => `${C.messages.row} ${A.u.num ? A.u.num(p.row + 1) : p.row + 1}: ${p.field}: ${C.lang === 'fa' ? p.reason_fa : p.reason}`);
+      const lines = data.problems.map((p) => `${C.messages.row} ${A.u.num ? A.u.num(p.row + 1) : p.row + 1}: ${(C.messages.fields || {})[p.field] || p.field}: ${C.lang === 'fa' ? p.reason_fa : p.reason}`);
       return [head, ...lines].join('\n');
     }
     if (C.lang === 'fa' && data && data.detail_fa) return data.detail_fa;
