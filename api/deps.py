@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import tempfile
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 from fastapi import HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
@@ -323,3 +326,26 @@ def catalogued(snap, service_type: str | None) -> str | None:
     if service_type is None:
         return None
     return snap.norms.check_service(service_type)
+
+
+def plain_json(endpoint: Callable) -> Callable:
+    """An endpoint whose dict or list answer is written as JSON at once: the bytes Starlette's
+    ``JSONResponse`` writes (compact, UTF-8, no NaN), without FastAPI's ``jsonable_encoder`` walk
+    of every value first, which costs five to six times the dump itself on a national answer
+    (189 ms against 38 for the 2.2 MB of ``/priorities``). What ``json`` cannot write itself (a
+    date, a set, a model) still goes through the encoder. Any other answer (a download) is
+    returned as it is. For synchronous endpoints answering 200 (a ``Response`` is sent as given)."""
+    if inspect.iscoroutinefunction(endpoint):  # pragma: no cover - a programming error
+        raise TypeError("plain_json is for synchronous endpoints")
+
+    @functools.wraps(endpoint)
+    def answer(*args, **kwargs):
+        out = endpoint(*args, **kwargs)
+        if not isinstance(out, (dict, list)):
+            return out
+        body = json.dumps(
+            out, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=jsonable_encoder
+        )
+        return Response(body.encode("utf-8"), media_type="application/json")
+
+    return answer

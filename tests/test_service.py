@@ -129,6 +129,58 @@ def test_priorities_follow_the_core_and_export(small_client, analysis, tmp_path)
     assert pd.read_excel(path)["rank"].tolist() == [1, 2, 3, 4]
 
 
+def test_plain_json_writes_the_bytes_of_the_encoder_path():
+    """Answers written at once (``api.deps.plain_json``) are the bytes FastAPI's encoder and
+    Starlette's JSONResponse make, values json cannot write itself included; a download passes."""
+    import datetime as dt
+    import enum
+
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse, Response
+    from pydantic import BaseModel
+
+    from api.deps import plain_json
+
+    class Kind(str, enum.Enum):
+        village = "village"
+
+    class Part(BaseModel):
+        name: str
+        at: dt.date
+
+    answer = {
+        "name_fa": "روستای الف",
+        "n": 3,
+        "share": 0.125,
+        "none": None,
+        "day": dt.date(2025, 3, 21),
+        "kind": Kind.village,
+        "codes": ("07", "23"),
+        "one": {"x"},
+        "parts": [Part(name="ب", at=dt.date(2024, 1, 2))],
+        "nested": [{"a": [1, 2.5, "ج"]}],
+    }
+    made = plain_json(lambda: answer)()
+    assert made.media_type == "application/json"
+    assert made.body == JSONResponse(jsonable_encoder(answer)).body
+    with pytest.raises(ValueError):  # no NaN, as JSONResponse
+        plain_json(lambda: {"x": math.nan})()
+    download = Response(b"a,b\n", media_type="text/csv")
+    assert plain_json(lambda: download)() is download
+
+
+@pytest.mark.parametrize(
+    "url", ["/priorities?province=00&top=5", "/saturation", "/saturation?service_type=kindergarten"]
+)
+def test_answers_written_at_once_read_as_before(small_client, url):
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse
+
+    response = small_client.get(url)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.content == JSONResponse(jsonable_encoder(response.json())).body
+
+
 def test_one_settlement_is_its_row_of_the_settlement_access_table(small_client, analysis):
     flagged = analysis.flags[analysis.flags["service_type"] == "rehabilitation"]
     code = flagged["settlement_code"].iloc[0]

@@ -21,6 +21,7 @@ from api.deps import (
     download,
     feature_collection,
     json_records,
+    plain_json,
     require_export,
     snapshot,
     snapshot_in_period,
@@ -298,6 +299,7 @@ def parse_weights(weights: str | None) -> dict[str, float] | None:
     response_model=None,
     responses=with_downloads(Priorities, ("geojson", "csv", "xlsx", "gpkg")),
 )
+@plain_json
 def priorities(
     http: Request,
     snap: Annotated[Snapshot, Depends(snapshot_in_period)],
@@ -380,6 +382,7 @@ def _weights_used(a, weights):
     response_model=None,
     responses=with_downloads(SaturationAnswer, ("geojson", "csv", "xlsx", "gpkg")),
 )
+@plain_json
 def saturation(
     http: Request,
     snap: Annotated[Snapshot, Depends(snapshot_in_period)],
