@@ -141,7 +141,7 @@ def test_plain_json_writes_the_bytes_of_the_encoder_path():
 
     from api.deps import plain_json
 
-    class Kind(str, enum.Enum):
+    class Kind(enum.StrEnum):
         village = "village"
 
     class Part(BaseModel):
