@@ -170,7 +170,13 @@ def test_plain_json_writes_the_bytes_of_the_encoder_path():
 
 
 @pytest.mark.parametrize(
-    "url", ["/priorities?province=00&top=5", "/saturation", "/saturation?service_type=kindergarten"]
+    "url",
+    [
+        "/priorities?province=00&top=5",
+        "/saturation",
+        "/saturation?service_type=kindergarten",
+        "/volunteers/groups",
+    ],
 )
 def test_answers_written_at_once_read_as_before(small_client, url):
     from fastapi.encoders import jsonable_encoder
