@@ -40,9 +40,13 @@ class ImportOutcome:
 def iran_outline(store: Store) -> shapely.Geometry:
     """Iran's outline from the store's provinces, or its bounding box before any are loaded."""
     if "provinces" in store.list_layers():
-        provinces = store.read_layer("provinces")
-        return shapely.union_all(shapely.simplify(provinces.geometry.to_numpy(), 0.005))
+        return outline_of(store.read_layer("provinces"))
     return shapely.box(*IRAN_BOUNDS)
+
+
+def outline_of(provinces: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The country's outline from its provinces (simplified to about 500 m: 0.14 s to make)."""
+    return shapely.union_all(shapely.simplify(provinces.geometry.to_numpy(), 0.005))
 
 
 def geometry_limits(limits: Limits) -> GeometryLimits:

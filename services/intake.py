@@ -405,7 +405,10 @@ class ImportJobs:
             if stored is not None:
                 new_key = _keys(frame, keys)
                 old_key = _keys(stored, keys)
-                old_rows = pd.Series(_row_text(stored), index=old_key.to_numpy())
+                # Only the stored rows the file names are compared, as text: writing out every
+                # stored row (99,654 settlements) took most of a small file's preview.
+                named = old_key.isin(new_key).to_numpy()
+                old_rows = pd.Series(_row_text(stored[named]), index=old_key[named].to_numpy())
                 present = new_key.isin(old_key)
                 same = present & (pd.Series(_row_text(frame), index=frame.index) == new_key.map(old_rows))
                 change[present] = "updated"

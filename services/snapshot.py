@@ -174,14 +174,22 @@ class Snapshots:
         fresh = snap.store_version == self.store.version() and not self._stale(snap)
         return snap if fresh else None
 
-    def stored_layers(self, store_version: str) -> dict[str, pd.DataFrame]:
+    def stored_layers(self, store_version: str) -> dict[str, object]:
         """The current snapshot's layers that are exactly as the store holds them at
-        ``store_version`` (all but the registry, whose statuses a snapshot reads as of its day);
-        ``{}`` when no snapshot of that version is loaded (nothing is loaded for the asking)."""
+        ``store_version`` (all but the registry, whose statuses a snapshot reads as of its day),
+        and under ``"iran"`` the country's outline an import checks its points against (as
+        ``exchange.imports.check_rows`` takes them); ``{}`` when no snapshot of that version is
+        loaded (nothing is loaded for the asking)."""
         snap = self._current
         if snap is None or snap.store_version != store_version:
             return {}
-        return {name: frame for name, frame in snap.layers.items() if name != "ngos"}
+        out: dict = {name: frame for name, frame in snap.layers.items() if name != "ngos"}
+        if "provinces" in out:
+            # and the country's outline every imported point is checked against, made once
+            from exchange.imports import outline_of
+
+            out["iran"] = snap.cached("iran-outline", lambda: outline_of(out["provinces"]))
+        return out
 
     def current(self) -> Snapshot:
         version = self.store.version()

@@ -210,6 +210,18 @@ def test_preview_places_rows_by_village_and_confirm_writes_all(world):
     # A second upload of the same file changes nothing.
     same = wait(admin, upload(admin, buf.getvalue()).json()["id"])
     assert same["counts"]["unchanged"] == 6 and same["counts"]["added"] == 0
+    # One centre's capacity changed: that row is an update, the others unchanged.
+    admin.post(f"/imports/{same['id']}/cancel")
+    changed = fixed.copy()
+    changed.loc[0, "capacity"] = "۴۵"
+    buf = io.BytesIO()
+    changed.to_excel(buf, index=False)
+    update = wait(admin, upload(admin, buf.getvalue()).json()["id"])
+    assert {k: update["counts"][k] for k in ("added", "updated", "unchanged")} == {
+        "added": 0,
+        "updated": 1,
+        "unchanged": 5,
+    }
 
 
 def test_undo_restores_the_saved_version(world):
@@ -565,6 +577,11 @@ def test_a_check_takes_places_and_counties_from_the_loaded_snapshot(world):
     assert held["settlements"] is snap.layers["settlements"]
     pd.testing.assert_frame_equal(held["settlements"], store.read_layer("settlements"))
     assert snapshots.stored_layers("another version") == {}
+    # The country's outline is made once per snapshot, as the store's provinces give it.
+    from exchange.imports import iran_outline
+
+    assert held["iran"] is snapshots.stored_layers(version)["iran"]
+    assert held["iran"].equals(iran_outline(store))
     # A village known to the snapshot only (renamed in memory) places a row: the check used it.
     renamed = snap.layers["settlements"].copy()
     renamed.loc[renamed["name_fa"] == "کمیجان", "name_fa"] = "کمیجان نو"
