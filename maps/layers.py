@@ -232,6 +232,5 @@ def settlement_access(
     out["nflg"] = [f.count("1") for f in flg]
     # Which points a full tile keeps: flagged places count for more than their population.
     out["weight"] = out["population"].astype("float64") * (1 + out["nflg"])
-    return gpd.GeoDataFrame(
-        out, geometry=settlements.geometry, crs=settlements.crs, copy=False
-    )  # its own frame
+    # copy=False: the frame is this function's own (a copy held its rows twice while it was made)
+    return gpd.GeoDataFrame(out, geometry=settlements.geometry, crs=settlements.crs, copy=False)
