@@ -299,13 +299,20 @@ def worker_database(url: str, worker: str) -> str:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     finally:
         admin.dispose()
-    mine = sa.create_engine(base.set(database=name))
+    with_postgis(base.set(database=name))
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def with_postgis(url) -> None:
+    """Add PostGIS to the database at ``url`` (a SQLAlchemy URL) if it lacks it."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
     try:
-        with mine.begin() as conn:
+        with engine.begin() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
     finally:
-        mine.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+        engine.dispose()
 
 
 def module_database(postgis_url: str, name: str) -> str:
@@ -342,12 +349,7 @@ def postgis_demo_database(tmp_path_factory, demo, postgis_url: str, name: str) -
             if not (run / "postgis-demo.written").is_file():
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
                 conn.exec_driver_sql(f'CREATE DATABASE "{template}"')
-                own = sa.create_engine(server.set(database=template))
-                try:
-                    with own.begin() as c:
-                        c.exec_driver_sql("CREATE EXTENSION postgis")
-                finally:
-                    own.dispose()
+                with_postgis(server.set(database=template))
                 store = PostGISStore(server.set(database=template).render_as_string(hide_password=False))
                 try:
                     with store.transaction() as tx:
