@@ -128,15 +128,18 @@ _BOUNDS = {
 }
 
 
-def validation_fa(errors: list[dict]) -> str:
-    """The refused fields in Persian (``detail_fa``): each field's name from the catalogue (else
-    the parameter's own name) and what is wrong with it, with its limit in Persian digits."""
+def validation_words(errors: list[dict], lang: str = "fa") -> str:
+    """The refused fields in words (``detail_fa`` in Persian; a refusal page in its language):
+    each field's name from the catalogue (else the parameter's own name) and what is wrong with
+    it, with its limit (in Persian digits in Persian)."""
     from geo.decisions import fa_number
     from maps.i18n import words
 
+    i = 0 if lang == "fa" else 1
+
     def said(key: str) -> str | None:
         try:
-            return words(key)[0]
+            return words(key)[i]
         except KeyError:
             return None
 
@@ -166,10 +169,22 @@ def validation_fa(errors: list[dict]) -> str:
             limit = err.get("ctx", {}).get(bound[1])
             if isinstance(limit, int | float) and not isinstance(limit, bool):
                 decimals = 0 if float(limit).is_integer() else min(len(repr(float(limit)).split(".")[-1]), 6)
-                limit = fa_number(limit, decimals)
+                limit = fa_number(limit, decimals) if lang == "fa" else f"{limit:.{decimals}f}"
             text = text.replace("{limit}", str(limit))
         parts.append(f"{label}: {text}")
     return " · ".join(parts) or (said("err_status_400") or "")
+
+
+def validation_errors(err: RequestValidationError) -> tuple[int, list[dict]]:
+    """The status of a refused request (OGC API Features: a bad parameter value is a 400; a bad
+    body stays a 422) and its errors, each with pydantic's ``type`` and its limits (``ctx``): the
+    pages say them per field in their language (maps/static/common.js ``problemText``)."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        | ({"ctx": ctx} if (ctx := _limits(e.get("ctx"))) else {})
+        for e in err.errors()
+    ]
+    return (422 if any(e["loc"][:1] == ["body"] for e in errors) else 400), errors
 
 
 def install(app: FastAPI) -> None:
@@ -200,16 +215,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        # Each error keeps pydantic's ``type`` and its limits (``ctx``): the pages say it per field
-        # in their language (maps/static/common.js ``problemText``).
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            | ({"ctx": ctx} if (ctx := _limits(e.get("ctx"))) else {})
-            for e in err.errors()
-        ]
-        # OGC API Features: a bad parameter value is a 400; a bad request body stays a 422.
-        in_body = any(e["loc"][:1] == ["body"] for e in errors)
-        status = 422 if in_body else 400
+        status, errors = validation_errors(err)
         detail = "; ".join(f"{e['loc'][-1] if e['loc'] else 'request'}: {e['msg']}" for e in errors[:5])
         return problem(
             status,
@@ -217,7 +223,7 @@ def install(app: FastAPI) -> None:
             detail or "some parameters are not valid",
             errors=errors,
             code="validation",
-            detail_fa=validation_fa(errors),
+            detail_fa=validation_words(errors),
         )
 
     @app.exception_handler(Exception)

@@ -2,7 +2,8 @@
 
 A browser opening a page (``GET``, ``Accept: text/html``, a path under ``/maps/`` other than the
 pages' data, or any navigation of the browser) that its caller may not open (403), that does not
-exist or is outside the caller's provinces (404), or without a live session (401), gets a page
+exist or is outside the caller's provinces (404), with a value the page cannot take (400: which
+field and why), or without a live session (401), gets a page
 in the page's language (``lang=en``, else Persian) with the same status: why, and what to do
 next (the pages the caller may open, or sign in). Programs and the pages' own data requests
 (``fetch``, which asks for ``*/*``) keep problem+json with its ``code`` (``api/errors.py``),
@@ -14,9 +15,11 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import validation_errors, validation_words
 from api.guard import page_response
 from api.security import identify, pages_for, personalise, sign_in_location
 from geo.errors import AmayeshError, Forbidden, NotFoundError, Unauthenticated
@@ -60,6 +63,8 @@ def refusal(request: Request, status: int, code: str, detail: str = "") -> Respo
     sign_in = None
     if status == 401 or (user is None and status == 403):
         title, why, sign_in = text["sign_in_title"], text["sign_in_needed"], sign_in_location(request)
+    elif status in (400, 422):  # a value in the address the page cannot take: which, and why
+        title, why = text["bad_request_title"], detail or text["err_status_400"]
     elif status == 403 and code in ("outside-provinces", "choose-province"):
         title, why = text["refused_scope_title"], text["refused_scope"]
     elif status == 403:
@@ -101,6 +106,14 @@ def install(app: FastAPI) -> None:
     forbidden = handlers[Forbidden]
     unauthenticated = handlers[Unauthenticated]
     http_error = handlers[StarletteHTTPException]
+    invalid = handlers[RequestValidationError]
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_value(request: Request, err: RequestValidationError):
+        if wants_page(request):
+            status, errors = validation_errors(err)
+            return refusal(request, status, "validation", validation_words(errors, page_language(request)))
+        return await invalid(request, err)
 
     @app.exception_handler(Forbidden)
     async def refused(request: Request, err: Forbidden):

@@ -427,6 +427,7 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
         "administrator to add that province to your account.",
     ),
     "not_found_title": ("پیدا نشد", "Not found"),
+    "bad_request_title": ("این نشانی درست نیست", "This address is not valid"),
     "not_found_settlement": (
         "سکونتگاهی با کد {code} در استان‌هایی که می‌توانید ببینید نیست. کد را بررسی کنید یا نام آن را "
         "در نقشهٔ کشوری جست‌وجو کنید.",

@@ -117,6 +117,25 @@ def test_a_page_that_does_not_exist_is_a_404_page(clients):
         assert deeper.status_code == 404 and strings("en")["not_found_page"] in deeper.text
 
 
+def test_a_page_asked_with_a_bad_value_says_which_and_why_as_a_page(clients):
+    """A value the page cannot take (an address typed or edited by hand) is a 400 page in the
+    page's language naming the field, never problem+json; a program still gets problem+json."""
+    director = clients["provincial_director"]
+    fa = director.get("/maps/priorities?province=abc", headers=BROWSER)
+    assert fa.status_code == 400 and fa.headers["content-type"].startswith("text/html")
+    assert strings("fa")["bad_request_title"] in fa.text and 'dir="rtl"' in fa.text
+    assert "استان: درست نیست" in fa.text  # the field by its catalogue name, and what is wrong
+    assert '"type"' not in fa.text and "String should match" not in fa.text
+    en = director.get("/maps/priorities?province=abc&lang=en", headers=BROWSER)
+    assert en.status_code == 400 and strings("en")["bad_request_title"] in en.text
+    assert "Province: is not valid" in en.text
+    assert "String should match" not in en.text and not re.search(
+        "[\u0600-\u06ff]{3}", en.text.split("<main")[-1]
+    )
+    program = director.get("/maps/priorities?province=abc")
+    assert program.status_code == 400 and program.json()["code"] == "validation"
+
+
 def test_without_a_session_a_page_sends_to_sign_in_and_a_download_says_so(small_client):
     anonymous = TestClient(small_client.app, raise_server_exceptions=False)
     page = anonymous.get("/maps/plan?lang=en", headers=BROWSER, follow_redirects=False)
