@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -82,17 +81,19 @@ def _without_trailing_blanks(raw: pd.DataFrame) -> pd.DataFrame:
     empty rows between data rows stay, so that row numbers are the sheet's."""
     if isinstance(raw, gpd.GeoDataFrame) or raw.empty:
         return raw
-    filled = raw.apply(
-        lambda col: col.map(
-            lambda v: (
-                v is not None
-                and not (isinstance(v, float) and pd.isna(v))
-                and not (isinstance(v, str) and not v.strip())
-            )
-        )
+    cells = raw.to_numpy(dtype=object)
+    end = len(cells)
+    while end and not any(map(_filled, cells[end - 1])):  # from the end: a sheet's data ends there
+        end -= 1
+    return raw.iloc[:end]
+
+
+def _filled(v: object) -> bool:
+    return (
+        v is not None
+        and not (isinstance(v, float) and pd.isna(v))
+        and not (isinstance(v, str) and not v.strip())
     )
-    used = np.flatnonzero(filled.any(axis=1).to_numpy())
-    return raw.iloc[: (used[-1] + 1) if len(used) else 0]
 
 
 def check_rows(
@@ -197,7 +198,7 @@ def check_rows(
             extra += _other_provinces(data, counties, provinces, None)
     existing = None
     if mode == "append" and spec.name in present:
-        existing = pd.DataFrame(store.read_layer(spec.name)[spec.key.split(",")])
+        existing = pd.DataFrame(stored(spec.name)[spec.key.split(",")])
     if spec.geometry_type and cache is not None and "iran" not in cache:
         cache["iran"] = iran_outline(store)
     iran = (cache["iran"] if cache is not None else iran_outline(store)) if spec.geometry_type else None

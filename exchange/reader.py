@@ -489,7 +489,9 @@ def answer(frame, geoms, crs, kind: str) -> dict:
 
     columns = []
     for col in frame.columns:
-        columns.append([str(col), [encode_value(v) for v in frame[col].tolist()]])
+        # text (every filled cell of a CSV) as it is: a call for each cost 2 s a national file
+        values = [v if type(v) is str else encode_value(v) for v in frame[col].tolist()]
+        columns.append([str(col), values])
     out = {"kind": kind, "rows": len(frame), "columns": columns, "crs": crs, "geometry": None}
     if geoms is not None:
         wkb = shapely.to_wkb(geoms)

@@ -111,6 +111,8 @@ _DIGITS = str.maketrans(
 _DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 # Spreadsheet formula neutralisation written by our exports: "'=..." is read back as "=...".
 _NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
+#: The reason of an empty cell in ``_parse_column`` (reported only where a value is required).
+_EMPTY = "empty"
 
 
 @dataclass
@@ -359,12 +361,12 @@ def _geometry_of(
         y = pd.to_numeric(
             data[lat].map(lambda v: str(v).translate(_DIGITS) if v is not None else v), errors="coerce"
         )
-        geoms = [
-            shapely.Point(a, b) if np.isfinite(a) and np.isfinite(b) else None
-            for a, b in zip(x, y, strict=True)
-        ]
+        xs, ys = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        geoms = np.full(len(xs), None, dtype=object)
+        geoms[finite] = shapely.points(xs[finite], ys[finite])
         blank = data[lon].map(is_missing) & data[lat].map(is_missing)  # reported as empty_geometry
-        for i in np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)) & ~blank.to_numpy()):
+        for i in np.flatnonzero(~finite & ~blank.to_numpy()):
             report.reject(
                 int(i) + 1,
                 f"{lon}/{lat}",
@@ -422,35 +424,37 @@ def _parse_column(
     report: _Report,
     services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> pd.Series:
-    out = []
     if col.name == "service_type":
         labels: dict[str, str] | None = label_map(services)
     else:
         labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
+    required = not col.nullable and col.name not in ("county_code", "province_code")
+    # a code of n digits: spreadsheets drop its leading zeros
+    fixed = re.fullmatch(r"\\d\{(\d+)\}", col.pattern) if col.dtype == "str" and col.pattern else None
+    width = int(fixed.group(1)) if fixed else None
+    # A registry repeats its values (service types, statuses, dates, counties): each distinct
+    # text or number is checked and parsed once.
     memo: dict[tuple[type, object], tuple[object, str | None]] = {}
-    for i, v in values.items():
-        if is_missing(v):
-            if not col.nullable and col.name not in ("county_code", "province_code"):
-                report.reject(
-                    rows[i], col.name, "", "required_missing", f"row {rows[i]}: {col.name} is empty"
-                )
-            out.append(None)
-            continue
-        # A registry repeats its values (service types, statuses, dates, counties): each distinct
-        # text or number is parsed once.
-        key = (type(v), v) if isinstance(v, str | int | float) else None
-        if key is not None and key in memo:
-            parsed, reason = memo[key]
+    cells = values.to_numpy(dtype=object)
+    numbers = rows.to_numpy()
+    out = np.full(len(cells), None, dtype=object)
+    for j, v in enumerate(cells):
+        key = (type(v), v) if isinstance(v, (str, int, float)) else None  # a tuple: faster than a union
+        found = memo.get(key) if key is not None else None
+        if found is None:
+            found = (None, _EMPTY) if is_missing(v) else _parse_value(v, col, labels, width)
+            if key is not None and found[1] is not _EMPTY:  # NaN is never equal to itself: not kept
+                memo[key] = found
+        parsed, reason = found
+        if reason is None:
+            out[j] = parsed
+        elif reason is _EMPTY:
+            if required:
+                n = numbers[j]
+                report.reject(n, col.name, "", "required_missing", f"row {n}: {col.name} is empty")
         else:
-            parsed, reason = _parse_value(v, col, labels)
-            if key is not None:
-                memo[key] = (parsed, reason)
-        if reason:
-            what = REASONS[reason]
-            report.reject(rows[i], col.name, v, reason, f"row {rows[i]}: {col.name} = {_show(v)!r}: {what}")
-            out.append(None)
-        else:
-            out.append(parsed)
+            n = numbers[j]
+            report.reject(n, col.name, v, reason, f"row {n}: {col.name} = {_show(v)!r}: {REASONS[reason]}")
     return pd.Series(out, index=values.index, dtype="object")
 
 
@@ -481,11 +485,14 @@ def is_missing(v: object) -> bool:
         return False
 
 
-def _parse_value(v: object, col: Column, labels: dict[str, str] | None) -> tuple[object, str | None]:
+def _parse_value(
+    v: object, col: Column, labels: dict[str, str] | None, width: int | None = None
+) -> tuple[object, str | None]:
+    """``v`` parsed for ``col``, or the reason it cannot be; ``width``: the digits of a code."""
     if col.dtype == "str":
         text = normalize_text(_NEUTRALISED.sub("", str(v)))
-        if col.pattern and re.fullmatch(r"\\d\{(\d+)\}", col.pattern) and text.isdigit():
-            text = text.zfill(int(col.pattern[3:-1]))  # spreadsheets drop leading zeros of codes
+        if width is not None and text.isdigit():
+            text = text.zfill(width)
         if labels is not None:
             code = labels.get(normalize_name(text).lower())
             return (code, None) if code else (None, _LABELS[col.name][0])
@@ -579,14 +586,16 @@ def _check_keys(
                 f"row {rows[i]}: {spec.key} {value} also in rows {where}",
             )
     if existing is not None and len(existing):
-        stored = set(existing[keys].astype(str).agg("|".join, axis=1))
-        for i in key_values.index[key_values.isin(stored) & present]:
+        parts = existing[keys].astype(str)
+        joined = parts[keys[0]]
+        for k in keys[1:]:
+            joined = joined + "|" + parts[k]
+        stored = set(joined)
+        numbers, texts = rows.to_numpy(), key_values.to_numpy()
+        for j in np.flatnonzero((key_values.isin(stored) & present).to_numpy()):
+            n, value = numbers[j], texts[j]
             report.reject(
-                rows[i],
-                spec.key,
-                key_values[i],
-                "key_exists",
-                f"row {rows[i]}: {spec.key} {key_values[i]} is already in the store",
+                n, spec.key, value, "key_exists", f"row {n}: {spec.key} {value} is already in the store"
             )
 
 

@@ -195,6 +195,36 @@ def test_key_exists_on_append_but_not_on_replace(base_store, tmp_path):
     assert base_store.count("ngos") == 1
 
 
+def test_key_exists_names_every_part_of_a_composite_key(base_store, tmp_path):
+    needs = pd.DataFrame(
+        {
+            "county_code": ["0001", "0001"],
+            "service_type": ["kindergarten", "elderly_care"],
+            "target_population": [120, 80],
+        }
+    )
+    first = tmp_path / "needs.csv"
+    needs.to_csv(first, index=False)
+    import_file(base_store, "county_needs", first)
+    again = tmp_path / "again.csv"
+    pd.concat([needs.iloc[1:], needs.iloc[:1].assign(service_type="counselling")]).to_csv(again, index=False)
+    rejected = validate_file(base_store, "county_needs", again, mode="append").rejected
+    assert rejected[["row", "reason", "value"]].values.tolist() == [[1, "key_exists", "0001|elderly_care"]]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_blank_rows_at_the_end_are_not_rows_but_blank_rows_between_are(base_store, tmp_path, suffix):
+    """A template's formatted but unused rows at the end are dropped; an empty row between two
+    filled ones keeps its number, so that the report's row numbers are the sheet's."""
+    rows, _ = ngo_rows()
+    blank = dict.fromkeys(rows[0])
+    spaces = {k: "  " for k in rows[0]}
+    table = [rows[0], blank, {**rows[0], "licence_no": "T-2"}, blank, spaces, blank]
+    result = validate_file(base_store, "ngos", write_points(table, tmp_path / f"ngos{suffix}"))
+    assert result.rows == 3
+    assert set(result.rejected["row"]) == {2}
+
+
 def test_reprojected_from_web_mercator(base_store, tmp_path):
     rows, _ = ngo_rows()
     gdf = gpd.GeoDataFrame(
