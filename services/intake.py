@@ -233,6 +233,9 @@ class ImportJobs:
         #: when given, their scale, specialities and catalogue are what rows are checked against
         self.norms = norms
         self.jobs: dict[str, Job] = {}
+        #: the registry as the store held it at a version, read by a check (a snapshot holds
+        #: its statuses as of its day, not as stored): the next check at that version reuses it
+        self._registry: tuple[str, pd.DataFrame | None] = ("", None)
         self._lock = threading.Lock()
         self._write = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amayesh-import")
@@ -354,6 +357,9 @@ class ImportJobs:
             scoped = job.provinces if job.role != "admin" else None
             # The store's layers, read once for both checks below (or taken from the snapshot).
             layers: dict = dict(self.reference(job.store_version)) if self.reference else {}
+            version, registry = self._registry
+            if version == job.store_version and registry is not None:
+                layers.setdefault("ngos", registry)
             norms = self.norms() if self.norms is not None else None
             result = check_rows(
                 self.store,
@@ -367,6 +373,8 @@ class ImportJobs:
                 services=norms.services if norms is not None else None,
             )
             job.rows_checked = len(raw)
+            if "ngos" in layers and self.store.version() == job.store_version:  # read at that version
+                self._registry = (job.store_version, layers["ngos"])
             rows = result.frame if result.ok else result.accepted
             self._preview(job, result, rows, layers.get(job.layer))
             job.state = "ready" if not result.rejected["row"].isna().any() else "refused"

@@ -591,3 +591,22 @@ def test_a_check_takes_places_and_counties_from_the_loaded_snapshot(world):
     # After a write the snapshot is of an older version: nothing is taken from it.
     assert admin.post(f"/imports/{job['id']}/confirm").status_code == 200
     assert store.version() != version and snapshots.stored_layers(store.version()) == {}
+
+
+def test_the_registry_read_by_a_check_serves_the_next_check_until_the_store_changes(world):
+    """The registry as stored (not the snapshot's, whose statuses are as of its day) is read by
+    the first check at a store version and reused by the next at that version; after a write,
+    a check reads it again and sees the write."""
+    admin, store = world["clients"]["admin"], world["store"]
+    intake = world["app"].state.imports
+    first = wait(admin, upload(admin, registry([row("N-9", "مرکز نه", "اراک", "کمیجان")])).json()["id"])
+    version, held = intake._registry
+    assert version == store.version()
+    pd.testing.assert_frame_equal(held, store.read_layer("ngos"))
+    again = wait(admin, upload(admin, registry([row("N-9", "مرکز نه", "اراک", "کمیجان")])).json()["id"])
+    assert intake._registry[1] is held  # not read again
+    assert again["counts"] == first["counts"] and first["counts"]["added"] == 1
+    assert admin.post(f"/imports/{first['id']}/confirm").status_code == 200
+    third = wait(admin, upload(admin, registry([row("N-9", "مرکز نه", "اراک", "کمیجان")])).json()["id"])
+    assert intake._registry[0] == store.version() != version
+    assert third["counts"]["added"] == 0 and third["counts"]["unchanged"] == 1
