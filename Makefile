@@ -42,9 +42,9 @@ test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The fast set: no national demo, no browser, no slow fuzzing, no benches (the small hand-built store
-# instead), no killing of the service's own processes; property tests draw a quarter of their
-# examples and the contract walks two roles (AMAYESH_TEST_SAMPLE). PostGIS tests run when
-# AMAYESH_TEST_DATABASE_URL is set.
+# instead), no killing of the service's own processes and no servers of several processes; property
+# tests draw a quarter of their examples and the contract walks two roles (AMAYESH_TEST_SAMPLE).
+# PostGIS tests run when AMAYESH_TEST_DATABASE_URL is set.
 test-fast: install
 	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest \
 		-m "not realdata and not browser and not slow and not processes and not bench" \

@@ -441,3 +441,28 @@ def test_the_top_bar_links_only_the_pages_the_caller_may_open(small_client, dire
     # and the pages left out are indeed refused
     assert small_client.get("/maps/plan", headers=director_00).status_code == 403
     assert small_client.get("/maps/licence", headers=director_00).status_code == 403
+
+
+def test_an_items_filter_asked_again_is_answered_from_its_kept_positions(small_client):
+    """The rows an items filter selects are kept per snapshot (read-only, in the bounded cache):
+    the same filter again answers the same features, another filter its own."""
+    snap = small_client.app.state.snapshots.current()
+    first = small_client.get("/collections/settlements/items?kind=village&limit=1000").json()
+    kept = [
+        v
+        for k, (v, _) in snap.small._items.items()
+        if str(k).startswith("positions:settlements:") and "'village'" in str(k)
+    ]
+    assert len(kept) == 1 and not kept[0].flags.writeable
+    assert first["numberMatched"] == len(kept[0]) > 0
+    towns = small_client.get("/collections/settlements/items?kind=city&limit=1000").json()
+    again = small_client.get("/collections/settlements/items?kind=village&limit=1000").json()
+    assert again["features"] == first["features"]
+    kinds = {f["properties"]["kind"] for f in first["features"]} | {
+        "town:" + f["properties"]["kind"] for f in towns["features"]
+    }
+    assert kinds == {"village", "town:city"}
+    everything = small_client.get("/collections/settlements/items?limit=1000").json()
+    assert everything["numberMatched"] == first["numberMatched"] + towns["numberMatched"] + sum(
+        1 for f in everything["features"] if f["properties"]["kind"] not in ("village", "city")
+    )

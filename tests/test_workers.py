@@ -25,7 +25,9 @@ import pytest
 from tests.conftest import ROOT, TEST_PASSWORD, TEST_USERS, bearer, free_port, make_users, service_role_url
 from tests.test_imports_http import registry, row, wait
 
-pytestmark = pytest.mark.postgis
+# Three servers start for the module (about 15 s of CPU): left out of make test-fast, as the
+# other tests that run or kill processes of the service are.
+pytestmark = [pytest.mark.postgis, pytest.mark.processes]
 
 #: the city the imported NGO is placed at (by its name), in county اراک of the small world
 KAMIJAN = "0001000002"

@@ -314,15 +314,11 @@ def matching_positions(request: Request, c: Collection, snap: Snapshot, where, s
         if keys is not None:
             index = _key_index(c, snap)
             return np.array([index[k] for k in keys if k in index], dtype=np.int64)
-    if where is None:
-        positions = np.arange(len(frame))
+    key = f"positions:{c.id}:{where!r}"
+    if len(key) < 300:  # the plain filters of map pages and GIS clients repeat: keep their answers
+        positions = snap.small.get_or_build(key, lambda: _positions(frame, where))
     else:
-        key = f"mask:{c.id}:{where!r}"
-        if len(key) < 300:  # the plain filters of map pages and GIS clients repeat: keep their masks
-            mask = snap.small.get_or_build(key, lambda: F.mask_from_filter(frame, where))
-        else:
-            mask = F.mask_from_filter(frame, where)
-        positions = np.flatnonzero(mask)
+        positions = _positions(frame, where)
     if sortby and len(positions):
         names = [name for name, _ in sortby]
         sub = frame.iloc[positions][names].reset_index(drop=True)
@@ -331,6 +327,13 @@ def matching_positions(request: Request, c: Collection, snap: Snapshot, where, s
         ).index.to_numpy()
         positions = positions[order]
     return positions
+
+
+def _positions(frame, where) -> np.ndarray:
+    """The positions of the rows passing ``where`` (None: all), read-only: they may be kept."""
+    out = np.arange(len(frame)) if where is None else np.flatnonzero(F.mask_from_filter(frame, where))
+    out.setflags(write=False)
+    return out
 
 
 def _key_index(c: Collection, snap: Snapshot) -> dict:
