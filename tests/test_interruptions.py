@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,34 +20,67 @@ from exchange.imports import import_file
 pytestmark = pytest.mark.realdata
 
 
+#: the layers of the stores these tests import into
+LAYERS = ("provinces", "counties", "settlements")
+
+
+@pytest.fixture(scope="module")
+def full_gpkg(demo, tmp_path_factory) -> Path:
+    """A GeoPackage of the national demo's provinces, counties and settlements, written once:
+    each test gets a copy of the file."""
+    from store import open_store
+
+    path = tmp_path_factory.mktemp("full") / "amayesh.gpkg"
+    with open_store(str(path)).transaction() as tx:
+        for name in LAYERS:
+            tx.write_layer(name, demo["layers"][name])
+    return path
+
+
 @pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
-def full_store(request, demo, tmp_path):
-    """A store with the national demo's provinces, counties and settlements, and its URL."""
+def full_store(request, demo, tmp_path, tmp_path_factory):
+    """A store with the national demo's provinces, counties and settlements, and its URL: a copy
+    of ``full_gpkg``, or a PostGIS database made from the run's demo template (under a second,
+    ``tests.conftest.postgis_demo_database``; it holds the demo's other layers too)."""
     if request.param == "gpkg":
         from store import open_store
 
+        (tmp_path / "store").mkdir()
         url = str(tmp_path / "store" / "amayesh.gpkg")
+        shutil.copyfile(request.getfixturevalue("full_gpkg"), url)
         store = open_store(url)
     else:
-        store = request.getfixturevalue("postgis_store")
-        url = request.getfixturevalue("postgis_url")
-    with store.transaction() as tx:
-        for name in ("provinces", "counties", "settlements"):
-            tx.write_layer(name, demo["layers"][name])
+        from store.postgis import PostGISStore
+        from tests.conftest import postgis_demo_database
+
+        url = postgis_demo_database(
+            tmp_path_factory, demo, request.getfixturevalue("postgis_url"), "interruptions"
+        )
+        store = PostGISStore(url)
+        request.addfinalizer(store.engine.dispose)
     return request.param, store, url
 
 
-@pytest.fixture
-def replacement(full_store, tmp_path):
-    """A valid CSV of every settlement with changed populations: importing it replaces the layer."""
-    _, store, _ = full_store
-    frame = store.read_layer("settlements")
-    frame["population"] = frame["population"] + 1
-    path = tmp_path / "settlements.csv"
-    from exchange.formats import write_file
+@pytest.fixture(scope="module")
+def replacements() -> dict:
+    """The replacement file of each kind of store, written by the first test that needs it."""
+    return {}
 
-    write_file(frame, path, layer="settlements")
-    return path
+
+@pytest.fixture
+def replacement(full_store, replacements, tmp_path_factory):
+    """A valid CSV of every settlement with changed populations: importing it replaces the layer.
+    Every test starts from the same store, so one file per kind of store serves them all."""
+    kind, store, _ = full_store
+    if kind not in replacements:
+        frame = store.read_layer("settlements")
+        frame["population"] = frame["population"] + 1
+        path = tmp_path_factory.mktemp(f"replacement-{kind}") / "settlements.csv"
+        from exchange.formats import write_file
+
+        write_file(frame, path, layer="settlements")
+        replacements[kind] = path
+    return replacements[kind]
 
 
 def fail_half_way(monkeypatch, kind: str) -> None:
