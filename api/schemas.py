@@ -1403,6 +1403,9 @@ class ImportJob(Answer):
 class RejectedRow(Answer):
     row: int | None = Field(description="the row in the file (null: the whole file)")
     field: str | None
+    field_label: str | None = Field(
+        description="the field as the template's headers name it, in the asked language"
+    )
     value: Any = Field(description="the value as it was in the file")
     reason: str = Field(description="a code")
     message: str

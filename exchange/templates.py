@@ -101,6 +101,21 @@ TEMPLATE_COLUMNS: Mapping[str, tuple[str, ...]] = {
 _PAREN = re.compile(r"\(([A-Za-z_][A-Za-z0-9_]*)\)\s*$")
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: what a rejection names that is no column of a template
+_OTHER_FIELDS: Mapping[str, tuple[str, str]] = {"geometry": ("مکان", "Location")}
+
+
+def field_label(field: str | None, lang: str = "fa") -> str | None:
+    """A rejection's field (a column, ``lon/lat``, or a key of several columns ``a,b``) as the
+    template's headers name it, in ``lang``: what the user's own sheet calls it."""
+    if not field:
+        return field
+    i = 0 if lang == "fa" else 1
+    out = _NAME.sub(lambda m: {**_OTHER_FIELDS, **LABELS}.get(m.group(), (m.group(), m.group()))[i], field)
+    return out.replace(",", "، " if lang == "fa" else ", ")
+
+
 def header_label(column: str) -> str:
     fa = LABELS.get(column, (column, column))[0]
     return f"{fa} ({column})"

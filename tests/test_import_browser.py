@@ -87,6 +87,8 @@ def test_an_officer_imports_a_provincial_registry(browser, server, demo, demo_to
     rejected = page.locator("#am-rejected tbody tr")
     assert rejected.count() == 1 and rejected.get_attribute("data-reason") == "unknown_settlement"
     assert "آبادی" in rejected.inner_text() and "۲" in rejected.inner_text()
+    # the field as the template's Persian header names it, not the column's identifier
+    assert rejected.locator("td").nth(1).inner_text() == "روستا یا شهر"
     assert page.locator("#am-confirm").is_disabled()
     page.wait_for_function("() => document.getElementById('am-import-map').dataset.points === '8'")
     progress = page.locator("#am-progress-text").inner_text()

@@ -377,3 +377,22 @@ def test_real_boundaries_export_to_xlsx_as_a_point_inside(demo, tmp_path):
     # Boundaries do not fit in a spreadsheet cell: the XLSX gives a point inside each county.
     table = pd.read_excel(tmp_path / "counties.xlsx")
     assert {"lon", "lat"} <= set(table.columns) and "wkt" not in table.columns
+
+
+@pytest.mark.parametrize(
+    ("field", "lang", "label"),
+    [
+        ("settlement_name", "fa", "روستا یا شهر"),
+        ("settlement_name", "en", "Village or city"),
+        ("lon/lat", "fa", "طول جغرافیایی/عرض جغرافیایی"),
+        ("county_code,service_type", "fa", "کد شهرستان، نوع خدمت"),
+        ("county_code,service_type", "en", "County code, Service type"),
+        ("geometry", "fa", "مکان"),
+        ("no_such_column", "fa", "no_such_column"),
+        (None, "fa", None),
+    ],
+)
+def test_a_rejections_field_is_named_as_the_templates_headers_name_it(field, lang, label):
+    from exchange.templates import field_label
+
+    assert field_label(field, lang) == label

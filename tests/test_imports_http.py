@@ -158,6 +158,11 @@ def test_preview_places_rows_by_village_and_confirm_writes_all(world):
     assert job["counts"] == {"rows": 6, "added": 3, "updated": 0, "unchanged": 0, "rejected": 3}
     fa = admin.get(f"/imports/{job['id']}?lang=fa").json()["rejected_rows"]
     assert all(re.search("[\u0600-\u06ff]", x["text"]) for x in fa)
+    # Each row's field as the template's headers (the user's own sheet) name it, in each language.
+    fields = {x["row"]: (x["field"], x["field_label"]) for x in fa}
+    assert fields[4] == ("settlement_name", "روستا یا شهر")
+    en = {x["row"]: x["field_label"] for x in job["rejected_rows"]}
+    assert en[4] == "Village or city"
     rows = admin.get(f"/imports/{job['id']}/rows").json()
     placed = {f["properties"]["licence_no"]: f["properties"]["position_source"] for f in rows["features"]}
     assert placed == {"N-1": "settlement_name", "N-2": "file", "N-3": "settlement_name"}

@@ -32,6 +32,7 @@ from api.schemas import (
     upload_body,
 )
 from api.security import current_user, signed_in_user
+from exchange.templates import field_label
 from geo.errors import BadParameter, ImportFileError
 from services.intake import BROWSER_LAYERS, ImportJobs, User, layers_for
 from services.snapshot import Snapshot
@@ -57,7 +58,12 @@ def _summary(service: ImportJobs, job, lang: str = "fa", limit: int = 1000) -> d
     out = job.summary()
     rows = service.rejected_rows(job)
     out["rejected_rows"] = [
-        {**r, "text": r["message_fa"] if lang == "fa" else r["message"]} for r in rows[:limit]
+        {
+            **r,
+            "field_label": field_label(r["field"], lang),
+            "text": r["message_fa"] if lang == "fa" else r["message"],
+        }
+        for r in rows[:limit]
     ]
     out["links"] = {
         "self": f"/imports/{job.id}",

@@ -59,7 +59,7 @@
     body.replaceChildren();
     rows.forEach((r) => {
       const tr = document.createElement('tr');
-      [r.row === null ? '—' : digits(r.row), r.field, r.value, r.text].forEach((v) => {
+      [r.row === null ? '—' : digits(r.row), r.field_label || r.field, r.value, r.text].forEach((v) => {
         const td = document.createElement('td'); td.textContent = v === null ? '' : String(v); tr.appendChild(td);
       });
       tr.dataset.reason = r.reason;
