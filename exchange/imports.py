@@ -16,7 +16,7 @@ from exchange.formats import ImportFileError, neutralise_formulas
 from exchange.limits import Limits, get_limits
 from exchange.placement import county_codes, duplicate_centres, place_rows
 from exchange.templates import rename_headers
-from exchange.validation import ValidationResult, validate_import
+from exchange.validation import ValidationResult, is_missing, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import ImportRejected as ImportRejected
 from geo.errors import InputError
@@ -83,17 +83,9 @@ def _without_trailing_blanks(raw: pd.DataFrame) -> pd.DataFrame:
         return raw
     cells = raw.to_numpy(dtype=object)
     end = len(cells)
-    while end and not any(map(_filled, cells[end - 1])):  # from the end: a sheet's data ends there
+    while end and all(map(is_missing, cells[end - 1])):  # from the end: a sheet's data ends there
         end -= 1
     return raw.iloc[:end]
-
-
-def _filled(v: object) -> bool:
-    return (
-        v is not None
-        and not (isinstance(v, float) and pd.isna(v))
-        and not (isinstance(v, str) and not v.strip())
-    )
 
 
 def check_rows(

@@ -104,6 +104,7 @@ _PAREN = re.compile(r"\(([A-Za-z_][A-Za-z0-9_]*)\)\s*$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: what a rejection names that is no column of a template
 _OTHER_FIELDS: Mapping[str, tuple[str, str]] = {"geometry": ("مکان", "Location")}
+_FIELD_LABELS: Mapping[str, tuple[str, str]] = {**_OTHER_FIELDS, **LABELS}
 
 
 def field_label(field: str | None, lang: str = "fa") -> str | None:
@@ -112,7 +113,7 @@ def field_label(field: str | None, lang: str = "fa") -> str | None:
     if not field:
         return field
     i = 0 if lang == "fa" else 1
-    out = _NAME.sub(lambda m: {**_OTHER_FIELDS, **LABELS}.get(m.group(), (m.group(), m.group()))[i], field)
+    out = _NAME.sub(lambda m: _FIELD_LABELS.get(m.group(), (m.group(), m.group()))[i], field)
     return out.replace(",", "، " if lang == "fa" else ", ")
 
 

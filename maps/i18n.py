@@ -593,6 +593,7 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
     "field_description": ("شرح", "Description"),
     "field_changes": ("تغییرها", "Changes"),
     "field_request": ("درخواست", "Request"),
+    "field_lang": ("زبان", "Language"),
     "invalid_missing": ("را بنویسید", "is required"),
     "invalid_number": ("باید عدد باشد", "must be a number"),
     "invalid_integer": ("باید عددی درست باشد", "must be a whole number"),

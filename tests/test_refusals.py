@@ -134,6 +134,8 @@ def test_a_page_asked_with_a_bad_value_says_which_and_why_as_a_page(clients):
     )
     program = director.get("/maps/priorities?province=abc")
     assert program.status_code == 400 and program.json()["code"] == "validation"
+    lang = director.get("/maps/priorities?lang=xx", headers=BROWSER)  # the page's language itself
+    assert lang.status_code == 400 and "زبان:" in lang.text and "«lang»" not in lang.text
 
 
 def test_without_a_session_a_page_sends_to_sign_in_and_a_download_says_so(small_client):
