@@ -211,7 +211,11 @@ def _flags(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
     flags = coarse(a.flags.reset_index(drop=True), snap)
     where = a.settlements.set_index("settlement_code")
-    out = flags.join(flag_reasons(flags, approximate=coarsening(snap) is not None, services=a.norms.services))
+    reasons = flag_reasons(flags, approximate=coarsening(snap) is not None, services=a.norms.services)
+    # The reasons are added as columns, not joined: a join copied the analysis's columns (6 MB
+    # for the national flags) where the added columns leave them shared with ``a.flags``.
+    out = flags.copy(deep=False)
+    out["reason_en"], out["reason_fa"] = reasons["reason_en"], reasons["reason_fa"]
     out.insert(0, "id", out["settlement_code"] + "-" + out["service_type"])
     out.insert(2, "name_fa", where["name_fa"].reindex(out["settlement_code"]).to_numpy())
     out["county_code"] = where["county_code"].reindex(out["settlement_code"]).to_numpy()

@@ -145,7 +145,7 @@ def licence_index(
             continue
         at = np.flatnonzero(codes == code_of[service])
         loc = Located(located.xy[at], located.k[at], located.ll[at])
-        providers[service] = (loc, cKDTree(loc.xy), active.take(at).reset_index(drop=True))
+        providers[service] = (loc, cKDTree(loc.xy, copy_data=False), active.take(at).reset_index(drop=True))
     places = places if places is not None else locate(settlements)
     flagged_positions = {
         service: np.sort(settlements.index.get_indexer(group.index))
@@ -153,7 +153,7 @@ def licence_index(
     }
     return LicenceIndex(
         places=places,
-        place_tree=cKDTree(places.xy),
+        place_tree=cKDTree(places.xy, copy_data=False),  # the points' own array: no copy of it
         providers=providers,
         county_tree=shapely.STRtree(counties.geometry.to_numpy()),
         county_codes=counties["county_code"].to_numpy(),

@@ -466,7 +466,7 @@ class Snapped:
             else:
                 idx = np.flatnonzero(self.fallback if which == "fallback" else ~self.fallback)
             sub = _subset(self.where, idx)
-            hit = (idx, sub, cKDTree(sub.xy) if len(idx) else None)
+            hit = (idx, sub, cKDTree(sub.xy, copy_data=False) if len(idx) else None)
             self._cache[which] = hit
         return hit
 
@@ -542,10 +542,15 @@ class RoadNetwork:
         on_main = self.graph.component == self.graph.main
         self._main_nodes = np.flatnonzero(on_main)
         # Places snap to the nearest node of the main network; a nearer node on a fragment
-        # (an island's roads) makes them fall back.
-        self._node_tree = cKDTree(self.graph.nodes.xy[self._main_nodes]) if len(self._main_nodes) else None
+        # (an island's roads) makes them fall back. The trees keep the arrays taken for them
+        # (copy_data=False), as every k-d tree here does with its points' own: no second copy.
+        self._node_tree = (
+            cKDTree(self.graph.nodes.xy[self._main_nodes], copy_data=False) if len(self._main_nodes) else None
+        )
         fragment = np.flatnonzero(~on_main)
-        self._fragment_tree = cKDTree(self.graph.nodes.xy[fragment]) if len(fragment) else None
+        self._fragment_tree = (
+            cKDTree(self.graph.nodes.xy[fragment], copy_data=False) if len(fragment) else None
+        )
         self._arrays = (self.graph.indptr, self.graph.indices, self.graph.minutes)
         self._remote_arrays = None
 

@@ -25,6 +25,7 @@ from geo.ratings import (
     with_ratings,
 )
 from tests.analysis_world import ROOT
+from tests.conftest import examples
 
 
 def _raw() -> dict:
@@ -209,7 +210,7 @@ def test_rankings_per_province_by_hand():
     assert kg[["province_code", "places", "effective", "places_C"]].values.tolist() == [["02", 15, 11, 15]]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(1, 5000), st.sampled_from(["A", "B", "C", "D", None])), min_size=1, max_size=40

@@ -25,6 +25,7 @@ from geo.volunteers import (
     volunteer_supply,
 )
 from tests import analysis_world as world
+from tests.conftest import examples
 
 
 def _raw() -> dict:
@@ -255,7 +256,7 @@ def test_capacity_in_words_persian_first():
     assert fa == "ظرفیت ۴۲۰ = ۳۸۰ ظرفیت مراکز + ۴۰ داوطلبان"
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=examples(60))
 @given(
     st.lists(
         st.tuples(
