@@ -134,6 +134,7 @@ def validation_words(errors: list[dict], lang: str = "fa") -> str:
     it, with its limit (in Persian digits in Persian)."""
     from geo.decisions import fa_number
     from maps.i18n import words
+    from maps.ogc import property_label
 
     i = 0 if lang == "fa" else 1
 
@@ -147,7 +148,12 @@ def validation_words(errors: list[dict], lang: str = "fa") -> str:
     for err in errors[:5]:
         names = [x for x in err["loc"] if isinstance(x, str) and x not in ("body", "query", "path", "header")]
         name = names[-1] if names else None
-        label = (said(f"field_{name}") or f"«{name}»") if name else said("field_request")
+        # a parameter's catalogue name, else a collection property's (a filter by it), else its own
+        label = (
+            (said(f"field_{name}") or property_label(name, lang) or f"«{name}»")
+            if name
+            else said("field_request")
+        )
         kind = err.get("type", "")
         bound = _BOUNDS.get(kind)
         if bound:

@@ -138,6 +138,26 @@ def test_a_page_asked_with_a_bad_value_says_which_and_why_as_a_page(clients):
     assert lang.status_code == 400 and "زبان:" in lang.text and "«lang»" not in lang.text
 
 
+def test_every_parameter_of_every_address_is_named_in_both_languages(small_client):
+    """A refusal names the parameter it refuses by a word of the page's language, for every path
+    and query parameter of every operation the service declares (not its code name in «»)."""
+    from api.errors import validation_words
+
+    seen = set()
+    for operations in small_client.app.openapi()["paths"].values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []):
+                if param["in"] in ("path", "query"):
+                    seen.add(param["name"])
+    assert {"limit", "bbox", "code", "lang", "population", "z"} <= seen  # the walk found them
+    for name in sorted(seen):
+        error = [{"loc": ("query", name), "type": "missing"}]
+        fa, en = validation_words(error, "fa"), validation_words(error, "en")
+        assert "«" not in fa and "«" not in en, name
+        assert re.search("[\u0600-\u06ff]", fa.split(":")[0]), (name, fa)
+        assert not re.search("[\u0600-\u06ff]", en), (name, en)
+
+
 def test_without_a_session_a_page_sends_to_sign_in_and_a_download_says_so(small_client):
     anonymous = TestClient(small_client.app, raise_server_exceptions=False)
     page = anonymous.get("/maps/plan?lang=en", headers=BROWSER, follow_redirects=False)
@@ -186,9 +206,11 @@ def test_programs_and_page_requests_keep_problem_json_with_codes(clients):
     assert "ظرفیت: باید عددی درست باشد" in fa and "باید حداکثر ۱۸۰ باشد" in fa, fa
     page = officer.get("/collections/ngos/items?limit=0")
     assert page.status_code == 400 and page.json()["code"] == "validation"
-    assert page.json()["detail_fa"] == "«limit»: باید دست‌کم ۱ باشد", page.json()
+    assert page.json()["detail_fa"] == "شمار در هر صفحه: باید دست‌کم ۱ باشد", page.json()
+    assert page.json()["detail"].startswith("limit: ")  # the program's English names the parameter
     assert (
-        officer.get("/collections/ngos/items?limit=abc").json()["detail_fa"] == "«limit»: باید عددی درست باشد"
+        officer.get("/collections/ngos/items?limit=abc").json()["detail_fa"]
+        == "شمار در هر صفحه: باید عددی درست باشد"
     )
     sea = officer.post(
         "/licence-checks", json={"lat": 20.0, "lon": 60.0, "service_type": "rehabilitation", "capacity": 20}
