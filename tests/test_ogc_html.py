@@ -489,5 +489,14 @@ def test_a_planner_follows_the_pages_from_the_landing_page_to_a_collection(brows
             page.click("#am-json")
         assert page.url.endswith("/collections/ngos/queryables?f=json")
         visit.check_clean()
+        # On a phone a wide table scrolls in its own box; the page itself never scrolls sideways.
+        page.set_viewport_size({"width": 390, "height": 844})
+        wide = "(() => { const b = document.querySelector('.am-scroll'); return b.scrollWidth > b.clientWidth; })()"
+        for lang in ("fa", "en"):
+            for path in ("/", "/collections", "/collections/flags/items", "/collections/counties/queryables"):
+                page.goto(f"{small_server}{path}?f=html&lang={lang}")
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390, (lang, path)
+            assert page.evaluate(wide)  # the counties' queryables are wider than a phone: their box scrolls
+            visit.shot(f"ogc-queryables-phone-{lang}", ARTIFACTS)
     finally:
         visit.close()
