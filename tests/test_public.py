@@ -3,7 +3,9 @@ suppressed in a county comes back as a province total minus the counties shown."
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import math
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 
 from geo.disclosure import COMPLEMENT, FEW_CENTRES, MIN_CENTRES, SHOWN, public_cells, remainder_centres
 from geo.measures import saturation
+from maps.notices import ATTRIBUTION, ATTRIBUTION_FA
 from tests import analysis_world as world
 
 NORMS = world.demo_norms()
@@ -130,6 +133,12 @@ def test_the_public_data_and_downloads_of_the_small_world(small_client):
                 else:
                     assert cell[i_ngos] == 0 or cell[i_ngos] >= MIN_CENTRES
     service = next(iter(body["services"]))
+    # The page credits the sources in its own language, below its tables and on its map.
+    for lang, credit, other in (("fa", ATTRIBUTION_FA, ATTRIBUTION), ("en", ATTRIBUTION, ATTRIBUTION_FA)):
+        page = small_client.get(f"/maps/public?lang={lang}", headers=anonymous).text
+        assert html.escape(credit) in page and html.escape(other) not in page
+        config = json.loads(page.split("window.AMAYESH_PUBLIC = ")[1].split(";</script>")[0])
+        assert config["attribution"] == credit
     for lang in ("fa", "en"):
         csv = small_client.get(
             f"/maps/data/public-table?f=csv&level=county&service_type={service}&lang={lang}",

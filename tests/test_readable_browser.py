@@ -44,6 +44,9 @@ def test_the_public_map_serves_a_donor_on_a_desk_and_a_phone(anonymous, lang, tm
     legend = v.page.locator("#am-public-legend li")
     assert legend.count() == 4
     assert all(legend.nth(i).is_visible() for i in range(4))
+    # the sources credited on the map itself, in the page's language
+    credit = v.page.locator("#am-public-map .leaflet-control-attribution").inner_text()
+    assert "OpenStreetMap" in credit and (("مرزها" in credit) == (lang == "fa")), credit
     rule = v.page.locator("#am-public-rule").inner_text()
     assert ("۳" if lang == "fa" else "3") in rule
     # county table: every county with figures for the service, sortable

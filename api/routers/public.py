@@ -24,7 +24,7 @@ from geo.crs import STORAGE_CRS
 from geo.disclosure import COMPLEMENT, FEW_CENTRES, MIN_CENTRES, SHOWN, public_cells
 from maps import layers
 from maps.i18n import strings
-from maps.notices import ATTRIBUTION, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
+from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services.snapshot import Snapshot
 from services.tables import localised, table_bytes, with_place_names
 
@@ -191,9 +191,10 @@ def public_page(
     other = "en" if lang == "fa" else "fa"
     direction = "rtl" if lang == "fa" else "ltr"
     notice = SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN
-    config = json.dumps({"lang": lang, "t": {k: t[k] for k in PAGE_KEYS}}, ensure_ascii=False).replace(
-        "</", "<\\/"
-    )
+    attribution = ATTRIBUTION_FA if lang == "fa" else ATTRIBUTION
+    config = json.dumps(
+        {"lang": lang, "t": {k: t[k] for k in PAGE_KEYS}, "attribution": attribution}, ensure_ascii=False
+    ).replace("</", "<\\/")
 
     def head(level: str) -> str:
         first = t["province"] if level == "provinces" else t["county"]
@@ -254,7 +255,7 @@ def public_page(
   {downloads("county")}
   <p class="am-hint">{e(t["sort_hint"])}</p>
   <div class="am-table-wrap"><table id="am-counties" class="am-table" data-level="counties"><thead><tr>{head("counties")}</tr></thead><tbody></tbody></table></div>
-  <p class="am-attribution">{e(ATTRIBUTION)}</p>
+  <p class="am-attribution">{e(attribution)}</p>
 </aside>
 <div id="am-public-map"></div>
 <script src="/static/vendor/leaflet/leaflet.js"></script>

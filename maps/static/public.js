@@ -20,6 +20,7 @@
   };
 
   const map = L.map('am-public-map', { zoomControl: true, zoomSnap: 0.25 }).setView([32.4, 53.7], 5);
+  map.attributionControl.addAttribution(esc(C.attribution));  // the sources, on the map as on every map page
   const fit = () => { map.invalidateSize(); map.fitBounds([[25.0, 44.0], [39.8, 63.4]]); };
   window.addEventListener('resize', () => map.invalidateSize());
   fit();
