@@ -1,11 +1,13 @@
 """Compiled kernels (numba) for the straight-line E2SFCA on the whole country.
 
-The pairs of settlements and providers within a catchment are never stored: both sets are
-bucketed once in a grid of cells half a catchment wide, and each step of the E2SFCA walks the 5×5
-cells around a point, computing ground costs and decay weights on the fly (on the geodesic for
-the pairs at the catchment's edge, as ``geo.located.settle_edges`` does). The answer is the
-same as ``geo.access.e2sfca_from_pairs`` on the pairs from ``StraightLine.pairs`` (tests hold
-them to 1e-12) without the memory of ten million pairs.
+The pairs of settlements and providers within a catchment are never stored: the settlements
+are bucketed once in a grid of cells half a catchment wide, and the E2SFCA walks the 5×5 cells
+around each provider once, computing ground costs and decay weights on the fly (on the geodesic
+for the pairs at the catchment's edge, as ``geo.located.settle_edges`` does). A provider's own
+places are held while it is walked: their weighted demand gives its ratio, which is then added
+into each of them, so both steps come from one walk. The answer is the same as
+``geo.access.e2sfca_from_pairs`` on the pairs from ``StraightLine.pairs`` (tests hold them to
+1e-12) without the memory of ten million pairs.
 """
 
 from __future__ import annotations
@@ -133,125 +135,178 @@ def exp_neg(x):
     return p * p
 
 
-#: Candidates within a catchment are weighed in runs of this many (per thread, on the stack of
-#: the loop): the weights of a run are one vectorised loop.
-_RUN = 256
 #: The queries are split into this many parts for the threads (a dense city's queries take
 #: longer; more parts than threads even out the load).
 _PARTS = 64
 
 
 @nb.njit(inline="always")
-def _weigh_run(costs2, values, weights, n, inv2s2):
-    """Σ values[i] · exp(-costs2[i] · inv2s2) over the first ``n`` of a run, summed in order."""
-    for i in range(n):
-        weights[i] = values[i] * exp_neg(costs2[i] * inv2s2)
-    acc = 0.0
-    for i in range(n):
-        acc += weights[i]
-    return acc
+def _cost2(pxy, pk, pll, p, qx, qy, kq, qll, q, search2, edge_lo2, edge_hi2, detour, detour2):
+    """The squared cost from query ``q`` to point ``p``, or infinity beyond the search radius:
+    the projected distance over the mean of the two scale factors, times the detour; within the
+    catchment's edge band (``edge_lo2``–``edge_hi2``) the geodesic's."""
+    dx = pxy[p, 0] - qx
+    dy = pxy[p, 1] - qy
+    d2 = dx * dx + dy * dy
+    if d2 > search2:
+        return np.inf
+    k = 0.5 * (pk[p] + kq)
+    cost2 = d2 / (k * k) * detour2
+    if edge_lo2 <= cost2 <= edge_hi2:
+        cost = inverse(pll[p, 0], pll[p, 1], qll[q, 0], qll[q, 1]) * detour
+        cost2 = cost * cost
+    return cost2
+
+
+@nb.njit(inline="always")
+def _candidates(qxy, q, starts, x0, y0, cell, nx, ny):
+    """How many points lie in the cells around query ``q`` (the most it can find)."""
+    cx = int((qxy[q, 0] - x0) // cell)
+    cy = int((qxy[q, 1] - y0) // cell)
+    total = 0
+    for ax in range(max(cx - REACH, 0), min(cx + REACH + 1, nx)):
+        first = ax * ny + max(cy - REACH, 0)
+        last = ax * ny + min(cy + REACH + 1, ny)
+        if last > first:
+            total += starts[last] - starts[first]
+    return total
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
-def _gather(
-    qxy, qk, qll, pxy, pk, pll, values, starts, x0, y0, cell, nx, ny, catchment, detour, inv2s2, margin
-):
-    """For each query point q: Σ values[p] · W(cost(q, p)) over points p within the catchment,
-    and how many such p there are. Within ``margin`` (relative) of the catchment's edge, the
-    cost is the geodesic's. The points come in the grid's order (cell by cell), so the cells of
-    a column next to each other are read from memory in one run; with ``inv2s2`` 0 every weight
-    is 1. Costs are compared squared: no square root but at the edge. The points within the
-    catchment are kept in a run and weighed together (``_weigh_run``), in the order found
-    (with no decay, they are added as found)."""
+def _sums(qxy, qk, qll, pxy, pk, pll, values, starts, x0, y0, cell, nx, ny, catchment, detour, margin):
+    """For each query point q: Σ values[p] over the points p within the catchment. The points
+    come in the grid's order (cell by cell), so the cells of a column next to each other are read
+    from memory in one run. Costs are compared squared: no square root but at the edge."""
     m = qxy.shape[0]
     total = np.zeros(m)
-    count = np.zeros(m, np.int64)
     search2 = (REACH * cell) ** 2
     within2 = catchment * catchment
     edge_lo2 = (catchment * (1.0 - margin)) ** 2
     edge_hi2 = (catchment * (1.0 + margin)) ** 2
-    detour2 = detour * detour
-    plain = inv2s2 == 0.0
     for part in nb.prange(_PARTS):
-        run_costs2 = np.empty(_RUN)
-        run_values = np.empty(_RUN)
-        run_weights = np.empty(_RUN)
         for q in range(part * m // _PARTS, (part + 1) * m // _PARTS):
             qx, qy, kq = qxy[q, 0], qxy[q, 1], qk[q]
             cx = int((qx - x0) // cell)
             cy = int((qy - y0) // cell)
             acc = 0.0
-            hits = 0
+            for ax in range(max(cx - REACH, 0), min(cx + REACH + 1, nx)):
+                first = ax * ny + max(cy - REACH, 0)
+                last = ax * ny + min(cy + REACH + 1, ny)
+                for p in range(starts[first], starts[max(last, first)]):
+                    cost2 = _cost2(
+                        pxy,
+                        pk,
+                        pll,
+                        p,
+                        qx,
+                        qy,
+                        kq,
+                        qll,
+                        q,
+                        search2,
+                        edge_lo2,
+                        edge_hi2,
+                        detour,
+                        detour * detour,
+                    )
+                    if cost2 <= within2:
+                        acc += values[p]
+            total[q] = acc
+    return total
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _e2sfca(
+    qxy,
+    qk,
+    qll,
+    supply,
+    pxy,
+    pk,
+    pll,
+    demand,
+    starts,
+    x0,
+    y0,
+    cell,
+    nx,
+    ny,
+    catchment,
+    detour,
+    inv2s2,
+    margin,
+    threads,
+):
+    """Both steps of the E2SFCA in one walk over the providers (the queries q): a provider's
+    places within its catchment (in the grid's order) are held with their costs, weighed in one
+    vectorised loop, their weighted demand gives the provider's ratio R = supply / Σ demand · W,
+    and R · W is added to each of those places' access (and 1 to its count of providers). Each
+    thread adds into its own row of the access and the counts; the rows are summed at the end."""
+    m = qxy.shape[0]
+    n = pxy.shape[0]
+    ratio = np.zeros(m)
+    access = np.zeros((threads, n))
+    count = np.zeros((threads, n), np.int64)
+    search2 = (REACH * cell) ** 2
+    within2 = catchment * catchment
+    edge_lo2 = (catchment * (1.0 - margin)) ** 2
+    edge_hi2 = (catchment * (1.0 + margin)) ** 2
+    for part in nb.prange(_PARTS):
+        t = nb.get_thread_id()
+        lo, hi = part * m // _PARTS, (part + 1) * m // _PARTS
+        most = 0  # buffers as long as the most candidates any of the part's providers has
+        for q in range(lo, hi):
+            most = max(most, _candidates(qxy, q, starts, x0, y0, cell, nx, ny))
+        hits = np.empty(most, np.int64)
+        costs2 = np.empty(most)
+        demands = np.empty(most)
+        for q in range(lo, hi):
+            qx, qy, kq = qxy[q, 0], qxy[q, 1], qk[q]
+            cx = int((qx - x0) // cell)
+            cy = int((qy - y0) // cell)
             held = 0
             for ax in range(max(cx - REACH, 0), min(cx + REACH + 1, nx)):
                 first = ax * ny + max(cy - REACH, 0)
                 last = ax * ny + min(cy + REACH + 1, ny)
-                if last <= first:
-                    continue
-                for p in range(starts[first], starts[last]):
-                    dx = pxy[p, 0] - qx
-                    dy = pxy[p, 1] - qy
-                    d2 = dx * dx + dy * dy
-                    if d2 <= search2:
-                        k = 0.5 * (pk[p] + kq)
-                        cost2 = d2 / (k * k) * detour2
-                        if edge_lo2 <= cost2 <= edge_hi2:
-                            cost = inverse(pll[p, 0], pll[p, 1], qll[q, 0], qll[q, 1]) * detour
-                            cost2 = cost * cost
-                        if cost2 <= within2 and plain:
-                            acc += values[p]
-                            hits += 1
-                        elif cost2 <= within2:
-                            run_costs2[held] = cost2
-                            run_values[held] = values[p]
-                            held += 1
-                            if held == _RUN:
-                                acc += _weigh_run(run_costs2, run_values, run_weights, held, inv2s2)
-                                hits += held
-                                held = 0
-            acc += _weigh_run(run_costs2, run_values, run_weights, held, inv2s2)
-            total[q] = acc
-            count[q] = hits + held
-    return total, count
+                for p in range(starts[first], starts[max(last, first)]):
+                    cost2 = _cost2(
+                        pxy,
+                        pk,
+                        pll,
+                        p,
+                        qx,
+                        qy,
+                        kq,
+                        qll,
+                        q,
+                        search2,
+                        edge_lo2,
+                        edge_hi2,
+                        detour,
+                        detour * detour,
+                    )
+                    if cost2 <= within2:
+                        hits[held] = p
+                        costs2[held] = cost2
+                        demands[held] = demand[p]
+                        held += 1
+            weighted = 0.0
+            for i in range(held):  # the weights, in place of the costs: one vectorised loop
+                costs2[i] = exp_neg(costs2[i] * inv2s2)
+            for i in range(held):
+                weighted += demands[i] * costs2[i]
+            r = supply[q] / weighted if weighted > 0.0 else 0.0
+            ratio[q] = r
+            for i in range(held):
+                access[t, hits[i]] += r * costs2[i]
+                count[t, hits[i]] += 1
+    return access.sum(axis=0), ratio, count.sum(axis=0)
 
 
 def _cell(a: Located, b: Located, radius_m: float, detour: float) -> float:
     """A cell ``REACH`` times narrower than the largest projected distance that can still be
     within ``radius_m`` of travel (so the cells ``REACH`` around a point hold every candidate)."""
     return search_radius(radius_m, detour, max(a.k.max(), b.k.max())) / REACH
-
-
-def _weighted_sums(
-    queries: Located,
-    grid: Grid,
-    values: np.ndarray,
-    radius_m: float,
-    detour: float,
-    inv2s2: float,
-):
-    """Per query: Σ values · exp(-cost² · inv2s2) over the grid's points within ``radius_m``,
-    and their count."""
-    if radius_m * radius_m * inv2s2 > EXP_NEG_MAX:
-        raise ValueError("the decay is too steep for exp_neg: σ must be at least a third of the radius")
-    return _gather(
-        queries.xy,
-        queries.k,
-        queries.ll,
-        grid.xy,
-        grid.k,
-        grid.ll,
-        np.asarray(values, dtype="float64")[grid.order],
-        grid.starts,
-        grid.x0,
-        grid.y0,
-        grid.cell,
-        grid.nx,
-        grid.ny,
-        radius_m,
-        detour,
-        inv2s2,
-        edge_margin(radius_m / detour),
-    )
 
 
 def e2sfca_straight_line(
@@ -270,13 +325,32 @@ def e2sfca_straight_line(
     n, m = len(places), len(providers)
     if n == 0 or m == 0:
         return np.zeros(n), np.zeros(m), np.zeros(n, dtype="int64")
-    cell = _cell(places, providers, catchment_m, detour)
+    grid = Grid.of(places, _cell(places, providers, catchment_m, detour))
+    # σ = catchment / 2: cost² / 2σ² is at most 2 within the catchment, inside exp_neg's range
     inv2s2 = 1.0 / (2.0 * (catchment_m / 2.0) ** 2)
-    weighted_demand, _ = _weighted_sums(providers, Grid.of(places, cell), demand, catchment_m, detour, inv2s2)
-    supply = np.asarray(supply, dtype="float64")
-    ratio = np.divide(supply, weighted_demand, out=np.zeros(m), where=weighted_demand > 0)
-    provider_grid = Grid.build(providers, cell)
-    access, count = _weighted_sums(places, provider_grid, ratio, catchment_m, detour, inv2s2)
+    in_grid, ratio, in_grid_count = _e2sfca(
+        providers.xy,
+        providers.k,
+        providers.ll,
+        np.asarray(supply, dtype="float64"),
+        grid.xy,
+        grid.k,
+        grid.ll,
+        np.asarray(demand, dtype="float64")[grid.order],
+        grid.starts,
+        grid.x0,
+        grid.y0,
+        grid.cell,
+        grid.nx,
+        grid.ny,
+        catchment_m,
+        detour,
+        inv2s2,
+        edge_margin(catchment_m / detour),
+        nb.get_num_threads(),
+    )
+    access, count = np.empty(n), np.empty(n, dtype="int64")
+    access[grid.order], count[grid.order] = in_grid, in_grid_count
     return access, ratio, count
 
 
@@ -287,9 +361,24 @@ def sum_within(
     if len(queries) == 0 or len(points) == 0:
         return np.zeros(len(queries))
     grid = Grid.of(points, _cell(queries, points, radius_m, detour))
-    # No decay (inv2s2 = 0): every point within the radius counts in full.
-    total, _ = _weighted_sums(queries, grid, values, radius_m, detour, 0.0)
-    return total
+    return _sums(
+        queries.xy,
+        queries.k,
+        queries.ll,
+        grid.xy,
+        grid.k,
+        grid.ll,
+        np.asarray(values, dtype="float64")[grid.order],
+        grid.starts,
+        grid.x0,
+        grid.y0,
+        grid.cell,
+        grid.nx,
+        grid.ny,
+        radius_m,
+        detour,
+        edge_margin(radius_m / detour),
+    )
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
