@@ -519,9 +519,14 @@ def install(app: FastAPI) -> None:
     made: dict[tuple[str, ...], dict] = {}
 
     async def document(request: Request) -> JSONResponse:
-        from api.deps import national_snapshot
+        from starlette.concurrency import run_in_threadpool
 
-        services = tuple((await national_snapshot(request)).norms.services)
+        # The services of the norms in force, not the snapshot: the document does not wait for
+        # the national layers to be read and analysed (a client's first call after a start).
+        snaps = request.app.state.snapshots
+        snap = snaps.fresh()
+        norms = snap.norms if snap is not None else await run_in_threadpool(snaps.norms_now)
+        services = tuple(norms.services)
         doc = made.get(services)
         if doc is None:
             if len(made) > 8:

@@ -233,6 +233,11 @@ def analyse(
     tier = settlement_tier(settlements["population"], settlements["kind"])
     ranks = code_ranks(settlements["settlement_code"].to_numpy())  # one sort of the codes
     demand = demand_at_settlements(settlements, county_needs, ranks)
+    # a service of the catalogue whose target population no county records yet (just added):
+    # nobody to serve anywhere, so nothing is flagged for it; its centres still count
+    unrecorded = [service for service in norms.services if service not in demand.columns]
+    if unrecorded:
+        demand = demand.assign(**dict.fromkeys(unrecorded, 0))
     places = locate(settlements)
     # Worked out only when counted: with the option off the analysis costs what it did before.
     supply = None

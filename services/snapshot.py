@@ -22,7 +22,7 @@ from geo.norms import Norms
 from geo.recompute import Analysis
 from services import memory
 from services.caches import ByteLRU
-from services.catalogue import norms_in_force
+from services.catalogue import norms_in_force, store_norms
 from services.loading import analysis_from_layers, analysis_from_store, ngos_as_of, resolve_as_of
 from store.base import Store, StoreError
 
@@ -125,6 +125,8 @@ class Snapshots:
         self.as_of = as_of
         self.small_cache_bytes = small_cache_bytes
         self._current: Snapshot | None = None
+        #: the norms in force read alone at a store version (``norms_now``)
+        self._norms: tuple[str, Norms] | None = None
         self._lock = threading.Lock()
         #: snapshots at earlier days (``at``), most recently used last
         self._days: OrderedDict[tuple[str, dt.date], Snapshot] = OrderedDict()
@@ -173,6 +175,19 @@ class Snapshots:
             return None
         fresh = snap.store_version == self.store.version() and not self._stale(snap)
         return snap if fresh else None
+
+    def norms_now(self) -> Norms:
+        """The norms in force at the store's current version: the loaded snapshot's, or else read
+        alone from the store (its ``norms_versions``, not every layer: the OpenAPI document
+        names the services in force and need not wait for the national layers)."""
+        version = self.store.version()
+        snap = self._current
+        if snap is not None and snap.store_version == version:
+            return snap.norms
+        known = self._norms
+        if known is None or known[0] != version:
+            known = self._norms = (version, store_norms(self.store, self.norms))
+        return known[1]
 
     def stored_layers(self, store_version: str) -> dict[str, object]:
         """The current snapshot's layers that are exactly as the store holds them at

@@ -550,3 +550,34 @@ def test_postgis_keeps_the_catalogue_and_upgrades_a_table_of_the_fixed_eight(pos
     back = store.read_layer("ngos").set_index("licence_no")
     assert (back.loc["R-PG", "service_type"], back.loc["R-PG", "delivery_mode"]) == ("respite_care", "home")
     assert back["delivery_mode"].drop("R-PG").isna().all()
+
+
+def test_the_openapi_document_names_the_norms_in_force_without_reading_the_layers(served):
+    """/openapi.json lists the services of the newest imported norms, read alone from the store:
+    a client's first call after a start does not wait for the national layers and their analysis.
+    A service just added, with no county's target population yet, is analysed as nobody to serve
+    (it was an unhandled KeyError, a 500, until its needs were written)."""
+    app, store = served["app"], served["store"]
+    started = app.state.snapshots.norms
+    C.import_norms(store, norms_text().encode(), "tests", started, {"ngos": store.read_layer("ngos")})
+    doc = served["clients"]["admin"].get("/openapi.json").json()
+    enums = [
+        p.get("schema", {})
+        for p in doc["paths"]["/saturation"]["get"]["parameters"]
+        if p["name"] == "service_type"
+    ]
+    assert any("respite_care" in str(e) for e in enums)
+    assert app.state.snapshots._current is None  # no snapshot was loaded for the document
+    # The new service has no target population recorded in any county yet: its analysis has
+    # no one to serve (no saturation rows, nothing flagged), not an error.
+    admin = served["clients"]["admin"]
+    saturation = admin.get("/saturation?service_type=respite_care")
+    assert saturation.status_code == 200 and saturation.json()["rows"] == [], saturation.text
+    flags = admin.get("/collections/flags/items?service_type=respite_care").json()
+    assert flags["numberMatched"] == 0
+    # once the snapshot is loaded, the document names its services as before
+    assert app.state.snapshots._current is not None
+    again = served["clients"]["admin"].get("/openapi.json").json()
+    assert (
+        again["paths"]["/saturation"]["get"]["parameters"] == doc["paths"]["/saturation"]["get"]["parameters"]
+    )
