@@ -413,8 +413,8 @@ def test_schemathesis_planning_routes_no_server_error(demo, admin_headers):
     from hypothesis import HealthCheck, given, settings
 
     app = create_app(Settings(store=str(demo["store"].path)))
-    # The document's first answer reads the national snapshot (for its catalogue of services):
-    # more than schemathesis's 10 s on a loaded 2-core machine (CI, 2026-12-05).
+    # The document reads only the norms in force now, but an app's first request still starts
+    # its machinery on a loaded 2-core machine: more than schemathesis's 10 s once (CI, 2026-12-05).
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, timeout=300)
     failures = []
 
