@@ -7,12 +7,19 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from exchange.kinds import FORMATS, SUFFIX_FORMAT
 from exchange.shapefiles import write_shapefile
 from geo.errors import ImportFileError as ImportFileError
+
+
+def _ogr():
+    """pyogrio (GDAL), imported at the first file written: loading it costs about 100 MB."""
+    import pyogrio
+
+    return pyogrio
+
 
 #: Text cells that a spreadsheet would run as a formula begin with one of these.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -104,7 +111,7 @@ def write_file(frame: pd.DataFrame, path: Path, *, layer: str, fmt: str | None =
                 out[col] = out[col].astype(object).where(out[col].notna(), None)
         kwargs = {"layer": layer} if kind == "gpkg" else {}
         if isinstance(out, gpd.GeoDataFrame):
-            pyogrio.write_dataframe(out, path, driver=driver, **kwargs)
+            _ogr().write_dataframe(out, path, driver=driver, **kwargs)
         else:
-            pyogrio.write_dataframe(pd.DataFrame(out), path, driver=driver, **kwargs)
+            _ogr().write_dataframe(pd.DataFrame(out), path, driver=driver, **kwargs)
     return path

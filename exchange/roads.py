@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pyogrio
 
 from geo.crs import STORAGE_CRS
 from geo.errors import ReferenceDataError, SchemaError
@@ -42,16 +41,52 @@ def read_roads(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
             f"roads file {path} not found: set AMAYESH_ROADS (or --roads) to a roads file, or choose "
             'travel = "straight" in the norms'
         )
-    try:
-        frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
-        raise ReferenceDataError(f"cannot read the roads file {path}: {err}") from err
+    frame = _read_geopackage(path, layer) if path.suffix.lower() == ".gpkg" else None
+    if frame is None:
+        import pyogrio  # GDAL, for a file SQLite alone cannot read (store.geopackage)
+
+        try:
+            frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+            raise ReferenceDataError(f"cannot read the roads file {path}: {err}") from err
     if frame.crs is None:
         raise SchemaError(f"roads file {path} does not say its coordinate reference system")
     if not frame.crs.equals(STORAGE_CRS):
         frame = frame.to_crs(STORAGE_CRS)
     lines = frame.geometry.geom_type.isin(["LineString", "MultiLineString"])
     return frame[lines]
+
+
+def _read_geopackage(path: Path, layer: str | None) -> gpd.GeoDataFrame | None:
+    """The roads layer of a GeoPackage read with SQLite alone (its only features table unless
+    ``layer`` is named), or None when GDAL must read the file."""
+    import sqlite3
+    from contextlib import closing
+
+    from store.geopackage import NotAGeoPackageTable, read_table
+
+    if layer is None:
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+                tables = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT table_name FROM gpkg_contents WHERE data_type = 'features'"
+                    )
+                ]
+        except sqlite3.Error:
+            return None
+        if len(tables) != 1:
+            return None
+        layer = tables[0]
+    try:
+        frame = read_table(path, layer)
+    except NotAGeoPackageTable:
+        return None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return None
+    # the columns' dtypes as GDAL's read gives them (text with NaN for a missing class)
+    return frame.infer_objects()
 
 
 def road_graph(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
 
 from geo.schema import conform, layer
 
@@ -36,6 +35,8 @@ def write_shapefile(name: str, frame: gpd.GeoDataFrame, path: Path) -> Path:
             renamed[col.shp_name] = renamed[col.shp_name].dt.date
     for ext in SIDECARS:
         path.with_suffix(ext).unlink(missing_ok=True)
+    import pyogrio  # GDAL, loaded at the first file written
+
     pyogrio.write_dataframe(
         renamed, path, driver="ESRI Shapefile", encoding="UTF-8", geometry_type=spec.geometry_type
     )

@@ -574,6 +574,12 @@ _PANDAS_DTYPES = {
 }
 
 
+def _iso(values: pd.Series) -> str | None:
+    """``"ISO8601"`` for a column of text (a GeoPackage's dates and times, read as SQLite holds
+    them: with or without fractions of a second, row by row), else None (pandas infers)."""
+    return "ISO8601" if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values) else None
+
+
 def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
     """Return ``frame`` with exactly the columns of ``spec``, in order and with their dtypes.
 
@@ -598,9 +604,9 @@ def conform(frame: pd.DataFrame, spec: Layer) -> pd.DataFrame:
                 text[missing_values] = None
                 values = pd.Series(text, index=frame.index, dtype=object, copy=False)
         elif col.dtype == "date":
-            values = pd.to_datetime(values).astype("datetime64[ms]")
+            values = pd.to_datetime(values, format=_iso(values)).astype("datetime64[ms]")
         elif col.dtype == "datetime":
-            values = pd.to_datetime(values, utc=True).astype("datetime64[ms, UTC]")
+            values = pd.to_datetime(values, utc=True, format=_iso(values)).astype("datetime64[ms, UTC]")
         else:
             values = values.astype(_PANDAS_DTYPES[col.dtype])
         if not col.nullable and values.isna().any():

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from geo.errors import (
     AlreadyExists,
@@ -49,6 +48,7 @@ from store.base import (
     share_repeated_strings,
     validate_frame,
 )
+from store.geopackage import NotAGeoPackageTable, read_table
 
 #: Bookkeeping tables, registered in ``gpkg_contents`` as attribute tables.
 _META_SQL = "CREATE TABLE IF NOT EXISTS amayesh_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
@@ -85,6 +85,14 @@ _ACTIVITIES_SQL = (
 )
 
 
+def _ogr():
+    """pyogrio (GDAL), imported when first needed: reading a whole layer does not need it
+    (``store.geopackage``), and loading GDAL costs a process about 100 MB."""
+    import pyogrio
+
+    return pyogrio
+
+
 def _register(conn: sqlite3.Connection, table: str, description: str) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
@@ -112,7 +120,7 @@ class _GpkgTransaction(Transaction):
     def _layers(self) -> list[str]:
         if not self.path.exists():
             return []
-        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0]]
+        return [str(n) for n in _ogr().list_layers(self.path)[:, 0]]
 
     def write_layer(self, name: str, frame: Frame) -> None:
         out = validate_frame(name, frame)
@@ -122,7 +130,7 @@ class _GpkgTransaction(Transaction):
         spec = layer(name)
         out = validate_frame(name, frame)
         if name in self._layers():
-            existing = pyogrio.read_dataframe(
+            existing = _ogr().read_dataframe(
                 self.path, layer=name, columns=spec.key.split(","), read_geometry=False
             )
             check_unique_key(spec, pd.concat([existing, out[spec.key.split(",")]], ignore_index=True))
@@ -156,7 +164,7 @@ def _write(path: Path, spec: Layer, frame: Frame, *, append: bool) -> None:
         kwargs["geometry_type"] = spec.geometry_type
     else:
         frame = pd.DataFrame(frame)
-    pyogrio.write_dataframe(frame, path, **kwargs)
+    _ogr().write_dataframe(frame, path, **kwargs)
 
 
 class GeoPackageStore(Store):
@@ -182,7 +190,7 @@ class GeoPackageStore(Store):
             with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as conn:
                 present = {str(row[0]) for row in conn.execute("SELECT table_name FROM gpkg_contents")}
         except sqlite3.Error:
-            present = {str(n) for n in pyogrio.list_layers(self.path)[:, 0]}
+            present = {str(n) for n in _ogr().list_layers(self.path)[:, 0]}
         return [name for name in LAYERS if name in present]
 
     def version(self) -> str:
@@ -214,41 +222,45 @@ class GeoPackageStore(Store):
         layer(name)
         if name not in self.list_layers():
             raise StoreError(f"layer {name!r} is not in the store")
-        return int(pyogrio.read_info(self.path, layer=name, force_feature_count=True)["features"])
+        return int(_ogr().read_info(self.path, layer=name, force_feature_count=True)["features"])
 
     def _read(self, spec: Layer, bbox: tuple[float, float, float, float] | None) -> Frame:
-        if spec.geometry_type is None:
-            return pyogrio.read_dataframe(self.path, layer=spec.name, read_geometry=False)
         if bbox is None:
-            frame = self._read_chunked(spec.name)
+            # SQLite alone, chunk by chunk, each chunk's repeated strings shared as it comes (with
+            # the earlier chunks'), so that their copies are freed before the next is read
+            pool: dict[str, str] = {}
+            try:
+                frame = read_table(
+                    self.path, spec.name, self.READ_CHUNK, lambda part: share_repeated_strings(part, pool)
+                )
+            except NotAGeoPackageTable:
+                frame = self._read_with_gdal(spec)
         else:
-            frame = pyogrio.read_dataframe(self.path, layer=spec.name, bbox=bbox)
-        if not isinstance(frame, gpd.GeoDataFrame):  # pragma: no cover - defensive
+            frame = _ogr().read_dataframe(self.path, layer=spec.name, bbox=bbox)
+        if spec.geometry_type is not None and not isinstance(frame, gpd.GeoDataFrame):
             raise StoreError(f"{spec.name} has no geometry in {self.path}")
         return frame
 
-    #: Features read per call: GDAL holds Python's lock while it reads, so a service thread
-    #: reloading 100,000 settlements would stall the event loop for seconds in one call; in
-    #: chunks it lets go between them (a few hundred milliseconds at most).
+    #: Features read per call or fetched per chunk: a service thread reloading 100,000
+    #: settlements lets other threads run between chunks.
     READ_CHUNK = 5000
 
-    def _read_chunked(self, name: str) -> gpd.GeoDataFrame:
-        # The first chunk read says whether there are more: a small layer is read in one call,
-        # without first asking GDAL for its count (which opens the file once more).
-        # Each chunk's repeated strings are shared as it comes (with the earlier chunks'), so
-        # that their copies are freed before the next chunk is read, not left scattered.
+    def _read_with_gdal(self, spec: Layer) -> Frame:
+        """The layer read by GDAL, for a table this module's SQLite reader does not know."""
         pool: dict[str, str] = {}
+        if spec.geometry_type is None:
+            return _ogr().read_dataframe(self.path, layer=spec.name, read_geometry=False)
         parts = [
             share_repeated_strings(
-                pyogrio.read_dataframe(self.path, layer=name, max_features=self.READ_CHUNK), pool
+                _ogr().read_dataframe(self.path, layer=spec.name, max_features=self.READ_CHUNK), pool
             )
         ]
         while len(parts[-1]) == self.READ_CHUNK:
             start = self.READ_CHUNK * len(parts)
             parts.append(
                 share_repeated_strings(
-                    pyogrio.read_dataframe(
-                        self.path, layer=name, skip_features=start, max_features=self.READ_CHUNK
+                    _ogr().read_dataframe(
+                        self.path, layer=spec.name, skip_features=start, max_features=self.READ_CHUNK
                     ),
                     pool,
                 )
