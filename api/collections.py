@@ -22,6 +22,7 @@ from geo.schema import (
     TARGET_AREAS,
     Column,
     Layer,
+    columns_of,
 )
 from services.scope import coarse, coarsening, restrict
 from services.snapshot import Snapshot
@@ -189,9 +190,9 @@ def _saturation(snap: Snapshot) -> gpd.GeoDataFrame:
 def _settlement_access(snap: Snapshot) -> gpd.GeoDataFrame:
     a = snap.analysis()
     s = a.settlements
-    out = s[
-        ["settlement_code", "name_fa", "name_en", "kind", "county_code", "province_code", "population"]
-    ].copy()
+    out = columns_of(
+        s, ["settlement_code", "name_fa", "name_en", "kind", "county_code", "province_code", "population"]
+    )
     for service in a.norms.services:
         out[f"{service}_nearest_km"] = (a.access.nearest_m[service] / 1000.0).round(3)
         if a.access.nearest_min is not None:

@@ -106,7 +106,10 @@ class AccessResult:
     """
 
     nearest_m: pd.DataFrame  # settlements × service types
-    nearest_ngo: pd.DataFrame  # licence number of the nearest active NGO
+    #: the nearest active centre's position in ``licences`` (-1: none), settlements × service types
+    nearest_position: pd.DataFrame
+    #: the licence numbers of the centres the measures counted, in their order
+    licences: np.ndarray
     count_within: pd.DataFrame
     access: pd.DataFrame  # capacity per target person
     covered: pd.DataFrame  # bool: inside at least one catchment
@@ -120,6 +123,26 @@ class AccessResult:
     #: in the province of a remote one. Distance to the nearest centre then does not make the
     #: place too far.
     reached: pd.DataFrame | None = None
+
+    def nearest_licences(self, service: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """The licence number of the nearest active centre of ``service`` (None where there is
+        none), for every settlement or those at the positions ``rows``."""
+        at = self.nearest_position[service].to_numpy()
+        if rows is not None:
+            at = at[rows]
+        out = np.full(len(at), None, dtype=object)
+        found = at >= 0
+        out[found] = self.licences[at[found]]
+        return out
+
+    @property
+    def nearest_ngo(self) -> pd.DataFrame:
+        """The licence number of the nearest active centre, settlements × service types (made
+        when asked: kept as positions, 3 MB nationally instead of 6)."""
+        positions = self.nearest_position
+        return pd.DataFrame(
+            {service: self.nearest_licences(service) for service in positions.columns}, index=positions.index
+        )
 
     @property
     def nearest_min(self) -> pd.DataFrame | None:
@@ -207,8 +230,9 @@ def access_measures(
     nearest_m = np.full((n, len(cols)), np.inf)
     nearest_cost = np.full((n, len(cols)), np.inf)
     fallback = np.zeros((n, len(cols)), dtype=bool)
-    nearest_ngo = np.full((n, len(cols)), None, dtype=object)
-    count = np.zeros((n, len(cols)), dtype="int64")
+    nearest_at = np.full((n, len(cols)), -1, dtype="int32")
+    # 32 bits: counts of centres (a few thousand at most); 64 held 3 MB more nationally
+    count = np.zeros((n, len(cols)), dtype="int32")
     access = np.zeros((n, len(cols)))
     ratio = np.zeros(len(providers))
     mode_of = delivery_modes(providers, norms)
@@ -253,7 +277,7 @@ def access_measures(
         nearest_cost[:, c] = cost
         nearest_m[:, c] = metres
         fallback[:, c] = fb
-        nearest_ngo[:, c] = np.where(nearest >= 0, licence[sub][np.maximum(nearest, 0)], None)
+        nearest_at[:, c] = np.where(nearest >= 0, sub[np.maximum(nearest, 0)], -1)
         # Each mode's providers within their own reach (a centre's is the catchment): one
         # E2SFCA per mode, summed. Volunteers share the centres' catchment and demand.
         modes = list(dict.fromkeys(mode_of[sub]))
@@ -277,7 +301,7 @@ def access_measures(
                 pi, pj, pc = travel.pairs(places, group_loc, reach, origin_tree=cKDTree(places.xy))
                 counts = np.bincount(pi, minlength=n)
                 a, r = e2sfca_from_pairs(pi, pj, gaussian_decay(reach)(pc), need, capacity[group])
-            count[:, c] += np.asarray(counts, dtype="int64")
+            count[:, c] += np.asarray(counts, dtype="int32")
             access[:, c] += a
             ratio[group] = r
             if mode != "centre" and norm.own_reach(mode, unit):
@@ -289,7 +313,8 @@ def access_measures(
     reached_frame = pd.DataFrame(reached, index=index, columns=cols)
     return AccessResult(
         nearest_m=pd.DataFrame(nearest_m, index=index, columns=cols),
-        nearest_ngo=pd.DataFrame(nearest_ngo, index=index, columns=cols),
+        nearest_position=pd.DataFrame(nearest_at, index=index, columns=cols),
+        licences=licence,
         count_within=count_frame,
         access=pd.DataFrame(access, index=index, columns=cols),
         covered=(count_frame > 0) | reached_frame,

@@ -144,7 +144,7 @@ class Analysis:
                             if self.access.fallback is not None
                             else False
                         ),
-                        "nearest_licence_no": self.access.nearest_ngo[service].to_numpy()[rows],
+                        "nearest_licence_no": self.access.nearest_licences(service, rows),
                         "ngos_in_catchment": self.access.count_within[service].to_numpy()[rows],
                         "access": self.access.access[service].to_numpy()[rows],
                         "access_share": self.access_share[service].to_numpy()[rows],

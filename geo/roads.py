@@ -457,15 +457,15 @@ class Snapped:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def part(self, which: str) -> tuple[np.ndarray, Located, cKDTree | None]:
-        """The places of one kind (``"all"``, ``"fallback"``, ``"network"``): their positions,
-        their points and a k-d tree of them (kept)."""
+        """The places of one kind (``"all"`` or ``"fallback"``): their positions, their points and
+        a k-d tree of them (kept)."""
         hit = self._cache.get(which)
         if hit is None:
-            if which == "all":
-                idx = np.arange(len(self.where))
+            if which == "all":  # the places themselves: a copy of their points held 4 MB nationally
+                idx, sub = np.arange(len(self.where)), self.where
             else:
-                idx = np.flatnonzero(self.fallback if which == "fallback" else ~self.fallback)
-            sub = _subset(self.where, idx)
+                idx = np.flatnonzero(self.fallback)
+                sub = _subset(self.where, idx)
             hit = (idx, sub, cKDTree(sub.xy, copy_data=False) if len(idx) else None)
             self._cache[which] = hit
         return hit
@@ -687,10 +687,14 @@ class RoadNetwork:
 
     def _fallback_pairs(self, o: Snapped, d: Snapped, max_cost: float):
         """Pairs with a fallback end, costed in a straight line (origin index, destination index, minutes)."""
-        found = [
-            self._line_pairs(o.part("fallback"), d.part("all"), max_cost),
-            self._line_pairs(o.part("network"), d.part("fallback"), max_cost),
-        ]
+        found = [self._line_pairs(o.part("fallback"), d.part("all"), max_cost)]
+        # To the fallback destinations from the origins on the network (the others are above):
+        # searched from all the origins, whose k-d tree is kept over their own points, and
+        # filtered; a kept copy of the network origins' points took 4 MB for the settlements.
+        to_fallback = self._line_pairs(o.part("all"), d.part("fallback"), max_cost)
+        if to_fallback is not None:
+            on = ~o.fallback[to_fallback[0]]
+            found.append(tuple(a[on] for a in to_fallback))
         found = [f for f in found if f is not None]
         if not found:
             return np.zeros(0, "int64"), np.zeros(0, "int64"), np.zeros(0)
@@ -753,8 +757,14 @@ class RoadNetwork:
             idx[pos] = on_d[source[node] - N]
         # Fallback ends: the straight line, to every destination from a fallback origin, and to
         # the fallback destinations from the others.
-        for a, b in ((o.part("fallback"), d.part("all")), (o.part("network"), d.part("fallback"))):
-            (ia, pa, _), (ib, pb, tb) = a, b
+        # The origins' own points, without a k-d tree: the network places are nearly all of them,
+        # and a kept copy of their points took 4 MB nationally.
+        on_network = np.flatnonzero(~o.fallback)
+        for a, b in (
+            (o.part("fallback")[:2], d.part("all")),
+            ((on_network, _subset(o.where, on_network)), d.part("fallback")),
+        ):
+            (ia, pa), (ib, pb, tb) = a, b
             if len(ia) == 0 or tb is None:
                 continue
             if len(ib) <= FEW_FALLBACK_ENDS:

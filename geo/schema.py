@@ -574,6 +574,15 @@ _PANDAS_DTYPES = {
 }
 
 
+def columns_of(frame: pd.DataFrame, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """The columns ``names`` of ``frame`` (with its index), holding the frame's own arrays.
+
+    Selecting a list of columns (``frame[names]``) copies each one (pandas 3): for the national
+    settlements 0.8 MB a column, kept twice where a view of the layer is kept beside it. With
+    pandas' copy-on-write, writing to the result still leaves ``frame`` as it was."""
+    return pd.DataFrame({name: frame[name] for name in names}, copy=False)
+
+
 def _iso(values: pd.Series) -> str | None:
     """``"ISO8601"`` for a column of text (a GeoPackage's dates and times, read as SQLite holds
     them: with or without fractions of a second, row by row), else None (pandas infers)."""

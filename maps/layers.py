@@ -19,6 +19,7 @@ import shapely
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.norms import Norms
+from geo.schema import columns_of
 
 #: Simplification of county and province outlines on the maps, in metres.
 SIMPLIFY_M = 1000.0
@@ -226,7 +227,7 @@ def settlement_access(
     flagged = set(zip(flags["settlement_code"], flags["service_type"], strict=True))
     codes = settlements["settlement_code"].to_numpy()
     flg = ["".join("1" if (code, s) in flagged else "0" for s in services) for code in codes]
-    out = settlements[["settlement_code", "kind", "population"]].copy()
+    out = columns_of(settlements, ["settlement_code", "kind", "population"])
     out["acc"] = acc
     out["flg"] = flg
     out["nflg"] = [f.count("1") for f in flg]

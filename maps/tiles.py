@@ -16,7 +16,10 @@ import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
+
+from geo.schema import columns_of
 
 EXTENT = 4096
 BUFFER = 64  # tile units of margin around a tile, so lines and labels do not break at its edge
@@ -64,26 +67,46 @@ class TileSource:
     frame: gpd.GeoDataFrame  # EPSG:3857; of points, only their properties once their x and y are taken
     properties: Sequence[str]
     weight: np.ndarray | None = None
+    #: the points' x and y in Web Mercator, when ``frame`` holds their properties alone
+    xy: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_layer(
         cls, name: str, frame: gpd.GeoDataFrame, properties: Sequence[str], weight: str | None = None
     ):
-        merc = frame[[*properties, frame.geometry.name]].to_crs(3857).reset_index(drop=True)
         w = None if weight is None else frame[weight].to_numpy(dtype="float64")
+        geoms = frame.geometry.to_numpy()
+        if len(geoms) and (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
+            # Points straight to their x and y in Web Mercator: no GEOS point made per feature.
+            to_merc = pyproj.Transformer.from_crs(frame.crs, 3857, always_xy=True)
+            x, y = to_merc.transform(shapely.get_x(geoms), shapely.get_y(geoms))
+            return cls(name, columns_of(frame, properties), list(properties), w, xy=(x, y))
+        merc = gpd.GeoDataFrame(
+            columns_of(frame, properties),
+            geometry=frame.geometry.to_crs(3857).to_numpy(),
+            crs=3857,
+            copy=False,
+        )
         return cls(name, merc, list(properties), w)
 
     def __post_init__(self) -> None:
-        geoms = self.frame.geometry
-        self.points = bool(len(geoms)) and (geoms.geom_type == "Point").all()
+        if self.xy is not None:  # points given as their coordinates (``from_layer``)
+            self.points = True
+            self._x, self._y = (np.asarray(c, dtype="float64") for c in self.xy)
+            self.xy = None
+        else:
+            geoms = self.frame.geometry.to_numpy()
+            self.points = (
+                bool(len(geoms)) and (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all()
+            )
+            if self.points:
+                self._x, self._y = shapely.get_x(geoms), shapely.get_y(geoms)
+            else:
+                self._tree = shapely.STRtree(geoms)
         if self.points:
-            self._x = geoms.x.to_numpy()
-            self._y = geoms.y.to_numpy()
             # Points are kept as their coordinates alone: the GEOS points of 99,654 settlements
             # (twice: settlements and settlement-access) took tens of MB for nothing.
-            self.frame = pd.DataFrame(self.frame[list(self.properties)])
-        else:
-            self._tree = shapely.STRtree(geoms.to_numpy())
+            self.frame = columns_of(self.frame, self.properties)
         self._simplified: dict[int, np.ndarray] = {}
 
     def _records(self, hit: np.ndarray) -> list[dict]:
