@@ -213,18 +213,15 @@ def server_log(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("server") / "serve.log"
 
 
-@pytest.fixture(scope="session")
-def server(demo, demo_tokens, server_log):
-    """The service on the demo store, started as a user starts it, on a free port of 127.0.0.1.
-
-    Every route but the sign-in page and the public view needs credentials: use ``api`` (an
-    httpx client with the admin's token) or sign in."""
+def serve(store: str, log_path: Path, warm_token: str):
+    """``amayesh serve`` on ``store`` as a user starts it, on a free port of 127.0.0.1, its
+    analysis warmed with ``warm_token``'s request: (base URL, process, log file)."""
     import httpx
 
     port = free_port()
-    log = server_log.open("w")
+    log = log_path.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "--store", str(demo["store"].path), "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli", "--store", store, "serve", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
@@ -238,10 +235,41 @@ def server(demo, demo_tokens, server_log):
         except httpx.TransportError:
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
-    httpx.get(  # warm the analysis
-        base + "/collections/flags/items?limit=1", timeout=600, headers=bearer(demo_tokens["admin"])
-    )
+    httpx.get(
+        base + "/collections/flags/items?limit=1", timeout=600, headers=bearer(warm_token)
+    )  # the analysis
+    return base, proc, log
+
+
+@pytest.fixture(scope="session")
+def server(demo, demo_tokens, server_log):
+    """The service on the demo store, started as a user starts it, on a free port of 127.0.0.1.
+
+    Every route but the sign-in page and the public view needs credentials: use ``api`` (an
+    httpx client with the admin's token) or sign in."""
+    base, proc, log = serve(str(demo["store"].path), server_log, demo_tokens["admin"])
     yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def small_server(tmp_path_factory, small_layers):
+    """The service on a small hand-built world of its own (``tests/small_world.py``; not the
+    ``small_store`` other tests read: what it is sent may write), started as a user starts it:
+    (base URL, admin token)."""
+    from store import open_store
+
+    root = tmp_path_factory.mktemp("small-server")
+    store = open_store(str(root / "small.gpkg"))
+    with store.transaction() as tx:
+        for name, frame in small_layers.items():
+            tx.write_layer(name, frame)
+    store.close()
+    token = make_users(str(root / "small.gpkg"))["admin"]
+    base, proc, log = serve(str(root / "small.gpkg"), root / "serve.log", token)
+    yield base, token
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
