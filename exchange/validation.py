@@ -17,6 +17,7 @@ import jdatetime
 import numpy as np
 import pandas as pd
 import shapely
+from pandas.api.types import infer_dtype
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -424,19 +425,40 @@ def _parse_column(
     report: _Report,
     services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES,
 ) -> pd.Series:
+    # A registry repeats its values (service types, statuses, dates, counties): each distinct
+    # text or number is checked and parsed once.
+    cells = values.to_numpy(dtype=object)
+    parse = _parse_texts if infer_dtype(cells, skipna=True) in ("string", "empty") else _parse_cells
+    return parse(cells, values.index, rows.to_numpy(), col, *_rules(col, services), report)
+
+
+def _rules(
+    col: Column, services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES
+) -> tuple[dict[str, str] | None, int | None, bool]:
+    """How ``col``'s cells are read: the labels that name its codes, the digits of a code (a
+    spreadsheet drops its leading zeros) and whether it must be given."""
     if col.name == "service_type":
         labels: dict[str, str] | None = label_map(services)
     else:
         labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
-    required = not col.nullable and col.name not in ("county_code", "province_code")
-    # a code of n digits: spreadsheets drop its leading zeros
     fixed = re.fullmatch(r"\\d\{(\d+)\}", col.pattern) if col.dtype == "str" and col.pattern else None
-    width = int(fixed.group(1)) if fixed else None
-    # A registry repeats its values (service types, statuses, dates, counties): each distinct
-    # text or number is checked and parsed once.
+    required = not col.nullable and col.name not in ("county_code", "province_code")
+    return labels, int(fixed.group(1)) if fixed else None, required
+
+
+def _parse_cells(
+    cells: np.ndarray,
+    index: pd.Index,
+    numbers: np.ndarray,
+    col: Column,
+    labels: dict[str, str] | None,
+    width: int | None,
+    required: bool,
+    report: _Report,
+) -> pd.Series:
+    """``_parse_column`` of cells of any kind (a spreadsheet's numbers, dates, booleans and text):
+    each distinct value of each type parsed once."""
     memo: dict[tuple[type, object], tuple[object, str | None]] = {}
-    cells = values.to_numpy(dtype=object)
-    numbers = rows.to_numpy()
     out = np.full(len(cells), None, dtype=object)
     for j, v in enumerate(cells):
         key = (type(v), v) if isinstance(v, (str, int, float)) else None  # a tuple: faster than a union
@@ -455,7 +477,39 @@ def _parse_column(
         else:
             n = numbers[j]
             report.reject(n, col.name, v, reason, f"row {n}: {col.name} = {_show(v)!r}: {REASONS[reason]}")
-    return pd.Series(out, index=values.index, dtype="object")
+    return pd.Series(out, index=index, dtype="object")
+
+
+def _parse_texts(
+    cells: np.ndarray,
+    index: pd.Index,
+    numbers: np.ndarray,
+    col: Column,
+    labels: dict[str, str] | None,
+    width: int | None,
+    required: bool,
+    report: _Report,
+) -> pd.Series:
+    """``_parse_cells`` of cells that are all text or missing (a CSV's), faster: the distinct texts
+    found at C speed (``pd.factorize``), each parsed once; the same answers and reports, in order."""
+    codes, distinct = pd.factorize(cells)  # None and NaN: code -1
+    found = [(None, _EMPTY) if is_missing(v) else _parse_value(v, col, labels, width) for v in distinct]
+    found.append((None, _EMPTY))  # at position -1: the missing cells
+    parsed = np.empty(len(found), dtype=object)
+    for k, (value, _) in enumerate(found):
+        parsed[k] = value
+    said = np.array([reason is not None for _, reason in found], dtype=bool)
+    out = parsed[codes]
+    for j in np.flatnonzero(said[codes]):
+        reason = found[codes[j]][1]
+        if reason is _EMPTY:
+            if required:
+                n = numbers[j]
+                report.reject(n, col.name, "", "required_missing", f"row {n}: {col.name} is empty")
+        else:
+            n, v = numbers[j], cells[j]
+            report.reject(n, col.name, v, reason, f"row {n}: {col.name} = {_show(v)!r}: {REASONS[reason]}")
+    return pd.Series(out, index=index, dtype="object")
 
 
 def _check_modes(data: pd.DataFrame, rows: pd.Series, services: Mapping, report: _Report) -> None:
@@ -490,7 +544,10 @@ def _parse_value(
 ) -> tuple[object, str | None]:
     """``v`` parsed for ``col``, or the reason it cannot be; ``width``: the digits of a code."""
     if col.dtype == "str":
-        text = normalize_text(_NEUTRALISED.sub("", str(v)))
+        text = str(v)
+        if text[:1] == "'":  # a spreadsheet's neutralised formula (_NEUTRALISED)
+            text = _NEUTRALISED.sub("", text)
+        text = text.strip() if text.isascii() else normalize_text(text)  # ASCII: NFC already
         if width is not None and text.isdigit():
             text = text.zfill(width)
         if labels is not None:
@@ -607,9 +664,12 @@ def _check_geometry(
     report: _Report,
     limits: GeometryLimits,
 ) -> gpd.GeoSeries:
-    values = list(geoms.to_numpy())
-    positions = {i: n for n, i in enumerate(geoms.index)}
-    finite_bad = non_finite(np.array([g if g is not None else shapely.Point() for g in values], dtype=object))
+    values = geoms.to_numpy(dtype=object).copy()
+    present = np.array([g is not None for g in values], dtype=bool)
+    filled = np.where(present, values, shapely.Point())
+    finite_bad = non_finite(filled)
+    want_point = spec.geometry_type == "Point"
+    margin = None
     if iran is not None:
         # 10 km of margin for coastal places and boundary generalisation.
         margin = (
@@ -617,14 +677,38 @@ def _check_geometry(
         )
         shapely.prepare(margin)
     already = {r[0] for r in report.rejected if r[1] in ("wkt",) or "/" in r[1]}
-    for i, g in geoms.items():
-        row = rows[i]
+    numbers = rows.reindex(geoms.index).to_numpy()
+    # The rows nothing is said of, found for all rows at once (a national layer: 100,000 rows);
+    # the others go through the checks below one by one, in order, as each explains its reason.
+    if want_point:
+        single = (shapely.get_type_id(filled) == 4) & (shapely.get_num_geometries(filled) == 1)
+        values[single] = shapely.get_geometry(filled[single], 0)  # a MultiPoint of one point
+        filled = np.where(present, values, shapely.Point())
+        quiet = present & ~shapely.is_empty(filled) & (shapely.get_type_id(filled) == 0) & ~finite_bad
+        probes = filled
+    else:
+        quiet = (
+            present
+            & ~shapely.is_empty(filled)
+            & np.isin(shapely.get_type_id(filled), (3, 6))  # Polygon, MultiPolygon
+            & ~finite_bad
+            & (shapely.get_num_coordinates(filled) <= limits.max_vertices)
+        )
+        quiet[quiet] = shapely.is_valid(filled[quiet])
+        probes = np.full(len(filled), None, dtype=object)
+        if margin is not None:
+            probes[quiet] = shapely.point_on_surface(filled[quiet])  # as representative_point
+    if margin is not None and quiet.any():
+        quiet[quiet] = shapely.contains_xy(margin, shapely.get_x(probes[quiet]), shapely.get_y(probes[quiet]))
+    if already:
+        quiet &= ~np.isin(numbers, list(already))
+    for position in np.flatnonzero(~quiet):
+        g, row = values[position], numbers[position]
         if row in already:
             continue
         if g is None or g.is_empty:
             report.reject(row, "geometry", "", "empty_geometry", f"row {row}: no geometry")
             continue
-        want_point = spec.geometry_type == "Point"
         if want_point and g.geom_type == "MultiPoint" and len(g.geoms) == 1:
             g = g.geoms[0]
         if (want_point and g.geom_type != "Point") or (
@@ -638,7 +722,7 @@ def _check_geometry(
                 f"row {row}: a {g.geom_type}, expected {spec.geometry_type}",
             )
             continue
-        if finite_bad[positions[i]]:
+        if finite_bad[position]:
             report.reject(
                 row,
                 "geometry",
@@ -683,7 +767,7 @@ def _check_geometry(
                 f"area changed by {change:.4%}",
             )
             g = fixed
-        if iran is not None:
+        if margin is not None:
             probe = g if want_point else g.representative_point()
             if not margin.contains(probe):
                 swapped = shapely.Point(probe.y, probe.x)
@@ -705,7 +789,7 @@ def _check_geometry(
                         f"row {row}: ({probe.x:.5f}, {probe.y:.5f}) is outside Iran",
                     )
                 continue
-        values[positions[i]] = g
+        values[position] = g
     return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs)
 
 

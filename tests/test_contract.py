@@ -404,3 +404,27 @@ def test_page_refusals_and_sign_in_redirects_are_declared(world):
         redirected = anonymous.get(url)
         assert redirected.status_code == 303 and redirected.headers["location"].startswith("/sign-in"), url
         validate(world, "GET", template, redirected)
+
+
+def test_apps_built_alike_share_the_document_and_a_different_app_gets_its_own(small_store):
+    """The OpenAPI document is built once per process for apps made alike (the tests make
+    hundreds): each gets a copy equal to the one it would build; an app with another route gets
+    its own document, with the route."""
+    from api import openapi
+
+    settings = Settings(store=str(small_store.path), prepare_tiles=False)
+    first, second = create_app(settings), create_app(settings)
+    doc = first.openapi()
+    assert second.openapi() == doc and second.openapi() is not doc
+    key = openapi._made_of(second)
+    assert key == openapi._made_of(first)
+    assert openapi.openapi_document(second) == openapi._DOCUMENTS[key]
+
+    other = create_app(settings)
+
+    @other.get("/an-extra-route", summary="only in this app")
+    def extra() -> dict:
+        return {}
+
+    assert openapi._made_of(other) != key
+    assert "/an-extra-route" in other.openapi()["paths"] and "/an-extra-route" not in doc["paths"]

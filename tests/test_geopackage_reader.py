@@ -16,9 +16,8 @@ import pytest
 import shapely
 
 from geo.schema import LAYERS, conform
-from store import open_store
 from store.geopackage import NotAGeoPackageTable, read_table, wkb_of
-from tests.small_world import layers as small_layers
+from tests import small_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,10 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def small_gpkg(tmp_path_factory):
     path = tmp_path_factory.mktemp("reader") / "small.gpkg"
-    store = open_store(str(path))
-    with store.transaction() as tx:
-        for name, frame in small_layers().items():
-            tx.write_layer(name, frame)
+    small_world.gpkg(path)
     return path
 
 

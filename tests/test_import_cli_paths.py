@@ -14,16 +14,14 @@ import pytest
 
 from cli.main import main
 from store import open_store
+from tests import small_world
 from tests.small_world import layers
 
 
 @pytest.fixture
 def store_url(tmp_path) -> str:
     url = str(tmp_path / "store" / "s.gpkg")
-    store = open_store(url)
-    with store.transaction() as tx:
-        for name, frame in layers().items():
-            tx.write_layer(name, frame)
+    small_world.gpkg(url)
     return url
 
 

@@ -11,11 +11,14 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
 from exchange.exports import export_layer
 from exchange.imports import ImportRejected, import_file, validate_file, write_report
 from exchange.validation import REASONS, parse_date
+from tests.conftest import examples
 
 ARAK = (49.69, 34.09)  # inside county 0001 (Arak; of the small world too)
 
@@ -396,3 +399,112 @@ def test_a_rejections_field_is_named_as_the_templates_headers_name_it(field, lan
     from exchange.templates import field_label
 
     assert field_label(field, lang) == label
+
+
+def test_a_multipoint_of_one_point_is_its_point_and_of_two_is_refused(base_store, tmp_path):
+    """A GeoJSON's centres as MultiPoints: one point is taken as that point; two are refused as the
+    wrong type, an empty one as empty, one outside Iran as outside (rows 2..4)."""
+    import json
+
+    from shapely.geometry import mapping
+
+    good = ngo_rows()[0][0]
+    shapes = [
+        MultiPoint([ARAK]),
+        MultiPoint([ARAK, (ARAK[0] + 0.01, ARAK[1])]),
+        MultiPoint(),
+        MultiPoint([(2.35, 48.85)]),
+    ]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                **{k: v for k, v in good.items() if k not in ("lon", "lat")},
+                "licence_no": f"M-{n}",
+            },
+            "geometry": mapping(shape) if not shape.is_empty else {"type": "MultiPoint", "coordinates": []},
+        }
+        for n, shape in enumerate(shapes)
+    ]
+    path = tmp_path / "multi.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    result = validate_file(base_store, "ngos", path)
+    reasons = result.rejected.set_index("row")["reason"].to_dict()
+    assert reasons == {2: "geometry_type", 3: "empty_geometry", 4: "outside_iran"}
+    assert result.accepted is not None and result.accepted["licence_no"].tolist() == ["M-0"]
+    assert result.accepted.geometry.iloc[0].equals(Point(ARAK))
+
+
+# ---- the two ways of parsing a column agree ----------------------------------------------------
+
+#: texts a registry's cells hold: codes that lost their zeros, Persian digits, labels in both
+#: languages, Arabic letters, dates both ways, formulas neutralised by a quote, blanks
+_CELL_TEXTS = [
+    "1",
+    "0001",
+    "۰۰۰۱",
+    "12",
+    " 40 ",
+    "4,000",
+    "0",
+    "-3",
+    "1.5",
+    "many",
+    "nan",
+    "inf",
+    "rehabilitation",
+    "توانبخشی",
+    "توانبخشي",
+    "Active",
+    "active ",
+    "zombie",
+    "true",
+    "خیر",
+    "1402/01/15",
+    "2024-01-01",
+    "۱۴۰۲/۱۳/۴۰",
+    "'=cmd|' /C calc'!A0",
+    "'-1",
+    "کرج",
+    "  ",
+    "",
+    "مركز اميد",
+    "e\u0301",
+    "\u200c",
+]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    cells=st.lists(st.one_of(st.sampled_from(_CELL_TEXTS), st.none(), st.just(float("nan"))), max_size=30),
+    column=st.sampled_from(
+        [
+            ("ngos", "service_type"),
+            ("ngos", "status"),
+            ("ngos", "capacity"),
+            ("ngos", "county_code"),
+            ("ngos", "issued_on"),
+            ("ngos", "name_fa"),
+            ("settlements", "population"),
+            ("settlements", "settlement_code"),
+            ("ngos", "synthetic"),
+        ]
+    ),
+)
+def test_text_cells_parse_as_cells_of_any_kind(cells, column):
+    """A CSV's column (text only) takes the fast path (``_parse_texts``): it gives the values and
+    the rejections, in order, that the path for a spreadsheet's mixed cells gives."""
+    import numpy as np
+
+    from exchange import validation as V
+    from geo.schema import layer
+
+    col = next(c for c in layer(column[0]).columns if c.name == column[1])
+    values = pd.Series(np.array(cells, dtype=object), index=range(5, 5 + len(cells)), dtype=object)
+    rows = pd.Series(np.arange(1, len(cells) + 1), index=values.index)
+    fast, slow = V._Report(), V._Report()
+    got = V._parse_column(values, col, rows, fast)
+    cells = values.to_numpy(dtype=object)
+    want = V._parse_cells(cells, values.index, rows.to_numpy(), col, *V._rules(col), slow)
+    pd.testing.assert_series_equal(got, want)
+    assert fast.rejected == slow.rejected

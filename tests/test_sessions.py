@@ -14,7 +14,6 @@ from api.app import create_app
 from api.security import SESSION_COOKIE
 from cli.main import main
 from services.settings import Settings
-from store import open_store
 from store.accounts import AccountError, Accounts
 from tests import small_world
 from tests.conftest import TEST_PASSWORD, TEST_USERS, bearer, make_users
@@ -74,9 +73,7 @@ def test_sessions_live_until_ended_on_both_stores(accounts):
 
 @pytest.fixture
 def store_url(tmp_path) -> str:
-    store = open_store(str(tmp_path / "small.gpkg"))
-    small_world.write(store)
-    return str(store.path)
+    return str(small_world.gpkg(tmp_path / "small.gpkg").path)
 
 
 def browser(app) -> TestClient:

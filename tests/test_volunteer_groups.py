@@ -27,6 +27,9 @@ V001_VILLAGE = "0001010100000001"
 
 
 def _write(store, layers=None) -> None:
+    if layers is None and not hasattr(store, "engine") and not store.path.exists():  # a new GeoPackage
+        small_world.gpkg(store.path)
+        return
     with store.transaction() as tx:
         for name, frame in (layers or small_world.layers()).items():
             tx.write_layer(name, frame)

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from maps.i18n import strings
 from services.settings import Settings
-from store import open_store
 from tests import small_world
 from tests.analysis_world import ROOT
 from tests.conftest import bearer
@@ -30,10 +29,7 @@ def client(tmp_path_factory):
     assert n == 1
     norms.write_text(on.replace('travel = "roads"', 'travel = "straight"', 1), encoding="utf-8")
     url = str(folder / "world.gpkg")
-    store = open_store(url)
-    with store.transaction() as tx:
-        for name, frame in small_world.layers().items():
-            tx.write_layer(name, frame)
+    small_world.gpkg(url)
     tokens = tokens_for(url)
     app = create_app(Settings(store=url, norms=norms, prepare_tiles=False, imports_dir=folder / "imp"))
     yield TestClient(app, raise_server_exceptions=False, headers=bearer(tokens["admin"]))
