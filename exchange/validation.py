@@ -548,8 +548,8 @@ def _parse_value(
         if text[:1] == "'":  # a spreadsheet's neutralised formula (_NEUTRALISED)
             text = _NEUTRALISED.sub("", text)
         text = text.strip() if text.isascii() else normalize_text(text)  # ASCII: NFC already
-        if width is not None and text.isdigit():
-            text = text.zfill(width)
+        if width is not None and text.isdigit():  # a code: Persian or Arabic digits read as ASCII
+            text = text.translate(_DIGITS).zfill(width)
         if labels is not None:
             code = labels.get(normalize_name(text).lower())
             return (code, None) if code else (None, _LABELS[col.name][0])

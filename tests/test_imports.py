@@ -156,6 +156,22 @@ def test_a_clean_file_imports_and_is_normalised(base_store, small_layers, tmp_pa
     assert base_store.count("ngos") == 1 + len(small_layers["ngos"])
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_codes_in_persian_or_arabic_digits_are_read_as_their_codes(base_store, tmp_path, suffix):
+    """A registry typed in Persian writes its county codes in Persian digits (or Arabic-Indic
+    ones), often without the leading zeros: each is the county it names."""
+    good = ngo_rows()[0][0]
+    rows = [
+        {**good, "licence_no": "D-1", "county_code": "۰۰۰۱"},  # Persian digits
+        {**good, "licence_no": "D-2", "county_code": "١"},  # Arabic-Indic, zeros lost
+        {**good, "licence_no": "D-3", "county_code": "۰۰۰۲", "lon": 50.5, "lat": 34.5},
+    ]
+    path = write_points(rows, tmp_path / f"ngos{suffix}")
+    assert import_file(base_store, "ngos", path, mode="append").rows == 3
+    got = base_store.read_layer("ngos").set_index("licence_no")["county_code"]
+    assert got[["D-1", "D-2", "D-3"]].tolist() == ["0001", "0001", "0002"]
+
+
 def test_shapefile_without_prj_is_refused_not_guessed(base_store, tmp_path):
     rows, _ = ngo_rows()
     shp = write_points(rows[:1], tmp_path / "ngos.shp")
