@@ -43,7 +43,7 @@ from exchange.formats import ImportFileError, neutralise_formulas
 from exchange.imports import check_rows, file_refused, read_rows, validate_file
 from exchange.kinds import SUFFIX_FORMAT
 from exchange.limits import Limits, get_limits
-from exchange.templates import LABELS, TEMPLATE_COLUMNS, header_label
+from exchange.templates import LABELS, TEMPLATE_COLUMNS, field_label, header_label
 from exchange.validation import ValidationResult
 from geo.errors import Forbidden, ImportConflict, ImportNotFound, NoSpace, TooManyImports
 from geo.norms import Norms, RatingScale, VolunteerNorms
@@ -122,7 +122,7 @@ def message_fa(row: Any, fld: str, value: str, reason: str, message: str) -> str
     text = REASONS_FA.get(reason, reason)
     if reason == "ambiguous_settlement" and "one of: " in message:
         text += ": " + message.split("one of: ", 1)[1]
-    label = LABELS.get(fld, (fld, fld))[0]
+    label = field_label(fld, "fa") or ""  # as the template's headers name it; the location: «مکان»
     where = "فایل" if row is None or pd.isna(row) else f"ردیف {str(int(row)).translate(_DIGITS_FA)}"
     shown = f" «{value}»" if value else ""
     return f"{where}: {label}{shown}: {text}"

@@ -615,3 +615,26 @@ def test_the_registry_read_by_a_check_serves_the_next_check_until_the_store_chan
     third = wait(admin, upload(admin, registry([row("N-9", "مرکز نه", "اراک", "کمیجان")])).json()["id"])
     assert intake._registry[0] == store.version() != version
     assert third["counts"]["added"] == 0 and third["counts"]["unchanged"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fld", "reason", "label"),
+    [
+        ("geometry", "coordinates_swapped", "مکان"),
+        ("geometry", "outside_iran", "مکان"),
+        ("capacity", "required_missing", "ظرفیت"),
+        ("lon/lat", "invalid_geometry", None),
+        ("licence_no", "duplicate_key", None),
+    ],
+)
+def test_a_persian_rejection_names_its_field_as_the_template_does(fld, reason, label):
+    """Found walking an import in Persian: a location refused read «geometry» in a Persian
+    sentence. Each field is named in Persian, as the template's headers name it."""
+    import re
+
+    from exchange.templates import field_label
+    from services.intake import message_fa
+
+    text = message_fa(3, fld, "34.09, 49.69", reason, "")
+    assert text.startswith("ردیف ۳: " + (label or field_label(fld, "fa")) + " «34.09, 49.69»: ")
+    assert not re.search(r"[A-Za-z]", text.replace("34.09, 49.69", "")), text
