@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.errors import validation_errors, validation_words
 from api.guard import page_response
 from api.security import identify, pages_for, personalise, sign_in_location
-from geo.errors import AmayeshError, Forbidden, NotFoundError, Unauthenticated
+from geo.errors import AmayeshError, BadParameter, Forbidden, NotFoundError, Unauthenticated
 from maps.i18n import strings
 from maps.office import refusal_page
 
@@ -114,6 +114,16 @@ def install(app: FastAPI) -> None:
             status, errors = validation_errors(err)
             return refusal(request, status, "validation", validation_words(errors, page_language(request)))
         return await invalid(request, err)
+
+    @app.exception_handler(BadParameter)
+    async def bad_parameter(request: Request, err: BadParameter):
+        # an unknown parameter, a bbox or a period the page cannot read: said in the page's
+        # language (the English message names the parameter; a period's says it in Persian too)
+        if wants_page(request):
+            lang = page_language(request)
+            detail = getattr(err, "message_fa", None) or strings("fa")["err_bad-parameter"]
+            return refusal(request, 400, err.code, err.user_message if lang == "en" else detail)
+        return await domain(request, err)
 
     @app.exception_handler(Forbidden)
     async def refused(request: Request, err: Forbidden):

@@ -504,6 +504,10 @@ _STRINGS: Mapping[str, tuple[str, str] | _Same] = {
         "این سنجه‌ها تحلیل را در پایان هر دوره از نو می‌سازند؛ دست‌بالا ۸ دوره بخواهید.",
         "These measures recompute the analysis at each period's end; ask for at most 8 periods.",
     ),
+    "err_bad-parameter": (
+        "نشانی پارامتری دارد که این صفحه نمی‌شناسد، یا مقداری که نمی‌تواند بخواند؛ نشانی را بررسی کنید.",
+        "The address has a parameter this page does not know, or a value it cannot read: check the address.",
+    ),
     "err_bad-period": (
         "دوره خوانده نشد: سال مانند ۱۴۰۳، فصل مانند ۱۴۰۳Q2 یا ماه مانند ۱۴۰۳-07 بنویسید.",
         "The period could not be read: write a year as 1403, a quarter as 1403Q2 or a month as 1403-07.",

@@ -246,6 +246,21 @@ def test_progress_downloads_and_over_time(gpkg_service):
     assert client.get("/programme/progress-over-time?periods=bad", headers=planner).status_code == 400
 
 
+def test_the_gaps_of_a_service_in_a_province_without_neighbourhoods_are_none(gpkg_service):
+    """A province with no target neighbourhood has no gaps of any service, in JSON and in a file
+    (the empty table's column held no text, and picking a service in it was a server error)."""
+    client, tokens, _ = gpkg_service
+    planner = tokens["planner"]
+    everywhere = client.get("/programme/gaps?service_type=kindergarten", headers=planner)
+    assert everywhere.status_code == 200 and everywhere.json()["gaps"] != []
+    r = client.get("/programme/gaps?province=49&service_type=kindergarten", headers=planner)
+    assert r.status_code == 200, r.text
+    assert r.json()["gaps"] == [] and r.json()["neighbourhoods"] == 0
+    csv = client.get("/programme/gaps?province=49&service_type=kindergarten&f=csv", headers=planner)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert [x for x in csv.content.decode("utf-8-sig").splitlines() if not x.startswith("#")][1:] == []
+
+
 def test_the_programme_page_in_persian(gpkg_service):
     client, tokens, _ = gpkg_service
     officer = tokens["officer00"]

@@ -708,6 +708,30 @@ def test_feature_texts_read_by_many_threads_at_once_are_each_the_feature():
     )
 
 
+def test_dates_in_json_are_their_days_and_missing_ones_null():
+    """``api.deps.json_records`` writes a date column as YYYY-MM-DD (as ``strftime`` does) and a
+    missing date as null, zone-less or not; a column not named as a date keeps its ISO time."""
+    import pandas as pd
+
+    from api.deps import json_records
+
+    days = pd.to_datetime(["1899-12-31", None, "2024-02-29 23:59:59", "2262-04-11"], format="ISO8601")
+    frame = pd.DataFrame(
+        {
+            "issued_on": days,
+            "expires_on": days.tz_localize("Asia/Tehran"),
+            "other": pd.to_datetime(["2020-01-02 03:04:05"] * 4),
+        }
+    )
+    records = json_records(frame)
+    assert [r["issued_on"] for r in records] == ["1899-12-31", None, "2024-02-29", "2262-04-11"]
+    assert [r["expires_on"] for r in records] == ["1899-12-31", None, "2024-02-29", "2262-04-11"]
+    assert records[0]["other"].startswith("2020-01-02T03:04:05")
+    assert json_records(frame.iloc[[1]]) == [
+        {"issued_on": None, "expires_on": None, "other": records[1]["other"]}
+    ]
+
+
 def test_serialised_features_are_json_dumps_of_the_features_byte_for_byte():
     """``api.deps.feature_texts`` writes points itself and splices other geometries: the bytes
     are what ``json.dumps`` makes of ``feature_collection``, for every kind of geometry."""

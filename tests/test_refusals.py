@@ -138,6 +138,29 @@ def test_a_page_asked_with_a_bad_value_says_which_and_why_as_a_page(clients):
     assert lang.status_code == 400 and "زبان:" in lang.text and "«lang»" not in lang.text
 
 
+def test_an_address_with_a_parameter_the_page_does_not_know_is_a_page_in_its_language(clients):
+    """An unknown parameter or a value the service reads itself (a bbox, a period) opened in the
+    browser is a 400 page in the page's language, as a bad value is; a program keeps problem+json
+    naming the parameter. (It was problem+json in English on every page.)"""
+    planner = clients["planner"]
+    navigate = BROWSER | {"Sec-Fetch-Mode": "navigate"}
+    for address in ("/collections/ngos/items?f=html&kind=town", "/collections/ngos/items?f=html&bbox=1,2,3"):
+        fa = planner.get(address, headers=navigate)
+        assert fa.status_code == 400 and fa.headers["content-type"].startswith("text/html"), address
+        assert strings("fa")["bad_request_title"] in fa.text and 'dir="rtl"' in fa.text
+        assert strings("fa")["err_bad-parameter"] in fa.text and '"type"' not in fa.text
+        en = planner.get(address + "&lang=en", headers=navigate)
+        assert en.status_code == 400 and strings("en")["bad_request_title"] in en.text
+    en = planner.get("/collections/ngos/items?f=html&kind=town&lang=en", headers=navigate)
+    assert "unknown query parameter kind" in en.text
+    period = planner.get("/collections/flags/items?f=html&period=1499", headers=navigate)
+    assert period.status_code == 400 and "دورهٔ ۱۴۹۹ پس از تاریخ مبنای سامانه" in period.text
+    assert "فروردین ۱۴۰۴" in period.text and "2025" not in period.text  # the as-of day, in Jalali
+    program = planner.get("/collections/ngos/items?kind=town")
+    assert program.status_code == 400 and program.headers["content-type"] == "application/problem+json"
+    assert program.json()["code"] == "bad-parameter" and "kind" in program.json()["detail"]
+
+
 def test_every_parameter_of_every_address_is_named_in_both_languages(small_client):
     """A refusal names the parameter it refuses by a word of the page's language, for every path
     and query parameter of every operation the service declares (not its code name in «»)."""

@@ -514,7 +514,8 @@ def programme_gaps(
     t = progress_tables(request, national, province)
     g = t["gaps"]
     if service_type is not None:
-        g = g[g["missing_services"].str.split(",").map(lambda s: service_type in s)]
+        # (an empty table's column holds no text: nothing to pick)
+        g = g[g["missing_services"].map(lambda s: isinstance(s, str) and service_type in s.split(","))]
     if f != "json":
         return _download(g, "programme-gaps", f, _about(t["synthetic"]))
     body = {

@@ -30,6 +30,7 @@ from api.deps import (
     snapshot_in_period,
 )
 from api.guard import page_response
+from api.params import QueryParameters
 from api.routers.tiles import TILE_LAYERS, TILES_CONFORMANCE
 from api.schemas import CATALOGUE_ENUM, Conformance, declared
 from api.security import current_user, pages_for, personalise
@@ -702,11 +703,16 @@ def _base_parameters(c: Collection) -> list[inspect.Parameter]:
 
 
 def _items_endpoint(c: Collection):
-    def endpoint(**kwargs):  # in a worker thread: filtering a large layer takes time
-        return items_response(kwargs["request"], c, kwargs["snap"], _values(kwargs))
+    query = QueryParameters(f"Items{c.id.title().replace('-', '')}", _common_parameters(c))
 
-    endpoint.__signature__ = inspect.Signature([*_base_parameters(c), *_common_parameters(c)])
+    def endpoint(**kwargs):  # in a worker thread: filtering a large layer takes time
+        request = kwargs["request"]
+        return items_response(request, c, kwargs["snap"], _values(query.read(request)))
+
+    endpoint.__signature__ = inspect.Signature(_base_parameters(c))
     endpoint.__name__ = f"items_{c.id.replace('-', '_')}"
+    endpoint.query_names = query.names
+    endpoint.openapi_extra = query.openapi
     return endpoint
 
 
@@ -769,11 +775,13 @@ _PATHS: tuple[tuple[str, Callable[[Collection], Callable], str, str], ...] = (
 
 for _c in COLLECTIONS.values():
     for _path, _endpoint, _name, _summary in _PATHS:
+        _route_endpoint = _endpoint(_c)
         router.add_api_route(
             f"/collections/{_c.id}/{_path}",
-            _endpoint(_c),
+            _route_endpoint,
             methods=["GET"],
             name=f"{_name}_{_c.id}",
             summary=f"{_c.title_en}: {_summary}",
             response_class=Response,
+            openapi_extra=getattr(_route_endpoint, "openapi_extra", None),
         )
