@@ -429,32 +429,45 @@ def _parse_column(
     # text or number is checked and parsed once.
     cells = values.to_numpy(dtype=object)
     parse = _parse_texts if infer_dtype(cells, skipna=True) in ("string", "empty") else _parse_cells
-    return parse(cells, values.index, rows.to_numpy(), col, *_rules(col, services), report)
+    return parse(cells, values.index, rows.to_numpy(), _rules(col, services), report)
 
 
-def _rules(
-    col: Column, services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES
-) -> tuple[dict[str, str] | None, int | None, bool]:
-    """How ``col``'s cells are read: the labels that name its codes, the digits of a code (a
+@dataclass(frozen=True)
+class _Rules:
+    """How a column's cells are read: the labels that name its codes, the digits of a code (a
     spreadsheet drops its leading zeros) and whether it must be given."""
+
+    col: Column
+    labels: dict[str, str] | None
+    width: int | None
+    required: bool
+
+    def parse(self, value: object) -> tuple[object, str | None]:
+        """A cell's value and None, or None and why it was refused (``_EMPTY``: it is missing)."""
+        return (None, _EMPTY) if is_missing(value) else _parse_value(value, self.col, self.labels, self.width)
+
+    def reject(self, report: _Report, n: int, value: object, reason: str) -> None:
+        """Report row ``n``'s cell ``value``, refused for ``reason`` (``_EMPTY``: only if required)."""
+        name = self.col.name
+        if reason is _EMPTY:
+            if self.required:
+                report.reject(n, name, "", "required_missing", f"row {n}: {name} is empty")
+        else:
+            report.reject(n, name, value, reason, f"row {n}: {name} = {_show(value)!r}: {REASONS[reason]}")
+
+
+def _rules(col: Column, services: Mapping[str, tuple[str, str]] = DEFAULT_SERVICE_TYPES) -> _Rules:
     if col.name == "service_type":
         labels: dict[str, str] | None = label_map(services)
     else:
         labels = label_map(_LABELS[col.name][1]) if col.name in _LABELS and col.choices else None
     fixed = re.fullmatch(r"\\d\{(\d+)\}", col.pattern) if col.dtype == "str" and col.pattern else None
     required = not col.nullable and col.name not in ("county_code", "province_code")
-    return labels, int(fixed.group(1)) if fixed else None, required
+    return _Rules(col, labels, int(fixed.group(1)) if fixed else None, required)
 
 
 def _parse_cells(
-    cells: np.ndarray,
-    index: pd.Index,
-    numbers: np.ndarray,
-    col: Column,
-    labels: dict[str, str] | None,
-    width: int | None,
-    required: bool,
-    report: _Report,
+    cells: np.ndarray, index: pd.Index, numbers: np.ndarray, rules: _Rules, report: _Report
 ) -> pd.Series:
     """``_parse_column`` of cells of any kind (a spreadsheet's numbers, dates, booleans and text):
     each distinct value of each type parsed once."""
@@ -464,36 +477,24 @@ def _parse_cells(
         key = (type(v), v) if isinstance(v, (str, int, float)) else None  # a tuple: faster than a union
         found = memo.get(key) if key is not None else None
         if found is None:
-            found = (None, _EMPTY) if is_missing(v) else _parse_value(v, col, labels, width)
+            found = rules.parse(v)
             if key is not None and found[1] is not _EMPTY:  # NaN is never equal to itself: not kept
                 memo[key] = found
         parsed, reason = found
         if reason is None:
             out[j] = parsed
-        elif reason is _EMPTY:
-            if required:
-                n = numbers[j]
-                report.reject(n, col.name, "", "required_missing", f"row {n}: {col.name} is empty")
         else:
-            n = numbers[j]
-            report.reject(n, col.name, v, reason, f"row {n}: {col.name} = {_show(v)!r}: {REASONS[reason]}")
+            rules.reject(report, numbers[j], v, reason)
     return pd.Series(out, index=index, dtype="object")
 
 
 def _parse_texts(
-    cells: np.ndarray,
-    index: pd.Index,
-    numbers: np.ndarray,
-    col: Column,
-    labels: dict[str, str] | None,
-    width: int | None,
-    required: bool,
-    report: _Report,
+    cells: np.ndarray, index: pd.Index, numbers: np.ndarray, rules: _Rules, report: _Report
 ) -> pd.Series:
     """``_parse_cells`` of cells that are all text or missing (a CSV's), faster: the distinct texts
     found at C speed (``pd.factorize``), each parsed once; the same answers and reports, in order."""
     codes, distinct = pd.factorize(cells)  # None and NaN: code -1
-    found = [(None, _EMPTY) if is_missing(v) else _parse_value(v, col, labels, width) for v in distinct]
+    found = [rules.parse(v) for v in distinct]
     found.append((None, _EMPTY))  # at position -1: the missing cells
     parsed = np.empty(len(found), dtype=object)
     for k, (value, _) in enumerate(found):
@@ -501,14 +502,7 @@ def _parse_texts(
     said = np.array([reason is not None for _, reason in found], dtype=bool)
     out = parsed[codes]
     for j in np.flatnonzero(said[codes]):
-        reason = found[codes[j]][1]
-        if reason is _EMPTY:
-            if required:
-                n = numbers[j]
-                report.reject(n, col.name, "", "required_missing", f"row {n}: {col.name} is empty")
-        else:
-            n, v = numbers[j], cells[j]
-            report.reject(n, col.name, v, reason, f"row {n}: {col.name} = {_show(v)!r}: {REASONS[reason]}")
+        rules.reject(report, numbers[j], cells[j], found[codes[j]][1])
     return pd.Series(out, index=index, dtype="object")
 
 
@@ -665,7 +659,7 @@ def _check_geometry(
     limits: GeometryLimits,
 ) -> gpd.GeoSeries:
     values = geoms.to_numpy(dtype=object).copy()
-    present = np.array([g is not None for g in values], dtype=bool)
+    present = ~shapely.is_missing(values)
     filled = np.where(present, values, shapely.Point())
     finite_bad = non_finite(filled)
     want_point = spec.geometry_type == "Point"

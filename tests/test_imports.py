@@ -521,6 +521,6 @@ def test_text_cells_parse_as_cells_of_any_kind(cells, column):
     fast, slow = V._Report(), V._Report()
     got = V._parse_column(values, col, rows, fast)
     cells = values.to_numpy(dtype=object)
-    want = V._parse_cells(cells, values.index, rows.to_numpy(), col, *V._rules(col), slow)
+    want = V._parse_cells(cells, values.index, rows.to_numpy(), V._rules(col), slow)
     pd.testing.assert_series_equal(got, want)
     assert fast.rejected == slow.rejected
