@@ -292,7 +292,6 @@ class FeatureTexts:
     and a province's NGOs, spread over the frame, make only themselves."""
 
     def __init__(self, frame: gpd.GeoDataFrame, key: str, chunk: int = _FEATURE_CHUNK) -> None:
-        self.frame = frame
         self.key = key
         self.chunk = chunk
         self._properties = _properties(frame)
@@ -305,7 +304,7 @@ class FeatureTexts:
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self._geoms)
 
     @property
     def rows_made(self) -> int:

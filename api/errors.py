@@ -200,8 +200,7 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s on %s: %s", type(err).__name__, request.url.path, err)
         # An error that carries its message in Persian as well gives both (``detail_fa``).
-        fa = getattr(err, "message_fa", None)
-        extra: dict[str, object] = {"detail_fa": fa} if fa else {}
+        extra: dict[str, object] = {"detail_fa": err.message_fa} if err.message_fa else {}
         if isinstance(err, e.NormsRejected):  # every reason, as given
             extra["reasons"] = err.reasons
             extra["reasons_fa"] = err.reasons_fa

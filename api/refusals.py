@@ -121,7 +121,7 @@ def install(app: FastAPI) -> None:
         # language (the English message names the parameter; a period's says it in Persian too)
         if wants_page(request):
             lang = page_language(request)
-            detail = getattr(err, "message_fa", None) or strings("fa")["err_bad-parameter"]
+            detail = err.message_fa or strings("fa")["err_bad-parameter"]
             return refusal(request, 400, err.code, err.user_message if lang == "en" else detail)
         return await domain(request, err)
 

@@ -27,6 +27,9 @@ class AmayeshError(ValueError):
     """
 
     code = "amayesh-error"
+    #: The message in Persian, where the error was raised with one (``BadPeriod``): the problem
+    #: answer gives it beside the English (``detail_fa``) and a refusal page shows it.
+    message_fa: str | None = None
 
     def __init__(self, user_message: str, *, detail: str | None = None, code: str | None = None) -> None:
         super().__init__(detail or user_message)
@@ -74,10 +77,8 @@ class BadParameter(InputError):
 
 
 class BadPeriod(BadParameter):
-    """A Jalali period or series of periods that cannot be read or is too long (``geo.periods``).
-
-    Carries the message in Persian as well (``message_fa``): the problem answer gives both.
-    """
+    """A Jalali period or series of periods that cannot be read or is too long (``geo.periods``),
+    said in Persian as well (``message_fa``)."""
 
     code = "bad-period"
 

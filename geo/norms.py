@@ -399,7 +399,7 @@ CATALOGUE_FIELDS = ("label_fa", "label_en", "modes", "provider_kinds", "reach_km
 def _refused(en: str, fa: str) -> ConfigurationError:
     """A catalogue entry that cannot be used, said in English and Persian (``message_fa``)."""
     err = ConfigurationError(f"norms file: {en}")
-    err.message_fa = fa  # type: ignore[attr-defined]
+    err.message_fa = fa
     return err
 
 

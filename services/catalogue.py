@@ -72,7 +72,7 @@ def parse(content: bytes) -> tuple[Norms, str]:
         return Norms.from_dict(raw), text
     except ConfigurationError as err:
         en = err.user_message.removeprefix("norms file: ")
-        fa = getattr(err, "message_fa", None) or f"پروندهٔ هنجارها درست نیست: {en}"
+        fa = err.message_fa or f"پروندهٔ هنجارها درست نیست: {en}"
         raise NormsRejected([(en, fa)]) from None
     except (TypeError, ValueError, AttributeError) as err:
         raise NormsRejected(

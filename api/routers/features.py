@@ -681,13 +681,11 @@ _ALIASES = {"bbox_crs": "bbox-crs", "filter_lang": "filter-lang", "filter_crs": 
 
 
 def _values(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name, value in kwargs.items():
-        if name in ("request", "snap"):
-            continue
-        key = _ALIASES.get(name, name[2:] if name.startswith("q_") else name)
-        out[key] = value
-    return out
+    """The query's values by the names ``items_response`` takes (aliases, ``q_`` prefixes off)."""
+    return {
+        _ALIASES.get(name, name[2:] if name.startswith("q_") else name): value
+        for name, value in kwargs.items()
+    }
 
 
 def _base_parameters(c: Collection) -> list[inspect.Parameter]:
