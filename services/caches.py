@@ -64,6 +64,11 @@ class ByteLRU:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self.bytes -= dropped
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
     def get_or_build(self, key: object, build) -> object:
         value = self.get(key)
         if value is None:

@@ -102,6 +102,31 @@ def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
     return result
 
 
+def snapshot_at(snap: Snapshot, day: dt.date, small_cache_bytes: int = 16 * 2**20) -> Snapshot:
+    """``snap`` with the registry's statuses on an earlier ``day`` (a period's end), by the
+    licences' dates alone: one issued after that day was not licensed yet, whatever the registry
+    records since. Everything else is ``snap``'s (layers, norms, travel); its analysis is computed
+    when first asked. ``snap`` itself for its own day or a later one."""
+    if day >= snap.as_of:
+        return snap
+    layers = dict(snap.layers)
+    if "ngos" in layers:
+        layers["ngos"] = ngos_as_of(snap.recorded_ngos(), day, fixed=False)
+    made = Snapshot(
+        version=f"{snap.store_version}@{day.isoformat()}~period",
+        layers=layers,
+        norms=snap.norms,
+        _store=snap._store,
+        store_version=snap.store_version,
+        as_of=day,
+        as_of_source="period",
+        small=ByteLRU(small_cache_bytes),
+        travel=snap.travel,
+    )
+    made.tiles_ready.set()  # no prepared tiles: tiles of an earlier day are made on demand
+    return made
+
+
 #: How many snapshots at earlier days (``Snapshots.at``) are kept: each holds a national analysis.
 DAY_SNAPSHOTS = 2
 
@@ -132,10 +157,9 @@ class Snapshots:
         self._days: OrderedDict[tuple[str, dt.date], Snapshot] = OrderedDict()
 
     def at(self, snap: Snapshot, day: dt.date) -> Snapshot:
-        """``snap`` with the registry's statuses on an earlier ``day`` (a period's end), by the
-        licences' dates alone: one issued after that day was not licensed yet, whatever the
-        registry records since. Its analysis is computed when first asked; the last
-        ``DAY_SNAPSHOTS`` such snapshots are kept (each holds an analysis)."""
+        """``snapshot_at(snap, day)``, kept: the last ``DAY_SNAPSHOTS`` such snapshots (each holds
+        an analysis once asked) serve every route that asks about that day (a period's
+        saturation, priorities, items and tiles, and the trends' analysis at its end)."""
         if day >= snap.as_of:
             return snap
         key = (snap.version, day)
@@ -144,22 +168,7 @@ class Snapshots:
             if found is not None:
                 self._days.move_to_end(key)
                 return found
-        ngos = snap.recorded_ngos() if "ngos" in snap.layers else None
-        layers = dict(snap.layers)
-        if ngos is not None:
-            layers["ngos"] = ngos_as_of(ngos, day, fixed=False)
-        made = Snapshot(
-            version=f"{snap.store_version}@{day.isoformat()}~period",
-            layers=layers,
-            norms=snap.norms,
-            _store=snap._store,
-            store_version=snap.store_version,
-            as_of=day,
-            as_of_source="period",
-            small=ByteLRU(self.small_cache_bytes // 4),
-            travel=snap.travel,
-        )
-        made.tiles_ready.set()  # no prepared tiles: tiles of an earlier day are made on demand
+        made = snapshot_at(snap, day, small_cache_bytes=self.small_cache_bytes // 4)
         with self._lock:
             made = self._days.setdefault(key, made)
             self._days.move_to_end(key)
@@ -246,4 +255,4 @@ class Snapshots:
         return snap
 
 
-__all__ = ["Snapshot", "Snapshots", "analysis_from_store"]
+__all__ = ["Snapshot", "Snapshots", "analysis_from_store", "snapshot_at"]

@@ -2,12 +2,14 @@
 (``geo.trends``), and, where asked, the analysis at each period's end, for the caller's provinces.
 
 The analysis at a period's end is the service's analysis with the registry's statuses at that day
-(everything else unchanged: settlements, needs, norms, travel). It costs a full recomputation,
-so one request may ask it for at most ``ANALYSIS_PERIODS`` periods, and each period's county
-table is kept in a small cache (``Caches.trends``) keyed by the snapshot's version, the day and
-whether centres are at their true or generalised positions. Callers without the exact-location
-right are answered from generalised positions and coarse shares, as everywhere
-(``services.scope``).
+(everything else unchanged: settlements, needs, norms, travel): the analysis of the snapshot at
+that day, the one a period's saturation, priorities and items are answered from, so that the
+service computes it once for all of them (``Snapshots.at``). It costs a full recomputation, so
+one request may ask it for at most ``ANALYSIS_PERIODS`` periods, and each period's county table
+is kept in a small cache (``Caches.trends``) keyed by the snapshot's version, the day and whether
+centres are at their true or generalised positions. Callers without the exact-location right are
+answered from generalised positions (centres and volunteer groups) and coarse shares, as
+everywhere (``services.scope``).
 
 A scoped caller's country is the sum of their provinces, and is named so.
 """
@@ -15,7 +17,7 @@ A scoped caller's country is the sum of their provinces, and is named so.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,14 +36,16 @@ from geo.trends import (
     unit_analysis,
 )
 from services.caches import ByteLRU
-from services.loading import analysis_from_layers, ngos_as_of
-from services.scope import COARSENING, Scope, generalised_analysis, generalised_ngos, restrict
-from services.snapshot import Snapshot
+from services.scope import COARSENING, Scope, generalised_analysis, restrict
+from services.snapshot import Snapshot, snapshot_at
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 #: The most periods one request may ask the analysis's measures for.
 ANALYSIS_PERIODS = 8
 MEASURES = DATE_MEASURES + ANALYSIS_MEASURES
+#: The snapshot at an earlier day (``services.snapshot.snapshot_at``, or the service's kept ones,
+#: ``Snapshots.at``).
+AtDay = Callable[[Snapshot, dt.date], Snapshot]
 
 
 @dataclass
@@ -60,19 +64,15 @@ def recorded_ngos(snap: Snapshot) -> pd.DataFrame:
     return snap.recorded_ngos()
 
 
-def _period_table(snap: Snapshot, day: dt.date, exact: bool, cache: ByteLRU | None) -> pd.DataFrame:
-    """Per county and service type, the analysis with the registry's statuses on ``day``."""
+def _period_table(
+    snap: Snapshot, day: dt.date, exact: bool, cache: ByteLRU | None, at: AtDay = snapshot_at
+) -> pd.DataFrame:
+    """Per county and service type, the analysis with the registry's statuses on ``day``: that of
+    the day's snapshot (``at``), true or generalised positions, as every route answers that day."""
 
     def build() -> pd.DataFrame:
-        if day == snap.as_of:  # the service's own analysis
-            return analysis_table(snap.analysis() if exact else generalised_analysis(snap))
-        # A day before the as-of day: every licence by its dates alone (one issued after that
-        # day was not licensed yet, whatever the registry records since).
-        ngos = ngos_as_of(recorded_ngos(snap), day, fixed=False)
-        if not exact:
-            ngos = generalised_ngos(ngos)
-        travel = snap.analysis().travel
-        return analysis_table(analysis_from_layers({**snap.layers, "ngos": ngos}, snap.norms, travel, day))
+        day_snap = at(snap, day)
+        return analysis_table(day_snap.analysis() if exact else generalised_analysis(day_snap))
 
     if cache is None:
         return build()
@@ -117,11 +117,14 @@ def trend_answer(
     compare: Sequence[str] = (),
     deadline_days: int = DEFAULT_DEADLINE_DAYS,
     cache: ByteLRU | None = None,
+    at: AtDay = snapshot_at,
 ) -> TrendAnswer:
     """The trends of ``periods`` for ``scope`` (the caller's provinces), on the national snapshot.
 
     ``measures`` None: the registry's and the register's (cheap); the analysis's measures
-    (``geo.trends.ANALYSIS_MEASURES``) only when named, for at most ``ANALYSIS_PERIODS`` periods.
+    (``geo.trends.ANALYSIS_MEASURES``) only when named, for at most ``ANALYSIS_PERIODS`` periods,
+    each from the snapshot at its end that ``at`` gives (the service passes its kept ones, which
+    the routes asked about that period share).
     """
     asked = tuple(measures) if measures else DATE_MEASURES
     unknown = [m for m in asked if m not in MEASURES]
@@ -169,7 +172,7 @@ def trend_answer(
         parts = []
         for period in periods:
             day = min(period.end, snap.as_of)
-            counties = restrict(_period_table(snap, day, scope.exact, cache), scope)
+            counties = restrict(_period_table(snap, day, scope.exact, cache, at), scope)
             if province is not None:
                 counties = counties[counties["province_code"] == province]
             part = unit_analysis(counties, level, by_service=by_service, service_type=service_type)

@@ -581,6 +581,43 @@ def test_saturation_priorities_and_ogc_answer_at_a_periods_end(trends_client):
     assert top["as_of"] == "2021-03-20"
 
 
+def test_the_trends_and_a_periods_routes_share_the_analysis_of_that_day(trends_client):
+    """The analysis at 1399's end is made once: the trends' table, ``/saturation?period=1399`` and
+    the period's flags are answered from the same snapshot of that day and its one analysis; a
+    director's trends at that day are the generalised analysis of that snapshot (centres and
+    volunteer groups at their generalised positions), as the current period's are."""
+    from services.scope import generalised_analysis
+
+    snaps = trends_client.app.state.snapshots
+    current = snaps.current()
+    snaps._days.clear()
+    trends_client.app.state.caches.trends.clear()
+    r = trends_client.get("/trends?period=1399&level=county&measures=flagged_places")
+    assert r.status_code == 200, r.text
+    day = D(2021, 3, 20)
+    kept = snaps._days[(current.version, day)]
+    made = kept._analysis
+    assert made is not None  # the trends asked the kept snapshot of the day for its analysis
+    assert trends_client.get("/saturation?period=1399").status_code == 200
+    assert trends_client.get("/collections/flags/items?period=1399&limit=1").status_code == 200
+    assert snaps._days[(current.version, day)] is kept and kept._analysis is made
+    county_of = made.settlements.set_index("settlement_code")["county_code"]
+    flagged = made.flags["settlement_code"].map(county_of).value_counts()
+    rows = {row["unit_code"]: row for row in r.json()["rows"]}
+    assert {c: row["flagged_places"] for c, row in rows.items()} == {c: flagged.get(c, 0) for c in rows}
+
+    headers = bearer(trends_client.tokens["provincial_director_00"])
+    r = trends_client.get("/trends?period=1399&level=county&measures=flagged_places", headers=headers)
+    assert r.status_code == 200, r.text
+    g = generalised_analysis(kept)
+    assert "volunteer_groups" in kept.layers and g is kept._cache["analysis:generalised"]
+    flagged = g.flags["settlement_code"].map(g.settlements.set_index("settlement_code")["county_code"])
+    counts = flagged.value_counts()
+    assert {row["unit_code"]: row["flagged_places"] for row in r.json()["rows"]} == {
+        c: counts.get(c, 0) for c in ("0001", "0002")
+    }
+
+
 def test_a_period_is_read_within_the_callers_provinces_and_refused_after_the_as_of_day(trends_client):
     officer = bearer(trends_client.tokens[f"licensing_officer_{PROVINCE}"])
     rows = trends_client.get("/saturation?period=1399", headers=officer).json()["rows"]

@@ -487,6 +487,7 @@ def monitoring_trends(request: Request, national: Snapshot, kind: str, deadline_
         level="country",
         deadline_days=deadline_days,
         cache=request.app.state.caches.trends,
+        at=request.app.state.snapshots.at,
     )
     return {
         "periods": ",".join(p.id for p in series),

@@ -142,6 +142,7 @@ def get_trends(
         compare=_listed(compare, COMPARISONS, "compare"),
         deadline_days=deadline_days,
         cache=request.app.state.caches.trends,
+        at=request.app.state.snapshots.at,
     )
     table = answer.table
     if f != "json":
