@@ -7,7 +7,9 @@ Persian or Arabic-Indic digits.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 
 import numpy as np
@@ -28,9 +30,31 @@ def search_key(text: object) -> str:
     """A name folded for matching: lower case, Persian letters, no ZWNJ, diacritics or spaces."""
     if not isinstance(text, str):
         return ""
-    text = unicodedata.normalize("NFKD", latin_digits(text).translate(_LETTERS).casefold())
-    folded = _IGNORED.sub("", "".join(ch for ch in text if not unicodedata.combining(ch)))
-    return re.sub(r"[\s\-‌]+", "", folded)
+    return unicodedata.normalize("NFKD", text.translate(_FOLD).casefold()).translate(_dropped())
+
+
+#: Persian and Arabic-Indic digits as 0-9 (``latin_digits``) and Arabic letters as Persian, at once.
+_FOLD = {**_DIGITS, ord("٫"): ".", ord("٬"): None, **_LETTERS}
+
+
+@functools.cache
+def _dropped() -> dict[int, None]:
+    """What a search key leaves out, as a table ``str.translate`` deletes by: every combining
+    character of Unicode (diacritics), the characters of ``_IGNORED``, white space and hyphens.
+    Made once (0.2 s)."""
+    ignored = {chr(c) for c in range(0x600, 0x2100) if _IGNORED.match(chr(c))} | {"-"}
+    table: dict[int, None] = {}
+    for c in range(sys.maxunicode + 1):
+        ch = chr(c)
+        if unicodedata.combining(ch) or ch.isspace() or ch in ignored:  # isspace: what re's \s is
+            table[c] = None
+    return table
+
+
+def _keys(names: pd.Series) -> np.ndarray:
+    """``search_key`` of each name, each distinct name folded once."""
+    keys = {name: search_key(name) for name in names.unique()}
+    return names.map(keys).to_numpy()
 
 
 #: What the search finds, in the order hits of equal rank are listed: ``place`` is a gazetteer
@@ -68,8 +92,8 @@ def search_index(
                 else frame[code_col].astype(str).str[:2].to_numpy(),
                 "county_code": frame["county_code"].to_numpy() if "county_code" in frame else None,
                 "population": population.fillna(0).astype("int64").to_numpy(),
-                "key_fa": fa.map(search_key).to_numpy(),
-                "key_en": en.map(search_key).to_numpy(),
+                "key_fa": _keys(fa),
+                "key_en": _keys(en),
             }
         )
     return out
