@@ -152,12 +152,11 @@ def generalised_analysis(snap: Snapshot):
     from, so no figure they see is finer than the generalised positions themselves."""
 
     def build():
-        base = snap.analysis()
         layers = {**snap.layers, "ngos": generalised_ngos(snap.layer("ngos"))}
         if "volunteer_groups" in snap.layers:
             groups = snap.layer("volunteer_groups")
             layers["volunteer_groups"] = generalise_volunteers(groups, groups, snap.layer("settlements"))
-        return analysis_from_layers(layers, snap.norms, base.travel, snap.as_of)
+        return analysis_from_layers(layers, snap.norms, snap.travel_cost(), snap.as_of)
 
     return snap.cached("analysis:generalised", build)
 

@@ -68,6 +68,13 @@ class Snapshot:
                     memory.release_soon()  # the analysis's intermediate frames are freed: give them back
             return self._analysis
 
+    def travel_cost(self) -> object | None:
+        """The travel cost of this snapshot's analyses: that of its analysis if made, else its
+        own (a function making it is asked; the service's makes the road network once)."""
+        if self._analysis is not None:
+            return self._analysis.travel
+        return self.travel() if callable(self.travel) else self.travel
+
     def cached(self, key: str, build: Callable[[], object]) -> object:
         """A value derived from this snapshot, built once."""
         value = self._cache.get(key)
@@ -96,8 +103,7 @@ class Snapshot:
 
 
 def analysis_from_snapshot(snapshot: Snapshot) -> Analysis:
-    travel = snapshot.travel() if callable(snapshot.travel) else snapshot.travel
-    result = analysis_from_layers(snapshot.layers, snapshot.norms, travel, snapshot.as_of)
+    result = analysis_from_layers(snapshot.layers, snapshot.norms, snapshot.travel_cost(), snapshot.as_of)
     result.as_of_fixed = snapshot.fixed_day
     return result
 
@@ -127,6 +133,20 @@ def snapshot_at(snap: Snapshot, day: dt.date, small_cache_bytes: int = 16 * 2**2
     return made
 
 
+def _made_once(make: Callable[[], object]) -> Callable[[], object]:
+    """``make``, called once (the first caller's result is every caller's)."""
+    lock = threading.Lock()
+    made: list[object] = []
+
+    def once() -> object:
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    return once
+
+
 #: How many snapshots at earlier days (``Snapshots.at``) are kept: each holds a national analysis.
 DAY_SNAPSHOTS = 2
 
@@ -145,7 +165,10 @@ class Snapshots:
     ) -> None:
         self.store = store
         self.norms = norms
-        self.travel = travel
+        # One travel cost for every snapshot, made when an analysis first needs it: the road
+        # network keeps the settlements' attachment to it (``RoadNetwork.snap``) for the next
+        # analysis, of a later store version or an earlier day.
+        self.travel = _made_once(travel) if callable(travel) else travel
         self.on_load = on_load
         self.as_of = as_of
         self.small_cache_bytes = small_cache_bytes

@@ -618,6 +618,33 @@ def test_the_trends_and_a_periods_routes_share_the_analysis_of_that_day(trends_c
     }
 
 
+def test_every_snapshot_and_day_analyses_on_one_travel_cost_made_once(small_store):
+    """The service's travel cost (on roads, the road network with its places' attachment) is
+    made once and shared by the current analysis, an earlier day's and the generalised ones."""
+    from geo.distance import StraightLine
+    from services.scope import generalised_analysis
+    from services.snapshot import Snapshots
+    from tests import analysis_world as world
+
+    made = []
+
+    def travel():
+        made.append(StraightLine(1.2))
+        return made[-1]
+
+    snaps = Snapshots(small_store, world.demo_norms(), travel=travel)
+    current = snaps.current()
+    earlier = snaps.at(current, D(2021, 3, 20))
+    analyses = [
+        generalised_analysis(earlier),
+        current.analysis(),
+        generalised_analysis(current),
+        earlier.analysis(),
+    ]
+    assert len(made) == 1
+    assert all(a.travel is made[0] for a in analyses)
+
+
 def test_a_period_is_read_within_the_callers_provinces_and_refused_after_the_as_of_day(trends_client):
     officer = bearer(trends_client.tokens[f"licensing_officer_{PROVINCE}"])
     rows = trends_client.get("/saturation?period=1399", headers=officer).json()["rows"]
