@@ -234,12 +234,69 @@ def flag_reasons(
     (minimum 0.50)". With ``approximate`` (figures rounded by ``coarsen``) they read "about 65
     km" and "access about 0.10 of norm".
 
-    Written a column at a time (``flag_reasons_by_row`` is the same one flag at a time): a figure
-    shown in whole units is formatted once per distinct value, and the national flags' reasons
-    take a tenth of the time. Equal reasons are one object (a quarter as many as flags).
+    Written a column at a time (``flag_reasons_by_row`` is the same one flag at a time), once per
+    distinct reason: the flags are grouped by what their words show (service, figures in whole
+    units, the access share as written, ...), one flag of each group is written and every flag
+    of the group gets its words, one object (the national flags have a quarter as many reasons
+    as flags): a quarter of the time, and no text made per flag only to be dropped as a repeat.
     """
-    about_en, about_fa = ("about ", "حدود ") if approximate else ("", "")
     labels = labels_of(services) if services is not None else DEFAULT_SERVICE_TYPES
+    groups, first = _reason_groups(flags, approximate)
+    en, fa = _written(flags.iloc[first], approximate, labels)
+    return pd.DataFrame({"reason_en": en[groups], "reason_fa": fa[groups]}, index=flags.index)
+
+
+def _reason_groups(flags: pd.DataFrame, approximate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each flag's group of equal reasons (0..k-1) and the position of one flag of each group:
+    flags are equal in what the reasons show, figures as written (a distance in whole units, the
+    access share with its decimals); what a flag's reasons leave out is left out of the key."""
+    n = len(flags)
+    too_far = flags["too_far"].to_numpy(dtype=bool)
+    low = flags["low_access"].to_numpy(dtype=bool)
+    travel = (
+        flags["max_travel_min"].to_numpy(dtype="float64") if "max_travel_min" in flags else np.full(n, np.nan)
+    )
+    road = too_far & np.isfinite(travel)
+    line = too_far & ~np.isfinite(travel)
+    zero = np.zeros(n)
+
+    def shown(column: str, where: np.ndarray) -> np.ndarray:
+        return np.where(where, np.rint(flags[column].to_numpy(dtype="float64")), zero)
+
+    share = flags["access_share"].to_numpy(dtype="float64")
+    minimum = flags["min_access_share"].to_numpy(dtype="float64")
+    # the share as written: each distinct (share, minimum) of a low flag written once
+    pairs, inverse = np.unique(np.column_stack([share, minimum])[low], axis=0, return_inverse=True)
+    words = [
+        f"{v:.{2 if approximate else below_digits(v, m)}f}" for v, m in pairs.tolist()
+    ]  # fmt: skip
+    written = np.full(n, -1, dtype="int64")
+    written[low] = pd.factorize(pd.Series(words, dtype=object))[0][inverse.reshape(-1)]
+    key = pd.DataFrame(
+        {
+            "service": pd.factorize(flags["service_type"])[0],
+            "road": road,
+            "line": line,
+            "minutes": shown("nearest_min", road) if "nearest_min" in flags else zero,
+            "km": shown("nearest_km", too_far),
+            "straight": (flags["road_fallback"].to_numpy(dtype=bool) & road)
+            if "road_fallback" in flags
+            else road,
+            "travel": np.where(road, np.rint(travel), zero),
+            "distance": shown("max_distance_km", line),
+            "share": written,
+            "minimum": np.where(low, minimum, zero),
+            "target": flags["in_target_area"].to_numpy(dtype=bool),
+        }
+    )
+    groups = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(groups, return_index=True)[1]  # the first flag of each group (0..k-1)
+    return groups, first
+
+
+def _written(flags: pd.DataFrame, approximate: bool, labels: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """The English and Persian reasons of each of ``flags``, a column at a time."""
+    about_en, about_fa = ("about ", "حدود ") if approximate else ("", "")
     n = len(flags)
     service = flags["service_type"].to_numpy()
     label_fa = _column([labels.get(t, (t, t))[0] for t in service])
@@ -329,7 +386,7 @@ def flag_reasons(
     if target.any():
         en[target] = _joined(en[target], "inside a target neighbourhood", "; ")
         fa[target] = _joined(fa[target], "در محدودهٔ محلهٔ هدف", "؛ ")
-    return pd.DataFrame({"reason_en": _shared(en), "reason_fa": _shared(fa)}, index=flags.index)
+    return en, fa
 
 
 def _column(values: list) -> np.ndarray:
@@ -349,12 +406,6 @@ def _whole(values: np.ndarray, lang: str, digits: int = 0) -> np.ndarray:
 def _joined(left: np.ndarray, right, sep: str) -> np.ndarray:
     """``left`` and ``right`` joined by ``sep``, or ``right`` alone where ``left`` is empty."""
     return np.where(left == "", right, left + sep + right)
-
-
-def _shared(texts: np.ndarray) -> np.ndarray:
-    """One object per distinct text."""
-    codes, unique = pd.factorize(texts)
-    return np.asarray(unique, dtype=object)[codes]
 
 
 def flag_reasons_by_row(
