@@ -267,9 +267,7 @@ def _reason_groups(flags: pd.DataFrame, approximate: bool) -> tuple[np.ndarray, 
     minimum = flags["min_access_share"].to_numpy(dtype="float64")
     # the share as written: each distinct (share, minimum) of a low flag written once
     pairs, inverse = np.unique(np.column_stack([share, minimum])[low], axis=0, return_inverse=True)
-    words = [
-        f"{v:.{2 if approximate else below_digits(v, m)}f}" for v, m in pairs.tolist()
-    ]  # fmt: skip
+    words = _share_words(pairs[:, 0], pairs[:, 1], approximate)
     written = np.full(n, -1, dtype="int64")
     written[low] = pd.factorize(pd.Series(words, dtype=object))[0][inverse.reshape(-1)]
     key = pd.DataFrame(
@@ -354,19 +352,12 @@ def _written(flags: pd.DataFrame, approximate: bool, labels: Mapping) -> tuple[n
 
     low = flags["low_access"].to_numpy(dtype=bool)
     if low.any():
-        # Python floats: their round and format are several times numpy scalars'
-        share = flags["access_share"].to_numpy(dtype="float64")[low].tolist()
+        share = flags["access_share"].to_numpy(dtype="float64")[low]
         minimum = flags["min_access_share"].to_numpy(dtype="float64")[low]
-        figures = [f"{v:.2f}" for v in share]
-        if not approximate:
-            # more decimals only where two would round up to the minimum: a share within 0.01 below it
-            values = np.asarray(share)
-            close = np.flatnonzero((values < minimum) & (values >= minimum - 0.01))
-            for i in close.tolist():
-                figures[i] = f"{share[i]:.{below_digits(share[i], float(minimum[i]))}f}"
+        figures = _share_words(share, minimum, approximate)
         # Persian digits of the same figure (fa_number's; its thousands mark only from 1,000 up)
         figures_fa = [f.translate(_FA_DIGITS) if -1000 < v < 1000 else fa_number(v, len(f.partition(".")[2]))
-                      for f, v in zip(figures, share, strict=True)]  # fmt: skip
+                      for f, v in zip(figures, share.tolist(), strict=True)]  # fmt: skip
         en[low] = _joined(
             en[low],
             "access " + about_en + _column(figures) + " of norm (minimum " + _whole(minimum, "en", 2) + ")",
@@ -387,6 +378,17 @@ def _written(flags: pd.DataFrame, approximate: bool, labels: Mapping) -> tuple[n
         en[target] = _joined(en[target], "inside a target neighbourhood", "; ")
         fa[target] = _joined(fa[target], "در محدودهٔ محلهٔ هدف", "؛ ")
     return en, fa
+
+
+def _share_words(share: np.ndarray, minimum: np.ndarray, approximate: bool) -> list[str]:
+    """Access shares as the reasons write them: two decimals, more where two would round up to
+    the minimum (``below_digits``: only a share within 0.01 below it can), two when approximate."""
+    values = share.tolist()  # Python floats: their round and format are several times numpy's
+    words = [f"{v:.2f}" for v in values]
+    if not approximate:
+        for i in np.flatnonzero((share < minimum) & (share >= minimum - 0.01)).tolist():
+            words[i] = f"{values[i]:.{below_digits(values[i], float(minimum[i]))}f}"
+    return words
 
 
 def _column(values: list) -> np.ndarray:
