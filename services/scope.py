@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from geo.decisions import Coarsening, coarsen
+from geo.errors import Forbidden
 from geo.licences import status_at
 from geo.volunteers import group_places
 from services.loading import analysis_from_layers
@@ -66,6 +67,12 @@ class Scope:
         return self.provinces is None or (
             province_code is not None and str(province_code)[:2] in self.provinces
         )
+
+    def require(self, province: str | None) -> None:
+        """Refuse (403, ``outside-provinces``) a province this scope does not hold; None asks for
+        no one province and passes."""
+        if province is not None and not self.allows(province):
+            raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
 
 
 NATIONAL = Scope(None, True)

@@ -71,12 +71,18 @@ class Visit:
         self.context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         self.outside: list[str] = []
         self.errors: list[str] = []
-        self.failed: list[str] = []
+        # Each failed request with why it failed and the document (counted by ``documents``) that
+        # asked for it: a request the browser cut short because the page went on to another
+        # document (net::ERR_ABORTED, a font still loading when a link is followed) is not a fault.
+        self._failures: list[tuple[str, str, int]] = []
+        self.documents = 0
+        self._asked_by: dict[object, int] = {}
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda err: self.errors.append(str(err)))
         self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
-        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.on("framenavigated", self._navigated)
+        self.page.on("requestfailed", self._failed)
         # What the page has asked for and not yet received, and when each request began or ended:
         # the wait for quiet reads these (Playwright's own "networkidle" once hung 90 s in CI with
         # no request in flight that the page could name).
@@ -104,7 +110,27 @@ class Visit:
         with self.page.expect_navigation():
             self.page.click("#am-sign-in-submit")
 
+    def _navigated(self, frame) -> None:
+        if frame == self.page.main_frame:
+            self.documents += 1
+
+    def _failed(self, request) -> None:
+        self._failures.append(
+            (request.url, request.failure or "", self._asked_by.get(request, self.documents))
+        )
+
+    @property
+    def failed(self) -> list[str]:
+        """The requests that failed, leaving aside those cut short by the page's own move to a
+        later document."""
+        return [
+            url
+            for url, why, document in self._failures
+            if not (why == "net::ERR_ABORTED" and document < self.documents)
+        ]
+
     def _began(self, request) -> None:
+        self._asked_by[request] = self.documents
         self.in_flight[id(request)] = (request.url, time.monotonic())
         self.changes.append((time.monotonic(), request.url))
 

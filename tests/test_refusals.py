@@ -108,6 +108,28 @@ def test_a_settlement_of_another_province_is_a_404_page(clients, small_layers, l
     assert data.json()["code"] == "unknown-settlement"
 
 
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_page_of_another_province_is_refused_as_a_page(clients, lang):
+    """A director or officer who opens a page on a province not theirs (an address shared or
+    edited by hand) is told so in the page's language; before, the page opened on their own
+    province as if they had asked for it. National roles open any province's page."""
+    text = strings(lang)
+    for role, page in (("provincial_director", "priorities"), ("provincial_director", "national")):
+        client = clients[role]
+        mine = client.get(f"/maps/{page}?province={PROVINCE}&lang={lang}", headers=BROWSER)
+        assert mine.status_code == 200, (role, page)
+        other = client.get(f"/maps/{page}?province={OTHER_PROVINCE}&lang={lang}", headers=BROWSER)
+        assert other.status_code == 403, (role, page)
+        assert other.headers["content-type"].startswith("text/html")
+        assert text["refused_scope_title"] in other.text and text["refused_scope"] in other.text
+        assert nav_links(other.text) == set(pages_for(_user(role)))
+        program = client.get(f"/maps/{page}?province={OTHER_PROVINCE}")
+        assert program.status_code == 403 and program.json()["code"] == "outside-provinces"
+    for role in ("planner", "admin"):
+        page = clients[role].get(f"/maps/priorities?province={OTHER_PROVINCE}&lang={lang}", headers=BROWSER)
+        assert page.status_code == 200, role
+
+
 def test_a_page_that_does_not_exist_is_a_404_page(clients):
     for role in ROLES:
         page = clients[role].get("/maps/nowhere", headers=BROWSER)

@@ -42,7 +42,7 @@ from api.schemas import (
 )
 from api.security import current_user
 from geo import activities as AC
-from geo.errors import BadParameter, Forbidden, PreconditionFailed, PreconditionRequired
+from geo.errors import BadParameter, PreconditionFailed, PreconditionRequired
 from geo.periods import parse_periods, period_of, period_range
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
 from services import activities as S
@@ -115,8 +115,7 @@ def _provinces(request: Request, province: str | None = None):
     mine = None if scope.provinces is None else sorted(scope.provinces)
     if province is None:
         return mine
-    if mine is not None and province not in mine:
-        raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
+    scope.require(province)
     return [province]
 
 

@@ -200,8 +200,7 @@ def list_applications(
 ) -> dict:
     provinces = _provinces(request)
     if province is not None:
-        if provinces is not None and province not in provinces:
-            raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
+        scope_of(current_user(request)).require(province)
         provinces = [province]
     rows = _store(request).list_applications(provinces)
     if status is not None:

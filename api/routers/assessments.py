@@ -192,8 +192,8 @@ def centre_positions(snap: Snapshot) -> dict[str, tuple[float, float]]:
 
 def allowed_province(snap: Snapshot, province: str | None) -> None:
     scope = getattr(snap, "scope", None)
-    if province is not None and scope is not None and not scope.allows(province):
-        raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
+    if scope is not None:
+        scope.require(province)
 
 
 def known_province(snap: Snapshot, province: str | None) -> str | None:

@@ -186,6 +186,10 @@ def page(
     # A page address may carry Persian digits (typed, pasted or shared): read them as numbers. A
     # value that is no number is left out of the form, where the page asks for it again.
     province = latin_digits(province) if province else None
+    # Another province's page is refused as its data is (a 403 page saying so), not shown as one's own.
+    scope = getattr(snap, "scope", None)
+    if scope is not None:
+        scope.require(province)
     lat_value = _number(lat, -90, 90)
     lon_value = _number(lon, -180, 180)
     cap_value = _number(capacity, 1, 100_000)

@@ -16,7 +16,7 @@ from api.routers.assessments import Province, json_safe, known_province
 from api.schemas import ServiceType, Trends, with_downloads
 from api.security import current_user
 from geo.applications import DEFAULT_DEADLINE_DAYS
-from geo.errors import BadPeriod, Forbidden
+from geo.errors import BadPeriod
 from geo.periods import Period, parse_period, parse_periods, period_of, period_range
 from geo.trends import COMPARISONS
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
@@ -124,8 +124,7 @@ def get_trends(
 ) -> Response:
     user = current_user(request)
     scope = scope_of(user)
-    if province is not None and not scope.allows(province):
-        raise Forbidden(f"province {province} is not one of your provinces", code="outside-provinces")
+    scope.require(province)
     known_province(national, province)
     if f != "json":
         require_export(request)
