@@ -6,6 +6,7 @@ import functools
 import inspect
 import json
 import math
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -242,8 +243,12 @@ def download(frame: pd.DataFrame, name: str, fmt: str, settings=None) -> Respons
     if settings is not None:
         check_export_size(frame, settings)
     folder = Path(tempfile.mkdtemp(prefix="amayesh-export-"))
-    # Written in a worker process: the C code of the writers would hold the event loop's lock.
-    path = exporter.write(frame, folder / f"{name}.{fmt}", layer=name.replace("-", "_"))
+    try:
+        # Written in a worker process: the C code of the writers would hold the event loop's lock.
+        path = exporter.write(frame, folder / f"{name}.{fmt}", layer=name.replace("-", "_"))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed or refused export leaves no folder behind
+        raise
 
     def cleanup() -> None:
         path.unlink(missing_ok=True)

@@ -18,7 +18,9 @@ Without ``--store`` (or if it holds no layers) the national demo is built into a
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -87,6 +89,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "intake.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="amayesh-bench-intake-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the workbook and the jobs' files
     store_url = args.store
     if not Path(store_url).exists() and not store_url.startswith("postgres"):
         from demo.build import build_demo

@@ -39,6 +39,19 @@ class AmayeshError(ValueError):
         if code is not None:
             self.code = code
 
+    def __reduce__(self):
+        # Unpickled as it was, whatever arguments a subclass's ``__init__`` takes: an error raised
+        # in a worker process (an export, an import reader) crosses back to the service whole;
+        # before, ``ImportFileError`` failed to unpickle and broke the export workers' pool.
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(cls: type[AmayeshError], args: tuple, state: dict) -> AmayeshError:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 # ---- the four kinds ----------------------------------------------------------------------------
 

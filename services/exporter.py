@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +56,18 @@ def write(frame: pd.DataFrame, path: Path, *, layer: str, fmt: str | None = None
     """``exchange.formats.write_file`` in a worker process (the calling thread waits)."""
     from exchange.formats import write_file
 
-    return _get().submit(write_file, frame, path, layer=layer, fmt=fmt).result()
+    pool = _get()
+    try:
+        return pool.submit(write_file, frame, path, layer=layer, fmt=fmt).result()
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): this export fails, the next gets a new pool
+        # (a broken pool refuses every later task).
+        with _lock:
+            global _pool
+            if _pool is pool:
+                _pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 def shutdown() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,50 @@ def test_export_workers_end_when_the_server_is_killed(tmp_path):
     finally:
         server.kill()
         server.stdout.close()
+
+
+def test_a_failed_download_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """A download whose writer fails (here: a format it does not write) is an error, and the
+    folder made for it is gone; a download that works leaves its file for the response."""
+    import pandas as pd
+
+    from api.deps import download
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    frame = pd.DataFrame({"a": [1, 2]})
+    with pytest.raises(ValueError):
+        download(frame, "nothing", "docx")
+    assert list(tmp_path.glob("amayesh-export-*")) == []
+    response = download(frame, "fine", "csv")
+    assert Path(response.path).parent.parent == tmp_path
+    assert Path(response.path).read_text(encoding="utf-8-sig").startswith("a")
+
+
+@pytest.mark.processes
+def test_an_export_after_a_worker_died_gets_a_new_pool(tmp_path):
+    """A worker killed mid-service (out of memory, by hand) fails the export it held at most;
+    the next export is written by a new pool (a broken pool refused every later export)."""
+    import os
+    import signal
+
+    import pandas as pd
+
+    from services import exporter
+
+    frame = pd.DataFrame({"a": [1, 2]})
+    exporter.write(frame, tmp_path / "first.csv", layer="t")
+    workers = list(exporter._get()._processes)
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(running(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The pool may learn of its dead workers on this export: then it fails, and is replaced.
+    with contextlib.suppress(BrokenProcessPool):
+        exporter.write(frame, tmp_path / "second.csv", layer="t")
+    assert (
+        exporter.write(frame, tmp_path / "third.csv", layer="t")
+        .read_text(encoding="utf-8-sig")
+        .startswith("a")
+    )
