@@ -5,7 +5,7 @@ DATA_DIR ?= ../shared/data/iran
 STORE    ?= var/amayesh.gpkg
 BIN      := $(VENV)/bin
 
-.PHONY: install demo build-demo serve test test-fast lint clean
+.PHONY: install demo build-demo serve test test-fast test-postgis lint clean
 
 # Python keeps its compiled modules (and pytest its rewritten test modules) between runs even
 # where the environment says not to: that saves each test worker about 5 s of start-up.
@@ -41,13 +41,18 @@ TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
-# The fast set: no national demo, no browser, no slow fuzzing, no benches (the small hand-built store
-# instead), no killing of the service's own processes and no servers of several processes; property
-# tests draw a quarter of their examples and the contract walks two roles (AMAYESH_TEST_SAMPLE).
-# PostGIS tests run when AMAYESH_TEST_DATABASE_URL is set.
+# The fast set: the embedded store only (no database server), no national demo, no browser, no
+# slow fuzzing, no benches (the small hand-built store instead), no killing of the service's own
+# processes and no servers of several processes; property tests draw a quarter of their examples
+# and the contract walks two roles (AMAYESH_TEST_SAMPLE).
+FAST := not realdata and not browser and not slow and not processes and not bench
 test-fast: install
-	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest \
-		-m "not realdata and not browser and not slow and not processes and not bench" \
+	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest -m "$(FAST) and not postgis" \
+		-n 2 --dist worksteal --durations=15
+
+# The same on the PostGIS store: the fast set's PostGIS variants (AMAYESH_TEST_DATABASE_URL).
+test-postgis: install
+	AMAYESH_TEST_SAMPLE=1 $(BIN)/python -m pytest -m "$(FAST) and postgis" \
 		-n 2 --dist worksteal --durations=15
 
 lint: install

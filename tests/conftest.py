@@ -499,8 +499,11 @@ def pytest_collection_modifyitems(config, items):
     """Mark what truly needs real data by what it uses, so ``-m "not realdata"`` never builds the
     demo; and count the full sets (``full_matrix``) collected, before ``-m`` or ``-k`` selects."""
     for item in items:
-        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if REAL_DATA_FIXTURES & fixtures:
             item.add_marker(pytest.mark.realdata)
+        if "postgis_url" in fixtures:  # a test that needs the server says so, marked or not
+            item.add_marker(pytest.mark.postgis)
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # The modules that use the national demo first (each kept whole, in its order): the
         # worker given the head of the list builds the demo (``shared_demo_files``) while the

@@ -54,7 +54,7 @@ def pg_client(demo, postgis_url, tmp_path_factory):
     store.close()
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
+@pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
 def any_client(request):
     """The client of either store (PostGIS marks the test as needing the server)."""
     if request.param == "postgis":

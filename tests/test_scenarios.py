@@ -202,7 +202,7 @@ def _record(i: int, owner: str = "planner") -> dict:
     }
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
+@pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
 def any_store(request, tmp_path, tiny_counties):
     if request.param == "gpkg":
         from store.gpkg import GeoPackageStore

@@ -320,7 +320,9 @@ def test_repeated_strings_are_held_once_and_nothing_else_changes():
     )
     before = frame.copy(deep=True)
     assert len({id(v) for v in frame["kind"][:3]}) == 3
-    out = share_repeated_strings(frame)
+    assert share_repeated_strings(frame) is frame  # fewer rows than SHARE_MIN_ROWS: left as it is
+    assert len({id(v) for v in frame["kind"][:3]}) == 3
+    out = share_repeated_strings(frame, min_rows=0)
     pd.testing.assert_frame_equal(out, before)
     assert [type(v) for v in out["mixed"]] == [type(v) for v in before["mixed"]]
     assert out["kind"].dtype == object and len({id(v) for v in out["kind"][:3]}) == 1
@@ -328,12 +330,13 @@ def test_repeated_strings_are_held_once_and_nothing_else_changes():
     assert len({id(v) for v in out["mixed"]}) == len({id(v) for v in before["mixed"]})
     # with a pool, the chunks of one layer share their strings with each other's
     pool: dict[str, str] = {}
-    first = share_repeated_strings(pd.DataFrame({"kind": copies("روستا", 2)}), pool)
-    second = share_repeated_strings(pd.DataFrame({"kind": copies("روستا", 3)}), pool)
+    first = share_repeated_strings(pd.DataFrame({"kind": copies("روستا", 2)}), pool, min_rows=0)
+    second = share_repeated_strings(pd.DataFrame({"kind": copies("روستا", 3)}), pool, min_rows=0)
     assert len({id(v) for v in [*first["kind"], *second["kind"]]}) == 1
 
 
-def test_a_layer_read_from_either_store_shares_its_repeated_codes(store, small_layers):
+def test_a_layer_read_from_either_store_shares_its_repeated_codes(store, small_layers, monkeypatch):
+    monkeypatch.setattr("store.base.SHARE_MIN_ROWS", 0)  # the small world's layers are below it
     store.write_layer("settlements", small_layers["settlements"])
     for settlements in (store.read_layer("settlements"), store.read_layers()["settlements"]):
         for column in ("kind", "province_code", "county_code"):
