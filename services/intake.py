@@ -181,6 +181,10 @@ class Job:
         }
 
 
+class _Cancelled(Exception):
+    """The job was cancelled while its analysis ran."""
+
+
 class ImportJobs:
     """The import jobs of one service: their private folder, their states, the confirmed imports.
 
@@ -342,18 +346,18 @@ class ImportJobs:
         """Read, place, validate and compare with the store: the job's preview."""
         started = time.perf_counter()
         try:
-            job.state = "reading"
+            self._advance(job, "reading")
             job.store_version = self.store.version()
             limits = self.limits()
             try:
                 raw = read_rows(job.path, job.layer, limits=limits)
             except ImportFileError as err:
                 self._preview(job, file_refused(job.layer, job.filename, err), None)
-                job.state = "refused"
+                self._advance(job, "refused")
                 return job
             job.rows_read = len(raw)
             job.raw = raw
-            job.state = "checking"
+            self._advance(job, "checking")
             scoped = job.provinces if job.role != "admin" else None
             # The store's layers, read once for both checks below (or taken from the snapshot).
             layers: dict = dict(self.reference(job.store_version)) if self.reference else {}
@@ -377,15 +381,31 @@ class ImportJobs:
                 self._registry = (job.store_version, layers["ngos"])
             rows = result.frame if result.ok else result.accepted
             self._preview(job, result, rows, layers.get(job.layer))
-            job.state = "ready" if not result.rejected["row"].isna().any() else "refused"
+            self._advance(job, "ready" if not result.rejected["row"].isna().any() else "refused")
+        except _Cancelled:
+            self._forget_preview(job)  # cancelled while it was read or checked: it stays cancelled
         except Exception as err:  # a fault of ours: the job fails, the server goes on
-            job.state, job.error = "failed", f"{type(err).__name__}: {err}"[:300]
+            with self._lock:
+                if job.state != "cancelled":
+                    job.state, job.error = "failed", f"{type(err).__name__}: {err}"[:300]
             import logging
 
             logging.getLogger("amayesh").exception("import %s failed", job.id)
         finally:
             job.seconds = round(time.perf_counter() - started, 3)
         return job
+
+    def _advance(self, job: Job, state: str) -> None:
+        """Move ``job`` on to ``state`` unless it was cancelled meanwhile (``_Cancelled``): an
+        analysis still running when its import is cancelled never brings the import back."""
+        with self._lock:
+            if job.state == "cancelled":
+                raise _Cancelled
+            job.state = state
+
+    @staticmethod
+    def _forget_preview(job: Job) -> None:
+        job.raw, job.frame, job.rejected = None, None, None
 
     def _preview(
         self,
@@ -439,9 +459,11 @@ class ImportJobs:
 
     def cancel(self, job_id: str, user: User) -> Job:
         job = self.get(job_id, user)
-        if job.state in ("confirmed", "cancelled"):
-            raise ImportConflict(f"this import is {job.state} already")
-        job.state = "cancelled"
+        with self._lock:  # after this no analysis moves the job on (``_advance``)
+            if job.state in ("confirmed", "cancelled"):
+                raise ImportConflict(f"this import is {job.state} already")
+            job.state = "cancelled"
+        self._forget_preview(job)
         self._drop(job, keep_job=True)
         self.audit(user.username, "import.cancel", f"layer:{job.layer}", None, self._what(job))
         return job

@@ -361,6 +361,42 @@ def test_cancel_and_expiry_delete_the_file(world):
     assert admin.get(f"/imports/{job2['id']}").status_code == 404
 
 
+@pytest.mark.parametrize("when", ["reading", "checking"])
+def test_an_import_cancelled_while_it_is_read_or_checked_stays_cancelled(world, when):
+    """Cancelled while its file is still read or checked, an import stays cancelled: the analysis
+    ends without a preview and it cannot be confirmed (it came back "ready" and could be written
+    after its cancel was in the audit log; or "refused", holding one of the user's open slots)."""
+    admin = world["clients"]["admin"]
+    service = world["app"].state.imports
+    store = world["store"]
+    before = len(store.read_layer("ngos"))
+    original_limits, original_reference = service.limits, service.reference
+    cancels: list[tuple[str, int]] = []
+
+    def cancel_now():
+        job = next(j for j in service.jobs.values() if j.state in ("reading", "checking"))
+        cancels.append((job.state, admin.post(f"/imports/{job.id}/cancel").status_code))
+
+    if when == "reading":  # the limits are asked for as the reading starts
+        service.limits = lambda: (cancel_now(), original_limits())[1]
+    else:  # the store's layers as the check starts
+        service.reference = lambda version: (
+            cancel_now(),
+            original_reference(version) if original_reference else {},
+        )[1]
+    job_id = upload(admin, registry([row("C-9", "م", "اراک", "کمیجان")])).json()["id"]
+    job = service.jobs[job_id]
+    deadline = time.monotonic() + 60
+    while job.seconds is None:  # the analysis has ended
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert cancels == [(when, 200)]
+    body = admin.get(f"/imports/{job_id}").json()
+    assert body["state"] == "cancelled" and job.frame is None and job.rejected is None
+    assert admin.post(f"/imports/{job_id}/confirm").status_code == 409
+    assert len(store.read_layer("ngos")) == before
+
+
 def test_upload_size_is_refused_before_the_body_is_read(tmp_path):
     url = str(tmp_path / "w.gpkg")
     make_store(url)
