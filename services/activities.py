@@ -63,11 +63,19 @@ def places(national: Snapshot) -> pd.DataFrame:
     return out
 
 
-def licences(national: Snapshot) -> frozenset[str]:
-    """The registry's licence numbers (cached per snapshot)."""
-    out = national.cached(
-        "activity-licences", lambda: frozenset(national.layer("ngos")["licence_no"].astype(str))
-    )
+def licences(national: Snapshot, provinces=None) -> frozenset[str]:
+    """The registry's licence numbers of centres in ``provinces`` (None: every one; cached per
+    snapshot): a caller of some provinces names only their centres, and another province's
+    number is refused as an unknown one is (else the answer told which numbers exist there)."""
+    wanted = None if provinces is None else tuple(sorted(provinces))
+
+    def build() -> frozenset[str]:
+        ngos = national.layer("ngos")
+        if wanted is not None:
+            ngos = ngos[ngos["province_code"].isin(wanted)]
+        return frozenset(ngos["licence_no"].astype(str))
+
+    out = national.cached(f"activity-licences:{wanted}", build)
     assert isinstance(out, frozenset)
     return out
 
@@ -90,7 +98,9 @@ def _outside(rows: list[dict], provinces) -> pd.DataFrame:
 
 def checked(national: Snapshot, given: list[Mapping], provinces) -> tuple[list[dict], pd.DataFrame]:
     """The rows resolved, and their problems (values, places, licences, provinces), by row."""
-    rows, problems = AC.check_activities(given, places(national), licences(national), national.norms.services)
+    rows, problems = AC.check_activities(
+        given, places(national), licences(national, provinces), national.norms.services
+    )
     problems = pd.concat([problems, _outside(rows, provinces)], ignore_index=True)
     return rows, problems.sort_values(["row"], kind="stable", ignore_index=True)
 

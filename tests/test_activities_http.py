@@ -180,6 +180,32 @@ def test_an_entry_is_checked_against_the_registry_and_the_places(gpkg_service):
     assert r.status_code == 201 and r.json()["target_code"] is None
 
 
+def test_an_officer_names_only_centres_of_their_provinces(gpkg_service):
+    """A licence number of another province's centre is refused to an officer exactly as a number
+    that does not exist is (the answer told which numbers exist there, and linked a centre the
+    officer may not see to their activity); a national role names any centre."""
+    client, tokens, _ = gpkg_service
+    officer = tokens["officer00"]
+    unknown = client.post(
+        "/activities", json=body(organisation_kind="ngo", licence_no="SYN-09999"), headers=officer
+    )
+    other = client.post(
+        "/activities", json=body(organisation_kind="ngo", licence_no="SYN-00010"), headers=officer
+    )
+    assert unknown.status_code == other.status_code == 422
+    assert [(p["field"], p["reason"]) for p in other.json()["problems"]] == [
+        (p["field"], p["reason"]) for p in unknown.json()["problems"]
+    ]
+    own = client.post(
+        "/activities", json=body(organisation_kind="ngo", licence_no="SYN-00001"), headers=officer
+    )
+    assert own.status_code == 201, own.text
+    admin = client.post(
+        "/activities", json=body(organisation_kind="ngo", licence_no="SYN-00010"), headers=tokens["admin"]
+    )
+    assert admin.status_code == 201, admin.text
+
+
 def test_the_import_is_all_or_nothing_with_every_refused_row(gpkg_service):
     client, tokens, app = gpkg_service
     officer = tokens["officer00"]
