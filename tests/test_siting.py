@@ -337,3 +337,42 @@ def test_siting_refuses_by_the_pairs_its_travel_keeps(monkeypatch):
     monkeypatch.setattr(plan, "MAX_PAIRS", counted - 1)
     with pytest.raises(AnalysisInputError, match="pairs within"):
         site_centres(a, service, 1, method="greedy")
+
+
+def test_pair_lookup_finds_each_pairs_value():
+    from geo.siting.plan import pair_lookup
+
+    rng = np.random.default_rng(5)
+    for n_rows, n_cols in ((1, 1), (7, 3), (50, 40)):
+        every = rng.permutation(n_rows * n_cols)[: max(1, n_rows * n_cols // 2)]
+        pi, pj = every // n_cols, every % n_cols
+        values = rng.random(len(every))
+        by_pair = {(i, j): v for i, j, v in zip(pi, pj, values, strict=True)}
+        pick = rng.integers(0, len(every), size=min(5, len(every)))
+        got = pair_lookup(pi, pj, values, n_cols, pi[pick], pj[pick])
+        assert got.tolist() == [by_pair[(pi[k], pj[k])] for k in pick]
+        assert pair_lookup(pi, pj, values, n_cols, pi[:0], pj[:0]).shape == (0,)
+    with pytest.raises(ValueError, match="not among"):
+        pair_lookup(np.array([0]), np.array([0]), np.array([1.0]), 2, np.array([0]), np.array([1]))
+
+
+def test_a_capacitated_siting_among_given_candidates_answers(small_client, small_layers):
+    """The route with capacitated new sites among given candidates answered 500 (a sparse
+    matrix's lookup of the served pairs gave a sparse matrix back)."""
+    s = small_layers["settlements"]
+    candidates = s[s["province_code"] == "00"]["settlement_code"].astype(str).tolist()[:8]
+    for method in ("exact", "greedy"):
+        r = small_client.post(
+            "/plans/siting",
+            json={
+                "service_type": "rehabilitation",
+                "k": 2,
+                "capacitated": True,
+                "province": "00",
+                "capacity": 10,
+                "method": method,
+                "candidates": candidates,
+            },
+        )
+        assert r.status_code == 200, r.text
+        assert set(r.json()["summary"]) >= {"model", "new_sites"} and r.json()["summary"]["candidates"] == 8

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from geo.costs import check_budget
@@ -276,15 +275,15 @@ def site_centres(
     # Distance from each newly served place to its site, for the map's lines.
     a_i = np.flatnonzero(hit)
     a_j = sol.assigned[hit]
-    # Each (place, site) pair once: the sparse matrix of costs answers the lookups.
-    pair_cost = sp.csr_matrix((pc + 1e-9, (pi, pj)), shape=(len(demand_idx), len(cand)))
-    cost = np.asarray(pair_cost[a_i, a_j]).ravel() - 1e-9
+    # Each (place, site) pair once: its cost found by the pair's key among the sorted keys (a
+    # sparse matrix's lookup answered a sparse matrix for some selections, and the service a 500).
+    cost = pair_lookup(pi, pj, pc, len(cand), a_i, a_j)
     if unit == "min":
         # Kilometres along the fastest route (its minutes are the cost).
         km = travel.route_metres(places, sites, a_i, a_j, reach) / 1000.0
         minutes = cost
     else:
-        km, minutes = (cost + 1e-9) / 1000.0, np.full(len(a_i), np.nan)
+        km, minutes = cost / 1000.0, np.full(len(a_i), np.nan)
     assignments = pd.DataFrame(
         {
             "settlement_code": codes[demand_idx[a_i]],
@@ -390,3 +389,18 @@ def _reached(pi, pj, weight, chosen, m) -> np.ndarray:
     """Target persons within reach of each chosen site (whether or not already covered)."""
     per = np.bincount(pj, weights=weight[pi], minlength=m)
     return np.rint(per[chosen]).astype("int64") if len(chosen) else np.zeros(0, dtype="int64")
+
+
+def pair_lookup(
+    pi: np.ndarray, pj: np.ndarray, values: np.ndarray, n_cols: int, want_i: np.ndarray, want_j: np.ndarray
+) -> np.ndarray:
+    """``values`` of the pairs ``(want_i, want_j)`` among the distinct pairs ``(pi, pj)``; every
+    wanted pair must be one of them."""
+    keys = pi.astype(np.int64) * n_cols + pj
+    order = np.argsort(keys, kind="stable")
+    wanted = np.asarray(want_i, dtype=np.int64) * n_cols + np.asarray(want_j, dtype=np.int64)
+    at = np.searchsorted(keys[order], wanted)
+    found = order[np.minimum(at, len(order) - 1)] if len(order) else np.zeros(0, dtype=np.int64)
+    if len(wanted) and not (len(order) and np.array_equal(keys[found], wanted)):
+        raise ValueError("a wanted pair is not among the pairs")
+    return np.asarray(values, dtype=float)[found] if len(wanted) else np.zeros(0)
