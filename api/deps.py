@@ -20,7 +20,6 @@ from fastapi import HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from geo.errors import BadParameter as BadParameter
@@ -238,23 +237,45 @@ def check_export_size(frame: pd.DataFrame, settings) -> None:
             )
 
 
+class TempFileResponse(FileResponse):
+    """A file written for one answer, in a folder of its own that is removed when the answer
+    ends however it ends: sent whole, a ``Range`` refused (400, 416: Starlette then skips a
+    background task, and the file stayed), or the client gone."""
+
+    def __init__(self, path: Path, folder: Path, **kwargs) -> None:
+        super().__init__(path, **kwargs)
+        self.folder = folder
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def written_file(prefix: str, name: str, write: Callable[[Path], Path], media_type: str) -> TempFileResponse:
+    """``write(path)`` into a new folder and the file as the answer (``TempFileResponse``); a
+    write that fails leaves no folder behind."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        path = write(folder / name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return TempFileResponse(path, folder, media_type=media_type, filename=path.name)
+
+
 def download(frame: pd.DataFrame, name: str, fmt: str, settings=None) -> Response:
-    """The frame as a file, written by the same export code the command line uses."""
+    """The frame as a file, written by the same export code the command line uses (in a worker
+    process: the C code of the writers would hold the event loop's lock)."""
     if settings is not None:
         check_export_size(frame, settings)
-    folder = Path(tempfile.mkdtemp(prefix="amayesh-export-"))
-    try:
-        # Written in a worker process: the C code of the writers would hold the event loop's lock.
-        path = exporter.write(frame, folder / f"{name}.{fmt}", layer=name.replace("-", "_"))
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)  # a failed or refused export leaves no folder behind
-        raise
-
-    def cleanup() -> None:
-        path.unlink(missing_ok=True)
-        folder.rmdir()
-
-    return FileResponse(path, media_type=MEDIA[fmt], filename=path.name, background=BackgroundTask(cleanup))
+    return written_file(
+        "amayesh-export-",
+        f"{name}.{fmt}",
+        lambda path: exporter.write(frame, path, layer=name.replace("-", "_")),
+        MEDIA[fmt],
+    )
 
 
 def filter_mask(

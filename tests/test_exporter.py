@@ -68,19 +68,24 @@ def test_export_workers_end_when_the_server_is_killed(tmp_path):
         server.stdout.close()
 
 
-def test_a_failed_download_leaves_no_folder_behind(tmp_path, monkeypatch):
-    """A download whose writer fails (here: a format it does not write) is an error, and the
-    folder made for it is gone; a download that works leaves its file for the response."""
+def test_a_file_that_fails_to_be_written_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """An answer's file whose writing fails (here: into a folder that is not there; in the
+    service: the rejected rows of an import not yet checked) is an error, and the folder made
+    for it is gone; a file written leaves it for the answer, which removes it when sent."""
     import pandas as pd
 
-    from api.deps import download
+    from api.deps import MEDIA, download, written_file
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    frame = pd.DataFrame({"a": [1, 2]})
-    with pytest.raises(ValueError):
-        download(frame, "nothing", "docx")
+    with pytest.raises(OSError):
+        written_file(
+            "amayesh-export-",
+            "x.xlsx",
+            lambda path: pd.DataFrame({"a": [1]}).to_excel(path.parent / "no" / "x.xlsx"),
+            MEDIA["xlsx"],
+        )
     assert list(tmp_path.glob("amayesh-export-*")) == []
-    response = download(frame, "fine", "csv")
+    response = download(pd.DataFrame({"a": [1, 2]}), "fine", "csv")
     assert Path(response.path).parent.parent == tmp_path
     assert Path(response.path).read_text(encoding="utf-8-sig").startswith("a")
 

@@ -106,6 +106,28 @@ def test_exports_open_in_gdal_with_the_same_row_count(small_client, tmp_path, fm
     assert pyogrio.read_info(path)["features"] == matched > 0
 
 
+def test_a_download_leaves_no_file_behind_however_it_ends(small_client, tmp_path, monkeypatch):
+    """An export's file is removed when its answer ends: sent whole, a part of it sent, a Range
+    refused (416, 400: the file stayed before, a request at a time)."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def left() -> list[str]:
+        return sorted(p.name for p in tmp_path.glob("amayesh-*"))
+
+    url = "/collections/ngos/items?f=xlsx"
+    assert small_client.get(url).status_code == 200
+    for ranged, status in (
+        ("bytes=0-9", 206),
+        ("bytes=999999999-", 416),
+        ("bytes=abc", 400),
+        ("bytes=5-1", 400),
+    ):
+        assert small_client.get(url, headers={"Range": ranged}).status_code == status, ranged
+        assert left() == [], ranged
+
+
 def test_licence_check_endpoint_equals_the_core(small_client, analysis):
     body = {"lon": 50.5, "lat": 34.7, "service_type": "rehabilitation", "capacity": 20}
     answer = small_client.post("/licence-checks", json=body).json()

@@ -7,17 +7,14 @@ written to the job's private folder. Every job belongs to the user who uploaded 
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
-from api.deps import MEDIA, national_snapshot
+from api.deps import MEDIA, national_snapshot, written_file
 from api.schemas import (
     BINARY,
     GeoJSONResponse,
@@ -261,14 +258,7 @@ def template(
 
 
 def _file(write, name: str) -> FileResponse:
-    folder = Path(tempfile.mkdtemp(prefix="amayesh-import-"))
-    path = write(folder / name)
-
-    def cleanup() -> None:
-        path.unlink(missing_ok=True)
-        folder.rmdir()
-
-    return FileResponse(path, media_type=MEDIA["xlsx"], filename=name, background=BackgroundTask(cleanup))
+    return written_file("amayesh-import-", name, write, MEDIA["xlsx"])
 
 
 @router.get("/maps/import", response_class=HTMLResponse, tags=["Map pages"], summary="The import page")

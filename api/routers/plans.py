@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
-from starlette.responses import FileResponse
 
-from api.deps import MEDIA, feature_collection, json_records, national_snapshot, snapshot
+from api.deps import MEDIA, feature_collection, json_records, national_snapshot, snapshot, written_file
 from api.errors import status_of
 from api.routers.assessments import json_safe
 from api.schemas import (
@@ -315,24 +311,20 @@ def compare_scenarios(
         cache=cache,
     )
     if f == "xlsx":
-        folder = FilePath(tempfile.mkdtemp(prefix="amayesh-compare-"))
-        path = plans.comparison_workbook(
-            result,
-            rec_a,
-            rec_b,
-            snap.layer("counties"),
-            folder / f"comparison-{a}-{b}.xlsx",
-            SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN,
-            lang=lang,
-            labels=snap.norms.service_types,  # the catalogue's names
-        )
-
-        def cleanup() -> None:
-            path.unlink(missing_ok=True)
-            folder.rmdir()
-
-        return FileResponse(
-            path, media_type=MEDIA["xlsx"], filename=path.name, background=BackgroundTask(cleanup)
+        return written_file(
+            "amayesh-compare-",
+            f"comparison-{a}-{b}.xlsx",
+            lambda path: plans.comparison_workbook(
+                result,
+                rec_a,
+                rec_b,
+                snap.layer("counties"),
+                path,
+                SYNTHETIC_NOTICE_FA if lang == "fa" else SYNTHETIC_NOTICE_EN,
+                lang=lang,
+                labels=snap.norms.service_types,  # the catalogue's names
+            ),
+            MEDIA["xlsx"],
         )
     return _json(
         {
