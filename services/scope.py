@@ -17,6 +17,12 @@ rounded (``COARSENING``: 5 km or 5 min, 0.05 of the norm; ``coarse``, ``Scope.co
 records lose the code of the settlement they stand in. Saturation and concentration count
 centres by their recorded county and settlement, which the generalisation does not move.
 
+A role with the right but of some provinces only (a licensing officer) sees its own provinces'
+centres exactly and every other province's as a role without the right does: its figures come
+from ``generalised_analysis(keep=provinces)``, the analysis with only the other provinces'
+centres and volunteer groups generalised (exact distances from its villages to a centre across
+the border told where that centre is). National roles with the right see the exact analysis.
+
 Generalised position: the nearest node of a fixed 0.125° grid (about 12-14 km apart) that is at
 least ``CLEARANCE_M`` from every true NGO position of the snapshot. It depends only on the data,
 so it is the same every time, and no generalised point lies within 1 km of any real centre.
@@ -24,6 +30,8 @@ so it is the same every time, and no generalised point lies within 1 km of any r
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -153,19 +161,66 @@ def generalise_volunteers(frame: pd.DataFrame, true: pd.DataFrame, settlements: 
     return out
 
 
-def generalised_analysis(snap: Snapshot):
+def generalised_analysis(snap: Snapshot, keep: frozenset[str] | None = None):
     """The analysis of ``snap`` with every centre at its generalised position (built once per
     snapshot, on the same travel cost): what roles without the exact-location right are answered
-    from, so no figure they see is finer than the generalised positions themselves."""
+    from, so no figure they see is finer than the generalised positions themselves.
+
+    With ``keep`` (the provinces of a role that has the right), the centres and volunteer groups
+    of those provinces stay where they are and only the others are generalised: such a role sees
+    its own centres exactly and another province's as a role without the right does (its exact
+    distances to a centre across the border told where that centre is). The last
+    ``PARTIAL_KEPT`` such analyses of a snapshot are kept."""
 
     def build():
-        layers = {**snap.layers, "ngos": generalised_ngos(snap.layer("ngos"))}
+        ngos = snap.layer("ngos")
+        moved = generalised_ngos(ngos)
+        if keep is not None:
+            own = ngos["province_code"].isin(keep).to_numpy()
+            moved = moved.set_geometry(np.where(own, ngos.geometry.to_numpy(), moved.geometry.to_numpy()))
+        layers = {**snap.layers, "ngos": moved}
         if "volunteer_groups" in snap.layers:
             groups = snap.layer("volunteer_groups")
-            layers["volunteer_groups"] = generalise_volunteers(groups, groups, snap.layer("settlements"))
+            if keep is None:
+                layers["volunteer_groups"] = generalise_volunteers(groups, groups, snap.layer("settlements"))
+            else:
+                own_groups = groups["province_code"].isin(keep)
+                layers["volunteer_groups"] = pd.concat(
+                    [
+                        groups[own_groups].assign(position_generalised=False),
+                        generalise_volunteers(groups[~own_groups], groups, snap.layer("settlements")),
+                    ]
+                ).sort_index()
         return analysis_from_layers(layers, snap.norms, snap.travel_cost(), snap.as_of)
 
-    return snap.cached("analysis:generalised", build)
+    if keep is None:
+        return snap.cached("analysis:generalised", build)
+    kept = cast(_Partial, snap.cached("analysis:partial", _Partial))
+    return kept.get(keep, build)
+
+
+#: How many analyses with some provinces' centres exact (``generalised_analysis(keep=...)``) a
+#: snapshot keeps: each is a national analysis (about 90 MB on the national demo).
+PARTIAL_KEPT = 2
+
+
+class _Partial:
+    """A snapshot's last ``PARTIAL_KEPT`` partly generalised analyses, by the provinces kept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[frozenset[str], object] = OrderedDict()
+
+    def get(self, keep: frozenset[str], build):
+        with self._lock:  # one build at a time: a second caller of the same provinces waits for it
+            if keep in self._kept:
+                self._kept.move_to_end(keep)
+                return self._kept[keep]
+            value = build()
+            self._kept[keep] = value
+            while len(self._kept) > PARTIAL_KEPT:
+                self._kept.popitem(last=False)
+            return value
 
 
 @dataclass
@@ -177,7 +232,11 @@ class View(Snapshot):
 
     def analysis(self):
         assert self.base is not None, "a view is made from a snapshot"
-        return self.base.analysis() if self.scope.exact else generalised_analysis(self.base)
+        if not self.scope.exact:
+            return generalised_analysis(self.base)
+        if self.scope.provinces is None:
+            return self.base.analysis()
+        return generalised_analysis(self.base, keep=self.scope.provinces)
 
 
 def coarsening(snap: Snapshot) -> Coarsening | None:

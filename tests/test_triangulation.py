@@ -142,6 +142,60 @@ def test_a_directors_distances_do_not_locate_centres_closer_than_the_grid(hand_b
     assert set(seen["nearest_licence_no"].dropna()) <= set(truth.index)
 
 
+def test_an_officers_distances_do_not_locate_another_provinces_centres(hand_built):
+    """A licensing officer sees their own province's centres exactly, and another province's as
+    a director does: before, the distances of their villages to a centre across the border were
+    exact, and least squares on them found that centre. The world is split at 50°E into provinces
+    00 and 01; the attacker is given which centre is each village's nearest."""
+    layers = {name: frame.copy() for name, frame in hand_built.layers.items()}
+    # no centre of 00 within 0.4° of the border: there, centres of 01 are the villages' nearest
+    # and eight more centres of 01 along the border
+    ngos = layers["ngos"]
+    extra = world.ngos(
+        [(50.1, 34.06 + 0.12 * k) for k in range(8)], ["rehabilitation"] * 8, [30] * 8, [None] * 8
+    )
+    extra["licence_no"] = [f"X-{k}" for k in range(8)]
+    extra["issued_on"], extra["expires_on"] = pd.Timestamp("2021-03-21"), pd.Timestamp("2030-03-21")
+    layers["ngos"] = pd.concat([ngos[~ngos.geometry.x.between(49.6, 50.0)], extra], ignore_index=True)
+    for name in ("settlements", "ngos", "counties"):
+        frame = layers[name]
+        frame.loc[frame["county_code"] == "0002", "province_code"] = "01"
+    snap = Snapshot(
+        version="two-provinces", layers=layers, norms=hand_built.norms, _store=None, as_of=hand_built.as_of
+    )
+    officer = view(snap, Scope(frozenset({"00"}), exact=True))
+    villages, truth = _frames(snap)
+    ngos = snap.layer("ngos")
+    foreign = set(ngos.loc[ngos["province_code"] == "01", "licence_no"])
+    exact = snap.analysis().settlement_access()
+    seen = officer.analysis().settlement_access()
+    mine = set(snap.layer("settlements").query("province_code == '00'")["settlement_code"])
+
+    def across(table: pd.DataFrame) -> pd.DataFrame:
+        """The officer's villages whose nearest centre is across the border, with that centre."""
+        return table[table["settlement_code"].isin(mine) & table["nearest_licence_no"].isin(foreign)]
+
+    before = triangulate(across(exact), villages, truth, "rehabilitation")
+    after = triangulate(across(seen), villages, truth, "rehabilitation")
+    grid = grid_shift(truth).loc[after.index]
+    print(
+        f"officer of 00: {len(after)} centres of 01 attacked; median error before {np.median(before) / 1000:.2f} km, "
+        f"after {np.median(after) / 1000:.2f} km; the grid alone {np.median(grid) / 1000:.2f} km"
+    )
+    assert len(before) >= 3 and len(after) >= 3
+    assert np.median(before) < 2500  # exact distances across the border located those centres
+    assert np.median(after) >= 0.9 * np.median(grid)
+    # Their own centres they see exactly: a village nearest to one of them (in both) has its distance.
+    both = exact.merge(seen, on=["settlement_code", "service_type"], suffixes=("", "_seen"))
+    own = both[both["settlement_code"].isin(mine) & ~both["nearest_licence_no"].isin(foreign)]
+    own = own[own["nearest_licence_no"] == own["nearest_licence_no_seen"]]
+    assert len(own) > 100
+    assert np.allclose(own["nearest_km"], own["nearest_km_seen"])
+    # and a national role, or the same officer's view made again, is answered as before
+    assert view(snap, Scope(None, exact=True)).analysis() is snap.analysis()
+    assert view(snap, Scope(frozenset({"00"}), exact=True)).analysis() is officer.analysis()
+
+
 # ---- the national demo: one province --------------------------------------------------------------
 
 
