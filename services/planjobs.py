@@ -80,6 +80,10 @@ class PlanJobs:
         Queued or running jobs the service holds at a time (all persons).
     ttl_seconds
         A finished job is forgotten this long after it ended.
+    max_finished_per_user
+        Finished jobs kept for one person: past it their oldest is forgotten when they submit
+        another (each holds its request and answer: a planner submitting jobs that fail at once
+        grew the process by gigabytes within the hour before).
     """
 
     def __init__(
@@ -88,9 +92,11 @@ class PlanJobs:
         max_open_per_user: int = 2,
         max_queued: int = 6,
         ttl_seconds: float = 3600.0,
+        max_finished_per_user: int = 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.max_open = max_open_per_user
+        self.max_finished = max_finished_per_user
         self.max_queued = max_queued
         self.ttl = ttl_seconds
         self.clock = clock
@@ -128,6 +134,12 @@ class PlanJobs:
                 raise TooManyPlanJobs(
                     f"the service is solving {len(open_jobs)} planning jobs; try again in a few minutes"
                 )
+            finished = sorted(
+                (j for j in self.jobs.values() if j.owner == owner and j.finished is not None),
+                key=lambda j: j.finished or 0.0,
+            )
+            for old in finished[: max(0, len(finished) - self.max_finished + 1)]:
+                del self.jobs[old.id]
             job = PlanJob(
                 id="j-" + secrets.token_hex(8),
                 owner=owner,

@@ -124,3 +124,31 @@ def test_a_finished_job_is_forgotten_after_its_time_to_live():
             jobs.get("ali", job.id)
     finally:
         jobs.close()
+
+
+def test_a_person_keeps_their_last_finished_jobs_only():
+    """Jobs that fail at once, submitted back to back, do not pile up: a person keeps their
+    last ``max_finished_per_user`` finished jobs (another person's are untouched)."""
+    jobs = PlanJobs(max_finished_per_user=3)
+    try:
+
+        def fails() -> dict:
+            raise ValueError("unknown candidates")
+
+        def ended(job) -> None:
+            deadline = time.monotonic() + 5
+            while job.finished is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+
+        sara = jobs.submit("sara", "siting", {}, 5, fails, lambda e: {"detail": str(e)})
+        ended(sara)
+        made = []
+        for _ in range(10):
+            made.append(jobs.submit("ali", "siting", {"candidates": ["x"] * 1000}, 5, fails, lambda e: {}))
+            ended(made[-1])
+        kept = jobs.of("ali")
+        assert [j.id for j in kept] == [j.id for j in reversed(made[-3:])]
+        assert all(j.state == "failed" for j in kept)
+        assert jobs.get("sara", sara.id).state == "failed"
+    finally:
+        jobs.close()
