@@ -116,6 +116,44 @@ def test_capacitated_mclp_by_hand():
     assert both.objective == pytest.approx(130)
 
 
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_a_capacitated_sitings_time_limit_holds_for_the_whole_solve(monkeypatch, method):
+    """The time limit bounds the whole solve, not each of its two to four solver calls (each got
+    all of it: a 600 s job could hold the one planning worker 2,400 s). Each call here is made to
+    take 0.4 s more (the solver still runs): no call is given more than what the limit leaves,
+    or ``LAST_CALL_S`` for a last one."""
+    import time as clock
+
+    import geo.siting.solve as solve
+
+    flow = _Flow(
+        n=2,
+        n_existing=1,
+        n_candidates=2,
+        i=np.array([0, 0, 1]),
+        f=np.array([0, 1, 2]),
+        cost=np.array([1.0, 1.0, 1.0]),
+        capacity=np.array([30.0, 60.0, 40.0]),
+    )
+    calls: list[tuple[float, float]] = []
+    real = solve._solve_flow
+    started = clock.perf_counter()
+
+    def slow(*args, **kwargs):
+        calls.append((clock.perf_counter() - started, kwargs["time_limit"]))
+        clock.sleep(0.4)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solve, "_solve_flow", slow)
+    limit = 1.5
+    sol = capacitated_siting("mclp", np.array([100.0, 50.0]), flow, 1, method=method, time_limit=limit)
+    assert sol.chosen.tolist() == [0]
+    assert len(calls) >= 2
+    for at, given in calls:
+        assert given <= max(solve.LAST_CALL_S, limit - at) + 0.05, calls
+    assert calls[-1][1] < limit  # the last call was given what was left, not the whole limit
+
+
 def test_lagrangian_bound_is_valid_on_random_instances():
     for seed in range(6):
         rng = np.random.default_rng(seed)

@@ -267,6 +267,11 @@ def p_median(
     return _uncapacitated_answer("pmedian", used, benefit, chosen, gains, objective, lower, started, details)
 
 
+#: The least a last solver call of a capacitated siting gets once its time limit is spent (an
+#: LP with the sites fixed: milliseconds to a second).
+LAST_CALL_S = 1.0
+
+
 def capacitated_siting(
     model: str,
     weight: np.ndarray,
@@ -284,24 +289,24 @@ def capacitated_siting(
     sites fixed) and bounded by the LP relaxation.
     """
     started = time.perf_counter()
+    deadline = started + time_limit
+
+    def left() -> float:
+        """What the time limit leaves for the next solver call: the limit holds for the whole
+        solve, not each of its two to four calls (at least ``LAST_CALL_S`` for a last LP)."""
+        return max(min(LAST_CALL_S, time_limit), deadline - time.perf_counter())
+
     weight = np.asarray(weight, dtype="float64")
     e, m = flow.n_existing, flow.n_candidates
     p = min(p, m)
-    baseline = _solve_flow(flow, weight, model, 0, cap, fixed=np.zeros(m, dtype=bool), time_limit=time_limit)
+    baseline = _solve_flow(flow, weight, model, 0, cap, fixed=np.zeros(m, dtype=bool), time_limit=left())
     base_value = _flow_value(baseline, model)
     maximise = model == "mclp"
-
-    def value_of(chosen):
-        fixed = np.zeros(m, dtype=bool)
-        fixed[chosen] = True
-        return _flow_value(
-            _solve_flow(flow, weight, model, p, cap, fixed=fixed, time_limit=time_limit), model
-        )
 
     small = len(flow.i) <= EXACT_MAX_PAIRS // 4 and m <= EXACT_MAX_CANDIDATES // 4
     used = "greedy"
     if method == "exact" or (method == "auto" and small):
-        res = _solve_flow(flow, weight, model, p, cap, time_limit=time_limit)
+        res = _solve_flow(flow, weight, model, p, cap, time_limit=left())
         if res.x is None:
             raise AnalysisInputError("the solver found no plan in the time allowed; try method=greedy")
         chosen = _chosen_from_y(res.x[:m])
@@ -316,17 +321,18 @@ def capacitated_siting(
             if dual is not None and np.isfinite(dual):
                 bound = -float(dual) if maximise else float(dual)
             else:
-                relaxed = _solve_flow(flow, weight, model, p, cap, relax=True, time_limit=time_limit)
+                relaxed = _solve_flow(flow, weight, model, p, cap, relax=True, time_limit=left())
                 bound = _flow_value(relaxed, model) if relaxed.status == 0 else (np.inf if maximise else 0.0)
         x = res.x
     else:
         chosen = _greedy_capacitated(flow, weight, model, p, cap, baseline)
-        value = value_of(chosen)
-        relaxed = _solve_flow(flow, weight, model, p, cap, relax=True, time_limit=time_limit)
-        bound = _flow_value(relaxed, model) if relaxed.status == 0 else (np.inf if maximise else -np.inf)
         fixed = np.zeros(m, dtype=bool)
         fixed[chosen] = True
-        x = _solve_flow(flow, weight, model, p, cap, fixed=fixed, time_limit=time_limit).x
+        valued = _solve_flow(flow, weight, model, p, cap, fixed=fixed, time_limit=left())
+        value = _flow_value(valued, model)
+        relaxed = _solve_flow(flow, weight, model, p, cap, relax=True, time_limit=left())
+        bound = _flow_value(relaxed, model) if relaxed.status == 0 else (np.inf if maximise else -np.inf)
+        x = valued.x
     # Marginal gains in the order of decreasing contribution: what each site's pairs carry.
     k = len(flow.i)
     amount = x[m : m + k] * (1.0 if maximise else weight[flow.i])
