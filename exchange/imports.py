@@ -16,7 +16,7 @@ from exchange.formats import ImportFileError, neutralise_formulas
 from exchange.limits import Limits, get_limits
 from exchange.placement import county_codes, duplicate_centres, place_rows
 from exchange.templates import rename_headers
-from exchange.validation import ValidationResult, is_missing, validate_import
+from exchange.validation import ValidationResult, cell_text, is_missing, validate_import
 from geo.crs import IRAN_BOUNDS
 from geo.errors import ImportRejected as ImportRejected
 from geo.errors import InputError
@@ -280,8 +280,10 @@ def _other_provinces(
     if stored is not None and "licence_no" in data.columns:
         theirs = set(stored.loc[~stored["province_code"].isin(provinces), "licence_no"])
         for n, value in enumerate(data["licence_no"], start=1):
+            # as validation will store it: a number spelled with Arabic kaf or yeh, or quoted as a
+            # formula, is the same centre's
             text = (
-                None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).strip()
+                None if value is None or (isinstance(value, float) and pd.isna(value)) else cell_text(value)
             )
             if text in theirs:
                 out.append(

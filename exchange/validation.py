@@ -533,15 +533,21 @@ def is_missing(v: object) -> bool:
         return False
 
 
+def cell_text(v: object) -> str:
+    """A text cell as it is stored: a neutralised formula's quote removed, Persian letters for
+    Arabic yeh and kaf, NFC, trimmed (checks that compare a cell with stored values use it too)."""
+    text = str(v)
+    if text[:1] == "'":  # a spreadsheet's neutralised formula (_NEUTRALISED)
+        text = _NEUTRALISED.sub("", text)
+    return text.strip() if text.isascii() else normalize_text(text)  # ASCII: NFC already
+
+
 def _parse_value(
     v: object, col: Column, labels: dict[str, str] | None, width: int | None = None
 ) -> tuple[object, str | None]:
     """``v`` parsed for ``col``, or the reason it cannot be; ``width``: the digits of a code."""
     if col.dtype == "str":
-        text = str(v)
-        if text[:1] == "'":  # a spreadsheet's neutralised formula (_NEUTRALISED)
-            text = _NEUTRALISED.sub("", text)
-        text = text.strip() if text.isascii() else normalize_text(text)  # ASCII: NFC already
+        text = cell_text(v)
         if width is not None and text.isdigit():  # a code: Persian or Arabic digits read as ASCII
             text = text.translate(_DIGITS).zfill(width)
         if labels is not None:
