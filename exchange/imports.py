@@ -165,7 +165,7 @@ def check_rows(
         for name in ("licence_no", "grade"):
             if name not in data.columns:
                 data[name] = None
-        data["licence_no"] = data["licence_no"].map(lambda v: None if pd.isna(v) else str(v).strip())
+        data["licence_no"] = data["licence_no"].map(lambda v: None if pd.isna(v) else cell_text(v))
         if ratings is not None:
             data["grade"] = normalise_grades(data["grade"], ratings)
         province_of = (
@@ -185,7 +185,7 @@ def check_rows(
                 lambda v: None if pd.isna(v) else str(v).strip().lower()
             )
         if "group_id" in data.columns:
-            data["group_id"] = data["group_id"].map(lambda v: None if pd.isna(v) else str(v).strip())
+            data["group_id"] = data["group_id"].map(lambda v: None if pd.isna(v) else cell_text(v))
         if provinces is not None and counties is not None:
             extra += _other_provinces(data, counties, provinces, None)
     existing = None

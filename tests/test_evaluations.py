@@ -138,6 +138,16 @@ def test_an_officer_may_not_import_evaluations_of_another_provinces_centre(store
         store, "ngo_evaluations", raw, ratings=SCALE, today=TODAY, provinces=frozenset({"00"})
     )
     assert [(int(r.row), r.reason) for r in result.rejected.itertuples()] == [(2, "other_province")]
+    # ... however its licence number is spelled (Arabic kaf and yeh for the stored Persian ones)
+    layers = small_world.layers()
+    ngos = layers["ngos"]
+    ngos.loc[ngos["licence_no"] == "SYN-00010", "licence_no"] = "کی-۱۰"
+    _write(store, layers)
+    raw = _rows(("\u0643\u064a-۱۰", "2026-01-15", "A", None, None))
+    result = check_rows(
+        store, "ngo_evaluations", raw, ratings=SCALE, today=TODAY, provinces=frozenset({"00"})
+    )
+    assert [(int(r.row), r.reason) for r in result.rejected.itertuples()] == [(1, "other_province")]
 
 
 def test_without_a_scale_evaluations_cannot_be_imported(store):
