@@ -198,6 +198,7 @@ def check_licence(
     service_type: str,
     capacity: int,
     delivery_mode: str | None = None,
+    graded_in: frozenset[str] | None = None,
 ) -> LicenceCheck:
     """Judge a proposed licence: a new NGO of ``service_type`` and ``capacity`` at (lon, lat).
 
@@ -210,6 +211,10 @@ def check_licence(
     a centre's catchment, an outreach, community or home provider's own reach, or for a remote
     one the whole province of the place, distance apart. The answer says which it assumed.
     Better places are ranked for the service's catchment: none are listed for another reach.
+
+    ``graded_in``: the provinces whose centres' grades the answer may tell (None: every one);
+    the same-type centres of other provinces in reach are counted under ``OTHER_PROVINCES``
+    instead of their grade (an officer of one province is not told another's evaluations).
     """
     check_service_type(service_type, analysis.norms.services)
     norm = analysis.norms.services[service_type]
@@ -346,6 +351,12 @@ def check_licence(
         n_same = len(near)
         if "grade" in frame.columns:
             grades_near = [frame["grade"].iat[int(n)] for n in near]
+            if graded_in is not None:
+                province = frame["province_code"].to_numpy(dtype=object)
+                grades_near = [
+                    g if province[int(n)] in graded_in else OTHER_PROVINCES
+                    for g, n in zip(grades_near, near, strict=True)
+                ]
         # Only the ten nearest are listed.
         near, d = near[:10], d[:10]
         fields = _cost_fields(analysis, d, near, here, located)
@@ -391,6 +402,8 @@ def check_licence(
     ratings = None
     if scale is not None:
         ratings = {g: 0 for g in (*scale.codes, UNRATED)}
+        if graded_in is not None:
+            ratings[OTHER_PROVINCES] = 0
         for g in grades_near:
             ratings[g if isinstance(g, str) and g in ratings else UNRATED] += 1
         en.append(_ratings_reason_en(ratings, n_same, weighted, capacity, counted))
@@ -452,8 +465,14 @@ def _rating_fields(row: pd.Series) -> dict:
     return out
 
 
+#: The histogram's key for same-type centres of provinces whose grades the caller is not told.
+OTHER_PROVINCES = "other_provinces"
+_GRADE_FA = {UNRATED: "بی‌ارزیابی", OTHER_PROVINCES: "در استان‌های دیگر"}
+_GRADE_EN = {OTHER_PROVINCES: "in other provinces"}
+
+
 def _ratings_reason_en(ratings: dict, n: int, weighted: bool, capacity: int, counted: int) -> str:
-    counts = ", ".join(f"{g} {k}" for g, k in ratings.items() if k) or "none"
+    counts = ", ".join(f"{_GRADE_EN.get(g, g)} {k}" for g, k in ratings.items() if k) or "none"
     text = f"ratings of the {n:,} same-type centres in the catchment: {counts}"
     if weighted:
         text += (
@@ -464,10 +483,7 @@ def _ratings_reason_en(ratings: dict, n: int, weighted: bool, capacity: int, cou
 
 
 def _ratings_reason_fa(ratings: dict, n: int, weighted: bool, capacity: int, counted: int) -> str:
-    counts = (
-        "، ".join(f"{'بی‌ارزیابی' if g == UNRATED else g} {fa_number(k)}" for g, k in ratings.items() if k)
-        or "هیچ"
-    )
+    counts = "، ".join(f"{_GRADE_FA.get(g, g)} {fa_number(k)}" for g, k in ratings.items() if k) or "هیچ"
     text = f"رتبهٔ {fa_number(n)} مرکز هم‌نوع در حوزهٔ خدمت: {counts}"
     if weighted:
         text += (

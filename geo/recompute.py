@@ -187,10 +187,16 @@ class Analysis:
         return county_at(self.licence_index, lon, lat)
 
     def check_licence(
-        self, lon: float, lat: float, service_type: str, capacity: int, delivery_mode: str | None = None
+        self,
+        lon: float,
+        lat: float,
+        service_type: str,
+        capacity: int,
+        delivery_mode: str | None = None,
+        graded_in: frozenset[str] | None = None,
     ) -> LicenceCheck:
         """Judge a proposed licence (``geo.licence.check_licence`` on this analysis)."""
-        return check_licence(self, lon, lat, service_type, capacity, delivery_mode)
+        return check_licence(self, lon, lat, service_type, capacity, delivery_mode, graded_in)
 
 
 def analyse(

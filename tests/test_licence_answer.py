@@ -154,7 +154,7 @@ def test_an_officers_answer_is_the_same_bytes(small_client, small_layers, office
         body = {"lon": lon, "lat": lat, "service_type": service, "capacity": capacity}
         response = small_client.post("/licence-checks", json=body, headers=officer)
         assert response.status_code == 200, response.text
-        check = mine.analysis().check_licence(lon, lat, service, capacity)
+        check = mine.analysis().check_licence(lon, lat, service, capacity, graded_in=frozenset({PROVINCE}))
         assert response.content == reference_answer(check, mine), body
     # The small world's provinces are too far apart for a check in 00 to reach 01's centres or
     # places: a check is given some of each, as a check on a border would hold them, and the
@@ -283,7 +283,9 @@ def test_an_officers_answer_is_the_same_bytes_on_postgis(postgis_store, postgis_
             body = {"lon": lon, "lat": lat, "service_type": service, "capacity": capacity}
             response = officer.post("/licence-checks", json=body)
             assert response.status_code == 200, response.text
-            check = mine.analysis().check_licence(lon, lat, service, capacity)
+            check = mine.analysis().check_licence(
+                lon, lat, service, capacity, graded_in=frozenset({PROVINCE})
+            )
             assert response.content == reference_answer(check, mine), body
         assert sorted(mine.cached("licence:centre_positions", dict)) == [  # type: ignore[call-overload]
             f"SYN-0000{k}" for k in range(10)

@@ -117,6 +117,20 @@ def test_the_licence_check_says_the_ratings_it_counts():
     assert half.saturation_after["rating_deduction"] == 36 + 25
 
 
+def test_the_licence_check_tells_only_the_grades_of_the_callers_provinces():
+    """An officer of other provinces is told how many same-type centres are in reach, not their
+    grades (before, a histogram of one centre across the border gave its evaluation away)."""
+    mine = _small(True).check_licence(49.5, 34.5, "rehabilitation", 50, graded_in=frozenset({"00"}))
+    assert mine.ratings_in_catchment == {"A": 0, "B": 1, "C": 1, "D": 0, "unrated": 0, "other_provinces": 0}
+    theirs = _small(True).check_licence(49.5, 34.5, "rehabilitation", 50, graded_in=frozenset({"07"}))
+    assert theirs.ratings_in_catchment == {"A": 0, "B": 0, "C": 0, "D": 0, "unrated": 0, "other_provinces": 2}
+    assert theirs.same_type_in_catchment == mine.same_type_in_catchment == 2
+    assert theirs.saturation_after == mine.saturation_after  # the judgement is the same
+    assert any("in the catchment: in other provinces 2" in r for r in theirs.reasons_en)
+    assert any("در استان‌های دیگر ۲" in r for r in theirs.reasons_fa)
+    assert not any("B 1" in r or "C 1" in r for r in theirs.reasons_en + theirs.reasons_fa)
+
+
 def test_the_licence_check_says_the_ratings_with_the_option_off():
     check = _small(False).check_licence(49.5, 34.5, "rehabilitation", 50)
     assert check.capacity_weighted_by_rating is False and check.counted_capacity == 50

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from api.deps import national_snapshot, snapshot
 from api.guard import page_response
-from api.routers.assessments import json_safe, scope_check
+from api.routers.assessments import graded_in, json_safe, scope_check
 from api.schemas import (
     Application,
     ApplicationList,
@@ -325,7 +325,9 @@ def check_application(
 ) -> JSONResponse:
     old, version = _to_change(request, application_id, if_match)
     A.require_transition(old["status"], "checked")
-    check = snap.analysis().check_licence(old["lon"], old["lat"], old["service_type"], old["capacity"])
+    check = snap.analysis().check_licence(
+        old["lon"], old["lat"], old["service_type"], old["capacity"], graded_in=graded_in(snap)
+    )
     result = json_safe({**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat()})
     changes = {"status": "checked", "check_verdict": result["verdict"], "check_result": result}
     return _change(request, old, version, changes, "application.check")

@@ -103,7 +103,12 @@ def licence_check(
     # pool, never on the event loop; serialised here, cheaper than FastAPI's generic encoder.
     started = time.perf_counter()
     check = snap.analysis().check_licence(
-        request.lon, request.lat, request.service_type, request.capacity, request.delivery_mode
+        request.lon,
+        request.lat,
+        request.service_type,
+        request.capacity,
+        request.delivery_mode,
+        graded_in=graded_in(snap),
     )
     took_ms = (time.perf_counter() - started) * 1000
     return Response(
@@ -175,6 +180,13 @@ def scope_check(check: dict, snap: Snapshot) -> dict:
         c for c in check["underserved_access_changes"] if scope.allows(str(c.get("settlement_code", ""))[:2])
     ]
     return check
+
+
+def graded_in(snap: Snapshot) -> frozenset[str] | None:
+    """The provinces whose centres' grades a licence check may tell the caller of ``snap``
+    (None: every province's)."""
+    scope = getattr(snap, "scope", None)
+    return None if scope is None else scope.provinces
 
 
 def centre_positions(snap: Snapshot) -> dict[str, tuple[float, float]]:
