@@ -459,7 +459,9 @@ class ImportJobs:
 
     def cancel(self, job_id: str, user: User) -> Job:
         job = self.get(job_id, user)
-        with self._lock:  # after this no analysis moves the job on (``_advance``)
+        # Not while a confirm writes (``_write``): a cancel then waits and finds it confirmed; and
+        # after this no analysis moves the job on (``_lock``, ``_advance``).
+        with self._write, self._lock:
             if job.state in ("confirmed", "cancelled"):
                 raise ImportConflict(f"this import is {job.state} already")
             job.state = "cancelled"

@@ -405,6 +405,41 @@ def test_an_import_cancelled_while_it_is_read_or_checked_stays_cancelled(world, 
     assert len(store.read_layer("ngos")) == before
 
 
+def test_a_cancel_during_a_confirm_waits_and_finds_it_confirmed(world):
+    """A cancel that arrives while the import is being written waits for the write and is
+    refused (409, confirmed already); before, it was logged as a cancel and the layer was
+    written after it (or the confirm failed on the preview the cancel had dropped)."""
+    import threading
+
+    admin = world["clients"]["admin"]
+    service = world["app"].state.imports
+    job_id = wait(admin, upload(admin, registry([row("C-8", "م", "اراک", "کمیجان")])).json()["id"])["id"]
+    original, actions, outcome = service.audit, [], {}
+
+    def cancel() -> None:
+        outcome["cancel"] = admin.post(f"/imports/{job_id}/cancel").status_code
+
+    def audit(who, action, *rest):
+        actions.append(action)
+        if action == "import.http":  # the layer is written; the confirm has not ended
+            canceller = threading.Thread(target=cancel)
+            canceller.start()
+            canceller.join(0.5)
+            outcome["waited"] = canceller.is_alive()
+        return original(who, action, *rest)
+
+    service.audit = audit
+    confirmed = admin.post(f"/imports/{job_id}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    deadline = time.monotonic() + 30
+    while "cancel" not in outcome:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert outcome == {"waited": True, "cancel": 409}
+    assert "import.cancel" not in actions
+    assert admin.get(f"/imports/{job_id}").json()["state"] == "confirmed"
+
+
 def test_upload_size_is_refused_before_the_body_is_read(tmp_path):
     url = str(tmp_path / "w.gpkg")
     make_store(url)
