@@ -30,6 +30,7 @@ so it is the same every time, and no generalised point lies within 1 km of any r
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -184,13 +185,14 @@ def generalised_analysis(snap: Snapshot, keep: frozenset[str] | None = None):
             if keep is None:
                 layers["volunteer_groups"] = generalise_volunteers(groups, groups, snap.layer("settlements"))
             else:
-                own_groups = groups["province_code"].isin(keep)
+                own_groups = groups["province_code"].isin(keep).to_numpy()
+                order = np.argsort(np.concatenate([np.flatnonzero(own_groups), np.flatnonzero(~own_groups)]))
                 layers["volunteer_groups"] = pd.concat(
                     [
                         groups[own_groups].assign(position_generalised=False),
                         generalise_volunteers(groups[~own_groups], groups, snap.layer("settlements")),
                     ]
-                ).sort_index()
+                ).iloc[order]  # in the layer's own order
         return analysis_from_layers(layers, snap.norms, snap.travel_cost(), snap.as_of)
 
     if keep is None:
@@ -200,26 +202,40 @@ def generalised_analysis(snap: Snapshot, keep: frozenset[str] | None = None):
 
 
 #: How many analyses with some provinces' centres exact (``generalised_analysis(keep=...)``) a
-#: snapshot keeps: each is a national analysis (about 90 MB on the national demo).
-PARTIAL_KEPT = 2
+#: snapshot keeps: each is a national analysis (about 200 MB on roads on the national demo), so
+#: officers of more sets of provinces than this, asking in turn, each wait for theirs again
+#: (``AMAYESH_PARTIAL_ANALYSES``; 2 by default).
+PARTIAL_KEPT = max(1, int(os.environ.get("AMAYESH_PARTIAL_ANALYSES", "2")))
 
 
 class _Partial:
-    """A snapshot's last ``PARTIAL_KEPT`` partly generalised analyses, by the provinces kept."""
+    """A snapshot's last ``PARTIAL_KEPT`` partly generalised analyses, by the provinces kept.
+    Each set of provinces is built once at a time (a second caller of it waits for that build),
+    and builds for different sets run side by side."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: OrderedDict[frozenset[str], object] = OrderedDict()
+        self._building: dict[frozenset[str], threading.Lock] = {}
 
     def get(self, keep: frozenset[str], build):
-        with self._lock:  # one build at a time: a second caller of the same provinces waits for it
+        with self._lock:
             if keep in self._kept:
                 self._kept.move_to_end(keep)
                 return self._kept[keep]
+            one = self._building.setdefault(keep, threading.Lock())
+        with one:
+            with self._lock:
+                if keep in self._kept:  # built while this caller waited
+                    self._kept.move_to_end(keep)
+                    return self._kept[keep]
             value = build()
-            self._kept[keep] = value
-            while len(self._kept) > PARTIAL_KEPT:
-                self._kept.popitem(last=False)
+            with self._lock:
+                self._kept[keep] = value
+                self._kept.move_to_end(keep)
+                while len(self._kept) > PARTIAL_KEPT:
+                    self._kept.popitem(last=False)
+                self._building.pop(keep, None)
             return value
 
 
@@ -232,11 +248,26 @@ class View(Snapshot):
 
     def analysis(self):
         assert self.base is not None, "a view is made from a snapshot"
-        if not self.scope.exact:
-            return generalised_analysis(self.base)
-        if self.scope.provinces is None:
-            return self.base.analysis()
-        return generalised_analysis(self.base, keep=self.scope.provinces)
+        return analysis_seen(self.base, self.scope)
+
+
+def analysis_seen(snap: Snapshot, scope: Scope):
+    """The analysis of ``snap`` a caller of ``scope`` is answered from: the exact one for a
+    national role with the exact-location right, the generalised one for a role without it, and
+    for a role with it but of some provinces, the one with only the other provinces' centres
+    generalised."""
+    if not scope.exact:
+        return generalised_analysis(snap)
+    if scope.provinces is None:
+        return snap.analysis()
+    return generalised_analysis(snap, keep=scope.provinces)
+
+
+def analysis_kind(scope: Scope) -> str:
+    """A key for ``analysis_seen``'s choice (scopes of one kind are answered from one analysis)."""
+    if not scope.exact:
+        return "generalised"
+    return "exact" if scope.provinces is None else "keep:" + ",".join(sorted(scope.provinces))
 
 
 def coarsening(snap: Snapshot) -> Coarsening | None:

@@ -36,7 +36,7 @@ from geo.trends import (
     unit_analysis,
 )
 from services.caches import ByteLRU
-from services.scope import COARSENING, Scope, generalised_analysis, restrict
+from services.scope import COARSENING, Scope, analysis_kind, analysis_seen, restrict
 from services.snapshot import Snapshot, snapshot_at
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -65,18 +65,18 @@ def recorded_ngos(snap: Snapshot) -> pd.DataFrame:
 
 
 def _period_table(
-    snap: Snapshot, day: dt.date, exact: bool, cache: ByteLRU | None, at: AtDay = snapshot_at
+    snap: Snapshot, day: dt.date, scope: Scope, cache: ByteLRU | None, at: AtDay = snapshot_at
 ) -> pd.DataFrame:
     """Per county and service type, the analysis with the registry's statuses on ``day``: that of
-    the day's snapshot (``at``), true or generalised positions, as every route answers that day."""
+    the day's snapshot (``at``) as a caller of ``scope`` is answered from it that day
+    (``services.scope.analysis_seen``: true, generalised or partly generalised positions)."""
 
     def build() -> pd.DataFrame:
-        day_snap = at(snap, day)
-        return analysis_table(day_snap.analysis() if exact else generalised_analysis(day_snap))
+        return analysis_table(analysis_seen(at(snap, day), scope))
 
     if cache is None:
         return build()
-    key = (snap.version, day.isoformat(), exact)
+    key = (snap.version, day.isoformat(), analysis_kind(scope))
     return cache.get_or_build(key, build)
 
 
@@ -172,7 +172,7 @@ def trend_answer(
         parts = []
         for period in periods:
             day = min(period.end, snap.as_of)
-            counties = restrict(_period_table(snap, day, scope.exact, cache, at), scope)
+            counties = restrict(_period_table(snap, day, scope, cache, at), scope)
             if province is not None:
                 counties = counties[counties["province_code"] == province]
             part = unit_analysis(counties, level, by_service=by_service, service_type=service_type)

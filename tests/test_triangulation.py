@@ -240,3 +240,46 @@ def test_triangulation_on_the_national_demo_one_province(demo, demo_tokens):
     assert np.median(before) < 4000  # the attack works on figures from true positions (2.2 km)
     assert np.median(after) >= GOAL_M
     assert np.median(after) >= 0.8 * np.median(grid)
+
+
+def test_partly_generalised_analyses_are_built_once_per_provinces_and_the_last_kept(monkeypatch):
+    """``services.scope._Partial``: two officers of one province asking at once wait for one
+    build; officers of two provinces do not wait for each other; past ``PARTIAL_KEPT`` sets of
+    provinces the least recently asked is built again when asked."""
+    import threading
+    import time
+
+    from services import scope
+
+    monkeypatch.setattr(scope, "PARTIAL_KEPT", 2)
+    kept = scope._Partial()
+    builds: list[str] = []
+
+    def build(tag: str):
+        def run():
+            builds.append(tag)
+            time.sleep(0.3)
+            return object()
+
+        return run
+
+    got: dict[int, object] = {}
+    a, b = frozenset({"00"}), frozenset({"01"})
+    asks = [(0, a), (1, a), (2, b)]
+    started = time.perf_counter()
+    threads = [
+        threading.Thread(target=lambda n=n, k=k: got.__setitem__(n, kept.get(k, build(min(k)))))
+        for n, k in asks
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - started
+    assert sorted(builds) == ["00", "01"] and got[0] is got[1] and got[2] is not got[0]
+    assert took < 0.55  # the two provinces' builds ran side by side (0.3 s each)
+    assert kept.get(a, build("again")) is got[0] and "again" not in builds
+    kept.get(frozenset({"02"}), build("02"))  # a third set: the least recently asked (01) goes
+    assert kept.get(a, build("00 again")) is got[0]
+    kept.get(b, build("01 again"))
+    assert builds[-1] == "01 again" and "00 again" not in builds
