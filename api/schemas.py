@@ -548,7 +548,9 @@ class LicenceCheckAnswer(Answer):
     reach_min: float | None = Field(description="on roads: the reach in minutes")
     road_fallback: bool = Field(description="on roads: the place is far from any road (straight line)")
     ratings_in_catchment: dict[str, int] | None = Field(
-        None, description="grade -> same-type centres in the catchment ('unrated': never evaluated)"
+        None,
+        description="grade -> same-type centres in the catchment ('unrated': never evaluated; "
+        "'other_provinces': centres of provinces not the caller's, whose grades are not told)",
     )
     capacity_weighted_by_rating: bool = False
     counted_capacity: int | None = Field(None, description="the places the proposed centre counts for")

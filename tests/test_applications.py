@@ -160,6 +160,29 @@ def test_the_life_of_an_application_on_the_geopackage(gpkg_service):
     life_of_an_application(*gpkg_service)
 
 
+def test_a_checked_application_keeps_the_check_as_its_province_sees_it(gpkg_service):
+    """Whoever runs an application's check, the register keeps it as the application's own
+    province sees it: the check the province's officer gets at that place (before, an
+    administrator's check kept every province's grades and centres for the officer to read)."""
+    client, tokens, _ = gpkg_service
+    made = register(client, tokens, who="admin")
+    url = f"/licence-applications/{made['application_id']}"
+    r = client.post(f"{url}/check", headers={**tokens["admin"], "If-Match": f'"{made["application_id"]}.v1"'})
+    assert r.status_code == 200, r.text
+    kept = client.get(url, headers=tokens["officer00"]).json()["check_result"]
+    body = {"service_type": "rehabilitation", "capacity": 30, **POINT}
+    officers = client.post("/licence-checks", json=body, headers=tokens["officer00"]).json()
+    for field in (
+        "verdict",
+        "ratings_in_catchment",
+        "same_type_nearby",
+        "same_type_in_catchment",
+        "reasons_fa",
+    ):
+        assert kept[field] == officers[field], field
+    assert "other_provinces" in kept["ratings_in_catchment"]
+
+
 @pytest.mark.postgis
 def test_the_life_of_an_application_on_postgis(postgis_service):
     life_of_an_application(*postgis_service)

@@ -48,7 +48,7 @@ from geo.errors import (
 )
 from geo.periods import period_of, period_range
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-from services.scope import restrict, scope_of
+from services.scope import Scope, restrict, scope_of, view
 from services.snapshot import Snapshot
 from services.trends import recorded_ngos, trend_answer
 
@@ -325,10 +325,14 @@ def check_application(
 ) -> JSONResponse:
     old, version = _to_change(request, application_id, if_match)
     A.require_transition(old["status"], "checked")
-    check = snap.analysis().check_licence(
-        old["lon"], old["lat"], old["service_type"], old["capacity"], graded_in=graded_in(snap)
+    # Kept in the register, where the province's officers and national roles read it alike: the
+    # check as the application's own province sees it, whoever ran it (a national role's check
+    # told the province's officer other provinces' grades and exact centres when they read it).
+    province = view(getattr(snap, "base", None) or snap, Scope(frozenset({old["province_code"]}), exact=True))
+    check = province.analysis().check_licence(
+        old["lon"], old["lat"], old["service_type"], old["capacity"], graded_in=graded_in(province)
     )
-    result = json_safe({**scope_check(asdict(check), snap), "as_of": snap.as_of.isoformat()})
+    result = json_safe({**scope_check(asdict(check), province), "as_of": snap.as_of.isoformat()})
     changes = {"status": "checked", "check_verdict": result["verdict"], "check_result": result}
     return _change(request, old, version, changes, "application.check")
 
