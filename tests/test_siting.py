@@ -414,3 +414,33 @@ def test_a_capacitated_siting_among_given_candidates_answers(small_client, small
         )
         assert r.status_code == 200, r.text
         assert set(r.json()["summary"]) >= {"model", "new_sites"} and r.json()["summary"]["candidates"] == 8
+
+
+def test_a_greedy_capacitated_siting_out_of_time_is_a_clear_error(monkeypatch):
+    """When the solver ends without a plan (its time spent), the greedy path says so (400, a
+    problem to its job) instead of failing on the missing plan (a 500 before)."""
+    import types
+
+    import geo.siting.solve as solve
+    from geo.errors import AnalysisInputError
+
+    flow = _Flow(
+        n=2,
+        n_existing=1,
+        n_candidates=2,
+        i=np.array([0, 0, 1]),
+        f=np.array([0, 1, 2]),
+        cost=np.array([1.0, 1.0, 1.0]),
+        capacity=np.array([30.0, 60.0, 40.0]),
+    )
+    real, calls = solve._solve_flow, []
+
+    def out_of_time(*args, **kwargs):  # the second call (valuing the chosen sites) finds nothing
+        calls.append(1)
+        if len(calls) == 2:
+            return types.SimpleNamespace(x=None, fun=None, status=1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solve, "_solve_flow", out_of_time)
+    with pytest.raises(AnalysisInputError, match="in the time allowed"):
+        capacitated_siting("mclp", np.array([100.0, 50.0]), flow, 1, method="greedy", time_limit=1.0)

@@ -300,6 +300,10 @@ def capacitated_siting(
     e, m = flow.n_existing, flow.n_candidates
     p = min(p, m)
     baseline = _solve_flow(flow, weight, model, 0, cap, fixed=np.zeros(m, dtype=bool), time_limit=left())
+    if baseline.x is None:
+        raise AnalysisInputError(
+            "the solver could not value today's centres in the time allowed; give it more time"
+        )
     base_value = _flow_value(baseline, model)
     maximise = model == "mclp"
 
@@ -329,6 +333,10 @@ def capacitated_siting(
         fixed = np.zeros(m, dtype=bool)
         fixed[chosen] = True
         valued = _solve_flow(flow, weight, model, p, cap, fixed=fixed, time_limit=left())
+        if valued.x is None:
+            raise AnalysisInputError(
+                "the solver could not value the plan in the time allowed; give it more time"
+            )
         value = _flow_value(valued, model)
         relaxed = _solve_flow(flow, weight, model, p, cap, relax=True, time_limit=left())
         bound = _flow_value(relaxed, model) if relaxed.status == 0 else (np.inf if maximise else -np.inf)
