@@ -94,10 +94,10 @@ def test_p_median_by_hand_with_an_existing_centre():
     assert capped.objective == pytest.approx(1 + 0 + 1 + 5 + 5)
 
 
-def test_capacitated_mclp_by_hand():
-    # Place 0 (100 persons) has an existing centre of 30 in reach; candidate 0 (60) reaches
-    # place 0, candidate 1 (40) reaches place 1 (50 persons).
-    flow = _Flow(
+def _by_hand_flow() -> _Flow:
+    """Place 0 (100 persons) has an existing centre of 30 in reach; candidate 0 (60) reaches
+    place 0, candidate 1 (40) reaches place 1 (50 persons)."""
+    return _Flow(
         n=2,
         n_existing=1,
         n_candidates=2,
@@ -106,6 +106,10 @@ def test_capacitated_mclp_by_hand():
         cost=np.array([1.0, 1.0, 1.0]),
         capacity=np.array([30.0, 60.0, 40.0]),
     )
+
+
+def test_capacitated_mclp_by_hand():
+    flow = _by_hand_flow()
     w = np.array([100.0, 50.0])
     for method in ("exact", "greedy"):
         sol = capacitated_siting("mclp", w, flow, 1, method=method)
@@ -126,15 +130,7 @@ def test_a_capacitated_sitings_time_limit_holds_for_the_whole_solve(monkeypatch,
 
     import geo.siting.solve as solve
 
-    flow = _Flow(
-        n=2,
-        n_existing=1,
-        n_candidates=2,
-        i=np.array([0, 0, 1]),
-        f=np.array([0, 1, 2]),
-        cost=np.array([1.0, 1.0, 1.0]),
-        capacity=np.array([30.0, 60.0, 40.0]),
-    )
+    flow = _by_hand_flow()
     calls: list[tuple[float, float]] = []
     real = solve._solve_flow
     started = clock.perf_counter()
@@ -424,15 +420,7 @@ def test_a_greedy_capacitated_siting_out_of_time_is_a_clear_error(monkeypatch):
     import geo.siting.solve as solve
     from geo.errors import AnalysisInputError
 
-    flow = _Flow(
-        n=2,
-        n_existing=1,
-        n_candidates=2,
-        i=np.array([0, 0, 1]),
-        f=np.array([0, 1, 2]),
-        cost=np.array([1.0, 1.0, 1.0]),
-        capacity=np.array([30.0, 60.0, 40.0]),
-    )
+    flow = _by_hand_flow()
     real, calls = solve._solve_flow, []
 
     def out_of_time(*args, **kwargs):  # the second call (valuing the chosen sites) finds nothing
