@@ -270,6 +270,13 @@ def analysis_kind(scope: Scope) -> str:
     return "exact" if scope.provinces is None else "keep:" + ",".join(sorted(scope.provinces))
 
 
+def require_province(snap: Snapshot, province: str | None) -> None:
+    """Refuse (403) a province the caller of ``snap`` does not hold; a national view passes."""
+    scope = getattr(snap, "scope", None)
+    if scope is not None:
+        scope.require(province)
+
+
 def coarsening(snap: Snapshot) -> Coarsening | None:
     """How the caller of ``snap`` sees distances to centres and access (None: exactly)."""
     scope = getattr(snap, "scope", None)

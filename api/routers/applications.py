@@ -198,10 +198,12 @@ def list_applications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict:
-    provinces = _provinces(request)
+    scope = scope_of(current_user(request))
+    scope.require(province)
     if province is not None:
-        scope_of(current_user(request)).require(province)
         provinces = [province]
+    else:
+        provinces = None if scope.provinces is None else sorted(scope.provinces)
     rows = _store(request).list_applications(provinces)
     if status is not None:
         rows = [r for r in rows if r["status"] == status]

@@ -45,7 +45,7 @@ from geo.decisions import CRITERIA, flag_reasons, priority_weights, why_not_flag
 from geo.errors import UnknownProvinceError, UnknownSettlementError
 from geo.volunteers import capacity_words
 from maps.notices import SYNTHETIC_NOTICE_EN, SYNTHETIC_NOTICE_FA
-from services.scope import COARSENING, coarse, coarsening, restrict
+from services.scope import COARSENING, coarse, coarsening, require_province, restrict
 from services.snapshot import Snapshot
 from services.tables import localised, with_place_names
 
@@ -202,12 +202,6 @@ def centre_positions(snap: Snapshot) -> dict[str, tuple[float, float]]:
     return snap.cached("licence:centre_positions", build)  # type: ignore[return-value]
 
 
-def allowed_province(snap: Snapshot, province: str | None) -> None:
-    scope = getattr(snap, "scope", None)
-    if scope is not None:
-        scope.require(province)
-
-
 def known_province(snap: Snapshot, province: str | None) -> str | None:
     """``province`` if the store has it; otherwise a 404 that lists the codes there are."""
     if province is None:
@@ -328,7 +322,7 @@ def priorities(
     f: Format = None,
     lang: Lang = None,
 ):
-    allowed_province(snap, province)
+    require_province(snap, province)
     if f not in (None, "json"):
         require_export(http)
     a = snap.analysis()
@@ -403,7 +397,7 @@ def saturation(
     f: Format = None,
     lang: Lang = None,
 ):
-    allowed_province(snap, province)
+    require_province(snap, province)
     if f not in (None, "json"):
         require_export(http)
     sat = snap.analysis().saturation.reset_index()
@@ -450,7 +444,7 @@ def saturation(
     responses=declared(Concentration),
 )
 def concentration(snap: Annotated[Snapshot, Depends(snapshot)], province: Province = None) -> dict:
-    allowed_province(snap, province)
+    require_province(snap, province)
     scope = getattr(snap, "scope", None)
     if province is None and scope is not None and scope.provinces is not None:
         raise Forbidden(

@@ -35,7 +35,7 @@ from api.schemas import (
 from api.security import signed_in_user
 from geo.errors import BadParameter, ImportFileError, UnknownSettlementError
 from services import hierarchy as H
-from services.scope import restrict
+from services.scope import require_province, restrict
 from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Divisions"])
@@ -118,9 +118,9 @@ def reaggregate(
     ] = None,
     f: Annotated[Literal["json", "csv"], Query(description="answer format")] = "json",
 ) -> Response:
-    from api.routers.assessments import allowed_province, known_province, notice
+    from api.routers.assessments import known_province, notice
 
-    allowed_province(snap, province)
+    require_province(snap, province)
     hierarchy = _hierarchy(national)
     source = H.figures_version(hierarchy, national.layer("counties")["county_code"])
     carried = H.reaggregate_table(hierarchy, snap.layers, table, source, version_id)

@@ -26,6 +26,7 @@ from maps.notices import ATTRIBUTION, ATTRIBUTION_FA, SYNTHETIC_NOTICE_EN, SYNTH
 from maps.pages import PAGES, Context, build_page
 from maps.search import latin_digits, search_index, search_places
 from maps.tiles import MAX_ZOOM
+from services.scope import require_province
 from services.snapshot import Snapshot
 
 router = APIRouter(tags=["Map pages"])
@@ -187,9 +188,7 @@ def page(
     # value that is no number is left out of the form, where the page asks for it again.
     province = latin_digits(province) if province else None
     # Another province's page is refused as its data is (a 403 page saying so), not shown as one's own.
-    scope = getattr(snap, "scope", None)
-    if scope is not None:
-        scope.require(province)
+    require_province(snap, province)
     lat_value = _number(lat, -90, 90)
     lon_value = _number(lon, -180, 180)
     cap_value = _number(capacity, 1, 100_000)
