@@ -109,3 +109,30 @@ def test_a_tile_of_points_is_the_general_paths_tile():
         assert len(mapbox_vector_tile.decode(got)["settlements"]["features"]) == len(inside)
         made += 1
     assert made >= 3
+
+
+def test_a_prepared_layers_tiles_are_the_same_without_its_kept_outlines():
+    # Outlines of many vertices (wavy squares) over a few low-zoom tiles: the tiles made while the
+    # whole layer's simplified copies are kept, and again after ``prepared()`` let them go (each
+    # tile then simplifies its own geometries), are the same bytes, and nothing is kept again.
+    rng = np.random.default_rng(11)
+    shapes = []
+    for i in range(12):
+        cx, cy = 45.0 + 1.5 * (i % 4), 30.0 + 1.5 * (i // 4)
+        t = np.linspace(0.0, 2 * np.pi, 400, endpoint=False)
+        r = 0.6 + 0.05 * np.sin(9 * t) + rng.uniform(0.0, 0.01, len(t))
+        shapes.append(shapely.Polygon(np.column_stack([cx + r * np.cos(t), cy + r * np.sin(t)])))
+    frame = gpd.GeoDataFrame({"county_code": [f"{i:04d}" for i in range(12)]}, geometry=shapes, crs=4326)
+    source = TileSource.from_layer("counties", frame, ["county_code"])
+    tiles = [(z, *_tile_of(47.0, 31.5, z)) for z in range(3, 10)]
+    before = [source.tile(*t) for t in tiles]
+    assert all(before) and source._simplified  # the copies of zooms 3–8 are kept
+    source.prepared()
+    assert [source.tile(*t) for t in tiles] == before
+    assert source._simplified == {}
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 1 << z
+    y = (1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)

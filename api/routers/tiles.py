@@ -361,6 +361,7 @@ def prepare_tiles(snap: Snapshot, cache: LRUCache) -> None:
                         key = (snap.version, collection, z, x, y)
                         if cache.get(key) is None:
                             cache.put(key, encode(src.tile(z, x, y)))
+            src.prepared()
     finally:
         memory.release()  # what making hundreds of tiles freed
         snap.tiles_ready.set()
