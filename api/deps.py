@@ -187,10 +187,60 @@ def _properties(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return columns_of(frame, [c for c in frame.columns if c != frame.geometry.name])
 
 
-def _feature_texts(properties: pd.DataFrame, geoms: np.ndarray, key: str) -> list[bytes]:
+#: How ``json.dumps(..., ensure_ascii=False)`` writes a text (the C function where there is one).
+_TEXT = json.encoder.encode_basestring
+
+
+def _value_texts(properties: pd.DataFrame, name, rows: np.ndarray) -> list[str]:
+    """The column ``name``'s values at ``rows`` as compact JSON texts, each as ``json.dumps``
+    writes the value ``json_records`` makes of it. Texts, integers and booleans (missing ones
+    null) are written here, a value at a time, without pandas's JSON writer and ``json.loads``;
+    any other column (numbers with a fraction, dates, other objects) goes through
+    ``json_records``, so its values are written exactly as before."""
+    column = properties[name]
+    dtype = column.dtype
+    if dtype.kind == "b" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return np.where(column.to_numpy()[rows], "true", "false").tolist()
+    if dtype.kind in "iu" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return [str(v) for v in column.to_numpy()[rows].tolist()]
+    if isinstance(dtype, pd.BooleanDtype):
+        values = column.array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
+        return ["null" if v is None else "true" if v else "false" for v in values]
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":  # Int64 …
+        values = column.array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
+        return ["null" if v is None else str(int(v)) for v in values]
+    if isinstance(dtype, (np.dtypes.ObjectDType, pd.StringDtype)):
+        values = np.asarray(column.array, dtype=object)[rows].tolist()
+        out = []
+        for v in values:
+            if isinstance(v, str):
+                out.append(_TEXT(v))
+            elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                out.append("null")
+            else:  # another kind of object: as before
+                return [_COMPACT(r[name]) for r in json_records(properties[[name]].take(rows))]
+        return out
+    return [_COMPACT(r[name]) for r in json_records(properties[[name]].take(rows))]
+
+
+def _feature_texts(
+    properties: pd.DataFrame, geoms: np.ndarray, key: str, rows: np.ndarray | None = None
+) -> list[bytes]:
+    """The features of ``properties``' rows at ``rows`` (every row when None) with their
+    geometries ``geoms`` (already taken at ``rows``), serialised as ``feature_texts`` says."""
     import shapely
 
-    records = json_records(properties)
+    if rows is None:
+        rows = np.arange(len(properties))
+    names = list(properties.columns)
+    values = {name: _value_texts(properties, name, rows) for name in names}
+    members = [
+        [f"{label}:{v}" for v in values[name]]
+        for name, label in zip(names, map(_TEXT, map(str, names)), strict=True)
+    ]
+    records = [",".join(row) for row in zip(*members, strict=True)] if names else [""] * len(rows)
+    if key not in values:
+        raise KeyError(key)
     texts: list[str] = ["null"] * len(geoms)
     present = ~shapely.is_missing(geoms)
     point = present & (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
@@ -203,8 +253,8 @@ def _feature_texts(properties: pd.DataFrame, geoms: np.ndarray, key: str) -> lis
     for i, g in zip(rest.tolist(), shapely.to_geojson(geoms[rest]), strict=True):
         texts[i] = _COMPACT(json.loads(g))
     return [
-        f'{{"type":"Feature","id":{_COMPACT(rec[key])},"geometry":{geom},"properties":{_COMPACT(rec)}}}'.encode()
-        for rec, geom in zip(records, texts, strict=True)
+        f'{{"type":"Feature","id":{i},"geometry":{geom},"properties":{{{rec}}}}}'.encode()
+        for i, rec, geom in zip(values[key], records, texts, strict=True)
     ]
 
 
@@ -342,7 +392,7 @@ class FeatureTexts:
             rows = rows[self._start[rows] < 0]
             if not len(rows):
                 return
-            texts = _feature_texts(self._properties.take(rows), self._geoms[rows], self.key)
+            texts = _feature_texts(self._properties, self._geoms[rows], self.key, rows)
             for i, text in zip(rows.tolist(), texts, strict=True):
                 data = self._buffers.setdefault(i // self.chunk, bytearray())
                 start = len(data)
