@@ -232,15 +232,20 @@ def _feature_texts(
 
     if rows is None:
         rows = np.arange(len(properties))
+    if not len(rows):
+        return []
     names = list(properties.columns)
-    values = {name: _value_texts(properties, name, rows) for name in names}
-    members = [
-        [f"{label}:{v}" for v in values[name]]
-        for name, label in zip(names, map(_TEXT, map(str, names)), strict=True)
-    ]
-    records = [",".join(row) for row in zip(*members, strict=True)] if names else [""] * len(rows)
-    if key not in values:
-        raise KeyError(key)
+    if all(isinstance(name, str) for name in names) and len(set(names)) == len(names):
+        values = {name: _value_texts(properties, name, rows) for name in names}
+        members = [[f"{_TEXT(name)}:{v}" for v in values[name]] for name in names]
+        records = [",".join(row) for row in zip(*members, strict=True)] if names else [""] * len(rows)
+        if key not in values:
+            raise KeyError(key)
+        ids = values[key]
+    else:  # names pandas writes its own way (dates, numbers) or the same twice: as a whole
+        whole = json_records(properties.take(rows))
+        ids = [_COMPACT(r[key]) for r in whole]
+        records = [_COMPACT(r)[1:-1] for r in whole]
     texts: list[str] = ["null"] * len(geoms)
     present = ~shapely.is_missing(geoms)
     point = present & (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
@@ -254,7 +259,7 @@ def _feature_texts(
         texts[i] = _COMPACT(json.loads(g))
     return [
         f'{{"type":"Feature","id":{i},"geometry":{geom},"properties":{{{rec}}}}}'.encode()
-        for i, rec, geom in zip(values[key], records, texts, strict=True)
+        for i, rec, geom in zip(ids, records, texts, strict=True)
     ]
 
 

@@ -123,11 +123,14 @@ class TileSource:
         so a first tile at zoom 11 does not simplify every county of the country, and no
         near-full-resolution copy of the layer is kept per zoom."""
         pixel = 2 * WORLD / (1 << z) / EXTENT
+        # Taken before ``_prepared`` is read: ``prepared()`` sets that first and then puts an empty
+        # dict in place, so a copy made here while it runs goes into the dict it let go.
+        simplified = self._simplified
         if z > KEPT_ZOOM or self._prepared:
             return shapely.simplify(self.frame.geometry.to_numpy()[hit], pixel, preserve_topology=True)
-        kept = self._simplified.get(z)
+        kept = simplified.get(z)
         if kept is None:
-            kept = self._simplified[z] = shapely.simplify(
+            kept = simplified[z] = shapely.simplify(
                 self.frame.geometry.to_numpy(), pixel, preserve_topology=True
             )
         return kept[hit]

@@ -205,3 +205,27 @@ def test_items_written_column_by_column_are_json_dumps_of_the_features(frame, ro
     assert feature_texts(frame, "code") == [w.encode() for w in want]
     page = feature_strings(frame, "code").array(np.array(rows))
     assert page == ("[" + ",".join(want[i] for i in rows) + "]").encode()
+
+
+def test_columns_named_other_than_by_a_text_are_written_as_before():
+    """Column names that pandas writes its own way (a day, a number, the same name twice once
+    written) and an empty frame: as the readable path writes them."""
+    import json as _json
+
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from api.deps import feature_collection, feature_texts
+
+    frame = gpd.GeoDataFrame(
+        {"code": ["a", "b"], 1: ["x", "y"], "1": ["p", "q"], pd.Timestamp("2020-01-01"): [3, 4]},
+        geometry=[Point(50, 30), Point(51, 31)],
+        crs=4326,
+    )
+    want = [
+        _json.dumps(f, ensure_ascii=False, separators=(",", ":")).encode()
+        for f in feature_collection(frame, "code")
+    ]
+    assert feature_texts(frame, "code") == want
+    assert feature_texts(frame.iloc[:0][["geometry"]], "code") == []

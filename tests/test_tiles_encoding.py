@@ -136,3 +136,42 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     n = 1 << z
     y = (1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n
     return int((lon + 180) / 360 * n), int(y)
+
+
+def test_a_copy_made_while_the_tiles_are_prepared_is_not_kept(monkeypatch):
+    # A worker thread makes a low-zoom tile on demand (the whole layer simplified for its zoom)
+    # while the preparation ends: the copy it makes goes with the dict ``prepared()`` let go.
+    import threading
+
+    import maps.tiles as tiles
+
+    frame = gpd.GeoDataFrame(
+        {"county_code": [f"{i:04d}" for i in range(12)]},
+        geometry=[
+            shapely.box(45 + i % 4, 30 + i // 4, 45.9 + i % 4, 30.9 + i // 4).segmentize(0.01)
+            for i in range(12)
+        ],
+        crs=4326,
+    )
+    source = TileSource.from_layer("counties", frame, ["county_code"])
+    real = shapely.simplify
+    entered, go = threading.Event(), threading.Event()
+
+    def slow(*args, **kwargs):
+        entered.set()
+        go.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiles.shapely, "simplify", slow)
+    z, (x, y) = 5, _tile_of(46.5, 31.0, 5)
+    worker = threading.Thread(target=source.tile, args=(z, x, y))
+    worker.start()
+    assert entered.wait(10)
+    monkeypatch.setattr(tiles.shapely, "simplify", real)
+    source.prepared()
+    go.set()
+    worker.join(10)
+    assert source._simplified == {}
+    assert (
+        source.tile(z, x, y) == TileSource.from_layer("counties", frame, ["county_code"]).tile(z, x, y) != b""
+    )
