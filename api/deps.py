@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -178,7 +179,9 @@ def feature_texts(frame: gpd.GeoDataFrame, key: str) -> list[bytes]:
     (compact, UTF-8), without building each feature as a dict of dicts first: a point's
     geometry is written straight from its coordinates (the shortest form of each, as Python
     writes a float); other geometries go through GEOS's GeoJSON and ``json`` as before."""
-    return _feature_texts(_properties(frame), frame.geometry.to_numpy(), key)
+    properties = _properties(frame)
+    rows = np.arange(len(properties))
+    return _feature_texts(properties, frame.geometry.to_numpy(), key, rows, _column_writers(properties))
 
 
 def _properties(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -191,56 +194,120 @@ def _properties(frame: gpd.GeoDataFrame) -> pd.DataFrame:
 _TEXT = json.encoder.encode_basestring
 
 
-def _value_texts(properties: pd.DataFrame, name, rows: np.ndarray) -> list[str]:
-    """The column ``name``'s values at ``rows`` as compact JSON texts, each as ``json.dumps``
-    writes the value ``json_records`` makes of it. Texts, integers and booleans (missing ones
-    null) are written here, a value at a time, without pandas's JSON writer and ``json.loads``;
-    any other column (numbers with a fraction, dates, other objects) goes through
-    ``json_records``, so its values are written exactly as before."""
+def _column_writer(properties: pd.DataFrame, name: str) -> Callable[[np.ndarray], list[str]] | None:
+    """What writes the column ``name``'s values at given rows as compact JSON texts, each as
+    ``json.dumps`` writes the value ``json_records`` makes of it. Texts, integers and booleans
+    (missing ones null) are written here, a value at a time, from the column's own array (taken
+    once, not copied), without pandas's JSON writer and ``json.loads``, and so are the layers'
+    dates. None for any other column (numbers with a fraction, other objects): those go through
+    ``json_records`` together, so their values are written exactly as before."""
     column = properties[name]
     dtype = column.dtype
-    if dtype.kind == "b" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return np.where(column.to_numpy()[rows], "true", "false").tolist()
-    if dtype.kind in "iu" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return [str(v) for v in column.to_numpy()[rows].tolist()]
-    if isinstance(dtype, pd.BooleanDtype):
-        values = column.array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
-        return ["null" if v is None else "true" if v else "false" for v in values]
-    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":  # Int64 …
-        values = column.array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
-        return ["null" if v is None else str(int(v)) for v in values]
-    if isinstance(dtype, (np.dtypes.ObjectDType, pd.StringDtype)):
-        values = np.asarray(column.array, dtype=object)[rows].tolist()
-        out = []
-        for v in values:
-            if isinstance(v, str):
-                out.append(_TEXT(v))
-            elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-                out.append("null")
-            else:  # another kind of object: as before
-                return [_COMPACT(r[name]) for r in json_records(properties[[name]].take(rows))]
-        return out
-    return [_COMPACT(r[name]) for r in json_records(properties[[name]].take(rows))]
+
+    def as_before(rows: np.ndarray) -> list[str]:
+        return [_COMPACT(r[name]) for r in json_records(properties[[name]].take(rows))]
+
+    if name in DATE_COLUMNS and dtype.kind == "M" and getattr(dtype, "tz", None) is None:
+        moments = column.to_numpy()
+
+        def days(rows: np.ndarray) -> list[str]:  # as ``_days`` writes them: YYYY-MM-DD
+            taken = moments[rows]
+            out = np.char.add(np.char.add('"', np.datetime_as_string(taken, unit="D")), '"').astype(object)
+            out[np.isnat(taken)] = "null"
+            return out.tolist()
+
+        return days
+    if not isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "biu":
+        plain = column.to_numpy()
+        if dtype.kind == "b":
+            return lambda rows: ["true" if v else "false" for v in plain[rows].tolist()]
+        return lambda rows: [str(v) for v in plain[rows].tolist()]
+    if isinstance(dtype, pd.BooleanDtype) or (
+        isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu"  # Int64 …
+    ):
+        array, boolean = column.array, isinstance(dtype, pd.BooleanDtype)
+
+        def masked(rows: np.ndarray) -> list[str]:
+            values = array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
+            if boolean:
+                return ["null" if v is None else "true" if v else "false" for v in values]
+            return ["null" if v is None else str(int(v)) for v in values]
+
+        return masked
+    if isinstance(dtype, np.dtypes.ObjectDType) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "python"  # Python's own strings
+    ):
+        objects = np.asarray(column.array, dtype=object)
+
+        def texts(rows: np.ndarray) -> list[str]:
+            out = []
+            for v in objects[rows].tolist():
+                if isinstance(v, str):
+                    out.append(_TEXT(v))
+                elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                    out.append("null")
+                else:  # another kind of object: as before
+                    return as_before(rows)
+            return out
+
+        return texts
+    return None
+
+
+@dataclass(frozen=True)
+class _Writers:
+    """How a frame's rows are written: each column's name, that name as JSON and its writer
+    (``_column_writer``), and the columns without one, written by ``json_records`` together."""
+
+    columns: list[tuple[str, str, Callable[[np.ndarray], list[str]] | None]]
+    rest: pd.DataFrame | None
+
+
+def _column_writers(properties: pd.DataFrame) -> _Writers | None:
+    """The writers of ``properties``' columns; None when a name is not a text or two are the
+    same (pandas writes such names its own way: the frame is then written whole)."""
+    names = list(properties.columns)
+    if not all(isinstance(name, str) for name in names) or len(set(names)) < len(names):
+        return None
+    columns = [(name, _TEXT(name), _column_writer(properties, name)) for name in names]
+    rest = [name for name, _, write in columns if write is None]
+    return _Writers(columns, columns_of(properties, rest) if rest else None)
+
+
+def _json_value(value) -> str:
+    """A value of ``json_records`` as ``json.dumps`` writes it (the common kinds without the encoder)."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is float:
+        return float.__repr__(value) if math.isfinite(value) else _COMPACT(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _TEXT(value)
+    return _COMPACT(value)
 
 
 def _feature_texts(
-    properties: pd.DataFrame, geoms: np.ndarray, key: str, rows: np.ndarray | None = None
+    properties: pd.DataFrame, geoms: np.ndarray, key: str, rows: np.ndarray, writers: _Writers | None
 ) -> list[bytes]:
-    """The features of ``properties``' rows at ``rows`` (every row when None) with their
-    geometries ``geoms`` (already taken at ``rows``), serialised as ``feature_texts`` says."""
+    """The features of ``properties``' rows at ``rows`` with their geometries ``geoms`` (already
+    taken at ``rows``), serialised as ``feature_texts`` says; ``writers`` are
+    ``_column_writers(properties)``."""
     import shapely
 
-    if rows is None:
-        rows = np.arange(len(properties))
     if not len(rows):
         return []
-    names = list(properties.columns)
-    if all(isinstance(name, str) for name in names) and len(set(names)) == len(names):
-        values = {name: _value_texts(properties, name, rows) for name in names}
-        members = [[f"{_TEXT(name)}:{v}" for v in values[name]] for name in names]
-        records = [",".join(row) for row in zip(*members, strict=True)] if names else [""] * len(rows)
-        if key not in values:
+    if writers is not None:
+        if key not in properties.columns:
             raise KeyError(key)
+        whole = json_records(writers.rest.take(rows)) if writers.rest is not None else []
+        values = {
+            name: write(rows) if write is not None else [_json_value(r[name]) for r in whole]
+            for name, _, write in writers.columns
+        }
+        members = [[f"{label}:{v}" for v in values[name]] for name, label, _ in writers.columns]
+        records = [",".join(row) for row in zip(*members, strict=True)] if members else [""] * len(rows)
         ids = values[key]
     else:  # names pandas writes its own way (dates, numbers) or the same twice: as a whole
         whole = json_records(properties.take(rows))
@@ -254,8 +321,8 @@ def _feature_texts(
         at.tolist(), shapely.get_x(geoms[at]).tolist(), shapely.get_y(geoms[at]).tolist(), strict=True
     ):
         texts[i] = f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}'
-    rest = np.flatnonzero(present & ~point)
-    for i, g in zip(rest.tolist(), shapely.to_geojson(geoms[rest]), strict=True):
+    shapes = np.flatnonzero(present & ~point)
+    for i, g in zip(shapes.tolist(), shapely.to_geojson(geoms[shapes]), strict=True):
         texts[i] = _COMPACT(json.loads(g))
     return [
         f'{{"type":"Feature","id":{i},"geometry":{geom},"properties":{{{rec}}}}}'.encode()
@@ -376,6 +443,7 @@ class FeatureTexts:
         self.key = key
         self.chunk = chunk
         self._properties = _properties(frame)
+        self._writers: tuple | None = None  # (``_column_writers``,), made at the first page
         self._geoms = frame.geometry.to_numpy()
         self._buffers: dict[int, bytearray] = {}
         # A row's slice of its chunk's buffer; start -1: not made. The end is written before the
@@ -397,7 +465,9 @@ class FeatureTexts:
             rows = rows[self._start[rows] < 0]
             if not len(rows):
                 return
-            texts = _feature_texts(self._properties, self._geoms[rows], self.key, rows)
+            if self._writers is None:
+                self._writers = (_column_writers(self._properties),)
+            texts = _feature_texts(self._properties, self._geoms[rows], self.key, rows, self._writers[0])
             for i, text in zip(rows.tolist(), texts, strict=True):
                 data = self._buffers.setdefault(i // self.chunk, bytearray())
                 start = len(data)
