@@ -194,6 +194,17 @@ def _properties(frame: gpd.GeoDataFrame) -> pd.DataFrame:
 _TEXT = json.encoder.encode_basestring
 
 
+class _NotMissing(Exception):
+    """A value of a column of texts that is neither a text nor missing."""
+
+
+def _null(value) -> str:
+    """``null`` for a missing value (None, NA, NaN); ``_NotMissing`` for any other."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    raise _NotMissing
+
+
 def _column_writer(properties: pd.DataFrame, name: str) -> Callable[[np.ndarray], list[str]] | None:
     """What writes the column ``name``'s values at given rows as compact JSON texts, each as
     ``json.dumps`` writes the value ``json_records`` makes of it. Texts, integers and booleans
@@ -240,15 +251,10 @@ def _column_writer(properties: pd.DataFrame, name: str) -> Callable[[np.ndarray]
         objects = np.asarray(column.array, dtype=object)
 
         def texts(rows: np.ndarray) -> list[str]:
-            out = []
-            for v in objects[rows].tolist():
-                if isinstance(v, str):
-                    out.append(_TEXT(v))
-                elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-                    out.append("null")
-                else:  # another kind of object: as before
-                    return as_before(rows)
-            return out
+            try:
+                return [_TEXT(v) if isinstance(v, str) else _null(v) for v in objects[rows].tolist()]
+            except _NotMissing:  # another kind of object: as before
+                return as_before(rows)
 
         return texts
     return None
@@ -288,12 +294,25 @@ def _json_value(value) -> str:
     return _COMPACT(value)
 
 
+def _plain_points(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries are points of two coordinates (written straight from their x and y)."""
+    import shapely
+
+    present = ~shapely.is_missing(geoms)
+    return present & (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
+
+
 def _feature_texts(
-    properties: pd.DataFrame, geoms: np.ndarray, key: str, rows: np.ndarray, writers: _Writers | None
+    properties: pd.DataFrame,
+    geoms: np.ndarray,
+    key: str,
+    rows: np.ndarray,
+    writers: _Writers | None,
+    points: np.ndarray | None = None,
 ) -> list[bytes]:
     """The features of ``properties``' rows at ``rows`` with their geometries ``geoms`` (already
     taken at ``rows``), serialised as ``feature_texts`` says; ``writers`` are
-    ``_column_writers(properties)``."""
+    ``_column_writers(properties)``, ``points`` ``_plain_points(geoms)`` when the caller keeps it."""
     import shapely
 
     if not len(rows):
@@ -314,14 +333,13 @@ def _feature_texts(
         ids = [_COMPACT(r[key]) for r in whole]
         records = [_COMPACT(r)[1:-1] for r in whole]
     texts: list[str] = ["null"] * len(geoms)
-    present = ~shapely.is_missing(geoms)
-    point = present & (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
+    point = _plain_points(geoms) if points is None else points
     at = np.flatnonzero(point)
     for i, x, y in zip(
         at.tolist(), shapely.get_x(geoms[at]).tolist(), shapely.get_y(geoms[at]).tolist(), strict=True
     ):
         texts[i] = f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}'
-    shapes = np.flatnonzero(present & ~point)
+    shapes = np.flatnonzero(~point & ~shapely.is_missing(geoms)) if len(at) < len(geoms) else at[:0]
     for i, g in zip(shapes.tolist(), shapely.to_geojson(geoms[shapes]), strict=True):
         texts[i] = _COMPACT(json.loads(g))
     return [
@@ -443,7 +461,8 @@ class FeatureTexts:
         self.key = key
         self.chunk = chunk
         self._properties = _properties(frame)
-        self._writers: tuple | None = None  # (``_column_writers``,), made at the first page
+        # (``_column_writers``, ``_plain_points``), made at the first page
+        self._writers: tuple | None = None
         self._geoms = frame.geometry.to_numpy()
         self._buffers: dict[int, bytearray] = {}
         # A row's slice of its chunk's buffer; start -1: not made. The end is written before the
@@ -466,14 +485,17 @@ class FeatureTexts:
             if not len(rows):
                 return
             if self._writers is None:
-                self._writers = (_column_writers(self._properties),)
-            texts = _feature_texts(self._properties, self._geoms[rows], self.key, rows, self._writers[0])
+                self._writers = (_column_writers(self._properties), _plain_points(self._geoms))
+            writers, points = self._writers
+            texts = _feature_texts(self._properties, self._geoms[rows], self.key, rows, writers, points[rows])
+            ends, starts = [], []
             for i, text in zip(rows.tolist(), texts, strict=True):
                 data = self._buffers.setdefault(i // self.chunk, bytearray())
-                start = len(data)
+                starts.append(len(data))
                 data += text
-                self._end[i] = len(data)
-                self._start[i] = start
+                ends.append(len(data))
+            self._end[rows] = ends
+            self._start[rows] = starts
 
     def __getitem__(self, i: int) -> bytearray:
         i = int(i)
