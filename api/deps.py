@@ -295,11 +295,15 @@ def _json_value(value) -> str:
 
 
 def _plain_points(geoms: np.ndarray) -> np.ndarray:
-    """Which geometries are points of two coordinates (written straight from their x and y)."""
+    """Which geometries are points of two finite coordinates (written straight from their x and
+    y; a NaN would be written as no JSON has it)."""
     import shapely
 
     present = ~shapely.is_missing(geoms)
-    return present & (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
+    point = present & (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
+    at = np.flatnonzero(point)
+    point[at] = np.isfinite(shapely.get_x(geoms[at])) & np.isfinite(shapely.get_y(geoms[at]))
+    return point
 
 
 def _feature_texts(

@@ -116,6 +116,7 @@ def test_serialised_features_are_json_dumps_of_the_features_byte_for_byte():
         Point(49.84253, 34.10263),
         Point(0.1 + 0.2, 1e-7),  # the float 0.30000000000000004 and an exponent
         Point(51, 35),  # whole numbers
+        Point(51, float("nan")),  # no number: null, as GEOS writes it
         Point(),  # empty
         None,
         Point(50.5, 33.25, 1200.0),  # with a height
