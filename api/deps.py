@@ -237,6 +237,16 @@ def _column_writer(properties: pd.DataFrame, name: str) -> Callable[[np.ndarray]
         isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu"  # Int64 …
     ):
         array, boolean = column.array, isinstance(dtype, pd.BooleanDtype)
+        data, mask = getattr(array, "_data", None), getattr(array, "_mask", None)
+        if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray):  # pandas' masked arrays
+            if boolean:
+                return lambda rows: [
+                    "null" if m else "true" if v else "false"
+                    for v, m in zip(data[rows].tolist(), mask[rows].tolist(), strict=True)
+                ]
+            return lambda rows: [
+                "null" if m else str(v) for v, m in zip(data[rows].tolist(), mask[rows].tolist(), strict=True)
+            ]
 
         def masked(rows: np.ndarray) -> list[str]:
             values = array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
@@ -484,7 +494,8 @@ class FeatureTexts:
 
     def _make(self, positions: np.ndarray) -> None:
         with self._lock:
-            rows = np.unique(positions)
+            ascending = len(positions) < 2 or bool((positions[1:] > positions[:-1]).all())
+            rows = positions if ascending else np.unique(positions)  # a page is mostly in order
             rows = rows[self._start[rows] < 0]
             if not len(rows):
                 return
@@ -492,14 +503,15 @@ class FeatureTexts:
                 self._writers = (_column_writers(self._properties), _plain_points(self._geoms))
             writers, points = self._writers
             texts = _feature_texts(self._properties, self._geoms[rows], self.key, rows, writers, points[rows])
-            ends, starts = [], []
-            for i, text in zip(rows.tolist(), texts, strict=True):
-                data = self._buffers.setdefault(i // self.chunk, bytearray())
-                starts.append(len(data))
-                data += text
-                ends.append(len(data))
-            self._end[rows] = ends
-            self._start[rows] = starts
+            lengths = np.fromiter(map(len, texts), dtype="int64", count=len(texts))
+            chunks = rows // self.chunk
+            for c in np.unique(chunks).tolist():  # one or two for a page
+                at = np.flatnonzero(chunks == c)
+                data = self._buffers.setdefault(c, bytearray())
+                ends = len(data) + np.cumsum(lengths[at])
+                data += b"".join([texts[k] for k in at.tolist()])
+                self._end[rows[at]] = ends
+                self._start[rows[at]] = ends - lengths[at]
 
     def __getitem__(self, i: int) -> bytearray:
         i = int(i)
