@@ -236,25 +236,18 @@ def _column_writer(properties: pd.DataFrame, name: str) -> Callable[[np.ndarray]
     if isinstance(dtype, pd.BooleanDtype) or (
         isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu"  # Int64 …
     ):
-        array, boolean = column.array, isinstance(dtype, pd.BooleanDtype)
+        array = column.array
+        word = (lambda v: "true" if v else "false") if isinstance(dtype, pd.BooleanDtype) else str
         data, mask = getattr(array, "_data", None), getattr(array, "_mask", None)
         if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray):  # pandas' masked arrays
-            if boolean:
-                return lambda rows: [
-                    "null" if m else "true" if v else "false"
-                    for v, m in zip(data[rows].tolist(), mask[rows].tolist(), strict=True)
-                ]
             return lambda rows: [
-                "null" if m else str(v) for v, m in zip(data[rows].tolist(), mask[rows].tolist(), strict=True)
+                "null" if m else word(v)
+                for v, m in zip(data[rows].tolist(), mask[rows].tolist(), strict=True)
             ]
-
-        def masked(rows: np.ndarray) -> list[str]:
-            values = array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
-            if boolean:
-                return ["null" if v is None else "true" if v else "false" for v in values]
-            return ["null" if v is None else str(int(v)) for v in values]
-
-        return masked
+        return lambda rows: [  # another array of them (sparse, say)
+            "null" if v is None else word(v)
+            for v in array.take(rows).to_numpy(dtype=object, na_value=None).tolist()
+        ]
     if isinstance(dtype, np.dtypes.ObjectDType) or (
         isinstance(dtype, pd.StringDtype) and dtype.storage == "python"  # Python's own strings
     ):
